@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh machine:  make demo   and   make test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SEED ?= 0
+N ?= 5000
+
+.PHONY: demo test venv browser serve clean lock bench
+
+venv: $(VENV)/.installed
+
+# The lock file pins every transitive dependency, so a fresh install is reproducible.
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	touch $@
+
+demo: venv
+	$(BIN)/mmn-ddx cohort generate --n $(N) --seed $(SEED) -o data/cohort.parquet
+	$(BIN)/mmn-ddx cohort validate data/cohort.parquet --require-label
+	$(BIN)/mmn-ddx cohort describe data/cohort.parquet
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: run 'sudo apt-get install chromium' (browser tests will be skipped)"; fi; }
+
+test: venv browser
+	$(BIN)/python -m pytest -n 2 -W error::DeprecationWarning
+
+serve: venv
+	$(BIN)/mmn-ddx serve
+
+# Re-pin dependencies after changing pyproject.toml.
+lock:
+	rm -rf /tmp/mmn-ddx-lock && $(PYTHON) -m venv /tmp/mmn-ddx-lock
+	/tmp/mmn-ddx-lock/bin/pip install --quiet . && /tmp/mmn-ddx-lock/bin/pip install --quiet ".[test]"
+	/tmp/mmn-ddx-lock/bin/pip freeze --exclude mmn-ddx > requirements.lock
+
+clean:
+	rm -rf $(VENV) mlruns mlruns.db data/*.parquet data/*.csv models/mmn-ddx reports

@@ -1,0 +1,80 @@
+"""Typed single-record model (pydantic) built from the contract's field table.
+
+Used by the Python API and the HTTP API. Strict: unknown fields, wrong JSON types ("4" for a number,
+"yes" for a boolean, 2.5 for a count), out-of-range numbers and unknown categories are rejected with
+the field name; an integer is accepted where a float is expected, nothing else is converted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from data.contract import DIAGNOSES, LABEL, FieldSpec, fields
+
+_PYTHON_TYPES: dict[str, Any] = {"string": str, "float": float, "int": int, "bool": bool}
+
+
+def _annotation(spec: FieldSpec) -> Any:
+    base = Literal[spec.values] if spec.type == "category" else _PYTHON_TYPES[spec.type]  # type: ignore[index]
+    return base if spec.required else base | None
+
+
+def _field(spec: FieldSpec) -> Any:
+    bounds: dict[str, float] = {}
+    if spec.range is not None:
+        bounds = {"ge": spec.range[0], "le": spec.range[1]}
+        if spec.type == "int":
+            bounds = {k: int(v) for k, v in bounds.items()}
+    default = ... if spec.required else None
+    if spec.type == "float":
+        bounds["allow_inf_nan"] = False
+    return Field(default, description=spec.description or None, **bounds)
+
+
+class _StrictRecord(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All contract fields, nulls included, in dictionary order."""
+        return self.model_dump()
+
+
+PatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-overload]
+    "PatientRecord",
+    __base__=_StrictRecord,
+    __doc__="One patient at the diagnostic work-up (data dictionary, schema version 1).",
+    **{name: (_annotation(spec), _field(spec)) for name, spec in fields().items()},
+)
+
+LabelledPatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-overload]
+    "LabelledPatientRecord",
+    __base__=PatientRecord,
+    **{LABEL: (Literal[DIAGNOSES], Field(..., description="Reference diagnosis."))},  # type: ignore[valid-type]
+)
+
+
+def validate_record(raw: dict[str, Any]) -> _StrictRecord:
+    """Validate one record; raises :class:`RecordError` listing every bad field."""
+    try:
+        return PatientRecord.model_validate(raw)
+    except ValidationError as exc:
+        raise RecordError.from_validation_error(exc) from None
+
+
+class RecordError(ValueError):
+    """A record violates the contract; ``problems`` maps field name to reason."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems.items()))
+
+    @classmethod
+    def from_validation_error(cls, exc: ValidationError) -> RecordError:
+        problems: dict[str, str] = {}
+        for err in exc.errors(include_url=False, include_input=False):
+            field = ".".join(str(part) for part in err["loc"]) or "<record>"
+            reason = "unknown field (not in the data dictionary)" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.setdefault(field, reason)
+        return cls(problems)
