@@ -110,5 +110,6 @@ def to_canonical(frame: pd.DataFrame) -> pd.DataFrame:
                 column = pd.array(column, dtype=pd.Int64Dtype())
             out[spec.name] = pd.Series(column, index=frame.index).astype(spec.pandas_dtype())
         else:
-            out[spec.name] = pd.Series(pd.NA, index=frame.index, dtype=spec.pandas_dtype())
+            missing = float("nan") if spec.type == "float" else pd.NA
+            out[spec.name] = pd.Series(missing, index=frame.index, dtype=spec.pandas_dtype())
     return out

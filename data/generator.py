@@ -1,0 +1,128 @@
+"""Synthetic cohort generator: samples patients from the latent-class model in ``priors.yaml``.
+
+No real MMN/MND/CIDP/MADSAM cohort is openly available (literature-priors.md section 11), so models
+are trained on patients drawn from this documented model; ``data.posterior.posterior`` gives the
+exact Bayes-optimal p(diagnosis | recorded findings) under the same model, the ceiling for every
+trained model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from data.cohort_model import ALWAYS_RECORDED, MRC_FIELDS, ONSET, cohort_model
+from data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
+from data.latents import load_priors, normalise_class_priors
+
+CLASS_PRIOR_PRESETS: dict[str, dict[str, float]] = load_priors()["class_prior_presets"]
+GENERATOR_VERSION: str = str(load_priors()["generator_version"])
+
+# Sampling order: age before CSF protein (age term); nerves studied before the counts among them.
+_FIRST = ("age_at_onset_years", "motor_nerves_studied", "sensory_nerves_studied")
+
+
+def sample_latents(n: int, rng: np.random.Generator, class_priors: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Draw each patient's latent state: indices into the reduced and full grids."""
+    model = cohort_model()
+    priors = normalise_class_priors(class_priors)
+    diagnosis = rng.choice(len(DIAGNOSES), size=n, p=priors)
+    reduced = np.empty(n, dtype=int)
+    full = np.empty(n, dtype=int)
+    for d in range(len(DIAGNOSES)):
+        who = np.flatnonzero(diagnosis == d)
+        states = np.flatnonzero(model.reduced.diagnosis == d)
+        w = np.exp(model.reduced.log_weight[states])
+        reduced[who] = rng.choice(states, size=len(who), p=w / w.sum())
+    for r in np.unique(reduced):
+        who = np.flatnonzero(reduced == r)
+        states = np.flatnonzero(model.full.reduced_index == r)
+        w = np.exp(model.full.log_weight[states])
+        full[who] = rng.choice(states, size=len(who), p=w / w.sum())
+    return pd.DataFrame({"diagnosis": diagnosis, "reduced": reduced, "full": full})
+
+
+def _sample_values(latents: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    model = cohort_model()
+    r, g = latents["reduced"].to_numpy(), latents["full"].to_numpy()
+    values: dict[str, np.ndarray] = {}
+    ctx: dict[str, np.ndarray] = {}
+    order = list(_FIRST) + [name for name in model.dists if name not in _FIRST]
+    for name in order:
+        values[name] = model.dists[name].sample(rng, r, ctx)
+        if name == "age_at_onset_years":
+            ctx["age"] = values[name]
+        elif name in _FIRST:
+            ctx[name] = values[name]
+    for j, name in enumerate(MRC_FIELDS):
+        cdf = np.cumsum(model.mrc_table[g, j], axis=1)
+        values[name] = (rng.random(len(g))[:, None] > cdf[:, :-1]).sum(axis=1).astype(float)
+    values[ONSET] = np.array([fields()[ONSET].values.index(o) for o in model.full.onset], dtype=float)[g]
+    return values
+
+
+def _apply_recording(values: dict[str, np.ndarray], latents: pd.DataFrame, rng: np.random.Generator) -> None:
+    """Blank out what was not tested, or tested but not written down (in place)."""
+    model = cohort_model()
+    r = latents["reduced"].to_numpy()
+    for block in model.blocks:
+        done = rng.random(len(r)) < np.exp(block.log_done[r])
+        for name in block.fields:
+            x = values[name]
+            if name in MRC_FIELDS:
+                unremarkable = x == 5
+            elif name == ONSET:
+                unremarkable = np.zeros(len(x), dtype=bool)
+            else:
+                unremarkable = model.dists[name].is_unremarkable(x)
+            rho = model.record_probability(name)[r] * np.where(unremarkable, model.unremarkable_factor[r], 1.0)
+            values[name] = np.where(done & (rng.random(len(r)) < rho), x, np.nan)
+
+
+def _decode(values: dict[str, np.ndarray]) -> pd.DataFrame:
+    columns: dict[str, object] = {}
+    for name, spec in fields().items():
+        if name not in values:
+            continue
+        x = values[name]
+        if spec.type == "category":
+            codes = np.nan_to_num(x, nan=-1).astype(int)
+            columns[name] = pd.Categorical.from_codes(codes, categories=list(spec.values))
+        elif spec.type == "bool":
+            columns[name] = pd.array(np.where(np.isnan(x), None, x == 1), dtype="boolean")
+        else:
+            columns[name] = x
+    return pd.DataFrame(columns)
+
+
+def generate_cohort(n: int, seed: int = 0, class_priors: Mapping[str, float] | None = None,
+                    return_latents: bool = False) -> pd.DataFrame:
+    """Generate ``n`` synthetic patients with their diagnosis (canonical contract dtypes).
+
+    ``class_priors`` maps diagnosis to weight (default: balanced, the recommended training prior).
+    ``return_latents`` adds the latent phenotype, stage and completeness (columns prefixed ``latent_``)
+    for tests and generator diagnostics; these are not contract fields.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    rng = np.random.default_rng(seed)
+    latents = sample_latents(n, rng, class_priors)
+    values = _sample_values(latents, rng)
+    _apply_recording(values, latents, rng)
+    frame = _decode(values)
+    frame[ID_FIELD] = [f"SYN-{seed}-{i:06d}" for i in range(n)]
+    frame[LABEL] = pd.Categorical.from_codes(latents["diagnosis"].to_numpy(), categories=list(DIAGNOSES))
+    frame = to_canonical(frame)
+    if return_latents:
+        model = cohort_model()
+        r = latents["reduced"].to_numpy()
+        completeness = np.array(model.priors["completeness"]["levels"], dtype=object)
+        stages = np.array(model.priors["stages"]["levels"], dtype=object)
+        frame["latent_phenotype"] = model.reduced.phenotype[r]
+        frame["latent_stage"] = stages[model.reduced.stage[r]]
+        frame["latent_completeness"] = completeness[model.reduced.completeness[r]]
+        frame["latent_side"] = np.where(model.full.side[latents["full"].to_numpy()] == 0, "left", "right")
+    assert all(frame[name].notna().all() for name in ALWAYS_RECORDED)
+    return frame

@@ -1,0 +1,128 @@
+"""The generator's discrete latent states and the parameters resolved onto them.
+
+Two grids:
+
+* the *reduced* grid ``(diagnosis, phenotype, stage, completeness)``, on which every finding except
+  the MRC grades and the onset region depends;
+* the *full* grid, which adds the onset region and the more-affected side (needed for the regional
+  MRC pattern). ``full.reduced_index`` maps each full state onto its reduced state.
+
+Everything numeric lives in ``data/priors.yaml``; this module only reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+
+from data.contract import DIAGNOSES
+
+STAGE_KEYS = ("early", "established", "late")
+
+
+@cache
+def load_priors() -> dict[str, Any]:
+    """The generator's parameter file (``data/priors.yaml``)."""
+    text = resources.files("data").joinpath("priors.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def resolve(value: Any, phenotype: str, stage: str) -> Any:
+    """Pick a parameter for one (phenotype, stage): phenotype keys first, then stage keys."""
+    if isinstance(value, Mapping):
+        if phenotype in value:
+            return resolve(value[phenotype], phenotype, stage)
+        if "default" in value:
+            return resolve(value["default"], phenotype, stage)
+        if stage in value:
+            return resolve(value[stage], phenotype, stage)
+    return value
+
+
+def normalise_class_priors(class_priors: Mapping[str, float] | None) -> np.ndarray:
+    """Class priors in ``DIAGNOSES`` order; ``None`` means the balanced preset."""
+    priors = class_priors or load_priors()["class_prior_presets"]["balanced"]
+    unknown = set(priors) - set(DIAGNOSES)
+    if unknown:
+        raise ValueError(f"unknown diagnosis in class priors: {sorted(unknown)}; expected {list(DIAGNOSES)}")
+    weights = np.array([float(priors.get(d, 0.0)) for d in DIAGNOSES])
+    if (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError("class priors must be non-negative and not all zero")
+    return weights / weights.sum()
+
+
+@dataclass(frozen=True)
+class ReducedGrid:
+    """States (diagnosis, phenotype, stage, completeness) with their prior weight within diagnosis."""
+
+    diagnosis: np.ndarray      # int index into DIAGNOSES
+    phenotype: np.ndarray      # str
+    stage: np.ndarray          # int index into STAGE_KEYS
+    completeness: np.ndarray   # int index into completeness levels
+    log_weight: np.ndarray     # log p(phenotype, stage, completeness | diagnosis)
+
+    def __len__(self) -> int:
+        return len(self.diagnosis)
+
+    def raw(self, field: str, i: int) -> dict[str, Any]:
+        """All parameters of a field for state ``i``, resolved for its phenotype and stage."""
+        spec = load_priors()["diseases"][DIAGNOSES[self.diagnosis[i]]]["fields"][field]
+        phenotype, stage = self.phenotype[i], STAGE_KEYS[self.stage[i]]
+        return {key: resolve(value, phenotype, stage) for key, value in spec.items()}
+
+    def param(self, field: str, key: str) -> np.ndarray:
+        """One scalar parameter of a field, resolved for every state."""
+        priors = load_priors()["diseases"]
+        return np.array([
+            resolve(priors[DIAGNOSES[d]]["fields"][field][key], p, STAGE_KEYS[s])
+            for d, p, s in zip(self.diagnosis, self.phenotype, self.stage)
+        ])
+
+
+@dataclass(frozen=True)
+class FullGrid:
+    """Reduced states crossed with onset region and more-affected side."""
+
+    reduced_index: np.ndarray
+    onset: np.ndarray          # str, an onset_region category
+    side: np.ndarray           # 0 = left, 1 = right
+    log_weight: np.ndarray     # log p(onset | diagnosis, phenotype) + log p(side)
+
+    def __len__(self) -> int:
+        return len(self.reduced_index)
+
+
+@cache
+def reduced_grid() -> ReducedGrid:
+    priors = load_priors()
+    completeness = np.array(priors["completeness"]["weights"], dtype=float)
+    rows: list[tuple[int, str, int, int, float]] = []
+    for d, diagnosis in enumerate(DIAGNOSES):
+        disease = priors["diseases"][diagnosis]
+        stage_weights = np.array(disease["stage"]["weights"], dtype=float)
+        for phenotype, spec in disease["phenotypes"].items():
+            for s, w_stage in enumerate(stage_weights):
+                for c, w_c in enumerate(completeness):
+                    rows.append((d, phenotype, s, c, float(np.log(spec["weight"] * w_stage * w_c))))
+    d, p, s, c, w = zip(*rows)
+    return ReducedGrid(np.array(d), np.array(p, dtype=object), np.array(s), np.array(c), np.array(w))
+
+
+@cache
+def full_grid() -> FullGrid:
+    priors = load_priors()["diseases"]
+    reduced = reduced_grid()
+    rows: list[tuple[int, str, int, float]] = []
+    for r in range(len(reduced)):
+        onset = priors[DIAGNOSES[reduced.diagnosis[r]]]["phenotypes"][reduced.phenotype[r]]["onset"]
+        for region, w_onset in onset.items():
+            for side in (0, 1):
+                rows.append((r, region, side, float(np.log(w_onset * 0.5))))
+    ri, o, sd, w = zip(*rows)
+    return FullGrid(np.array(ri), np.array(o, dtype=object), np.array(sd), np.array(w))

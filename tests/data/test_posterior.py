@@ -1,0 +1,96 @@
+"""The exact posterior: agrees with Monte-Carlo frequencies and is calibrated on generated data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data.contract import DIAGNOSES, LABEL, fields, to_canonical
+from data.generator import CLASS_PRIOR_PRESETS, generate_cohort
+from data.posterior import posterior
+
+KEPT = ["onset_region", "sensory_loss", "nerves_definite_cb", "emg_fasciculation_potentials", "sex"]
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    """Top-label ECE with equal-width bins."""
+    confidence, predicted = probs.max(axis=1), probs.argmax(axis=1)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (confidence > lo) & (confidence <= hi)
+        if inside.any():
+            ece += inside.mean() * abs((predicted[inside] == labels[inside]).mean() - confidence[inside].mean())
+    return float(ece)
+
+
+def test_posterior_agrees_with_monte_carlo_frequencies() -> None:
+    """Among patients sharing the same recorded (or null) values of a few fields, the class shares
+    equal the posterior that marginalises every other field — including the missingness model."""
+    cohort = generate_cohort(200_000, seed=21)
+    others = [name for name in fields() if name not in KEPT]
+    keys = cohort[KEPT].astype("object").where(cohort[KEPT].notna(), "<null>").astype(str).agg("|".join, axis=1)
+    groups = cohort.groupby(keys.to_numpy())
+    big = [key for key, size in groups.size().items() if size >= 2000]
+    assert len(big) >= 10
+    representatives = to_canonical(pd.concat([groups.get_group(key).head(1) for key in big]))
+    exact = posterior(representatives, exclude=others)
+    for key, p in zip(big, exact):
+        labels = groups.get_group(key)[LABEL]
+        freq = labels.value_counts(normalize=True).reindex(list(DIAGNOSES), fill_value=0.0).to_numpy()
+        se = np.sqrt(np.maximum(p * (1 - p), 1e-4) / len(labels))
+        assert np.all(np.abs(freq - p) < 4.5 * se + 1e-3), f"{key}: MC {freq.round(3)} vs exact {p.round(3)}"
+
+
+def test_posterior_is_calibrated_on_generated_patients() -> None:
+    cohort = generate_cohort(20_000, seed=22)
+    probs = posterior(cohort)
+    labels = cohort[LABEL].cat.codes.to_numpy()
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    assert expected_calibration_error(probs, labels) < 0.02
+
+
+def test_class_priors_shift_the_posterior_by_bayes_rule() -> None:
+    cohort = generate_cohort(50, seed=23)
+    balanced = posterior(cohort)
+    referral = CLASS_PRIOR_PRESETS["referral"]
+    shifted = posterior(cohort, class_priors=referral)
+    weights = np.array([referral[d] for d in DIAGNOSES]) / 0.25
+    expected = balanced * weights
+    np.testing.assert_allclose(shifted, expected / expected.sum(axis=1, keepdims=True), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"nerves_definite_cb": 3, "motor_nerves_studied": 8, "sensory_loss": "none", "anti_gm1_igm_ratio": 8.0,
+          "onset_region": "upper_limb", "upper_motor_neuron_signs": False}, "MMN"),
+        ({"upper_motor_neuron_signs": True, "emg_regions_denervated": 3, "fasciculations": True,
+          "sensory_loss": "none", "nerves_definite_cb": 0}, "MND"),
+        ({"sensory_loss": "symmetric", "nerves_dml_prolonged": 4, "motor_nerves_studied": 6,
+          "csf_protein_g_per_l": 1.4, "reflexes_affected_limbs": "absent"}, "CIDP"),
+        ({"sensory_loss": "multifocal", "nerves_definite_cb": 2, "sensory_nerves_abnormal": 3,
+          "sensory_nerves_studied": 4, "onset_region": "upper_limb"}, "MADSAM"),
+    ],
+)
+def test_sparse_textbook_records_get_the_textbook_diagnosis(record: dict[str, object], expected: str) -> None:
+    frame = to_canonical(pd.DataFrame([{"age_at_onset_years": 45.0, "sex": "male", **record}]))
+    probs = posterior(frame)[0]
+    assert DIAGNOSES[int(probs.argmax())] == expected
+    assert probs.max() > 0.6
+
+
+def test_excluding_fields_equals_dropping_them_from_the_record() -> None:
+    cohort = generate_cohort(200, seed=24)
+    treatment = ["ivig_response", "corticosteroid_response"]
+    np.testing.assert_allclose(posterior(cohort, exclude=treatment), posterior(cohort.drop(columns=treatment), exclude=treatment))
+    with pytest.raises(ValueError, match="unknown fields"):
+        posterior(cohort, exclude=["ivig"])
+
+
+def test_values_outside_the_generator_support_do_not_break_the_posterior() -> None:
+    frame = to_canonical(pd.DataFrame([{"age_at_onset_years": 5.0, "sex": "female", "motor_nerves_studied": 30,
+                                        "nerves_definite_cb": 25, "mrc_arm_distal_left": 4.5}]))
+    probs = posterior(frame)
+    assert np.isfinite(probs).all() and np.isclose(probs.sum(), 1.0)
