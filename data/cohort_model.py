@@ -17,7 +17,7 @@ import pandas as pd
 
 from data.contract import DIAGNOSES, fields
 from data.distributions import TINY, Distribution, build
-from data.latents import STAGE_KEYS, FullGrid, ReducedGrid, full_grid, load_priors, reduced_grid, resolve
+from data.latents import STAGE_KEYS, FullGrid, ReducedGrid, atypical_rate, full_grid, load_priors, reduced_grid, resolve
 
 MRC_FIELDS: tuple[str, ...] = tuple(n for n in fields() if n.startswith("mrc_"))
 ONSET = "onset_region"
@@ -115,7 +115,8 @@ class CohortModel:
                 sev = float(resolve(mrc["severity"]["affected" if role.endswith("affected") else "other"], p, s))
                 table[g, j, 5] = 1 - p_weak
                 table[g, j, 4 - k] = p_weak * binom * sev**k * (1 - sev) ** (4 - k)
-        return table
+        eps = atypical_rate()
+        return (1.0 - eps) * table + eps / GRADES
 
 
 def _mrc_role(region: str, onset: str, side: int) -> str:
@@ -143,6 +144,7 @@ def _duration(grid: ReducedGrid) -> Distribution:
     dist.shift = np.zeros(len(grid))
     dist.slope = np.zeros(len(grid))
     dist.weights = np.ones((len(grid), 1))
+    dist.set_broad()
     return dist
 
 

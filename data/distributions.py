@@ -18,7 +18,7 @@ import numpy as np
 from scipy.special import gammaln, ndtr, ndtri
 
 from data.contract import FieldSpec, fields
-from data.latents import ReducedGrid, load_priors
+from data.latents import ReducedGrid, atypical_rate, load_priors
 
 TINY = 1e-300
 
@@ -57,6 +57,12 @@ class Categorical:
         for i, row in enumerate(rows):
             table[i, : len(row)] = row
         table = table / table.sum(axis=1, keepdims=True)
+        broad = _broad_row(spec)
+        if broad.size > table.shape[1]:
+            table = np.pad(table, ((0, 0), (0, broad.size - table.shape[1])))
+        broad = np.pad(broad, (0, table.shape[1] - broad.size))
+        eps = atypical_rate()
+        table = (1.0 - eps) * table + eps * broad[None, :]
         self.table = table
         self.log_table = np.log(np.maximum(table, TINY))
         self.unremarkable = np.array(_unremarkable_values(name), dtype=int)
@@ -77,6 +83,18 @@ class Categorical:
 
     def is_unremarkable(self, x: np.ndarray) -> np.ndarray:
         return np.isin(x, self.unremarkable)
+
+
+def _broad_row(spec: FieldSpec) -> np.ndarray:
+    """Uniform over every value the contract allows: the 'atypical finding' component."""
+    if spec.type == "category":
+        size = len(spec.values or ())
+    elif spec.type == "bool":
+        size = 2
+    else:
+        assert spec.range is not None and spec.range[0] == 0, spec.name
+        size = int(spec.range[1]) + 1
+    return np.full(size, 1.0 / size)
 
 
 def _pmf_row(spec: FieldSpec, kind: str, params: dict[str, Any]) -> np.ndarray:
@@ -114,22 +132,28 @@ class Binomial:
         self.p = grid.param(name, "p").astype(float)
 
     def sample(self, rng: np.random.Generator, r: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
-        return rng.binomial(ctx[self.n_from].astype(int), self.p[r]).astype(float)
+        n = ctx[self.n_from].astype(int)
+        typical = rng.binomial(n, self.p[r])
+        atypical = rng.integers(0, n + 1)
+        return np.where(rng.random(len(r)) < atypical_rate(), atypical, typical).astype(float)
 
     def log_pmf(self, x: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
         n = ctx[self.n_from][:, None]
         k = np.nan_to_num(x, nan=0.0)[:, None]
         p = self.p[None, :]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             log = (gammaln(n + 1) - gammaln(k + 1) - gammaln(np.maximum(n - k, 0) + 1)
                    + np.where(k > 0, k * np.log(p), 0.0) + np.where(n - k > 0, (n - k) * np.log1p(-p), 0.0))
-        return np.where((k <= n) & np.isfinite(log), log, np.log(TINY))
+            eps = atypical_rate()
+            mixed = np.log((1.0 - eps) * np.exp(np.where(np.isfinite(log), log, -np.inf)) + eps / (n + 1))
+        return np.where(k <= n, mixed, np.log(TINY))
 
     def p_unremarkable(self, ctx: dict[str, np.ndarray]) -> np.ndarray:
         n = ctx[self.n_from]
+        eps = atypical_rate()
         if len(n) and (n == n[0]).all():  # one hypothesised number studied: (1, R) broadcasts
-            return (1.0 - self.p[None, :]) ** n[0]
-        return (1.0 - self.p[None, :]) ** n[:, None]
+            return (1.0 - eps) * (1.0 - self.p[None, :]) ** n[0] + eps / (n[0] + 1)
+        return (1.0 - eps) * (1.0 - self.p[None, :]) ** n[:, None] + eps / (n[:, None] + 1)
 
     def is_unremarkable(self, x: np.ndarray) -> np.ndarray:
         return x == 0
@@ -162,6 +186,28 @@ class RoundedContinuous:
             self.weights = np.ones((len(grid), 1))
             self.mu = np.log(get("median").astype(float))[:, None]
             self.sigma = get("sigma").astype(float)[:, None]
+        self.set_broad()
+
+    def set_broad(self) -> None:
+        """The atypical component: (log-)uniform over the contract's range for this field."""
+        low, high = fields()[self.name].range or (0.0, 1.0)
+        shift = float(self.shift[0])
+        if self.log_scale:
+            low = max(low, 10.0 ** -max(self.decimals, 1))
+            self.broad = (np.log(low + shift), np.log(high + shift))
+        else:
+            self.broad = (low, high)
+        self.range = (fields()[self.name].range or (0.0, 1.0))
+
+    def _broad_mass(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Probability of the bin [a, b] under the atypical component."""
+        lo, hi = self.broad
+        if self.log_scale:
+            shift = float(self.shift[0])
+            with np.errstate(divide="ignore"):
+                a, b = np.log(np.maximum(a + shift, 0.0)), np.log(np.maximum(b + shift, 0.0))
+        a, b = np.clip(a, lo, hi), np.clip(b, lo, hi)
+        return (b - a) / (hi - lo)
 
     def _z(self, x: np.ndarray, mu: np.ndarray, sigma: np.ndarray, shift: np.ndarray) -> np.ndarray:
         if self.log_scale:
@@ -183,7 +229,10 @@ class RoundedContinuous:
         f_lo, f_hi = ndtr(self._z(self.lo[r], mu, sigma, shift)), ndtr(self._z(self.hi[r], mu, sigma, shift))
         z = ndtri(f_lo + rng.random(len(r)) * (f_hi - f_lo))
         x = np.exp(mu + sigma * z) - shift if self.log_scale else mu + sigma * z
-        return np.clip(np.round(x, self.decimals), self.lo[r], self.hi[r])
+        x = np.clip(np.round(x, self.decimals), self.lo[r], self.hi[r])
+        u = self.broad[0] + rng.random(len(r)) * (self.broad[1] - self.broad[0])
+        atypical = np.clip(np.round(np.exp(u) - shift if self.log_scale else u, self.decimals), *self.range)
+        return np.where(rng.random(len(r)) < atypical_rate(), atypical, x)
 
     def log_pmf(self, x: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
         x = np.round(np.nan_to_num(x, nan=0.0), self.decimals)[:, None, None]
@@ -194,7 +243,10 @@ class RoundedContinuous:
         mass = _interval(self._z(a, mu, sigma, shift), self._z(b, mu, sigma, shift))
         total = _interval(self._z(lo, mu, sigma, shift), self._z(hi, mu, sigma, shift))
         p = (self.weights[None] * np.where(b > a, mass, 0.0) / np.maximum(total, TINY)).sum(axis=2)
-        return np.log(np.maximum(p, TINY))
+        half = self.half[0]
+        broad = self._broad_mass(np.maximum(x[:, 0, 0] - half, self.range[0]), np.minimum(x[:, 0, 0] + half, self.range[1]))
+        eps = atypical_rate()
+        return np.log(np.maximum((1.0 - eps) * p + eps * broad[:, None], TINY))
 
     def p_unremarkable(self, ctx: dict[str, np.ndarray]) -> np.ndarray:
         return np.zeros(len(self.lo))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from data.cohort_model import ALWAYS_RECORDED, MRC_FIELDS, ONSET, cohort_model
 from data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
-from data.latents import load_priors, normalise_class_priors
+from data.latents import atypical_rate, load_priors, normalise_class_priors
 
 CLASS_PRIOR_PRESETS: dict[str, dict[str, float]] = load_priors()["class_prior_presets"]
 GENERATOR_VERSION: str = str(load_priors()["generator_version"])
@@ -59,7 +59,9 @@ def _sample_values(latents: pd.DataFrame, rng: np.random.Generator) -> dict[str,
     for j, name in enumerate(MRC_FIELDS):
         cdf = np.cumsum(model.mrc_table[g, j], axis=1)
         values[name] = (rng.random(len(g))[:, None] > cdf[:, :-1]).sum(axis=1).astype(float)
-    values[ONSET] = np.array([fields()[ONSET].values.index(o) for o in model.full.onset], dtype=float)[g]
+    onset = np.array([fields()[ONSET].values.index(o) for o in model.full.onset], dtype=float)[g]
+    atypical = rng.integers(0, len(fields()[ONSET].values), size=len(g)).astype(float)
+    values[ONSET] = np.where(rng.random(len(g)) < atypical_rate(), atypical, onset)
     return values
 
 

@@ -33,6 +33,11 @@ def load_priors() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+def atypical_rate() -> float:
+    """Probability that a recorded finding comes from the broad 'atypical' distribution."""
+    return float(load_priors()["atypical"]["rate"])
+
+
 def resolve(value: Any, phenotype: str, stage: str) -> Any:
     """Pick a parameter for one (phenotype, stage): phenotype keys first, then stage keys."""
     if isinstance(value, Mapping):

@@ -19,7 +19,7 @@ from scipy.special import logsumexp
 from data.cohort_model import ALWAYS_RECORDED, MRC_FIELDS, ONSET, CohortModel, cohort_model, encode
 from data.contract import DIAGNOSES, fields
 from data.distributions import TINY, Binomial
-from data.latents import normalise_class_priors
+from data.latents import atypical_rate, normalise_class_priors
 
 CHUNK = 2048
 _LOG_TINY = float(np.log(TINY))
@@ -176,6 +176,8 @@ def _regional_log_lik(model: CohortModel, x: dict[str, np.ndarray], excluded: se
         return out
     onset_codes = np.array([fields()[ONSET].values.index(o) for o in model.full.onset])
     o = x[ONSET]
-    match = np.where(o[:, None] == onset_codes[None, :], 0.0, _LOG_TINY)
+    eps = atypical_rate()
+    n_onsets = len(fields()[ONSET].values or ())
+    match = np.log(np.where(o[:, None] == onset_codes[None, :], 1.0 - eps, 0.0) + eps / n_onsets)
     out += np.where(np.isnan(o)[:, None], np.log(np.maximum(1.0 - rho_all, TINY)), np.log(rho_all) + match)
     return out

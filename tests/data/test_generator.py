@@ -72,7 +72,7 @@ def test_correlations_come_from_the_latents(cohort: pd.DataFrame) -> None:
     assert marked["late"] > marked["early"] + 0.2
     mnd = cohort[cohort[LABEL] == "MND"]
     umn = mnd.groupby("latent_phenotype")["upper_motor_neuron_signs"].apply(lambda s: s.dropna().mean())
-    assert umn["bulbar_onset_als"] > 0.9 and umn["lmn_predominant_pma"] == 0.0
+    assert umn["bulbar_onset_als"] > 0.9 and umn["lmn_predominant_pma"] < 0.03  # only atypical findings
 
 
 # (field, diagnosis, statistic, cited value, tolerance, source): statistics on full work-ups.

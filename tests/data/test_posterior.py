@@ -94,3 +94,14 @@ def test_values_outside_the_generator_support_do_not_break_the_posterior() -> No
                                         "nerves_definite_cb": 25, "mrc_arm_distal_left": 4.5}]))
     probs = posterior(frame)
     assert np.isfinite(probs).all() and np.isclose(probs.sum(), 1.0)
+
+
+@pytest.mark.parametrize(
+    "finding",
+    [{"motor_nerves_studied": 3}, {"course": "relapsing"}, {"weak_nerve_territories": 0},
+     {"reflexes_unaffected_limbs": "absent"}, {"onset_region": "bulbar"}, {"upper_motor_neuron_signs": True}],
+)
+def test_no_single_finding_excludes_a_diagnosis(finding: dict[str, object]) -> None:
+    """Atypical findings are part of the model, so one unusual value never gives probability 0."""
+    frame = to_canonical(pd.DataFrame([{"age_at_onset_years": 50.0, "sex": "male", **finding}]))
+    assert (posterior(frame)[0] > 1e-4).all()
