@@ -1,0 +1,175 @@
+"""Cell-level parsing rules of the cohort importer: raw file cells -> typed values or a reason.
+
+Why explicit rules instead of letting pandas guess: pandas' type inference silently turns "yes" into
+NaN, 4.5 into 4 or "NA" into a string depending on the column, and a guessed value in a diagnostic
+record is worse than a rejected one. Every rule below either yields a value or a reason that the
+importer reports with the row and field; nothing is coerced without a rule written here.
+
+Text cells (CSV, and text cells of spreadsheets and Parquet files):
+
+* surrounding whitespace is stripped;
+* ``""``, ``NA``, ``N/A``, ``null`` and ``NaN`` (any case) are null = not examined / not tested.
+  ``none`` is *not* a null token: it is a legal category value (``muscle_atrophy``, ``sensory_loss``);
+* booleans: ``true``/``false`` (any case) and ``1``/``0``; anything else ("yes", "x") is rejected;
+* numbers must parse completely as a decimal number (``4``, ``4.0``, ``-1.5e3``); a decimal comma,
+  units ("4 mm") or ``inf`` are rejected. Whole-numberness of counts and ranges are checked later by
+  the pandera schema (so ``4.0`` is fine for a count and ``4.5`` is not);
+* categories and identifiers are kept as text; category membership is checked by the schema.
+
+Typed cells of spreadsheets and Parquet files (numbers, booleans) are written as text and then follow
+the same rules, so a file gives the same result whatever format it was saved in: an Excel ``1`` in a
+boolean column is true, a boolean ``TRUE`` in a numeric column is rejected.
+
+JSON cells (``.json``/``.jsonl``) follow the JSON types instead, like :class:`data.record.PatientRecord`:
+numbers for numeric fields, ``true``/``false`` for booleans, strings for categories and identifiers,
+``null`` for null. A quoted number (``"4"``) is rejected, because it signals a broken export.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from data.contract import FieldSpec
+
+NULL_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "null", "nan"})
+TRUE_TOKENS: frozenset[str] = frozenset({"true", "1"})
+FALSE_TOKENS: frozenset[str] = frozenset({"false", "0"})
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+
+PARSED_DTYPES: dict[str, Any] = {
+    "float": "float64",
+    "int": "float64",  # whole-numberness is a schema check, so 4.5 is reported, never truncated
+    "bool": pd.BooleanDtype(),
+    "string": pd.StringDtype(),
+    "category": pd.StringDtype(),  # casting first would turn an unknown category into NaN silently
+}
+"""In-memory dtype of each field type between parsing and schema validation."""
+
+NOT_A_BOOLEAN = "not a boolean (expected true/false or 1/0)"
+NOT_A_NUMBER = "not a number"
+
+Parsed = tuple[pd.Series, pd.Series]
+"""(values in :data:`PARSED_DTYPES`, reasons indexed by the rows that failed; failed cells are null)."""
+
+
+def parse_column(raw: pd.Series, spec: FieldSpec, *, json_types: bool = False) -> Parsed:
+    """Parse one raw column for ``spec``; the index (row numbers) is kept."""
+    if json_types:
+        return _parse_json(raw, spec)
+    if spec.is_numeric and ptypes.is_numeric_dtype(raw) and not ptypes.is_bool_dtype(raw):
+        return _numbers_from_numeric_dtype(raw)
+    if spec.type == "bool" and ptypes.is_bool_dtype(raw):
+        return raw.astype(pd.BooleanDtype()), _no_reasons()
+    return parse_text(_as_text(raw), spec)
+
+
+def parse_text(text: pd.Series, spec: FieldSpec) -> Parsed:
+    """Apply the text rules (module docstring) to a column of strings (vectorised)."""
+    text = text.astype(pd.StringDtype()).str.strip()
+    lower = text.str.lower()
+    null = text.isna() | lower.isin(NULL_TOKENS)
+    if spec.type in ("string", "category"):
+        return text.mask(null), _no_reasons()
+    if spec.type == "bool":
+        is_true, is_false = lower.isin(TRUE_TOKENS), lower.isin(FALSE_TOKENS)
+        values = pd.Series(pd.NA, index=text.index, dtype=pd.BooleanDtype()).mask(is_true, True).mask(is_false, False)
+        return values, _reasons(~null & ~is_true & ~is_false, NOT_A_BOOLEAN)
+    ok = text.str.fullmatch(_NUMBER).fillna(False).astype(bool) & ~null
+    bad = ~null & ~ok
+    reasons = _reasons(bad, NOT_A_NUMBER)
+    if len(reasons):
+        comma = text[reasons.index].str.replace(",", ".", regex=False).str.fullmatch(_NUMBER).fillna(False)
+        reasons[comma.index[comma.astype(bool)]] = f"{NOT_A_NUMBER} (use '.' as the decimal separator)"
+    return text.where(ok).astype("float64"), reasons
+
+
+def _numbers_from_numeric_dtype(raw: pd.Series) -> Parsed:
+    values = raw.astype("float64")
+    return values.where(np.isfinite(values)), _reasons(np.isinf(values), "not a finite number")
+
+
+def _as_text(raw: pd.Series) -> pd.Series:
+    """Typed cells as text (exact: ``repr`` of a float round-trips), so the text rules apply."""
+    if ptypes.is_string_dtype(raw.dtype) and not ptypes.is_object_dtype(raw.dtype):
+        return raw
+    if isinstance(raw.dtype, pd.CategoricalDtype):  # convert the few categories, not every cell
+        texts = np.asarray([cell_text(c) for c in raw.cat.categories] + [None], dtype=object)
+        return pd.Series(texts[raw.cat.codes.to_numpy()], index=raw.index, dtype=pd.StringDtype())
+    return raw.astype(object).map(cell_text).astype(pd.StringDtype())
+
+
+def cell_text(value: Any) -> str | None:
+    """One typed cell as the text a user would type (None for null); also renders rejected values."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value)
+
+
+_JSON_KINDS = {"float": "number", "int": "number", "bool": "boolean", "string": "string", "category": "string"}
+"""The JSON type each field type requires."""
+
+_KIND_OF_TYPE: dict[type, str] = {
+    bool: "boolean",
+    np.bool_: "boolean",
+    str: "string",
+    int: "number",
+    float: "number",
+    np.int64: "number",
+    np.float64: "number",
+}
+
+
+def _json_kinds(raw: pd.Series) -> pd.Series:
+    """JSON type of every cell ("null", "number", "boolean", "string" or a Python type name)."""
+    null = raw.isna()
+    if ptypes.is_bool_dtype(raw):
+        kind = "boolean"
+    elif ptypes.is_numeric_dtype(raw):
+        kind = "number"
+    elif ptypes.is_string_dtype(raw.dtype) and not ptypes.is_object_dtype(raw.dtype):
+        kind = "string"
+    else:  # mixed column (e.g. true/false/null): classify each cell by its Python type
+        types = raw.astype(object).map(type)
+        kinds = types.map(_KIND_OF_TYPE)
+        unknown = kinds.isna() & ~null
+        kinds[unknown] = [t.__name__ for t in types[unknown]]
+        return kinds.mask(null, "null")
+    return pd.Series(kind, index=raw.index, dtype=object).mask(null, "null")
+
+
+def _parse_json(raw: pd.Series, spec: FieldSpec) -> Parsed:
+    kinds = _json_kinds(raw)
+    expected = _JSON_KINDS[spec.type]
+    ok = kinds == expected
+    reasons = pd.Series(
+        [f"expected a JSON {expected}, got a {kind}" for kind in kinds[~ok & (kinds != "null")]],
+        index=kinds.index[~ok & (kinds != "null")],
+        dtype=object,
+    )
+    kept = raw.astype(object).where(ok, None)
+    if spec.type in ("float", "int"):
+        values = pd.to_numeric(kept, errors="raise").astype("float64")
+        infinite = np.isinf(values)
+        reasons = pd.concat([reasons, _reasons(infinite, "not a finite number")])
+        return values.where(~infinite), reasons
+    return kept.astype(PARSED_DTYPES[spec.type]), reasons
+
+
+def _reasons(mask: pd.Series, reason: str) -> pd.Series:
+    index = mask.index[np.asarray(mask, dtype=bool)]
+    return pd.Series(reason, index=index, dtype=object)
+
+
+def _no_reasons() -> pd.Series:
+    return pd.Series(dtype=object)

@@ -1,0 +1,118 @@
+"""pandera schema of a cohort DataFrame, built from the contract's field table.
+
+There is no second field list here: every column, range and category comes from
+:func:`data.contract.fields` (and :func:`data.contract.label_spec` for ``diagnosis``), which read the
+shipped data dictionary. The schema checks what the data dictionary promises:
+
+* every contract column is present (a canonical frame has all of them; missing optional fields are
+  added as null by :func:`data.contract.to_canonical`) and no other column is (strict: a typo must
+  not be carried along silently);
+* nulls are allowed except for the required fields (age at onset, sex), because null means
+  "not examined / not tested" and is information, not an error (data dictionary, header);
+* numbers lie in their documented range, counts are whole numbers, categories are known values;
+* a non-null ``patient_id`` is unique (a duplicated patient leaks between cross-validation folds);
+* the ``diagnosis`` label is optional; with ``require_label=True`` it must be present and non-null.
+
+Two stages share one definition. ``canonical=True`` (default) validates a frame in canonical dtypes
+(Int64 counts, boolean flags, categoricals): what the importer returns and training consumes.
+``canonical=False`` validates the importer's intermediate frame (:data:`data.cells.PARSED_DTYPES`):
+counts still float64 and categories still text, so that 4.5 and "Male" are *reported* rather than
+truncated or turned into NaN by a cast.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.config import ValidationDepth, config_context
+
+from data.cells import PARSED_DTYPES
+from data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec
+
+NOT_WHOLE = "not a whole number"
+REQUIRED_MISSING = "missing, but this field is required"
+LABEL_MISSING = "missing diagnosis label (required for training data)"
+DUPLICATE_ID = "duplicate patient_id"
+
+BUILTIN_REASONS: dict[str, str] = {"not_nullable": REQUIRED_MISSING}
+"""Readable reasons for pandera's built-in (non-``Check``) failures, keyed by pandera's check name."""
+
+
+def range_reason(spec: FieldSpec) -> str:
+    assert spec.range is not None
+    low, high = spec.range
+    return f"outside the allowed range {low:g} to {high:g}"
+
+
+def category_reason(spec: FieldSpec) -> str:
+    return "not one of: " + ", ".join(spec.values or ())
+
+
+def _checks(spec: FieldSpec) -> list[pa.Check]:
+    """One check per rule of the data dictionary; the ``error`` text is the reason users read."""
+    checks: list[pa.Check] = []
+    if spec.type == "int":
+        checks.append(pa.Check(lambda s: s % 1 == 0, error=NOT_WHOLE))
+    if spec.range is not None:
+        checks.append(pa.Check.in_range(*spec.range, error=range_reason(spec)))
+    if spec.type == "category":
+        checks.append(pa.Check.isin(list(spec.values or ()), error=category_reason(spec)))
+    if spec.name == ID_FIELD:  # pandera's unique=True counts two nulls as duplicates; null ids are fine
+        checks.append(pa.Check(lambda s: ~s.duplicated(keep=False), error=DUPLICATE_ID))
+    return checks
+
+
+def _column(spec: FieldSpec, *, canonical: bool, nullable: bool, required: bool = True) -> pa.Column:
+    dtype = spec.pandas_dtype() if canonical else PARSED_DTYPES[spec.type]
+    return pa.Column(
+        dtype,
+        checks=_checks(spec),
+        nullable=nullable,
+        required=required,
+        description=spec.description or None,
+    )
+
+
+@cache
+def cohort_schema(*, require_label: bool = False, canonical: bool = True) -> pa.DataFrameSchema:
+    """The cohort schema (module docstring); validate with ``lazy=True`` to collect every failure."""
+    columns = {
+        name: _column(spec, canonical=canonical, nullable=not spec.required) for name, spec in fields().items()
+    }
+    columns[LABEL] = _column(label_spec(), canonical=canonical, nullable=not require_label, required=require_label)
+    return pa.DataFrameSchema(
+        columns,
+        strict=True,
+        name="cohort" if canonical else "cohort (parsed, before the canonical cast)",
+        description="Patient records of the mmn-ddx data dictionary, one row per patient.",
+    )
+
+
+@cache
+def _subschema(columns: tuple[str, ...], *, require_label: bool, canonical: bool) -> pa.DataFrameSchema:
+    return cohort_schema(require_label=require_label, canonical=canonical).select_columns(list(columns))
+
+
+def validate_cohort(
+    frame: pd.DataFrame,
+    *,
+    require_label: bool = False,
+    canonical: bool = True,
+    only: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """Validate a cohort frame, raising pandera's ``SchemaErrors`` listing every failure.
+
+    ``only`` restricts validation to these columns (the importer skips fields absent from the file:
+    they are all null, and pandera costs ~10 ms per column even on one row). Full validation is
+    forced: PANDERA_VALIDATION_ENABLED / PANDERA_VALIDATION_DEPTH must never turn patient-data
+    checks off silently.
+    """
+    if only is None:
+        schema, checked = cohort_schema(require_label=require_label, canonical=canonical), frame
+    else:
+        schema, checked = _subschema(only, require_label=require_label, canonical=canonical), frame[list(only)]
+    with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+        schema.validate(checked, lazy=True)
+    return frame

@@ -1,0 +1,319 @@
+"""Cohort import: every row accepted in canonical dtypes or rejected with (row, field, value, reason)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from data.contract import FIELD_NAMES, ID_FIELD, LABEL, fields, to_canonical
+from data.importer import CohortError, ImportResult, RowError, read_cohort, read_record_json, write_table
+from data.record import RecordError
+from data.schema import validate_cohort
+
+VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"
+HEADER = VIGNETTES.read_text(encoding="utf-8").splitlines()[0]
+
+
+@pytest.fixture(scope="module")
+def expected() -> pd.DataFrame:
+    """The fixture vignettes parsed by pandas' own CSV reader (independent of the importer)."""
+    return to_canonical(pd.read_csv(VIGNETTES))
+
+
+def _csv(tmp_path: Path, text: str, name: str = "cohort.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _assert_consistent(result: ImportResult) -> None:
+    assert result.n_valid + result.n_rejected == result.n_read
+    assert list(result.rejections.columns) == ["row", "field", "value", "reason"]
+    assert result.rejections["reason"].notna().all()
+    assert not set(result.valid.index) & set(result.rejections["row"]), "a row is both accepted and rejected"
+    validate_cohort(result.valid)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl", ".xlsx"])
+def test_every_format_round_trips_the_vignettes(tmp_path: Path, expected: pd.DataFrame, suffix: str) -> None:
+    result = read_cohort(write_table(expected, tmp_path / f"cohort{suffix}"), require_label=True)
+    _assert_consistent(result)
+    assert result.n_read == 4 and result.rejections.empty
+    assert result.valid.index.tolist() == [1, 2, 3, 4] and result.valid.index.name == "row"
+    pd.testing.assert_frame_equal(result.valid.reset_index(drop=True), expected)
+
+
+def test_json_holds_one_record_or_a_list(tmp_path: Path, expected: pd.DataFrame) -> None:
+    records = json.loads(expected.to_json(orient="records"))
+    (tmp_path / "list.json").write_text(json.dumps(records), encoding="utf-8")
+    (tmp_path / "one.json").write_text(json.dumps(records[2]), encoding="utf-8")
+    pd.testing.assert_frame_equal(read_cohort(tmp_path / "list.json").valid.reset_index(drop=True), expected)
+    one = read_cohort(tmp_path / "one.json").valid
+    assert one.index.tolist() == [1] and one[ID_FIELD].tolist() == ["V-CIDP"]
+
+
+def test_absent_optional_columns_come_back_null_never_normal(tmp_path: Path) -> None:
+    result = read_cohort(_csv(tmp_path, "age_at_onset_years,sex\n40,male\n"))
+    assert list(result.valid.columns) == list(FIELD_NAMES)
+    assert result.valid.drop(columns=["age_at_onset_years", "sex"]).isna().all().all()
+
+
+REJECT = "reject"
+CELL_RULES: list[tuple[str, str, Any, str]] = [
+    ("bulbar_weakness", "TRUE", True, ""),
+    ("bulbar_weakness", "false", False, ""),
+    ("bulbar_weakness", "1", True, ""),
+    ("bulbar_weakness", "0", False, ""),
+    ("bulbar_weakness", "", None, ""),
+    ("bulbar_weakness", "NA", None, ""),
+    ("bulbar_weakness", "null", None, ""),
+    ("bulbar_weakness", "yes", REJECT, "not a boolean"),
+    ("bulbar_weakness", "2", REJECT, "not a boolean"),
+    ("nerves_definite_cb", "4.0", 4, ""),
+    ("nerves_definite_cb", " 3 ", 3, ""),
+    ("nerves_definite_cb", "4.5", REJECT, "not a whole number"),
+    ("nerves_definite_cb", "41", REJECT, "outside the allowed range 0 to 40"),
+    ("nerves_definite_cb", "4x", REJECT, "not a number"),
+    ("csf_protein_g_per_l", "4.5e-1", 0.45, ""),
+    ("csf_protein_g_per_l", "NaN", None, ""),
+    ("csf_protein_g_per_l", "0,45", REJECT, "use '.' as the decimal separator"),
+    ("csf_protein_g_per_l", "inf", REJECT, "not a number"),
+    ("csf_protein_g_per_l", "0.45 g/L", REJECT, "not a number"),
+    ("muscle_atrophy", "none", "none", ""),
+    ("muscle_atrophy", "None", REJECT, "did you mean 'none'?"),
+    ("muscle_atrophy", "severe", REJECT, "not one of: none, mild, marked"),
+    ("sex", "Female", REJECT, "did you mean 'female'?"),
+    ("age_at_onset_years", "", REJECT, "required"),
+    ("age_at_onset_years", "-1", REJECT, "outside the allowed range 0 to 110"),
+]
+
+
+@pytest.mark.parametrize(("field", "cell", "value", "reason"), CELL_RULES)
+def test_csv_cell_rules(tmp_path: Path, field: str, cell: str, value: Any, reason: str) -> None:
+    base = {"age_at_onset_years": "40", "sex": "male", field: cell}
+    path = write_table(pd.DataFrame([base]), tmp_path / "cohort.csv")  # pandas quotes "0,45"
+    result = read_cohort(path)
+    _assert_consistent(result)
+    if value is REJECT:
+        assert result.valid.empty
+        (rejection,) = result.rejections.itertuples(index=False)
+        assert (rejection.row, rejection.field, rejection.value) == (1, field, cell)
+        assert reason in rejection.reason
+    else:
+        assert result.rejections.empty
+        got = result.valid.at[1, field]
+        assert (pd.isna(got) if value is None else got == value), f"{cell!r} -> {got!r}"
+
+
+def test_rows_are_numbered_as_data_rows_under_the_header(tmp_path: Path) -> None:
+    lines = ["age_at_onset_years,sex,cramps", "40,male,true", "", "41,female,maybe", "42,male,false", "200,male,"]
+    result = read_cohort(_csv(tmp_path, "\n".join(lines) + "\n"))
+    _assert_consistent(result)
+    assert result.n_read == 4, "the blank line is not a record"
+    assert result.rejections[["row", "field", "value"]].values.tolist() == [
+        [3, "cramps", "maybe"],
+        [5, "age_at_onset_years", "200"],
+    ]
+    for row, value in zip(result.rejections["row"], result.rejections["value"], strict=True):
+        assert value in lines[row], "row n is file line n + 1 (lines[row] with the header as lines[0])"
+    assert result.valid.index.tolist() == [1, 4]
+
+
+def test_a_row_with_several_problems_is_rejected_once_listing_each(tmp_path: Path) -> None:
+    text = "age_at_onset_years,sex,cramps,nerves_cv_slowed\n40,man,often,1.5\n50,female,false,2\n"
+    result = read_cohort(_csv(tmp_path, text))
+    _assert_consistent(result)
+    assert result.n_rejected == 1 and result.n_valid == 1
+    assert result.rejections["field"].tolist() == ["sex", "cramps", "nerves_cv_slowed"]
+    assert set(result.rejections["row"]) == {1}
+
+
+def test_a_csv_row_with_the_wrong_number_of_cells_is_rejected(tmp_path: Path) -> None:
+    result = read_cohort(_csv(tmp_path, "age_at_onset_years,sex,cramps\n40,male\n41,male,true,extra\n42,male,true\n"))
+    _assert_consistent(result)
+    assert result.n_read == 3 and result.valid.index.tolist() == [3]
+    assert result.rejections[["row", "field"]].values.tolist() == [[1, "<row>"], [2, "<row>"]]
+    assert "2 cells" in result.rejections["reason"][0] and "4 cells" in result.rejections["reason"][1]
+
+
+def test_unknown_columns_are_named_with_a_suggestion(tmp_path: Path) -> None:
+    with pytest.raises(CohortError) as caught:
+        read_cohort(_csv(tmp_path, "age_onset_years,Sex,cramp,zzz\n40,male,true,1\n"))
+    message = str(caught.value)
+    assert "unknown column 'age_onset_years' (did you mean 'age_at_onset_years'?)" in message
+    assert "unknown column 'Sex' (did you mean 'sex'?)" in message
+    assert "unknown column 'cramp' (did you mean 'cramps'?)" in message
+    assert "unknown column 'zzz'" in message
+    assert "missing required column(s): age_at_onset_years, sex" in message
+    assert len(caught.value.problems) == 5
+
+
+def test_missing_required_column(tmp_path: Path) -> None:
+    with pytest.raises(CohortError, match=r"missing required column\(s\): sex"):
+        read_cohort(_csv(tmp_path, "age_at_onset_years,cramps\n40,true\n"))
+
+
+def test_label_column_is_optional_unless_required(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "age_at_onset_years,sex\n40,male\n")
+    assert LABEL not in read_cohort(path).valid.columns
+    with pytest.raises(CohortError, match="no 'diagnosis' column"):
+        read_cohort(path, require_label=True)
+
+
+def test_diagnosis_values_are_checked_and_required_only_with_require_label(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "age_at_onset_years,sex,diagnosis\n40,male,MMN\n41,male,\n42,male,ALS\n43,male,mmn\n")
+    lenient = read_cohort(path)
+    assert lenient.valid.index.tolist() == [1, 2] and pd.isna(lenient.valid.at[2, LABEL])
+    assert lenient.rejections["row"].tolist() == [3, 4]
+    assert "did you mean 'MMN'?" in lenient.rejections["reason"][1]
+    labelled = read_cohort(path, require_label=True)
+    _assert_consistent(labelled)
+    assert labelled.valid.index.tolist() == [1]
+    assert "missing diagnosis" in labelled.rejections.set_index("row").at[2, "reason"]
+
+
+def test_duplicate_patient_ids_fail_the_file_naming_both_rows(tmp_path: Path) -> None:
+    text = "patient_id,age_at_onset_years,sex\nA-17,40,male\nB,41,male\n A-17,42,male\nB,43,male\n,44,male\n,45,male\n"
+    with pytest.raises(CohortError) as caught:
+        read_cohort(_csv(tmp_path, text))
+    message = str(caught.value)
+    assert "rows 1 and 3" in message and "rows 2 and 4" in message
+    assert "A-17" not in message, "identifiers are not echoed into messages that may end up in logs"
+
+
+def test_a_latin1_csv_is_refused_with_the_line_of_the_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("patient_id,age_at_onset_years,sex\nP1,40,male\nRené,41,male\n".encode("latin-1"))
+    with pytest.raises(CohortError, match=r"not UTF-8 .*line 3.*UTF-8"):
+        read_cohort(path)
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes("age_at_onset_years,sex,patient_id\n40,male,René\n".encode("utf-8-sig"))
+    assert read_cohort(path).valid[ID_FIELD].tolist() == ["René"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", "", "the file is empty"),
+        ("blank.csv", "\n  \n", "the file is empty"),
+        ("header.csv", "age_at_onset_years,sex\n", "no data rows"),
+        ("padding.csv", "age_at_onset_years,sex\n,\n\n", "no data rows"),
+        ("empty.jsonl", "\n\n", "no records"),
+        ("empty.json", "[]", "no records"),
+        ("scalar.json", "42", "expected one JSON object or a list"),
+        ("broken.json", '{"sex": ', "not valid JSON"),
+        ("semicolons.csv", "age_at_onset_years;sex\n40;male\n", "must be comma-separated"),
+        ("twice.csv", "sex,age_at_onset_years,sex\nmale,40,male\n", "column 'sex' appears more than once"),
+        ("cohort.txt", "age_at_onset_years,sex\n40,male\n", "unsupported file type '.txt'"),
+    ],
+)
+def test_unusable_files_raise_a_clear_error(tmp_path: Path, name: str, content: str, message: str) -> None:
+    with pytest.raises(CohortError, match=message):
+        read_cohort(_csv(tmp_path, content, name))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(CohortError, match="no such file"):
+        read_cohort(tmp_path / "nope.csv")
+
+
+def test_strict_stops_at_the_first_bad_row_without_echoing_the_value(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "age_at_onset_years,sex,cramps\n40,male,true\n41,male,sometimes\n500,male,x\n")
+    with pytest.raises(RowError) as caught:
+        read_cohort(path, strict=True)
+    assert (caught.value.row, caught.value.field) == (2, "cramps")
+    assert "row 2" in str(caught.value) and "not a boolean" in str(caught.value)
+    assert "sometimes" not in str(caught.value)
+    assert read_cohort(_csv(tmp_path, "age_at_onset_years,sex\n40,male\n", "ok.csv"), strict=True).n_valid == 1
+
+
+def test_json_lines_follow_json_types_and_number_rows_by_line(tmp_path: Path) -> None:
+    lines = [
+        {"age_at_onset_years": 40, "sex": "male", "cramps": True, "nerves_cv_slowed": 2},
+        {"age_at_onset_years": "41", "sex": "male"},
+        {"age_at_onset_years": 42, "sex": "male", "cramps": 1},
+        {"age_at_onset_years": 43, "sex": "male", "nerves_cv_slowed": 2.0, "muscle_atrophy": None},
+    ]
+    text = "\n".join(json.dumps(line) for line in lines) + '\n{"sex": \n["not", "an object"]\n\n{}\n'
+    result = read_cohort(_csv(tmp_path, text, "cohort.jsonl"))
+    _assert_consistent(result)
+    assert result.n_read == 7 and result.valid.index.tolist() == [1, 4]
+    reasons = result.rejections.set_index(["row", "field"])["reason"]
+    assert reasons[(2, "age_at_onset_years")] == "expected a JSON number, got a string"
+    assert reasons[(3, "cramps")] == "expected a JSON boolean, got a number"
+    assert reasons[(5, "<row>")].startswith("not valid JSON")
+    assert reasons[(6, "<row>")] == "expected a JSON object, got list"
+    assert "required" in reasons[(8, "sex")], "{} is a record without the required fields"
+
+
+def test_spreadsheet_cells_follow_the_text_rules_whatever_their_stored_type(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["age_at_onset_years", "sex", "cramps", "nerves_cv_slowed", "patient_id"])
+    sheet.append([40, "male", 1, "2", 1001])
+    sheet.append([41, "male", "TRUE", 2.5, "P2"])
+    sheet.append([])
+    sheet.append([True, "male", False, None, "P3"])
+    book.save(tmp_path / "cohort.xlsx")
+    result = read_cohort(tmp_path / "cohort.xlsx")
+    _assert_consistent(result)
+    assert result.valid.at[1, "cramps"] and result.valid.at[1, "nerves_cv_slowed"] == 2
+    assert result.valid.at[1, ID_FIELD] == "1001"
+    assert result.rejections[["row", "field"]].values.tolist() == [[2, "nerves_cv_slowed"], [4, "age_at_onset_years"]]
+
+
+def test_parquet_types_are_checked_not_cast(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"age_at_onset_years": [40.0, 41.0, np.nan], "sex": ["male", "male", "female"], "nerves_cv_slowed": [2.0, 2.5, 1.0]}
+    )
+    frame.to_parquet(tmp_path / "cohort.parquet")
+    result = read_cohort(tmp_path / "cohort.parquet")
+    _assert_consistent(result)
+    assert result.valid.index.tolist() == [1]
+    assert result.rejections["reason"].tolist() == ["not a whole number", "missing, but this field is required"]
+    pd.DataFrame({"age_at_onset_years": [True], "sex": ["male"]}).to_parquet(tmp_path / "bool.parquet")
+    assert read_cohort(tmp_path / "bool.parquet").rejections["reason"].tolist() == ["not a number"]
+
+
+def test_read_record_json_from_a_file_or_a_mapping(tmp_path: Path) -> None:
+    raw = {"age_at_onset_years": 40, "sex": "male", "nerves_definite_cb": 2}
+    (tmp_path / "one.json").write_text(json.dumps(raw), encoding="utf-8")
+    from_file = read_record_json(tmp_path / "one.json")
+    assert from_file == read_record_json(raw)
+    assert list(from_file) == list(FIELD_NAMES) and from_file["cramps"] is None
+    with pytest.raises(RecordError) as caught:
+        read_record_json({**raw, "cramp": True})
+    assert "cramp" in caught.value.problems
+    (tmp_path / "two.json").write_text(json.dumps([raw, raw]), encoding="utf-8")
+    with pytest.raises(CohortError, match="expected one JSON object"):
+        read_record_json(tmp_path / "two.json")
+
+
+def test_write_table_refuses_unknown_formats(tmp_path: Path, expected: pd.DataFrame) -> None:
+    with pytest.raises(CohortError, match="cannot write '.txt'"):
+        write_table(expected, tmp_path / "cohort.txt")
+
+
+def test_100k_row_parquet_is_validated_in_seconds(tmp_path: Path, expected: pd.DataFrame) -> None:
+    """Vectorised validation: 100 000 rows must not take a per-row Python loop (brief: a few seconds)."""
+    big = expected.iloc[np.arange(100_000) % len(expected)].reset_index(drop=True)
+    big[ID_FIELD] = pd.array([f"P{i:06d}" for i in range(len(big))], dtype="string")
+    big.loc[::1000, "nerves_definite_cb"] = 41  # 100 out-of-range rows must still be found
+    write_table(big, tmp_path / "big.parquet")
+    start = time.perf_counter()
+    result = read_cohort(tmp_path / "big.parquet", require_label=True)
+    elapsed = time.perf_counter() - start
+    assert result.n_rejected == 100 and result.n_valid == 99_900
+    assert elapsed < 10, f"validating 100k rows took {elapsed:.1f} s"
+    assert set(fields()) <= set(result.valid.columns)

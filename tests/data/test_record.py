@@ -1,0 +1,147 @@
+"""The strict single-record model: wrong input is rejected with the field name, nulls stay null."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from data.contract import DIAGNOSES, FIELD_NAMES, LABEL, fields
+from data.record import LabelledPatientRecord, PatientRecord, RecordError, validate_record
+
+VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"
+
+
+def _vignettes() -> dict[str, dict[str, Any]]:
+    """The four fixture vignettes as JSON-like dicts (None for null, int for counts)."""
+    frame = pd.read_csv(VIGNETTES, keep_default_na=False, dtype=str)
+    out: dict[str, dict[str, Any]] = {}
+    for row in frame.to_dict(orient="records"):
+        record: dict[str, Any] = {}
+        for name, text in row.items():
+            spec = fields().get(name)
+            if spec is None:  # the label
+                record[name] = text
+            elif text == "":
+                record[name] = None
+            elif spec.type == "float":
+                record[name] = float(text)
+            elif spec.type == "int":
+                record[name] = int(text)
+            elif spec.type == "bool":
+                record[name] = text == "True"
+            else:
+                record[name] = text
+        out[str(record.pop(LABEL))] = record
+    return out
+
+
+VIGNETTE_RECORDS = _vignettes()
+
+
+def _problems(raw: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(RecordError) as caught:
+        validate_record(raw)
+    return caught.value.problems
+
+
+@pytest.fixture
+def mmn() -> dict[str, Any]:
+    return dict(VIGNETTE_RECORDS["MMN"])
+
+
+@pytest.mark.parametrize("diagnosis", DIAGNOSES)
+def test_each_vignette_is_a_valid_record_and_round_trips(diagnosis: str) -> None:
+    raw = VIGNETTE_RECORDS[diagnosis]
+    record = validate_record(raw)
+    assert record.to_dict() == raw
+    assert list(record.to_dict()) == list(FIELD_NAMES)
+
+
+def test_minimal_record_keeps_every_unrecorded_field_null() -> None:
+    record = validate_record({"age_at_onset_years": 40.0, "sex": "female"}).to_dict()
+    unrecorded = {k: v for k, v in record.items() if k not in ("age_at_onset_years", "sex")}
+    assert unrecorded and all(v is None for v in unrecorded.values()), "null must never become False/0/'none'"
+
+
+def test_explicit_nulls_stay_null(mmn: dict[str, Any]) -> None:
+    mmn.update(bulbar_weakness=None, nerves_definite_cb=None, muscle_atrophy=None)
+    record = validate_record(mmn).to_dict()
+    assert record["bulbar_weakness"] is None and record["nerves_definite_cb"] is None and record["muscle_atrophy"] is None
+
+
+def test_unknown_field_is_named(mmn: dict[str, Any]) -> None:
+    mmn["age_onset"] = 40
+    assert "unknown field" in _problems(mmn)["age_onset"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("age_at_onset_years", "40"),  # a quoted number
+        ("age_at_onset_years", True),  # a boolean is not a number
+        ("bulbar_weakness", "yes"),
+        ("bulbar_weakness", 1),
+        ("nerves_definite_cb", 2.5),
+        ("nerves_definite_cb", 2.0),  # strict: a count is a JSON integer
+        ("patient_id", 7),
+        ("csf_protein_g_per_l", float("nan")),
+    ],
+)
+def test_wrong_type_is_rejected_with_the_field(mmn: dict[str, Any], field: str, value: Any) -> None:
+    mmn[field] = value
+    assert set(_problems(mmn)) == {field}
+
+
+def test_an_integer_is_accepted_where_a_float_is_expected(mmn: dict[str, Any]) -> None:
+    mmn["age_at_onset_years"] = 38
+    assert validate_record(mmn).to_dict()["age_at_onset_years"] == 38
+
+
+@pytest.mark.parametrize("field", [name for name, spec in fields().items() if spec.range is not None])
+def test_values_outside_the_range_are_rejected_and_the_bounds_accepted(mmn: dict[str, Any], field: str) -> None:
+    spec = fields()[field]
+    assert spec.range is not None
+    low, high = spec.range
+    cast = int if spec.type == "int" else float
+    for bound in (low, high):
+        validate_record({**mmn, field: cast(bound)})
+    for outside in (low - 1, high + 1):
+        assert field in _problems({**mmn, field: cast(outside)})
+
+
+@pytest.mark.parametrize("field", [name for name, spec in fields().items() if spec.type == "category"])
+def test_unknown_category_is_rejected(mmn: dict[str, Any], field: str) -> None:
+    for value in fields()[field].values or ():
+        validate_record({**mmn, field: value})
+    assert field in _problems({**mmn, field: str(fields()[field].values[0]).upper()})  # type: ignore[index]
+
+
+@pytest.mark.parametrize("field", ["age_at_onset_years", "sex"])
+def test_required_fields_must_be_present_and_non_null(mmn: dict[str, Any], field: str) -> None:
+    assert field in _problems({k: v for k, v in mmn.items() if k != field})
+    assert field in _problems({**mmn, field: None})
+
+
+def test_every_problem_is_reported_at_once(mmn: dict[str, Any]) -> None:
+    mmn.update(sex="Male", mrc_arm_distal_left=7.0, cramps="often", bogus=1)
+    assert set(_problems(mmn)) == {"sex", "mrc_arm_distal_left", "cramps", "bogus"}
+
+
+def test_records_are_immutable(mmn: dict[str, Any]) -> None:
+    record = validate_record(mmn)
+    with pytest.raises(ValidationError):
+        record.sex = "female"  # type: ignore[misc]
+
+
+def test_the_label_is_not_a_record_field_but_the_labelled_model_requires_it(mmn: dict[str, Any]) -> None:
+    assert LABEL in _problems({**mmn, LABEL: "MMN"})
+    assert LabelledPatientRecord.model_validate({**mmn, LABEL: "MMN"}).to_dict()[LABEL] == "MMN"
+    with pytest.raises(ValidationError):
+        LabelledPatientRecord.model_validate(mmn)
+    with pytest.raises(ValidationError):
+        LabelledPatientRecord.model_validate({**mmn, LABEL: "ALS"})
+    assert issubclass(LabelledPatientRecord, PatientRecord)
