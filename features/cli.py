@@ -1,0 +1,155 @@
+"""``mmn-ddx criteria``: the published rule-based criteria for one record or a cohort file.
+
+* one record (.json object): every criteria set with its elements, as pretty JSON on stdout - the same
+  :class:`~features.criteria.CriteriaVerdict` objects serving returns;
+* a cohort (.csv, .parquet, .xlsx, .jsonl, or a .json list): a summary table of verdict counts and the
+  rule-based coverage (plus label agreement when the file has a ``diagnosis`` column).
+
+``-o OUT`` writes one row per patient (row, patient_id, each set's verdict, the combined label) in the
+format of OUT's extension. Invalid rows are listed (row, field, reason: never the value, which is patient
+data) and fail the command unless ``--skip-invalid``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from data.contract import LABEL, to_canonical
+from data.formats import WRITE_FORMATS, CohortError, read_utf8
+from data.importer import read_cohort, read_record_json, write_table
+from data.record import RecordError
+from features.criteria import (
+    VERDICT_COLUMNS,
+    criteria_coverage,
+    evaluate_criteria,
+    explain_criteria,
+    rule_based_coverage,
+)
+
+criteria_app = typer.Typer(add_completion=False, no_args_is_help=True)
+
+_MAX_REJECTIONS_SHOWN = 20
+_TITLES = {
+    "mmn_efns2010": "EFNS/PNS 2010 MMN",
+    "cidp_ean2021": "EAN/PNS 2021 CIDP",
+    "cidp_variant": "EAN/PNS 2021 CIDP variant",
+    "als_gold_coast": "Gold Coast 2020 ALS",
+    "als_el_escorial_proxy": "revised El Escorial (proxy)",
+    "rule_based_label": "rule-based cascade",
+}
+
+
+def _note(markup: str) -> None:
+    """A message on stderr, unwrapped (file paths and field names must stay searchable)."""
+    Console(stderr=True).print(markup, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    _note(f"[bold red]error:[/] {escape(message)}")
+    return typer.Exit(code=1)
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(read_utf8(path))
+    except json.JSONDecodeError as exc:
+        raise _fail(f"{path.name}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+def _one_record(raw: dict[str, Any]) -> pd.DataFrame:
+    try:
+        record = read_record_json(raw)
+    except RecordError as exc:
+        problems = "\n".join(f"  {field}: {reason}" for field, reason in exc.problems.items())
+        raise _fail(f"invalid record:\n{problems}") from None
+    return to_canonical(pd.DataFrame([record], index=pd.RangeIndex(1, 2)))
+
+
+def _cohort(path: Path, skip_invalid: bool) -> pd.DataFrame:
+    result = read_cohort(path, require_label=False, strict=False)
+    if result.n_rejected:
+        shown = result.rejections.head(_MAX_REJECTIONS_SHOWN)
+        lines = "\n".join(f"  row {r.row}, field '{r.field}': {r.reason}" for r in shown.itertuples())
+        more = len(result.rejections) - len(shown)
+        lines += f"\n  ... and {more} more problem(s)" if more > 0 else ""
+        summary = f"{result.n_rejected} of {result.n_read} rows invalid in {path.name}:\n{lines}"
+        if not skip_invalid:
+            raise _fail(f"{summary}\nFix them, or pass --skip-invalid to evaluate the valid rows only.")
+        _note(f"[yellow]warning:[/] skipped {escape(summary)}")
+    if result.n_valid == 0:
+        raise _fail(f"{path.name}: no valid rows to evaluate")
+    return result.valid
+
+
+def _summary(verdicts: pd.DataFrame, diagnosis: pd.Series | None, source: str) -> None:
+    console = Console()
+    coverage = criteria_coverage(verdicts)
+    table = Table(title=f"Rule-based criteria: {len(verdicts)} patients ({source})")
+    for name in ("criteria", "verdict", "n", "%"):
+        table.add_column(name, justify="right" if name in ("n", "%") else "left")
+    for column in VERDICT_COLUMNS:
+        rows = coverage[coverage["criteria"] == column]
+        for i, row in enumerate(rows.itertuples()):
+            table.add_row(_TITLES[column] if i == 0 else "", row.verdict, str(row.n), f"{100 * row.fraction:.1f}")
+        table.add_section()
+    console.print(table)
+    console.print(f"Rule-based coverage (one of the four labels): {100 * rule_based_coverage(verdicts):.1f}%")
+    if diagnosis is not None and diagnosis.notna().any():
+        crosstab = pd.crosstab(diagnosis.rename("diagnosis"), verdicts["rule_based_label"], dropna=False)
+        agreement = Table(title="Reference diagnosis (rows) x rule-based label (columns)")
+        agreement.add_column("diagnosis")
+        for label in crosstab.columns:
+            agreement.add_column(str(label), justify="right")
+        for label, counts in crosstab.iterrows():
+            agreement.add_row(str(label), *(str(int(v)) for v in counts))
+        console.print(agreement)
+
+
+def _write(verdicts: pd.DataFrame, out: Path) -> None:
+    table = verdicts.reset_index(names="row")
+    try:
+        written = write_table(table, out)
+    except CohortError as exc:
+        raise _fail(str(exc)) from None
+    _note(f"wrote {len(table)} row(s) to {escape(str(written))}")
+
+
+@criteria_app.command("criteria")
+def criteria(
+    file: Annotated[Path, typer.Argument(help="One record (.json object) or a cohort (.csv/.parquet/.xlsx/.jsonl).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help=f"Write one row per patient ({', '.join(WRITE_FORMATS)})."),
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Evaluate the valid rows of a cohort instead of failing.")
+    ] = False,
+) -> None:
+    """EFNS/PNS 2010 MMN, EAN/PNS 2021 CIDP and Gold Coast 2020 ALS criteria, and the rule-based cascade.
+
+    Missing findings make an element "not assessable", never "not met". Not for clinical use.
+    """
+    if out is not None and out.suffix.lower() not in WRITE_FORMATS:
+        raise _fail(f"{out.name}: cannot write '{out.suffix}' (use {', '.join(WRITE_FORMATS)})")
+    try:
+        raw = _load_json(file) if file.suffix.lower() == ".json" and file.is_file() else None
+        if isinstance(raw, dict):
+            frame = _one_record(raw)
+            typer.echo(json.dumps([v.model_dump(mode="json") for v in explain_criteria(frame)], indent=2))
+            verdicts = evaluate_criteria(frame)
+        else:
+            frame = _cohort(file, skip_invalid)
+            verdicts = evaluate_criteria(frame)
+            _summary(verdicts, frame[LABEL] if LABEL in frame.columns else None, file.name)
+    except CohortError as exc:
+        raise _fail(str(exc)) from None
+    if out is not None:
+        _write(verdicts, out)

@@ -1,0 +1,66 @@
+"""Published rule-based diagnostic criteria on the patient-record contract (issue #3).
+
+* EFNS/PNS 2010 MMN (definite / probable / possible) - :mod:`features.criteria.mmn_efns2010`
+* EAN/PNS 2021 CIDP (CIDP / possible CIDP, six phenotypes) - :mod:`features.criteria.cidp_ean2021`
+  (clinical criteria) and :mod:`features.criteria.cidp_ean2021_investigations` (conduction, supportive)
+* Gold Coast 2020 ALS (+ coarse revised El Escorial proxy) - :mod:`features.criteria.als_gold_coast`
+* the criteria.md §5 cascade -> MMN / MND / CIDP / MADSAM / unclassified / conflicting -
+  :mod:`features.criteria.cascade`
+* textbook vignettes for tests and demos - :mod:`features.criteria.examples`
+
+Every element is one named function, three-valued (criteria.md §0.1): missing data make it "not
+assessable", never "not met". All cut-offs live in :mod:`features.criteria.thresholds`.
+
+``evaluate_criteria(frame)`` gives one verdict row per patient, ``explain_criteria(one_row_frame)`` the
+verdicts with every element (JSON-ready; ``explain_criteria_batch`` for many rows at once),
+``criteria_elements`` / ``criteria_categories`` the same logic as nullable boolean feature columns.
+"""
+
+from features.criteria._coverage import criteria_coverage, rule_based_coverage
+from features.criteria._evaluate import (
+    CRITERIA_FIELDS,
+    CRITERIA_SETS,
+    VERDICT_COLUMNS,
+    criteria_categories,
+    criteria_elements,
+    evaluate_criteria,
+)
+from features.criteria._explain import explain_criteria, explain_criteria_batch
+from features.criteria._input import CriteriaInputError
+from features.criteria._registry import CriteriaSet, Element
+from features.criteria._results import (
+    CIDP_VARIANT_LABELS,
+    CONFLICTING,
+    NOT_ASSESSABLE,
+    NOT_MET,
+    RULE_BASED_LABELS,
+    UNCLASSIFIED,
+    CriteriaVerdict,
+    ElementResult,
+    Status,
+)
+
+__all__ = [
+    "CIDP_VARIANT_LABELS",
+    "CONFLICTING",
+    "CRITERIA_FIELDS",
+    "CRITERIA_SETS",
+    "NOT_ASSESSABLE",
+    "NOT_MET",
+    "RULE_BASED_LABELS",
+    "UNCLASSIFIED",
+    "VERDICT_COLUMNS",
+    "CriteriaInputError",
+    "CriteriaSet",
+    "CriteriaVerdict",
+    "Element",
+    "ElementResult",
+    "Status",
+    "criteria_categories",
+    "criteria_coverage",
+    "criteria_elements",
+    "evaluate_criteria",
+    "explain_criteria",
+    "explain_criteria_batch",
+    "rule_based_coverage",
+]

@@ -1,0 +1,118 @@
+"""Derived helpers shared by several criteria sets, defined once (criteria.md §0.2).
+
+MRC fields grade the weakest muscle of a region (0-5). A region is weak below grade 5; a limb is weak if
+its proximal or its distal region is. All helpers are three-valued: a null grade can make a limb "weak:
+unknown", but a known weak region makes the limb weak whatever its other region shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from features.criteria import thresholds as T
+from features.criteria._logic import Columns, Tri, all_of, any_of, at_least, tri
+
+LIMBS: tuple[str, ...] = ("arm_left", "arm_right", "leg_left", "leg_right")
+LEVELS: tuple[str, ...] = ("proximal", "distal")
+REGIONS: tuple[str, ...] = ("arm_proximal", "arm_distal", "leg_proximal", "leg_distal")
+"""The four left/right MRC pairs compared for asymmetry (criteria.md §0.2 ``asymmetric_weakness``)."""
+
+MRC_FIELDS: tuple[str, ...] = tuple(
+    f"mrc_{limb}_{level}_{side}" for limb in ("arm", "leg") for level in LEVELS for side in ("left", "right")
+)
+ARM_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if f.startswith("mrc_arm"))
+LEG_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if f.startswith("mrc_leg"))
+PROXIMAL_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if "_proximal_" in f)
+CSF_FIELDS: tuple[str, ...] = ("csf_protein_g_per_l", "age_at_onset_years", "symptom_duration_months")
+IMMUNOTHERAPY_FIELDS: tuple[str, ...] = ("ivig_response", "corticosteroid_response")
+
+
+def region_weak(c: Columns, field: str) -> Tri:
+    """One MRC region graded below 5."""
+    return c.num(field, "<", T.MRC_NORMAL)
+
+
+def limb_weak(c: Columns, limb: str) -> Tri:
+    """``limb_weak[x]``: the weakest muscle of the limb (proximal or distal) is graded < 5."""
+    kind, side = limb.split("_")
+    return c.cached(
+        f"limb_weak:{limb}",
+        lambda: region_weak(c, f"mrc_{kind}_proximal_{side}") | region_weak(c, f"mrc_{kind}_distal_{side}"),
+    )
+
+
+def limbs_weak_at_least(c: Columns, k: int) -> Tri:
+    """``n_limbs_weak >= k`` without imputing unexamined limbs."""
+    return at_least(k, (limb_weak(c, limb) for limb in LIMBS))
+
+
+def pair_asymmetric(c: Columns, region: str) -> Tri:
+    """EFNS/PNS 2010 C1 footnote: >= 1 MRC grade difference if the weaker side is > 3, >= 2 if <= 3."""
+    left, right = c.number(f"mrc_{region}_left"), c.number(f"mrc_{region}_right")
+    weaker, diff = np.minimum(left, right), np.abs(left - right)
+    above = c.compare(weaker, ">", T.MRC_ASYMMETRY_GRADE_LIMIT)
+    return (above & c.compare(diff, ">=", T.MRC_ASYMMETRY_DIFF_ABOVE_LIMIT)) | (
+        ~above & c.compare(diff, ">=", T.MRC_ASYMMETRY_DIFF_AT_OR_BELOW_LIMIT)
+    )
+
+
+def asymmetric_weakness(c: Columns) -> Tri:
+    """Any of the four regional left/right MRC pairs is asymmetric (criteria.md §0.2)."""
+    return c.cached("asymmetric", lambda: any_of(*(pair_asymmetric(c, r) for r in REGIONS)))
+
+
+def symmetric_4limb_prox_dist(c: Columns) -> Tri:
+    """All eight proximal and distal grades < 5 and no asymmetric pair: proxy for "symmetric proximal and
+    distal weakness of upper and lower limbs" (EAN/PNS 2021 typical CIDP, criteria.md §0.2)."""
+    return c.cached(
+        "symmetric_4limb",
+        lambda: all_of(*(region_weak(c, f) for f in MRC_FIELDS)) & ~asymmetric_weakness(c),
+    )
+
+
+def _min_bounds(c: Columns, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of the minimum grade of a group of regions when some grades are null (0 <= grade <= 5)."""
+    grades = np.column_stack([c.number(f) for f in names])
+    unknown = np.isnan(grades).any(axis=1)
+    known_min = np.where(np.isnan(grades), T.MRC_NORMAL, grades).min(axis=1)
+    return np.where(unknown, T.MRC_MIN, known_min), known_min
+
+
+def upper_limb_predominant(c: Columns) -> Tri:
+    """min(arm grades) < min(leg grades); on a tie of the minima, upper-limb onset decides (criteria.md §0.2).
+
+    Three-valued through bounds on each minimum: a null grade can only lower the minimum of its group.
+    """
+    arm_lo, arm_hi = _min_bounds(c, ARM_FIELDS)
+    leg_lo, leg_hi = _min_bounds(c, LEG_FIELDS)
+    arms_weaker = tri(arm_hi < leg_lo, ~(arm_hi < leg_lo) & ~(arm_lo >= leg_hi))
+    exact_tie = (arm_lo == arm_hi) & (leg_lo == leg_hi) & (arm_lo == leg_lo)
+    no_tie = (arm_hi < leg_lo) | (leg_hi < arm_lo)
+    tie = tri(exact_tie, ~exact_tie & ~no_tie)
+    return arms_weaker | (tie & c.isin("onset_region", ("upper_limb",)))
+
+
+def age_at_workup_at_most(c: Columns, years: float) -> Tri:
+    """``age_at_onset_years + symptom_duration_months / 12 <= years``; a missing duration only matters when
+    the age at onset alone does not already exceed the limit."""
+    age = c.number("age_at_onset_years") + c.number("symptom_duration_months") / T.MONTHS_PER_YEAR
+    return c.compare(age, "<=", years) & ~c.num("age_at_onset_years", ">", years)
+
+
+def csf_protein_elevated(c: Columns) -> Tri:
+    """CSF protein above the age-partitioned upper limit: 0.50 g/L up to age 50, 0.60 g/L above (Breiner
+    2019, criteria.md §0.2). Decided without the age when the protein is above both or below both limits."""
+
+    def compute() -> Tri:
+        above_high = c.num("csf_protein_g_per_l", ">", T.CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L)
+        above_low = c.num("csf_protein_g_per_l", ">", T.CSF_PROTEIN_ULN_UP_TO_AGE_LIMIT_G_PER_L)
+        return above_high | (above_low & age_at_workup_at_most(c, T.CSF_AGE_LIMIT_YEARS))
+
+    return c.cached("csf_elevated", compute)
+
+
+def immunotherapy_improved(c: Columns) -> Tri:
+    """IVIg or corticosteroids improved the patient; ``not_given`` is known information (False, not Unknown)."""
+    return c.isin("ivig_response", (T.IMMUNOTHERAPY_IMPROVED,)) | c.isin(
+        "corticosteroid_response", (T.IMMUNOTHERAPY_IMPROVED,)
+    )

@@ -1,0 +1,137 @@
+"""Explain the criteria for one patient: every element with its status, as typed, JSON-ready verdicts.
+
+This is the object the CLI prints and serving returns next to each prediction, so it is built from the
+very arrays :func:`evaluate_criteria` uses (same code path, a one-row frame) and must stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from data.contract import DIAGNOSES
+from features.criteria._evaluate import CRITERIA_SETS, Evaluation, first_met, maps_to, run
+from features.criteria._logic import Tri
+from features.criteria._registry import CriteriaSet
+from features.criteria._results import (
+    CIDP_VARIANT_LABELS,
+    EL_ESCORIAL_PROXY_VERDICTS,
+    MET,
+    NOT_ASSESSABLE,
+    NOT_MET,
+    OTHER_CIDP_VARIANT,
+    CriteriaVerdict,
+    ElementResult,
+    Status,
+)
+from features.criteria.cascade import STEPS, conflict_reason
+
+
+def _status(value: Tri, i: int) -> Status:
+    return NOT_ASSESSABLE if not value.known[i] else (MET if value.true[i] else NOT_MET)
+
+
+def _set_verdict(criteria: CriteriaSet, ev: Evaluation, verdict_keys: np.ndarray, i: int) -> CriteriaVerdict:
+    elements = []
+    missing: dict[str, None] = {}
+    for element in criteria.elements:
+        status = _status(ev.elements[criteria.id][element.id], i)
+        absent = [f for f in element.fields if ev.cols.is_null(f)[i]] if status == NOT_ASSESSABLE else []
+        if element.used_in_verdict:
+            missing.update(dict.fromkeys(absent))
+        elements.append(
+            ElementResult(
+                id=element.id,
+                reference=element.reference,
+                description=element.description,
+                role=element.role,
+                used_in_verdict=element.used_in_verdict,
+                status=status,
+                fields_used=list(element.fields),
+                missing_fields=absent,
+            )
+        )
+    categories = {key: _status(value, i) for key, value in ev.categories[criteria.id].items()}
+    key = str(verdict_keys[i])
+    variant, verdict = key.split(": ") if ": " in key else (None, key)
+    keys = list(categories)
+    above = keys[: keys.index(key)] if key in categories else keys
+    could_change = any(categories[k] == NOT_ASSESSABLE for k in above)
+    return CriteriaVerdict(
+        criteria=criteria.id,
+        title=criteria.title,
+        citation=criteria.citation,
+        verdict=verdict,
+        variant=variant,
+        maps_to=maps_to(criteria.id, verdict, variant),
+        el_escorial_proxy=(
+            first_met({EL_ESCORIAL_PROXY_VERDICTS[0]: ev.el_escorial})[i] if criteria.id == "als_gold_coast" else None
+        ),
+        categories=categories,
+        missing_fields=sorted(missing) if could_change else [],
+        elements=elements,
+        notes=list(criteria.notes),
+    )
+
+
+def _cascade_verdict(ev: Evaluation, verdicts: dict[str, CriteriaVerdict], i: int) -> CriteriaVerdict:
+    statuses = {step.id: _status(ev.steps[step.id], i) for step in STEPS}
+    label = str(ev.labels[i])
+    notes = []
+    if (reason := conflict_reason(statuses)) is not None:
+        notes.append(reason)
+    cidp = verdicts["cidp_ean2021"]
+    if cidp.variant and CIDP_VARIANT_LABELS[cidp.variant] == OTHER_CIDP_VARIANT:
+        notes.append(f"EAN/PNS 2021 {cidp.variant} CIDP ({cidp.verdict}) is outside the four labels")
+    decided = next((k for k, s in enumerate(STEPS) if statuses[s.id] == MET), len(STEPS))
+    missing: dict[str, None] = {}
+    for step in STEPS[:decided]:
+        if statuses[step.id] == NOT_ASSESSABLE:
+            missing.update(dict.fromkeys(verdicts[step.criteria].missing_fields))
+    return CriteriaVerdict(
+        criteria="rule_based",
+        title="Rule-based cascade (criteria.md §5, project construct)",
+        citation="Project baseline: MMN definite/probable > MADSAM > CIDP > MND (Gold Coast) > MMN possible.",
+        verdict=label,
+        maps_to=label if label in DIAGNOSES else None,
+        categories=statuses,
+        missing_fields=sorted(missing),
+        elements=[
+            ElementResult(
+                id=step.id,
+                reference=f"step {k}",
+                description=f"{step.description} -> {step.label}",
+                role="cascade",
+                used_in_verdict=True,
+                status=statuses[step.id],
+                fields_used=[],
+                missing_fields=[],
+            )
+            for k, step in enumerate(STEPS, start=1)
+        ],
+        notes=notes,
+    )
+
+
+def _explain(ev: Evaluation) -> Iterator[list[CriteriaVerdict]]:
+    keys = {criteria.id: first_met(ev.categories[criteria.id]) for criteria in CRITERIA_SETS}
+    for i in range(len(ev.labels)):
+        verdicts = {criteria.id: _set_verdict(criteria, ev, keys[criteria.id], i) for criteria in CRITERIA_SETS}
+        yield [*verdicts.values(), _cascade_verdict(ev, verdicts, i)]
+
+
+def explain_criteria(frame: pd.DataFrame) -> list[CriteriaVerdict]:
+    """Verdicts of EFNS/PNS 2010 MMN, EAN/PNS 2021 CIDP, Gold Coast 2020 ALS and the rule-based cascade for
+    a one-row canonical frame, each with all its elements (status, fields used, missing fields)."""
+    if not isinstance(frame, pd.DataFrame) or len(frame) != 1:
+        rows = len(frame) if isinstance(frame, pd.DataFrame) else type(frame).__name__
+        raise ValueError(f"explain_criteria takes a one-row DataFrame (one patient), got {rows}")
+    return next(_explain(run(frame)))
+
+
+def explain_criteria_batch(frame: pd.DataFrame) -> list[list[CriteriaVerdict]]:
+    """:func:`explain_criteria` for every row of a frame, evaluating the criteria once for all rows (what
+    serving needs for a batch: one vectorised evaluation, then one explanation object per patient)."""
+    return list(_explain(run(frame)))

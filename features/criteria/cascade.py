@@ -1,0 +1,97 @@
+"""Combined rule-based classifier: the criteria.md §5 cascade (a project construct, not published).
+
+The published sets are not mutually exclusive (Gold Coast is unspecific against mimics; MADSAM can look
+like MMN), so they are tried in a fixed order and the first one met gives the label:
+
+1. EFNS/PNS 2010 MMN definite or probable         -> MMN
+2. EAN/PNS 2021 multifocal CIDP (CIDP or possible) -> MADSAM
+3. EAN/PNS 2021 typical CIDP (CIDP or possible)    -> CIDP
+4. Gold Coast criteria 1 and 2                     -> MND
+5. EFNS/PNS 2010 possible MMN                      -> MMN
+6. otherwise                                        -> "unclassified" (abstention, scored separately)
+
+Three-valued steps make one more outcome necessary. A step is only skipped when it is known *not* met;
+if a step is met while an earlier step with a *different* label is not assessable (its data are missing),
+the data fit a lower-priority label but cannot rule out a higher-priority one, so the order the cascade
+relies on cannot be applied: the label is **"conflicting"**. Example: pure lower-motor-neuron signs in
+two regions (Gold Coast met) without nerve conduction studies, so MMN is not assessable. An earlier
+undecided step with the *same* label (possible MMN met, MMN definite/probable undecided) is no conflict.
+Two steps both *met* never conflict: the cascade order decides, as designed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from features.criteria._logic import Tri, is_true
+from features.criteria._registry import Categories
+from features.criteria._results import CONFLICTING, UNCLASSIFIED
+
+
+@dataclass(frozen=True)
+class CascadeStep:
+    id: str
+    description: str
+    label: str
+    criteria: str
+    """The criteria set the step reads (its missing fields explain an undecided step)."""
+
+
+STEPS: tuple[CascadeStep, ...] = (
+    CascadeStep("step1_mmn_definite_or_probable", "EFNS/PNS 2010 MMN definite or probable", "MMN", "mmn_efns2010"),
+    CascadeStep("step2_multifocal_cidp", "EAN/PNS 2021 multifocal CIDP (CIDP or possible CIDP)", "MADSAM",
+                "cidp_ean2021"),
+    CascadeStep("step3_typical_cidp", "EAN/PNS 2021 typical CIDP (CIDP or possible CIDP)", "CIDP", "cidp_ean2021"),
+    CascadeStep("step4_gold_coast", "Gold Coast 2020 criteria 1 and 2", "MND", "als_gold_coast"),
+    CascadeStep("step5_mmn_possible", "EFNS/PNS 2010 possible MMN", "MMN", "mmn_efns2010"),
+)
+
+
+def cascade_steps(mmn: Categories, cidp: Categories, als: Categories) -> dict[str, Tri]:
+    """Each step's three-valued status, from the categories of the three criteria sets."""
+    return {
+        "step1_mmn_definite_or_probable": mmn["definite"] | mmn["probable"],
+        "step2_multifocal_cidp": cidp["multifocal: CIDP"] | cidp["multifocal: possible CIDP"],
+        "step3_typical_cidp": cidp["typical: CIDP"] | cidp["typical: possible CIDP"],
+        "step4_gold_coast": als["met"],
+        "step5_mmn_possible": mmn["possible"],
+    }
+
+
+def rule_based_labels(steps: Mapping[str, Tri]) -> np.ndarray:
+    """MMN / MND / CIDP / MADSAM / "unclassified" / "conflicting" per patient (object array)."""
+    n = len(next(iter(steps.values())))
+    labels = np.full(n, UNCLASSIFIED, dtype=object)
+    decided = np.zeros(n, dtype=bool)
+    undecided_earlier: dict[str, np.ndarray] = {}
+    for step in STEPS:
+        status = steps[step.id]
+        first_met = is_true(status) & ~decided
+        conflict = np.zeros(n, dtype=bool)
+        for label, mask in undecided_earlier.items():
+            if label != step.label:
+                conflict |= mask
+        labels[first_met] = np.where(conflict[first_met], CONFLICTING, step.label)
+        decided |= first_met
+        undecided_earlier[step.label] = undecided_earlier.get(step.label, np.zeros(n, dtype=bool)) | (
+            np.asarray(status.isna()) & ~decided
+        )
+    return labels
+
+
+def conflict_reason(step_status: Mapping[str, str]) -> str | None:
+    """For one patient: which met step was blocked by which undecided earlier step (for the explanation)."""
+    undecided: list[CascadeStep] = []
+    for step in STEPS:
+        if step_status[step.id] == "met":
+            blocking = [s for s in undecided if s.label != step.label]
+            if not blocking:
+                return None
+            names = ", ".join(f"{s.id} ({s.label})" for s in blocking)
+            return f"{step.id} ({step.label}) is met but earlier {names} is not assessable"
+        if step_status[step.id] == "not assessable":
+            undecided.append(step)
+    return None

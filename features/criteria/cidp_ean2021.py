@@ -1,0 +1,220 @@
+"""EAN/PNS 2021 guideline on CIDP, second revision (criteria.md §2).
+
+Van den Bergh PYK, van Doorn PA, Hadden RDM, et al. Eur J Neurol 2021;28:3556-3583.
+
+Two levels only: **CIDP** and **possible CIDP**; possible CIDP becomes CIDP with >= 2 supportive criteria.
+Six clinical phenotypes, made mutually exclusive by the proxies below (so at most one can be met):
+
+============  ===================================================================  ==========================
+phenotype     clinical proxy (+ progressive/relapsing, >= 8 weeks, no anti-MAG)    conduction rules
+============  ===================================================================  ==========================
+typical       all 8 MRC regions weak, no asymmetric pair; symmetric sensory loss;  motor 2 nerves (CIDP) or
+              reflexes reduced/absent in all limbs                                 1 nerve (possible) + sensory
+                                                                                   abnormal in 2 nerves
+multifocal    multifocal sensory loss; >= 2 nerve territories; >= 2 limbs weak     as typical
+distal        symmetric sensory loss; distal leg weakness; no proximal weakness    as typical
+focal         multifocal sensory loss; exactly one limb weak                       as typical
+motor         typical weakness pattern; no sensory loss and no sensory symptoms    motor rules + normal
+                                                                                   sensory conduction in 4
+sensory       objective sensory loss; no weak region                               sensory abnormal in 2 +
+                                                                                   no demyelinating motor
+                                                                                   nerve (possible only)
+============  ===================================================================  ==========================
+
+Project labels: typical -> ``CIDP``; multifocal (MADSAM, Lewis-Sumner) -> ``MADSAM``; the other four ->
+"other CIDP variant" (outside the four labels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+from features.criteria import thresholds as T
+from features.criteria._derived import (
+    LIMBS,
+    MRC_FIELDS,
+    PROXIMAL_FIELDS,
+    limb_weak,
+    limbs_weak_at_least,
+    region_weak,
+    symmetric_4limb_prox_dist,
+)
+from features.criteria._logic import Columns, Tri, all_of, any_of, at_least, exactly
+from features.criteria._registry import Categories, CriteriaSet
+
+CIDP_EAN2021 = CriteriaSet(
+    id="cidp_ean2021",
+    title="EAN/PNS 2021 chronic inflammatory demyelinating polyradiculoneuropathy",
+    citation="Van den Bergh PYK et al. Eur J Neurol 2021;28:3556-3583; J Peripher Nerv Syst 2021;26:242-268.",
+    notes=(
+        "Motor criterion (g), distal CMAP duration, is not recorded and never contributes.",
+        "'Other parameter in another nerve' is read from nerves_any_demyelinating (distinct abnormal nerves); "
+        "for conduction block plus another parameter this is an approximation (criteria.md §2.7 note 1).",
+        "Sensory involvement of >= 2 limbs is proxied by sensory_loss == symmetric; multifocal sensory loss "
+        "'in the affected limbs' and sensory nerves 'of affected limbs' cannot be localised.",
+        "Exclusions other than anti-MAG neuropathy (nodopathies, POEMS, hereditary, MMN) are not encoded; "
+        "MMN is handled by the rule-based cascade.",
+        "Sensory CIDP: sensory demyelinating criteria are not recorded; approximated by abnormal sensory "
+        "conduction in 2 nerves with no demyelinating motor nerve (possible CIDP; CIDP with 2 supportive).",
+    ),
+)
+_element = CIDP_EAN2021.element
+
+
+# --- clinical criteria --------------------------------------------------------------------------------------
+@_element("clinical", "Progressive or relapsing course", fields=("course",), role="clinical")
+def progressive_or_relapsing_course(c: Columns) -> Tri:
+    """All phenotypes: "progressive or relapsing"."""
+    return c.isin("course", T.CIDP_COURSES)
+
+
+@_element("clinical", "Developing over at least 8 weeks", fields=("symptom_duration_months",), role="clinical")
+def duration_at_least_8_weeks(c: Columns) -> Tri:
+    """All phenotypes: "developing over at least 8 weeks" (1.85 months, inclusive)."""
+    return c.num("symptom_duration_months", ">=", T.CIDP_MIN_DURATION_MONTHS)
+
+
+@_element("typical", "Symmetric proximal and distal weakness of all four limbs", fields=MRC_FIELDS, role="clinical")
+def typical_symmetric_weakness(c: Columns) -> Tri:
+    """Typical CIDP: "symmetric proximal and distal muscle weakness of upper and lower limbs"."""
+    return symmetric_4limb_prox_dist(c)
+
+
+@_element("typical", "Symmetric sensory loss (>= 2 limbs)", fields=("sensory_loss",), role="clinical")
+def typical_sensory_involvement(c: Columns) -> Tri:
+    """Typical and distal CIDP: "sensory involvement of at least two limbs" (proxy: symmetric loss)."""
+    return c.isin("sensory_loss", T.CIDP_TYPICAL_SENSORY_LOSS)
+
+
+@_element(
+    "typical",
+    "Absent or reduced reflexes in all limbs",
+    fields=("reflexes_affected_limbs", "reflexes_unaffected_limbs", *MRC_FIELDS),
+    role="clinical",
+)
+def typical_reflexes_reduced_all_limbs(c: Columns) -> Tri:
+    """Typical CIDP: "absent or reduced tendon reflexes in all limbs"; when all four limbs are weak the
+    unaffected-limb field has nothing to describe and is not needed (criteria.md §2.7)."""
+    all_limbs_weak = limbs_weak_at_least(c, len(LIMBS))
+    return c.isin("reflexes_affected_limbs", T.CIDP_REFLEXES_LOW) & (
+        c.isin("reflexes_unaffected_limbs", T.CIDP_REFLEXES_LOW) | all_limbs_weak
+    )
+
+
+@_element("multifocal", "Multifocal sensory loss", fields=("sensory_loss",), role="clinical")
+def multifocal_sensory_loss(c: Columns) -> Tri:
+    """Multifocal and focal CIDP: "sensory loss and muscle weakness in a multifocal pattern"."""
+    return c.isin("sensory_loss", T.CIDP_MULTIFOCAL_SENSORY_LOSS)
+
+
+@_element("multifocal", "Weakness in >= 2 nerve territories", fields=("weak_nerve_territories",), role="clinical")
+def multifocal_nerve_territories(c: Columns) -> Tri:
+    """Multifocal CIDP: weakness in a multifocal (nerve-territory) pattern."""
+    return c.num("weak_nerve_territories", ">=", T.CIDP_MULTIFOCAL_MIN_TERRITORIES)
+
+
+@_element("multifocal", "Weakness in more than one limb", fields=MRC_FIELDS, role="clinical")
+def multifocal_more_than_one_limb(c: Columns) -> Tri:
+    """Multifocal CIDP: "in more than one limb" (usually asymmetric, upper-limb predominant: not required)."""
+    return limbs_weak_at_least(c, T.CIDP_MULTIFOCAL_MIN_LIMBS)
+
+
+@_element(
+    "distal",
+    "Distal leg weakness without proximal weakness",
+    fields=("mrc_leg_distal_left", "mrc_leg_distal_right", *PROXIMAL_FIELDS),
+    role="clinical",
+)
+def distal_leg_weakness_only(c: Columns) -> Tri:
+    """Distal CIDP: "distal sensory loss and muscle weakness predominantly in the lower limbs"."""
+    leg_distal = region_weak(c, "mrc_leg_distal_left") | region_weak(c, "mrc_leg_distal_right")
+    return leg_distal & ~any_of(*(region_weak(c, f) for f in PROXIMAL_FIELDS))
+
+
+@_element("focal", "Weakness in one limb only", fields=MRC_FIELDS, role="clinical")
+def focal_one_limb(c: Columns) -> Tri:
+    """Focal CIDP: "sensory loss and muscle weakness in only one limb"."""
+    return exactly(T.CIDP_FOCAL_LIMBS, (limb_weak(c, limb) for limb in LIMBS))
+
+
+@_element(
+    "motor", "No sensory loss and no sensory symptoms", fields=("sensory_loss", "sensory_symptoms"), role="clinical"
+)
+def motor_no_sensory_involvement(c: Columns) -> Tri:
+    """Motor CIDP: "motor symptoms and signs without sensory involvement"."""
+    return c.isin("sensory_loss", T.CIDP_MOTOR_VARIANT_SENSORY_LOSS) & ~c.flag("sensory_symptoms")
+
+
+@_element("sensory", "Objective sensory loss without weakness", fields=("sensory_loss", *MRC_FIELDS), role="clinical")
+def sensory_loss_without_weakness(c: Columns) -> Tri:
+    """Sensory CIDP: "sensory symptoms and signs without motor involvement"."""
+    return c.isin("sensory_loss", T.SENSORY_DEFICIT_VALUES) & ~limbs_weak_at_least(c, 1)  # no weak limb
+
+
+@_element(
+    "exclusion", "No anti-MAG neuropathy", fields=("anti_mag_positive", "igm_paraprotein"), role="exclusion"
+)
+def no_anti_mag_neuropathy(c: Columns) -> Tri:
+    """"IgM monoclonal gammopathy with anti-MAG antibodies" is not CIDP: the exclusion needs both, so no
+    IgM paraprotein rules it out even when anti-MAG was not tested (it usually is not, then)."""
+    return ~(c.flag("igm_paraprotein") & c.flag("anti_mag_positive"))
+
+
+# Motor and sensory conduction and the supportive investigations live in their own module; importing it
+# here registers those elements on CIDP_EAN2021 after the clinical ones, in the guideline's order.
+from features.criteria import cidp_ean2021_investigations as _investigations  # noqa: E402, F401
+
+# --- categories -------------------------------------------------------------------------------------------------
+PHENOTYPES: tuple[str, ...] = ("typical", "multifocal", "distal", "focal", "motor", "sensory")
+_STRONG = (
+    "a_dml_two_nerves",
+    "b_cv_two_nerves",
+    "c_fwave_latency_two_nerves",
+    "d_fwave_absent_two_nerves_plus_other",
+    "e_cb_two_nerves",
+    "e_cb_one_nerve_plus_other",
+    "f_temporal_dispersion_two_nerves",
+)
+_WEAK = (
+    "a_dml_one_nerve",
+    "b_cv_one_nerve",
+    "c_fwave_latency_one_nerve",
+    "e_cb_one_nerve",
+    "f_temporal_dispersion_one_nerve",
+)
+_SUPPORTIVE = ("supportive_csf", "supportive_ultrasound", "supportive_mri", "supportive_immunotherapy_response")
+
+
+@CIDP_EAN2021.combiner
+def categories(c: Columns, r: Mapping[str, Tri]) -> Categories:
+    """Per phenotype: CIDP = clinical + strong motor + sensory rule, or possible CIDP + >= 2 supportive;
+    possible CIDP = clinical + weak motor + sensory rule. Keys: "<phenotype>: CIDP", all CIDP levels first."""
+    common = all_of(r["progressive_or_relapsing_course"], r["duration_at_least_8_weeks"], r["no_anti_mag_neuropathy"])
+    clinical = {
+        "typical": all_of(r["typical_symmetric_weakness"], r["typical_sensory_involvement"],
+                          r["typical_reflexes_reduced_all_limbs"]),
+        "multifocal": all_of(r["multifocal_sensory_loss"], r["multifocal_nerve_territories"],
+                             r["multifocal_more_than_one_limb"]),
+        "distal": r["typical_sensory_involvement"] & r["distal_leg_weakness_only"],
+        "focal": r["multifocal_sensory_loss"] & r["focal_one_limb"],
+        "motor": r["typical_symmetric_weakness"] & r["motor_no_sensory_involvement"],
+        "sensory": r["sensory_loss_without_weakness"],
+    }
+    strong, weak = any_of(*(r[e] for e in _STRONG)), any_of(*(r[e] for e in _WEAK))
+    upgrade = at_least(T.CIDP_MIN_SUPPORTIVE_FOR_UPGRADE, (r[e] for e in _SUPPORTIVE))
+    cidp: Categories = {}
+    possible: Categories = {}
+    for phenotype in PHENOTYPES:
+        clin = common & clinical[phenotype]
+        if phenotype == "sensory":
+            possible[phenotype] = clin & r["sensory_abnormal_two_nerves"] & r["motor_conduction_normal"]
+            cidp[phenotype] = possible[phenotype] & upgrade
+            continue
+        sensory_rule = r["sensory_normal_four_nerves"] if phenotype == "motor" else r["sensory_abnormal_two_nerves"]
+        possible[phenotype] = clin & weak & sensory_rule
+        cidp[phenotype] = (clin & strong & sensory_rule) | (possible[phenotype] & upgrade)
+    return {
+        **{f"{p}: CIDP": cidp[p] for p in PHENOTYPES},
+        **{f"{p}: possible CIDP": possible[p] for p in PHENOTYPES},
+    }

@@ -1,0 +1,192 @@
+"""EAN/PNS 2021 CIDP: electrodiagnostic and supportive criteria (criteria.md §2.2-2.4).
+
+Van den Bergh PYK et al. Eur J Neurol 2021;28:3556-3583. Registered on
+:data:`features.criteria.cidp_ean2021.CIDP_EAN2021`, whose module combines them with the clinical
+criteria into CIDP / possible CIDP.
+
+Counts of nerves come from the nerve conduction fields; a count below the threshold refutes an element
+only when nerves were studied (criteria.md §0.1). Strongly supportive = two nerves, weakly = one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from features.criteria import thresholds as T
+from features.criteria._derived import CSF_FIELDS, IMMUNOTHERAPY_FIELDS, csf_protein_elevated, immunotherapy_improved
+from features.criteria._logic import Columns, Tri, any_of
+from features.criteria._registry import Element, ElementFn
+from features.criteria.cidp_ean2021 import CIDP_EAN2021
+
+_element = CIDP_EAN2021.element
+_MOTOR = "motor_nerves_studied"
+_SENSORY = "sensory_nerves_studied"
+_PARAMETER_FIELDS = (
+    "nerves_dml_prolonged",
+    "nerves_cv_slowed",
+    "nerves_fwave_prolonged",
+    "nerves_cidp_cb",
+    "nerves_temporal_dispersion",
+)
+
+
+# --- motor conduction criteria (a)-(f); (g) is not recorded ---------------------------------------------------
+def _count(c: Columns, field: str, k: int) -> Tri:
+    return c.count_at_least(field, k, _MOTOR)
+
+
+def _other_parameter(c: Columns, exclude: str) -> Tri:
+    return any_of(*(_count(c, f, 1) for f in _PARAMETER_FIELDS if f != exclude))
+
+
+def _motor(reference: str, description: str, *used: str) -> Callable[[ElementFn], Element]:
+    return _element(reference, description, fields=(*used, _MOTOR), role="electrodiagnostic")
+
+
+@_motor("motor (a)", "Distal motor latency prolonged in >= 2 nerves", "nerves_dml_prolonged")
+def a_dml_two_nerves(c: Columns) -> Tri:
+    """(a) distal motor latency >= 50% above ULN in two nerves (carpal tunnel excluded)."""
+    return _count(c, "nerves_dml_prolonged", T.CIDP_STRONG_NERVES)
+
+
+@_motor("motor (a)", "Distal motor latency prolonged in 1 nerve", "nerves_dml_prolonged")
+def a_dml_one_nerve(c: Columns) -> Tri:
+    """(a), weakly supportive: one nerve."""
+    return _count(c, "nerves_dml_prolonged", T.CIDP_WEAK_NERVES)
+
+
+@_motor("motor (b)", "Motor conduction velocity slowed in >= 2 nerves", "nerves_cv_slowed")
+def b_cv_two_nerves(c: Columns) -> Tri:
+    """(b) motor conduction velocity >= 30% below LLN in two nerves."""
+    return _count(c, "nerves_cv_slowed", T.CIDP_STRONG_NERVES)
+
+
+@_motor("motor (b)", "Motor conduction velocity slowed in 1 nerve", "nerves_cv_slowed")
+def b_cv_one_nerve(c: Columns) -> Tri:
+    """(b), weakly supportive: one nerve."""
+    return _count(c, "nerves_cv_slowed", T.CIDP_WEAK_NERVES)
+
+
+@_motor("motor (c)", "F-wave latency prolonged in >= 2 nerves", "nerves_fwave_prolonged")
+def c_fwave_latency_two_nerves(c: Columns) -> Tri:
+    """(c) F-wave latency >= 20% above ULN (>= 50% if distal CMAP < 80% LLN) in two nerves."""
+    return _count(c, "nerves_fwave_prolonged", T.CIDP_STRONG_NERVES)
+
+
+@_motor("motor (c)", "F-wave latency prolonged in 1 nerve", "nerves_fwave_prolonged")
+def c_fwave_latency_one_nerve(c: Columns) -> Tri:
+    """(c), weakly supportive: one nerve."""
+    return _count(c, "nerves_fwave_prolonged", T.CIDP_WEAK_NERVES)
+
+
+@_motor(
+    "motor (d)",
+    "F-waves absent in >= 2 nerves plus another parameter in another nerve",
+    "nerves_fwave_absent",
+    "nerves_any_demyelinating",
+    *_PARAMETER_FIELDS,
+)
+def d_fwave_absent_two_nerves_plus_other(c: Columns) -> Tri:
+    """(d) absent F-waves in two nerves plus >= 1 other demyelinating parameter in >= 1 other nerve. Exact
+    on counts: a third distinct abnormal nerve without F-wave absence must carry another parameter."""
+    return (
+        _count(c, "nerves_fwave_absent", T.CIDP_STRONG_NERVES)
+        & _other_parameter(c, exclude="")
+        & _count(c, "nerves_any_demyelinating", T.CIDP_STRONG_NERVES + 1)
+    )
+
+
+@_motor("motor (e)", "Conduction block in >= 2 nerves", "nerves_cidp_cb")
+def e_cb_two_nerves(c: Columns) -> Tri:
+    """(e) motor conduction block (>= 30% amplitude reduction, tibial excluded) in two nerves."""
+    return _count(c, "nerves_cidp_cb", T.CIDP_STRONG_NERVES)
+
+
+@_motor(
+    "motor (e)",
+    "Conduction block in 1 nerve plus another parameter (not F absence) in another nerve",
+    "nerves_any_demyelinating",
+    *_PARAMETER_FIELDS,
+)
+def e_cb_one_nerve_plus_other(c: Columns) -> Tri:
+    """(e) CB in one nerve plus >= 1 other demyelinating parameter, except F-wave absence, in >= 1 other
+    nerve (approximation: the other parameter might sit in the blocked nerve)."""
+    return (
+        _count(c, "nerves_cidp_cb", T.CIDP_WEAK_NERVES)
+        & _other_parameter(c, exclude="nerves_cidp_cb")
+        & _count(c, "nerves_any_demyelinating", T.CIDP_STRONG_NERVES)
+    )
+
+
+@_motor("motor (e)", "Conduction block in 1 nerve", "nerves_cidp_cb")
+def e_cb_one_nerve(c: Columns) -> Tri:
+    """(e), weakly supportive: one nerve."""
+    return _count(c, "nerves_cidp_cb", T.CIDP_WEAK_NERVES)
+
+
+@_motor("motor (f)", "Abnormal temporal dispersion in >= 2 nerves", "nerves_temporal_dispersion")
+def f_temporal_dispersion_two_nerves(c: Columns) -> Tri:
+    """(f) abnormal temporal dispersion in at least two nerves."""
+    return _count(c, "nerves_temporal_dispersion", T.CIDP_STRONG_NERVES)
+
+
+@_motor("motor (f)", "Abnormal temporal dispersion in 1 nerve", "nerves_temporal_dispersion")
+def f_temporal_dispersion_one_nerve(c: Columns) -> Tri:
+    """(f), weakly supportive: one nerve."""
+    return _count(c, "nerves_temporal_dispersion", T.CIDP_WEAK_NERVES)
+
+
+@_motor("sensory variant", "No motor nerve with a demyelinating abnormality", "nerves_any_demyelinating")
+def motor_conduction_normal(c: Columns) -> Tri:
+    """Sensory CIDP: normal motor conduction (no nerve with any demyelinating motor parameter)."""
+    return ~_count(c, "nerves_any_demyelinating", 1)
+
+
+# --- sensory conduction ---------------------------------------------------------------------------------------
+@_element(
+    "sensory", "Sensory conduction abnormal in >= 2 nerves", fields=("sensory_nerves_abnormal", _SENSORY),
+    role="electrodiagnostic",
+)
+def sensory_abnormal_two_nerves(c: Columns) -> Tri:
+    """Sensory conduction abnormalities in two nerves (CIDP and possible CIDP, criteria.md §2.6)."""
+    return c.count_at_least("sensory_nerves_abnormal", T.CIDP_SENSORY_ABNORMAL_NERVES, _SENSORY)
+
+
+@_element(
+    "sensory (motor variant)", "Normal sensory conduction in >= 4 nerves",
+    fields=("sensory_nerves_abnormal", _SENSORY), role="electrodiagnostic",
+)
+def sensory_normal_four_nerves(c: Columns) -> Tri:
+    """Motor CIDP: normal sensory conduction in four nerves."""
+    studied = c.num(_SENSORY, ">=", T.CIDP_MOTOR_VARIANT_NORMAL_SENSORY_NERVES)
+    return studied & ~c.count_at_least("sensory_nerves_abnormal", 1, _SENSORY)
+
+
+# --- supportive criteria -----------------------------------------------------------------------------------------
+@_element(
+    "supportive",
+    "CSF protein raised (age-adjusted) with < 10 cells/uL",
+    fields=(*CSF_FIELDS, "csf_cells_per_ul"),
+    role="supportive",
+)
+def supportive_csf(c: Columns) -> Tri:
+    """CSF protein above the age-appropriate limit with leucocytes < 10/uL."""
+    return csf_protein_elevated(c) & c.num("csf_cells_per_ul", "<", T.CSF_CELLS_BELOW_PER_UL)
+
+
+@_element("supportive", "Nerve ultrasound enlargement", fields=("ultrasound_nerve_enlarged",), role="supportive")
+def supportive_ultrasound(c: Columns) -> Tri:
+    """Nerve ultrasound: enlargement of proximal median nerve segments and/or the brachial plexus."""
+    return c.flag("ultrasound_nerve_enlarged")
+
+
+@_element("supportive", "Plexus/root MRI abnormal", fields=("mri_plexus_abnormal",), role="supportive")
+def supportive_mri(c: Columns) -> Tri:
+    """MRI: nerve-root or plexus hypertrophy and/or increased T2 signal."""
+    return c.flag("mri_plexus_abnormal")
+
+
+@_element("supportive", "Objective improvement after immunotherapy", fields=IMMUNOTHERAPY_FIELDS, role="supportive")
+def supportive_immunotherapy_response(c: Columns) -> Tri:
+    """Objective clinical improvement following immunotherapy (IVIg or corticosteroids)."""
+    return immunotherapy_improved(c)
