@@ -1,0 +1,180 @@
+"""The shared scikit-learn plumbing of the clinical feature transformers, and small vectorised helpers.
+
+Every transformer is stateless: the features are clinical definitions (guideline thresholds), not
+quantities learned from the training cohort, so ``fit`` only checks the input and records the output
+column names. A transformer subclass lists the contract fields it reads and implements ``_compute``,
+a function from :class:`~features._columns.Columns` to named float64 arrays; the base class handles
+the scikit-learn contract (``get_feature_names_out``, ``set_output``, cloning, pickling).
+
+Three-valued helpers follow criteria.md section 0.1: a finding is 1.0 (present), 0.0 (absent) or
+NaN (not examined / not tested). Nothing here turns an unknown into "normal".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils.validation import check_is_fitted
+
+from features._columns import Columns, read_columns
+from features._records import read_records
+
+Features = dict[str, np.ndarray]
+"""Output column name -> float64 array, in output order."""
+
+
+class ContractTransformer(TransformerMixin, BaseEstimator):
+    """Base class: a stateless transformer from a contract DataFrame to float64 clinical features."""
+
+    input_fields: ClassVar[tuple[str, ...]] = ()
+    """Contract fields this transformer reads (subclasses set it)."""
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+
+    def _fields(self) -> tuple[str, ...]:
+        return self.input_fields
+
+    def _compute(self, columns: Columns) -> Features:
+        raise NotImplementedError
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any = None) -> ContractTransformer:
+        """Check ``X`` against the contract and record the output names; nothing is learned.
+
+        ``y`` is ignored (present for Pipeline compatibility).
+        """
+        read_columns(X, self._fields())
+        names = list(self._compute(Columns.empty(self._fields())))
+        self.feature_names_in_ = np.asarray(self._fields(), dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.feature_names_out_ = np.asarray(names, dtype=object)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Features of every row of ``X`` as a float64 array (NaN = finding unknown)."""
+        check_is_fitted(self)
+        return stack(self._compute(read_columns(X, self._fields())), self.feature_names_out_)
+
+    def transform_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Features of a list of record dicts (contract field -> value), same checks as ``transform``.
+
+        For one patient at a time (serving): no DataFrame is built, so this takes well under the
+        cost of ``to_canonical`` on a one-row frame. Always returns a numpy array in the order of
+        :meth:`get_feature_names_out` (``set_output`` applies to ``transform`` only).
+        """
+        check_is_fitted(self)
+        return stack(self._compute(read_records(records, self._fields())), self.feature_names_out_)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Output column names; ``input_features`` is ignored (outputs are new clinical features)."""
+        check_is_fitted(self)
+        return self.feature_names_out_.copy()
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+
+def stack(features: Features, names: np.ndarray) -> np.ndarray:
+    """Columns in the order of ``names`` as one C-contiguous float64 matrix."""
+    if list(features) != list(names):
+        raise RuntimeError("computed feature columns differ from the names recorded at fit")
+    n = len(next(iter(features.values()))) if features else 0
+    out = np.empty((n, len(names)), dtype=np.float64)
+    for j, values in enumerate(features.values()):
+        out[:, j] = values
+    return out
+
+
+# --- vectorised three-valued helpers (float arrays: 1.0 / 0.0 / NaN) --------------------------------
+
+
+def known(*arrays: np.ndarray) -> np.ndarray:
+    """True where every array is non-null."""
+    mask = ~np.isnan(arrays[0])
+    for array in arrays[1:]:
+        mask &= ~np.isnan(array)
+    return mask
+
+
+def flag(condition: np.ndarray, is_known: np.ndarray) -> np.ndarray:
+    """1.0 / 0.0 where known, NaN elsewhere."""
+    return np.where(is_known, condition.astype(np.float64), np.nan)
+
+
+def at_least(values: np.ndarray, threshold: float) -> np.ndarray:
+    """Whether ``values >= threshold``, NaN where the value is null."""
+    return flag(values >= threshold, ~np.isnan(values))
+
+
+def above(values: np.ndarray, threshold: float) -> np.ndarray:
+    """Whether ``values > threshold``, NaN where the value is null."""
+    return flag(values > threshold, ~np.isnan(values))
+
+
+def kleene_or(*flags: np.ndarray) -> np.ndarray:
+    """1 if any flag is 1, 0 if all are 0, NaN otherwise (criteria.md 0.1)."""
+    stacked = np.vstack(flags)
+    return np.where((stacked == 1).any(axis=0), 1.0, np.where((stacked == 0).all(axis=0), 0.0, np.nan))
+
+
+def kleene_and(*flags: np.ndarray) -> np.ndarray:
+    """0 if any flag is 0, 1 if all are 1, NaN otherwise (criteria.md 0.1)."""
+    stacked = np.vstack(flags)
+    return np.where((stacked == 0).any(axis=0), 0.0, np.where((stacked == 1).all(axis=0), 1.0, np.nan))
+
+
+def fraction(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """``part / whole``; NaN where either is null or ``whole`` is 0 (nothing studied)."""
+    ok = known(part, whole) & (whole > 0)
+    return np.divide(part, whole, out=np.full(part.shape, np.nan), where=ok)
+
+
+def not_done(*arrays: np.ndarray) -> np.ndarray:
+    """1.0 where every one of ``arrays`` is null (the test was not done or not reported), else 0.0."""
+    return (~known_any(*arrays)).astype(np.float64)
+
+
+def known_any(*arrays: np.ndarray) -> np.ndarray:
+    """True where at least one array is non-null."""
+    mask = ~np.isnan(arrays[0])
+    for array in arrays[1:]:
+        mask |= ~np.isnan(array)
+    return mask
+
+
+def one_hot(codes: np.ndarray, values: tuple[str, ...], prefix: str) -> Features:
+    """One 0/1 column per category value, all NaN where the category is null."""
+    matrix = _one_hot_table(len(values))[codes]
+    return {f"{prefix}_{value}": matrix[:, j] for j, value in enumerate(values)}
+
+
+@cache
+def _one_hot_table(k: int) -> np.ndarray:
+    """Identity rows for codes 0..k-1 plus a trailing NaN row that code -1 reads."""
+    table = np.vstack([np.eye(k), np.full(k, np.nan)])
+    table.flags.writeable = False
+    return table
+
+
+def ordinal(codes: np.ndarray, scores: tuple[float, ...]) -> np.ndarray:
+    """Map category codes to ordered scores (one per value, dictionary order); NaN where null."""
+    table = np.append(np.asarray(scores, dtype=np.float64), np.nan)  # index -1 reads the trailing NaN
+    return table[codes]
+
+
+def row_max(matrix: np.ndarray) -> np.ndarray:
+    """Row-wise maximum ignoring NaN; NaN for an all-null row (no warning)."""
+    return np.fmax.reduce(matrix, axis=1)
+
+
+def row_count(matrix: np.ndarray) -> np.ndarray:
+    """Number of non-null entries per row, as float64."""
+    return (~np.isnan(matrix)).sum(axis=1).astype(np.float64)

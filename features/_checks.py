@@ -1,0 +1,144 @@
+"""Value checks shared by the frame and record readers, vectorised over all fields at once.
+
+Ranges and types come from the data dictionary; the one cross-field rule is that a count of abnormal
+nerves cannot exceed the number of nerves studied. Messages name the field and the offending row
+labels, never the values, so they can be logged without patient data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from data.contract import FieldSpec, fields
+
+NULL_CODE = -1
+"""Category code of a null value."""
+
+UNKNOWN_CODE = -2
+"""Transient code of a category value outside the dictionary (reported, never returned)."""
+
+MAX_ROWS_IN_MESSAGE = 5
+
+COUNT_DENOMINATORS: dict[str, str] = {
+    **{
+        name: "motor_nerves_studied"
+        for name in (
+            "nerves_definite_cb",
+            "nerves_probable_cb",
+            "nerves_cidp_cb",
+            "nerves_any_demyelinating",
+            "nerves_dml_prolonged",
+            "nerves_cv_slowed",
+            "nerves_fwave_prolonged",
+            "nerves_fwave_absent",
+            "nerves_temporal_dispersion",
+        )
+    },
+    "sensory_nerves_abnormal": "sensory_nerves_studied",
+}
+"""Nerve counts and the number of nerves studied they are a subset of (a count above it is an error)."""
+
+
+class FeatureInputError(ValueError):
+    """The input of a feature transformer breaks the contract; ``problems`` maps field to reason."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in self.problems.items()))
+
+
+def rows(index: pd.Index, mask: np.ndarray) -> str:
+    labels = [str(label) for label in index[mask][:MAX_ROWS_IN_MESSAGE]]
+    more = int(mask.sum()) - len(labels)
+    return f"rows [{', '.join(labels)}{f', ... {more} more' if more > 0 else ''}]"
+
+
+def null_array(spec: FieldSpec, n: int) -> np.ndarray:
+    """All-null values of a field: NaN, or the null category code."""
+    if spec.type == "category":
+        return np.full(n, NULL_CODE, dtype=np.int64)
+    return np.full(n, np.nan)
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """Per-field check parameters for one tuple of field names, stacked for vectorised checks."""
+
+    numeric: tuple[str, ...]
+    low: np.ndarray
+    high: np.ndarray
+    integer: np.ndarray
+    categories: tuple[str, ...]
+    required: tuple[str, ...]
+
+
+@cache
+def _checks(names: tuple[str, ...]) -> _Checks:
+    specs = [fields()[name] for name in names]
+    numeric = [spec for spec in specs if spec.is_numeric]
+    return _Checks(
+        numeric=tuple(spec.name for spec in numeric),
+        low=np.array([_range(spec)[0] for spec in numeric])[:, None],
+        high=np.array([_range(spec)[1] for spec in numeric])[:, None],
+        integer=np.array([spec.type == "int" for spec in numeric])[:, None],
+        categories=tuple(spec.name for spec in specs if spec.type == "category"),
+        required=tuple(spec.name for spec in specs if spec.required),
+    )
+
+
+def value_problems(arrays: Mapping[str, np.ndarray], index: pd.Index, known: Mapping[str, str]) -> dict[str, str]:
+    """Range, integrality, category, required-null and count checks, vectorised over all columns."""
+    specs = fields()
+    checks = _checks(tuple(arrays))
+    problems: dict[str, str] = {}
+    if checks.numeric:
+        values = np.vstack([arrays[name] for name in checks.numeric])
+        bad = np.isinf(values) | (values < checks.low) | (values > checks.high)
+        bad |= checks.integer & (values != np.floor(values)) & np.isfinite(values)
+        for j in np.flatnonzero(bad.any(axis=1)):
+            problems[checks.numeric[j]] = _value_reason(values[j], specs[checks.numeric[j]], index)
+    if checks.categories:
+        codes = np.vstack([arrays[name] for name in checks.categories])
+        for j in np.flatnonzero((codes == UNKNOWN_CODE).any(axis=1)):
+            spec = specs[checks.categories[j]]
+            problems[spec.name] = f"value not among {list(spec.values or ())} at {rows(index, codes[j] == UNKNOWN_CODE)}"
+    for name in checks.required:
+        array = arrays[name]
+        null = array == NULL_CODE if array.dtype.kind == "i" else np.isnan(array)
+        if null.any():
+            problems[name] = f"null in a required field at {rows(index, null)}"
+    problems = {name: reason for name, reason in problems.items() if name not in known}
+    problems.update(_count_problems(arrays, index, {**known, **problems}))
+    return problems
+
+
+def _range(spec: FieldSpec) -> tuple[float, float]:
+    return spec.range if spec.range is not None else (-np.inf, np.inf)
+
+
+def _value_reason(values: np.ndarray, spec: FieldSpec, index: pd.Index) -> str:
+    low, high = _range(spec)
+    for mask, what in (
+        (np.isinf(values), "infinite value"),
+        ((values < low) | (values > high), f"value outside the allowed range [{low:g}, {high:g}]"),
+        (np.isfinite(values) & (values != np.floor(values)), "fractional count"),
+    ):
+        if mask.any():
+            return f"{what} at {rows(index, mask)}"
+    raise AssertionError("no problem found")  # pragma: no cover
+
+
+def _count_problems(arrays: Mapping[str, np.ndarray], index: pd.Index, known: Mapping[str, str]) -> dict[str, str]:
+    """A count of abnormal nerves cannot exceed the number of nerves studied."""
+    problems: dict[str, str] = {}
+    for part, whole in COUNT_DENOMINATORS.items():
+        if part in arrays and whole in arrays and part not in known and whole not in known:
+            over = arrays[part] > arrays[whole]  # NaN compares False: a null on either side is no problem
+            if over.any():
+                problems[part] = f"exceeds {whole} at {rows(index, over)}"
+    return problems

@@ -1,0 +1,101 @@
+"""Lower and upper motor neuron burden: EMG denervation, UMN signs, bulbar/respiratory, reflexes, wasting.
+
+These are the findings that point to MND: UMN signs (an exclusion for MMN, EFNS/PNS 2010 E8), brisk
+reflexes in weak wasted limbs, bulbar and respiratory weakness (E9), fasciculations, and denervation
+in several body regions (Gold Coast 2020; LMN dysfunction = weakness *and* wasting, or EMG
+denervation). Weakness *without* wasting is, conversely, typical of MMN early on (Slee 2007: 67 %),
+hence ``atrophy_vs_weakness``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from data.contract import fields
+from features._base import (
+    ContractTransformer,
+    Features,
+    above,
+    at_least,
+    kleene_and,
+    kleene_or,
+    not_done,
+    one_hot,
+    ordinal,
+)
+from features._columns import Columns
+from features.weakness import MRC_FIELDS, limb_weakness, weakness_matrix
+
+REFLEX_VALUES: tuple[str, ...] = fields()["reflexes_affected_limbs"].values or ()
+ATROPHY_SCORES: tuple[float, ...] = (0.0, 1.0, 2.0)
+"""``muscle_atrophy`` none / mild / marked as an ordinal grade (dictionary order)."""
+MAX_ATROPHY, MAX_WEAKNESS = 2.0, 5.0
+
+_PASSTHROUGH: dict[str, str] = {
+    "emg_fasciculation_potentials": "emg_fasciculation_potentials",
+    "umn_signs": "upper_motor_neuron_signs",
+    "bulbar_weakness": "bulbar_weakness",
+    "respiratory_weakness": "respiratory_weakness",
+    "cranial_nerve_palsy": "cranial_nerve_palsy",
+    "fasciculations": "fasciculations",
+    "cramps": "cramps",
+}
+"""Output column -> boolean contract field copied as 1/0/NaN."""
+
+
+class MotorNeuronFeatures(ContractTransformer):
+    """EMG regions, UMN and bulbar signs, fasciculations/cramps, reflexes, and wasting against weakness."""
+
+    input_fields: ClassVar[tuple[str, ...]] = (
+        "emg_regions_denervated",
+        *_PASSTHROUGH.values(),
+        "reflexes_affected_limbs",
+        "reflexes_unaffected_limbs",
+        "muscle_atrophy",
+        *MRC_FIELDS,
+    )
+
+    def _compute(self, columns: Columns) -> Features:
+        out: Features = {
+            "emg_regions_denervated": columns["emg_regions_denervated"],
+            "emg_not_done": not_done(columns["emg_regions_denervated"], columns["emg_fasciculation_potentials"]),
+        }
+        out.update({name: columns[field] for name, field in _PASSTHROUGH.items()})
+        out.update(one_hot(columns["reflexes_affected_limbs"], REFLEX_VALUES, "reflexes_affected"))
+        out.update(one_hot(columns["reflexes_unaffected_limbs"], REFLEX_VALUES, "reflexes_unaffected"))
+        atrophy = ordinal(columns["muscle_atrophy"], ATROPHY_SCORES)
+        out["atrophy_grade"] = atrophy
+        out["atrophy_vs_weakness"] = self._atrophy_vs_weakness(columns, atrophy)
+        lmn_regions, lmn_any = self._clinical_lmn(columns, atrophy)
+        out["lmn_regions_clinical"] = lmn_regions
+        emg_lmn = at_least(columns["emg_regions_denervated"], 1)
+        out["umn_with_lmn"] = kleene_and(columns["upper_motor_neuron_signs"], kleene_or(lmn_any, emg_lmn))
+        return out
+
+    @staticmethod
+    def _atrophy_vs_weakness(columns: Columns, atrophy: np.ndarray) -> np.ndarray:
+        """Wasting (0-2, scaled to 0-1) minus worst weakness (0-5, scaled to 0-1).
+
+        Negative: weak but not wasted (MMN, conduction block); around 0: wasting in proportion
+        (axonal loss, MND); positive: wasting beyond the weakness. NaN if either is unknown.
+        """
+        worst = np.fmax.reduce(weakness_matrix(columns), axis=1)
+        return atrophy / MAX_ATROPHY - worst / MAX_WEAKNESS
+
+    @staticmethod
+    def _clinical_lmn(columns: Columns, atrophy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Body regions with clinical LMN signs (criteria.md 3.4), as a lower bound, and "any" (1/0/NaN).
+
+        Bulbar: bulbar weakness. Cervical / lumbosacral: a weak arm / leg with wasting (wasting is not
+        localised in the contract - an approximation). The thoracic region is not counted.
+        """
+        limbs = limb_weakness(columns)
+        wasted = above(atrophy, 0)
+        cervical = kleene_and(above(np.fmax(limbs[:, 0], limbs[:, 1]), 0), wasted)
+        lumbar = kleene_and(above(np.fmax(limbs[:, 2], limbs[:, 3]), 0), wasted)
+        regions = np.column_stack([columns["bulbar_weakness"], cervical, lumbar])
+        known_any = ~np.isnan(regions).all(axis=1)
+        count = np.where(known_any, (regions == 1).sum(axis=1).astype(np.float64), np.nan)
+        return count, kleene_or(*regions.T)

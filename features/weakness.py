@@ -1,0 +1,142 @@
+"""Pattern of weakness from the eight regional MRC grades and the count of weak nerve territories.
+
+The distinctions clinicians draw first are all about the *pattern*: MMN is asymmetric, distal and
+arm-predominant in individual nerve territories (EFNS/PNS 2010, core criterion C1 and supportive S3);
+typical CIDP is symmetric, proximal *and* distal, in all four limbs (EAN/PNS 2021); MADSAM is
+multifocal and usually asymmetric; MND weakens by region with contiguous spread (Ravits 2009).
+
+Each MRC field is the weakest muscle of its region (data dictionary), so "weakness" is ``5 - grade``
+and a limb's weakness is the larger of its proximal and distal values (criteria.md 0.2). Partial
+examinations are common in letters and case reports: every summary is computed over the regions that
+were recorded, is NaN when none were, and ``mrc_regions_recorded`` tells the model how many there were.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from features._base import ContractTransformer, Features, at_least, fraction, row_count, row_max
+from features._columns import Columns
+
+REGIONS: tuple[str, ...] = ("arm_proximal", "arm_distal", "leg_proximal", "leg_distal")
+SIDES: tuple[str, ...] = ("left", "right")
+MRC_FIELDS: tuple[str, ...] = tuple(f"mrc_{region}_{side}" for region in REGIONS for side in SIDES)
+"""The eight MRC fields, region-major: column ``2*r + s`` is region ``r``, side ``s``."""
+_DISTAL = np.array(["distal" in name for name in MRC_FIELDS])
+_ARM = np.array(["_arm_" in name for name in MRC_FIELDS])
+
+LIMBS: dict[str, tuple[str, str]] = {
+    "arm_left": ("mrc_arm_proximal_left", "mrc_arm_distal_left"),
+    "arm_right": ("mrc_arm_proximal_right", "mrc_arm_distal_right"),
+    "leg_left": ("mrc_leg_proximal_left", "mrc_leg_distal_left"),
+    "leg_right": ("mrc_leg_proximal_right", "mrc_leg_distal_right"),
+}
+
+FULL_STRENGTH = 5.0
+EFNS_STRONG_GRADE = 3.0
+"""EFNS/PNS 2010 asymmetry footnote: a pair is asymmetric if it differs by >= 1 grade when the weaker
+side is > 3, or by >= 2 grades when it is <= 3 [V in criteria.md 0.2]."""
+
+
+def weakness_matrix(columns: Columns) -> np.ndarray:
+    """``5 - MRC grade`` for the eight regions (n x 8, region-major), NaN where not recorded."""
+    return columns.derived("weakness", lambda c: FULL_STRENGTH - np.column_stack([c[name] for name in MRC_FIELDS]))
+
+
+def limb_weakness(columns: Columns) -> np.ndarray:
+    """Weakness of each limb (n x 4: arm L/R, leg L/R) = worst recorded region of the limb."""
+    return columns.derived("limb_weakness", _limb_weakness)
+
+
+def _limb_weakness(columns: Columns) -> np.ndarray:
+    weakness = weakness_matrix(columns)
+    index = {name: j for j, name in enumerate(MRC_FIELDS)}
+    return np.column_stack([np.fmax(weakness[:, index[prox]], weakness[:, index[dist]]) for prox, dist in LIMBS.values()])
+
+
+def pair_asymmetric(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """EFNS/PNS 2010 asymmetry of one left/right pair of MRC *grades* (False where either is null)."""
+    weaker = np.fmin(left, right)
+    difference = np.abs(left - right)
+    return ((weaker > EFNS_STRONG_GRADE) & (difference >= 1)) | ((weaker <= EFNS_STRONG_GRADE) & (difference >= 2))
+
+
+class WeaknessFeatures(ContractTransformer):
+    """Regional weakness, asymmetry (incl. the EFNS rule), predominance and a multifocal-pattern score."""
+
+    input_fields: ClassVar[tuple[str, ...]] = (*MRC_FIELDS, "weak_nerve_territories")
+
+    def _compute(self, columns: Columns) -> Features:
+        weakness = weakness_matrix(columns)
+        out: Features = {f"weakness_{name[4:]}": weakness[:, j] for j, name in enumerate(MRC_FIELDS)}
+        out["mrc_regions_recorded"] = row_count(weakness)
+        out["weakness_max"] = row_max(weakness)
+        out["weakness_mean"] = fraction(np.nansum(weakness, axis=1), out["mrc_regions_recorded"])
+        out["weak_regions"] = self._weak_count(weakness)
+        out["weak_limbs"] = self._weak_count(limb_weakness(columns))
+        out.update(self._asymmetry(weakness))
+        out["distal_predominance"] = self._difference(weakness, distal=True)
+        out["arm_predominance"] = self._difference(weakness, distal=False)
+        out["symmetric_four_limb_weakness"] = self._symmetric_four_limb(weakness, out["efns_asymmetric_pairs"])
+        out["weak_nerve_territories"] = columns["weak_nerve_territories"]
+        out["multifocal_pattern_score"] = self._multifocal_score(columns, out["efns_asymmetric"])
+        return out
+
+    @staticmethod
+    def _weak_count(weakness: np.ndarray) -> np.ndarray:
+        """Recorded regions (or limbs) with any weakness; NaN when none was recorded."""
+        recorded = row_count(weakness)
+        count = (weakness > 0).sum(axis=1).astype(np.float64)
+        return np.where(recorded > 0, count, np.nan)
+
+    @staticmethod
+    def _asymmetry(weakness: np.ndarray) -> Features:
+        """Per-pair |left - right| grades, EFNS-asymmetric pairs, and a 0-1 asymmetry index.
+
+        The index is sum |L - R| / sum (weakness L + weakness R) over recorded pairs: 0 for perfectly
+        symmetric weakness (typical CIDP), 1 when every weak region is weak on one side only.
+        """
+        left, right = weakness[:, 0::2], weakness[:, 1::2]  # n x 4 each, regions in REGIONS order
+        both = ~np.isnan(left) & ~np.isnan(right)
+        difference = np.abs(left - right)
+        out: Features = {f"asymmetry_{region}": difference[:, j] for j, region in enumerate(REGIONS)}
+        asymmetric = pair_asymmetric(FULL_STRENGTH - left, FULL_STRENGTH - right)
+        out["efns_asymmetric_pairs"] = np.where(both.any(axis=1), asymmetric.sum(axis=1), np.nan)
+        out["efns_asymmetric"] = at_least(out["efns_asymmetric_pairs"], 1)
+        totals = np.where(both, left + right, 0.0).sum(axis=1)
+        out["asymmetry_index"] = fraction(np.where(both, difference, 0.0).sum(axis=1), totals)
+        return out
+
+    @staticmethod
+    def _difference(weakness: np.ndarray, *, distal: bool) -> np.ndarray:
+        """Worst distal minus worst proximal weakness (or worst arm minus worst leg)."""
+        first = _DISTAL if distal else _ARM
+        return row_max(weakness[:, first]) - row_max(weakness[:, ~first])
+
+    @staticmethod
+    def _symmetric_four_limb(weakness: np.ndarray, asymmetric_pairs: np.ndarray) -> np.ndarray:
+        """Symmetric proximal and distal weakness of all four limbs (criteria.md 0.2, typical CIDP).
+
+        0 as soon as one recorded region is at full strength or one pair is EFNS-asymmetric; 1 only if
+        all eight regions are recorded and weak; NaN otherwise.
+        """
+        refuted = (weakness == 0).any(axis=1) | (asymmetric_pairs > 0)
+        confirmed = (weakness > 0).all(axis=1) & (asymmetric_pairs == 0)
+        return np.where(refuted, 0.0, np.where(confirmed, 1.0, np.nan))
+
+    @staticmethod
+    def _multifocal_score(columns: Columns, asymmetric: np.ndarray) -> np.ndarray:
+        """Share of the known multifocal signs among: EFNS asymmetry, patchy limbs, >= 2 nerve territories.
+
+        Patchy = at least one weak limb and at least one recorded limb at full strength (1), or all four
+        limbs recorded and either all or none weak (0). The mean runs over the known signs only, so a
+        partial examination is scored on what was examined; NaN when none is known.
+        """
+        limbs = limb_weakness(columns)
+        weak_limb = (limbs > 0).any(axis=1)
+        patchy = np.where(weak_limb & (limbs == 0).any(axis=1), 1.0, np.where(row_count(limbs) == 4, 0.0, np.nan))
+        territories = at_least(columns["weak_nerve_territories"], 2)
+        signs = np.column_stack([asymmetric, patchy, territories])
+        return fraction(np.nansum(signs, axis=1), row_count(signs))
