@@ -103,18 +103,18 @@ class CohortModel:
         """(G, 8 regions, 6 grades): P(MRC grade) per full latent state and region."""
         spec = self.priors["diseases"]
         table = np.zeros((len(self.full), len(MRC_FIELDS), GRADES))
-        k = np.arange(5)
-        binom = np.array([1, 4, 6, 4, 1], dtype=float)
+        levels = self.priors["severity_levels"]
         for g in range(len(self.full)):
             r = self.full.reduced_index[g]
             d, p, s = DIAGNOSES[self.reduced.diagnosis[r]], self.reduced.phenotype[r], STAGE_KEYS[self.reduced.stage[r]]
             mrc = spec[d]["fields"]["mrc"]
+            grades = resolve(mrc["grades"], p, s)[levels[self.full.severity[g]]]
             for j, region in enumerate(MRC_FIELDS):
                 role = _mrc_role(region, self.full.onset[g], self.full.side[g])
                 p_weak = float(resolve(mrc["p_weak"][role], p, s))
-                sev = float(resolve(mrc["severity"]["affected" if role.endswith("affected") else "other"], p, s))
+                weak = np.array(grades["affected" if role.endswith("affected") else "other"], dtype=float)
                 table[g, j, 5] = 1 - p_weak
-                table[g, j, 4 - k] = p_weak * binom * sev**k * (1 - sev) ** (4 - k)
+                table[g, j, 4::-1] = p_weak * weak / weak.sum()  # grades 4, 3, 2, 1, 0
         eps = atypical_rate()
         return (1.0 - eps) * table + eps / GRADES
 

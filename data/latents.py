@@ -97,7 +97,8 @@ class FullGrid:
     reduced_index: np.ndarray
     onset: np.ndarray          # str, an onset_region category
     side: np.ndarray           # 0 = left, 1 = right
-    log_weight: np.ndarray     # log p(onset | diagnosis, phenotype) + log p(side)
+    severity: np.ndarray       # int index into priors["severity_levels"]
+    log_weight: np.ndarray     # log p(onset | diagnosis, phenotype) + log p(side) + log p(severity | stage)
 
     def __len__(self) -> int:
         return len(self.reduced_index)
@@ -123,11 +124,15 @@ def reduced_grid() -> ReducedGrid:
 def full_grid() -> FullGrid:
     priors = load_priors()["diseases"]
     reduced = reduced_grid()
-    rows: list[tuple[int, str, int, float]] = []
+    rows: list[tuple[int, str, int, int, float]] = []
     for r in range(len(reduced)):
-        onset = priors[DIAGNOSES[reduced.diagnosis[r]]]["phenotypes"][reduced.phenotype[r]]["onset"]
+        disease = priors[DIAGNOSES[reduced.diagnosis[r]]]
+        phenotype, stage = reduced.phenotype[r], STAGE_KEYS[reduced.stage[r]]
+        onset = disease["phenotypes"][phenotype]["onset"]
+        severity = resolve(disease["fields"]["mrc"]["severity_weights"], phenotype, stage)
         for region, w_onset in onset.items():
             for side in (0, 1):
-                rows.append((r, region, side, float(np.log(w_onset * 0.5))))
-    ri, o, sd, w = zip(*rows)
-    return FullGrid(np.array(ri), np.array(o, dtype=object), np.array(sd), np.array(w))
+                for level, w_severity in enumerate(severity):
+                    rows.append((r, region, side, level, float(np.log(w_onset * 0.5 * w_severity))))
+    ri, o, sd, sv, w = zip(*rows)
+    return FullGrid(np.array(ri), np.array(o, dtype=object), np.array(sd), np.array(sv), np.array(w))
