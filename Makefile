@@ -21,12 +21,18 @@ demo: venv
 	$(BIN)/mmn-ddx cohort generate --n $(N) --seed $(SEED) -o data/cohort.parquet
 	$(BIN)/mmn-ddx cohort validate data/cohort.parquet --require-label
 	$(BIN)/mmn-ddx cohort describe data/cohort.parquet
+	$(BIN)/mmn-ddx train --data data/cohort.parquet --mode at-presentation --seed $(SEED)
+	$(BIN)/mmn-ddx train --data data/cohort.parquet --mode with-treatment --seed $(SEED)
+	$(BIN)/mmn-ddx benchmark --quick --n-test 5000 --n-boot 200
+	$(BIN)/mmn-ddx predict examples/patient_mmn.json
 
-# Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser here; the
+# tests drive /usr/bin/chromium through Playwright's executable_path and skip only if it is absent).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@[ -x /usr/bin/chromium ] || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: run 'sudo apt-get install chromium' (browser tests will be skipped)"; fi; }
+	@[ -x /usr/bin/chromium ] && /usr/bin/chromium --version 2>/dev/null | head -1 || true
 
 test: venv browser
 	$(BIN)/python -m pytest -n 2 -W error::DeprecationWarning

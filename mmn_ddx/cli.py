@@ -5,6 +5,11 @@ from __future__ import annotations
 import typer
 
 from data.cli import cohort_app
+from features.cli import criteria_app
+from serving.cli import predict_app
+from serving.serve_cli import serve_app
+from training.benchmark_cli import benchmark_app
+from training.cli import train_app
 
 app = typer.Typer(
     name="mmn-ddx",
@@ -14,6 +19,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(cohort_app, name="cohort")
+# Single-command sub-apps are mounted without a name so that they run as `mmn-ddx <command>`.
+for single_command in (criteria_app, train_app, benchmark_app, predict_app, serve_app):
+    app.add_typer(single_command)
 
 if __name__ == "__main__":  # pragma: no cover
     app()
