@@ -1,0 +1,149 @@
+"""The benchmark use case: criteria mapping, both modes, paired comparisons, re-weighting, user cohorts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data.contract import DIAGNOSES, LABEL
+from data.generator import generate_cohort
+from data.posterior import posterior
+from features.criteria import evaluate_criteria
+from features.modes import MODES, TREATMENT_FIELDS
+from training.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
+from training.benchmark_methods import BAYES, CASCADE, GOLD_COAST, ModeModels, criteria_methods, frame_for_mode
+from training.metrics import ABSTAIN, K, NEGATIVE, point_estimates
+
+N_BOOT = 40
+
+
+def exclude(mode: str) -> tuple[str, ...]:
+    return TREATMENT_FIELDS if mode == "at-presentation" else ()
+
+
+def fake_models(mode: str) -> ModeModels:
+    """Two 'families' with known quality: the exact posterior (the champion) and a blurred copy of it."""
+
+    def oracle(frame: pd.DataFrame) -> np.ndarray:
+        return posterior(frame, exclude=exclude(mode))
+
+    def blurred(frame: pd.DataFrame) -> np.ndarray:
+        return 0.6 * oracle(frame) + 0.4 / K
+
+    return ModeModels(mode, {"oracle": oracle, "blurred": blurred}, "oracle", oracle)
+
+
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    return generate_cohort(400, seed=11)
+
+
+@pytest.fixture(scope="module")
+def result(cohort: pd.DataFrame) -> BenchmarkResult:
+    models = {mode: fake_models(mode) for mode in MODES}
+    return run_benchmark([Cohort("test", cohort, synthetic=True)], models, n_boot=N_BOOT, seed=3)
+
+
+def test_every_method_has_a_row_per_mode_setting_and_metric(result: BenchmarkResult) -> None:
+    m = result.metrics
+    methods = {"oracle", "blurred", "champion (oracle)", CASCADE, BAYES, GOLD_COAST}
+    for mode in MODES:
+        for setting in (COHORT_SETTING, *PRIOR_SETTINGS):
+            rows = m[(m["mode"] == mode) & (m["setting"] == setting)]
+            assert methods <= set(rows["method"]), (mode, setting)
+            assert rows.groupby("method").size().nunique() == 1  # every method reports every metric
+    assert set(m["kind"]) == {"model", "champion", "criteria", "rules", "bayes"}
+    finite = m.dropna(subset=["ci_low", "ci_high"])
+    assert (finite["ci_low"] <= finite["ci_high"] + 1e-12).all()
+
+
+def test_champion_equal_to_the_posterior_has_zero_paired_gap_to_the_ceiling(result: BenchmarkResult) -> None:
+    """Same patients, same resamples: the difference of a method with itself is exactly 0 in every resample."""
+    c = result.comparisons
+    gaps = c[(c["comparison"] == "gap to Bayes ceiling") & (c["setting"] == COHORT_SETTING)]
+    assert len(gaps) == 2 * 5
+    np.testing.assert_allclose(gaps[["estimate", "ci_low", "ci_high"]].to_numpy(), 0.0, atol=1e-12)
+    ratio = c[(c["comparison"] == "ratio to Bayes ceiling") & (c["setting"] == COHORT_SETTING)]
+    np.testing.assert_allclose(ratio["estimate"], 1.0)
+
+
+def test_gain_over_the_rules_is_paired_and_matches_the_point_estimates(result: BenchmarkResult) -> None:
+    c = result.comparisons
+    gains = c[(c["comparison"] == "gain over best rules") & (c["setting"] == COHORT_SETTING)
+              & (c["mode"] == "with-treatment")].set_index("metric")
+    ev = next(e for e in result.evaluations if e.mode == "with-treatment")
+    rules = next(m for m in ev.methods if m.name == CASCADE).predictions
+    champion = next(m for m in ev.methods if m.kind == "champion").predictions
+    rules_score = point_estimates(ev.y, rules)
+    on_all = point_estimates(ev.y, champion)["balanced_accuracy_all"] - rules_score["balanced_accuracy_all"]
+    assert gains.loc["balanced_accuracy_all", "estimate"] == pytest.approx(on_all)
+    covered = point_estimates(ev.y, champion.restricted_to(rules.covered))["accuracy"] - rules_score["accuracy"]
+    assert gains.loc["accuracy", "estimate"] == pytest.approx(covered)
+    assert (gains["ci_low"] <= gains["estimate"]).all() and (gains["estimate"] <= gains["ci_high"]).all()
+    assert gains.loc["balanced_accuracy_all", "ci_low"] > 0  # the posterior beats rules that mostly abstain
+
+
+def test_criteria_become_detectors_and_the_cascade_abstains(cohort: pd.DataFrame) -> None:
+    methods, abstentions = criteria_methods(cohort)
+    verdicts = evaluate_criteria(cohort)
+    by_name = {m.name: m.predictions for m in methods}
+    cascade = by_name[CASCADE]
+    rule_labels = verdicts["rule_based_label"].astype(object).to_numpy()
+    decided = np.isin(rule_labels, DIAGNOSES)
+    assert (cascade.labels[~decided] == ABSTAIN).all()
+    np.testing.assert_array_equal(np.array(DIAGNOSES)[cascade.labels[decided]], rule_labels[decided])
+    assert abstentions["unclassified"] + abstentions["conflicting"] == pytest.approx(1 - decided.mean())
+    gold = by_name[GOLD_COAST]
+    als = verdicts["als_gold_coast"].astype(object).to_numpy()
+    assert gold.targets == (DIAGNOSES.index("MND"),)
+    np.testing.assert_array_equal(gold.labels == DIAGNOSES.index("MND"), als == "met")
+    np.testing.assert_array_equal(gold.labels == NEGATIVE, als == "not met")
+    np.testing.assert_array_equal(gold.labels == ABSTAIN, als == "not assessable")
+
+
+def test_treatment_responses_are_hidden_from_every_method_at_presentation(cohort: pd.DataFrame) -> None:
+    treated = cohort.copy()
+    treated["ivig_response"] = pd.Categorical(["improved"] * len(cohort), dtype=cohort["ivig_response"].dtype)
+    hidden = frame_for_mode(treated, "at-presentation")
+    assert hidden[list(TREATMENT_FIELDS)].isna().all().all()
+    assert (hidden["ivig_response"].dtype == cohort["ivig_response"].dtype)
+    assert frame_for_mode(treated, "with-treatment") is treated
+    assert treated["ivig_response"].notna().all()  # the caller's frame is left alone
+
+
+def test_reweighting_changes_ppv_but_not_the_sensitivity_of_prior_free_rules(result: BenchmarkResult) -> None:
+    m = result.metrics
+    rules = m[(m["method"] == CASCADE) & (m["mode"] == "at-presentation")].pivot(
+        index="metric", columns="setting", values="estimate")
+    for d in DIAGNOSES:
+        sensitivity = rules.loc[f"sensitivity_{d}"]
+        assert sensitivity["new-patients"] == pytest.approx(sensitivity[COHORT_SETTING])
+    # MND is 86 % of new patients: a rule that says MND is far more often right there than in a balanced cohort
+    assert rules.loc["ppv_MND", "new-patients"] > rules.loc["ppv_MND", COHORT_SETTING] + 0.1
+
+
+def test_user_cohort_has_no_bayes_ceiling(cohort: pd.DataFrame) -> None:
+    models = {"with-treatment": fake_models("with-treatment")}
+    res = run_benchmark([Cohort("user.csv", cohort.head(200), synthetic=False)], models, n_boot=20, settings=())
+    assert BAYES not in set(res.metrics["method"])
+    assert set(res.metrics["setting"]) == {COHORT_SETTING}
+    assert set(res.comparisons["comparison"]) == {"gain over best rules"}
+    assert set(res.metrics["mode"]) == {"with-treatment"}
+
+
+def test_a_cohort_without_one_diagnosis_is_not_reweighted_but_still_scored(cohort: pd.DataFrame) -> None:
+    no_madsam = cohort[cohort[LABEL] != "MADSAM"].head(150)
+    models = {"with-treatment": fake_models("with-treatment")}
+    res = run_benchmark([Cohort("user.csv", no_madsam, synthetic=False)], models, n_boot=20, settings=("new-patients",))
+    assert set(res.metrics["setting"]) == {COHORT_SETTING}
+    assert any("no patient with MADSAM" in note for note in res.evaluations[0].notes)
+    champion = res.metrics[(res.metrics["kind"] == "champion")].set_index("metric")["estimate"]
+    assert np.isfinite(champion[["balanced_accuracy", "macro_auroc", "log_loss"]]).all()
+
+
+def test_unlabelled_patients_are_refused(cohort: pd.DataFrame) -> None:
+    frame = cohort.head(50).copy()
+    frame.loc[frame.index[3], LABEL] = np.nan
+    with pytest.raises(ValueError, match="1 patients without a diagnosis"):
+        run_benchmark([Cohort("x", frame, synthetic=True)], {"with-treatment": None}, n_boot=10)

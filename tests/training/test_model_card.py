@@ -1,0 +1,44 @@
+"""The model card states what TRIPOD+AI asks for, from the actual training facts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from training.bundle import load_bundle
+from training.metadata import data_digest
+
+
+@pytest.fixture(scope="module")
+def card(quick_bundle_dir: Path) -> str:
+    return load_bundle(quick_bundle_dir).model_card
+
+
+def test_card_has_every_section(card: str) -> None:
+    for section in ("## Model details", "## Intended use", "## Training data", "## Development", "## Performance",
+                    "## Comparison with the criteria and the Bayes ceiling", "## Limitations"):
+        assert section in card
+
+
+def test_card_states_data_provenance_and_not_for_clinical_use(quick_bundle_dir: Path, card: str) -> None:
+    meta = load_bundle(quick_bundle_dir).metadata
+    assert f"generator version {meta.generator_version}" in card
+    assert meta.training_data_digest in card
+    assert card.count("**Not for clinical use.**") >= 2
+
+
+def test_card_reports_performance_with_confidence_intervals(quick_bundle_dir: Path, card: str) -> None:
+    meta = load_bundle(quick_bundle_dir).metadata
+    row = next(line for line in card.splitlines() if line.startswith("| xgboost (champion) | Log-loss"))
+    assert f"{meta.metrics['outer_log_loss']:.3f} ({meta.metrics['outer_log_loss_ci_low']:.3f} to " in row
+    comparison = card.split("## Comparison")[1].split("\n## ")[0]
+    assert "`mmn-ddx benchmark`" in comparison  # no benchmark facts given: the card points to the report
+
+
+def test_digest_depends_on_content_not_on_identity() -> None:
+    import pandas as pd
+
+    a = pd.DataFrame({"x": [1.0, None], "y": ["a", "b"]})
+    assert data_digest(a) == data_digest(a.copy())
+    assert data_digest(a) != data_digest(a.assign(x=[1.0, 2.0]))

@@ -1,0 +1,124 @@
+"""The MLflow pyfunc: explained predictions in one frame, the same probabilities as the bundle, clear
+errors for bad rows, and a working ``mlflow models serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from data.contract import DIAGNOSES, LABEL
+from data.generator import generate_cohort
+from training import tracking
+from training.bundle import load_bundle
+from training.pyfunc import OUTPUT_COLUMNS, PROBABILITY_COLUMNS, InputError, canonical_input
+
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    return generate_cohort(60, seed=31)
+
+
+@pytest.fixture(scope="module")
+def raw_input(cohort: pd.DataFrame) -> pd.DataFrame:
+    """What a client sends: JSON-like values (numbers as floats, nulls as None/NaN, no label)."""
+    return tracking.input_example(cohort, "at-presentation", n=len(cohort))
+
+
+def test_pyfunc_returns_explained_predictions_matching_the_bundle(quick_bundle_dir: Path, cohort: pd.DataFrame,
+                                                                  raw_input: pd.DataFrame) -> None:
+    import mlflow.pyfunc
+
+    model = mlflow.pyfunc.load_model(str(quick_bundle_dir))
+    out = model.predict(raw_input)
+    assert list(out.columns) == list(OUTPUT_COLUMNS)
+    expected = load_bundle(quick_bundle_dir).predict_proba(cohort.drop(columns=[LABEL]))
+    np.testing.assert_array_equal(out[list(PROBABILITY_COLUMNS)].to_numpy(), expected)
+    assert out["patient_id"].tolist() == cohort["patient_id"].tolist()
+    assert (out["predicted_diagnosis"] == [DIAGNOSES[k] for k in expected.argmax(axis=1)]).all()
+    first = json.loads(out["explanation"].iloc[0])
+    assert first["scale"] == "log-odds" and len(first["top_findings"]) == 5
+    assert set(first["top_findings"][0]["contributions"]) == set(DIAGNOSES)
+    assert json.loads(out["prediction_set"].iloc[0])[0] == out["predicted_diagnosis"].iloc[0]
+    assert isinstance(json.loads(out["out_of_distribution"].iloc[0]), list)
+
+
+def test_top_findings_are_sorted_by_their_pull_on_the_predicted_class(quick_bundle_dir: Path,
+                                                                      raw_input: pd.DataFrame) -> None:
+    from training.pyfunc import _load_pyfunc
+
+    out = _load_pyfunc(str(quick_bundle_dir / "data" / "bundle")).predict(raw_input.head(10))
+    for explanation, predicted in zip(out["explanation"], out["predicted_diagnosis"], strict=True):
+        pulls = [abs(f["contributions"][predicted]) for f in json.loads(explanation)["top_findings"]]
+        assert pulls == sorted(pulls, reverse=True)
+
+
+def test_bad_rows_are_refused_naming_row_and_field(raw_input: pd.DataFrame) -> None:
+    bad = raw_input.head(3).copy()
+    bad.loc[1, "nerves_definite_cb"] = 2.5
+    bad.loc[1, "sex"] = "unknown"
+    with pytest.raises(InputError, match=r"row 2: .*nerves_definite_cb.*") as info:
+        canonical_input(bad)
+    assert "sex" in str(info.value)
+
+
+def test_whole_number_floats_become_counts_and_nulls_stay_null(raw_input: pd.DataFrame) -> None:
+    frame = canonical_input(raw_input.head(5))
+    assert str(frame["motor_nerves_studied"].dtype) == "Int64"
+    assert frame.isna().sum().sum() == raw_input.head(5).drop(columns=[]).isna().sum().sum() + \
+        frame.columns.difference(raw_input.columns).size * 5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise AssertionError(f"mlflow models serve did not come up (exit code {server.poll()})")
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve_answers_with_the_same_probabilities(quick_bundle_dir: Path, cohort: pd.DataFrame,
+                                                                  raw_input: pd.DataFrame) -> None:
+    port = _free_port()
+    mlflow_cli = Path(sys.executable).parent / "mlflow"
+    server = subprocess.Popen(
+        [str(mlflow_cli), "models", "serve", "-m", str(quick_bundle_dir), "--env-manager", "local",
+         "--host", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # the server execs ``uvicorn`` from PATH: the virtualenv's bin must be on it (as when activated)
+        env={**os.environ, "PATH": f"{mlflow_cli.parent}{os.pathsep}{os.environ.get('PATH', '')}"},
+    )
+    try:
+        records = raw_input.head(4).astype(object).where(raw_input.head(4).notna(), None).to_dict("records")
+        _wait_until_up(f"http://127.0.0.1:{port}/ping", server, seconds=90)  # imports take ~10 s on a quiet box
+        response = httpx.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_records": records}, timeout=30)
+        assert response.status_code == 200, response.text
+        rows = pd.DataFrame(response.json()["predictions"])
+        expected = load_bundle(quick_bundle_dir).predict_proba(cohort.drop(columns=[LABEL]).head(4))
+        np.testing.assert_allclose(rows[list(PROBABILITY_COLUMNS)].to_numpy(), expected, rtol=1e-12, atol=1e-15)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -1,0 +1,149 @@
+"""Benchmark reports (Markdown, HTML, CSV, terminal) and the ``benchmark`` command end to end."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from rich.console import Console
+from typer.testing import CliRunner
+
+from data.generator import generate_cohort
+from data.importer import write_table
+from features.modes import MODES
+from training.benchmark import BenchmarkResult, Cohort, run_benchmark
+from training.benchmark_methods import BAYES, CASCADE, GOLD_COAST, SHORT_NAMES
+from training.benchmark_cli import ChampionChoice, benchmark_app
+from training.report import fmt, print_tables, write_reports
+
+from .test_benchmark import fake_models
+
+
+@pytest.fixture(scope="module")
+def result() -> BenchmarkResult:
+    cohort = generate_cohort(300, seed=12)
+    models = {mode: fake_models(mode) for mode in MODES}
+    return run_benchmark([Cohort("synthetic test", cohort, synthetic=True)], models, n_boot=30, seed=2,
+                         settings=("referral",))
+
+
+def test_fmt_says_na_for_metrics_that_do_not_apply() -> None:
+    assert fmt(math.nan) == "n/a"
+    assert fmt(0.91234) == "0.912"
+    assert fmt(0.91234, 0.9, 0.93) == "0.912 (0.900 to 0.930)"
+    assert fmt(-0.008, -0.0101, -0.0069) == "-0.008 (-0.010 to -0.007)"
+
+
+@pytest.fixture(scope="module")
+def written(result: BenchmarkResult, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_reports(result, tmp_path_factory.mktemp("report") / "out", {"test cohort": "synthetic, 300 patients"})
+
+
+def test_reports_hold_every_method_in_both_modes_with_plots_and_the_gain(result: BenchmarkResult,
+                                                                         written: dict[str, Path]) -> None:
+    paths = written
+    out = paths["markdown"].parent
+    markdown = paths["markdown"].read_text(encoding="utf-8")
+    html = paths["html"].read_text(encoding="utf-8")
+    for mode in MODES:
+        assert f"## synthetic test: {mode}" in markdown
+    for method in result.metrics["method"].unique():
+        assert markdown.count(f"| {method} |") >= 2 * 2, method  # main and per-class tables, both modes
+    assert "Gain of the champion (oracle) over the rule-based cascade" in markdown
+    assert "Re-weighted to the 'referral' class priors (MMN 0.15, MND 0.7, CIDP 0.05, MADSAM 0.1)" in markdown
+    images = re.findall(r"!\[[^]]*\]\((figures/[^)]+\.png)\)", markdown)
+    assert len(images) == 2 * 4
+    assert all((out / image).is_file() for image in images)
+    assert html.count("data:image/png;base64,") == len(images)  # self-contained: opens offline
+    assert "http://" not in html and "https://" not in html
+    assert "Not for clinical use" in html and "Not for clinical use" in markdown
+    metrics = pd.read_csv(paths["metrics"])
+    assert len(metrics) == len(result.metrics)
+    assert pd.read_csv(paths["comparisons"])["comparison"].nunique() == 3
+
+
+def test_reports_contain_no_patient_data(written: dict[str, Path]) -> None:
+    for name in ("markdown", "html", "metrics", "comparisons"):
+        assert "SYN-" not in written[name].read_text(encoding="utf-8")
+
+
+def test_terminal_table_has_a_row_per_method_and_states_the_gain(result: BenchmarkResult) -> None:
+    buffer = io.StringIO()
+    print_tables(result, Console(file=buffer, width=80))
+    text = buffer.getvalue()
+    for mode in MODES:
+        assert f"synthetic test: {mode}" in text
+    rows = [line for line in text.splitlines() if line.startswith("│ ")]
+    for name in (SHORT_NAMES[CASCADE], SHORT_NAMES[BAYES], "blurred"):
+        assert sum(line.startswith(f"│ {name} ") for line in rows) == 2, name
+    assert sum(line.startswith(f"│ {SHORT_NAMES[GOLD_COAST]} -> MND ") for line in rows) == 2  # detector table
+    assert text.count("Gain of the champion") == 2 * 2
+    assert "…" not in text  # piped output is widened, never cropped
+
+
+@pytest.mark.slow
+def test_benchmark_command_end_to_end_with_a_user_cohort_and_mlflow(tmp_path: Path, tracking_uri: str) -> None:
+    """Tiny and quick: one family, few patients and resamples; the user cohort has one bad row."""
+    from mlflow.tracking import MlflowClient
+
+    user = generate_cohort(150, seed=5)
+    raw = user.astype(object).where(user.notna(), None)
+    raw.loc[raw.index[0], "age_at_onset_years"] = 250.0  # outside the contract range
+    write_table(raw, tmp_path / "user.csv")
+    args = ["--quick", "--families", "logistic", "--n-train", "400", "--n-test", "300", "--n-boot", "20",
+            "--settings", "new-patients", "--out", str(tmp_path / "report"), "--export-dir", str(tmp_path / "none"),
+            "--data", str(tmp_path / "user.csv")]
+    refused = CliRunner().invoke(benchmark_app, [*args, "--no-track"])
+    assert refused.exit_code == 1
+    assert "age_at_onset_years" in refused.output and "--skip-invalid" in refused.output
+    assert not (tmp_path / "report").exists()
+
+    done = CliRunner().invoke(benchmark_app, [*args, "--skip-invalid", "--tracking-uri", tracking_uri])
+    assert done.exit_code == 0, done.output
+    markdown = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    for mode in MODES:
+        assert f"## user.csv: {mode}" in markdown and f"## synthetic test (n=300, seed 1): {mode}" in markdown
+    assert markdown.count(f"| {BAYES} |") == 2 * 3  # synthetic only: main, per-class, one re-weighted table
+    runs = MlflowClient(tracking_uri).search_runs(
+        [MlflowClient(tracking_uri).get_experiment_by_name("mmn-ddx").experiment_id],
+        filter_string="tags.kind = 'benchmark'")
+    assert len(runs) == 1
+    artifacts = {a.path for a in MlflowClient(tracking_uri).list_artifacts(runs[0].info.run_id, "benchmark")}
+    assert {"benchmark/report.md", "benchmark/report.html", "benchmark/table.txt", "benchmark/figures"} <= artifacts
+    assert any(k.endswith("gain_over_best_rules/balanced_accuracy_all") for k in runs[0].data.metrics)
+
+
+def test_champion_choice_loads_an_exported_bundle_for_its_own_mode_only(quick_bundle_dir: Path, tmp_path: Path) -> None:
+    auto = ChampionChoice("auto", quick_bundle_dir.parent)
+    loaded = auto.load("at-presentation")
+    assert loaded is not None
+    assert str(quick_bundle_dir) in loaded.provenance and "saved" in loaded.label
+    assert loaded.synthetic_seed == 0  # the fixture's training seed: the CLI refuses it as test seed
+    assert loaded.predict(generate_cohort(5, seed=9)).shape == (5, 4)
+    assert auto.load("with-treatment") is None  # nothing exported for that mode: train it
+    assert ChampionChoice(str(quick_bundle_dir), tmp_path).load("with-treatment") is None
+    assert ChampionChoice("trained", quick_bundle_dir.parent).load("at-presentation") is None
+    with pytest.raises(typer.Exit):
+        ChampionChoice(str(tmp_path / "missing"), tmp_path).load("at-presentation")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--seed", "0", "--train-seed", "0"], "--seed must differ from --train-seed"),
+    (["--data", "{cohort}", "--train-data", "{cohort}"], "are the same file"),
+    (["--n-test", "0"], "nothing to evaluate"),
+    (["--families", "svm"], "--families: choose from"),
+    (["--settings", "icu"], "--settings: choose from"),
+])
+def test_benchmark_command_refuses_bad_usage_before_any_work(args: list[str], message: str, tmp_path: Path) -> None:
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("patient_id\n", encoding="utf-8")
+    argv = [a.format(cohort=cohort) for a in args] + ["--out", str(tmp_path / "report"), "--no-track"]
+    refused = CliRunner().invoke(benchmark_app, argv)
+    assert refused.exit_code == 2, refused.output
+    assert message in " ".join(refused.output.split())
+    assert not (tmp_path / "report").exists()

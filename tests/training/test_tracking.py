@@ -1,0 +1,129 @@
+"""What one tracked training leaves in MLflow: an explicit signature, a safe (skops) model that loads
+back to the same probabilities, datasets with digests, nested family runs, plots, card and map."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.types.schema import AnyType
+
+from data.contract import FEATURE_FIELDS, LABEL, fields
+from data.generator import generate_cohort
+from features.modes import fields_for_mode
+from training import tracking
+from training.bundle import load_bundle
+from training.pyfunc import PROBABILITY_COLUMNS
+from training.train import TrainingResult, TrainSettings, train
+
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def tracked(_migrated_mlflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainingResult]:
+    """One quick tracked training (logistic + XGBoost) in a private store, shared by this module's tests."""
+    root = tmp_path_factory.mktemp("tracked")
+    shutil.copyfile(_migrated_mlflow_db, root / "mlruns.db")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlruns.db'}")
+        tracking.reset()
+        settings = TrainSettings(families=("logistic", "xgboost"), quick=True, outer_k=3, inner_k=2, n_boot=20,
+                                 n_jobs=1)
+        yield train(generate_cohort(800, seed=12), settings, export_dir=root / "models")
+        tracking.reset()
+
+
+@pytest.fixture(scope="module")
+def client(tracked: TrainingResult):  # type: ignore[no-untyped-def]
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def test_the_logged_model_has_the_explicit_contract_signature(tracked: TrainingResult) -> None:
+    signature = tracking.logged_signature(tracked.tracked.model_uri)  # type: ignore[union-attr]
+    assert signature is not None
+    inputs = {c.name: c for c in signature.inputs.inputs}
+    assert set(inputs) == {"patient_id", *fields_for_mode(FEATURE_FIELDS, "at-presentation")}
+    assert "ivig_response" not in inputs  # at presentation, treatment responses are not inputs
+    for name, column in inputs.items():
+        assert column.required == (name != "patient_id" and fields()[name].required)
+    assert inputs["nerves_definite_cb"].type.name == "double" and inputs["sex"].type.name == "string"
+    # not "boolean": MLflow's scoring server would cast a null (not examined) to False (absent)
+    assert isinstance(inputs["fasciculations"].type, AnyType)
+    assert [c.name for c in signature.outputs.inputs][1:5] == list(PROBABILITY_COLUMNS)
+
+
+def test_the_logged_model_loads_back_to_the_same_probabilities(tracked: TrainingResult) -> None:
+    import mlflow.pyfunc
+
+    cohort = generate_cohort(40, seed=77)
+    expected = tracked.bundle.predict_proba(cohort.drop(columns=[LABEL]))
+    uri = tracked.tracked.model_uri  # type: ignore[union-attr]
+    np.testing.assert_array_equal(load_bundle(uri).predict_proba(cohort.drop(columns=[LABEL])), expected)
+    served = mlflow.pyfunc.load_model(uri).predict(tracking.input_example(cohort, "at-presentation", n=40))
+    np.testing.assert_array_equal(served[list(PROBABILITY_COLUMNS)].to_numpy(), expected)
+
+
+def test_the_pipeline_is_stored_as_skops_with_only_trusted_types(tracked: TrainingResult, tmp_path: Path) -> None:
+    import skops.io as sio
+
+    from training.models import SKOPS_TRUSTED_TYPES
+
+    local = tracking.download_model(tracked.tracked.model_uri, tmp_path).path  # type: ignore[union-attr]
+    skops_file = local / "data" / "bundle" / "pipeline.skops"
+    assert skops_file.is_file() and not list(local.rglob("*.pkl"))
+    assert set(sio.get_untrusted_types(file=skops_file)) <= set(SKOPS_TRUSTED_TYPES)
+
+
+def test_the_run_records_datasets_with_digests(tracked: TrainingResult, client) -> None:  # type: ignore[no-untyped-def]
+    run = client.get_run(tracked.tracked.run_id)  # type: ignore[union-attr]
+    inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
+    assert set(inputs) == {"synthetic-training", "synthetic-evaluation"}
+    contexts = {name: {t.key: t.value for t in d.tags}["mlflow.data.context"] for name, d in inputs.items()}
+    assert contexts == {"synthetic-training": "training", "synthetic-evaluation": "evaluation"}
+    assert all(len(d.dataset.digest) == 16 and d.dataset.schema for d in inputs.values())
+    assert inputs["synthetic-training"].dataset.digest != inputs["synthetic-evaluation"].dataset.digest
+
+
+def test_each_family_has_a_nested_run_with_per_fold_metrics(tracked: TrainingResult, client) -> None:  # type: ignore[no-untyped-def]
+    parent = tracked.tracked.run_id  # type: ignore[union-attr]
+    children = client.search_runs([client.get_run(parent).info.experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{parent}'")
+    assert sorted(r.data.tags["family"] for r in children) == ["logistic", "xgboost"]
+    for child in children:
+        history = client.get_metric_history(child.info.run_id, "fold_log_loss")
+        assert sorted(m.step for m in history) == [0, 1, 2]
+        assert {"outer_log_loss", "outer_log_loss_ci_low", "holdout_log_loss"} <= set(child.data.metrics)
+
+
+def test_the_run_holds_plots_map_card_and_comparison(tracked: TrainingResult, client) -> None:  # type: ignore[no-untyped-def]
+    run_id = tracked.tracked.run_id  # type: ignore[union-attr]
+    names = {a.path for a in client.list_artifacts(run_id)} | {a.path for a in client.list_artifacts(run_id, "plots")}
+    assert {"feature_finding_map.json", "model_card.md", "champion_comparison.json"} <= names
+    assert {f"plots/{p}.png" for p in ("confusion_matrix", "roc_one_vs_rest", "reliability", "shap_summary")} <= names
+    run = client.get_run(run_id)
+    assert run.data.tags["promoted"] == "true" and run.data.params["champion"] in ("logistic", "xgboost")
+
+
+def test_artifacts_stay_beside_the_test_store(tracked: TrainingResult, client) -> None:  # type: ignore[no-untyped-def]
+    run = client.get_run(tracked.tracked.run_id)  # type: ignore[union-attr]
+    assert run.info.artifact_uri.startswith(Path(tracking.default_tracking_uri().removeprefix("sqlite:///")).parent.as_uri())
+
+
+def test_the_champion_is_registered_with_its_alias(tracked: TrainingResult, client) -> None:  # type: ignore[no-untyped-def]
+    version = client.get_model_version_by_alias("mmn-ddx", "champion")
+    assert str(version.version) == tracked.tracked.version  # type: ignore[union-attr]
+    assert version.tags["training_data_digest"] == tracked.bundle.metadata.training_data_digest
+
+
+def test_export_directory_is_a_servable_copy(tracked: TrainingResult) -> None:
+    exported = load_bundle(tracked.export_path)  # type: ignore[arg-type]
+    assert exported.metadata.version == tracked.tracked.version and exported.metadata.alias == "champion"  # type: ignore[union-attr]
+    frame = generate_cohort(20, seed=3).drop(columns=[LABEL])
+    np.testing.assert_array_equal(exported.predict_proba(frame), tracked.bundle.predict_proba(frame))
+    assert isinstance(frame, pd.DataFrame)

@@ -1,0 +1,138 @@
+"""The training use case: reproducible by seed, honest about bad input, champion chosen by the stated rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from data.contract import LABEL
+from data.generator import generate_cohort
+from data.importer import write_table
+from training.bundle import load_bundle
+from training.cli import train_app
+from training.fitting import TIE_TOLERANCE, choose_champion
+from training.models import get_family
+from training.refit import LARGE_DATA_GRIDS
+from training.train import TrainingDataError, TrainSettings, build_bundle, fit_candidates, train
+
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+QUICK = TrainSettings(families=("logistic", "xgboost"), quick=True, outer_k=3, inner_k=2, n_boot=50, n_jobs=1)
+
+
+@pytest.fixture(scope="module")
+def small() -> pd.DataFrame:
+    return generate_cohort(700, seed=3)
+
+
+def _probabilities(frame: pd.DataFrame, seed: int) -> np.ndarray:
+    settings = TrainSettings(**{**QUICK.__dict__, "seed": seed})
+    bundle = build_bundle(fit_candidates(frame, settings), source="synthetic", generator_version="test")
+    return bundle.predict_proba(generate_cohort(50, seed=99))
+
+
+def test_the_same_seed_gives_the_same_probabilities(small: pd.DataFrame) -> None:
+    np.testing.assert_array_equal(_probabilities(small, seed=5), _probabilities(small, seed=5))
+
+
+def test_another_seed_gives_another_model(small: pd.DataFrame) -> None:
+    assert not np.allclose(_probabilities(small, seed=5), _probabilities(small, seed=6))
+
+
+@pytest.mark.slow
+def test_parallel_folds_give_the_same_result_as_serial(small: pd.DataFrame) -> None:
+    serial = fit_candidates(small, TrainSettings(**{**QUICK.__dict__, "families": ("xgboost",)}))
+    parallel = fit_candidates(small, TrainSettings(**{**QUICK.__dict__, "families": ("xgboost",), "n_jobs": 2}))
+    np.testing.assert_array_equal(serial.results["xgboost"].nested.oof_raw, parallel.results["xgboost"].nested.oof_raw)
+
+
+def test_the_evaluation_split_is_held_out_and_stratified(small: pd.DataFrame) -> None:
+    candidates = fit_candidates(small, TrainSettings(**{**QUICK.__dict__, "families": ("logistic",)}))
+    assert not set(candidates.development) & set(candidates.holdout)
+    assert len(candidates.holdout) == pytest.approx(0.2 * len(small), abs=1)
+    shares = np.bincount(candidates.y[candidates.holdout], minlength=4) / len(candidates.holdout)
+    np.testing.assert_allclose(shares, np.bincount(candidates.y, minlength=4) / len(small), atol=0.02)
+
+
+def test_a_missing_diagnosis_is_refused_with_the_reason(small: pd.DataFrame) -> None:
+    without_madsam = small[small[LABEL] != "MADSAM"]
+    with pytest.raises(TrainingDataError, match=r"MADSAM \(0\)"):
+        fit_candidates(without_madsam, QUICK)
+
+
+def _fake(name: str, loss: float) -> SimpleNamespace:
+    return SimpleNamespace(family=get_family(name), outer_log_loss=loss)
+
+
+def test_champion_is_the_lowest_log_loss_and_a_tie_goes_to_the_simpler_family() -> None:
+    clear = {"logistic": _fake("logistic", 0.30), "forest": _fake("forest", 0.25), "xgboost": _fake("xgboost", 0.20)}
+    assert choose_champion(clear).family.name == "xgboost"  # type: ignore[arg-type]
+    tie = {"logistic": _fake("logistic", 0.20 + TIE_TOLERANCE / 2), "xgboost": _fake("xgboost", 0.20)}
+    assert choose_champion(tie).family.name == "logistic"  # type: ignore[arg-type]
+    beyond = {"logistic": _fake("logistic", 0.20 + 2 * TIE_TOLERANCE), "xgboost": _fake("xgboost", 0.20)}
+    assert choose_champion(beyond).family.name == "xgboost"  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def cohort_with_a_bad_row(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    frame = generate_cohort(400, seed=8).astype(object)
+    frame.loc[4, "mrc_arm_distal_left"] = 7.0  # MRC grades run 0-5
+    return write_table(frame, tmp_path_factory.mktemp("cohort") / "cohort.csv")
+
+
+def _cli() -> typer.Typer:
+    """``train_app`` mounted the way ``mmn_ddx.cli`` mounts it: ``app.add_typer(train_app)``."""
+    app = typer.Typer()
+    app.add_typer(train_app)
+    app.command("version")(lambda: None)  # a second command, so "train" stays a sub-command
+    return app
+
+
+def _train(args: list[str]):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(_cli(), ["train", *args, "--no-track", "--quick", "--families", "xgboost",
+                                       "--jobs", "1"])
+
+
+def test_a_bad_row_fails_the_run_with_the_rejection_report(cohort_with_a_bad_row: Path, tmp_path: Path) -> None:
+    result = _train(["--data", str(cohort_with_a_bad_row), "--export-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "mrc_arm_distal_left" in result.output and "--skip-invalid" in result.output
+    assert "1 of 400 rows rejected" in result.output
+    assert not any(tmp_path.iterdir())  # nothing trained, nothing exported
+
+
+def test_skip_invalid_trains_on_the_other_rows_and_says_so(cohort_with_a_bad_row: Path, tmp_path: Path) -> None:
+    result = _train(["--data", str(cohort_with_a_bad_row), "--skip-invalid", "--export-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Skipping 1 invalid row(s); training on 399 of 400 rows" in result.output
+    bundle = load_bundle(tmp_path / "mmn-ddx")
+    assert bundle.metadata.n_training == 399
+    assert bundle.metadata.training_data_source == "cohort.csv" and bundle.metadata.generator_version is None
+
+
+def test_usage_errors_exit_with_code_2(tmp_path: Path) -> None:
+    assert _train(["--export-dir", str(tmp_path)]).exit_code == 2  # neither --data nor --synthetic
+    assert _train(["--synthetic", "500", "--mode", "later", "--export-dir", str(tmp_path)]).exit_code == 2
+    (tmp_path / "x.csv").write_text("age_at_onset_years,sex,diagnosis\n40,male,MMN\n")
+    refit_user_data = _train(["--data", str(tmp_path / "x.csv"), "--refit-synthetic", "5000", "--export-dir",
+                              str(tmp_path)])
+    assert refit_user_data.exit_code == 2 and "use it with --synthetic" in refit_user_data.output
+
+
+def test_refit_exports_the_champion_fitted_on_more_patients(small: pd.DataFrame) -> None:
+    settings = TrainSettings(**{**QUICK.__dict__, "families": ("xgboost",), "refit_synthetic": 3000})
+    result = train(small, settings, export_dir=None, track=False)
+    refit = result.candidates.refit
+    assert refit is not None and len(refit.frame) == 3000
+    assert result.bundle.metadata.n_training == 3000
+    assert result.bundle.metadata.params in [dict(p) for p in LARGE_DATA_GRIDS["xgboost"]]
+    assert not set(refit.frame["patient_id"]) & set(result.candidates.holdout_frame["patient_id"])
+    # the exported model is the refit, scored on the untouched held-out split
+    holdout = result.candidates.holdout_frame
+    np.testing.assert_allclose(result.bundle.predict_proba(holdout), refit.holdout_probs, atol=1e-12)
+    assert "refitted on 3000 fresh synthetic patients" in result.bundle.model_card

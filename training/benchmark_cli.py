@@ -1,0 +1,296 @@
+"""``mmn-ddx benchmark``: models vs published criteria vs the Bayes ceiling, in both feature modes.
+
+Exit codes: 0 = benchmarked; 1 = a cohort or model could not be used (unreadable file, rejected rows
+without ``--skip-invalid``, a diagnosis missing, a bundle that does not load); 2 = wrong usage.
+The report files and the MLflow run hold aggregate metrics only; patient values appear only in the
+user's own terminal (the rejection table of ``--data``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from data.generator import GENERATOR_VERSION, generate_cohort
+from data.importer import CohortError, read_cohort
+from features.modes import MODES
+from training.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
+from training.benchmark_methods import ModeModels, ProbaFn
+from training.fitting import ProgressFactory
+from training.models import FAMILY_NAMES
+
+benchmark_app = typer.Typer(add_completion=False)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+SHOWN_REJECTIONS = 20
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]Error:[/] {message}", soft_wrap=True, markup=True)
+    return typer.Exit(code=code)
+
+
+def read_labelled(path: Path, skip_invalid: bool, option: str) -> pd.DataFrame:
+    """A labelled cohort's valid rows; rejected rows fail the run unless ``skip_invalid``."""
+    try:
+        result = read_cohort(path, require_label=True)
+    except CohortError as exc:
+        raise _fail(f"{option}: {exc}") from None
+    if result.n_rejected:
+        table = Table("row", "field", "value", "reason", title=f"Rejected rows of {path.name}", title_justify="left")
+        for row in result.rejections.head(SHOWN_REJECTIONS).itertuples(index=False):
+            table.add_row(str(row.row), str(row.field), "" if pd.isna(row.value) else str(row.value), str(row.reason))
+        out.print(table, markup=False)
+        if not skip_invalid:
+            raise _fail(f"{option} {path.name}: {result.n_rejected} of {result.n_read} rows rejected; fix them, or "
+                        "pass --skip-invalid to use the valid rows only")
+        out.print(f"Skipping {result.n_rejected} invalid row(s) of {path.name}; using {result.n_valid}.")
+    if result.n_valid == 0:
+        raise _fail(f"{option} {path.name}: no valid rows")
+    return result.valid
+
+
+@contextlib.contextmanager
+def _progress_bars() -> Iterator[ProgressFactory]:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=out, transient=False) as progress:
+        def factory(description: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(description, total=total)
+            return lambda n: progress.advance(task, n)
+
+        yield factory
+
+
+@dataclass(frozen=True)
+class SavedChampion:
+    """A champion loaded from an export or the registry, with what the leak check needs."""
+
+    label: str
+    predict: ProbaFn
+    provenance: str
+    synthetic_seed: int | None
+    """The seed of its synthetic training data, None for a user cohort."""
+
+
+@dataclass(frozen=True)
+class ChampionChoice:
+    """Where the champion of each mode comes from: the benchmark's own training, or a saved bundle."""
+
+    spec: str
+    export_dir: Path
+
+    def load(self, mode: str) -> SavedChampion | None:
+        """The saved champion for ``mode``, or None to use the one trained by the benchmark."""
+        from training.bundle import BundleError, load_bundle
+        from training.train import MODEL_NAMES
+
+        if self.spec == "trained":
+            return None
+        location = self.export_dir / MODEL_NAMES[mode] if self.spec == "auto" else self.spec
+        if self.spec == "auto" and not Path(location).exists():
+            return None
+        try:
+            bundle = load_bundle(location)
+        except (BundleError, OSError) as exc:
+            raise _fail(f"--champion: {exc}") from None
+        if bundle.mode != mode:
+            if self.spec == "auto":
+                raise _fail(f"{location} holds a {bundle.mode} model, expected {mode}")
+            return None  # an explicit bundle serves its own mode only
+        meta = bundle.metadata
+        version = f"v{meta.version}" if meta.version else "unregistered"
+        return SavedChampion(f"{meta.family}, saved", bundle.predict_proba,
+                             f"{meta.name} {version} ({meta.family}) from {location}",
+                             meta.seed if meta.training_data_source == "synthetic" else None)
+
+
+def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, families: tuple[str, ...], jobs: int,
+                 source: str, saved: SavedChampion | None, progress: ProgressFactory | None
+                 ) -> tuple[ModeModels, str]:
+    """Every family trained by the training use case (no tracking, no export), and the mode's champion:
+    ``saved`` if given, else the one this training chose. Returns the models and the champion's provenance."""
+    from training.train import TrainSettings, train
+
+    settings = TrainSettings(mode=mode, seed=seed, families=families, quick=quick, n_jobs=jobs)
+    result = train(frame, settings, export_dir=None, track=False, source=source,
+                   generator_version=GENERATOR_VERSION if source == "synthetic" else None, progress=progress)
+    families_fns = result.predictors()
+    if saved is None:
+        return ModeModels(mode, families_fns, result.champion, families_fns[result.champion]), \
+            f"{result.champion}, chosen by outer-CV log-loss in this run"
+    return ModeModels(mode, families_fns, saved.label, saved.predict), saved.provenance
+
+
+LOGGED_KINDS = ("champion", "rules", "bayes")
+LOGGED_METRICS = ("coverage", "accuracy", "balanced_accuracy", "balanced_accuracy_all", "macro_f1", "macro_auroc",
+                  "log_loss", "brier", "ece")
+
+
+def _key(*parts: str) -> str:
+    """An MLflow metric key (letters, digits, ``_ - . /`` only)."""
+    return "/".join("".join(c if c.isalnum() or c in "_-." else "_" for c in p).strip("_") for p in parts)
+
+
+def mlflow_metrics(result: BenchmarkResult) -> dict[str, float]:
+    """Headline figures for the run page: champion, rules and ceiling, and every comparison with its CI."""
+    metrics: dict[str, float] = {}
+    rows = result.metrics
+    rows = rows[(rows["setting"] == COHORT_SETTING) & rows["kind"].isin(LOGGED_KINDS)
+                & rows["metric"].isin(LOGGED_METRICS)]
+    for r in rows.itertuples(index=False):
+        for suffix, value in (("", r.estimate), ("_ci_low", r.ci_low), ("_ci_high", r.ci_high)):
+            metrics[_key(r.cohort, r.mode, str(r.kind), f"{r.metric}{suffix}")] = float(value)
+    for r in result.comparisons.itertuples(index=False):
+        for suffix, value in (("", r.estimate), ("_ci_low", r.ci_low), ("_ci_high", r.ci_high)):
+            key = _key(r.cohort, r.mode, r.setting, r.comparison.replace(" ", "_"), f"{r.metric}{suffix}")
+            metrics[key] = float(value)
+    return {k: v for k, v in metrics.items() if pd.notna(v)}
+
+
+def log_benchmark(result: BenchmarkResult, paths: dict[str, Path], facts: dict[str, str], *,
+                  tracking_uri: str | None) -> str:
+    """One MLflow run ``benchmark``: the facts as parameters, headline metrics, the table and the reports."""
+    from training import tracking  # the only module that talks to MLflow
+
+    tracking.configure(tracking_uri)
+    from training.report import terminal_tables
+
+    console = Console(record=True, width=140, file=io.StringIO())
+
+    for table in terminal_tables(result):
+        console.print(table)
+    with tracking.run("benchmark", tags={"kind": "benchmark"}) as run_id:
+        tracking.log_params({**{k.replace(",", ""): v for k, v in facts.items()}, "n_boot": result.n_boot,
+                             "seed": result.seed})
+        tracking.log_metrics(mlflow_metrics(result))
+        tracking.log_text(console.export_text(), "benchmark/table.txt")
+        for path in paths.values():
+            tracking.log_artifact(path, "benchmark")
+        figures = paths["markdown"].parent / "figures"
+        for path in sorted(figures.glob("*.png")):
+            tracking.log_artifact(path, "benchmark/figures")
+    return run_id
+
+
+@benchmark_app.command("benchmark")
+def benchmark_command(
+    data: Annotated[Path | None, typer.Option(
+        "--data", exists=True, dir_okay=False,
+        help="A labelled user cohort to evaluate on as well (no Bayes ceiling).")] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Leave out rejected rows of --data / "
+                                                                     "--train-data instead of failing.")] = False,
+    n_test: Annotated[int, typer.Option("--n-test", min=0, help="Synthetic test patients (0: only --data).")] = 20000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic test cohort and of the bootstrap; must "
+                                                     "differ from --train-seed.")] = 1,
+    n_train: Annotated[int, typer.Option("--n-train", min=100, help="Synthetic training patients.")] = 5000,
+    train_seed: Annotated[int, typer.Option("--train-seed", help="Seed of the training cohort, folds and models.")] = 0,
+    train_data: Annotated[Path | None, typer.Option(
+        "--train-data", exists=True, dir_okay=False,
+        help="Train on this labelled cohort instead of a synthetic one.")] = None,
+    champion: Annotated[str, typer.Option("--champion", help="auto: the exported champion in --export-dir for its "
+                                          "mode if present, else the champion trained here; trained: always the "
+                                          "one trained here; or a bundle directory / MLflow model URI (e.g. "
+                                          "models:/mmn-ddx@champion), used for its own mode.")] = "auto",
+    export_dir: Annotated[Path, typer.Option(
+        "--export-dir", help="Where 'auto' looks for exported champions.")] = Path("models"),
+    families: Annotated[str, typer.Option(
+        "--families", help="Comma-separated model families.")] = ",".join(FAMILY_NAMES),
+    quick: Annotated[bool, typer.Option("--quick", help="One parameter set per family (no search): faster.")] = False,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=10, help="Bootstrap resamples for the 95 % CIs.")] = 1000,
+    settings: Annotated[str, typer.Option("--settings", help="Class-prior presets to re-weight to (comma-separated; "
+                                          "'none' for none).")] = ",".join(PRIOR_SETTINGS),
+    out_dir: Annotated[Path, typer.Option("--out", help="Report directory.")] = Path("reports/benchmark"),
+    track: Annotated[bool, typer.Option("--track/--no-track", help="Log the report to MLflow as a run.")] = True,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow store (default: "
+                                                     "$MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlruns.db).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes for training.")] = 2,
+) -> None:
+    """Benchmark every model family, the champion, the published criteria and the Bayes ceiling.
+
+    Models: every family is trained here, in both modes, by the training use case (nested CV with \
+search; no tracking, nothing exported) on --train-data or on --n-train synthetic patients (--train-seed). \
+The champion of a mode is the one exported by 'mmn-ddx train' in --export-dir when present, else the one \
+this training chose (see --champion).
+
+    Test data: a fresh synthetic cohort (--n-test, --seed: never the training seed) and/or the labelled \
+--data cohort. Reported for both modes, with paired bootstrap 95 % CIs and re-weighted to the \
+literature class priors: report.md, report.html, metrics.csv and comparisons.csv in --out, also logged to \
+MLflow.
+    """
+    from training.report import print_tables, write_reports  # matplotlib and Jinja only when running
+
+    chosen = tuple(f.strip() for f in families.split(",") if f.strip())
+    if not chosen or any(f not in FAMILY_NAMES for f in chosen):
+        raise _fail(f"--families: choose from {', '.join(FAMILY_NAMES)}", code=2)
+    presets = () if settings.strip() == "none" else tuple(s.strip() for s in settings.split(",") if s.strip())
+    if any(p not in PRIOR_SETTINGS for p in presets):
+        raise _fail(f"--settings: choose from {', '.join(PRIOR_SETTINGS)} (or 'none')", code=2)
+    if n_test == 0 and data is None:
+        raise _fail("nothing to evaluate: give --data FILE or --n-test > 0", code=2)
+    if train_data is None and seed == train_seed and n_test > 0:
+        raise _fail("--seed must differ from --train-seed: the test patients would repeat training patients", code=2)
+    if data is not None and train_data is not None and data.resolve() == train_data.resolve():
+        raise _fail("--data and --train-data are the same file: the models would be scored on their own "
+                    "training patients", code=2)
+
+    cohorts = []
+    if n_test > 0:
+        cohorts.append(Cohort(f"synthetic test (n={n_test}, seed {seed})", generate_cohort(n_test, seed=seed), True))
+    if data is not None:
+        cohorts.append(Cohort(data.name, read_labelled(data, skip_invalid, "--data"), False))
+    if train_data is not None:
+        train_frame, source = read_labelled(train_data, skip_invalid, "--train-data"), train_data.name
+    else:
+        train_frame, source = generate_cohort(n_train, seed=train_seed), "synthetic"
+
+    from training.train import TrainingDataError
+
+    saved = {mode: ChampionChoice(champion, export_dir).load(mode) for mode in MODES}  # fail before training
+    for mode, found in saved.items():
+        if found is not None and n_test > 0 and found.synthetic_seed == seed:
+            raise _fail(f"the {mode} champion ({found.provenance}) was trained on synthetic seed {seed}: choose "
+                        "another --seed for the test cohort", code=2)
+    models, provenance = {}, {}
+    out.print(f"Training {', '.join(chosen)} on {len(train_frame)} patients ({source}) in both modes.")
+    try:
+        with _progress_bars() as progress:
+            for mode in MODES:
+                def labelled(description: str, total: int, mode: str = mode) -> Callable[[int], None]:
+                    return progress(f"{mode}: {description}", total)
+
+                models[mode], provenance[mode] = train_models(
+                    train_frame, mode, seed=train_seed, quick=quick, families=chosen, jobs=jobs, source=source,
+                    saved=saved[mode], progress=labelled)
+    except TrainingDataError as exc:
+        raise _fail(f"training data: {exc}") from None
+    with out.status("Scoring (bootstrap CIs)") as status:
+        result = run_benchmark(cohorts, models, n_boot=n_boot, seed=seed, settings=presets,
+                               progress=lambda what: status.update(f"Scoring {what}"))
+    facts = {
+        "test cohorts": "; ".join(c.name for c in cohorts),
+        "training cohort": f"{source}, {len(train_frame)} patients, seed {train_seed}"
+                           + (f", generator {GENERATOR_VERSION}" if source == "synthetic" else ""),
+        "model families": f"{', '.join(chosen)} ({'quick: no search' if quick else 'nested CV with search'})",
+        **{f"champion, {mode}": provenance[mode] for mode in MODES},
+        "bootstrap": f"{n_boot} paired resamples, seed {seed}",
+        "class-prior settings": ", ".join(presets) or "none",
+    }
+    paths = write_reports(result, out_dir, facts)
+    print_tables(result, out)
+    out.print(f"Reports: {paths['markdown']} and {paths['html']}")
+    if track:
+        run_id = log_benchmark(result, paths, facts, tracking_uri=tracking_uri)
+        out.print(f"Logged to MLflow run {run_id}.")
+    out.print("[dim]Synthetic data and unvalidated models: not for clinical use.[/]")
+

@@ -1,0 +1,131 @@
+"""How each benchmarked method becomes :class:`~training.metrics.Predictions` on a cohort.
+
+* model families and the champion: their calibrated probabilities;
+* each published criteria set: a *detector* of the diagnoses it names (EFNS/PNS 2010 MMN -> MMN; EAN/PNS
+  2021 CIDP typical -> CIDP, multifocal -> MADSAM, other phenotypes -> neither; Gold Coast 2020 -> MND).
+  "not met" is a negative answer, "not assessable" an abstention (missing data are not evidence);
+* the criteria.md section 5 cascade: a four-class classifier that abstains ("unclassified", "conflicting");
+* the generator's exact posterior, the Bayes ceiling (synthetic cohorts only).
+
+At presentation the treatment responses are hidden from *every* method, criteria included: response to
+IVIg is a supportive criterion of both guidelines (EFNS/PNS 2010 MMN; EAN/PNS 2021 CIDP), and the models
+of that mode never see it, so the rules must not either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from data.contract import DIAGNOSES
+from data.posterior import posterior
+from features.criteria import CIDP_VARIANT_LABELS, CONFLICTING, UNCLASSIFIED, evaluate_criteria
+from features.modes import TREATMENT_FIELDS, check_mode
+from training.metrics import ABSTAIN, NEGATIVE, Predictions
+
+Kind = Literal["model", "champion", "criteria", "rules", "bayes"]
+ProbaFn = Callable[[pd.DataFrame], np.ndarray]
+"""A fitted model's ``predict_proba`` on a canonical frame: (n, 4) in ``DIAGNOSES`` order."""
+
+BAYES = "Bayes-optimal posterior"
+CASCADE = "rule-based cascade"
+MMN_DEFINITE_PROBABLE = "EFNS/PNS 2010 MMN, definite or probable"
+MMN_POSSIBLE = "EFNS/PNS 2010 MMN, possible or better"
+CIDP_CRITERIA = "EAN/PNS 2021 CIDP (typical -> CIDP, multifocal -> MADSAM)"
+GOLD_COAST = "Gold Coast 2020 ALS -> MND"
+SHORT_NAMES: dict[str, str] = {
+    MMN_DEFINITE_PROBABLE: "MMN crit. def/prob", MMN_POSSIBLE: "MMN crit. >= possible",
+    CIDP_CRITERIA: "CIDP criteria", GOLD_COAST: "Gold Coast", CASCADE: "rule cascade", BAYES: "Bayes ceiling",
+}
+"""Names for narrow places (the terminal table)."""
+
+
+@dataclass(frozen=True)
+class ModeModels:
+    """The models of one feature mode: every candidate family and the champion (maybe one of them)."""
+
+    mode: str
+    families: Mapping[str, ProbaFn]
+    champion_name: str
+    champion: ProbaFn
+
+
+@dataclass(frozen=True)
+class Method:
+    """One benchmarked method's output on one cohort and mode."""
+
+    name: str
+    kind: Kind
+    predictions: Predictions
+
+
+def frame_for_mode(frame: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """At presentation the treatment responses do not exist yet: null them for every method."""
+    if check_mode(mode) == "with-treatment":
+        return frame
+    hidden = frame.copy()
+    for name in TREATMENT_FIELDS:
+        if name in hidden.columns:
+            hidden[name] = pd.Series(pd.NA, index=hidden.index, dtype=hidden[name].dtype)
+    return hidden
+
+
+def diagnosis_codes(labels: Sequence[object] | np.ndarray) -> np.ndarray:
+    """Diagnosis names to class indices; anything else (None, "other CIDP variant", ...) to NEGATIVE."""
+    lookup = {name: k for k, name in enumerate(DIAGNOSES)}
+    return np.fromiter((lookup.get(x, NEGATIVE) for x in labels), dtype=np.int64, count=len(labels))
+
+
+def criteria_methods(frame: pd.DataFrame) -> tuple[list[Method], dict[str, float]]:
+    """Each criteria set as a detector, the cascade as a classifier, and the cascade's abstention rates."""
+    verdicts = evaluate_criteria(frame)
+    mmn = verdicts["mmn_efns2010"].astype("object").to_numpy()
+    cidp = verdicts["cidp_ean2021"].astype("object").to_numpy()
+    variant = verdicts["cidp_variant"].astype("object").to_numpy()
+    als = verdicts["als_gold_coast"].astype("object").to_numpy()
+    rules = verdicts["rule_based_label"].astype("object").to_numpy()
+
+    def detector(positive: np.ndarray, labels: np.ndarray, assessable: np.ndarray) -> np.ndarray:
+        return np.where(~assessable, ABSTAIN, np.where(positive, labels, NEGATIVE))
+
+    mmn_known = mmn != "not assessable"
+    mmn_k, mnd_k = DIAGNOSES.index("MMN"), DIAGNOSES.index("MND")
+    cidp_labels = diagnosis_codes([CIDP_VARIANT_LABELS.get(v) if isinstance(v, str) else None for v in variant])
+    cascade = np.where(np.isin(rules, DIAGNOSES), diagnosis_codes(rules), ABSTAIN)
+    cidp_met = np.isin(cidp, ["CIDP", "possible CIDP"])
+    methods = [
+        Method(MMN_DEFINITE_PROBABLE, "criteria",
+               Predictions(detector(np.isin(mmn, ["definite", "probable"]), mmn_k, mmn_known), targets=(mmn_k,))),
+        Method(MMN_POSSIBLE, "criteria",
+               Predictions(detector(np.isin(mmn, ["definite", "probable", "possible"]), mmn_k, mmn_known),
+                           targets=(mmn_k,))),
+        Method(CIDP_CRITERIA, "criteria",
+               Predictions(detector(cidp_met, cidp_labels, cidp != "not assessable"),
+                           targets=(DIAGNOSES.index("CIDP"), DIAGNOSES.index("MADSAM")))),
+        Method(GOLD_COAST, "criteria",
+               Predictions(detector(als == "met", mnd_k, als != "not assessable"), targets=(mnd_k,))),
+        Method(CASCADE, "rules", Predictions(cascade)),
+    ]
+    abstentions = {reason: float(np.mean(rules == reason)) for reason in (UNCLASSIFIED, CONFLICTING)}
+    return methods, abstentions
+
+
+def model_methods(frame: pd.DataFrame, models: ModeModels) -> list[Method]:
+    """Each family's probabilities, and the champion's (not recomputed when it is one of the families)."""
+    methods, computed = [], {}
+    for name, predict in models.families.items():
+        computed[id(predict)] = Predictions.from_proba(predict(frame))
+        methods.append(Method(name, "model", computed[id(predict)]))
+    champion = computed.get(id(models.champion)) or Predictions.from_proba(models.champion(frame))
+    methods.append(Method(f"champion ({models.champion_name})", "champion", champion))
+    return methods
+
+
+def bayes_method(frame: pd.DataFrame, mode: str) -> Method:
+    """The generator's exact posterior from the fields the mode may use (balanced prior, like the cohort)."""
+    exclude = TREATMENT_FIELDS if check_mode(mode) == "at-presentation" else ()
+    return Method(BAYES, "bayes", Predictions.from_proba(posterior(frame, exclude=exclude)))

@@ -1,0 +1,152 @@
+"""``mmn-ddx train``: train, track, register and export the champion (Rich progress and summary).
+
+Exit codes: 0 = trained; 1 = the cohort was rejected (unreadable file, bad rows without
+``--skip-invalid``, a diagnosis missing); 2 = wrong command-line usage (Typer's convention).
+Patient values appear only in the user's own terminal (the rejection table), never in MLflow or logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from data.generator import GENERATOR_VERSION, generate_cohort
+from data.importer import CohortError, ImportResult, read_cohort
+from features.modes import MODES
+from training.fitting import ProgressFactory
+from training.models import FAMILY_NAMES
+from training.train import TrainingDataError, TrainingResult, TrainSettings, train
+
+train_app = typer.Typer(add_completion=False)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+SHOWN_REJECTIONS = 20
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]Error:[/] {message}", soft_wrap=True)
+    return typer.Exit(code=code)
+
+
+def _rejection_table(result: ImportResult) -> Table:
+    table = Table("row", "field", "value", "reason", title="Rejected rows", title_justify="left")
+    for row in result.rejections.head(SHOWN_REJECTIONS).itertuples(index=False):
+        table.add_row(str(row.row), str(row.field), "" if pd.isna(row.value) else str(row.value), str(row.reason))
+    return table
+
+
+def load_training_data(data: Path, skip_invalid: bool) -> pd.DataFrame:
+    """Read a labelled cohort; bad rows fail the run unless ``skip_invalid`` (then they are left out)."""
+    try:
+        result = read_cohort(data, require_label=True)
+    except CohortError as exc:
+        raise _fail(str(exc)) from None
+    if result.n_rejected:
+        out.print(_rejection_table(result), markup=False)
+        if len(result.rejections) > SHOWN_REJECTIONS:
+            out.print(f"... first {SHOWN_REJECTIONS} of {len(result.rejections)} problems "
+                      f"(`mmn-ddx cohort validate {data} --require-label --report FILE` lists all).")
+        if not skip_invalid:
+            raise _fail(f"{data.name}: {result.n_rejected} of {result.n_read} rows rejected; fix them, "
+                        "or pass --skip-invalid to train on the valid rows only")
+        out.print(f"[yellow]Skipping {result.n_rejected} invalid row(s)[/]; training on {result.n_valid} "
+                  f"of {result.n_read} rows.")
+    return result.valid
+
+
+@contextlib.contextmanager
+def _progress_bars() -> Iterator[ProgressFactory]:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=out, transient=False) as progress:
+        def factory(description: str, total: int):  # type: ignore[no-untyped-def]
+            task = progress.add_task(description, total=total)
+            return lambda n: progress.advance(task, n)
+
+        yield factory
+
+
+def _summary(result: TrainingResult) -> Table:
+    table = Table("family", "outer log-loss (95 % CI)", "outer macro AUROC", "held-out log-loss", "calibration",
+                  title=f"{result.settings.model_name} ({result.settings.mode})", title_justify="left")
+    for name, r in result.candidates.results.items():
+        lo, hi = r.outer_ci.get("log_loss", (float("nan"), float("nan")))
+        mark = " [bold green](champion)[/]" if name == result.champion else ""
+        cal = "none" if r.calibration.is_identity else f"{r.calibration.kind} {r.calibration.value:.3g}"
+        table.add_row(name + mark, f"{r.outer_log_loss:.4f} ({lo:.4f}-{hi:.4f})",
+                      f"{r.outer_metrics['macro_auroc']:.4f}", f"{r.holdout_metrics.get('log_loss', float('nan')):.4f}",
+                      cal)
+    return table
+
+
+@train_app.command("train")
+def train_command(
+    data: Annotated[Path | None, typer.Option("--data", help="Labelled cohort (.csv, .parquet, .xlsx, .jsonl, .json).",
+                                              exists=True, dir_okay=False)] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Train on the valid rows of --data, "
+                                                                     "leaving out rejected rows.")] = False,
+    synthetic: Annotated[int | None, typer.Option("--synthetic", min=100, help="Train on N generated patients.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help=f"Feature mode: {' | '.join(MODES)}.")] = MODES[0],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split, the folds and the models.")] = 0,
+    export_dir: Annotated[Path, typer.Option("--export-dir", help="Where the champion is exported.")] = Path("models"),
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow store (default: "
+                                                     "$MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlruns.db).")] = None,
+    families: Annotated[str, typer.Option("--families", help="Comma-separated model families.")] = ",".join(FAMILY_NAMES),
+    quick: Annotated[bool, typer.Option("--quick", help="One parameter set per family (no search).")] = False,
+    track: Annotated[bool, typer.Option("--track/--no-track", help="Log and register in MLflow.")] = True,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes for the CV folds.")] = 2,
+    refit_synthetic: Annotated[int | None, typer.Option(
+        "--refit-synthetic", min=1000, help="With --synthetic: export the champion refitted on N fresh synthetic "
+        "patients (the nested CV still runs on the --synthetic cohort).")] = None,
+) -> None:
+    """Train every model family with nested CV, choose and export the champion, register it in MLflow."""
+    if (data is None) == (synthetic is None):
+        raise _fail("give exactly one of --data FILE or --synthetic N", code=2)
+    if refit_synthetic is not None and data is not None:
+        raise _fail("--refit-synthetic adds generated patients: use it with --synthetic, not with --data", code=2)
+    if mode not in MODES:
+        raise _fail(f"--mode must be one of {', '.join(MODES)}", code=2)
+    chosen = tuple(f.strip() for f in families.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in FAMILY_NAMES]
+    if unknown or not chosen:
+        raise _fail(f"unknown families {unknown}; choose from {', '.join(FAMILY_NAMES)}", code=2)
+    if data is not None:
+        frame, source, generator = load_training_data(data, skip_invalid), data.name, None
+    else:
+        assert synthetic is not None
+        frame, source, generator = generate_cohort(synthetic, seed=seed), "synthetic", GENERATOR_VERSION
+    settings = TrainSettings(mode=mode, seed=seed, families=chosen, quick=quick, n_jobs=jobs,
+                             refit_synthetic=refit_synthetic)
+    out.print(f"Training [bold]{settings.model_name}[/] on {len(frame)} patients ({source}), mode {mode}, seed {seed}.")
+    try:
+        with _progress_bars() as progress:
+            result = train(frame, settings, export_dir=export_dir, source=source, generator_version=generator,
+                           track=track, tracking_uri=tracking_uri, progress=progress)
+    except TrainingDataError as exc:
+        raise _fail(str(exc)) from None
+    out.print(_summary(result))
+    if result.candidates.refit is not None:
+        held_out = result.candidates.refit.holdout_metrics["log_loss"]
+        out.print(f"Exported model: refitted on {settings.refit_synthetic} synthetic patients "
+                  f"({result.bundle.metadata.params}); held-out log-loss {held_out:.4f}.")
+    _report_outcome(result)
+
+
+def _report_outcome(result: TrainingResult) -> None:
+    if result.tracked is not None:
+        p = result.tracked.promotion
+        verdict = "[green]promoted to @champion[/]" if p.promoted else "[yellow]not promoted[/]"
+        out.print(f"Registered {result.settings.model_name} version {result.tracked.version}: {verdict} ({p.reason}).")
+        out.print(f"MLflow run {result.tracked.run_id}; browse with `mlflow ui --backend-store-uri <tracking URI>`.")
+    if result.export_path is not None:
+        what = "exported to" if result.exported_new_model else "export left unchanged (champion kept):"
+        out.print(f"Champion {what} {result.export_path}")
+    out.print("[dim]Trained on synthetic or unvalidated data: not for clinical use.[/]")

@@ -1,0 +1,76 @@
+"""The bundle's metadata: who the model is, what it was trained on, how good it is and what it is for.
+
+Serving copies it into every result's audit block, so a prediction can always be traced back to one
+model version, one training data digest and one code version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from data.contract import SCHEMA_VERSION
+
+INTENDED_USE = (
+    "Research and teaching: ranks multifocal motor neuropathy (MMN), motor neuron disease (MND), typical "
+    "CIDP and MADSAM for an adult with chronic asymmetric or multifocal weakness, from the findings of a "
+    "neuromuscular work-up, and explains which findings drive the ranking. Trained on synthetic patients "
+    "only; not validated on real patients; not for clinical use."
+)
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class BundleMetadata(BaseModel):
+    """Facts recorded with every exported model (JSON in ``bundle.json``)."""
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    name: str = Field(description="Registered model name, e.g. 'mmn-ddx' or 'mmn-ddx-with-treatment'.")
+    version: str | None = Field(default=None, description="Registry version; None for an unregistered export.")
+    alias: str | None = None
+    uri: str | None = Field(default=None, description="Where this bundle was loaded from.")
+    mode: str
+    family: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    training_data_digest: str
+    training_data_source: str = "synthetic"
+    n_training: int
+    generator_version: str | None = Field(description="Generator version for synthetic data, else None.")
+    code_version: str
+    schema_version: int = SCHEMA_VERSION
+    trained_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    seed: int | None = None
+    run_id: str | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict, description="Evaluation metrics (outer CV, held out).")
+    intended_use: str = INTENDED_USE
+
+
+def data_digest(frame: pd.DataFrame) -> str:
+    """A content digest of a cohort (values and column names), stable across runs and machines."""
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    digest = hashlib.sha256(hashed.tobytes())
+    digest.update("\x1f".join(map(str, frame.columns)).encode())
+    return digest.hexdigest()[:16]
+
+
+def code_version() -> str:
+    """Package version plus the git commit (with ``-dirty`` for local changes) when run from a checkout."""
+    try:
+        version = importlib_metadata.version("mmn-ddx")
+    except importlib_metadata.PackageNotFoundError:  # pragma: no cover - running from a bare tree
+        version = "0+unknown"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return version
+    return f"{version}+g{commit}{'-dirty' if dirty else ''}"

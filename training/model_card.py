@@ -1,0 +1,150 @@
+"""The model card (Markdown), in the spirit of TRIPOD+AI (Collins et al., BMJ 2024;385:e078378).
+
+Sections follow the items a reader needs to judge a prediction model: intended use, the data it learnt
+from (here synthetic, with the generator version and the dataset digest), how it was developed, how
+well it performs with confidence intervals, how it compares with the published criteria and with the
+best any model could do on this data, its limitations, and the plain not-for-clinical-use statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from training.metadata import INTENDED_USE, BundleMetadata
+
+NOT_FOR_CLINICAL_USE = (
+    "**Not for clinical use.** This model was trained on synthetic patients drawn from a generator built on "
+    "published frequencies. It has not been validated on real patients; its probabilities, prediction sets "
+    "and explanations must not inform the care of any patient until it has been."
+)
+_METRIC_LABELS = {
+    "log_loss": "Log-loss (lower is better)",
+    "macro_auroc": "Macro AUROC (one-vs-rest)",
+    "accuracy": "Accuracy",
+    "balanced_accuracy": "Balanced accuracy",
+    "brier": "Brier score",
+    "ece": "Expected calibration error",
+}
+
+
+@dataclass(frozen=True)
+class FamilySummary:
+    name: str
+    params: Mapping[str, Any]
+    calibration: str
+    outer: Mapping[str, float]
+    outer_ci: Mapping[str, tuple[float, float]]
+    holdout: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """Everything the card states, gathered by the training use case."""
+
+    metadata: BundleMetadata
+    champion: str
+    families: Sequence[FamilySummary]
+    outer_k: int
+    inner_k: int
+    n_development: int
+    n_holdout: int
+    coverage: float
+    conformal_coverage_holdout: float | None
+    tie_tolerance: float
+    benchmark: Mapping[str, Any] | None = None
+    """Criteria and Bayes-ceiling comparison from the benchmark, when available."""
+    notes: Sequence[str] = field(default_factory=tuple)
+    final_holdout: Mapping[str, float] | None = None
+    """Held-out metrics of the exported model when it is a refit on more patients (else the champion's)."""
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{value:.3f}"
+
+
+def _performance_table(facts: CardFacts) -> list[str]:
+    rows = ["| Family | Metric | Outer CV (95 % CI) | Held-out |", "|---|---|---|---|"]
+    for family in facts.families:
+        mark = " (champion)" if family.name == facts.champion else ""
+        for key, label in _METRIC_LABELS.items():
+            lo, hi = family.outer_ci.get(key, (float("nan"), float("nan")))
+            rows.append(f"| {family.name}{mark} | {label} | {_fmt(family.outer.get(key))} "
+                        f"({_fmt(lo)} to {_fmt(hi)}) | {_fmt(family.holdout.get(key))} |")
+    return rows
+
+
+def _comparison(facts: CardFacts) -> list[str]:
+    if not facts.benchmark:
+        return ["The comparison with the EFNS/PNS 2010, EAN/PNS 2021 and Gold Coast criteria, the rule-based "
+                "cascade and the Bayes-optimal ceiling is in the benchmark report (`mmn-ddx benchmark`)."]
+    return [f"- {key}: {value}" for key, value in facts.benchmark.items()]
+
+
+def render(facts: CardFacts) -> str:
+    """The whole card as Markdown."""
+    meta = facts.metadata
+    champion = next(f for f in facts.families if f.name == facts.champion)
+    data_line = (f"synthetic patients from the mmn-ddx generator version {meta.generator_version}"
+                 if meta.generator_version else f"a user cohort ({meta.training_data_source})")
+    lines = [
+        f"# Model card: {meta.name}",
+        "",
+        NOT_FOR_CLINICAL_USE,
+        "",
+        "## Model details",
+        f"- Name: `{meta.name}`; feature mode: `{meta.mode}` "
+        + ("(treatment responses excluded: usable at the first work-up)" if meta.mode == "at-presentation"
+           else "(uses the response to IVIg / corticosteroids)"),
+        f"- Champion family: **{facts.champion}** with {_params(champion.params)}; calibration: {champion.calibration}",
+        f"- Code version `{meta.code_version}`, record schema version {meta.schema_version}, trained {meta.trained_at}"
+        + (f", seed {meta.seed}" if meta.seed is not None else ""),
+        "- Outputs: calibrated probabilities of MMN, MND, CIDP and MADSAM; a split-conformal prediction set at "
+        f"{facts.coverage:.0%} coverage; exact additive SHAP explanations; out-of-distribution warnings.",
+        "",
+        "## Intended use",
+        INTENDED_USE,
+        "",
+        "## Training data",
+        f"- Source: {data_line}; dataset digest `{meta.training_data_digest}`; {meta.n_training} patients in total.",
+        f"- Development split {facts.n_development} patients (nested cross-validation), held-out evaluation split "
+        f"{facts.n_holdout} patients (stratified), never used for fitting.",
+        "- Nulls mean 'not examined / not tested' and are kept as information, never imputed as normal.",
+        "",
+        "## Development",
+        f"- Candidate families: {', '.join(f.name for f in facts.families)}; stratified nested cross-validation "
+        f"({facts.outer_k} outer x {facts.inner_k} inner folds), hyperparameters searched in the inner folds.",
+        "- Class imbalance: balanced class weights (probabilities are for equal prevalences of the four diagnoses).",
+        "- Calibration (temperature scaling, or shrinkage towards uniform for the forest) kept only where it "
+        "lowers the cross-fitted out-of-fold log-loss.",
+        f"- Champion: lowest outer-CV multiclass log-loss; differences below {facts.tie_tolerance} nats are ties, "
+        "won by the simpler family (logistic < forest < XGBoost).",
+        "",
+        "## Performance",
+        *_performance_table(facts),
+        "",
+    ]
+    if facts.final_holdout is not None:
+        lines += ["Exported model (refit on more patients, see Limitations), on the same held-out split: "
+                  + ", ".join(f"{_METRIC_LABELS[k].split(' (')[0].lower()} {_fmt(v)}" for k, v in facts.final_holdout.items()
+                              if k in _METRIC_LABELS) + ".", ""]
+    if facts.conformal_coverage_holdout is not None:
+        lines += [f"Prediction sets are calibrated on the held-out split (target coverage {facts.coverage:.0%}).", ""]
+    lines += ["## Comparison with the criteria and the Bayes ceiling", *_comparison(facts), "",
+              "## Limitations",
+              "- Synthetic training data: the generator encodes published frequencies and their dependencies as "
+              "far as the literature reports them; real cohorts differ (recording habits, referral patterns, "
+              "rarer phenotypes, misdiagnoses in the reference standard).",
+              "- Four diagnoses only: other causes of asymmetric weakness (e.g. vasculitic neuropathy, "
+              "hereditary neuropathy with liability to pressure palsies, radiculopathy) are outside the model.",
+              "- Probabilities assume equal prevalences; in a clinic with another case mix they must be re-weighted.",
+              "- Out-of-distribution warnings detect records unlike the training data; they cannot detect a "
+              "record that is typical but wrong.",
+              *[f"- {note}" for note in facts.notes],
+              "", "## Ethical considerations and use", NOT_FOR_CLINICAL_USE, ""]
+    return "\n".join(lines)
+
+
+def _params(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"`{k}={v}`" for k, v in sorted(params.items())) or "default parameters"

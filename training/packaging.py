@@ -1,0 +1,84 @@
+"""From fitted candidates to a bundle: pipeline, calibration, conformal threshold, OOD reference, card,
+and its export as an MLflow model directory."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from data.generator import generate_cohort
+from training import conformal
+from training.bundle import ModelBundle
+from training.candidates import Candidates
+from training.fitting import TIE_TOLERANCE, FamilyResult
+from training.metadata import BundleMetadata, code_version, data_digest
+from training.model_card import CardFacts, FamilySummary, render
+from training.models import assemble
+from training.reference import fit_reference
+
+
+def build_bundle(candidates: Candidates, *, source: str, generator_version: str | None) -> ModelBundle:
+    """The exported model as a bundle: pipeline, calibration, conformal threshold, OOD reference, card."""
+    settings, champion, final = candidates.settings, candidates.champion, candidates.final
+    pipeline = assemble(settings.mode, final.estimator, final.frame)
+    y_holdout = candidates.y[candidates.holdout]
+    qhat = conformal.threshold(final.holdout_probs, y_holdout, settings.coverage)
+    reference = fit_reference(final.frame, final.X, candidates.feature_names, seed=settings.seed,
+                              held_out_features=candidates.X[candidates.holdout])
+    trained_on = candidates.frame if candidates.refit is None else final.frame
+    metadata = BundleMetadata(
+        name=settings.model_name, mode=settings.mode, family=champion.name, params=final.params,
+        training_data_digest=data_digest(trained_on), training_data_source=source, n_training=len(trained_on),
+        generator_version=generator_version, code_version=code_version(), seed=settings.seed,
+        metrics=_metrics(champion) | {f"holdout_{k}": v for k, v in final.holdout_metrics.items()},
+    )
+    facts = CardFacts(
+        metadata=metadata, champion=champion.name, families=[_family_summary(r) for r in candidates.results.values()],
+        outer_k=settings.outer_k, inner_k=settings.inner_k, n_development=len(candidates.development),
+        n_holdout=len(candidates.holdout), coverage=settings.coverage,
+        conformal_coverage_holdout=conformal.empirical_coverage(final.holdout_probs, y_holdout, qhat),
+        tie_tolerance=TIE_TOLERANCE, notes=(final.note,) if final.note else (),
+        final_holdout=final.holdout_metrics if candidates.refit is not None else None,
+    )
+    return ModelBundle(pipeline, champion.name, final.calibration, qhat, settings.coverage, reference, metadata,
+                       render(facts), extra={"n_conformal_calibration": len(y_holdout)})
+
+
+def _metrics(result: FamilyResult) -> dict[str, float]:
+    out = {f"outer_{k}": v for k, v in result.outer_metrics.items()}
+    out |= {f"outer_{k}_ci_low": lo for k, (lo, _) in result.outer_ci.items()}
+    out |= {f"outer_{k}_ci_high": hi for k, (_, hi) in result.outer_ci.items()}
+    out |= {f"holdout_{k}": v for k, v in result.holdout_metrics.items()}
+    return out
+
+
+def _family_summary(result: FamilyResult) -> FamilySummary:
+    cal = result.calibration
+    text = ("none" if cal.is_identity else
+            f"temperature T = {cal.value:.3f}" if cal.kind == "temperature" else f"shrinkage eps = {cal.value:.4f}")
+    return FamilySummary(result.name, result.params, text, result.outer_metrics, result.outer_ci,
+                         result.holdout_metrics)
+
+
+def example_patients() -> pd.DataFrame:
+    """The input example stored with a model: generated patients, never rows of the user's cohort
+    (a model directory or tracking store must not carry patient data)."""
+    return generate_cohort(2, seed=0)
+
+
+def export(bundle: ModelBundle, export_dir: str | Path, *, example: pd.DataFrame | None = None) -> Path:
+    """Write ``<export_dir>/<name>/`` as an MLflow pyfunc model, replacing an older export atomically."""
+    from training import tracking  # the MLflow adapter; import here keeps ``train_bundle`` callers light
+
+    target = Path(export_dir) / bundle.metadata.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".export-", dir=target.parent) as tmp:
+        bundle_dir = bundle.save(Path(tmp) / "bundle")
+        staged = tracking.save_pyfunc(bundle_dir, Path(tmp) / "model", mode=bundle.mode, example=example)
+        if target.exists():
+            shutil.rmtree(target)
+        staged.rename(target)
+    return target

@@ -1,0 +1,284 @@
+"""The one MLflow adapter: tracking store, runs, datasets, model logging/export, registry calls.
+
+Zero set-up: the default store is ``sqlite:///<repo>/mlruns.db`` with artifacts in ``<repo>/mlartifacts``
+(MLflow 3 deprecates the file store); ``MLFLOW_TRACKING_URI`` or ``--tracking-uri`` points elsewhere,
+e.g. a team server. For any sqlite store the artifacts go beside the database file, so a test's store
+in ``tmp_path`` never writes into the repository.
+
+Traps handled here (MLflow issue tracker):
+* the model signature is written explicitly from the data dictionary with ``required=False`` for every
+  nullable field; an *inferred* signature over nullable pandas columns can fail, and MLflow then logs
+  the model without any signature, silently;
+* nullable integer fields are declared ``double``: a JSON null in an integer column reaches pandas as
+  a float column, which a ``long`` column spec would reject; the pyfunc turns whole floats back into
+  counts and the record contract rejects 2.5 nerves;
+* yes/no fields are declared ``any``, not ``boolean``: the scoring server casts a ``boolean`` column with
+  ``astype(bool)``, which turns a JSON null ("not examined") into ``False`` ("absent") and silently
+  changes the prediction (caught by the ``mlflow models serve`` test); the pyfunc validates them
+  strictly against the record contract instead;
+* pip requirements are given explicitly, which also skips MLflow's slow requirement inference.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.data.code_dataset_source import CodeDatasetSource
+from mlflow.models import ModelSignature
+from mlflow.tracking import MlflowClient
+from mlflow.types.schema import AnyType, ColSpec, Schema
+
+from data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, fields
+from features.modes import fields_for_mode
+from training.metadata import REPO_ROOT
+
+with warnings.catch_warnings():
+    # MLflow 3.17's sqlite store maps a relationship with SQLAlchemy 2.1's deprecated ``noload`` strategy
+    # when the store module is imported; nothing we can change. Imported here, once, with just that
+    # warning silenced, so the test suite can keep treating every other DeprecationWarning as an error.
+    warnings.filterwarnings("ignore", message=r".*``noload`` loader strategy is deprecated", category=DeprecationWarning)
+    import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
+    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+
+LOADER_MODULE = "training.pyfunc"
+DEFAULT_DB = REPO_ROOT / "mlruns.db"
+DEFAULT_ARTIFACTS = REPO_ROOT / "mlartifacts"
+EXPERIMENT = "mmn-ddx"
+CHAMPION_ALIAS = "champion"
+_COLSPEC_TYPE: dict[str, Any] = {"float": "double", "int": "double", "bool": AnyType(), "category": "string",
+                                 "string": "string"}
+_REQUIREMENTS = ("numpy", "pandas", "scikit-learn", "xgboost-cpu", "skops", "shap", "pydantic", "pyyaml", "scipy",
+                 "pyarrow")
+
+
+def default_tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else the project's sqlite file."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+
+
+def artifact_root(tracking_uri: str) -> str | None:
+    """Artifacts beside an sqlite database (``<dir>/mlartifacts``); a server chooses its own."""
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri.removeprefix("sqlite:///"))
+        return (db.parent / "mlartifacts").resolve().as_uri()
+    return None
+
+
+def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> str:
+    """Point MLflow at the store and make sure the experiment exists with the right artifact root."""
+    uri = tracking_uri or default_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    client = MlflowClient(uri)
+    if client.get_experiment_by_name(experiment) is None:
+        root = artifact_root(uri)
+        client.create_experiment(experiment, artifact_location=f"{root}/{experiment}" if root else None)
+    mlflow.set_experiment(experiment)
+    return uri
+
+
+# --- signature and environment -----------------------------------------------------------------------
+
+
+def model_signature(mode: str) -> ModelSignature:
+    """Explicit signature from the contract: only the required fields are required."""
+    specs = fields()
+    inputs = [ColSpec("string", ID_FIELD, required=False)]
+    inputs += [ColSpec(_COLSPEC_TYPE[specs[n].type], n, required=specs[n].required)
+               for n in fields_for_mode(FEATURE_FIELDS, mode)]
+    outputs = [ColSpec("string", ID_FIELD, required=False)]
+    outputs += [ColSpec("double", f"p_{d}") for d in DIAGNOSES]
+    outputs += [ColSpec("string", c) for c in ("predicted_diagnosis", "prediction_set", "explanation",
+                                               "out_of_distribution")]
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
+
+
+def input_example(frame: pd.DataFrame, mode: str, n: int = 2) -> pd.DataFrame:
+    """A few rows as the scoring server sees JSON: numbers as float64 (NaN = null), the rest as objects.
+
+    Counts are floats here because the signature declares them ``double`` (see the module docstring).
+    """
+    specs = fields()
+    columns = [ID_FIELD, *fields_for_mode(FEATURE_FIELDS, mode)]
+    rows = frame.head(n).reset_index(drop=True)
+    example = {}
+    for name in columns:
+        column = rows[name] if name in rows.columns else pd.Series([None] * len(rows))
+        if specs[name].is_numeric:
+            example[name] = column.to_numpy(dtype="float64", na_value=float("nan"))
+        else:
+            values = column.astype(object)
+            example[name] = values.where(values.notna(), None).to_numpy(dtype=object)
+    # object column labels: pandas 3 string labels trip MLflow's ``columns == range(...)`` check
+    return pd.DataFrame(example, columns=pd.Index(columns, dtype=object))
+
+
+def pip_requirements() -> list[str]:
+    pins = []
+    for name in _REQUIREMENTS:
+        try:
+            pins.append(f"{name}=={importlib_metadata.version(name)}")
+        except importlib_metadata.PackageNotFoundError:
+            pins.append(name)
+    return [*pins, f"mlflow=={mlflow.__version__}"]
+
+
+def save_pyfunc(bundle_dir: Path, path: Path, *, mode: str, example: pd.DataFrame | None = None) -> Path:
+    """Export a bundle as a self-contained MLflow model directory (no tracking store needed)."""
+    mlflow.pyfunc.save_model(
+        path=str(path), loader_module=LOADER_MODULE, data_path=str(bundle_dir), signature=model_signature(mode),
+        input_example=example, pip_requirements=pip_requirements(),
+    )
+    return path
+
+
+def log_pyfunc(bundle_dir: Path, *, mode: str, example: pd.DataFrame | None = None, name: str = "model") -> str:
+    """Log the bundle as the active run's pyfunc model; returns its model URI."""
+    info = mlflow.pyfunc.log_model(
+        name=name, loader_module=LOADER_MODULE, data_path=str(bundle_dir), signature=model_signature(mode),
+        input_example=example, pip_requirements=pip_requirements(),
+    )
+    return str(info.model_uri)
+
+
+def logged_signature(model_uri: str) -> ModelSignature | None:
+    """The signature MLflow actually stored for a model (None if it was dropped)."""
+    return mlflow.models.get_model_info(model_uri).signature
+
+
+# --- runs ---------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def run(name: str, *, nested: bool = False, tags: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Start a (nested) run; yields its id."""
+    with mlflow.start_run(run_name=name, nested=nested, tags=dict(tags or {})) as active:
+        yield active.info.run_id
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    mlflow.log_params({k: str(v) for k, v in params.items()})
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    mlflow.set_tags({k: str(v) for k, v in tags.items()})
+
+
+def log_dataset(frame: pd.DataFrame, *, name: str, source: Mapping[str, Any], digest: str, context: str) -> None:
+    """Log a cohort as a run input: its digest and schema (values stay out of the store).
+
+    ``source`` describes where the data came from (generator version and seed, or the file name).
+    Categories become strings and counts doubles, the same types as the model signature, so MLflow's
+    schema inference neither fails nor warns about integer columns that may hold nulls.
+    """
+    plain = pd.DataFrame({
+        c: frame[c].astype(object) if isinstance(frame[c].dtype, pd.CategoricalDtype)
+        else frame[c].astype("float64") if pd.api.types.is_integer_dtype(frame[c].dtype) else frame[c]
+        for c in frame.columns
+    })
+    dataset = mlflow.data.from_pandas(plain, source=CodeDatasetSource({k: str(v) for k, v in source.items()}),
+                                      targets=LABEL if LABEL in frame else None, name=name, digest=digest)
+    mlflow.log_input(dataset, context=context)
+
+
+def log_dict(data: Any, artifact_file: str) -> None:
+    mlflow.log_dict(data, artifact_file)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    mlflow.log_text(text, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str) -> None:
+    mlflow.log_figure(figure, artifact_file)
+
+
+def log_artifact(path: Path, artifact_path: str | None = None) -> None:
+    mlflow.log_artifact(str(path), artifact_path)
+
+
+# --- registry -----------------------------------------------------------------------------------------
+
+
+def register(model_uri: str, name: str, tags: Mapping[str, Any] | None = None) -> str:
+    """Register a logged model under ``name``; returns the new version."""
+    version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in (tags or {}).items()})
+    return str(version.version)
+
+
+def champion_version(name: str) -> str | None:
+    """The version holding the ``champion`` alias, or None (no model or no alias yet)."""
+    client = MlflowClient()
+    try:
+        return str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def set_champion(name: str, version: str) -> None:
+    MlflowClient().set_registered_model_alias(name, CHAMPION_ALIAS, version)
+
+
+def set_version_tags(name: str, version: str, tags: Mapping[str, Any]) -> None:
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, str(value))
+
+
+def version_tags(name: str, version: str) -> dict[str, str]:
+    return dict(MlflowClient().get_model_version(name, version).tags)
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    path: Path
+    name: str | None
+    version: str | None
+    alias: str | None
+
+
+def download_model(uri: str, destination: Path) -> ResolvedModel:
+    """Download any MLflow model URI into ``destination``, resolving registry name/version/alias."""
+    if not mlflow.tracking.is_tracking_uri_set():
+        mlflow.set_tracking_uri(default_tracking_uri())
+    name = version = alias = None
+    if uri.startswith("models:/") and not uri.startswith("models:/m-"):
+        ref = uri.removeprefix("models:/")
+        if "@" in ref:
+            name, alias = ref.split("@", 1)
+            version = str(MlflowClient().get_model_version_by_alias(name, alias).version)
+        elif "/" in ref:
+            name, version = ref.split("/", 1)
+    destination.mkdir(parents=True, exist_ok=True)
+    path = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(destination)))
+    return ResolvedModel(path=path, name=name, version=version, alias=alias)
+
+
+def reset() -> None:
+    """Forget the process-wide tracking/registry URIs set by :func:`configure` (tests switch stores).
+
+    MLflow has no public way to unset them; these two module globals are what ``set_tracking_uri`` and
+    ``set_registry_uri`` write.
+    """
+    if mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.tracking._tracking_service.utils._tracking_uri = None
+    mlflow.tracking._model_registry.utils._registry_uri = None
+
+
+def migrate(tracking_uri: str) -> None:
+    """Create (and migrate) an empty sqlite store, e.g. a template that tests copy."""
+    MlflowClient(tracking_uri).search_experiments()
