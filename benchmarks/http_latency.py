@@ -1,0 +1,285 @@
+"""HTTP latency of ``POST /v1/predict`` with 8 concurrent clients on loopback -> benchmarks/results/http.json.
+
+Targets (issue #5): p50 <= 15 ms, p99 <= 50 ms, zero errors, 2 cores.
+
+The server is ``mmn-ddx serve`` in its own process (the same uvicorn configuration as in production);
+the load comes from ``--concurrency`` closed-loop asyncio clients over keep-alive httpx connections,
+each sending synthetic patients from the generator. The run is bounded: ``--requests`` measured
+requests after ``--warmup``, and it stops by itself after ``--max-seconds`` whatever happens. Only
+127.0.0.1 is contacted.
+
+    .venv/bin/python benchmarks/http_latency.py --model models/mmn-ddx   # default: the champion
+
+Latency is measured client-side (send to last byte), so it includes HTTP parsing, validation,
+the explained prediction and JSON serialisation. Client and server share the machine's 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "http.json"
+TARGETS_MS = {"p50": 15.0, "p99": 50.0}
+MEMO_DISTINCT = 40
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def patient_bodies(n: int, seed: int) -> list[bytes]:
+    """``n`` synthetic patients as JSON request bodies (nulls left out: unknown)."""
+    from data.contract import LABEL
+    from data.generator import generate_cohort
+
+    frame = generate_cohort(n, seed=seed).drop(columns=LABEL)
+    bodies = []
+    for row in frame.to_dict(orient="records"):
+        record = {k: _plain(v) for k, v in row.items()}
+        bodies.append(json.dumps({k: v for k, v in record.items() if v is not None}).encode())
+    return bodies
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def in_process_p50_ms(model: str | None, bodies: list[bytes], n: int = 60) -> float:
+    """p50 of ``Predictor.predict`` in this process, one at a time: the floor under the HTTP figure."""
+    from serving.predictor import Predictor
+
+    predictor = Predictor.load(model)
+    records = [json.loads(b) for b in bodies[:n]]
+    predictor.predict(records[0])  # warm caches
+    times = []
+    for record in records:
+        start = time.perf_counter()
+        predictor.predict(record)
+        times.append((time.perf_counter() - start) * 1000.0)
+    return round(float(np.median(times)), 2)
+
+
+# The HTTP layer alone: the real predictor answers each distinct record once, then its result is served
+# from memory, so what remains is parsing, validation, serialisation of the real-sized result and uvicorn.
+MEMO_SERVER = """
+import sys, uvicorn
+from serving.http import create_app
+from serving.predictor import Predictor
+from serving.serve_cli import server_config
+
+class Memo:
+    def __init__(self, predictor):
+        self.predictor, self.cache = predictor, {}
+    def predict(self, record):
+        key = record.model_dump_json()
+        if key not in self.cache:
+            self.cache[key] = self.predictor.predict(record)
+        return self.cache[key]
+    def predict_many(self, records):
+        return [self.predict(r) for r in records]
+    def __getattr__(self, name):
+        return getattr(self.predictor, name)
+
+model = sys.argv[2] or None
+uvicorn.Server(server_config(create_app(Memo(Predictor.load(model))), "127.0.0.1", int(sys.argv[1]), "warning")).run()
+"""
+
+
+def start_server(port: int, model: str | None, memo: bool = False) -> subprocess.Popen[bytes]:
+    """``mmn-ddx serve`` (or the memoised variant) in its own process."""
+    if memo:
+        args = [sys.executable, "-c", MEMO_SERVER, str(port), model or ""]
+    else:
+        args = [sys.executable, "-c", "from serving.serve_cli import serve_app; serve_app()",
+                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        if model:
+            args += ["--model", model]
+    return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def wait_ready(url: str, server: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            stderr = server.stderr.read().decode(errors="replace") if server.stderr else ""
+            raise SystemExit(f"the server exited with code {server.returncode}:\n{stderr[-2000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the server was not ready within {timeout_s:.0f} s")
+
+
+async def load(url: str, bodies: list[bytes], concurrency: int, warmup: int, requests: int,
+               max_seconds: float) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    issued = 0
+    deadline = time.monotonic() + max_seconds
+    headers = {"content-type": "application/json"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0) as client:
+        async def worker() -> None:
+            nonlocal issued
+            while issued < warmup + requests and time.monotonic() < deadline:
+                index = issued
+                issued += 1
+                start = time.perf_counter()
+                try:
+                    response = await client.post("/v1/predict", content=bodies[index % len(bodies)], headers=headers)
+                    await response.aread()
+                    outcome = "ok" if response.status_code == 200 else f"HTTP {response.status_code}"
+                except httpx.HTTPError as exc:
+                    outcome = type(exc).__name__
+                elapsed = time.perf_counter() - start
+                if index < warmup:
+                    continue
+                if outcome == "ok":
+                    latencies.append(elapsed * 1000.0)
+                else:
+                    errors[outcome] = errors.get(outcome, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+
+    ms = np.asarray(latencies)
+    done = len(latencies) + sum(errors.values())
+    return {
+        "requests_measured": done,
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "p50_ms": round(float(np.percentile(ms, 50)), 2) if ms.size else None,
+        "p90_ms": round(float(np.percentile(ms, 90)), 2) if ms.size else None,
+        "p99_ms": round(float(np.percentile(ms, 99)), 2) if ms.size else None,
+        "max_ms": round(float(ms.max()), 2) if ms.size else None,
+        "mean_ms": round(float(ms.mean()), 2) if ms.size else None,
+        "throughput_rps": round(done / wall, 1) if wall > 0 and not warmup else None,
+        "stopped_by_time_limit": done < requests,
+    }
+
+
+def server_cpu_s(server: subprocess.Popen[bytes]) -> float | None:
+    """CPU seconds used so far by the server process (Linux /proc), all threads included.
+
+    Unlike wall-clock latency, CPU per request does not depend on what else the machine is running.
+    """
+    try:
+        fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(url: str, server: subprocess.Popen[bytes], bodies: list[bytes], concurrency: int, requests: int,
+            max_seconds: float) -> dict[str, Any]:
+    """One load pass, plus the server's CPU milliseconds per request during it."""
+    before = server_cpu_s(server)
+    figures = asyncio.run(load(url, bodies, concurrency, 0, requests, max_seconds))
+    after = server_cpu_s(server)
+    done = figures["requests_measured"]
+    if before is not None and after is not None and done:
+        figures["server_cpu_ms_per_request"] = round(1000.0 * (after - before) / done, 2)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="model URI or exported directory (default: the champion / models/)")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=3000, help="measured requests (after the warm-up)")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--max-seconds", type=float, default=180.0, help="hard stop for each load pass")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    bodies = patient_bodies(500, seed=2024)
+    floor_ms = in_process_p50_ms(args.model, bodies)
+
+    url = f"http://127.0.0.1:{free_port()}"
+    server = start_server(int(url.rsplit(":", 1)[1]), args.model)
+    try:
+        wait_ready(url, server)
+        model = httpx.get(f"{url}/v1/model", timeout=10).json()
+        asyncio.run(load(url, bodies, args.concurrency, 0, args.warmup, args.max_seconds))  # warm-up, discarded
+        single = measure(url, server, bodies, 1, 100, args.max_seconds / 4)
+        figures = measure(url, server, bodies, args.concurrency, args.requests, args.max_seconds)
+    finally:
+        stop_server(server)
+
+    memo_url = f"http://127.0.0.1:{free_port()}"
+    distinct = bodies[:MEMO_DISTINCT]
+    server = start_server(int(memo_url.rsplit(":", 1)[1]), args.model, memo=True)
+    try:
+        wait_ready(memo_url, server)
+        asyncio.run(load(memo_url, distinct, args.concurrency, 0, 2 * MEMO_DISTINCT, args.max_seconds))  # fill
+        http_only = measure(memo_url, server, distinct, args.concurrency, args.requests, args.max_seconds)
+        http_only_single = measure(memo_url, server, distinct, 1, 200, args.max_seconds / 4)
+    finally:
+        stop_server(server)
+
+    keep = ("requests_measured", "errors", "p50_ms", "p99_ms", "throughput_rps", "server_cpu_ms_per_request")
+    figures = {
+        "endpoint": "POST /v1/predict (explained prediction, next test included)",
+        "concurrency": args.concurrency,
+        **figures,
+        "targets_ms": TARGETS_MS,
+        "meets_targets": bool(
+            figures["errors"] == 0 and figures["p50_ms"] is not None
+            and figures["p50_ms"] <= TARGETS_MS["p50"] and figures["p99_ms"] <= TARGETS_MS["p99"]),
+        "one_client": {k: single.get(k) for k in keep},
+        "in_process_predict_p50_ms": floor_ms,
+        "http_layer_only": {
+            "how": f"same load; the server answers each of {MEMO_DISTINCT} distinct patients once with the real "
+                   "predictor, then from memory: what remains is HTTP, validation, batching and serialisation",
+            f"concurrency_{args.concurrency}": {k: http_only.get(k) for k in keep},
+            "one_client": {k: http_only_single.get(k) for k in keep},
+        },
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "server": "uvicorn, 1 process (mmn-ddx serve), micro-batching single predictions; separate from the "
+                  "load generator",
+        "model": {k: model.get(k) for k in ("name", "version", "alias", "uri", "mode")},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Warnings shown with every prediction: when not to trust it as much as its probabilities suggest.
+
+* ``synthetic_training_data`` - always, unless the bundle states real training data: the model learned
+  from patients generated from published frequencies, not from real patients.
+* ``out_of_distribution`` - the bundle's own detector says the record lies outside the training data
+  (values or combinations it never saw); tree models extrapolate flatly there.
+* ``little_information`` - most findings are unrecorded, or no motor nerve conduction study is
+  available (the test every guideline needs): the prediction then rests mostly on the class mix.
+* ``criteria_disagree`` - the published criteria point to another diagnosis than the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from data.contract import FEATURE_FIELDS, fields
+from features.modes import fields_for_mode
+from serving.result import Warning
+
+LITTLE_INFORMATION_FRACTION = 0.5
+"""Warn when fewer than this share of the optional findings are recorded ("most fields null")."""
+
+SYNTHETIC = Warning(
+    code="synthetic_training_data",
+    message="The model was trained on synthetic patients only; its probabilities are not validated on real patients.",
+)
+
+
+def optional_fields(mode: str) -> tuple[str, ...]:
+    """The findings that count for 'how much is recorded': all but the always-required ones."""
+    return tuple(name for name in fields_for_mode(FEATURE_FIELDS, mode) if not fields()[name].required)
+
+
+def recorded_counts(nulls: np.ndarray, columns: Sequence[str], mode: str) -> tuple[np.ndarray, int]:
+    """Per patient, how many optional findings are recorded, and out of how many.
+
+    ``nulls`` is the (patients, fields) null mask of the canonical frame, ``columns`` its field names.
+    """
+    names = set(optional_fields(mode))
+    keep = [j for j, name in enumerate(columns) if name in names]
+    return (~nulls[:, keep]).sum(axis=1), len(keep)
+
+
+def little_information(recorded: int, total: int, motor_ncs_done: bool) -> Warning | None:
+    reasons = []
+    if recorded < LITTLE_INFORMATION_FRACTION * total:
+        reasons.append(f"only {recorded} of {total} findings are recorded")
+    if not motor_ncs_done:
+        reasons.append("no motor nerve conduction study is recorded")
+    if not reasons:
+        return None
+    return Warning(
+        code="little_information",
+        message=f"Little information: {' and '.join(reasons)}; the prediction leans on the class mix of the "
+        "training data. Recording more findings (see the next test) makes it more reliable.",
+    )
+
+
+def out_of_distribution(reasons: list[str]) -> Warning | None:
+    if not reasons:
+        return None
+    return Warning(code="out_of_distribution",
+                   message="Unlike the training data: " + "; ".join(reasons) + ". Treat the probabilities with caution.")
+
+
+def criteria_disagree(agrees: bool | None, label: str, predicted: str) -> Warning | None:
+    if agrees is not False:
+        return None
+    return Warning(code="criteria_disagree",
+                   message=f"The published criteria give {label}, the model predicts {predicted}.")
+
+
+def warnings_for(
+    *, synthetic: bool, ood: list[str], recorded: int, total: int, motor_ncs_done: bool,
+    agrees: bool | None, label: str, predicted: str,
+) -> list[Warning]:
+    """All warnings of one patient, most fundamental first."""
+    found = [
+        SYNTHETIC if synthetic else None,
+        out_of_distribution(ood),
+        little_information(recorded, total, motor_ncs_done),
+        criteria_disagree(agrees, label, predicted),
+    ]
+    return [w for w in found if w is not None]

@@ -1,0 +1,72 @@
+"""Batch scoring to a table: one row per patient, for ``mmn-ddx predict cohort.csv -o out.csv``.
+
+A file of thousands of patients needs a flat table, not thousands of nested result objects: the rows are
+cut straight from the predictor's vectorised :class:`~serving.predictor.Scored` arrays, with the same
+words as the full results (the top findings' sentences, the rule-based label, the warning codes), so a
+row never disagrees with ``Predictor.predict`` for the same patient (a test holds it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data.contract import DIAGNOSES, ID_FIELD
+from features.findings import describe_finding
+from serving import alerts, explanation
+from serving.predictor import Predictor, Scored
+from serving.records import frame_records, patient_ids
+
+TOP_FINDINGS = 3
+PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
+COLUMNS: tuple[str, ...] = (
+    ID_FIELD, "predicted_diagnosis", *PROBABILITY_COLUMNS, "prediction_set", "coverage", "top_findings",
+    "criteria_label", "criteria_agree", "warnings",
+)
+"""Output columns; ``next_test`` is added when requested."""
+SEPARATOR = " | "
+
+
+def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_FINDINGS,
+                with_next_test: bool = False) -> pd.DataFrame:
+    """Score a *validated canonical* frame (``serving.records.validate_frame``) to one row per patient."""
+    records = frame_records(frame)
+    scored = predictor.score(frame, records, with_next_test=with_next_test)
+    predicted = scored.predicted
+    labels = scored.criteria.labels
+    rows: dict[str, Any] = {ID_FIELD: patient_ids(frame), "predicted_diagnosis": [DIAGNOSES[k] for k in predicted]}
+    for j, column in enumerate(PROBABILITY_COLUMNS):
+        rows[column] = scored.probs[:, j]
+    rows["prediction_set"] = [SEPARATOR.join(s) for s in scored.sets]
+    rows["coverage"] = np.full(len(frame), predictor.bundle.coverage)
+    rows["top_findings"] = [_top_findings(predictor, scored, records[i], i, top_k) for i in range(len(frame))]
+    rows["criteria_label"] = labels
+    rows["criteria_agree"] = pd.array(
+        [None if label not in DIAGNOSES else label == DIAGNOSES[k] for label, k in zip(labels, predicted, strict=True)],
+        dtype="boolean")
+    rows["warnings"] = [_warning_codes(predictor, scored, i) for i in range(len(frame))]
+    if with_next_test and scored.next_tests is not None:
+        rows["next_test"] = [None if t is None else t.test for t in scored.next_tests]
+    return pd.DataFrame(rows, index=frame.index)
+
+
+def _top_findings(predictor: Predictor, scored: Scored, record: dict[str, Any], i: int, k: int) -> str:
+    fmap = predictor.findings
+    predicted = int(scored.predicted[i])
+    neutral = explanation.NEUTRAL[scored.attribution.scale]
+    top = explanation.top_findings(fmap, scored.group_sums[i], predicted, k)
+    return SEPARATOR.join(
+        explanation.sentence(describe_finding(fmap.groups[g], record), scored.group_sums[i, g], predicted, neutral)
+        for g, _ in top)
+
+
+def _warning_codes(predictor: Predictor, scored: Scored, i: int) -> str:
+    label = str(scored.criteria.labels[i])
+    predicted = DIAGNOSES[int(scored.predicted[i])]
+    found = alerts.warnings_for(
+        synthetic=predictor.synthetic, ood=scored.ood[i], recorded=int(scored.recorded[i]), total=scored.n_optional,
+        motor_ncs_done=bool(scored.motor_ncs_done[i]), agrees=(label == predicted) if label in DIAGNOSES else None,
+        label=label, predicted=predicted)
+    return ";".join(w.code for w in found)

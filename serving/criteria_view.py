@@ -1,0 +1,132 @@
+"""The rule-based criteria next to the model: verdicts with their elements, for a whole batch at once.
+
+:func:`features.criteria.explain_criteria` explains one patient (a one-row frame) and costs several
+milliseconds of pandas work per call; serving explains a batch with *one* evaluation of every element
+(``features.criteria._evaluate.run``) and reads each patient's statuses out of those arrays. The
+wording, element order and "not assessable because these fields are null" rule are those of
+``explain_criteria`` (a test holds the two equal), so the criteria code stays the only source of truth
+for what an element means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data.contract import DIAGNOSES
+from features.criteria import CRITERIA_FIELDS, CRITERIA_SETS, NOT_ASSESSABLE, NOT_MET, CriteriaSet
+from features.criteria._evaluate import Evaluation, first_met, maps_to, run
+from features.criteria._logic import is_true
+from features.criteria.cascade import STEPS
+from serving.result import CriteriaSummary, CriteriaVerdict, CriterionElement
+
+MET = "met"
+_STATUS = np.array([NOT_MET, MET, NOT_ASSESSABLE], dtype=object)
+
+
+def _codes(value: Any) -> np.ndarray:
+    """A three-valued criteria array as 0 = not met, 1 = met, 2 = not assessable (Unknown)."""
+    return np.where(np.asarray(value.isna()), 2, is_true(value).astype(np.int64))
+
+
+@dataclass(frozen=True)
+class CriteriaBatch:
+    """Every patient's element statuses, verdicts and rule-based label, as arrays."""
+
+    evaluation: Evaluation
+    statuses: dict[str, dict[str, np.ndarray]]
+    """Criteria set (or "rule_based") -> element (or cascade step) -> status codes per patient."""
+    undecided: dict[str, dict[str, np.ndarray]]
+    """Criteria set -> category -> True where the category is Unknown (so the verdict could still change)."""
+    nulls: dict[str, np.ndarray]
+    """Field -> True where null, for every field an element reads."""
+    verdicts: dict[str, np.ndarray]
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def evaluate(frame: pd.DataFrame) -> CriteriaBatch:
+    """Evaluate all criteria sets once for a canonical frame."""
+    ev = run(frame)
+    statuses = {c.id: {e.id: _codes(ev.elements[c.id][e.id]) for e in c.elements} for c in CRITERIA_SETS}
+    statuses["rule_based"] = {step.id: _codes(ev.steps[step.id]) for step in STEPS}
+    undecided = {c.id: {key: np.asarray(value.isna()) for key, value in ev.categories[c.id].items()}
+                 for c in CRITERIA_SETS}
+    verdicts = {c.id: first_met(ev.categories[c.id]) for c in CRITERIA_SETS}
+    nulls = {name: np.asarray(ev.cols.is_null(name)) for name in CRITERIA_FIELDS}
+    return CriteriaBatch(ev, statuses, undecided, nulls, verdicts, np.asarray(ev.labels, dtype=object))
+
+
+def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
+    """Patient ``i``'s verdicts with their elements, and whether they agree with the model."""
+    verdicts = [_set_verdict(batch, criteria, i) for criteria in CRITERIA_SETS]
+    label = str(batch.labels[i])
+    verdicts.append(CriteriaVerdict(
+        criteria="Rule-based cascade (MMN > MADSAM > CIDP > MND > possible MMN)",
+        verdict=label,
+        variant=None,
+        maps_to=label if label in DIAGNOSES else None,
+        elements=[
+            CriterionElement(id=step.id, description=f"{step.description} -> {step.label}",
+                             status=_STATUS[batch.statuses["rule_based"][step.id][i]], fields=[], missing=[])
+            for step in STEPS
+        ],
+        missing_fields=_cascade_missing(verdicts, batch, i),
+    ))
+    agrees = (label == predicted) if label in DIAGNOSES else None
+    return CriteriaSummary(verdicts=verdicts, rule_based_label=label, agrees_with_model=agrees,
+                           note=_note(label, predicted, verdicts[-1].missing_fields))
+
+
+def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int) -> CriteriaVerdict:
+    key = str(batch.verdicts[criteria.id][i])
+    variant, verdict = key.split(": ") if ": " in key else (None, key)
+    elements, missing = [], {}
+    for element in criteria.elements:
+        code = batch.statuses[criteria.id][element.id][i]
+        absent = [f for f in element.fields if batch.nulls[f][i]] if code == 2 else []
+        if element.used_in_verdict:
+            missing.update(dict.fromkeys(absent))
+        elements.append(CriterionElement(
+            id=element.id, description=f"{element.reference}: {element.description}", status=_STATUS[code],
+            fields=list(element.fields), missing=absent))
+    return CriteriaVerdict(criteria=criteria.title, verdict=verdict, variant=variant,
+                           maps_to=maps_to(criteria.id, verdict, variant), elements=elements,
+                           missing_fields=sorted(missing) if _could_change(batch, criteria, key, i) else [])
+
+
+def _could_change(batch: CriteriaBatch, criteria: CriteriaSet, key: str, i: int) -> bool:
+    """Whether a category above the verdict is undecided (so supplying the null fields may change it)."""
+    undecided = batch.undecided[criteria.id]
+    keys = list(undecided)
+    above = keys[: keys.index(key)] if key in undecided else keys
+    return any(bool(undecided[k][i]) for k in above)
+
+
+def _cascade_missing(verdicts: list[CriteriaVerdict], batch: CriteriaBatch, i: int) -> list[str]:
+    """Null fields of the undecided steps before the deciding one: what could still change the label."""
+    by_set = dict(zip((c.id for c in CRITERIA_SETS), verdicts, strict=True))
+    step_sets = ("mmn_efns2010", "cidp_ean2021", "cidp_ean2021", "als_gold_coast", "mmn_efns2010")
+    codes = [batch.statuses["rule_based"][step.id][i] for step in STEPS]
+    decided = next((k for k, code in enumerate(codes) if code == 1), len(STEPS))
+    missing: dict[str, None] = {}
+    for k in range(decided):
+        if codes[k] == 2:
+            missing.update(dict.fromkeys(by_set[step_sets[k]].missing_fields))
+    return sorted(missing)
+
+
+def _note(label: str, predicted: str, missing: list[str]) -> str:
+    if label not in DIAGNOSES:
+        why = "no criteria set is met" if label == "unclassified" else "criteria sets point to different labels"
+        more = f"; recording {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''} may decide them" if missing else ""
+        return f"The published criteria give no single label ({label}: {why}){more}."
+    if label == predicted:
+        return f"The published criteria (rule-based cascade) also give {label}."
+    return (f"The published criteria give {label} but the model predicts {predicted}: review the elements "
+            "below; the criteria are specific but miss atypical presentations, the model is trained on synthetic data.")

@@ -1,0 +1,127 @@
+"""The FastAPI application: the ``/v1`` API, the clinician page at ``/`` and offline API docs.
+
+``create_app(predictor)`` is the one way to build it (tests pass a predictor; ``mmn-ddx serve``
+passes the one it loaded). Everything is served from the package itself, nothing from a CDN: the
+page's HTML/CSS/JS from ``serving/web/``, Swagger UI and ReDoc from the ``fastapi-offline`` wheel,
+so the tool works on a hospital machine without internet access.
+
+Middleware, outermost first: access log (no patient data) -> body-size limit (413) -> catch-all
+(never a 500, never a traceback in the log). Error handlers: :mod:`serving.http.errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from serving.http.errors import MAX_BATCH, install_error_handlers
+from serving.http.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, SafeErrorsMiddleware
+from serving.http.model_info import PredictorLike
+from serving.http.routes import attach_predictor, router
+from serving.result import NOT_FOR_CLINICAL_USE
+
+logger = logging.getLogger("mmn_ddx.http")
+
+RECORD_BODY_LIMIT = 64 * 1024
+"""Bytes for one record: a complete record is ~2 kB of JSON, so 64 KiB leaves room for whitespace."""
+BATCH_BODY_LIMIT = MAX_BATCH * 4 * 1024
+"""Bytes for a batch of ``MAX_BATCH`` complete, pretty-printed records."""
+
+WEB_DIR = Path(str(resources.files("serving").joinpath("web")))
+
+# The page loads nothing but its own files; fetch() only talks to this origin.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _offline_docs_dir() -> Path | None:
+    try:
+        import fastapi_offline  # noqa: PLC0415 - optional: only its static files are used
+    except ImportError:
+        return None
+    return Path(fastapi_offline.__file__).parent / "static"
+
+
+def _add_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` and ReDoc at ``/redoc``, from local files when available.
+
+    Without the ``fastapi-offline`` package the pages fall back to FastAPI's CDN assets (they then
+    need internet); ``/openapi.json`` works offline either way.
+    """
+    static = _offline_docs_dir()
+    if static is not None:
+        app.mount("/docs-static", StaticFiles(directory=static), name="docs-static")
+        assets = {"swagger_js_url": "/docs-static/swagger-ui-bundle.js",
+                  "swagger_css_url": "/docs-static/swagger-ui.css",
+                  "swagger_favicon_url": "/docs-static/favicon.png"}
+        redoc = {"redoc_js_url": "/docs-static/redoc.standalone.js", "redoc_favicon_url": "/docs-static/favicon.png"}
+    else:
+        logger.warning("fastapi-offline is not installed: /docs and /redoc load their assets from a CDN")
+        assets, redoc = {}, {}
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - API", **assets)
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc_page() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - API",
+                              with_google_fonts=False, **redoc)
+
+
+def _add_page(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html", media_type="text/html",
+                            headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"})
+
+
+def _load_default_predictor() -> PredictorLike:
+    from serving.predictor import Predictor  # noqa: PLC0415 - heavy; only when no predictor is given
+
+    return Predictor.load()  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await app.state.batcher.close()  # stop the micro-batch worker before the loop closes
+
+
+def create_app(predictor: PredictorLike | None = None, **fastapi_kwargs: Any) -> FastAPI:
+    """Build the app around ``predictor`` (default: ``Predictor.load()``, the champion model)."""
+    predictor = predictor if predictor is not None else _load_default_predictor()
+    app = FastAPI(
+        lifespan=_lifespan,
+        title="mmn-ddx",
+        summary="Explained differential diagnosis of MMN vs MND, CIDP and MADSAM.",
+        description=NOT_FOR_CLINICAL_USE,
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        **fastapi_kwargs,
+    )
+    attach_predictor(app.state, predictor)
+    install_error_handlers(app)
+    app.include_router(router)
+    _add_page(app)
+    _add_docs(app)
+    # add_middleware wraps: the last added is the outermost.
+    app.add_middleware(SafeErrorsMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, default_limit=RECORD_BODY_LIMIT,
+                       path_limits={"/v1/predict/batch": BATCH_BODY_LIMIT})
+    app.add_middleware(AccessLogMiddleware)
+    return app

@@ -1,0 +1,105 @@
+"""Opportunistic micro-batching of ``POST /v1/predict``: concurrent requests share one vectorised call.
+
+Why: the predictor is vectorised (one feature transform, one model call, one SHAP call per batch), so
+a batch of 8 patients costs about twice one patient, not eight times. One server process on 2 cores
+cannot run eight single predictions in parallel (the GIL), so under load requests would queue
+behind each other; batching turns that queue into one call.
+
+How: requests go into a queue; one worker takes the first waiting request plus whatever else is
+already waiting (up to ``max_batch``), never waiting for more, so a lone request is served at once
+and batching happens only when requests are already queued. The batch runs in a worker thread,
+leaving the event loop free. Results are handed back in order: ``predict_many(records)[i]`` is the
+result for ``records[i]`` (the predictor guarantees it equals ``predict(records[i])``).
+
+If the batch call fails (one record the model cannot process), each record is retried alone, so a
+bad record fails only its own request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import anyio.to_thread
+
+from serving.http.model_info import PredictorLike
+from serving.result import PredictionResult
+
+Outcome = PredictionResult | BaseException
+Queue = asyncio.Queue[tuple[Any, "asyncio.Future[PredictionResult]"]]
+
+
+class MicroBatcher:
+    """``await batcher.predict(record)``: one result, computed in a batch with concurrent requests."""
+
+    def __init__(self, predictor: PredictorLike, max_batch: int = 16) -> None:
+        self.predictor = predictor
+        self.max_batch = max_batch
+        self._workers: dict[asyncio.AbstractEventLoop, tuple[Queue, asyncio.Task[None]]] = {}
+        self.batch_sizes: list[int] = []
+        """Sizes of the last batches run (bounded), for tests and diagnostics."""
+
+    async def predict(self, record: Any) -> PredictionResult:
+        future: asyncio.Future[PredictionResult] = asyncio.get_running_loop().create_future()
+        await self._queue().put((record, future))
+        return await future
+
+    def _queue(self) -> Queue:
+        """The running loop's queue, its worker started on first use.
+
+        One worker per event loop: the same app may be served by uvicorn and, in tests, by a test
+        client running its own loop in another thread; a worker must never be touched from a loop
+        that does not own it.
+        """
+        loop = asyncio.get_running_loop()
+        entry = self._workers.get(loop)
+        if entry is None or entry[1].done():
+            queue: Queue = asyncio.Queue()
+            entry = (queue, loop.create_task(self._run(queue), name="mmn-ddx-micro-batcher"))
+            self._workers[loop] = entry
+        return entry[0]
+
+    async def close(self) -> None:
+        """Stop the running loop's worker (at application shutdown)."""
+        entry = self._workers.pop(asyncio.get_running_loop(), None)
+        if entry is not None and not entry[1].done():
+            entry[1].cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await entry[1]
+
+    async def _run(self, queue: Queue) -> None:
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < self.max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+            self.batch_sizes = [*self.batch_sizes[-999:], len(batch)]
+            try:
+                outcomes: list[Outcome] = await anyio.to_thread.run_sync(
+                    self._predict_all, [record for record, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - never leave a request waiting forever
+                outcomes = [exc] * len(batch)
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if future.done():  # the client went away
+                    continue
+                if isinstance(outcome, BaseException):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+    def _predict_all(self, records: list[Any]) -> list[Outcome]:
+        """The batch in one call; if that fails, each record alone (its own error, or its result)."""
+        try:
+            results = self.predictor.predict_many(records)
+            if len(results) == len(records):
+                return list(results)
+        except Exception as exc:  # noqa: BLE001 - handed back to the request that caused it
+            if len(records) == 1:
+                return [exc]
+        outcomes: list[Outcome] = []
+        for record in records:
+            try:
+                outcomes.append(self.predictor.predict(record))
+            except Exception as exc:  # noqa: BLE001 - handed back to its own request
+                outcomes.append(exc)
+        return outcomes

@@ -1,0 +1,122 @@
+"""Error handlers: every failure is a small JSON document with a 4xx status, never a 500 stack trace.
+
+One shape for all errors, so the web page and scripts handle them in one place::
+
+    {"error": "invalid_record", "message": "...", "problems": {"mrc_arm_distal_left": "..."}}
+
+``problems`` maps the *field path* (``mrc_arm_distal_left``; ``records.3.sex`` in a batch) to the
+reason. Nothing the client sent is echoed back or logged: pydantic's ``input`` is dropped from every
+error. Anything unexpected is caught by :class:`serving.http.middleware.SafeErrorsMiddleware`, not by
+an ``Exception`` handler here: Starlette re-raises after such a handler, and the server would then log
+a traceback whose message may quote a patient value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+
+from data.record import RecordError
+from serving.http.middleware import BodyTooLarge, too_large_response
+from serving.records import BatchRecordError
+
+MAX_BATCH = 1000
+"""Largest batch accepted by ``POST /v1/predict/batch``; larger ones get 413 (split them)."""
+
+
+def error_body(error: str, message: str, problems: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": error, "message": message}
+    if problems is not None:
+        body["problems"] = problems
+    body.update(extra)
+    return body
+
+
+def invalid_record_response(problems: dict[str, str]) -> JSONResponse:
+    fields = ", ".join(problems)
+    return JSONResponse(
+        error_body("invalid_record", f"The record does not satisfy the data dictionary: {fields}.", problems),
+        status_code=422,
+    )
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "<body>"
+
+
+def _reason(err: dict[str, Any]) -> str:
+    if err.get("type") == "missing" and tuple(err.get("loc", ())) == ("body",):
+        return "a JSON body is required"
+    if err.get("type") in ("model_attributes_type", "dict_type", "model_type"):
+        return "must be a JSON object"
+    if err.get("type") == "extra_forbidden":
+        return "unknown field (not in the data dictionary)"
+    if err.get("type") == "missing":
+        return "required field is missing"
+    return str(err.get("msg", "invalid value"))
+
+
+def _is_json(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        err = next(e for e in errors if e.get("type") == "json_invalid")
+        position = err.get("loc", ("body", "?"))[-1]
+        reason = (err.get("ctx") or {}).get("error", "invalid JSON")
+        return JSONResponse(
+            error_body("malformed_json", f"The body is not valid JSON ({reason} at character {position})."),
+            status_code=400,
+        )
+    body_unreadable = any(tuple(e.get("loc", ())) == ("body",) and e.get("type") != "missing" for e in errors)
+    if body_unreadable and not _is_json(request):  # FastAPI parses JSON only when the request says it is JSON
+        return JSONResponse(
+            error_body("unsupported_media_type", "Send the record as JSON with 'Content-Type: application/json'."),
+            status_code=415,
+        )
+    for err in errors:
+        if err.get("type") == "too_long" and _path(err.get("loc", ())) == "records":
+            return JSONResponse(
+                error_body("batch_too_large", f"A batch holds at most {MAX_BATCH} records; split it.",
+                           limit_records=MAX_BATCH),
+                status_code=413,
+            )
+    problems: dict[str, str] = {}
+    for err in errors:
+        problems.setdefault(_path(tuple(err.get("loc", ()))), _reason(err))
+    return invalid_record_response(problems)
+
+
+async def _record_error(request: Request, exc: RecordError) -> JSONResponse:
+    """Contract violations found by the predictor itself (beyond the request model's checks)."""
+    if isinstance(exc, BatchRecordError):  # rows count from 1; request paths index from 0
+        return invalid_record_response({f"records.{row - 1}.{field}": reason
+                                        for row, problems in exc.rows.items() for field, reason in problems.items()})
+    return invalid_record_response(dict(exc.problems))
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    if isinstance(exc, BodyTooLarge):
+        return too_large_response(exc.limit)
+    if exc.status_code == 400:  # FastAPI's body reader: deep nesting, a 5 000-digit number, bad UTF-8
+        return JSONResponse(error_body("malformed_json", "The body could not be parsed as JSON (invalid encoding, "
+                                       "nesting too deep or a number too long)."), status_code=400)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
+            503: "model_unavailable"}.get(exc.status_code, "http_error")
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RecordError, _record_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

@@ -1,0 +1,192 @@
+"""Pure-ASGI middleware: a body-size limit, an access log without patient data, and a safe catch-all.
+
+All plain ASGI (not ``BaseHTTPMiddleware``): they see every byte and every response and cost
+microseconds per request.
+
+Body limit: a clinician's record is ~2 kB of JSON. Anything much larger is a mistake or an attack,
+and we refuse it *before* parsing, twice over: a declared ``Content-Length`` above the limit is
+answered 413 without reading the body, and the bytes actually received are counted as they stream
+in (chunked uploads, or a client that lies about its length) and the request is cut off with 413 as
+soon as the count passes the limit.
+
+Access log: uvicorn's own access log is switched off (see ``serving.serve_cli``) because it prints
+the raw path *with its query string*, where a client could have put anything. Ours logs the method,
+the matched route *template* (``/v1/predict``; unmatched paths are logged as ``<unmatched>``), the
+status and the duration, and never a body, a query string or a header value.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Mapping
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_logger = logging.getLogger("mmn_ddx.http.access")
+error_logger = logging.getLogger("mmn_ddx.http")
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` once the streamed body passes the limit.
+
+    An ``HTTPException`` on purpose: FastAPI re-raises those from its body reader unchanged (any
+    other exception there becomes a generic 400), so the error handlers answer 413.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=f"Request body larger than {limit} bytes.")
+        self.limit = limit
+
+
+def too_large_response(limit: int) -> JSONResponse:
+    return JSONResponse(
+        {"error": "body_too_large", "message": f"Request body larger than {limit} bytes.", "limit_bytes": limit},
+        status_code=413,
+    )
+
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over ``default_limit`` bytes, or over ``path_limits[path]`` on that path."""
+
+    def __init__(self, app: ASGIApp, default_limit: int, path_limits: Mapping[str, int] | None = None) -> None:
+        self.app = app
+        self.default_limit = default_limit
+        self.path_limits = dict(path_limits or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.path_limits.get(scope.get("path", ""), self.default_limit)
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await too_large_response(limit)(scope, receive, send)
+            return
+
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            # Normally the exception handlers have already answered; this is the fallback for a
+            # body read outside a route (nothing is sent twice).
+            if not started:
+                await too_large_response(limit)(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    value = Headers(scope=scope).get("content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+class AccessLogMiddleware:
+    """One INFO line per request: method, route template, status, milliseconds. No patient data."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+        root_path = scope.get("root_path", "")
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            if access_logger.isEnabledFor(logging.INFO):
+                access_logger.info(
+                    "%s %s %d %.1fms", scope.get("method", "?"), _route_template(scope, root_path), status,
+                    (time.perf_counter() - start) * 1000.0,
+                )
+
+
+def _route_template(scope: Scope, root_path: str) -> str:
+    """The matched route's declared path (never the raw one, which a client controls).
+
+    The router records a matched route in ``scope["route"]``; a ``Mount`` (static files) instead
+    extends ``root_path`` by its prefix, logged as ``/static/…``.
+    """
+    path = getattr(scope.get("route"), "path", None)
+    if path:
+        return str(path)
+    mounted = str(scope.get("root_path", ""))
+    if mounted != root_path and mounted.startswith(root_path):
+        return mounted + "/…"
+    return "<unmatched>"
+
+
+class SafeErrorsMiddleware:
+    """Catch-all: an unexpected exception becomes a safe JSON 422, and is *not* re-raised.
+
+    Starlette's own ``Exception`` handler re-raises after answering, so uvicorn would log the full
+    traceback, message included, and a message may quote a patient value. Here we log only the
+    exception type and the file:line where it was raised. The status is 422 ("this record could not
+    be processed"), never 500: the brief of the HTTP API is that no input produces a 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001 - this is the one place that must catch everything
+            frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+            where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+            error_logger.error("unhandled %s at %s (message withheld: may contain patient data)",
+                               type(exc).__name__, where)
+            if started:
+                return  # headers are gone; the client sees a truncated body, the server stays up
+            response = JSONResponse(
+                {"error": "processing_failed",
+                 "message": "The server could not process this request; nothing was stored. "
+                            "Check the record against GET /v1/schema and try again."},
+                status_code=422,
+            )
+            await response(scope, receive, send)

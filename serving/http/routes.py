@@ -1,0 +1,118 @@
+"""The ``/v1`` API and ``/healthz``.
+
+Request bodies are typed by the contract's own pydantic model (:class:`data.record.PatientRecord`:
+strict, extra fields forbidden), so FastAPI rejects a bad record before the model sees it, and the
+OpenAPI document shows the exact contract. Responses are serialised straight from the one typed
+:class:`serving.result.PredictionResult` (``model_dump_json``), skipping FastAPI's second
+validation pass of the response: the result was validated when it was built.
+
+Single predictions go through :class:`serving.http.batcher.MicroBatcher` (concurrent requests share
+one vectorised call, run in a worker thread); the batch endpoint is a plain ``def`` that FastAPI runs
+in its thread pool. Either way a prediction never blocks the event loop that answers ``/healthz``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from data.record import PatientRecord
+from serving.http.batcher import MicroBatcher
+from serving.http.errors import MAX_BATCH
+from serving.http.model_info import ModelInfo, PredictorLike, model_info
+from serving.http.schema import FormSchema, form_schema
+from serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
+
+router = APIRouter()
+
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed JSON."},
+    413: {"description": "Body (or batch) too large."},
+    415: {"description": "Body is not JSON."},
+    422: {"description": "The record violates the data dictionary: `problems` maps field path to reason."},
+}
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    records: list[PatientRecord] = Field(  # type: ignore[valid-type]
+        max_length=MAX_BATCH, description=f"At most {MAX_BATCH} records; larger batches get 413."
+    )
+
+
+class BatchResponse(BaseModel):
+    results: list[PredictionResult]
+
+
+class Health(BaseModel):
+    status: str
+    model: str
+    version: str | None
+    notice: str = NOT_FOR_CLINICAL_USE
+
+
+def _predictor(request: Request) -> PredictorLike:
+    return request.app.state.predictor  # type: ignore[no-any-return]
+
+
+def _json(payload: str) -> Response:
+    return Response(content=payload, media_type="application/json")
+
+
+@router.post(
+    "/v1/predict",
+    response_model=PredictionResult,
+    responses=_ERROR_RESPONSES,
+    summary="Explained differential diagnosis for one patient",
+    tags=["prediction"],
+)
+async def predict(request: Request, record: PatientRecord = Body(...)) -> Response:  # type: ignore[valid-type]  # noqa: B008
+    """Probabilities, prediction set, explanation by finding, criteria verdicts, next test, warnings.
+
+    Every field except `age_at_onset_years` and `sex` may be omitted or `null` (= unknown).
+    """
+    batcher: MicroBatcher = request.app.state.batcher
+    result = await batcher.predict(record)  # a validated PatientRecord: the predictor does not re-check it
+    return _json(result.model_dump_json())
+
+
+@router.post(
+    "/v1/predict/batch",
+    response_model=BatchResponse,
+    responses=_ERROR_RESPONSES,
+    summary=f"Explained predictions for up to {MAX_BATCH} patients",
+    tags=["prediction"],
+)
+def predict_batch(request: Request, batch: BatchRequest) -> Response:
+    """One result per record, in order. Field paths in a 422 read `records.<index>.<field>`."""
+    results = _predictor(request).predict_many(batch.records)
+    return _json('{"results":[' + ",".join(r.model_dump_json() for r in results) + "]}")
+
+
+@router.get("/v1/model", response_model=ModelInfo, summary="The model being served", tags=["model"])
+def get_model(request: Request) -> ModelInfo:
+    """Name, version, alias, training-data digest, metrics, intended use and model card (Markdown)."""
+    return request.app.state.model_info  # type: ignore[no-any-return]
+
+
+@router.get("/v1/schema", response_model=FormSchema, summary="The record contract", tags=["model"])
+def get_schema() -> FormSchema:
+    """Every contract field with type, unit, allowed values or range; the web form is built from it."""
+    return form_schema()
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness and the loaded model", tags=["ops"])
+def healthz(request: Request) -> Health:
+    info: ModelInfo = request.app.state.model_info
+    return Health(status="ok", model=info.name, version=info.version)
+
+
+def attach_predictor(state: Any, predictor: PredictorLike) -> None:
+    """Store the predictor, its micro-batcher and its model info (computed once: the bundle cannot
+    change while serving)."""
+    state.predictor = predictor
+    state.batcher = MicroBatcher(predictor)
+    state.model_info = model_info(predictor)

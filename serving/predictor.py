@@ -1,0 +1,239 @@
+"""The Python API: explained predictions for one patient or a batch, from the champion model.
+
+    >>> predictor = Predictor.load()                      # doctest: +SKIP
+    >>> result = predictor.predict({"age_at_onset_years": 41.0, "sex": "male", "nerves_definite_cb": 3,
+    ...                             "motor_nerves_studied": 8})   # doctest: +SKIP
+    >>> result.predicted_diagnosis, result.prediction_set.diagnoses   # doctest: +SKIP
+
+Every batch is computed vectorised - one feature transform, one model call, one SHAP call, one criteria
+evaluation and one model call for all next-test hypotheses - and then cut into per-patient results,
+so ``predict_many(records)[i] == predict(records[i])`` (a test holds it) and one patient costs what a
+batch of one costs. Input is validated against the record contract before anything else: bad input
+raises :class:`data.record.RecordError` (one record) or :class:`serving.records.BatchRecordError`
+(rows), naming fields and reasons, never values.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from data.contract import DIAGNOSES
+from data.record import PatientRecord
+from features.modes import MODES, check_mode
+from serving import alerts, criteria_view, explanation, next_test
+from serving.records import canonical_frame, frame_records, patient_ids, validate_frame, validate_many, validate_one
+from serving.result import Audit, NextTest, PredictionResult, PredictionSet
+from training.bundle import BundleError, FeatureAttribution, ModelBundle, load_bundle
+from training.conformal import METHOD as CONFORMAL_METHOD
+from training.metadata import REPO_ROOT, code_version
+
+REGISTERED_NAMES: dict[str, str] = {"at-presentation": "mmn-ddx", "with-treatment": "mmn-ddx-with-treatment"}
+CHAMPION_ALIAS = "champion"
+DEFAULT_TRACKING_DB = REPO_ROOT / "mlruns.db"
+"""The project's default sqlite store (``training.tracking.DEFAULT_DB``, not imported: MLflow is slow to import)."""
+EXPORT_DIR = REPO_ROOT / "models"
+
+Record = Mapping[str, Any] | PatientRecord
+RECORDS_PATH_MAX = 64
+"""Batches up to this size are featurised from record dicts (faster than a DataFrame for few rows)."""
+
+
+def null_mask(records: list[dict[str, Any]], columns: list[str]) -> np.ndarray:
+    """(patients, fields): True where the validated record has no value."""
+    return np.array([[record.get(name) is None for name in columns] for record in records], dtype=bool)
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No model where one was looked for; the message says where and how to make one."""
+
+
+def _load(uri: str) -> ModelBundle:
+    """``load_bundle`` with every "not there / not readable" failure as :class:`ModelNotFoundError`."""
+    try:
+        return load_bundle(uri)
+    except (BundleError, OSError) as exc:
+        raise ModelNotFoundError(str(exc)) from None
+    except Exception as exc:  # registry errors: MLflow is imported only for URIs, so match it by module
+        if type(exc).__module__.startswith("mlflow"):
+            raise ModelNotFoundError(f"{uri}: {exc}") from None
+        raise
+
+
+def limit_threads(bundle: ModelBundle, threads: int) -> None:
+    """Threads the model may use per call: 1 (default) for serving, more for a batch job.
+
+    One patient is a few microseconds of tree traversal; with two OpenMP threads XGBoost's SHAP call for
+    one row took 10-40 ms instead of ~1 ms on a busy 2-core machine (thread start-up and spinning), and a
+    server gets its parallelism from concurrent requests anyway. A batch job (the CLI) asks for more.
+    """
+    estimator = bundle.estimator
+    if hasattr(estimator, "get_booster"):
+        estimator.get_booster().set_param({"nthread": threads})
+    elif hasattr(estimator, "n_jobs"):
+        estimator.n_jobs = threads
+
+
+def default_model_uri(mode: str = MODES[0]) -> str:
+    """``models:/<name>@champion`` when a tracking store is configured or exists, else the export dir."""
+    name = REGISTERED_NAMES[check_mode(mode)]
+    if os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_DB.exists():
+        return f"models:/{name}@{CHAMPION_ALIAS}"
+    return str(EXPORT_DIR / name)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Everything computed for a batch, as arrays; per-patient results are cut from it."""
+
+    frame: pd.DataFrame
+    probs: np.ndarray
+    attribution: FeatureAttribution
+    group_sums: np.ndarray
+    sets: list[list[str]]
+    ood: list[list[str]]
+    criteria: criteria_view.CriteriaBatch
+    recorded: np.ndarray
+    n_optional: int
+    motor_ncs_done: np.ndarray
+    next_tests: list[NextTest | None] | None
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)
+
+
+class Predictor:
+    """Explained predictions from one model bundle (see :mod:`training.bundle`)."""
+
+    def __init__(self, bundle: ModelBundle, uri: str | None = None, *, threads: int = 1) -> None:
+        self.bundle = bundle
+        self.mode = check_mode(bundle.mode)
+        self.uri = uri or bundle.metadata.uri or "<in memory>"
+        self.findings = explanation.finding_map(self.mode, tuple(bundle.feature_names))
+        self.threads = threads
+        limit_threads(bundle, threads)
+        next_test.outcome_tables()  # built once per process, here rather than in the first request
+
+    @classmethod
+    def load(cls, uri: str | None = None, mode: str | None = None, *, threads: int = 1) -> Predictor:
+        """Load the champion (``uri=None``), or any MLflow model URI or bundle / MLflow model directory.
+
+        ``mode`` picks the default model (``"at-presentation"`` unless given); with an explicit ``uri``
+        it is checked against the model's own mode. With no ``uri``, a registry without a champion falls
+        back to the exported model. Raises :class:`ModelNotFoundError` saying where it looked.
+        ``threads``: see :func:`limit_threads`.
+        """
+        if uri is None:
+            name = REGISTERED_NAMES[check_mode(mode or MODES[0])]
+            export = EXPORT_DIR / name
+            uri = default_model_uri(mode or MODES[0])
+            try:
+                bundle = _load(uri)
+            except ModelNotFoundError as exc:
+                if not export.exists():
+                    raise ModelNotFoundError(
+                        f"{exc}; no exported model in {export} either: train one with 'mmn-ddx train' or pass "
+                        "--model URI") from None
+                uri, bundle = str(export), _load(str(export))
+        else:
+            bundle = _load(uri)
+        if mode is not None and check_mode(mode) != bundle.mode:
+            raise ValueError(f"the model at {uri} is a {bundle.mode!r} model, not {mode!r}")
+        return cls(bundle, uri, threads=threads)
+
+    @cached_property
+    def audit(self) -> Audit:
+        meta = self.bundle.metadata
+        return Audit(
+            model_name=meta.name, model_version=meta.version, model_alias=meta.alias, model_uri=self.uri,
+            mode=self.mode, training_data_digest=meta.training_data_digest, generator_version=meta.generator_version,
+            code_version=code_version(), training_code_version=meta.code_version, schema_version=meta.schema_version,
+        )
+
+    @property
+    def synthetic(self) -> bool:
+        return getattr(self.bundle.metadata, "training_data_source", "synthetic") == "synthetic"
+
+    # --- public API ---------------------------------------------------------------------------------
+
+    def predict(self, record: Record, *, with_next_test: bool = True) -> PredictionResult:
+        """One patient's explained prediction; :class:`data.record.RecordError` for an invalid record."""
+        valid = [validate_one(record)]
+        return self._results(self.score(canonical_frame(valid), valid, with_next_test=with_next_test), valid)[0]
+
+    def predict_many(self, records: Iterable[Record] | pd.DataFrame, *, with_next_test: bool = True
+                     ) -> list[PredictionResult]:
+        """Explained predictions for a batch (list of records or a cohort DataFrame), in input order."""
+        if isinstance(records, pd.DataFrame):
+            frame = validate_frame(records)
+            valid = frame_records(frame)
+        else:
+            valid = validate_many(records)
+            frame = canonical_frame(valid)
+        if not valid:
+            return []
+        return self._results(self.score(frame, valid, with_next_test=with_next_test), valid)
+
+    def score(self, frame: pd.DataFrame, records: list[dict[str, Any]], *, with_next_test: bool = True) -> Scored:
+        """The vectorised core for a *validated canonical* frame and the same rows as record dicts."""
+        with xgb.config_context(nthread=self.threads):  # thread-local: also caps XGBoost's DMatrix building
+            return self._score(frame, records, with_next_test=with_next_test)
+
+    def _score(self, frame: pd.DataFrame, records: list[dict[str, Any]], *, with_next_test: bool) -> Scored:
+        X = self.bundle.transform(records if len(records) <= RECORDS_PATH_MAX else frame)
+        probs = self.bundle.predict_proba(frame, features=X)
+        attribution = self.bundle.explain(frame, features=X)
+        columns = list(frame.columns)
+        nulls = null_mask(records, columns) if len(records) <= RECORDS_PATH_MAX else frame.isna().to_numpy()
+        recorded, n_optional = alerts.recorded_counts(nulls, columns, self.mode)
+        return Scored(
+            frame=frame,
+            probs=probs,
+            attribution=attribution,
+            group_sums=self.findings.sums(attribution.values),
+            sets=self.bundle.prediction_set(probs),
+            ood=self.bundle.out_of_distribution(frame, features=X),
+            criteria=criteria_view.evaluate(frame),
+            recorded=recorded,
+            n_optional=n_optional,
+            motor_ncs_done=~nulls[:, columns.index("motor_nerves_studied")],
+            next_tests=(next_test.next_tests(records, nulls, columns, probs, self.bundle.predict_proba)
+                        if with_next_test else None),
+        )
+
+    # --- per-patient results ------------------------------------------------------------------------
+
+    def _results(self, scored: Scored, records: list[dict[str, Any]]) -> list[PredictionResult]:
+        ids = patient_ids(scored.frame)
+        return [self._result(scored, i, records[i], ids[i]) for i in range(len(records))]
+
+    def _result(self, scored: Scored, i: int, record: Mapping[str, Any], patient_id: str | None) -> PredictionResult:
+        k = int(scored.predicted[i])
+        predicted = DIAGNOSES[k]
+        attribution = scored.attribution
+        criteria = criteria_view.summary(scored.criteria, i, predicted)
+        return PredictionResult(
+            patient_id=patient_id,
+            predicted_diagnosis=predicted,
+            probabilities={d: float(p) for d, p in zip(DIAGNOSES, scored.probs[i].tolist(), strict=True)},
+            prediction_set=PredictionSet(diagnoses=scored.sets[i], coverage=self.bundle.coverage,
+                                         method=CONFORMAL_METHOD),
+            explanation=explanation.build_explanation(
+                self.findings, attribution.values[i], attribution.base_values[i], scored.group_sums[i],
+                attribution.feature_values[i], record, k, attribution.method, attribution.scale),
+            criteria=criteria,
+            next_test=scored.next_tests[i] if scored.next_tests is not None else None,
+            warnings=alerts.warnings_for(
+                synthetic=self.synthetic, ood=scored.ood[i], recorded=int(scored.recorded[i]),
+                total=scored.n_optional, motor_ncs_done=bool(scored.motor_ncs_done[i]),
+                agrees=criteria.agrees_with_model, label=criteria.rule_based_label, predicted=predicted),
+            audit=self.audit,
+        )

@@ -1,0 +1,124 @@
+"""The one typed prediction result: the Python API returns it, the CLI, HTTP API and web page render it.
+
+Like shap's ``Explanation``, it is the single currency between the predictor and every view, with its
+axes explicit: contributions are per finding (or engineered feature) *and* per class, on a stated scale.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NOT_FOR_CLINICAL_USE = (
+    "Research software. The model was trained on synthetic patients generated from published "
+    "frequencies and has not been validated on real patients: not for clinical use."
+)
+
+Status = Literal["met", "not met", "not assessable"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FindingContribution(_Frozen):
+    """SHAP contributions of one clinical finding (summed over its engineered features)."""
+
+    finding: str = Field(description="Finding group id from the feature->finding map.")
+    label: str = Field(description="Clinician-readable name of the finding.")
+    statement: str = Field(description="The patient's value(s), e.g. 'definite conduction block in 3 of 8 motor nerves'.")
+    contributions: dict[str, float] = Field(description="Contribution per diagnosis, on Explanation.scale.")
+    sentence: str = Field(description="Readable summary for the predicted class, e.g. '...: towards MMN'.")
+
+
+class FeatureContribution(_Frozen):
+    feature: str
+    finding: str
+    value: float | None = Field(description="Engineered feature value; null where the finding is unknown.")
+    contributions: dict[str, float]
+
+
+class Explanation(_Frozen):
+    """Additive explanation: base_values[c] + sum(contributions[c]) == outputs[c] on ``scale``."""
+
+    method: str = Field(description="e.g. 'xgboost pred_contribs (TreeSHAP)' or 'linear SHAP'.")
+    scale: Literal["log-odds", "probability"] = Field(
+        description="log-odds: per-class logits whose softmax gives the probabilities.")
+    classes: list[str]
+    base_values: dict[str, float]
+    outputs: dict[str, float]
+    by_finding: list[FindingContribution] = Field(description="Sorted by |contribution| to the predicted class.")
+    by_feature: list[FeatureContribution]
+
+
+class CriterionElement(_Frozen):
+    id: str
+    description: str
+    status: Status
+    fields: list[str]
+    missing: list[str] = Field(default_factory=list, description="Null fields that made it not assessable.")
+
+
+class CriteriaVerdict(_Frozen):
+    criteria: str = Field(description="e.g. 'EFNS/PNS 2010 MMN'.")
+    verdict: str
+    variant: str | None = None
+    elements: list[CriterionElement]
+    maps_to: str | None = Field(default=None, description="Diagnosis the verdict points to (None if not met).")
+    missing_fields: list[str] = Field(
+        default_factory=list, description="Null fields that could still change this verdict if recorded.")
+
+
+class CriteriaSummary(_Frozen):
+    verdicts: list[CriteriaVerdict]
+    rule_based_label: str = Field(description="MMN / MND / CIDP / MADSAM / unclassified / conflicting.")
+    agrees_with_model: bool | None = Field(description="None when the criteria give no single label.")
+    note: str
+
+
+class PredictionSet(_Frozen):
+    diagnoses: list[str]
+    coverage: float = Field(description="Target probability that the true diagnosis is in the set.")
+    method: str
+
+
+class NextTest(_Frozen):
+    field: str
+    label: str
+    expected_change: float = Field(description="Expected absolute change of the top-class probability (0-1).")
+    expected_entropy_reduction: float = Field(description="Expected reduction of the predictive entropy, in bits.")
+    rationale: str
+    test: str | None = Field(default=None, description="Test key, e.g. 'csf' (serving.next_test.TESTS).")
+    fields: list[str] = Field(default_factory=list, description="All contract fields the test's report fills.")
+
+
+class Warning(_Frozen):  # noqa: A001 - the domain word; never shadows builtins at import sites
+    code: Literal["synthetic_training_data", "out_of_distribution", "little_information", "criteria_disagree"]
+    message: str
+
+
+class Audit(_Frozen):
+    model_name: str
+    model_version: str | None
+    model_alias: str | None
+    model_uri: str
+    mode: str
+    training_data_digest: str
+    generator_version: str | None
+    code_version: str = Field(description="Serving code version (package version + git commit).")
+    training_code_version: str | None = Field(default=None, description="Code version that trained the model.")
+    schema_version: int
+
+
+class PredictionResult(_Frozen):
+    patient_id: str | None
+    predicted_diagnosis: str
+    probabilities: dict[str, float]
+    prediction_set: PredictionSet
+    explanation: Explanation
+    criteria: CriteriaSummary
+    next_test: NextTest | None
+    warnings: list[Warning]
+    audit: Audit
+    notice: str = NOT_FOR_CLINICAL_USE

@@ -1,0 +1,1 @@
+"""Static files of the clinician page (a package only so that its files ship in the wheel)."""

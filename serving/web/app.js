@@ -1,0 +1,111 @@
+// Page controller: load the schema and model info, build the form, submit, show the result or the
+// server's field-level errors. All validation rules live on the server (the data dictionary);
+// the page only reports what the server says, next to the field it names.
+
+import { el, getJSON } from "./dom.js";
+import { buildForm, clearErrors, collect, showErrors } from "./form.js";
+import { renderResult, showResultPanel } from "./result.js";
+
+const state = { schema: null, labels: new Map(), busy: false };
+
+async function loadModelInfo() {
+  const line = document.getElementById("model-line");
+  try {
+    const info = await getJSON("/v1/model");
+    const bits = [`Model ${info.name}`, info.version ? `version ${info.version}` : null, info.alias ? `(${info.alias})` : null,
+      info.training_data_digest ? `· training data ${String(info.training_data_digest).slice(0, 19)}` : null,
+      `· schema ${info.schema_version}`];
+    line.textContent = bits.filter(Boolean).join(" ");
+    document.getElementById("model-card").textContent = info.model_card || "(no model card)";
+    for (const node of document.querySelectorAll("[data-notice]")) node.textContent = info.notice;
+    return info;
+  } catch (error) {
+    line.textContent = "Model information unavailable.";
+    return null;
+  }
+}
+
+// The at-presentation model ignores treatment responses (they are known only after a trial): say so.
+function noteUnusedTreatment() {
+  const legend = document.querySelector(".section-treatment_response legend");
+  if (legend && !legend.querySelector(".unused")) {
+    legend.append(el("span", { class: "legend-note unused", text: " — not used by the served at-presentation model" }));
+  }
+}
+
+async function loadSchema() {
+  const status = document.getElementById("schema-status");
+  try {
+    state.schema = await getJSON("/v1/schema");
+  } catch (error) {
+    status.textContent = "Could not load the record schema from the server; reload the page.";
+    status.classList.add("error");
+    return;
+  }
+  for (const f of state.schema.fields) state.labels.set(f.name, f.label);
+  buildForm(document.getElementById("sections"), state.schema);
+  status.textContent = "";
+  status.hidden = true;
+  document.getElementById("exam").dataset.ready = "true";
+}
+
+function generalError(form, message) {
+  showErrors(form, { request: message }, new Map([["request", "Request"]]));
+}
+
+async function submit(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  if (state.busy || !state.schema) return;
+  clearErrors(form);
+  const { record, problems } = collect(form, state.schema);
+  if (Object.keys(problems).length) {
+    showErrors(form, problems, state.labels);
+    return;
+  }
+  const button = document.getElementById("predict");
+  state.busy = true;
+  button.disabled = true;
+  button.textContent = "Predicting…";
+  form.setAttribute("aria-busy", "true");
+  try {
+    const response = await fetch("/v1/predict", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(record),
+    });
+    let body = null;
+    try { body = await response.json(); } catch { body = null; }
+    if (response.ok && body) {
+      renderResult(body);
+      document.getElementById("result").scrollIntoView({ behavior: "smooth", block: "start" });
+    } else if (response.status === 422 && body?.problems) {
+      showResultPanel(false);
+      showErrors(form, body.problems, state.labels);
+    } else {
+      generalError(form, body?.message || `The server answered HTTP ${response.status}.`);
+    }
+  } catch (error) {
+    generalError(form, "The server could not be reached. Is `mmn-ddx serve` still running?");
+  } finally {
+    state.busy = false;
+    button.disabled = false;
+    button.textContent = "Predict";
+    form.removeAttribute("aria-busy");
+  }
+}
+
+function reset(event) {
+  const form = event.currentTarget;
+  clearErrors(form);
+  showResultPanel(false);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("exam");
+  form.addEventListener("submit", submit);
+  form.addEventListener("reset", reset);
+  Promise.all([loadSchema(), loadModelInfo()]).then(([, info]) => {
+    if (info?.mode === "at-presentation") noteUnusedTreatment();
+  });
+});

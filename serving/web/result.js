@@ -1,0 +1,134 @@
+// The result panel: renders one PredictionResult (serving/result.py), the same object the CLI prints.
+
+import { clear, el, pct, signed } from "./dom.js";
+import { drawWaterfall } from "./waterfall.js";
+
+const STATUS_TEXT = { met: "met", "not met": "not met", "not assessable": "not assessable" };
+
+function renderProbabilities(result) {
+  const list = clear(document.getElementById("probabilities"));
+  const ranked = Object.entries(result.probabilities).sort((a, b) => b[1] - a[1]);
+  for (const [dx, p] of ranked) {
+    const fill = el("span", { class: "bar-fill" });
+    fill.style.width = `${(100 * p).toFixed(1)}%`;
+    const inSet = result.prediction_set.diagnoses.includes(dx);
+    list.append(el("li", { class: `bar${dx === result.predicted_diagnosis ? " is-top" : ""}`, dataset: { diagnosis: dx } },
+      el("span", { class: "bar-label", text: dx }),
+      el("span", { class: "bar-track", role: "presentation" }, fill),
+      el("span", { class: "bar-value", text: pct(p) }),
+      el("span", { class: `bar-set${inSet ? " in" : ""}`, text: inSet ? "in set" : "" })));
+  }
+  const top = ranked[0];
+  clear(document.getElementById("headline")).append(
+    "Most likely: ", el("strong", { id: "top-diagnosis", text: top[0] }), ` (${pct(top[1])})`);
+}
+
+function renderPredictionSet(result) {
+  const set = result.prediction_set;
+  const node = clear(document.getElementById("prediction-set"));
+  node.append(`Prediction set at ${Math.round(set.coverage * 100)} % coverage: `,
+    el("span", { class: "set" }, set.diagnoses.map((d) => el("span", { class: "chip", text: d }))),
+    el("span", { class: "hint", text: ` (${set.method})` }));
+  if (set.diagnoses.length > 1) {
+    node.append(el("span", { class: "hint", text: " More than one diagnosis: these findings do not separate them." }));
+  }
+}
+
+function renderExplanation(result, cls) {
+  const ex = result.explanation;
+  const select = document.getElementById("explain-class");
+  if (!select.options.length || select.dataset.forResult !== "1") {
+    clear(select);
+    for (const c of ex.classes) select.append(el("option", { value: c, text: c }));
+    select.dataset.forResult = "1";
+  }
+  select.value = cls;
+  document.getElementById("waterfall-caption").textContent =
+    `Score for ${cls} on the ${ex.scale} scale (${ex.method}). ` +
+    (ex.scale === "log-odds" ? "The four class scores together give the probabilities (softmax). " : "") +
+    "Bars to the right push towards the class, bars to the left away from it; base value plus all bars equals the score.";
+  drawWaterfall(document.getElementById("waterfall"), ex, cls);
+  const sentences = clear(document.getElementById("sentences"));
+  const ranked = [...ex.by_finding].sort((a, b) => Math.abs(b.contributions[cls] ?? 0) - Math.abs(a.contributions[cls] ?? 0));
+  for (const f of ranked.slice(0, 6)) {
+    const v = f.contributions[cls] ?? 0;
+    sentences.append(el("li", { class: v >= 0 ? "up" : "down" },
+      el("span", { class: "finding", text: f.statement || f.label }),
+      `: ${v >= 0 ? "towards" : "away from"} ${cls} (${signed(v)})`));
+  }
+}
+
+function renderCriteria(result) {
+  const c = result.criteria;
+  const node = clear(document.getElementById("criteria"));
+  const agree = c.agrees_with_model === null ? "no single criteria label" : c.agrees_with_model ? "agree" : "disagree";
+  node.append(el("div", { class: "side-by-side" },
+    el("div", { class: "side model-side" }, el("h4", { text: "Model" }),
+      el("p", { class: "big", text: result.predicted_diagnosis }),
+      el("p", { text: `probability ${pct(result.probabilities[result.predicted_diagnosis])}` })),
+    el("div", { class: `side criteria-side agree-${agree.replaceAll(" ", "-")}` }, el("h4", { text: "Criteria (rule-based)" }),
+      el("p", { class: "big", id: "criteria-label", text: c.rule_based_label }),
+      el("p", { text: `model and criteria: ${agree}` }))));
+  if (c.note) node.append(el("p", { class: "hint", text: c.note }));
+  for (const v of c.verdicts) {
+    const items = v.elements.map((e) => el("li", { class: `status-${e.status.replaceAll(" ", "-")}` },
+      el("span", { class: "el-status", text: STATUS_TEXT[e.status] || e.status }), " ", e.description,
+      e.missing?.length ? el("span", { class: "hint", text: ` (unknown: ${e.missing.join(", ")})` }) : null));
+    node.append(el("details", { class: "verdict" },
+      el("summary", {}, el("strong", { text: v.criteria }), ": ", v.verdict, v.variant ? ` (${v.variant})` : ""),
+      el("ul", { class: "elements" }, items)));
+  }
+}
+
+function renderNextTest(result) {
+  const node = clear(document.getElementById("next-test"));
+  const t = result.next_test;
+  if (!t) {
+    node.append(el("p", { text: "No unknown test is expected to change the prediction noticeably." }));
+    return;
+  }
+  node.append(el("p", {}, el("strong", { id: "next-test-label", text: t.label }),
+    `: expected change of the top probability ${pct(t.expected_change)}, expected uncertainty reduction ${t.expected_entropy_reduction.toFixed(2)} bits.`),
+  el("p", { class: "hint", text: t.rationale }));
+}
+
+function renderWarnings(result) {
+  const list = clear(document.getElementById("warnings"));
+  for (const w of result.warnings) list.append(el("li", { class: `warning warning-${w.code}`, text: w.message }));
+  if (!result.warnings.length) list.append(el("li", { text: "None." }));
+}
+
+function renderAudit(result) {
+  const dl = clear(document.getElementById("audit"));
+  for (const [key, value] of Object.entries(result.audit)) {
+    dl.append(el("dt", { text: key.replaceAll("_", " ") }), el("dd", { text: value ?? "—" }));
+  }
+}
+
+// Toggle between the placeholder and a rendered result (a stale result must never stay on screen).
+export function showResultPanel(visible) {
+  document.getElementById("result-body").hidden = !visible;
+  document.getElementById("result-empty").hidden = visible;
+  document.getElementById("result").classList.toggle("is-empty", !visible);
+}
+
+export function renderResult(result) {
+  for (const node of document.querySelectorAll("[data-notice]")) node.textContent = result.notice;
+  renderProbabilities(result);
+  renderPredictionSet(result);
+  renderExplanation(result, result.predicted_diagnosis);
+  renderCriteria(result);
+  renderNextTest(result);
+  renderWarnings(result);
+  renderAudit(result);
+  const select = document.getElementById("explain-class");
+  select.onchange = () => renderExplanation(result, select.value);
+  let pending = null;
+  window.onresize = () => { // redraw the chart for the new width (tablet rotation)
+    clearTimeout(pending);
+    pending = setTimeout(() => drawWaterfall(document.getElementById("waterfall"), result.explanation, select.value), 150);
+  };
+  showResultPanel(true);
+  // The panel was hidden while the chart was laid out: redraw now that it has a width.
+  drawWaterfall(document.getElementById("waterfall"), result.explanation, select.value);
+}

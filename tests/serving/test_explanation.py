@@ -1,0 +1,122 @@
+"""SHAP by finding: exact additivity, findings = sums of their features, order, and the sentences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy.special import softmax
+
+from data.contract import DIAGNOSES, LABEL
+from data.generator import generate_cohort
+from features.findings import describe_finding, feature_map
+from serving.explanation import direction, finding_map
+from serving.predictor import Predictor
+from serving.records import frame_records
+from serving.result import PredictionResult
+
+MMN = {
+    "age_at_onset_years": 38.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb",
+    "mrc_arm_distal_left": 3.0, "mrc_arm_distal_right": 5.0, "weak_nerve_territories": 3, "sensory_loss": "none",
+    "motor_nerves_studied": 8, "nerves_definite_cb": 3, "nerves_cidp_cb": 3, "nerves_any_demyelinating": 3,
+    "sensory_nerves_studied": 4, "sensory_nerves_abnormal": 0, "anti_gm1_igm_ratio": 12.0,
+}
+
+
+@pytest.fixture(scope="module")
+def predictor(quick_bundle_dir: Path) -> Predictor:
+    return Predictor.load(str(quick_bundle_dir))
+
+
+@pytest.fixture(scope="module")
+def results(predictor: Predictor) -> list[PredictionResult]:
+    records = frame_records(generate_cohort(30, seed=21).drop(columns=[LABEL]))
+    return predictor.predict_many([*records, MMN, {"age_at_onset_years": 70.0, "sex": "male"}], with_next_test=False)
+
+
+def _matrix(contributions: list[dict[str, float]]) -> np.ndarray:
+    return np.array([[c[d] for d in DIAGNOSES] for c in contributions])
+
+
+def test_additivity_is_exact_on_the_stated_scale(results: list[PredictionResult]) -> None:
+    for result in results:
+        e = result.explanation
+        assert e.scale == "log-odds" and e.classes == list(DIAGNOSES)
+        base = np.array([e.base_values[d] for d in DIAGNOSES])
+        outputs = np.array([e.outputs[d] for d in DIAGNOSES])
+        features = _matrix([f.contributions for f in e.by_feature]).sum(axis=0)
+        findings = _matrix([f.contributions for f in e.by_finding]).sum(axis=0)
+        np.testing.assert_allclose(base + features, outputs, atol=1e-6, rtol=0)
+        np.testing.assert_allclose(base + findings, outputs, atol=1e-6, rtol=0)
+        probs = np.array([result.probabilities[d] for d in DIAGNOSES])
+        np.testing.assert_allclose(softmax(outputs), probs, atol=1e-6, rtol=0)
+
+
+def test_finding_sums_equal_their_feature_sums(results: list[PredictionResult], predictor: Predictor) -> None:
+    table = feature_map(predictor.mode)
+    for result in results:
+        by_feature = result.explanation.by_feature
+        assert [f.feature for f in by_feature] == list(predictor.bundle.feature_names)
+        for finding in result.explanation.by_finding:
+            members = [f.contributions for f in by_feature if table[f.feature].group == finding.finding]
+            assert members, finding.finding
+            np.testing.assert_allclose(_matrix(members).sum(axis=0), _matrix([finding.contributions])[0], atol=1e-9)
+
+
+def test_findings_sorted_by_size_for_the_predicted_class(results: list[PredictionResult]) -> None:
+    for result in results:
+        sizes = [abs(f.contributions[result.predicted_diagnosis]) for f in result.explanation.by_finding]
+        assert sizes == sorted(sizes, reverse=True)
+        assert len({f.finding for f in result.explanation.by_finding}) == len(sizes)
+
+
+def test_every_finding_has_the_patients_statement_and_a_direction(results: list[PredictionResult]) -> None:
+    result = results[-2]  # the MMN vignette
+    for finding in result.explanation.by_finding:
+        assert finding.statement == describe_finding(finding.finding, MMN)
+        assert finding.sentence.startswith(finding.statement + ": ")
+        tail = finding.sentence.removeprefix(finding.statement + ": ")
+        assert tail == "little effect" or any(tail.endswith(d) for d in DIAGNOSES)
+
+
+def test_conduction_block_is_worded_with_the_patients_counts(results: list[PredictionResult]) -> None:
+    result = results[-2]
+    assert result.predicted_diagnosis == "MMN"
+    block = next(f for f in result.explanation.by_finding if f.finding == "conduction_block")
+    assert block.label == "Motor conduction block"
+    assert block.sentence.startswith("definite conduction block in 3 of 8 motor nerves")
+    predicted = DIAGNOSES.index(result.predicted_diagnosis)
+    values = [block.contributions[d] for d in DIAGNOSES]
+    assert block.sentence.endswith(": " + direction(values, predicted))
+
+
+def test_feature_values_are_the_models_inputs(results: list[PredictionResult], predictor: Predictor) -> None:
+    features = predictor.bundle.transform([MMN])[0]
+    reported = [f.value for f in results[-2].explanation.by_feature]
+    np.testing.assert_array_equal(np.array(reported, dtype=float), features)
+
+
+@pytest.mark.parametrize(("contributions", "predicted", "expected"), [
+    ([0.8, -0.2, -0.3, 0.0], 0, "towards MMN"),
+    ([-0.4, 0.6, 0.0, 0.1], 0, "away from MMN, towards MND"),
+    ([-0.4, -0.1, 0.0, 0.02], 0, "away from MMN"),
+    ([0.01, 0.02, 0.3, -0.01], 0, "towards CIDP"),
+    ([0.01, -0.02, 0.03, 0.0], 3, "little effect"),
+    ([0.0, 0.0, 0.0, 0.5], 3, "towards MADSAM"),
+])
+def test_direction_words(contributions: list[float], predicted: int, expected: str) -> None:
+    assert direction(contributions, predicted) == expected
+
+
+def test_finding_map_refuses_unknown_features() -> None:
+    with pytest.raises(ValueError, match="not_a_feature"):
+        finding_map("at-presentation", ("age_at_onset_years", "not_a_feature"))
+
+
+def test_finding_map_membership_is_a_partition() -> None:
+    columns: tuple[Any, ...] = tuple(feature_map("with-treatment"))
+    fmap = finding_map("with-treatment", columns)
+    assert (fmap.membership.sum(axis=1) == 1).all()
+    assert "treatment_response" in fmap.groups

@@ -1,0 +1,107 @@
+"""The next most informative test: a test not yet done, the one with the largest expected information gain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from data.contract import DIAGNOSES, LABEL
+from data.generator import generate_cohort
+from features.modes import TREATMENT_FIELDS
+from serving.next_test import TESTS, describe_outcomes, entropy_bits, find_test, outcome_tables
+from serving.predictor import Predictor
+from serving.records import frame_records, validate_one
+
+BASE = {  # asymmetric arm weakness, nothing else done: every test is a candidate
+    "age_at_onset_years": 45.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb",
+    "mrc_arm_distal_left": 3.0, "mrc_arm_distal_right": 5.0, "fasciculations": True,
+}
+
+
+@pytest.fixture(scope="module")
+def predictor(quick_bundle_dir: Path) -> Predictor:
+    return Predictor.load(str(quick_bundle_dir))
+
+
+def _expected_gain(predictor: Predictor, record: dict[str, Any], key: str) -> tuple[float, float]:
+    """EIG and expected top-class change of one test, recomputed outcome by outcome."""
+    probs = predictor.bundle.predict_proba([record])[0]
+    top = int(np.argmax(probs))
+    gain = change = 0.0
+    outcomes = describe_outcomes(key)
+    weights = np.array([sum(probs[c] * lik[d] for c, d in enumerate(DIAGNOSES)) for _, lik in outcomes])
+    weights /= weights.sum()
+    for weight, (result, _) in zip(weights, outcomes, strict=True):
+        after = predictor.bundle.predict_proba([{**record, **result}])[0]
+        gain += weight * float(entropy_bits(after))
+        change += weight * abs(after[top] - probs[top])
+    return float(entropy_bits(probs)) - gain, change
+
+
+def test_outcome_tables_are_valid_results_with_class_conditional_probabilities() -> None:
+    tables = outcome_tables()
+    assert set(tables) == {t.key for t in TESTS}
+    for key, outcomes in tables.items():
+        assert outcomes.likelihood.shape == (len(outcomes.records), len(DIAGNOSES))
+        np.testing.assert_allclose(outcomes.likelihood.sum(axis=0), 1.0)
+        assert len(outcomes.records) >= 2, key
+        for result in outcomes.records:
+            assert set(result) == set(find_test(key).fields)
+            validate_one({**BASE, **result})  # whole counts, within range, abnormal <= studied
+
+
+def test_tests_never_include_treatment_responses() -> None:
+    assert not {f for t in TESTS for f in t.fields} & set(TREATMENT_FIELDS)
+
+
+def test_likelihoods_separate_the_diagnoses_where_expected() -> None:
+    gm1 = describe_outcomes("anti_gm1")
+    high = {d: sum(lik[d] for result, lik in gm1 if result["anti_gm1_igm_ratio"] >= 4) for d in DIAGNOSES}
+    assert high["MMN"] > 5 * max(high["CIDP"], high["MND"])  # high-titre anti-GM1 is an MMN finding
+    emg = describe_outcomes("emg")
+    widespread = {d: sum(lik[d] for result, lik in emg if result["emg_regions_denervated"] >= 3) for d in DIAGNOSES}
+    assert widespread["MND"] > 5 * max(widespread["MMN"], widespread["CIDP"])
+
+
+def test_next_test_is_a_null_test_field_with_the_largest_expected_gain(predictor: Predictor) -> None:
+    result = predictor.predict(BASE)
+    chosen = result.next_test
+    assert chosen is not None and chosen.test is not None
+    test = find_test(chosen.test)
+    assert chosen.field == test.fields[0] and chosen.fields == list(test.fields)
+    assert all(BASE.get(name) is None for name in test.fields)
+    gains = {t.key: _expected_gain(predictor, BASE, t.key) for t in TESTS}
+    assert chosen.test == max(gains, key=lambda key: gains[key][0])
+    assert chosen.expected_entropy_reduction == pytest.approx(gains[chosen.test][0], abs=1e-9)
+    assert chosen.expected_change == pytest.approx(gains[chosen.test][1], abs=1e-9)
+    assert 0 < chosen.expected_entropy_reduction <= 2.0  # at most log2(4) bits
+
+
+def test_next_test_changes_when_that_test_is_filled(predictor: Predictor) -> None:
+    record = dict(BASE)
+    seen = []
+    for _ in range(3):
+        chosen = predictor.predict(record).next_test
+        if chosen is None:
+            break
+        assert chosen.test not in seen
+        seen.append(chosen.test)
+        record.update(describe_outcomes(chosen.test)[0][0])  # the first representative result
+    assert len(seen) >= 2
+
+
+def test_no_next_test_when_every_test_is_done(predictor: Predictor) -> None:
+    record = dict(BASE)
+    for test in TESTS:
+        record.update(describe_outcomes(test.key)[0][0])
+    assert predictor.predict(record).next_test is None
+
+
+def test_next_tests_of_a_batch_equal_one_by_one(predictor: Predictor) -> None:
+    records = frame_records(generate_cohort(12, seed=31).drop(columns=[LABEL]))
+    batch = [r.next_test for r in predictor.predict_many(records)]
+    assert batch == [predictor.predict(record).next_test for record in records]
+    assert any(t is not None for t in batch)

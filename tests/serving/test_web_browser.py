@@ -1,0 +1,152 @@
+"""The clinician page in a real headless Chromium (Debian's, driven by Playwright for Python).
+
+One MMN vignette typed in as a clinician would, the result read back from the page, then an impossible
+MRC grade and the server's field-level error next to the field. The page must load nothing but its
+own origin and fit a tablet's width.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+LAPTOP = {"width": 1366, "height": 900}
+TABLET = {"width": 820, "height": 1180}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium "
+                                                     "(run 'make browser' as root, or apt-get install chromium)"),
+]
+
+# An MMN vignette as typed at the bedside: asymmetric distal arm weakness, definite conduction blocks
+# in several nerves with normal sensory conduction across them, high-titre anti-GM1 IgM.
+MMN_FORM = {
+    "age_at_onset_years": "38", "symptom_duration_months": "30",
+    "mrc_arm_distal_left": "3", "mrc_arm_distal_right": "4.5", "mrc_arm_proximal_left": "5",
+    "mrc_arm_proximal_right": "5", "mrc_leg_distal_left": "5", "mrc_leg_distal_right": "5",
+    "weak_nerve_territories": "3", "motor_nerves_studied": "10", "nerves_definite_cb": "3",
+    "nerves_probable_cb": "1", "sensory_nerves_studied": "4", "sensory_nerves_abnormal": "0",
+    "emg_regions_denervated": "1", "anti_gm1_igm_ratio": "8",
+}
+MMN_SELECTS = {
+    "sex": "male", "course": "stepwise", "onset_region": "upper_limb", "muscle_atrophy": "mild",
+    "reflexes_affected_limbs": "reduced", "reflexes_unaffected_limbs": "normal", "upper_motor_neuron_signs": "false",
+    "bulbar_weakness": "false", "sensory_symptoms": "false", "sensory_loss": "none",
+    "sensory_normal_across_cb": "true", "ivig_response": "improved",
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh page on the live server that records console errors and every URL it requests."""
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.console_errors = []  # type: ignore[attr-defined]
+    page.requested = []  # type: ignore[attr-defined]
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    page.on("request", lambda r: page.requested.append(r.url))
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#exam[data-ready=true]")
+    yield page
+    context.close()
+
+
+def _fill_mmn(page: Any) -> None:
+    for name, value in MMN_FORM.items():
+        page.fill(f"#f-{name}", value)
+    for name, value in MMN_SELECTS.items():
+        page.select_option(f"#f-{name}", value)
+
+
+def test_mmn_vignette_shows_mmn_on_top_with_its_explanation(page: Any, live_server: Any, tmp_path: Path) -> None:
+    _fill_mmn(page)
+    with page.expect_response(lambda r: r.url.endswith("/v1/predict")) as answer:
+        page.click("#predict")
+    page.wait_for_selector("#result-body:not([hidden])")
+    page.screenshot(path=str(tmp_path / "laptop-result.png"), full_page=True)
+    served = answer.value.json()  # what the page was given: it must show exactly this
+
+    assert served["predicted_diagnosis"] == "MMN"
+    assert page.text_content("#top-diagnosis") == "MMN"
+    bars = page.locator("#probabilities li")
+    assert bars.count() == 4 and bars.first.get_attribute("data-diagnosis") == "MMN"
+    assert "MMN" in page.text_content("#prediction-set")
+    # the waterfall: base value, one bar per finding (at most 10 + the rest pooled), the score
+    n_findings = len(served["explanation"]["by_finding"])
+    rows = page.locator("#waterfall svg .wf-row")
+    assert rows.count() == 2 + min(n_findings, 10) + (n_findings > 10)
+    assert page.locator("#waterfall svg .wf-row[data-kind=total]").count() == 1
+    first = page.locator("#sentences li").first.text_content()
+    assert served["explanation"]["by_finding"][0]["statement"] in first and "towards MMN" in first
+    # the criteria beside the model, the next test, the warnings and the notice
+    assert page.text_content("#criteria-label") == served["criteria"]["rule_based_label"]
+    assert page.locator("#criteria details.verdict").count() == len(served["criteria"]["verdicts"])
+    if served["next_test"]:
+        assert page.text_content("#next-test-label") == served["next_test"]["label"]
+    assert page.locator("#warnings li").count() == max(1, len(served["warnings"]))
+    assert "not for clinical use" in page.text_content("#result-body").lower()
+
+    # nothing but this origin was contacted, and the page raised no error
+    assert all(url.startswith(live_server.url) or url.startswith("data:") for url in page.requested), page.requested
+    assert page.console_errors == []
+
+
+def test_impossible_mrc_grade_shows_the_servers_error_next_to_the_field(page: Any, tmp_path: Path) -> None:
+    _fill_mmn(page)
+    page.fill("#f-mrc_arm_distal_left", "7")
+    with page.expect_response(lambda r: r.url.endswith("/v1/predict")) as answer:
+        page.click("#predict")
+    assert answer.value.status == 422
+    error = page.locator("#e-mrc_arm_distal_left")
+    error.wait_for(state="visible")
+    page.screenshot(path=str(tmp_path / "laptop-error.png"))
+    assert "less than or equal to 5" in error.text_content()
+    assert page.get_attribute("#f-mrc_arm_distal_left", "aria-invalid") == "true"
+    assert page.locator("#error-summary").is_visible()
+    assert page.locator("#result-body").is_hidden()
+    # the other fields are untouched and the value is kept for correction
+    assert page.input_value("#f-mrc_arm_distal_left") == "7"
+    assert page.locator(".field-error:visible").count() == 1
+
+    page.fill("#f-mrc_arm_distal_left", "3")
+    page.click("#predict")
+    page.wait_for_selector("#result-body:not([hidden])")
+    assert error.is_hidden()
+
+
+def test_page_fits_a_tablet_and_sends_unknown_as_null(page: Any, tmp_path: Path) -> None:
+    page.set_viewport_size(TABLET)
+    page.fill("#f-age_at_onset_years", "61")
+    page.select_option("#f-sex", "female")
+    with page.expect_request(lambda r: r.url.endswith("/v1/predict")) as sent:
+        page.click("#predict")
+    page.wait_for_selector("#result-body:not([hidden])")
+    page.screenshot(path=str(tmp_path / "tablet-result.png"), full_page=True)
+    assert sent.value.post_data_json == {"age_at_onset_years": 61, "sex": "female"}  # empty = unknown, never 0
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    # every input has an accessible name
+    unnamed = page.evaluate("""[...document.querySelectorAll('#exam input, #exam select')]
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.id)""")
+    assert unnamed == []
+
