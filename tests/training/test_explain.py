@@ -4,7 +4,6 @@ with calibration folded in; no silent fallback to an approximate explainer."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.special import softmax
 from sklearn.neighbors import KNeighborsClassifier
