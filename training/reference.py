@@ -44,6 +44,10 @@ REG_COVAR = 1e-2
 TOP_ATYPICAL = 3
 
 
+SMALL_FRAME = 16
+"""Up to this many rows, checking plain dicts is faster than per-column pandas work (serving path)."""
+
+
 @dataclass(frozen=True)
 class DiagonalMixture:
     """A Gaussian mixture with diagonal covariances on standardised engineered features.
@@ -120,6 +124,8 @@ class Reference:
         ``records``: a canonical frame, or record dicts (the per-patient serving path, which skips
         building a frame); ``features``: their engineered features.
         """
+        if isinstance(records, pd.DataFrame) and len(records) <= SMALL_FRAME:
+            records = [{k: (None if v is pd.NA else v) for k, v in row.items()} for row in records.to_dict("records")]
         if isinstance(records, pd.DataFrame):
             out = self._field_reasons_frame(records)
         else:
