@@ -116,16 +116,22 @@ class ChampionChoice:
 
 
 def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, families: tuple[str, ...], jobs: int,
-                 source: str, saved: SavedChampion | None, progress: ProgressFactory | None
-                 ) -> tuple[ModeModels, str]:
+                 source: str, saved: SavedChampion | None, progress: ProgressFactory | None,
+                 refit_synthetic: int | None = None) -> tuple[ModeModels, str]:
     """Every family trained by the training use case (no tracking, no export), and the mode's champion:
-    ``saved`` if given, else the one this training chose. Returns the models and the champion's provenance."""
+    ``saved`` if given, else the one this training chose (refitted on ``refit_synthetic`` fresh synthetic
+    patients when given, as ``train --refit-synthetic`` exports it). Returns the models and the champion's
+    provenance."""
     from training.train import TrainSettings, train
 
-    settings = TrainSettings(mode=mode, seed=seed, families=families, quick=quick, n_jobs=jobs)
+    settings = TrainSettings(mode=mode, seed=seed, families=families, quick=quick, n_jobs=jobs,
+                             refit_synthetic=refit_synthetic)
     result = train(frame, settings, export_dir=None, track=False, source=source,
                    generator_version=GENERATOR_VERSION if source == "synthetic" else None, progress=progress)
     families_fns = result.predictors()
+    if saved is None and refit_synthetic:
+        return ModeModels(mode, families_fns, result.champion, result.champion_predictor), \
+            f"{result.champion}, chosen by outer-CV log-loss in this run, refitted on {refit_synthetic} synthetic patients"
     if saved is None:
         return ModeModels(mode, families_fns, result.champion, families_fns[result.champion]), \
             f"{result.champion}, chosen by outer-CV log-loss in this run"
