@@ -14,6 +14,8 @@ assessable", never "not met". All cut-offs live in :mod:`features.criteria.thres
 ``evaluate_criteria(frame)`` gives one verdict row per patient, ``explain_criteria(one_row_frame)`` the
 verdicts with every element (JSON-ready; ``explain_criteria_batch`` for many rows at once),
 ``criteria_elements`` / ``criteria_categories`` the same logic as nullable boolean feature columns.
+``evaluate_all`` is the shared core (every element, category and cascade step as three-valued arrays),
+for callers such as serving that word many patients' verdicts themselves.
 """
 
 from features.criteria._coverage import criteria_coverage, rule_based_coverage
@@ -21,9 +23,13 @@ from features.criteria._evaluate import (
     CRITERIA_FIELDS,
     CRITERIA_SETS,
     VERDICT_COLUMNS,
+    Evaluation,
     criteria_categories,
     criteria_elements,
+    evaluate_all,
     evaluate_criteria,
+    first_met,
+    maps_to,
 )
 from features.criteria._explain import explain_criteria, explain_criteria_batch
 from features.criteria._input import CriteriaInputError
@@ -55,12 +61,16 @@ __all__ = [
     "CriteriaVerdict",
     "Element",
     "ElementResult",
+    "Evaluation",
     "Status",
     "criteria_categories",
     "criteria_coverage",
     "criteria_elements",
+    "evaluate_all",
     "evaluate_criteria",
     "explain_criteria",
     "explain_criteria_batch",
+    "first_met",
+    "maps_to",
     "rule_based_coverage",
 ]

@@ -6,6 +6,7 @@ Input must be a *canonical* frame (see :mod:`features.criteria._input`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -61,10 +62,19 @@ class Evaluation:
     labels: np.ndarray
 
 
-def run(frame: pd.DataFrame) -> Evaluation:
-    """Evaluate every element of every set once, then the categories and the cascade."""
-    cols = Columns(frame)
-    check_frame(cols, CRITERIA_FIELDS)
+def evaluate_all(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> Evaluation:
+    """Evaluate every element of every set once, then the categories and the cascade.
+
+    ``data``: a canonical frame (checked, see :mod:`features.criteria._input`), or *validated* record
+    dicts (``PatientRecord.to_dict()``; the per-patient serving path) read without pandas.
+    """
+    if isinstance(data, pd.DataFrame):
+        cols = Columns(data)
+        check_frame(cols, CRITERIA_FIELDS)
+    elif isinstance(data, Sequence) and not isinstance(data, str):
+        cols = Columns.from_records(data)
+    else:
+        raise TypeError(f"expected a pandas DataFrame or a list of record dicts, got {type(data).__name__}")
     elements: dict[str, dict[str, Tri]] = {}
     categories: dict[str, Categories] = {}
     for criteria in CRITERIA_SETS:
@@ -113,7 +123,7 @@ def evaluate_criteria(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per patient (same index as ``frame``): ``patient_id``, the verdict of each criteria set, the
     CIDP variant reaching it, a coarse El Escorial proxy and the rule-based label. Vectorised: 20 000
     patients take a fraction of a second."""
-    ev = run(frame)
+    ev = evaluate_all(frame)
     mmn = first_met(ev.categories["mmn_efns2010"])
     cidp_key = first_met(ev.categories["cidp_ean2021"])
     cidp = np.array([k.split(": ")[-1] for k in cidp_key], dtype=object)
@@ -152,7 +162,7 @@ def _boolean_frame(arrays: dict[str, Tri], index: pd.Index) -> pd.DataFrame:
 def criteria_elements(frame: pd.DataFrame) -> pd.DataFrame:
     """Every element of every set as a nullable ``boolean`` column ``"<set>.<element id>"`` (NA = not
     assessable): the criteria as features, with missingness kept visible."""
-    ev = run(frame)
+    ev = evaluate_all(frame)
     return _boolean_frame(
         {f"{set_id}.{eid}": a for set_id, results in ev.elements.items() for eid, a in results.items()}, frame.index
     )
@@ -162,7 +172,7 @@ def criteria_categories(frame: pd.DataFrame) -> pd.DataFrame:
     """Every diagnostic category (``"mmn_efns2010.definite"``, ``"cidp_ean2021.multifocal: CIDP"``,
     ``"als_gold_coast.met"``) and cascade step (``"rule_based.step4_gold_coast"``) as a nullable
     ``boolean`` column."""
-    ev = run(frame)
+    ev = evaluate_all(frame)
     arrays = {f"{set_id}.{key}": a for set_id, cats in ev.categories.items() for key, a in cats.items()}
     arrays.update({f"rule_based.{step}": a for step, a in ev.steps.items()})
     return _boolean_frame(arrays, frame.index)

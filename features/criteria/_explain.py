@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from data.contract import DIAGNOSES
-from features.criteria._evaluate import CRITERIA_SETS, Evaluation, first_met, maps_to, run
+from features.criteria._evaluate import CRITERIA_SETS, Evaluation, evaluate_all, first_met, maps_to
 from features.criteria._logic import Tri
 from features.criteria._registry import CriteriaSet
 from features.criteria._results import (
@@ -128,10 +128,10 @@ def explain_criteria(frame: pd.DataFrame) -> list[CriteriaVerdict]:
     if not isinstance(frame, pd.DataFrame) or len(frame) != 1:
         rows = len(frame) if isinstance(frame, pd.DataFrame) else type(frame).__name__
         raise ValueError(f"explain_criteria takes a one-row DataFrame (one patient), got {rows}")
-    return next(_explain(run(frame)))
+    return next(_explain(evaluate_all(frame)))
 
 
 def explain_criteria_batch(frame: pd.DataFrame) -> list[list[CriteriaVerdict]]:
     """:func:`explain_criteria` for every row of a frame, evaluating the criteria once for all rows (what
     serving needs for a batch: one vectorised evaluation, then one explanation object per patient)."""
-    return list(_explain(run(frame)))
+    return list(_explain(evaluate_all(frame)))

@@ -16,6 +16,7 @@ from features.criteria import (
     CriteriaVerdict,
     criteria_categories,
     criteria_elements,
+    evaluate_all,
     evaluate_criteria,
     explain_criteria,
     explain_criteria_batch,
@@ -110,6 +111,20 @@ def test_explain_takes_exactly_one_patient(cohort: pd.DataFrame) -> None:
 def test_batch_explanation_equals_one_explanation_per_row(cohort: pd.DataFrame) -> None:
     rows = cohort.iloc[:30]
     assert explain_criteria_batch(rows) == [explain_criteria(rows.iloc[[i]]) for i in range(len(rows))]
+
+
+def test_record_dicts_give_the_same_results_as_the_canonical_frame(cohort: pd.DataFrame) -> None:
+    records = cohort.astype(object).where(cohort.notna(), None).to_dict("records")
+    from_frame, from_records = evaluate_all(cohort), evaluate_all(records)
+    assert not from_frame.labels.tolist() == []
+    assert from_records.labels.tolist() == from_frame.labels.tolist()
+    for kind in ("elements", "categories"):
+        for set_id, results in getattr(from_frame, kind).items():
+            for key, expected in results.items():
+                got = getattr(from_records, kind)[set_id][key]
+                assert np.array_equal(got.true, expected.true) and np.array_equal(got.known, expected.known), key
+    for step, expected in from_frame.steps.items():
+        assert np.array_equal(from_records.steps[step].true, expected.true), step
 
 
 def test_feature_frames_are_nullable_booleans(cohort: pd.DataFrame) -> None:
