@@ -10,6 +10,7 @@ worded as "not recorded" / "not done", never as normal.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from data.contract import FEATURE_FIELDS
 from features._base import ContractTransformer
+from features._columns import Columns
 from features._records import read_records
 from features.conduction import BLOCK_FIELDS, ConductionFeatures
 from features.modes import fields_for_mode
@@ -61,11 +63,28 @@ def _region(name: str) -> str:
     return " ".join([*side, level, limb])
 
 
-def _features(record: Record, part: type[ContractTransformer]) -> dict[str, float]:
-    """One part's features of this record, by name (NaN = unknown)."""
-    transformer = part()
-    columns = read_records([{k: _get(record, k) for k in part.input_fields}], part.input_fields)
-    return {name: float(values[0]) for name, values in transformer._compute(columns).items()}
+Known = Mapping[str, float] | None
+"""The patient's engineered features by name when the caller already has them (the model's input row)."""
+
+
+def _features(record: Record, part: type[ContractTransformer], known: Known = None) -> dict[str, float]:
+    """One part's features of this record, by name (NaN = unknown): taken from ``known`` when it holds
+    them all, else computed (memoised on the part's input values, since several findings word one part)."""
+    names = _output_names(part)
+    if known is not None and all(name in known for name in names):
+        return {name: float(known[name]) for name in names}
+    return dict(_part_features(part, tuple(_get(record, k) for k in part.input_fields)))
+
+
+@lru_cache(maxsize=None)
+def _output_names(part: type[ContractTransformer]) -> tuple[str, ...]:
+    return tuple(part()._compute(Columns.empty(part.input_fields)))
+
+
+@lru_cache(maxsize=256)
+def _part_features(part: type[ContractTransformer], values: tuple[Any, ...]) -> tuple[tuple[str, float], ...]:
+    columns = read_records([dict(zip(part.input_fields, values, strict=True))], part.input_fields)
+    return tuple((name, float(column[0])) for name, column in part()._compute(columns).items())
 
 
 def _yes_no(record: Record, name: str, present: str, absent: str, unknown: str) -> str:
@@ -100,8 +119,8 @@ def onset_region(record: Record) -> str:
     return phrases.get(region, "region of onset not recorded") if region else "region of onset not recorded"
 
 
-def weakness_distribution(record: Record) -> str:
-    f = _features(record, WeaknessFeatures)
+def weakness_distribution(record: Record, known: Known = None) -> str:
+    f = _features(record, WeaknessFeatures, known)
     recorded = int(f["mrc_regions_recorded"])
     if recorded == 0:
         return "strength not recorded"
@@ -120,8 +139,8 @@ def weakness_distribution(record: Record) -> str:
     return "; ".join(parts)
 
 
-def asymmetry(record: Record) -> str:
-    f = _features(record, WeaknessFeatures)
+def asymmetry(record: Record, known: Known = None) -> str:
+    f = _features(record, WeaknessFeatures, known)
     if math.isnan(f["efns_asymmetric_pairs"]):
         return "asymmetry not assessable (no left-right pair recorded)"
     if f["symmetric_four_limb_weakness"] == 1:
@@ -145,9 +164,9 @@ def nerve_territories(record: Record) -> str:
         f"weakness in {_plural(count, 'individual nerve territory', 'individual nerve territories')}")
 
 
-def wasting(record: Record) -> str:
+def wasting(record: Record, known: Known = None) -> str:
     atrophy = _get(record, "muscle_atrophy")
-    worst = _features(record, WeaknessFeatures)["weakness_max"]
+    worst = _features(record, WeaknessFeatures, known)["weakness_max"]
     if atrophy is None:
         return "muscle wasting not recorded"
     wasting_words = {"none": "no wasting", "mild": "mild wasting", "marked": "marked wasting"}[atrophy]
@@ -220,8 +239,8 @@ def ncs_extent(record: Record) -> str:
     return ", ".join((_studied(record, "motor_nerves_studied", "motor"), _studied(record, "sensory_nerves_studied", "sensory")))
 
 
-def _nerve_counts(record: Record, names: tuple[str, ...]) -> str:
-    f = _features(record, ConductionFeatures)
+def _nerve_counts(record: Record, names: tuple[str, ...], known: Known) -> str:
+    f = _features(record, ConductionFeatures, known)
     if f["motor_ncs_not_done"] == 1:
         return "motor nerve conduction not done"
     studied = _get(record, "motor_nerves_studied")
@@ -239,15 +258,15 @@ def _nerve_counts(record: Record, names: tuple[str, ...]) -> str:
     return ", ".join(parts)
 
 
-def conduction_block(record: Record) -> str:
-    return _nerve_counts(record, tuple(BLOCK_FIELDS.values()))
+def conduction_block(record: Record, known: Known = None) -> str:
+    return _nerve_counts(record, tuple(BLOCK_FIELDS.values()), known)
 
 
-def demyelination(record: Record) -> str:
+def demyelination(record: Record, known: Known = None) -> str:
     names = ("nerves_any_demyelinating", "nerves_dml_prolonged", "nerves_cv_slowed", "nerves_fwave_prolonged",
              "nerves_fwave_absent", "nerves_temporal_dispersion")
     shown = tuple(n for n in names if _get(record, n)) or ("nerves_any_demyelinating",)
-    return _nerve_counts(record, shown)
+    return _nerve_counts(record, shown, known)
 
 
 def sensory_conduction(record: Record) -> str:

@@ -27,18 +27,26 @@ DELIBERATELY_UNUSED: frozenset[str] = frozenset({ID_FIELD})
 """Contract fields no feature is computed from: the free identifier is never a feature."""
 
 
+Describe = Callable[[Mapping[str, Any], str, Mapping[str, float] | None], str]
+
+
 @dataclass(frozen=True)
 class FindingGroup:
     """A clinical finding as a neurologist names it, and how to state a patient's value of it."""
 
     key: str
     name: str
-    describe: Callable[[Mapping[str, Any], str], str]
-    """(record, mode) -> the patient's value(s) of the finding, as a short phrase."""
+    describe: Describe
+    """(record, mode, engineered features or None) -> the patient's value(s) of the finding, as a phrase."""
 
 
-def _modeless(describe: Callable[[Mapping[str, Any]], str]) -> Callable[[Mapping[str, Any], str], str]:
-    return lambda record, mode: describe(record)
+def _modeless(describe: Callable[[Mapping[str, Any]], str]) -> Describe:
+    return lambda record, mode, features: describe(record)
+
+
+def _from_features(describe: Callable[[Mapping[str, Any], Mapping[str, float] | None], str]) -> Describe:
+    """For findings worded from derived quantities (worst grade, asymmetry, ...): reuse them if given."""
+    return lambda record, mode, features: describe(record, features)
 
 
 @dataclass(frozen=True)
@@ -57,10 +65,10 @@ FINDING_GROUPS: dict[str, FindingGroup] = {
         FindingGroup("age_sex", "Age and sex", _modeless(text.age_sex)),
         FindingGroup("course", "Course and duration", _modeless(text.course)),
         FindingGroup("onset_region", "Region of onset", _modeless(text.onset_region)),
-        FindingGroup("weakness_distribution", "Distribution of weakness", _modeless(text.weakness_distribution)),
-        FindingGroup("asymmetry", "Left-right asymmetry of weakness", _modeless(text.asymmetry)),
+        FindingGroup("weakness_distribution", "Distribution of weakness", _from_features(text.weakness_distribution)),
+        FindingGroup("asymmetry", "Left-right asymmetry of weakness", _from_features(text.asymmetry)),
         FindingGroup("nerve_territories", "Weakness in individual nerve territories", _modeless(text.nerve_territories)),
-        FindingGroup("wasting", "Muscle wasting", _modeless(text.wasting)),
+        FindingGroup("wasting", "Muscle wasting", _from_features(text.wasting)),
         FindingGroup("reflexes", "Tendon reflexes", _modeless(text.reflexes)),
         FindingGroup("umn_signs", "Upper motor neuron signs", _modeless(text.umn_signs)),
         FindingGroup("bulbar_respiratory", "Bulbar and respiratory weakness", _modeless(text.bulbar_respiratory)),
@@ -69,15 +77,16 @@ FINDING_GROUPS: dict[str, FindingGroup] = {
         FindingGroup("emg_denervation", "Denervation on needle EMG", _modeless(text.emg_denervation)),
         FindingGroup("sensory_signs", "Sensory symptoms, signs and ataxia", _modeless(text.sensory_signs)),
         FindingGroup("ncs_extent", "Nerve conduction studies performed", _modeless(text.ncs_extent)),
-        FindingGroup("conduction_block", "Motor conduction block", _modeless(text.conduction_block)),
-        FindingGroup("demyelination", "Demyelinating motor conduction abnormalities", _modeless(text.demyelination)),
+        FindingGroup("conduction_block", "Motor conduction block", _from_features(text.conduction_block)),
+        FindingGroup("demyelination", "Demyelinating motor conduction abnormalities", _from_features(text.demyelination)),
         FindingGroup("sensory_conduction", "Sensory nerve conduction", _modeless(text.sensory_conduction)),
         FindingGroup("anti_gm1", "Anti-GM1 IgM antibodies", _modeless(text.anti_gm1)),
         FindingGroup("csf", "Cerebrospinal fluid", _modeless(text.csf)),
         FindingGroup("paraprotein", "IgM paraprotein and anti-MAG antibodies", _modeless(text.paraprotein)),
         FindingGroup("nerve_imaging", "Nerve imaging (plexus MRI, ultrasound)", _modeless(text.nerve_imaging)),
         FindingGroup("treatment_response", "Response to immunotherapy", _modeless(text.treatment_response)),
-        FindingGroup("record_completeness", "Completeness of the record", text.record_completeness),
+        FindingGroup("record_completeness", "Completeness of the record",
+                     lambda record, mode, features: text.record_completeness(record, mode)),
     )
 }
 
@@ -215,14 +224,17 @@ def finding_name(group: str) -> str:
     return _group(group).name
 
 
-def describe_finding(group: str, record: Mapping[str, Any], mode: str = MODES[0]) -> str:
+def describe_finding(group: str, record: Mapping[str, Any], mode: str = MODES[0],
+                     features: Mapping[str, float] | None = None) -> str:
     """The patient's actual value(s) for one finding, e.g. "anti-GM1 IgM 8.0× cut-off (high titre)".
 
     ``record`` maps contract fields to values (a ``PatientRecord.to_dict()``, or a row of a canonical
     frame); a missing key, ``None``, NaN and ``pd.NA`` all mean "not recorded". ``mode`` matters only
-    for record completeness, which does not count treatment fields at presentation.
+    for record completeness, which does not count treatment fields at presentation. ``features``: the
+    record's engineered features by name (``ClinicalFeatures`` output, e.g. the model's input row), when
+    the caller has them: derived quantities are read from them instead of being computed again.
     """
-    return _group(group).describe(record, check_mode(mode))
+    return _group(group).describe(record, check_mode(mode), features)
 
 
 def _group(group: str) -> FindingGroup:

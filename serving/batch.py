@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 
 from data.contract import DIAGNOSES, ID_FIELD
-from features.findings import describe_finding
 from serving import alerts, explanation
 from serving.predictor import Predictor, Scored
-from serving.records import frame_records, patient_ids
+from serving.records import frame_records
 
 TOP_FINDINGS = 3
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
@@ -33,10 +32,10 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
                 with_next_test: bool = False) -> pd.DataFrame:
     """Score a *validated canonical* frame (``serving.records.validate_frame``) to one row per patient."""
     records = frame_records(frame)
-    scored = predictor.score(frame, records, with_next_test=with_next_test)
+    scored = predictor.score(records, frame, with_next_test=with_next_test)
     predicted = scored.predicted
     labels = scored.criteria.labels
-    rows: dict[str, Any] = {ID_FIELD: patient_ids(frame), "predicted_diagnosis": [DIAGNOSES[k] for k in predicted]}
+    rows: dict[str, Any] = {ID_FIELD: scored.patient_ids, "predicted_diagnosis": [DIAGNOSES[k] for k in predicted]}
     for j, column in enumerate(PROBABILITY_COLUMNS):
         rows[column] = scored.probs[:, j]
     rows["prediction_set"] = [SEPARATOR.join(s) for s in scored.sets]
@@ -58,7 +57,8 @@ def _top_findings(predictor: Predictor, scored: Scored, record: dict[str, Any], 
     neutral = explanation.NEUTRAL[scored.attribution.scale]
     top = explanation.top_findings(fmap, scored.group_sums[i], predicted, k)
     return SEPARATOR.join(
-        explanation.sentence(describe_finding(fmap.groups[g], record), scored.group_sums[i, g], predicted, neutral)
+        explanation.sentence(fmap.statement(fmap.groups[g], record, scored.attribution.feature_values[i]),
+                             scored.group_sums[i, g], predicted, neutral)
         for g, _ in top)
 
 

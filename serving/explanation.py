@@ -32,12 +32,17 @@ of the odds, 0.01 on the probability scale one percentage point."""
 class FindingMap:
     """Feature columns -> finding groups as a 0/1 matrix, so one matrix product sums a whole batch."""
 
+    mode: str
     features: tuple[str, ...]
     feature_groups: tuple[str, ...]
     groups: tuple[str, ...]
     labels: tuple[str, ...]
     membership: np.ndarray
     """(n features, n groups): 1 where the feature belongs to the group."""
+
+    def statement(self, group: str, record: Mapping[str, Any], feature_values: Sequence[float]) -> str:
+        """The patient's value(s) of one finding, reading derived quantities from the model's input row."""
+        return describe_finding(group, record, self.mode, dict(zip(self.features, feature_values, strict=True)))
 
     def sums(self, contributions: np.ndarray) -> np.ndarray:
         """(n, features, classes) -> (n, groups, classes): contributions summed per finding."""
@@ -59,7 +64,7 @@ def finding_map(mode: str, features: tuple[str, ...]) -> FindingMap:
     groups = tuple(dict.fromkeys(finding.group for finding in table.values() if finding.group in feature_groups))
     membership = np.zeros((len(features), len(groups)))
     membership[np.arange(len(features)), [groups.index(g) for g in feature_groups]] = 1.0
-    return FindingMap(features, feature_groups, groups, tuple(finding_name(g) for g in groups), membership)
+    return FindingMap(mode, features, feature_groups, groups, tuple(finding_name(g) for g in groups), membership)
 
 
 def direction(contributions: Sequence[float], predicted: int, neutral: float = NEUTRAL["log-odds"]) -> str:
@@ -110,9 +115,11 @@ def build_explanation(
     outputs = base_values + contributions.sum(axis=0)
     neutral = NEUTRAL[scale]
     sums = group_sums.tolist()
+    values = feature_values.tolist()
+    known = dict(zip(fmap.features, values, strict=True))
     by_finding = []
     for g in finding_order(group_sums, predicted):
-        statement = describe_finding(fmap.groups[g], record)
+        statement = describe_finding(fmap.groups[g], record, fmap.mode, known)
         by_finding.append(FindingContribution(
             finding=fmap.groups[g],
             label=fmap.labels[g],
@@ -120,7 +127,7 @@ def build_explanation(
             contributions=dict(zip(DIAGNOSES, sums[g], strict=True)),
             sentence=sentence(statement, sums[g], predicted, neutral),
         ))
-    values = [None if v != v else v for v in feature_values.tolist()]  # NaN -> None (unknown)
+    values = [None if v != v else v for v in values]  # NaN -> None (unknown)
     by_feature = [
         FeatureContribution(feature=name, finding=group, value=value,
                             contributions=dict(zip(DIAGNOSES, row, strict=True)))

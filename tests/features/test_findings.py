@@ -173,6 +173,15 @@ def test_descriptions_of_random_records_are_clean_and_agree_with_the_counts() ->
                 f"definite conduction block in {blocked} of {studied} motor nerve")
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_given_features_word_every_finding_as_computing_them_would(mode: str) -> None:
+    frame = random_frame(80, seed=9, null_rate=0.3)
+    features = ClinicalFeatures(mode=mode).fit(frame).set_output(transform="pandas").transform(frame)
+    for record, known in zip(frame.to_dict("records"), features.to_dict("records"), strict=True):
+        for group in FINDING_GROUPS:
+            assert describe_finding(group, record, mode, known) == describe_finding(group, record, mode), group
+
+
 def test_unknown_groups_are_refused_with_the_known_ones() -> None:
     with pytest.raises(KeyError, match="conduction_block"):
         describe_finding("conduction_blocks", MMN)
