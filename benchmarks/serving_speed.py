@@ -44,7 +44,7 @@ from data.generator import generate_cohort
 from serving import criteria_view, next_test
 from serving.batch import score_table
 from serving.predictor import ModelNotFoundError, Predictor
-from serving.records import canonical_frame, frame_records, validate_one
+from serving.records import frame_records, validate_one
 
 RESULTS = Path(__file__).resolve().parent / "results" / "serving.json"
 TARGET_P50_MS = 5.0
@@ -79,20 +79,19 @@ def _latencies(fn: Callable[[dict[str, Any]], Any], records: list[dict[str, Any]
 def _stages(predictor: Predictor, records: list[dict[str, Any]]) -> dict[str, float]:
     """Median cost of each stage of one prediction, timed alone on the same patients."""
     bundle = predictor.bundle
-    frames = [canonical_frame([r]) for r in records]
-    features = [bundle.transform([r]) for r in records]
-    scored = [predictor.score(f, [r], with_next_test=False) for f, r in zip(frames, records, strict=True)]
-    columns = list(frames[0].columns)
+    one = [[r] for r in records]  # the single-patient path reads record dicts, no DataFrame
+    features = [bundle.transform(r) for r in one]
+    scored = [predictor.score(r, with_next_test=False) for r in one]
+    columns = list(records[0])
     stages: dict[str, Callable[[int], Any]] = {
         "validate": lambda i: validate_one(records[i]),
-        "canonical_frame": lambda i: canonical_frame([records[i]]),
-        "features": lambda i: bundle.transform([records[i]]),
-        "probabilities": lambda i: bundle.predict_proba(frames[i], features=features[i]),
-        "shap": lambda i: bundle.explain(frames[i], features=features[i]),
-        "out_of_distribution": lambda i: bundle.out_of_distribution(frames[i], features=features[i]),
-        "criteria": lambda i: criteria_view.evaluate(frames[i]),
+        "features": lambda i: bundle.transform(one[i]),
+        "probabilities": lambda i: bundle.predict_proba(one[i], features=features[i]),
+        "shap": lambda i: bundle.explain(one[i], features=features[i]),
+        "out_of_distribution": lambda i: bundle.out_of_distribution(one[i], features=features[i]),
+        "criteria": lambda i: criteria_view.evaluate(one[i]),
         "next_test": lambda i: next_test.next_tests(
-            [records[i]], np.array([[records[i].get(c) is None for c in columns]]), columns, scored[i].probs,
+            one[i], np.array([[records[i].get(c) is None for c in columns]]), columns, scored[i].probs,
             bundle.predict_proba),
         "result_objects": lambda i: predictor._results(scored[i], [records[i]]),
     }
@@ -142,7 +141,7 @@ def main() -> None:
             "single": single,
             "single_with_next_test": single_next,
             "single_stage_median_ms": stages,
-            "batch_core_patients_per_s": _rate(lambda: batch_predictor.score(cohort, frame_records(cohort),
+            "batch_core_patients_per_s": _rate(lambda: batch_predictor.score(frame_records(cohort), cohort,
                                                                              with_next_test=False), len(cohort)),
             "batch_table_patients_per_s": _rate(lambda: score_table(batch_predictor, cohort), len(cohort)),
             "batch_table_with_next_test_patients_per_s": _rate(

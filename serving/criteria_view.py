@@ -2,7 +2,7 @@
 
 :func:`features.criteria.explain_criteria` explains one patient (a one-row frame) and costs several
 milliseconds of pandas work per call; serving explains a batch with *one* evaluation of every element
-(``features.criteria._evaluate.run``) and reads each patient's statuses out of those arrays. The
+(:func:`features.criteria.evaluate_all`, from record dicts for a few patients) and reads each patient's statuses out of those arrays. The
 wording, element order and "not assessable because these fields are null" rule are those of
 ``explain_criteria`` (a test holds the two equal), so the criteria code stays the only source of truth
 for what an element means.
@@ -10,6 +10,7 @@ for what an element means.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,17 @@ import numpy as np
 import pandas as pd
 
 from data.contract import DIAGNOSES
-from features.criteria import CRITERIA_FIELDS, CRITERIA_SETS, NOT_ASSESSABLE, NOT_MET, CriteriaSet
-from features.criteria._evaluate import Evaluation, first_met, maps_to, run
-from features.criteria._logic import is_true
+from features.criteria import (
+    CRITERIA_FIELDS,
+    CRITERIA_SETS,
+    NOT_ASSESSABLE,
+    NOT_MET,
+    CriteriaSet,
+    Evaluation,
+    evaluate_all,
+    first_met,
+    maps_to,
+)
 from features.criteria.cascade import STEPS
 from serving.result import CriteriaSummary, CriteriaVerdict, CriterionElement
 
@@ -29,7 +38,7 @@ _STATUS = np.array([NOT_MET, MET, NOT_ASSESSABLE], dtype=object)
 
 def _codes(value: Any) -> np.ndarray:
     """A three-valued criteria array as 0 = not met, 1 = met, 2 = not assessable (Unknown)."""
-    return np.where(np.asarray(value.isna()), 2, is_true(value).astype(np.int64))
+    return np.where(value.isna(), 2, value.true.astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -50,9 +59,9 @@ class CriteriaBatch:
         return len(self.labels)
 
 
-def evaluate(frame: pd.DataFrame) -> CriteriaBatch:
-    """Evaluate all criteria sets once for a canonical frame."""
-    ev = run(frame)
+def evaluate(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> CriteriaBatch:
+    """Evaluate all criteria sets once, for a canonical frame or validated record dicts."""
+    ev = evaluate_all(data)
     statuses = {c.id: {e.id: _codes(ev.elements[c.id][e.id]) for e in c.elements} for c in CRITERIA_SETS}
     statuses["rule_based"] = {step.id: _codes(ev.steps[step.id]) for step in STEPS}
     undecided = {c.id: {key: np.asarray(value.isna()) for key, value in ev.categories[c.id].items()}

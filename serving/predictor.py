@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from data.contract import DIAGNOSES
+from data.contract import DIAGNOSES, ID_FIELD, fields
 from data.record import PatientRecord
 from features.modes import MODES, check_mode
 from serving import alerts, criteria_view, explanation, next_test
@@ -93,7 +93,7 @@ def default_model_uri(mode: str = MODES[0]) -> str:
 class Scored:
     """Everything computed for a batch, as arrays; per-patient results are cut from it."""
 
-    frame: pd.DataFrame
+    patient_ids: list[str | None]
     probs: np.ndarray
     attribution: FeatureAttribution
     group_sums: np.ndarray
@@ -167,41 +167,54 @@ class Predictor:
     def predict(self, record: Record, *, with_next_test: bool = True) -> PredictionResult:
         """One patient's explained prediction; :class:`data.record.RecordError` for an invalid record."""
         valid = [validate_one(record)]
-        return self._results(self.score(canonical_frame(valid), valid, with_next_test=with_next_test), valid)[0]
+        return self._results(self.score(valid, with_next_test=with_next_test), valid)[0]
 
     def predict_many(self, records: Iterable[Record] | pd.DataFrame, *, with_next_test: bool = True
                      ) -> list[PredictionResult]:
         """Explained predictions for a batch (list of records or a cohort DataFrame), in input order."""
         if isinstance(records, pd.DataFrame):
-            frame = validate_frame(records)
+            frame: pd.DataFrame | None = validate_frame(records)
             valid = frame_records(frame)
         else:
-            valid = validate_many(records)
-            frame = canonical_frame(valid)
+            valid, frame = validate_many(records), None
         if not valid:
             return []
-        return self._results(self.score(frame, valid, with_next_test=with_next_test), valid)
+        return self._results(self.score(valid, frame, with_next_test=with_next_test), valid)
 
-    def score(self, frame: pd.DataFrame, records: list[dict[str, Any]], *, with_next_test: bool = True) -> Scored:
-        """The vectorised core for a *validated canonical* frame and the same rows as record dicts."""
+    def score(self, records: list[dict[str, Any]], frame: pd.DataFrame | None = None, *,
+              with_next_test: bool = True) -> Scored:
+        """The vectorised core for *validated* record dicts (and, if already built, their canonical frame).
+
+        Up to :data:`RECORDS_PATH_MAX` patients are read straight from the dicts, without pandas (a one-row
+        frame costs more than the model); larger batches go through the canonical frame, built here if
+        not given.
+        """
+        if len(records) <= RECORDS_PATH_MAX:
+            data: pd.DataFrame | list[dict[str, Any]] = records
+        else:
+            data = canonical_frame(records) if frame is None else frame
         with xgb.config_context(nthread=self.threads):  # thread-local: also caps XGBoost's DMatrix building
-            return self._score(frame, records, with_next_test=with_next_test)
+            return self._score(data, records, with_next_test=with_next_test)
 
-    def _score(self, frame: pd.DataFrame, records: list[dict[str, Any]], *, with_next_test: bool) -> Scored:
-        X = self.bundle.transform(records if len(records) <= RECORDS_PATH_MAX else frame)
-        probs = self.bundle.predict_proba(frame, features=X)
-        attribution = self.bundle.explain(frame, features=X)
-        columns = list(frame.columns)
-        nulls = null_mask(records, columns) if len(records) <= RECORDS_PATH_MAX else frame.isna().to_numpy()
+    def _score(self, data: pd.DataFrame | list[dict[str, Any]], records: list[dict[str, Any]], *,
+               with_next_test: bool) -> Scored:
+        X = self.bundle.transform(data)
+        probs, attribution = self.bundle.predict_explain(data, features=X)
+        if isinstance(data, pd.DataFrame):
+            columns, nulls, ids = list(data.columns), data.isna().to_numpy(), patient_ids(data)
+        else:
+            columns = list(fields())
+            nulls = null_mask(records, columns)
+            ids = [None if r.get(ID_FIELD) is None else str(r[ID_FIELD]) for r in records]
         recorded, n_optional = alerts.recorded_counts(nulls, columns, self.mode)
         return Scored(
-            frame=frame,
+            patient_ids=ids,
             probs=probs,
             attribution=attribution,
             group_sums=self.findings.sums(attribution.values),
             sets=self.bundle.prediction_set(probs),
-            ood=self.bundle.out_of_distribution(frame, features=X),
-            criteria=criteria_view.evaluate(frame),
+            ood=self.bundle.out_of_distribution(data, features=X),
+            criteria=criteria_view.evaluate(data),
             recorded=recorded,
             n_optional=n_optional,
             motor_ncs_done=~nulls[:, columns.index("motor_nerves_studied")],
@@ -212,8 +225,7 @@ class Predictor:
     # --- per-patient results ------------------------------------------------------------------------
 
     def _results(self, scored: Scored, records: list[dict[str, Any]]) -> list[PredictionResult]:
-        ids = patient_ids(scored.frame)
-        return [self._result(scored, i, records[i], ids[i]) for i in range(len(records))]
+        return [self._result(scored, i, records[i], scored.patient_ids[i]) for i in range(len(records))]
 
     def _result(self, scored: Scored, i: int, record: Mapping[str, Any], patient_id: str | None) -> PredictionResult:
         k = int(scored.predicted[i])

@@ -66,8 +66,7 @@ class BundlePyfunc:
         """Explained predictions for a frame (or list of dicts) of contract records."""
         frame = canonical_input(model_input)
         X = self.bundle.transform(frame)
-        probs = self.bundle.predict_proba(frame, features=X)  # the served numbers, as in serving.predictor
-        attribution = self.bundle.explain(frame, features=X)
+        probs, attribution = self.bundle.predict_explain(frame, features=X)  # the served numbers, as in serving
         by_finding = np.einsum("nfk,fg->ngk", attribution.values, self._membership)
         predicted = probs.argmax(axis=1)
         sets = self.bundle.prediction_set(probs)

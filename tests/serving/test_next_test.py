@@ -28,7 +28,7 @@ def predictor(quick_bundle_dir: Path) -> Predictor:
 
 def _expected_gain(predictor: Predictor, record: dict[str, Any], key: str) -> tuple[float, float]:
     """EIG and expected top-class change of one test, recomputed outcome by outcome."""
-    probs = predictor.bundle.predict_proba([record])[0]
+    probs = predictor.bundle.predict_explain([record])[0][0]  # the served probabilities
     top = int(np.argmax(probs))
     gain = change = 0.0
     outcomes = describe_outcomes(key)

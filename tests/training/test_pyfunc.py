@@ -43,7 +43,7 @@ def test_pyfunc_returns_explained_predictions_matching_the_bundle(quick_bundle_d
     model = mlflow.pyfunc.load_model(str(quick_bundle_dir))
     out = model.predict(raw_input)
     assert list(out.columns) == list(OUTPUT_COLUMNS)
-    expected = load_bundle(quick_bundle_dir).predict_proba(cohort.drop(columns=[LABEL]))
+    expected = load_bundle(quick_bundle_dir).predict_explain(cohort.drop(columns=[LABEL]))[0]  # the served numbers
     np.testing.assert_array_equal(out[list(PROBABILITY_COLUMNS)].to_numpy(), expected)
     assert out["patient_id"].tolist() == cohort["patient_id"].tolist()
     assert (out["predicted_diagnosis"] == [DIAGNOSES[k] for k in expected.argmax(axis=1)]).all()
@@ -117,7 +117,7 @@ def test_mlflow_models_serve_answers_with_the_same_probabilities(quick_bundle_di
         response = httpx.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_records": records}, timeout=30)
         assert response.status_code == 200, response.text
         rows = pd.DataFrame(response.json()["predictions"])
-        expected = load_bundle(quick_bundle_dir).predict_proba(cohort.drop(columns=[LABEL]).head(4))
+        expected = load_bundle(quick_bundle_dir).predict_explain(cohort.drop(columns=[LABEL]).head(4))[0]
         np.testing.assert_allclose(rows[list(PROBABILITY_COLUMNS)].to_numpy(), expected, rtol=1e-12, atol=1e-15)
     finally:
         server.terminate()
