@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 from typing import Annotated, Any
 
 import typer
@@ -35,24 +36,33 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
     return config
 
 
+def server_options(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, log_level: str = "info",
+                   configure_logging: bool = True) -> dict[str, Any]:
+    """The one set of uvicorn options (the CLI, the browser test and the benchmark all use it)."""
+    return {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "log_config": log_config(log_level) if configure_logging else None,
+        "log_level": log_level,
+        "server_header": False,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": 5,
+    }
+
+
 def server_config(app: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                   log_level: str = "info", configure_logging: bool = True) -> uvicorn.Config:
-    """The one uvicorn configuration (the CLI, the browser test and the benchmark all use it)."""
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        access_log=False,
-        log_config=log_config(log_level) if configure_logging else None,
-        log_level=log_level,
-        server_header=False,
-        proxy_headers=False,
-        timeout_graceful_shutdown=5,
-    )
-    # uvicorn writes its access line (raw path and query string) whenever "uvicorn.access" has any
-    # handler, whatever access_log says, and test runners or log shippers may attach one.
-    logging.getLogger("uvicorn.access").disabled = True
+    """A uvicorn configuration for one in-process server around ``app``."""
+    config = uvicorn.Config(app, **server_options(host, port, log_level, configure_logging))
+    disable_access_logger()
     return config
+
+
+def disable_access_logger() -> None:
+    """uvicorn writes its access line (raw path and query string) whenever "uvicorn.access" has any
+    handler, whatever ``access_log`` says, and test runners or log shippers may attach one."""
+    logging.getLogger("uvicorn.access").disabled = True
 
 
 def load_predictor(model: str | None, mode: str | None) -> Any:
@@ -76,16 +86,26 @@ def serve(
                           "responses); picks the default model, or is checked against --model."),
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    workers: Annotated[int, typer.Option(
+        min=1, max=32, help="Worker processes, each with its own copy of the model. One process computes one "
+                            "prediction at a time (Python's GIL); use one per core under concurrent load.")] = 1,
 ) -> None:
     """Serve the HTTP API (/v1/..., /docs) and the clinician web page (/) on uvicorn."""
-    from serving.http.app import create_app  # noqa: PLC0415 - keeps `mmn-ddx --help` fast
+    from serving.http.app import MODEL_ENV, MODE_ENV, create_app  # noqa: PLC0415 - keeps `mmn-ddx --help` fast
 
     try:
-        predictor = load_predictor(model, mode)
+        predictor = load_predictor(model, mode)  # in this process first: a bad model fails here, readably
     except Exception as exc:  # noqa: BLE001 - any load failure ends here with a readable message
         err.print(f"[bold red]Error:[/] could not load the model ({type(exc).__name__}: {exc}). "
                   "Train and export one first, or pass --model.")
         raise typer.Exit(code=1) from None
-    err.print(f"Serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs). "
-              "Research software: not for clinical use.")
-    uvicorn.Server(server_config(create_app(predictor), host, port, log_level)).run()
+    err.print(f"Serving {predictor.uri} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs) with "
+              f"{workers} worker process{'es' if workers > 1 else ''}. Research software: not for clinical use.")
+    if workers == 1:
+        uvicorn.Server(server_config(create_app(predictor), host, port, log_level)).run()
+        return
+    # uvicorn starts the workers from an import string: each loads the model this process resolved
+    os.environ[MODEL_ENV], os.environ[MODE_ENV] = predictor.uri, predictor.mode
+    disable_access_logger()
+    uvicorn.run("serving.http.app:create_app_from_environment", factory=True, workers=workers,
+                **server_options(host, port, log_level))

@@ -12,6 +12,7 @@ Middleware, outermost first: access log (no patient data) -> body-size limit (41
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -99,6 +100,21 @@ def _load_default_predictor() -> PredictorLike:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     await app.state.batcher.close()  # stop the micro-batch worker before the loop closes
+
+
+MODEL_ENV = "MMN_DDX_SERVE_MODEL"
+MODE_ENV = "MMN_DDX_SERVE_MODE"
+"""Set by ``mmn-ddx serve --workers N`` for its worker processes (see :func:`create_app_from_environment`)."""
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app factory each worker of ``mmn-ddx serve --workers N`` calls: the model named by
+    :data:`MODEL_ENV` (and :data:`MODE_ENV`), as resolved by the parent, else the champion."""
+    from serving.predictor import Predictor  # noqa: PLC0415 - heavy
+    from serving.serve_cli import disable_access_logger  # noqa: PLC0415 - the CLI imports this module
+
+    disable_access_logger()
+    return create_app(Predictor.load(os.environ.get(MODEL_ENV) or None, mode=os.environ.get(MODE_ENV) or None))
 
 
 def create_app(predictor: PredictorLike | None = None, **fastapi_kwargs: Any) -> FastAPI:

@@ -1,6 +1,10 @@
-"""``mlflow models serve`` on the exported pyfunc returns the same probabilities as ``Predictor.predict``.
+"""Every entry point returns the same probabilities for the same record (issue #5, "done when").
 
-README command (from the project root; the virtualenv's ``bin`` must be on ``PATH``, because MLflow
+Python API, CLI (one patient as JSON, and a batch to a table), HTTP API (one and batch, in process
+and as ``mmn-ddx serve --workers 2``) and ``mlflow models serve`` on the exported pyfunc, in one test; the web page posts to the HTTP API and
+``test_web_browser`` checks that it shows exactly what it was given for the record it sent.
+
+``mlflow models serve`` README command (from the project root; the virtualenv's ``bin`` must be on ``PATH``, because MLflow
 starts ``uvicorn`` by name and fails with exit code 127 otherwise):
 
     source .venv/bin/activate
@@ -13,6 +17,7 @@ process group and always killed, with bounded waits everywhere.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -20,11 +25,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from data.contract import DIAGNOSES
+from mmn_ddx.cli import app as cli_app
+from serving.http import create_app
 from serving.predictor import Predictor
 
 STARTUP_TIMEOUT_S = 50.0
@@ -53,36 +64,88 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-@pytest.mark.slow
-def test_mlflow_models_serve_matches_the_predictor(quick_bundle_dir: Path, tmp_path: Path) -> None:
+def _post_to_server(command: list[str], ready: str, path: str, body: Any, tmp_path: Path) -> httpx.Response:
+    """Start a server process (``{port}`` in ``command``), POST ``body`` once it answers ``ready``, stop it."""
     port = _free_port()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(quick_bundle_dir), "--env-manager", "local",
-         "-h", "127.0.0.1", "-p", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path, start_new_session=True)
+    log_path = tmp_path / f"server-{port}.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen([part.format(port=port) for part in command], stdout=log, stderr=subprocess.STDOUT,
+                               env=env, cwd=tmp_path, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text(errors="replace")[-2000:]
+            assert process.poll() is None, log_path.read_text(errors="replace")[-2000:]
             try:
-                if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
+                if httpx.get(f"{url}{ready}", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, "mlflow models serve did not start in time"
+            assert time.monotonic() < deadline, f"{command[:4]} did not start in time"
             time.sleep(0.5)
-        response = httpx.post(f"{url}/invocations", json={"dataframe_records": [RECORD]}, timeout=30)
+        return httpx.post(f"{url}{path}", json=body, timeout=30)
     finally:
         _stop(process)
         log.close()
+
+
+def _mlflow_serve(model_dir: Path, tmp_path: Path) -> dict[str, float]:
+    """``mlflow models serve`` on ``model_dir``: the probabilities it returns for RECORD."""
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir), "--env-manager", "local",
+               "-h", "127.0.0.1", "-p", "{port}"]
+    response = _post_to_server(command, "/ping", "/invocations", {"dataframe_records": [RECORD]}, tmp_path)
     assert response.status_code == 200, response.text
     served = response.json()["predictions"][0]
-    expected = Predictor.load(str(quick_bundle_dir)).predict(RECORD)
     assert served["patient_id"] == "P-7"
-    assert served["predicted_diagnosis"] == expected.predicted_diagnosis
-    for diagnosis in DIAGNOSES:
-        assert served[f"p_{diagnosis}"] == pytest.approx(expected.probabilities[diagnosis], abs=1e-9)
+    return {d: served[f"p_{d}"] for d in DIAGNOSES}
+
+
+def _serve_with_workers(model_dir: Path, tmp_path: Path) -> dict[str, float]:
+    """``mmn-ddx serve --workers 2``: uvicorn worker processes, each loading the model itself."""
+    command = [sys.executable, "-c", "from mmn_ddx.cli import app; app()", "serve", "--model", str(model_dir),
+               "--port", "{port}", "--workers", "2", "--log-level", "warning"]
+    response = _post_to_server(command, "/healthz", "/v1/predict", RECORD, tmp_path)
+    assert response.status_code == 200, response.text
+    return response.json()["probabilities"]  # type: ignore[no-any-return]
+
+
+def _cli(model_dir: Path, tmp_path: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """``mmn-ddx predict patient.json --json`` and ``mmn-ddx predict cohort.jsonl -o out.csv``."""
+    patient, cohort, table = tmp_path / "patient.json", tmp_path / "cohort.jsonl", tmp_path / "out.csv"
+    patient.write_text(json.dumps(RECORD), encoding="utf-8")
+    cohort.write_text(json.dumps(RECORD) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    one = runner.invoke(cli_app, ["predict", str(patient), "--model", str(model_dir), "--json"])
+    assert one.exit_code == 0, one.output
+    batch = runner.invoke(cli_app, ["predict", str(cohort), "--model", str(model_dir), "-o", str(table)])
+    assert batch.exit_code == 0, batch.output
+    row = pd.read_csv(table).iloc[0]
+    return json.loads(one.stdout)["probabilities"], {d: float(row[f"p_{d}"]) for d in DIAGNOSES}
+
+
+def _http(predictor: Predictor) -> tuple[dict[str, float], dict[str, float]]:
+    """``POST /v1/predict`` and ``POST /v1/predict/batch`` of the app ``mmn-ddx serve`` runs."""
+    with TestClient(create_app(predictor)) as client:
+        one = client.post("/v1/predict", json=RECORD)
+        batch = client.post("/v1/predict/batch", json={"records": [RECORD]})
+    assert one.status_code == 200 and batch.status_code == 200, (one.text, batch.text)
+    return one.json()["probabilities"], batch.json()["results"][0]["probabilities"]
+
+
+@pytest.mark.slow
+def test_every_entry_point_returns_the_same_probabilities(quick_bundle_dir: Path, tmp_path: Path) -> None:
+    predictor = Predictor.load(str(quick_bundle_dir))
+    expected = predictor.predict(RECORD).probabilities
+    cli_one, cli_batch = _cli(quick_bundle_dir, tmp_path)
+    http_one, http_batch = _http(predictor)
+    served = {
+        "python predict_many": predictor.predict_many([RECORD])[0].probabilities,
+        "cli json": cli_one, "cli batch table": cli_batch, "http": http_one, "http batch": http_batch,
+        "mmn-ddx serve --workers 2": _serve_with_workers(quick_bundle_dir, tmp_path),
+        "mlflow models serve": _mlflow_serve(quick_bundle_dir, tmp_path),
+    }
+    assert max(expected, key=expected.__getitem__) == "MMN"  # a record that says something
+    for entry_point, probabilities in served.items():
+        assert probabilities == pytest.approx(expected, abs=1e-9), entry_point

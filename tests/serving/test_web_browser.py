@@ -78,7 +78,8 @@ def _fill_mmn(page: Any) -> None:
         page.select_option(f"#f-{name}", value)
 
 
-def test_mmn_vignette_shows_mmn_on_top_with_its_explanation(page: Any, live_server: Any, tmp_path: Path) -> None:
+def test_mmn_vignette_shows_mmn_on_top_with_its_explanation(page: Any, live_server: Any, predictor: Any,
+                                                            tmp_path: Path) -> None:
     _fill_mmn(page)
     with page.expect_response(lambda r: r.url.endswith("/v1/predict")) as answer:
         page.click("#predict")
@@ -90,6 +91,13 @@ def test_mmn_vignette_shows_mmn_on_top_with_its_explanation(page: Any, live_serv
     assert page.text_content("#top-diagnosis") == "MMN"
     bars = page.locator("#probabilities li")
     assert bars.count() == 4 and bars.first.get_attribute("data-diagnosis") == "MMN"
+    # the same probabilities as the Python API for the record the page sent, drawn as they are
+    sent = answer.value.request.post_data_json
+    assert served["probabilities"] == pytest.approx(predictor.predict(sent).probabilities, abs=1e-9)
+    for i in range(4):
+        diagnosis = bars.nth(i).get_attribute("data-diagnosis")
+        width = bars.nth(i).locator(".bar-fill").evaluate("node => parseFloat(node.style.width)")
+        assert width == pytest.approx(round(100 * served["probabilities"][diagnosis], 1), abs=1e-9)
     assert "MMN" in page.text_content("#prediction-set")
     # the waterfall: base value, one bar per finding (at most 10 + the rest pooled), the score
     n_findings = len(served["explanation"]["by_finding"])
