@@ -11,6 +11,7 @@ Middleware, outermost first: access log (no patient data) -> body-size limit (41
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -114,7 +115,9 @@ def create_app_from_environment() -> FastAPI:
     from serving.serve_cli import disable_access_logger  # noqa: PLC0415 - the CLI imports this module
 
     disable_access_logger()
-    return create_app(Predictor.load(os.environ.get(MODEL_ENV) or None, mode=os.environ.get(MODE_ENV) or None))
+    app = create_app(Predictor.load(os.environ.get(MODEL_ENV) or None, mode=os.environ.get(MODE_ENV) or None))
+    gc.freeze()  # the model and lookup tables live as long as the worker: keep them out of every GC pass
+    return app
 
 
 def create_app(predictor: PredictorLike | None = None, **fastapi_kwargs: Any) -> FastAPI:
