@@ -10,8 +10,8 @@ into a temporary directory (``training.train.train_bundle``, 2 000 patients) and
 
 What is inside each timed path (reported in the JSON too):
 
-* ``single``: ``Predictor.predict(record)`` from a plain dict - contract validation, canonical frame,
-  features, calibrated probabilities, exact SHAP, finding sums and sentences, conformal set, OOD check,
+* ``single``: ``Predictor.predict(record)`` from a plain dict - contract validation, features (read
+  from the record dict, no DataFrame), calibrated probabilities with exact SHAP (one model pass), finding sums and sentences, conformal set, OOD check,
   criteria with every element, warnings, audit - and, for ``single_with_next_test``, the next-test search
   (one model call over every hypothesis). Every call is a *different* generated patient; nothing is cached
   between calls. The per-stage figures time each stage alone on the same patients.
@@ -86,8 +86,7 @@ def _stages(predictor: Predictor, records: list[dict[str, Any]]) -> dict[str, fl
     stages: dict[str, Callable[[int], Any]] = {
         "validate": lambda i: validate_one(records[i]),
         "features": lambda i: bundle.transform(one[i]),
-        "probabilities": lambda i: bundle.predict_proba(one[i], features=features[i]),
-        "shap": lambda i: bundle.explain(one[i], features=features[i]),
+        "probabilities_and_shap": lambda i: bundle.predict_explain(one[i], features=features[i]),
         "out_of_distribution": lambda i: bundle.out_of_distribution(one[i], features=features[i]),
         "criteria": lambda i: criteria_view.evaluate(one[i]),
         "next_test": lambda i: next_test.next_tests(

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from data.contract import DIAGNOSES, ID_FIELD
+from features.findings import describe_finding
 from serving import alerts, explanation
 from serving.predictor import Predictor, Scored
 from serving.records import frame_records
@@ -56,9 +57,10 @@ def _top_findings(predictor: Predictor, scored: Scored, record: dict[str, Any], 
     predicted = int(scored.predicted[i])
     neutral = explanation.NEUTRAL[scored.attribution.scale]
     top = explanation.top_findings(fmap, scored.group_sums[i], predicted, k)
+    known = fmap.known(scored.attribution.feature_values[i])
     return SEPARATOR.join(
-        explanation.sentence(fmap.statement(fmap.groups[g], record, scored.attribution.feature_values[i]),
-                             scored.group_sums[i, g], predicted, neutral)
+        explanation.sentence(describe_finding(fmap.groups[g], record, fmap.mode, known), scored.group_sums[i, g],
+                             predicted, neutral)
         for g, _ in top)
 
 

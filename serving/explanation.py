@@ -40,9 +40,9 @@ class FindingMap:
     membership: np.ndarray
     """(n features, n groups): 1 where the feature belongs to the group."""
 
-    def statement(self, group: str, record: Mapping[str, Any], feature_values: Sequence[float]) -> str:
-        """The patient's value(s) of one finding, reading derived quantities from the model's input row."""
-        return describe_finding(group, record, self.mode, dict(zip(self.features, feature_values, strict=True)))
+    def known(self, feature_values: np.ndarray) -> dict[str, float]:
+        """One patient's model input row by feature name, for :func:`describe_finding`."""
+        return dict(zip(self.features, feature_values.tolist(), strict=True))
 
     def sums(self, contributions: np.ndarray) -> np.ndarray:
         """(n, features, classes) -> (n, groups, classes): contributions summed per finding."""
@@ -115,8 +115,8 @@ def build_explanation(
     outputs = base_values + contributions.sum(axis=0)
     neutral = NEUTRAL[scale]
     sums = group_sums.tolist()
-    values = feature_values.tolist()
-    known = dict(zip(fmap.features, values, strict=True))
+    known = fmap.known(feature_values)
+    values = list(known.values())
     by_finding = []
     for g in finding_order(group_sums, predicted):
         statement = describe_finding(fmap.groups[g], record, fmap.mode, known)

@@ -105,8 +105,9 @@ class Scored:
     motor_ncs_done: np.ndarray
     next_tests: list[NextTest | None] | None
 
-    @property
+    @cached_property
     def predicted(self) -> np.ndarray:
+        """Index of the most probable diagnosis per patient (computed once: read per patient)."""
         return self.probs.argmax(axis=1)
 
 
