@@ -13,8 +13,11 @@ from __future__ import annotations
 import copy
 import gc
 import logging
+import multiprocessing
 import os
+import signal
 import socket
+import threading
 from typing import Annotated, Any
 
 import typer
@@ -108,26 +111,69 @@ def serve(
         gc.freeze()  # the model and lookup tables live as long as the server: keep them out of every GC pass
         uvicorn.Server(server_config(app, host, port, log_level)).run()
         return
-    # uvicorn starts the workers from an import string: each loads the model this process resolved
+    # each worker builds the app from an import string and loads the model this process resolved
     os.environ[MODEL_ENV], os.environ[MODE_ENV] = predictor.uri, predictor.mode
     disable_access_logger()
-    run_workers(uvicorn.Config("serving.http.app:create_app_from_environment", factory=True, workers=workers,
-                               **server_options(host, port, log_level)))
+    run_workers(workers, server_options(host, port, log_level))
 
 
-def run_workers(config: uvicorn.Config) -> None:
-    """``uvicorn.run`` for several workers, with ``TCP_NODELAY`` on the shared listening socket.
+WORKER_APP = "serving.http.app:create_app_from_environment"
 
-    The workers receive the socket through multiprocessing, and asyncio then no longer recognises it as
-    TCP, so it leaves Nagle's algorithm on: a response written in two parts waited for the client's
-    delayed ACK, 40 ms per request (measured). Accepted sockets inherit the option from the listener.
+
+def run_workers(workers: int, options: dict[str, Any]) -> None:
+    """Run ``workers`` uvicorn processes, each with its own ``SO_REUSEPORT`` listening socket.
+
+    Why not ``uvicorn --workers``: its workers share one listening socket, and the first one to wake
+    accepts every connection that is waiting, so a handful of keep-alive clients all land on one
+    worker (measured: 8 clients, 2 workers, one core busy). With a socket per worker the kernel spreads
+    connections over the workers. ``TCP_NODELAY`` is set on the listener (accepted sockets inherit it):
+    asyncio does not set it on a socket it did not create, and a response written in two parts then
+    waited 40 ms for the client's delayed ACK.
     """
-    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415 - only for several workers
-
-    sock = config.bind_socket()
-    if sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    guard = _listener(options["host"], options["port"], listen=False)  # the port is free, or fail here
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_worker, args=(options,), name=f"mmn-ddx-worker-{i}", daemon=True)
+                 for i in range(workers)]
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
-        Multiprocess(config, sockets=[sock]).run()
+        for process in processes:
+            process.start()
+        while not stop.wait(0.5):
+            if any(not p.is_alive() for p in processes):
+                err.print("[bold red]Error:[/] a worker process exited; stopping the server.")
+                break
     finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+        guard.close()
+    if not stop.is_set():
+        raise typer.Exit(code=1)
+
+
+def _listener(host: str, port: int, *, listen: bool = True) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
         sock.close()
+        err.print(f"[bold red]Error:[/] cannot listen on {host}:{port} ({exc.strerror}).")
+        raise typer.Exit(code=1) from None
+    if listen:
+        sock.listen(2048)
+        sock.set_inheritable(True)
+    return sock
+
+
+def _worker(options: dict[str, Any]) -> None:
+    """One worker process: its own listening socket on the shared port, one uvicorn server."""
+    config = uvicorn.Config(WORKER_APP, factory=True, **options)
+    sock = _listener(options["host"], options["port"])
+    uvicorn.Server(config).run(sockets=[sock])

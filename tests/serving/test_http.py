@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -294,3 +295,18 @@ def test_serve_reports_a_model_that_cannot_load(monkeypatch: pytest.MonkeyPatch,
     result = CliRunner().invoke(serve_cli.serve_app, ["--model", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert "could not load the model" in result.output
+
+
+def test_serve_with_workers_reports_a_port_in_use(predictor: Any) -> None:
+    from typer.testing import CliRunner
+
+    from serving import serve_cli
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(serve_cli.serve_app, ["--model", predictor.uri, "--port", str(port),
+                                                          "--workers", "2"])
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in " ".join(result.output.split())
