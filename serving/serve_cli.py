@@ -113,7 +113,6 @@ def serve(
         return
     # each worker builds the app from an import string and loads the model this process resolved
     os.environ[MODEL_ENV], os.environ[MODE_ENV] = predictor.uri, predictor.mode
-    disable_access_logger()
     run_workers(workers, server_options(host, port, log_level))
 
 
@@ -174,6 +173,7 @@ def _listener(host: str, port: int, *, listen: bool = True) -> socket.socket:
 
 def _worker(options: dict[str, Any]) -> None:
     """One worker process: its own listening socket on the shared port, one uvicorn server."""
-    config = uvicorn.Config(WORKER_APP, factory=True, **options)
+    config = uvicorn.Config(WORKER_APP, factory=True, **options)  # configures this process's logging
+    disable_access_logger()
     sock = _listener(options["host"], options["port"])
     uvicorn.Server(config).run(sockets=[sock])

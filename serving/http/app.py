@@ -112,9 +112,7 @@ def create_app_from_environment() -> FastAPI:
     """The app factory each worker of ``mmn-ddx serve --workers N`` calls: the model named by
     :data:`MODEL_ENV` (and :data:`MODE_ENV`), as resolved by the parent, else the champion."""
     from serving.predictor import Predictor  # noqa: PLC0415 - heavy
-    from serving.serve_cli import disable_access_logger  # noqa: PLC0415 - the CLI imports this module
 
-    disable_access_logger()
     app = create_app(Predictor.load(os.environ.get(MODEL_ENV) or None, mode=os.environ.get(MODE_ENV) or None))
     gc.freeze()  # the model and lookup tables live as long as the worker: keep them out of every GC pass
     return app
