@@ -10,8 +10,8 @@ worded as "not recorded" / "not done", never as normal.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
