@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from features import MODES, ClinicalFeatures
+from timing import best_of
 
 RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
 N_PATIENTS = 100_000
@@ -34,15 +35,6 @@ def cohort(n: int, seed: int) -> tuple[pd.DataFrame, str]:
 
         return random_frame(n, seed=seed), "features._random_frame.random_frame"
     return generate_cohort(n, seed=seed), "data.generator.generate_cohort"
-
-
-def best_of(runs: int, fn: Callable[[], Any]) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def median_ms(runs: int, fn: Callable[[], Any]) -> float:

@@ -8,22 +8,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import time
 from pathlib import Path
 
 from data.generator import generate_cohort
 from data.posterior import posterior
+from timing import best_of
 
 RESULTS = Path(__file__).resolve().parent / "results" / "generator.json"
-
-
-def best_of(runs: int, fn) -> float:  # noqa: ANN001 - a zero-argument callable
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -45,6 +45,7 @@ from serving import criteria_view, next_test
 from serving.batch import score_table
 from serving.predictor import ModelNotFoundError, Predictor
 from serving.records import frame_records, validate_one
+from timing import best_of
 
 RESULTS = Path(__file__).resolve().parent / "results" / "serving.json"
 TARGET_P50_MS = 5.0
@@ -107,14 +108,7 @@ def _stages(predictor: Predictor, records: list[dict[str, Any]]) -> dict[str, fl
 
 
 def _rate(fn: Callable[[], Any], n: int, runs: int = 3) -> float:
-    best = min(_timed(fn) for _ in range(runs))
-    return round(n / best, 1)
-
-
-def _timed(fn: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    return round(n / best_of(runs, fn), 1)
 
 
 def main() -> None:
