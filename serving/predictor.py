@@ -121,7 +121,8 @@ class Predictor:
         self.findings = explanation.finding_map(self.mode, tuple(bundle.feature_names))
         self.threads = threads
         limit_threads(bundle, threads)
-        next_test.outcome_tables()  # built once per process, here rather than in the first request
+        bundle.explainer  # noqa: B018  # built once per process, here rather than in the first request
+        next_test.outcome_tables()
 
     @classmethod
     def load(cls, uri: str | None = None, mode: str | None = None, *, threads: int = 1) -> Predictor:

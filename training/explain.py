@@ -1,7 +1,9 @@
 """Exact additive SHAP values per engineered feature and class, with no sampling and no fallback.
 
 * XGBoost: the booster's native TreeSHAP (``pred_contribs=True``, Lundberg et al., Nat. Mach. Intell.
-  2020), one call per batch, on the **log-odds** (softmax logit) scale.
+  2020) on the **log-odds** (softmax logit) scale. For shallow trees (the served champion) XGBoost's
+  answers are tabulated once per split-direction pattern at load time and looked up per patient
+  (:mod:`training.shap_tables`: the same values, ~10x faster); deeper trees call ``pred_contribs`` per batch.
 * Logistic regression: linear SHAP, ``phi_j = w_j (z_j - E[z_j])`` on the standardised design, where
   ``E[z] = 0`` over the training data; the imputed value and the missing indicator of one engineered
   feature are summed back into that feature. **Log-odds** scale.
@@ -25,6 +27,7 @@ from scipy.special import softmax
 from sklearn.pipeline import Pipeline
 
 from training.calibration import Calibration
+from training.shap_tables import TreeShapTable
 
 Scale = Literal["log-odds", "probability"]
 BATCH_ROWS = 512
@@ -89,8 +92,12 @@ class Explainer:
         self.n_features = n_features
         self._tree_explainer: Any = None
         self._batch: xgb.Booster | None = None
+        self.table: TreeShapTable | None = None
+        """The tabulated TreeSHAP of a shallow XGBoost model (None otherwise); it also gives the margin."""
         if isinstance(estimator, xgb.XGBClassifier):
-            self._compute = self._xgboost
+            booster = estimator.get_booster()
+            self.table = TreeShapTable(booster) if TreeShapTable.supports(booster) else None
+            self._compute = self._xgboost if self.table is None else self._tabulated
         elif isinstance(estimator, Pipeline) and estimator.steps[-1][0] == "classify":
             self._compute = self._linear
             self._prepare_linear(estimator)
@@ -114,6 +121,11 @@ class Explainer:
         contribs = np.asarray(contribs, dtype=np.float64)  # (n, K, F + 1), bias last
         values = np.transpose(contribs[:, :, :-1], (0, 2, 1))
         return RawAttribution(values, contribs[:, :, -1], "log-odds", "XGBoost native TreeSHAP (pred_contribs)")
+
+    def _tabulated(self, X: np.ndarray) -> RawAttribution:
+        values, bias = self.table(X)  # type: ignore[misc]  # set whenever this method is chosen
+        return RawAttribution(values, np.broadcast_to(bias, (len(X), len(bias))).copy(),
+                              "log-odds", "XGBoost native TreeSHAP (pred_contribs), tabulated per tree")
 
     def _batch_booster(self) -> xgb.Booster:
         if self._batch is None:

@@ -94,10 +94,11 @@ def _forest(params: Params, seed: int) -> RandomForestClassifier:
 def _xgboost(params: Params, seed: int) -> xgb.XGBClassifier:
     """Native missing values (NaN = unknown).
 
-    Size is capped for serving: exact TreeSHAP costs ~O(trees x leaves x depth^2) per patient, measured
-    ~0.9 ms of CPU for 300 rounds x 4 classes at depth 3 and ~2.5 ms at depth 4 (the single-patient budget
-    is 5 ms for everything). On 5 000 patients depth 3 also fits better than depth 4 or 5 (learning-curve
-    runs: log-loss 0.167 vs 0.170 vs 0.174 on 20 000 test patients).
+    Depth is capped at 3 for serving: trees of at most 7 splits have their exact TreeSHAP values
+    tabulated (:mod:`training.shap_tables`, ~0.1 ms per patient for 300 rounds x 4 classes); deeper trees
+    need XGBoost's ``pred_contribs`` per call (~0.9 ms at depth 3, ~2.5 ms at depth 4; the single-patient
+    budget is 5 ms for everything). On 5 000 patients depth 3 also fits better than depth 4 or 5
+    (learning-curve runs: log-loss 0.167 vs 0.170 vs 0.174 on 20 000 test patients).
     """
     return xgb.XGBClassifier(
         objective="multi:softprob",

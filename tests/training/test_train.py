@@ -134,5 +134,6 @@ def test_refit_exports_the_champion_fitted_on_more_patients(small: pd.DataFrame)
     assert not set(refit.frame["patient_id"]) & set(result.candidates.holdout_frame["patient_id"])
     # the exported model is the refit, scored on the untouched held-out split
     holdout = result.candidates.holdout_frame
-    np.testing.assert_allclose(result.bundle.predict_proba(holdout), refit.holdout_probs, atol=1e-12)
+    # to float32 rounding: the bundle sums tabulated tree outputs in float64, XGBoost in float32
+    np.testing.assert_allclose(result.bundle.predict_proba(holdout), refit.holdout_probs, atol=1e-6)
     assert "refitted on 3000 fresh synthetic patients" in result.bundle.model_card
