@@ -30,7 +30,7 @@ from features.criteria import (
     maps_to,
 )
 from features.criteria.cascade import STEPS
-from serving.result import CriteriaSummary, CriteriaVerdict, CriterionElement
+from serving.result import CriteriaSummary
 
 MET = "met"
 _STATUS = np.array([NOT_MET, MET, NOT_ASSESSABLE], dtype=object)
@@ -72,27 +72,32 @@ def evaluate(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> CriteriaBatch:
 
 
 def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
-    """Patient ``i``'s verdicts with their elements, and whether they agree with the model."""
+    """Patient ``i``'s verdicts with their elements, and whether they agree with the model.
+
+    Built as plain dicts and validated in one pydantic call (an instance per element costs more).
+    """
     verdicts = [_set_verdict(batch, criteria, i) for criteria in CRITERIA_SETS]
     label = str(batch.labels[i])
-    verdicts.append(CriteriaVerdict(
-        criteria="Rule-based cascade (MMN > MADSAM > CIDP > MND > possible MMN)",
-        verdict=label,
-        variant=None,
-        maps_to=label if label in DIAGNOSES else None,
-        elements=[
-            CriterionElement(id=step.id, description=f"{step.description} -> {step.label}",
-                             status=_STATUS[batch.statuses["rule_based"][step.id][i]], fields=[], missing=[])
+    cascade_missing = _cascade_missing(verdicts, batch, i)
+    verdicts.append({
+        "criteria": "Rule-based cascade (MMN > MADSAM > CIDP > MND > possible MMN)",
+        "verdict": label,
+        "variant": None,
+        "maps_to": label if label in DIAGNOSES else None,
+        "elements": [
+            {"id": step.id, "description": f"{step.description} -> {step.label}",
+             "status": _STATUS[batch.statuses["rule_based"][step.id][i]], "fields": [], "missing": []}
             for step in STEPS
         ],
-        missing_fields=_cascade_missing(verdicts, batch, i),
-    ))
+        "missing_fields": cascade_missing,
+    })
     agrees = (label == predicted) if label in DIAGNOSES else None
-    return CriteriaSummary(verdicts=verdicts, rule_based_label=label, agrees_with_model=agrees,
-                           note=_note(label, predicted, verdicts[-1].missing_fields))
+    return CriteriaSummary.model_validate({"verdicts": verdicts, "rule_based_label": label,
+                                           "agrees_with_model": agrees,
+                                           "note": _note(label, predicted, cascade_missing)})
 
 
-def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int) -> CriteriaVerdict:
+def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int) -> dict[str, Any]:
     key = str(batch.verdicts[criteria.id][i])
     variant, verdict = key.split(": ") if ": " in key else (None, key)
     elements, missing = [], {}
@@ -101,12 +106,11 @@ def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int) -> Criteri
         absent = [f for f in element.fields if batch.nulls[f][i]] if code == 2 else []
         if element.used_in_verdict:
             missing.update(dict.fromkeys(absent))
-        elements.append(CriterionElement(
-            id=element.id, description=f"{element.reference}: {element.description}", status=_STATUS[code],
-            fields=list(element.fields), missing=absent))
-    return CriteriaVerdict(criteria=criteria.title, verdict=verdict, variant=variant,
-                           maps_to=maps_to(criteria.id, verdict, variant), elements=elements,
-                           missing_fields=sorted(missing) if _could_change(batch, criteria, key, i) else [])
+        elements.append({"id": element.id, "description": f"{element.reference}: {element.description}",
+                         "status": _STATUS[code], "fields": list(element.fields), "missing": absent})
+    return {"criteria": criteria.title, "verdict": verdict, "variant": variant,
+            "maps_to": maps_to(criteria.id, verdict, variant), "elements": elements,
+            "missing_fields": sorted(missing) if _could_change(batch, criteria, key, i) else []}
 
 
 def _could_change(batch: CriteriaBatch, criteria: CriteriaSet, key: str, i: int) -> bool:
@@ -117,7 +121,7 @@ def _could_change(batch: CriteriaBatch, criteria: CriteriaSet, key: str, i: int)
     return any(bool(undecided[k][i]) for k in above)
 
 
-def _cascade_missing(verdicts: list[CriteriaVerdict], batch: CriteriaBatch, i: int) -> list[str]:
+def _cascade_missing(verdicts: list[dict[str, Any]], batch: CriteriaBatch, i: int) -> list[str]:
     """Null fields of the undecided steps before the deciding one: what could still change the label."""
     by_set = dict(zip((c.id for c in CRITERIA_SETS), verdicts, strict=True))
     step_sets = ("mmn_efns2010", "cidp_ean2021", "cidp_ean2021", "als_gold_coast", "mmn_efns2010")
@@ -126,7 +130,7 @@ def _cascade_missing(verdicts: list[CriteriaVerdict], batch: CriteriaBatch, i: i
     missing: dict[str, None] = {}
     for k in range(decided):
         if codes[k] == 2:
-            missing.update(dict.fromkeys(by_set[step_sets[k]].missing_fields))
+            missing.update(dict.fromkeys(by_set[step_sets[k]]["missing_fields"]))
     return sorted(missing)
 
 
