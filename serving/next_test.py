@@ -170,6 +170,23 @@ def entropy_bits(probs: np.ndarray) -> np.ndarray:
     return -(probs * np.log2(p)).sum(axis=-1)
 
 
+@dataclass(frozen=True)
+class Hypotheses:
+    """What the search will ask the model: every candidate patient x test x result of a batch."""
+
+    n_patients: int
+    candidates: dict[str, np.ndarray]
+    """Test key -> positions of the patients for whom the test is not done (non-empty only)."""
+    records: list[dict[str, Any]]
+    """The completed records, grouped by test, then patient (see :func:`hypothetical_records`)."""
+
+
+def hypotheses(records: Sequence[Mapping[str, Any]], nulls: np.ndarray, columns: Sequence[str]) -> Hypotheses:
+    """The hypothetical records to score for a batch (``nulls``/``columns``: its null mask)."""
+    candidates = {key: who for key, who in candidate_tests(nulls, columns).items() if len(who)}
+    return Hypotheses(len(records), candidates, hypothetical_records(records, candidates))
+
+
 def next_tests(
     records: Sequence[Mapping[str, Any]], nulls: np.ndarray, columns: Sequence[str], probs: np.ndarray,
     predict_proba: Callable[[list[dict[str, Any]]], np.ndarray],
@@ -179,16 +196,25 @@ def next_tests(
     ``records`` are the validated patients, ``nulls``/``columns`` their null mask, ``probs`` the model's
     probabilities, ``predict_proba`` the model (called once, on every hypothesis of the batch).
     """
-    candidates = {key: who for key, who in candidate_tests(nulls, columns).items() if len(who)}
-    n = len(records)
+    asked = hypotheses(records, nulls, columns)
+    after = predict_proba(asked.records) if asked.records else np.empty((0, len(DIAGNOSES)))
+    return most_informative(asked, probs, after)
+
+
+def most_informative(asked: Hypotheses, probs: np.ndarray, after: np.ndarray) -> list[NextTest | None]:
+    """The search itself, given the model's probabilities ``after`` for ``asked.records`` (in order).
+
+    Split from :func:`next_tests` so that a caller can featurise the hypotheses together with the
+    patients themselves (one feature pass instead of two).
+    """
+    n = asked.n_patients
     gain = np.full((n, len(TESTS)), -np.inf)
     change = np.zeros((n, len(TESTS)))
-    if candidates:
+    if asked.candidates:
         tables = outcome_tables()
-        after = predict_proba(hypothetical_records(records, candidates))
         top = probs.argmax(axis=1)
         start = 0
-        for key, who in candidates.items():
+        for key, who in asked.candidates.items():
             outcomes = tables[key]
             k = len(outcomes.values)
             p_after = after[start:start + k * len(who)].reshape(len(who), k, len(DIAGNOSES))

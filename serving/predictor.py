@@ -5,8 +5,9 @@
     ...                             "motor_nerves_studied": 8})   # doctest: +SKIP
     >>> result.predicted_diagnosis, result.prediction_set.diagnoses   # doctest: +SKIP
 
-Every batch is computed vectorised - one feature transform, one model call, one SHAP call, one criteria
-evaluation and one model call for all next-test hypotheses - and then cut into per-patient results,
+Every batch is computed vectorised - one feature transform (of the patients and, for up to 64 patients,
+their next-test hypotheses together), one SHAP pass, one criteria evaluation and one model call for all
+next-test hypotheses - and then cut into per-patient results,
 so ``predict_many(records)[i] == predict(records[i])`` (a test holds it) and one patient costs what a
 batch of one costs. Input is validated against the record contract before anything else: bad input
 raises :class:`data.record.RecordError` (one record) or :class:`serving.records.BatchRecordError`
@@ -200,14 +201,22 @@ class Predictor:
 
     def _score(self, data: pd.DataFrame | list[dict[str, Any]], records: list[dict[str, Any]], *,
                with_next_test: bool) -> Scored:
-        X = self.bundle.transform(data)
-        probs, attribution = self.bundle.predict_explain(data, features=X)
         if isinstance(data, pd.DataFrame):
             columns, nulls, ids = list(data.columns), data.isna().to_numpy(), patient_ids(data)
         else:
             columns = list(fields())
             nulls = null_mask(records, columns)
             ids = [None if r.get(ID_FIELD) is None else str(r[ID_FIELD]) for r in records]
+        asked = next_test.hypotheses(records, nulls, columns) if with_next_test else None
+        if asked is not None and asked.records and isinstance(data, list):  # one feature pass for both
+            X_all = self.bundle.transform(data + asked.records)
+            X, X_asked = X_all[:len(data)], X_all[len(data):]
+        else:
+            X = self.bundle.transform(data)
+            X_asked = self.bundle.transform(asked.records) if asked is not None and asked.records else None
+        probs, attribution = self.bundle.predict_explain(data, features=X)
+        after = (np.empty((0, len(DIAGNOSES))) if X_asked is None
+                 else self.bundle.predict_proba(asked.records, features=X_asked))  # type: ignore[union-attr]
         recorded, n_optional = alerts.recorded_counts(nulls, columns, self.mode)
         return Scored(
             patient_ids=ids,
@@ -220,8 +229,7 @@ class Predictor:
             recorded=recorded,
             n_optional=n_optional,
             motor_ncs_done=~nulls[:, columns.index("motor_nerves_studied")],
-            next_tests=(next_test.next_tests(records, nulls, columns, probs, self.bundle.predict_proba)
-                        if with_next_test else None),
+            next_tests=None if asked is None else next_test.most_informative(asked, probs, after),
         )
 
     # --- per-patient results ------------------------------------------------------------------------
