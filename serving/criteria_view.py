@@ -38,7 +38,7 @@ _STATUS = np.array([NOT_MET, MET, NOT_ASSESSABLE], dtype=object)
 
 def _codes(value: Any) -> np.ndarray:
     """A three-valued criteria array as 0 = not met, 1 = met, 2 = not assessable (Unknown)."""
-    return np.where(value.isna(), 2, value.true.astype(np.int64))
+    return 2 - value.true.astype(np.int64) - 2 * value.false  # true and false are disjoint masks
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 
 from data.contract import FEATURE_FIELDS, fields
@@ -79,7 +78,9 @@ class DiagonalMixture:
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
         """Log-density of each row (higher = more typical)."""
-        return logsumexp(self.component_log_likelihood(self.standardise(X)), axis=1)
+        log_lik = self.component_log_likelihood(self.standardise(X))
+        top = log_lik.max(axis=1, keepdims=True)  # logsumexp by hand: scipy's costs 0.2 ms on one row
+        return (top + np.log(np.exp(log_lik - top).sum(axis=1, keepdims=True)))[:, 0]
 
     def atypical_features(self, x: np.ndarray, k: int) -> list[int]:
         """Indices of the ``k`` features furthest from the record's best-fitting profile."""
