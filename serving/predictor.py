@@ -16,6 +16,7 @@ raises :class:`data.record.RecordError` (one record) or :class:`serving.records.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -196,7 +197,10 @@ class Predictor:
             data: pd.DataFrame | list[dict[str, Any]] = records
         else:
             data = canonical_frame(records) if frame is None else frame
-        with xgb.config_context(nthread=self.threads):  # thread-local: also caps XGBoost's DMatrix building
+        # thread-local: also caps XGBoost's DMatrix building; not needed (and not free) when XGBoost's
+        # SHAP values are tabulated, since XGBoost is then never called while serving
+        tabulated = self.bundle.explainer.table is not None
+        with contextlib.nullcontext() if tabulated else xgb.config_context(nthread=self.threads):
             return self._score(data, records, with_next_test=with_next_test)
 
     def _score(self, data: pd.DataFrame | list[dict[str, Any]], records: list[dict[str, Any]], *,
