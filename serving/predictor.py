@@ -212,15 +212,16 @@ class Predictor:
             nulls = null_mask(records, columns)
             ids = [None if r.get(ID_FIELD) is None else str(r[ID_FIELD]) for r in records]
         asked = next_test.hypotheses(records, nulls, columns) if with_next_test else None
-        if asked is not None and asked.records and isinstance(data, list):  # one feature pass for both
-            X_all = self.bundle.transform(data + asked.records)
-            X, X_asked = X_all[:len(data)], X_all[len(data):]
+        if asked is None or not asked.records:
+            X, after = self.bundle.transform(data), np.empty((0, len(DIAGNOSES)))
         else:
-            X = self.bundle.transform(data)
-            X_asked = self.bundle.transform(asked.records) if asked is not None and asked.records else None
+            if isinstance(data, list):  # one feature pass for the patients and their hypotheses
+                X_all = self.bundle.transform(data + asked.records)
+                X, X_asked = X_all[:len(data)], X_all[len(data):]
+            else:
+                X, X_asked = self.bundle.transform(data), self.bundle.transform(asked.records)
+            after = self.bundle.predict_proba(asked.records, features=X_asked)
         probs, attribution = self.bundle.predict_explain(data, features=X)
-        after = (np.empty((0, len(DIAGNOSES))) if X_asked is None
-                 else self.bundle.predict_proba(asked.records, features=X_asked))  # type: ignore[union-attr]
         recorded, n_optional = alerts.recorded_counts(nulls, columns, self.mode)
         return Scored(
             patient_ids=ids,

@@ -19,7 +19,7 @@ contributions; the forest's shrinkage towards uniform scales them and shifts the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import xgboost as xgb
@@ -123,7 +123,7 @@ class Explainer:
         return RawAttribution(values, contribs[:, :, -1], "log-odds", "XGBoost native TreeSHAP (pred_contribs)")
 
     def _tabulated(self, X: np.ndarray) -> RawAttribution:
-        values, bias = self.table(X)  # type: ignore[misc]  # set whenever this method is chosen
+        values, bias = cast(TreeShapTable, self.table)(X)  # this method is chosen only with a table
         return RawAttribution(values, np.broadcast_to(bias, (len(X), len(bias))).copy(),
                               "log-odds", "XGBoost native TreeSHAP (pred_contribs), tabulated per tree")
 

@@ -31,7 +31,7 @@ import xgboost as xgb
 MAX_SPLITS = 7
 """Largest number of splits per tree tabulated (2**7 = 128 patterns per tree; depth-3 trees)."""
 CHUNK_ROWS = 256
-"""Patients per vectorised step: keeps the (patients, trees, splits) intermediates in cache-sized blocks."""
+"""Patients per vectorised step: keeps the gathered (patients, trees, slots) block a few megabytes."""
 
 
 @dataclass(frozen=True)
