@@ -177,7 +177,9 @@ class Columns:
             result = np.abs(values - threshold) <= _TOLERANCE
         else:
             raise ValueError(f"unknown comparison {op!r}")
-        return tri(result, np.isnan(values))  # comparisons with NaN are False (no warning); masked here
+        # every comparison with NaN is False (no warning), so ``result`` is already the known-True mask
+        # and known-False is known XOR result: three array operations instead of six per comparison
+        return Tri(result, (values == values) ^ result)
 
     def num(self, field: str, op: str, threshold: float) -> Tri:
         """Three-valued ``field <op> threshold``; Unknown where the field is null."""
@@ -206,8 +208,8 @@ class Columns:
         codes = self.codes(field)
         hits = np.zeros(len(codes), dtype=bool)
         for code in _category_codes(field, tuple(values)):
-            hits |= codes == code
-        return tri(hits, codes == -1)
+            hits |= codes == code  # never at a null (code -1)
+        return Tri(hits, (codes != -1) ^ hits)
 
 
 class RecordColumns(Columns):
