@@ -109,9 +109,8 @@ def build_explanation(
 ) -> Explanation:
     """One patient's explanation: ``contributions`` (features, classes), ``group_sums`` (groups, classes).
 
-    Rows are converted with ``tolist`` once (not element by element), and the ~100 per-feature entries,
-    the bulk of the result object, are validated in one pydantic call from plain dicts (a model
-    instance per entry costs four times as much).
+    Arrays are converted with ``tolist`` once (not element by element), and the result is validated in
+    one pydantic call from plain dicts (a model instance per entry costs four times as much).
     """
     outputs = base_values + contributions.sum(axis=0)
     neutral = NEUTRAL[scale]
@@ -128,12 +127,12 @@ def build_explanation(
             "contributions": dict(zip(DIAGNOSES, sums[g], strict=True)),
             "sentence": sentence(statement, sums[g], predicted, neutral),
         })
-    values = [None if v != v else v for v in values]  # NaN -> None (unknown)
-    by_feature = [
-        {"feature": name, "finding": group, "value": value, "contributions": dict(zip(DIAGNOSES, row, strict=True))}
-        for name, group, value, row in zip(fmap.features, fmap.feature_groups, values, contributions.tolist(),
-                                           strict=True)
-    ]
+    by_feature = {
+        "features": list(fmap.features),
+        "findings": list(fmap.feature_groups),
+        "values": [None if v != v else v for v in values],  # NaN -> None (unknown)
+        "contributions": dict(zip(DIAGNOSES, contributions.T.tolist(), strict=True)),
+    }
     return Explanation.model_validate({
         "method": method,
         "scale": scale,

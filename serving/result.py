@@ -32,11 +32,17 @@ class FindingContribution(_Frozen):
     sentence: str = Field(description="Readable summary for the predicted class, e.g. '...: towards MMN'.")
 
 
-class FeatureContribution(_Frozen):
-    feature: str
-    finding: str
-    value: float | None = Field(description="Engineered feature value; null where the finding is unknown.")
-    contributions: dict[str, float]
+class FeatureContributions(_Frozen):
+    """SHAP values per engineered feature, in columns (the layout of ``shap.Explanation``): feature ``j`` is
+    ``features[j]``, part of finding ``findings[j]``, with value ``values[j]`` and contribution
+    ``contributions[d][j]`` to diagnosis ``d``. Columns, not one object per feature: the ~100 features
+    made up most of a result's size and of the time to build and serialise it."""
+
+    features: list[str]
+    findings: list[str] = Field(description="Finding group of each feature (the feature->finding map).")
+    values: list[float | None] = Field(description="Engineered feature values; null where the finding is unknown.")
+    contributions: dict[str, list[float]] = Field(
+        description="Per diagnosis, one contribution per feature (in `features` order), on Explanation.scale.")
 
 
 class Explanation(_Frozen):
@@ -49,7 +55,7 @@ class Explanation(_Frozen):
     base_values: dict[str, float]
     outputs: dict[str, float]
     by_finding: list[FindingContribution] = Field(description="Sorted by |contribution| to the predicted class.")
-    by_feature: list[FeatureContribution]
+    by_feature: FeatureContributions
 
 
 class CriterionElement(_Frozen):

@@ -46,7 +46,7 @@ def test_additivity_is_exact_on_the_stated_scale(results: list[PredictionResult]
         assert e.scale == "log-odds" and e.classes == list(DIAGNOSES)
         base = np.array([e.base_values[d] for d in DIAGNOSES])
         outputs = np.array([e.outputs[d] for d in DIAGNOSES])
-        features = _matrix([f.contributions for f in e.by_feature]).sum(axis=0)
+        features = np.array([e.by_feature.contributions[d] for d in DIAGNOSES]).sum(axis=1)
         findings = _matrix([f.contributions for f in e.by_finding]).sum(axis=0)
         np.testing.assert_allclose(base + features, outputs, atol=1e-6, rtol=0)
         np.testing.assert_allclose(base + findings, outputs, atol=1e-6, rtol=0)
@@ -58,11 +58,14 @@ def test_finding_sums_equal_their_feature_sums(results: list[PredictionResult], 
     table = feature_map(predictor.mode)
     for result in results:
         by_feature = result.explanation.by_feature
-        assert [f.feature for f in by_feature] == list(predictor.bundle.feature_names)
+        assert by_feature.features == list(predictor.bundle.feature_names)
+        assert by_feature.findings == [table[name].group for name in by_feature.features]
+        per_feature = np.array([by_feature.contributions[d] for d in DIAGNOSES]).T  # (features, classes)
         for finding in result.explanation.by_finding:
-            members = [f.contributions for f in by_feature if table[f.feature].group == finding.finding]
+            members = [j for j, name in enumerate(by_feature.features) if table[name].group == finding.finding]
             assert members, finding.finding
-            np.testing.assert_allclose(_matrix(members).sum(axis=0), _matrix([finding.contributions])[0], atol=1e-9)
+            np.testing.assert_allclose(per_feature[members].sum(axis=0), _matrix([finding.contributions])[0],
+                                       atol=1e-9)
 
 
 def test_findings_sorted_by_size_for_the_predicted_class(results: list[PredictionResult]) -> None:
@@ -94,7 +97,7 @@ def test_conduction_block_is_worded_with_the_patients_counts(results: list[Predi
 
 def test_feature_values_are_the_models_inputs(results: list[PredictionResult], predictor: Predictor) -> None:
     features = predictor.bundle.transform([MMN])[0]
-    reported = [f.value for f in results[-2].explanation.by_feature]
+    reported = results[-2].explanation.by_feature.values
     np.testing.assert_array_equal(np.array(reported, dtype=float), features)
 
 
