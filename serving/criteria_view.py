@@ -33,17 +33,15 @@ from features.criteria.cascade import STEPS
 from serving.result import CriteriaSummary
 
 MET = "met"
-_STATUS = np.array([NOT_MET, MET, NOT_ASSESSABLE], dtype=object)
+_STATUS = (NOT_MET, MET, NOT_ASSESSABLE)
 
 
-def _codes(values: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Three-valued criteria arrays by name as 0 = not met, 1 = met, 2 = not assessable (Unknown).
-
-    All at once on stacked masks (true and false are disjoint): one operation per batch, not per element.
-    """
-    true = np.array([value.true for value in values.values()], dtype=np.int64)
-    false = np.array([value.false for value in values.values()], dtype=np.int64)
-    return dict(zip(values, 2 - true - 2 * false, strict=True))
+def _codes(values: Sequence[Any]) -> np.ndarray:
+    """Three-valued criteria arrays as a (values, patients) matrix: 0 = not met, 1 = met, 2 = not
+    assessable (Unknown). All at once on stacked masks (true and false are disjoint), not per element."""
+    true = np.array([value.true for value in values], dtype=np.int64)
+    false = np.array([value.false for value in values], dtype=np.int64)
+    return 2 - true - 2 * false
 
 
 @dataclass(frozen=True)
@@ -51,8 +49,8 @@ class CriteriaBatch:
     """Every patient's element statuses, verdicts and rule-based label, as arrays."""
 
     evaluation: Evaluation
-    statuses: dict[str, dict[str, np.ndarray]]
-    """Criteria set (or "rule_based") -> element (or cascade step) -> status codes per patient."""
+    statuses: dict[str, np.ndarray]
+    """Criteria set (or "rule_based") -> status codes (elements in the set's order, or cascade steps; patients)."""
     undecided: dict[str, dict[str, np.ndarray]]
     """Criteria set -> category -> True where the category is Unknown (so the verdict could still change)."""
     nulls: dict[str, np.ndarray]
@@ -67,8 +65,8 @@ class CriteriaBatch:
 def evaluate(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> CriteriaBatch:
     """Evaluate all criteria sets once, for a canonical frame or validated record dicts."""
     ev = evaluate_all(data)
-    statuses = {c.id: _codes({e.id: ev.elements[c.id][e.id] for e in c.elements}) for c in CRITERIA_SETS}
-    statuses["rule_based"] = _codes({step.id: ev.steps[step.id] for step in STEPS})
+    statuses = {c.id: _codes([ev.elements[c.id][e.id] for e in c.elements]) for c in CRITERIA_SETS}
+    statuses["rule_based"] = _codes([ev.steps[step.id] for step in STEPS])
     undecided = {c.id: {key: np.asarray(value.isna()) for key, value in ev.categories[c.id].items()}
                  for c in CRITERIA_SETS}
     verdicts = {c.id: first_met(ev.categories[c.id]) for c in CRITERIA_SETS}
@@ -90,9 +88,9 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
         "variant": None,
         "maps_to": label if label in DIAGNOSES else None,
         "elements": [
-            {"id": step.id, "description": f"{step.description} -> {step.label}",
-             "status": _STATUS[batch.statuses["rule_based"][step.id][i]], "fields": [], "missing": []}
-            for step in STEPS
+            {"id": step.id, "description": f"{step.description} -> {step.label}", "status": _STATUS[code],
+             "fields": [], "missing": []}
+            for step, code in zip(STEPS, batch.statuses["rule_based"][:, i].tolist(), strict=True)
         ],
         "missing_fields": cascade_missing,
     })
@@ -106,13 +104,13 @@ def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int) -> dict[st
     key = str(batch.verdicts[criteria.id][i])
     variant, verdict = key.split(": ") if ": " in key else (None, key)
     elements, missing = [], {}
-    for element in criteria.elements:
-        code = batch.statuses[criteria.id][element.id][i]
+    codes = batch.statuses[criteria.id][:, i].tolist()  # plain ints: read once per element below
+    for element, code in zip(criteria.elements, codes, strict=True):
         absent = [f for f in element.fields if batch.nulls[f][i]] if code == 2 else []
         if element.used_in_verdict:
             missing.update(dict.fromkeys(absent))
         elements.append({"id": element.id, "description": f"{element.reference}: {element.description}",
-                         "status": _STATUS[code], "fields": list(element.fields), "missing": absent})
+                         "status": _STATUS[code], "fields": element.fields, "missing": absent})
     return {"criteria": criteria.title, "verdict": verdict, "variant": variant,
             "maps_to": maps_to(criteria.id, verdict, variant), "elements": elements,
             "missing_fields": sorted(missing) if _could_change(batch, criteria, key, i) else []}
@@ -130,7 +128,7 @@ def _cascade_missing(verdicts: list[dict[str, Any]], batch: CriteriaBatch, i: in
     """Null fields of the undecided steps before the deciding one: what could still change the label."""
     by_set = dict(zip((c.id for c in CRITERIA_SETS), verdicts, strict=True))
     step_sets = ("mmn_efns2010", "cidp_ean2021", "cidp_ean2021", "als_gold_coast", "mmn_efns2010")
-    codes = [batch.statuses["rule_based"][step.id][i] for step in STEPS]
+    codes = batch.statuses["rule_based"][:, i].tolist()
     decided = next((k for k, code in enumerate(codes) if code == 1), len(STEPS))
     missing: dict[str, None] = {}
     for k in range(decided):
