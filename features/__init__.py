@@ -4,7 +4,8 @@
 :mod:`features.findings` maps every output column to a clinical finding a neurologist recognises.
 """
 
-from features._columns import FeatureInputError
+from features._columns import Columns, FeatureInputError
+from features._records import encode
 from features.clinical_features import TRANSFORMERS, TRUSTED_TYPES, ClinicalFeatures, feature_names
 from features.completeness import RecordCompleteness
 from features.conduction import ConductionFeatures
@@ -22,6 +23,7 @@ __all__ = [
     "TREATMENT_FIELDS",
     "TRUSTED_TYPES",
     "ClinicalFeatures",
+    "Columns",
     "ConductionFeatures",
     "CourseFeatures",
     "FeatureInputError",
@@ -31,5 +33,6 @@ __all__ = [
     "SensoryFeatures",
     "TreatmentResponseFeatures",
     "WeaknessFeatures",
+    "encode",
     "feature_names",
 ]

@@ -66,8 +66,18 @@ class ContractTransformer(TransformerMixin, BaseEstimator):
         cost of ``to_canonical`` on a one-row frame. Always returns a numpy array in the order of
         :meth:`get_feature_names_out` (``set_output`` applies to ``transform`` only).
         """
+        return self.transform_columns(self.read(records))
+
+    def read(self, data: Any) -> Columns:
+        """The checked contract fields this transformer reads, from a canonical frame or record dicts."""
+        if isinstance(data, Sequence) and not isinstance(data, str):
+            return read_records(data, self._fields())
+        return read_columns(data, self._fields())
+
+    def transform_columns(self, columns: Columns) -> np.ndarray:
+        """Features of columns already read (:meth:`read`, or :meth:`Columns.take` of them) as a numpy array."""
         check_is_fitted(self)
-        return stack(self._compute(read_records(records, self._fields())), self.feature_names_out_)
+        return stack(self._compute(columns), self.feature_names_out_)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Output column names; ``input_features`` is ignored (outputs are new clinical features)."""

@@ -57,6 +57,18 @@ class Columns:
             self._derived[key] = compute(self)
         return self._derived[key]
 
+    def take(self, rows: np.ndarray, fill: Iterable[tuple[slice, Mapping[str, np.ndarray]]] = ()) -> Columns:
+        """The patients at ``rows`` (repeats allowed) as new columns, then each ``(part, values)`` of
+        ``fill`` writes field values (in this encoding, one per row of ``part``) into those new rows;
+        fields these columns do not hold are skipped. E.g. copies of patients with a test result filled
+        in, without reading and checking their records again."""
+        arrays = {name: array[rows] for name, array in self.arrays.items()}
+        for part, values in fill:
+            for name, value in values.items():
+                if name in arrays:
+                    arrays[name][part] = value
+        return Columns(len(rows), arrays)
+
     @classmethod
     def empty(cls, names: Iterable[str]) -> Columns:
         """Zero-patient columns: used to list a transformer's output names without data."""

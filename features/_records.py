@@ -50,6 +50,18 @@ def read_records(records: Sequence[Mapping[str, Any]], names: Iterable[str]) -> 
     return Columns(len(records), arrays)
 
 
+def encode(name: str, values: Sequence[Any]) -> np.ndarray:
+    """Plain values of one field in the arrays' encoding (float64 with NaN, or category codes).
+
+    For values already known to be valid (e.g. a generator's test results): a value of the wrong type
+    is a programming error here, not a user's.
+    """
+    array, bad = _from_values(list(values), fields()[name])
+    if bad is not None and bad.any():
+        raise TypeError(f"{name}: values of the wrong type for a {fields()[name].type} field")
+    return array
+
+
 _PYTHON_KIND = {"float": "a number", "int": "an integer", "bool": "true or false", "category": "a text category"}
 
 

@@ -35,6 +35,7 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from data.contract import DIAGNOSES, LABEL, fields
+from features import Columns, encode
 from serving.result import NextTest
 
 MAX_OUTCOMES = 8
@@ -96,6 +97,11 @@ class Outcomes:
         """The results as plain record fragments (None = null), ready to merge into a record."""
         return _plain_rows(self.values)
 
+    @cached_property
+    def encoded(self) -> dict[str, np.ndarray]:
+        """The results field by field in the feature layer's encoding (one value per result)."""
+        return {name: encode(name, [row[name] for row in self.records]) for name in self.test.fields}
+
 
 @cache
 def outcome_tables() -> dict[str, Outcomes]:
@@ -156,8 +162,8 @@ def hypothetical_records(records: Sequence[Mapping[str, Any]], candidates: dict[
                          ) -> list[dict[str, Any]]:
     """Every candidate patient x test x result as a record dict (grouped by test, then patient).
 
-    Dicts, not a frame: the feature layer reads a list of records several times faster than a
-    DataFrame for the few dozen hypotheses of one patient.
+    The plain form of the hypotheses, for :func:`next_tests` with any ``predict_proba``; the predictor
+    builds the same patients as columns instead (:meth:`Hypotheses.columns`, equal by test).
     """
     tables = outcome_tables()
     return [{**records[i], **result} for key, who in candidates.items() for i in who
@@ -172,19 +178,34 @@ def entropy_bits(probs: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Hypotheses:
-    """What the search will ask the model: every candidate patient x test x result of a batch."""
+    """What the search will ask the model: every candidate patient x test x result of a batch, in the
+    order of :func:`hypothetical_records` (grouped by test, then patient, then result)."""
 
     n_patients: int
     candidates: dict[str, np.ndarray]
     """Test key -> positions of the patients for whom the test is not done (non-empty only)."""
-    records: list[dict[str, Any]]
-    """The completed records, grouped by test, then patient (see :func:`hypothetical_records`)."""
+
+    def columns(self, patients: Columns) -> Columns:
+        """The batch's patients followed by every hypothesis, as feature-layer columns built from the
+        patients' own: each patient's row repeated per result with the test's fields filled in. The
+        same values as reading :func:`hypothetical_records` (a test holds it), without reading and
+        checking them again; one feature pass then serves the patients and their hypotheses."""
+        tables = outcome_tables()
+        rows, fill, start = [np.arange(self.n_patients)], [], self.n_patients
+        for key, who in self.candidates.items():
+            outcomes = tables[key]
+            k = len(outcomes.values)
+            rows.append(np.repeat(who, k))
+            fill.append((slice(start, start + k * len(who)),
+                         {name: np.tile(values, len(who)) for name, values in outcomes.encoded.items()}))
+            start += k * len(who)
+        return patients.take(np.concatenate(rows), fill)
 
 
-def hypotheses(records: Sequence[Mapping[str, Any]], nulls: np.ndarray, columns: Sequence[str]) -> Hypotheses:
-    """The hypothetical records to score for a batch (``nulls``/``columns``: its null mask)."""
+def hypotheses(nulls: np.ndarray, columns: Sequence[str]) -> Hypotheses:
+    """The hypotheses to score for a batch, from its (patients, fields) null mask and field names."""
     candidates = {key: who for key, who in candidate_tests(nulls, columns).items() if len(who)}
-    return Hypotheses(len(records), candidates, hypothetical_records(records, candidates))
+    return Hypotheses(len(nulls), candidates)
 
 
 def next_tests(
@@ -196,16 +217,17 @@ def next_tests(
     ``records`` are the validated patients, ``nulls``/``columns`` their null mask, ``probs`` the model's
     probabilities, ``predict_proba`` the model (called once, on every hypothesis of the batch).
     """
-    asked = hypotheses(records, nulls, columns)
-    after = predict_proba(asked.records) if asked.records else np.empty((0, len(DIAGNOSES)))
+    asked = hypotheses(nulls, columns)
+    completed = hypothetical_records(records, asked.candidates)
+    after = predict_proba(completed) if completed else np.empty((0, len(DIAGNOSES)))
     return most_informative(asked, probs, after)
 
 
 def most_informative(asked: Hypotheses, probs: np.ndarray, after: np.ndarray) -> list[NextTest | None]:
-    """The search itself, given the model's probabilities ``after`` for ``asked.records`` (in order).
+    """The search itself, given the model's probabilities ``after`` for every hypothesis (in order).
 
-    Split from :func:`next_tests` so that a caller can featurise the hypotheses together with the
-    patients themselves (one feature pass instead of two).
+    Split from :func:`next_tests` so that a caller can compute the hypotheses' features from the
+    patients' own columns (:meth:`Hypotheses.columns`) instead of from completed records.
     """
     n = asked.n_patients
     gain = np.full((n, len(TESTS)), -np.inf)

@@ -5,9 +5,9 @@
     ...                             "motor_nerves_studied": 8})   # doctest: +SKIP
     >>> result.predicted_diagnosis, result.prediction_set.diagnoses   # doctest: +SKIP
 
-Every batch is computed vectorised - one feature transform (of the patients and, for up to 64 patients,
-their next-test hypotheses together), one SHAP pass, one criteria evaluation and one model call for all
-next-test hypotheses - and then cut into per-patient results,
+Every batch is computed vectorised - one read of the patients' fields, their features and those of their
+next-test hypotheses (the same columns with a test's result filled in), one SHAP pass, one criteria
+evaluation and one model call for all hypotheses - and then cut into per-patient results,
 so ``predict_many(records)[i] == predict(records[i])`` (a test holds it) and one patient costs what a
 batch of one costs. Input is validated against the record contract before anything else: bad input
 raises :class:`data.record.RecordError` (one record) or :class:`serving.records.BatchRecordError`
@@ -211,16 +211,13 @@ class Predictor:
             columns = list(fields())
             nulls = null_mask(records, columns)
             ids = [None if r.get(ID_FIELD) is None else str(r[ID_FIELD]) for r in records]
-        asked = next_test.hypotheses(records, nulls, columns) if with_next_test else None
-        if asked is None or not asked.records:
-            X, after = self.bundle.transform(data), np.empty((0, len(DIAGNOSES)))
+        features, n = self.bundle.features, len(records)
+        asked = next_test.hypotheses(nulls, columns) if with_next_test else None
+        if asked is not None and asked.candidates:  # one feature pass: the patients, then their hypotheses
+            X_all = features.transform_columns(asked.columns(features.read(data)))
+            X, after = X_all[:n], self.bundle.predict_proba(features=X_all[n:])
         else:
-            if isinstance(data, list):  # one feature pass for the patients and their hypotheses
-                X_all = self.bundle.transform(data + asked.records)
-                X, X_asked = X_all[:len(data)], X_all[len(data):]
-            else:
-                X, X_asked = self.bundle.transform(data), self.bundle.transform(asked.records)
-            after = self.bundle.predict_proba(asked.records, features=X_asked)
+            X, after = features.transform_columns(features.read(data)), np.empty((0, len(DIAGNOSES)))
         probs, attribution = self.bundle.predict_explain(data, features=X)
         recorded, n_optional = alerts.recorded_counts(nulls, columns, self.mode)
         return Scored(

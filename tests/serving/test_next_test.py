@@ -8,12 +8,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from data.contract import DIAGNOSES, LABEL
+from data.contract import DIAGNOSES, LABEL, fields
 from data.generator import generate_cohort
 from features.modes import TREATMENT_FIELDS
-from serving.next_test import TESTS, describe_outcomes, entropy_bits, find_test, outcome_tables
-from serving.predictor import Predictor
-from serving.records import frame_records, validate_one
+from serving.next_test import (
+    TESTS,
+    describe_outcomes,
+    entropy_bits,
+    find_test,
+    hypotheses,
+    hypothetical_records,
+    outcome_tables,
+)
+from serving.predictor import Predictor, null_mask
+from serving.records import canonical_frame, frame_records, validate_one
 
 BASE = {  # asymmetric arm weakness, nothing else done: every test is a candidate
     "age_at_onset_years": 45.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb",
@@ -105,3 +113,18 @@ def test_next_tests_of_a_batch_equal_one_by_one(predictor: Predictor) -> None:
     batch = [r.next_test for r in predictor.predict_many(records)]
     assert batch == [predictor.predict(record).next_test for record in records]
     assert any(t is not None for t in batch)
+
+
+def test_hypotheses_from_the_patients_columns_equal_reading_the_completed_records(predictor: Predictor) -> None:
+    """The fast path (the batch's columns, then copies with a test's result filled in) and the plain one
+    (the records and the completed records read again) give identical features, for dicts and a frame."""
+    cohort = generate_cohort(40, seed=7).drop(columns=[LABEL])
+    records = frame_records(cohort)
+    names = list(fields())
+    asked = hypotheses(null_mask(records, names), names)
+    assert asked.candidates
+    features = predictor.bundle.features
+    plain = features.transform_records(records + hypothetical_records(records, asked.candidates))
+    np.testing.assert_array_equal(features.transform_columns(asked.columns(features.read(records))), plain)
+    frame = canonical_frame(records)
+    np.testing.assert_array_equal(features.transform_columns(asked.columns(features.read(frame))), plain)
