@@ -91,22 +91,24 @@ def any_of(*conditions: Tri) -> Tri:
     return reduce(lambda a, b: a | b, conditions)
 
 
+def _counts(conditions: Iterable[Tri]) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient, how many conditions are True and how many could be (True or Unknown)."""
+    conditions = list(conditions)
+    n_true = np.array([c.true for c in conditions]).sum(axis=0)
+    n_possible = len(conditions) - np.array([c.false for c in conditions]).sum(axis=0)
+    return n_true, n_possible
+
+
 def at_least(k: int, conditions: Iterable[Tri]) -> Tri:
     """"At least k of these hold": True once k are True, False once too few can still be True."""
-    conditions = list(conditions)
-    n_true = sum(c.true.astype(np.int64) for c in conditions)
-    n_unknown = sum(c.isna().astype(np.int64) for c in conditions)
-    return tri(n_true >= k, (n_true < k) & (n_true + n_unknown >= k))
+    n_true, n_possible = _counts(conditions)
+    return Tri(n_true >= k, n_possible < k)
 
 
 def exactly(k: int, conditions: Iterable[Tri]) -> Tri:
     """"Exactly k of these hold", three-valued (used for "weakness in one limb only")."""
-    conditions = list(conditions)
-    n_true = sum(c.true.astype(np.int64) for c in conditions)
-    n_unknown = sum(c.isna().astype(np.int64) for c in conditions)
-    decided_true = (n_true == k) & (n_unknown == 0)
-    decided_false = (n_true > k) | (n_true + n_unknown < k)
-    return Tri(decided_true, decided_false)
+    n_true, n_possible = _counts(conditions)
+    return Tri((n_true == k) & (n_possible == k), (n_true > k) | (n_possible < k))
 
 
 def true_or_unknown(x: Tri) -> Tri:
@@ -206,9 +208,10 @@ class Columns:
     def isin(self, field: str, values: Iterable[str]) -> Tri:
         """Three-valued ``field in values`` for a category field; a value outside the contract is a bug."""
         codes = self.codes(field)
-        hits = np.zeros(len(codes), dtype=bool)
-        for code in _category_codes(field, tuple(values)):
-            hits |= codes == code  # never at a null (code -1)
+        first, *others = _category_codes(field, tuple(values))
+        hits = codes == first  # never at a null (code -1)
+        for code in others:
+            hits |= codes == code
         return Tri(hits, (codes != -1) ^ hits)
 
 
