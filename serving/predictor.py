@@ -212,12 +212,13 @@ class Predictor:
             nulls = null_mask(records, columns)
             ids = [None if r.get(ID_FIELD) is None else str(r[ID_FIELD]) for r in records]
         features, n = self.bundle.features, len(records)
+        read = features.read(data)
         asked = next_test.hypotheses(nulls, columns) if with_next_test else None
         if asked is not None and asked.candidates:  # one feature pass: the patients, then their hypotheses
-            X_all = features.transform_columns(asked.columns(features.read(data)))
+            X_all = features.transform_columns(asked.columns(read))
             X, after = X_all[:n], self.bundle.predict_proba(features=X_all[n:])
         else:
-            X, after = features.transform_columns(features.read(data)), np.empty((0, len(DIAGNOSES)))
+            X, after = features.transform_columns(read), np.empty((0, len(DIAGNOSES)))
         probs, attribution = self.bundle.predict_explain(data, features=X)
         recorded, n_optional = alerts.recorded_counts(nulls, columns, self.mode)
         return Scored(

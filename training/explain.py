@@ -95,8 +95,7 @@ class Explainer:
         self.table: TreeShapTable | None = None
         """The tabulated TreeSHAP of a shallow XGBoost model (None otherwise); it also gives the margin."""
         if isinstance(estimator, xgb.XGBClassifier):
-            booster = estimator.get_booster()
-            self.table = TreeShapTable(booster) if TreeShapTable.supports(booster) else None
+            self.table = TreeShapTable.build(estimator.get_booster())
             self._compute = self._xgboost if self.table is None else self._tabulated
         elif isinstance(estimator, Pipeline) and estimator.steps[-1][0] == "classify":
             self._compute = self._linear

@@ -13,8 +13,8 @@ directions (one sparse product) and look its contributions up (one gather and on
 The numbers are XGBoost's, summed in float64 instead of float32: they differ from ``pred_contribs`` on
 the whole model only by its float32 rounding (~1e-6 on the log-odds scale), and base plus contributions
 equals the margin. Boosters the table cannot represent (deeper trees, DART, several parallel trees per
-round, categorical splits) are rejected by :meth:`TreeShapTable.supports`; the caller then uses
-``pred_contribs`` directly.
+round, categorical splits) get no table (:meth:`TreeShapTable.build` returns ``None``); the caller then
+uses ``pred_contribs`` directly.
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ class TreeShapTable:
     and its bias column apart.
     """
 
-    def __init__(self, booster: xgb.Booster) -> None:
-        model = _booster_json(booster)
+    def __init__(self, booster: xgb.Booster, model: dict[str, Any] | None = None) -> None:
+        """``model``: the booster's JSON, when the caller has already parsed it."""
+        model = _booster_json(booster) if model is None else model
         reason = self.unsupported(model)
         if reason:
             raise ValueError(f"cannot tabulate this booster's SHAP values: {reason}")
@@ -115,8 +116,10 @@ class TreeShapTable:
         return None
 
     @classmethod
-    def supports(cls, booster: xgb.Booster) -> bool:
-        return cls.unsupported(_booster_json(booster)) is None
+    def build(cls, booster: xgb.Booster) -> TreeShapTable | None:
+        """The table, or ``None`` when this booster cannot be tabulated (its JSON is parsed once)."""
+        model = _booster_json(booster)
+        return None if cls.unsupported(model) else cls(booster, model)
 
     # --- prediction time ---------------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ def test_one_row_at_a_time_equals_the_batch() -> None:
 
 def test_deeper_trees_are_explained_by_pred_contribs_directly() -> None:
     model, X = _fit(4, depth=5)
-    assert not TreeShapTable.supports(model.get_booster())
+    assert TreeShapTable.build(model.get_booster()) is None
     with pytest.raises(ValueError, match="more than 7 splits"):
         TreeShapTable(model.get_booster())
     attribution = Explainer(model, N_FEATURES)(X)
