@@ -55,6 +55,7 @@ class BundlePyfunc:
 
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
+        bundle.explainer  # noqa: B018  # built at load (about a second), not in the first request
         table = feature_map(bundle.mode)
         groups = [table[name].group for name in bundle.feature_names]
         self._groups = list(dict.fromkeys(groups))
