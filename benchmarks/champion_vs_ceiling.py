@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from data.generator import GENERATOR_VERSION, generate_cohort
-from features.modes import MODES
-from training.benchmark import COHORT_SETTING, Cohort, run_benchmark
-from training.benchmark_cli import train_models
-from training.metadata import code_version
-from training.metrics import Predictions, bootstrap_metrics
-from training.models import FAMILY_NAMES
+from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
+from mmn_ddx.features.modes import MODES
+from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, Cohort, run_benchmark
+from mmn_ddx.cli.benchmark import train_models
+from mmn_ddx.training.artifact.metadata import code_version
+from mmn_ddx.training.evaluation.metrics import Predictions, bootstrap_metrics
+from mmn_ddx.training.fitting.models import FAMILY_NAMES
 
 RESULTS = Path(__file__).resolve().parent / "results" / "benchmark.json"
 AUROC_MARGIN = 0.01

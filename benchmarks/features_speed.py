@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from features import MODES, ClinicalFeatures
+from mmn_ddx.features import MODES, ClinicalFeatures
 from timing import best_of
 
 RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
@@ -29,12 +29,12 @@ TARGET_SECONDS = 5.0
 def cohort(n: int, seed: int) -> tuple[pd.DataFrame, str]:
     """The synthetic cohort if the generator is there, else random contract-valid records."""
     try:
-        from data.generator import generate_cohort
+        from mmn_ddx.data.generator import generate_cohort
     except ImportError:
-        from features._random_frame import random_frame
+        from mmn_ddx.features._random_frame import random_frame
 
-        return random_frame(n, seed=seed), "features._random_frame.random_frame"
-    return generate_cohort(n, seed=seed), "data.generator.generate_cohort"
+        return random_frame(n, seed=seed), "mmn_ddx.features._random_frame.random_frame"
+    return generate_cohort(n, seed=seed), "mmn_ddx.data.generator.generate_cohort"
 
 
 def median_ms(runs: int, fn: Callable[[], Any]) -> float:

@@ -10,8 +10,8 @@ import os
 import platform
 from pathlib import Path
 
-from data.generator import generate_cohort
-from data.posterior import posterior
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.data.posterior import posterior
 from timing import best_of
 
 RESULTS = Path(__file__).resolve().parent / "results" / "generator.json"

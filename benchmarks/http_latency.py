@@ -48,8 +48,8 @@ def free_port() -> int:
 
 def patient_bodies(n: int, seed: int) -> list[bytes]:
     """``n`` synthetic patients as JSON request bodies (nulls left out: unknown)."""
-    from data.contract import LABEL
-    from data.generator import generate_cohort
+    from mmn_ddx.data.contract import LABEL
+    from mmn_ddx.data.generator import generate_cohort
 
     frame = generate_cohort(n, seed=seed).drop(columns=LABEL)
     bodies = []
@@ -71,7 +71,7 @@ def _plain(value: Any) -> Any:
 
 def in_process_p50_ms(model: str | None, bodies: list[bytes], n: int = 60) -> float:
     """p50 of ``Predictor.predict`` in this process, one at a time: the floor under the HTTP figure."""
-    from serving.predictor import Predictor
+    from mmn_ddx.serving.predictor import Predictor
 
     predictor = Predictor.load(model)
     records = [json.loads(b) for b in bodies[:n]]
@@ -88,9 +88,9 @@ def in_process_p50_ms(model: str | None, bodies: list[bytes], n: int = 60) -> fl
 # from memory, so what remains is parsing, validation, serialisation of the real-sized result and uvicorn.
 MEMO_SERVER = """
 import sys, uvicorn
-from serving.http import create_app
-from serving.predictor import Predictor
-from serving.serve_cli import server_config
+from mmn_ddx.serving.http import create_app
+from mmn_ddx.serving.predictor import Predictor
+from mmn_ddx.cli.serve import server_config
 
 class Memo:
     def __init__(self, predictor):

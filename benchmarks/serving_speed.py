@@ -39,12 +39,12 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from data.contract import LABEL
-from data.generator import generate_cohort
-from serving import criteria_view, next_test
-from serving.batch import score_table
-from serving.predictor import ModelNotFoundError, Predictor
-from serving.records import frame_records, validate_one
+from mmn_ddx.data.contract import LABEL
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.serving import criteria_view, next_test
+from mmn_ddx.serving.batch import score_table
+from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor
+from mmn_ddx.serving.records import frame_records, validate_one
 from timing import best_of
 
 RESULTS = Path(__file__).resolve().parent / "results" / "serving.json"
@@ -58,7 +58,7 @@ def _load(uri: str | None, threads: int, tmp: Path) -> tuple[Predictor, str]:
     try:
         return Predictor.load(threads=threads), "champion"
     except ModelNotFoundError:
-        from training.train import train_bundle
+        from mmn_ddx.training.fitting.train import train_bundle
 
         path = train_bundle(generate_cohort(2000, seed=0), seed=0, export_dir=tmp)
         return Predictor.load(str(path), threads=threads), "quick model trained for this run (2 000 patients)"

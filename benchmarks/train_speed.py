@@ -61,7 +61,7 @@ def timed_train(mode: str, n: int, seed: int, workdir: Path, refit: int | None =
 
 
 def quality(bundle: Any, test: pd.DataFrame, y: np.ndarray, ceiling: np.ndarray) -> dict[str, Any]:
-    from training.fitting import summary
+    from mmn_ddx.training.fitting.fitting import summary
 
     model = summary(y, bundle.predict_proba(test))
     bayes = summary(y, ceiling)
@@ -120,10 +120,10 @@ def learning_curve(mode: str, sizes: list[int], test: pd.DataFrame, y: np.ndarra
     from scipy.special import softmax
     from sklearn.utils.class_weight import compute_sample_weight
 
-    from data.generator import generate_cohort
-    from features import ClinicalFeatures
-    from training.calibration import fit_temperature
-    from training.fitting import summary
+    from mmn_ddx.data.generator import generate_cohort
+    from mmn_ddx.features import ClinicalFeatures
+    from mmn_ddx.training.artifact.calibration import fit_temperature
+    from mmn_ddx.training.fitting.fitting import summary
 
     features = ClinicalFeatures(mode=mode).fit(test)
     X_test, bayes = features.transform(test), summary(y, ceiling)
@@ -160,12 +160,12 @@ def main() -> None:
                         help="also time and score `train --synthetic N --refit-synthetic REFIT`")
     args = parser.parse_args()
 
-    from data.generator import GENERATOR_VERSION, generate_cohort
-    from data.posterior import posterior
-    from features.modes import TREATMENT_FIELDS
-    from training.bundle import load_bundle
-    from training.metadata import code_version
-    from training.train import MODEL_NAMES
+    from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
+    from mmn_ddx.data.posterior import posterior
+    from mmn_ddx.features.modes import TREATMENT_FIELDS
+    from mmn_ddx.training.artifact.bundle import load_bundle
+    from mmn_ddx.training.artifact.metadata import code_version
+    from mmn_ddx.training.fitting.train import MODEL_NAMES
 
     test = generate_cohort(args.n_test, seed=424242)
     y = test["diagnosis"].cat.codes.to_numpy()

@@ -11,38 +11,38 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
-    "DIAGNOSES": "data.contract",
-    "FEATURE_FIELDS": "data.contract",
-    "ID_FIELD": "data.contract",
-    "LABEL": "data.contract",
-    "FieldSpec": "data.contract",
-    "empty_frame": "data.contract",
-    "fields": "data.contract",
-    "to_canonical": "data.contract",
-    "PatientRecord": "data.record",
-    "RecordError": "data.record",
-    "validate_record": "data.record",
-    "cohort_schema": "data.schema",
-    "validate_cohort": "data.schema",
-    "CohortError": "data.importer",
-    "ImportResult": "data.importer",
-    "RowError": "data.importer",
-    "read_cohort": "data.importer",
-    "read_record_json": "data.importer",
-    "write_table": "data.importer",
-    "describe_cohort": "data.describe",
+    "DIAGNOSES": "mmn_ddx.data.contract",
+    "FEATURE_FIELDS": "mmn_ddx.data.contract",
+    "ID_FIELD": "mmn_ddx.data.contract",
+    "LABEL": "mmn_ddx.data.contract",
+    "FieldSpec": "mmn_ddx.data.contract",
+    "empty_frame": "mmn_ddx.data.contract",
+    "fields": "mmn_ddx.data.contract",
+    "to_canonical": "mmn_ddx.data.contract",
+    "PatientRecord": "mmn_ddx.data.record",
+    "RecordError": "mmn_ddx.data.record",
+    "validate_record": "mmn_ddx.data.record",
+    "cohort_schema": "mmn_ddx.data.schema",
+    "validate_cohort": "mmn_ddx.data.schema",
+    "CohortError": "mmn_ddx.data.importer",
+    "ImportResult": "mmn_ddx.data.importer",
+    "RowError": "mmn_ddx.data.importer",
+    "read_cohort": "mmn_ddx.data.importer",
+    "read_record_json": "mmn_ddx.data.importer",
+    "write_table": "mmn_ddx.data.importer",
+    "describe_cohort": "mmn_ddx.data.describe",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from data.contract import (
+    from mmn_ddx.data.contract import (
         DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, FieldSpec, empty_frame, fields, to_canonical,
     )
-    from data.describe import describe_cohort
-    from data.importer import CohortError, ImportResult, RowError, read_cohort, read_record_json, write_table
-    from data.record import PatientRecord, RecordError, validate_record
-    from data.schema import cohort_schema, validate_cohort
+    from mmn_ddx.data.describe import describe_cohort
+    from mmn_ddx.data.importer import CohortError, ImportResult, RowError, read_cohort, read_record_json, write_table
+    from mmn_ddx.data.record import PatientRecord, RecordError, validate_record
+    from mmn_ddx.data.schema import cohort_schema, validate_cohort
 
 
 def __getattr__(name: str) -> Any:

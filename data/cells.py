@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from data.contract import FieldSpec
+from mmn_ddx.data.contract import FieldSpec
 
 NULL_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "null", "nan"})
 TRUE_TOKENS: frozenset[str] = frozenset({"true", "1"})

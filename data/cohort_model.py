@@ -15,9 +15,9 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from data.contract import DIAGNOSES, fields
-from data.distributions import TINY, Distribution, build
-from data.latents import STAGE_KEYS, FullGrid, ReducedGrid, atypical_rate, full_grid, load_priors, reduced_grid, resolve
+from mmn_ddx.data.contract import DIAGNOSES, fields
+from mmn_ddx.data.distributions import TINY, Distribution, build
+from mmn_ddx.data.latents import STAGE_KEYS, FullGrid, ReducedGrid, atypical_rate, full_grid, load_priors, reduced_grid, resolve
 
 MRC_FIELDS: tuple[str, ...] = tuple(n for n in fields() if n.startswith("mrc_"))
 ONSET = "onset_region"
@@ -129,7 +129,7 @@ def _mrc_role(region: str, onset: str, side: int) -> str:
 
 def _duration(grid: ReducedGrid) -> Distribution:
     """Symptom duration: truncated log-normal whose median is set by the disease stage."""
-    from data.distributions import RoundedContinuous
+    from mmn_ddx.data.distributions import RoundedContinuous
 
     stage = load_priors()["diseases"]
     dist = RoundedContinuous.__new__(RoundedContinuous)

@@ -65,7 +65,7 @@ def _spec(name: str, raw: dict[str, Any]) -> FieldSpec:
 @cache
 def dictionary() -> dict[str, Any]:
     """The raw data dictionary shipped with the package."""
-    text = resources.files("data").joinpath("data_dictionary.yaml").read_text(encoding="utf-8")
+    text = resources.files("mmn_ddx.data").joinpath("data_dictionary.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.contract import DIAGNOSES, FEATURE_FIELDS, LABEL, FieldSpec, fields
+from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, LABEL, FieldSpec, fields
 
 ALL = "all"
 STATISTIC = "statistic"

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 import numpy as np
 from scipy.special import gammaln, ndtr, ndtri
 
-from data.contract import FieldSpec, fields
-from data.latents import ReducedGrid, atypical_rate, load_priors
+from mmn_ddx.data.contract import FieldSpec, fields
+from mmn_ddx.data.latents import ReducedGrid, atypical_rate, load_priors
 
 TINY = 1e-300
 

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from data.cohort_model import ALWAYS_RECORDED, MRC_FIELDS, ONSET, cohort_model
-from data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
-from data.latents import atypical_rate, load_priors, normalise_class_priors
+from mmn_ddx.data.cohort_model import ALWAYS_RECORDED, MRC_FIELDS, ONSET, cohort_model
+from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
+from mmn_ddx.data.latents import atypical_rate, load_priors, normalise_class_priors
 
 CLASS_PRIOR_PRESETS: dict[str, dict[str, float]] = load_priors()["class_prior_presets"]
 GENERATOR_VERSION: str = str(load_priors()["generator_version"])

@@ -26,11 +26,11 @@ from typing import Any
 import pandas as pd
 import pandera.errors as pa_errors
 
-from data.cells import PARSED_DTYPES, cell_text, parse_column
-from data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec, to_canonical
-from data.formats import ROW, CohortError, RawTable, read_raw, read_utf8, write_table
-from data.record import validate_record
-from data.schema import BUILTIN_REASONS, LABEL_MISSING, validate_cohort
+from mmn_ddx.data.cells import PARSED_DTYPES, cell_text, parse_column
+from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec, to_canonical
+from mmn_ddx.data.formats import ROW, CohortError, RawTable, read_raw, read_utf8, write_table
+from mmn_ddx.data.record import validate_record
+from mmn_ddx.data.schema import BUILTIN_REASONS, LABEL_MISSING, validate_cohort
 
 __all__ = ["CohortError", "ImportResult", "RowError", "read_cohort", "read_record_json", "write_table"]
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from data.contract import DIAGNOSES
+from mmn_ddx.data.contract import DIAGNOSES
 
 STAGE_KEYS = ("early", "established", "late")
 
@@ -29,7 +29,7 @@ STAGE_KEYS = ("early", "established", "late")
 @cache
 def load_priors() -> dict[str, Any]:
     """The generator's parameter file (``data/priors.yaml``)."""
-    text = resources.files("data").joinpath("priors.yaml").read_text(encoding="utf-8")
+    text = resources.files("mmn_ddx.data").joinpath("priors.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 

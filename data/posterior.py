@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
-from data.cohort_model import ALWAYS_RECORDED, MRC_FIELDS, ONSET, CohortModel, cohort_model, encode
-from data.contract import DIAGNOSES, fields
-from data.distributions import TINY, Binomial
-from data.latents import atypical_rate, normalise_class_priors
+from mmn_ddx.data.cohort_model import ALWAYS_RECORDED, MRC_FIELDS, ONSET, CohortModel, cohort_model, encode
+from mmn_ddx.data.contract import DIAGNOSES, fields
+from mmn_ddx.data.distributions import TINY, Binomial
+from mmn_ddx.data.latents import atypical_rate, normalise_class_priors
 
 CHUNK = 2048
 _LOG_TINY = float(np.log(TINY))

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from data.contract import DIAGNOSES, LABEL, FieldSpec, fields
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, FieldSpec, fields
 
 _PYTHON_TYPES: dict[str, Any] = {"string": str, "float": float, "int": int, "bool": bool}
 

@@ -28,8 +28,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.config import ValidationDepth, config_context
 
-from data.cells import PARSED_DTYPES
-from data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec
+from mmn_ddx.data.cells import PARSED_DTYPES
+from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec
 
 NOT_WHOLE = "not a whole number"
 REQUIRED_MISSING = "missing, but this field is required"

@@ -4,18 +4,18 @@
 :mod:`features.findings` maps every output column to a clinical finding a neurologist recognises.
 """
 
-from features._columns import Columns, FeatureInputError
-from features._records import encode
-from features.clinical_features import TRANSFORMERS, TRUSTED_TYPES, ClinicalFeatures, feature_names
-from features.completeness import RecordCompleteness
-from features.conduction import ConductionFeatures
-from features.course import CourseFeatures
-from features.laboratory import LaboratoryFeatures
-from features.modes import MODES, TREATMENT_FIELDS
-from features.motor_neuron import MotorNeuronFeatures
-from features.sensory import SensoryFeatures
-from features.treatment import TreatmentResponseFeatures
-from features.weakness import WeaknessFeatures
+from mmn_ddx.features._columns import Columns, FeatureInputError
+from mmn_ddx.features._records import encode
+from mmn_ddx.features.clinical_features import TRANSFORMERS, TRUSTED_TYPES, ClinicalFeatures, feature_names
+from mmn_ddx.features.completeness import RecordCompleteness
+from mmn_ddx.features.conduction import ConductionFeatures
+from mmn_ddx.features.course import CourseFeatures
+from mmn_ddx.features.laboratory import LaboratoryFeatures
+from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS
+from mmn_ddx.features.motor_neuron import MotorNeuronFeatures
+from mmn_ddx.features.sensory import SensoryFeatures
+from mmn_ddx.features.treatment import TreatmentResponseFeatures
+from mmn_ddx.features.weakness import WeaknessFeatures
 
 __all__ = [
     "MODES",

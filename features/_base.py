@@ -20,8 +20,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from features._columns import Columns, read_columns
-from features._records import read_records
+from mmn_ddx.features._columns import Columns, read_columns
+from mmn_ddx.features._records import read_records
 
 Features = dict[str, np.ndarray]
 """Output column name -> float64 array, in output order."""

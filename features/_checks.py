@@ -14,7 +14,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from data.contract import FieldSpec, fields
+from mmn_ddx.data.contract import FieldSpec, fields
 
 NULL_CODE = -1
 """Category code of a null value."""

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data.contract import FIELD_NAMES, LABEL, FieldSpec, fields
-from features._checks import (
+from mmn_ddx.data.contract import FIELD_NAMES, LABEL, FieldSpec, fields
+from mmn_ddx.features._checks import (
     COUNT_DENOMINATORS,
     NULL_CODE,
     UNKNOWN_CODE,

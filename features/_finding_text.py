@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.contract import FEATURE_FIELDS
-from features._base import ContractTransformer
-from features._columns import Columns
-from features._records import read_records
-from features.conduction import BLOCK_FIELDS, ConductionFeatures
-from features.modes import fields_for_mode
-from features.laboratory import ANTI_GM1_HIGH_TITRE, ANTI_GM1_POSITIVE, CSF_PLEOCYTOSIS_PER_UL, csf_protein_uln
-from features.weakness import MRC_FIELDS, REGIONS, WeaknessFeatures, pair_asymmetric
+from mmn_ddx.data.contract import FEATURE_FIELDS
+from mmn_ddx.features._base import ContractTransformer
+from mmn_ddx.features._columns import Columns
+from mmn_ddx.features._records import read_records
+from mmn_ddx.features.conduction import BLOCK_FIELDS, ConductionFeatures
+from mmn_ddx.features.modes import fields_for_mode
+from mmn_ddx.features.laboratory import ANTI_GM1_HIGH_TITRE, ANTI_GM1_POSITIVE, CSF_PLEOCYTOSIS_PER_UL, csf_protein_uln
+from mmn_ddx.features.weakness import MRC_FIELDS, REGIONS, WeaknessFeatures, pair_asymmetric
 
 Record = Mapping[str, Any]
 

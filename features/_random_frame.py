@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.contract import ID_FIELD, FieldSpec, fields, to_canonical
-from features._columns import COUNT_DENOMINATORS
+from mmn_ddx.data.contract import ID_FIELD, FieldSpec, fields, to_canonical
+from mmn_ddx.features._columns import COUNT_DENOMINATORS
 
 
 def random_frame(n: int, seed: int = 0, null_rate: float = 0.2) -> pd.DataFrame:

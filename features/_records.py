@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.contract import FieldSpec, fields
-from features._checks import NULL_CODE, UNKNOWN_CODE, FeatureInputError, rows, value_problems
-from features._columns import ACCEPTED_COLUMNS, Columns
+from mmn_ddx.data.contract import FieldSpec, fields
+from mmn_ddx.features._checks import NULL_CODE, UNKNOWN_CODE, FeatureInputError, rows, value_problems
+from mmn_ddx.features._columns import ACCEPTED_COLUMNS, Columns
 
 
 def read_records(records: Sequence[Mapping[str, Any]], names: Iterable[str]) -> Columns:

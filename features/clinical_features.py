@@ -16,18 +16,18 @@ from typing import Any, ClassVar
 
 from sklearn.utils._param_validation import StrOptions
 
-from data.contract import FEATURE_FIELDS
-from features._base import ContractTransformer, Features
-from features._columns import Columns
-from features.completeness import RecordCompleteness
-from features.conduction import ConductionFeatures
-from features.course import CourseFeatures
-from features.laboratory import LaboratoryFeatures
-from features.modes import MODES, check_mode
-from features.motor_neuron import MotorNeuronFeatures
-from features.sensory import SensoryFeatures
-from features.treatment import TreatmentResponseFeatures
-from features.weakness import WeaknessFeatures
+from mmn_ddx.data.contract import FEATURE_FIELDS
+from mmn_ddx.features._base import ContractTransformer, Features
+from mmn_ddx.features._columns import Columns
+from mmn_ddx.features.completeness import RecordCompleteness
+from mmn_ddx.features.conduction import ConductionFeatures
+from mmn_ddx.features.course import CourseFeatures
+from mmn_ddx.features.laboratory import LaboratoryFeatures
+from mmn_ddx.features.modes import MODES, check_mode
+from mmn_ddx.features.motor_neuron import MotorNeuronFeatures
+from mmn_ddx.features.sensory import SensoryFeatures
+from mmn_ddx.features.treatment import TreatmentResponseFeatures
+from mmn_ddx.features.weakness import WeaknessFeatures
 
 PRESENTATION_PARTS: tuple[type[ContractTransformer], ...] = (
     CourseFeatures,

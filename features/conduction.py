@@ -16,8 +16,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from features._base import ContractTransformer, Features, fraction, row_count
-from features._columns import Columns
+from mmn_ddx.features._base import ContractTransformer, Features, fraction, row_count
+from mmn_ddx.features._columns import Columns
 
 BLOCK_FIELDS: dict[str, str] = {
     "cb_definite": "nerves_definite_cb",

@@ -14,9 +14,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from data.contract import fields
-from features._base import ContractTransformer, Features, one_hot
-from features._columns import NULL_CODE, Columns
+from mmn_ddx.data.contract import fields
+from mmn_ddx.features._base import ContractTransformer, Features, one_hot
+from mmn_ddx.features._columns import NULL_CODE, Columns
 
 COURSE_VALUES: tuple[str, ...] = fields()["course"].values or ()
 ONSET_VALUES: tuple[str, ...] = fields()["onset_region"].values or ()

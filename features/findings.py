@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from data.contract import FEATURE_FIELDS, ID_FIELD, fields
-from features import _finding_text as text
-from features.clinical_features import feature_names
-from features.conduction import BLOCK_FIELDS, DEMYELINATING_FIELDS, EAN_PNS_PARAMETERS
-from features.modes import MODES, check_mode, fields_for_mode
-from features.weakness import MRC_FIELDS, REGIONS
+from mmn_ddx.data.contract import FEATURE_FIELDS, ID_FIELD, fields
+from mmn_ddx.features import _finding_text as text
+from mmn_ddx.features.clinical_features import feature_names
+from mmn_ddx.features.conduction import BLOCK_FIELDS, DEMYELINATING_FIELDS, EAN_PNS_PARAMETERS
+from mmn_ddx.features.modes import MODES, check_mode, fields_for_mode
+from mmn_ddx.features.weakness import MRC_FIELDS, REGIONS
 
 DELIBERATELY_UNUSED: frozenset[str] = frozenset({ID_FIELD})
 """Contract fields no feature is computed from: the free identifier is never a feature."""

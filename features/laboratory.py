@@ -17,8 +17,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from features._base import ContractTransformer, Features, at_least, known, not_done
-from features._columns import Columns
+from mmn_ddx.features._base import ContractTransformer, Features, at_least, known, not_done
+from mmn_ddx.features._columns import Columns
 
 ANTI_GM1_POSITIVE = 1.0
 ANTI_GM1_HIGH_TITRE = 4.0

@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from data.contract import fields
-from features._base import (
+from mmn_ddx.data.contract import fields
+from mmn_ddx.features._base import (
     ContractTransformer,
     Features,
     above,
@@ -25,8 +25,8 @@ from features._base import (
     one_hot,
     ordinal,
 )
-from features._columns import Columns
-from features.weakness import MRC_FIELDS, limb_weakness, weakness_matrix
+from mmn_ddx.features._columns import Columns
+from mmn_ddx.features.weakness import MRC_FIELDS, limb_weakness, weakness_matrix
 
 REFLEX_VALUES: tuple[str, ...] = fields()["reflexes_affected_limbs"].values or ()
 ATROPHY_SCORES: tuple[float, ...] = (0.0, 1.0, 2.0)

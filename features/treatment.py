@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from data.contract import fields
-from features._base import ContractTransformer, Features, one_hot
-from features._columns import Columns
+from mmn_ddx.data.contract import fields
+from mmn_ddx.features._base import ContractTransformer, Features, one_hot
+from mmn_ddx.features._columns import Columns
 
 IVIG_VALUES: tuple[str, ...] = fields()["ivig_response"].values or ()
 STEROID_VALUES: tuple[str, ...] = fields()["corticosteroid_response"].values or ()

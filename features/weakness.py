@@ -17,8 +17,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from features._base import ContractTransformer, Features, at_least, fraction, row_count, row_max
-from features._columns import Columns
+from mmn_ddx.features._base import ContractTransformer, Features, at_least, fraction, row_count, row_max
+from mmn_ddx.features._columns import Columns
 
 REGIONS: tuple[str, ...] = ("arm_proximal", "arm_distal", "leg_proximal", "leg_distal")
 SIDES: tuple[str, ...] = ("left", "right")

@@ -9,21 +9,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from data.record import RecordError
-    from serving.predictor import ModelNotFoundError, Predictor, default_model_uri
-    from serving.records import BatchRecordError
-    from serving.result import PredictionResult
+    from mmn_ddx.data.record import RecordError
+    from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor, default_model_uri
+    from mmn_ddx.serving.records import BatchRecordError
+    from mmn_ddx.serving.result import PredictionResult
 
 __all__ = ["BatchRecordError", "ModelNotFoundError", "PredictionResult", "Predictor", "RecordError",
            "default_model_uri"]
 
 _WHERE = {
-    "BatchRecordError": "serving.records",
-    "ModelNotFoundError": "serving.predictor",
-    "PredictionResult": "serving.result",
-    "Predictor": "serving.predictor",
-    "RecordError": "data.record",
-    "default_model_uri": "serving.predictor",
+    "BatchRecordError": "mmn_ddx.serving.records",
+    "ModelNotFoundError": "mmn_ddx.serving.predictor",
+    "PredictionResult": "mmn_ddx.serving.result",
+    "Predictor": "mmn_ddx.serving.predictor",
+    "RecordError": "mmn_ddx.data.record",
+    "default_model_uri": "mmn_ddx.serving.predictor",
 }
 
 

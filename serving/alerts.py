@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from data.contract import FEATURE_FIELDS, fields
-from features.modes import fields_for_mode
-from serving.result import Warning
+from mmn_ddx.data.contract import FEATURE_FIELDS, fields
+from mmn_ddx.features.modes import fields_for_mode
+from mmn_ddx.serving.result import Warning
 
 LITTLE_INFORMATION_FRACTION = 0.5
 """Warn when fewer than this share of the optional findings are recorded ("most fields null")."""

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.contract import DIAGNOSES, ID_FIELD
-from features.findings import describe_finding
-from serving import alerts, explanation
-from serving.predictor import Predictor, Scored
-from serving.records import frame_records
+from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD
+from mmn_ddx.features.findings import describe_finding
+from mmn_ddx.serving import alerts, explanation
+from mmn_ddx.serving.predictor import Predictor, Scored
+from mmn_ddx.serving.records import frame_records
 
 TOP_FINDINGS = 3
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.contract import DIAGNOSES
-from features.criteria import (
+from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.features.criteria import (
     CRITERIA_FIELDS,
     CRITERIA_SETS,
     NOT_ASSESSABLE,
@@ -29,8 +29,8 @@ from features.criteria import (
     first_met,
     maps_to,
 )
-from features.criteria.cascade import STEPS
-from serving.result import CriteriaSummary
+from mmn_ddx.features.criteria.cascade import STEPS
+from mmn_ddx.serving.result import CriteriaSummary
 
 MET = "met"
 _STATUS = (NOT_MET, MET, NOT_ASSESSABLE)

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from data.contract import DIAGNOSES
-from features.findings import describe_finding, feature_map, finding_name
-from serving.result import Explanation
+from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.features.findings import describe_finding, feature_map, finding_name
+from mmn_ddx.serving.result import Explanation
 
 NEUTRAL: dict[str, float] = {"log-odds": 0.05, "probability": 0.01}
 """Below this |contribution| a finding is worded as having "little effect": 0.05 log-odds is a 5 % change

@@ -34,9 +34,9 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from data.contract import DIAGNOSES, LABEL, fields
-from features import Columns, encode
-from serving.result import NextTest
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
+from mmn_ddx.features import Columns, encode
+from mmn_ddx.serving.result import NextTest
 
 MAX_OUTCOMES = 8
 """Representative results per test: the model is called ``n_tests * MAX_OUTCOMES`` times at most per patient."""
@@ -106,7 +106,7 @@ class Outcomes:
 @cache
 def outcome_tables() -> dict[str, Outcomes]:
     """The quantised result distributions of every test (built once per process, about a second)."""
-    from data.generator import generate_cohort  # lazy: the generator's model loads on first use
+    from mmn_ddx.data.generator import generate_cohort  # lazy: the generator's model loads on first use
 
     cohort = generate_cohort(REFERENCE_SIZE, seed=REFERENCE_SEED, return_latents=True)
     cohort = cohort[cohort["latent_completeness"] == "tertiary"]

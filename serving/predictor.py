@@ -27,15 +27,15 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from data.contract import DIAGNOSES, ID_FIELD, fields
-from data.record import PatientRecord
-from features.modes import MODES, check_mode
-from serving import alerts, criteria_view, explanation, next_test
-from serving.records import canonical_frame, frame_records, patient_ids, validate_frame, validate_many, validate_one
-from serving.result import Audit, NextTest, PredictionResult, PredictionSet
-from training.bundle import BundleError, FeatureAttribution, ModelBundle, load_bundle
-from training.conformal import METHOD as CONFORMAL_METHOD
-from training.metadata import REPO_ROOT, code_version
+from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, fields
+from mmn_ddx.data.record import PatientRecord
+from mmn_ddx.features.modes import MODES, check_mode
+from mmn_ddx.serving import alerts, criteria_view, explanation, next_test
+from mmn_ddx.serving.records import canonical_frame, frame_records, patient_ids, validate_frame, validate_many, validate_one
+from mmn_ddx.serving.result import Audit, NextTest, PredictionResult, PredictionSet
+from mmn_ddx.training.artifact.bundle import BundleError, FeatureAttribution, ModelBundle, load_bundle
+from mmn_ddx.training.artifact.conformal import METHOD as CONFORMAL_METHOD
+from mmn_ddx.training.artifact.metadata import REPO_ROOT, code_version
 
 REGISTERED_NAMES: dict[str, str] = {"at-presentation": "mmn-ddx", "with-treatment": "mmn-ddx-with-treatment"}
 CHAMPION_ALIAS = "champion"

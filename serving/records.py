@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.contract import ID_FIELD, LABEL, FieldSpec, fields, to_canonical
-from data.record import PatientRecord, RecordError, validate_record
-from features import ClinicalFeatures, FeatureInputError
-from features._columns import COUNT_DENOMINATORS
+from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, to_canonical
+from mmn_ddx.data.record import PatientRecord, RecordError, validate_record
+from mmn_ddx.features import ClinicalFeatures, FeatureInputError
+from mmn_ddx.features._columns import COUNT_DENOMINATORS
 
 
 class BatchRecordError(RecordError):

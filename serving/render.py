@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from serving.result import CriteriaSummary, Explanation, PredictionResult
+from mmn_ddx.serving.result import CriteriaSummary, Explanation, PredictionResult
 
 BAR_WIDTH = 30
 TOP_FINDINGS = 8

@@ -25,8 +25,8 @@ QUICK_BUNDLE_SEED = 0
 @pytest.fixture(scope="session")
 def quick_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of an exported MLflow model directory holding a small at-presentation XGBoost bundle."""
-    from data.generator import generate_cohort
-    from training.train import train_bundle
+    from mmn_ddx.data.generator import generate_cohort
+    from mmn_ddx.training.fitting.train import train_bundle
 
     cohort = generate_cohort(QUICK_BUNDLE_PATIENTS, seed=QUICK_BUNDLE_SEED)
     return train_bundle(cohort, mode="at-presentation", seed=QUICK_BUNDLE_SEED,
@@ -35,7 +35,7 @@ def quick_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def _migrated_mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from training import tracking
+    from mmn_ddx.training.fitting import tracking
 
     db = tmp_path_factory.mktemp("mlflow-template") / "template.db"
     tracking.migrate(f"sqlite:///{db}")
@@ -46,7 +46,7 @@ def _migrated_mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tracking_uri(_migrated_mlflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh sqlite MLflow store in ``tmp_path`` (artifacts in ``tmp_path/mlartifacts``), set as
     ``MLFLOW_TRACKING_URI`` for the test and forgotten afterwards."""
-    from training import tracking
+    from mmn_ddx.training.fitting import tracking
 
     db = tmp_path / "mlruns.db"
     shutil.copyfile(_migrated_mlflow_db, db)

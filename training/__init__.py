@@ -10,17 +10,17 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "BundleError": "training.bundle",
-    "BundleMetadata": "training.metadata",
-    "FeatureAttribution": "training.explain",
-    "MODEL_NAMES": "training.candidates",
-    "ModelBundle": "training.bundle",
-    "TrainSettings": "training.candidates",
-    "TrainingDataError": "training.candidates",
-    "TrainingResult": "training.train",
-    "load_bundle": "training.bundle",
-    "train": "training.train",
-    "train_bundle": "training.train",
+    "BundleError": "mmn_ddx.training.artifact.bundle",
+    "BundleMetadata": "mmn_ddx.training.artifact.metadata",
+    "FeatureAttribution": "mmn_ddx.training.artifact.explain",
+    "MODEL_NAMES": "mmn_ddx.training.fitting.candidates",
+    "ModelBundle": "mmn_ddx.training.artifact.bundle",
+    "TrainSettings": "mmn_ddx.training.fitting.candidates",
+    "TrainingDataError": "mmn_ddx.training.fitting.candidates",
+    "TrainingResult": "mmn_ddx.training.fitting.train",
+    "load_bundle": "mmn_ddx.training.artifact.bundle",
+    "train": "mmn_ddx.training.fitting.train",
+    "train_bundle": "mmn_ddx.training.fitting.train",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -18,8 +18,8 @@ verdicts with every element (JSON-ready; ``explain_criteria_batch`` for many row
 for callers such as serving that word many patients' verdicts themselves.
 """
 
-from features.criteria._coverage import criteria_coverage, rule_based_coverage
-from features.criteria._evaluate import (
+from mmn_ddx.features.criteria._coverage import criteria_coverage, rule_based_coverage
+from mmn_ddx.features.criteria._evaluate import (
     CRITERIA_FIELDS,
     CRITERIA_SETS,
     VERDICT_COLUMNS,
@@ -31,10 +31,10 @@ from features.criteria._evaluate import (
     first_met,
     maps_to,
 )
-from features.criteria._explain import explain_criteria, explain_criteria_batch
-from features.criteria._input import CriteriaInputError
-from features.criteria._registry import CriteriaSet, Element
-from features.criteria._results import (
+from mmn_ddx.features.criteria._explain import explain_criteria, explain_criteria_batch
+from mmn_ddx.features.criteria._input import CriteriaInputError
+from mmn_ddx.features.criteria._registry import CriteriaSet, Element
+from mmn_ddx.features.criteria._results import (
     CIDP_VARIANT_LABELS,
     CONFLICTING,
     NOT_ASSESSABLE,

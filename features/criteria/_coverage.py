@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from data.contract import DIAGNOSES
-from features.criteria._evaluate import VERDICT_COLUMNS
+from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.features.criteria._evaluate import VERDICT_COLUMNS
 
 NO_VARIANT = "no variant met"
 _ALL = "all"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.criteria import thresholds as T
-from features.criteria._logic import Columns, Tri, all_of, any_of, at_least, tri
+from mmn_ddx.features.criteria import thresholds as T
+from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least, tri
 
 LIMBS: tuple[str, ...] = ("arm_left", "arm_right", "leg_left", "leg_right")
 LEVELS: tuple[str, ...] = ("proximal", "distal")

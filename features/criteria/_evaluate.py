@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.contract import DIAGNOSES, ID_FIELD
-from features.criteria._input import check_frame
-from features.criteria._logic import Columns, Tri, is_true
-from features.criteria._registry import Categories, CriteriaSet
-from features.criteria._results import (
+from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD
+from mmn_ddx.features.criteria._input import check_frame
+from mmn_ddx.features.criteria._logic import Columns, Tri, is_true
+from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
+from mmn_ddx.features.criteria._results import (
     ALS_VERDICTS,
     CIDP_VARIANT_LABELS,
     CIDP_VARIANTS,
@@ -30,10 +30,10 @@ from features.criteria._results import (
     NOT_MET,
     RULE_BASED_LABELS,
 )
-from features.criteria.als_gold_coast import ALS_GOLD_COAST, el_escorial_proxy
-from features.criteria.cascade import cascade_steps, rule_based_labels
-from features.criteria.cidp_ean2021 import CIDP_EAN2021
-from features.criteria.mmn_efns2010 import MMN_EFNS2010
+from mmn_ddx.features.criteria.als_gold_coast import ALS_GOLD_COAST, el_escorial_proxy
+from mmn_ddx.features.criteria.cascade import cascade_steps, rule_based_labels
+from mmn_ddx.features.criteria.cidp_ean2021 import CIDP_EAN2021
+from mmn_ddx.features.criteria.mmn_efns2010 import MMN_EFNS2010
 
 CRITERIA_SETS: tuple[CriteriaSet, ...] = (MMN_EFNS2010, CIDP_EAN2021, ALS_GOLD_COAST)
 CRITERIA_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(f for s in CRITERIA_SETS for f in s.fields))

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from data.contract import DIAGNOSES
-from features.criteria._evaluate import CRITERIA_SETS, Evaluation, evaluate_all, first_met, maps_to
-from features.criteria._logic import Tri
-from features.criteria._registry import CriteriaSet
-from features.criteria._results import (
+from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.features.criteria._evaluate import CRITERIA_SETS, Evaluation, evaluate_all, first_met, maps_to
+from mmn_ddx.features.criteria._logic import Tri
+from mmn_ddx.features.criteria._registry import CriteriaSet
+from mmn_ddx.features.criteria._results import (
     CIDP_VARIANT_LABELS,
     EL_ESCORIAL_PROXY_VERDICTS,
     MET,
@@ -26,7 +26,7 @@ from features.criteria._results import (
     ElementResult,
     Status,
 )
-from features.criteria.cascade import STEPS, conflict_reason
+from mmn_ddx.features.criteria.cascade import STEPS, conflict_reason
 
 
 def _status(value: Tri, i: int) -> Status:

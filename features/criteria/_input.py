@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.contract import fields
-from features.criteria._logic import Columns
+from mmn_ddx.data.contract import fields
+from mmn_ddx.features.criteria._logic import Columns
 
 
 class CriteriaInputError(ValueError):

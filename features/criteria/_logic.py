@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from pandas.arrays import BooleanArray
 
-from data.contract import fields
+from mmn_ddx.data.contract import fields
 
 _TOLERANCE = 1e-9
 """Guards ``>=`` on differences of float grades (4.6 - 3.6 = 0.9999999999999996)."""

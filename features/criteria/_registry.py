@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from data.contract import fields
-from features.criteria._input import check_frame
-from features.criteria._logic import Columns, Tri
-from features.criteria._results import Role
+from mmn_ddx.data.contract import fields
+from mmn_ddx.features.criteria._input import check_frame
+from mmn_ddx.features.criteria._logic import Columns, Tri
+from mmn_ddx.features.criteria._results import Role
 
 ElementFn = Callable[[Columns], Tri]
 Categories = dict[str, Tri]

@@ -20,10 +20,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from features.criteria import thresholds as T
-from features.criteria._derived import ARM_FIELDS, LEG_FIELDS, region_weak
-from features.criteria._logic import Columns, Tri, any_of, is_true, tri, true_or_unknown
-from features.criteria._registry import Categories, CriteriaSet
+from mmn_ddx.features.criteria import thresholds as T
+from mmn_ddx.features.criteria._derived import ARM_FIELDS, LEG_FIELDS, region_weak
+from mmn_ddx.features.criteria._logic import Columns, Tri, any_of, is_true, tri, true_or_unknown
+from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 
 ALS_GOLD_COAST = CriteriaSet(
     id="als_gold_coast",

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features.criteria._logic import Tri, is_true
-from features.criteria._registry import Categories
-from features.criteria._results import CONFLICTING, UNCLASSIFIED
+from mmn_ddx.features.criteria._logic import Tri, is_true
+from mmn_ddx.features.criteria._registry import Categories
+from mmn_ddx.features.criteria._results import CONFLICTING, UNCLASSIFIED
 
 
 @dataclass(frozen=True)

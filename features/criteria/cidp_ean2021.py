@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
-from features.criteria import thresholds as T
-from features.criteria._derived import (
+from mmn_ddx.features.criteria import thresholds as T
+from mmn_ddx.features.criteria._derived import (
     LIMBS,
     MRC_FIELDS,
     PROXIMAL_FIELDS,
@@ -40,8 +40,8 @@ from features.criteria._derived import (
     region_weak,
     symmetric_4limb_prox_dist,
 )
-from features.criteria._logic import Columns, Tri, all_of, any_of, at_least, exactly
-from features.criteria._registry import Categories, CriteriaSet
+from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least, exactly
+from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 
 CIDP_EAN2021 = CriteriaSet(
     id="cidp_ean2021",
@@ -163,7 +163,7 @@ def no_anti_mag_neuropathy(c: Columns) -> Tri:
 
 # Motor and sensory conduction and the supportive investigations live in their own module; importing it
 # here registers those elements on CIDP_EAN2021 after the clinical ones, in the guideline's order.
-from features.criteria import cidp_ean2021_investigations as _investigations  # noqa: E402, F401
+from mmn_ddx.features.criteria import cidp_ean2021_investigations as _investigations  # noqa: E402, F401
 
 # --- categories -------------------------------------------------------------------------------------------------
 PHENOTYPES: tuple[str, ...] = ("typical", "multifocal", "distal", "focal", "motor", "sensory")

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from features.criteria import thresholds as T
-from features.criteria._derived import CSF_FIELDS, IMMUNOTHERAPY_FIELDS, csf_protein_elevated, immunotherapy_improved
-from features.criteria._logic import Columns, Tri, any_of
-from features.criteria._registry import Element, ElementFn
-from features.criteria.cidp_ean2021 import CIDP_EAN2021
+from mmn_ddx.features.criteria import thresholds as T
+from mmn_ddx.features.criteria._derived import CSF_FIELDS, IMMUNOTHERAPY_FIELDS, csf_protein_elevated, immunotherapy_improved
+from mmn_ddx.features.criteria._logic import Columns, Tri, any_of
+from mmn_ddx.features.criteria._registry import Element, ElementFn
+from mmn_ddx.features.criteria.cidp_ean2021 import CIDP_EAN2021
 
 _element = CIDP_EAN2021.element
 _MOTOR = "motor_nerves_studied"

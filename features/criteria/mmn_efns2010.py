@@ -21,16 +21,16 @@ from collections.abc import Mapping
 from functools import partial
 
 
-from features.criteria import thresholds as T
-from features.criteria._derived import (
+from mmn_ddx.features.criteria import thresholds as T
+from mmn_ddx.features.criteria._derived import (
     CSF_FIELDS,
     MRC_FIELDS,
     asymmetric_weakness,
     csf_protein_elevated,
     upper_limb_predominant,
 )
-from features.criteria._logic import Columns, Tri, all_of, any_of, at_least
-from features.criteria._registry import Categories, CriteriaSet
+from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least
+from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 
 MMN_EFNS2010 = CriteriaSet(
     id="mmn_efns2010",

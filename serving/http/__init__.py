@@ -1,5 +1,5 @@
 """HTTP API and clinician web page (FastAPI): ``create_app(predictor)``; run it with ``mmn-ddx serve``."""
 
-from serving.http.app import create_app
+from mmn_ddx.serving.http.app import create_app
 
 __all__ = ["create_app"]

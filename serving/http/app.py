@@ -25,11 +25,11 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from serving.http.errors import MAX_BATCH, install_error_handlers
-from serving.http.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, SafeErrorsMiddleware
-from serving.http.model_info import PredictorLike
-from serving.http.routes import attach_predictor, router
-from serving.result import NOT_FOR_CLINICAL_USE
+from mmn_ddx.serving.http.errors import MAX_BATCH, install_error_handlers
+from mmn_ddx.serving.http.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, SafeErrorsMiddleware
+from mmn_ddx.serving.http.model_info import PredictorLike
+from mmn_ddx.serving.http.routes import attach_predictor, router
+from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE
 
 logger = logging.getLogger("mmn_ddx.http")
 
@@ -38,7 +38,7 @@ RECORD_BODY_LIMIT = 64 * 1024
 BATCH_BODY_LIMIT = MAX_BATCH * 4 * 1024
 """Bytes for a batch of ``MAX_BATCH`` complete, pretty-printed records."""
 
-WEB_DIR = Path(str(resources.files("serving").joinpath("web")))
+WEB_DIR = Path(str(resources.files("mmn_ddx.serving").joinpath("web")))
 
 # The page loads nothing but its own files; fetch() only talks to this origin.
 PAGE_CSP = (
@@ -92,7 +92,7 @@ def _add_page(app: FastAPI) -> None:
 
 
 def _load_default_predictor() -> PredictorLike:
-    from serving.predictor import Predictor  # noqa: PLC0415 - heavy; only when no predictor is given
+    from mmn_ddx.serving.predictor import Predictor  # noqa: PLC0415 - heavy; only when no predictor is given
 
     return Predictor.load()  # type: ignore[no-any-return]
 
@@ -111,7 +111,7 @@ MODE_ENV = "MMN_DDX_SERVE_MODE"
 def create_app_from_environment() -> FastAPI:
     """The app factory each worker of ``mmn-ddx serve --workers N`` calls: the model named by
     :data:`MODEL_ENV` (and :data:`MODE_ENV`), as resolved by the parent, else the champion."""
-    from serving.predictor import Predictor  # noqa: PLC0415 - heavy
+    from mmn_ddx.serving.predictor import Predictor  # noqa: PLC0415 - heavy
 
     app = create_app(Predictor.load(os.environ.get(MODEL_ENV) or None, mode=os.environ.get(MODE_ENV) or None))
     gc.freeze()  # the model and lookup tables live as long as the worker: keep them out of every GC pass

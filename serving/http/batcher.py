@@ -25,8 +25,8 @@ import asyncio
 import contextlib
 from typing import Any
 
-from serving.http.model_info import PredictorLike
-from serving.result import PredictionResult
+from mmn_ddx.serving.http.model_info import PredictorLike
+from mmn_ddx.serving.result import PredictionResult
 
 Outcome = PredictionResult | BaseException
 Queue = asyncio.Queue[tuple[Any, "asyncio.Future[PredictionResult]"]]

@@ -20,9 +20,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from data.record import RecordError
-from serving.http.middleware import BodyTooLarge, too_large_response
-from serving.records import BatchRecordError
+from mmn_ddx.data.record import RecordError
+from mmn_ddx.serving.http.middleware import BodyTooLarge, too_large_response
+from mmn_ddx.serving.records import BatchRecordError
 
 MAX_BATCH = 1000
 """Largest batch accepted by ``POST /v1/predict/batch``; larger ones get 413 (split them)."""

@@ -11,8 +11,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from data.contract import SCHEMA_VERSION
-from serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
+from mmn_ddx.data.contract import SCHEMA_VERSION
+from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
 
 
 class PredictorLike(Protocol):

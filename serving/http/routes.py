@@ -19,12 +19,12 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from data.record import PatientRecord
-from serving.http.batcher import MicroBatcher
-from serving.http.errors import MAX_BATCH
-from serving.http.model_info import ModelInfo, PredictorLike, model_info
-from serving.http.schema import FormSchema, form_schema
-from serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
+from mmn_ddx.data.record import PatientRecord
+from mmn_ddx.serving.http.batcher import MicroBatcher
+from mmn_ddx.serving.http.errors import MAX_BATCH
+from mmn_ddx.serving.http.model_info import ModelInfo, PredictorLike, model_info
+from mmn_ddx.serving.http.schema import FormSchema, form_schema
+from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
 
 router = APIRouter()
 

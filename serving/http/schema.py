@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from data.contract import DIAGNOSES, SCHEMA_VERSION, FieldSpec, fields
+from mmn_ddx.data.contract import DIAGNOSES, SCHEMA_VERSION, FieldSpec, fields
 
 _SECTION_LINE = re.compile(r"^\s*#\s*-{3}\s*(?P<title>.+?)\s*-*\s*$")
 _FIELD_LINE = re.compile(r"^  (?P<name>[a-z][a-z0-9_]*)\s*:")
@@ -86,7 +86,7 @@ class FormSchema(BaseModel):
 
 def _dictionary_sections() -> tuple[list[SchemaSection], dict[str, str]]:
     """Sections and the section of each field, from the dictionary's comment headers."""
-    text = resources.files("data").joinpath("data_dictionary.yaml").read_text(encoding="utf-8")
+    text = resources.files("mmn_ddx.data").joinpath("data_dictionary.yaml").read_text(encoding="utf-8")
     sections = [SchemaSection(id="identification", title="Identification", note=None)]
     owner: dict[str, str] = {}
     in_fields = False

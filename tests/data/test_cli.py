@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from data.cli import parse_class_priors
-from data.contract import DIAGNOSES, LABEL
-from data.importer import read_cohort
+from mmn_ddx.cli.cohort import parse_class_priors
+from mmn_ddx.data.contract import DIAGNOSES, LABEL
+from mmn_ddx.data.importer import read_cohort
 from mmn_ddx.cli import app
 
 VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from data.contract import (
+from mmn_ddx.data.contract import (
     DIAGNOSES,
     FEATURE_FIELDS,
     FIELD_NAMES,

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import DIAGNOSES, FEATURE_FIELDS, LABEL, to_canonical
-from data.describe import ALL, NOT_RECORDED, describe_cohort
+from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, LABEL, to_canonical
+from mmn_ddx.data.describe import ALL, NOT_RECORDED, describe_cohort
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import DIAGNOSES, LABEL, fields
-from data.generator import CLASS_PRIOR_PRESETS, generate_cohort
-from data.latents import load_priors
-from data.record import validate_record
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
+from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort
+from mmn_ddx.data.latents import load_priors
+from mmn_ddx.data.record import validate_record
 
 LITERATURE = Path(__file__).resolve().parents[3] / "shared" / "clinical" / "literature-priors.md"
 

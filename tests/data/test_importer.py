@@ -12,10 +12,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from data.contract import FIELD_NAMES, ID_FIELD, LABEL, fields, to_canonical
-from data.importer import CohortError, ImportResult, RowError, read_cohort, read_record_json, write_table
-from data.record import RecordError
-from data.schema import validate_cohort
+from mmn_ddx.data.contract import FIELD_NAMES, ID_FIELD, LABEL, fields, to_canonical
+from mmn_ddx.data.importer import CohortError, ImportResult, RowError, read_cohort, read_record_json, write_table
+from mmn_ddx.data.record import RecordError
+from mmn_ddx.data.schema import validate_cohort
 
 VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"
 HEADER = VIGNETTES.read_text(encoding="utf-8").splitlines()[0]

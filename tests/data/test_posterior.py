@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import DIAGNOSES, LABEL, fields, to_canonical
-from data.generator import CLASS_PRIOR_PRESETS, generate_cohort
-from data.posterior import posterior
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields, to_canonical
+from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort
+from mmn_ddx.data.posterior import posterior
 
 KEPT = ["onset_region", "sensory_loss", "nerves_definite_cb", "emg_fasciculation_potentials", "sex"]
 

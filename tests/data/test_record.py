@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from data.contract import DIAGNOSES, FIELD_NAMES, LABEL, fields
-from data.record import LabelledPatientRecord, PatientRecord, RecordError, validate_record
+from mmn_ddx.data.contract import DIAGNOSES, FIELD_NAMES, LABEL, fields
+from mmn_ddx.data.record import LabelledPatientRecord, PatientRecord, RecordError, validate_record
 
 VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"
 

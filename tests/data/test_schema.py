@@ -10,9 +10,9 @@ import pandera.errors as pa_errors
 from pandera.config import ValidationDepth, config_context
 import pytest
 
-from data.cells import PARSED_DTYPES
-from data.contract import FIELD_NAMES, ID_FIELD, LABEL, fields, to_canonical
-from data.schema import DUPLICATE_ID, NOT_WHOLE, cohort_schema, validate_cohort
+from mmn_ddx.data.cells import PARSED_DTYPES
+from mmn_ddx.data.contract import FIELD_NAMES, ID_FIELD, LABEL, fields, to_canonical
+from mmn_ddx.data.schema import DUPLICATE_ID, NOT_WHOLE, cohort_schema, validate_cohort
 
 VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"
 

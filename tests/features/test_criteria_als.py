@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from features.criteria import evaluate_criteria, explain_criteria
-from features.criteria import als_gold_coast as als
-from features.criteria.examples import example_frame
+from mmn_ddx.features.criteria import evaluate_criteria, explain_criteria
+from mmn_ddx.features.criteria import als_gold_coast as als
+from mmn_ddx.features.criteria.examples import example_frame
 
 MET, NOT_MET, NA = "met", "not met", "not assessable"
 FULL_STRENGTH = {f"mrc_{limb}_{level}_{side}": 5.0 for limb in ("arm", "leg") for level in ("proximal", "distal")

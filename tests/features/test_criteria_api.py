@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import ID_FIELD, fields, to_canonical
-from features.criteria import (
+from mmn_ddx.data.contract import ID_FIELD, fields, to_canonical
+from mmn_ddx.features.criteria import (
     CRITERIA_SETS,
     VERDICT_COLUMNS,
     CriteriaInputError,
@@ -21,7 +21,7 @@ from features.criteria import (
     explain_criteria,
     explain_criteria_batch,
 )
-from features.criteria.examples import example_frame
+from mmn_ddx.features.criteria.examples import example_frame
 
 _MRC_GRADES = np.array([0.0, 1.0, 2.0, 3.0, 3.5, 4.0, 4.5, 5.0, 5.0, 5.0])
 _FLOAT_RANGES = {"symptom_duration_months": (0.0, 40.0), "age_at_onset_years": (20.0, 80.0),
@@ -237,7 +237,7 @@ def test_one_patient_is_fast_enough_to_serve_per_prediction() -> None:
 
 
 def test_an_element_called_alone_checks_its_own_fields() -> None:
-    from features.criteria.mmn_efns2010 import n1_definite_cb
+    from mmn_ddx.features.criteria.mmn_efns2010 import n1_definite_cb
 
     frame = example_frame("typical_mmn").astype({"motor_nerves_studied": "float64"})
     with pytest.raises(CriteriaInputError, match="motor_nerves_studied"):

@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from data.contract import DIAGNOSES
-from features.criteria import criteria_coverage, evaluate_criteria, explain_criteria, rule_based_coverage
-from features.criteria.examples import EXAMPLE_NAMES, example_frame
+from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.features.criteria import criteria_coverage, evaluate_criteria, explain_criteria, rule_based_coverage
+from mmn_ddx.features.criteria.examples import EXAMPLE_NAMES, example_frame
 
 NO_NCS = {name: None for name in (
     "motor_nerves_studied", "nerves_definite_cb", "nerves_probable_cb", "nerves_cidp_cb", "nerves_any_demyelinating",

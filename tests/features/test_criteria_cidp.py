@@ -7,10 +7,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from features.criteria import evaluate_criteria, explain_criteria
-from features.criteria import cidp_ean2021 as cidp
-from features.criteria import cidp_ean2021_investigations as inv
-from features.criteria.examples import example_frame
+from mmn_ddx.features.criteria import evaluate_criteria, explain_criteria
+from mmn_ddx.features.criteria import cidp_ean2021 as cidp
+from mmn_ddx.features.criteria import cidp_ean2021_investigations as inv
+from mmn_ddx.features.criteria.examples import example_frame
 
 MET, NOT_MET, NA = "met", "not met", "not assessable"
 MOTOR_ZERO = {f"nerves_{p}": 0 for p in ("dml_prolonged", "cv_slowed", "fwave_prolonged", "fwave_absent",

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.criteria._logic import Columns, Tri, all_of, any_of, at_least, exactly, true_or_unknown
-from features.criteria.examples import example_frame
+from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least, exactly, true_or_unknown
+from mmn_ddx.features.criteria.examples import example_frame
 
 T, F, U = True, False, None
 VALUES = (T, F, U)

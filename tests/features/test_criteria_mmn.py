@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from features.criteria import evaluate_criteria, explain_criteria
-from features.criteria import mmn_efns2010 as mmn
-from features.criteria.examples import example_frame
+from mmn_ddx.features.criteria import evaluate_criteria, explain_criteria
+from mmn_ddx.features.criteria import mmn_efns2010 as mmn
+from mmn_ddx.features.criteria.examples import example_frame
 
 MET, NOT_MET, NA = "met", "not met", "not assessable"
 

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import FEATURE_FIELDS, fields
-from features import MODES, TREATMENT_FIELDS, ClinicalFeatures, feature_names
-from features._columns import COUNT_DENOMINATORS
-from features._random_frame import random_frame
-from features.findings import (
+from mmn_ddx.data.contract import FEATURE_FIELDS, fields
+from mmn_ddx.features import MODES, TREATMENT_FIELDS, ClinicalFeatures, feature_names
+from mmn_ddx.features._columns import COUNT_DENOMINATORS
+from mmn_ddx.features._random_frame import random_frame
+from mmn_ddx.features.findings import (
     DELIBERATELY_UNUSED,
     FINDING_GROUPS,
     describe_finding,
@@ -20,7 +20,7 @@ from features.findings import (
     finding_name,
     group_columns,
 )
-from features.weakness import MRC_FIELDS
+from mmn_ddx.features.weakness import MRC_FIELDS
 
 COMPLETENESS = "fields_recorded"  # depends on every field by definition; excluded where that would hide gaps
 

@@ -19,8 +19,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import check_estimator
 
-from data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
-from features import (
+from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
+from mmn_ddx.features import (
     MODES,
     TRANSFORMERS,
     TREATMENT_FIELDS,
@@ -30,8 +30,8 @@ from features import (
     RecordCompleteness,
     feature_names,
 )
-from features._random_frame import random_frame
-from features.weakness import pair_asymmetric
+from mmn_ddx.features._random_frame import random_frame
+from mmn_ddx.features.weakness import pair_asymmetric
 
 # --- vignettes: one typical patient per diagnosis ------------------------------------------------
 

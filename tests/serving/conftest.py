@@ -17,9 +17,9 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from data.contract import LABEL, fields
-from serving.http import create_app
-from serving.serve_cli import server_config
+from mmn_ddx.data.contract import LABEL, fields
+from mmn_ddx.serving.http import create_app
+from mmn_ddx.cli.serve import server_config
 
 VIGNETTES = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "vignettes.csv"
 
@@ -48,7 +48,7 @@ def vignettes() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def predictor(quick_bundle_dir: Path) -> Any:
-    from serving.predictor import Predictor
+    from mmn_ddx.serving.predictor import Predictor
 
     return Predictor.load(str(quick_bundle_dir))
 

@@ -10,14 +10,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from data.contract import DIAGNOSES, LABEL
-from data.generator import generate_cohort
-from data.importer import write_table
-from serving.batch import COLUMNS
-from serving.cli import predict_app
-from serving.predictor import Predictor
-from serving.records import frame_records
-from serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
+from mmn_ddx.data.contract import DIAGNOSES, LABEL
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.data.importer import write_table
+from mmn_ddx.serving.batch import COLUMNS
+from mmn_ddx.cli.predict import predict_app
+from mmn_ddx.serving.predictor import Predictor
+from mmn_ddx.serving.records import frame_records
+from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
 
 PATIENT = {
     "patient_id": "P-1", "age_at_onset_years": 38.0, "sex": "male", "onset_region": "upper_limb",

@@ -33,10 +33,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from data.contract import DIAGNOSES
+from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.cli import app as cli_app
-from serving.http import create_app
-from serving.predictor import Predictor
+from mmn_ddx.serving.http import create_app
+from mmn_ddx.serving.predictor import Predictor
 
 STARTUP_TIMEOUT_S = 50.0
 RECORD = {

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from data.contract import DIAGNOSES, LABEL
-from data.generator import generate_cohort
-from features.findings import describe_finding, feature_map
-from serving.explanation import direction, finding_map
-from serving.predictor import Predictor
-from serving.records import frame_records
-from serving.result import PredictionResult
+from mmn_ddx.data.contract import DIAGNOSES, LABEL
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.features.findings import describe_finding, feature_map
+from mmn_ddx.serving.explanation import direction, finding_map
+from mmn_ddx.serving.predictor import Predictor
+from mmn_ddx.serving.records import frame_records
+from mmn_ddx.serving.result import PredictionResult
 
 MMN = {
     "age_at_onset_years": 38.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb",

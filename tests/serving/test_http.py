@@ -14,10 +14,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from data.contract import DIAGNOSES, fields
-from serving.http import create_app
-from serving.http.app import RECORD_BODY_LIMIT
-from serving.http.errors import MAX_BATCH
+from mmn_ddx.data.contract import DIAGNOSES, fields
+from mmn_ddx.serving.http import create_app
+from mmn_ddx.serving.http.app import RECORD_BODY_LIMIT
+from mmn_ddx.serving.http.errors import MAX_BATCH
 
 MRC_SEVEN = {"age_at_onset_years": 40.0, "sex": "male", "mrc_arm_distal_left": 7}
 
@@ -286,7 +286,7 @@ def test_no_patient_values_in_logs(live_server: Any, vignettes: dict, caplog: py
 def test_serve_reports_a_model_that_cannot_load(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from serving import serve_cli
+    from mmn_ddx.cli import serve as serve_cli
 
     def refuse(model: str | None, mode: str | None) -> Any:
         raise FileNotFoundError(f"no bundle in {model}")
@@ -300,7 +300,7 @@ def test_serve_reports_a_model_that_cannot_load(monkeypatch: pytest.MonkeyPatch,
 def test_serve_with_workers_reports_a_port_in_use(predictor: Any) -> None:
     from typer.testing import CliRunner
 
-    from serving import serve_cli
+    from mmn_ddx.cli import serve as serve_cli
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))

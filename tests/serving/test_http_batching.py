@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import LABEL
-from data.generator import generate_cohort
-from data.record import RecordError
-from serving.http.batcher import MicroBatcher
-from serving.result import PredictionResult
+from mmn_ddx.data.contract import LABEL
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.data.record import RecordError
+from mmn_ddx.serving.http.batcher import MicroBatcher
+from mmn_ddx.serving.result import PredictionResult
 
 
 def _plain(value: Any) -> Any:

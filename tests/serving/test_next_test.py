@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from data.contract import DIAGNOSES, LABEL, fields
-from data.generator import generate_cohort
-from features.modes import TREATMENT_FIELDS
-from serving.next_test import (
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.features.modes import TREATMENT_FIELDS
+from mmn_ddx.serving.next_test import (
     TESTS,
     describe_outcomes,
     entropy_bits,
@@ -20,8 +20,8 @@ from serving.next_test import (
     hypothetical_records,
     outcome_tables,
 )
-from serving.predictor import Predictor, null_mask
-from serving.records import canonical_frame, frame_records, validate_one
+from mmn_ddx.serving.predictor import Predictor, null_mask
+from mmn_ddx.serving.records import canonical_frame, frame_records, validate_one
 
 BASE = {  # asymmetric arm weakness, nothing else done: every test is a candidate
     "age_at_onset_years": 45.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb",

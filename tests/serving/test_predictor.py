@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import DIAGNOSES, LABEL, SCHEMA_VERSION, to_canonical
-from data.generator import GENERATOR_VERSION, generate_cohort
-from data.record import RecordError
-from features.criteria import explain_criteria
-from serving import predictor as predictor_module
-from serving.predictor import ModelNotFoundError, Predictor, default_model_uri
-from serving.records import BatchRecordError, canonical_frame, frame_records
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, SCHEMA_VERSION, to_canonical
+from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
+from mmn_ddx.data.record import RecordError
+from mmn_ddx.features.criteria import explain_criteria
+from mmn_ddx.serving import predictor as predictor_module
+from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor, default_model_uri
+from mmn_ddx.serving.records import BatchRecordError, canonical_frame, frame_records
 
 VIGNETTES: dict[str, dict[str, Any]] = {
     "MMN": {
@@ -206,7 +206,7 @@ def test_canonical_frame_equals_to_canonical(cohort_records: list) -> None:
 
 
 def test_default_model_uri_follows_the_tracking_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from training import tracking
+    from mmn_ddx.training.fitting import tracking
 
     assert predictor_module.DEFAULT_TRACKING_DB == tracking.DEFAULT_DB
     monkeypatch.setattr(predictor_module, "DEFAULT_TRACKING_DB", tmp_path / "absent.db")

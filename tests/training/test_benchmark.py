@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import DIAGNOSES, LABEL
-from data.generator import generate_cohort
-from data.posterior import posterior
-from features.criteria import evaluate_criteria
-from features.modes import MODES, TREATMENT_FIELDS
-from training.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
-from training.benchmark_methods import BAYES, CASCADE, GOLD_COAST, ModeModels, criteria_methods, frame_for_mode
-from training.metrics import ABSTAIN, K, NEGATIVE, point_estimates
+from mmn_ddx.data.contract import DIAGNOSES, LABEL
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.data.posterior import posterior
+from mmn_ddx.features.criteria import evaluate_criteria
+from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS
+from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
+from mmn_ddx.training.evaluation.benchmark_methods import BAYES, CASCADE, GOLD_COAST, ModeModels, criteria_methods, frame_for_mode
+from mmn_ddx.training.evaluation.metrics import ABSTAIN, K, NEGATIVE, point_estimates
 
 N_BOOT = 40
 

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from scipy.special import softmax
 
-from data.contract import DIAGNOSES, LABEL
-from data.generator import generate_cohort
-from training.bundle import BundleError, ModelBundle, load_bundle
+from mmn_ddx.data.contract import DIAGNOSES, LABEL
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.training.artifact.bundle import BundleError, ModelBundle, load_bundle
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def unseen() -> pd.DataFrame:
 
 def test_exported_directory_is_an_mlflow_model_with_the_bundle_as_data(quick_bundle_dir: Path) -> None:
     assert (quick_bundle_dir / "MLmodel").is_file()
-    assert "loader_module: training.pyfunc" in (quick_bundle_dir / "MLmodel").read_text()
+    assert "loader_module: mmn_ddx.training.artifact.pyfunc" in (quick_bundle_dir / "MLmodel").read_text()
     assert (quick_bundle_dir / "data" / "bundle" / "pipeline.skops").is_file()
 
 
@@ -117,8 +117,8 @@ def test_every_family_round_trips_through_skops_with_the_trusted_list(name: str,
     """Log, load, same probabilities: the safe format for each family, with no type outside the list."""
     import skops.io as sio
 
-    from training.bundle import _load_pipeline
-    from training.models import assemble, get_family
+    from mmn_ddx.training.artifact.bundle import _load_pipeline
+    from mmn_ddx.training.fitting.models import assemble, get_family
 
     cohort = generate_cohort(500, seed=21)
     family = get_family(name)

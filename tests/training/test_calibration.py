@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from training import calibration
-from training.calibration import Calibration
+from mmn_ddx.training.artifact import calibration
+from mmn_ddx.training.artifact.calibration import Calibration
 
 
 def _overconfident(n: int, t_true: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from data.contract import DIAGNOSES
-from data.generator import generate_cohort
-from training import conformal
-from training.bundle import load_bundle
+from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.training.artifact import conformal
+from mmn_ddx.training.artifact.bundle import load_bundle
 
 
 def test_threshold_is_the_finite_sample_quantile() -> None:

@@ -8,11 +8,11 @@ import pytest
 from scipy.special import softmax
 from sklearn.neighbors import KNeighborsClassifier
 
-from data.generator import generate_cohort
-from features import ClinicalFeatures
-from training.calibration import Calibration
-from training.explain import Explainer
-from training.models import get_family
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.features import ClinicalFeatures
+from mmn_ddx.training.artifact.calibration import Calibration
+from mmn_ddx.training.artifact.explain import Explainer
+from mmn_ddx.training.fitting.models import get_family
 
 SMALL = {
     "logistic": {"C": 0.1},

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from training.metrics import (
+from mmn_ddx.training.evaluation.metrics import (
     ABSTAIN,
     K,
     METRIC_KEYS,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from training.bundle import load_bundle
-from training.metadata import data_digest
+from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.training.artifact.metadata import data_digest
 
 
 @pytest.fixture(scope="module")

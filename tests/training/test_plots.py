@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training import plots
+from mmn_ddx.training.evaluation import plots
 
 
 def test_confusion_matrix_shows_the_counts() -> None:

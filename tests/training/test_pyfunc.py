@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.contract import DIAGNOSES, LABEL
-from data.generator import generate_cohort
-from training import tracking
-from training.bundle import load_bundle
-from training.pyfunc import OUTPUT_COLUMNS, PROBABILITY_COLUMNS, InputError, canonical_input
+from mmn_ddx.data.contract import DIAGNOSES, LABEL
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.training.fitting import tracking
+from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.training.artifact.pyfunc import OUTPUT_COLUMNS, PROBABILITY_COLUMNS, InputError, canonical_input
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 
@@ -56,7 +56,7 @@ def test_pyfunc_returns_explained_predictions_matching_the_bundle(quick_bundle_d
 
 def test_top_findings_are_sorted_by_their_pull_on_the_predicted_class(quick_bundle_dir: Path,
                                                                       raw_input: pd.DataFrame) -> None:
-    from training.pyfunc import _load_pyfunc
+    from mmn_ddx.training.artifact.pyfunc import _load_pyfunc
 
     out = _load_pyfunc(str(quick_bundle_dir / "data" / "bundle")).predict(raw_input.head(10))
     for explanation, predicted in zip(out["explanation"], out["predicted_diagnosis"], strict=True):

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from sklearn.mixture import GaussianMixture
 
-from data.contract import LABEL, to_canonical
-from data.generator import generate_cohort
-from training.bundle import load_bundle
-from training.reference import N_COMPONENTS, REG_COVAR, DiagonalMixture, Reference
+from mmn_ddx.data.contract import LABEL, to_canonical
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.training.artifact.reference import N_COMPONENTS, REG_COVAR, DiagonalMixture, Reference
 
 
 def test_mixture_density_matches_scikit_learn() -> None:

@@ -9,10 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data.generator import generate_cohort
-from training import registry, tracking
-from training.bundle import load_bundle
-from training.train import TrainingResult, TrainSettings, train
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.training.fitting import registry
+from mmn_ddx.training.fitting import tracking
+from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.training.fitting.train import TrainingResult, TrainSettings, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 

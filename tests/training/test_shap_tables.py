@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from training.explain import Explainer
-from training.shap_tables import TreeShapTable
+from mmn_ddx.training.artifact.explain import Explainer
+from mmn_ddx.training.artifact.shap_tables import TreeShapTable
 
 N_FEATURES = 9
 

@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from mlflow.types.schema import AnyType
 
-from data.contract import FEATURE_FIELDS, LABEL, fields
-from data.generator import generate_cohort
-from features.modes import fields_for_mode
-from training import tracking
-from training.bundle import load_bundle
-from training.pyfunc import PROBABILITY_COLUMNS
-from training.train import TrainingResult, TrainSettings, train
+from mmn_ddx.data.contract import FEATURE_FIELDS, LABEL, fields
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.features.modes import fields_for_mode
+from mmn_ddx.training.fitting import tracking
+from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.training.artifact.pyfunc import PROBABILITY_COLUMNS
+from mmn_ddx.training.fitting.train import TrainingResult, TrainSettings, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 
@@ -74,7 +74,7 @@ def test_the_logged_model_loads_back_to_the_same_probabilities(tracked: Training
 def test_the_pipeline_is_stored_as_skops_with_only_trusted_types(tracked: TrainingResult, tmp_path: Path) -> None:
     import skops.io as sio
 
-    from training.models import SKOPS_TRUSTED_TYPES
+    from mmn_ddx.training.fitting.models import SKOPS_TRUSTED_TYPES
 
     local = tracking.download_model(tracked.tracked.model_uri, tmp_path).path  # type: ignore[union-attr]
     skops_file = local / "data" / "bundle" / "pipeline.skops"

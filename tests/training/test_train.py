@@ -11,15 +11,15 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from data.contract import LABEL
-from data.generator import generate_cohort
-from data.importer import write_table
-from training.bundle import load_bundle
-from training.cli import train_app
-from training.fitting import TIE_TOLERANCE, choose_champion
-from training.models import get_family
-from training.refit import LARGE_DATA_GRIDS
-from training.train import TrainingDataError, TrainSettings, build_bundle, fit_candidates, train
+from mmn_ddx.data.contract import LABEL
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.data.importer import write_table
+from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.cli.train import train_app
+from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, choose_champion
+from mmn_ddx.training.fitting.models import get_family
+from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS
+from mmn_ddx.training.fitting.train import TrainingDataError, TrainSettings, build_bundle, fit_candidates, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 QUICK = TrainSettings(families=("logistic", "xgboost"), quick=True, outer_k=3, inner_k=2, n_boot=50, n_jobs=1)

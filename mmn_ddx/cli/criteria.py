@@ -22,11 +22,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from data.contract import LABEL, to_canonical
-from data.formats import WRITE_FORMATS, CohortError, read_utf8
-from data.importer import read_cohort, read_record_json, write_table
-from data.record import RecordError
-from features.criteria import (
+from mmn_ddx.data.contract import LABEL, to_canonical
+from mmn_ddx.data.formats import WRITE_FORMATS, CohortError, read_utf8
+from mmn_ddx.data.importer import read_cohort, read_record_json, write_table
+from mmn_ddx.data.record import RecordError
+from mmn_ddx.features.criteria import (
     VERDICT_COLUMNS,
     criteria_coverage,
     evaluate_criteria,

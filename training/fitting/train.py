@@ -24,24 +24,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from data.generator import GENERATOR_VERSION
-from features.modes import MODES, check_mode
-from training.bundle import ModelBundle
-from training.candidates import (
+from mmn_ddx.data.generator import GENERATOR_VERSION
+from mmn_ddx.features.modes import MODES, check_mode
+from mmn_ddx.training.artifact.bundle import ModelBundle
+from mmn_ddx.training.fitting.candidates import (
     MODEL_NAMES,
     Candidates,
     TrainingDataError,
     TrainSettings,
     fit_candidates,
 )
-from training.fitting import ProgressFactory
-from training.metadata import data_digest
-from training.models import assemble
-from training.packaging import build_bundle, example_patients, export
-from training.refit import refit_on_synthetic
+from mmn_ddx.training.fitting.fitting import ProgressFactory
+from mmn_ddx.training.artifact.metadata import data_digest
+from mmn_ddx.training.fitting.models import assemble
+from mmn_ddx.training.fitting.packaging import build_bundle, example_patients, export
+from mmn_ddx.training.fitting.refit import refit_on_synthetic
 
 if TYPE_CHECKING:  # the MLflow side is imported only when a training is tracked
-    from training.run_log import TrackedRun
+    from mmn_ddx.training.fitting.run_log import TrackedRun
 
 __all__ = ["MODEL_NAMES", "Candidates", "TrainSettings", "TrainingDataError", "TrainingResult", "build_bundle",
            "export", "fit_candidates", "train", "train_bundle"]
@@ -60,7 +60,7 @@ def train_bundle(frame: pd.DataFrame, *, mode: str = MODES[0], seed: int = 0,
                              n_jobs=1 if quick else 2)
     candidates = fit_candidates(frame, settings)
     bundle = build_bundle(candidates, source=source, generator_version=generator_version)
-    from training import tracking
+    from mmn_ddx.training.fitting import tracking
 
     return export(bundle, export_dir, example=tracking.input_example(example_patients(), settings.mode))
 
@@ -107,14 +107,14 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
     candidates = fit_candidates(frame, settings, progress)
     if settings.refit_synthetic:
         candidates.refit = refit_on_synthetic(candidates, settings.refit_synthetic, progress=progress)
-    from training import tracking
+    from mmn_ddx.training.fitting import tracking
 
     example = tracking.input_example(example_patients(), settings.mode)
     if not track:
         bundle = build_bundle(candidates, source=source, generator_version=generator_version)
         path = export(bundle, export_dir, example=example) if export_dir is not None else None
         return TrainingResult(settings, candidates, bundle, path)
-    from training.run_log import TrackedRun, log_champion, log_family
+    from mmn_ddx.training.fitting.run_log import TrackedRun, log_champion, log_family
 
     tracking.configure(tracking_uri)
     tags = {"mode": settings.mode, "source": source, "champion_family": candidates.champion.name}
@@ -149,7 +149,7 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
 def _export_champion(bundle: ModelBundle, tracked: TrackedRun, export_dir: Path, example: pd.DataFrame
                      ) -> tuple[Path, bool]:
     """The export directory always holds the registered champion: the new model only if promoted."""
-    from training import tracking
+    from mmn_ddx.training.fitting import tracking
 
     target = export_dir / bundle.metadata.name
     if tracked.promotion.promoted:

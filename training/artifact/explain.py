@@ -26,8 +26,8 @@ import xgboost as xgb
 from scipy.special import softmax
 from sklearn.pipeline import Pipeline
 
-from training.calibration import Calibration
-from training.shap_tables import TreeShapTable
+from mmn_ddx.training.artifact.calibration import Calibration
+from mmn_ddx.training.artifact.shap_tables import TreeShapTable
 
 Scale = Literal["log-odds", "probability"]
 BATCH_ROWS = 512

@@ -21,11 +21,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from data.contract import DIAGNOSES
-from data.posterior import posterior
-from features.criteria import CIDP_VARIANT_LABELS, CONFLICTING, UNCLASSIFIED, evaluate_criteria
-from features.modes import TREATMENT_FIELDS, check_mode
-from training.metrics import ABSTAIN, NEGATIVE, Predictions
+from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.data.posterior import posterior
+from mmn_ddx.features.criteria import CIDP_VARIANT_LABELS, CONFLICTING, UNCLASSIFIED, evaluate_criteria
+from mmn_ddx.features.modes import TREATMENT_FIELDS, check_mode
+from mmn_ddx.training.evaluation.metrics import ABSTAIN, NEGATIVE, Predictions
 
 Kind = Literal["model", "champion", "criteria", "rules", "bayes"]
 ProbaFn = Callable[[pd.DataFrame], np.ndarray]

@@ -20,10 +20,10 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
-from data.contract import DIAGNOSES, LABEL
-from data.describe import describe_cohort
-from data.formats import WRITE_FORMATS
-from data.importer import CohortError, read_cohort, write_table
+from mmn_ddx.data.contract import DIAGNOSES, LABEL
+from mmn_ddx.data.describe import describe_cohort
+from mmn_ddx.data.formats import WRITE_FORMATS
+from mmn_ddx.data.importer import CohortError, read_cohort, write_table
 
 cohort_app = typer.Typer(
     name="cohort",
@@ -136,8 +136,8 @@ def generate(
     ] = None,
 ) -> None:
     """Generate a synthetic labelled cohort (not real patients) and write it to a file."""
-    from data.generator import CLASS_PRIOR_PRESETS, generate_cohort  # lazy: the model loads in ~1 s
-    from data.schema import validate_cohort
+    from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort  # lazy: the model loads in ~1 s
+    from mmn_ddx.data.schema import validate_cohort
 
     if output.suffix.lower() not in WRITE_FORMATS:
         raise _fail(f"{output.name}: cannot write '{output.suffix}' (use {', '.join(WRITE_FORMATS)})")

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from data.contract import SCHEMA_VERSION
+from mmn_ddx.data.contract import SCHEMA_VERSION
 
 INTENDED_USE = (
     "Research and teaching: ranks multifocal motor neuropathy (MMN), motor neuron disease (MND), typical "
@@ -24,7 +24,7 @@ INTENDED_USE = (
     "neuromuscular work-up, and explains which findings drive the ranking. Trained on synthetic patients "
     "only; not validated on real patients; not for clinical use."
 )
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class BundleMetadata(BaseModel):

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
 
-from data.contract import FEATURE_FIELDS, fields
+from mmn_ddx.data.contract import FEATURE_FIELDS, fields
 
 RANGE_QUANTILES = (0.005, 0.995)
 RANGE_MARGIN = 0.25

@@ -20,9 +20,9 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold
 
-from data.contract import DIAGNOSES
-from training.calibration import identity, log_loss
-from training.models import Family, Params, describe_params
+from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.training.artifact.calibration import identity, log_loss
+from mmn_ddx.training.fitting.models import Family, Params, describe_params
 
 Progress = Callable[[int], None]
 """Called with the number of steps just completed (for a progress bar)."""

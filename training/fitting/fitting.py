@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from training import calibration
-from training.calibration import Calibration, CalibrationChoice
-from training.metrics import Predictions, bootstrap_metrics, percentile_ci, point_estimates
-from training.models import Family, Params
-from training.search import NestedResult, Progress, nested_cv
+from mmn_ddx.training.artifact import calibration
+from mmn_ddx.training.artifact.calibration import Calibration, CalibrationChoice
+from mmn_ddx.training.evaluation.metrics import Predictions, bootstrap_metrics, percentile_ci, point_estimates
+from mmn_ddx.training.fitting.models import Family, Params
+from mmn_ddx.training.fitting.search import NestedResult, Progress, nested_cv
 
 TIE_TOLERANCE = 0.005
 """Outer-CV log-losses closer than this (nats) are a tie, won by the simpler family. About a quarter of

@@ -21,14 +21,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from data.contract import ID_FIELD
-from data.formats import WRITE_FORMATS
-from data.record import RecordError
+from mmn_ddx.data.contract import ID_FIELD
+from mmn_ddx.data.formats import WRITE_FORMATS
+from mmn_ddx.data.record import RecordError
 
 if TYPE_CHECKING:  # the model stack takes seconds to import: only the predict command loads it
     import pandas as pd
 
-    from serving.predictor import Predictor
+    from mmn_ddx.serving.predictor import Predictor
 
 predict_app = typer.Typer(add_completion=False, no_args_is_help=True,
                           help="Explained predictions: one patient (.json) or a cohort file.")
@@ -58,8 +58,8 @@ def predict(
     next_test: Annotated[bool, typer.Option("--next-test/--no-next-test", help="Batch: add the next most informative test (slower).")] = False,
 ) -> None:
     """Predict MMN / MND / CIDP / MADSAM with explanations. Research software: not for clinical use."""
-    from features.modes import MODES
-    from serving.predictor import ModelNotFoundError, Predictor
+    from mmn_ddx.features.modes import MODES
+    from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor
 
     if mode is not None and mode not in MODES:
         raise _fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -90,7 +90,7 @@ def _single_record(file: Path) -> dict | None:
 
 
 def _predict_one(predictor: Predictor, raw: dict, as_json: bool) -> None:
-    from serving.render import render
+    from mmn_ddx.serving.render import render
 
     try:
         result = predictor.predict(raw)
@@ -105,8 +105,8 @@ def _predict_one(predictor: Predictor, raw: dict, as_json: bool) -> None:
 
 def _predict_batch(predictor: Predictor, file: Path, output: Path | None, *, as_json: bool, skip_invalid: bool,
                    next_test: bool) -> None:
-    from data.importer import CohortError, read_cohort, write_table
-    from serving.records import count_problems
+    from mmn_ddx.data.importer import CohortError, read_cohort, write_table
+    from mmn_ddx.serving.records import count_problems
 
     try:
         imported = read_cohort(file)
@@ -142,8 +142,8 @@ def _score_chunks(predictor: Predictor, valid: pd.DataFrame, *, print_json: bool
     """Score chunk by chunk under a progress bar; JSON Lines are printed as they come."""
     import pandas as pd
 
-    from serving.batch import score_table
-    from serving.records import BatchRecordError
+    from mmn_ddx.serving.batch import score_table
+    from mmn_ddx.serving.records import BatchRecordError
 
     parts = []
     columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -189,8 +189,8 @@ def _print_problems(problems: dict[int, dict[str, str]], *, title: str) -> None:
 
 def _print_table(table: pd.DataFrame) -> None:
     """A terminal summary of a scored batch (the file written with -o holds every column)."""
-    from serving.alerts import SYNTHETIC
-    from serving.result import NOT_FOR_CLINICAL_USE
+    from mmn_ddx.serving.alerts import SYNTHETIC
+    from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE
 
     view = Table(ID_FIELD, "predicted", "p", "set", "criteria", "warnings", title="Predictions", title_justify="left")
     for row in table.itertuples(index=False):

@@ -22,12 +22,12 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
-from data.contract import DIAGNOSES
-from data.generator import CLASS_PRIOR_PRESETS
-from training import plots
-from training.benchmark import COHORT_SETTING, BenchmarkResult, Evaluation
-from training.benchmark_methods import SHORT_NAMES
-from training.metrics import LOWER_IS_BETTER, PER_CLASS_METRICS, per_class_key
+from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS
+from mmn_ddx.training.evaluation import plots
+from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, BenchmarkResult, Evaluation
+from mmn_ddx.training.evaluation.benchmark_methods import SHORT_NAMES
+from mmn_ddx.training.evaluation.metrics import LOWER_IS_BETTER, PER_CLASS_METRICS, per_class_key
 
 NOT_FOR_CLINICAL_USE = ("Models trained on synthetic data and criteria applied to synthetic records: research and "
                         "teaching only, not for clinical use.")
@@ -53,7 +53,7 @@ GAIN_TITLES: dict[str, str] = {
 }
 CEILING_TITLES: dict[str, str] = {"macro_auroc": "macro AUROC", "log_loss": "log-loss", "brier": "Brier score",
                                   "ece": "ECE", "balanced_accuracy": "balanced accuracy"}
-_TEMPLATES = Environment(loader=PackageLoader("training", "templates"), autoescape=select_autoescape(["html"]),
+_TEMPLATES = Environment(loader=PackageLoader("mmn_ddx.training.evaluation", "templates"), autoescape=select_autoescape(["html"]),
                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from data.cli import cohort_app
-from features.cli import criteria_app
-from serving.cli import predict_app
-from serving.serve_cli import serve_app
-from training.benchmark_cli import benchmark_app
-from training.cli import train_app
+from mmn_ddx.cli.cohort import cohort_app
+from mmn_ddx.cli.criteria import criteria_app
+from mmn_ddx.cli.predict import predict_app
+from mmn_ddx.cli.serve import serve_app
+from mmn_ddx.cli.benchmark import benchmark_app
+from mmn_ddx.cli.train import train_app
 
 app = typer.Typer(
     name="mmn-ddx",

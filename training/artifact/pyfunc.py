@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
-from data.record import RecordError, validate_record
-from features.findings import feature_map, finding_name
-from training.bundle import ModelBundle, load_bundle
+from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
+from mmn_ddx.data.record import RecordError, validate_record
+from mmn_ddx.features.findings import feature_map, finding_name
+from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle
 
 TOP_FINDINGS = 5
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)

@@ -18,12 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from data.generator import GENERATOR_VERSION, generate_cohort
-from data.importer import CohortError, ImportResult, read_cohort
-from features.modes import MODES
-from training.fitting import ProgressFactory
-from training.models import FAMILY_NAMES
-from training.train import TrainingDataError, TrainingResult, TrainSettings, train
+from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
+from mmn_ddx.data.importer import CohortError, ImportResult, read_cohort
+from mmn_ddx.features.modes import MODES
+from mmn_ddx.training.fitting.fitting import ProgressFactory
+from mmn_ddx.training.fitting.models import FAMILY_NAMES
+from mmn_ddx.training.fitting.train import TrainingDataError, TrainingResult, TrainSettings, train
 
 train_app = typer.Typer(add_completion=False)
 out = Console(highlight=False)

@@ -34,13 +34,13 @@ import skops.io as sio
 import yaml
 from sklearn.pipeline import Pipeline
 
-from data.contract import DIAGNOSES
-from training import conformal
-from training.calibration import Calibration
-from training.explain import Explainer, FeatureAttribution
-from training.metadata import BundleMetadata
-from training.models import SKOPS_TRUSTED_TYPES, get_family
-from training.reference import Reference
+from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.training.artifact import conformal
+from mmn_ddx.training.artifact.calibration import Calibration
+from mmn_ddx.training.artifact.explain import Explainer, FeatureAttribution
+from mmn_ddx.training.artifact.metadata import BundleMetadata
+from mmn_ddx.training.fitting.models import SKOPS_TRUSTED_TYPES, get_family
+from mmn_ddx.training.artifact.reference import Reference
 
 __all__ = ["BundleError", "BundleMetadata", "FeatureAttribution", "ModelBundle", "load_bundle"]
 
@@ -232,7 +232,7 @@ def load_bundle(uri_or_dir: str | Path) -> ModelBundle:
         return ModelBundle.from_directory(bundle_directory(local), uri=str(local.resolve()))
     if ":/" not in text:
         raise BundleError(f"{text}: no such directory, and not an MLflow model URI (e.g. models:/mmn-ddx@champion)")
-    from training import tracking  # only URIs need MLflow
+    from mmn_ddx.training.fitting import tracking  # only URIs need MLflow
 
     with tempfile.TemporaryDirectory(prefix="mmn-ddx-model-") as tmp:  # everything is read into memory
         resolved = tracking.download_model(text, Path(tmp))

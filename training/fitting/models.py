@@ -29,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from threadpoolctl import threadpool_limits
 
-from features import TRUSTED_TYPES, ClinicalFeatures
+from mmn_ddx.features import TRUSTED_TYPES, ClinicalFeatures
 
 Params = dict[str, Any]
 N_JOBS = 1

@@ -21,13 +21,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from data.generator import GENERATOR_VERSION, generate_cohort
-from data.importer import CohortError, read_cohort
-from features.modes import MODES
-from training.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
-from training.benchmark_methods import ModeModels, ProbaFn
-from training.fitting import ProgressFactory
-from training.models import FAMILY_NAMES
+from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
+from mmn_ddx.data.importer import CohortError, read_cohort
+from mmn_ddx.features.modes import MODES
+from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
+from mmn_ddx.training.evaluation.benchmark_methods import ModeModels, ProbaFn
+from mmn_ddx.training.fitting.fitting import ProgressFactory
+from mmn_ddx.training.fitting.models import FAMILY_NAMES
 
 benchmark_app = typer.Typer(add_completion=False)
 out = Console(highlight=False)
@@ -92,8 +92,8 @@ class ChampionChoice:
 
     def load(self, mode: str) -> SavedChampion | None:
         """The saved champion for ``mode``, or None to use the one trained by the benchmark."""
-        from training.bundle import BundleError, load_bundle
-        from training.train import MODEL_NAMES
+        from mmn_ddx.training.artifact.bundle import BundleError, load_bundle
+        from mmn_ddx.training.fitting.train import MODEL_NAMES
 
         if self.spec == "trained":
             return None
@@ -122,7 +122,7 @@ def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, fami
     ``saved`` if given, else the one this training chose (refitted on ``refit_synthetic`` fresh synthetic
     patients when given, as ``train --refit-synthetic`` exports it). Returns the models and the champion's
     provenance."""
-    from training.train import TrainSettings, train
+    from mmn_ddx.training.fitting.train import TrainSettings, train
 
     settings = TrainSettings(mode=mode, seed=seed, families=families, quick=quick, n_jobs=jobs,
                              refit_synthetic=refit_synthetic)
@@ -167,10 +167,10 @@ def mlflow_metrics(result: BenchmarkResult) -> dict[str, float]:
 def log_benchmark(result: BenchmarkResult, paths: dict[str, Path], facts: dict[str, str], *,
                   tracking_uri: str | None) -> str:
     """One MLflow run ``benchmark``: the facts as parameters, headline metrics, the table and the reports."""
-    from training import tracking  # the only module that talks to MLflow
+    from mmn_ddx.training.fitting import tracking  # the only module that talks to MLflow
 
     tracking.configure(tracking_uri)
-    from training.report import terminal_tables
+    from mmn_ddx.training.evaluation.report import terminal_tables
 
     console = Console(record=True, width=140, file=io.StringIO())
 
@@ -234,7 +234,7 @@ this training chose (see --champion).
 literature class priors: report.md, report.html, metrics.csv and comparisons.csv in --out, also logged to \
 MLflow.
     """
-    from training.report import print_tables, write_reports  # matplotlib and Jinja only when running
+    from mmn_ddx.training.evaluation.report import print_tables, write_reports  # matplotlib and Jinja only when running
 
     chosen = tuple(f.strip() for f in families.split(",") if f.strip())
     if not chosen or any(f not in FAMILY_NAMES for f in chosen):
@@ -260,7 +260,7 @@ MLflow.
     else:
         train_frame, source = generate_cohort(n_train, seed=train_seed), "synthetic"
 
-    from training.train import TrainingDataError
+    from mmn_ddx.training.fitting.train import TrainingDataError
 
     saved = {mode: ChampionChoice(champion, export_dir).load(mode) for mode in MODES}  # fail before training
     for mode, found in saved.items():

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from data.contract import DIAGNOSES
-from features.findings import feature_map, group_columns
-from training import plots, registry, tracking
-from training.bundle import ModelBundle, load_bundle
-from training.fitting import FamilyResult
-from training.models import describe_params
+from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.features.findings import feature_map, group_columns
+from mmn_ddx.training.evaluation import plots
+from mmn_ddx.training.fitting import registry
+from mmn_ddx.training.fitting import tracking
+from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle
+from mmn_ddx.training.fitting.fitting import FamilyResult
+from mmn_ddx.training.fitting.models import describe_params
 
 
 @dataclass(frozen=True)

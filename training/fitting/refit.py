@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from joblib import Parallel, delayed
 
-from data.generator import generate_cohort
-from features import ClinicalFeatures
-from training import calibration
-from training.calibration import log_loss
-from training.candidates import Candidates, FinalFit, labels
-from training.fitting import ProgressFactory, summary
-from training.models import Family, Params, describe_params
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.features import ClinicalFeatures
+from mmn_ddx.training.artifact import calibration
+from mmn_ddx.training.artifact.calibration import log_loss
+from mmn_ddx.training.fitting.candidates import Candidates, FinalFit, labels
+from mmn_ddx.training.fitting.fitting import ProgressFactory, summary
+from mmn_ddx.training.fitting.models import Family, Params, describe_params
 
 LARGE_DATA_GRIDS: dict[str, tuple[Params, ...]] = {
     "xgboost": (

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from training.metadata import INTENDED_USE, BundleMetadata
+from mmn_ddx.training.artifact.metadata import INTENDED_USE, BundleMetadata
 
 NOT_FOR_CLINICAL_USE = (
     "**Not for clinical use.** This model was trained on synthetic patients drawn from a generator built on "

@@ -37,9 +37,9 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
-from data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, fields
-from features.modes import fields_for_mode
-from training.metadata import REPO_ROOT
+from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, fields
+from mmn_ddx.features.modes import fields_for_mode
+from mmn_ddx.training.artifact.metadata import REPO_ROOT
 
 with warnings.catch_warnings():
     # MLflow 3.17's sqlite store maps a relationship with SQLAlchemy 2.1's deprecated ``noload`` strategy
@@ -49,7 +49,7 @@ with warnings.catch_warnings():
     import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
     import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
 
-LOADER_MODULE = "training.pyfunc"
+LOADER_MODULE = "mmn_ddx.training.artifact.pyfunc"
 DEFAULT_DB = REPO_ROOT / "mlruns.db"
 DEFAULT_ARTIFACTS = REPO_ROOT / "mlartifacts"
 EXPERIMENT = "mmn-ddx"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from training.calibration import log_loss
+from mmn_ddx.training.artifact.calibration import log_loss
 
 __all__ = ["Promotion", "apply", "compare_with_champion", "decide", "log_loss"]
 
@@ -65,7 +65,7 @@ def decide(new_log_loss: float, champion_version: str | None, champion_log_loss:
 def compare_with_champion(name: str, new_probs: np.ndarray, evaluation: pd.DataFrame, y: np.ndarray,
                           loader: Loader) -> Promotion:
     """Score the registered champion of ``name`` on ``evaluation`` and decide (no registry writes)."""
-    from training import tracking
+    from mmn_ddx.training.fitting import tracking
 
     version = tracking.champion_version(name)
     champion_loss, error = None, ""
@@ -79,7 +79,7 @@ def compare_with_champion(name: str, new_probs: np.ndarray, evaluation: pd.DataF
 
 def apply(name: str, version: str, promotion: Promotion) -> None:
     """Record the comparison on the new version and move the alias if promoted."""
-    from training import tracking
+    from mmn_ddx.training.fitting import tracking
 
     tracking.set_version_tags(name, version, promotion.tags() | {k: f"{v:.6f}" for k, v in promotion.metrics().items()})
     if promotion.promoted:

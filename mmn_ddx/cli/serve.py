@@ -71,7 +71,7 @@ def disable_access_logger() -> None:
 
 
 def load_predictor(model: str | None, mode: str | None) -> Any:
-    from serving.predictor import Predictor  # noqa: PLC0415 - heavy import, only when serving
+    from mmn_ddx.serving.predictor import Predictor  # noqa: PLC0415 - heavy import, only when serving
 
     return Predictor.load(model, mode=mode)
 
@@ -96,7 +96,7 @@ def serve(
                             "prediction at a time (Python's GIL); use one per core under concurrent load.")] = 1,
 ) -> None:
     """Serve the HTTP API (/v1/..., /docs) and the clinician web page (/) on uvicorn."""
-    from serving.http.app import MODEL_ENV, MODE_ENV, create_app  # noqa: PLC0415 - keeps `mmn-ddx --help` fast
+    from mmn_ddx.serving.http.app import MODEL_ENV, MODE_ENV, create_app  # noqa: PLC0415 - keeps `mmn-ddx --help` fast
 
     try:
         predictor = load_predictor(model, mode)  # in this process first: a bad model fails here, readably
@@ -116,7 +116,7 @@ def serve(
     run_workers(workers, server_options(host, port, log_level))
 
 
-WORKER_APP = "serving.http.app:create_app_from_environment"
+WORKER_APP = "mmn_ddx.serving.http.app:create_app_from_environment"
 
 
 def run_workers(workers: int, options: dict[str, Any]) -> None:

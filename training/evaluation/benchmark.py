@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from data.contract import DIAGNOSES, LABEL
-from data.generator import CLASS_PRIOR_PRESETS
-from features.modes import MODES, check_mode
-from training.benchmark_methods import (
+from mmn_ddx.data.contract import DIAGNOSES, LABEL
+from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS
+from mmn_ddx.features.modes import MODES, check_mode
+from mmn_ddx.training.evaluation.benchmark_methods import (
     Kind,
     Method,
     ModeModels,
@@ -32,7 +32,7 @@ from training.benchmark_methods import (
     frame_for_mode,
     model_methods,
 )
-from training.metrics import (
+from mmn_ddx.training.evaluation.metrics import (
     METRIC_KEYS,
     Predictions,
     bootstrap_metrics,
