@@ -16,7 +16,6 @@ raises :class:`data.record.RecordError` (one record) or :class:`serving.records.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, fields
 from mmn_ddx.data.record import PatientRecord
@@ -69,20 +67,6 @@ def _load(uri: str) -> ModelBundle:
         raise
 
 
-def limit_threads(bundle: ModelBundle, threads: int) -> None:
-    """Threads the model may use per call: 1 (default) for serving, more for a batch job.
-
-    One patient is a few microseconds of tree traversal; with two OpenMP threads XGBoost's SHAP call for
-    one row took 10-40 ms instead of ~1 ms on a busy 2-core machine (thread start-up and spinning), and a
-    server gets its parallelism from concurrent requests anyway. A batch job (the CLI) asks for more.
-    """
-    estimator = bundle.estimator
-    if hasattr(estimator, "get_booster"):
-        estimator.get_booster().set_param({"nthread": threads})
-    elif hasattr(estimator, "n_jobs"):
-        estimator.n_jobs = threads
-
-
 def default_model_uri(mode: str = MODES[0]) -> str:
     """``models:/<name>@champion`` when a tracking store is configured or exists, else the export dir."""
     name = REGISTERED_NAMES[check_mode(mode)]
@@ -122,7 +106,7 @@ class Predictor:
         self.uri = uri or bundle.metadata.uri or "<in memory>"
         self.findings = explanation.finding_map(self.mode, tuple(bundle.feature_names))
         self.threads = threads
-        limit_threads(bundle, threads)
+        bundle.limit_threads(threads)
         bundle.explainer  # noqa: B018  # built once per process, here rather than in the first request
         next_test.outcome_tables()
 
@@ -133,7 +117,7 @@ class Predictor:
         ``mode`` picks the default model (``"at-presentation"`` unless given); with an explicit ``uri``
         it is checked against the model's own mode. With no ``uri``, a registry without a champion falls
         back to the exported model. Raises :class:`ModelNotFoundError` saying where it looked.
-        ``threads``: see :func:`limit_threads`.
+        ``threads``: see :meth:`ModelBundle.limit_threads`.
         """
         if uri is None:
             name = REGISTERED_NAMES[check_mode(mode or MODES[0])]
@@ -197,10 +181,7 @@ class Predictor:
             data: pd.DataFrame | list[dict[str, Any]] = records
         else:
             data = canonical_frame(records) if frame is None else frame
-        # thread-local: also caps XGBoost's DMatrix building; not needed (and not free) when XGBoost's
-        # SHAP values are tabulated, since XGBoost is then never called while serving
-        tabulated = self.bundle.explainer.table is not None
-        with contextlib.nullcontext() if tabulated else xgb.config_context(nthread=self.threads):
+        with self.bundle.thread_context(self.threads):
             return self._score(data, records, with_next_test=with_next_test)
 
     def _score(self, data: pd.DataFrame | list[dict[str, Any]], records: list[dict[str, Any]], *,

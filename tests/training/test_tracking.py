@@ -74,7 +74,7 @@ def test_the_logged_model_loads_back_to_the_same_probabilities(tracked: Training
 def test_the_pipeline_is_stored_as_skops_with_only_trusted_types(tracked: TrainingResult, tmp_path: Path) -> None:
     import skops.io as sio
 
-    from mmn_ddx.training.fitting.models import SKOPS_TRUSTED_TYPES
+    from mmn_ddx.training.artifact.estimators import SKOPS_TRUSTED_TYPES
 
     local = tracking.download_model(tracked.tracked.model_uri, tmp_path).path  # type: ignore[union-attr]
     skops_file = local / "data" / "bundle" / "pipeline.skops"

@@ -21,6 +21,7 @@ the ``python_function`` flavor's ``data`` directory (see :mod:`training.pyfunc`)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -39,7 +40,8 @@ from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.calibration import Calibration
 from mmn_ddx.training.artifact.explain import Explainer, FeatureAttribution
 from mmn_ddx.training.artifact.metadata import BundleMetadata
-from mmn_ddx.training.fitting.models import SKOPS_TRUSTED_TYPES, get_family
+from mmn_ddx.training.artifact import estimators
+from mmn_ddx.training.artifact.estimators import SKOPS_TRUSTED_TYPES
 from mmn_ddx.training.artifact.reference import Reference
 
 __all__ = ["BundleError", "BundleMetadata", "FeatureAttribution", "ModelBundle", "load_bundle"]
@@ -62,7 +64,8 @@ class ModelBundle:
                  reference: Reference, metadata: BundleMetadata, model_card: str = "",
                  extra: Mapping[str, Any] | None = None) -> None:
         self.pipeline = pipeline
-        self.family = get_family(family)
+        self.family = family
+        """The candidate family's name (``logistic``, ``forest``, ``xgboost``)."""
         self.calibration = calibration
         self.qhat = qhat
         self.coverage = coverage
@@ -104,8 +107,19 @@ class ModelBundle:
         else:
             raise ValueError("predict_proba needs records or their features")
         table = self.explainer.table  # same numbers as XGBoost's predict, ~4x faster for a few rows
-        raw = table.margin(X) if table is not None else self.family.raw_output(self.estimator, X)
+        raw = table.margin(X) if table is not None else estimators.raw_output(self.estimator, X)
         return self.calibration.probabilities(raw)
+
+    def limit_threads(self, threads: int) -> None:
+        """Threads the model may use per call (see :func:`estimators.limit_threads`)."""
+        estimators.limit_threads(self.estimator, threads)
+
+    def thread_context(self, threads: int) -> contextlib.AbstractContextManager[None]:
+        """Thread-local cap for one scoring call; a no-op when the SHAP values are tabulated (the model
+        library is then never called while serving, and its configuration context is not free)."""
+        if self.explainer.table is not None:
+            return contextlib.nullcontext()
+        return estimators.thread_context(self.estimator, threads)
 
     @cached_property
     def explainer(self) -> Explainer:
@@ -136,7 +150,7 @@ class ModelBundle:
     @property
     def scale(self) -> str:
         """Scale of :meth:`explain`: ``"log-odds"`` (logistic, XGBoost) or ``"probability"`` (forest)."""
-        return "log-odds" if self.family.output == "logits" else "probability"
+        return "log-odds" if estimators.output_of(self.estimator) == "logits" else "probability"
 
     def prediction_set(self, probs: np.ndarray) -> list[list[str]]:
         """Split-conformal sets at :attr:`coverage`, most probable diagnosis first."""
@@ -158,7 +172,7 @@ class ModelBundle:
         (directory / CARD_FILE).write_text(self.model_card, encoding="utf-8")
         document = {
             "format_version": FORMAT_VERSION,
-            "family": self.family.name,
+            "family": self.family,
             "classes": list(self.classes),
             "feature_names": list(self.feature_names),
             "calibration": self.calibration.to_dict(),

@@ -29,7 +29,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from threadpoolctl import threadpool_limits
 
-from mmn_ddx.features import TRUSTED_TYPES, ClinicalFeatures
+from mmn_ddx.features import ClinicalFeatures
+from mmn_ddx.training.artifact.estimators import raw_output
 
 Params = dict[str, Any]
 N_JOBS = 1
@@ -62,12 +63,8 @@ class Family:
             return estimator.fit(X, y, **{key: weights})
 
     def raw_output(self, estimator: Any, X: np.ndarray) -> np.ndarray:
-        """Logits (n, K) for logit families, probabilities (n, K) for the forest."""
-        if self.output == "probability":
-            return estimator.predict_proba(X)
-        if isinstance(estimator, xgb.XGBClassifier):
-            return np.asarray(estimator.get_booster().inplace_predict(X, predict_type="margin"), dtype=np.float64)
-        return estimator.decision_function(X)
+        """Logits (n, K) for logit families, probabilities (n, K) for the forest (read as the bundle reads them)."""
+        return raw_output(estimator, X)
 
 
 def _logistic(params: Params, seed: int) -> Pipeline:
@@ -161,23 +158,6 @@ def assemble(mode: str, estimator: Any, frame_fitted_on: Any) -> Pipeline:
     return Pipeline([("features", features), ("model", estimator)])
 
 
-ESTIMATOR_TRUSTED_TYPES: list[str] = [
-    "numpy.dtype",  # SimpleImputer keeps the dtype it was fitted on
-    "sklearn.pipeline.Pipeline",
-    "sklearn.impute._base.SimpleImputer",
-    "sklearn.impute._base.MissingIndicator",
-    "sklearn.preprocessing._data.StandardScaler",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.ensemble._forest.RandomForestClassifier",
-    "sklearn.tree._classes.DecisionTreeClassifier",
-    "sklearn.tree._tree.Tree",
-    "xgboost.sklearn.XGBClassifier",
-    "xgboost.core.Booster",
-]
-"""Types of this module's estimators that skops may load."""
-
-SKOPS_TRUSTED_TYPES: list[str] = [*TRUSTED_TYPES, *ESTIMATOR_TRUSTED_TYPES]
-"""Everything a bundle's skops files may contain: the project's transformers plus the estimators."""
 
 
 def describe_params(params: Mapping[str, Any]) -> str:

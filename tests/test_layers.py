@@ -1,0 +1,77 @@
+"""The layer rule, checked on the source: data -> features -> training -> serving -> cli, imports only downwards.
+
+Also: serving sees only the exported artifact of training (``mmn_ddx.training.artifact``) and never the model
+library itself, and the artifact does not depend on how it was fitted or evaluated. Imports inside functions
+count too (a lazy import is still a dependency). Read with :mod:`ast`, so nothing is imported.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("data", "features", "training", "serving", "cli")
+"""Lowest first; ``cli`` is ``mmn_ddx/cli``, the edge that composes every layer."""
+FOLDERS = {"data": ROOT / "data", "features": ROOT / "features", "training": ROOT / "training",
+           "serving": ROOT / "serving", "cli": ROOT / "mmn_ddx" / "cli"}
+FORBIDDEN = {
+    "serving": ("mmn_ddx.training.fitting", "mmn_ddx.training.evaluation", "xgboost"),
+    "training.artifact": ("mmn_ddx.training.fitting", "mmn_ddx.training.evaluation"),
+}
+
+
+def module_imports(path: Path) -> list[tuple[int, str]]:
+    """Every imported module name (absolute) with its line, including imports inside functions."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def layer_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "mmn_ddx" or len(parts) < 2:
+        return None
+    return parts[1] if parts[1] in LAYERS else None
+
+
+def sources() -> list[tuple[str, Path]]:
+    return [(layer, path) for layer, folder in FOLDERS.items() for path in sorted(folder.rglob("*.py"))]
+
+
+@pytest.mark.parametrize(("layer", "path"), sources(), ids=lambda v: str(v.relative_to(ROOT)) if isinstance(v, Path) else v)
+def test_imports_only_go_downwards(layer: str, path: Path) -> None:
+    rank = LAYERS.index(layer)
+    upward = [f"line {line}: {name}" for line, name in module_imports(path)
+              if (target := layer_of(name)) is not None and LAYERS.index(target) > rank]
+    assert not upward, f"{path.relative_to(ROOT)} ({layer}) imports a higher layer: {upward}"
+
+
+@pytest.mark.parametrize(("scope", "banned"), FORBIDDEN.items())
+def test_forbidden_imports(scope: str, banned: tuple[str, ...]) -> None:
+    folder = ROOT.joinpath(*scope.split("."))
+    offending = [f"{path.relative_to(ROOT)}:{line}: {name}" for path in sorted(folder.rglob("*.py"))
+                 for line, name in module_imports(path)
+                 if any(name == b or name.startswith(b + ".") for b in banned)]
+    assert not offending, f"{scope} must not import {banned}: {offending}"
+
+
+def test_no_source_imports_the_old_top_level_packages() -> None:
+    """``import data`` etc. would only work from the source tree, never from an installed wheel."""
+    old = ("data", "features", "training", "serving")
+    offending = [f"{path.relative_to(ROOT)}:{line}: {name}" for _, path in sources()
+                 for line, name in module_imports(path) if name.split(".")[0] in old]
+    assert not offending, offending
+
+
+def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
+    """The rule can fail: a features module importing serving is caught."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from mmn_ddx.serving.predictor import Predictor\n", encoding="utf-8")
+    assert [layer_of(name) for _, name in module_imports(bad)] == ["serving"]
