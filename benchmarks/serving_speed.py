@@ -92,7 +92,7 @@ def _stages(predictor: Predictor, records: list[dict[str, Any]]) -> dict[str, fl
         "criteria": lambda i: criteria_view.evaluate(one[i]),
         "next_test": lambda i: next_test.next_tests(
             one[i], np.array([[records[i].get(c) is None for c in columns]]), columns, scored[i].probs,
-            bundle.predict_proba),
+            bundle.predict_proba, bundle.outcomes),
         "result_objects": lambda i: predictor._results(scored[i], [records[i]]),
     }
     out = {}

@@ -108,7 +108,6 @@ class Predictor:
         self.threads = threads
         bundle.limit_threads(threads)
         bundle.explainer  # noqa: B018  # built once per process, here rather than in the first request
-        next_test.outcome_tables()
 
     @classmethod
     def load(cls, uri: str | None = None, mode: str | None = None, *, threads: int = 1) -> Predictor:
@@ -194,7 +193,7 @@ class Predictor:
             ids = [None if r.get(ID_FIELD) is None else str(r[ID_FIELD]) for r in records]
         features, n = self.bundle.features, len(records)
         read = features.read(data)
-        asked = next_test.hypotheses(nulls, columns) if with_next_test else None
+        asked = next_test.hypotheses(nulls, columns, self.bundle.outcomes) if with_next_test else None
         if asked is not None and asked.candidates:  # one feature pass: the patients, then their hypotheses
             X_all = features.transform_columns(asked.columns(read))
             X, after = X_all[:n], self.bundle.predict_proba(features=X_all[n:])

@@ -95,7 +95,7 @@ class NextTest(_Frozen):
     expected_change: float = Field(description="Expected absolute change of the top-class probability (0-1).")
     expected_entropy_reduction: float = Field(description="Expected reduction of the predictive entropy, in bits.")
     rationale: str
-    test: str | None = Field(default=None, description="Test key, e.g. 'csf' (serving.next_test.TESTS).")
+    test: str | None = Field(default=None, description="Test key, e.g. 'csf' (mmn_ddx.data.diagnostic_tests.TESTS).")
     fields: list[str] = Field(default_factory=list, description="All contract fields the test's report fills.")
 
 

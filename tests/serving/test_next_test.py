@@ -11,15 +11,9 @@ import pytest
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features.modes import TREATMENT_FIELDS
-from mmn_ddx.serving.next_test import (
-    TESTS,
-    describe_outcomes,
-    entropy_bits,
-    find_test,
-    hypotheses,
-    hypothetical_records,
-    outcome_tables,
-)
+from mmn_ddx.data.diagnostic_tests import TESTS, find_test
+from mmn_ddx.serving.next_test import describe_outcomes, entropy_bits, hypotheses, hypothetical_records
+from mmn_ddx.training.artifact.outcomes import OutcomeTables
 from mmn_ddx.serving.predictor import Predictor, null_mask
 from mmn_ddx.serving.records import canonical_frame, frame_records, validate_one
 
@@ -34,12 +28,18 @@ def predictor(quick_bundle_dir: Path) -> Predictor:
     return Predictor.load(str(quick_bundle_dir))
 
 
+@pytest.fixture(scope="module")
+def tables(predictor: Predictor) -> OutcomeTables:
+    """The outcome tables shipped in the model's bundle (fitted in training)."""
+    return predictor.bundle.outcomes
+
+
 def _expected_gain(predictor: Predictor, record: dict[str, Any], key: str) -> tuple[float, float]:
     """EIG and expected top-class change of one test, recomputed outcome by outcome."""
     probs = predictor.bundle.predict_explain([record])[0][0]  # the served probabilities
     top = int(np.argmax(probs))
     gain = change = 0.0
-    outcomes = describe_outcomes(key)
+    outcomes = describe_outcomes(predictor.bundle.outcomes, key)
     weights = np.array([sum(probs[c] * lik[d] for c, d in enumerate(DIAGNOSES)) for _, lik in outcomes])
     weights /= weights.sum()
     for weight, (result, _) in zip(weights, outcomes, strict=True):
@@ -49,10 +49,10 @@ def _expected_gain(predictor: Predictor, record: dict[str, Any], key: str) -> tu
     return float(entropy_bits(probs)) - gain, change
 
 
-def test_outcome_tables_are_valid_results_with_class_conditional_probabilities() -> None:
-    tables = outcome_tables()
-    assert set(tables) == {t.key for t in TESTS}
-    for key, outcomes in tables.items():
+def test_outcome_tables_are_valid_results_with_class_conditional_probabilities(tables: OutcomeTables) -> None:
+    assert set(tables.tables) == {t.key for t in TESTS}
+    assert tables.provenance["source"] == "synthetic generator" and tables.provenance["n_generated"] > 0
+    for key, outcomes in tables.tables.items():
         assert outcomes.likelihood.shape == (len(outcomes.records), len(DIAGNOSES))
         np.testing.assert_allclose(outcomes.likelihood.sum(axis=0), 1.0)
         assert len(outcomes.records) >= 2, key
@@ -65,11 +65,11 @@ def test_tests_never_include_treatment_responses() -> None:
     assert not {f for t in TESTS for f in t.fields} & set(TREATMENT_FIELDS)
 
 
-def test_likelihoods_separate_the_diagnoses_where_expected() -> None:
-    gm1 = describe_outcomes("anti_gm1")
+def test_likelihoods_separate_the_diagnoses_where_expected(tables: OutcomeTables) -> None:
+    gm1 = describe_outcomes(tables, "anti_gm1")
     high = {d: sum(lik[d] for result, lik in gm1 if result["anti_gm1_igm_ratio"] >= 4) for d in DIAGNOSES}
     assert high["MMN"] > 5 * max(high["CIDP"], high["MND"])  # high-titre anti-GM1 is an MMN finding
-    emg = describe_outcomes("emg")
+    emg = describe_outcomes(tables, "emg")
     widespread = {d: sum(lik[d] for result, lik in emg if result["emg_regions_denervated"] >= 3) for d in DIAGNOSES}
     assert widespread["MND"] > 5 * max(widespread["MMN"], widespread["CIDP"])
 
@@ -97,14 +97,14 @@ def test_next_test_changes_when_that_test_is_filled(predictor: Predictor) -> Non
             break
         assert chosen.test not in seen
         seen.append(chosen.test)
-        record.update(describe_outcomes(chosen.test)[0][0])  # the first representative result
+        record.update(describe_outcomes(predictor.bundle.outcomes, chosen.test)[0][0])  # the first representative result
     assert len(seen) >= 2
 
 
 def test_no_next_test_when_every_test_is_done(predictor: Predictor) -> None:
     record = dict(BASE)
     for test in TESTS:
-        record.update(describe_outcomes(test.key)[0][0])
+        record.update(describe_outcomes(predictor.bundle.outcomes, test.key)[0][0])
     assert predictor.predict(record).next_test is None
 
 
@@ -121,10 +121,19 @@ def test_hypotheses_from_the_patients_columns_equal_reading_the_completed_record
     cohort = generate_cohort(40, seed=7).drop(columns=[LABEL])
     records = frame_records(cohort)
     names = list(fields())
-    asked = hypotheses(null_mask(records, names), names)
+    asked = hypotheses(null_mask(records, names), names, predictor.bundle.outcomes)
     assert asked.candidates
     features = predictor.bundle.features
-    plain = features.transform_records(records + hypothetical_records(records, asked.candidates))
+    plain = features.transform_records(records + hypothetical_records(records, asked.candidates, asked.tables))
     np.testing.assert_array_equal(features.transform_columns(asked.columns(features.read(records))), plain)
     frame = canonical_frame(records)
     np.testing.assert_array_equal(features.transform_columns(asked.columns(features.read(frame))), plain)
+
+
+def test_outcome_tables_survive_the_bundle_round_trip(tables: OutcomeTables, tmp_path: Path) -> None:
+    tables.save(tmp_path)
+    loaded = OutcomeTables.load(tmp_path)
+    assert loaded.provenance == tables.provenance
+    for key, outcomes in tables.tables.items():
+        assert loaded[key].records == outcomes.records
+        np.testing.assert_array_equal(loaded[key].likelihood, outcomes.likelihood)

@@ -42,11 +42,13 @@ from mmn_ddx.training.artifact.explain import Explainer, FeatureAttribution
 from mmn_ddx.training.artifact.metadata import BundleMetadata
 from mmn_ddx.training.artifact import estimators
 from mmn_ddx.training.artifact.estimators import SKOPS_TRUSTED_TYPES
+from mmn_ddx.training.artifact.outcomes import OutcomeTables
 from mmn_ddx.training.artifact.reference import Reference
 
 __all__ = ["BundleError", "BundleMetadata", "FeatureAttribution", "ModelBundle", "load_bundle"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the next-test outcome tables are part of the bundle (``next_test.json``)."""
 BUNDLE_FILE = "bundle.json"
 PIPELINE_FILE = "pipeline.skops"
 CARD_FILE = "model_card.md"
@@ -62,7 +64,7 @@ class ModelBundle:
 
     def __init__(self, pipeline: Pipeline, family: str, calibration: Calibration, qhat: float, coverage: float,
                  reference: Reference, metadata: BundleMetadata, model_card: str = "",
-                 extra: Mapping[str, Any] | None = None) -> None:
+                 extra: Mapping[str, Any] | None = None, *, outcomes: OutcomeTables) -> None:
         self.pipeline = pipeline
         self.family = family
         """The candidate family's name (``logistic``, ``forest``, ``xgboost``)."""
@@ -70,6 +72,8 @@ class ModelBundle:
         self.qhat = qhat
         self.coverage = coverage
         self.reference = reference
+        self.outcomes = outcomes
+        """The next-test outcome tables, fitted in training with their provenance."""
         self.metadata = metadata
         self.model_card = model_card
         self.extra = dict(extra or {})
@@ -169,6 +173,7 @@ class ModelBundle:
         directory.mkdir(parents=True, exist_ok=True)
         sio.dump(self.pipeline, directory / PIPELINE_FILE)
         self.reference.save(directory)
+        self.outcomes.save(directory)
         (directory / CARD_FILE).write_text(self.model_card, encoding="utf-8")
         document = {
             "format_version": FORMAT_VERSION,
@@ -202,7 +207,7 @@ class ModelBundle:
         bundle = cls(
             pipeline=pipeline, family=document["family"], calibration=Calibration.from_dict(document["calibration"]),
             qhat=float(document["conformal"]["qhat"]), coverage=float(document["conformal"]["coverage"]),
-            reference=Reference.load(directory), metadata=metadata,
+            reference=Reference.load(directory), outcomes=OutcomeTables.load(directory), metadata=metadata,
             model_card=card.read_text(encoding="utf-8") if card.is_file() else "", extra=document.get("extra", {}),
         )
         if list(bundle.feature_names) != document["feature_names"]:

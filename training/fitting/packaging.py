@@ -17,6 +17,7 @@ from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, FamilyResult
 from mmn_ddx.training.artifact.metadata import BundleMetadata, code_version, data_digest
 from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
 from mmn_ddx.training.fitting.models import assemble
+from mmn_ddx.training.fitting.outcome_tables import fit_outcome_tables
 from mmn_ddx.training.artifact.reference import fit_reference
 
 
@@ -44,7 +45,8 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
         final_holdout=final.holdout_metrics if candidates.refit is not None else None,
     )
     return ModelBundle(pipeline, champion.name, final.calibration, qhat, settings.coverage, reference, metadata,
-                       render(facts), extra={"n_conformal_calibration": len(y_holdout)})
+                       render(facts), extra={"n_conformal_calibration": len(y_holdout)},
+                       outcomes=fit_outcome_tables())
 
 
 def _metrics(result: FamilyResult) -> dict[str, float]:
