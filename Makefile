@@ -8,7 +8,7 @@ N ?= 5000
 # The exported champion is refitted on this many fresh synthetic patients (closer to the Bayes ceiling).
 REFIT ?= 400000
 
-.PHONY: demo test venv browser serve clean lock bench
+.PHONY: demo test lint venv browser serve clean lock bench
 
 venv: $(VENV)/.installed
 
@@ -36,8 +36,20 @@ browser:
 	  else echo "chromium missing: run 'sudo apt-get install chromium' (browser tests will be skipped)"; fi; }
 	@[ -x /usr/bin/chromium ] && /usr/bin/chromium --version 2>/dev/null | head -1 || true
 
-test: venv browser
-	$(BIN)/python -m pytest -n 2 -W error::DeprecationWarning
+# mypy reads the installed layout (mmn_ddx.data, ...) from a tree of links to the design card's folders:
+# setuptools' editable finder maps them at import time, which a static checker does not see.
+TYPECHECK := build/typecheck/mmn_ddx
+
+lint: venv
+	$(BIN)/ruff check .
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)
+	ln -s $(CURDIR)/mmn_ddx/__init__.py $(CURDIR)/mmn_ddx/cli $(TYPECHECK)/
+	for layer in data features training serving; do ln -s $(CURDIR)/$$layer $(TYPECHECK)/$$layer; done
+	MYPYPATH=build/typecheck $(BIN)/mypy -p mmn_ddx
+
+# ruff, mypy, then the suite (the layer rule is tests/test_layers.py); warnings are errors (pyproject.toml)
+test: venv browser lint
+	$(BIN)/python -m pytest -n 2
 
 serve: venv
 	$(BIN)/mmn-ddx serve
@@ -49,4 +61,4 @@ lock:
 	/tmp/mmn-ddx-lock/bin/pip freeze --exclude mmn-ddx > requirements.lock
 
 clean:
-	rm -rf $(VENV) mlruns mlruns.db data/*.parquet data/*.csv models/mmn-ddx reports
+	rm -rf build $(VENV) mlruns mlruns.db data/*.parquet data/*.csv models/mmn-ddx reports

@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "read_record_json": "mmn_ddx.data.importer",
     "write_table": "mmn_ddx.data.importer",
     "describe_cohort": "mmn_ddx.data.describe",
+    "posterior": "mmn_ddx.data.posterior",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, FieldSpec, empty_frame, fields, to_canonical,
     )
     from mmn_ddx.data.describe import describe_cohort
+    from mmn_ddx.data.posterior import posterior
     from mmn_ddx.data.importer import CohortError, ImportResult, RowError, read_cohort, read_record_json, write_table
     from mmn_ddx.data.record import PatientRecord, RecordError, validate_record
     from mmn_ddx.data.schema import cohort_schema, validate_cohort

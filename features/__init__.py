@@ -11,7 +11,7 @@ from mmn_ddx.features.completeness import RecordCompleteness
 from mmn_ddx.features.conduction import ConductionFeatures
 from mmn_ddx.features.course import CourseFeatures
 from mmn_ddx.features.laboratory import LaboratoryFeatures
-from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS
+from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS, check_mode
 from mmn_ddx.features.motor_neuron import MotorNeuronFeatures
 from mmn_ddx.features.sensory import SensoryFeatures
 from mmn_ddx.features.treatment import TreatmentResponseFeatures
@@ -33,6 +33,7 @@ __all__ = [
     "SensoryFeatures",
     "TreatmentResponseFeatures",
     "WeaknessFeatures",
+    "check_mode",
     "encode",
     "feature_names",
 ]

@@ -1,0 +1,75 @@
+"""The development check on real cases: reading the file, and the figures it reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmn_ddx.data import DIAGNOSES
+from mmn_ddx.training.evaluation.real_cases import (
+    evaluate_real_cases,
+    probabilistic_figures,
+    read_real_cases,
+    rule_figures,
+)
+
+DEV_CASES = Path(__file__).resolve().parents[3] / "shared" / "clinical" / "real-cases" / "dev.jsonl"
+
+
+def _write(tmp_path: Path, *lines: dict) -> Path:
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    return path
+
+
+CASE = {"patient_id": "a", "age_at_onset_years": 40, "sex": "male", "diagnosis": "MMN", "case_id": "a",
+        "source": "x", "evidence": "y", "difficulty": "typical", "notes": "z", "nerves_definite_cb": 2}
+
+
+def test_metadata_is_kept_apart_and_the_label_read(tmp_path: Path) -> None:
+    cases = read_real_cases(_write(tmp_path, CASE, {**CASE, "patient_id": "b", "diagnosis": "CIDP"}))
+    assert list(cases.labels) == [DIAGNOSES.index("MMN"), DIAGNOSES.index("CIDP")]
+    assert cases.metadata[0]["difficulty"] == "typical"
+    assert "notes" not in cases.frame.columns and cases.frame["nerves_definite_cb"].tolist() == [2, 2]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"diagnosis": "ALS"}, "line 2: diagnosis must be one of"),
+    ({"nerves_definite_cb": -1}, "line 2: "),
+    ({"unknown_field": 1}, "line 2: "),
+])
+def test_a_bad_line_is_named(tmp_path: Path, change: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        read_real_cases(_write(tmp_path, CASE, {**CASE, **change}))
+
+
+def test_probabilistic_figures() -> None:
+    probs = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.2, 0.6, 0.1]])
+    labels = np.array([0, 1])
+    figures = probabilistic_figures(probs, labels, sets=[["MMN"], ["CIDP", "MND"]])
+    assert figures.accuracy == 0.5
+    assert figures.log_loss == pytest.approx(-(np.log(0.7) + np.log(0.2)) / 2)
+    assert figures.set_coverage == (1 + (DIAGNOSES[1] in ["CIDP", "MND"])) / 2
+    assert figures.mean_set_size == 1.5
+
+
+def test_rule_figures_count_abstentions_apart() -> None:
+    figures = rule_figures(["MMN", "unclassified", "CIDP"], np.array([0, 0, 1]))
+    assert figures.coverage == pytest.approx(2 / 3)
+    assert figures.accuracy_when_labelled == 0.5
+    assert figures.accuracy == pytest.approx(1 / 3)
+
+
+@pytest.mark.skipif(not DEV_CASES.is_file(), reason="the shared real development cases are not beside the repo")
+def test_the_real_development_cases_are_valid_records_and_get_figures() -> None:
+    """Every v1 development case validates unchanged; evaluated here by the world's posterior and the rules only
+    (evaluation, never fitting)."""
+    cases = read_real_cases(DEV_CASES)
+    assert len(cases.labels) == 15
+    figures = evaluate_real_cases(cases, "at-presentation", {})
+    posterior = figures["exact posterior of the world"]
+    assert posterior.n == 15 and 0 <= posterior.accuracy <= 1 and posterior.log_loss is not None
+    assert 0 <= figures["rule-based cascade (strict)"].coverage <= 1  # type: ignore[operator]

@@ -1,0 +1,131 @@
+"""The development check on real published patients: how the champion, the world's exact posterior and the
+rule-based cascade do on records written by clinicians rather than by the generator.
+
+A file of real cases (``shared/clinical/real-cases/dev.jsonl``: 15 published patients) is one JSON record
+per line: the contract's fields, the authors' ``diagnosis``, and metadata (:data:`METADATA_FIELDS`) that is
+not part of a record. **Evaluation only**: nothing is fitted or tuned on these patients (n = 15 is far too
+few; a separate, unseen set of real patients judges generalisation), and every figure is reported with n.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmn_ddx.data import DIAGNOSES, ID_FIELD, LABEL, RecordError, posterior, to_canonical, validate_record
+from mmn_ddx.features import TREATMENT_FIELDS, check_mode
+from mmn_ddx.features.criteria import evaluate_criteria
+
+METADATA_FIELDS = ("case_id", "source", "evidence", "difficulty", "notes")
+"""Keys of a real-case line that describe the publication, not the patient."""
+EPSILON = 1e-15
+"""Probabilities are clipped here for the log-loss, so that one confident miss is finite (as scikit-learn)."""
+
+
+@dataclass(frozen=True)
+class RealCases:
+    """Validated real cases: the canonical frame (no label), the authors' diagnoses, and each case's metadata."""
+
+    frame: pd.DataFrame
+    labels: np.ndarray
+    """Index into :data:`DIAGNOSES` per case."""
+    metadata: list[dict[str, Any]]
+
+
+def read_real_cases(path: str | Path) -> RealCases:
+    """Read and validate a real-cases file; a bad line raises ``ValueError`` naming the line and the field."""
+    records, labels, metadata = [], [], []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        raw = json.loads(line)
+        label = raw.pop(LABEL, None)
+        if label not in DIAGNOSES:
+            raise ValueError(f"{path}, line {number}: {LABEL} must be one of {', '.join(DIAGNOSES)}, got {label!r}")
+        metadata.append({key: raw.pop(key, None) for key in METADATA_FIELDS})
+        try:
+            records.append(validate_record(raw).model_dump())
+        except RecordError as exc:
+            raise ValueError(f"{path}, line {number}: {exc}") from None
+        labels.append(DIAGNOSES.index(label))
+    if not records:
+        raise ValueError(f"{path}: no cases")
+    return RealCases(to_canonical(pd.DataFrame.from_records(records)), np.asarray(labels), metadata)
+
+
+@dataclass(frozen=True)
+class MethodFigures:
+    """One method's figures on the real cases (probabilistic methods; the cascade has no log-loss)."""
+
+    n: int
+    accuracy: float
+    log_loss: float | None = None
+    set_coverage: float | None = None
+    mean_set_size: float | None = None
+    coverage: float | None = None
+    """Share of cases the method labels (the rule-based cascade abstains)."""
+    accuracy_when_labelled: float | None = None
+    predicted: list[str | None] = field(default_factory=list)
+
+
+def probabilistic_figures(probs: np.ndarray, labels: np.ndarray,
+                          sets: Sequence[Sequence[str]] | None = None) -> MethodFigures:
+    """Accuracy, log-loss (natural log) and, with prediction sets, their coverage and mean size."""
+    truth = probs[np.arange(len(labels)), labels]
+    figures: dict[str, Any] = {
+        "n": len(labels),
+        "accuracy": float(np.mean(probs.argmax(axis=1) == labels)),
+        "log_loss": float(-np.mean(np.log(np.clip(truth, EPSILON, 1.0)))),
+        "predicted": [DIAGNOSES[i] for i in probs.argmax(axis=1)],
+    }
+    if sets is not None:
+        figures["set_coverage"] = float(np.mean([DIAGNOSES[y] in s for y, s in zip(labels, sets, strict=True)]))
+        figures["mean_set_size"] = float(np.mean([len(s) for s in sets]))
+    return MethodFigures(**figures)
+
+
+def rule_figures(rule_labels: Sequence[object], labels: np.ndarray) -> MethodFigures:
+    """Coverage of the cascade and its accuracy on what it labels (an abstention is not a diagnosis)."""
+    named = [label if label in DIAGNOSES else None for label in rule_labels]
+    labelled = [i for i, label in enumerate(named) if label is not None]
+    right = [named[i] == DIAGNOSES[labels[i]] for i in labelled]
+    return MethodFigures(
+        n=len(labels), accuracy=float(sum(right) / len(labels)), coverage=len(labelled) / len(labels),
+        accuracy_when_labelled=float(np.mean(right)) if right else None, predicted=named,
+    )
+
+
+ProbaAndSets = Callable[[pd.DataFrame], tuple[np.ndarray, list[list[str]]]]
+
+
+def evaluate_real_cases(cases: RealCases, mode: str, models: Mapping[str, ProbaAndSets]) -> dict[str, MethodFigures]:
+    """Each model (probabilities and prediction sets), the exact posterior of the world and the cascade."""
+    frame = cases.frame
+    if check_mode(mode) != "with-treatment":
+        frame = frame.assign(**{name: pd.Series([None] * len(frame), dtype=frame[name].dtype, index=frame.index)
+                                for name in TREATMENT_FIELDS})
+    out = {name: probabilistic_figures(*_probs_sets(fn, frame), cases.labels) for name, fn in models.items()}
+    excluded = TREATMENT_FIELDS if mode != "with-treatment" else ()
+    out["exact posterior of the world"] = probabilistic_figures(posterior(frame, exclude=excluded), cases.labels)
+    out["rule-based cascade (strict)"] = rule_figures(list(evaluate_criteria(frame)["rule_based_label"]),
+                                                      cases.labels)
+    return out
+
+
+def _probs_sets(fn: ProbaAndSets, frame: pd.DataFrame) -> tuple[np.ndarray, list[list[str]]]:
+    probs, sets = fn(frame)
+    return np.asarray(probs, dtype=np.float64), sets
+
+
+def case_rows(cases: RealCases, figures: Mapping[str, MethodFigures]) -> list[dict[str, Any]]:
+    """Per case: its id, difficulty, the authors' diagnosis and each method's answer (for the report)."""
+    ids = list(cases.frame[ID_FIELD]) if ID_FIELD in cases.frame.columns else [m["case_id"] for m in cases.metadata]
+    return [{"case": ids[i], "difficulty": cases.metadata[i].get("difficulty"), "diagnosis": DIAGNOSES[y],
+             **{name: f.predicted[i] for name, f in figures.items()}}
+            for i, y in enumerate(cases.labels)]
