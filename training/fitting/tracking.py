@@ -1,9 +1,10 @@
 """The one MLflow adapter: tracking store, runs, datasets, model logging/export, registry calls.
 
-Zero set-up: the default store is ``sqlite:///<repo>/mlruns.db`` with artifacts in ``<repo>/mlartifacts``
-(MLflow 3 deprecates the file store); ``MLFLOW_TRACKING_URI`` or ``--tracking-uri`` points elsewhere,
-e.g. a team server. For any sqlite store the artifacts go beside the database file, so a test's store
-in ``tmp_path`` never writes into the repository.
+Zero set-up: the default store is ``sqlite:///<home>/mlruns.db`` with artifacts in ``<home>/mlartifacts``
+(:mod:`mmn_ddx.settings`; MLflow 3 deprecates the file store); ``MLFLOW_TRACKING_URI`` or ``--tracking-uri``
+points elsewhere, e.g. a team server. For any sqlite store the artifacts go beside the database file, so a
+test's store in ``tmp_path`` never writes into the repository. Creating an sqlite store and moving the
+champion alias hold the store's lock (:mod:`training.fitting.store_lock`), so concurrent runs can share it.
 
 Traps handled here (MLflow issue tracker):
 * the model signature is written explicitly from the data dictionary with ``required=False`` for every
@@ -21,10 +22,10 @@ Traps handled here (MLflow issue tracker):
 
 from __future__ import annotations
 
-import os
+import contextlib
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -39,7 +40,8 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, fields
 from mmn_ddx.features.modes import fields_for_mode
-from mmn_ddx.training.artifact.metadata import REPO_ROOT
+from mmn_ddx.settings import CHAMPION_ALIAS, artifact_dir, get_settings, sqlite_file
+from mmn_ddx.training.fitting.store_lock import locked as lock_sqlite_store
 
 with warnings.catch_warnings():
     # MLflow 3.17's sqlite store maps a relationship with SQLAlchemy 2.1's deprecated ``noload`` strategy
@@ -50,10 +52,7 @@ with warnings.catch_warnings():
     import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
 
 LOADER_MODULE = "mmn_ddx.training.artifact.pyfunc"
-DEFAULT_DB = REPO_ROOT / "mlruns.db"
-DEFAULT_ARTIFACTS = REPO_ROOT / "mlartifacts"
 EXPERIMENT = "mmn-ddx"
-CHAMPION_ALIAS = "champion"
 _COLSPEC_TYPE: dict[str, Any] = {"float": "double", "int": "double", "bool": AnyType(), "category": "string",
                                  "string": "string"}
 _REQUIREMENTS = ("numpy", "pandas", "scikit-learn", "xgboost-cpu", "skops", "shap", "pydantic", "pyyaml", "scipy",
@@ -61,28 +60,43 @@ _REQUIREMENTS = ("numpy", "pandas", "scikit-learn", "xgboost-cpu", "skops", "sha
 
 
 def default_tracking_uri() -> str:
-    """``MLFLOW_TRACKING_URI`` if set, else the project's sqlite file."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+    """``MLFLOW_TRACKING_URI`` if set, else the sqlite file in the home directory (:mod:`mmn_ddx.settings`)."""
+    return get_settings().tracking_uri
 
 
 def artifact_root(tracking_uri: str) -> str | None:
     """Artifacts beside an sqlite database (``<dir>/mlartifacts``); a server chooses its own."""
-    if tracking_uri.startswith("sqlite:///"):
-        db = Path(tracking_uri.removeprefix("sqlite:///"))
-        return (db.parent / "mlartifacts").resolve().as_uri()
-    return None
+    directory = artifact_dir(tracking_uri)
+    return None if directory is None else directory.resolve().as_uri()
+
+
+def store_lock(tracking_uri: str | None = None) -> contextlib.AbstractContextManager[object]:
+    """The exclusive lock of an sqlite store (see :mod:`training.fitting.store_lock`); a no-op for a server.
+
+    Defaults to the store MLflow currently points at.
+    """
+    db = sqlite_file(tracking_uri or mlflow.get_tracking_uri())
+    return nullcontext() if db is None else lock_sqlite_store(db)
 
 
 def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> str:
-    """Point MLflow at the store and make sure the experiment exists with the right artifact root."""
+    """Point MLflow at the store and make sure the experiment exists with the right artifact root.
+
+    A new sqlite store is created (MLflow's migrations) under its lock: concurrent first runs crash otherwise.
+    """
     uri = tracking_uri or default_tracking_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = MlflowClient(uri)
-    if client.get_experiment_by_name(experiment) is None:
-        root = artifact_root(uri)
-        client.create_experiment(experiment, artifact_location=f"{root}/{experiment}" if root else None)
-    mlflow.set_experiment(experiment)
+    with store_lock(uri):
+        if client.get_experiment_by_name(experiment) is None:
+            root = artifact_root(uri)
+            try:
+                client.create_experiment(experiment, artifact_location=f"{root}/{experiment}" if root else None)
+            except mlflow.exceptions.MlflowException as exc:  # a server: another run created it meanwhile
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+        mlflow.set_experiment(experiment)
     return uri
 
 
@@ -228,8 +242,18 @@ def champion_version(name: str) -> str | None:
         return None
 
 
-def set_champion(name: str, version: str) -> None:
+def move_champion(name: str, version: str, expected: str | None) -> bool:
+    """Compare-and-set: give ``version`` the alias if it is still on ``expected`` (None: no champion yet).
+
+    The registry has no atomic compare-and-set, so the alias is read before and after the move; False
+    means another run moved it in between and the caller must compare again. Under the sqlite store's
+    lock nothing else moves it; on a tracking server this narrows the race to the two calls around the
+    move (run trainings that share a server one at a time to close it).
+    """
+    if champion_version(name) != expected:
+        return False
     MlflowClient().set_registered_model_alias(name, CHAMPION_ALIAS, version)
+    return champion_version(name) == version
 
 
 def set_version_tags(name: str, version: str, tags: Mapping[str, Any]) -> None:
