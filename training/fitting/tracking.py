@@ -87,8 +87,9 @@ def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> 
     uri = tracking_uri or default_tracking_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    client = MlflowClient(uri)
     with store_lock(uri):
+        client = MlflowClient(uri)  # creates the tracking store (and a new sqlite database's tables)
+        client.search_registered_models(max_results=1)  # and the registry's
         if client.get_experiment_by_name(experiment) is None:
             root = artifact_root(uri)
             try:
@@ -305,4 +306,5 @@ def reset() -> None:
 
 def migrate(tracking_uri: str) -> None:
     """Create (and migrate) an empty sqlite store, e.g. a template that tests copy."""
-    MlflowClient(tracking_uri).search_experiments()
+    with store_lock(tracking_uri):
+        MlflowClient(tracking_uri).search_experiments()
