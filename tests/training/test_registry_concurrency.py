@@ -51,7 +51,8 @@ def three_versions(tracking_uri: str) -> None:
     """v1 (champion), v2 and v3 registered; v2 and v3 not yet compared."""
     from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri)
+    tracking.configure(tracking_uri)  # tracking and registry on the test's store, as a training sets them
+    client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
     client.create_registered_model(NAME)
     for _ in P_TRUE:
         client.create_model_version(NAME, source="file:///nowhere/model")

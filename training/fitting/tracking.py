@@ -23,6 +23,7 @@ Traps handled here (MLflow issue tracker):
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -296,12 +297,16 @@ def reset() -> None:
     """Forget the process-wide tracking/registry URIs set by :func:`configure` (tests switch stores).
 
     MLflow has no public way to unset them; these two module globals are what ``set_tracking_uri`` and
-    ``set_registry_uri`` write.
+    ``set_registry_uri`` write. ``set_registry_uri`` also exports ``MLFLOW_REGISTRY_URI`` (for child
+    processes), which would otherwise keep pointing the registry at the previous store; the project's
+    registry is always its tracking store. ``MLFLOW_TRACKING_URI`` is the user's (or the test's) setting
+    and stays.
     """
     if mlflow.active_run() is not None:
         mlflow.end_run()
     mlflow.tracking._tracking_service.utils._tracking_uri = None
     mlflow.tracking._model_registry.utils._registry_uri = None
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
 
 
 def migrate(tracking_uri: str) -> None:
