@@ -60,5 +60,10 @@ lock:
 	/tmp/mmn-ddx-lock/bin/pip install --quiet . && /tmp/mmn-ddx-lock/bin/pip install --quiet ".[test]"
 	/tmp/mmn-ddx-lock/bin/pip freeze --exclude mmn-ddx > requirements.lock
 
+# What the demo made: the venv, the cohorts, and the run-time outputs in the home directory
+# (mmn_ddx/settings.py: $$MMN_DDX_HOME, else here).
+RUN_HOME := $(or $(MMN_DDX_HOME),.)
 clean:
-	rm -rf build $(VENV) mlruns mlruns.db data/*.parquet data/*.csv models/mmn-ddx reports
+	rm -rf $(VENV) build mmn_ddx.egg-info data/*.parquet data/*.csv
+	rm -rf $(addprefix $(RUN_HOME)/,mlruns mlruns.db mlruns.db.lock mlartifacts models/mmn-ddx \
+	  models/mmn-ddx-with-treatment reports data/cohort.parquet)

@@ -45,12 +45,11 @@ def load() -> float:
 
 
 def timed_train(mode: str, n: int, seed: int, workdir: Path, refit: int | None = None) -> dict[str, Any]:
-    """The real CLI in a subprocess, with a private tracking store and export directory."""
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlruns.db'}"}
-    command = [sys.executable, "-c", "from training.cli import train_app; import typer; app = typer.Typer(); "
-               "app.add_typer(train_app); app.command('noop')(lambda: None); app()",
-               "train", "--synthetic", str(n), "--mode", mode, "--seed", str(seed), "--export-dir",
-               str(workdir / "models"), *(["--refit-synthetic", str(refit)] if refit else [])]
+    """The real CLI in a subprocess, with ``workdir`` as its home (private tracking store and export directory)."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {"MMN_DDX_HOME": str(workdir)}
+    command = [sys.executable, "-c", "from mmn_ddx.cli import app; app()",
+               "train", "--synthetic", str(n), "--mode", mode, "--seed", str(seed),
+               *(["--refit-synthetic", str(refit)] if refit else [])]
     before, start = load(), time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - start
@@ -165,7 +164,7 @@ def main() -> None:
     from mmn_ddx.features.modes import TREATMENT_FIELDS
     from mmn_ddx.training.artifact.bundle import load_bundle
     from mmn_ddx.training.artifact.metadata import code_version
-    from mmn_ddx.training.fitting.train import MODEL_NAMES
+    from mmn_ddx.settings import Settings
 
     test = generate_cohort(args.n_test, seed=424242)
     y = test["diagnosis"].cat.codes.to_numpy()
@@ -182,7 +181,7 @@ def main() -> None:
         for key, refit in runs:
             with tempfile.TemporaryDirectory(prefix="mmn-ddx-bench-") as tmp:
                 timing = timed_train(mode, args.n_train, args.seed, Path(tmp), refit)
-                bundle = load_bundle(Path(tmp) / "models" / MODEL_NAMES[mode])
+                bundle = load_bundle(Settings(home=Path(tmp)).exported_model(mode))
                 entry[key] = {
                     "command": f"mmn-ddx train --synthetic {args.n_train} --mode {mode}"
                                + (f" --refit-synthetic {refit}" if refit else ""),

@@ -16,7 +16,6 @@ raises :class:`data.record.RecordError` (one record) or :class:`serving.records.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,15 +30,10 @@ from mmn_ddx.features.modes import MODES, check_mode
 from mmn_ddx.serving import alerts, criteria_view, explanation, next_test
 from mmn_ddx.serving.records import canonical_frame, frame_records, patient_ids, validate_frame, validate_many, validate_one
 from mmn_ddx.serving.result import Audit, NextTest, PredictionResult, PredictionSet
+from mmn_ddx.settings import CHAMPION_ALIAS, MODEL_NAMES, get_settings
 from mmn_ddx.training.artifact.bundle import BundleError, FeatureAttribution, ModelBundle, load_bundle
 from mmn_ddx.training.artifact.conformal import METHOD as CONFORMAL_METHOD
-from mmn_ddx.training.artifact.metadata import REPO_ROOT, code_version
-
-REGISTERED_NAMES: dict[str, str] = {"at-presentation": "mmn-ddx", "with-treatment": "mmn-ddx-with-treatment"}
-CHAMPION_ALIAS = "champion"
-DEFAULT_TRACKING_DB = REPO_ROOT / "mlruns.db"
-"""The project's default sqlite store (``training.tracking.DEFAULT_DB``, not imported: MLflow is slow to import)."""
-EXPORT_DIR = REPO_ROOT / "models"
+from mmn_ddx.training.artifact.metadata import code_version
 
 Record = Mapping[str, Any] | PatientRecord
 RECORDS_PATH_MAX = 64
@@ -68,11 +62,12 @@ def _load(uri: str) -> ModelBundle:
 
 
 def default_model_uri(mode: str = MODES[0]) -> str:
-    """``models:/<name>@champion`` when a tracking store is configured or exists, else the export dir."""
-    name = REGISTERED_NAMES[check_mode(mode)]
-    if os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_DB.exists():
-        return f"models:/{name}@{CHAMPION_ALIAS}"
-    return str(EXPORT_DIR / name)
+    """``models:/<name>@champion`` when a tracking store is configured or exists, else the exported model
+    (locations from :mod:`mmn_ddx.settings`)."""
+    settings = get_settings()
+    if settings.has_tracking_store:
+        return f"models:/{MODEL_NAMES[check_mode(mode)]}@{CHAMPION_ALIAS}"
+    return str(settings.exported_model(check_mode(mode)))
 
 
 @dataclass(frozen=True)
@@ -119,8 +114,7 @@ class Predictor:
         ``threads``: see :meth:`ModelBundle.limit_threads`.
         """
         if uri is None:
-            name = REGISTERED_NAMES[check_mode(mode or MODES[0])]
-            export = EXPORT_DIR / name
+            export = get_settings().exported_model(check_mode(mode or MODES[0]))
             uri = default_model_uri(mode or MODES[0])
             try:
                 bundle = _load(uri)

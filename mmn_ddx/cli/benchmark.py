@@ -24,6 +24,7 @@ from rich.table import Table
 from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
 from mmn_ddx.data.importer import CohortError, read_cohort
 from mmn_ddx.features.modes import MODES
+from mmn_ddx.settings import MODEL_NAMES, get_settings
 from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
 from mmn_ddx.training.evaluation.benchmark_methods import ModeModels, ProbaFn
 from mmn_ddx.training.fitting.fitting import ProgressFactory
@@ -93,7 +94,6 @@ class ChampionChoice:
     def load(self, mode: str) -> SavedChampion | None:
         """The saved champion for ``mode``, or None to use the one trained by the benchmark."""
         from mmn_ddx.training.artifact.bundle import BundleError, load_bundle
-        from mmn_ddx.training.fitting.train import MODEL_NAMES
 
         if self.spec == "trained":
             return None
@@ -208,18 +208,20 @@ def benchmark_command(
                                           "mode if present, else the champion trained here; trained: always the "
                                           "one trained here; or a bundle directory / MLflow model URI (e.g. "
                                           "models:/mmn-ddx@champion), used for its own mode.")] = "auto",
-    export_dir: Annotated[Path, typer.Option(
-        "--export-dir", help="Where 'auto' looks for exported champions.")] = Path("models"),
+    export_dir: Annotated[Path | None, typer.Option(
+        "--export-dir", help="Where 'auto' looks for exported champions (default: <home>/models; home is "
+                             "$MMN_DDX_HOME, else the working directory).")] = None,
     families: Annotated[str, typer.Option(
         "--families", help="Comma-separated model families.")] = ",".join(FAMILY_NAMES),
     quick: Annotated[bool, typer.Option("--quick", help="One parameter set per family (no search): faster.")] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", min=10, help="Bootstrap resamples for the 95 % CIs.")] = 1000,
     settings: Annotated[str, typer.Option("--settings", help="Class-prior presets to re-weight to (comma-separated; "
                                           "'none' for none).")] = ",".join(PRIOR_SETTINGS),
-    out_dir: Annotated[Path, typer.Option("--out", help="Report directory.")] = Path("reports/benchmark"),
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report directory (default: <home>/reports/benchmark)."
+                                                 )] = None,
     track: Annotated[bool, typer.Option("--track/--no-track", help="Log the report to MLflow as a run.")] = True,
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow store (default: "
-                                                     "$MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlruns.db).")] = None,
+                                                     "$MLFLOW_TRACKING_URI, else sqlite:///<home>/mlruns.db).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes for training.")] = 2,
 ) -> None:
     """Benchmark every model family, the champion, the published criteria and the Bayes ceiling.
@@ -262,7 +264,9 @@ MLflow.
 
     from mmn_ddx.training.fitting.train import TrainingDataError
 
-    saved = {mode: ChampionChoice(champion, export_dir).load(mode) for mode in MODES}  # fail before training
+    locations = get_settings()
+    saved = {mode: ChampionChoice(champion, export_dir or locations.models_dir).load(mode)  # fail before training
+             for mode in MODES}
     for mode, found in saved.items():
         if found is not None and n_test > 0 and found.synthetic_seed == seed:
             raise _fail(f"the {mode} champion ({found.provenance}) was trained on synthetic seed {seed}: choose "
@@ -292,7 +296,7 @@ MLflow.
         "bootstrap": f"{n_boot} paired resamples, seed {seed}",
         "class-prior settings": ", ".join(presets) or "none",
     }
-    paths = write_reports(result, out_dir, facts)
+    paths = write_reports(result, out_dir or locations.reports_dir / "benchmark", facts)
     print_tables(result, out)
     out.print(f"Reports: {paths['markdown']} and {paths['html']}")
     if track:

@@ -24,6 +24,7 @@ from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.describe import describe_cohort
 from mmn_ddx.data.formats import WRITE_FORMATS
 from mmn_ddx.data.importer import CohortError, read_cohort, write_table
+from mmn_ddx.settings import get_settings
 
 cohort_app = typer.Typer(
     name="cohort",
@@ -123,7 +124,9 @@ def parse_class_priors(text: str, presets: dict[str, dict[str, float]]) -> dict[
 
 @cohort_app.command("generate")
 def generate(
-    output: Annotated[Path, typer.Option("-o", "--output", help=f"Output file ({', '.join(WRITE_FORMATS)}).")],
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help=f"Output file ({', '.join(WRITE_FORMATS)}); default: <home>/data/cohort.parquet "
+                               "(home is $MMN_DDX_HOME, else the working directory).")] = None,
     n: Annotated[int, typer.Option("--n", min=1, help="Number of synthetic patients.")] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same cohort).")] = 0,
     class_priors: Annotated[
@@ -139,6 +142,7 @@ def generate(
     from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort  # lazy: the model loads in ~1 s
     from mmn_ddx.data.schema import validate_cohort
 
+    output = output or get_settings().cohort_path
     if output.suffix.lower() not in WRITE_FORMATS:
         raise _fail(f"{output.name}: cannot write '{output.suffix}' (use {', '.join(WRITE_FORMATS)})")
     try:

@@ -83,7 +83,8 @@ def serve(
     model: Annotated[
         str | None,
         typer.Option(help="MLflow model URI (models:/mmn-ddx@champion, runs:/...) or exported model directory. "
-                          "Default: the champion if a tracking store is configured, else models/."),
+                          "Default: the champion if a tracking store is configured or <home>/mlruns.db exists, else "
+                          "<home>/models/ (home is $MMN_DDX_HOME, else the working directory)."),
     ] = None,
     mode: Annotated[
         str | None,

@@ -21,6 +21,7 @@ from rich.table import Table
 from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
 from mmn_ddx.data.importer import CohortError, ImportResult, read_cohort
 from mmn_ddx.features.modes import MODES
+from mmn_ddx.settings import get_settings
 from mmn_ddx.training.fitting.fitting import ProgressFactory
 from mmn_ddx.training.fitting.models import FAMILY_NAMES
 from mmn_ddx.training.fitting.train import TrainingDataError, TrainingResult, TrainSettings, train
@@ -96,9 +97,11 @@ def train_command(
     synthetic: Annotated[int | None, typer.Option("--synthetic", min=100, help="Train on N generated patients.")] = None,
     mode: Annotated[str, typer.Option("--mode", help=f"Feature mode: {' | '.join(MODES)}.")] = MODES[0],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split, the folds and the models.")] = 0,
-    export_dir: Annotated[Path, typer.Option("--export-dir", help="Where the champion is exported.")] = Path("models"),
+    export_dir: Annotated[Path | None, typer.Option("--export-dir", help="Where the champion is exported (default: "
+                                                    "<home>/models; home is $MMN_DDX_HOME, else the working "
+                                                    "directory).")] = None,
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow store (default: "
-                                                     "$MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlruns.db).")] = None,
+                                                     "$MLFLOW_TRACKING_URI, else sqlite:///<home>/mlruns.db).")] = None,
     families: Annotated[str, typer.Option("--families", help="Comma-separated model families.")] = ",".join(FAMILY_NAMES),
     quick: Annotated[bool, typer.Option("--quick", help="One parameter set per family (no search).")] = False,
     track: Annotated[bool, typer.Option("--track/--no-track", help="Log and register in MLflow.")] = True,
@@ -128,7 +131,7 @@ def train_command(
     out.print(f"Training [bold]{settings.model_name}[/] on {len(frame)} patients ({source}), mode {mode}, seed {seed}.")
     try:
         with _progress_bars() as progress:
-            result = train(frame, settings, export_dir=export_dir, source=source, generator_version=generator,
+            result = train(frame, settings, export_dir=export_dir or get_settings().models_dir, source=source, generator_version=generator,
                            track=track, tracking_uri=tracking_uri, progress=progress)
     except TrainingDataError as exc:
         raise _fail(str(exc)) from None

@@ -206,18 +206,16 @@ def test_canonical_frame_equals_to_canonical(cohort_records: list) -> None:
 
 
 def test_default_model_uri_follows_the_tracking_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from mmn_ddx.training.fitting import tracking
-
-    assert predictor_module.DEFAULT_TRACKING_DB == tracking.DEFAULT_DB
-    monkeypatch.setattr(predictor_module, "DEFAULT_TRACKING_DB", tmp_path / "absent.db")
-    monkeypatch.setattr(predictor_module, "EXPORT_DIR", tmp_path / "models")
+    monkeypatch.setenv("MMN_DDX_HOME", str(tmp_path))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'store.db'}")
     assert default_model_uri() == "models:/mmn-ddx@champion"
     assert default_model_uri("with-treatment") == "models:/mmn-ddx-with-treatment@champion"
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
-    assert default_model_uri() == str(tmp_path / "models" / "mmn-ddx")
+    assert default_model_uri() == str(tmp_path / "models" / "mmn-ddx")  # no store in the home directory
     with pytest.raises(ModelNotFoundError, match="mmn-ddx train"):
         Predictor.load()
+    (tmp_path / "mlruns.db").touch()  # the default store of the home directory exists
+    assert default_model_uri() == "models:/mmn-ddx@champion"
 
 
 def test_load_rejects_a_model_of_the_other_mode(quick_bundle_dir: Path) -> None:

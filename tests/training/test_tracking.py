@@ -15,6 +15,7 @@ from mlflow.types.schema import AnyType
 from mmn_ddx.data.contract import FEATURE_FIELDS, LABEL, fields
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features.modes import fields_for_mode
+from mmn_ddx.training.artifact.store import download_model
 from mmn_ddx.training.fitting import tracking
 from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.artifact.pyfunc import PROBABILITY_COLUMNS
@@ -76,7 +77,7 @@ def test_the_pipeline_is_stored_as_skops_with_only_trusted_types(tracked: Traini
 
     from mmn_ddx.training.artifact.estimators import SKOPS_TRUSTED_TYPES
 
-    local = tracking.download_model(tracked.tracked.model_uri, tmp_path).path  # type: ignore[union-attr]
+    local = download_model(tracked.tracked.model_uri, tmp_path).path  # type: ignore[union-attr]
     skops_file = local / "data" / "bundle" / "pipeline.skops"
     assert skops_file.is_file() and not list(local.rglob("*.pkl"))
     assert set(sio.get_untrusted_types(file=skops_file)) <= set(SKOPS_TRUSTED_TYPES)

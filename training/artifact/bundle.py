@@ -44,6 +44,7 @@ from mmn_ddx.training.artifact import estimators
 from mmn_ddx.training.artifact.estimators import SKOPS_TRUSTED_TYPES
 from mmn_ddx.training.artifact.outcomes import OutcomeTables
 from mmn_ddx.training.artifact.reference import Reference
+from mmn_ddx.training.artifact.store import download_model
 
 __all__ = ["BundleError", "BundleMetadata", "FeatureAttribution", "ModelBundle", "load_bundle"]
 
@@ -242,7 +243,7 @@ def bundle_directory(path: Path) -> Path:
 def load_bundle(uri_or_dir: str | Path) -> ModelBundle:
     """Load a bundle from a local directory or any MLflow model URI (``models:/``, ``runs:/``, ...).
 
-    For a URI the model is downloaded through the tracking store (:mod:`training.tracking`), and the
+    For a URI the model is downloaded from the tracking store (:mod:`.store`), and the
     registered name, version and alias are written into :attr:`ModelBundle.metadata`.
     """
     text = str(uri_or_dir)
@@ -251,10 +252,9 @@ def load_bundle(uri_or_dir: str | Path) -> ModelBundle:
         return ModelBundle.from_directory(bundle_directory(local), uri=str(local.resolve()))
     if ":/" not in text:
         raise BundleError(f"{text}: no such directory, and not an MLflow model URI (e.g. models:/mmn-ddx@champion)")
-    from mmn_ddx.training.fitting import tracking  # only URIs need MLflow
 
     with tempfile.TemporaryDirectory(prefix="mmn-ddx-model-") as tmp:  # everything is read into memory
-        resolved = tracking.download_model(text, Path(tmp))
+        resolved = download_model(text, Path(tmp))
         return ModelBundle.from_directory(
             bundle_directory(resolved.path), uri=text, name=resolved.name, version=resolved.version,
             alias=resolved.alias,

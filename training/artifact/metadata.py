@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+import mmn_ddx
 from mmn_ddx.data.contract import SCHEMA_VERSION
 
 INTENDED_USE = (
@@ -24,7 +25,6 @@ INTENDED_USE = (
     "neuromuscular work-up, and explains which findings drive the ranking. Trained on synthetic patients "
     "only; not validated on real patients; not for clinical use."
 )
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class BundleMetadata(BaseModel):
@@ -61,16 +61,30 @@ def data_digest(frame: pd.DataFrame) -> str:
 
 
 def code_version() -> str:
-    """Package version plus the git commit (with ``-dirty`` for local changes) when run from a checkout."""
+    """Package version, plus the git commit (``-dirty`` for local changes) when it runs from a checkout."""
     try:
         version = importlib_metadata.version("mmn-ddx")
     except importlib_metadata.PackageNotFoundError:  # pragma: no cover - running from a bare tree
         version = "0+unknown"
+    checkout = _source_checkout()
+    if checkout is None:
+        return version
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True,
                                 text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=checkout,
                                capture_output=True, text=True, timeout=5, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return version
     return f"{version}+g{commit}{'-dirty' if dirty else ''}"
+
+
+def _source_checkout() -> Path | None:
+    """The project's git checkout when the code runs from one (an editable install), else None.
+
+    ``mmn_ddx/`` sits beside ``pyproject.toml`` and ``.git`` in a checkout; an installed copy sits in
+    site-packages, which may itself lie inside some checkout (a ``.venv``) whose commit says nothing
+    about the installed code.
+    """
+    root = Path(mmn_ddx.__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() and (root / ".git").exists() else None

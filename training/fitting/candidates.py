@@ -16,14 +16,13 @@ from sklearn.model_selection import train_test_split
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.features import ClinicalFeatures
 from mmn_ddx.features.modes import MODES, check_mode
+from mmn_ddx.settings import MODEL_NAMES
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.calibration import Calibration
 from mmn_ddx.training.fitting.fitting import FamilyResult, ProgressFactory, choose_champion, fit_family, grid_for
 from mmn_ddx.training.fitting.models import FAMILY_NAMES, Params, get_family
 from mmn_ddx.training.fitting.search import n_steps
 
-MODEL_NAMES: dict[str, str] = {"at-presentation": "mmn-ddx", "with-treatment": "mmn-ddx-with-treatment"}
-"""Registered model name per feature mode."""
 HOLDOUT_FRACTION = 0.20
 MIN_PER_CLASS = 10
 

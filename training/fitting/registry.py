@@ -6,6 +6,12 @@ same patients; the new version gets the alias only if its log-loss is strictly l
 champion was trained on data that overlaps this split, for example an earlier run on the same file
 with another seed, the comparison favours the old model: the error is always on the side of not
 promoting.) Both losses, the decision and its reason are returned for logging as metrics and tags.
+
+Concurrent runs: reading the champion, scoring it and moving the alias is one step with respect to
+other runs (:func:`promote`). On an sqlite store it holds the store's lock
+(:mod:`training.fitting.store_lock`); on a tracking server the alias is moved by compare-and-set
+(:func:`training.fitting.tracking.move_champion`): if another run moved it since it was read, the new
+champion is scored and the decision made again.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ import pandas as pd
 
 from mmn_ddx.training.artifact.calibration import log_loss
 
-__all__ = ["Promotion", "apply", "compare_with_champion", "decide", "log_loss"]
+__all__ = ["Promotion", "compare_with_champion", "decide", "log_loss", "promote"]
+
+MAX_ATTEMPTS = 5
+"""Comparisons before giving up when other runs keep moving the alias (tracking servers only)."""
 
 Loader = Callable[[str], Callable[[pd.DataFrame], np.ndarray]]
 """Model URI -> a ``predict_proba`` on canonical frames (``load_bundle(uri).predict_proba`` in production)."""
@@ -64,23 +73,38 @@ def decide(new_log_loss: float, champion_version: str | None, champion_log_loss:
 
 def compare_with_champion(name: str, new_probs: np.ndarray, evaluation: pd.DataFrame, y: np.ndarray,
                           loader: Loader) -> Promotion:
-    """Score the registered champion of ``name`` on ``evaluation`` and decide (no registry writes)."""
+    """Score the registered champion of ``name`` on ``evaluation`` and decide (no registry writes).
+
+    The champion is loaded by its version, not through the alias, so the model scored is the one
+    the decision names even if the alias moves meanwhile.
+    """
     from mmn_ddx.training.fitting import tracking
 
     version = tracking.champion_version(name)
     champion_loss, error = None, ""
     if version is not None:
         try:
-            champion_loss = log_loss(loader(f"models:/{name}@{tracking.CHAMPION_ALIAS}")(evaluation), y)
+            champion_loss = log_loss(loader(f"models:/{name}/{version}")(evaluation), y)
         except Exception as exc:  # noqa: BLE001 - any failure to load or score means "cannot compare"
             error = f"{type(exc).__name__}: {exc}"[:300]
     return decide(log_loss(new_probs, y), version, champion_loss, error)
 
 
-def apply(name: str, version: str, promotion: Promotion) -> None:
-    """Record the comparison on the new version and move the alias if promoted."""
+def promote(name: str, version: str, new_probs: np.ndarray, evaluation: pd.DataFrame, y: np.ndarray,
+            loader: Loader) -> Promotion:
+    """Compare the registered ``version`` with the champion, move the alias only if it is better, and
+    record the comparison on the version; atomic with respect to other runs (module docstring)."""
     from mmn_ddx.training.fitting import tracking
 
-    tracking.set_version_tags(name, version, promotion.tags() | {k: f"{v:.6f}" for k, v in promotion.metrics().items()})
-    if promotion.promoted:
-        tracking.set_champion(name, version)
+    with tracking.store_lock():
+        for _ in range(MAX_ATTEMPTS):
+            promotion = compare_with_champion(name, new_probs, evaluation, y, loader)
+            if not promotion.promoted or tracking.move_champion(name, version, promotion.champion_version):
+                break
+        else:
+            promotion = Promotion(False, f"other runs moved the champion {MAX_ATTEMPTS} times during the comparison; "
+                                  "alias left in place", promotion.new_log_loss, promotion.champion_version,
+                                  promotion.champion_log_loss)
+        tracking.set_version_tags(name, version,
+                                  promotion.tags() | {k: f"{v:.6f}" for k, v in promotion.metrics().items()})
+    return promotion

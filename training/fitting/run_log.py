@@ -90,11 +90,10 @@ def log_champion(bundle: ModelBundle, bundle_dir: Path, *, y_eval: np.ndarray, e
     if tracking.logged_signature(model_uri) is None:
         raise SignatureMissingError(f"{model_uri}: MLflow stored the model without a signature")
     name = bundle.metadata.name
-    promotion = registry.compare_with_champion(name, probs, evaluation_frame, y_eval,  # type: ignore[arg-type]
-                                               loader=lambda uri: load_bundle(uri).predict_proba)
     version = tracking.register(model_uri, name, tags={"family": bundle.metadata.family, "mode": bundle.mode,
                                                         "training_data_digest": bundle.metadata.training_data_digest})
-    registry.apply(name, version, promotion)
+    promotion = registry.promote(name, version, probs, evaluation_frame, y_eval,  # type: ignore[arg-type]
+                                 loader=lambda uri: load_bundle(uri).predict_proba)
     tracking.log_metrics(promotion.metrics())
     tracking.set_tags(promotion.tags() | {"registered_version": version})
     tracking.log_text(json.dumps(asdict(promotion), indent=1), "champion_comparison.json")

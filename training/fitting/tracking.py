@@ -1,9 +1,10 @@
 """The one MLflow adapter: tracking store, runs, datasets, model logging/export, registry calls.
 
-Zero set-up: the default store is ``sqlite:///<repo>/mlruns.db`` with artifacts in ``<repo>/mlartifacts``
-(MLflow 3 deprecates the file store); ``MLFLOW_TRACKING_URI`` or ``--tracking-uri`` points elsewhere,
-e.g. a team server. For any sqlite store the artifacts go beside the database file, so a test's store
-in ``tmp_path`` never writes into the repository.
+Zero set-up: the default store is ``sqlite:///<home>/mlruns.db`` with artifacts in ``<home>/mlartifacts``
+(:mod:`mmn_ddx.settings`; MLflow 3 deprecates the file store); ``MLFLOW_TRACKING_URI`` or ``--tracking-uri``
+points elsewhere, e.g. a team server. For any sqlite store the artifacts go beside the database file, so a
+test's store in ``tmp_path`` never writes into the repository. Creating an sqlite store and moving the
+champion alias hold the store's lock (:mod:`training.fitting.store_lock`), so concurrent runs can share it.
 
 Traps handled here (MLflow issue tracker):
 * the model signature is written explicitly from the data dictionary with ``required=False`` for every
@@ -21,11 +22,11 @@ Traps handled here (MLflow issue tracker):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, nullcontext
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,8 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, fields
 from mmn_ddx.features.modes import fields_for_mode
-from mmn_ddx.training.artifact.metadata import REPO_ROOT
+from mmn_ddx.settings import CHAMPION_ALIAS, artifact_dir, get_settings, sqlite_file
+from mmn_ddx.training.fitting.store_lock import locked as lock_sqlite_store
 
 with warnings.catch_warnings():
     # MLflow 3.17's sqlite store maps a relationship with SQLAlchemy 2.1's deprecated ``noload`` strategy
@@ -50,10 +52,7 @@ with warnings.catch_warnings():
     import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
 
 LOADER_MODULE = "mmn_ddx.training.artifact.pyfunc"
-DEFAULT_DB = REPO_ROOT / "mlruns.db"
-DEFAULT_ARTIFACTS = REPO_ROOT / "mlartifacts"
 EXPERIMENT = "mmn-ddx"
-CHAMPION_ALIAS = "champion"
 _COLSPEC_TYPE: dict[str, Any] = {"float": "double", "int": "double", "bool": AnyType(), "category": "string",
                                  "string": "string"}
 _REQUIREMENTS = ("numpy", "pandas", "scikit-learn", "xgboost-cpu", "skops", "shap", "pydantic", "pyyaml", "scipy",
@@ -61,28 +60,44 @@ _REQUIREMENTS = ("numpy", "pandas", "scikit-learn", "xgboost-cpu", "skops", "sha
 
 
 def default_tracking_uri() -> str:
-    """``MLFLOW_TRACKING_URI`` if set, else the project's sqlite file."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+    """``MLFLOW_TRACKING_URI`` if set, else the sqlite file in the home directory (:mod:`mmn_ddx.settings`)."""
+    return get_settings().tracking_uri
 
 
 def artifact_root(tracking_uri: str) -> str | None:
     """Artifacts beside an sqlite database (``<dir>/mlartifacts``); a server chooses its own."""
-    if tracking_uri.startswith("sqlite:///"):
-        db = Path(tracking_uri.removeprefix("sqlite:///"))
-        return (db.parent / "mlartifacts").resolve().as_uri()
-    return None
+    directory = artifact_dir(tracking_uri)
+    return None if directory is None else directory.resolve().as_uri()
+
+
+def store_lock(tracking_uri: str | None = None) -> contextlib.AbstractContextManager[object]:
+    """The exclusive lock of an sqlite store (see :mod:`training.fitting.store_lock`); a no-op for a server.
+
+    Defaults to the store MLflow currently points at.
+    """
+    db = sqlite_file(tracking_uri or mlflow.get_tracking_uri())
+    return nullcontext() if db is None else lock_sqlite_store(db)
 
 
 def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> str:
-    """Point MLflow at the store and make sure the experiment exists with the right artifact root."""
+    """Point MLflow at the store and make sure the experiment exists with the right artifact root.
+
+    A new sqlite store is created (MLflow's migrations) under its lock: concurrent first runs crash otherwise.
+    """
     uri = tracking_uri or default_tracking_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    client = MlflowClient(uri)
-    if client.get_experiment_by_name(experiment) is None:
-        root = artifact_root(uri)
-        client.create_experiment(experiment, artifact_location=f"{root}/{experiment}" if root else None)
-    mlflow.set_experiment(experiment)
+    with store_lock(uri):
+        client = MlflowClient(uri)  # creates the tracking store (and a new sqlite database's tables)
+        client.search_registered_models(max_results=1)  # and the registry's
+        if client.get_experiment_by_name(experiment) is None:
+            root = artifact_root(uri)
+            try:
+                client.create_experiment(experiment, artifact_location=f"{root}/{experiment}" if root else None)
+            except mlflow.exceptions.MlflowException as exc:  # a server: another run created it meanwhile
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+        mlflow.set_experiment(experiment)
     return uri
 
 
@@ -228,8 +243,18 @@ def champion_version(name: str) -> str | None:
         return None
 
 
-def set_champion(name: str, version: str) -> None:
+def move_champion(name: str, version: str, expected: str | None) -> bool:
+    """Compare-and-set: give ``version`` the alias if it is still on ``expected`` (None: no champion yet).
+
+    The registry has no atomic compare-and-set, so the alias is read before and after the move; False
+    means another run moved it in between and the caller must compare again. Under the sqlite store's
+    lock nothing else moves it; on a tracking server this narrows the race to the two calls around the
+    move (run trainings that share a server one at a time to close it).
+    """
+    if champion_version(name) != expected:
+        return False
     MlflowClient().set_registered_model_alias(name, CHAMPION_ALIAS, version)
+    return champion_version(name) == version
 
 
 def set_version_tags(name: str, version: str, tags: Mapping[str, Any]) -> None:
@@ -242,43 +267,23 @@ def version_tags(name: str, version: str) -> dict[str, str]:
     return dict(MlflowClient().get_model_version(name, version).tags)
 
 
-@dataclass(frozen=True)
-class ResolvedModel:
-    path: Path
-    name: str | None
-    version: str | None
-    alias: str | None
-
-
-def download_model(uri: str, destination: Path) -> ResolvedModel:
-    """Download any MLflow model URI into ``destination``, resolving registry name/version/alias."""
-    if not mlflow.tracking.is_tracking_uri_set():
-        mlflow.set_tracking_uri(default_tracking_uri())
-    name = version = alias = None
-    if uri.startswith("models:/") and not uri.startswith("models:/m-"):
-        ref = uri.removeprefix("models:/")
-        if "@" in ref:
-            name, alias = ref.split("@", 1)
-            version = str(MlflowClient().get_model_version_by_alias(name, alias).version)
-        elif "/" in ref:
-            name, version = ref.split("/", 1)
-    destination.mkdir(parents=True, exist_ok=True)
-    path = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(destination)))
-    return ResolvedModel(path=path, name=name, version=version, alias=alias)
-
-
 def reset() -> None:
     """Forget the process-wide tracking/registry URIs set by :func:`configure` (tests switch stores).
 
     MLflow has no public way to unset them; these two module globals are what ``set_tracking_uri`` and
-    ``set_registry_uri`` write.
+    ``set_registry_uri`` write. ``set_registry_uri`` also exports ``MLFLOW_REGISTRY_URI`` (for child
+    processes), which would otherwise keep pointing the registry at the previous store; the project's
+    registry is always its tracking store. ``MLFLOW_TRACKING_URI`` is the user's (or the test's) setting
+    and stays.
     """
     if mlflow.active_run() is not None:
         mlflow.end_run()
     mlflow.tracking._tracking_service.utils._tracking_uri = None
     mlflow.tracking._model_registry.utils._registry_uri = None
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
 
 
 def migrate(tracking_uri: str) -> None:
     """Create (and migrate) an empty sqlite store, e.g. a template that tests copy."""
-    MlflowClient(tracking_uri).search_experiments()
+    with store_lock(tracking_uri):
+        MlflowClient(tracking_uri).search_experiments()

@@ -26,7 +26,9 @@ import pandas as pd
 
 from mmn_ddx.data.generator import GENERATOR_VERSION
 from mmn_ddx.features.modes import MODES, check_mode
+from mmn_ddx.settings import CHAMPION_ALIAS
 from mmn_ddx.training.artifact.bundle import ModelBundle
+from mmn_ddx.training.artifact.store import download_model
 from mmn_ddx.training.fitting.candidates import (
     MODEL_NAMES,
     Candidates,
@@ -148,16 +150,22 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
 
 def _export_champion(bundle: ModelBundle, tracked: TrackedRun, export_dir: Path, example: pd.DataFrame
                      ) -> tuple[Path, bool]:
-    """The export directory always holds the registered champion: the new model only if promoted."""
+    """The export directory always holds the registered champion: the new model only if it still is.
+
+    Under the store's lock, like the promotion, so a run that was promoted and then beaten by a
+    concurrent run never overwrites the newer champion's export (that run exports its own).
+    """
     from mmn_ddx.training.fitting import tracking
 
-    target = export_dir / bundle.metadata.name
-    if tracked.promotion.promoted:
-        bundle.metadata = bundle.metadata.model_copy(update={"alias": tracking.CHAMPION_ALIAS})
-        return export(bundle, export_dir, example=example), True
-    if not target.exists():  # nothing exported yet: export the champion that kept its alias
-        export_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".export-", dir=export_dir) as tmp:
-            champion = tracking.download_model(f"models:/{bundle.metadata.name}@{tracking.CHAMPION_ALIAS}", Path(tmp))
-            shutil.copytree(champion.path, target)
+    name = bundle.metadata.name
+    target = export_dir / name
+    with tracking.store_lock():
+        champion = tracking.champion_version(name)
+        if tracked.promotion.promoted and champion == tracked.version:
+            bundle.metadata = bundle.metadata.model_copy(update={"alias": CHAMPION_ALIAS})
+            return export(bundle, export_dir, example=example), True
+        if not target.exists() and champion is not None:  # nothing exported yet: export the champion
+            export_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(prefix=".export-", dir=export_dir) as tmp:
+                shutil.copytree(download_model(f"models:/{name}/{champion}", Path(tmp)).path, target)
     return target, False
