@@ -32,7 +32,7 @@ import pandas as pd
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
 from mmn_ddx.data.record import RecordError, validate_record
 from mmn_ddx.features.findings import feature_map, finding_name
-from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle
+from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
 
 TOP_FINDINGS = 5
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
@@ -42,8 +42,9 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
 
 
 def _load_pyfunc(data_path: str) -> BundlePyfunc:
-    """MLflow's loader hook: ``data_path`` is the bundle directory inside the MLflow model."""
-    return BundlePyfunc(load_bundle(data_path))
+    """MLflow's loader hook: ``data_path`` is the bundle directory inside the MLflow model (checked to be
+    inside it, and every file against the bundle's manifest)."""
+    return BundlePyfunc(load_bundle(model_data_directory(data_path)))
 
 
 class InputError(ValueError):

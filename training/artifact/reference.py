@@ -21,6 +21,7 @@ Why not an isolation forest: measured on 400 synthetic patients given an impossi
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
@@ -41,6 +42,8 @@ N_COMPONENTS = 8
 REG_COVAR = 1e-2
 """Variance floor in standardised units: keeps near-constant features from dominating the density."""
 TOP_ATYPICAL = 3
+REFERENCE_FILES = ("reference.json", "reference.npz")
+"""The reference's files in a bundle: ranges and categories (JSON), the density's arrays (npz, no pickle)."""
 
 
 SMALL_FRAME = 16
@@ -169,13 +172,18 @@ class Reference:
             "ranges": self.ranges, "seen_values": self.seen_values, "feature_names": self.feature_names,
             "score_threshold": self.score_threshold, "n_training": self.n_training, "details": self.details,
         }
-        (directory / "reference.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        np.savez(directory / "reference.npz", **self.density.to_arrays())
+        (directory / REFERENCE_FILES[0]).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        np.savez(directory / REFERENCE_FILES[1], **self.density.to_arrays())
 
     @classmethod
     def load(cls, directory: Path) -> Reference:
-        meta = json.loads((directory / "reference.json").read_text(encoding="utf-8"))
-        with np.load(directory / "reference.npz", allow_pickle=False) as arrays:
+        return cls.from_bytes(*((directory / name).read_bytes() for name in REFERENCE_FILES))
+
+    @classmethod
+    def from_bytes(cls, meta_json: bytes, density_npz: bytes) -> Reference:
+        """From the contents of :data:`REFERENCE_FILES` (the bundle reads them once, verified)."""
+        meta = json.loads(meta_json)
+        with np.load(io.BytesIO(density_npz), allow_pickle=False) as arrays:
             density = DiagonalMixture.from_arrays(arrays)
         ranges = {k: (float(v[0]), float(v[1]), float(v[2]), float(v[3])) for k, v in meta["ranges"].items()}
         return cls(ranges, meta["seen_values"], meta["feature_names"], density, float(meta["score_threshold"]),
