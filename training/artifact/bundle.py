@@ -7,8 +7,8 @@
   and class, with base values and the scale, such that (log-odds scale)
   ``softmax(base + contributions.sum(features)) == predict_proba(frame)`` to 1e-6.
 - ``ModelBundle.prediction_set(probs) -> list[list[str]]``: split-conformal sets at ``coverage``.
-- ``ModelBundle.out_of_distribution(frame) -> list[list[str]]``: per patient, human-readable reasons
-  why the record lies outside the training data (empty list = in distribution).
+- ``ModelBundle.out_of_distribution(frame) -> list[list[Atypical]]``: per patient, the facts (field,
+  value, training range, ...) placing the record outside the training data (empty = in distribution).
 - ``ModelBundle.metadata``: name, version, alias, uri, mode, training data digest, generator
   version, code version, schema version, metrics, intended use; ``ModelBundle.model_card``: Markdown.
 - ``load_bundle(uri) -> ModelBundle`` from an MLflow model URI (``models:/mmn-ddx@champion``,
@@ -43,9 +43,10 @@ from mmn_ddx.training.artifact.explain import Explainer, FeatureAttribution
 from mmn_ddx.training.artifact.manifest import BundleError, IntegrityError, read_verified, write_manifest
 from mmn_ddx.training.artifact.metadata import BundleMetadata
 from mmn_ddx.training.fitting.models import SKOPS_TRUSTED_TYPES, get_family
-from mmn_ddx.training.artifact.reference import REFERENCE_FILES, Reference
+from mmn_ddx.training.artifact.reference import REFERENCE_FILES, Atypical, Reference
 
-__all__ = ["BundleError", "BundleMetadata", "FeatureAttribution", "IntegrityError", "ModelBundle", "load_bundle"]
+__all__ = ["Atypical", "BundleError", "BundleMetadata", "FeatureAttribution", "IntegrityError", "ModelBundle",
+           "load_bundle"]
 
 FORMAT_VERSION = 1
 BUNDLE_FILE = "bundle.json"
@@ -143,10 +144,10 @@ class ModelBundle:
         """Split-conformal sets at :attr:`coverage`, most probable diagnosis first."""
         return conformal.prediction_sets(np.atleast_2d(probs), self.qhat, self.classes)
 
-    def out_of_distribution(self, records: Records, *, features: np.ndarray | None = None) -> list[list[str]]:
-        """Per patient, readable reasons the record lies outside the training data ([] = in distribution)."""
+    def out_of_distribution(self, records: Records, *, features: np.ndarray | None = None) -> list[list[Atypical]]:
+        """Per patient, the facts placing the record outside the training data ([] = in distribution)."""
         X = self.transform(records) if features is None else features
-        return self.reference.reasons(records if isinstance(records, pd.DataFrame) else list(records), X)
+        return self.reference.atypical(records if isinstance(records, pd.DataFrame) else list(records), X)
 
     # --- persistence -------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ Serve it with the project's virtualenv active (the scoring server runs ``uvicorn
 ``predict`` returns one row per patient: ``patient_id``, ``p_MMN``, ``p_MND``, ``p_CIDP``, ``p_MADSAM``,
 ``predicted_diagnosis``, ``prediction_set`` (JSON list), ``explanation`` (JSON: scale, base values,
 outputs and the top findings with their contribution to every class) and ``out_of_distribution``
-(JSON list of reasons).
+(JSON list of facts: code, field, value, training range; the words are serving's).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class BundlePyfunc:
         out["predicted_diagnosis"] = [DIAGNOSES[k] for k in predicted]
         out["prediction_set"] = [json.dumps(s) for s in sets]
         out["explanation"] = explanations
-        out["out_of_distribution"] = [json.dumps(r) for r in ood]
+        out["out_of_distribution"] = [json.dumps([fact.to_dict() for fact in r]) for r in ood]
         return out
 
     def _explanation(self, base: np.ndarray, outputs: np.ndarray, groups: np.ndarray, predicted: int, scale: str,

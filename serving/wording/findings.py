@@ -1,52 +1,44 @@
-"""Wording of each finding group for one patient (used by :func:`features.findings.describe_finding`).
+"""Findings in words: each finding group for one patient as a short phrase stating the actual values.
 
-Each function takes a record (contract field -> value) and returns a short noun phrase that states
-the patient's actual values; serving appends the direction (": towards MMN"). Derived quantities
-(worst weakness, EFNS asymmetry, age-adjusted CSF limit, ...) are taken from the feature
-transformers themselves, so the words can never disagree with what the model saw. Null is always
-worded as "not recorded" / "not done", never as normal.
+Each describer takes a record (contract field -> value) and returns a noun phrase that states the
+patient's actual values, e.g. "definite conduction block in 3 of 8 motor nerves"; the explanation appends
+the direction (": towards MMN"). Derived quantities (worst weakness, EFNS asymmetry, age-adjusted CSF
+limit, ...) are the feature transformers' own (:func:`features.findings.derived_features`), so the words
+can never disagree with what the model saw. Null is always worded as "not recorded" / "not done", never
+as normal. Which feature belongs to which finding is :mod:`features.findings`' business, not this one's.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from functools import lru_cache
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from mmn_ddx.data.contract import FEATURE_FIELDS
-from mmn_ddx.features._base import ContractTransformer
-from mmn_ddx.features._columns import Columns
-from mmn_ddx.features._records import read_records
 from mmn_ddx.features.conduction import BLOCK_FIELDS, ConductionFeatures
-from mmn_ddx.features.modes import fields_for_mode
-from mmn_ddx.features.laboratory import ANTI_GM1_HIGH_TITRE, ANTI_GM1_POSITIVE, CSF_PLEOCYTOSIS_PER_UL, csf_protein_uln
+from mmn_ddx.features.findings import (
+    FINDING_GROUPS,
+    PARAMETER_LABELS,
+    Known,
+    csf_protein_limit,
+    derived_features,
+    record_value,
+)
+from mmn_ddx.features.laboratory import (
+    ANTI_GM1_HIGH_TITRE,
+    ANTI_GM1_POSITIVE,
+    CSF_PLEOCYTOSIS_PER_UL,
+    CSF_ULN_OLD_G_PER_L,
+    CSF_ULN_YOUNG_G_PER_L,
+)
+from mmn_ddx.features.modes import MODES, check_mode, fields_for_mode
 from mmn_ddx.features.weakness import MRC_FIELDS, REGIONS, WeaknessFeatures, pair_asymmetric
 
 Record = Mapping[str, Any]
-
-PARAMETER_LABELS: dict[str, str] = {
-    "nerves_definite_cb": "definite conduction block",
-    "nerves_probable_cb": "probable conduction block",
-    "nerves_cidp_cb": "conduction block by the CIDP definition",
-    "nerves_dml_prolonged": "prolonged distal motor latency",
-    "nerves_cv_slowed": "slowed motor conduction velocity",
-    "nerves_fwave_prolonged": "prolonged F-wave latency",
-    "nerves_fwave_absent": "absent F-waves",
-    "nerves_temporal_dispersion": "abnormal temporal dispersion",
-    "nerves_any_demyelinating": "any demyelinating abnormality",
-}
-
-
-def _get(record: Record, name: str) -> Any:
-    """The value of ``name``, or None when not recorded (missing, None, NaN, pd.NA)."""
-    value = record.get(name)
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value.item() if isinstance(value, np.generic) else value
+_get = record_value
+_features = derived_features
 
 
 def _num(value: float) -> str:
@@ -61,30 +53,6 @@ def _region(name: str) -> str:
     """'arm_distal_left' -> 'left distal arm'; 'arm_distal' -> 'distal arm'."""
     limb, level, *side = name.split("_")
     return " ".join([*side, level, limb])
-
-
-Known = Mapping[str, float] | None
-"""The patient's engineered features by name when the caller already has them (the model's input row)."""
-
-
-def _features(record: Record, part: type[ContractTransformer], known: Known = None) -> dict[str, float]:
-    """One part's features of this record, by name (NaN = unknown): taken from ``known`` when it holds
-    them all, else computed (memoised on the part's input values, since several findings word one part)."""
-    names = _output_names(part)
-    if known is not None and all(name in known for name in names):
-        return {name: float(known[name]) for name in names}
-    return dict(_part_features(part, tuple(_get(record, k) for k in part.input_fields)))
-
-
-@lru_cache(maxsize=None)
-def _output_names(part: type[ContractTransformer]) -> tuple[str, ...]:
-    return tuple(part()._compute(Columns.empty(part.input_fields)))
-
-
-@lru_cache(maxsize=256)
-def _part_features(part: type[ContractTransformer], values: tuple[Any, ...]) -> tuple[tuple[str, float], ...]:
-    columns = read_records([dict(zip(part.input_fields, values, strict=True))], part.input_fields)
-    return tuple((name, float(column[0])) for name, column in part()._compute(columns).items())
 
 
 def _yes_no(record: Record, name: str, present: str, absent: str, unknown: str) -> str:
@@ -297,12 +265,12 @@ def csf(record: Record) -> str:
     protein, cells = _get(record, "csf_protein_g_per_l"), _get(record, "csf_cells_per_ul")
     if protein is None and cells is None:
         return "CSF not examined"
-    age_fields = ("age_at_onset_years", "symptom_duration_months")
-    uln = float(csf_protein_uln(read_records([{k: _get(record, k) for k in age_fields}], age_fields))[0])
+    uln = csf_protein_limit(record)
     if protein is None:
         first = "CSF protein not recorded"
     elif math.isnan(uln):
-        first = f"CSF protein {protein:.2f} g/L (upper limit 0.50 or 0.60 g/L: age at work-up unknown)"
+        first = (f"CSF protein {protein:.2f} g/L (upper limit {CSF_ULN_YOUNG_G_PER_L:.2f} or {CSF_ULN_OLD_G_PER_L:.2f} "
+                 "g/L: age at work-up unknown)")
     else:
         first = f"CSF protein {protein:.2f} g/L ({protein / uln:.1f}× the age-adjusted upper limit of {uln:.2f} g/L)"
     second = "cell count not recorded" if cells is None else (
@@ -339,3 +307,61 @@ def record_completeness(record: Record, mode: str) -> str:
     counted = fields_for_mode(FEATURE_FIELDS, mode)
     recorded = sum(_get(record, name) is not None for name in counted)
     return f"{recorded} of {len(counted)} fields recorded"
+
+
+Describe = Callable[[Record, str, Known], str]
+"""(record, mode, engineered features or None) -> the patient's value(s) of the finding, as a phrase."""
+
+
+def _modeless(describe: Callable[[Record], str]) -> Describe:
+    return lambda record, mode, features: describe(record)
+
+
+def _from_features(describe: Callable[[Record, Known], str]) -> Describe:
+    """For findings worded from derived quantities (worst grade, asymmetry, ...): reuse them if given."""
+    return lambda record, mode, features: describe(record, features)
+
+
+DESCRIBERS: dict[str, Describe] = {
+    "age_sex": _modeless(age_sex),
+    "course": _modeless(course),
+    "onset_region": _modeless(onset_region),
+    "weakness_distribution": _from_features(weakness_distribution),
+    "asymmetry": _from_features(asymmetry),
+    "nerve_territories": _modeless(nerve_territories),
+    "wasting": _from_features(wasting),
+    "reflexes": _modeless(reflexes),
+    "umn_signs": _modeless(umn_signs),
+    "bulbar_respiratory": _modeless(bulbar_respiratory),
+    "cranial_nerves": _modeless(cranial_nerves),
+    "fasciculations_cramps": _modeless(fasciculations_cramps),
+    "emg_denervation": _modeless(emg_denervation),
+    "sensory_signs": _modeless(sensory_signs),
+    "ncs_extent": _modeless(ncs_extent),
+    "conduction_block": _from_features(conduction_block),
+    "demyelination": _from_features(demyelination),
+    "sensory_conduction": _modeless(sensory_conduction),
+    "anti_gm1": _modeless(anti_gm1),
+    "csf": _modeless(csf),
+    "paraprotein": _modeless(paraprotein),
+    "nerve_imaging": _modeless(nerve_imaging),
+    "treatment_response": _modeless(treatment_response),
+    "record_completeness": lambda record, mode, features: record_completeness(record, mode),
+}
+"""Finding group (:data:`features.findings.FINDING_GROUPS`) -> its describer; a test keeps the keys equal."""
+
+
+def describe_finding(group: str, record: Record, mode: str = MODES[0], features: Known = None) -> str:
+    """The patient's actual value(s) for one finding, e.g. "anti-GM1 IgM 8.0× cut-off (high titre)".
+
+    ``record`` maps contract fields to values (a ``PatientRecord.to_dict()``, or a row of a canonical
+    frame); a missing key, ``None``, NaN and ``pd.NA`` all mean "not recorded". ``mode`` matters only
+    for record completeness, which does not count treatment fields at presentation. ``features``: the
+    record's engineered features by name (``ClinicalFeatures`` output, e.g. the model's input row), when
+    the caller has them: derived quantities are read from them instead of being computed again.
+    """
+    try:
+        describe = DESCRIBERS[group]
+    except KeyError:
+        raise KeyError(f"unknown finding group {group!r}; known: {', '.join(FINDING_GROUPS)}") from None
+    return describe(record, check_mode(mode), features)
