@@ -10,9 +10,13 @@ run for every finding of every prediction: plain string formatting, no numpy on 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from mmn_ddx.data.contract import DIAGNOSES
-from mmn_ddx.training.artifact.bundle import Atypical
+
+if TYPE_CHECKING:  # type only: the criteria CLI words its facts without loading the model code
+    from mmn_ddx.features.criteria import CascadeFact
+    from mmn_ddx.training.artifact.bundle import Atypical
 
 NEUTRAL: dict[str, float] = {"log-odds": 0.05, "probability": 0.01}
 """Below this |contribution| a finding is worded as having "little effect": 0.05 log-odds is a 5 % change
@@ -97,6 +101,14 @@ def element(reference: str, description: str) -> str:
 
 def cascade_step(description: str, label: str) -> str:
     return f"{description} -> {label}"
+
+
+def cascade_fact(fact: CascadeFact) -> str:
+    """e.g. "step4_gold_coast (MND) is met but earlier step1_mmn_definite_or_probable (MMN) is not assessable"."""
+    if fact.code == "blocked":
+        names = ", ".join(f"{step} ({label})" for step, label in fact.blocked_by.items())
+        return f"{fact.step} ({fact.label}) is met but earlier {names} is not assessable"
+    return f"EAN/PNS 2021 {fact.variant} CIDP ({fact.verdict}) is outside the four labels"
 
 
 def criteria_note(label: str, predicted: str, missing: Sequence[str]) -> str:

@@ -133,3 +133,40 @@ def test_the_criteria_note_words_agreement_or_why_there_is_no_label(label: str, 
     assert messages.criteria_note(label, "MMN", missing) == expected
     assert messages.criteria_note("CIDP", "MMN", []).startswith("The published criteria give CIDP but the model "
                                                                 "predicts MMN: review the elements below")
+
+
+def test_cascade_facts_read_as_the_sentences_the_criteria_cli_prints() -> None:
+    from mmn_ddx.features.criteria import CascadeFact
+
+    blocked = CascadeFact(code="blocked", step="step4_gold_coast", label="MND",
+                          blocked_by={"step1_mmn_definite_or_probable": "MMN", "step2_multifocal_cidp": "MADSAM"})
+    assert messages.cascade_fact(blocked) == ("step4_gold_coast (MND) is met but earlier step1_mmn_definite_or_probable "
+                                              "(MMN), step2_multifocal_cidp (MADSAM) is not assessable")
+    variant = CascadeFact(code="variant_outside_labels", label="other CIDP variant", variant="motor", verdict="CIDP")
+    assert messages.cascade_fact(variant) == "EAN/PNS 2021 motor CIDP (CIDP) is outside the four labels"
+
+
+def test_the_criteria_cli_prints_the_cascade_facts_and_their_words(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A conflicting label (pure lower-motor-neuron signs, MMN-like, without nerve conduction) reads as before."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from mmn_ddx.cli import app
+    from mmn_ddx.features.criteria.examples import example_record
+
+    no_ncs = dict.fromkeys(("motor_nerves_studied", "nerves_definite_cb", "nerves_probable_cb", "nerves_cidp_cb",
+                            "nerves_any_demyelinating", "nerves_dml_prolonged", "nerves_cv_slowed",
+                            "nerves_fwave_prolonged", "nerves_fwave_absent", "nerves_temporal_dispersion",
+                            "sensory_nerves_studied", "sensory_nerves_abnormal", "sensory_normal_across_cb"))
+    record = {**example_record("progressive_muscular_atrophy"), "weak_nerve_territories": 2,
+              "mrc_arm_distal_right": 5.0, **no_ncs}
+    path = tmp_path / "patient.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    result = CliRunner().invoke(app, ["criteria", str(path)])
+    assert result.exit_code == 0, result.output
+    cascade = json.loads(result.stdout)[-1]
+    assert cascade["verdict"] == "conflicting"
+    assert cascade["facts"][0]["blocked_by"] == {"step1_mmn_definite_or_probable": "MMN"}
+    assert cascade["notes"] == ["step4_gold_coast (MND) is met but earlier step1_mmn_definite_or_probable (MMN) is not "
+                                "assessable"]
