@@ -2,8 +2,8 @@
 
 Explanations are given to neurologists per *finding* ("conduction block", "anti-GM1"), not per
 column: serving sums the SHAP values of a finding's columns and words the result with
-:func:`describe_finding` (for example "definite conduction block in 3 of 8 motor nerves", to which
-serving appends ": towards MMN"). For every output column of :class:`~features.ClinicalFeatures` this
+:func:`serving.wording.describe_finding` (for example "definite conduction block in 3 of 8 motor
+nerves", to which serving appends ": towards MMN") from the facts given here (:func:`derived_features`). For every output column of :class:`~features.ClinicalFeatures` this
 module states the finding group, the contract fields it is computed from and a clinician-readable
 label. It is the only place these are written; tests check it against the transformers' actual
 outputs and dependencies.
@@ -11,42 +11,48 @@ outputs and dependencies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from mmn_ddx.data.contract import FEATURE_FIELDS, ID_FIELD, fields
-from mmn_ddx.features import _finding_text as text
+from mmn_ddx.features._base import ContractTransformer
+from mmn_ddx.features._columns import Columns
+from mmn_ddx.features._records import read_records
 from mmn_ddx.features.clinical_features import feature_names
 from mmn_ddx.features.conduction import BLOCK_FIELDS, DEMYELINATING_FIELDS, EAN_PNS_PARAMETERS
+from mmn_ddx.features.laboratory import csf_protein_uln
 from mmn_ddx.features.modes import MODES, check_mode, fields_for_mode
 from mmn_ddx.features.weakness import MRC_FIELDS, REGIONS
 
 DELIBERATELY_UNUSED: frozenset[str] = frozenset({ID_FIELD})
 """Contract fields no feature is computed from: the free identifier is never a feature."""
 
-
-Describe = Callable[[Mapping[str, Any], str, Mapping[str, float] | None], str]
+PARAMETER_LABELS: dict[str, str] = {
+    "nerves_definite_cb": "definite conduction block",
+    "nerves_probable_cb": "probable conduction block",
+    "nerves_cidp_cb": "conduction block by the CIDP definition",
+    "nerves_dml_prolonged": "prolonged distal motor latency",
+    "nerves_cv_slowed": "slowed motor conduction velocity",
+    "nerves_fwave_prolonged": "prolonged F-wave latency",
+    "nerves_fwave_absent": "absent F-waves",
+    "nerves_temporal_dispersion": "abnormal temporal dispersion",
+    "nerves_any_demyelinating": "any demyelinating abnormality",
+}
+"""Name of each nerve conduction count (a column label here, a phrase in ``serving.wording``)."""
 
 
 @dataclass(frozen=True)
 class FindingGroup:
-    """A clinical finding as a neurologist names it, and how to state a patient's value of it."""
+    """A clinical finding as a neurologist names it (how a patient's value is worded: ``serving.wording``)."""
 
     key: str
     name: str
-    describe: Describe
-    """(record, mode, engineered features or None) -> the patient's value(s) of the finding, as a phrase."""
-
-
-def _modeless(describe: Callable[[Mapping[str, Any]], str]) -> Describe:
-    return lambda record, mode, features: describe(record)
-
-
-def _from_features(describe: Callable[[Mapping[str, Any], Mapping[str, float] | None], str]) -> Describe:
-    """For findings worded from derived quantities (worst grade, asymmetry, ...): reuse them if given."""
-    return lambda record, mode, features: describe(record, features)
 
 
 @dataclass(frozen=True)
@@ -60,33 +66,32 @@ class FeatureFinding:
 
 
 FINDING_GROUPS: dict[str, FindingGroup] = {
-    group.key: group
-    for group in (
-        FindingGroup("age_sex", "Age and sex", _modeless(text.age_sex)),
-        FindingGroup("course", "Course and duration", _modeless(text.course)),
-        FindingGroup("onset_region", "Region of onset", _modeless(text.onset_region)),
-        FindingGroup("weakness_distribution", "Distribution of weakness", _from_features(text.weakness_distribution)),
-        FindingGroup("asymmetry", "Left-right asymmetry of weakness", _from_features(text.asymmetry)),
-        FindingGroup("nerve_territories", "Weakness in individual nerve territories", _modeless(text.nerve_territories)),
-        FindingGroup("wasting", "Muscle wasting", _from_features(text.wasting)),
-        FindingGroup("reflexes", "Tendon reflexes", _modeless(text.reflexes)),
-        FindingGroup("umn_signs", "Upper motor neuron signs", _modeless(text.umn_signs)),
-        FindingGroup("bulbar_respiratory", "Bulbar and respiratory weakness", _modeless(text.bulbar_respiratory)),
-        FindingGroup("cranial_nerves", "Cranial nerve palsy", _modeless(text.cranial_nerves)),
-        FindingGroup("fasciculations_cramps", "Fasciculations and cramps", _modeless(text.fasciculations_cramps)),
-        FindingGroup("emg_denervation", "Denervation on needle EMG", _modeless(text.emg_denervation)),
-        FindingGroup("sensory_signs", "Sensory symptoms, signs and ataxia", _modeless(text.sensory_signs)),
-        FindingGroup("ncs_extent", "Nerve conduction studies performed", _modeless(text.ncs_extent)),
-        FindingGroup("conduction_block", "Motor conduction block", _from_features(text.conduction_block)),
-        FindingGroup("demyelination", "Demyelinating motor conduction abnormalities", _from_features(text.demyelination)),
-        FindingGroup("sensory_conduction", "Sensory nerve conduction", _modeless(text.sensory_conduction)),
-        FindingGroup("anti_gm1", "Anti-GM1 IgM antibodies", _modeless(text.anti_gm1)),
-        FindingGroup("csf", "Cerebrospinal fluid", _modeless(text.csf)),
-        FindingGroup("paraprotein", "IgM paraprotein and anti-MAG antibodies", _modeless(text.paraprotein)),
-        FindingGroup("nerve_imaging", "Nerve imaging (plexus MRI, ultrasound)", _modeless(text.nerve_imaging)),
-        FindingGroup("treatment_response", "Response to immunotherapy", _modeless(text.treatment_response)),
-        FindingGroup("record_completeness", "Completeness of the record",
-                     lambda record, mode, features: text.record_completeness(record, mode)),
+    key: FindingGroup(key, name)
+    for key, name in (
+        ("age_sex", "Age and sex"),
+        ("course", "Course and duration"),
+        ("onset_region", "Region of onset"),
+        ("weakness_distribution", "Distribution of weakness"),
+        ("asymmetry", "Left-right asymmetry of weakness"),
+        ("nerve_territories", "Weakness in individual nerve territories"),
+        ("wasting", "Muscle wasting"),
+        ("reflexes", "Tendon reflexes"),
+        ("umn_signs", "Upper motor neuron signs"),
+        ("bulbar_respiratory", "Bulbar and respiratory weakness"),
+        ("cranial_nerves", "Cranial nerve palsy"),
+        ("fasciculations_cramps", "Fasciculations and cramps"),
+        ("emg_denervation", "Denervation on needle EMG"),
+        ("sensory_signs", "Sensory symptoms, signs and ataxia"),
+        ("ncs_extent", "Nerve conduction studies performed"),
+        ("conduction_block", "Motor conduction block"),
+        ("demyelination", "Demyelinating motor conduction abnormalities"),
+        ("sensory_conduction", "Sensory nerve conduction"),
+        ("anti_gm1", "Anti-GM1 IgM antibodies"),
+        ("csf", "Cerebrospinal fluid"),
+        ("paraprotein", "IgM paraprotein and anti-MAG antibodies"),
+        ("nerve_imaging", "Nerve imaging (plexus MRI, ultrasound)"),
+        ("treatment_response", "Response to immunotherapy"),
+        ("record_completeness", "Completeness of the record"),
     )
 }
 
@@ -160,9 +165,9 @@ _ROWS: list[tuple[str, str, tuple[str, ...], str]] = [
      "Motor NCS not done"),
     *[row for group, counts in (("conduction_block", BLOCK_FIELDS), ("demyelination", DEMYELINATING_FIELDS))
       for prefix, field in counts.items() for row in (
-        (f"{prefix}_nerves", group, (field,), f"{_sentence(text.PARAMETER_LABELS[field])} (nerves)"),
+        (f"{prefix}_nerves", group, (field,), f"{_sentence(PARAMETER_LABELS[field])} (nerves)"),
         (f"{prefix}_fraction", group, (field, "motor_nerves_studied"),
-         f"{_sentence(text.PARAMETER_LABELS[field])} (fraction of nerves)"))],
+         f"{_sentence(PARAMETER_LABELS[field])} (fraction of nerves)"))],
     ("demyelinating_any", "demyelination", (*EAN_PNS_PARAMETERS, "nerves_any_demyelinating"), "Any demyelinating abnormality"),
     ("demyelinating_parameters", "demyelination", EAN_PNS_PARAMETERS, "Number of abnormal EAN/PNS parameters"),
     ("anti_gm1_log2_ratio", "anti_gm1", ("anti_gm1_igm_ratio",), "Anti-GM1 IgM (log2 of ratio to cut-off)"),
@@ -224,21 +229,52 @@ def finding_name(group: str) -> str:
     return _group(group).name
 
 
-def describe_finding(group: str, record: Mapping[str, Any], mode: str = MODES[0],
-                     features: Mapping[str, float] | None = None) -> str:
-    """The patient's actual value(s) for one finding, e.g. "anti-GM1 IgM 8.0× cut-off (high titre)".
-
-    ``record`` maps contract fields to values (a ``PatientRecord.to_dict()``, or a row of a canonical
-    frame); a missing key, ``None``, NaN and ``pd.NA`` all mean "not recorded". ``mode`` matters only
-    for record completeness, which does not count treatment fields at presentation. ``features``: the
-    record's engineered features by name (``ClinicalFeatures`` output, e.g. the model's input row), when
-    the caller has them: derived quantities are read from them instead of being computed again.
-    """
-    return _group(group).describe(record, check_mode(mode), features)
-
-
 def _group(group: str) -> FindingGroup:
     try:
         return FINDING_GROUPS[group]
     except KeyError:
         raise KeyError(f"unknown finding group {group!r}; known: {', '.join(FINDING_GROUPS)}") from None
+
+
+# --- a patient's facts behind each finding (worded by serving.wording) -----------------------------------
+
+Known = Mapping[str, float] | None
+"""The patient's engineered features by name when the caller already has them (the model's input row)."""
+
+
+def record_value(record: Mapping[str, Any], name: str) -> Any:
+    """The value of ``name``, or None when not recorded (missing, None, NaN, pd.NA)."""
+    value = record.get(name)
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def derived_features(record: Mapping[str, Any], part: type[ContractTransformer], known: Known = None
+                     ) -> dict[str, float]:
+    """One part's features of this record, by name (NaN = unknown): taken from ``known`` when it holds
+    them all, else computed (memoised on the part's input values, since several findings word one part)."""
+    names = _output_names(part)
+    if known is not None and all(name in known for name in names):
+        return {name: float(known[name]) for name in names}
+    return dict(_part_features(part, tuple(record_value(record, k) for k in part.input_fields)))
+
+
+_CSF_AGE_FIELDS = ("age_at_onset_years", "symptom_duration_months")  # what the age at work-up is computed from
+
+
+def csf_protein_limit(record: Mapping[str, Any]) -> float:
+    """The age-adjusted upper limit of CSF protein (g/L) for this record; NaN when age at work-up is unknown."""
+    return float(csf_protein_uln(read_records([{k: record_value(record, k) for k in _CSF_AGE_FIELDS}],
+                                              _CSF_AGE_FIELDS))[0])
+
+
+@lru_cache(maxsize=None)
+def _output_names(part: type[ContractTransformer]) -> tuple[str, ...]:
+    return tuple(part()._compute(Columns.empty(part.input_fields)))
+
+
+@lru_cache(maxsize=256)
+def _part_features(part: type[ContractTransformer], values: tuple[Any, ...]) -> tuple[tuple[str, float], ...]:
+    columns = read_records([dict(zip(part.input_fields, values, strict=True))], part.input_fields)
+    return tuple((name, float(column[0])) for name, column in part()._compute(columns).items())

@@ -17,15 +17,14 @@ import numpy as np
 
 from mmn_ddx.data.contract import FEATURE_FIELDS, fields
 from mmn_ddx.features.modes import fields_for_mode
+from mmn_ddx.serving import wording
 from mmn_ddx.serving.result import Warning
+from mmn_ddx.training.artifact.bundle import Atypical
 
 LITTLE_INFORMATION_FRACTION = 0.5
 """Warn when fewer than this share of the optional findings are recorded ("most fields null")."""
 
-SYNTHETIC = Warning(
-    code="synthetic_training_data",
-    message="The model was trained on synthetic patients only; its probabilities are not validated on real patients.",
-)
+SYNTHETIC = Warning(code="synthetic_training_data", message=wording.messages.SYNTHETIC_TRAINING_DATA)
 
 
 def optional_fields(mode: str) -> tuple[str, ...]:
@@ -44,36 +43,27 @@ def recorded_counts(nulls: np.ndarray, columns: Sequence[str], mode: str) -> tup
 
 
 def little_information(recorded: int, total: int, motor_ncs_done: bool) -> Warning | None:
-    reasons = []
-    if recorded < LITTLE_INFORMATION_FRACTION * total:
-        reasons.append(f"only {recorded} of {total} findings are recorded")
-    if not motor_ncs_done:
-        reasons.append("no motor nerve conduction study is recorded")
-    if not reasons:
+    few_recorded = recorded < LITTLE_INFORMATION_FRACTION * total
+    if not few_recorded and motor_ncs_done:
         return None
-    return Warning(
-        code="little_information",
-        message=f"Little information: {' and '.join(reasons)}; the prediction leans on the class mix of the "
-        "training data. Recording more findings (see the next test) makes it more reliable.",
-    )
+    return Warning(code="little_information", message=wording.messages.little_information(
+        recorded, total, few_recorded=few_recorded, no_motor_ncs=not motor_ncs_done))
 
 
-def out_of_distribution(reasons: list[str]) -> Warning | None:
-    if not reasons:
+def out_of_distribution(facts: Sequence[Atypical]) -> Warning | None:
+    if not facts:
         return None
-    return Warning(code="out_of_distribution",
-                   message="Unlike the training data: " + "; ".join(reasons) + ". Treat the probabilities with caution.")
+    return Warning(code="out_of_distribution", message=wording.messages.out_of_distribution(facts))
 
 
 def criteria_disagree(agrees: bool | None, label: str, predicted: str) -> Warning | None:
     if agrees is not False:
         return None
-    return Warning(code="criteria_disagree",
-                   message=f"The published criteria give {label}, the model predicts {predicted}.")
+    return Warning(code="criteria_disagree", message=wording.messages.criteria_disagree(label, predicted))
 
 
 def warnings_for(
-    *, synthetic: bool, ood: list[str], recorded: int, total: int, motor_ncs_done: bool,
+    *, synthetic: bool, ood: Sequence[Atypical], recorded: int, total: int, motor_ncs_done: bool,
     agrees: bool | None, label: str, predicted: str,
 ) -> list[Warning]:
     """All warnings of one patient, most fundamental first."""

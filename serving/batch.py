@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD
-from mmn_ddx.features.findings import describe_finding
 from mmn_ddx.serving import alerts, explanation
 from mmn_ddx.serving.predictor import Predictor, Scored
 from mmn_ddx.serving.records import frame_records
+from mmn_ddx.serving.wording import describe_finding
 
 TOP_FINDINGS = 3
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)

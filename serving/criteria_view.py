@@ -31,6 +31,7 @@ from mmn_ddx.features.criteria import (
 )
 from mmn_ddx.features.criteria.cascade import STEPS
 from mmn_ddx.serving.result import CriteriaSummary
+from mmn_ddx.serving.wording import messages
 
 MET = "met"
 _STATUS = (NOT_MET, MET, NOT_ASSESSABLE)
@@ -83,12 +84,12 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
     label = str(batch.labels[i])
     cascade_missing = _cascade_missing(verdicts, batch, i)
     verdicts.append({
-        "criteria": "Rule-based cascade (MMN > MADSAM > CIDP > MND > possible MMN)",
+        "criteria": messages.CASCADE_TITLE,
         "verdict": label,
         "variant": None,
         "maps_to": label if label in DIAGNOSES else None,
         "elements": [
-            {"id": step.id, "description": f"{step.description} -> {step.label}", "status": _STATUS[code],
+            {"id": step.id, "description": messages.cascade_step(step.description, step.label), "status": _STATUS[code],
              "fields": [], "missing": []}
             for step, code in zip(STEPS, batch.statuses["rule_based"][:, i].tolist(), strict=True)
         ],
@@ -97,7 +98,7 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
     agrees = (label == predicted) if label in DIAGNOSES else None
     return CriteriaSummary.model_validate({"verdicts": verdicts, "rule_based_label": label,
                                            "agrees_with_model": agrees,
-                                           "note": _note(label, predicted, cascade_missing)})
+                                           "note": messages.criteria_note(label, predicted, cascade_missing)})
 
 
 def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int) -> dict[st
         absent = [f for f in element.fields if batch.nulls[f][i]] if code == 2 else []
         if element.used_in_verdict:
             missing.update(dict.fromkeys(absent))
-        elements.append({"id": element.id, "description": f"{element.reference}: {element.description}",
+        elements.append({"id": element.id, "description": messages.element(element.reference, element.description),
                          "status": _STATUS[code], "fields": element.fields, "missing": absent})
     return {"criteria": criteria.title, "verdict": verdict, "variant": variant,
             "maps_to": maps_to(criteria.id, verdict, variant), "elements": elements,
@@ -135,14 +136,3 @@ def _cascade_missing(verdicts: list[dict[str, Any]], batch: CriteriaBatch, i: in
         if codes[k] == 2:
             missing.update(dict.fromkeys(by_set[step_sets[k]]["missing_fields"]))
     return sorted(missing)
-
-
-def _note(label: str, predicted: str, missing: list[str]) -> str:
-    if label not in DIAGNOSES:
-        why = "no criteria set is met" if label == "unclassified" else "criteria sets point to different labels"
-        more = f"; recording {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''} may decide them" if missing else ""
-        return f"The published criteria give no single label ({label}: {why}){more}."
-    if label == predicted:
-        return f"The published criteria (rule-based cascade) also give {label}."
-    return (f"The published criteria give {label} but the model predicts {predicted}: review the elements "
-            "below; the criteria are specific but miss atypical presentations, the model is trained on synthetic data.")

@@ -6,13 +6,13 @@ findings ("conduction block", "anti-GM1"), so the features are summed per findin
 feature -> finding map (:mod:`features.findings`). Summation keeps additivity exactly: the findings'
 sums add up to the same output as the features' contributions.
 
-Each finding is worded with :func:`features.findings.describe_finding` (the patient's actual values) and
-the direction for the predicted class: "definite conduction block in 3 of 8 motor nerves: towards MMN".
+Each finding is worded by :mod:`serving.wording` (the patient's actual values and the direction for the
+predicted class): "definite conduction block in 3 of 8 motor nerves: towards MMN".
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -20,13 +20,11 @@ from typing import Any
 import numpy as np
 
 from mmn_ddx.data.contract import DIAGNOSES
-from mmn_ddx.features.findings import describe_finding, feature_map, finding_name
+from mmn_ddx.features.findings import feature_map, finding_name
 from mmn_ddx.serving.result import Explanation
+from mmn_ddx.serving.wording import NEUTRAL, describe_finding, sentence
 
-NEUTRAL: dict[str, float] = {"log-odds": 0.05, "probability": 0.01}
-"""Below this |contribution| a finding is worded as having "little effect": 0.05 log-odds is a 5 % change
-of the odds, 0.01 on the probability scale one percentage point."""
-
+__all__ = ["NEUTRAL", "FindingMap", "build_explanation", "finding_map", "finding_order", "sentence", "top_findings"]
 
 @dataclass(frozen=True)
 class FindingMap:
@@ -65,30 +63,6 @@ def finding_map(mode: str, features: tuple[str, ...]) -> FindingMap:
     membership = np.zeros((len(features), len(groups)))
     membership[np.arange(len(features)), [groups.index(g) for g in feature_groups]] = 1.0
     return FindingMap(mode, features, feature_groups, groups, tuple(finding_name(g) for g in groups), membership)
-
-
-def direction(contributions: Sequence[float], predicted: int, neutral: float = NEUTRAL["log-odds"]) -> str:
-    """How a finding moves the prediction, in words, from its per-class log-odds contributions.
-
-    Worded from the predicted class's own contribution (the number the findings are sorted by); when
-    the finding lowers it or barely touches it, the other class it raises most is named. Plain Python:
-    it runs for every finding of every patient, and numpy costs more than it saves on four numbers.
-    """
-    values = [float(v) for v in contributions]
-    own = values[predicted]
-    other = max((k for k in range(len(values)) if k != predicted), key=values.__getitem__)
-    raises_other = values[other] >= neutral
-    if own >= neutral:
-        return f"towards {DIAGNOSES[predicted]}"
-    if own <= -neutral:
-        return f"away from {DIAGNOSES[predicted]}" + (f", towards {DIAGNOSES[other]}" if raises_other else "")
-    return f"towards {DIAGNOSES[other]}" if raises_other else "little effect"
-
-
-def sentence(statement: str, contributions: Sequence[float], predicted: int,
-             neutral: float = NEUTRAL["log-odds"]) -> str:
-    """e.g. "definite conduction block in 3 of 8 motor nerves: towards MMN"."""
-    return f"{statement}: {direction(contributions, predicted, neutral)}"
 
 
 def finding_order(group_sums: np.ndarray, predicted: int) -> np.ndarray:

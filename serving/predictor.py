@@ -31,7 +31,7 @@ from mmn_ddx.serving import alerts, criteria_view, explanation, next_test
 from mmn_ddx.serving.records import canonical_frame, frame_records, patient_ids, validate_frame, validate_many, validate_one
 from mmn_ddx.serving.result import Audit, NextTest, PredictionResult, PredictionSet
 from mmn_ddx.settings import CHAMPION_ALIAS, MODEL_NAMES, get_settings
-from mmn_ddx.training.artifact.bundle import BundleError, FeatureAttribution, ModelBundle, load_bundle
+from mmn_ddx.training.artifact.bundle import BundleError, FeatureAttribution, IntegrityError, ModelBundle, load_bundle
 from mmn_ddx.training.artifact.conformal import METHOD as CONFORMAL_METHOD
 from mmn_ddx.training.artifact.metadata import code_version
 
@@ -53,6 +53,8 @@ def _load(uri: str) -> ModelBundle:
     """``load_bundle`` with every "not there / not readable" failure as :class:`ModelNotFoundError`."""
     try:
         return load_bundle(uri)
+    except IntegrityError:
+        raise  # a tampered model is not a missing one: never fall back to another model in its place
     except (BundleError, OSError) as exc:
         raise ModelNotFoundError(str(exc)) from None
     except Exception as exc:  # registry errors: MLflow is imported only for URIs, so match it by module
@@ -137,6 +139,7 @@ class Predictor:
             model_name=meta.name, model_version=meta.version, model_alias=meta.alias, model_uri=self.uri,
             mode=self.mode, training_data_digest=meta.training_data_digest, generator_version=meta.generator_version,
             code_version=code_version(), training_code_version=meta.code_version, schema_version=meta.schema_version,
+            manifest_digest=self.bundle.manifest_digest,
         )
 
     @property

@@ -115,6 +115,9 @@ class Audit(_Frozen):
     code_version: str = Field(description="Serving code version (package version + git commit).")
     training_code_version: str | None = Field(default=None, description="Code version that trained the model.")
     schema_version: int
+    manifest_digest: str | None = Field(
+        default=None, description="SHA-256 of the model bundle's manifest of file digests (training.artifact."
+        "manifest): names the exact files that produced this prediction; null for a model never saved.")
 
 
 class PredictionResult(_Frozen):

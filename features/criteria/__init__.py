@@ -36,6 +36,7 @@ from mmn_ddx.features.criteria._input import CriteriaInputError
 from mmn_ddx.features.criteria._registry import CriteriaSet, Element
 from mmn_ddx.features.criteria._results import (
     CIDP_VARIANT_LABELS,
+    CascadeFact,
     CONFLICTING,
     NOT_ASSESSABLE,
     NOT_MET,
@@ -56,6 +57,7 @@ __all__ = [
     "RULE_BASED_LABELS",
     "UNCLASSIFIED",
     "VERDICT_COLUMNS",
+    "CascadeFact",
     "CriteriaInputError",
     "CriteriaSet",
     "CriteriaVerdict",

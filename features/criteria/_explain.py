@@ -22,11 +22,12 @@ from mmn_ddx.features.criteria._results import (
     NOT_ASSESSABLE,
     NOT_MET,
     OTHER_CIDP_VARIANT,
+    CascadeFact,
     CriteriaVerdict,
     ElementResult,
     Status,
 )
-from mmn_ddx.features.criteria.cascade import STEPS, conflict_reason
+from mmn_ddx.features.criteria.cascade import STEPS, blocking_steps
 
 
 def _status(value: Tri, i: int) -> Status:
@@ -79,12 +80,15 @@ def _set_verdict(criteria: CriteriaSet, ev: Evaluation, verdict_keys: np.ndarray
 def _cascade_verdict(ev: Evaluation, verdicts: dict[str, CriteriaVerdict], i: int) -> CriteriaVerdict:
     statuses = {step.id: _status(ev.steps[step.id], i) for step in STEPS}
     label = str(ev.labels[i])
-    notes = []
-    if (reason := conflict_reason(statuses)) is not None:
-        notes.append(reason)
+    facts = []
+    if (blocked := blocking_steps(statuses)) is not None:
+        step, blocking = blocked
+        facts.append(CascadeFact(code="blocked", step=step.id, label=step.label,
+                                 blocked_by={s.id: s.label for s in blocking}))
     cidp = verdicts["cidp_ean2021"]
     if cidp.variant and CIDP_VARIANT_LABELS[cidp.variant] == OTHER_CIDP_VARIANT:
-        notes.append(f"EAN/PNS 2021 {cidp.variant} CIDP ({cidp.verdict}) is outside the four labels")
+        facts.append(CascadeFact(code="variant_outside_labels", label=OTHER_CIDP_VARIANT, variant=cidp.variant,
+                                 verdict=cidp.verdict))
     decided = next((k for k, s in enumerate(STEPS) if statuses[s.id] == MET), len(STEPS))
     missing: dict[str, None] = {}
     for step in STEPS[:decided]:
@@ -111,7 +115,8 @@ def _cascade_verdict(ev: Evaluation, verdicts: dict[str, CriteriaVerdict], i: in
             )
             for k, step in enumerate(STEPS, start=1)
         ],
-        notes=notes,
+        notes=[],
+        facts=facts,
     )
 
 

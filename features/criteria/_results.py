@@ -51,6 +51,24 @@ class ElementResult(BaseModel):
     missing_fields: list[str] = Field(description="Null fields among fields_used; listed only when not assessable.")
 
 
+class CascadeFact(BaseModel):
+    """Why the rule-based label is what it is, as facts (``serving.wording`` words them).
+
+    ``blocked``: ``step`` (label ``label``) is met but the earlier ``blocked_by`` steps (id -> label),
+    with another label, are not assessable, so the label is "conflicting". ``variant_outside_labels``:
+    EAN/PNS 2021 ``variant`` CIDP (``verdict``) is met, a phenotype outside the four labels.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: Literal["blocked", "variant_outside_labels"]
+    step: str | None = None
+    label: str | None = None
+    blocked_by: dict[str, str] = Field(default_factory=dict)
+    variant: str | None = None
+    verdict: str | None = None
+
+
 class CriteriaVerdict(BaseModel):
     """One criteria set (or the combined cascade) for one patient."""
 
@@ -71,4 +89,6 @@ class CriteriaVerdict(BaseModel):
         "change the verdict. Empty when the verdict cannot change."
     )
     elements: list[ElementResult]
-    notes: list[str] = Field(description="Approximations forced by the data dictionary, and cascade reasons.")
+    notes: list[str] = Field(description="Approximations forced by the data dictionary (the criteria set's own notes).")
+    facts: list[CascadeFact] = Field(
+        default_factory=list, description="Rule-based cascade only: why its label is what it is, as facts.")

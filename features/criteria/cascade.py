@@ -82,16 +82,14 @@ def rule_based_labels(steps: Mapping[str, Tri]) -> np.ndarray:
     return labels
 
 
-def conflict_reason(step_status: Mapping[str, str]) -> str | None:
-    """For one patient: which met step was blocked by which undecided earlier step (for the explanation)."""
+def blocking_steps(step_status: Mapping[str, str]) -> tuple[CascadeStep, list[CascadeStep]] | None:
+    """For one patient: the met step that a "conflicting" label comes from, and the undecided earlier steps
+    with another label that block it (facts for the explanation; None when there is no conflict)."""
     undecided: list[CascadeStep] = []
     for step in STEPS:
         if step_status[step.id] == "met":
             blocking = [s for s in undecided if s.label != step.label]
-            if not blocking:
-                return None
-            names = ", ".join(f"{s.id} ({s.label})" for s in blocking)
-            return f"{step.id} ({step.label}) is met but earlier {names} is not assessable"
+            return (step, blocking) if blocking else None
         if step_status[step.id] == "not assessable":
             undecided.append(step)
     return None

@@ -28,11 +28,19 @@ from mmn_ddx.data.importer import read_cohort, read_record_json, write_table
 from mmn_ddx.data.record import RecordError
 from mmn_ddx.features.criteria import (
     VERDICT_COLUMNS,
+    CriteriaVerdict,
     criteria_coverage,
     evaluate_criteria,
     explain_criteria,
     rule_based_coverage,
 )
+
+def _worded(verdict: CriteriaVerdict) -> dict[str, Any]:
+    """A verdict as JSON, its cascade facts also worded among the notes (as a reader expects them)."""
+    from mmn_ddx.serving.wording.messages import cascade_fact  # noqa: PLC0415 - only for one record
+
+    return verdict.model_dump(mode="json") | {"notes": [*verdict.notes, *map(cascade_fact, verdict.facts)]}
+
 
 criteria_app = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -143,7 +151,7 @@ def criteria(
         raw = _load_json(file) if file.suffix.lower() == ".json" and file.is_file() else None
         if isinstance(raw, dict):
             frame = _one_record(raw)
-            typer.echo(json.dumps([v.model_dump(mode="json") for v in explain_criteria(frame)], indent=2))
+            typer.echo(json.dumps([_worded(v) for v in explain_criteria(frame)], indent=2))
             verdicts = evaluate_criteria(frame)
         else:
             frame = _cohort(file, skip_invalid)

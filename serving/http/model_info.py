@@ -41,6 +41,9 @@ class ModelInfo(BaseModel):
     metrics: dict[str, Any] = Field(description="Held-out evaluation metrics recorded with the bundle.")
     intended_use: str
     model_card: str = Field(description="The bundle's model card (Markdown).")
+    manifest_digest: str | None = Field(
+        default=None, description="SHA-256 of the bundle's manifest of file digests, checked when the model was "
+        "loaded; compare it with the digest of the model you approved. Null for a model never saved.")
     notice: str = NOT_FOR_CLINICAL_USE
 
 
@@ -77,4 +80,5 @@ def model_info(predictor: Any) -> ModelInfo:
         metrics=_as_dict(metrics),
         intended_use=str(meta.get("intended_use") or NOT_FOR_CLINICAL_USE),
         model_card=str(card or ""),
+        manifest_digest=_text(getattr(bundle, "manifest_digest", None)),
     )

@@ -69,7 +69,9 @@ def test_conflict_is_explained_with_the_blocking_step_and_its_missing_fields() -
     assert combined.criteria == "rule_based"
     assert combined.categories["step1_mmn_definite_or_probable"] == "not assessable"
     assert combined.categories["step4_gold_coast"] == "met"
-    assert any("step4_gold_coast" in note and "step1_mmn_definite_or_probable" in note for note in combined.notes)
+    (fact,) = combined.facts
+    assert (fact.code, fact.step, fact.label) == ("blocked", "step4_gold_coast", "MND")
+    assert fact.blocked_by == {"step1_mmn_definite_or_probable": "MMN"}
     assert "nerves_definite_cb" in combined.missing_fields
     assert combined.maps_to is None
 
@@ -77,7 +79,8 @@ def test_conflict_is_explained_with_the_blocking_step_and_its_missing_fields() -
 def test_other_cidp_variant_is_noted() -> None:
     frame = example_frame("typical_cidp", sensory_loss="none", sensory_symptoms=False, sensory_nerves_abnormal=0)
     combined = explain_criteria(frame)[-1]
-    assert any("motor CIDP" in note and "outside the four labels" in note for note in combined.notes)
+    assert [(f.code, f.variant, f.label) for f in combined.facts] == [
+        ("variant_outside_labels", "motor", "other CIDP variant")]
 
 
 @pytest.fixture(scope="module")

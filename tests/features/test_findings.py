@@ -15,7 +15,6 @@ from mmn_ddx.features._random_frame import random_frame
 from mmn_ddx.features.findings import (
     DELIBERATELY_UNUSED,
     FINDING_GROUPS,
-    describe_finding,
     feature_map,
     finding_name,
     group_columns,
@@ -111,77 +110,3 @@ def test_declared_fields_are_exactly_what_each_column_depends_on(
                 observed[column].add(field)
     for column, finding in mapping.items():
         assert set(finding.fields) == observed[column], column
-
-
-# --- describe_finding ---------------------------------------------------------------------------
-
-MMN = {
-    "age_at_onset_years": 45.0, "sex": "male", "symptom_duration_months": 24.0, "course": "stepwise",
-    "mrc_arm_distal_left": 3.0, "mrc_arm_distal_right": 5.0, "mrc_arm_proximal_left": 5.0,
-    "mrc_arm_proximal_right": 5.0, "sensory_symptoms": False, "sensory_loss": "minor_vibration",
-    "motor_nerves_studied": 8, "nerves_definite_cb": 3, "nerves_probable_cb": 1, "nerves_cidp_cb": 3,
-    "anti_gm1_igm_ratio": 8.0, "csf_protein_g_per_l": 0.82, "csf_cells_per_ul": 2.0,
-}
-
-
-@pytest.mark.parametrize(("group", "record", "expected"), [
-    ("conduction_block", MMN, "definite conduction block in 3 of 8 motor nerves, probable conduction block in 1, "
-                              "conduction block by the CIDP definition in 3"),
-    ("conduction_block", {**MMN, "motor_nerves_studied": None, "nerves_definite_cb": None, "nerves_probable_cb": None,
-                          "nerves_cidp_cb": None}, "motor nerve conduction not done"),
-    ("anti_gm1", MMN, "anti-GM1 IgM 8.0× cut-off (high titre)"),
-    ("anti_gm1", {**MMN, "anti_gm1_igm_ratio": 0.4}, "anti-GM1 IgM 0.4× cut-off (negative)"),
-    ("anti_gm1", {**MMN, "anti_gm1_igm_ratio": None}, "anti-GM1 IgM not tested"),
-    ("csf", MMN, "CSF protein 0.82 g/L (1.6× the age-adjusted upper limit of 0.50 g/L), 2 cells/µL"),
-    ("csf", {**MMN, "csf_protein_g_per_l": None, "csf_cells_per_ul": None}, "CSF not examined"),
-    ("weakness_distribution", MMN, "weakest MRC 3 (left distal arm); weak in 1 of 4 examined regions (1 limb); "
-                                   "distal > proximal"),
-    ("asymmetry", MMN, "asymmetric by the EFNS/PNS rule in 1 of 2 region pairs, largest difference 2 MRC grades "
-                       "(distal arm)"),
-    ("sensory_signs", MMN, "no sensory symptoms, only minor vibration loss in the legs, ataxia not recorded"),
-    ("course", MMN, "stepwise course, symptoms for 24 months (2 years)"),
-])
-def test_descriptions_state_the_patient_s_actual_values(group: str, record: dict[str, Any], expected: str) -> None:
-    assert describe_finding(group, record) == expected
-
-
-def test_nothing_unrecorded_is_described_as_normal() -> None:
-    minimal = {"age_at_onset_years": 50.0, "sex": "female"}
-    for group in FINDING_GROUPS:
-        if group in ("age_sex", "record_completeness"):
-            continue
-        words = describe_finding(group, minimal)
-        assert "not" in words and "normal" not in words.replace("not recorded", ""), (group, words)
-
-
-def test_record_completeness_follows_the_mode() -> None:
-    record = {**MMN, "ivig_response": "improved"}
-    assert describe_finding("record_completeness", record) == f"17 of {len(FEATURE_FIELDS) - 2} fields recorded"
-    assert describe_finding("record_completeness", record, mode="with-treatment") == (
-        f"18 of {len(FEATURE_FIELDS)} fields recorded")
-
-
-def test_descriptions_of_random_records_are_clean_and_agree_with_the_counts() -> None:
-    frame = random_frame(60, seed=5, null_rate=0.3)
-    for record in frame.to_dict("records"):  # rows of a canonical frame: NaN / pd.NA for nulls
-        for group in FINDING_GROUPS:
-            words = describe_finding(group, record)
-            assert words and not any(bad in words for bad in ("None", "nan", "<NA>", "_")), (group, words)
-        studied, blocked = record["motor_nerves_studied"], record["nerves_definite_cb"]
-        if not pd.isna(studied) and studied > 0 and not pd.isna(blocked):
-            assert describe_finding("conduction_block", record).startswith(
-                f"definite conduction block in {blocked} of {studied} motor nerve")
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_given_features_word_every_finding_as_computing_them_would(mode: str) -> None:
-    frame = random_frame(80, seed=9, null_rate=0.3)
-    features = ClinicalFeatures(mode=mode).fit(frame).set_output(transform="pandas").transform(frame)
-    for record, known in zip(frame.to_dict("records"), features.to_dict("records"), strict=True):
-        for group in FINDING_GROUPS:
-            assert describe_finding(group, record, mode, known) == describe_finding(group, record, mode), group
-
-
-def test_unknown_groups_are_refused_with_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="conduction_block"):
-        describe_finding("conduction_blocks", MMN)

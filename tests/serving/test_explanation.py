@@ -11,8 +11,9 @@ from scipy.special import softmax
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.generator import generate_cohort
-from mmn_ddx.features.findings import describe_finding, feature_map
-from mmn_ddx.serving.explanation import direction, finding_map
+from mmn_ddx.features.findings import feature_map
+from mmn_ddx.serving.explanation import finding_map
+from mmn_ddx.serving.wording import describe_finding, direction
 from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import frame_records
 from mmn_ddx.serving.result import PredictionResult

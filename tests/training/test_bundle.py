@@ -15,6 +15,7 @@ from scipy.special import softmax
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.training.artifact.bundle import BundleError, ModelBundle, load_bundle
+from mmn_ddx.training.artifact.manifest import write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,7 @@ def test_untrusted_types_in_the_pipeline_are_refused(quick_bundle_dir: Path, tmp
     copy = tmp_path / "bundle"
     shutil.copytree(quick_bundle_dir / "data" / "bundle", copy)
     sio.dump({"payload": pd.Timestamp("2020-01-01")}, copy / "pipeline.skops")
+    write_manifest(copy)  # re-sealed: the type check must hold even when the manifest agrees
     with pytest.raises(BundleError, match="untrusted types"):
         load_bundle(copy)
 

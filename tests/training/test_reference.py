@@ -1,5 +1,5 @@
 """Out-of-distribution reference: the mixture density equals scikit-learn's, absurd records are flagged
-with readable reasons, typical ones are not."""
+with the facts behind it (worded by serving.wording), typical ones are not."""
 
 from __future__ import annotations
 
@@ -55,11 +55,14 @@ def _absurd() -> pd.DataFrame:
     return to_canonical(pd.DataFrame([record]))
 
 
-def test_an_absurd_record_is_flagged_with_readable_reasons(bundle) -> None:  # type: ignore[no-untyped-def]
-    (reasons,) = bundle.out_of_distribution(_absurd())
-    text = " | ".join(reasons)
-    assert "csf_protein_g_per_l = 18 is far outside the training data (99 % of training patients: " in text
-    assert "age_at_onset_years = 3" in text
+def test_an_absurd_record_is_flagged_with_the_facts_behind_it(bundle) -> None:  # type: ignore[no-untyped-def]
+    (facts,) = bundle.out_of_distribution(_absurd())
+    by_field = {fact.field: fact for fact in facts if fact.code == "out_of_range"}
+    csf = by_field["csf_protein_g_per_l"]
+    assert csf.value == 18.0 and csf.share == pytest.approx(0.99)
+    assert (csf.low, csf.high) == bundle.reference.ranges["csf_protein_g_per_l"][:2]
+    assert not csf.low <= 18.0 <= csf.high
+    assert by_field["age_at_onset_years"].value == 3.0
 
 
 def test_an_implausible_combination_of_plausible_values_is_flagged(bundle) -> None:  # type: ignore[no-untyped-def]
@@ -75,7 +78,7 @@ def test_an_implausible_combination_of_plausible_values_is_flagged(bundle) -> No
     mixed["csf_protein_g_per_l"] = 2.0
     mixed["sensory_loss"] = "symmetric"
     mixed["bulbar_weakness"] = True
-    flagged = [r for r in bundle.out_of_distribution(mixed) if any("unusual combination" in x for x in r)]
+    flagged = [r for r in bundle.out_of_distribution(mixed) if any(x.code == "unusual_combination" for x in r)]
     assert len(flagged) / len(mixed) > 0.9
 
 

@@ -7,16 +7,18 @@
   and class, with base values and the scale, such that (log-odds scale)
   ``softmax(base + contributions.sum(features)) == predict_proba(frame)`` to 1e-6.
 - ``ModelBundle.prediction_set(probs) -> list[list[str]]``: split-conformal sets at ``coverage``.
-- ``ModelBundle.out_of_distribution(frame) -> list[list[str]]``: per patient, human-readable reasons
-  why the record lies outside the training data (empty list = in distribution).
+- ``ModelBundle.out_of_distribution(frame) -> list[list[Atypical]]``: per patient, the facts (field,
+  value, training range, ...) placing the record outside the training data (empty = in distribution).
 - ``ModelBundle.metadata``: name, version, alias, uri, mode, training data digest, generator
   version, code version, schema version, metrics, intended use; ``ModelBundle.model_card``: Markdown.
 - ``load_bundle(uri) -> ModelBundle`` from an MLflow model URI (``models:/mmn-ddx@champion``,
   ``runs:/...``) or a local directory (``models/mmn-ddx``, an exported MLflow model, or the bare bundle).
 
 On disk a bundle is a directory of safe formats only: ``pipeline.skops`` (loaded with an explicit
-trusted-type list, never unpickled blindly), JSON and ``.npz`` (no pickle). Inside an MLflow model it is
-the ``python_function`` flavor's ``data`` directory (see :mod:`training.pyfunc`).
+trusted-type list, never unpickled blindly), JSON and ``.npz`` (no pickle), sealed by a manifest of
+SHA-256 digests (:mod:`training.artifact.manifest`) that is checked before anything is read. Inside an
+MLflow model it is the ``python_function`` flavor's ``data`` directory (see :mod:`training.pyfunc`),
+which must lie inside the model directory.
 """
 
 from __future__ import annotations
@@ -39,14 +41,16 @@ from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.calibration import Calibration
 from mmn_ddx.training.artifact.explain import Explainer, FeatureAttribution
+from mmn_ddx.training.artifact.manifest import BundleError, IntegrityError, read_verified, write_manifest
 from mmn_ddx.training.artifact.metadata import BundleMetadata
 from mmn_ddx.training.artifact import estimators
 from mmn_ddx.training.artifact.estimators import SKOPS_TRUSTED_TYPES
-from mmn_ddx.training.artifact.outcomes import OutcomeTables
-from mmn_ddx.training.artifact.reference import Reference
+from mmn_ddx.training.artifact.outcomes import OUTCOMES_FILE, OutcomeTables
+from mmn_ddx.training.artifact.reference import REFERENCE_FILES, Atypical, Reference
 from mmn_ddx.training.artifact.store import download_model
 
-__all__ = ["BundleError", "BundleMetadata", "FeatureAttribution", "ModelBundle", "load_bundle"]
+__all__ = ["Atypical", "BundleError", "BundleMetadata", "FeatureAttribution", "IntegrityError", "ModelBundle",
+           "load_bundle"]
 
 FORMAT_VERSION = 2
 """2: the next-test outcome tables are part of the bundle (``next_test.json``)."""
@@ -54,10 +58,6 @@ BUNDLE_FILE = "bundle.json"
 PIPELINE_FILE = "pipeline.skops"
 CARD_FILE = "model_card.md"
 Records = pd.DataFrame | Sequence[Mapping[str, Any]]
-
-
-class BundleError(Exception):
-    """The bundle cannot be found, read or trusted; the message says which file and why."""
 
 
 class ModelBundle:
@@ -81,6 +81,8 @@ class ModelBundle:
         """Free-form facts saved with the bundle (e.g. the conformal calibration size)."""
         self.classes: tuple[str, ...] = DIAGNOSES
         self.mode: str = metadata.mode
+        self.manifest_digest: str | None = None
+        """SHA-256 of the manifest this bundle was loaded from or saved with (None: never saved)."""
 
     # --- inference ---------------------------------------------------------------------------------
 
@@ -161,10 +163,10 @@ class ModelBundle:
         """Split-conformal sets at :attr:`coverage`, most probable diagnosis first."""
         return conformal.prediction_sets(np.atleast_2d(probs), self.qhat, self.classes)
 
-    def out_of_distribution(self, records: Records, *, features: np.ndarray | None = None) -> list[list[str]]:
-        """Per patient, readable reasons the record lies outside the training data ([] = in distribution)."""
+    def out_of_distribution(self, records: Records, *, features: np.ndarray | None = None) -> list[list[Atypical]]:
+        """Per patient, the facts placing the record outside the training data ([] = in distribution)."""
         X = self.transform(records) if features is None else features
-        return self.reference.reasons(records if isinstance(records, pd.DataFrame) else list(records), X)
+        return self.reference.atypical(records if isinstance(records, pd.DataFrame) else list(records), X)
 
     # --- persistence -------------------------------------------------------------------------------
 
@@ -188,42 +190,60 @@ class ModelBundle:
             "extra": self.extra,
         }
         (directory / BUNDLE_FILE).write_text(json.dumps(document, indent=1), encoding="utf-8")
+        self.manifest_digest = write_manifest(directory)  # last: it seals every file written above
         return directory
 
     @classmethod
     def from_directory(cls, directory: str | Path, **metadata_updates: Any) -> ModelBundle:
-        """Read a bare bundle directory (``bundle.json`` + files); ``metadata_updates`` override metadata."""
+        """Read a bare bundle directory (``bundle.json`` + files); ``metadata_updates`` override metadata.
+
+        Every file is checked against the manifest first (:class:`IntegrityError` names a changed, added,
+        removed or symlinked file) and then built from the verified bytes.
+        """
         directory = Path(directory)
         path = directory / BUNDLE_FILE
         if not path.is_file():
             raise BundleError(f"{directory}: no {BUNDLE_FILE}; not a model bundle")
-        document = json.loads(path.read_text(encoding="utf-8"))
+        files, digest = read_verified(directory)
+        document = json.loads(_file(files, directory, BUNDLE_FILE))
         if document.get("format_version") != FORMAT_VERSION:
             raise BundleError(f"{path}: bundle format {document.get('format_version')!r}, expected {FORMAT_VERSION}")
-        pipeline = _load_pipeline(directory / PIPELINE_FILE)
+        pipeline = _load_pipeline(directory / PIPELINE_FILE, _file(files, directory, PIPELINE_FILE))
         metadata = BundleMetadata.model_validate(document["metadata"])
         if metadata_updates:
             metadata = metadata.model_copy(update={k: v for k, v in metadata_updates.items() if v is not None})
-        card = directory / CARD_FILE
+        card = files.get(CARD_FILE)
         bundle = cls(
             pipeline=pipeline, family=document["family"], calibration=Calibration.from_dict(document["calibration"]),
             qhat=float(document["conformal"]["qhat"]), coverage=float(document["conformal"]["coverage"]),
-            reference=Reference.load(directory), outcomes=OutcomeTables.load(directory), metadata=metadata,
-            model_card=card.read_text(encoding="utf-8") if card.is_file() else "", extra=document.get("extra", {}),
+            reference=Reference.from_bytes(*(_file(files, directory, name) for name in REFERENCE_FILES)),
+            outcomes=OutcomeTables.from_bytes(_file(files, directory, OUTCOMES_FILE)),
+            metadata=metadata, model_card=card.decode("utf-8") if card is not None else "",
+            extra=document.get("extra", {}),
         )
         if list(bundle.feature_names) != document["feature_names"]:
             raise BundleError(f"{directory}: the pipeline's features differ from those recorded in {BUNDLE_FILE}")
+        bundle.manifest_digest = digest
         return bundle
 
 
-def _load_pipeline(path: Path) -> Pipeline:
-    """Load the skops pipeline, trusting only the project's and the estimators' own types."""
-    if not path.is_file():
-        raise BundleError(f"{path}: missing")
-    untrusted = set(sio.get_untrusted_types(file=path)) - set(SKOPS_TRUSTED_TYPES)
+def _file(files: Mapping[str, bytes], directory: Path, name: str) -> bytes:
+    if name not in files:
+        raise BundleError(f"{directory / name}: missing")
+    return files[name]
+
+
+def _load_pipeline(path: Path, data: bytes | None = None) -> Pipeline:
+    """Load the skops pipeline (from ``data`` when already read), trusting only the project's and the
+    estimators' own types."""
+    if data is None:
+        if not path.is_file():
+            raise BundleError(f"{path}: missing")
+        data = path.read_bytes()
+    untrusted = set(sio.get_untrusted_types(data=data)) - set(SKOPS_TRUSTED_TYPES)
     if untrusted:
         raise BundleError(f"{path}: refusing to load untrusted types {sorted(untrusted)}")
-    return sio.load(path, trusted=SKOPS_TRUSTED_TYPES)
+    return sio.loads(data, trusted=SKOPS_TRUSTED_TYPES)
 
 
 def bundle_directory(path: Path) -> Path:
@@ -232,12 +252,52 @@ def bundle_directory(path: Path) -> Path:
         return path
     mlmodel = path / "MLmodel"
     if mlmodel.is_file():
-        flavor = (yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}).get("flavors", {}).get("python_function", {})
-        data = flavor.get("data")
+        data = _pyfunc_data(mlmodel)
         if data and (path / data / BUNDLE_FILE).is_file():
-            return path / data
+            return inside_model(path, data)
         raise BundleError(f"{path}: an MLflow model, but not an mmn-ddx bundle (no {BUNDLE_FILE} in its data)")
     raise BundleError(f"{path}: neither a model bundle nor an MLflow model directory")
+
+
+def _pyfunc_data(mlmodel: Path) -> str | None:
+    """The ``python_function`` flavor's ``data`` path in an ``MLmodel`` file."""
+    flavor = (yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}).get("flavors", {}).get("python_function", {})
+    data = flavor.get("data") if isinstance(flavor, dict) else None
+    return None if data is None else str(data)
+
+
+def model_data_directory(data_path: str | Path) -> Path:
+    """For MLflow's loader hook: ``data_path`` (``<model>/<data>`` as MLflow joined it), once checked to be
+    the data directory of the MLflow model around it and to lie inside that model (:func:`inside_model`).
+
+    MLflow joins the ``MLmodel``'s ``data`` to the model path without checking it, so an absolute or
+    ``..`` path reaches this hook pointing anywhere; the model is found as the nearest directory above
+    ``data_path`` whose ``MLmodel`` names it.
+    """
+    given = Path(data_path)
+    for model_dir in given.parents:
+        mlmodel = model_dir / "MLmodel"
+        if mlmodel.is_file() and (data := _pyfunc_data(mlmodel)) is not None and Path(model_dir, data) == given:
+            return inside_model(model_dir, data)
+    raise IntegrityError(f"{data_path}: not inside the MLflow model whose MLmodel names it as data; refusing to "
+                         "load a bundle from outside its model directory")
+
+
+def inside_model(model_dir: Path, data: str) -> Path:
+    """The ``data`` directory named by an ``MLmodel`` file, refused unless it lies inside ``model_dir``.
+
+    ``data`` must be a relative path with no ``..`` and no symbolic link on the way: otherwise an edited
+    ``MLmodel`` could load a bundle from anywhere on the machine.
+    """
+    relative = Path(data)
+    target, leaves = model_dir, relative.is_absolute() or ".." in relative.parts
+    for part in () if leaves else relative.parts:
+        target = target / part
+        leaves = leaves or target.is_symlink()
+    if leaves or not target.resolve().is_relative_to(model_dir.resolve()):
+        raise IntegrityError(f"{model_dir / 'MLmodel'}: its data path {data!r} leaves the model directory "
+                             f"{model_dir}; refusing to load it")
+    return target
 
 
 def load_bundle(uri_or_dir: str | Path) -> ModelBundle:

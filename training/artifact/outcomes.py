@@ -61,7 +61,12 @@ class OutcomeTables:
 
     @classmethod
     def load(cls, directory: Path) -> OutcomeTables:
-        document = json.loads((directory / OUTCOMES_FILE).read_text(encoding="utf-8"))
+        return cls.from_bytes((directory / OUTCOMES_FILE).read_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> OutcomeTables:
+        """From the verified bytes of ``next_test.json`` (the bundle checks its manifest first)."""
+        document = json.loads(data.decode("utf-8"))
         if document.get("classes") != list(DIAGNOSES):
             raise ValueError(f"{OUTCOMES_FILE}: classes {document.get('classes')!r}, expected {list(DIAGNOSES)}")
         tables = {key: Outcomes(find_test(key), list(entry["records"]), np.asarray(entry["likelihood"], dtype=float))

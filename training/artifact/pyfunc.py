@@ -17,7 +17,7 @@ Serve it with the project's virtualenv active (the scoring server runs ``uvicorn
 ``predict`` returns one row per patient: ``patient_id``, ``p_MMN``, ``p_MND``, ``p_CIDP``, ``p_MADSAM``,
 ``predicted_diagnosis``, ``prediction_set`` (JSON list), ``explanation`` (JSON: scale, base values,
 outputs and the top findings with their contribution to every class) and ``out_of_distribution``
-(JSON list of reasons).
+(JSON list of facts: code, field, value, training range; the words are serving's).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import pandas as pd
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
 from mmn_ddx.data.record import RecordError, validate_record
 from mmn_ddx.features.findings import feature_map, finding_name
-from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle
+from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
 
 TOP_FINDINGS = 5
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
@@ -42,8 +42,9 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
 
 
 def _load_pyfunc(data_path: str) -> BundlePyfunc:
-    """MLflow's loader hook: ``data_path`` is the bundle directory inside the MLflow model."""
-    return BundlePyfunc(load_bundle(data_path))
+    """MLflow's loader hook: ``data_path`` is the bundle directory inside the MLflow model (checked to be
+    inside it, and every file against the bundle's manifest)."""
+    return BundlePyfunc(load_bundle(model_data_directory(data_path)))
 
 
 class InputError(ValueError):
@@ -84,7 +85,7 @@ class BundlePyfunc:
         out["predicted_diagnosis"] = [DIAGNOSES[k] for k in predicted]
         out["prediction_set"] = [json.dumps(s) for s in sets]
         out["explanation"] = explanations
-        out["out_of_distribution"] = [json.dumps(r) for r in ood]
+        out["out_of_distribution"] = [json.dumps([fact.to_dict() for fact in r]) for r in ood]
         return out
 
     def _explanation(self, base: np.ndarray, outputs: np.ndarray, groups: np.ndarray, predicted: int, scale: str,

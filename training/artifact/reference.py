@@ -1,11 +1,12 @@
 """The out-of-distribution reference: is this patient like anything the model was trained on?
 
-Two checks, each with a reason a clinician can read:
+Two checks, each returning facts (:class:`Atypical`: a code, the field, its value, the training
+range) that ``serving.wording`` turns into a sentence a clinician can read:
 
 * **per field** - a numeric value far outside the central 99 % of training values (beyond a margin of
   25 % of that range on a log(1 + x) scale, as lab values and counts are right-skewed and every numeric
   field of the contract is >= 0), or a category / yes-no value that never occurred in training
-  ("csf_protein_g_per_l = 14 is far outside the training data (99 % of training patients: 0.2 to 3.1)").
+  (worded "csf_protein_g_per_l = 14 is far outside the training data (99 % of training patients: 0.2 to 3.1)").
   Percentiles rather than minimum and maximum, so the bundle never stores one patient's extreme value;
 * **combination** - a diagonal Gaussian mixture (a latent-class density) on the engineered features
   flags records whose findings are each plausible but do not occur together. The threshold is the 1st
@@ -21,11 +22,12 @@ Why not an isolation forest: measured on 400 synthetic patients given an impossi
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,37 @@ N_COMPONENTS = 8
 REG_COVAR = 1e-2
 """Variance floor in standardised units: keeps near-constant features from dominating the density."""
 TOP_ATYPICAL = 3
+REFERENCE_FILES = ("reference.json", "reference.npz")
+"""The reference's files in a bundle: ranges and categories (JSON), the density's arrays (npz, no pickle)."""
+
+
+@dataclass(frozen=True)
+class Atypical:
+    """One reason a record lies outside the training data, as facts (worded by ``serving.wording``).
+
+    ``out_of_range``: numeric ``field`` = ``value``, beyond the range ``low``..``high`` that holds
+    ``share`` of training patients; ``unseen_value``: ``field`` = ``value`` never occurred in training;
+    ``unusual_combination``: the findings together are rarer than ``share`` of typical patients, the
+    ``features`` furthest from the record's best-fitting profile first.
+    """
+
+    code: Literal["out_of_range", "unseen_value", "unusual_combination"]
+    field: str | None = None
+    value: float | str | bool | None = None
+    low: float | None = None
+    high: float | None = None
+    share: float | None = None
+    features: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, without the facts that do not apply to this code."""
+        facts = {"field": self.field, "value": self.value, "low": self.low, "high": self.high, "share": self.share,
+                 "features": list(self.features) or None}
+        return {"code": self.code, **{k: v for k, v in facts.items() if v is not None}}
+
+
+RANGE_SHARE = RANGE_QUANTILES[1] - RANGE_QUANTILES[0]
+TYPICAL_SHARE = 1.0 - FLAG_QUANTILE
 
 
 SMALL_FRAME = 16
@@ -119,8 +152,9 @@ class Reference:
     n_training: int
     details: dict[str, Any] = field(default_factory=dict)
 
-    def reasons(self, records: pd.DataFrame | Sequence[Mapping[str, Any]], features: np.ndarray) -> list[list[str]]:
-        """Per patient, readable reasons why the record lies outside the training data ([] = typical).
+    def atypical(self, records: pd.DataFrame | Sequence[Mapping[str, Any]], features: np.ndarray
+                 ) -> list[list[Atypical]]:
+        """Per patient, the facts that place the record outside the training data ([] = typical).
 
         ``records``: a canonical frame, or record dicts (the per-patient serving path, which skips
         building a frame); ``features``: their engineered features.
@@ -133,12 +167,11 @@ class Reference:
             out = [self._field_reasons_record(record) for record in records]
         for i in np.flatnonzero(self.density.score_samples(features) < self.score_threshold):
             top = [self.feature_names[j] for j in self.density.atypical_features(features[i], TOP_ATYPICAL)]
-            out[i].append("unusual combination of findings, rarer than 99 % of typical patients "
-                          f"(most atypical: {', '.join(top)})")
+            out[i].append(Atypical("unusual_combination", share=TYPICAL_SHARE, features=tuple(top)))
         return out
 
-    def _field_reasons_frame(self, frame: pd.DataFrame) -> list[list[str]]:
-        out: list[list[str]] = [[] for _ in range(len(frame))]
+    def _field_reasons_frame(self, frame: pd.DataFrame) -> list[list[Atypical]]:
+        out: list[list[Atypical]] = [[] for _ in range(len(frame))]
         for name, (q_lo, q_hi, lo, hi) in self.ranges.items():
             if name in frame.columns:
                 values = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -152,7 +185,7 @@ class Reference:
                     out[i].append(_unseen_reason(name, values.iloc[i]))
         return out
 
-    def _field_reasons_record(self, record: Mapping[str, Any]) -> list[str]:
+    def _field_reasons_record(self, record: Mapping[str, Any]) -> list[Atypical]:
         out = []
         for name, (q_lo, q_hi, lo, hi) in self.ranges.items():
             value = record.get(name)
@@ -169,25 +202,30 @@ class Reference:
             "ranges": self.ranges, "seen_values": self.seen_values, "feature_names": self.feature_names,
             "score_threshold": self.score_threshold, "n_training": self.n_training, "details": self.details,
         }
-        (directory / "reference.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        np.savez(directory / "reference.npz", **self.density.to_arrays())
+        (directory / REFERENCE_FILES[0]).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        np.savez(directory / REFERENCE_FILES[1], **self.density.to_arrays())
 
     @classmethod
     def load(cls, directory: Path) -> Reference:
-        meta = json.loads((directory / "reference.json").read_text(encoding="utf-8"))
-        with np.load(directory / "reference.npz", allow_pickle=False) as arrays:
+        return cls.from_bytes(*((directory / name).read_bytes() for name in REFERENCE_FILES))
+
+    @classmethod
+    def from_bytes(cls, meta_json: bytes, density_npz: bytes) -> Reference:
+        """From the contents of :data:`REFERENCE_FILES` (the bundle reads them once, verified)."""
+        meta = json.loads(meta_json)
+        with np.load(io.BytesIO(density_npz), allow_pickle=False) as arrays:
             density = DiagonalMixture.from_arrays(arrays)
         ranges = {k: (float(v[0]), float(v[1]), float(v[2]), float(v[3])) for k, v in meta["ranges"].items()}
         return cls(ranges, meta["seen_values"], meta["feature_names"], density, float(meta["score_threshold"]),
                    int(meta["n_training"]), meta.get("details", {}))
 
 
-def _range_reason(name: str, value: float, q_lo: float, q_hi: float) -> str:
-    return f"{name} = {value:g} is far outside the training data (99 % of training patients: {q_lo:g} to {q_hi:g})"
+def _range_reason(name: str, value: float, q_lo: float, q_hi: float) -> Atypical:
+    return Atypical("out_of_range", field=name, value=value, low=q_lo, high=q_hi, share=RANGE_SHARE)
 
 
-def _unseen_reason(name: str, value: Any) -> str:
-    return f"{name} = {value} never occurred in the training data"
+def _unseen_reason(name: str, value: Any) -> Atypical:
+    return Atypical("unseen_value", field=name, value=value.item() if isinstance(value, np.generic) else value)
 
 
 def fit_reference(frame: pd.DataFrame, features: np.ndarray, feature_names: list[str], seed: int = 0,

@@ -1,0 +1,145 @@
+"""The examination in words: age and course, weakness and its distribution, reflexes, signs and sensation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mmn_ddx.features.findings import Known, derived_features, record_value
+from mmn_ddx.features.weakness import MRC_FIELDS, REGIONS, WeaknessFeatures, pair_asymmetric
+from mmn_ddx.serving.wording._phrases import Record, num, plural, region, words, yes_no
+
+
+def age_sex(record: Record) -> str:
+    age, sex = record_value(record, "age_at_onset_years"), record_value(record, "sex")
+    onset = "age at onset not recorded" if age is None else f"onset at {num(age)} years"
+    return f"{onset}, {words(sex, 'sex not recorded')}"
+
+
+def course(record: Record) -> str:
+    duration = record_value(record, "symptom_duration_months")
+    evolution = record_value(record, "course")
+    first = "course not recorded" if evolution is None else f"{evolution} course"
+    if duration is None:
+        return f"{first}, duration not recorded"
+    years = f" ({num(duration / 12)} years)" if duration >= 24 else ""
+    return f"{first}, symptoms for {num(duration)} months{years}"
+
+
+def onset_region(record: Record) -> str:
+    onset = record_value(record, "onset_region")
+    phrases = {"upper_limb": "onset in an arm", "lower_limb": "onset in a leg", "bulbar": "bulbar onset",
+               "generalized": "generalised onset"}
+    return phrases.get(onset, "region of onset not recorded") if onset else "region of onset not recorded"
+
+
+def weakness_distribution(record: Record, known: Known = None) -> str:
+    f = derived_features(record, WeaknessFeatures, known)
+    recorded = int(f["mrc_regions_recorded"])
+    if recorded == 0:
+        return "strength not recorded"
+    if f["weakness_max"] == 0:
+        return f"full strength in the {recorded} examined regions"
+    grades = {name: record_value(record, name) for name in MRC_FIELDS}
+    worst = min(g for g in grades.values() if g is not None)
+    where = [region(name[4:]) for name, g in grades.items() if g == worst]
+    parts = [f"weakest MRC {num(worst)} ({', '.join(where)})",
+             f"weak in {num(f['weak_regions'])} of {plural(recorded, 'examined region')} "
+             f"({plural(f['weak_limbs'], 'limb')})"]
+    for key, more, less in (("distal_predominance", "distal > proximal", "proximal > distal"),
+                            ("arm_predominance", "arms > legs", "legs > arms")):
+        if not math.isnan(f[key]) and f[key] != 0:
+            parts.append(more if f[key] > 0 else less)
+    return "; ".join(parts)
+
+
+def asymmetry(record: Record, known: Known = None) -> str:
+    f = derived_features(record, WeaknessFeatures, known)
+    if math.isnan(f["efns_asymmetric_pairs"]):
+        return "asymmetry not assessable (no left-right pair recorded)"
+    if f["symmetric_four_limb_weakness"] == 1:
+        return "symmetric proximal and distal weakness of all four limbs"
+    pairs = {r: (record_value(record, f"mrc_{r}_left"), record_value(record, f"mrc_{r}_right")) for r in REGIONS}
+    compared = {r: lr for r, lr in pairs.items() if None not in lr}
+    asymmetric = [r for r, (left, right) in compared.items() if pair_asymmetric(np.float64(left), np.float64(right))]
+    if not asymmetric:
+        return f"no left-right asymmetry in {plural(len(compared), 'compared region pair')}"
+    largest = max(asymmetric, key=lambda r: abs(compared[r][0] - compared[r][1]))
+    difference = abs(compared[largest][0] - compared[largest][1])
+    return (f"asymmetric by the EFNS/PNS rule in {len(asymmetric)} of {plural(len(compared), 'region pair')}, "
+            f"largest difference {plural(difference, 'MRC grade')} ({region(largest)})")
+
+
+def nerve_territories(record: Record) -> str:
+    count = record_value(record, "weak_nerve_territories")
+    if count is None:
+        return "weakness by nerve territory not recorded"
+    return "no weakness in an individual nerve territory" if count == 0 else (
+        f"weakness in {plural(count, 'individual nerve territory', 'individual nerve territories')}")
+
+
+def wasting(record: Record, known: Known = None) -> str:
+    atrophy = record_value(record, "muscle_atrophy")
+    worst = derived_features(record, WeaknessFeatures, known)["weakness_max"]
+    if atrophy is None:
+        return "muscle wasting not recorded"
+    wasting_words = {"none": "no wasting", "mild": "mild wasting", "marked": "marked wasting"}[atrophy]
+    if math.isnan(worst):
+        return wasting_words
+    return f"{wasting_words}, weakest muscle MRC {num(5 - worst)}"
+
+
+def reflexes(record: Record) -> str:
+    affected, unaffected = record_value(record, "reflexes_affected_limbs"), record_value(record, "reflexes_unaffected_limbs")
+    if affected is None and unaffected is None:
+        return "reflexes not recorded"
+    return (f"reflexes {words(affected, 'not recorded')} in affected limbs, "
+            f"{words(unaffected, 'not recorded')} in unaffected limbs")
+
+
+def umn_signs(record: Record) -> str:
+    return yes_no(record, "upper_motor_neuron_signs", "upper motor neuron signs present",
+                   "no upper motor neuron signs", "upper motor neuron signs not recorded")
+
+
+def bulbar_respiratory(record: Record) -> str:
+    return ", ".join((
+        yes_no(record, "bulbar_weakness", "bulbar weakness", "no bulbar weakness", "bulbar function not recorded"),
+        yes_no(record, "respiratory_weakness", "respiratory weakness", "no respiratory weakness",
+                "respiratory function not recorded"),
+    ))
+
+
+def cranial_nerves(record: Record) -> str:
+    return yes_no(record, "cranial_nerve_palsy", "cranial nerve palsy (non-bulbar)", "no cranial nerve palsy",
+                   "cranial nerves not recorded")
+
+
+def fasciculations_cramps(record: Record) -> str:
+    return ", ".join((
+        yes_no(record, "fasciculations", "visible fasciculations", "no fasciculations", "fasciculations not recorded"),
+        yes_no(record, "cramps", "cramps", "no cramps", "cramps not recorded"),
+    ))
+
+
+def emg_denervation(record: Record) -> str:
+    regions, potentials = record_value(record, "emg_regions_denervated"), record_value(record, "emg_fasciculation_potentials")
+    if regions is None and potentials is None:
+        return "needle EMG not done"
+    first = "regions with denervation not recorded" if regions is None else (
+        f"active and chronic denervation in {regions} of 4 body regions" if regions else "no denervation")
+    return ", ".join((first, yes_no(record, "emg_fasciculation_potentials", "fasciculation potentials",
+                                     "no fasciculation potentials", "fasciculation potentials not recorded")))
+
+
+def sensory_signs(record: Record) -> str:
+    loss = record_value(record, "sensory_loss")
+    loss_words = {None: "sensory examination not recorded", "none": "no objective sensory loss",
+                  "minor_vibration": "only minor vibration loss in the legs", "multifocal": "multifocal sensory loss",
+                  "symmetric": "symmetric sensory loss"}[loss]
+    return ", ".join((
+        yes_no(record, "sensory_symptoms", "sensory symptoms", "no sensory symptoms", "sensory symptoms not recorded"),
+        loss_words,
+        yes_no(record, "sensory_ataxia", "sensory ataxia", "no sensory ataxia", "ataxia not recorded"),
+    ))

@@ -1,0 +1,124 @@
+"""Everything else a clinician reads next to a prediction, worded from facts: the direction of a finding,
+the warnings, the out-of-distribution reasons and the criteria's note.
+
+The code that decides (``serving.alerts``: when to warn; ``training.artifact.reference``: what is
+atypical; the criteria: which verdict) returns facts - codes, counts, values, bounds, labels - and only
+this module turns them into sentences, so a sentence is written once and changed in one place. These
+run for every finding of every prediction: plain string formatting, no numpy on a handful of numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from mmn_ddx.data.contract import DIAGNOSES
+
+if TYPE_CHECKING:  # type only: the criteria CLI words its facts without loading the model code
+    from mmn_ddx.features.criteria import CascadeFact
+    from mmn_ddx.training.artifact.bundle import Atypical
+
+NEUTRAL: dict[str, float] = {"log-odds": 0.05, "probability": 0.01}
+"""Below this |contribution| a finding is worded as having "little effect": 0.05 log-odds is a 5 % change
+of the odds, 0.01 on the probability scale one percentage point."""
+
+SYNTHETIC_TRAINING_DATA = (
+    "The model was trained on synthetic patients only; its probabilities are not validated on real patients.")
+
+
+# --- findings -----------------------------------------------------------------------------------------
+
+
+def direction(contributions: Sequence[float], predicted: int, neutral: float = NEUTRAL["log-odds"]) -> str:
+    """How a finding moves the prediction, in words, from its per-class contributions.
+
+    Worded from the predicted class's own contribution (the number the findings are sorted by); when
+    the finding lowers it or barely touches it, the other class it raises most is named. Plain Python:
+    it runs for every finding of every patient, and numpy costs more than it saves on four numbers.
+    """
+    values = [float(v) for v in contributions]
+    own = values[predicted]
+    other = max((k for k in range(len(values)) if k != predicted), key=values.__getitem__)
+    raises_other = values[other] >= neutral
+    if own >= neutral:
+        return f"towards {DIAGNOSES[predicted]}"
+    if own <= -neutral:
+        return f"away from {DIAGNOSES[predicted]}" + (f", towards {DIAGNOSES[other]}" if raises_other else "")
+    return f"towards {DIAGNOSES[other]}" if raises_other else "little effect"
+
+
+def sentence(statement: str, contributions: Sequence[float], predicted: int,
+             neutral: float = NEUTRAL["log-odds"]) -> str:
+    """e.g. "definite conduction block in 3 of 8 motor nerves: towards MMN"."""
+    return f"{statement}: {direction(contributions, predicted, neutral)}"
+
+
+# --- warnings -----------------------------------------------------------------------------------------
+
+
+def little_information(recorded: int, total: int, *, few_recorded: bool, no_motor_ncs: bool) -> str:
+    reasons = []
+    if few_recorded:
+        reasons.append(f"only {recorded} of {total} findings are recorded")
+    if no_motor_ncs:
+        reasons.append("no motor nerve conduction study is recorded")
+    return (f"Little information: {' and '.join(reasons)}; the prediction leans on the class mix of the "
+            "training data. Recording more findings (see the next test) makes it more reliable.")
+
+
+def atypical(fact: Atypical) -> str:
+    """One out-of-distribution fact as a clause, e.g. "csf_protein_g_per_l = 18 is far outside the
+    training data (99 % of training patients: 0.2 to 3.1)"."""
+    share = f"{100 * (fact.share or 0):.0f} %"
+    if fact.code == "out_of_range":
+        return (f"{fact.field} = {fact.value:g} is far outside the training data ({share} of training patients: "
+                f"{fact.low:g} to {fact.high:g})")
+    if fact.code == "unseen_value":
+        return f"{fact.field} = {fact.value} never occurred in the training data"
+    return (f"unusual combination of findings, rarer than {share} of typical patients "
+            f"(most atypical: {', '.join(fact.features)})")
+
+
+def out_of_distribution(facts: Sequence[Atypical]) -> str:
+    return "Unlike the training data: " + "; ".join(atypical(f) for f in facts) + ". Treat the probabilities with caution."
+
+
+def criteria_disagree(label: str, predicted: str) -> str:
+    return f"The published criteria give {label}, the model predicts {predicted}."
+
+
+# --- criteria -----------------------------------------------------------------------------------------
+
+CASCADE_TITLE = "Rule-based cascade (MMN > MADSAM > CIDP > MND > possible MMN)"
+SHOWN_MISSING = 4
+"""How many of the fields that could decide the criteria the note names."""
+
+
+def element(reference: str, description: str) -> str:
+    """A guideline element as listed next to the model, e.g. "C1: weakness in two nerve territories"."""
+    return f"{reference}: {description}"
+
+
+def cascade_step(description: str, label: str) -> str:
+    return f"{description} -> {label}"
+
+
+def cascade_fact(fact: CascadeFact) -> str:
+    """e.g. "step4_gold_coast (MND) is met but earlier step1_mmn_definite_or_probable (MMN) is not assessable"."""
+    if fact.code == "blocked":
+        names = ", ".join(f"{step} ({label})" for step, label in fact.blocked_by.items())
+        return f"{fact.step} ({fact.label}) is met but earlier {names} is not assessable"
+    return f"EAN/PNS 2021 {fact.variant} CIDP ({fact.verdict}) is outside the four labels"
+
+
+def criteria_note(label: str, predicted: str, missing: Sequence[str]) -> str:
+    """The criteria next to the model in one sentence: agreement, disagreement, or why there is no label."""
+    if label not in DIAGNOSES:
+        why = "no criteria set is met" if label == "unclassified" else "criteria sets point to different labels"
+        more = (f"; recording {', '.join(missing[:SHOWN_MISSING])}{' ...' if len(missing) > SHOWN_MISSING else ''} "
+                "may decide them") if missing else ""
+        return f"The published criteria give no single label ({label}: {why}){more}."
+    if label == predicted:
+        return f"The published criteria (rule-based cascade) also give {label}."
+    return (f"The published criteria give {label} but the model predicts {predicted}: review the elements "
+            "below; the criteria are specific but miss atypical presentations, the model is trained on synthetic data.")

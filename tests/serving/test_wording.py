@@ -1,0 +1,172 @@
+"""The wording: each finding stated with the patient's actual values (never "normal" for a null), and
+the out-of-distribution facts, warnings and criteria note worded as before the facts moved out of the core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from mmn_ddx.data.contract import FEATURE_FIELDS
+from mmn_ddx.features import MODES, ClinicalFeatures
+from mmn_ddx.features._random_frame import random_frame
+from mmn_ddx.features.findings import FINDING_GROUPS
+from mmn_ddx.serving.wording import DESCRIBERS, describe_finding, messages
+from mmn_ddx.training.artifact.bundle import Atypical
+
+
+def test_every_finding_group_has_exactly_one_describer() -> None:
+    assert list(DESCRIBERS) == list(FINDING_GROUPS)
+
+
+MMN = {
+    "age_at_onset_years": 45.0, "sex": "male", "symptom_duration_months": 24.0, "course": "stepwise",
+    "mrc_arm_distal_left": 3.0, "mrc_arm_distal_right": 5.0, "mrc_arm_proximal_left": 5.0,
+    "mrc_arm_proximal_right": 5.0, "sensory_symptoms": False, "sensory_loss": "minor_vibration",
+    "motor_nerves_studied": 8, "nerves_definite_cb": 3, "nerves_probable_cb": 1, "nerves_cidp_cb": 3,
+    "anti_gm1_igm_ratio": 8.0, "csf_protein_g_per_l": 0.82, "csf_cells_per_ul": 2.0,
+}
+
+
+@pytest.mark.parametrize(("group", "record", "expected"), [
+    ("conduction_block", MMN, "definite conduction block in 3 of 8 motor nerves, probable conduction block in 1, "
+                              "conduction block by the CIDP definition in 3"),
+    ("conduction_block", {**MMN, "motor_nerves_studied": None, "nerves_definite_cb": None, "nerves_probable_cb": None,
+                          "nerves_cidp_cb": None}, "motor nerve conduction not done"),
+    ("anti_gm1", MMN, "anti-GM1 IgM 8.0× cut-off (high titre)"),
+    ("anti_gm1", {**MMN, "anti_gm1_igm_ratio": 0.4}, "anti-GM1 IgM 0.4× cut-off (negative)"),
+    ("anti_gm1", {**MMN, "anti_gm1_igm_ratio": None}, "anti-GM1 IgM not tested"),
+    ("csf", MMN, "CSF protein 0.82 g/L (1.6× the age-adjusted upper limit of 0.50 g/L), 2 cells/µL"),
+    ("csf", {**MMN, "csf_protein_g_per_l": None, "csf_cells_per_ul": None}, "CSF not examined"),
+    ("weakness_distribution", MMN, "weakest MRC 3 (left distal arm); weak in 1 of 4 examined regions (1 limb); "
+                                   "distal > proximal"),
+    ("asymmetry", MMN, "asymmetric by the EFNS/PNS rule in 1 of 2 region pairs, largest difference 2 MRC grades "
+                       "(distal arm)"),
+    ("sensory_signs", MMN, "no sensory symptoms, only minor vibration loss in the legs, ataxia not recorded"),
+    ("course", MMN, "stepwise course, symptoms for 24 months (2 years)"),
+])
+def test_descriptions_state_the_patient_s_actual_values(group: str, record: dict[str, Any], expected: str) -> None:
+    assert describe_finding(group, record) == expected
+
+
+def test_nothing_unrecorded_is_described_as_normal() -> None:
+    minimal = {"age_at_onset_years": 50.0, "sex": "female"}
+    for group in FINDING_GROUPS:
+        if group in ("age_sex", "record_completeness"):
+            continue
+        words = describe_finding(group, minimal)
+        assert "not" in words and "normal" not in words.replace("not recorded", ""), (group, words)
+
+
+def test_record_completeness_follows_the_mode() -> None:
+    record = {**MMN, "ivig_response": "improved"}
+    assert describe_finding("record_completeness", record) == f"17 of {len(FEATURE_FIELDS) - 2} fields recorded"
+    assert describe_finding("record_completeness", record, mode="with-treatment") == (
+        f"18 of {len(FEATURE_FIELDS)} fields recorded")
+
+
+def test_descriptions_of_random_records_are_clean_and_agree_with_the_counts() -> None:
+    frame = random_frame(60, seed=5, null_rate=0.3)
+    for record in frame.to_dict("records"):  # rows of a canonical frame: NaN / pd.NA for nulls
+        for group in FINDING_GROUPS:
+            words = describe_finding(group, record)
+            assert words and not any(bad in words for bad in ("None", "nan", "<NA>", "_")), (group, words)
+        studied, blocked = record["motor_nerves_studied"], record["nerves_definite_cb"]
+        if not pd.isna(studied) and studied > 0 and not pd.isna(blocked):
+            assert describe_finding("conduction_block", record).startswith(
+                f"definite conduction block in {blocked} of {studied} motor nerve")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_given_features_word_every_finding_as_computing_them_would(mode: str) -> None:
+    frame = random_frame(80, seed=9, null_rate=0.3)
+    features = ClinicalFeatures(mode=mode).fit(frame).set_output(transform="pandas").transform(frame)
+    for record, known in zip(frame.to_dict("records"), features.to_dict("records"), strict=True):
+        for group in FINDING_GROUPS:
+            assert describe_finding(group, record, mode, known) == describe_finding(group, record, mode), group
+
+
+def test_unknown_groups_are_refused_with_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="conduction_block"):
+        describe_finding("conduction_blocks", MMN)
+
+
+# --- messages from facts -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fact", "expected"), [
+    (Atypical("out_of_range", field="csf_protein_g_per_l", value=18.0, low=0.2, high=3.1, share=0.99),
+     "csf_protein_g_per_l = 18 is far outside the training data (99 % of training patients: 0.2 to 3.1)"),
+    (Atypical("unseen_value", field="sex", value="other"), "sex = other never occurred in the training data"),
+    (Atypical("unusual_combination", share=0.99, features=("umn_signs", "anti_gm1_log2_ratio", "csf_not_done")),
+     "unusual combination of findings, rarer than 99 % of typical patients (most atypical: umn_signs, "
+     "anti_gm1_log2_ratio, csf_not_done)"),
+])
+def test_out_of_distribution_facts_read_as_sentences(fact: Atypical, expected: str) -> None:
+    assert messages.atypical(fact) == expected
+    assert messages.out_of_distribution([fact, fact]) == (
+        f"Unlike the training data: {expected}; {expected}. Treat the probabilities with caution.")
+
+
+def test_out_of_distribution_facts_are_json_ready_without_empty_slots() -> None:
+    fact = Atypical("unseen_value", field="course", value="relapsing")
+    assert fact.to_dict() == {"code": "unseen_value", "field": "course", "value": "relapsing"}
+
+
+def test_little_information_names_each_reason() -> None:
+    both = messages.little_information(3, 40, few_recorded=True, no_motor_ncs=True)
+    assert both.startswith("Little information: only 3 of 40 findings are recorded and no motor nerve conduction "
+                           "study is recorded; the prediction leans on the class mix")
+    assert "only" not in messages.little_information(30, 40, few_recorded=False, no_motor_ncs=True)
+
+
+@pytest.mark.parametrize(("label", "missing", "expected"), [
+    ("MMN", [], "The published criteria (rule-based cascade) also give MMN."),
+    ("unclassified", ["a", "b", "c", "d", "e"], "The published criteria give no single label (unclassified: no "
+     "criteria set is met); recording a, b, c, d ... may decide them."),
+    ("conflicting", [], "The published criteria give no single label (conflicting: criteria sets point to "
+     "different labels)."),
+])
+def test_the_criteria_note_words_agreement_or_why_there_is_no_label(label: str, missing: list[str],
+                                                                   expected: str) -> None:
+    assert messages.criteria_note(label, "MMN", missing) == expected
+    assert messages.criteria_note("CIDP", "MMN", []).startswith("The published criteria give CIDP but the model "
+                                                                "predicts MMN: review the elements below")
+
+
+def test_cascade_facts_read_as_the_sentences_the_criteria_cli_prints() -> None:
+    from mmn_ddx.features.criteria import CascadeFact
+
+    blocked = CascadeFact(code="blocked", step="step4_gold_coast", label="MND",
+                          blocked_by={"step1_mmn_definite_or_probable": "MMN", "step2_multifocal_cidp": "MADSAM"})
+    assert messages.cascade_fact(blocked) == ("step4_gold_coast (MND) is met but earlier step1_mmn_definite_or_probable "
+                                              "(MMN), step2_multifocal_cidp (MADSAM) is not assessable")
+    variant = CascadeFact(code="variant_outside_labels", label="other CIDP variant", variant="motor", verdict="CIDP")
+    assert messages.cascade_fact(variant) == "EAN/PNS 2021 motor CIDP (CIDP) is outside the four labels"
+
+
+def test_the_criteria_cli_prints_the_cascade_facts_and_their_words(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A conflicting label (pure lower-motor-neuron signs, MMN-like, without nerve conduction) reads as before."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from mmn_ddx.cli import app
+    from mmn_ddx.features.criteria.examples import example_record
+
+    no_ncs = dict.fromkeys(("motor_nerves_studied", "nerves_definite_cb", "nerves_probable_cb", "nerves_cidp_cb",
+                            "nerves_any_demyelinating", "nerves_dml_prolonged", "nerves_cv_slowed",
+                            "nerves_fwave_prolonged", "nerves_fwave_absent", "nerves_temporal_dispersion",
+                            "sensory_nerves_studied", "sensory_nerves_abnormal", "sensory_normal_across_cb"))
+    record = {**example_record("progressive_muscular_atrophy"), "weak_nerve_territories": 2,
+              "mrc_arm_distal_right": 5.0, **no_ncs}
+    path = tmp_path / "patient.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    result = CliRunner().invoke(app, ["criteria", str(path)])
+    assert result.exit_code == 0, result.output
+    cascade = json.loads(result.stdout)[-1]
+    assert cascade["verdict"] == "conflicting"
+    assert cascade["facts"][0]["blocked_by"] == {"step1_mmn_definite_or_probable": "MMN"}
+    assert cascade["notes"] == ["step4_gold_coast (MND) is met but earlier step1_mmn_definite_or_probable (MMN) is not "
+                                "assessable"]
