@@ -21,12 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mmn_ddx.data.record import PatientRecord
 from mmn_ddx.serving.http.batcher import MicroBatcher
+from mmn_ddx.serving.http.body import StrictJSONRoute
 from mmn_ddx.serving.http.errors import MAX_BATCH
 from mmn_ddx.serving.http.model_info import ModelInfo, PredictorLike, model_info
 from mmn_ddx.serving.http.schema import FormSchema, form_schema
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed JSON."},
@@ -105,7 +106,10 @@ def get_schema() -> FormSchema:
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness and the loaded model", tags=["ops"])
+@router.head("/healthz", response_model=Health, summary="Liveness, without a body", tags=["ops"],
+             operation_id="healthz_head")
 def healthz(request: Request) -> Health:
+    """``HEAD`` too: load balancers and uptime probes often check health without a body."""
     info: ModelInfo = request.app.state.model_info
     return Health(status="ok", model=info.name, version=info.version)
 
