@@ -115,7 +115,7 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     if exc.status_code == 400:  # FastAPI's body reader: deep nesting, a 5 000-digit number, bad UTF-8
         return JSONResponse(error_body("malformed_json", "The body could not be parsed as JSON (invalid encoding, "
                                        "nesting too deep or a number too long)."), status_code=400)
-    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
+    code = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout", 413: "body_too_large", 415: "unsupported_media_type",
             503: "model_unavailable"}.get(exc.status_code, "http_error")
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
