@@ -27,7 +27,8 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from mmn_ddx.serving.http.errors import MAX_BATCH, install_error_handlers
+from mmn_ddx.serving.http.batch import MAX_BATCH
+from mmn_ddx.serving.http.errors import install_error_handlers
 from mmn_ddx.serving.http.limits import BodyTimeoutMiddleware, ServerLimits
 from mmn_ddx.serving.http.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, SafeErrorsMiddleware
 from mmn_ddx.serving.http.model_info import PredictorLike

@@ -22,12 +22,11 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from mmn_ddx.data.record import RecordError
+from mmn_ddx.serving.http.batch import MAX_BATCH, BatchTooCostly
 from mmn_ddx.serving.http.body import InvalidBody
 from mmn_ddx.serving.http.middleware import BodyTooLarge, too_large_response
 from mmn_ddx.serving.records import BatchRecordError
 
-MAX_BATCH = 1000
-"""Largest batch accepted by ``POST /v1/predict/batch``; larger ones get 413 (split them)."""
 
 
 def error_body(error: str, message: str, problems: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -120,7 +119,12 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
+async def _batch_too_costly(request: Request, exc: BatchTooCostly) -> JSONResponse:
+    return JSONResponse(exc.body, status_code=413)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(BatchTooCostly, _batch_too_costly)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(RecordError, _record_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
