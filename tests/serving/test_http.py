@@ -15,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mmn_ddx.data.contract import DIAGNOSES, fields
-from mmn_ddx.serving.http import create_app
 from mmn_ddx.serving.http.app import RECORD_BODY_LIMIT
 from mmn_ddx.serving.http.errors import MAX_BATCH
 
