@@ -38,7 +38,8 @@ CHUNK = 25
 
 
 class CompactResult(BaseModel):
-    """One patient's result without the explanation and criteria detail (``GET`` the full one per record)."""
+    """One patient's result without the explanation and criteria detail (``detail=full`` or ``POST /v1/predict``
+    give them)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     patient_id: str | None

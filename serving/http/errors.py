@@ -28,7 +28,6 @@ from mmn_ddx.serving.http.middleware import BodyTooLarge, too_large_response
 from mmn_ddx.serving.records import BatchRecordError
 
 
-
 def error_body(error: str, message: str, problems: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"error": error, "message": message}
     if problems is not None:
@@ -114,8 +113,8 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     if exc.status_code == 400:  # FastAPI's body reader: deep nesting, a 5 000-digit number, bad UTF-8
         return JSONResponse(error_body("malformed_json", "The body could not be parsed as JSON (invalid encoding, "
                                        "nesting too deep or a number too long)."), status_code=400)
-    code = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout", 413: "body_too_large", 415: "unsupported_media_type",
-            503: "model_unavailable"}.get(exc.status_code, "http_error")
+    code = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout", 413: "body_too_large",
+            415: "unsupported_media_type", 503: "model_unavailable"}.get(exc.status_code, "http_error")
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 

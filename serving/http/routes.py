@@ -20,9 +20,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from mmn_ddx.data.record import PatientRecord
+from mmn_ddx.serving.http.batch import MAX_BATCH, MAX_FULL_BATCH, CompactResult, Detail, predict_batch_json
 from mmn_ddx.serving.http.batcher import MicroBatcher
 from mmn_ddx.serving.http.body import StrictJSONRoute
-from mmn_ddx.serving.http.batch import MAX_BATCH, MAX_FULL_BATCH, CompactResult, Detail, predict_batch_json
 from mmn_ddx.serving.http.model_info import ModelInfo, PredictorLike, model_info
 from mmn_ddx.serving.http.schema import FormSchema, form_schema
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
