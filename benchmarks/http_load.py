@@ -84,7 +84,10 @@ async def _one(port: int, request: bytes) -> int:
     try:
         writer.write(request)
         await writer.drain()
-        status = int((await reader.readline()).split()[1])
+        line = await reader.readline()
+        if not line:
+            raise ConnectionAbortedError("closed without a response")  # e.g. no request head read in time
+        status = int(line.split()[1])
         await reader.read()  # Connection: close - the body ends with the connection
         return status
     finally:
