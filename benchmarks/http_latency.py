@@ -115,7 +115,7 @@ def start_server(port: int, model: str | None, memo: bool = False, workers: int 
     if memo:
         args = [sys.executable, "-c", MEMO_SERVER, str(port), model or ""]
     else:
-        args = [sys.executable, "-c", "from serving.serve_cli import serve_app; serve_app()",
+        args = [sys.executable, "-c", "from mmn_ddx.cli.serve import serve_app; serve_app()",
                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--workers", str(workers)]
         if model:
             args += ["--model", model]

@@ -6,6 +6,10 @@ findings should not be reachable from the network unless someone decides so (``-
 Logging: uvicorn's access log is off (it prints raw paths with query strings, where a client may
 put anything); :class:`serving.http.middleware.AccessLogMiddleware` logs route templates, status and
 duration instead. No request body, query string or header value is ever logged.
+
+Limits (:class:`serving.http.limits.ServerLimits`, each an option): idle and request-head timeout,
+body-read timeout (408), connections per worker (503 beyond), request-head size. With ``--workers N``
+uvicorn's own supervisor runs the workers and replaces one that dies.
 """
 
 from __future__ import annotations
@@ -13,16 +17,15 @@ from __future__ import annotations
 import copy
 import gc
 import logging
-import multiprocessing
 import os
-import signal
 import socket
-import threading
 from typing import Annotated, Any
 
 import typer
 import uvicorn
 from rich.console import Console
+
+from mmn_ddx.serving.http.limits import ServerLimits
 
 serve_app = typer.Typer(add_completion=False)
 err = Console(stderr=True, highlight=False)
@@ -42,9 +45,10 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
 
 
 def server_options(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, log_level: str = "info",
-                   configure_logging: bool = True) -> dict[str, Any]:
+                   configure_logging: bool = True, limits: ServerLimits = ServerLimits()) -> dict[str, Any]:
     """The one set of uvicorn options (the CLI, the browser test and the benchmark all use it)."""
     return {
+        **limits.uvicorn_options(),
         "host": host,
         "port": port,
         "access_log": False,
@@ -56,10 +60,10 @@ def server_options(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, log_level
     }
 
 
-def server_config(app: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                  log_level: str = "info", configure_logging: bool = True) -> uvicorn.Config:
-    """A uvicorn configuration for one in-process server around ``app``."""
-    config = uvicorn.Config(app, **server_options(host, port, log_level, configure_logging))
+def server_config(app: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, log_level: str = "info",
+                  configure_logging: bool = True, limits: ServerLimits = ServerLimits()) -> uvicorn.Config:
+    """A uvicorn configuration for one in-process server around ``app`` (built with ``limits.timeout_body``)."""
+    config = uvicorn.Config(app, **server_options(host, port, log_level, configure_logging, limits))
     disable_access_logger()
     return config
 
@@ -93,12 +97,24 @@ def serve(
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     workers: Annotated[int, typer.Option(
-        min=1, max=32, help="Worker processes, each with its own copy of the model. One process computes one "
-                            "prediction at a time (Python's GIL); use one per core under concurrent load.")] = 1,
+        min=1, max=32, help="Worker processes, each with its own copy of the model, supervised by uvicorn (a worker "
+                            "that dies is replaced). One process computes one prediction at a time (Python's "
+                            "GIL); use one per core under concurrent load.")] = 1,
+    timeout_keep_alive: Annotated[int, typer.Option(
+        min=1, help="Seconds a connection may stay idle, and may take to send a complete request head.")
+    ] = ServerLimits.timeout_keep_alive,
+    timeout_body: Annotated[float, typer.Option(
+        min=0.1, help="Seconds to receive a request body after its head; slower requests get 408.")
+    ] = ServerLimits.timeout_body,
+    limit_concurrency: Annotated[int, typer.Option(
+        min=1, help="Open connections plus running requests per worker; beyond it requests get 503.")
+    ] = ServerLimits.limit_concurrency,
 ) -> None:
     """Serve the HTTP API (/v1/..., /docs) and the clinician web page (/) on uvicorn."""
-    from mmn_ddx.serving.http.app import MODEL_ENV, MODE_ENV, create_app  # noqa: PLC0415 - keeps `mmn-ddx --help` fast
+    from mmn_ddx.serving.http.app import BODY_TIMEOUT_ENV, MODE_ENV, MODEL_ENV, create_app  # noqa: PLC0415 - keeps `mmn-ddx --help` fast
 
+    limits = ServerLimits(timeout_keep_alive=timeout_keep_alive, timeout_body=timeout_body,
+                          limit_concurrency=limit_concurrency)
     try:
         predictor = load_predictor(model, mode)  # in this process first: a bad model fails here, readably
     except Exception as exc:  # noqa: BLE001 - any load failure ends here with a readable message
@@ -108,73 +124,37 @@ def serve(
     err.print(f"Serving {predictor.uri} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs) with "
               f"{workers} worker process{'es' if workers > 1 else ''}. Research software: not for clinical use.")
     if workers == 1:
-        app = create_app(predictor)
+        app = create_app(predictor, body_timeout=limits.timeout_body)
         gc.freeze()  # the model and lookup tables live as long as the server: keep them out of every GC pass
-        uvicorn.Server(server_config(app, host, port, log_level)).run()
+        uvicorn.Server(server_config(app, host, port, log_level, limits=limits)).run()
         return
     # each worker builds the app from an import string and loads the model this process resolved
     os.environ[MODEL_ENV], os.environ[MODE_ENV] = predictor.uri, predictor.mode
-    run_workers(workers, server_options(host, port, log_level))
+    os.environ[BODY_TIMEOUT_ENV] = str(limits.timeout_body)
+    run_workers(workers, server_options(host, port, log_level, limits=limits))
 
 
 WORKER_APP = "mmn_ddx.serving.http.app:create_app_from_environment"
 
 
 def run_workers(workers: int, options: dict[str, Any]) -> None:
-    """Run ``workers`` uvicorn processes, each with its own ``SO_REUSEPORT`` listening socket.
+    """``workers`` processes under uvicorn's own supervisor (``uvicorn.run(..., workers=N)``).
 
-    Why not ``uvicorn --workers``: its workers share one listening socket, and the first one to wake
-    accepts every connection that is waiting, so a handful of keep-alive clients all land on one
-    worker (measured: 8 clients, 2 workers, one core busy). With a socket per worker the kernel spreads
-    connections over the workers. ``TCP_NODELAY`` is set on the listener (accepted sockets inherit it):
-    asyncio does not set it on a socket it did not create, and a response written in two parts then
-    waited 40 ms for the client's delayed ACK.
+    The supervisor pings each worker every half second and replaces one that died or hangs (a crash
+    no longer stops the server); SIGHUP restarts them one by one, SIGTTIN/SIGTTOU add or remove one.
+    The workers share one listening socket.
     """
-    guard = _listener(options["host"], options["port"], listen=False)  # the port is free, or fail here
-    context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_worker, args=(options,), name=f"mmn-ddx-worker-{i}", daemon=True)
-                 for i in range(workers)]
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    try:
-        for process in processes:
-            process.start()
-        while not stop.wait(0.5):
-            if any(not p.is_alive() for p in processes):
-                err.print("[bold red]Error:[/] a worker process exited; stopping the server.")
-                break
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.join(timeout=10)
-        guard.close()
-    if not stop.is_set():
-        raise typer.Exit(code=1)
+    _check_port_free(options["host"], options["port"])
+    uvicorn.run(WORKER_APP, factory=True, workers=workers, **options)
 
 
-def _listener(host: str, port: int, *, listen: bool = True) -> socket.socket:
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with a readable message (uvicorn would log a bare socket error and exit)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        err.print(f"[bold red]Error:[/] cannot listen on {host}:{port} ({exc.strerror}).")
-        raise typer.Exit(code=1) from None
-    if listen:
-        sock.listen(2048)
-        sock.set_inheritable(True)
-    return sock
-
-
-def _worker(options: dict[str, Any]) -> None:
-    """One worker process: its own listening socket on the shared port, one uvicorn server."""
-    config = uvicorn.Config(WORKER_APP, factory=True, **options)  # configures this process's logging
-    disable_access_logger()
-    sock = _listener(options["host"], options["port"])
-    uvicorn.Server(config).run(sockets=[sock])
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            err.print(f"[bold red]Error:[/] cannot listen on {host}:{port} ({exc.strerror}).")
+            raise typer.Exit(code=1) from None

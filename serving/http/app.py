@@ -5,8 +5,10 @@ passes the one it loaded). Everything is served from the package itself, nothing
 page's HTML/CSS/JS from ``serving/web/``, Swagger UI and ReDoc from the ``fastapi-offline`` wheel,
 so the tool works on a hospital machine without internet access.
 
-Middleware, outermost first: access log (no patient data) -> body-size limit (413) -> catch-all
-(never a 500, never a traceback in the log). Error handlers: :mod:`serving.http.errors`.
+Middleware, outermost first: access log (no patient data; gives each request an id) -> body-read
+timeout (408) -> body-size limit (413) -> catch-all (an unexpected error is a 500 naming the request
+id, never a traceback in the log). Error handlers: :mod:`serving.http.errors`. Connection limits and
+timeouts: :mod:`serving.http.limits`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from mmn_ddx.serving.http.errors import MAX_BATCH, install_error_handlers
+from mmn_ddx.serving.http.batch import MAX_BATCH
+from mmn_ddx.serving.http.errors import install_error_handlers
+from mmn_ddx.serving.http.limits import BodyTimeoutMiddleware, ServerLimits
 from mmn_ddx.serving.http.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, SafeErrorsMiddleware
 from mmn_ddx.serving.http.model_info import PredictorLike
 from mmn_ddx.serving.http.routes import attach_predictor, router
@@ -105,6 +109,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 MODEL_ENV = "MMN_DDX_SERVE_MODEL"
 MODE_ENV = "MMN_DDX_SERVE_MODE"
+BODY_TIMEOUT_ENV = "MMN_DDX_SERVE_BODY_TIMEOUT"
 """Set by ``mmn-ddx serve --workers N`` for its worker processes (see :func:`create_app_from_environment`)."""
 
 
@@ -113,13 +118,16 @@ def create_app_from_environment() -> FastAPI:
     :data:`MODEL_ENV` (and :data:`MODE_ENV`), as resolved by the parent, else the champion."""
     from mmn_ddx.serving.predictor import Predictor  # noqa: PLC0415 - heavy
 
-    app = create_app(Predictor.load(os.environ.get(MODEL_ENV) or None, mode=os.environ.get(MODE_ENV) or None))
+    predictor = Predictor.load(os.environ.get(MODEL_ENV) or None, mode=os.environ.get(MODE_ENV) or None)
+    app = create_app(predictor, body_timeout=float(os.environ.get(BODY_TIMEOUT_ENV) or ServerLimits.timeout_body))
     gc.freeze()  # the model and lookup tables live as long as the worker: keep them out of every GC pass
     return app
 
 
-def create_app(predictor: PredictorLike | None = None, **fastapi_kwargs: Any) -> FastAPI:
-    """Build the app around ``predictor`` (default: ``Predictor.load()``, the champion model)."""
+def create_app(predictor: PredictorLike | None = None, *, body_timeout: float = ServerLimits.timeout_body,
+               **fastapi_kwargs: Any) -> FastAPI:
+    """Build the app around ``predictor`` (default: ``Predictor.load()``, the champion model); a request
+    body must arrive within ``body_timeout`` seconds."""
     predictor = predictor if predictor is not None else _load_default_predictor()
     app = FastAPI(
         lifespan=_lifespan,
@@ -140,5 +148,6 @@ def create_app(predictor: PredictorLike | None = None, **fastapi_kwargs: Any) ->
     app.add_middleware(SafeErrorsMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, default_limit=RECORD_BODY_LIMIT,
                        path_limits={"/v1/predict/batch": BATCH_BODY_LIMIT})
+    app.add_middleware(BodyTimeoutMiddleware, seconds=body_timeout)
     app.add_middleware(AccessLogMiddleware)
     return app

@@ -16,7 +16,10 @@ order: ``predict_many(records)[i]`` is the result for ``records[i]`` (the predic
 equals ``predict(records[i])``).
 
 If the batch call fails (one record the model cannot process), each record is retried alone, so a
-bad record fails only its own request.
+bad record fails only its own request. A contract violation found in the batch
+(:class:`serving.records.BatchRecordError`, rows numbered within the micro-batch) is handed back as
+the plain :class:`data.record.RecordError` of its own record: the error a request gets never depends
+on which other requests happened to share its batch.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ import asyncio
 import contextlib
 from typing import Any
 
+from mmn_ddx.data.record import RecordError
 from mmn_ddx.serving.http.model_info import PredictorLike
+from mmn_ddx.serving.records import BatchRecordError
 from mmn_ddx.serving.result import PredictionResult
 
 Outcome = PredictionResult | BaseException
@@ -98,6 +103,8 @@ class MicroBatcher:
             results = self.predictor.predict_many(records)
             if len(results) == len(records):
                 return list(results)
+        except BatchRecordError as exc:
+            return self._without_bad_rows(records, exc)
         except Exception as exc:  # noqa: BLE001 - handed back to the request that caused it
             if len(records) == 1:
                 return [exc]
@@ -107,4 +114,14 @@ class MicroBatcher:
                 outcomes.append(self.predictor.predict(record))
             except Exception as exc:  # noqa: BLE001 - handed back to its own request
                 outcomes.append(exc)
+        return outcomes
+
+    def _without_bad_rows(self, records: list[Any], exc: BatchRecordError) -> list[Outcome]:
+        """Each bad row's own :class:`RecordError`; the other records predicted together."""
+        good = [i for i in range(len(records)) if i + 1 not in exc.rows]
+        outcomes: list[Outcome] = [RecordError(exc.rows[i + 1]) if i + 1 in exc.rows else exc
+                                   for i in range(len(records))]
+        if good:
+            for i, outcome in zip(good, self._predict_all([records[i] for i in good]), strict=True):
+                outcomes[i] = outcome
         return outcomes

@@ -1,4 +1,4 @@
-"""Error handlers: every failure is a small JSON document with a 4xx status, never a 500 stack trace.
+"""Error handlers: every failure is a small JSON document, never a stack trace.
 
 One shape for all errors, so the web page and scripts handle them in one place::
 
@@ -6,9 +6,10 @@ One shape for all errors, so the web page and scripts handle them in one place::
 
 ``problems`` maps the *field path* (``mrc_arm_distal_left``; ``records.3.sex`` in a batch) to the
 reason. Nothing the client sent is echoed back or logged: pydantic's ``input`` is dropped from every
-error. Anything unexpected is caught by :class:`serving.http.middleware.SafeErrorsMiddleware`, not by
-an ``Exception`` handler here: Starlette re-raises after such a handler, and the server would then log
-a traceback whose message may quote a patient value.
+error. The client's mistakes are 4xx; anything unexpected is the server's, a 500 with a request id,
+answered by :class:`serving.http.middleware.SafeErrorsMiddleware`, not by an ``Exception`` handler
+here: Starlette re-raises after such a handler, and the server would then log a traceback whose
+message may quote a patient value.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from mmn_ddx.data.record import RecordError
+from mmn_ddx.serving.http.batch import MAX_BATCH, BatchTooCostly
+from mmn_ddx.serving.http.body import InvalidBody
 from mmn_ddx.serving.http.middleware import BodyTooLarge, too_large_response
 from mmn_ddx.serving.records import BatchRecordError
-
-MAX_BATCH = 1000
-"""Largest batch accepted by ``POST /v1/predict/batch``; larger ones get 413 (split them)."""
 
 
 def error_body(error: str, message: str, problems: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -108,15 +108,22 @@ async def _record_error(request: Request, exc: RecordError) -> JSONResponse:
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     if isinstance(exc, BodyTooLarge):
         return too_large_response(exc.limit)
+    if isinstance(exc, InvalidBody):
+        return invalid_record_response(exc.problems)
     if exc.status_code == 400:  # FastAPI's body reader: deep nesting, a 5 000-digit number, bad UTF-8
         return JSONResponse(error_body("malformed_json", "The body could not be parsed as JSON (invalid encoding, "
                                        "nesting too deep or a number too long)."), status_code=400)
-    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
-            503: "model_unavailable"}.get(exc.status_code, "http_error")
+    code = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout", 413: "body_too_large",
+            415: "unsupported_media_type", 503: "model_unavailable"}.get(exc.status_code, "http_error")
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
+async def _batch_too_costly(request: Request, exc: BatchTooCostly) -> JSONResponse:
+    return JSONResponse(exc.body, status_code=413)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(BatchTooCostly, _batch_too_costly)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(RecordError, _record_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

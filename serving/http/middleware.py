@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware: a body-size limit, an access log without patient data, and a safe catch-all.
+"""Pure-ASGI middleware: a body-size limit, a body-read timeout, an access log without patient data,
+and a safe catch-all.
 
 All plain ASGI (not ``BaseHTTPMiddleware``): they see every byte and every response and cost
 microseconds per request.
@@ -12,7 +13,11 @@ soon as the count passes the limit.
 Access log: uvicorn's own access log is switched off (see ``serving.serve_cli``) because it prints
 the raw path *with its query string*, where a client could have put anything. Ours logs the method,
 the matched route *template* (``/v1/predict``; unmatched paths are logged as ``<unmatched>``), the
-status and the duration, and never a body, a query string or a header value.
+status, the duration and the request id, and never a body, a query string or a header value.
+
+Request id: every response carries ``X-Request-ID`` (generated here, never taken from the client, whose
+header could hold anything); a 500 names it in its body and in the one log line about the failure, so
+an operator can find the failure a user reports.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+import uuid
 from collections.abc import Mapping
 
 from starlette.datastructures import Headers
@@ -105,8 +111,17 @@ def _content_length(scope: Scope) -> int | None:
         return None
 
 
+REQUEST_ID_HEADER = "x-request-id"
+
+
+def request_id(scope: Scope) -> str:
+    """This request's id (set by :class:`AccessLogMiddleware`; ``-`` outside it)."""
+    return str(scope.get("state", {}).get("request_id", "-"))
+
+
 class AccessLogMiddleware:
-    """One INFO line per request: method, route template, status, milliseconds. No patient data."""
+    """Gives each request an id (``X-Request-ID``) and logs one INFO line per request: method, route
+    template, status, milliseconds, id. No patient data."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -118,11 +133,14 @@ class AccessLogMiddleware:
         start = time.perf_counter()
         status = 500
         root_path = scope.get("root_path", "")
+        rid = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
 
         async def recording_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), rid.encode())]
             await send(message)
 
         try:
@@ -130,8 +148,8 @@ class AccessLogMiddleware:
         finally:
             if access_logger.isEnabledFor(logging.INFO):
                 access_logger.info(
-                    "%s %s %d %.1fms", scope.get("method", "?"), _route_template(scope, root_path), status,
-                    (time.perf_counter() - start) * 1000.0,
+                    "%s %s %d %.1fms id=%s", scope.get("method", "?"), _route_template(scope, root_path), status,
+                    (time.perf_counter() - start) * 1000.0, rid,
                 )
 
 
@@ -151,12 +169,13 @@ def _route_template(scope: Scope, root_path: str) -> str:
 
 
 class SafeErrorsMiddleware:
-    """Catch-all: an unexpected exception becomes a safe JSON 422, and is *not* re-raised.
+    """Catch-all: an unexpected exception becomes a JSON 500 naming the request id, and is *not* re-raised.
 
-    Starlette's own ``Exception`` handler re-raises after answering, so uvicorn would log the full
-    traceback, message included, and a message may quote a patient value. Here we log only the
-    exception type and the file:line where it was raised. The status is 422 ("this record could not
-    be processed"), never 500: the brief of the HTTP API is that no input produces a 500.
+    An unexpected exception is the server's fault, never the client's: it is answered 500 (the client's
+    mistakes are 4xx, answered by the error handlers before anything gets here). Starlette's own
+    ``Exception`` handler re-raises after answering, so uvicorn would log the full traceback, message
+    included, and a message may quote a patient value. Here we log only the request id, the exception
+    type and the file:line where it was raised.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -179,14 +198,16 @@ class SafeErrorsMiddleware:
         except Exception as exc:  # noqa: BLE001 - this is the one place that must catch everything
             frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
             where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
-            error_logger.error("unhandled %s at %s (message withheld: may contain patient data)",
-                               type(exc).__name__, where)
+            rid = request_id(scope)
+            error_logger.error("request %s: unhandled %s at %s (message withheld: may contain patient data)",
+                               rid, type(exc).__name__, where)
             if started:
                 return  # headers are gone; the client sees a truncated body, the server stays up
             response = JSONResponse(
-                {"error": "processing_failed",
-                 "message": "The server could not process this request; nothing was stored. "
-                            "Check the record against GET /v1/schema and try again."},
-                status_code=422,
+                {"error": "internal_error",
+                 "message": "The server failed while processing this request (not a problem with the record); "
+                            "nothing was stored. Report the request id to the operator.",
+                 "request_id": rid},
+                status_code=500,
             )
             await response(scope, receive, send)

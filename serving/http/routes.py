@@ -7,29 +7,31 @@ OpenAPI document shows the exact contract. Responses are serialised straight fro
 validation pass of the response: the result was validated when it was built.
 
 Single predictions go through :class:`serving.http.batcher.MicroBatcher` (concurrent requests share
-one vectorised call, run in a worker thread); the batch endpoint is a plain ``def`` that FastAPI runs
-in its thread pool. Either way a prediction never blocks the event loop that answers ``/healthz``.
+one vectorised call); the batch endpoint scores its records in chunks in a worker thread
+(:mod:`serving.http.batch`), so a long batch does not block the event loop that answers ``/healthz``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from mmn_ddx.data.record import PatientRecord
+from mmn_ddx.serving.http.batch import MAX_BATCH, MAX_FULL_BATCH, CompactResult, Detail, predict_batch_json
 from mmn_ddx.serving.http.batcher import MicroBatcher
-from mmn_ddx.serving.http.errors import MAX_BATCH
+from mmn_ddx.serving.http.body import StrictJSONRoute
 from mmn_ddx.serving.http.model_info import ModelInfo, PredictorLike, model_info
 from mmn_ddx.serving.http.schema import FormSchema, form_schema
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed JSON."},
+    408: {"description": "The body did not arrive in time."},
     413: {"description": "Body (or batch) too large."},
     415: {"description": "Body is not JSON."},
     422: {"description": "The record violates the data dictionary: `problems` maps field path to reason."},
@@ -45,6 +47,10 @@ class BatchRequest(BaseModel):
 
 class BatchResponse(BaseModel):
     results: list[PredictionResult]
+
+
+class CompactBatchResponse(BaseModel):
+    results: list[CompactResult]
 
 
 class Health(BaseModel):
@@ -81,15 +87,23 @@ async def predict(request: Request, record: PatientRecord = Body(...)) -> Respon
 
 @router.post(
     "/v1/predict/batch",
-    response_model=BatchResponse,
+    response_model=BatchResponse | CompactBatchResponse,
     responses=_ERROR_RESPONSES,
-    summary=f"Explained predictions for up to {MAX_BATCH} patients",
+    summary=f"Explained predictions for up to {MAX_BATCH} patients ({MAX_FULL_BATCH} at full detail)",
     tags=["prediction"],
 )
-def predict_batch(request: Request, batch: BatchRequest) -> Response:
-    """One result per record, in order. Field paths in a 422 read `records.<index>.<field>`."""
-    results = _predictor(request).predict_many(batch.records)
-    return _json('{"results":[' + ",".join(r.model_dump_json() for r in results) + "]}")
+async def predict_batch(
+    request: Request,
+    batch: BatchRequest,
+    detail: Detail = Query("full", description="`full`: each result as `POST /v1/predict` gives it (at most "  # noqa: B008
+                           f"{MAX_FULL_BATCH} records); `compact`: without the explanation and criteria detail "
+                           f"(at most {MAX_BATCH} records)."),
+) -> Response:
+    """One result per record, in order. Field paths in a 422 read `records.<index>.<field>`.
+
+    A batch costs records x contract fields; over the budget of its detail level it gets 413.
+    """
+    return _json(await predict_batch_json(_predictor(request), batch.records, detail))
 
 
 @router.get("/v1/model", response_model=ModelInfo, summary="The model being served", tags=["model"])
@@ -105,7 +119,10 @@ def get_schema() -> FormSchema:
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness and the loaded model", tags=["ops"])
+@router.head("/healthz", response_model=Health, summary="Liveness, without a body", tags=["ops"],
+             operation_id="healthz_head")
 def healthz(request: Request) -> Health:
+    """``HEAD`` too: load balancers and uptime probes often check health without a body."""
     info: ModelInfo = request.app.state.model_info
     return Health(status="ok", model=info.name, version=info.version)
 
