@@ -4,7 +4,7 @@ The published sets are not mutually exclusive (Gold Coast is unspecific against 
 like MMN), so they are tried in a fixed order and the first one met gives the label:
 
 1. EFNS/PNS 2010 MMN definite or probable         -> MMN
-2. EAN/PNS 2021 multifocal CIDP (CIDP or possible) -> MADSAM
+2. EAN/PNS 2021 multifocal CIDP (CIDP or possible) -> MADSAM (and focal CIDP confined to an arm, criteria.md §2)
 3. EAN/PNS 2021 typical CIDP (CIDP or possible)    -> CIDP
 4. Gold Coast criteria 1 and 2                     -> MND
 5. EFNS/PNS 2010 possible MMN                      -> MMN
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmn_ddx.features.criteria._logic import Tri, is_true
+from mmn_ddx.features.criteria._logic import Tri, any_of, is_true
 from mmn_ddx.features.criteria._registry import Categories
 from mmn_ddx.features.criteria._results import CONFLICTING, UNCLASSIFIED
 
@@ -42,8 +42,8 @@ class CascadeStep:
 
 STEPS: tuple[CascadeStep, ...] = (
     CascadeStep("step1_mmn_definite_or_probable", "EFNS/PNS 2010 MMN definite or probable", "MMN", "mmn_efns2010"),
-    CascadeStep("step2_multifocal_cidp", "EAN/PNS 2021 multifocal CIDP (CIDP or possible CIDP)", "MADSAM",
-                "cidp_ean2021"),
+    CascadeStep("step2_multifocal_cidp", "EAN/PNS 2021 multifocal or arm-confined focal CIDP (CIDP or possible CIDP)",
+                "MADSAM", "cidp_ean2021"),
     CascadeStep("step3_typical_cidp", "EAN/PNS 2021 typical CIDP (CIDP or possible CIDP)", "CIDP", "cidp_ean2021"),
     CascadeStep("step4_gold_coast", "Gold Coast 2020 criteria 1 and 2", "MND", "als_gold_coast"),
     CascadeStep("step5_mmn_possible", "EFNS/PNS 2010 possible MMN", "MMN", "mmn_efns2010"),
@@ -54,7 +54,8 @@ def cascade_steps(mmn: Categories, cidp: Categories, als: Categories) -> dict[st
     """Each step's three-valued status, from the categories of the three criteria sets."""
     return {
         "step1_mmn_definite_or_probable": mmn["definite"] | mmn["probable"],
-        "step2_multifocal_cidp": cidp["multifocal: CIDP"] | cidp["multifocal: possible CIDP"],
+        "step2_multifocal_cidp": any_of(cidp["multifocal: CIDP"], cidp["multifocal: possible CIDP"],
+                                        cidp["focal arm: CIDP"], cidp["focal arm: possible CIDP"]),
         "step3_typical_cidp": cidp["typical: CIDP"] | cidp["typical: possible CIDP"],
         "step4_gold_coast": als["met"],
         "step5_mmn_possible": mmn["possible"],
