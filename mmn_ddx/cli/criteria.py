@@ -114,7 +114,7 @@ def _verdicts(frame: pd.DataFrame, reading: Reading) -> pd.DataFrame:
 def _summary(verdicts: pd.DataFrame, diagnosis: pd.Series | None, source: str, reading: Reading) -> None:
     console = Console()
     coverage = criteria_coverage(verdicts)
-    table = Table(title=f"Rule-based criteria, {reading} reading: {len(verdicts)} patients ({source})")
+    table = Table(title=f"Rule-based criteria: {len(verdicts)} patients ({source}; {reading} reading)")
     for name in ("criteria", "verdict", "n", "%"):
         table.add_column(name, justify="right" if name in ("n", "%") else "left")
     for column in VERDICT_COLUMNS:
@@ -125,11 +125,11 @@ def _summary(verdicts: pd.DataFrame, diagnosis: pd.Series | None, source: str, r
     console.print(table)
     for other in READINGS:
         by_reading = verdicts.assign(rule_based_label=verdicts[label_column(other)])
-        console.print(f"Rule-based coverage, {other} reading (one of the four labels): "
+        console.print(f"Rule-based coverage (one of the four labels), {other} reading: "
                       f"{100 * rule_based_coverage(by_reading):.1f}%")
     if diagnosis is not None and diagnosis.notna().any():
         crosstab = pd.crosstab(diagnosis.rename("diagnosis"), verdicts["rule_based_label"], dropna=False)
-        agreement = Table(title=f"Reference diagnosis (rows) x rule-based label, {reading} reading (columns)")
+        agreement = Table(title=f"Reference diagnosis (rows) x rule-based label (columns), {reading} reading")
         agreement.add_column("diagnosis")
         for label in crosstab.columns:
             agreement.add_column(str(label), justify="right")
