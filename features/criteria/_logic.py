@@ -161,6 +161,23 @@ class Columns:
         other.reading = reading
         return other
 
+    def _count_reads(self) -> list[int]:
+        """How many reading-dependent reads (``count_at_least``) these columns have served, shared by every
+        reading: a computation that made none gives the same result under every reading."""
+        return self._cache.setdefault("count_reads", [0])
+
+    def same_in_every_reading(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, remembered for every reading of these columns when it read no count (the only
+        reading-dependent read): a second reading then costs only what depends on it."""
+        if key in self._cache:
+            return self._cache[key]
+        counter = self._count_reads()
+        before = counter[0]
+        result = compute()
+        if counter[0] == before:
+            self._cache[key] = result
+        return result
+
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self._cache:
             self._cache[key] = compute()
@@ -218,6 +235,7 @@ class Columns:
         nerves the report names"), so it never refutes. Chart-review reading: it is the complete count, as
         a chart reviewer reads "no conduction block was found" (docs/criteria.md, "zero counts").
         """
+        self._count_reads()[0] += 1
         count = self.number(field)
         studied = self.number(denominator)
         met = count >= k

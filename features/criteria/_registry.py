@@ -64,7 +64,7 @@ class Element:
     def read(self, cols: Columns) -> Tri:
         """The element under the columns' reading: in chart review, an undecided element becomes what an
         unmentioned finding means for it (``unmentioned``)."""
-        result = self.compute(cols)
+        result = cols.same_in_every_reading(f"element:{id(self)}", lambda: self.compute(cols))
         if self.absent_unless_recorded:
             return Tri(~result.false, result.false)
         if cols.reading == "strict" or self.unmentioned == "undecided":
