@@ -54,6 +54,10 @@ CIDP_EAN2021 = CriteriaSet(
         "for conduction block plus another parameter this is an approximation (criteria.md §2.7 note 1).",
         "Sensory involvement of >= 2 limbs is proxied by sensory_loss == symmetric; multifocal sensory loss "
         "'in the affected limbs' and sensory nerves 'of affected limbs' cannot be localised.",
+        "Anti-MAG neuropathy excludes only when recorded (IgM paraprotein and anti-MAG positive); an unrecorded "
+        "paraprotein or anti-MAG is flagged (anti_mag_neuropathy_ruled_out), not excluded (criteria.md §2.7).",
+        "Focal CIDP confined to an arm ('focal arm') is labelled MADSAM, as criteria.md §2 maps it; focal CIDP "
+        "of a leg stays an other CIDP variant.",
         "Exclusions other than anti-MAG neuropathy (nodopathies, POEMS, hereditary, MMN) are not encoded; "
         "MMN is handled by the rule-based cascade.",
         "Sensory CIDP: sensory demyelinating criteria are not recorded; approximated by abnormal sensory "
