@@ -73,6 +73,7 @@ def _set_verdict(criteria: CriteriaSet, ev: Evaluation, verdict_keys: np.ndarray
         missing_fields=sorted(missing) if could_change else [],
         elements=elements,
         notes=list(criteria.notes),
+        reading=ev.cols.reading,
     )
 
 
@@ -112,6 +113,7 @@ def _cascade_verdict(ev: Evaluation, verdicts: dict[str, CriteriaVerdict], i: in
             for k, step in enumerate(STEPS, start=1)
         ],
         notes=notes,
+        reading=ev.cols.reading,
     )
 
 

@@ -74,3 +74,6 @@ class CriteriaVerdict(BaseModel):
     )
     elements: list[ElementResult]
     notes: list[str] = Field(description="Approximations forced by the data dictionary, and cascade reasons.")
+    reading: Literal["strict", "chart-review"] = Field(
+        default="strict", description="How the record was read: strict (an unknown never counts) or chart-review "
+        "(an unmentioned exclusion or supportive finding is absent; docs/criteria.md).")

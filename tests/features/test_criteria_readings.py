@@ -116,6 +116,8 @@ def test_the_explanation_states_the_chart_review_verdict() -> None:
     assert (strict.verdict, chart.verdict) == (NA, "definite")
     e8 = next(e for e in chart.elements if e.id == "e8_no_upper_motor_neuron_signs")
     assert e8.status == MET
+    assert {v.reading for v in explain_criteria(frame, "chart-review")} == {"chart-review"}
+    assert {v.reading for v in explain_criteria(frame)} == {"strict"}
 
 
 def test_every_element_has_a_chart_review_meaning() -> None:
