@@ -28,7 +28,10 @@ Unmentioned = Literal["undecided", "absent finding: met", "absent finding: not m
 """What the chart-review reading makes of an element the record cannot decide (docs/criteria.md):
 ``absent finding: met`` for an element stating that a finding is absent (every exclusion, "no sensory loss"),
 ``absent finding: not met`` for a supportive finding, ``undecided`` (as in the strict reading) otherwise."""
-_UNMENTIONED_BY_ROLE: dict[str, Unmentioned] = {"exclusion": "absent finding: met", "supportive": "absent finding: not met"}
+_UNMENTIONED_BY_ROLE: dict[str, Unmentioned] = {
+    "exclusion": "absent finding: met",
+    "supportive": "absent finding: not met",
+}
 Categories = dict[str, Tri]
 """Diagnostic categories of one criteria set, highest first (e.g. definite, probable, possible)."""
 

@@ -159,9 +159,6 @@ ALS_BODY_REGIONS: Final = 4
 ALS_ATROPHY_PRESENT: Final = ("mild", "marked")
 """Gold Coast 2020 clinical LMN dysfunction: weakness *and* wasting (atrophy not localised in the contract)."""
 
-ALS_BRISK_REFLEXES: Final = ("brisk",)
-"""Gold Coast 2020 UMN dysfunction includes increased tendon reflexes (kept in the reflex fields)."""
-
 ALS_PRESERVED_REFLEXES: Final = ("normal", "brisk")
 """Gold Coast 2020 UMN dysfunction: "the presence of a reflex in a clinically weak and wasted muscle" - a
 reflex of the weak limbs that is not reduced or absent, while muscles are wasted."""
