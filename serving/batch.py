@@ -23,7 +23,7 @@ TOP_FINDINGS = 3
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
 COLUMNS: tuple[str, ...] = (
     ID_FIELD, "predicted_diagnosis", *PROBABILITY_COLUMNS, "prediction_set", "coverage", "top_findings",
-    "criteria_label", "criteria_agree", "warnings",
+    "criteria_label", "criteria_label_chart_review", "criteria_agree", "warnings",
 )
 """Output columns; ``next_test`` is added when requested."""
 SEPARATOR = " | "
@@ -43,6 +43,7 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
     rows["coverage"] = np.full(len(frame), predictor.bundle.coverage)
     rows["top_findings"] = [_top_findings(predictor, scored, records[i], i, top_k) for i in range(len(frame))]
     rows["criteria_label"] = labels
+    rows["criteria_label_chart_review"] = scored.criteria.labels_by_reading["chart-review"]
     rows["criteria_agree"] = pd.array(
         [None if label not in DIAGNOSES else label == DIAGNOSES[k] for label, k in zip(labels, predicted, strict=True)],
         dtype="boolean")

@@ -24,8 +24,9 @@ from mmn_ddx.features.criteria import (
     NOT_ASSESSABLE,
     NOT_MET,
     CriteriaSet,
+    READINGS,
     Evaluation,
-    evaluate_all,
+    evaluate_readings,
     first_met,
     maps_to,
 )
@@ -58,21 +59,27 @@ class CriteriaBatch:
     """Field -> True where null, for every field an element reads."""
     verdicts: dict[str, np.ndarray]
     labels: np.ndarray
+    """The rule-based label under the strict reading (the verdicts' reading)."""
+    labels_by_reading: dict[str, np.ndarray]
+    """The rule-based label under every reading (strict, chart-review), shown side by side."""
 
     def __len__(self) -> int:
         return len(self.labels)
 
 
 def evaluate(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> CriteriaBatch:
-    """Evaluate all criteria sets once, for a canonical frame or validated record dicts."""
-    ev = evaluate_all(data)
+    """Evaluate all criteria sets once per reading, for a canonical frame or validated record dicts (read once);
+    the elements and verdicts are the strict reading's, the labels every reading's."""
+    readings = evaluate_readings(data)
+    ev = readings["strict"]
     statuses = {c.id: _codes([ev.elements[c.id][e.id] for e in c.elements]) for c in CRITERIA_SETS}
     statuses["rule_based"] = _codes([ev.steps[step.id] for step in STEPS])
     undecided = {c.id: {key: np.asarray(value.isna()) for key, value in ev.categories[c.id].items()}
                  for c in CRITERIA_SETS}
     verdicts = {c.id: first_met(ev.categories[c.id]) for c in CRITERIA_SETS}
     nulls = {name: np.asarray(ev.cols.is_null(name)) for name in CRITERIA_FIELDS}
-    return CriteriaBatch(ev, statuses, undecided, nulls, verdicts, np.asarray(ev.labels, dtype=object))
+    labels = {reading: np.asarray(readings[reading].labels, dtype=object) for reading in READINGS}
+    return CriteriaBatch(ev, statuses, undecided, nulls, verdicts, labels["strict"], labels)
 
 
 def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
@@ -96,7 +103,9 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
         "missing_fields": cascade_missing,
     })
     agrees = (label == predicted) if label in DIAGNOSES else None
+    by_reading = {reading: str(labels[i]) for reading, labels in batch.labels_by_reading.items()}
     return CriteriaSummary.model_validate({"verdicts": verdicts, "rule_based_label": label,
+                                           "rule_based_labels": by_reading,
                                            "agrees_with_model": agrees,
                                            "note": messages.criteria_note(label, predicted, cascade_missing)})
 

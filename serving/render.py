@@ -79,7 +79,9 @@ def criteria(summary: CriteriaSummary, predicted: str) -> Table:
                                     (str(counts[2]), "yellow")))
     agree = {True: ("agree", "green"), False: ("disagree", "bold red"), None: ("no single criteria label", "yellow")}
     word, style = agree[summary.agrees_with_model]
-    table.caption = f"Model: {predicted}; criteria: {summary.rule_based_label} ({word}). {summary.note}"
+    readings = ", ".join(f"{reading} {label}" for reading, label in summary.rule_based_labels.items())
+    table.caption = (f"Model: {predicted}; criteria: {summary.rule_based_label} ({word}). "
+                     f"Rule-based label by reading: {readings}. {summary.note}")
     table.caption_style = style
     return table
 

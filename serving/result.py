@@ -78,7 +78,12 @@ class CriteriaVerdict(_Frozen):
 
 class CriteriaSummary(_Frozen):
     verdicts: list[CriteriaVerdict]
-    rule_based_label: str = Field(description="MMN / MND / CIDP / MADSAM / unclassified / conflicting.")
+    rule_based_label: str = Field(
+        description="MMN / MND / CIDP / MADSAM / unclassified / conflicting (strict reading).")
+    rule_based_labels: dict[str, str] = Field(
+        description="The rule-based label under each reading of the record, side by side: 'strict' (an unknown "
+                    "never counts; the verdicts above) and 'chart-review' (an unmentioned exclusion or supportive "
+                    "finding is absent, a count without its denominator is complete; docs/criteria.md).")
     agrees_with_model: bool | None = Field(description="None when the criteria give no single label.")
     note: str
 

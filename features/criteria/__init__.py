@@ -15,7 +15,8 @@ assessable", never "not met". All cut-offs live in :mod:`features.criteria.thres
 verdicts with every element (JSON-ready; ``explain_criteria_batch`` for many rows at once),
 ``criteria_elements`` / ``criteria_categories`` the same logic as nullable boolean feature columns.
 ``evaluate_all`` is the shared core (every element, category and cascade step as three-valued arrays),
-for callers such as serving that word many patients' verdicts themselves.
+for callers such as serving that word many patients' verdicts themselves; ``evaluate_readings`` runs it
+under both readings (``strict``, ``chart-review``: :data:`READINGS`, docs/criteria.md) reading the data once.
 """
 
 from mmn_ddx.features.criteria._coverage import criteria_coverage, rule_based_coverage
@@ -28,11 +29,13 @@ from mmn_ddx.features.criteria._evaluate import (
     criteria_elements,
     evaluate_all,
     evaluate_criteria,
+    evaluate_readings,
     first_met,
     maps_to,
 )
 from mmn_ddx.features.criteria._explain import explain_criteria, explain_criteria_batch
 from mmn_ddx.features.criteria._input import CriteriaInputError
+from mmn_ddx.features.criteria._logic import READINGS, Reading
 from mmn_ddx.features.criteria._registry import CriteriaSet, Element
 from mmn_ddx.features.criteria._results import (
     CIDP_VARIANT_LABELS,
@@ -54,6 +57,7 @@ __all__ = [
     "CRITERIA_SETS",
     "NOT_ASSESSABLE",
     "NOT_MET",
+    "READINGS",
     "RULE_BASED_LABELS",
     "UNCLASSIFIED",
     "VERDICT_COLUMNS",
@@ -64,12 +68,14 @@ __all__ = [
     "Element",
     "ElementResult",
     "Evaluation",
+    "Reading",
     "Status",
     "criteria_categories",
     "criteria_coverage",
     "criteria_elements",
     "evaluate_all",
     "evaluate_criteria",
+    "evaluate_readings",
     "explain_criteria",
     "explain_criteria_batch",
     "first_met",

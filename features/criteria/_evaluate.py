@@ -16,7 +16,7 @@ import pandas as pd
 
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD
 from mmn_ddx.features.criteria._input import check_frame
-from mmn_ddx.features.criteria._logic import Columns, Tri, is_true
+from mmn_ddx.features.criteria._logic import READINGS, Columns, Reading, Tri, is_true
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 from mmn_ddx.features.criteria._results import (
     ALS_VERDICTS,
@@ -55,6 +55,7 @@ class Evaluation:
     """Everything computed for a frame: element results and categories per set, cascade steps, labels."""
 
     cols: Columns
+    """The columns read, with their reading (``cols.reading``)."""
     elements: dict[str, dict[str, Tri]]
     categories: dict[str, Categories]
     steps: dict[str, Tri]
@@ -62,19 +63,35 @@ class Evaluation:
     labels: np.ndarray
 
 
-def evaluate_all(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> Evaluation:
-    """Evaluate every element of every set once, then the categories and the cascade.
+def _columns(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> Columns:
+    if isinstance(data, pd.DataFrame):
+        cols = Columns(data)
+        check_frame(cols, CRITERIA_FIELDS)
+        return cols
+    if isinstance(data, Sequence) and not isinstance(data, str):
+        return Columns.from_records(data)
+    raise TypeError(f"expected a pandas DataFrame or a list of record dicts, got {type(data).__name__}")
+
+
+def evaluate_all(data: pd.DataFrame | Sequence[Mapping[str, Any]], reading: Reading = "strict") -> Evaluation:
+    """Evaluate every element of every set once, then the categories and the cascade, under one reading
+    (``strict`` or ``chart-review``, see :data:`features.criteria.READINGS`).
 
     ``data``: a canonical frame (checked, see :mod:`features.criteria._input`), or *validated* record
     dicts (``PatientRecord.to_dict()``; the per-patient serving path) read without pandas.
     """
-    if isinstance(data, pd.DataFrame):
-        cols = Columns(data)
-        check_frame(cols, CRITERIA_FIELDS)
-    elif isinstance(data, Sequence) and not isinstance(data, str):
-        cols = Columns.from_records(data)
-    else:
-        raise TypeError(f"expected a pandas DataFrame or a list of record dicts, got {type(data).__name__}")
+    return _evaluate(_columns(data).with_reading(reading))
+
+
+def evaluate_readings(
+    data: pd.DataFrame | Sequence[Mapping[str, Any]], readings: Sequence[Reading] = READINGS
+) -> dict[Reading, Evaluation]:
+    """:func:`evaluate_all` under several readings, reading the data once (what serving shows side by side)."""
+    cols = _columns(data)
+    return {reading: _evaluate(cols.with_reading(reading)) for reading in readings}
+
+
+def _evaluate(cols: Columns) -> Evaluation:
     elements: dict[str, dict[str, Tri]] = {}
     categories: dict[str, Categories] = {}
     for criteria in CRITERIA_SETS:
@@ -119,11 +136,11 @@ def _categorical(values: np.ndarray, column: str, index: pd.Index) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(coded, dtype=dtype), index=index, copy=False)
 
 
-def evaluate_criteria(frame: pd.DataFrame) -> pd.DataFrame:
+def evaluate_criteria(frame: pd.DataFrame, reading: Reading = "strict") -> pd.DataFrame:
     """One row per patient (same index as ``frame``): ``patient_id``, the verdict of each criteria set, the
-    CIDP variant reaching it, a coarse El Escorial proxy and the rule-based label. Vectorised: 20 000
-    patients take a fraction of a second."""
-    ev = evaluate_all(frame)
+    CIDP variant reaching it, a coarse El Escorial proxy and the rule-based label, under ``reading``.
+    Vectorised: 20 000 patients take a fraction of a second."""
+    ev = evaluate_all(frame, reading)
     mmn = first_met(ev.categories["mmn_efns2010"])
     cidp_key = first_met(ev.categories["cidp_ean2021"])
     cidp = np.array([k.split(": ")[-1] for k in cidp_key], dtype=object)
@@ -159,20 +176,20 @@ def _boolean_frame(arrays: dict[str, Tri], index: pd.Index) -> pd.DataFrame:
                         index=index)
 
 
-def criteria_elements(frame: pd.DataFrame) -> pd.DataFrame:
+def criteria_elements(frame: pd.DataFrame, reading: Reading = "strict") -> pd.DataFrame:
     """Every element of every set as a nullable ``boolean`` column ``"<set>.<element id>"`` (NA = not
     assessable): the criteria as features, with missingness kept visible."""
-    ev = evaluate_all(frame)
+    ev = evaluate_all(frame, reading)
     return _boolean_frame(
         {f"{set_id}.{eid}": a for set_id, results in ev.elements.items() for eid, a in results.items()}, frame.index
     )
 
 
-def criteria_categories(frame: pd.DataFrame) -> pd.DataFrame:
+def criteria_categories(frame: pd.DataFrame, reading: Reading = "strict") -> pd.DataFrame:
     """Every diagnostic category (``"mmn_efns2010.definite"``, ``"cidp_ean2021.multifocal: CIDP"``,
     ``"als_gold_coast.met"``) and cascade step (``"rule_based.step4_gold_coast"``) as a nullable
     ``boolean`` column."""
-    ev = evaluate_all(frame)
+    ev = evaluate_all(frame, reading)
     arrays = {f"{set_id}.{key}": a for set_id, cats in ev.categories.items() for key, a in cats.items()}
     arrays.update({f"rule_based.{step}": a for step, a in ev.steps.items()})
     return _boolean_frame(arrays, frame.index)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.features.criteria._evaluate import CRITERIA_SETS, Evaluation, evaluate_all, first_met, maps_to
-from mmn_ddx.features.criteria._logic import Tri
+from mmn_ddx.features.criteria._logic import Reading, Tri
 from mmn_ddx.features.criteria._registry import CriteriaSet
 from mmn_ddx.features.criteria._results import (
     CIDP_VARIANT_LABELS,
@@ -74,6 +74,7 @@ def _set_verdict(criteria: CriteriaSet, ev: Evaluation, verdict_keys: np.ndarray
         missing_fields=sorted(missing) if could_change else [],
         elements=elements,
         notes=list(criteria.notes),
+        reading=ev.cols.reading,
     )
 
 
@@ -117,6 +118,7 @@ def _cascade_verdict(ev: Evaluation, verdicts: dict[str, CriteriaVerdict], i: in
         ],
         notes=[],
         facts=facts,
+        reading=ev.cols.reading,
     )
 
 
@@ -127,16 +129,16 @@ def _explain(ev: Evaluation) -> Iterator[list[CriteriaVerdict]]:
         yield [*verdicts.values(), _cascade_verdict(ev, verdicts, i)]
 
 
-def explain_criteria(frame: pd.DataFrame) -> list[CriteriaVerdict]:
+def explain_criteria(frame: pd.DataFrame, reading: Reading = "strict") -> list[CriteriaVerdict]:
     """Verdicts of EFNS/PNS 2010 MMN, EAN/PNS 2021 CIDP, Gold Coast 2020 ALS and the rule-based cascade for
     a one-row canonical frame, each with all its elements (status, fields used, missing fields)."""
     if not isinstance(frame, pd.DataFrame) or len(frame) != 1:
         rows = len(frame) if isinstance(frame, pd.DataFrame) else type(frame).__name__
         raise ValueError(f"explain_criteria takes a one-row DataFrame (one patient), got {rows}")
-    return next(_explain(evaluate_all(frame)))
+    return next(_explain(evaluate_all(frame, reading)))
 
 
-def explain_criteria_batch(frame: pd.DataFrame) -> list[list[CriteriaVerdict]]:
+def explain_criteria_batch(frame: pd.DataFrame, reading: Reading = "strict") -> list[list[CriteriaVerdict]]:
     """:func:`explain_criteria` for every row of a frame, evaluating the criteria once for all rows (what
     serving needs for a batch: one vectorised evaluation, then one explanation object per patient)."""
-    return list(_explain(evaluate_all(frame)))
+    return list(_explain(evaluate_all(frame, reading)))

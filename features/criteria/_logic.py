@@ -12,15 +12,23 @@ Nothing here imputes: a null field makes the comparisons on it Unknown, never Fa
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache, reduce
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from pandas.arrays import BooleanArray
 
 from mmn_ddx.data.contract import fields
+
+Reading = Literal["strict", "chart-review"]
+"""How a record is read (docs/criteria.md): ``strict`` - three-valued, an unknown never counts;
+``chart-review`` - as retrospective validation studies read charts: an exclusion or a supportive finding the
+record does not mention is absent, and a nerve count reported without its denominator is the complete count
+(a zero count: none found)."""
+READINGS: tuple[Reading, ...] = ("strict", "chart-review")
 
 _TOLERANCE = 1e-9
 """Guards ``>=`` on differences of float grades (4.6 - 3.6 = 0.9999999999999996)."""
@@ -123,6 +131,8 @@ class Columns:
     derived helpers (criteria.md §0.2) that several elements share.
     """
 
+    reading: Reading = "strict"
+
     def __init__(self, frame: pd.DataFrame) -> None:
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
@@ -140,6 +150,33 @@ class Columns:
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def with_reading(self, reading: Reading) -> Columns:
+        """The same columns read another way. The copy shares the extracted arrays and the cache, so a second
+        reading costs only its elements: nothing cached may depend on the reading (``count_at_least``, the
+        one reading-dependent read, is never cached)."""
+        if reading not in READINGS:
+            raise ValueError(f"reading: {reading!r} is not one of {list(READINGS)}")
+        other = copy.copy(self)
+        other.reading = reading
+        return other
+
+    def _count_reads(self) -> list[int]:
+        """How many reading-dependent reads (``count_at_least``) these columns have served, shared by every
+        reading: a computation that made none gives the same result under every reading."""
+        return self._cache.setdefault("count_reads", [0])
+
+    def same_in_every_reading(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, remembered for every reading of these columns when it read no count (the only
+        reading-dependent read): a second reading then costs only what depends on it."""
+        if key in self._cache:
+            return self._cache[key]
+        counter = self._count_reads()
+        before = counter[0]
+        result = compute()
+        if counter[0] == before:
+            self._cache[key] = result
+        return result
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self._cache:
@@ -193,11 +230,17 @@ class Columns:
         A count of at least k is evidence whatever the denominator says. A smaller count only refutes
         the element when the denominator (``motor_nerves_studied`` / ``sensory_nerves_studied``) is known
         and > 0: a zero count with no nerves studied means "not examined", not "normal".
+
+        Strict reading: a count without its denominator is a lower bound ("at least this many of the
+        nerves the report names"), so it never refutes. Chart-review reading: it is the complete count, as
+        a chart reviewer reads "no conduction block was found" (docs/criteria.md, "zero counts").
         """
+        self._count_reads()[0] += 1
         count = self.number(field)
         studied = self.number(denominator)
         met = count >= k
-        refuted = (count < k) & (studied > 0)  # NaN compares False: a null count or denominator refutes nothing
+        counted = (studied > 0) if self.reading == "strict" else ~(studied == 0)
+        refuted = (count < k) & counted  # NaN compares False: a null count refutes nothing in either reading
         return Tri(met, refuted)
 
     # --- booleans and categories ------------------------------------------------------------------------

@@ -14,15 +14,24 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pandas as pd
 
 from mmn_ddx.data.contract import fields
 from mmn_ddx.features.criteria._input import check_frame
-from mmn_ddx.features.criteria._logic import Columns, Tri
+from mmn_ddx.features.criteria._logic import Columns, Reading, Tri
 from mmn_ddx.features.criteria._results import Role
 
 ElementFn = Callable[[Columns], Tri]
+Unmentioned = Literal["undecided", "absent finding: met", "absent finding: not met"]
+"""What the chart-review reading makes of an element the record cannot decide (docs/criteria.md):
+``absent finding: met`` for an element stating that a finding is absent (every exclusion, "no sensory loss"),
+``absent finding: not met`` for a supportive finding, ``undecided`` (as in the strict reading) otherwise."""
+_UNMENTIONED_BY_ROLE: dict[str, Unmentioned] = {
+    "exclusion": "absent finding: met",
+    "supportive": "absent finding: not met",
+}
 Categories = dict[str, Tri]
 """Diagnostic categories of one criteria set, highest first (e.g. definite, probable, possible)."""
 
@@ -38,17 +47,34 @@ class Element:
     fields: tuple[str, ...]
     used_in_verdict: bool
     compute: ElementFn
+    unmentioned: Unmentioned = "undecided"
+    absent_unless_recorded: bool = False
+    """An exclusion that only a recorded finding establishes, in every reading (docs/criteria.md: the
+    anti-MAG flag of criteria.md §2.7, evidence-only parts of Gold Coast criterion 3). ``compute`` stays
+    three-valued (its Unknown is the flag the explanation shows); ``read`` counts the Unknown as absent."""
 
     def __post_init__(self) -> None:
         unknown = [f for f in self.fields if f not in fields()]
         if unknown:
             raise ValueError(f"element {self.id}: fields {unknown} are not in the data dictionary")
 
-    def __call__(self, frame: pd.DataFrame) -> pd.Series:
+    def __call__(self, frame: pd.DataFrame, reading: Reading = "strict") -> pd.Series:
         """Evaluate on a canonical frame: a ``boolean`` Series, NA where the data cannot decide."""
-        cols = Columns(frame)
+        cols = Columns(frame).with_reading(reading)
         check_frame(cols, self.fields)
-        return pd.Series(self.compute(cols).to_pandas(), index=frame.index, name=self.id, copy=False)
+        return pd.Series(self.read(cols).to_pandas(), index=frame.index, name=self.id, copy=False)
+
+    def read(self, cols: Columns) -> Tri:
+        """The element under the columns' reading: in chart review, an undecided element becomes what an
+        unmentioned finding means for it (``unmentioned``)."""
+        result = cols.same_in_every_reading(f"element:{id(self)}", lambda: self.compute(cols))
+        if self.absent_unless_recorded:
+            return Tri(~result.false, result.false)
+        if cols.reading == "strict" or self.unmentioned == "undecided":
+            return result
+        if self.unmentioned == "absent finding: met":
+            return Tri(~result.false, result.false)
+        return Tri(result.true, ~result.true)
 
 
 @dataclass
@@ -70,11 +96,16 @@ class CriteriaSet:
         fields: tuple[str, ...],
         role: Role,
         used_in_verdict: bool = True,
+        unmentioned: Unmentioned | None = None,
+        absent_unless_recorded: bool = False,
     ) -> Callable[[ElementFn], Element]:
-        """Register the decorated function as an element of this set (its name becomes the element id)."""
+        """Register the decorated function as an element of this set (its name becomes the element id).
+        ``unmentioned`` defaults from the role: exclusions are absent, supportive findings not met."""
 
         def register(compute: ElementFn) -> Element:
-            element = Element(compute.__name__, reference, description, role, fields, used_in_verdict, compute)
+            chart_review = unmentioned or _UNMENTIONED_BY_ROLE.get(role, "undecided")
+            element = Element(compute.__name__, reference, description, role, fields, used_in_verdict, compute,
+                              chart_review, absent_unless_recorded)
             if any(e.id == element.id for e in self.elements):
                 raise ValueError(f"{self.id}: duplicate element {element.id}")
             self.elements.append(element)
@@ -99,5 +130,5 @@ class CriteriaSet:
         """All element results and the categories built from them (each element computed once)."""
         if self.combine is None:  # pragma: no cover - a set module always registers its combiner
             raise RuntimeError(f"{self.id}: no combiner registered")
-        results = {e.id: e.compute(cols) for e in self.elements}
+        results = {e.id: e.read(cols) for e in self.elements}
         return results, self.combine(cols, results)

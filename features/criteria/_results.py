@@ -21,7 +21,7 @@ NOT_ASSESSABLE: Status = "not assessable"
 
 MMN_VERDICTS: tuple[str, ...] = ("definite", "probable", "possible", NOT_MET, NOT_ASSESSABLE)
 CIDP_VERDICTS: tuple[str, ...] = ("CIDP", "possible CIDP", NOT_MET, NOT_ASSESSABLE)
-CIDP_VARIANTS: tuple[str, ...] = ("typical", "multifocal", "distal", "focal", "motor", "sensory")
+CIDP_VARIANTS: tuple[str, ...] = ("typical", "multifocal", "distal", "focal arm", "focal", "motor", "sensory")
 ALS_VERDICTS: tuple[str, ...] = (MET, NOT_MET, NOT_ASSESSABLE)
 EL_ESCORIAL_PROXY_VERDICTS: tuple[str, ...] = ("possible or better (approximation)", NOT_MET, NOT_ASSESSABLE)
 UNCLASSIFIED = "unclassified"
@@ -31,9 +31,11 @@ OTHER_CIDP_VARIANT = "other CIDP variant"
 CIDP_VARIANT_LABELS: dict[str, str] = {
     "typical": "CIDP",
     "multifocal": "MADSAM",
+    "focal arm": "MADSAM",
     **{v: OTHER_CIDP_VARIANT for v in ("distal", "focal", "motor", "sensory")},
 }
-"""EAN/PNS 2021 phenotype -> project label; multifocal CIDP is MADSAM / Lewis-Sumner syndrome."""
+"""EAN/PNS 2021 phenotype -> project label; multifocal CIDP is MADSAM / Lewis-Sumner syndrome, and so is focal
+CIDP confined to an arm (criteria.md §2)."""
 
 
 class ElementResult(BaseModel):
@@ -92,3 +94,6 @@ class CriteriaVerdict(BaseModel):
     notes: list[str] = Field(description="Approximations forced by the data dictionary (the criteria set's own notes).")
     facts: list[CascadeFact] = Field(
         default_factory=list, description="Rule-based cascade only: why its label is what it is, as facts.")
+    reading: Literal["strict", "chart-review"] = Field(
+        default="strict", description="How the record was read: strict (an unknown never counts) or chart-review "
+        "(an unmentioned exclusion or supportive finding is absent; docs/criteria.md).")

@@ -9,9 +9,11 @@ regions (progressive muscular atrophy) therefore qualifies, consistent with the 
 
 The contract has no per-region UMN/LMN fields, so the number of LMN regions is *bounded*: the lower bound
 is the larger of the clinically affected regions and ``emg_regions_denervated``; the upper bound adds the
-two (the EMG regions might not overlap the clinical ones) plus every region that is still undecided. The
-verdict uses criteria 1 and 2; criterion 3 is not recorded, and a project red-flag proxy for it is
-reported without entering the verdict (criteria.md §3.4, §5 step 4).
+two (the EMG regions might not overlap the clinical ones) plus every region that is still undecided.
+Atrophy is not localised: it makes one weak limb region an LMN region for certain and the other weak limb
+region possibly. Criterion 3 is modelled on the evidence the contract holds: conduction block, a
+demyelinating neuropathy, a positive anti-GM1 or a response to immunotherapy is evidence of another disease
+and excludes ALS (docs/criteria.md).
 """
 
 from __future__ import annotations
@@ -21,9 +23,18 @@ from collections.abc import Mapping
 import numpy as np
 
 from mmn_ddx.features.criteria import thresholds as T
-from mmn_ddx.features.criteria._derived import ARM_FIELDS, LEG_FIELDS, region_weak
-from mmn_ddx.features.criteria._logic import Columns, Tri, any_of, is_true, tri, true_or_unknown
+from mmn_ddx.features.criteria._derived import (
+    ARM_FIELDS,
+    IMMUNOTHERAPY_FIELDS,
+    LEG_FIELDS,
+    immunotherapy_improved,
+    limbs_weak_at_least,
+    region_weak,
+)
+from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, is_true, true_or_unknown
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
+from mmn_ddx.features.criteria.cidp_ean2021 import STRONG_MOTOR_ELEMENTS
+from mmn_ddx.features.criteria.mmn_efns2010 import n1_definite_cb, n2_probable_cb_two_nerves, p1_anti_gm1_positive
 
 ALS_GOLD_COAST = CriteriaSet(
     id="als_gold_coast",
@@ -32,15 +43,25 @@ ALS_GOLD_COAST = CriteriaSet(
     notes=(
         "Region identity of UMN signs, clinical LMN signs and EMG denervation is not recorded: the number of "
         "LMN regions is bounded, and 'UMN and LMN in the same region' cannot be checked.",
-        "Clinical LMN dysfunction = weakness in the limb plus atrophy anywhere (atrophy is not localised); the "
-        "thoracic region is only counted through EMG.",
-        "Criterion 3 (investigations exclude other diseases) is not recorded; the red-flag proxy shown is a "
-        "project construct and does not enter the verdict.",
+        "UMN dysfunction = pathological signs (upper_motor_neuron_signs), or a reflex preserved (normal or "
+        "brisk) in the weak limbs while muscles are wasted (Gold Coast: 'a reflex in a clinically weak and "
+        "wasted muscle'). Brisk reflexes alone are not counted: the contract keeps them apart from the "
+        "pathological signs, and slightly brisk reflexes occur in MMN (EFNS/PNS 2010 S4).",
+        "Clinical LMN dysfunction = weakness plus wasting; wasting is not localised, so it makes one weak limb "
+        "region an LMN region for certain and a second one possibly. Bulbar weakness counts as bulbar LMN "
+        "unless it may be pseudobulbar (pathological UMN signs without wasting). Thoracic only through EMG.",
+        "Criterion 3 ('investigations exclude other disease processes') is read from the evidence recorded: "
+        "conduction block (EFNS/PNS N1, or N2 in two nerves), a demyelinating neuropathy (EAN/PNS 2021 "
+        "strongly supportive motor criteria), a positive IgM anti-GM1 or an objective improvement after "
+        "immunotherapy excludes ALS. An anti-GM1 or a therapeutic trial that was not done excludes nothing "
+        "(anti-GM1 is negative in half of MMN).",
         "The revised El Escorial category is a coarse approximation ('possible or better').",
     ),
 )
 _element = ALS_GOLD_COAST.element
 _LMN_FIELDS = ("bulbar_weakness", "muscle_atrophy", *ARM_FIELDS, *LEG_FIELDS, "emg_regions_denervated")
+"""Fields of "LMN in >= 2 regions": a possibly pseudobulbar weakness (UMN signs, no wasting) cannot matter there,
+because without wasting no limb region is a clinical LMN region."""
 
 
 @_element("GCC 1", "Progressive motor impairment", fields=("course",), role="clinical")
@@ -51,42 +72,56 @@ def gc1_progressive_motor_impairment(c: Columns) -> Tri:
 
 @_element(
     "GCC 2",
-    "Upper motor neuron dysfunction (pathological signs or brisk reflexes)",
-    fields=("upper_motor_neuron_signs", "reflexes_affected_limbs", "reflexes_unaffected_limbs"),
+    "Upper motor neuron dysfunction (pathological signs, or a reflex preserved in weak, wasted limbs)",
+    fields=("upper_motor_neuron_signs", "reflexes_affected_limbs", "muscle_atrophy", *ARM_FIELDS, *LEG_FIELDS),
     role="clinical",
 )
 def gc2_upper_motor_neuron_dysfunction(c: Columns) -> Tri:
-    """UMN dysfunction: pathological reflexes, spasticity, ... or increased tendon reflexes (Gold Coast
-    counts increased reflexes, which the contract keeps in the reflex fields)."""
-    return any_of(
-        c.flag("upper_motor_neuron_signs"),
-        c.isin("reflexes_affected_limbs", T.ALS_BRISK_REFLEXES),
-        c.isin("reflexes_unaffected_limbs", T.ALS_BRISK_REFLEXES),
+    """UMN dysfunction: pathological reflexes or spasticity (``upper_motor_neuron_signs``), or "the presence
+    of a reflex in a clinically weak and wasted muscle" - reflexes of the weak limbs normal or brisk while
+    there is atrophy. Brisk reflexes alone do not count (docs/criteria.md)."""
+    preserved_in_wasted = (
+        c.isin("reflexes_affected_limbs", T.ALS_PRESERVED_REFLEXES)
+        & limbs_weak_at_least(c, 1)
+        & c.isin("muscle_atrophy", T.ALS_ATROPHY_PRESENT)
     )
+    return c.flag("upper_motor_neuron_signs") | preserved_in_wasted
 
 
-def _clinical_lmn_regions(c: Columns) -> list[Tri]:
-    """Bulbar (bulbar weakness), cervical (arm weakness + atrophy), lumbosacral (leg weakness + atrophy)."""
+def _bulbar_lmn(c: Columns) -> Tri:
+    """Bulbar LMN dysfunction: bulbar weakness, unless it may be pseudobulbar (UMN) - pathological UMN signs
+    and no wasting - in which case it is undecided rather than counted."""
+    not_pseudobulbar = c.isin("muscle_atrophy", T.ALS_ATROPHY_PRESENT) | ~c.flag("upper_motor_neuron_signs")
+    return c.flag("bulbar_weakness") & true_or_unknown(not_pseudobulbar)
 
-    def compute() -> list[Tri]:
+
+def _clinical_lmn_bounds(c: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bound of the clinically affected LMN regions (bulbar, cervical, lumbosacral).
+
+    Wasting is not localised: with atrophy, one weak limb region is an LMN region for certain, a second weak
+    limb region possibly (the wasting may be confined to the first)."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        bulbar = _bulbar_lmn(c)
         atrophy = c.isin("muscle_atrophy", T.ALS_ATROPHY_PRESENT)
-        arms = any_of(*(region_weak(c, f) for f in ARM_FIELDS))
-        legs = any_of(*(region_weak(c, f) for f in LEG_FIELDS))
-        return [c.flag("bulbar_weakness"), arms & atrophy, legs & atrophy]
+        limbs = [any_of(*(region_weak(c, f) for f in ARM_FIELDS)), any_of(*(region_weak(c, f) for f in LEG_FIELDS))]
+        weak_known = sum(is_true(limb).astype(np.float64) for limb in limbs)
+        weak_possible = sum((~limb.false).astype(np.float64) for limb in limbs)
+        lower = is_true(bulbar) + np.minimum(weak_known, 1.0) * is_true(atrophy)
+        upper = (~bulbar.false).astype(np.float64) + weak_possible * (~atrophy.false)
+        return lower, upper
 
-    return c.cached("clinical_lmn_regions", compute)
+    return c.cached("clinical_lmn_bounds", compute)
 
 
 def _lmn_regions_at_least(c: Columns, k: int) -> Tri:
     """True if the lower bound of LMN regions reaches k, False if even the upper bound stays below k."""
-    regions = _clinical_lmn_regions(c)
-    clinical_true = sum(is_true(r).astype(np.float64) for r in regions)
-    clinical_unknown = sum(r.isna().astype(np.float64) for r in regions)
+    clinical_lower, clinical_upper = _clinical_lmn_bounds(c)
     emg = c.number("emg_regions_denervated")
-    lower = np.fmax(clinical_true, emg)  # a missing EMG adds nothing to the lower bound
+    lower = np.fmax(clinical_lower, emg)  # a missing EMG adds nothing to the lower bound
     emg_upper = np.nan_to_num(emg, nan=T.ALS_BODY_REGIONS)  # a missing EMG might show every region
-    upper = np.minimum(T.ALS_BODY_REGIONS, clinical_true + clinical_unknown + emg_upper)
-    return tri(lower >= k, (lower < k) & (upper >= k))
+    upper = np.minimum(T.ALS_BODY_REGIONS, clinical_upper + emg_upper)
+    return Tri(lower >= k, upper < k)
 
 
 @_element("GCC 2", "LMN dysfunction in >= 2 body regions", fields=_LMN_FIELDS, role="clinical")
@@ -95,15 +130,62 @@ def gc2_lmn_two_regions(c: Columns) -> Tri:
     return _lmn_regions_at_least(c, T.ALS_MIN_LMN_REGIONS)
 
 
-@_element("GCC 2", "LMN dysfunction in >= 1 body region", fields=_LMN_FIELDS, role="clinical")
+@_element(
+    "GCC 2", "LMN dysfunction in >= 1 body region", fields=(*_LMN_FIELDS, "upper_motor_neuron_signs"), role="clinical"
+)
 def gc2_lmn_one_region(c: Columns) -> Tri:
     """Criterion 2, first arm (with UMN dysfunction): lower motor neuron dysfunction in at least one region."""
     return _lmn_regions_at_least(c, T.ALS_MIN_LMN_REGIONS_WITH_UMN)
 
 
+_MOTOR = "motor_nerves_studied"
+
+
+@_element(
+    "GCC 3", "No conduction block (EFNS/PNS definite, or probable in >= 2 nerves)",
+    fields=("nerves_definite_cb", "nerves_probable_cb", _MOTOR), role="exclusion",
+)
+def gc3_no_conduction_block(c: Columns) -> Tri:
+    """Criterion 3: "investigations exclude other disease processes". A motor conduction block that meets the
+    EFNS/PNS 2010 electrodiagnostic rule of definite or probable MMN (N1 in one nerve, N2 in two) is evidence
+    of MMN, the mimic criterion 3 exists for."""
+    return ~(n1_definite_cb.compute(c) | n2_probable_cb_two_nerves.compute(c))
+
+
+@_element(
+    "GCC 3", "No demyelinating neuropathy (EAN/PNS 2021 strongly supportive motor criteria)",
+    fields=tuple(dict.fromkeys(f for e in STRONG_MOTOR_ELEMENTS for f in e.fields)), role="exclusion",
+)
+def gc3_no_demyelinating_neuropathy(c: Columns) -> Tri:
+    """Criterion 3: a demyelinating neuropathy, read as the EAN/PNS 2021 strongly supportive motor
+    conduction criteria (a)-(f) (two nerves, or block plus another parameter), is another disease process."""
+    return ~any_of(*(e.compute(c) for e in STRONG_MOTOR_ELEMENTS))
+
+
+@_element(
+    "GCC 3", "No positive IgM anti-GM1", fields=("anti_gm1_igm_ratio",), role="exclusion", absent_unless_recorded=True
+)
+def gc3_no_positive_anti_gm1(c: Columns) -> Tri:
+    """Criterion 3: a positive IgM anti-GM1 (EFNS/PNS 2010 P1) is evidence of MMN. Only a recorded positive
+    result excludes: a negative test does not exclude MMN (sensitivity ~50%), so an untested one leaves no
+    more doubt and is not undecided."""
+    return ~p1_anti_gm1_positive.compute(c)
+
+
+@_element(
+    "GCC 3", "No objective improvement after immunotherapy", fields=IMMUNOTHERAPY_FIELDS, role="exclusion",
+    absent_unless_recorded=True,
+)
+def gc3_no_immunotherapy_response(c: Columns) -> Tri:
+    """Criterion 3: objective improvement after IVIg or corticosteroids is evidence of a treatable immune
+    neuropathy, not of ALS (a project reading, docs/criteria.md). Only a recorded improvement excludes; no
+    trial, or no response, leaves criterion 3 to the investigations."""
+    return ~immunotherapy_improved(c)
+
+
 @_element(
     "GCC 3 (project proxy)",
-    "No red flag for an ALS mimic (CB, sensory neuropathy, high anti-GM1, CSF protein >= 1 g/L)",
+    "No other red flag for an ALS mimic (CB, sensory neuropathy, high anti-GM1, CSF protein >= 1 g/L)",
     fields=(
         "nerves_definite_cb",
         "motor_nerves_studied",
@@ -131,11 +213,21 @@ def gc3_no_mimic_red_flags(c: Columns) -> Tri:
     )
 
 
+_CRITERION_3 = (
+    "gc3_no_conduction_block",
+    "gc3_no_demyelinating_neuropathy",
+    "gc3_no_positive_anti_gm1",
+    "gc3_no_immunotherapy_response",
+)
+
+
 @ALS_GOLD_COAST.combiner
 def categories(c: Columns, r: Mapping[str, Tri]) -> Categories:
-    """met = criterion 1 and criterion 2 (UMN + LMN in >= 1 region, or LMN in >= 2 regions)."""
+    """met = criterion 1, criterion 2 (UMN + LMN in >= 1 region, or LMN in >= 2 regions) and criterion 3 (no
+    evidence of another disease)."""
     criterion_2 = r["gc2_lmn_two_regions"] | (r["gc2_upper_motor_neuron_dysfunction"] & r["gc2_lmn_one_region"])
-    return {"met": r["gc1_progressive_motor_impairment"] & criterion_2}
+    criterion_3 = all_of(*(r[e] for e in _CRITERION_3))
+    return {"met": r["gc1_progressive_motor_impairment"] & criterion_2 & criterion_3}
 
 
 def el_escorial_proxy(r: Mapping[str, Tri]) -> Tri:

@@ -4,17 +4,20 @@ The published sets are not mutually exclusive (Gold Coast is unspecific against 
 like MMN), so they are tried in a fixed order and the first one met gives the label:
 
 1. EFNS/PNS 2010 MMN definite or probable         -> MMN
-2. EAN/PNS 2021 multifocal CIDP (CIDP or possible) -> MADSAM
+2. EAN/PNS 2021 multifocal CIDP (CIDP or possible) -> MADSAM (and focal CIDP confined to an arm, criteria.md §2)
 3. EAN/PNS 2021 typical CIDP (CIDP or possible)    -> CIDP
-4. Gold Coast criteria 1 and 2                     -> MND
+4. Gold Coast criteria 1, 2 and 3                 -> MND (criterion 3: no block, demyelination, anti-GM1 or
+                                                      immunotherapy response, so never MND while the record
+                                                      shows a demyelinating neuropathy; docs/criteria.md)
 5. EFNS/PNS 2010 possible MMN                      -> MMN
 6. otherwise                                        -> "unclassified" (abstention, scored separately)
 
 Three-valued steps make one more outcome necessary. A step is only skipped when it is known *not* met;
 if a step is met while an earlier step with a *different* label is not assessable (its data are missing),
 the data fit a lower-priority label but cannot rule out a higher-priority one, so the order the cascade
-relies on cannot be applied: the label is **"conflicting"**. Example: pure lower-motor-neuron signs in
-two regions (Gold Coast met) without nerve conduction studies, so MMN is not assessable. An earlier
+relies on cannot be applied: the label is **"conflicting"**. Example (chart-review reading): pure
+lower-motor-neuron signs in two regions without nerve conduction studies: chart review reads the unmentioned
+block as absent, so Gold Coast is met, while MMN (which needs a recorded block) is not assessable. An earlier
 undecided step with the *same* label (possible MMN met, MMN definite/probable undecided) is no conflict.
 Two steps both *met* never conflict: the cascade order decides, as designed.
 """
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmn_ddx.features.criteria._logic import Tri, is_true
+from mmn_ddx.features.criteria._logic import Tri, any_of, is_true
 from mmn_ddx.features.criteria._registry import Categories
 from mmn_ddx.features.criteria._results import CONFLICTING, UNCLASSIFIED
 
@@ -42,10 +45,10 @@ class CascadeStep:
 
 STEPS: tuple[CascadeStep, ...] = (
     CascadeStep("step1_mmn_definite_or_probable", "EFNS/PNS 2010 MMN definite or probable", "MMN", "mmn_efns2010"),
-    CascadeStep("step2_multifocal_cidp", "EAN/PNS 2021 multifocal CIDP (CIDP or possible CIDP)", "MADSAM",
-                "cidp_ean2021"),
+    CascadeStep("step2_multifocal_cidp", "EAN/PNS 2021 multifocal or arm-confined focal CIDP (CIDP or possible CIDP)",
+                "MADSAM", "cidp_ean2021"),
     CascadeStep("step3_typical_cidp", "EAN/PNS 2021 typical CIDP (CIDP or possible CIDP)", "CIDP", "cidp_ean2021"),
-    CascadeStep("step4_gold_coast", "Gold Coast 2020 criteria 1 and 2", "MND", "als_gold_coast"),
+    CascadeStep("step4_gold_coast", "Gold Coast 2020 criteria 1, 2 and 3", "MND", "als_gold_coast"),
     CascadeStep("step5_mmn_possible", "EFNS/PNS 2010 possible MMN", "MMN", "mmn_efns2010"),
 )
 
@@ -54,7 +57,8 @@ def cascade_steps(mmn: Categories, cidp: Categories, als: Categories) -> dict[st
     """Each step's three-valued status, from the categories of the three criteria sets."""
     return {
         "step1_mmn_definite_or_probable": mmn["definite"] | mmn["probable"],
-        "step2_multifocal_cidp": cidp["multifocal: CIDP"] | cidp["multifocal: possible CIDP"],
+        "step2_multifocal_cidp": any_of(cidp["multifocal: CIDP"], cidp["multifocal: possible CIDP"],
+                                        cidp["focal arm: CIDP"], cidp["focal arm: possible CIDP"]),
         "step3_typical_cidp": cidp["typical: CIDP"] | cidp["typical: possible CIDP"],
         "step4_gold_coast": als["met"],
         "step5_mmn_possible": mmn["possible"],

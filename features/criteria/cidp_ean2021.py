@@ -13,7 +13,8 @@ typical       all 8 MRC regions weak, no asymmetric pair; symmetric sensory loss
                                                                                    abnormal in 2 nerves
 multifocal    multifocal sensory loss; >= 2 nerve territories; >= 2 limbs weak     as typical
 distal        symmetric sensory loss; distal leg weakness; no proximal weakness    as typical
-focal         multifocal sensory loss; exactly one limb weak                       as typical
+focal arm     multifocal sensory loss; exactly one limb weak, an arm               as typical
+focal         multifocal sensory loss; exactly one limb weak, a leg                as typical
 motor         typical weakness pattern; no sensory loss and no sensory symptoms    motor rules + normal
                                                                                    sensory conduction in 4
 sensory       objective sensory loss; no weak region                               sensory abnormal in 2 +
@@ -21,17 +22,17 @@ sensory       objective sensory loss; no weak region                            
                                                                                    nerve (possible only)
 ============  ===================================================================  ==========================
 
-Project labels: typical -> ``CIDP``; multifocal (MADSAM, Lewis-Sumner) -> ``MADSAM``; the other four ->
-"other CIDP variant" (outside the four labels).
+Project labels: typical -> ``CIDP``; multifocal (MADSAM, Lewis-Sumner) and focal confined to an arm ->
+``MADSAM`` (criteria.md §2); the other four -> "other CIDP variant" (outside the four labels).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import (
+    ARM_FIELDS,
     LIMBS,
     MRC_FIELDS,
     PROXIMAL_FIELDS,
@@ -53,6 +54,10 @@ CIDP_EAN2021 = CriteriaSet(
         "for conduction block plus another parameter this is an approximation (criteria.md §2.7 note 1).",
         "Sensory involvement of >= 2 limbs is proxied by sensory_loss == symmetric; multifocal sensory loss "
         "'in the affected limbs' and sensory nerves 'of affected limbs' cannot be localised.",
+        "Anti-MAG neuropathy excludes only when recorded (IgM paraprotein and anti-MAG positive); an unrecorded "
+        "paraprotein or anti-MAG is flagged (anti_mag_neuropathy_ruled_out), not excluded (criteria.md §2.7).",
+        "Focal CIDP confined to an arm ('focal arm') is labelled MADSAM, as criteria.md §2 maps it; focal CIDP "
+        "of a leg stays an other CIDP variant.",
         "Exclusions other than anti-MAG neuropathy (nodopathies, POEMS, hereditary, MMN) are not encoded; "
         "MMN is handled by the rule-based cascade.",
         "Sensory CIDP: sensory demyelinating criteria are not recorded; approximated by abnormal sensory "
@@ -138,8 +143,17 @@ def focal_one_limb(c: Columns) -> Tri:
     return exactly(T.CIDP_FOCAL_LIMBS, (limb_weak(c, limb) for limb in LIMBS))
 
 
+@_element("focal", "The one weak limb is an arm", fields=ARM_FIELDS, role="clinical")
+def focal_limb_is_arm(c: Columns) -> Tri:
+    """Focal CIDP confined to an arm is labelled MADSAM (criteria.md §2: "multifocal CIDP, and by extension
+    focal CIDP confined to the arm"): one of the arms is weak. Combined with "one limb only", so a known weak
+    arm decides it."""
+    return limb_weak(c, "arm_left") | limb_weak(c, "arm_right")
+
+
 @_element(
-    "motor", "No sensory loss and no sensory symptoms", fields=("sensory_loss", "sensory_symptoms"), role="clinical"
+    "motor", "No sensory loss and no sensory symptoms", fields=("sensory_loss", "sensory_symptoms"), role="clinical",
+    unmentioned="absent finding: met",
 )
 def motor_no_sensory_involvement(c: Columns) -> Tri:
     """Motor CIDP: "motor symptoms and signs without sensory involvement"."""
@@ -153,11 +167,31 @@ def sensory_loss_without_weakness(c: Columns) -> Tri:
 
 
 @_element(
-    "exclusion", "No anti-MAG neuropathy", fields=("anti_mag_positive", "igm_paraprotein"), role="exclusion"
+    "exclusion",
+    "No anti-MAG neuropathy (IgM paraprotein with anti-MAG)",
+    fields=("anti_mag_positive", "igm_paraprotein"),
+    role="exclusion",
+    absent_unless_recorded=True,
 )
 def no_anti_mag_neuropathy(c: Columns) -> Tri:
-    """"IgM monoclonal gammopathy with anti-MAG antibodies" is not CIDP: the exclusion needs both, so no
-    IgM paraprotein rules it out even when anti-MAG was not tested (it usually is not, then)."""
+    """"IgM monoclonal gammopathy with anti-MAG antibodies" is not CIDP. Only a recorded anti-MAG neuropathy
+    (both positive) excludes: an unrecorded paraprotein or anti-MAG is flagged by
+    :func:`anti_mag_neuropathy_ruled_out`, never an exclusion (criteria.md §2.7: "flag, do not exclude"), so
+    it cannot make a worked-up CIDP "not assessable"."""
+    return ~(c.flag("igm_paraprotein") & c.flag("anti_mag_positive"))
+
+
+@_element(
+    "exclusion (flag)",
+    "Anti-MAG neuropathy ruled out (no IgM paraprotein, or anti-MAG negative)",
+    fields=("igm_paraprotein", "anti_mag_positive"),
+    role="exclusion",
+    used_in_verdict=False,
+    unmentioned="undecided",
+)
+def anti_mag_neuropathy_ruled_out(c: Columns) -> Tri:
+    """The flag of criteria.md §2.7: not assessable while neither the IgM paraprotein nor anti-MAG is known
+    negative, so the explanation shows them as worth recording; informational, the verdict does not wait."""
     return ~(c.flag("igm_paraprotein") & c.flag("anti_mag_positive"))
 
 
@@ -166,7 +200,7 @@ def no_anti_mag_neuropathy(c: Columns) -> Tri:
 from mmn_ddx.features.criteria import cidp_ean2021_investigations as _investigations  # noqa: E402, F401
 
 # --- categories -------------------------------------------------------------------------------------------------
-PHENOTYPES: tuple[str, ...] = ("typical", "multifocal", "distal", "focal", "motor", "sensory")
+PHENOTYPES: tuple[str, ...] = ("typical", "multifocal", "distal", "focal arm", "focal", "motor", "sensory")
 _STRONG = (
     "a_dml_two_nerves",
     "b_cv_two_nerves",
@@ -183,6 +217,9 @@ _WEAK = (
     "e_cb_one_nerve",
     "f_temporal_dispersion_one_nerve",
 )
+STRONG_MOTOR_ELEMENTS = tuple(e for e in CIDP_EAN2021.elements if e.id in _STRONG)
+"""The strongly supportive motor conduction criteria (a)-(f): also Gold Coast criterion 3's "demyelinating
+neuropathy"."""
 _SUPPORTIVE = ("supportive_csf", "supportive_ultrasound", "supportive_mri", "supportive_immunotherapy_response")
 
 
@@ -197,7 +234,8 @@ def categories(c: Columns, r: Mapping[str, Tri]) -> Categories:
         "multifocal": all_of(r["multifocal_sensory_loss"], r["multifocal_nerve_territories"],
                              r["multifocal_more_than_one_limb"]),
         "distal": r["typical_sensory_involvement"] & r["distal_leg_weakness_only"],
-        "focal": r["multifocal_sensory_loss"] & r["focal_one_limb"],
+        "focal arm": r["multifocal_sensory_loss"] & r["focal_one_limb"] & r["focal_limb_is_arm"],
+        "focal": r["multifocal_sensory_loss"] & r["focal_one_limb"] & ~r["focal_limb_is_arm"],
         "motor": r["typical_symmetric_weakness"] & r["motor_no_sensory_involvement"],
         "sensory": r["sensory_loss_without_weakness"],
     }

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import partial
 
-
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import (
     CSF_FIELDS,
@@ -86,7 +85,8 @@ def c1_asymmetric_weakness(c: Columns) -> Tri:
     return asymmetric_weakness(c)
 
 
-@_clinical("C2", "No objective sensory loss beyond minor vibration loss in the legs", fields=("sensory_loss",))
+@_clinical("C2", "No objective sensory loss beyond minor vibration loss in the legs", fields=("sensory_loss",),
+           unmentioned="absent finding: met")
 def c2_no_objective_sensory_loss(c: Columns) -> Tri:
     """C2: "no objective sensory abnormalities except for minor vibration sense changes in the lower limbs"."""
     return c.isin("sensory_loss", T.MMN_SENSORY_LOSS_ALLOWED)

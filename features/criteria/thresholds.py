@@ -159,8 +159,9 @@ ALS_BODY_REGIONS: Final = 4
 ALS_ATROPHY_PRESENT: Final = ("mild", "marked")
 """Gold Coast 2020 clinical LMN dysfunction: weakness *and* wasting (atrophy not localised in the contract)."""
 
-ALS_BRISK_REFLEXES: Final = ("brisk",)
-"""Gold Coast 2020 UMN dysfunction includes increased tendon reflexes (kept in the reflex fields)."""
+ALS_PRESERVED_REFLEXES: Final = ("normal", "brisk")
+"""Gold Coast 2020 UMN dysfunction: "the presence of a reflex in a clinically weak and wasted muscle" - a
+reflex of the weak limbs that is not reduced or absent, while muscles are wasted."""
 
 ALS_MIMIC_ANTI_GM1_HIGH_TITRE_RATIO: Final = 4.0
 """Project proxy for Gold Coast criterion 3 (not published): high-titre anti-GM1 (>= 4 x cut-off) is a

@@ -5,9 +5,14 @@
 * a cohort (.csv, .parquet, .xlsx, .jsonl, or a .json list): a summary table of verdict counts and the
   rule-based coverage (plus label agreement when the file has a ``diagnosis`` column).
 
-``-o OUT`` writes one row per patient (row, patient_id, each set's verdict, the combined label) in the
-format of OUT's extension. Invalid rows are listed (row, field, reason: never the value, which is patient
-data) and fail the command unless ``--skip-invalid``.
+``--reading strict|chart-review`` (default strict) chooses how the record is read (docs/criteria.md): strict
+never counts an unknown; chart-review reads an unmentioned exclusion or supportive finding as absent and a
+count without its denominator as the complete count. The summary shows both readings' coverage side by side.
+
+``-o OUT`` writes one row per patient (row, patient_id, each set's verdict and the combined label under the
+chosen reading, then ``rule_based_label_strict`` and ``rule_based_label_chart_review``) in the format of OUT's
+extension. Invalid rows are listed (row, field, reason: never the value, which is patient data) and fail the
+command unless ``--skip-invalid``.
 """
 
 from __future__ import annotations
@@ -27,10 +32,13 @@ from mmn_ddx.data.formats import WRITE_FORMATS, CohortError, read_utf8
 from mmn_ddx.data.importer import read_cohort, read_record_json, write_table
 from mmn_ddx.data.record import RecordError
 from mmn_ddx.features.criteria import (
+    READINGS,
     VERDICT_COLUMNS,
     CriteriaVerdict,
+    Reading,
     criteria_coverage,
     evaluate_criteria,
+    evaluate_readings,
     explain_criteria,
     rule_based_coverage,
 )
@@ -97,10 +105,24 @@ def _cohort(path: Path, skip_invalid: bool) -> pd.DataFrame:
     return result.valid
 
 
-def _summary(verdicts: pd.DataFrame, diagnosis: pd.Series | None, source: str) -> None:
+def label_column(reading: Reading) -> str:
+    """The output column holding the rule-based label under ``reading``."""
+    return f"rule_based_label_{reading.replace('-', '_')}"
+
+
+def _verdicts(frame: pd.DataFrame, reading: Reading) -> pd.DataFrame:
+    """The chosen reading's verdict columns, then the rule-based label under every reading, side by side."""
+    labels = {r: ev.labels for r, ev in evaluate_readings(frame).items()}
+    verdicts = evaluate_criteria(frame, reading)
+    for other in READINGS:
+        verdicts[label_column(other)] = pd.Categorical(labels[other], categories=VERDICT_COLUMNS["rule_based_label"])
+    return verdicts
+
+
+def _summary(verdicts: pd.DataFrame, diagnosis: pd.Series | None, source: str, reading: Reading) -> None:
     console = Console()
     coverage = criteria_coverage(verdicts)
-    table = Table(title=f"Rule-based criteria: {len(verdicts)} patients ({source})")
+    table = Table(title=f"Rule-based criteria: {len(verdicts)} patients ({source}; {reading} reading)")
     for name in ("criteria", "verdict", "n", "%"):
         table.add_column(name, justify="right" if name in ("n", "%") else "left")
     for column in VERDICT_COLUMNS:
@@ -109,10 +131,13 @@ def _summary(verdicts: pd.DataFrame, diagnosis: pd.Series | None, source: str) -
             table.add_row(_TITLES[column] if i == 0 else "", row.verdict, str(row.n), f"{100 * row.fraction:.1f}")
         table.add_section()
     console.print(table)
-    console.print(f"Rule-based coverage (one of the four labels): {100 * rule_based_coverage(verdicts):.1f}%")
+    for other in READINGS:
+        by_reading = verdicts.assign(rule_based_label=verdicts[label_column(other)])
+        console.print(f"Rule-based coverage (one of the four labels), {other} reading: "
+                      f"{100 * rule_based_coverage(by_reading):.1f}%")
     if diagnosis is not None and diagnosis.notna().any():
         crosstab = pd.crosstab(diagnosis.rename("diagnosis"), verdicts["rule_based_label"], dropna=False)
-        agreement = Table(title="Reference diagnosis (rows) x rule-based label (columns)")
+        agreement = Table(title=f"Reference diagnosis (rows) x rule-based label (columns), {reading} reading")
         agreement.add_column("diagnosis")
         for label in crosstab.columns:
             agreement.add_column(str(label), justify="right")
@@ -140,6 +165,12 @@ def criteria(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Evaluate the valid rows of a cohort instead of failing.")
     ] = False,
+    reading: Annotated[
+        Reading,
+        typer.Option("--reading",
+                     help="strict: an unknown never counts; chart-review: an unmentioned exclusion or supportive "
+                          "finding is absent, a count without its denominator is complete."),
+    ] = "strict",
 ) -> None:
     """EFNS/PNS 2010 MMN, EAN/PNS 2021 CIDP and Gold Coast 2020 ALS criteria, and the rule-based cascade.
 
@@ -151,12 +182,12 @@ def criteria(
         raw = _load_json(file) if file.suffix.lower() == ".json" and file.is_file() else None
         if isinstance(raw, dict):
             frame = _one_record(raw)
-            typer.echo(json.dumps([_worded(v) for v in explain_criteria(frame)], indent=2))
-            verdicts = evaluate_criteria(frame)
+            typer.echo(json.dumps([_worded(v) for v in explain_criteria(frame, reading)], indent=2))
+            verdicts = _verdicts(frame, reading)
         else:
             frame = _cohort(file, skip_invalid)
-            verdicts = evaluate_criteria(frame)
-            _summary(verdicts, frame[LABEL] if LABEL in frame.columns else None, file.name)
+            verdicts = _verdicts(frame, reading)
+            _summary(verdicts, frame[LABEL] if LABEL in frame.columns else None, file.name, reading)
     except CohortError as exc:
         raise _fail(str(exc)) from None
     if out is not None:

@@ -197,6 +197,7 @@ def _print_table(table: pd.DataFrame) -> None:
         p = getattr(row, f"p_{row.predicted_diagnosis}")
         shown = [w for w in str(row.warnings).split(";") if w and w != SYNTHETIC.code]  # the notice says it once
         view.add_row(str(getattr(row, ID_FIELD) or "-"), row.predicted_diagnosis, f"{100 * p:.0f} %",
-                     row.prediction_set, str(row.criteria_label), ", ".join(shown))
+                     row.prediction_set, f"{row.criteria_label} (chart review: {row.criteria_label_chart_review})",
+                     ", ".join(shown))
     out.print(view)
     out.print(NOT_FOR_CLINICAL_USE, style="bold red")

@@ -68,6 +68,8 @@ function renderCriteria(result) {
       el("p", { text: `probability ${pct(result.probabilities[result.predicted_diagnosis])}` })),
     el("div", { class: `side criteria-side agree-${agree.replaceAll(" ", "-")}` }, el("h4", { text: "Criteria (rule-based)" }),
       el("p", { class: "big", id: "criteria-label", text: c.rule_based_label }),
+      el("p", { id: "criteria-readings", text: Object.entries(c.rule_based_labels || {})
+        .map(([reading, label]) => `${reading}: ${label}`).join(" · ") }),
       el("p", { text: `model and criteria: ${agree}` }))));
   if (c.note) node.append(el("p", { class: "hint", text: c.note }));
   for (const v of c.verdicts) {

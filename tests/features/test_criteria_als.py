@@ -26,13 +26,18 @@ ELEMENT_CASES = [
     (als.gc1_progressive_motor_impairment, {"course": "stepwise"}, MET),
     (als.gc1_progressive_motor_impairment, {"course": "relapsing"}, NOT_MET),
     (als.gc1_progressive_motor_impairment, {"course": None}, NA),
-    # UMN dysfunction: pathological signs or increased reflexes
+    # UMN dysfunction: pathological signs, or a reflex preserved in weak, wasted limbs (PMA: weak arms, marked
+    # atrophy, reduced reflexes)
     (als.gc2_upper_motor_neuron_dysfunction, {}, NOT_MET),
     (als.gc2_upper_motor_neuron_dysfunction, {"upper_motor_neuron_signs": True}, MET),
     (als.gc2_upper_motor_neuron_dysfunction, {"reflexes_affected_limbs": "brisk"}, MET),
+    (als.gc2_upper_motor_neuron_dysfunction, {"reflexes_affected_limbs": "normal"}, MET),  # preserved, wasted
+    (als.gc2_upper_motor_neuron_dysfunction, {"reflexes_affected_limbs": "brisk", "muscle_atrophy": "none"},
+     NOT_MET),  # brisk reflexes alone
+    (als.gc2_upper_motor_neuron_dysfunction, {"reflexes_affected_limbs": "normal", "muscle_atrophy": None}, NA),
     (als.gc2_upper_motor_neuron_dysfunction, {"upper_motor_neuron_signs": None}, NA),
     (als.gc2_upper_motor_neuron_dysfunction, {"upper_motor_neuron_signs": None, "reflexes_unaffected_limbs": "brisk"},
-     MET),
+     NA),  # brisk reflexes in the strong limbs do not decide it
     # LMN regions: EMG regions and clinical regions (weakness + atrophy, bulbar) are bounded, not added
     (als.gc2_lmn_two_regions, {**NO_CLINICAL_LMN, "emg_regions_denervated": 2}, MET),
     (als.gc2_lmn_two_regions, {**NO_CLINICAL_LMN, "emg_regions_denervated": 1}, NOT_MET),
@@ -47,6 +52,35 @@ ELEMENT_CASES = [
                               "emg_regions_denervated": 0}, NA),  # weak arm, wasting not examined
     (als.gc2_lmn_one_region, {**NO_CLINICAL_LMN, "mrc_arm_distal_left": 4.0, "muscle_atrophy": "none",
                               "emg_regions_denervated": 0}, NOT_MET),  # weakness without wasting is not LMN
+    # wasting is not localised: weak arm and weak leg with atrophy = one limb region for certain, two possibly
+    (als.gc2_lmn_one_region, {**NO_CLINICAL_LMN, "mrc_arm_distal_left": 4.0, "mrc_leg_distal_left": 4.0,
+                              "emg_regions_denervated": 0}, MET),
+    (als.gc2_lmn_two_regions, {**NO_CLINICAL_LMN, "mrc_arm_distal_left": 4.0, "mrc_leg_distal_left": 4.0,
+                               "emg_regions_denervated": 0}, NA),
+    (als.gc2_lmn_two_regions, {**NO_CLINICAL_LMN, "mrc_arm_distal_left": 4.0, "emg_regions_denervated": 0}, NOT_MET),
+    # bulbar weakness: LMN unless possibly pseudobulbar (pathological UMN signs, no wasting)
+    (als.gc2_lmn_one_region, {**NO_CLINICAL_LMN, "bulbar_weakness": True, "emg_regions_denervated": 0}, MET),
+    (als.gc2_lmn_one_region, {**NO_CLINICAL_LMN, "bulbar_weakness": True, "upper_motor_neuron_signs": True,
+                              "muscle_atrophy": "none", "emg_regions_denervated": 0}, NA),
+    (als.gc2_lmn_one_region, {**NO_CLINICAL_LMN, "bulbar_weakness": True, "upper_motor_neuron_signs": True,
+                              "muscle_atrophy": "mild", "emg_regions_denervated": 0}, MET),
+    # criterion 3: evidence of another disease process
+    (als.gc3_no_conduction_block, {}, MET),
+    (als.gc3_no_conduction_block, {"nerves_definite_cb": 1}, NOT_MET),
+    (als.gc3_no_conduction_block, {"nerves_probable_cb": 2}, NOT_MET),
+    (als.gc3_no_conduction_block, {"nerves_probable_cb": 1}, MET),  # N2 in one nerve alone is not MMN's rule
+    (als.gc3_no_conduction_block, {"nerves_definite_cb": None}, NA),
+    (als.gc3_no_demyelinating_neuropathy, {}, MET),
+    (als.gc3_no_demyelinating_neuropathy, {"nerves_cv_slowed": 2, "nerves_any_demyelinating": 2}, NOT_MET),
+    (als.gc3_no_demyelinating_neuropathy, {"nerves_cv_slowed": 1, "nerves_any_demyelinating": 1}, MET),
+    (als.gc3_no_demyelinating_neuropathy, {"nerves_cv_slowed": None}, NA),
+    (als.gc3_no_positive_anti_gm1, {"anti_gm1_igm_ratio": 1.0}, NOT_MET),
+    (als.gc3_no_positive_anti_gm1, {"anti_gm1_igm_ratio": 0.99}, MET),
+    (als.gc3_no_positive_anti_gm1, {"anti_gm1_igm_ratio": None}, MET),  # untested: no evidence
+    (als.gc3_no_immunotherapy_response, {"ivig_response": "improved"}, NOT_MET),
+    (als.gc3_no_immunotherapy_response, {"corticosteroid_response": "improved"}, NOT_MET),
+    (als.gc3_no_immunotherapy_response, {"ivig_response": "no_response"}, MET),
+    (als.gc3_no_immunotherapy_response, {"ivig_response": None, "corticosteroid_response": None}, MET),
     # criterion 3 proxy: red flags for a mimic
     (als.gc3_no_mimic_red_flags, {}, MET),
     (als.gc3_no_mimic_red_flags, {"nerves_definite_cb": 1}, NOT_MET),
@@ -76,6 +110,15 @@ VERDICT_CASES = [
     ("relapsing course", "classic_als", {"course": "relapsing"}, NOT_MET, "possible or better (approximation)"),
     ("no EMG, one clinical region, no UMN", "progressive_muscular_atrophy",
      {**NO_CLINICAL_LMN, "bulbar_weakness": True, "emg_regions_denervated": None}, NA, NOT_MET),
+    ("criterion 3: definite conduction block", "progressive_muscular_atrophy", {"nerves_definite_cb": 1}, NOT_MET,
+     NOT_MET),
+    ("criterion 3: demyelinating neuropathy", "classic_als", {"nerves_dml_prolonged": 2, "nerves_any_demyelinating": 2},
+     NOT_MET, "possible or better (approximation)"),
+    ("criterion 3: positive anti-GM1", "progressive_muscular_atrophy", {"anti_gm1_igm_ratio": 1.5}, NOT_MET, NOT_MET),
+    ("criterion 3: response to IVIg", "progressive_muscular_atrophy", {"ivig_response": "improved"}, NOT_MET,
+     NOT_MET),
+    ("criterion 3: no conduction studies", "progressive_muscular_atrophy",
+     {"motor_nerves_studied": None, "nerves_definite_cb": None, "nerves_probable_cb": None}, NA, NOT_MET),
 ]
 
 
@@ -87,8 +130,19 @@ def test_verdicts(name: str, example: str, overrides: dict[str, Any], gold_coast
 
 
 def test_criterion_3_proxy_is_reported_but_does_not_decide() -> None:
-    frame = example_frame("progressive_muscular_atrophy", nerves_definite_cb=2)
+    frame = example_frame("progressive_muscular_atrophy", csf_protein_g_per_l=1.2)
     verdict = explain_criteria(frame)[2]
     proxy = next(e for e in verdict.elements if e.id == "gc3_no_mimic_red_flags")
     assert (proxy.status, proxy.used_in_verdict) == (NOT_MET, False)
     assert (verdict.verdict, verdict.maps_to) == (MET, "MND")
+
+
+def test_criterion_3_undecided_by_missing_studies_is_absent_in_chart_review() -> None:
+    """Strict: without conduction studies criterion 3 cannot be decided; chart review reads the unmentioned
+    block and demyelination as absent (docs/criteria.md)."""
+    frame = example_frame("progressive_muscular_atrophy", motor_nerves_studied=None, nerves_definite_cb=None,
+                          nerves_probable_cb=None)
+    assert evaluate_criteria(frame)["als_gold_coast"].iloc[0] == NA
+    assert evaluate_criteria(frame, "chart-review")["als_gold_coast"].iloc[0] == MET
+    assert evaluate_criteria(example_frame("progressive_muscular_atrophy", nerves_definite_cb=1),
+                             "chart-review")["als_gold_coast"].iloc[0] == NOT_MET

@@ -54,10 +54,14 @@ def random_frame(n: int, seed: int, null_rate: float) -> pd.DataFrame:
     return null_out(frame, rng, null_rate)
 
 
-def null_out(frame: pd.DataFrame, rng: np.random.Generator, rate: float) -> pd.DataFrame:
+EVIDENCE_ONLY = [e for s in CRITERIA_SETS for e in s.elements if e.absent_unless_recorded]
+"""Exclusions that only a recorded finding establishes (anti-MAG, anti-GM1, immunotherapy response)."""
+
+
+def null_out(frame: pd.DataFrame, rng: np.random.Generator, rate: float, keep: tuple[str, ...] = ()) -> pd.DataFrame:
     out = frame.copy()
     for name, spec in fields().items():
-        if not spec.required and name != ID_FIELD:
+        if not spec.required and name != ID_FIELD and name not in keep:
             out[name] = out[name].mask(rng.random(len(out)) < rate)
     pd.testing.assert_series_equal(out.dtypes, frame.dtypes)
     return out
@@ -140,23 +144,40 @@ def test_a_record_with_only_the_required_fields_is_not_assessable_everywhere() -
     frame = to_canonical(pd.DataFrame([{"age_at_onset_years": 50.0, "sex": "female"}]))
     verdicts = explain_criteria(frame)
     assert [v.verdict for v in verdicts] == ["not assessable"] * 3 + ["unclassified"]
-    statuses = {e.status for v in verdicts for e in v.elements}
-    assert statuses == {"not assessable"}
+    evidence_only = {e.id for e in EVIDENCE_ONLY}
+    assert {e.status for v in verdicts for e in v.elements if e.id not in evidence_only} == {"not assessable"}
+    assert {e.status for v in verdicts for e in v.elements if e.id in evidence_only} == {"met"}
     for verdict in verdicts[:3]:
         for element in verdict.elements:
-            assert element.missing_fields == [f for f in element.fields_used if f != "age_at_onset_years"]
+            if element.id not in evidence_only:
+                assert element.missing_fields == [f for f in element.fields_used if f != "age_at_onset_years"]
 
 
 @pytest.mark.parametrize("seed", [11, 12])
 def test_nulling_fields_never_flips_a_known_result(cohort: pd.DataFrame, seed: int) -> None:
     """Kleene soundness: with less data an element, category or cascade step may become unknown, but a
-    result that stays known must be the one the complete record gives."""
-    masked = null_out(cohort, np.random.default_rng(seed), rate=0.3)
+    result that stays known must be the one the complete record gives. The evidence-only exclusions read an
+    unrecorded finding as absent on purpose, so their fields stay recorded here (their own three-valued
+    computation is checked below)."""
+    keep = tuple(dict.fromkeys(f for e in EVIDENCE_ONLY for f in e.fields))
+    masked = null_out(cohort, np.random.default_rng(seed), rate=0.3, keep=keep)
     for compute in (criteria_elements, criteria_categories):
         full, partial = compute(cohort), compute(masked)
         known = partial.notna().to_numpy()
         assert (partial.to_numpy()[known] == full.to_numpy()[known]).all()
         assert (partial.isna().to_numpy() >= full.isna().to_numpy()).all()  # nulls never resolve an unknown
+
+
+def test_evidence_only_exclusions_are_sound_before_reading_unknown_as_absent(cohort: pd.DataFrame) -> None:
+    from mmn_ddx.features.criteria._logic import Columns
+
+    masked = null_out(cohort, np.random.default_rng(13), rate=0.3)
+    assert EVIDENCE_ONLY
+    for element in EVIDENCE_ONLY:
+        full, partial = element.compute(Columns(cohort)), element.compute(Columns(masked))
+        assert not (partial.true & ~full.true).any() and not (partial.false & ~full.false).any(), element.id
+        read = element.read(Columns(masked))
+        assert read.known.all() and np.array_equal(read.false, partial.false), element.id
 
 
 def test_each_element_reads_only_the_fields_it_declares() -> None:

@@ -60,11 +60,19 @@ ELEMENT_CASES = [
     # exclusion: anti-MAG neuropathy
     (cidp.no_anti_mag_neuropathy, {"anti_mag_positive": True, "igm_paraprotein": True}, NOT_MET),
     (cidp.no_anti_mag_neuropathy, {"anti_mag_positive": True, "igm_paraprotein": False}, MET),  # needs IgM MGUS
-    (cidp.no_anti_mag_neuropathy, {"anti_mag_positive": True, "igm_paraprotein": None}, NA),
+    # only a recorded anti-MAG neuropathy excludes; unrecorded is flagged, not excluded (criteria.md §2.7)
+    (cidp.no_anti_mag_neuropathy, {"anti_mag_positive": True, "igm_paraprotein": None}, MET),
     (cidp.no_anti_mag_neuropathy, {"anti_mag_positive": False, "igm_paraprotein": True}, MET),
     (cidp.no_anti_mag_neuropathy, {"anti_mag_positive": None, "igm_paraprotein": False}, MET),
-    (cidp.no_anti_mag_neuropathy, {"anti_mag_positive": None, "igm_paraprotein": True}, NA),
-    (cidp.no_anti_mag_neuropathy, {"anti_mag_positive": None, "igm_paraprotein": None}, NA),
+    (cidp.no_anti_mag_neuropathy, {"anti_mag_positive": None, "igm_paraprotein": True}, MET),
+    (cidp.no_anti_mag_neuropathy, {"anti_mag_positive": None, "igm_paraprotein": None}, MET),
+    (cidp.anti_mag_neuropathy_ruled_out, {"anti_mag_positive": None, "igm_paraprotein": None}, NA),
+    (cidp.anti_mag_neuropathy_ruled_out, {"anti_mag_positive": None, "igm_paraprotein": True}, NA),
+    (cidp.anti_mag_neuropathy_ruled_out, {"anti_mag_positive": None, "igm_paraprotein": False}, MET),
+    (cidp.anti_mag_neuropathy_ruled_out, {"anti_mag_positive": True, "igm_paraprotein": True}, NOT_MET),
+    (cidp.focal_limb_is_arm, {**FULL_STRENGTH, "mrc_arm_distal_left": 4.0}, MET),
+    (cidp.focal_limb_is_arm, {**FULL_STRENGTH, "mrc_leg_distal_left": 4.0}, NOT_MET),
+    (cidp.focal_limb_is_arm, {**FULL_STRENGTH, "mrc_arm_distal_left": None}, NA),
     # motor conduction: 2 nerves strongly, 1 nerve weakly supportive
     (inv.a_dml_two_nerves, {**MOTOR_ZERO, "nerves_dml_prolonged": 2}, MET),
     (inv.a_dml_two_nerves, {**MOTOR_ZERO, "nerves_dml_prolonged": 1}, NOT_MET),
@@ -135,9 +143,11 @@ VERDICT_CASES = [
     ("typical, one sensory nerve abnormal", "typical_cidp", {"sensory_nerves_abnormal": 1}, "not met", None),
     ("under 8 weeks", "typical_cidp", {"symptom_duration_months": 1.84}, "not met", None),
     ("anti-MAG neuropathy", "typical_cidp", {"anti_mag_positive": True, "igm_paraprotein": True}, "not met", None),
-    ("IgM paraprotein, anti-MAG not tested", "typical_cidp", {"igm_paraprotein": True}, "not assessable", None),
+    ("IgM paraprotein, anti-MAG not tested", "typical_cidp", {"igm_paraprotein": True}, "CIDP", "typical"),
+    ("IgM paraprotein and anti-MAG unrecorded", "typical_cidp", {"igm_paraprotein": None}, "CIDP", "typical"),
     ("Lewis-Sumner", "lewis_sumner", {}, "CIDP", "multifocal"),
-    ("Lewis-Sumner, one arm only = focal", "lewis_sumner", {"mrc_leg_distal_right": 5.0}, "CIDP", "focal"),
+    ("Lewis-Sumner, one arm only = focal arm", "lewis_sumner", {"mrc_leg_distal_right": 5.0}, "CIDP", "focal arm"),
+    ("Lewis-Sumner, one leg only = focal", "lewis_sumner", {"mrc_arm_distal_left": 5.0}, "CIDP", "focal"),
     ("motor CIDP", "typical_cidp", {"sensory_loss": "none", "sensory_symptoms": False, "sensory_nerves_abnormal": 0,
                                     "sensory_nerves_studied": 4}, "CIDP", "motor"),
     ("motor CIDP with three sensory nerves studied", "typical_cidp",
@@ -172,6 +182,27 @@ def test_variants_map_to_project_labels(variant_overrides: dict[str, Any], maps_
 
 def test_lewis_sumner_maps_to_madsam() -> None:
     assert explain_criteria(example_frame("lewis_sumner"))[1].maps_to == "MADSAM"
+
+
+@pytest.mark.parametrize(("overrides", "label"), [
+    ({"mrc_leg_distal_right": 5.0}, "MADSAM"),  # confined to the left arm (criteria.md §2)
+    ({"mrc_arm_distal_left": 5.0}, "unclassified"),  # confined to the right leg: other CIDP variant
+])
+def test_focal_cidp_confined_to_an_arm_is_madsam(overrides: dict[str, Any], label: str) -> None:
+    frame = example_frame("lewis_sumner", **overrides)
+    assert evaluate_criteria(frame)["rule_based_label"].iloc[0] == label
+    assert explain_criteria(frame)[1].maps_to == ("MADSAM" if label == "MADSAM" else "other CIDP variant")
+
+
+def test_unrecorded_anti_mag_is_flagged_not_excluded() -> None:
+    """A fully worked-up typical CIDP whose IgM paraprotein was not recorded is CIDP; the explanation flags the
+    anti-MAG neuropathy as not ruled out and names the fields, without making the verdict wait for them."""
+    verdict = explain_criteria(example_frame("typical_cidp", igm_paraprotein=None))[1]
+    assert (verdict.verdict, verdict.variant) == ("CIDP", "typical")
+    flag = next(e for e in verdict.elements if e.id == "anti_mag_neuropathy_ruled_out")
+    assert (flag.status, flag.used_in_verdict) == (NA, False)
+    assert flag.missing_fields == ["igm_paraprotein", "anti_mag_positive"]
+    assert verdict.missing_fields == []
 
 
 def test_kleene_one_strong_parameter_decides_despite_unknown_others() -> None:

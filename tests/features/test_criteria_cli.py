@@ -75,7 +75,8 @@ def test_cohort_prints_a_summary_table_with_coverage(app: typer.Typer, cohort_cs
     result = runner.invoke(app, ["criteria", str(cohort_csv)])
     assert result.exit_code == 0, result.output
     for text in ("EFNS/PNS 2010 MMN", "EAN/PNS 2021 CIDP", "Gold Coast 2020 ALS", "rule-based cascade",
-                 "coverage (one of the four labels): 100.0%"):
+                 "coverage (one of the four labels), strict reading: 100.0%",
+                 "coverage (one of the four labels), chart-review reading: 100.0%"):
         assert text in result.stdout
 
 
@@ -148,3 +149,33 @@ def test_cohort_without_a_valid_row_fails_even_when_skipping(app: typer.Typer, t
     result = runner.invoke(app, ["criteria", str(path), "--skip-invalid"])
     assert result.exit_code == 1
     assert "no valid rows" in result.output
+
+
+def test_reading_chooses_the_verdicts_and_every_reading_has_its_label_column(app: typer.Typer,
+                                                                             tmp_path: Path) -> None:
+    unmentioned = {**example_record("typical_mmn"), "upper_motor_neuron_signs": None, "bulbar_weakness": None}
+    path = write_cohort(tmp_path / "cohort.csv", [unmentioned, example_record("classic_als")])
+    for reading, label in (("strict", "unclassified"), ("chart-review", "MMN")):
+        out = tmp_path / f"{reading}.csv"
+        result = runner.invoke(app, ["criteria", str(path), "--reading", reading, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert f"{reading} reading" in result.stdout
+        table = pd.read_csv(out)
+        assert list(table["rule_based_label"]) == [label, "MND"]
+        assert list(table["rule_based_label_strict"]) == ["unclassified", "MND"]
+        assert list(table["rule_based_label_chart_review"]) == ["MMN", "MND"]
+    for reading, coverage in (("strict", "50.0%"), ("chart-review", "100.0%")):
+        assert f"coverage (one of the four labels), {reading} reading: {coverage}" in result.stdout
+
+
+def test_one_record_under_chart_review(app: typer.Typer, tmp_path: Path) -> None:
+    path = tmp_path / "patient.json"
+    path.write_text(json.dumps({**example_record("typical_mmn"), "upper_motor_neuron_signs": None}), encoding="utf-8")
+    verdicts = {r: json.loads(runner.invoke(app, ["criteria", str(path), "--reading", r]).stdout)
+                for r in ("strict", "chart-review")}
+    assert (verdicts["strict"][0]["verdict"], verdicts["chart-review"][0]["verdict"]) == ("not assessable", "definite")
+
+
+def test_unknown_reading_fails(app: typer.Typer, cohort_csv: Path) -> None:
+    result = runner.invoke(app, ["criteria", str(cohort_csv), "--reading", "lenient"])
+    assert result.exit_code != 0 and "lenient" in result.output

@@ -68,6 +68,8 @@ def test_single_patient_prints_an_explained_prediction(tmp_path: Path, model: st
     assert f"Predicted: {expected.predicted_diagnosis}" in text
     assert "Prediction set: {" in text and "Published criteria" in text and "Next most informative test" in text
     assert expected.explanation.by_finding[0].label in text
+    labels = expected.criteria.rule_based_labels
+    assert f"Rule-based label by reading: strict {labels['strict']}, chart-review {labels['chart-review']}" in text
     assert " ".join(NOT_FOR_CLINICAL_USE.split()) in text
 
 
@@ -106,6 +108,8 @@ def test_batch_writes_one_row_per_patient(cohort_csv: Path, tmp_path: Path, mode
         assert table[f"p_{d}"].to_numpy() == pytest.approx([r.probabilities[d] for r in expected], abs=1e-9)
     assert table["prediction_set"].tolist() == [" | ".join(r.prediction_set.diagnoses) for r in expected]
     assert table["criteria_label"].tolist() == [r.criteria.rule_based_label for r in expected]
+    assert table["criteria_label_chart_review"].tolist() == [
+        r.criteria.rule_based_labels["chart-review"] for r in expected]
     assert table["warnings"].tolist() == [";".join(w.code for w in r.warnings) for r in expected]
     assert table["top_findings"].tolist() == [
         " | ".join(f.sentence for f in r.explanation.by_finding[:3]) for r in expected]

@@ -13,7 +13,7 @@ import pytest
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, SCHEMA_VERSION, to_canonical
 from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
 from mmn_ddx.data.record import RecordError
-from mmn_ddx.features.criteria import explain_criteria
+from mmn_ddx.features.criteria import CRITERIA_SETS, explain_criteria
 from mmn_ddx.serving import predictor as predictor_module
 from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor, default_model_uri
 from mmn_ddx.serving.records import BatchRecordError, canonical_frame, frame_records
@@ -100,11 +100,14 @@ def test_prediction_set_has_top_class_and_stated_coverage(predictor: Predictor, 
 def test_criteria_elements_present_and_not_assessable_for_nulls(predictor: Predictor) -> None:
     criteria = predictor.predict(SPARSE).criteria
     assert [v.criteria.split()[0] for v in criteria.verdicts[:3]] == ["EFNS/PNS", "EAN/PNS", "Gold"]
+    evidence_only = {e.id for s in CRITERIA_SETS for e in s.elements if e.absent_unless_recorded}
     for verdict in criteria.verdicts[:3]:
         assert verdict.elements
         for element in verdict.elements:
             null_fields = [f for f in element.fields if f not in SPARSE]
-            if element.fields and len(null_fields) == len(element.fields):
+            if element.id in evidence_only:  # only a recorded finding excludes (docs/criteria.md)
+                assert element.status == "met"
+            elif element.fields and len(null_fields) == len(element.fields):
                 assert element.status == "not assessable"
                 assert element.missing == null_fields
     assert criteria.rule_based_label in ("unclassified", "conflicting")
@@ -121,6 +124,8 @@ def test_criteria_view_matches_explain_criteria(predictor: Predictor, cohort_rec
             assert [(e.id, e.status, e.missing) for e in ours.elements] == [
                 (e.id, e.status, e.missing_fields) for e in theirs.elements]
         assert result.criteria.rule_based_label == reference[-1].verdict
+        chart_review = explain_criteria(canonical_frame([record]), "chart-review")[-1].verdict
+        assert result.criteria.rule_based_labels == {"strict": reference[-1].verdict, "chart-review": chart_review}
 
 
 def test_criteria_disagreement_is_flagged(predictor: Predictor) -> None:

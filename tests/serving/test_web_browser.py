@@ -108,6 +108,9 @@ def test_mmn_vignette_shows_mmn_on_top_with_its_explanation(page: Any, live_serv
     assert served["explanation"]["by_finding"][0]["statement"] in first and "towards MMN" in first
     # the criteria beside the model, the next test, the warnings and the notice
     assert page.text_content("#criteria-label") == served["criteria"]["rule_based_label"]
+    readings = page.text_content("#criteria-readings")
+    for reading, label in served["criteria"]["rule_based_labels"].items():
+        assert f"{reading}: {label}" in readings
     assert page.locator("#criteria details.verdict").count() == len(served["criteria"]["verdicts"])
     if served["next_test"]:
         assert page.text_content("#next-test-label") == served["next_test"]["label"]

@@ -147,20 +147,25 @@ def test_cascade_facts_read_as_the_sentences_the_criteria_cli_prints() -> None:
 
 
 def test_the_criteria_cli_prints_the_cascade_facts_and_their_words(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """A conflicting label (pure lower-motor-neuron signs, MMN-like, without nerve conduction) reads as before."""
+    """A conflicting label (MND met by Gold Coast while probable MMN is undecided) reads as before."""
     import json
 
     from typer.testing import CliRunner
 
     from mmn_ddx.cli import app
-    from mmn_ddx.features.criteria.examples import example_record
 
-    no_ncs = dict.fromkeys(("motor_nerves_studied", "nerves_definite_cb", "nerves_probable_cb", "nerves_cidp_cb",
-                            "nerves_any_demyelinating", "nerves_dml_prolonged", "nerves_cv_slowed",
-                            "nerves_fwave_prolonged", "nerves_fwave_absent", "nerves_temporal_dispersion",
-                            "sensory_nerves_studied", "sensory_nerves_abnormal", "sensory_normal_across_cb"))
-    record = {**example_record("progressive_muscular_atrophy"), "weak_nerve_territories": 2,
-              "mrc_arm_distal_right": 5.0, **no_ncs}
+    record = {  # a generated MMN patient (generate_cohort(3000, seed=1), SYN-1-002654)
+        "age_at_onset_years": 37.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb",
+        "mrc_arm_proximal_left": 3.0, "mrc_arm_distal_left": 3.0, "mrc_leg_proximal_left": 5.0,
+        "mrc_leg_distal_left": 5.0, "weak_nerve_territories": 4, "bulbar_weakness": False, "cranial_nerve_palsy": False,
+        "muscle_atrophy": "mild", "fasciculations": False, "cramps": True, "reflexes_affected_limbs": "brisk",
+        "reflexes_unaffected_limbs": "normal", "upper_motor_neuron_signs": False, "sensory_symptoms": False,
+        "sensory_ataxia": False, "motor_nerves_studied": 7, "nerves_definite_cb": 0, "nerves_probable_cb": 1,
+        "nerves_cidp_cb": 1, "nerves_dml_prolonged": 0, "nerves_cv_slowed": 0, "nerves_fwave_prolonged": 0,
+        "nerves_fwave_absent": 1, "nerves_temporal_dispersion": 0, "sensory_nerves_studied": 4,
+        "sensory_nerves_abnormal": 0, "sensory_normal_across_cb": True, "emg_regions_denervated": 0,
+        "emg_fasciculation_potentials": False,
+    }
     path = tmp_path / "patient.json"
     path.write_text(json.dumps(record), encoding="utf-8")
     result = CliRunner().invoke(app, ["criteria", str(path)])

@@ -4,7 +4,9 @@
 * each published criteria set: a *detector* of the diagnoses it names (EFNS/PNS 2010 MMN -> MMN; EAN/PNS
   2021 CIDP typical -> CIDP, multifocal -> MADSAM, other phenotypes -> neither; Gold Coast 2020 -> MND).
   "not met" is a negative answer, "not assessable" an abstention (missing data are not evidence);
-* the criteria.md section 5 cascade: a four-class classifier that abstains ("unclassified", "conflicting");
+* the criteria.md section 5 cascade: a four-class classifier that abstains ("unclassified", "conflicting"),
+  under each reading of the record (strict, and chart review as retrospective validation studies read charts:
+  docs/criteria.md), so each reading's coverage and accuracy are reported side by side;
 * the generator's exact posterior, the Bayes ceiling (synthetic cohorts only).
 
 At presentation the treatment responses are hidden from *every* method, criteria included: response to
@@ -23,7 +25,13 @@ import pandas as pd
 
 from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.data.posterior import posterior
-from mmn_ddx.features.criteria import CIDP_VARIANT_LABELS, CONFLICTING, UNCLASSIFIED, evaluate_criteria
+from mmn_ddx.features.criteria import (
+    CIDP_VARIANT_LABELS,
+    CONFLICTING,
+    UNCLASSIFIED,
+    evaluate_criteria,
+    evaluate_readings,
+)
 from mmn_ddx.features.modes import TREATMENT_FIELDS, check_mode
 from mmn_ddx.training.evaluation.metrics import ABSTAIN, NEGATIVE, Predictions
 
@@ -33,13 +41,17 @@ ProbaFn = Callable[[pd.DataFrame], np.ndarray]
 
 BAYES = "Bayes-optimal posterior"
 CASCADE = "rule-based cascade"
+"""The cascade under the strict reading (an unknown never counts)."""
+CASCADE_CHART_REVIEW = "rule-based cascade (chart review)"
+"""The cascade under the chart-review reading."""
 MMN_DEFINITE_PROBABLE = "EFNS/PNS 2010 MMN, definite or probable"
 MMN_POSSIBLE = "EFNS/PNS 2010 MMN, possible or better"
 CIDP_CRITERIA = "EAN/PNS 2021 CIDP (typical -> CIDP, multifocal -> MADSAM)"
 GOLD_COAST = "Gold Coast 2020 ALS -> MND"
 SHORT_NAMES: dict[str, str] = {
     MMN_DEFINITE_PROBABLE: "MMN crit. def/prob", MMN_POSSIBLE: "MMN crit. >= possible",
-    CIDP_CRITERIA: "CIDP criteria", GOLD_COAST: "Gold Coast", CASCADE: "rule cascade", BAYES: "Bayes ceiling",
+    CIDP_CRITERIA: "CIDP criteria", GOLD_COAST: "Gold Coast", CASCADE: "rule cascade",
+    CASCADE_CHART_REVIEW: "chart-review cascade", BAYES: "Bayes ceiling",
 }
 """Names for narrow places (the terminal table)."""
 
@@ -80,9 +92,15 @@ def diagnosis_codes(labels: Sequence[object] | np.ndarray) -> np.ndarray:
     return np.fromiter((lookup.get(x, NEGATIVE) for x in labels), dtype=np.int64, count=len(labels))
 
 
+def _cascade(labels: np.ndarray) -> Predictions:
+    return Predictions(np.where(np.isin(labels, DIAGNOSES), diagnosis_codes(labels), ABSTAIN))
+
+
 def criteria_methods(frame: pd.DataFrame) -> tuple[list[Method], dict[str, float]]:
-    """Each criteria set as a detector, the cascade as a classifier, and the cascade's abstention rates."""
+    """Each criteria set as a detector (strict reading), the cascade as a classifier under each reading, and
+    the cascades' abstention rates (keys "unclassified", "conflicting"; chart review suffixed)."""
     verdicts = evaluate_criteria(frame)
+    chart_review = np.asarray(evaluate_readings(frame, ("chart-review",))["chart-review"].labels, dtype=object)
     mmn = verdicts["mmn_efns2010"].astype("object").to_numpy()
     cidp = verdicts["cidp_ean2021"].astype("object").to_numpy()
     variant = verdicts["cidp_variant"].astype("object").to_numpy()
@@ -95,7 +113,6 @@ def criteria_methods(frame: pd.DataFrame) -> tuple[list[Method], dict[str, float
     mmn_known = mmn != "not assessable"
     mmn_k, mnd_k = DIAGNOSES.index("MMN"), DIAGNOSES.index("MND")
     cidp_labels = diagnosis_codes([CIDP_VARIANT_LABELS.get(v) if isinstance(v, str) else None for v in variant])
-    cascade = np.where(np.isin(rules, DIAGNOSES), diagnosis_codes(rules), ABSTAIN)
     cidp_met = np.isin(cidp, ["CIDP", "possible CIDP"])
     methods = [
         Method(MMN_DEFINITE_PROBABLE, "criteria",
@@ -108,9 +125,12 @@ def criteria_methods(frame: pd.DataFrame) -> tuple[list[Method], dict[str, float
                            targets=(DIAGNOSES.index("CIDP"), DIAGNOSES.index("MADSAM")))),
         Method(GOLD_COAST, "criteria",
                Predictions(detector(als == "met", mnd_k, als != "not assessable"), targets=(mnd_k,))),
-        Method(CASCADE, "rules", Predictions(cascade)),
+        Method(CASCADE, "rules", _cascade(rules)),
+        Method(CASCADE_CHART_REVIEW, "rules", _cascade(chart_review)),
     ]
     abstentions = {reason: float(np.mean(rules == reason)) for reason in (UNCLASSIFIED, CONFLICTING)}
+    abstentions |= {f"{reason} (chart review)": float(np.mean(chart_review == reason))
+                    for reason in (UNCLASSIFIED, CONFLICTING)}
     return methods, abstentions
 
 

@@ -1,0 +1,129 @@
+"""The two readings of a record: strict (an unknown never counts) and chart review (docs/criteria.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmn_ddx.features.criteria import (
+    CRITERIA_SETS,
+    READINGS,
+    evaluate_all,
+    evaluate_criteria,
+    evaluate_readings,
+    explain_criteria,
+)
+from mmn_ddx.features.criteria import als_gold_coast as als
+from mmn_ddx.features.criteria import cidp_ean2021 as cidp
+from mmn_ddx.features.criteria import cidp_ean2021_investigations as inv
+from mmn_ddx.features.criteria import mmn_efns2010 as mmn
+from mmn_ddx.features.criteria._logic import Columns
+from mmn_ddx.features.criteria.examples import example_frame
+
+MET, NOT_MET, NA = "met", "not met", "not assessable"
+
+
+def status(series: pd.Series) -> str:
+    value = series.iloc[0]
+    return NA if value is pd.NA else (MET if value else NOT_MET)
+
+
+@pytest.mark.parametrize(("count", "studied", "strict", "chart_review"), [
+    (2, None, True, True),     # evidence in both readings
+    (1, None, None, False),    # strict: a lower bound; chart review: the complete count
+    (0, None, None, False),    # "no conduction block was found": none found in chart review
+    (0, 0, None, None),        # no nerve studied: not examined in both readings
+    (None, 8, None, None),     # the count itself unrecorded: never read as zero
+    (None, None, None, None),
+])
+def test_a_count_without_its_denominator(count: int | None, studied: int | None, strict: bool | None,
+                                          chart_review: bool | None) -> None:
+    frame = example_frame("typical_mmn", nerves_definite_cb=count, motor_nerves_studied=studied)
+    cols = Columns(frame)
+    got = [cols.with_reading(r).count_at_least("nerves_definite_cb", 2, "motor_nerves_studied").to_pandas()[0]
+           for r in READINGS]
+    assert [None if v is pd.NA else bool(v) for v in got] == [strict, chart_review]
+
+
+ELEMENT_CASES = [
+    # an exclusion the record does not mention is absent in chart review
+    (mmn.e8_no_upper_motor_neuron_signs, "typical_mmn", {"upper_motor_neuron_signs": None}, NA, MET),
+    (mmn.e8_no_upper_motor_neuron_signs, "typical_mmn", {"upper_motor_neuron_signs": True}, NOT_MET, NOT_MET),
+    (mmn.c2_no_objective_sensory_loss, "typical_mmn", {"sensory_loss": None}, NA, MET),  # states an absence
+    (als.gc3_no_conduction_block, "progressive_muscular_atrophy",
+     {"nerves_definite_cb": None, "motor_nerves_studied": None}, NA, MET),
+    # a supportive finding the record does not mention is not met
+    (mmn.p3_mri_plexus_abnormal, "typical_mmn", {"mri_plexus_abnormal": None}, NA, NOT_MET),
+    (inv.supportive_ultrasound, "typical_cidp", {"ultrasound_nerve_enlarged": None}, NA, NOT_MET),
+    (inv.supportive_ultrasound, "typical_cidp", {"ultrasound_nerve_enlarged": True}, MET, MET),
+    # a clinical or electrodiagnostic finding is never read as absent
+    (mmn.c1_progressive_course, "typical_mmn", {"course": None}, NA, NA),
+    (mmn.n3_sensory_normal_across_cb, "typical_mmn", {"sensory_normal_across_cb": None}, NA, NA),
+    (cidp.typical_sensory_involvement, "typical_cidp", {"sensory_loss": None}, NA, NA),
+    # counts: zero without denominator
+    (inv.b_cv_two_nerves, "typical_cidp", {"nerves_cv_slowed": 0, "motor_nerves_studied": None}, NA, NOT_MET),
+    (inv.b_cv_two_nerves, "typical_cidp", {"nerves_cv_slowed": 3, "motor_nerves_studied": None}, MET, MET),
+]
+
+
+@pytest.mark.parametrize(("element", "example", "overrides", "strict", "chart_review"), ELEMENT_CASES,
+                         ids=[f"{c[0].id}-{i}" for i, c in enumerate(ELEMENT_CASES)])
+def test_elements_under_each_reading(element: Any, example: str, overrides: dict[str, Any], strict: str,
+                                     chart_review: str) -> None:
+    frame = example_frame(example, **overrides)
+    assert (status(element(frame)), status(element(frame, "chart-review"))) == (strict, chart_review)
+
+
+def test_chart_review_only_resolves_what_strict_leaves_undecided() -> None:
+    """Every known element, category and step keeps its value; chart review never overrules the record."""
+    from mmn_ddx.data.generator import generate_cohort
+
+    frame = generate_cohort(2000, seed=9)
+    both = evaluate_readings(frame)
+    strict, chart = both["strict"], both["chart-review"]
+    for kind in ("elements", "categories"):
+        for set_id, results in getattr(strict, kind).items():
+            for key, s in results.items():
+                c = getattr(chart, kind)[set_id][key]
+                assert not (s.true & ~c.true).any() and not (s.false & ~c.false).any(), key
+    decided = np.isin(strict.labels, ["MMN", "MND", "CIDP", "MADSAM"])
+    assert (chart.labels[decided] == strict.labels[decided]).all()
+    assert np.isin(chart.labels, ["MMN", "MND", "CIDP", "MADSAM"]).sum() > decided.sum()
+
+
+def test_readings_share_one_read_of_the_data_and_equal_separate_evaluations() -> None:
+    frame = pd.concat([example_frame("typical_mmn", sensory_loss=None, motor_nerves_studied=None),
+                       example_frame("classic_als", upper_motor_neuron_signs=None)], ignore_index=True)
+    both = evaluate_readings(frame)
+    for reading in READINGS:
+        alone = evaluate_all(frame, reading)
+        assert both[reading].cols.reading == reading
+        assert both[reading].labels.tolist() == alone.labels.tolist()
+        assert evaluate_criteria(frame, reading)["rule_based_label"].tolist() == alone.labels.tolist()
+
+
+def test_unknown_reading_is_rejected() -> None:
+    with pytest.raises(ValueError, match="reading"):
+        evaluate_all(example_frame("typical_mmn"), "lenient")  # type: ignore[arg-type]
+
+
+def test_the_explanation_states_the_chart_review_verdict() -> None:
+    frame = example_frame("typical_mmn", upper_motor_neuron_signs=None, bulbar_weakness=None)
+    strict, chart = explain_criteria(frame)[0], explain_criteria(frame, "chart-review")[0]
+    assert (strict.verdict, chart.verdict) == (NA, "definite")
+    e8 = next(e for e in chart.elements if e.id == "e8_no_upper_motor_neuron_signs")
+    assert e8.status == MET
+    assert {v.reading for v in explain_criteria(frame, "chart-review")} == {"chart-review"}
+    assert {v.reading for v in explain_criteria(frame)} == {"strict"}
+
+
+def test_every_element_has_a_chart_review_meaning() -> None:
+    for criteria in CRITERIA_SETS:
+        for element in criteria.elements:
+            if element.role == "exclusion":
+                assert element.unmentioned in ("absent finding: met", "undecided"), element.id
+            if element.role == "supportive":
+                assert element.unmentioned == "absent finding: not met", element.id
