@@ -57,10 +57,20 @@ Parsed = tuple[pd.Series, pd.Series]
 """(values in :data:`PARSED_DTYPES`, reasons indexed by the rows that failed; failed cells are null)."""
 
 
+NOT_A_SINGLE_VALUE = "not a single value (a list, structure or binary cell)"
+_NON_SCALAR = (list, tuple, dict, set, np.ndarray, bytes, bytearray)
+"""Parquet list/struct/binary cells: written as text they would pass as an identifier ("['a', 'b']")."""
+
+
 def parse_column(raw: pd.Series, spec: FieldSpec, *, json_types: bool = False) -> Parsed:
     """Parse one raw column for ``spec``; the index (row numbers) is kept."""
     if json_types:
         return _parse_json(raw, spec)
+    if raw.dtype == object:
+        non_scalar = raw.map(lambda v: isinstance(v, _NON_SCALAR)).to_numpy(dtype=bool)
+        if non_scalar.any():
+            values, reasons = parse_column(raw.where(~non_scalar, None), spec)
+            return values, pd.concat([reasons, _reasons(pd.Series(non_scalar, index=raw.index), NOT_A_SINGLE_VALUE)])
     if spec.is_numeric and ptypes.is_numeric_dtype(raw) and not ptypes.is_bool_dtype(raw):
         return _numbers_from_numeric_dtype(raw)
     if spec.type == "bool" and ptypes.is_bool_dtype(raw):

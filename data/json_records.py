@@ -21,7 +21,9 @@ Item = tuple[int, dict[str, Any], tuple[str, str] | None]
 """``(row number, record, problem)``: the record is empty when there is a problem."""
 
 
-class _Rejected(ValueError):
+class RecordRejected(ValueError):
+    """A JSON record that is valid JSON but not an acceptable record (``field``, ``reason``)."""
+
     def __init__(self, field: str, reason: str) -> None:
         self.field, self.reason = field, reason
         super().__init__(reason)
@@ -31,13 +33,13 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     record: dict[str, Any] = {}
     for key, value in pairs:
         if key in record:
-            raise _Rejected(_shown(key), f"duplicate key '{_shown(key)}' (which value is meant cannot be decided)")
+            raise RecordRejected(_shown(key), f"duplicate key '{_shown(key)}' (which value is meant cannot be decided)")
         record[key] = value
     return record
 
 
 def _constant(name: str) -> Any:
-    raise _Rejected(RECORD, f"not valid JSON ({name} is not a JSON number; use null for not examined)")
+    raise RecordRejected(RECORD, f"not valid JSON ({name} is not a JSON number; use null for not examined)")
 
 
 def _shown(text: str) -> str:
@@ -46,7 +48,7 @@ def _shown(text: str) -> str:
 
 
 def parse_record(text: str | bytes) -> dict[str, Any] | Any:
-    """One JSON value with the strict rules above; raises ``_Rejected`` or ``json.JSONDecodeError``."""
+    """One JSON value with the strict rules above; raises ``RecordRejected`` or ``json.JSONDecodeError``."""
     value = json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
     if isinstance(value, dict):
         _check_text(value)
@@ -61,13 +63,13 @@ def _check_text(record: dict[str, Any]) -> None:
                     text.encode("utf-8")
                 except UnicodeEncodeError:
                     field = _shown(key)
-                    raise _Rejected(field, "not valid Unicode text (a lone UTF-16 surrogate such as \\ud800)") from None
+                    raise RecordRejected(field, "not valid Unicode text (a lone UTF-16 surrogate such as \\ud800)") from None
 
 
 def _item(number: int, parse: Any) -> Item:
     try:
         value = parse()
-    except _Rejected as exc:
+    except RecordRejected as exc:
         return number, {}, (exc.field, exc.reason)
     except json.JSONDecodeError as exc:
         return number, {}, (RECORD, f"not valid JSON ({exc.msg}, column {exc.colno})")
@@ -112,7 +114,7 @@ def json_list(path: Path) -> Iterator[Item]:
     del document
     try:
         strict = json.loads(text, object_pairs_hook=_ListItems, parse_constant=_constant)
-    except _Rejected as exc:  # a NaN constant somewhere: name the element via a second, tolerant pass
+    except RecordRejected as exc:  # a NaN constant somewhere: name the element via a second, tolerant pass
         strict = _locate(text, exc)
     items = [strict] if isinstance(strict, dict) else strict
     for number, value in enumerate(items, 1):
@@ -124,10 +126,10 @@ class _ListItems(dict):  # type: ignore[type-arg]
 
     def __init__(self, pairs: list[tuple[str, Any]]) -> None:
         super().__init__()
-        self.problem: _Rejected | None = None
+        self.problem: RecordRejected | None = None
         try:
             self.update(_object(pairs))
-        except _Rejected as exc:
+        except RecordRejected as exc:
             self.problem = exc
 
 
@@ -140,7 +142,7 @@ def _checked(value: Any) -> Any:
     return value
 
 
-def _locate(text: str, problem: _Rejected) -> list[Any]:
+def _locate(text: str, problem: RecordRejected) -> list[Any]:
     """Elements of a list in which some element holds NaN/Infinity: those elements carry the problem."""
     def tolerant(name: str) -> Any:
         return _Constant()
