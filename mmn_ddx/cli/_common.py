@@ -58,7 +58,7 @@ def rejection_table(rejections: pd.DataFrame, *, title: str, show_values: bool,
 
 
 def read_valid(path: Path, *, skip_invalid: bool, require_label: bool = False, option: str = "",
-               show_values: bool = True, console: Console = out) -> pd.DataFrame:
+               purpose: str = "using", show_values: bool = True, console: Console = out) -> pd.DataFrame:
     """The valid rows of a cohort file, for commands that need the whole cohort (train, benchmark, criteria).
 
     A file-level problem fails the command; rejected rows are listed and fail it too unless
@@ -79,7 +79,7 @@ def read_valid(path: Path, *, skip_invalid: bool, require_label: bool = False, o
         if not skip_invalid:
             raise fail(f"{prefix}{path.name}: {result.n_rejected} of {result.n_read} rows rejected; fix them, or "
                        "pass --skip-invalid to use the valid rows only")
-        warn(f"Skipping {result.n_rejected} invalid row(s); using {result.n_valid} of {result.n_read} rows.")
+        warn(f"Skipping {result.n_rejected} invalid row(s); {purpose} {result.n_valid} of {result.n_read} rows.")
     if result.n_valid == 0:
         raise fail(f"{prefix}{path.name}: no valid rows")
     return result.valid
