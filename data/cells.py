@@ -169,11 +169,21 @@ def _parse_json(raw: pd.Series, spec: FieldSpec) -> Parsed:
     )
     kept = raw.astype(object).where(ok, None)
     if spec.type in ("float", "int"):
-        values = pd.to_numeric(kept, errors="raise").astype("float64")
+        values = pd.Series([_json_float(v) for v in kept], index=kept.index, dtype="float64")
         infinite = np.isinf(values)
         reasons = pd.concat([reasons, _reasons(infinite, "not a finite number")])
         return values.where(~infinite), reasons
     return kept.astype(PARSED_DTYPES[spec.type]), reasons
+
+
+def _json_float(value: Any) -> float:
+    """A JSON number as a float; an integer beyond float range (10**400) is infinite, hence rejected."""
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _reasons(mask: pd.Series, reason: str) -> pd.Series:

@@ -41,10 +41,13 @@ RECORD = "<row>"
 """``field`` of a problem that concerns the whole row (e.g. a CSV row with too many cells)."""
 CHUNK_ROWS = 50_000
 """Rows per chunk: large enough that per-chunk costs (pandera ~10 ms per column) stay small."""
-CSV_BLOCK_BYTES = 4 << 20
-"""pyarrow parses CSV in blocks of this size; a row must fit in one block (see :data:`TOO_LONG`)."""
+CSV_BLOCK_BYTES = 16 << 20
+"""pyarrow parses CSV in blocks of this size; a longer row fails the file (see :data:`TOO_LONG`)."""
 TOO_LONG = (f"a row is longer than {CSV_BLOCK_BYTES >> 20} MB (a cell this large is not a patient finding: "
             "is this the right file?)")
+MAX_CELL_BYTES = 1 << 20
+CELL_TOO_LONG = f"longer than {MAX_CELL_BYTES >> 20} MB: not a patient finding (value not shown)"
+"""A CSV cell over :data:`MAX_CELL_BYTES` is rejected with its row (and never echoed)."""
 FORMULA_UNCACHED = "formula cell without a stored result: enter the value itself"
 FORMULA_CACHED = "formula cell: its stored result was used (check it, or enter the value itself)"
 
@@ -173,6 +176,8 @@ def _csv_header(path: Path) -> list[str]:
         raise CohortError(f"{path.name}: the header is not readable CSV ({exc})") from None
     if not names or not any(n.strip() for n in names):
         raise CohortError(f"{path.name}: the file is empty")
+    if any("\x00" in n for n in names):
+        raise CohortError(f"{path.name}: NUL bytes in the header: binary data, not CSV text")
     return _header(names, path.name)
 
 
@@ -243,20 +248,31 @@ def _number(n_rows: int, numbered: int, bad: dict[int, tuple[str, str]]) -> tupl
 
 
 def _csv_table(table: pa.Table, numbers: list[int], bad: dict[int, tuple[str, str]]) -> RawTable:
+    too_long: dict[tuple[int, str], str] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):  # Arrow: fast
+        long = np.asarray(pc.greater(pc.binary_length(column), MAX_CELL_BYTES))
+        if long.any():
+            too_long.update({(numbers[i], name): CELL_TOO_LONG for i in np.flatnonzero(long)})
+            table = table.set_column(table.column_names.index(name), name,
+                                     pc.if_else(pa.array(long), pa.scalar(None, pa.string()), column))
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     frame.index = pd.Index(numbers, dtype="int64")
-    blank = [pc.equal(pc.utf8_trim_whitespace(column), "") for column in table.columns]  # Arrow: fast
-    keep = ~np.logical_and.reduce([np.asarray(b) for b in blank]) if blank else np.ones(len(frame), bool)
-    return RawTable(frame.loc[keep], json_types=False, bad_rows=bad)
+    blank = [pc.equal(pc.utf8_trim_whitespace(column), "") for column in table.columns]
+    keep = ~np.logical_and.reduce([np.asarray(b.fill_null(False)) for b in blank]) if blank else np.ones(len(frame), bool)
+    keep |= frame.index.isin([row for row, _ in too_long])
+    return RawTable(frame.loc[keep], json_types=False, bad_rows=bad, cell_problems=too_long)
 
 
 def _csv_error(path: Path, exc: pa.ArrowInvalid) -> CohortError:
+    """A readable message for pyarrow's; its text is not shown, as it may quote a row (patient data)."""
     text = str(exc)
+    if "Could not skip initial" in text and "\n" not in path.read_bytes()[:CSV_BLOCK_BYTES].decode("utf-8", "replace"):
+        return CohortError(f"{path.name}: no data rows (only a header)")
     if "straddling" in text or "block size" in text:
         return CohortError(f"{path.name}: {TOO_LONG}")
     if "UTF8" in text or "utf8" in text.lower():
         _check_utf8(path)
-    return CohortError(f"{path.name}: not a readable CSV file ({text.splitlines()[0][:200]})")
+    return CohortError(f"{path.name}: not a readable CSV file ({text.split(':')[0][:80]})")
 
 
 def _read_parquet(path: Path, chunk_rows: int) -> Iterator[RawTable]:
