@@ -21,7 +21,6 @@ uniqueness across the whole file.
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +31,8 @@ import pandera.errors as pa_errors
 
 from mmn_ddx.data.cells import PARSED_DTYPES, cell_text, parse_column
 from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec, to_canonical
-from mmn_ddx.data.formats import CHUNK_ROWS, RECORD, ROW, CohortError, RawTable, read_chunks, read_utf8, write_table
-from mmn_ddx.data.json_records import RecordRejected, parse_record
+from mmn_ddx.data.formats import CHUNK_ROWS, RECORD, ROW, CohortError, RawTable, read_chunks, write_table
+from mmn_ddx.data.json_records import RecordRejected, single_record
 from mmn_ddx.data.record import validate_record
 from mmn_ddx.data.schema import BUILTIN_REASONS, LABEL_MISSING, validate_cohort
 
@@ -136,13 +135,12 @@ def read_record_json(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
         if not path.is_file():
             raise CohortError(f"{path}: no such file")
         try:
-            raw = parse_record(read_utf8(path))
-        except json.JSONDecodeError as exc:
-            raise CohortError(f"{path.name}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+            record = single_record(path)
         except RecordRejected as exc:
-            raise CohortError(f"{path.name}: field '{exc.field}': {exc.reason}") from None
-        if not isinstance(raw, dict):
-            raise CohortError(f"{path.name}: expected one JSON object (one patient), got {type(raw).__name__}")
+            raise CohortError(f"{path.name}: {exc}") from None
+        if record is None:
+            raise CohortError(f"{path.name}: expected one JSON object (one patient), got a list or a value")
+        raw = record
     return validate_record(raw).to_dict()
 
 

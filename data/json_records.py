@@ -26,7 +26,7 @@ class RecordRejected(ValueError):
 
     def __init__(self, field: str, reason: str) -> None:
         self.field, self.reason = field, reason
-        super().__init__(reason)
+        super().__init__(reason if field == RECORD else f"field '{field}': {reason}")
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -49,7 +49,10 @@ def _shown(text: str) -> str:
 
 def parse_record(text: str | bytes) -> dict[str, Any] | Any:
     """One JSON value with the strict rules above; raises ``RecordRejected`` or ``json.JSONDecodeError``."""
-    value = json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
+    try:
+        value = json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
+    except RecursionError:
+        raise RecordRejected(RECORD, "not valid JSON (nested too deeply)") from None
     if isinstance(value, dict):
         _check_text(value)
     return value
@@ -73,8 +76,6 @@ def _item(number: int, parse: Any) -> Item:
         return number, {}, (exc.field, exc.reason)
     except json.JSONDecodeError as exc:
         return number, {}, (RECORD, f"not valid JSON ({exc.msg}, column {exc.colno})")
-    except RecursionError:
-        return number, {}, (RECORD, "not valid JSON (nested too deeply)")
     if not isinstance(value, dict):
         return number, {}, (RECORD, f"expected a JSON object, got {type(value).__name__}")
     return number, value, None
@@ -94,6 +95,24 @@ def json_lines(path: Path) -> Iterator[Item]:
                 raise _not_utf8(path, line[exc.start], number) from None
             if text.strip():
                 yield _item(number, lambda text=text: parse_record(text))
+
+
+def single_record(path: Path) -> dict[str, Any] | None:
+    """The record of a one-patient .json file (strict rules above), or None when it holds a list (a cohort).
+
+    Raises :class:`data.formats.CohortError` for a file that is not UTF-8 JSON and
+    :class:`RecordRejected` for an object that breaks a rule above.
+    """
+    from mmn_ddx.data.formats import CohortError, read_utf8  # noqa: PLC0415 - formats imports this module
+
+    text = read_utf8(path)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CohortError(f"{path.name}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise CohortError(f"{path.name}: not valid JSON (nested too deeply)") from None
+    return parse_record(text) if isinstance(document, dict) else None
 
 
 def json_list(path: Path) -> Iterator[Item]:

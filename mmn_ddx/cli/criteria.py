@@ -24,9 +24,9 @@ from rich.text import Text
 
 from mmn_ddx.cli._common import err, fail, read_valid
 from mmn_ddx.data.contract import LABEL, to_canonical
-from mmn_ddx.data.formats import WRITE_FORMATS, CohortError, read_utf8
+from mmn_ddx.data.formats import WRITE_FORMATS, CohortError
 from mmn_ddx.data.importer import read_record_json, write_table
-from mmn_ddx.data.json_records import RecordRejected, parse_record
+from mmn_ddx.data.json_records import RecordRejected, single_record
 from mmn_ddx.data.record import RecordError
 from mmn_ddx.features.criteria import (
     VERDICT_COLUMNS,
@@ -53,11 +53,12 @@ def _note(message: str) -> None:
     err.print(Text(message), soft_wrap=True)
 
 
-def _load_json(path: Path) -> Any:
+def _load_json(path: Path) -> dict[str, Any] | None:
+    """The record of a one-patient .json file, None for a .json list (a cohort)."""
     try:
-        return json.loads(read_utf8(path))
-    except json.JSONDecodeError as exc:
-        raise fail(f"{path.name}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        return single_record(path)
+    except RecordRejected as exc:
+        raise fail(f"{path.name}: {exc}") from None
 
 
 def _one_record(raw: dict[str, Any]) -> pd.DataFrame:

@@ -15,8 +15,9 @@ becomes OUT only when every row was read: an invalid row found late still leaves
 from __future__ import annotations
 
 import contextlib
-import json
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -69,32 +70,35 @@ def predict(
     single = _single_record(file)
     if output is not None and output.suffix.lower() not in WRITE_FORMATS:
         raise fail(f"{output.name}: cannot write '{output.suffix}' (use {', '.join(WRITE_FORMATS)})")
-    try:
-        predictor = Predictor.load(model, mode, threads=1 if single is not None else BATCH_THREADS)
-    except (ModelNotFoundError, ValueError, OSError) as exc:
-        raise fail(str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - a corrupt bundle fails in many libraries: one readable message
-        raise fail(f"could not load the model ({type(exc).__name__}: {str(exc)[:300]}); re-export it, or pass "
-                   "another --model") from None
+    @functools.cache
+    def load() -> Predictor:
+        try:
+            return Predictor.load(model, mode, threads=1 if single is not None else BATCH_THREADS)
+        except (ModelNotFoundError, ValueError, OSError) as exc:
+            raise fail(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - a corrupt bundle fails in many libraries: one readable message
+            raise fail(f"could not load the model ({type(exc).__name__}); re-export it, or pass another "
+                       "--model") from None
+
     if single is not None:
-        _predict_one(predictor, single, as_json)
-    else:
-        _predict_batch(predictor, file, output, as_json=as_json, skip_invalid=skip_invalid, next_test=next_test)
+        _predict_one(load(), single, as_json)
+    else:  # the model loads when the first valid rows are there: a bad file fails at once
+        _predict_batch(load, file, output, as_json=as_json, skip_invalid=skip_invalid, next_test=next_test)
 
 
 def _single_record(file: Path) -> dict | None:
     """The raw record of a one-patient .json file, or None for a cohort file (a .json list included)."""
-    from mmn_ddx.data.json_records import RecordRejected, parse_record
+    from mmn_ddx.data.formats import CohortError
+    from mmn_ddx.data.json_records import RecordRejected, single_record
 
     if file.suffix.lower() != ".json":
         return None
     try:
-        raw = parse_record(file.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise fail(f"{file.name}: not a readable JSON file ({exc.__class__.__name__})") from None
+        return single_record(file)
+    except CohortError as exc:
+        raise fail(str(exc)) from None
     except RecordRejected as exc:
-        raise fail(f"{file.name}: field '{exc.field}': {exc.reason}") from None
-    return raw if isinstance(raw, dict) else None
+        raise fail(f"{file.name}: {exc}") from None
 
 
 def _predict_one(predictor: Predictor, raw: dict, as_json: bool) -> None:
@@ -111,7 +115,7 @@ def _predict_one(predictor: Predictor, raw: dict, as_json: bool) -> None:
         out.print(render(result))
 
 
-def _predict_batch(predictor: Predictor, file: Path, output: Path | None, *, as_json: bool, skip_invalid: bool,
+def _predict_batch(load: Callable[[], Predictor], file: Path, output: Path | None, *, as_json: bool, skip_invalid: bool,
                    next_test: bool) -> None:
     from mmn_ddx.data.importer import CohortError, iter_cohort
     from mmn_ddx.data.writers import TableWriter
@@ -130,7 +134,7 @@ def _predict_batch(predictor: Predictor, file: Path, output: Path | None, *, as_
                 if (problems.rows and not skip_invalid) or valid.empty:
                     continue  # nothing will be written: read on only to list every invalid row
                 n_scored += len(valid)
-                table = _score_chunks(predictor, valid, print_json=as_json and writer is None,
+                table = _score_chunks(load(), valid, print_json=as_json and writer is None,
                                       make_table=writer is not None or not as_json, next_test=next_test)
                 if table is not None and writer is not None:
                     writer.write(table)

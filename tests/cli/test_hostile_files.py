@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mmn_ddx.cli import app
+from mmn_ddx.serving.predictor import Predictor
 
 HEADER = "patient_id,age_at_onset_years,sex"
 GOOD = [{"patient_id": "P1", "age_at_onset_years": 40, "sex": "male"},
@@ -217,15 +218,17 @@ def test_validate_ends_in_a_clear_message(runner: CliRunner, corpus: Path, case:
 
 
 @pytest.fixture(scope="module")
-def model(quick_bundle_dir: Path) -> str:
-    return str(quick_bundle_dir)
+def loaded(quick_bundle_dir: Path) -> Predictor:
+    return Predictor.load(str(quick_bundle_dir), threads=1)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_predict_ends_in_a_clear_message(runner: CliRunner, corpus: Path, case: Case, model: str,
-                                         tmp_path: Path) -> None:
-    output = tmp_path / "scored.csv"
-    result = runner.invoke(app, ["predict", str(corpus / case.name), "--model", model, "-o", str(output),
+def test_predict_ends_in_a_clear_message(runner: CliRunner, corpus: Path, case: Case, loaded: Predictor,
+                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file handling of ``predict -o``; the model is loaded once for all cases (loading is tested elsewhere)."""
+    monkeypatch.setattr(Predictor, "load", classmethod(lambda cls, *args, **kwargs: loaded))
+    output = tmp_path / "scored.parquet"
+    result = runner.invoke(app, ["predict", str(corpus / case.name), "--model", "bundle", "-o", str(output),
                                  "--skip-invalid"])
     _no_traceback(result)
     if case.message is not None:
@@ -239,5 +242,5 @@ def test_predict_ends_in_a_clear_message(runner: CliRunner, corpus: Path, case: 
         assert not output.exists()
     else:
         assert result.exit_code == 0, result.output
-        assert len(pd.read_csv(output)) == case.accepted
+        assert len(pd.read_parquet(output)) == case.accepted
     assert case.accepted + n_skipped == case.read
