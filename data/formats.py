@@ -41,12 +41,13 @@ RECORD = "<row>"
 """``field`` of a problem that concerns the whole row (e.g. a CSV row with too many cells)."""
 CHUNK_ROWS = 50_000
 """Rows per chunk: large enough that per-chunk costs (pandera ~10 ms per column) stay small."""
-CSV_BLOCK_BYTES = 16 << 20
-"""pyarrow parses CSV in blocks of this size; a longer row fails the file (see :data:`TOO_LONG`)."""
+CSV_BLOCK_BYTES = 1 << 20
+"""pyarrow parses CSV in blocks of this size; a row much longer fails the file (see :data:`TOO_LONG`).
+Its buffers scale with it: 16 MB blocks cost ~100 MB more peak memory than 1 MB blocks."""
 TOO_LONG = (f"a row is longer than {CSV_BLOCK_BYTES >> 20} MB (a cell this large is not a patient finding: "
             "is this the right file?)")
-MAX_CELL_BYTES = 1 << 20
-CELL_TOO_LONG = f"longer than {MAX_CELL_BYTES >> 20} MB: not a patient finding (value not shown)"
+MAX_CELL_BYTES = 256 << 10
+CELL_TOO_LONG = f"longer than {MAX_CELL_BYTES >> 10} kB: not a patient finding (value not shown)"
 """A CSV cell over :data:`MAX_CELL_BYTES` is rejected with its row (and never echoed)."""
 FORMULA_UNCACHED = "formula cell without a stored result: enter the value itself"
 FORMULA_CACHED = "formula cell: its stored result was used (check it, or enter the value itself)"
