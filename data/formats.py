@@ -210,16 +210,16 @@ def _csv_chunks(path: Path, stream: Any, header: list[str], chunk_rows: int, siz
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
         numbered = 0  # data rows numbered so far (bad rows included)
-        batches: list[pa.RecordBatch] = []
+        pending: pa.Table | None = None
         while True:
             batch = _next_batch(reader)
             if batch is not None:
-                batches.append(batch)
-            pending = sum(len(b) for b in batches)
-            if batches and (batch is None or pending >= chunk_rows):
-                table, batches = pa.Table.from_batches(batches), []
-                numbers, numbered = _number(len(table), numbered, bad)
-                chunk = _csv_table(table, numbers, {n: bad.pop(n) for n in list(bad) if n <= numbered})
+                table = pa.Table.from_batches([batch])
+                pending = table if pending is None else pa.concat_tables([pending, table])
+            while pending is not None and len(pending) and (len(pending) >= chunk_rows or batch is None):
+                head, pending = pending.slice(0, chunk_rows), pending.slice(chunk_rows)
+                numbers, numbered = _number(len(head), numbered, bad)
+                chunk = _csv_table(head, numbers, {n: bad.pop(n) for n in list(bad) if n <= numbered})
                 chunk.done, chunk.total = min(stream.tell(), size), size
                 yield chunk
             if batch is None:

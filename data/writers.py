@@ -36,8 +36,8 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(column.dtype, pd.CategoricalDtype):
             column = column.astype(object).where(column.notna(), None)
         if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
-            text = column.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES), na_action="ignore")
-            risky = text.fillna(False).to_numpy(dtype=bool)
+            risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in column),
+                                dtype=bool, count=len(column))
             if risky.any():
                 column = column.astype(object).copy()
                 column[risky] = "'" + column[risky].astype(str)
