@@ -140,6 +140,11 @@ _KIND_OF_TYPE: dict[type, str] = {
 }
 
 
+def _json_name(kind: type) -> str:
+    """The JSON name of a nested value's type (a list is an array, a dict an object)."""
+    return "array" if issubclass(kind, list) else "object" if issubclass(kind, dict) else kind.__name__
+
+
 def _json_kinds(raw: pd.Series) -> pd.Series:
     """JSON type of every cell ("null", "number", "boolean", "string" or a Python type name)."""
     null = raw.isna()
@@ -153,7 +158,7 @@ def _json_kinds(raw: pd.Series) -> pd.Series:
         types = raw.astype(object).map(type)
         kinds = types.map(_KIND_OF_TYPE)
         unknown = kinds.isna() & ~null
-        kinds[unknown] = [t.__name__ for t in types[unknown]]
+        kinds[unknown] = [_json_name(t) for t in types[unknown]]
         return kinds.mask(null, "null")
     return pd.Series(kind, index=raw.index, dtype=object).mask(null, "null")
 
@@ -163,7 +168,8 @@ def _parse_json(raw: pd.Series, spec: FieldSpec) -> Parsed:
     expected = _JSON_KINDS[spec.type]
     ok = kinds == expected
     reasons = pd.Series(
-        [f"expected a JSON {expected}, got a {kind}" for kind in kinds[~ok & (kinds != "null")]],
+        [f"expected a JSON {expected}, got {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+         for kind in kinds[~ok & (kinds != "null")]],
         index=kinds.index[~ok & (kinds != "null")],
         dtype=object,
     )
