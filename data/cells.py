@@ -57,10 +57,20 @@ Parsed = tuple[pd.Series, pd.Series]
 """(values in :data:`PARSED_DTYPES`, reasons indexed by the rows that failed; failed cells are null)."""
 
 
+NOT_A_SINGLE_VALUE = "not a single value (a list, structure or binary cell)"
+_NON_SCALAR = (list, tuple, dict, set, np.ndarray, bytes, bytearray)
+"""Parquet list/struct/binary cells: written as text they would pass as an identifier ("['a', 'b']")."""
+
+
 def parse_column(raw: pd.Series, spec: FieldSpec, *, json_types: bool = False) -> Parsed:
     """Parse one raw column for ``spec``; the index (row numbers) is kept."""
     if json_types:
         return _parse_json(raw, spec)
+    if raw.dtype == object:
+        non_scalar = raw.map(lambda v: isinstance(v, _NON_SCALAR)).to_numpy(dtype=bool)
+        if non_scalar.any():
+            values, reasons = parse_column(raw.where(~non_scalar, None), spec)
+            return values, pd.concat([reasons, _reasons(pd.Series(non_scalar, index=raw.index), NOT_A_SINGLE_VALUE)])
     if spec.is_numeric and ptypes.is_numeric_dtype(raw) and not ptypes.is_bool_dtype(raw):
         return _numbers_from_numeric_dtype(raw)
     if spec.type == "bool" and ptypes.is_bool_dtype(raw):
@@ -130,6 +140,11 @@ _KIND_OF_TYPE: dict[type, str] = {
 }
 
 
+def _json_name(kind: type) -> str:
+    """The JSON name of a nested value's type (a list is an array, a dict an object)."""
+    return "array" if issubclass(kind, list) else "object" if issubclass(kind, dict) else kind.__name__
+
+
 def _json_kinds(raw: pd.Series) -> pd.Series:
     """JSON type of every cell ("null", "number", "boolean", "string" or a Python type name)."""
     null = raw.isna()
@@ -143,7 +158,7 @@ def _json_kinds(raw: pd.Series) -> pd.Series:
         types = raw.astype(object).map(type)
         kinds = types.map(_KIND_OF_TYPE)
         unknown = kinds.isna() & ~null
-        kinds[unknown] = [t.__name__ for t in types[unknown]]
+        kinds[unknown] = [_json_name(t) for t in types[unknown]]
         return kinds.mask(null, "null")
     return pd.Series(kind, index=raw.index, dtype=object).mask(null, "null")
 
@@ -153,17 +168,28 @@ def _parse_json(raw: pd.Series, spec: FieldSpec) -> Parsed:
     expected = _JSON_KINDS[spec.type]
     ok = kinds == expected
     reasons = pd.Series(
-        [f"expected a JSON {expected}, got a {kind}" for kind in kinds[~ok & (kinds != "null")]],
+        [f"expected a JSON {expected}, got {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+         for kind in kinds[~ok & (kinds != "null")]],
         index=kinds.index[~ok & (kinds != "null")],
         dtype=object,
     )
     kept = raw.astype(object).where(ok, None)
     if spec.type in ("float", "int"):
-        values = pd.to_numeric(kept, errors="raise").astype("float64")
+        values = pd.Series([_json_float(v) for v in kept], index=kept.index, dtype="float64")
         infinite = np.isinf(values)
         reasons = pd.concat([reasons, _reasons(infinite, "not a finite number")])
         return values.where(~infinite), reasons
     return kept.astype(PARSED_DTYPES[spec.type]), reasons
+
+
+def _json_float(value: Any) -> float:
+    """A JSON number as a float; an integer beyond float range (10**400) is infinite, hence rejected."""
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _reasons(mask: pd.Series, reason: str) -> pd.Series:

@@ -12,30 +12,33 @@ the clinician wrote); each problem is one rejection row ``(row, field, value, re
 Row numbers (index of ``valid``, column ``row`` of ``rejections``) are 1-based *data* rows as the user
 sees them: for CSV and Excel row 1 is the first row under the header (file line / Excel row 2); for
 JSON Lines row *n* is line *n*; for a JSON list, element *n* (see :mod:`data.formats`).
+
+Big files: :func:`iter_cohort` yields the result chunk by chunk (flat memory: ``cohort validate`` and
+``predict -o`` use it); :func:`read_cohort` is the whole file at once. Both check ``patient_id``
+uniqueness across the whole file.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
 
 from mmn_ddx.data.cells import PARSED_DTYPES, cell_text, parse_column
 from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec, to_canonical
-from mmn_ddx.data.formats import ROW, CohortError, RawTable, read_raw, read_utf8, write_table
+from mmn_ddx.data.formats import CHUNK_ROWS, RECORD, ROW, CohortError, RawTable, read_chunks, write_table
+from mmn_ddx.data.json_records import RecordRejected, single_record
 from mmn_ddx.data.record import validate_record
 from mmn_ddx.data.schema import BUILTIN_REASONS, LABEL_MISSING, validate_cohort
 
-__all__ = ["CohortError", "ImportResult", "RowError", "read_cohort", "read_record_json", "write_table"]
+__all__ = ["CohortError", "ImportResult", "RowError", "iter_cohort", "read_cohort", "read_record_json", "write_table"]
 
-RECORD = "<row>"
-"""``field`` of a rejection that concerns the whole row (e.g. a CSV row with too many cells)."""
 REJECTION_COLUMNS = (ROW, "field", "value", "reason")
 
 
@@ -49,11 +52,16 @@ class RowError(CohortError):
 
 @dataclass(frozen=True)
 class ImportResult:
-    """Accepted rows (canonical dtypes, index = row number) and one rejection row per problem."""
+    """Accepted rows (canonical dtypes, index = row number), one rejection row per problem, and warnings
+    about accepted cells (an Excel formula whose stored result was used), in the same four columns."""
 
     valid: pd.DataFrame
     rejections: pd.DataFrame
     n_read: int
+    warnings: pd.DataFrame = field(default_factory=lambda: _empty_table())
+    done: int = 0
+    """Progress through the file (units of ``total``: bytes or rows; None when unknown)."""
+    total: int | None = None
 
     @property
     def n_rejected(self) -> int:
@@ -72,20 +80,46 @@ def read_cohort(path: str | Path, *, require_label: bool = False, strict: bool =
     unknown or missing required columns, no ``diagnosis`` column with ``require_label``, duplicate
     ``patient_id``), and :class:`RowError` for the first bad row when ``strict``.
     """
+    chunks = list(iter_cohort(path, require_label=require_label, strict=strict, chunk_rows=None))
+    if len(chunks) == 1:
+        return chunks[0]
+    return ImportResult(valid=pd.concat([c.valid for c in chunks]),
+                        rejections=pd.concat([c.rejections for c in chunks], ignore_index=True),
+                        n_read=sum(c.n_read for c in chunks),
+                        warnings=pd.concat([c.warnings for c in chunks], ignore_index=True))
+
+
+def iter_cohort(path: str | Path, *, require_label: bool = False, strict: bool = False,
+                chunk_rows: int | None = CHUNK_ROWS) -> Iterator[ImportResult]:
+    """:func:`read_cohort` chunk by chunk (at most ``chunk_rows`` rows each): flat memory for big files.
+
+    A ``patient_id`` that repeats one of an earlier chunk raises :class:`CohortError` in the chunk where
+    it appears: consumers that write as they go must write to a temporary file.
+    """
     path = Path(path)
-    raw = read_raw(path)
-    _check_columns(list(raw.frame.columns), require_label=require_label, source=path.name)
+    ids = _UniqueIds(path.name)
+    for raw in read_chunks(path, chunk_rows):
+        yield _import_chunk(raw, path.name, ids, require_label=require_label, strict=strict)
+
+
+def _import_chunk(raw: RawTable, source: str, ids: _UniqueIds, *, require_label: bool, strict: bool) -> ImportResult:
+    if raw.json_types:  # a key missing from every record of a chunk is a per-row problem, not a column
+        for name in (n for n, spec in fields().items() if spec.required and n not in raw.frame.columns):
+            raw.frame[name] = None
+    _check_columns(list(raw.frame.columns), require_label=require_label, source=source)
     parsed, problems = _parse(raw)
-    _check_unique_ids(parsed, path.name)
+    ids.add(parsed[ID_FIELD])
     problems.append(_schema_problems(parsed, list(raw.frame.columns), require_label=require_label))
     rejections = _rejection_table(problems, raw)
-    n_read = len(raw.frame) + len(raw.bad_rows)
     if strict and len(rejections):
         first = rejections.iloc[0]
-        raise RowError(path.name, int(first[ROW]), str(first["field"]), str(first["reason"]))
+        raise RowError(source, int(first[ROW]), str(first["field"]), str(first["reason"]))
     valid = to_canonical(parsed.loc[~parsed.index.isin(rejections[ROW])])
-    result = ImportResult(valid=valid, rejections=rejections, n_read=n_read)
-    assert result.n_valid + result.n_rejected == n_read, "import lost or duplicated rows"
+    warnings = _rejection_table([_cell_table(raw.cell_warnings)], raw)
+    warnings = warnings[warnings[ROW].isin(valid.index)].reset_index(drop=True)
+    result = ImportResult(valid=valid, rejections=rejections, n_read=raw.n_read, warnings=warnings,
+                          done=raw.done, total=raw.total)
+    assert result.n_valid + result.n_rejected == raw.n_read, "import lost or duplicated rows"
     return result
 
 
@@ -102,11 +136,12 @@ def read_record_json(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
         if not path.is_file():
             raise CohortError(f"{path}: no such file")
         try:
-            raw = json.loads(read_utf8(path))
-        except json.JSONDecodeError as exc:
-            raise CohortError(f"{path.name}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-        if not isinstance(raw, dict):
-            raise CohortError(f"{path.name}: expected one JSON object (one patient), got {type(raw).__name__}")
+            record = single_record(path)
+        except RecordRejected as exc:
+            raise CohortError(f"{path.name}: {exc}") from None
+        if record is None:
+            raise CohortError(f"{path.name}: expected one JSON object (one patient), got a list or a value")
+        raw = record
     return validate_record(raw).to_dict()
 
 
@@ -138,7 +173,7 @@ def _parse(raw: RawTable) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Typed columns in the parsed stage (missing optional fields null) and the parse problems."""
     index = raw.frame.index
     columns: dict[str, pd.Series] = {}
-    problems = [_problems(pd.Series(raw.bad_rows, dtype=object), RECORD)]
+    problems = [_bad_row_table(raw.bad_rows), _cell_table(raw.cell_problems)]
     for spec in _specs(raw):
         if spec.name in raw.frame.columns:
             values, reasons = parse_column(raw.frame[spec.name], spec, json_types=raw.json_types)
@@ -150,15 +185,31 @@ def _parse(raw: RawTable) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     return pd.DataFrame(columns, index=index), problems
 
 
-def _check_unique_ids(parsed: pd.DataFrame, source: str) -> None:
-    """Duplicate ids are a file-level error: which copy is right cannot be decided row by row."""
-    ids = parsed[ID_FIELD]
-    duplicated = ids[ids.notna() & ids.duplicated(keep=False)]
-    if duplicated.empty:
-        return
-    groups = [" and ".join(map(str, rows)) for rows in duplicated.groupby(duplicated, sort=False).groups.values()]
-    shown = "; ".join(f"rows {rows}" for rows in groups[:10]) + ("; ..." if len(groups) > 10 else "")
-    raise CohortError(f"{source}: {len(groups)} duplicated patient_id value(s), {shown}", [shown])
+class _UniqueIds:
+    """Duplicate ids are a file-level error: which copy is right cannot be decided row by row.
+
+    Checked over all chunks, as each is parsed (before the schema, which would reject them row by row).
+    Memory stays flat: 16 bytes per row (a 64-bit hash of the id and its row number), not the ids. Two
+    different ids with the same hash (odds ~1e-8 for a million rows) would be reported as duplicates,
+    never missed.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    def add(self, ids: pd.Series) -> None:
+        known = ids[ids.notna()]
+        self.hashes = np.concatenate([self.hashes, pd.util.hash_array(known.to_numpy(dtype=object))])
+        self.rows = np.concatenate([self.rows, known.index.to_numpy(dtype=np.int64)])
+        repeated = pd.Series(self.hashes).duplicated(keep=False).to_numpy()
+        if not repeated.any():
+            return
+        groups = pd.Series(self.rows[repeated]).groupby(self.hashes[repeated], sort=False).agg(list)
+        shown_groups = [" and ".join(map(str, rows)) for rows in groups]
+        shown = "; ".join(f"rows {rows}" for rows in shown_groups[:10]) + ("; ..." if len(groups) > 10 else "")
+        raise CohortError(f"{self.source}: {len(groups)} duplicated patient_id value(s), {shown}", [shown])
 
 
 def _schema_problems(parsed: pd.DataFrame, present: list[str], *, require_label: bool) -> pd.DataFrame:
@@ -189,12 +240,29 @@ def _problems(reasons: pd.Series, field: str) -> pd.DataFrame:
     return pd.DataFrame({ROW: reasons.index.astype("int64"), "field": field, "reason": reasons.to_numpy(dtype=object)})
 
 
+def _bad_row_table(bad_rows: dict[int, tuple[str, str]]) -> pd.DataFrame:
+    rows = list(bad_rows)
+    return pd.DataFrame({ROW: pd.Series(rows, dtype="int64"), "field": [bad_rows[r][0] for r in rows],
+                         "reason": [bad_rows[r][1] for r in rows]})
+
+
+def _cell_table(cells: dict[tuple[int, str], str]) -> pd.DataFrame:
+    keys = list(cells)
+    return pd.DataFrame({ROW: pd.Series([k[0] for k in keys], dtype="int64"), "field": [k[1] for k in keys],
+                         "reason": [cells[k] for k in keys]})
+
+
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame({ROW: pd.Series(dtype="int64"), **{c: pd.Series(dtype=pd.StringDtype())
+                                                          for c in REJECTION_COLUMNS[1:]}})
+
+
 def _rejection_table(problems: list[pd.DataFrame], raw: RawTable) -> pd.DataFrame:
     """One row per (row, field) problem, the first reason kept, with the cell as written in the file."""
     table = pd.concat([p for p in problems if len(p)] or [_problems(pd.Series(dtype=object), "")], ignore_index=True)
     table = table.drop_duplicates([ROW, "field"], keep="first")
     order = {name: i for i, name in enumerate([RECORD, *fields(), LABEL])}
-    table = table.assign(_order=table["field"].map(order)).sort_values([ROW, "_order"], kind="stable")
+    table = table.assign(_order=table["field"].map(order).fillna(-1)).sort_values([ROW, "_order"], kind="stable")
     values = pd.Series(None, index=table.index, dtype=object)
     for field, group in table.groupby("field", sort=False):
         if field in raw.frame.columns:

@@ -2,31 +2,57 @@
 
 Used by the Python API and the HTTP API. Strict: unknown fields, wrong JSON types ("4" for a number,
 "yes" for a boolean, 2.5 for a count), out-of-range numbers and unknown categories are rejected with
-the field name; an integer is accepted where a float is expected, nothing else is converted.
+the field name; an integer is accepted where a float is expected, and a whole float where a count is
+expected (the count rule, :data:`NOT_WHOLE`); nothing else is converted.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticCustomError
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, FieldSpec, fields
 
-_PYTHON_TYPES: dict[str, Any] = {"string": str, "float": float, "int": int, "bool": bool}
+NOT_WHOLE = "not a whole number"
+"""The count rule, the same at every entry point (importer, Python API, HTTP API, CLI): a count is a
+whole number whatever its storage type. Spreadsheets and pandas store every number as a float, so 10.0
+is the count 10; 10.5 is rejected with this reason, never truncated. The column form is
+:func:`data.schema.is_whole`."""
+
+
+def as_count(value: Any) -> Any:
+    """A whole float as its int (10.0 -> 10); a fractional or non-finite float is rejected."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise PydanticCustomError("whole_number", NOT_WHOLE)
+        return int(value)
+    return value
+
+
+_PYTHON_TYPES: dict[str, Any] = {"string": str, "float": float, "bool": bool}
+
+
+def _count(spec: FieldSpec) -> Any:
+    """A count field's type: an int within its range, a whole float accepted (JSON Schema: integer,
+    which admits 10.0 too). The range sits in the type so that it stays on the integer branch."""
+    bounds = {} if spec.range is None else {"ge": int(spec.range[0]), "le": int(spec.range[1])}
+    return Annotated[int, Field(**bounds), BeforeValidator(as_count)]
 
 
 def _annotation(spec: FieldSpec) -> Any:
-    base = Literal[spec.values] if spec.type == "category" else _PYTHON_TYPES[spec.type]  # type: ignore[index]
+    if spec.type == "category":
+        base = Literal[spec.values]  # type: ignore[index]
+    else:
+        base = _count(spec) if spec.type == "int" else _PYTHON_TYPES[spec.type]
     return base if spec.required else base | None
 
 
 def _field(spec: FieldSpec) -> Any:
-    bounds: dict[str, float] = {}
-    if spec.range is not None:
+    bounds: dict[str, Any] = {}
+    if spec.range is not None and spec.type != "int":
         bounds = {"ge": spec.range[0], "le": spec.range[1]}
-        if spec.type == "int":
-            bounds = {k: int(v) for k, v in bounds.items()}
     default = ... if spec.required else None
     if spec.type == "float":
         bounds["allow_inf_nan"] = False

@@ -30,14 +30,19 @@ from pandera.config import ValidationDepth, config_context
 
 from mmn_ddx.data.cells import PARSED_DTYPES
 from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec
+from mmn_ddx.data.record import NOT_WHOLE
 
-NOT_WHOLE = "not a whole number"
 REQUIRED_MISSING = "missing, but this field is required"
 LABEL_MISSING = "missing diagnosis label (required for training data)"
 DUPLICATE_ID = "duplicate patient_id"
 
 BUILTIN_REASONS: dict[str, str] = {"not_nullable": REQUIRED_MISSING}
 """Readable reasons for pandera's built-in (non-``Check``) failures, keyed by pandera's check name."""
+
+
+def is_whole(values: pd.Series) -> pd.Series:
+    """The count rule of :data:`data.record.NOT_WHOLE` on a column: ``10.0`` passes, ``10.5`` fails."""
+    return values % 1 == 0
 
 
 def range_reason(spec: FieldSpec) -> str:
@@ -54,7 +59,7 @@ def _checks(spec: FieldSpec) -> list[pa.Check]:
     """One check per rule of the data dictionary; the ``error`` text is the reason users read."""
     checks: list[pa.Check] = []
     if spec.type == "int":
-        checks.append(pa.Check(lambda s: s % 1 == 0, error=NOT_WHOLE))
+        checks.append(pa.Check(is_whole, error=NOT_WHOLE))
     if spec.range is not None:
         checks.append(pa.Check.in_range(*spec.range, error=range_reason(spec)))
     if spec.type == "category":

@@ -8,9 +8,8 @@ user's own terminal (the rejection table of ``--data``).
 
 from __future__ import annotations
 
-import contextlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -18,11 +17,9 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from mmn_ddx.cli._common import fail, out, progress_bars, read_valid
 from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
-from mmn_ddx.data.importer import CohortError, read_cohort
 from mmn_ddx.features.modes import MODES
 from mmn_ddx.settings import MODEL_NAMES, get_settings
 from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
@@ -31,46 +28,11 @@ from mmn_ddx.training.fitting.fitting import ProgressFactory
 from mmn_ddx.training.fitting.models import FAMILY_NAMES
 
 benchmark_app = typer.Typer(add_completion=False)
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-SHOWN_REJECTIONS = 20
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]Error:[/] {message}", soft_wrap=True, markup=True)
-    return typer.Exit(code=code)
 
 
 def read_labelled(path: Path, skip_invalid: bool, option: str) -> pd.DataFrame:
     """A labelled cohort's valid rows; rejected rows fail the run unless ``skip_invalid``."""
-    try:
-        result = read_cohort(path, require_label=True)
-    except CohortError as exc:
-        raise _fail(f"{option}: {exc}") from None
-    if result.n_rejected:
-        table = Table("row", "field", "value", "reason", title=f"Rejected rows of {path.name}", title_justify="left")
-        for row in result.rejections.head(SHOWN_REJECTIONS).itertuples(index=False):
-            table.add_row(str(row.row), str(row.field), "" if pd.isna(row.value) else str(row.value), str(row.reason))
-        out.print(table, markup=False)
-        if not skip_invalid:
-            raise _fail(f"{option} {path.name}: {result.n_rejected} of {result.n_read} rows rejected; fix them, or "
-                        "pass --skip-invalid to use the valid rows only")
-        out.print(f"Skipping {result.n_rejected} invalid row(s) of {path.name}; using {result.n_valid}.")
-    if result.n_valid == 0:
-        raise _fail(f"{option} {path.name}: no valid rows")
-    return result.valid
-
-
-@contextlib.contextmanager
-def _progress_bars() -> Iterator[ProgressFactory]:
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
-    with Progress(*columns, console=out, transient=False) as progress:
-        def factory(description: str, total: int) -> Callable[[int], None]:
-            task = progress.add_task(description, total=total)
-            return lambda n: progress.advance(task, n)
-
-        yield factory
+    return read_valid(path, skip_invalid=skip_invalid, require_label=True, option=option)
 
 
 @dataclass(frozen=True)
@@ -103,10 +65,10 @@ class ChampionChoice:
         try:
             bundle = load_bundle(location)
         except (BundleError, OSError) as exc:
-            raise _fail(f"--champion: {exc}") from None
+            raise fail(f"--champion: {exc}") from None
         if bundle.mode != mode:
             if self.spec == "auto":
-                raise _fail(f"{location} holds a {bundle.mode} model, expected {mode}")
+                raise fail(f"{location} holds a {bundle.mode} model, expected {mode}")
             return None  # an explicit bundle serves its own mode only
         meta = bundle.metadata
         version = f"v{meta.version}" if meta.version else "unregistered"
@@ -240,16 +202,16 @@ MLflow.
 
     chosen = tuple(f.strip() for f in families.split(",") if f.strip())
     if not chosen or any(f not in FAMILY_NAMES for f in chosen):
-        raise _fail(f"--families: choose from {', '.join(FAMILY_NAMES)}", code=2)
+        raise fail(f"--families: choose from {', '.join(FAMILY_NAMES)}", code=2)
     presets = () if settings.strip() == "none" else tuple(s.strip() for s in settings.split(",") if s.strip())
     if any(p not in PRIOR_SETTINGS for p in presets):
-        raise _fail(f"--settings: choose from {', '.join(PRIOR_SETTINGS)} (or 'none')", code=2)
+        raise fail(f"--settings: choose from {', '.join(PRIOR_SETTINGS)} (or 'none')", code=2)
     if n_test == 0 and data is None:
-        raise _fail("nothing to evaluate: give --data FILE or --n-test > 0", code=2)
+        raise fail("nothing to evaluate: give --data FILE or --n-test > 0", code=2)
     if train_data is None and seed == train_seed and n_test > 0:
-        raise _fail("--seed must differ from --train-seed: the test patients would repeat training patients", code=2)
+        raise fail("--seed must differ from --train-seed: the test patients would repeat training patients", code=2)
     if data is not None and train_data is not None and data.resolve() == train_data.resolve():
-        raise _fail("--data and --train-data are the same file: the models would be scored on their own "
+        raise fail("--data and --train-data are the same file: the models would be scored on their own "
                     "training patients", code=2)
 
     cohorts = []
@@ -269,12 +231,12 @@ MLflow.
              for mode in MODES}
     for mode, found in saved.items():
         if found is not None and n_test > 0 and found.synthetic_seed == seed:
-            raise _fail(f"the {mode} champion ({found.provenance}) was trained on synthetic seed {seed}: choose "
+            raise fail(f"the {mode} champion ({found.provenance}) was trained on synthetic seed {seed}: choose "
                         "another --seed for the test cohort", code=2)
     models, provenance = {}, {}
     out.print(f"Training {', '.join(chosen)} on {len(train_frame)} patients ({source}) in both modes.")
     try:
-        with _progress_bars() as progress:
+        with progress_bars() as progress:
             for mode in MODES:
                 def labelled(description: str, total: int, mode: str = mode) -> Callable[[int], None]:
                     return progress(f"{mode}: {description}", total)
@@ -283,7 +245,7 @@ MLflow.
                     train_frame, mode, seed=train_seed, quick=quick, families=chosen, jobs=jobs, source=source,
                     saved=saved[mode], progress=labelled)
     except TrainingDataError as exc:
-        raise _fail(f"training data: {exc}") from None
+        raise fail(f"training data: {exc}") from None
     with out.status("Scoring (bootstrap CIs)") as status:
         result = run_benchmark(cohorts, models, n_boot=n_boot, seed=seed, settings=presets,
                                progress=lambda what: status.update(f"Scoring {what}"))

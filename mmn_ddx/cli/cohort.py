@@ -7,6 +7,7 @@ Nothing here logs patient data: cell values appear only in the user's own termin
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 from pathlib import Path
@@ -16,14 +17,14 @@ import pandas as pd
 import pandera.errors as pa_errors
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
+from mmn_ddx.cli._common import SHOWN_REJECTIONS, err, fail, file_progress, out, rejection_table, report_warnings
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.describe import describe_cohort
-from mmn_ddx.data.formats import WRITE_FORMATS
-from mmn_ddx.data.importer import CohortError, read_cohort, write_table
+from mmn_ddx.data.importer import CohortError, ImportResult, iter_cohort, read_cohort, write_table
+from mmn_ddx.data.writers import WRITE_FORMATS, TableWriter
 from mmn_ddx.settings import get_settings
 
 cohort_app = typer.Typer(
@@ -32,18 +33,6 @@ cohort_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-SHOWN_REJECTIONS = 20
-
-
-def _fail(message: str) -> typer.Exit:
-    """Print on stderr and return the exit; messages name user columns/files, so never parse markup."""
-    err.print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
-    return typer.Exit(code=1)
-
-
 @cohort_app.command("validate")
 def validate(
     file: Annotated[Path, typer.Argument(help="Cohort file: .csv (UTF-8), .parquet, .xlsx, .jsonl or .json.")],
@@ -53,42 +42,65 @@ def validate(
     ] = False,
     report: Annotated[
         Path | None,
-        typer.Option("--report", help="Write every rejection (row, field, value, reason) to .csv/.parquet/.jsonl."),
+        typer.Option("--report", help="Write every rejection (row, field, value, reason) to "
+                                      f"{'/'.join(WRITE_FORMATS)}."),
     ] = None,
 ) -> None:
     """Check a cohort file against the data dictionary; exit code 1 if any row is rejected.
 
-    Row numbers count data rows from 1: for CSV/Excel row 1 is the line under the header.
+    Row numbers count data rows from 1: for CSV/Excel row 1 is the line under the header. The file is
+    read in chunks (flat memory, however big it is).
     """
+    tally = _Tally()
     try:
-        result = read_cohort(file, require_label=require_label, strict=strict)
+        with contextlib.ExitStack() as stack:
+            writer = None if report is None else stack.enter_context(TableWriter(report))
+            with file_progress(f"Validating {file.name}") as advance:
+                for chunk in iter_cohort(file, require_label=require_label, strict=strict):
+                    tally.add(chunk)
+                    if writer is not None:
+                        writer.write(chunk.rejections)
+                    advance(chunk)
     except CohortError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(
         Text.assemble(
-            f"{file.name}: {result.n_read} rows read, ",
-            (f"{result.n_valid} accepted", "green"),
+            f"{file.name}: {tally.n_read} rows read, ",
+            (f"{tally.n_valid} accepted", "green"),
             ", ",
-            (f"{result.n_rejected} rejected", "green" if result.n_rejected == 0 else "red"),
-            f" ({len(result.rejections)} problems)",
+            (f"{tally.n_rejected} rejected", "green" if tally.n_rejected == 0 else "red"),
+            f" ({tally.n_problems} problems)",
         ),
         soft_wrap=True,
     )
+    if len(tally.warnings):
+        out.print(rejection_table(tally.warnings, title="Warnings (rows accepted)", show_values=True))
     if report is not None:
-        try:
-            write_table(result.rejections, report)
-        except CohortError as exc:
-            raise _fail(str(exc)) from None
         out.print(Text(f"All rejections written to {report}"), soft_wrap=True)
-    if result.n_rejected:
-        table = Table("row", "field", "value", "reason", title="Rejections", title_justify="left")
-        for row in result.rejections.head(SHOWN_REJECTIONS).itertuples(index=False):
-            value = "" if pd.isna(row.value) else str(row.value)
-            table.add_row(*(Text(cell) for cell in (str(row.row), str(row.field), value, str(row.reason))))
-        out.print(table)
-        if len(result.rejections) > SHOWN_REJECTIONS and report is None:
-            out.print(f"... first {SHOWN_REJECTIONS} of {len(result.rejections)} problems; use --report FILE for all.")
+    if tally.n_rejected:
+        out.print(rejection_table(tally.shown, title="Rejections", show_values=True))
+        if tally.n_problems > SHOWN_REJECTIONS and report is None:
+            out.print(f"... first {SHOWN_REJECTIONS} of {tally.n_problems} problems; use --report FILE for all.")
         raise typer.Exit(code=1)
+
+
+class _Tally:
+    """Counts over the chunks of a file, and the first problems and warnings to show."""
+
+    def __init__(self) -> None:
+        self.n_read = self.n_valid = self.n_rejected = self.n_problems = 0
+        self.shown = pd.DataFrame()
+        self.warnings = pd.DataFrame()
+
+    def add(self, chunk: ImportResult) -> None:
+        self.n_read += chunk.n_read
+        self.n_valid += chunk.n_valid
+        self.n_rejected += chunk.n_rejected
+        self.n_problems += len(chunk.rejections)
+        if len(self.shown) < SHOWN_REJECTIONS and len(chunk.rejections):
+            self.shown = pd.concat([self.shown, chunk.rejections.head(SHOWN_REJECTIONS)]).head(SHOWN_REJECTIONS)
+        if len(self.warnings) < SHOWN_REJECTIONS and len(chunk.warnings):
+            self.warnings = pd.concat([self.warnings, chunk.warnings.head(SHOWN_REJECTIONS)]).head(SHOWN_REJECTIONS)
 
 
 def parse_class_priors(text: str, presets: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -144,16 +156,16 @@ def generate(
 
     output = output or get_settings().cohort_path
     if output.suffix.lower() not in WRITE_FORMATS:
-        raise _fail(f"{output.name}: cannot write '{output.suffix}' (use {', '.join(WRITE_FORMATS)})")
+        raise fail(f"{output.name}: cannot write '{output.suffix}' (use {', '.join(WRITE_FORMATS)})")
     try:
         priors = None if class_priors is None else parse_class_priors(class_priors, CLASS_PRIOR_PRESETS)
     except ValueError as exc:
-        raise _fail(f"--class-priors: {exc}") from None
+        raise fail(f"--class-priors: {exc}") from None
     cohort = generate_cohort(n, seed=seed, class_priors=priors)
     try:  # the generator's output meets the same contract as imported data, or nothing is written
         validate_cohort(cohort, require_label=True)
     except pa_errors.SchemaErrors as exc:
-        raise _fail(f"generated cohort violates the data dictionary (generator bug):\n{exc}") from None
+        raise fail(f"generated cohort violates the data dictionary (generator bug):\n{exc}") from None
     write_table(cohort, output)
     used = priors or CLASS_PRIOR_PRESETS["balanced"]
     out.print(
@@ -179,7 +191,8 @@ def describe(
     try:
         result = read_cohort(file)
     except CohortError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
+    report_warnings(result)
     if result.n_rejected:
         err.print(
             Text.assemble(

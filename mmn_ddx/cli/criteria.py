@@ -24,12 +24,14 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from mmn_ddx.cli._common import err, fail, read_valid
 from mmn_ddx.data.contract import LABEL, to_canonical
-from mmn_ddx.data.formats import WRITE_FORMATS, CohortError, read_utf8
-from mmn_ddx.data.importer import read_cohort, read_record_json, write_table
+from mmn_ddx.data.formats import WRITE_FORMATS, CohortError
+from mmn_ddx.data.importer import read_record_json, write_table
+from mmn_ddx.data.json_records import RecordRejected, single_record
 from mmn_ddx.data.record import RecordError
 from mmn_ddx.features.criteria import (
     READINGS,
@@ -52,7 +54,6 @@ def _worded(verdict: CriteriaVerdict) -> dict[str, Any]:
 
 criteria_app = typer.Typer(add_completion=False, no_args_is_help=True)
 
-_MAX_REJECTIONS_SHOWN = 20
 _TITLES = {
     "mmn_efns2010": "EFNS/PNS 2010 MMN",
     "cidp_ean2021": "EAN/PNS 2021 CIDP",
@@ -63,21 +64,17 @@ _TITLES = {
 }
 
 
-def _note(markup: str) -> None:
+def _note(message: str) -> None:
     """A message on stderr, unwrapped (file paths and field names must stay searchable)."""
-    Console(stderr=True).print(markup, highlight=False, soft_wrap=True)
+    err.print(Text(message), soft_wrap=True)
 
 
-def _fail(message: str) -> typer.Exit:
-    _note(f"[bold red]error:[/] {escape(message)}")
-    return typer.Exit(code=1)
-
-
-def _load_json(path: Path) -> Any:
+def _load_json(path: Path) -> dict[str, Any] | None:
+    """The record of a one-patient .json file, None for a .json list (a cohort)."""
     try:
-        return json.loads(read_utf8(path))
-    except json.JSONDecodeError as exc:
-        raise _fail(f"{path.name}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        return single_record(path)
+    except RecordRejected as exc:
+        raise fail(f"{path.name}: {exc}") from None
 
 
 def _one_record(raw: dict[str, Any]) -> pd.DataFrame:
@@ -85,24 +82,12 @@ def _one_record(raw: dict[str, Any]) -> pd.DataFrame:
         record = read_record_json(raw)
     except RecordError as exc:
         problems = "\n".join(f"  {field}: {reason}" for field, reason in exc.problems.items())
-        raise _fail(f"invalid record:\n{problems}") from None
+        raise fail(f"invalid record:\n{problems}") from None
     return to_canonical(pd.DataFrame([record], index=pd.RangeIndex(1, 2)))
 
 
 def _cohort(path: Path, skip_invalid: bool) -> pd.DataFrame:
-    result = read_cohort(path, require_label=False, strict=False)
-    if result.n_rejected:
-        shown = result.rejections.head(_MAX_REJECTIONS_SHOWN)
-        lines = "\n".join(f"  row {r.row}, field '{r.field}': {r.reason}" for r in shown.itertuples())
-        more = len(result.rejections) - len(shown)
-        lines += f"\n  ... and {more} more problem(s)" if more > 0 else ""
-        summary = f"{result.n_rejected} of {result.n_read} rows invalid in {path.name}:\n{lines}"
-        if not skip_invalid:
-            raise _fail(f"{summary}\nFix them, or pass --skip-invalid to evaluate the valid rows only.")
-        _note(f"[yellow]warning:[/] skipped {escape(summary)}")
-    if result.n_valid == 0:
-        raise _fail(f"{path.name}: no valid rows to evaluate")
-    return result.valid
+    return read_valid(path, skip_invalid=skip_invalid, purpose="evaluating", show_values=False, console=err)
 
 
 def label_column(reading: Reading) -> str:
@@ -151,8 +136,8 @@ def _write(verdicts: pd.DataFrame, out: Path) -> None:
     try:
         written = write_table(table, out)
     except CohortError as exc:
-        raise _fail(str(exc)) from None
-    _note(f"wrote {len(table)} row(s) to {escape(str(written))}")
+        raise fail(str(exc)) from None
+    _note(f"wrote {len(table)} row(s) to {written}")
 
 
 @criteria_app.command("criteria")
@@ -177,7 +162,7 @@ def criteria(
     Missing findings make an element "not assessable", never "not met". Not for clinical use.
     """
     if out is not None and out.suffix.lower() not in WRITE_FORMATS:
-        raise _fail(f"{out.name}: cannot write '{out.suffix}' (use {', '.join(WRITE_FORMATS)})")
+        raise fail(f"{out.name}: cannot write '{out.suffix}' (use {', '.join(WRITE_FORMATS)})")
     try:
         raw = _load_json(file) if file.suffix.lower() == ".json" and file.is_file() else None
         if isinstance(raw, dict):
@@ -189,6 +174,6 @@ def criteria(
             verdicts = _verdicts(frame, reading)
             _summary(verdicts, frame[LABEL] if LABEL in frame.columns else None, file.name, reading)
     except CohortError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if out is not None:
         _write(verdicts, out)

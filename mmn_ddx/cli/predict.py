@@ -7,20 +7,24 @@
 Exit codes: 0 = success; 1 = invalid input (nothing written unless ``--skip-invalid``), no model, or an
 unreadable file; 2 = wrong usage (Typer). Invalid rows are reported as row, field and reason - never the
 value - and a batch with invalid rows writes nothing unless ``--skip-invalid`` is given.
+
+With ``-o`` the file is read, scored and written chunk by chunk (flat memory), to a temporary file that
+becomes OUT only when every row was read: an invalid row found late still leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from mmn_ddx.cli._common import err, fail, file_progress, out
 from mmn_ddx.data.contract import ID_FIELD
 from mmn_ddx.data.formats import WRITE_FORMATS
 from mmn_ddx.data.record import RecordError
@@ -28,13 +32,12 @@ from mmn_ddx.data.record import RecordError
 if TYPE_CHECKING:  # the model stack takes seconds to import: only the predict command loads it
     import pandas as pd
 
+    from mmn_ddx.data.importer import ImportResult
+
     from mmn_ddx.serving.predictor import Predictor
 
 predict_app = typer.Typer(add_completion=False, no_args_is_help=True,
                           help="Explained predictions: one patient (.json) or a cohort file.")
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
 CHUNK = 2000
 """Patients per vectorised batch: progress granularity without losing the batch speed-up."""
 SHOWN_PROBLEMS = 20
@@ -42,9 +45,8 @@ BATCH_THREADS = max(1, min(2, os.cpu_count() or 1))
 """A batch uses the machine (the target has 2 cores); one patient runs single-threaded (see limit_threads)."""
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]Error:[/] {message}", soft_wrap=True)
-    return typer.Exit(code=1)
+READ_CHUNK = 20_000
+"""Rows read and validated at a time with ``-o`` (memory stays flat whatever the file size)."""
 
 
 @predict_app.command("predict")
@@ -62,31 +64,41 @@ def predict(
     from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor
 
     if mode is not None and mode not in MODES:
-        raise _fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     if not file.is_file():
-        raise _fail(f"{file}: no such file")
+        raise fail(f"{file}: no such file")
     single = _single_record(file)
     if output is not None and output.suffix.lower() not in WRITE_FORMATS:
-        raise _fail(f"{output.name}: cannot write '{output.suffix}' (use {', '.join(WRITE_FORMATS)})")
-    try:
-        predictor = Predictor.load(model, mode, threads=1 if single is not None else BATCH_THREADS)
-    except (ModelNotFoundError, ValueError, OSError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(f"{output.name}: cannot write '{output.suffix}' (use {', '.join(WRITE_FORMATS)})")
+    @functools.cache
+    def load() -> Predictor:
+        try:
+            return Predictor.load(model, mode, threads=1 if single is not None else BATCH_THREADS)
+        except (ModelNotFoundError, ValueError, OSError) as exc:
+            raise fail(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - a corrupt bundle fails in many libraries: one readable message
+            raise fail(f"could not load the model ({type(exc).__name__}); re-export it, or pass another "
+                       "--model") from None
+
     if single is not None:
-        _predict_one(predictor, single, as_json)
-    else:
-        _predict_batch(predictor, file, output, as_json=as_json, skip_invalid=skip_invalid, next_test=next_test)
+        _predict_one(load(), single, as_json)
+    else:  # the model loads when the first valid rows are there: a bad file fails at once
+        _predict_batch(load, file, output, as_json=as_json, skip_invalid=skip_invalid, next_test=next_test)
 
 
 def _single_record(file: Path) -> dict | None:
     """The raw record of a one-patient .json file, or None for a cohort file (a .json list included)."""
+    from mmn_ddx.data.formats import CohortError
+    from mmn_ddx.data.json_records import RecordRejected, single_record
+
     if file.suffix.lower() != ".json":
         return None
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _fail(f"{file.name}: not a readable JSON file ({exc.__class__.__name__})") from None
-    return raw if isinstance(raw, dict) else None
+        return single_record(file)
+    except CohortError as exc:
+        raise fail(str(exc)) from None
+    except RecordRejected as exc:
+        raise fail(f"{file.name}: {exc}") from None
 
 
 def _predict_one(predictor: Predictor, raw: dict, as_json: bool) -> None:
@@ -103,66 +115,91 @@ def _predict_one(predictor: Predictor, raw: dict, as_json: bool) -> None:
         out.print(render(result))
 
 
-def _predict_batch(predictor: Predictor, file: Path, output: Path | None, *, as_json: bool, skip_invalid: bool,
+def _predict_batch(load: Callable[[], Predictor], file: Path, output: Path | None, *, as_json: bool, skip_invalid: bool,
                    next_test: bool) -> None:
-    from mmn_ddx.data.importer import CohortError, read_cohort, write_table
-    from mmn_ddx.serving.records import count_problems
+    from mmn_ddx.data.importer import CohortError, iter_cohort
+    from mmn_ddx.data.writers import TableWriter
 
+    # stdout cannot be taken back: without -o the whole file is checked before anything is printed
+    problems = _Problems()
+    scored: list[pd.DataFrame] = []
+    n_scored = 0
     try:
-        imported = read_cohort(file)
+        with contextlib.ExitStack() as stack:
+            writer = None if output is None else stack.enter_context(TableWriter(output))
+            advance = stack.enter_context(file_progress(f"Scoring {file.name}"))
+            for chunk in iter_cohort(file, chunk_rows=READ_CHUNK if output is not None else None):
+                valid = problems.add(chunk)
+                advance(chunk)
+                if (problems.rows and not skip_invalid) or valid.empty:
+                    continue  # nothing will be written: read on only to list every invalid row
+                n_scored += len(valid)
+                table = _score_chunks(load(), valid, print_json=as_json and writer is None,
+                                      make_table=writer is not None or not as_json, next_test=next_test)
+                if table is not None and writer is not None:
+                    writer.write(table)
+                elif table is not None:
+                    scored.append(table)
+            problems.finish(file, skip_invalid=skip_invalid)
+            if n_scored == 0:
+                raise fail("no valid rows to score")
     except CohortError as exc:
-        raise _fail(str(exc)) from None
-    problems = _rejections(imported.rejections)
-    for row, fields in count_problems(imported.valid).items():
-        problems.setdefault(int(row), {}).update(fields)
-    if problems:
-        _print_problems(problems, title=f"{file.name}: {len(problems)} invalid row(s)")
+        raise fail(str(exc)) from None
+    if output is not None:
+        err.print(f"Scored {n_scored} patients -> {output}")
+    elif scored:
+        import pandas as pd
+
+        _print_table(pd.concat(scored))
+
+
+class _Problems:
+    """Invalid rows over the chunks (the importer's rejections, and counts above their denominator)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, str]] = {}
+
+    def add(self, chunk: ImportResult) -> pd.DataFrame:
+        """The chunk's rows that can be scored."""
+        from mmn_ddx.serving.records import count_problems
+
+        found = _rejections(chunk.rejections)
+        for row, fields in count_problems(chunk.valid).items():
+            found.setdefault(int(row), {}).update(fields)
+        self.rows.update(found)
+        return chunk.valid.drop(index=[r for r in found if r in chunk.valid.index])
+
+    def finish(self, file: Path, *, skip_invalid: bool) -> None:
+        if not self.rows:
+            return
+        _print_problems(self.rows, title=f"{file.name}: {len(self.rows)} invalid row(s)")
         if not skip_invalid:
-            raise _fail("nothing written; fix the rows or pass --skip-invalid to score the valid ones")
-        err.print(f"[yellow]Skipping {len(problems)} invalid row(s).[/]")
-    valid = imported.valid.drop(index=[r for r in problems if r in imported.valid.index])
-    if valid.empty:
-        raise _fail("no valid rows to score")
-    table = _score_chunks(predictor, valid, print_json=as_json, make_table=output is not None or not as_json,
-                          next_test=next_test)
-    if table is None:
-        return
-    if output is None:
-        _print_table(table)
-        return
-    try:
-        write_table(table, output)
-    except CohortError as exc:
-        raise _fail(str(exc)) from None
-    err.print(f"Scored {len(table)} patients -> {output}")
+            raise fail("nothing written; fix the rows or pass --skip-invalid to score the valid ones")
+        err.print(f"[yellow]Skipping {len(self.rows)} invalid row(s).[/]")
 
 
 def _score_chunks(predictor: Predictor, valid: pd.DataFrame, *, print_json: bool, make_table: bool,
                   next_test: bool) -> pd.DataFrame | None:
-    """Score chunk by chunk under a progress bar; JSON Lines are printed as they come."""
+    """Score in vectorised batches of :data:`CHUNK`; JSON Lines are printed as they come."""
     import pandas as pd
 
     from mmn_ddx.serving.batch import score_table
     from mmn_ddx.serving.records import BatchRecordError
 
     parts = []
-    columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("scoring", total=len(valid))
-        for start in range(0, len(valid), CHUNK):
-            chunk = valid.iloc[start:start + CHUNK]
-            try:
-                if print_json:
-                    for result in predictor.predict_many(chunk):
-                        out.print(result.model_dump_json(), soft_wrap=True, markup=False, highlight=False)
-                if make_table:
-                    parts.append(score_table(predictor, chunk, with_next_test=next_test))
-            except BatchRecordError as exc:
-                _print_problems(exc.rows, title="Invalid rows")
-                raise typer.Exit(code=1) from None
-            except RecordError as exc:
-                raise _fail("; ".join(f"{field}: {reason}" for field, reason in exc.problems.items())) from None
-            progress.advance(task, len(chunk))
+    for start in range(0, len(valid), CHUNK):
+        chunk = valid.iloc[start:start + CHUNK]
+        try:
+            if print_json:
+                for result in predictor.predict_many(chunk):
+                    out.print(result.model_dump_json(), soft_wrap=True, markup=False, highlight=False)
+            if make_table:
+                parts.append(score_table(predictor, chunk, with_next_test=next_test))
+        except BatchRecordError as exc:
+            _print_problems(exc.rows, title="Invalid rows")
+            raise typer.Exit(code=1) from None
+        except RecordError as exc:
+            raise fail("; ".join(f"{field}: {reason}" for field, reason in exc.problems.items())) from None
     return pd.concat(parts) if parts else None
 
 

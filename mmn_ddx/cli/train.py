@@ -7,72 +7,26 @@ Patient values appear only in the user's own terminal (the rejection table), nev
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mmn_ddx.cli._common import fail, out, progress_bars, read_valid
 from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
-from mmn_ddx.data.importer import CohortError, ImportResult, read_cohort
 from mmn_ddx.features.modes import MODES
 from mmn_ddx.settings import get_settings
-from mmn_ddx.training.fitting.fitting import ProgressFactory
 from mmn_ddx.training.fitting.models import FAMILY_NAMES
 from mmn_ddx.training.fitting.train import TrainingDataError, TrainingResult, TrainSettings, train
 
 train_app = typer.Typer(add_completion=False)
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-SHOWN_REJECTIONS = 20
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]Error:[/] {message}", soft_wrap=True)
-    return typer.Exit(code=code)
-
-
-def _rejection_table(result: ImportResult) -> Table:
-    table = Table("row", "field", "value", "reason", title="Rejected rows", title_justify="left")
-    for row in result.rejections.head(SHOWN_REJECTIONS).itertuples(index=False):
-        table.add_row(str(row.row), str(row.field), "" if pd.isna(row.value) else str(row.value), str(row.reason))
-    return table
 
 
 def load_training_data(data: Path, skip_invalid: bool) -> pd.DataFrame:
     """Read a labelled cohort; bad rows fail the run unless ``skip_invalid`` (then they are left out)."""
-    try:
-        result = read_cohort(data, require_label=True)
-    except CohortError as exc:
-        raise _fail(str(exc)) from None
-    if result.n_rejected:
-        out.print(_rejection_table(result), markup=False)
-        if len(result.rejections) > SHOWN_REJECTIONS:
-            out.print(f"... first {SHOWN_REJECTIONS} of {len(result.rejections)} problems "
-                      f"(`mmn-ddx cohort validate {data} --require-label --report FILE` lists all).")
-        if not skip_invalid:
-            raise _fail(f"{data.name}: {result.n_rejected} of {result.n_read} rows rejected; fix them, "
-                        "or pass --skip-invalid to train on the valid rows only")
-        out.print(f"[yellow]Skipping {result.n_rejected} invalid row(s)[/]; training on {result.n_valid} "
-                  f"of {result.n_read} rows.")
-    return result.valid
-
-
-@contextlib.contextmanager
-def _progress_bars() -> Iterator[ProgressFactory]:
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
-    with Progress(*columns, console=out, transient=False) as progress:
-        def factory(description: str, total: int):  # type: ignore[no-untyped-def]
-            task = progress.add_task(description, total=total)
-            return lambda n: progress.advance(task, n)
-
-        yield factory
+    return read_valid(data, skip_invalid=skip_invalid, require_label=True, purpose="training on")
 
 
 def _summary(result: TrainingResult) -> Table:
@@ -112,15 +66,15 @@ def train_command(
 ) -> None:
     """Train every model family with nested CV, choose and export the champion, register it in MLflow."""
     if (data is None) == (synthetic is None):
-        raise _fail("give exactly one of --data FILE or --synthetic N", code=2)
+        raise fail("give exactly one of --data FILE or --synthetic N", code=2)
     if refit_synthetic is not None and data is not None:
-        raise _fail("--refit-synthetic adds generated patients: use it with --synthetic, not with --data", code=2)
+        raise fail("--refit-synthetic adds generated patients: use it with --synthetic, not with --data", code=2)
     if mode not in MODES:
-        raise _fail(f"--mode must be one of {', '.join(MODES)}", code=2)
+        raise fail(f"--mode must be one of {', '.join(MODES)}", code=2)
     chosen = tuple(f.strip() for f in families.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FAMILY_NAMES]
     if unknown or not chosen:
-        raise _fail(f"unknown families {unknown}; choose from {', '.join(FAMILY_NAMES)}", code=2)
+        raise fail(f"unknown families {unknown}; choose from {', '.join(FAMILY_NAMES)}", code=2)
     if data is not None:
         frame, source, generator = load_training_data(data, skip_invalid), data.name, None
     else:
@@ -130,11 +84,12 @@ def train_command(
                              refit_synthetic=refit_synthetic)
     out.print(f"Training [bold]{settings.model_name}[/] on {len(frame)} patients ({source}), mode {mode}, seed {seed}.")
     try:
-        with _progress_bars() as progress:
-            result = train(frame, settings, export_dir=export_dir or get_settings().models_dir, source=source, generator_version=generator,
+        with progress_bars() as progress:
+            result = train(frame, settings, export_dir=export_dir or get_settings().models_dir, source=source,
+                           generator_version=generator,
                            track=track, tracking_uri=tracking_uri, progress=progress)
     except TrainingDataError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(_summary(result))
     if result.candidates.refit is not None:
         held_out = result.candidates.refit.holdout_metrics["log_loss"]
