@@ -44,9 +44,11 @@ class ServerLimits:
     """Largest request line plus headers (uvicorn's ``h11_max_incomplete_event_size``); larger heads get 400."""
     backlog: int = 2048
     """Connections the kernel queues before the server accepts them (uvicorn's default)."""
-    timeout_worker_healthcheck: int = 20
+    timeout_worker_healthcheck: int = 60
     """Seconds a worker may take to answer the supervisor's ping before it is replaced (uvicorn's default is
-    5; a worker busy loading the model on a loaded 2-core machine took longer and was killed in a loop)."""
+    5). A worker that *exits* is replaced at once whatever this says; this only bounds a hung one. Loading
+    the model holds the GIL long enough that, on a loaded 2-core machine, workers missed 5 s and even 20 s
+    pings while starting and were killed in a loop."""
 
     def uvicorn_options(self) -> dict[str, Any]:
         """The limits uvicorn enforces itself, as ``uvicorn.Config`` keywords."""
