@@ -100,19 +100,22 @@ def _decode(values: dict[str, np.ndarray]) -> pd.DataFrame:
 
 
 def generate_cohort(n: int, seed: int = 0, class_priors: Mapping[str, float] | None = None,
-                    return_latents: bool = False) -> pd.DataFrame:
+                    return_latents: bool = False, complete: bool = False) -> pd.DataFrame:
     """Generate ``n`` synthetic patients with their diagnosis (canonical contract dtypes).
 
     ``class_priors`` maps diagnosis to weight (default: balanced, the recommended training prior).
     ``return_latents`` adds the latent phenotype, stage and completeness (columns prefixed ``latent_``)
     for tests and generator diagnostics; these are not contract fields.
+    ``complete`` skips the reporting model: every test done and every finding written down, the
+    "complete work-up" on which published figures are compared (data/fidelity.py).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     rng = np.random.default_rng(seed)
     latents = sample_latents(n, rng, class_priors)
     values = _sample_values(latents, rng)
-    _apply_recording(values, latents, rng)
+    if not complete:
+        _apply_recording(values, latents, rng)
     frame = _decode(values)
     frame[ID_FIELD] = [f"SYN-{seed}-{i:06d}" for i in range(n)]
     frame[LABEL] = pd.Categorical.from_codes(latents["diagnosis"].to_numpy(), categories=list(DIAGNOSES))
