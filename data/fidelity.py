@@ -75,6 +75,8 @@ def condition(frame: pd.DataFrame, spec: Mapping[str, Any]) -> np.ndarray:
     """Boolean mask of a target condition (see the header of fidelity.yaml); null never satisfies it."""
     if "any" in spec:
         return np.logical_or.reduce([condition(frame, part) for part in spec["any"]])
+    if "all" in spec:
+        return np.logical_and.reduce([condition(frame, part) for part in spec["all"]])
     name = spec["field"]
     if name not in fields():
         raise ValueError(f"fidelity target names unknown field '{name}'")

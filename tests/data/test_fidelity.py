@@ -48,6 +48,8 @@ def test_null_never_satisfies_a_condition() -> None:
     assert condition(frame, {"field": "sex", "in": ["male"]}).tolist() == [True, False, False]
     either = {"any": [{"field": "nerves_definite_cb", "at_least": 1}, {"field": "sex", "in": ["female"]}]}
     assert condition(frame, either).tolist() == [True, False, True]
+    both = {"all": [{"field": "nerves_definite_cb", "at_least": 1}, {"field": "sex", "in": ["male"]}]}
+    assert condition(frame, both).tolist() == [True, False, False]
     with pytest.raises(ValueError, match="unknown field 'blocks'"):
         condition(frame, {"field": "blocks", "in": [1]})
 
