@@ -13,7 +13,7 @@ distribution as a class mixture, ``q(o) = sum_c p(c) P(o | c)``.
 Approximation (documented, deliberate): ``P(o | c)`` is the class-conditional distribution of the
 test's result in the *synthetic generator* (``data.generator``), ignoring what the patient's other
 findings say about the result beyond the diagnosis (as a naive-Bayes model would). It is estimated
-once per process from a generated cohort restricted to the "tertiary" work-up level (results written
+once per process from a generated cohort of complete work-ups (every test done and its results written
 down regardless of their value, so not biased towards abnormal ones) and quantised to at most
 :data:`MAX_OUTCOMES` representative results per test: every distinct result when there are few
 (booleans, EMG), else k-means clusters whose representatives are real generated results (medoids, so
@@ -108,8 +108,7 @@ def outcome_tables() -> dict[str, Outcomes]:
     """The quantised result distributions of every test (built once per process, about a second)."""
     from mmn_ddx.data.generator import generate_cohort  # lazy: the generator's model loads on first use
 
-    cohort = generate_cohort(REFERENCE_SIZE, seed=REFERENCE_SEED, return_latents=True)
-    cohort = cohort[cohort["latent_completeness"] == "tertiary"]
+    cohort = generate_cohort(REFERENCE_SIZE, seed=REFERENCE_SEED, complete=True)
     return {test.key: _outcomes(test, cohort) for test in TESTS}
 
 

@@ -108,6 +108,8 @@ def test_structure_by_construction(cohort: pd.DataFrame) -> None:
     complete = generate_cohort(20_000, seed=12, complete=True, return_latents=True)
     parameters = [n for n in fields() if n.startswith("nerves_") and n != "nerves_any_demyelinating"]
     assert (complete[parameters].max(axis=1) <= complete["nerves_any_demyelinating"]).all()
+    block = (complete["nerves_definite_cb"] + complete["nerves_probable_cb"]) > 0
+    assert complete["sensory_normal_across_cb"].notna().eq(block).all()  # nothing to be normal across
     mnd = complete[complete[LABEL] == "MND"]
     brisk = mnd["reflexes_affected_limbs"] == "brisk"
     umn = mnd["upper_motor_neuron_signs"].astype(bool)

@@ -17,6 +17,7 @@ KEPT_SETS = [
     ["onset_region", "sensory_loss", "nerves_definite_cb", "emg_fasciculation_potentials", "sex"],
     ["mrc_arm_distal_left", "mrc_leg_distal_right", "muscle_atrophy", "course"],
     ["nerves_definite_cb", "motor_nerves_studied", "sensory_normal_across_cb", "upper_motor_neuron_signs"],
+    ["reflexes_affected_limbs", "upper_motor_neuron_signs", "sensory_loss"],
 ]
 
 
