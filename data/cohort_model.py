@@ -1,10 +1,13 @@
 """The generative model shared by the sampler (generator.py) and the exact posterior (posterior.py).
 
-Given the latents, every finding is independent; whether it is written down depends on the work-up
-completeness, on whether its test was ordered at all (blocks of fields done together, ordered at
-disease-specific rates), and on the value itself: unremarkable findings (MRC 5, "none", 0 nerves,
-False) are left out of sparse records more often than abnormal ones. Because that self-masking
-depends only on the field's own value, the posterior stays exact and closed-form.
+Given the latents, every finding is independent. Whether it is written down is the reporting model:
+the document the record comes from (tertiary work-up, referral letter, case report) decides which
+sections of the work-up are reported at all; within a reported section a test may not have been done
+(blocks of fields done together, ordered at disease-specific rates); within a done test each finding
+is written down at the document's rate, unremarkable values (MRC 5, "none", 0 nerves, False) less
+often - except the pertinent negatives and the things nearly always stated, whose recording does not
+depend on their value. Every decision depends only on the latents and the field's own value, so the
+posterior stays exact: it sums them out section by section.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ MRC_FIELDS: tuple[str, ...] = tuple(n for n in fields() if n.startswith("mrc_"))
 ONSET = "onset_region"
 DURATION = "symptom_duration_months"
 ALWAYS_RECORDED = ("age_at_onset_years", "sex")
+BLOCK_FLAG = "sensory_normal_across_cb"
+BLOCK_COUNTS = ("nerves_definite_cb", "nerves_probable_cb")
+"""The flag exists only where there is a block (EFNS/PNS 2010 N3): at least one definite or probable CB."""
 GRADES = 6  # MRC 0..5
 
 
@@ -34,6 +40,24 @@ class Block:
     fields: tuple[str, ...]
     log_done: np.ndarray      # (R,) log P(test done | latent)
     log_not_done: np.ndarray  # (R,)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the work-up that a document reports or omits as a whole (e.g. the laboratory)."""
+
+    name: str
+    blocks: tuple[Block, ...]
+    log_report: np.ndarray      # (R,) log P(section reported | document)
+    log_not_report: np.ndarray  # (R,)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(name for block in self.blocks for name in block.fields)
+
+    @property
+    def always_reported(self) -> bool:
+        return bool(np.all(self.log_report == 0.0))
 
 
 class CohortModel:
@@ -49,12 +73,14 @@ class CohortModel:
             if kind is not None:
                 self.dists[name] = build(name, self.reduced, kind)
         self.dists[DURATION] = _duration(self.reduced)
+        _nest_counts(self.dists)
         self.mrc_table = self._mrc_table()
-        self.blocks = self._blocks()
-        completeness = self.priors["completeness"]
-        c = self.reduced.completeness
-        self.record_rate = np.array(completeness["record_rate"], dtype=float)[c]
-        self.unremarkable_factor = np.array(completeness["unremarkable_factor"], dtype=float)[c]
+        reporting = self.priors["reporting"]
+        c = self.reduced.document
+        self.record_rate = np.array(reporting["record_rate"], dtype=float)[c]
+        self.unremarkable_factor = np.array(reporting["unremarkable_factor"], dtype=float)[c]
+        self.sections = self._sections()
+        self.blocks = [block for section in self.sections for block in section.blocks]
         self._record: dict[str, np.ndarray] = {}
 
     def _kind(self, name: str) -> str | None:
@@ -65,14 +91,22 @@ class CohortModel:
 
     # --- recording ---------------------------------------------------------------------------
     def record_probability(self, name: str) -> np.ndarray:
-        """(R,) P(written down | done, notable value); unremarkable values get the completeness factor."""
+        """(R,) P(written down | section reported, test done, notable value)."""
         if name not in self._record:
             self._record[name] = self._record_probability(name)
         return self._record[name]
 
-    def _record_probability(self, name: str) -> np.ndarray:
-        if name in ALWAYS_RECORDED:
+    def unremarkable_record_factor(self, name: str) -> np.ndarray:
+        """(R,) relative rate of writing down an unremarkable value; 1 where recording ignores the value
+        (pertinent negatives, the things nearly always stated)."""
+        reporting = self.priors["reporting"]
+        if name in reporting["field_record"] or name in reporting["pertinent_negatives"]:
             return np.ones(len(self.reduced))
+        return self.unremarkable_factor
+
+    def _record_probability(self, name: str) -> np.ndarray:
+        stated = self.priors["reporting"]["field_record"]
+        rate = np.array(stated[name], dtype=float)[self.reduced.document] if name in stated else self.record_rate
         factor = np.ones(len(self.reduced))
         if name in self.priors["diseases"][DIAGNOSES[0]]["fields"]:
             spec = self.priors["diseases"]
@@ -80,11 +114,25 @@ class CohortModel:
                 float(resolve(spec[DIAGNOSES[d]]["fields"][name].get("record", 1.0), p, STAGE_KEYS[s]))
                 for d, p, s in zip(self.reduced.diagnosis, self.reduced.phenotype, self.reduced.stage)
             ])
-        return self.record_rate * factor
+        return rate * factor
+
+    def _sections(self) -> list[Section]:
+        blocks = {block.name: block for block in self._blocks()}
+        sections = []
+        for name, spec in self.priors["reporting"]["sections"].items():
+            report = np.array(spec["report"], dtype=float)[self.reduced.document]
+            with np.errstate(divide="ignore"):
+                sections.append(Section(name, tuple(blocks.pop(b) for b in spec["blocks"]),
+                                        np.log(np.maximum(report, TINY)), np.log(np.maximum(1.0 - report, TINY))))
+        assert not blocks, f"blocks in no reporting section: {sorted(blocks)}"
+        for section in sections:
+            assert ONSET not in section.fields or np.all(section.log_not_report <= np.log(TINY)), \
+                "the onset region is stated in the history, a section every document reports"
+        return sections
 
     def _blocks(self) -> list[Block]:
         blocks = []
-        test_factor = np.array(self.priors["completeness"]["test_rate_factor"], dtype=float)[self.reduced.completeness]
+        test_factor = np.array(self.priors["reporting"]["test_rate_factor"], dtype=float)[self.reduced.document]
         for name, spec in self.priors["blocks"].items():
             regional = set(spec["fields"]) & (set(MRC_FIELDS) | {ONSET})
             assert not regional or spec.get("always_done"), "the posterior adds MRC/onset terms outside their block"
@@ -117,6 +165,19 @@ class CohortModel:
                 table[g, j, 4::-1] = p_weak * weak / weak.sum()  # grades 4, 3, 2, 1, 0
         eps = atypical_rate()
         return (1.0 - eps) * table + eps / GRADES
+
+
+def _nest_counts(dists: dict[str, Distribution]) -> None:
+    """A count drawn among another count (``n_from`` a count) gets rate p / p_parent, so its cited
+    per-nerve rate ``p`` is kept while it never exceeds its parent (in place)."""
+    from mmn_ddx.data.distributions import Binomial
+
+    for name, dist in dists.items():
+        if isinstance(dist, Binomial) and isinstance(dists.get(dist.n_from), Binomial):
+            parent = dists[dist.n_from]
+            assert isinstance(parent, Binomial) and not isinstance(dists.get(parent.n_from), Binomial), name
+            assert np.all(dist.p <= parent.p + 1e-12), f"{name}: per-nerve rate above {dist.n_from}'s"
+            dist.p = np.where(parent.p > 0, dist.p / np.maximum(parent.p, TINY), 0.0)
 
 
 def _mrc_role(region: str, onset: str, side: int) -> str:

@@ -267,8 +267,47 @@ def _param_or(grid: ReducedGrid, name: str, key: str, default: Any) -> np.ndarra
 
 
 def build(name: str, grid: ReducedGrid, kind: str) -> Distribution:
+    if kind == "bernoulli_given":
+        return ConditionalBernoulli(name, grid)
     if kind == "binomial":
         return Binomial(name, grid)
     if kind in ("truncnorm", "lognormal", "lognormal_mixture"):
         return RoundedContinuous(name, grid, kind)
     return Categorical(name, grid, kind)
+
+
+class ConditionalBernoulli:
+    """A yes/no finding whose rate depends on another finding's value (``given``): e.g. pathological UMN
+    signs are far likelier where the reflexes are brisk. ``p_when`` applies when ``given`` takes one of
+    ``when``, ``p_else`` otherwise; the posterior sums over ``given`` when it was not written down."""
+
+    def __init__(self, name: str, grid: ReducedGrid) -> None:
+        self.name = name
+        self.given = str(grid.param(name, "given")[0])
+        spec = fields()[self.given]
+        when = grid.raw(name, 0)["when"]
+        self.when_codes = np.array([spec.values.index(v) for v in when], dtype=float)  # type: ignore[union-attr]
+        eps = atypical_rate()
+        self.p = np.stack([grid.param(name, "p_else").astype(float), grid.param(name, "p_when").astype(float)])
+        self.p = (1.0 - eps) * self.p + eps * 0.5  # (2, R): P(true | given outside / inside ``when``)
+
+    def _rate(self, ctx: dict[str, np.ndarray]) -> np.ndarray:
+        """(n, R) or (1, R): P(true) for each row's value of ``given``."""
+        inside = np.isin(ctx[self.given], self.when_codes).astype(int)
+        if len(inside) and (inside == inside[0]).all():
+            return self.p[inside[0]][None, :]
+        return self.p[inside]
+
+    def sample(self, rng: np.random.Generator, r: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
+        inside = np.isin(ctx[self.given], self.when_codes).astype(int)
+        return (rng.random(len(r)) < self.p[inside, r]).astype(float)
+
+    def log_pmf(self, x: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
+        rate = self._rate(ctx)
+        return np.log(np.maximum(np.where(x[:, None] == 1, rate, 1.0 - rate), TINY))
+
+    def p_unremarkable(self, ctx: dict[str, np.ndarray]) -> np.ndarray:
+        return 1.0 - self._rate(ctx)
+
+    def is_unremarkable(self, x: np.ndarray) -> np.ndarray:
+        return x == 0

@@ -13,15 +13,17 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.cohort_model import ALWAYS_RECORDED, MRC_FIELDS, ONSET, cohort_model
+from mmn_ddx.data.cohort_model import ALWAYS_RECORDED, BLOCK_COUNTS, BLOCK_FLAG, MRC_FIELDS, ONSET, cohort_model
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
 from mmn_ddx.data.latents import atypical_rate, load_priors, normalise_class_priors
 
 CLASS_PRIOR_PRESETS: dict[str, dict[str, float]] = load_priors()["class_prior_presets"]
 GENERATOR_VERSION: str = str(load_priors()["generator_version"])
 
-# Sampling order: age before CSF protein (age term); nerves studied before the counts among them.
-_FIRST = ("age_at_onset_years", "motor_nerves_studied", "sensory_nerves_studied")
+# Sampling order: age before CSF protein (age term); nerves studied before the counts among them, the
+# demyelinating nerves before the counts of each parameter among them; the reflexes before the UMN signs.
+_FIRST = ("age_at_onset_years", "motor_nerves_studied", "sensory_nerves_studied", "nerves_any_demyelinating",
+          "reflexes_affected_limbs")
 
 
 def sample_latents(n: int, rng: np.random.Generator, class_priors: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -56,6 +58,8 @@ def _sample_values(latents: pd.DataFrame, rng: np.random.Generator) -> dict[str,
             ctx["age"] = values[name]
         elif name in _FIRST:
             ctx[name] = values[name]
+    no_block = sum(values[name] for name in BLOCK_COUNTS) == 0
+    values[BLOCK_FLAG] = np.where(no_block, np.nan, values[BLOCK_FLAG])  # nothing to be normal across
     for j, name in enumerate(MRC_FIELDS):
         cdf = np.cumsum(model.mrc_table[g, j], axis=1)
         values[name] = (rng.random(len(g))[:, None] > cdf[:, :-1]).sum(axis=1).astype(float)
@@ -66,21 +70,25 @@ def _sample_values(latents: pd.DataFrame, rng: np.random.Generator) -> dict[str,
 
 
 def _apply_recording(values: dict[str, np.ndarray], latents: pd.DataFrame, rng: np.random.Generator) -> None:
-    """Blank out what was not tested, or tested but not written down (in place)."""
+    """The reporting model (in place): blank out the sections the document omits, the tests not done,
+    and the findings not written down."""
     model = cohort_model()
     r = latents["reduced"].to_numpy()
-    for block in model.blocks:
-        done = rng.random(len(r)) < np.exp(block.log_done[r])
-        for name in block.fields:
-            x = values[name]
-            if name in MRC_FIELDS:
-                unremarkable = x == 5
-            elif name == ONSET:
-                unremarkable = np.zeros(len(x), dtype=bool)
-            else:
-                unremarkable = model.dists[name].is_unremarkable(x)
-            rho = model.record_probability(name)[r] * np.where(unremarkable, model.unremarkable_factor[r], 1.0)
-            values[name] = np.where(done & (rng.random(len(r)) < rho), x, np.nan)
+    for section in model.sections:
+        reported = rng.random(len(r)) < np.exp(section.log_report[r])
+        for block in section.blocks:
+            done = reported & (rng.random(len(r)) < np.exp(block.log_done[r]))
+            for name in block.fields:
+                x = values[name]
+                if name in MRC_FIELDS:
+                    unremarkable = x == 5
+                elif name == ONSET:
+                    unremarkable = np.zeros(len(x), dtype=bool)
+                else:
+                    unremarkable = model.dists[name].is_unremarkable(x)
+                kappa = model.unremarkable_record_factor(name)[r]
+                rho = model.record_probability(name)[r] * np.where(unremarkable, kappa, 1.0)
+                values[name] = np.where(done & (rng.random(len(r)) < rho), x, np.nan)
 
 
 def _decode(values: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -100,19 +108,22 @@ def _decode(values: dict[str, np.ndarray]) -> pd.DataFrame:
 
 
 def generate_cohort(n: int, seed: int = 0, class_priors: Mapping[str, float] | None = None,
-                    return_latents: bool = False) -> pd.DataFrame:
+                    return_latents: bool = False, complete: bool = False) -> pd.DataFrame:
     """Generate ``n`` synthetic patients with their diagnosis (canonical contract dtypes).
 
     ``class_priors`` maps diagnosis to weight (default: balanced, the recommended training prior).
-    ``return_latents`` adds the latent phenotype, stage and completeness (columns prefixed ``latent_``)
+    ``return_latents`` adds the latent phenotype, stage, document and side (columns prefixed ``latent_``)
     for tests and generator diagnostics; these are not contract fields.
+    ``complete`` skips the reporting model: every test done and every finding written down, the
+    "complete work-up" on which published figures are compared (data/fidelity.py).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     rng = np.random.default_rng(seed)
     latents = sample_latents(n, rng, class_priors)
     values = _sample_values(latents, rng)
-    _apply_recording(values, latents, rng)
+    if not complete:
+        _apply_recording(values, latents, rng)
     frame = _decode(values)
     frame[ID_FIELD] = [f"SYN-{seed}-{i:06d}" for i in range(n)]
     frame[LABEL] = pd.Categorical.from_codes(latents["diagnosis"].to_numpy(), categories=list(DIAGNOSES))
@@ -120,11 +131,11 @@ def generate_cohort(n: int, seed: int = 0, class_priors: Mapping[str, float] | N
     if return_latents:
         model = cohort_model()
         r = latents["reduced"].to_numpy()
-        completeness = np.array(model.priors["completeness"]["levels"], dtype=object)
+        documents = np.array(model.priors["reporting"]["documents"], dtype=object)
         stages = np.array(model.priors["stages"]["levels"], dtype=object)
         frame["latent_phenotype"] = model.reduced.phenotype[r]
         frame["latent_stage"] = stages[model.reduced.stage[r]]
-        frame["latent_completeness"] = completeness[model.reduced.completeness[r]]
+        frame["latent_document"] = documents[model.reduced.document[r]]
         frame["latent_side"] = np.where(model.full.side[latents["full"].to_numpy()] == 0, "left", "right")
     assert all(frame[name].notna().all() for name in ALWAYS_RECORDED)
     return frame

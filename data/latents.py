@@ -2,8 +2,9 @@
 
 Two grids:
 
-* the *reduced* grid ``(diagnosis, phenotype, stage, completeness)``, on which every finding except
-  the MRC grades and the onset region depends;
+* the *reduced* grid ``(diagnosis, phenotype, stage, document)``, on which every finding except
+  the MRC grades and the onset region depends (``document``: the kind of record, which drives the
+  reporting model);
 * the *full* grid, which adds the onset region and the more-affected side (needed for the regional
   MRC pattern). ``full.reduced_index`` maps each full state onto its reduced state.
 
@@ -64,13 +65,13 @@ def normalise_class_priors(class_priors: Mapping[str, float] | None) -> np.ndarr
 
 @dataclass(frozen=True)
 class ReducedGrid:
-    """States (diagnosis, phenotype, stage, completeness) with their prior weight within diagnosis."""
+    """States (diagnosis, phenotype, stage, document) with their prior weight within diagnosis."""
 
     diagnosis: np.ndarray      # int index into DIAGNOSES
     phenotype: np.ndarray      # str
     stage: np.ndarray          # int index into STAGE_KEYS
-    completeness: np.ndarray   # int index into completeness levels
-    log_weight: np.ndarray     # log p(phenotype, stage, completeness | diagnosis)
+    document: np.ndarray       # int index into reporting.documents
+    log_weight: np.ndarray     # log p(phenotype, stage, document | diagnosis)
 
     def __len__(self) -> int:
         return len(self.diagnosis)
@@ -107,14 +108,14 @@ class FullGrid:
 @cache
 def reduced_grid() -> ReducedGrid:
     priors = load_priors()
-    completeness = np.array(priors["completeness"]["weights"], dtype=float)
+    documents = np.array(priors["reporting"]["weights"], dtype=float)
     rows: list[tuple[int, str, int, int, float]] = []
     for d, diagnosis in enumerate(DIAGNOSES):
         disease = priors["diseases"][diagnosis]
         stage_weights = np.array(disease["stage"]["weights"], dtype=float)
         for phenotype, spec in disease["phenotypes"].items():
             for s, w_stage in enumerate(stage_weights):
-                for c, w_c in enumerate(completeness):
+                for c, w_c in enumerate(documents):
                     rows.append((d, phenotype, s, c, float(np.log(spec["weight"] * w_stage * w_c))))
     d, p, s, c, w = zip(*rows)
     return ReducedGrid(np.array(d), np.array(p, dtype=object), np.array(s), np.array(c), np.array(w))

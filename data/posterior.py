@@ -1,8 +1,9 @@
 """Exact p(diagnosis | recorded findings) under the generator: the Bayes-optimal ceiling.
 
-The latent states are few (diagnosis x phenotype x stage x completeness x onset x side, a few hundred),
-so the posterior is an exact sum over them. For each state the likelihood of a record is a product
-over test blocks: a block that was not done leaves all its fields null; within a done block every
+The latent states are few (diagnosis x phenotype x stage x document x onset x side x severity, a few
+thousand), so the posterior is an exact sum over them. For each state the likelihood of a record is a
+product over the document's sections: a section not reported leaves all its fields null; in a reported
+section each test block was done or not (not done: all its fields null); within a done block every
 field is either recorded with its value (probability of writing it down x probability of the value)
 or left null (marginalised over its value, including the self-masking of unremarkable values). Nerve
 counts are binomials over the nerves studied, summed over that number when it was not written down.
@@ -16,9 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
-from mmn_ddx.data.cohort_model import ALWAYS_RECORDED, MRC_FIELDS, ONSET, CohortModel, cohort_model, encode
+from mmn_ddx.data.cohort_model import BLOCK_COUNTS, BLOCK_FLAG, MRC_FIELDS, ONSET, CohortModel, cohort_model, encode
 from mmn_ddx.data.contract import DIAGNOSES, fields
-from mmn_ddx.data.distributions import TINY, Binomial
+from mmn_ddx.data.distributions import TINY, Binomial, ConditionalBernoulli
 from mmn_ddx.data.latents import atypical_rate, normalise_class_priors
 
 CHUNK = 2048
@@ -57,18 +58,35 @@ def posterior(records: pd.DataFrame, class_priors: Mapping[str, float] | None = 
 def _posterior_chunk(model: CohortModel, x: dict[str, np.ndarray], log_prior: np.ndarray,
                      excluded: set[str]) -> np.ndarray:
     ctx = {"age": x["age_at_onset_years"]}
+    index = model.full.reduced_index
     reduced = model.reduced.log_weight[None, :] + log_prior[model.reduced.diagnosis][None, :]
-    for name in ALWAYS_RECORDED:
-        if name not in excluded:
-            reduced = reduced + model.dists[name].log_pmf(x[name], ctx)
-    for block in model.blocks:
-        names = [f for f in block.fields if f not in excluded]
-        if names:
-            reduced = reduced + _block_log_lik(model, block.log_done, block.log_not_done, names, x, ctx)
-    full = reduced[:, model.full.reduced_index] + model.full.log_weight[None, :]
-    full = full + _regional_log_lik(model, x, excluded)
+    full = np.zeros((len(ctx["age"]), len(model.full)))
+    for section in model.sections:
+        names = [f for f in section.fields if f not in excluded]
+        if not names:
+            continue
+        within = np.zeros_like(reduced)
+        for block in section.blocks:
+            kept = [f for f in block.fields if f not in excluded]
+            if kept:
+                within = within + _block_log_lik(model, block.log_done, block.log_not_done, kept, x, ctx)
+        regional = [f for f in names if f in MRC_FIELDS or f == ONSET]
+        if section.always_reported:  # e.g. the history: no mixture over omitting it
+            reduced = reduced + within
+            if regional:
+                full += _regional_log_lik(model, x, regional)
+            continue
+        any_observed = np.logical_or.reduce([~np.isnan(x[f]) for f in names])[:, None]
+        if regional:  # the MRC grades live on the full grid
+            within_full = within[:, index] + _regional_log_lik(model, x, regional)
+            omitted = np.where(any_observed, -np.inf, section.log_not_report[index][None, :])
+            full += np.logaddexp(section.log_report[index][None, :] + within_full, omitted)
+        else:
+            omitted = np.where(any_observed, -np.inf, section.log_not_report[None, :])
+            reduced = reduced + np.logaddexp(section.log_report[None, :] + within, omitted)
+    full = full + reduced[:, index] + model.full.log_weight[None, :]
     per_diagnosis = np.stack(
-        [logsumexp(full[:, model.reduced.diagnosis[model.full.reduced_index] == d], axis=1) for d in range(len(DIAGNOSES))],
+        [logsumexp(full[:, model.reduced.diagnosis[index] == d], axis=1) for d in range(len(DIAGNOSES))],
         axis=1,
     )
     return np.exp(per_diagnosis - logsumexp(per_diagnosis, axis=1, keepdims=True))
@@ -78,7 +96,7 @@ def _field_term(model: CohortModel, name: str, x: np.ndarray, ctx: dict[str, np.
     """(n, R) log P(this field's recorded value, or its absence | block done, latent)."""
     dist = model.dists[name]
     rho = model.record_probability(name)[None, :]
-    kappa = model.unremarkable_factor[None, :]
+    kappa = model.unremarkable_record_factor(name)[None, :]
     observed = ~np.isnan(x)
     q = dist.p_unremarkable(ctx)
     log_missing = np.log(np.maximum(1.0 - rho * ((1.0 - q) + kappa * q), TINY))
@@ -90,46 +108,176 @@ def _field_term(model: CohortModel, name: str, x: np.ndarray, ctx: dict[str, np.
     return out
 
 
-def _count_group(model: CohortModel, studied: str, counts: list[str], x: dict[str, np.ndarray],
-                 ctx: dict[str, np.ndarray], studied_included: bool = True) -> np.ndarray:
-    """Nerves studied plus the counts among them, summed over the number studied when not recorded.
+def _children(model: CohortModel, parent: str) -> list[str]:
+    """The counts drawn among ``parent`` (e.g. the nerve counts among the demyelinating nerves)."""
+    return [n for n, d in model.dists.items() if isinstance(d, Binomial) and d.n_from == parent]
 
-    With ``studied_included=False`` (the field is excluded) its recording is marginalised out too.
+
+def _count_group(model: CohortModel, studied: str, names: list[str], x: dict[str, np.ndarray],
+                 ctx: dict[str, np.ndarray]) -> np.ndarray:
+    """Nerves studied plus the counts among them (a two-level tree: studied -> counts -> sub-counts),
+    summed over the number studied and over a parent count whenever they were not recorded.
+
+    ``names``: the fields kept; a structural field that is excluded is marginalised out with its recording.
     """
-    n_obs = x[studied] if studied_included else np.full(len(ctx["age"]), np.nan)
-    out = np.empty((len(n_obs), len(model.reduced)))
+    included = set(names)
+    n = len(ctx["age"])
+    n_obs = x[studied] if studied in included else np.full(n, np.nan)
+    parents = {c: [g for g in _children(model, c) if g in included] for c in _children(model, studied)}
+    if BLOCK_FLAG in included:
+        holder = model.dists[BLOCK_COUNTS[0]].n_from  # type: ignore[attr-defined]
+        if holder in parents:
+            parents[holder].append(BLOCK_FLAG)
+    support = np.flatnonzero(model.dists[studied].table.max(axis=0) > 0)  # type: ignore[attr-defined]
+    needed = np.fmax(np.nan_to_num(n_obs, nan=0.0), np.nanmax(np.stack([x[c] for c in parents] + [np.zeros(n)]), axis=0))
+    base = int(support.max())
+    top = int(min(max(base, needed.max()), 40))
+    below = {c: _given_each_parent_value(model, c, kids, x, ctx, top, base, needed) for c, kids in parents.items() if kids}
+    below = {c: (table, table.max(axis=0)) for c, table in below.items()}
+    below = {c: (table, shift, np.exp(table - shift[None])) for c, (table, shift) in below.items()}
+    out = np.empty((n, len(model.reduced)))
     seen = ~np.isnan(n_obs)
     if seen.any():  # the number studied is known: no sum needed
-        rows = {k: v[seen] for k, v in x.items()}
-        sctx = dict({k: v[seen] for k, v in ctx.items()}, **{studied: n_obs[seen]})
-        out[seen] = _counts_given_studied(model, studied, counts, rows, sctx, rows[studied])
+        term = _field_term(model, studied, n_obs, ctx)[seen]
+        out[seen] = term + _children_given_studied(model, parents, below, included, x, ctx, n_obs, seen)
     if (~seen).any():
-        rows = {k: v[~seen] for k, v in x.items()}
-        table = model.dists[studied].table  # type: ignore[attr-defined]
-        support = np.flatnonzero(table.max(axis=0) > 0)
-        missing = np.full(int((~seen).sum()), np.nan)
         terms = []
-        for s in support:
-            sctx = dict({k: v[~seen] for k, v in ctx.items()}, **{studied: np.full(len(missing), float(s))})
-            terms.append(_counts_given_studied(model, studied, counts, rows, sctx, missing, float(s), studied_included))
+        for value in support:
+            log_p = np.log(np.maximum(model.dists[studied].table[:, int(value)], TINY))  # type: ignore[attr-defined]
+            if studied in included:
+                log_p = log_p + np.log(np.maximum(1.0 - model.record_probability(studied), TINY))
+            s = np.full(n, float(value))
+            terms.append(log_p[None, :] + _children_given_studied(model, parents, below, included, x, ctx, s, ~seen))
         out[~seen] = logsumexp(np.stack(terms), axis=0)
     return out
 
 
-def _counts_given_studied(model: CohortModel, studied: str, counts: list[str], x: dict[str, np.ndarray],
-                          ctx: dict[str, np.ndarray], studied_value: np.ndarray, s_value: float | None = None,
-                          studied_included: bool = True) -> np.ndarray:
-    """log P(studied, counts | s) for one hypothesised (or recorded) number of nerves studied s."""
-    if s_value is None:
-        term = _field_term(model, studied, studied_value, ctx)
-    else:  # not recorded (or excluded): P(s) times P(not written down), identical for every row
-        log_p = np.log(np.maximum(model.dists[studied].table[:, int(s_value)], TINY))  # type: ignore[attr-defined]
-        if studied_included:
-            log_p = log_p + np.log(np.maximum(1.0 - model.record_probability(studied), TINY))
-        term = np.broadcast_to(log_p, (len(studied_value), len(model.reduced)))
-    for name in counts:
-        term = term + _field_term(model, name, x[name], ctx)
+def _given_each_parent_value(model: CohortModel, parent: str, kids: list[str], x: dict[str, np.ndarray],
+                             ctx: dict[str, np.ndarray], top: int, base: int, needed: np.ndarray) -> np.ndarray:
+    """(top + 1, n, R): log P(the sub-counts' records | parent count = a) for a = 0..top.
+
+    Values above ``base`` (the generator's support) matter only for rows whose recorded counts reach
+    them (``needed``: the largest value each row can take); elsewhere they are left at log(TINY).
+    """
+    n = len(ctx["age"])
+    out = np.full((top + 1, n, len(model.reduced)), _LOG_TINY)
+    for a in range(top + 1):
+        if a <= base:
+            out[a] = _kids_term(model, kids, x, ctx | {parent: np.full(n, float(a))})
+            continue
+        rows = needed >= a
+        if rows.any():
+            sctx = {k: v[rows] for k, v in ctx.items()} | {parent: np.full(int(rows.sum()), float(a))}
+            out[a, rows] = _kids_term(model, kids, {k: x[k][rows] for k in kids if k in x}, sctx)
+    return out
+
+
+def _kids_term(model: CohortModel, kids: list[str], x: dict[str, np.ndarray], ctx: dict[str, np.ndarray]) -> np.ndarray:
+    """(n, R) log P(the sub-counts' records | their parent's value in ``ctx``), with the block flag
+    (which exists only where a definite or probable block does) summed over "block or not"."""
+    flagged = BLOCK_FLAG in kids
+    plain = [k for k in kids if k != BLOCK_FLAG and not (flagged and k in BLOCK_COUNTS)]
+    out = np.zeros((len(ctx["age"]), len(model.reduced)))
+    for kid in plain:
+        out = out + _field_term(model, kid, x[kid], ctx)
+    if not flagged:
+        return out
+    with_block = np.zeros_like(out)  # log P(counts' records), any value
+    no_block = np.zeros_like(out)    # log P(counts' records and every count 0)
+    for name in BLOCK_COUNTS:
+        dist = model.dists[name]
+        zero = dist.log_pmf(np.zeros(len(out)), ctx)
+        if name in kids:
+            value = x[name]
+            with_block = with_block + _field_term(model, name, value, ctx)
+            kappa = model.unremarkable_record_factor(name)[None, :]
+            rho = model.record_probability(name)[None, :]
+            recorded = np.log(rho * kappa) + zero
+            left_out = np.log(np.maximum(1.0 - rho * kappa, TINY)) + zero
+            no_block = no_block + np.where(np.isnan(value)[:, None], left_out,
+                                           np.where((value == 0)[:, None], recorded, -np.inf))
+        else:
+            no_block = no_block + zero
+    ratio = np.exp(np.minimum(no_block - with_block, 0.0))
+    with np.errstate(divide="ignore"):
+        block = with_block + np.log1p(-np.minimum(ratio, 1.0))
+    flag = x[BLOCK_FLAG]
+    flag_if_block = _field_term(model, BLOCK_FLAG, flag, ctx)
+    flag_if_none = np.where(np.isnan(flag)[:, None], 0.0, _LOG_TINY)  # nothing to be normal across
+    return out + np.logaddexp(no_block + flag_if_none, block + flag_if_block)
+
+
+def _children_given_studied(model: CohortModel, parents: dict[str, list[str]],
+                            below: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                            included: set[str], x: dict[str, np.ndarray], ctx: dict[str, np.ndarray],
+                            s: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(rows, R): log P(the counts among the nerves studied and their sub-counts | s nerves studied)."""
+    studied = next(iter({model.dists[c].n_from for c in parents}))  # type: ignore[attr-defined]
+    sctx = {k: v[rows] for k, v in ctx.items()} | {studied: s[rows]}
+    sx = {k: v[rows] for k, v in x.items()}
+    term = np.zeros((int(rows.sum()), len(model.reduced)))
+    for count, kids in parents.items():
+        if count not in included and not kids:
+            continue
+        if not kids:
+            term += _field_term(model, count, sx[count], sctx)
+            continue
+        full_table, full_shift, full_scaled = below[count]
+        table = full_table[:, rows]  # (A, rows, R): log P(sub-counts | parent = a)
+        value = sx[count] if count in included else np.full(len(term), np.nan)
+        seen = ~np.isnan(value)
+        if seen.any():  # the parent count is recorded: its own term plus the sub-counts given it
+            seen_ctx = {k: v[seen] for k, v in sctx.items()}
+            picked = table[np.clip(value[seen].astype(int), 0, len(table) - 1), np.flatnonzero(seen)]
+            term[seen] += _field_term(model, count, value[seen], seen_ctx) + picked
+        if (~seen).any():  # summed over the parent count (in linear space, shifted per row), times P(left out)
+            free_s = sctx[studied][~seen]
+            same = bool(np.all(free_s == free_s[0]))  # one hypothesised s for every row: compute once
+            free_ctx = {studied: free_s[:1]} if same else {k: v[~seen] for k, v in sctx.items()}
+            dist = model.dists[count]
+            rho = model.record_probability(count)[None, :]
+            kappa = model.unremarkable_record_factor(count)[None, :]
+            free_rows = np.flatnonzero(rows)[~seen]
+            a_top = min(len(table) - 1, int(free_s.max()))
+            weights = []
+            for a in range(a_top + 1):
+                a_values = np.full(len(free_ctx[studied]), float(a))
+                log_w = dist.log_pmf(a_values, free_ctx)
+                if count in included:
+                    unremarkable = bool(dist.is_unremarkable(a_values[:1])[0])
+                    log_w = log_w + np.log(np.maximum(1.0 - rho * (kappa if unremarkable else 1.0), TINY))
+                weights.append(np.exp(log_w))
+            scaled = full_scaled[: a_top + 1, free_rows] if len(free_rows) < full_scaled.shape[1] else full_scaled[: a_top + 1]
+            total = np.einsum("amr,amr->mr", np.broadcast_to(np.stack(weights), scaled.shape), scaled)
+            term[~seen] += np.log(np.maximum(total, TINY)) + full_shift[free_rows]
     return term
+
+
+def _conditional_pair(model: CohortModel, given: str, name: str, names: list[str], x: dict[str, np.ndarray],
+                      ctx: dict[str, np.ndarray]) -> np.ndarray:
+    """(n, R) log P(``given`` and the finding conditional on it), summed over ``given`` where not recorded."""
+    parent = model.dists[given]
+    value = x[given] if given in names else np.full(len(x[name]), np.nan)
+    out = np.empty((len(value), len(model.reduced)))
+    seen = ~np.isnan(value)
+    if seen.any():
+        sub = {k: v[seen] for k, v in ctx.items()}
+        own = _field_term(model, given, value[seen], sub) if given in names else 0.0
+        out[seen] = own + _field_term(model, name, x[name][seen], sub | {given: value[seen]})
+    if (~seen).any():
+        sub = {k: v[~seen] for k, v in ctx.items()}
+        rho = model.record_probability(given)[None, :]
+        kappa = model.unremarkable_record_factor(given)[None, :]
+        terms = []
+        for code in range(parent.table.shape[1]):  # type: ignore[attr-defined]
+            codes = np.full(int((~seen).sum()), float(code))
+            term = np.log(np.maximum(parent.table[:, code], TINY))[None, :]  # type: ignore[attr-defined]
+            if given in names:
+                factor = kappa if parent.is_unremarkable(codes[:1])[0] else 1.0
+                term = term + np.log(np.maximum(1.0 - rho * factor, TINY))
+            terms.append(term + _field_term(model, name, x[name][~seen], sub | {given: codes}))
+        out[~seen] = logsumexp(np.stack(terms), axis=0)
+    return out
 
 
 def _block_log_lik(model: CohortModel, log_done: np.ndarray, log_not_done: np.ndarray, names: list[str],
@@ -140,44 +288,51 @@ def _block_log_lik(model: CohortModel, log_done: np.ndarray, log_not_done: np.nd
     for name in names:
         any_observed |= ~np.isnan(x[name])
     done = np.broadcast_to(log_done[None, :], (n, len(log_done))).copy()
-    grouped: dict[str, list[str]] = {}
+    roots = {model.dists[c].n_from for c in names if isinstance(model.dists.get(c), Binomial)}  # type: ignore[attr-defined]
+    if BLOCK_FLAG in names:  # the flag is summed with the block counts it depends on
+        roots.add(model.dists[BLOCK_COUNTS[0]].n_from)  # type: ignore[attr-defined]
+    roots = {root if not isinstance(model.dists.get(root), Binomial) else model.dists[root].n_from for root in roots}  # type: ignore[attr-defined]
+    in_trees = set(roots) | {BLOCK_FLAG}
+    for root in roots:
+        done += _count_group(model, root, names, x, ctx)
+        in_trees |= {c for c in model.dists if isinstance(model.dists[c], Binomial)}
     for name in names:
         dist = model.dists.get(name)
-        if isinstance(dist, Binomial):
-            grouped.setdefault(dist.n_from, []).append(name)
-    for studied, counts in grouped.items():
-        done += _count_group(model, studied, counts, x, ctx, studied_included=studied in names)
+        if isinstance(dist, ConditionalBernoulli):
+            done += _conditional_pair(model, dist.given, name, names, x, ctx)
+            in_trees |= {name, dist.given}
     for name in names:
-        if name in MRC_FIELDS or name == ONSET or name in grouped or isinstance(model.dists.get(name), Binomial):
-            continue  # regional terms are added on the full grid; counts were added with their group
+        if name in MRC_FIELDS or name == ONSET or name in in_trees:
+            continue  # regional terms are added on the full grid; counts were added with their tree
         done += _field_term(model, name, x[name], ctx)
     not_done = np.where(any_observed[:, None], -np.inf, log_not_done[None, :])
     return np.logaddexp(done, not_done)
 
 
-def _regional_log_lik(model: CohortModel, x: dict[str, np.ndarray], excluded: set[str]) -> np.ndarray:
-    """(n, G) log-likelihood of the MRC grades and onset region on the full grid."""
+def _regional_log_lik(model: CohortModel, x: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
+    """(n, G) log-likelihood of the given MRC grades and/or onset region on the full grid (test done)."""
     r = model.full.reduced_index
-    rho_all = model.record_rate[r][None, :]
-    kappa = model.unremarkable_factor[r][None, :]
     n = len(x[ONSET])
     out = np.zeros((n, len(model.full)))
     for j, name in enumerate(MRC_FIELDS):
-        if name in excluded:
+        if name not in names:
             continue
+        rho = model.record_probability(name)[r][None, :]
+        kappa = model.unremarkable_record_factor(name)[r][None, :]
         grade = x[name]
         table = model.mrc_table[:, j, :]  # (G, 6)
         p5 = table[:, 5][None, :]
         seen_code = np.nan_to_num(grade, nan=0).astype(int)
-        log_seen = np.log(np.maximum(table.T[seen_code], TINY)) + np.log(rho_all * np.where((grade == 5)[:, None], kappa, 1.0))
-        log_missing = np.log(np.maximum(1.0 - rho_all * ((1.0 - p5) + kappa * p5), TINY))
+        log_seen = np.log(np.maximum(table.T[seen_code], TINY)) + np.log(rho * np.where((grade == 5)[:, None], kappa, 1.0))
+        log_missing = np.log(np.maximum(1.0 - rho * ((1.0 - p5) + kappa * p5), TINY))
         out += np.where(np.isnan(grade)[:, None], log_missing, log_seen)
-    if ONSET in excluded:
+    if ONSET not in names:
         return out
+    rho = model.record_probability(ONSET)[r][None, :]
     onset_codes = np.array([fields()[ONSET].values.index(o) for o in model.full.onset])
     o = x[ONSET]
     eps = atypical_rate()
     n_onsets = len(fields()[ONSET].values or ())
     match = np.log(np.where(o[:, None] == onset_codes[None, :], 1.0 - eps, 0.0) + eps / n_onsets)
-    out += np.where(np.isnan(o)[:, None], np.log(np.maximum(1.0 - rho_all, TINY)), np.log(rho_all) + match)
+    out += np.where(np.isnan(o)[:, None], np.log(np.maximum(1.0 - rho, TINY)), np.log(rho) + match)
     return out

@@ -215,3 +215,59 @@ def describe(
         for (_, statistic), cells in block.iterrows():
             table.add_row("patients" if field == "n" else f"  {statistic}", *cells)
     out.print(table)
+
+
+@cohort_app.command("fidelity")
+def fidelity(
+    n: Annotated[int, typer.Option("--n", min=40, help="Complete synthetic work-ups to generate (balanced).")] = 20000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    markdown: Annotated[Path | None, typer.Option("--markdown", help="Also write the table as Markdown.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON.")] = None,
+    targets: Annotated[
+        Path | None, typer.Option("--targets", help="Targets table (YAML); default: the packaged data/fidelity.yaml.")
+    ] = None,
+) -> None:
+    """Generated figures next to the published ones; exit code 1 if any is out of its tolerance.
+
+    Marginals of literature-priors.md and the published criteria's sensitivity / specificity
+    (criteria.md section 4), on complete synthetic work-ups (every test done and written down).
+    """
+    import json
+
+    from mmn_ddx.data.fidelity import criteria_figures, format_value, load_targets, marginal_figures, to_markdown
+    from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
+    from mmn_ddx.features.criteria import evaluate_criteria
+
+    try:
+        table_spec = load_targets(targets)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"--targets: {exc}") from None
+    cohort = generate_cohort(n, seed=seed, complete=True)
+    try:
+        figures = pd.concat([
+            marginal_figures(cohort, table_spec["marginals"]),
+            criteria_figures(cohort[LABEL], evaluate_criteria(cohort), table_spec["criteria"]),
+        ], ignore_index=True)
+    except (KeyError, ValueError) as exc:
+        raise _fail(f"fidelity targets: {exc}") from None
+    outside = int((~figures["within"]).sum())
+    title = f"Fidelity of the synthetic world (generator {GENERATOR_VERSION}, {n} complete work-ups, seed {seed})"
+    widest = int(figures["id"].str.len().max())  # ids stay whole (searchable) even on an 80-column terminal
+    table = Table(Column("figure", no_wrap=True, min_width=widest),  # the group is in the id (and the Markdown)
+                  *(Column(name, justify="right", no_wrap=True) for name in ("generated", "published", "tolerance")),
+                  Column("ok", no_wrap=True), title=title, box=box.SIMPLE_HEAD)
+    for row in figures.itertuples(index=False):
+        show = lambda x, s=row.statistic: format_value(s, x)  # noqa: E731
+        table.add_row(row.id, show(row.generated), show(row.published), f"{show(row.low)}–{show(row.high)}",
+                      Text("yes", "green") if row.within else Text("no", "bold red"))
+    out.print(table)
+    out.print(Text(f"{len(figures) - outside} of {len(figures)} figures within tolerance; "
+                   "synthetic data, not clinically validated.", style="green" if not outside else "red"))
+    if markdown is not None:
+        markdown.write_text(f"### {title}\n\n{to_markdown(figures)}", encoding="utf-8")
+    if json_out is not None:
+        payload = {"generator_version": GENERATOR_VERSION, "n": n, "seed": seed, "within": len(figures) - outside,
+                   "outside": outside, "figures": figures.to_dict(orient="records")}
+        json_out.write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n", encoding="utf-8")
+    if outside:
+        raise typer.Exit(code=1)

@@ -3,7 +3,7 @@
 ``P(o | c)`` is the class-conditional distribution of the test's result in the *synthetic generator*,
 ignoring what the patient's other findings say about the result beyond the diagnosis (as a naive-Bayes
 model would): a documented, deliberate approximation (see :mod:`mmn_ddx.serving.next_test`). It is
-estimated from a generated cohort restricted to the "tertiary" work-up level (results written down
+estimated from a generated cohort of complete work-ups (every test done and its results written down
 regardless of their value, so not biased towards abnormal ones) and quantised to at most
 :data:`MAX_OUTCOMES` representative results per test: every distinct result when there are few
 (booleans, EMG), else k-means clusters whose representatives are real generated results (medoids, so
@@ -26,13 +26,12 @@ MAX_OUTCOMES = 8
 """Representative results per test: the model is called ``n_tests * MAX_OUTCOMES`` times at most per patient."""
 REFERENCE_SIZE = 20_000
 REFERENCE_SEED = 20_240_601
-WORK_UP = "tertiary"
+WORK_UP = "complete"
 
 
 def fit_outcome_tables(n: int = REFERENCE_SIZE, seed: int = REFERENCE_SEED) -> OutcomeTables:
     """The outcome tables of every test, from ``n`` generated patients (about a second)."""
-    cohort = generate_cohort(n, seed=seed, return_latents=True)
-    cohort = cohort[cohort["latent_completeness"] == WORK_UP]
+    cohort = generate_cohort(n, seed=seed, complete=True)
     provenance = {"source": "synthetic generator", "generator_version": GENERATOR_VERSION, "n_generated": n,
                   "seed": seed, "work_up": WORK_UP, "max_outcomes": MAX_OUTCOMES}
     return OutcomeTables({test.key: _outcomes(test, cohort) for test in TESTS}, provenance)
