@@ -68,7 +68,7 @@ def test_batch_matches_predict_many_in_order(client: TestClient, predictor: Any,
     [
         ({"shoe_size_eu": 4711}, "shoe_size_eu", "unknown field"),
         ({"age_at_onset_years": "47"}, "age_at_onset_years", "number"),
-        ({"nerves_definite_cb": 2.5}, "nerves_definite_cb", "integer"),
+        ({"nerves_definite_cb": 2.5}, "nerves_definite_cb", "whole number"),  # the count rule: 2.0 is the count 2
         ({"fasciculations": "yes"}, "fasciculations", "boolean"),
         ({"mrc_arm_distal_left": 7}, "mrc_arm_distal_left", "less than or equal to 5"),
         ({"csf_protein_g_per_l": -1}, "csf_protein_g_per_l", "greater than or equal to 0"),
