@@ -241,7 +241,7 @@ def fidelity(
     try:
         table_spec = load_targets(targets)
     except (OSError, ValueError) as exc:
-        raise _fail(f"--targets: {exc}") from None
+        raise fail(f"--targets: {exc}") from None
     cohort = generate_cohort(n, seed=seed, complete=True)
     try:
         figures = pd.concat([
@@ -249,7 +249,7 @@ def fidelity(
             criteria_figures(cohort[LABEL], evaluate_criteria(cohort), table_spec["criteria"]),
         ], ignore_index=True)
     except (KeyError, ValueError) as exc:
-        raise _fail(f"fidelity targets: {exc}") from None
+        raise fail(f"fidelity targets: {exc}") from None
     outside = int((~figures["within"]).sum())
     title = f"Fidelity of the synthetic world (generator {GENERATOR_VERSION}, {n} complete work-ups, seed {seed})"
     widest = int(figures["id"].str.len().max())  # ids stay whole (searchable) even on an 80-column terminal
