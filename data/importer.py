@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pandera.errors as pa_errors
 
+from mmn_ddx.data._pandera import errors as pa_errors
 from mmn_ddx.data.cells import PARSED_DTYPES, cell_text, parse_column
 from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec, to_canonical
 from mmn_ddx.data.formats import ROW, CohortError, RawTable, read_raw, read_utf8, write_table
