@@ -21,6 +21,7 @@ imported only by ``--engine spark`` and imports pyspark and MLflow inside its fu
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -28,8 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmn_ddx.data.contract import LABEL, fields
-from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES
+from mmn_ddx.data.contract import ID_FIELD, LABEL, fields
+from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, InputError
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -48,7 +49,8 @@ class SparkUnavailableError(RuntimeError):
 
 @contextmanager
 def pandas_3_accepted() -> Iterator[None]:
-    """Silence pyspark's FutureWarning that it does not *fully* support pandas 3, and nothing else.
+    """Silence pyspark's FutureWarning that it does not *fully* support pandas 3, and nothing else
+    (here in the driver; :func:`session` sets the same filter for the Python workers).
 
     Why it is harmless here: the only pandas code pyspark runs for us is the Arrow <-> pandas conversion
     of ``pandas_udf`` batches (flat columns: doubles, longs, strings, booleans and arrays of them), and
@@ -71,6 +73,7 @@ def session(master: str = DEFAULT_MASTER, app_name: str = "mmn-ddx") -> SparkSes
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
+               .config("spark.executorEnv.PYTHONWARNINGS", f"ignore:{PANDAS_3_WARNING}:FutureWarning")  # see below
                .config("spark.ui.enabled", "false")
                .config("spark.sql.session.timeZone", "UTC"))
     try:
@@ -90,19 +93,33 @@ def prediction_udf(spark: SparkSession, model_uri: str) -> Any:
         return mlflow.pyfunc.spark_udf(spark, model_uri, result_type=RESULT_TYPE, env_manager="local")
 
 
-def score(cohort: DataFrame, udf: Any) -> DataFrame:
-    """One row per patient with the pyfunc's output columns (the struct flattened), in input order."""
+def score(cohort: DataFrame, udf: Any, *, partitions: int | None = None) -> DataFrame:
+    """One row per patient with the pyfunc's output columns (the struct flattened).
+
+    A cohort read from fewer files than ``partitions`` is repartitioned so that every core scores; rows
+    then come back in partition order, not file order, and are told apart by ``patient_id``.
+    """
     from pyspark.sql import functions as F
 
-    unknown = [c for c in cohort.columns if c not in fields() and c != LABEL]
+    specs = fields()
+    unknown = [c for c in cohort.columns if c not in specs and c != LABEL]
     if unknown:
         raise ValueError(f"unknown column(s) {', '.join(unknown)} (not in the data dictionary)")
-    specs = fields()
     # numbers as doubles, as the model signature declares them (a count column with nulls cannot be a
     # long in JSON either); the pyfunc checks that counts are whole numbers
     inputs: list[Column] = [F.col(c).cast("double").alias(c) if specs[c].is_numeric else F.col(c)
                             for c in cohort.columns if c != LABEL]
+    if partitions and cohort.rdd.getNumPartitions() < partitions:
+        cohort = cohort.repartition(partitions)
     return cohort.select(udf(F.struct(*inputs)).alias("p")).select("p.*")
+
+
+def check_ids(cohort: DataFrame) -> None:
+    """Every row needs a ``patient_id``: on Spark, rows come back in partition order, not file order."""
+    from pyspark.sql import functions as F
+
+    if ID_FIELD not in cohort.columns or cohort.filter(F.col(ID_FIELD).isNull()).limit(1).count():
+        raise ValueError(f"every row needs a {ID_FIELD} to score on Spark (rows come back in partition order)")
 
 
 def score_file(source: Path, destination: Path, model_uri: str, *, master: str = DEFAULT_MASTER) -> int:
@@ -111,7 +128,15 @@ def score_file(source: Path, destination: Path, model_uri: str, *, master: str =
         raise ValueError(f"{source.name}: the Spark engine reads Parquet cohorts (.parquet)")
     spark = session(master)
     udf = prediction_udf(spark, model_uri)
-    scored = score(spark.read.parquet(str(source)), udf)
-    with pandas_3_accepted():
-        scored.write.mode("errorifexists").parquet(str(destination))
+    cohort = spark.read.parquet(str(source))
+    check_ids(cohort)
+    scored = score(cohort, udf, partitions=spark.sparkContext.defaultParallelism)
+    try:
+        with pandas_3_accepted():
+            scored.write.mode("errorifexists").parquet(str(destination))
+    except Exception as exc:  # a worker's InputError reaches the driver inside Spark's job failure text
+        found = re.search(rf"{InputError.__name__}: (.*)", str(exc))
+        if found is None:
+            raise
+        raise InputError(found.group(1)) from None
     return spark.read.parquet(str(destination)).count()
