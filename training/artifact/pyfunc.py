@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
 
 from mmn_ddx.data.cells import PARSED_DTYPES, parse_column
 from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, fields, to_canonical
@@ -164,7 +165,7 @@ def canonical_input(model_input: Any) -> pd.DataFrame:
     columns: dict[str, pd.Series] = {}
     for name, spec in specs.items():
         if name in frame.columns:
-            values, reasons = parse_column(frame[name].set_axis(index), spec, json_types=True)
+            values, reasons = parse_column(_typed(frame[name].set_axis(index)), spec, json_types=True)
             for row, reason in reasons.items():
                 problems.setdefault(int(row), {}).setdefault(name, str(reason))
         else:
@@ -186,3 +187,18 @@ def canonical_input(model_input: Any) -> pd.DataFrame:
         raise InputError(f"{where}: {detail}{more}")
     return to_canonical(parsed)
 
+
+def _typed(column: pd.Series) -> pd.Series:
+    """An object column whose non-null cells are all booleans (or all strings) in pandas' typed dtype.
+
+    What MLflow and Spark hand over for yes/no fields with nulls is an object column; checked as a
+    whole in C (``infer_dtype``) it need not be classified cell by cell. A mixed column is left as it is,
+    for the importer's per-cell rules to report.
+    """
+    if not ptypes.is_object_dtype(column.dtype):
+        return column
+    kind = ptypes.infer_dtype(column, skipna=True)
+    return column.astype(_TYPED[kind]) if kind in _TYPED else column
+
+
+_TYPED = {"boolean": pd.BooleanDtype(), "string": pd.StringDtype()}
