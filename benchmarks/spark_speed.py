@@ -7,11 +7,13 @@ Target (issue #10): >= 5 000 patients/s on 2 cores. Run:
 Without ``--model`` the champion is used (``Predictor.load()`` finds it); if there is none, a quick model is
 trained into a temporary directory (``training.train.train_bundle``, 2 000 patients) and the JSON says so.
 
-What is timed: ``serving.spark.score_file`` minus session start - read the generated Parquet cohort,
-MLflow's ``spark_udf`` over the exported model (every column of the struct: probabilities, prediction
-set, top findings with their SHAP contributions, criteria label, warnings, OOD reasons), write the
-Parquet result. The Python workers load the model in a warm-up run on 2 000 patients first (once per
-worker, as in any job longer than a few seconds); the best of ``--runs`` runs is reported.
+What is timed: what ``mmn-ddx predict cohort.parquet -o out/ --engine spark`` does after the JVM has
+started - ``serving.spark.score_file``: read the generated Parquet cohort, create MLflow's ``spark_udf``
+over the exported model (which copies the model and has each Python worker load it once), score
+(every column of the struct: probabilities, prediction set, top findings with their SHAP contributions,
+criteria label, warnings, OOD reasons) and write the Parquet result. A warm-up run on 2 000 patients
+first starts the Python workers (Spark reuses them, with their imports); the best of ``--runs`` runs is
+reported.
 """
 
 from __future__ import annotations

@@ -126,17 +126,17 @@ def score_file(source: Path, destination: Path, model_uri: str, *, master: str =
     """Score a Parquet cohort into a Parquet directory on Spark; returns the number of patients."""
     if source.suffix.lower() != ".parquet":
         raise ValueError(f"{source.name}: the Spark engine reads Parquet cohorts (.parquet)")
-    spark = session(master)
-    udf = prediction_udf(spark, model_uri)
-    cohort = spark.read.parquet(str(source))
-    check_ids(cohort)
-    scored = score(cohort, udf, partitions=spark.sparkContext.defaultParallelism)
-    try:
-        with pandas_3_accepted():
+    with pandas_3_accepted():
+        spark = session(master)
+        udf = prediction_udf(spark, model_uri)
+        cohort = spark.read.parquet(str(source))
+        check_ids(cohort)
+        scored = score(cohort, udf, partitions=spark.sparkContext.defaultParallelism)
+        try:
             scored.write.mode("errorifexists").parquet(str(destination))
-    except Exception as exc:  # a worker's InputError reaches the driver inside Spark's job failure text
-        found = re.search(rf"{InputError.__name__}: (.*)", str(exc))
-        if found is None:
-            raise
-        raise InputError(found.group(1)) from None
-    return spark.read.parquet(str(destination)).count()
+        except Exception as exc:  # a worker's InputError reaches the driver inside Spark's job failure text
+            found = re.search(rf"{InputError.__name__}: (.*)", str(exc))
+            if found is None:
+                raise
+            raise InputError(found.group(1)) from None
+        return spark.read.parquet(str(destination)).count()
