@@ -66,7 +66,7 @@ def test_bad_rows_are_refused_naming_row_and_field(raw_input: pd.DataFrame) -> N
     bad = raw_input.head(3).copy()
     bad.loc[1, "nerves_definite_cb"] = 2.5
     bad.loc[1, "sex"] = "unknown"
-    with pytest.raises(InputError, match=r"row 2: .*nerves_definite_cb.*") as info:
+    with pytest.raises(InputError, match=r"row 2 \(patient_id [^)]*\): .*nerves_definite_cb") as info:
         canonical_input(bad)
     assert "sex" in str(info.value)
 
@@ -120,3 +120,13 @@ def test_mlflow_models_serve_answers_with_the_same_probabilities(quick_bundle_di
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_counts_beyond_the_nerves_studied_are_refused(quick_bundle_dir: Path, raw_input: pd.DataFrame) -> None:
+    from mmn_ddx.training.artifact.pyfunc import _load_pyfunc
+
+    bad = raw_input.head(4).copy()
+    bad.loc[2, "motor_nerves_studied"] = 2.0
+    bad.loc[2, "nerves_definite_cb"] = 5.0
+    with pytest.raises(InputError, match=r"nerves_definite_cb: exceeds motor_nerves_studied"):
+        _load_pyfunc(str(quick_bundle_dir / "data" / "bundle")).predict(bad)

@@ -33,6 +33,7 @@ from pandas.api import types as ptypes
 
 from mmn_ddx.data.cells import PARSED_DTYPES, parse_column
 from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, fields, to_canonical
+from mmn_ddx.features import FeatureInputError
 from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.features.findings import feature_map, finding_name
 from mmn_ddx.features.modes import fields_for_mode
@@ -106,7 +107,10 @@ class BundlePyfunc:
         """Explained predictions for a frame (or list of dicts) of contract records, vectorised."""
         frame = canonical_input(model_input)
         bundle = self.bundle
-        X = bundle.transform(frame)
+        try:
+            X = bundle.transform(frame)
+        except FeatureInputError as exc:  # cross-field rules (e.g. nerves with block <= nerves studied)
+            raise InputError(str(exc)) from None
         probs, attribution = bundle.predict_explain(frame, features=X)  # the served numbers, as in serving
         by_finding = np.einsum("nfk,fg->ngk", attribution.values, self._membership, optimize=True)
         predicted = probs.argmax(axis=1)
