@@ -8,7 +8,7 @@ N ?= 5000
 # The exported champion is refitted on this many fresh synthetic patients (closer to the Bayes ceiling).
 REFIT ?= 400000
 
-.PHONY: demo test lint venv browser serve clean lock bench
+.PHONY: demo test lint venv browser java serve clean lock bench
 
 venv: $(VENV)/.installed
 
@@ -16,7 +16,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test,spark]"
 	touch $@
 
 demo: venv
@@ -47,8 +47,15 @@ lint: venv
 	for layer in data features training serving; do ln -s $(CURDIR)/$$layer $(TYPECHECK)/$$layer; done
 	MYPYPATH=build/typecheck $(BIN)/mypy -p mmn_ddx
 
+# Debian's Java 17 runtime for Spark (the spark extra; tests/serving/test_spark.py skips only without Java).
+java:
+	@command -v java >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else echo "java missing: run 'sudo apt-get install openjdk-17-jre-headless' (Spark tests will be skipped)"; fi; }
+	@java -version 2>&1 | head -1 || true
+
 # ruff, mypy, then the suite (the layer rule is tests/test_layers.py); warnings are errors (pyproject.toml)
-test: venv browser lint
+test: venv browser java lint
 	$(BIN)/python -m pytest -n 2
 
 serve: venv
@@ -57,7 +64,7 @@ serve: venv
 # Re-pin dependencies after changing pyproject.toml.
 lock:
 	rm -rf /tmp/mmn-ddx-lock && $(PYTHON) -m venv /tmp/mmn-ddx-lock
-	/tmp/mmn-ddx-lock/bin/pip install --quiet . && /tmp/mmn-ddx-lock/bin/pip install --quiet ".[test]"
+	/tmp/mmn-ddx-lock/bin/pip install --quiet . && /tmp/mmn-ddx-lock/bin/pip install --quiet ".[test,spark]"
 	/tmp/mmn-ddx-lock/bin/pip freeze --exclude mmn-ddx > requirements.lock
 
 # What the demo made: the venv, the cohorts, and the run-time outputs in the home directory

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pandera.errors as pa_errors
 
+from mmn_ddx.data._pandera import errors as pa_errors
 from mmn_ddx.data.cells import PARSED_DTYPES, cell_text, parse_column
 from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec, to_canonical
 from mmn_ddx.data.formats import CHUNK_ROWS, RECORD, ROW, CohortError, RawTable, read_chunks, write_table

@@ -25,9 +25,8 @@ from __future__ import annotations
 from functools import cache
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.config import ValidationDepth, config_context
 
+from mmn_ddx.data._pandera import ValidationDepth, config_context, pa
 from mmn_ddx.data.cells import PARSED_DTYPES
 from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec
 from mmn_ddx.data.record import NOT_WHOLE
@@ -35,6 +34,9 @@ from mmn_ddx.data.record import NOT_WHOLE
 REQUIRED_MISSING = "missing, but this field is required"
 LABEL_MISSING = "missing diagnosis label (required for training data)"
 DUPLICATE_ID = "duplicate patient_id"
+
+SchemaErrors = pa.errors.SchemaErrors
+"""What :func:`validate_cohort` raises (re-exported so callers need not import pandera themselves)."""
 
 BUILTIN_REASONS: dict[str, str] = {"not_nullable": REQUIRED_MISSING}
 """Readable reasons for pandera's built-in (non-``Check``) failures, keyed by pandera's check name."""

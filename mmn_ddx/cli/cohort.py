@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
-import pandera.errors as pa_errors
 import typer
 from rich import box
 from rich.table import Column, Table
 from rich.text import Text
 
 from mmn_ddx.cli._common import SHOWN_REJECTIONS, err, fail, file_progress, out, rejection_table, report_warnings
+from mmn_ddx.data._pandera import errors as pa_errors
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.describe import describe_cohort
 from mmn_ddx.data.importer import CohortError, ImportResult, iter_cohort, read_cohort, write_table

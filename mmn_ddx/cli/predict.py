@@ -3,6 +3,8 @@
     mmn-ddx predict patient.json                  # Rich view: bars, set, findings, criteria, next test
     mmn-ddx predict patient.json --json           # the PredictionResult as JSON
     mmn-ddx predict cohort.csv -o scored.parquet  # one row per patient (.csv, .parquet, .jsonl)
+    mmn-ddx predict cohort.parquet -o scored/ --engine spark [--spark-master local[2]]
+                                                  # on Spark: a Parquet directory (pip install mmn-ddx[spark])
 
 Exit codes: 0 = success; 1 = invalid input (nothing written unless ``--skip-invalid``), no model, or an
 unreadable file; 2 = wrong usage (Typer). Invalid rows are reported as row, field and reason - never the
@@ -15,6 +17,7 @@ becomes OUT only when every row was read: an invalid row found late still leaves
 from __future__ import annotations
 
 import contextlib
+import enum
 import functools
 import os
 from collections.abc import Callable
@@ -38,6 +41,13 @@ if TYPE_CHECKING:  # the model stack takes seconds to import: only the predict c
 
 predict_app = typer.Typer(add_completion=False, no_args_is_help=True,
                           help="Explained predictions: one patient (.json) or a cohort file.")
+class Engine(str, enum.Enum):
+    """Where a batch is scored: in this process, or on Spark (:mod:`serving.spark`)."""
+
+    local = "local"
+    spark = "spark"
+
+
 CHUNK = 2000
 """Patients per vectorised batch: progress granularity without losing the batch speed-up."""
 SHOWN_PROBLEMS = 20
@@ -58,6 +68,8 @@ def predict(
     mode: Annotated[str | None, typer.Option("--mode", help="Model mode: at-presentation (default) or with-treatment.")] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Batch: skip invalid rows (reported) instead of failing.")] = False,
     next_test: Annotated[bool, typer.Option("--next-test/--no-next-test", help="Batch: add the next most informative test (slower).")] = False,
+    engine: Annotated[Engine, typer.Option("--engine", help="Batch: score in this process, or on Spark (a .parquet cohort to a Parquet directory).")] = Engine.local,
+    spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL for --engine spark (default local[2]; e.g. spark://host:7077).")] = None,
 ) -> None:
     """Predict MMN / MND / CIDP / MADSAM with explanations. Research software: not for clinical use."""
     from mmn_ddx.features.modes import MODES
@@ -67,6 +79,10 @@ def predict(
         raise fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     if not file.is_file():
         raise fail(f"{file}: no such file")
+    if engine is Engine.spark:
+        _predict_spark(file, output, model=model, mode=mode, master=spark_master, options={
+            "--json": as_json, "--skip-invalid": skip_invalid, "--next-test": next_test})
+        return
     single = _single_record(file)
     if output is not None and output.suffix.lower() not in WRITE_FORMATS:
         raise fail(f"{output.name}: cannot write '{output.suffix}' (use {', '.join(WRITE_FORMATS)})")
@@ -84,6 +100,37 @@ def predict(
         _predict_one(load(), single, as_json)
     else:  # the model loads when the first valid rows are there: a bad file fails at once
         _predict_batch(load, file, output, as_json=as_json, skip_invalid=skip_invalid, next_test=next_test)
+
+
+def _predict_spark(file: Path, output: Path | None, *, model: str | None, mode: str | None, master: str | None,
+                   options: dict[str, bool]) -> None:
+    """Score a Parquet cohort on Spark (:mod:`serving.spark`): MLflow's ``spark_udf`` over the model."""
+    from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor
+
+    unsupported = [name for name, given in options.items() if given]
+    if unsupported:
+        raise fail(f"--engine spark does not support {', '.join(unsupported)}")
+    if output is None or output.suffix:
+        raise fail("--engine spark writes a Parquet directory: give -o DIR (without a suffix)")
+    if output.exists():
+        raise fail(f"{output}: already exists (Spark does not overwrite)")
+    try:
+        from mmn_ddx.serving.spark import DEFAULT_MASTER, SparkUnavailableError, score_file
+    except ImportError as exc:
+        raise fail(f"the Spark engine needs the spark extra: pip install 'mmn-ddx[spark]' ({exc})") from None
+    try:  # resolved as for the local engine (champion, else the export), and its mode checked
+        uri = Predictor.load(model, mode).uri
+    except (ModelNotFoundError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+    master = master or DEFAULT_MASTER
+    try:
+        n = score_file(file, output, uri, master=master)
+    except (SparkUnavailableError, ValueError) as exc:  # InputError is a ValueError: row, field, reason
+        raise fail(str(exc)) from None
+    err.print(f"Scored {n} patients on Spark ({master}) -> {output}/")
+    from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE
+
+    err.print(NOT_FOR_CLINICAL_USE, style="bold red")
 
 
 def _single_record(file: Path) -> dict | None:

@@ -49,8 +49,10 @@ def test_the_logged_model_has_the_explicit_contract_signature(tracked: TrainingR
     signature = tracking.logged_signature(tracked.tracked.model_uri)  # type: ignore[union-attr]
     assert signature is not None
     inputs = {c.name: c for c in signature.inputs.inputs}
-    assert set(inputs) == {"patient_id", *fields_for_mode(FEATURE_FIELDS, "at-presentation")}
-    assert "ivig_response" not in inputs  # at presentation, treatment responses are not inputs
+    # every finding, treatment responses included: the model ignores them at presentation, the criteria
+    # label it returns does not (and MLflow would drop a column the signature does not name)
+    assert set(inputs) == {"patient_id", *FEATURE_FIELDS}
+    assert "ivig_response" in inputs and "ivig_response" not in fields_for_mode(FEATURE_FIELDS, "at-presentation")
     for name, column in inputs.items():
         assert column.required == (name != "patient_id" and fields()[name].required)
     assert inputs["nerves_definite_cb"].type.name == "double" and inputs["sex"].type.name == "string"

@@ -1,4 +1,5 @@
-"""The MLflow ``python_function`` face of a bundle: ``mlflow models serve`` returns explained predictions.
+"""The MLflow ``python_function`` face of a bundle: ``mlflow models serve`` and ``mlflow.pyfunc.spark_udf``
+return explained predictions.
 
 MLflow 3 recommends *models from code* over a cloud-pickled ``PythonModel`` because unpickling runs
 arbitrary code. The older, still documented, custom-flavor route needs neither: the ``MLmodel`` file
@@ -14,36 +15,74 @@ Serve it with the project's virtualenv active (the scoring server runs ``uvicorn
     curl -X POST localhost:5000/invocations -H 'Content-Type: application/json' \
          -d '{"dataframe_records": [{"age_at_onset_years": 41, "sex": "male", "nerves_definite_cb": 3}]}'
 
-``predict`` returns one row per patient: ``patient_id``, ``p_MMN``, ``p_MND``, ``p_CIDP``, ``p_MADSAM``,
-``predicted_diagnosis``, ``prediction_set`` (JSON list), ``explanation`` (JSON: scale, base values,
-outputs and the top findings with their contribution to every class) and ``out_of_distribution``
-(JSON list of facts: code, field, value, training range; the words are serving's).
+``predict`` returns one row per patient with the columns of :data:`OUTPUT_TYPES` (their Spark SQL types,
+so ``spark_udf(..., result_type=<struct of OUTPUT_TYPES>)`` returns them as one struct column; see
+:mod:`serving.spark`). Every column is computed for the whole frame at once - one contract check, one
+feature pass, one SHAP pass, one criteria evaluation - so a Spark Arrow batch costs what a CLI batch
+costs, and a Spark worker loads the model once (:func:`_load_pyfunc` is cached per process).
+``out_of_distribution`` holds facts (JSON objects: code, field, value, training range); the words are
+serving's.
 """
 
 from __future__ import annotations
 
 import json
-import math
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
 
-from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
-from mmn_ddx.data.record import RecordError, validate_record
+from mmn_ddx.data.cells import PARSED_DTYPES, parse_column
+from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, fields, to_canonical
+from mmn_ddx.features import FeatureInputError
+from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.features.findings import feature_map, finding_name
+from mmn_ddx.features.modes import fields_for_mode
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
 
 TOP_FINDINGS = 5
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
-OUTPUT_COLUMNS: tuple[str, ...] = (
-    ID_FIELD, *PROBABILITY_COLUMNS, "predicted_diagnosis", "prediction_set", "explanation", "out_of_distribution",
-)
+OUTPUT_TYPES: dict[str, str] = {
+    ID_FIELD: "string",
+    **dict.fromkeys(PROBABILITY_COLUMNS, "double"),
+    "predicted_diagnosis": "string",
+    "prediction_set": "array<string>",
+    "top_findings": "array<string>",
+    "top_contributions": "array<double>",
+    "scale": "string",
+    "criteria_label": "string",
+    "warnings": "array<string>",
+    "out_of_distribution": "array<string>",
+}
+"""Output columns and their Spark SQL types (the struct a Spark UDF returns).
+
+* ``prediction_set``: split-conformal set at the bundle's coverage, most probable first.
+* ``top_findings``: the :data:`TOP_FINDINGS` clinical findings that move the predicted class most
+  (largest absolute SHAP sum first), as finding names.
+* ``top_contributions``: each top finding's contribution to the predicted class (SHAP values summed over
+  the finding's features) on ``scale`` (``log-odds`` or ``probability``): the sign says towards or away.
+* ``criteria_label``: the rule-based cascade of the published criteria (:mod:`features.criteria`).
+* ``warnings``: codes, most fundamental first - ``synthetic_training_data``, ``out_of_distribution``,
+  ``little_information``, ``criteria_disagree`` (the codes of ``mmn-ddx predict``'s table).
+* ``out_of_distribution``: the OOD detector's facts, one JSON object each ([] = like the training data).
+"""
+OUTPUT_COLUMNS: tuple[str, ...] = tuple(OUTPUT_TYPES)
+
+LITTLE_INFORMATION_FRACTION = 0.5
+"""``little_information`` when fewer than this share of the optional findings are recorded (the rule of
+``serving.alerts``, which words the warnings; a test holds the two paths' codes equal)."""
 
 
+@cache
 def _load_pyfunc(data_path: str) -> BundlePyfunc:
     """MLflow's loader hook: ``data_path`` is the bundle directory inside the MLflow model (checked to be
-    inside it, and every file against the bundle's manifest)."""
+    inside it, and every file against the bundle's manifest).
+
+    Cached per process: ``spark_udf`` loads the model for every task, and a Python worker runs many
+    tasks; building the explainer takes about a second, scoring a batch of 10 000 well under that.
+    """
     return BundlePyfunc(load_bundle(model_data_directory(data_path)))
 
 
@@ -59,75 +98,115 @@ class BundlePyfunc:
         bundle.explainer  # noqa: B018  # built at load (about a second), not in the first request
         table = feature_map(bundle.mode)
         groups = [table[name].group for name in bundle.feature_names]
-        self._groups = list(dict.fromkeys(groups))
-        self._labels = [finding_name(g) for g in self._groups]
+        # findings in the feature map's order (as serving's explanation), so ties sort the same way
+        self._groups = [g for g in dict.fromkeys(f.group for f in table.values()) if g in groups]
+        self._labels = np.array([finding_name(g) for g in self._groups], dtype=object)
         self._membership = np.zeros((len(groups), len(self._groups)))
         self._membership[np.arange(len(groups)), [self._groups.index(g) for g in groups]] = 1.0
+        specs = fields()
+        self._optional = [n for n in fields_for_mode(FEATURE_FIELDS, bundle.mode) if not specs[n].required]
+        self._synthetic = getattr(bundle.metadata, "training_data_source", "synthetic") == "synthetic"
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        """Explained predictions for a frame (or list of dicts) of contract records."""
+        """Explained predictions for a frame (or list of dicts) of contract records, vectorised."""
         frame = canonical_input(model_input)
-        X = self.bundle.transform(frame)
-        probs, attribution = self.bundle.predict_explain(frame, features=X)  # the served numbers, as in serving
-        by_finding = np.einsum("nfk,fg->ngk", attribution.values, self._membership)
+        bundle = self.bundle
+        try:
+            X = bundle.transform(frame)
+        except FeatureInputError as exc:  # cross-field rules (e.g. nerves with block <= nerves studied)
+            raise InputError(str(exc)) from None
+        probs, attribution = bundle.predict_explain(frame, features=X)  # the served numbers, as in serving
+        by_finding = np.einsum("nfk,fg->ngk", attribution.values, self._membership, optimize=True)
         predicted = probs.argmax(axis=1)
-        sets = self.bundle.prediction_set(probs)
-        ood = self.bundle.out_of_distribution(frame, features=X)
-        explanations = [
-            self._explanation(attribution.base_values[i], attribution.outputs[i], by_finding[i], predicted[i],
-                              attribution.scale, attribution.method)
-            for i in range(len(frame))
-        ]
-        ids = frame[ID_FIELD].astype(object).where(frame[ID_FIELD].notna(), None).tolist()
-        out = pd.DataFrame({ID_FIELD: ids})
-        for j, column in enumerate(PROBABILITY_COLUMNS):
-            out[column] = probs[:, j]
-        out["predicted_diagnosis"] = [DIAGNOSES[k] for k in predicted]
-        out["prediction_set"] = [json.dumps(s) for s in sets]
-        out["explanation"] = explanations
-        out["out_of_distribution"] = [json.dumps([fact.to_dict() for fact in r]) for r in ood]
-        return out
+        own = by_finding[np.arange(len(frame)), :, predicted]  # (patients, findings): pull on the predicted class
+        top = np.argsort(-np.abs(own), axis=1, kind="stable")[:, :TOP_FINDINGS]
+        ood = bundle.out_of_distribution(frame, features=X)
+        labels = np.asarray(evaluate_all(frame).labels, dtype=object)
+        names = np.asarray(DIAGNOSES, dtype=object)[predicted]
+        columns = {
+            ID_FIELD: frame[ID_FIELD].astype(object).where(frame[ID_FIELD].notna(), None).to_numpy(),
+            **{column: probs[:, j] for j, column in enumerate(PROBABILITY_COLUMNS)},
+            "predicted_diagnosis": names,
+            "prediction_set": bundle.prediction_set(probs),
+            "top_findings": self._labels[top].tolist(),
+            "top_contributions": np.take_along_axis(own, top, axis=1).tolist(),
+            "scale": np.full(len(frame), attribution.scale, dtype=object),
+            "criteria_label": labels,
+            "warnings": self._warnings(frame, ood, labels, names),
+            "out_of_distribution": [[json.dumps(fact.to_dict()) for fact in facts] for facts in ood],
+        }
+        return pd.DataFrame(columns, columns=list(OUTPUT_COLUMNS))
 
-    def _explanation(self, base: np.ndarray, outputs: np.ndarray, groups: np.ndarray, predicted: int, scale: str,
-                     method: str) -> str:
-        order = np.argsort(-np.abs(groups[:, predicted]), kind="stable")[:TOP_FINDINGS]
-        top = [{"finding": self._groups[g], "label": self._labels[g],
-                "contributions": _per_class(groups[g])} for g in order]
-        return json.dumps({"scale": scale, "method": method, "base_values": _per_class(base),
-                           "outputs": _per_class(outputs), "top_findings": top})
-
-
-def _per_class(values: np.ndarray) -> dict[str, float]:
-    return {d: round(float(v), 6) for d, v in zip(DIAGNOSES, values, strict=True)}
+    def _warnings(self, frame: pd.DataFrame, ood: list[list[Any]], labels: np.ndarray, predicted: np.ndarray
+                  ) -> list[list[str]]:
+        """Warning codes per patient (see :data:`OUTPUT_TYPES`), from whole-frame masks."""
+        recorded = frame[self._optional].notna().to_numpy().sum(axis=1)
+        little = (recorded < LITTLE_INFORMATION_FRACTION * len(self._optional)) | frame["motor_nerves_studied"].isna()
+        disagree = np.isin(labels, DIAGNOSES) & (labels != predicted)
+        flags = np.column_stack([np.full(len(frame), self._synthetic), [bool(r) for r in ood],
+                                 np.asarray(little, dtype=bool), disagree])
+        codes = ("synthetic_training_data", "out_of_distribution", "little_information", "criteria_disagree")
+        return [[code for code, on in zip(codes, row, strict=True) if on] for row in flags.tolist()]
 
 
 def canonical_input(model_input: Any) -> pd.DataFrame:
-    """Validate every row against the contract and return a canonical frame.
+    """Validate every row against the contract (vectorised) and return a canonical frame.
 
-    Accepts what MLflow's scoring server hands over: a frame whose nulls may be NaN/None/pd.NA, whose
-    whole numbers may be floats (a nullable integer column arrives as float) and whose booleans may be
-    numpy booleans. Raises :class:`InputError` naming the first bad row and its fields.
+    Accepts what MLflow's scoring server and Spark hand over: a frame whose nulls may be NaN/None/pd.NA,
+    whose whole numbers may be floats (a nullable integer column arrives as float) and whose booleans
+    may be numpy booleans - the JSON typing rules of the importer (:func:`data.cells.parse_column`) and
+    its pandera schema, column by column. Raises :class:`InputError` naming the first bad row (counted
+    from 1, with its ``patient_id`` if any) and each of its bad fields, never the value.
     """
+    from mmn_ddx.data.schema import BUILTIN_REASONS, SchemaErrors, validate_cohort  # lazy: pandera
+
     frame = pd.DataFrame(model_input) if not isinstance(model_input, pd.DataFrame) else model_input
     frame = frame.drop(columns=[LABEL], errors="ignore")
     specs = fields()
-    records = []
-    for i, raw in enumerate(frame.to_dict(orient="records")):
-        row = {name: _plain(value, specs[name].type if name in specs else None) for name, value in raw.items()}
-        try:
-            records.append(validate_record(row).to_dict())
-        except RecordError as exc:
-            detail = "; ".join(f"field '{f}': {reason}" for f, reason in exc.problems.items())
-            raise InputError(f"row {i + 1}: {detail}") from None
-    return to_canonical(pd.DataFrame.from_records(records, columns=list(specs)))
+    unknown = [str(c) for c in frame.columns if c not in specs]
+    missing = [name for name, spec in specs.items() if spec.required and name not in frame.columns]
+    if unknown or missing:
+        raise InputError("; ".join([*(f"field '{c}': unknown field (not in the data dictionary)" for c in unknown),
+                                    *(f"field '{c}': required field missing" for c in missing)]))
+    index = pd.RangeIndex(1, len(frame) + 1)
+    problems: dict[int, dict[str, str]] = {}
+    columns: dict[str, pd.Series] = {}
+    for name, spec in specs.items():
+        if name in frame.columns:
+            values, reasons = parse_column(_typed(frame[name].set_axis(index)), spec, json_types=True)
+            for row, reason in reasons.items():
+                problems.setdefault(int(row), {}).setdefault(name, str(reason))
+        else:
+            values = pd.Series(None, index=index, dtype=PARSED_DTYPES[spec.type])
+        columns[name] = values
+    parsed = pd.DataFrame(columns, index=index)
+    try:
+        validate_cohort(parsed, canonical=False, only=tuple(c for c in specs if c in frame.columns))
+    except SchemaErrors as exc:
+        cases = exc.failure_cases.dropna(subset=["index"])
+        for row, column, check in zip(cases["index"], cases["column"], cases["check"], strict=True):
+            problems.setdefault(int(row), {}).setdefault(str(column), BUILTIN_REASONS.get(check, str(check)))
+    if problems:
+        row = min(problems)
+        detail = "; ".join(f"field '{f}': {reason}" for f, reason in problems[row].items())
+        more = f" (and {len(problems) - 1} more invalid rows)" if len(problems) > 1 else ""
+        patient = parsed.at[row, ID_FIELD]  # on Spark a row number counts within a batch: the id finds it
+        where = f"row {row}" if pd.isna(patient) else f"row {row} ({ID_FIELD} {patient})"
+        raise InputError(f"{where}: {detail}{more}")
+    return to_canonical(parsed)
 
 
-def _plain(value: Any, kind: str | None) -> Any:
-    """A pandas/numpy cell as the plain Python value the strict record model expects."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if kind == "int" and isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+def _typed(column: pd.Series) -> pd.Series:
+    """An object column whose non-null cells are all booleans (or all strings) in pandas' typed dtype.
+
+    What MLflow and Spark hand over for yes/no fields with nulls is an object column; checked as a
+    whole in C (``infer_dtype``) it need not be classified cell by cell. A mixed column is left as it is,
+    for the importer's per-cell rules to report.
+    """
+    if not ptypes.is_object_dtype(column.dtype):
+        return column
+    kind = ptypes.infer_dtype(column, skipna=True)
+    return column.astype(_TYPED[kind]) if kind in _TYPED else column
+
+
+_TYPED = {"boolean": pd.BooleanDtype(), "string": pd.StringDtype()}

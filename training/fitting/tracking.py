@@ -36,12 +36,13 @@ import pandas as pd
 from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
-from mlflow.types.schema import AnyType, ColSpec, Schema
+from mlflow.types.schema import AnyType, Array, ColSpec, DataType, Schema
 
-from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, fields
+from mmn_ddx.data.contract import FEATURE_FIELDS, ID_FIELD, LABEL, fields
 from mmn_ddx.features.modes import fields_for_mode
 from mmn_ddx.settings import CHAMPION_ALIAS, artifact_dir, get_settings, sqlite_file
 from mmn_ddx.training.fitting.store_lock import locked as lock_sqlite_store
+from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES
 
 with warnings.catch_warnings():
     # MLflow 3.17's sqlite store maps a relationship with SQLAlchemy 2.1's deprecated ``noload`` strategy
@@ -57,6 +58,9 @@ _COLSPEC_TYPE: dict[str, Any] = {"float": "double", "int": "double", "bool": Any
                                  "string": "string"}
 _REQUIREMENTS = ("numpy", "pandas", "scikit-learn", "xgboost-cpu", "skops", "shap", "pydantic", "pyyaml", "scipy",
                  "pyarrow")
+_OUTPUT_TYPE: dict[str, Any] = {"string": DataType.string, "double": DataType.double,
+                                "array<string>": Array(DataType.string), "array<double>": Array(DataType.double)}
+"""The pyfunc's output columns (Spark SQL types, :data:`training.artifact.pyfunc.OUTPUT_TYPES`) as MLflow types."""
 
 
 def default_tracking_uri() -> str:
@@ -105,15 +109,16 @@ def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> 
 
 
 def model_signature(mode: str) -> ModelSignature:
-    """Explicit signature from the contract: only the required fields are required."""
+    """Explicit signature from the contract: only the required fields are required.
+
+    Every finding is an input, whatever the ``mode``: an at-presentation model does not use treatment
+    responses, but the criteria label it returns does (as in every other entry point), and MLflow drops
+    input columns the signature does not name.
+    """
     specs = fields()
     inputs = [ColSpec("string", ID_FIELD, required=False)]
-    inputs += [ColSpec(_COLSPEC_TYPE[specs[n].type], n, required=specs[n].required)
-               for n in fields_for_mode(FEATURE_FIELDS, mode)]
-    outputs = [ColSpec("string", ID_FIELD, required=False)]
-    outputs += [ColSpec("double", f"p_{d}") for d in DIAGNOSES]
-    outputs += [ColSpec("string", c) for c in ("predicted_diagnosis", "prediction_set", "explanation",
-                                               "out_of_distribution")]
+    inputs += [ColSpec(_COLSPEC_TYPE[specs[n].type], n, required=specs[n].required) for n in FEATURE_FIELDS]
+    outputs = [ColSpec(_OUTPUT_TYPE[kind], name, required=name != ID_FIELD) for name, kind in OUTPUT_TYPES.items()]
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
 
 

@@ -1,0 +1,142 @@
+"""Score a cohort on Spark with MLflow's own ``spark_udf`` over the exported model.
+
+    mmn-ddx predict cohort.parquet -o scored/ --engine spark [--spark-master local[2]]
+
+or, in a Spark job of your own::
+
+    udf = prediction_udf(spark, "models:/mmn-ddx@champion")
+    scored = cohort.select(udf(*cohort.columns).alias("p")).select("p.*")
+
+The UDF is ``mlflow.pyfunc.spark_udf`` with ``env_manager="local"`` (the workers use the driver's
+Python environment, which has ``mmn-ddx`` installed) and an explicit struct result type built from the
+model's own output columns (:data:`training.artifact.pyfunc.OUTPUT_TYPES`), so every column - the
+probability of each diagnosis, the predicted diagnosis, the prediction set, the top findings with their
+contributions, the rule-based criteria label, the warning codes and the out-of-distribution reasons -
+arrives typed. The pyfunc is loaded once per Python worker and scores each Arrow batch vectorised.
+
+pyspark is an optional extra (``pip install mmn-ddx[spark]``, plus a Java 17 runtime): this module is
+imported only by ``--engine spark`` and imports pyspark and MLflow inside its functions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mmn_ddx.data.contract import ID_FIELD, LABEL, fields
+from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, InputError
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+DEFAULT_MASTER = "local[2]"
+RESULT_TYPE = ", ".join(f"{name} {kind}" for name, kind in OUTPUT_TYPES.items())
+"""The UDF's struct type as a Spark DDL string: one field per output column of the pyfunc."""
+ARROW_BATCH = 10_000
+"""Rows per Arrow batch handed to the pyfunc: large enough that its vectorised scoring dominates."""
+PANDAS_3_WARNING = "PySpark does not yet fully support pandas >= 3.0.0"
+
+
+class SparkUnavailableError(RuntimeError):
+    """pyspark (the ``spark`` extra) or a Java runtime is missing; the message says how to install it."""
+
+
+@contextmanager
+def pandas_3_accepted() -> Iterator[None]:
+    """Silence pyspark's FutureWarning that it does not *fully* support pandas 3, and nothing else
+    (here in the driver; :func:`session` sets the same filter for the Python workers).
+
+    Why it is harmless here: the only pandas code pyspark runs for us is the Arrow <-> pandas conversion
+    of ``pandas_udf`` batches (flat columns: doubles, longs, strings, booleans and arrays of them), and
+    ``tests/serving/test_spark.py`` holds the Spark output equal to the in-process batch output for
+    every column. pandas-on-Spark (``pyspark.pandas``), where the gaps are, is not used.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=PANDAS_3_WARNING, category=FutureWarning)
+        yield
+
+
+def session(master: str = DEFAULT_MASTER, app_name: str = "mmn-ddx") -> SparkSession:
+    """A Spark session configured for Arrow batches of :data:`ARROW_BATCH` rows."""
+    try:
+        with pandas_3_accepted():
+            from pyspark.sql import SparkSession
+    except ImportError:
+        raise SparkUnavailableError("pyspark is not installed: pip install 'mmn-ddx[spark]'") from None
+    # local workers run this interpreter (with mmn-ddx installed), not whatever 'python3' is on PATH
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (SparkSession.builder.master(master).appName(app_name)
+               .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
+               .config("spark.executorEnv.PYTHONWARNINGS", f"ignore:{PANDAS_3_WARNING}:FutureWarning")  # see below
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.session.timeZone", "UTC"))
+    try:
+        return builder.getOrCreate()
+    except Exception as exc:  # py4j reports a missing JVM as a generic error
+        if "JAVA" in str(exc).upper():
+            raise SparkUnavailableError(f"Spark could not start a Java runtime ({exc}); install Java 17, e.g. "
+                                        "'apt-get install openjdk-17-jre-headless'") from None
+        raise
+
+
+def prediction_udf(spark: SparkSession, model_uri: str) -> Any:
+    """MLflow's Spark UDF for the exported model, returning the struct :data:`RESULT_TYPE`."""
+    import mlflow.pyfunc
+
+    with pandas_3_accepted():
+        return mlflow.pyfunc.spark_udf(spark, model_uri, result_type=RESULT_TYPE, env_manager="local")
+
+
+def score(cohort: DataFrame, udf: Any, *, partitions: int | None = None) -> DataFrame:
+    """One row per patient with the pyfunc's output columns (the struct flattened).
+
+    A cohort read from fewer files than ``partitions`` is repartitioned so that every core scores; rows
+    then come back in partition order, not file order, and are told apart by ``patient_id``.
+    """
+    from pyspark.sql import functions as F
+
+    specs = fields()
+    unknown = [c for c in cohort.columns if c not in specs and c != LABEL]
+    if unknown:
+        raise ValueError(f"unknown column(s) {', '.join(unknown)} (not in the data dictionary)")
+    # numbers as doubles, as the model signature declares them (a count column with nulls cannot be a
+    # long in JSON either); the pyfunc checks that counts are whole numbers
+    inputs: list[Column] = [F.col(c).cast("double").alias(c) if specs[c].is_numeric else F.col(c)
+                            for c in cohort.columns if c != LABEL]
+    if partitions and cohort.rdd.getNumPartitions() < partitions:
+        cohort = cohort.repartition(partitions)
+    return cohort.select(udf(F.struct(*inputs)).alias("p")).select("p.*")
+
+
+def check_ids(cohort: DataFrame) -> None:
+    """Every row needs a ``patient_id``: on Spark, rows come back in partition order, not file order."""
+    from pyspark.sql import functions as F
+
+    if ID_FIELD not in cohort.columns or cohort.filter(F.col(ID_FIELD).isNull()).limit(1).count():
+        raise ValueError(f"every row needs a {ID_FIELD} to score on Spark (rows come back in partition order)")
+
+
+def score_file(source: Path, destination: Path, model_uri: str, *, master: str = DEFAULT_MASTER) -> int:
+    """Score a Parquet cohort into a Parquet directory on Spark; returns the number of patients."""
+    if source.suffix.lower() != ".parquet":
+        raise ValueError(f"{source.name}: the Spark engine reads Parquet cohorts (.parquet)")
+    with pandas_3_accepted():
+        spark = session(master)
+        udf = prediction_udf(spark, model_uri)
+        cohort = spark.read.parquet(str(source))
+        check_ids(cohort)
+        scored = score(cohort, udf, partitions=spark.sparkContext.defaultParallelism)
+        try:
+            scored.write.mode("errorifexists").parquet(str(destination))
+        except Exception as exc:  # a worker's InputError reaches the driver inside Spark's job failure text
+            found = re.search(rf"{InputError.__name__}: (.*)", str(exc))
+            if found is None:
+                raise
+            raise InputError(found.group(1)) from None
+        return spark.read.parquet(str(destination)).count()

@@ -1,0 +1,152 @@
+"""Scoring on Spark: MLflow's ``spark_udf`` over the exported model gives what ``mmn-ddx predict`` gives.
+
+One local[2] session serves the whole module (starting a JVM takes seconds). The tests need Java: they
+are skipped, saying so, only when no Java runtime is installed (``make test`` installs one).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mmn_ddx.cli import app
+from mmn_ddx.data.contract import DIAGNOSES, LABEL
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.data.importer import write_table
+from mmn_ddx.training.artifact.pyfunc import OUTPUT_COLUMNS, TOP_FINDINGS
+
+on_spark = pytest.mark.skipif(
+    shutil.which("java") is None,
+    reason="no Java runtime: Spark needs one ('make test' installs openjdk-17-jre-headless)")
+PATIENTS = 2000
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from mmn_ddx.serving.spark import session
+
+    spark = session("local[2]", app_name="mmn-ddx-tests")
+    yield spark
+    spark.stop()
+
+
+@pytest.fixture(scope="module")
+def cohort_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("spark") / "cohort.parquet"
+    write_table(generate_cohort(PATIENTS, seed=23), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cli_table(quick_bundle_dir: Path, cohort_file: Path) -> pd.DataFrame:
+    """The in-process batch output: ``mmn-ddx predict cohort.parquet -o out.parquet``."""
+    out = cohort_file.with_name("cli.parquet")
+    result = runner.invoke(app, ["predict", str(cohort_file), "-o", str(out), "--model", str(quick_bundle_dir)])
+    assert result.exit_code == 0, result.output
+    return pd.read_parquet(out).set_index("patient_id")
+
+
+@pytest.fixture(scope="module")
+def spark_table(spark: Any, quick_bundle_dir: Path, cohort_file: Path) -> pd.DataFrame:
+    """``mmn-ddx predict cohort.parquet -o out/ --engine spark`` (the module's session is reused)."""
+    out = cohort_file.with_name("spark-out")
+    result = runner.invoke(app, ["predict", str(cohort_file), "-o", str(out), "--model", str(quick_bundle_dir),
+                                 "--engine", "spark", "--spark-master", "local[2]"])
+    assert result.exit_code == 0, result.output
+    return pd.read_parquet(out)
+
+
+@pytest.mark.slow
+@on_spark
+def test_spark_output_is_the_struct_of_the_model_columns(spark_table: pd.DataFrame) -> None:
+    assert list(spark_table.columns) == list(OUTPUT_COLUMNS)
+    assert len(spark_table) == PATIENTS and spark_table["patient_id"].is_unique
+    first = spark_table.iloc[0]
+    assert len(first["top_findings"]) == len(first["top_contributions"]) == TOP_FINDINGS
+    assert first["scale"] == "log-odds"
+
+
+@pytest.mark.slow
+@on_spark
+def test_spark_output_equals_the_cli_batch_output(spark_table: pd.DataFrame, cli_table: pd.DataFrame) -> None:
+    spark_rows = spark_table.set_index("patient_id").loc[cli_table.index]
+    probabilities = [f"p_{d}" for d in DIAGNOSES]
+    np.testing.assert_allclose(spark_rows[probabilities].to_numpy(), cli_table[probabilities].to_numpy(),
+                               rtol=0, atol=1e-9)
+    assert (spark_rows["predicted_diagnosis"] == cli_table["predicted_diagnosis"]).all()
+    assert [" | ".join(s) for s in spark_rows["prediction_set"]] == cli_table["prediction_set"].tolist()
+    assert (spark_rows["criteria_label"] == cli_table["criteria_label"]).all()
+    assert [";".join(w) for w in spark_rows["warnings"]] == cli_table["warnings"].tolist()
+
+
+@pytest.mark.slow
+@on_spark
+def test_spark_top_findings_are_the_predictors(spark_table: pd.DataFrame, quick_bundle_dir: Path,
+                                               cohort_file: Path) -> None:
+    """The same findings in the same order as the explanation every other entry point shows."""
+    from mmn_ddx.data.importer import read_cohort
+    from mmn_ddx.serving import explanation
+    from mmn_ddx.serving.predictor import Predictor
+    from mmn_ddx.serving.records import frame_records
+
+    predictor = Predictor.load(str(quick_bundle_dir))
+    valid = read_cohort(cohort_file).valid.head(300)
+    scored = predictor.score(frame_records(valid), valid, with_next_test=False)
+    expected = [[predictor.findings.labels[g] for g, _ in
+                 explanation.top_findings(predictor.findings, scored.group_sums[i], int(scored.predicted[i]),
+                                          TOP_FINDINGS)] for i in range(len(valid))]
+    contributions = [[c for _, c in explanation.top_findings(predictor.findings, scored.group_sums[i],
+                                                             int(scored.predicted[i]), TOP_FINDINGS)]
+                     for i in range(len(valid))]
+    rows = spark_table.set_index("patient_id").loc[scored.patient_ids]
+    assert [list(t) for t in rows["top_findings"]] == expected
+    np.testing.assert_allclose(np.stack(rows["top_contributions"].to_numpy()), np.array(contributions), atol=1e-9)
+
+
+@pytest.mark.slow
+@on_spark
+def test_an_invalid_row_fails_the_job_naming_field_and_reason(spark: Any, quick_bundle_dir: Path,
+                                                              tmp_path: Path) -> None:
+    cohort = generate_cohort(20, seed=4).drop(columns=[LABEL])
+    cohort["nerves_definite_cb"] = cohort["nerves_definite_cb"].astype("Float64")
+    cohort.loc[5, "nerves_definite_cb"] = 2.5
+    path = tmp_path / "bad.parquet"
+    cohort.to_parquet(path)
+    result = runner.invoke(app, ["predict", str(path), "-o", str(tmp_path / "out"), "--model", str(quick_bundle_dir),
+                                 "--engine", "spark"])
+    assert result.exit_code == 1
+    message = result.output
+    reason = f"({'patient_id'} {cohort.loc[5, 'patient_id']}): field 'nerves_definite_cb': not a whole number"
+    assert reason in message
+    assert "2.5" not in message.split(reason)[0][-300:] + message.split(reason)[1][:300]  # values are never echoed
+
+
+def test_the_cli_refuses_options_the_spark_engine_does_not_have(quick_bundle_dir: Path, cohort_file: Path,
+                                                                tmp_path: Path) -> None:
+    result = runner.invoke(app, ["predict", str(cohort_file), "-o", str(tmp_path / "out"), "--engine", "spark",
+                                 "--skip-invalid"])
+    assert result.exit_code == 1 and "--skip-invalid" in result.output
+    result = runner.invoke(app, ["predict", str(cohort_file), "-o", str(tmp_path / "out.parquet"), "--engine", "spark"])
+    assert result.exit_code == 1 and "Parquet directory" in result.output
+
+
+def test_importing_the_project_does_not_import_pyspark() -> None:
+    """pyspark is installed here (the spark extra), but only scoring on Spark may load it."""
+    probe = ("import sys, mmn_ddx.cli, mmn_ddx.serving, mmn_ddx.serving.spark, mmn_ddx.serving.http, "
+             "mmn_ddx.training.artifact.pyfunc, mmn_ddx.data.importer, mmn_ddx.data.schema\n"
+             "import importlib.util\n"
+             "assert importlib.util.find_spec('pyspark') is not None, 'pyspark is not installed'\n"
+             "print([m for m in sys.modules if m == 'pyspark' or m.startswith('pyspark.')])")
+    done = subprocess.run([sys.executable, "-W", "error", "-c", probe], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
