@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-RECORD = "<row>"
+from mmn_ddx.data.formats import RECORD
+
 Item = tuple[int, dict[str, Any], tuple[str, str] | None]
 """``(row number, record, problem)``: the record is empty when there is a problem."""
 
