@@ -7,9 +7,8 @@ what a feature transformer accepts are written once:
   ``patient_id`` and the label ``diagnosis`` may be present and are ignored;
 * a column that is not in the data dictionary is an error (a typo must not vanish silently);
 * an absent optional field is read as all-null (a sparse record), an absent required field is an error;
-* a value of the wrong type, out of the dictionary range, a fractional count, an unknown category, a
-  null in a required field, or more abnormal nerves than nerves studied is an error naming the field
-  and the offending row labels - never the values, so messages can be logged without patient data.
+* a value of the wrong type, out of the dictionary range, a fractional count, an unknown category or a
+  null in a required field is an error naming the field and the offending row labels - never the values, so messages can be logged without patient data.
 
 Nothing is imputed: numbers and booleans become float64 with NaN for null; categories become integer
 codes in dictionary order with -1 for null.
@@ -25,7 +24,6 @@ import pandas as pd
 
 from mmn_ddx.data.contract import FIELD_NAMES, LABEL, FieldSpec, fields
 from mmn_ddx.features._checks import (
-    COUNT_DENOMINATORS,
     NULL_CODE,
     UNKNOWN_CODE,
     FeatureInputError,
@@ -33,7 +31,7 @@ from mmn_ddx.features._checks import (
     value_problems,
 )
 
-__all__ = ["COUNT_DENOMINATORS", "NULL_CODE", "Columns", "FeatureInputError", "read_columns"]
+__all__ = ["NULL_CODE", "Columns", "FeatureInputError", "read_columns"]
 
 ACCEPTED_COLUMNS = frozenset(FIELD_NAMES) | {LABEL}
 """Columns a feature input may have: the contract fields and the label (ignored)."""

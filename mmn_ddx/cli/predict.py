@@ -106,15 +106,12 @@ def _predict_one(predictor: Predictor, raw: dict, as_json: bool) -> None:
 def _predict_batch(predictor: Predictor, file: Path, output: Path | None, *, as_json: bool, skip_invalid: bool,
                    next_test: bool) -> None:
     from mmn_ddx.data.importer import CohortError, read_cohort, write_table
-    from mmn_ddx.serving.records import count_problems
 
     try:
         imported = read_cohort(file)
     except CohortError as exc:
         raise _fail(str(exc)) from None
-    problems = _rejections(imported.rejections)
-    for row, fields in count_problems(imported.valid).items():
-        problems.setdefault(int(row), {}).update(fields)
+    problems = _rejections(imported.rejections)  # the schema's cross-field rules included
     if problems:
         _print_problems(problems, title=f"{file.name}: {len(problems)} invalid row(s)")
         if not skip_invalid:

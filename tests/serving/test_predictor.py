@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmn_ddx.data.contract import DIAGNOSES, LABEL, SCHEMA_VERSION, to_canonical
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, SCHEMA_VERSION, rules, to_canonical
 from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
 from mmn_ddx.data.record import RecordError
 from mmn_ddx.features.criteria import explain_criteria
@@ -162,6 +162,18 @@ def test_invalid_records_give_field_level_errors(predictor: Predictor, record: d
         predictor.predict(record)
     assert set(caught.value.problems) == fields
     assert all(caught.value.problems.values())
+
+
+def test_issue_example_row_is_rejected_with_the_dictionary_rule(predictor: Predictor) -> None:
+    """2 motor nerves studied, 5 with definite block: the record model's rule, by one record or a frame."""
+    record = {"age_at_onset_years": 45.0, "sex": "male", "motor_nerves_studied": 2, "nerves_definite_cb": 5}
+    message = next(rule.message for rule in rules() if rule.field == "nerves_definite_cb")
+    with pytest.raises(RecordError) as caught:
+        predictor.predict(record)
+    assert caught.value.problems == {"nerves_definite_cb": message}
+    with pytest.raises(BatchRecordError) as batch:
+        predictor.predict_many(canonical_frame([record]))
+    assert batch.value.rows == {0: {"nerves_definite_cb": message}}
 
 
 def test_non_mapping_input_is_a_record_error(predictor: Predictor) -> None:
