@@ -42,12 +42,12 @@ side is > 3, or by >= 2 grades when it is <= 3 [V in criteria.md 0.2]."""
 
 def weakness_matrix(columns: Columns) -> np.ndarray:
     """``5 - MRC grade`` for the eight regions (n x 8, region-major), NaN where not recorded."""
-    return columns.derived("weakness", lambda c: FULL_STRENGTH - np.column_stack([c[name] for name in MRC_FIELDS]))
+    return columns.cached("weakness", lambda: FULL_STRENGTH - np.column_stack([columns[name] for name in MRC_FIELDS]))
 
 
 def limb_weakness(columns: Columns) -> np.ndarray:
     """Weakness of each limb (n x 4: arm L/R, leg L/R) = worst recorded region of the limb."""
-    return columns.derived("limb_weakness", _limb_weakness)
+    return columns.cached("limb_weakness", lambda: _limb_weakness(columns))
 
 
 def _limb_weakness(columns: Columns) -> np.ndarray:

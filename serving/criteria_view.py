@@ -2,7 +2,7 @@
 
 :func:`features.criteria.explain_criteria` explains one patient (a one-row frame) and costs several
 milliseconds of pandas work per call; serving explains a batch with *one* evaluation of every element
-(:func:`features.criteria.evaluate_all`, from record dicts for a few patients) and reads each patient's statuses out of those arrays. The
+(:func:`features.criteria.evaluate_all`, on the prediction's one read of the patients' columns) and reads each patient's statuses out of those arrays. The
 wording, element order and "not assessable because these fields are null" rule are those of
 ``explain_criteria`` (a test holds the two equal), so the criteria code stays the only source of truth
 for what an element means.
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mmn_ddx.data.columns import Columns
 from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.features.criteria import (
     CRITERIA_FIELDS,
@@ -62,8 +63,8 @@ class CriteriaBatch:
         return len(self.labels)
 
 
-def evaluate(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> CriteriaBatch:
-    """Evaluate all criteria sets once, for a canonical frame or validated record dicts."""
+def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> CriteriaBatch:
+    """Evaluate all criteria sets once, for the prediction's columns (:mod:`data.columns`), a frame or records."""
     ev = evaluate_all(data)
     statuses = {c.id: _codes([ev.elements[c.id][e.id] for e in c.elements]) for c in CRITERIA_SETS}
     statuses["rule_based"] = _codes([ev.steps[step.id] for step in STEPS])

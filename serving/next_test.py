@@ -35,7 +35,7 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
-from mmn_ddx.features import Columns, encode
+from mmn_ddx.data.columns import Columns, encode
 from mmn_ddx.serving.result import NextTest
 
 MAX_OUTCOMES = 8

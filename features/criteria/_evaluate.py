@@ -1,7 +1,7 @@
 """Run all criteria sets over a canonical cohort frame: one verdict row per patient, the elements and
 categories as boolean feature columns, and the shared :class:`Evaluation` that the explanation reads.
 
-Input must be a *canonical* frame (see :mod:`features.criteria._input`).
+Input is a cohort frame, record dicts or columns already read (:mod:`data.columns`, the one reader).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD
-from mmn_ddx.features.criteria._input import check_frame
+from mmn_ddx.data.columns import read_frame, read_records
 from mmn_ddx.features.criteria._logic import Columns, Tri, is_true
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 from mmn_ddx.features.criteria._results import (
@@ -62,17 +62,18 @@ class Evaluation:
     labels: np.ndarray
 
 
-def evaluate_all(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> Evaluation:
+def evaluate_all(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Evaluation:
     """Evaluate every element of every set once, then the categories and the cascade.
 
-    ``data``: a canonical frame (checked, see :mod:`features.criteria._input`), or *validated* record
-    dicts (``PatientRecord.to_dict()``; the per-patient serving path) read without pandas.
+    ``data``: columns already read (the serving path: the prediction's one read), a cohort frame or
+    record dicts (read and checked by :mod:`data.columns`).
     """
-    if isinstance(data, pd.DataFrame):
-        cols = Columns(data)
-        check_frame(cols, CRITERIA_FIELDS)
+    if isinstance(data, Columns):
+        cols = data
+    elif isinstance(data, pd.DataFrame):
+        cols = read_frame(data, CRITERIA_FIELDS)
     elif isinstance(data, Sequence) and not isinstance(data, str):
-        cols = Columns.from_records(data)
+        cols = read_records(data, CRITERIA_FIELDS)
     else:
         raise TypeError(f"expected a pandas DataFrame or a list of record dicts, got {type(data).__name__}")
     elements: dict[str, dict[str, Tri]] = {}

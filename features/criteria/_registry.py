@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from mmn_ddx.data.contract import fields
-from mmn_ddx.features.criteria._input import check_frame
+from mmn_ddx.data.columns import read_frame
 from mmn_ddx.features.criteria._logic import Columns, Tri
 from mmn_ddx.features.criteria._results import Role
 
@@ -46,8 +46,7 @@ class Element:
 
     def __call__(self, frame: pd.DataFrame) -> pd.Series:
         """Evaluate on a canonical frame: a ``boolean`` Series, NA where the data cannot decide."""
-        cols = Columns(frame)
-        check_frame(cols, self.fields)
+        cols = read_frame(frame, self.fields)
         return pd.Series(self.compute(cols).to_pandas(), index=frame.index, name=self.id, copy=False)
 
 

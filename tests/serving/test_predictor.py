@@ -255,8 +255,10 @@ def test_predict_many_accepts_a_plain_frame_with_nan_for_null(predictor: Predict
     assert set(caught.value.rows) == set(range(1, 11))
 
 
-def test_record_and_frame_feature_paths_agree(predictor: Predictor, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_record_and_frame_reads_agree(predictor: Predictor) -> None:
+    """The one reader from validated record dicts (no DataFrame) and from the canonical frame: same results."""
     records = frame_records(generate_cohort(30, seed=9).drop(columns=[LABEL]))
     via_records = predictor.predict_many(records)
-    monkeypatch.setattr(predictor_module, "RECORDS_PATH_MAX", 0)  # force the DataFrame path
-    assert predictor.predict_many(records) == via_records
+    assert predictor.predict_many(canonical_frame(records)) == via_records
+    scored = predictor.score(records, canonical_frame(records))
+    np.testing.assert_array_equal(scored.probs, predictor.score(records).probs)

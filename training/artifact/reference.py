@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
 
+from mmn_ddx.data.columns import Columns
 from mmn_ddx.data.contract import FEATURE_FIELDS, fields
 
 RANGE_QUANTILES = (0.005, 0.995)
@@ -119,15 +120,18 @@ class Reference:
     n_training: int
     details: dict[str, Any] = field(default_factory=dict)
 
-    def reasons(self, records: pd.DataFrame | Sequence[Mapping[str, Any]], features: np.ndarray) -> list[list[str]]:
+    def reasons(self, records: Columns | pd.DataFrame | Sequence[Mapping[str, Any]], features: np.ndarray
+                ) -> list[list[str]]:
         """Per patient, readable reasons why the record lies outside the training data ([] = typical).
 
-        ``records``: a canonical frame, or record dicts (the per-patient serving path, which skips
-        building a frame); ``features``: their engineered features.
+        ``records``: the patients' columns as read once for the prediction (:mod:`data.columns`, the
+        serving path), a canonical frame, or record dicts; ``features``: their engineered features.
         """
         if isinstance(records, pd.DataFrame) and len(records) <= SMALL_FRAME:
             records = [{k: (None if v is pd.NA else v) for k, v in row.items()} for row in records.to_dict("records")]
-        if isinstance(records, pd.DataFrame):
+        if isinstance(records, Columns):
+            out = self._field_reasons_columns(records)
+        elif isinstance(records, pd.DataFrame):
             out = self._field_reasons_frame(records)
         else:
             out = [self._field_reasons_record(record) for record in records]
@@ -135,6 +139,24 @@ class Reference:
             top = [self.feature_names[j] for j in self.density.atypical_features(features[i], TOP_ATYPICAL)]
             out[i].append("unusual combination of findings, rarer than 99 % of typical patients "
                           f"(most atypical: {', '.join(top)})")
+        return out
+
+    def _field_reasons_columns(self, columns: Columns) -> list[list[str]]:
+        """The field reasons of :meth:`_field_reasons_record`, in the same order, from the arrays."""
+        out: list[list[str]] = [[] for _ in range(len(columns))]
+        for name, (q_lo, q_hi, lo, hi) in self.ranges.items():
+            if name in columns:
+                values = columns.number(name)
+                for i in np.flatnonzero((values < lo) | (values > hi)):
+                    out[i].append(_range_reason(name, float(values[i]), q_lo, q_hi))
+        for name, seen in self.seen_values.items():
+            if name in columns:
+                labels = _value_labels(name)
+                unseen = [code for code, label in enumerate(labels) if label not in seen]
+                if unseen:
+                    values = columns[name]
+                    for i in np.flatnonzero(np.isin(values, unseen)):
+                        out[i].append(_unseen_reason(name, labels[int(values[i])]))
         return out
 
     def _field_reasons_frame(self, frame: pd.DataFrame) -> list[list[str]]:
@@ -180,6 +202,12 @@ class Reference:
         ranges = {k: (float(v[0]), float(v[1]), float(v[2]), float(v[3])) for k, v in meta["ranges"].items()}
         return cls(ranges, meta["seen_values"], meta["feature_names"], density, float(meta["score_threshold"]),
                    int(meta["n_training"]), meta.get("details", {}))
+
+
+def _value_labels(name: str) -> list[str]:
+    """How a category code (or a boolean's 0.0 / 1.0) of ``name`` reads, as in :attr:`Reference.seen_values`."""
+    spec = fields()[name]
+    return list(spec.values or ()) if spec.type == "category" else [str(False), str(True)]
 
 
 def _range_reason(name: str, value: float, q_lo: float, q_hi: float) -> str:

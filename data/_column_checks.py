@@ -1,8 +1,8 @@
-"""Value checks shared by the frame and record readers, vectorised over all fields at once.
+"""Value checks of the columnar reader (:mod:`data.columns`), vectorised over all fields at once.
 
-Ranges and types come from the data dictionary. Cross-field rules are the contract's (the record model
-and the cohort schema enforce them at every entry point), not checked again here. Messages name the field and the offending row
-labels, never the values, so they can be logged without patient data.
+Ranges and types come from the data dictionary. Cross-field rules are checked where records enter (the
+record model and the cohort schema, :func:`data.contract.rules`), not again here. Messages name the field
+and the offending row labels, never the values, so they can be logged without patient data.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ UNKNOWN_CODE = -2
 
 MAX_ROWS_IN_MESSAGE = 5
 
-class FeatureInputError(ValueError):
-    """The input of a feature transformer breaks the contract; ``problems`` maps field to reason."""
+
+class ColumnsError(ValueError):
+    """Data read into columns breaks the contract; ``problems`` maps field to reason (never a value)."""
 
     def __init__(self, problems: Mapping[str, str]) -> None:
         self.problems = dict(problems)
