@@ -30,7 +30,7 @@ from mmn_ddx.data._column_checks import NULL_CODE, UNKNOWN_CODE, ColumnsError, n
 from mmn_ddx.data.contract import FEATURE_FIELDS, FIELD_NAMES, LABEL, FieldSpec, fields
 from mmn_ddx.data.kleene import Tri
 
-__all__ = ["NULL_CODE", "Columns", "ColumnsError", "encode", "read_frame", "read_records"]
+__all__ = ["NULL_CODE", "Columns", "ColumnsError", "compare", "encode", "read_frame", "read_records"]
 
 ACCEPTED_COLUMNS = frozenset(FIELD_NAMES) | {LABEL}
 """Columns an input may have: the contract fields and the label (ignored)."""
@@ -98,23 +98,10 @@ class Columns:
         return array == NULL_CODE if array.dtype.kind == "i" else np.isnan(array)
 
     # --- three-valued reads (criteria.md §0.1): Unknown where the field is null -------------------
-    def compare(self, values: np.ndarray, op: str, threshold: float) -> Tri:
-        """Three-valued ``values <op> threshold``, Unknown where ``values`` is NaN."""
-        if op == ">":
-            result = values > threshold
-        elif op == ">=":
-            result = values >= threshold - TOLERANCE
-        elif op == "<":
-            result = values < threshold
-        elif op == "<=":
-            result = values <= threshold + TOLERANCE
-        elif op == "==":
-            result = np.abs(values - threshold) <= TOLERANCE
-        else:
-            raise ValueError(f"unknown comparison {op!r}")
-        # every comparison with NaN is False (no warning), so ``result`` is already the known-True mask
-        # and known-False is known XOR result: three array operations instead of six per comparison
-        return Tri(result, (values == values) ^ result)
+    @staticmethod
+    def compare(values: np.ndarray, op: str, threshold: float) -> Tri:
+        """Three-valued ``values <op> threshold`` (:func:`compare`)."""
+        return compare(values, op, threshold)
 
     def num(self, field: str, op: str, threshold: float) -> Tri:
         """Three-valued ``field <op> threshold``."""
@@ -142,6 +129,26 @@ class Columns:
         for code in others:
             hits |= codes == code
         return Tri(hits, (codes != NULL_CODE) ^ hits)
+
+
+def compare(values: np.ndarray, op: str, threshold: float) -> Tri:
+    """Three-valued ``values <op> threshold``, Unknown where ``values`` is NaN; ``>=``, ``<=`` and ``==``
+    tolerate float representation error (:data:`TOLERANCE`)."""
+    if op == ">":
+        result = values > threshold
+    elif op == ">=":
+        result = values >= threshold - TOLERANCE
+    elif op == "<":
+        result = values < threshold
+    elif op == "<=":
+        result = values <= threshold + TOLERANCE
+    elif op == "==":
+        result = np.abs(values - threshold) <= TOLERANCE
+    else:
+        raise ValueError(f"unknown comparison {op!r}")
+    # every comparison with NaN is False (no warning), so ``result`` is already the known-True mask
+    # and known-False is known XOR result: three array operations instead of six per comparison
+    return Tri(result, (values == values) ^ result)
 
 
 @cache
