@@ -19,7 +19,7 @@ Three-valued reads (:meth:`Columns.num`, :meth:`Columns.flag`, :meth:`Columns.is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -78,6 +78,10 @@ class Columns:
                     arrays[name][part] = value
         return Columns(arrays, n=len(rows))
 
+    def row(self, i: int) -> Row:
+        """Patient ``i`` as a read-only record of plain values (for the wording, without building dicts)."""
+        return Row(self, i)
+
     @classmethod
     def empty(cls, names: Iterable[str]) -> Columns:
         """Zero-patient columns: used to list a transformer's output names without data."""
@@ -97,6 +101,20 @@ class Columns:
         array = self.arrays[field]
         return array == NULL_CODE if array.dtype.kind == "i" else np.isnan(array)
 
+    def null_mask(self, names: tuple[str, ...]) -> np.ndarray:
+        """(patients, fields): True where null; two array operations for all fields, computed once per read."""
+
+        def compute() -> np.ndarray:
+            numbers, categories = _null_layout(names)
+            out = np.empty((self.n, len(names)), dtype=bool)
+            if numbers:
+                out[:, numbers] = np.isnan(np.vstack([self.arrays[names[j]] for j in numbers])).T
+            if categories:
+                out[:, categories] = (np.vstack([self.arrays[names[j]] for j in categories]) == NULL_CODE).T
+            return out
+
+        return self.cached(f"nulls:{names}", compute)
+
     # --- three-valued reads (criteria.md §0.1): Unknown where the field is null -------------------
     @staticmethod
     def compare(values: np.ndarray, op: str, threshold: float) -> Tri:
@@ -105,7 +123,7 @@ class Columns:
 
     def num(self, field: str, op: str, threshold: float) -> Tri:
         """Three-valued ``field <op> threshold``."""
-        return self.compare(self.arrays[field], op, threshold)
+        return compare(self.arrays[field], op, threshold)
 
     def count_at_least(self, field: str, k: int, denominator: str) -> Tri:
         """"At least k nerves/regions show this", reading a count field (criteria.md §0.1).
@@ -129,6 +147,46 @@ class Columns:
         for code in others:
             hits |= codes == code
         return Tri(hits, (codes != NULL_CODE) ^ hits)
+
+
+class Row(Mapping[str, Any]):
+    """One patient of :class:`Columns` as a record: field -> plain value (float, int, bool, category text),
+    ``None`` for null; only the fields that were read. Decoded on access, so a row costs nothing to make."""
+
+    __slots__ = ("_columns", "_i")
+
+    def __init__(self, columns: Columns, i: int) -> None:
+        self._columns = columns
+        self._i = i
+
+    def __getitem__(self, name: str) -> Any:
+        return _DECODERS[name](self._columns.arrays[name][self._i])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns.arrays)
+
+    def __len__(self) -> int:
+        return len(self._columns.arrays)
+
+
+def _decoder(spec: FieldSpec) -> Callable[[Any], Any]:
+    if spec.type == "category":
+        values = spec.values or ()
+        return lambda code: None if code < 0 else values[code]
+    kind: Callable[[Any], Any] = {"float": float, "int": int, "bool": lambda v: bool(v == 1.0)}[spec.type]
+    return lambda value: None if value != value else kind(value)
+
+
+_DECODERS: dict[str, Callable[[Any], Any]] = {name: _decoder(spec) for name, spec in fields().items()
+                                              if spec.type != "string"}
+
+
+@cache
+def _null_layout(names: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """Positions of the number-like and of the category fields among ``names``."""
+    specs = fields()
+    categories = [j for j, name in enumerate(names) if specs[name].type == "category"]
+    return [j for j in range(len(names)) if j not in categories], categories
 
 
 def compare(values: np.ndarray, op: str, threshold: float) -> Tri:

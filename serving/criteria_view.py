@@ -71,7 +71,8 @@ def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Crit
     undecided = {c.id: {key: np.asarray(value.isna()) for key, value in ev.categories[c.id].items()}
                  for c in CRITERIA_SETS}
     verdicts = {c.id: first_met(ev.categories[c.id]) for c in CRITERIA_SETS}
-    nulls = {name: np.asarray(ev.cols.is_null(name)) for name in CRITERIA_FIELDS}
+    mask = ev.cols.null_mask(CRITERIA_FIELDS)
+    nulls = {name: mask[:, j] for j, name in enumerate(CRITERIA_FIELDS)}
     return CriteriaBatch(ev, statuses, undecided, nulls, verdicts, np.asarray(ev.labels, dtype=object))
 
 

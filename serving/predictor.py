@@ -50,7 +50,7 @@ Record = Mapping[str, Any] | PatientRecord
 
 def null_mask(columns: Columns) -> np.ndarray:
     """(patients, fields): True where a patient's field is null, fields in :data:`FEATURE_FIELDS` order."""
-    return np.column_stack([columns.is_null(name) for name in FEATURE_FIELDS]).reshape(len(columns), -1)
+    return columns.null_mask(FEATURE_FIELDS)
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -106,6 +106,8 @@ class Scored:
     n_optional: int
     motor_ncs_done: np.ndarray
     next_tests: list[NextTest | None] | None
+    columns: Columns
+    """The patients' fields as read once; ``columns.row(i)`` is patient ``i``'s record for the wording."""
 
     @cached_property
     def predicted(self) -> np.ndarray:
@@ -185,13 +187,15 @@ class Predictor:
             return []
         return self._results(self.score(valid, frame, with_next_test=with_next_test), valid)
 
-    def score(self, records: list[dict[str, Any]], frame: pd.DataFrame | None = None, *,
+    def score(self, records: list[dict[str, Any]] | pd.DataFrame, frame: pd.DataFrame | None = None, *,
               with_next_test: bool = True) -> Scored:
-        """The vectorised core for *validated* record dicts (and, if already built, their canonical frame).
+        """The vectorised core for *validated* record dicts or a validated canonical frame (or both).
 
-        The patients' fields are read once (:mod:`data.columns`): from the frame when given, else from the
-        record dicts (validated, so only encoded: no DataFrame for a few patients).
+        The patients' fields are read once (:mod:`data.columns`): from the frame when there is one, else
+        from the record dicts (validated, so only encoded: no DataFrame for a few patients).
         """
+        if isinstance(records, pd.DataFrame):
+            records, frame = [], records
         if frame is None:
             columns, ids = read_records(records, validated=True), [
                 None if r.get(ID_FIELD) is None else str(r[ID_FIELD]) for r in records]
@@ -227,6 +231,7 @@ class Predictor:
             n_optional=n_optional,
             motor_ncs_done=~nulls[:, names.index("motor_nerves_studied")],
             next_tests=None if asked is None else next_test.most_informative(asked, probs, after),
+            columns=read,
         )
 
     # --- per-patient results ------------------------------------------------------------------------

@@ -114,9 +114,14 @@ def _is_canonical(frame: pd.DataFrame) -> bool:
     return all(frame[name].dtype == dtypes[name] for name in frame.columns if name in dtypes)
 
 
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """numpy scalars and pandas nulls as plain Python (the strict contract accepts JSON types only)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if type(value) in _PLAIN_TYPES:  # the common case first: one set lookup per field
+        return value
+    if value is pd.NA or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, np.generic):
         value = value.item()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -142,22 +143,40 @@ class Reference:
         return out
 
     def _field_reasons_columns(self, columns: Columns) -> list[list[str]]:
-        """The field reasons of :meth:`_field_reasons_record`, in the same order, from the arrays."""
+        """The field reasons of :meth:`_field_reasons_record`, in the same order, from the arrays: one
+        comparison over every range field, and a code lookup only for fields with never-seen values."""
         out: list[list[str]] = [[] for _ in range(len(columns))]
-        for name, (q_lo, q_hi, lo, hi) in self.ranges.items():
+        names, low, high = self._range_table
+        present = [j for j, name in enumerate(names) if name in columns]
+        if present and len(columns):
+            values = np.column_stack([columns.number(names[j]) for j in present])
+            for i, k in zip(*np.nonzero((values < low[present]) | (values > high[present])), strict=True):
+                name = names[present[k]]
+                q_lo, q_hi, _, _ = self.ranges[name]
+                out[i].append(_range_reason(name, float(values[i, k]), q_lo, q_hi))
+        for name, labels, unseen in self._unseen_codes:
             if name in columns:
-                values = columns.number(name)
-                for i in np.flatnonzero((values < lo) | (values > hi)):
-                    out[i].append(_range_reason(name, float(values[i]), q_lo, q_hi))
-        for name, seen in self.seen_values.items():
-            if name in columns:
-                labels = _value_labels(name)
-                unseen = [code for code, label in enumerate(labels) if label not in seen]
-                if unseen:
-                    values = columns[name]
-                    for i in np.flatnonzero(np.isin(values, unseen)):
-                        out[i].append(_unseen_reason(name, labels[int(values[i])]))
+                codes = columns[name]
+                for i in np.flatnonzero(unseen[np.where(codes == codes, codes, -1).astype(np.int64)]):
+                    out[i].append(_unseen_reason(name, labels[int(codes[i])]))
         return out
+
+    @cached_property
+    def _range_table(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The range fields with their outer limits stacked, for one comparison per batch."""
+        names = list(self.ranges)
+        return names, np.array([self.ranges[n][2] for n in names]), np.array([self.ranges[n][3] for n in names])
+
+    @cached_property
+    def _unseen_codes(self) -> list[tuple[str, list[str], np.ndarray]]:
+        """Fields with a value never seen in training: (name, value labels, unseen-mask by code, last = null)."""
+        table = []
+        for name, seen in self.seen_values.items():
+            labels = _value_labels(name)
+            unseen = np.array([label not in seen for label in labels] + [False])  # code -1 (null) reads last
+            if unseen.any():
+                table.append((name, labels, unseen))
+        return table
 
     def _field_reasons_frame(self, frame: pd.DataFrame) -> list[list[str]]:
         out: list[list[str]] = [[] for _ in range(len(frame))]
