@@ -102,18 +102,19 @@ class Columns:
         return array == NULL_CODE if array.dtype.kind == "i" else np.isnan(array)
 
     def null_mask(self, names: tuple[str, ...]) -> np.ndarray:
-        """(patients, fields): True where null; two array operations for all fields, computed once per read."""
+        """(patients, fields): True where null. One mask of every field read is made once per read (by the
+        record reader while it reads, else from the arrays) and ``names`` are its columns."""
+        return self.cached("nulls", self._nulls)[:, _positions(tuple(self.arrays), names)]
 
-        def compute() -> np.ndarray:
-            numbers, categories = _null_layout(names)
-            out = np.empty((self.n, len(names)), dtype=bool)
-            if numbers:
-                out[:, numbers] = np.isnan(np.vstack([self.arrays[names[j]] for j in numbers])).T
-            if categories:
-                out[:, categories] = (np.vstack([self.arrays[names[j]] for j in categories]) == NULL_CODE).T
-            return out
-
-        return self.cached(f"nulls:{names}", compute)
+    def _nulls(self) -> np.ndarray:
+        numbers, categories = _null_layout(tuple(self.arrays))
+        arrays = list(self.arrays.values())
+        out = np.empty((self.n, len(arrays)), dtype=bool)
+        if numbers:
+            out[:, numbers] = np.isnan(np.vstack([arrays[j] for j in numbers])).T
+        if categories:
+            out[:, categories] = (np.vstack([arrays[j] for j in categories]) == NULL_CODE).T
+        return out
 
     # --- three-valued reads (criteria.md §0.1): Unknown where the field is null -------------------
     @staticmethod
@@ -179,6 +180,12 @@ def _decoder(spec: FieldSpec) -> Callable[[Any], Any]:
 
 _DECODERS: dict[str, Callable[[Any], Any]] = {name: _decoder(spec) for name, spec in fields().items()
                                               if spec.type != "string"}
+
+
+@cache
+def _positions(fields_read: tuple[str, ...], names: tuple[str, ...]) -> list[int]:
+    index = {name: j for j, name in enumerate(fields_read)}
+    return [index[name] for name in names]
 
 
 @cache
@@ -353,7 +360,11 @@ def _read_valid(records: Sequence[Mapping[str, Any]], names: tuple[str, ...]) ->
     for name, lookup in categories:
         arrays[name] = np.array([NULL_CODE if (v := record.get(name)) is None else lookup[v] for record in records],
                                 dtype=np.int64)
-    return Columns({name: arrays[name] for name in names}, n=n)
+    columns = Columns({name: arrays[name] for name in names}, n=n)
+    # the null mask of every field, in plain Python while the values are at hand (cheaper than numpy for a few rows)
+    columns.cached("nulls", lambda: np.array([[record.get(name) is None for name in names] for record in records],
+                                             dtype=bool).reshape(n, len(names)))
+    return columns
 
 
 def encode(name: str, values: Sequence[Any]) -> np.ndarray:

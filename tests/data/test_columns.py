@@ -45,9 +45,11 @@ def test_a_row_is_the_patients_record_again(cohort: pd.DataFrame) -> None:
 
 
 def test_null_mask_marks_every_null_of_every_field(cohort: pd.DataFrame) -> None:
-    columns = read_frame(cohort)
-    mask = columns.null_mask(FEATURE_FIELDS)
-    np.testing.assert_array_equal(mask, cohort[list(FEATURE_FIELDS)].isna().to_numpy())
+    expected = cohort[list(FEATURE_FIELDS)].isna().to_numpy()
+    for columns in (read_frame(cohort), read_records(_records(cohort), validated=True)):
+        np.testing.assert_array_equal(columns.null_mask(FEATURE_FIELDS), expected)
+        some = ("sex", "course", "csf_protein_g_per_l")
+        np.testing.assert_array_equal(columns.null_mask(some), cohort[list(some)].isna().to_numpy())
 
 
 def test_bad_values_name_field_and_rows_never_the_value() -> None:
