@@ -18,11 +18,10 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import DIAGNOSES, fields
+from mmn_ddx.data.contract import DIAGNOSES, MRC_FIELDS, fields
 from mmn_ddx.data.distributions import TINY, Distribution, build
 from mmn_ddx.data.latents import STAGE_KEYS, FullGrid, ReducedGrid, atypical_rate, full_grid, load_priors, reduced_grid, resolve
 
-MRC_FIELDS: tuple[str, ...] = tuple(n for n in fields() if n.startswith("mrc_"))
 ONSET = "onset_region"
 DURATION = "symptom_duration_months"
 ALWAYS_RECORDED = ("age_at_onset_years", "sex")

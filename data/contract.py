@@ -1,19 +1,22 @@
 """The patient-record contract: one field table, read from the shipped data dictionary.
 
 Every entry point (importer, Python API, CLI, HTTP API) validates against the objects built here,
-so the field list exists exactly once: ``data/data_dictionary.yaml``, a verbatim copy of the shared
-dictionary (a test keeps the two identical).
+so the field list and the cross-field rules exist exactly once: ``data/data_dictionary.yaml``, which
+keeps every field of the shared v1 dictionary with the same type and meaning (a test holds it) and adds
+the ``rules`` section that the record model, the cohort schema and hence every entry point enforce.
 
 Nulls mean "not examined / not tested / unknown" and stay null: nothing here imputes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -86,6 +89,62 @@ FEATURE_FIELDS: tuple[str, ...] = tuple(n for n in FIELD_NAMES if n != ID_FIELD)
 """Fields that describe the patient (everything but the free identifier)."""
 
 assert label_spec().values == DIAGNOSES, "label values drifted from DIAGNOSES"
+
+MRC_FIELDS: tuple[str, ...] = tuple(name for name in FIELD_NAMES if name.startswith("mrc_"))
+"""The eight regional MRC grades in dictionary order: arm then leg, proximal then distal, left then right
+(region-major: column ``2*r + s`` is region ``r``, side ``s``)."""
+MRC_REGIONS: tuple[str, ...] = tuple(dict.fromkeys(name[len("mrc_"):].rsplit("_", 1)[0] for name in MRC_FIELDS))
+"""``arm_proximal``, ``arm_distal``, ``leg_proximal``, ``leg_distal``: the left/right pairs."""
+assert MRC_FIELDS == tuple(f"mrc_{region}_{side}" for region in MRC_REGIONS for side in ("left", "right"))
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """A cross-field rule of the data dictionary: ``field`` may not exceed ``at_most`` (nulls break nothing)."""
+
+    name: str
+    field: str
+    at_most: str
+    message: str
+    """The reason given for ``field``; it names ``at_most``."""
+
+    def broken(self, values: np.ndarray, bound: np.ndarray) -> np.ndarray:
+        """Rows breaking the rule; NaN compares False, so a null on either side is no violation."""
+        return np.asarray(values, dtype=np.float64) > np.asarray(bound, dtype=np.float64)
+
+
+def _rules(raw: dict[str, Any]) -> tuple[FieldRule, ...]:
+    out: list[FieldRule] = []
+    for name, rule in raw.items():
+        for bound, limited in rule["at_most"].items():
+            out.extend(FieldRule(name, field, bound, rule["message"].format(at_most=bound, field=field))
+                       for field in limited)
+    return tuple(out)
+
+
+@cache
+def rules() -> tuple[FieldRule, ...]:
+    """The data dictionary's cross-field rules, one per limited field, each checked against the field table."""
+    out = _rules(dictionary().get("rules", {}))
+    for rule in out:
+        for name in (rule.field, rule.at_most):
+            if name not in fields() or not fields()[name].is_numeric:
+                raise ValueError(f"rule {rule.name}: {name} is not a numeric field of the data dictionary")
+    return out
+
+
+def rule_problems(values: Callable[[str], np.ndarray | None]) -> list[tuple[FieldRule, np.ndarray]]:
+    """Each broken rule with its mask of rows, reading a field's values through ``values`` (None = absent,
+    i.e. all null). Shared by every reader that checks records in bulk."""
+    broken = []
+    for rule in rules():
+        part, whole = values(rule.field), values(rule.at_most)
+        if part is None or whole is None:
+            continue
+        mask = rule.broken(part, whole)
+        if mask.any():
+            broken.append((rule, mask))
+    return broken
 
 
 def empty_frame(with_label: bool = False) -> pd.DataFrame:

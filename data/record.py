@@ -3,17 +3,19 @@
 Used by the Python API and the HTTP API. Strict: unknown fields, wrong JSON types ("4" for a number,
 "yes" for a boolean, 2.5 for a count), out-of-range numbers and unknown categories are rejected with
 the field name; an integer is accepted where a float is expected, and a whole float where a count is
-expected (the count rule, :data:`NOT_WHOLE`); nothing else is converted.
+expected (the count rule, :data:`NOT_WHOLE`); nothing else is converted. The data
+dictionary's cross-field rules (:func:`data.contract.rules`) are checked here too, so the Python API and
+the HTTP API (which types its bodies with this model) reject the same records as the importer.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, create_model, field_validator
 from pydantic_core import PydanticCustomError
 
-from mmn_ddx.data.contract import DIAGNOSES, LABEL, FieldSpec, fields
+from mmn_ddx.data.contract import DIAGNOSES, FIELD_NAMES, LABEL, FieldRule, FieldSpec, fields, rules
 
 NOT_WHOLE = "not a whole number"
 """The count rule, the same at every entry point (importer, Python API, HTTP API, CLI): a count is a
@@ -59,6 +61,23 @@ def _field(spec: FieldSpec) -> Any:
     return Field(default, description=spec.description or None, **bounds)
 
 
+def _rule_validator(rule: FieldRule) -> Any:
+    """A validator of whichever of the rule's two fields comes later in the dictionary (pydantic validates
+    fields in order, so the earlier one is then in ``info.data``); its error is located at ``rule.field``
+    when that is the later one, as for every count rule of the dictionary."""
+    later, earlier = sorted((rule.field, rule.at_most), key=FIELD_NAMES.index, reverse=True)
+
+    def check(cls: type, value: Any, info: ValidationInfo) -> Any:
+        other = info.data.get(earlier)  # absent when that field failed its own validation
+        part, bound = (value, other) if later == rule.field else (other, value)
+        if part is not None and bound is not None and part > bound:
+            message = rule.message if later == rule.field else f"{rule.field} {rule.message}"
+            raise PydanticCustomError("field_rule", message)
+        return value
+
+    return field_validator(later)(check)
+
+
 class _StrictRecord(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
@@ -71,6 +90,7 @@ PatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-overload
     "PatientRecord",
     __base__=_StrictRecord,
     __doc__="One patient at the diagnostic work-up (data dictionary, schema version 1).",
+    __validators__={f"rule_{rule.field}_at_most_{rule.at_most}": _rule_validator(rule) for rule in rules()},
     **{name: (_annotation(spec), _field(spec)) for name, spec in fields().items()},
 )
 

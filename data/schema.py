@@ -11,6 +11,8 @@ shipped data dictionary. The schema checks what the data dictionary promises:
   "not examined / not tested" and is information, not an error (data dictionary, header);
 * numbers lie in their documented range, counts are whole numbers, categories are known values;
 * a non-null ``patient_id`` is unique (a duplicated patient leaks between cross-validation folds);
+* the dictionary's cross-field rules hold (:func:`data.contract.rules`: e.g. no more nerves with a
+  conduction block than motor nerves studied), reported on the limited field's column and row;
 * the ``diagnosis`` label is optional; with ``require_label=True`` it must be present and non-null.
 
 Two stages share one definition. ``canonical=True`` (default) validates a frame in canonical dtypes
@@ -24,11 +26,13 @@ from __future__ import annotations
 
 from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from mmn_ddx.data._pandera import ValidationDepth, config_context, pa
+from mmn_ddx.data._pandera import errors as pa_errors
 from mmn_ddx.data.cells import PARSED_DTYPES
-from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec
+from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldRule, FieldSpec, fields, label_spec, rules
 from mmn_ddx.data.record import NOT_WHOLE
 
 REQUIRED_MISSING = "missing, but this field is required"
@@ -71,6 +75,33 @@ def _checks(spec: FieldSpec) -> list[pa.Check]:
     return checks
 
 
+def _rule_check(rule: FieldRule) -> pa.Check:
+    """A frame-level check of one cross-field rule; a frame without either column holds them as nulls.
+
+    pandera reports a failing row of a frame-level check once per column; :func:`validate_cohort` keeps
+    only ``rule.field``'s, so a broken rule reads like any field check: this field, this row, this reason.
+    """
+
+    def holds(frame: pd.DataFrame) -> pd.Series:
+        if rule.field not in frame.columns or rule.at_most not in frame.columns:
+            return pd.Series(True, index=frame.index)
+        part, bound = (frame[name].to_numpy(dtype=np.float64, na_value=np.nan) for name in (rule.field, rule.at_most))
+        return pd.Series(~rule.broken(part, bound), index=frame.index)
+
+    return pa.Check(holds, error=rule.message, name=f"{rule.field} <= {rule.at_most}")
+
+
+def _rule_cases_on_their_field(exc: pa_errors.SchemaErrors) -> None:
+    """Drop the other columns pandera lists for a row that breaks a frame-level rule check."""
+    cases = exc.failure_cases
+    frame_level = cases["schema_context"].eq("DataFrameSchema") & cases["index"].notna()
+    if not frame_level.any():
+        return
+    fields_of_checks = [rule.field for rule in rules()]
+    own_field = cases["check_number"].map(lambda k: fields_of_checks[int(k)] if k == k else None)
+    exc.failure_cases = cases[~frame_level | cases["column"].eq(own_field)].reset_index(drop=True)
+
+
 def _column(spec: FieldSpec, *, canonical: bool, nullable: bool, required: bool = True) -> pa.Column:
     dtype = spec.pandas_dtype() if canonical else PARSED_DTYPES[spec.type]
     return pa.Column(
@@ -91,6 +122,7 @@ def cohort_schema(*, require_label: bool = False, canonical: bool = True) -> pa.
     columns[LABEL] = _column(label_spec(), canonical=canonical, nullable=not require_label, required=require_label)
     return pa.DataFrameSchema(
         columns,
+        checks=[_rule_check(rule) for rule in rules()],
         strict=True,
         name="cohort" if canonical else "cohort (parsed, before the canonical cast)",
         description="Patient records of the mmn-ddx data dictionary, one row per patient.",
@@ -121,5 +153,9 @@ def validate_cohort(
     else:
         schema, checked = _subschema(only, require_label=require_label, canonical=canonical), frame[list(only)]
     with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
-        schema.validate(checked, lazy=True)
+        try:
+            schema.validate(checked, lazy=True)
+        except pa_errors.SchemaErrors as exc:
+            _rule_cases_on_their_field(exc)
+            raise
     return frame

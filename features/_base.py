@@ -3,11 +3,12 @@
 Every transformer is stateless: the features are clinical definitions (guideline thresholds), not
 quantities learned from the training cohort, so ``fit`` only checks the input and records the output
 column names. A transformer subclass lists the contract fields it reads and implements ``_compute``,
-a function from :class:`~features._columns.Columns` to named float64 arrays; the base class handles
+a function from :class:`data.columns.Columns` (the one columnar reader) to named float64 arrays; the base class handles
 the scikit-learn contract (``get_feature_names_out``, ``set_output``, cloning, pickling).
 
 Three-valued helpers follow criteria.md section 0.1: a finding is 1.0 (present), 0.0 (absent) or
-NaN (not examined / not tested). Nothing here turns an unknown into "normal".
+NaN (not examined / not tested), combined by the one Kleene logic of :mod:`data.kleene`. Nothing here
+turns an unknown into "normal".
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from mmn_ddx.features._columns import Columns, read_columns
-from mmn_ddx.features._records import read_records
+from mmn_ddx.data.columns import Columns, read_frame, read_records
+from mmn_ddx.data.kleene import Tri, all_of, any_of
 
 Features = dict[str, np.ndarray]
 """Output column name -> float64 array, in output order."""
@@ -47,7 +48,7 @@ class ContractTransformer(TransformerMixin, BaseEstimator):
 
         ``y`` is ignored (present for Pipeline compatibility).
         """
-        read_columns(X, self._fields())
+        read_frame(X, self._fields())
         names = list(self._compute(Columns.empty(self._fields())))
         self.feature_names_in_ = np.asarray(self._fields(), dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
@@ -57,7 +58,7 @@ class ContractTransformer(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Features of every row of ``X`` as a float64 array (NaN = finding unknown)."""
         check_is_fitted(self)
-        return stack(self._compute(read_columns(X, self._fields())), self.feature_names_out_)
+        return stack(self._compute(read_frame(X, self._fields())), self.feature_names_out_)
 
     def transform_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Features of a list of record dicts (contract field -> value), same checks as ``transform``.
@@ -69,10 +70,10 @@ class ContractTransformer(TransformerMixin, BaseEstimator):
         return self.transform_columns(self.read(records))
 
     def read(self, data: Any) -> Columns:
-        """The checked contract fields this transformer reads, from a canonical frame or record dicts."""
+        """The checked contract fields this transformer reads, from a cohort frame or record dicts."""
         if isinstance(data, Sequence) and not isinstance(data, str):
             return read_records(data, self._fields())
-        return read_columns(data, self._fields())
+        return read_frame(data, self._fields())
 
     def transform_columns(self, columns: Columns) -> np.ndarray:
         """Features of columns already read (:meth:`read`, or :meth:`Columns.take` of them) as a numpy array."""
@@ -130,15 +131,13 @@ def above(values: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def kleene_or(*flags: np.ndarray) -> np.ndarray:
-    """1 if any flag is 1, 0 if all are 0, NaN otherwise (criteria.md 0.1)."""
-    stacked = np.vstack(flags)
-    return np.where((stacked == 1).any(axis=0), 1.0, np.where((stacked == 0).all(axis=0), 0.0, np.nan))
+    """1 if any flag is 1, 0 if all are 0, NaN otherwise (Kleene OR, :mod:`data.kleene`)."""
+    return any_of(*map(Tri.from_float, flags)).to_float()
 
 
 def kleene_and(*flags: np.ndarray) -> np.ndarray:
-    """0 if any flag is 0, 1 if all are 1, NaN otherwise (criteria.md 0.1)."""
-    stacked = np.vstack(flags)
-    return np.where((stacked == 0).any(axis=0), 0.0, np.where((stacked == 1).all(axis=0), 1.0, np.nan))
+    """0 if any flag is 0, 1 if all are 1, NaN otherwise (Kleene AND, :mod:`data.kleene`)."""
+    return all_of(*map(Tri.from_float, flags)).to_float()
 
 
 def fraction(part: np.ndarray, whole: np.ndarray) -> np.ndarray:

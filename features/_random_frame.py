@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import ID_FIELD, FieldSpec, fields, to_canonical
-from mmn_ddx.features._columns import COUNT_DENOMINATORS
+from mmn_ddx.data.contract import ID_FIELD, FieldSpec, fields, rules, to_canonical
 
 
 def random_frame(n: int, seed: int = 0, null_rate: float = 0.2) -> pd.DataFrame:
@@ -36,7 +35,7 @@ def _values(spec: FieldSpec, n: int, rng: np.random.Generator, done: dict[str, o
         return pd.Series(rng.random(n) < 0.5, dtype=object)
     low, high = spec.range or (0.0, 1.0)
     if spec.type == "int":
-        denominator = COUNT_DENOMINATORS.get(spec.name)
+        denominator = {rule.field: rule.at_most for rule in rules()}.get(spec.name)
         upper = np.asarray(done[denominator], dtype=float) if denominator else min(high, 12.0)
         return pd.Series(np.floor(rng.random(n) * (upper + 1)), dtype=object)
     if spec.name.startswith("mrc_"):

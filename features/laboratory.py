@@ -5,10 +5,11 @@ ordered mostly when MMN is suspected, a lumbar puncture when CIDP is (literature
 Each test therefore gets an explicit 0/1 "not done" column next to its NaN-where-unknown result, so
 that no model reads a missing test as a normal one.
 
-Thresholds: anti-GM1 positive at the laboratory cut-off (ratio >= 1) and high titre at >= 4 (data
-dictionary; Taylor 1996); CSF protein against an age-partitioned upper limit of 0.50 g/L up to 50
-years and 0.60 g/L above (Breiner 2019, criteria.md 0.2) - MMN tolerates a raised protein below
-1 g/L (EFNS/PNS 2010 P2), CIDP supportive criteria need it raised with < 10 cells/uL (EAN/PNS 2021).
+Thresholds and rules are the criteria's, imported (:mod:`features.criteria.thresholds`, each with its
+citation): anti-GM1 positive at the laboratory cut-off and high titre at 4 x; CSF protein against its
+age-partitioned upper limit (Breiner 2019, :func:`features.criteria._derived.csf_protein_uln`) - MMN
+tolerates a raised protein below 1 g/L (EFNS/PNS 2010 P2), CIDP supportive criteria need it raised with
+fewer than 10 cells/uL (EAN/PNS 2021).
 """
 
 from __future__ import annotations
@@ -17,19 +18,21 @@ from typing import ClassVar
 
 import numpy as np
 
-from mmn_ddx.features._base import ContractTransformer, Features, at_least, known, not_done
-from mmn_ddx.features._columns import Columns
+from mmn_ddx.data.columns import Columns
+from mmn_ddx.features._base import ContractTransformer, Features, at_least, not_done
+from mmn_ddx.features.criteria import thresholds as T
+from mmn_ddx.features.criteria._derived import AGE_FIELDS, age_at_workup, csf_protein_elevated, csf_protein_uln
 
-ANTI_GM1_POSITIVE = 1.0
-ANTI_GM1_HIGH_TITRE = 4.0
+ANTI_GM1_POSITIVE = T.ANTI_GM1_POSITIVE_RATIO
+ANTI_GM1_HIGH_TITRE = T.ANTI_GM1_HIGH_TITRE_RATIO
 ANTI_GM1_FLOOR = 0.05
 """Ratios below 1/20 of the cut-off are assay noise; the floor keeps the logarithm finite for a 0."""
 
-CSF_ULN_AGE_LIMIT_YEARS = 50.0
-CSF_ULN_YOUNG_G_PER_L = 0.50
-CSF_ULN_OLD_G_PER_L = 0.60
-CSF_PLEOCYTOSIS_PER_UL = 10.0
-"""EAN/PNS 2021: the CSF supportive criterion needs fewer than 10 leucocytes/uL."""
+CSF_PLEOCYTOSIS_PER_UL = T.CSF_CELLS_BELOW_PER_UL
+"""EAN/PNS 2021: the CSF supportive criterion needs fewer than 10 leucocytes/uL; pleocytosis is at least that."""
+
+__all__ = ["ANTI_GM1_HIGH_TITRE", "ANTI_GM1_POSITIVE", "CSF_PLEOCYTOSIS_PER_UL", "LaboratoryFeatures", "age_at_workup",
+           "csf_protein_uln"]
 
 _TESTS: dict[str, tuple[str, str]] = {
     "igm_paraprotein": ("igm_paraprotein", "paraprotein_not_tested"),
@@ -40,23 +43,6 @@ _TESTS: dict[str, tuple[str, str]] = {
 """Boolean test field -> (result column, not-done column)."""
 
 
-def age_at_workup(columns: Columns) -> np.ndarray:
-    """Age at the work-up = onset age + duration / 12 (criteria.md 0.2); NaN if either is null."""
-    return columns["age_at_onset_years"] + columns["symptom_duration_months"] / 12.0
-
-
-def csf_protein_uln(columns: Columns) -> np.ndarray:
-    """Age-partitioned upper limit of CSF protein (g/L), NaN when the age band cannot be known.
-
-    With the duration unknown the age at work-up is only known to be at least the onset age, which
-    decides the band only when onset was already after 50.
-    """
-    age = age_at_workup(columns)
-    onset = columns["age_at_onset_years"]
-    banded = np.where(age <= CSF_ULN_AGE_LIMIT_YEARS, CSF_ULN_YOUNG_G_PER_L, CSF_ULN_OLD_G_PER_L)
-    return np.where(~np.isnan(age), banded, np.where(onset > CSF_ULN_AGE_LIMIT_YEARS, CSF_ULN_OLD_G_PER_L, np.nan))
-
-
 class LaboratoryFeatures(ContractTransformer):
     """Anti-GM1 (log ratio, positive, high titre), CSF against its age limit, paraprotein, anti-MAG, imaging."""
 
@@ -65,8 +51,7 @@ class LaboratoryFeatures(ContractTransformer):
         "csf_protein_g_per_l",
         "csf_cells_per_ul",
         *_TESTS,
-        "age_at_onset_years",
-        "symptom_duration_months",
+        *AGE_FIELDS,
     )
 
     def _compute(self, columns: Columns) -> Features:
@@ -91,21 +76,14 @@ class LaboratoryFeatures(ContractTransformer):
     def _csf(columns: Columns) -> Features:
         """Protein (raw and over the age limit), raised protein, cell count, pleocytosis, "not done".
 
-        ``csf_protein_elevated`` is decided even without a known age band when the protein is above
-        both limits (1) or at most the lower one (0).
+        ``csf_protein_elevated`` is the criteria's own element (one rule): decided even without a known
+        age band when the protein is above both limits (1) or at most the lower one (0).
         """
         protein, cells = columns["csf_protein_g_per_l"], columns["csf_cells_per_ul"]
-        uln = csf_protein_uln(columns)
-        banded = known(protein, uln)
-        elevated = np.where(
-            banded,
-            protein > uln,
-            np.where(protein > CSF_ULN_OLD_G_PER_L, 1.0, np.where(protein <= CSF_ULN_YOUNG_G_PER_L, 0.0, np.nan)),
-        )
         return {
             "csf_protein_g_per_l": protein,
-            "csf_protein_to_uln": protein / uln,
-            "csf_protein_elevated": np.where(np.isnan(protein), np.nan, elevated),
+            "csf_protein_to_uln": protein / csf_protein_uln(columns),
+            "csf_protein_elevated": csf_protein_elevated(columns).to_float(),
             "csf_cells_per_ul": cells,
             "csf_pleocytosis": at_least(cells, CSF_PLEOCYTOSIS_PER_UL),
             "csf_not_done": not_done(protein, cells),

@@ -17,13 +17,14 @@ from typing import ClassVar
 
 import numpy as np
 
+from mmn_ddx.data.columns import Columns
+from mmn_ddx.data.contract import MRC_FIELDS, MRC_REGIONS
 from mmn_ddx.features._base import ContractTransformer, Features, at_least, fraction, row_count, row_max
-from mmn_ddx.features._columns import Columns
+from mmn_ddx.features.criteria import thresholds as T
+from mmn_ddx.features.criteria._derived import grades_asymmetric
 
-REGIONS: tuple[str, ...] = ("arm_proximal", "arm_distal", "leg_proximal", "leg_distal")
+REGIONS: tuple[str, ...] = MRC_REGIONS
 SIDES: tuple[str, ...] = ("left", "right")
-MRC_FIELDS: tuple[str, ...] = tuple(f"mrc_{region}_{side}" for region in REGIONS for side in SIDES)
-"""The eight MRC fields, region-major: column ``2*r + s`` is region ``r``, side ``s``."""
 _DISTAL = np.array(["distal" in name for name in MRC_FIELDS])
 _ARM = np.array(["_arm_" in name for name in MRC_FIELDS])
 
@@ -34,20 +35,17 @@ LIMBS: dict[str, tuple[str, str]] = {
     "leg_right": ("mrc_leg_proximal_right", "mrc_leg_distal_right"),
 }
 
-FULL_STRENGTH = 5.0
-EFNS_STRONG_GRADE = 3.0
-"""EFNS/PNS 2010 asymmetry footnote: a pair is asymmetric if it differs by >= 1 grade when the weaker
-side is > 3, or by >= 2 grades when it is <= 3 [V in criteria.md 0.2]."""
+FULL_STRENGTH = T.MRC_NORMAL
 
 
 def weakness_matrix(columns: Columns) -> np.ndarray:
     """``5 - MRC grade`` for the eight regions (n x 8, region-major), NaN where not recorded."""
-    return columns.derived("weakness", lambda c: FULL_STRENGTH - np.column_stack([c[name] for name in MRC_FIELDS]))
+    return columns.cached("weakness", lambda: FULL_STRENGTH - np.column_stack([columns[name] for name in MRC_FIELDS]))
 
 
 def limb_weakness(columns: Columns) -> np.ndarray:
     """Weakness of each limb (n x 4: arm L/R, leg L/R) = worst recorded region of the limb."""
-    return columns.derived("limb_weakness", _limb_weakness)
+    return columns.cached("limb_weakness", lambda: _limb_weakness(columns))
 
 
 def _limb_weakness(columns: Columns) -> np.ndarray:
@@ -57,10 +55,9 @@ def _limb_weakness(columns: Columns) -> np.ndarray:
 
 
 def pair_asymmetric(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """EFNS/PNS 2010 asymmetry of one left/right pair of MRC *grades* (False where either is null)."""
-    weaker = np.fmin(left, right)
-    difference = np.abs(left - right)
-    return ((weaker > EFNS_STRONG_GRADE) & (difference >= 1)) | ((weaker <= EFNS_STRONG_GRADE) & (difference >= 2))
+    """EFNS/PNS 2010 asymmetry of left/right pairs of MRC *grades*, False where either is null (the
+    criteria's rule, :func:`features.criteria._derived.grades_asymmetric`, known to hold)."""
+    return grades_asymmetric(left, right).true
 
 
 class WeaknessFeatures(ContractTransformer):

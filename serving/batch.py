@@ -8,6 +8,8 @@ row never disagrees with ``Predictor.predict`` for the same patient (a test hold
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,6 @@ import pandas as pd
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD
 from mmn_ddx.serving import alerts, explanation
 from mmn_ddx.serving.predictor import Predictor, Scored
-from mmn_ddx.serving.records import frame_records
 from mmn_ddx.serving.wording import describe_finding
 
 TOP_FINDINGS = 3
@@ -32,8 +33,7 @@ SEPARATOR = " | "
 def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_FINDINGS,
                 with_next_test: bool = False) -> pd.DataFrame:
     """Score a *validated canonical* frame (``serving.records.validate_frame``) to one row per patient."""
-    records = frame_records(frame)
-    scored = predictor.score(records, frame, with_next_test=with_next_test)
+    scored = predictor.score(frame, with_next_test=with_next_test)
     predicted = scored.predicted
     labels = scored.criteria.labels
     rows: dict[str, Any] = {ID_FIELD: scored.patient_ids, "predicted_diagnosis": [DIAGNOSES[k] for k in predicted]}
@@ -41,7 +41,8 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
         rows[column] = scored.probs[:, j]
     rows["prediction_set"] = [SEPARATOR.join(s) for s in scored.sets]
     rows["coverage"] = np.full(len(frame), predictor.bundle.coverage)
-    rows["top_findings"] = [_top_findings(predictor, scored, records[i], i, top_k) for i in range(len(frame))]
+    order = _top_order(scored, top_k)
+    rows["top_findings"] = [_top_findings(predictor, scored, scored.columns.row(i), i, order[i]) for i in range(len(frame))]
     rows["criteria_label"] = labels
     rows["criteria_label_chart_review"] = scored.criteria.labels_by_reading["chart-review"]
     rows["criteria_agree"] = pd.array(
@@ -53,16 +54,49 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
     return pd.DataFrame(rows, index=frame.index)
 
 
-def _top_findings(predictor: Predictor, scored: Scored, record: dict[str, Any], i: int, k: int) -> str:
+def _top_order(scored: Scored, k: int) -> np.ndarray:
+    """Per patient, the ``k`` findings contributing most to the predicted class (the order of
+    :func:`serving.explanation.top_findings`, a test holds it), for the whole batch in one sort."""
+    n = len(scored.predicted)
+    own = scored.group_sums[np.arange(n), :, scored.predicted]  # (patients, findings)
+    return np.argsort(-np.abs(own), axis=1, kind="stable")[:, :k]
+
+
+class _FeatureRow(Mapping[str, float]):
+    """One patient's model input by feature name, read on access (the wording looks up a few of ~110)."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: Mapping[str, int], values: np.ndarray) -> None:
+        self._index, self._values = index, values
+
+    def __getitem__(self, name: str) -> float:
+        return float(self._values[self._index[name]])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def _top_findings(predictor: Predictor, scored: Scored, record: Mapping[str, Any], i: int, top: np.ndarray) -> str:
     fmap = predictor.findings
     predicted = int(scored.predicted[i])
     neutral = explanation.NEUTRAL[scored.attribution.scale]
-    top = explanation.top_findings(fmap, scored.group_sums[i], predicted, k)
-    known = fmap.known(scored.attribution.feature_values[i])
+    known = _FeatureRow(_feature_index(fmap.features), scored.attribution.feature_values[i])
     return SEPARATOR.join(
         explanation.sentence(describe_finding(fmap.groups[g], record, fmap.mode, known), scored.group_sums[i, g],
                              predicted, neutral)
-        for g, _ in top)
+        for g in top.tolist())
+
+
+@cache
+def _feature_index(features: tuple[str, ...]) -> dict[str, int]:
+    return {name: j for j, name in enumerate(features)}
 
 
 def _warning_codes(predictor: Predictor, scored: Scored, i: int) -> str:

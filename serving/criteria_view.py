@@ -2,7 +2,7 @@
 
 :func:`features.criteria.explain_criteria` explains one patient (a one-row frame) and costs several
 milliseconds of pandas work per call; serving explains a batch with *one* evaluation of every element
-(:func:`features.criteria.evaluate_all`, from record dicts for a few patients) and reads each patient's statuses out of those arrays. The
+(:func:`features.criteria.evaluate_all`, on the prediction's one read of the patients' columns) and reads each patient's statuses out of those arrays. The
 wording, element order and "not assessable because these fields are null" rule are those of
 ``explain_criteria`` (a test holds the two equal), so the criteria code stays the only source of truth
 for what an element means.
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mmn_ddx.data.columns import Columns
 from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.features.criteria import (
     CRITERIA_FIELDS,
@@ -67,9 +68,9 @@ class CriteriaBatch:
         return len(self.labels)
 
 
-def evaluate(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> CriteriaBatch:
-    """Evaluate all criteria sets once per reading, for a canonical frame or validated record dicts (read once);
-    the elements and verdicts are the strict reading's, the labels every reading's."""
+def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> CriteriaBatch:
+    """Evaluate all criteria sets once per reading, for the prediction's columns (:mod:`data.columns`), a frame
+    or records (read once); the elements and verdicts are the strict reading's, the labels every reading's."""
     readings = evaluate_readings(data)
     ev = readings["strict"]
     statuses = {c.id: _codes([ev.elements[c.id][e.id] for e in c.elements]) for c in CRITERIA_SETS}
@@ -77,7 +78,8 @@ def evaluate(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> CriteriaBatch:
     undecided = {c.id: {key: np.asarray(value.isna()) for key, value in ev.categories[c.id].items()}
                  for c in CRITERIA_SETS}
     verdicts = {c.id: first_met(ev.categories[c.id]) for c in CRITERIA_SETS}
-    nulls = {name: np.asarray(ev.cols.is_null(name)) for name in CRITERIA_FIELDS}
+    mask = ev.cols.null_mask(CRITERIA_FIELDS)
+    nulls = {name: mask[:, j] for j, name in enumerate(CRITERIA_FIELDS)}
     labels = {reading: np.asarray(readings[reading].labels, dtype=object) for reading in READINGS}
     return CriteriaBatch(ev, statuses, undecided, nulls, verdicts, labels["strict"], labels)
 

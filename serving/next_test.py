@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from mmn_ddx.data.columns import Columns
 from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.data.diagnostic_tests import TESTS
-from mmn_ddx.features import Columns
 from mmn_ddx.serving.result import NextTest
 from mmn_ddx.training.artifact.outcomes import OutcomeTables
 

@@ -5,7 +5,8 @@
     ...                             "motor_nerves_studied": 8})   # doctest: +SKIP
     >>> result.predicted_diagnosis, result.prediction_set.diagnoses   # doctest: +SKIP
 
-Every batch is computed vectorised - one read of the patients' fields, their features and those of their
+Every batch is computed vectorised - one read of the patients' fields (:mod:`data.columns`, shared by the
+features, the criteria, the OOD check and the null masks of the warnings), their features and those of their
 next-test hypotheses (the same columns with a test's result filled in), one SHAP pass, one criteria
 evaluation and one model call for all hypotheses - and then cut into per-patient results,
 so ``predict_many(records)[i] == predict(records[i])`` (a test holds it) and one patient costs what a
@@ -24,11 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, fields
+from mmn_ddx.data.columns import Columns, read_frame, read_records
+from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD
 from mmn_ddx.data.record import PatientRecord
 from mmn_ddx.features.modes import MODES, check_mode
 from mmn_ddx.serving import alerts, criteria_view, explanation, next_test
-from mmn_ddx.serving.records import canonical_frame, frame_records, patient_ids, validate_frame, validate_many, validate_one
+from mmn_ddx.serving.records import frame_records, patient_ids, validate_frame, validate_many, validate_one
 from mmn_ddx.serving.result import Audit, NextTest, PredictionResult, PredictionSet
 from mmn_ddx.settings import CHAMPION_ALIAS, MODEL_NAMES, get_settings
 from mmn_ddx.training.artifact.bundle import BundleError, FeatureAttribution, IntegrityError, ModelBundle, load_bundle
@@ -36,13 +38,11 @@ from mmn_ddx.training.artifact.conformal import METHOD as CONFORMAL_METHOD
 from mmn_ddx.training.artifact.metadata import code_version
 
 Record = Mapping[str, Any] | PatientRecord
-RECORDS_PATH_MAX = 64
-"""Batches up to this size are featurised from record dicts (faster than a DataFrame for few rows)."""
 
 
-def null_mask(records: list[dict[str, Any]], columns: list[str]) -> np.ndarray:
-    """(patients, fields): True where the validated record has no value."""
-    return np.array([[record.get(name) is None for name in columns] for record in records], dtype=bool)
+def null_mask(columns: Columns) -> np.ndarray:
+    """(patients, fields): True where a patient's field is null, fields in :data:`FEATURE_FIELDS` order."""
+    return columns.null_mask(FEATURE_FIELDS)
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -87,6 +87,8 @@ class Scored:
     n_optional: int
     motor_ncs_done: np.ndarray
     next_tests: list[NextTest | None] | None
+    columns: Columns
+    """The patients' fields as read once; ``columns.row(i)`` is patient ``i``'s record for the wording."""
 
     @cached_property
     def predicted(self) -> np.ndarray:
@@ -165,51 +167,48 @@ class Predictor:
             return []
         return self._results(self.score(valid, frame, with_next_test=with_next_test), valid)
 
-    def score(self, records: list[dict[str, Any]], frame: pd.DataFrame | None = None, *,
+    def score(self, records: list[dict[str, Any]] | pd.DataFrame, frame: pd.DataFrame | None = None, *,
               with_next_test: bool = True) -> Scored:
-        """The vectorised core for *validated* record dicts (and, if already built, their canonical frame).
+        """The vectorised core for *validated* record dicts or a validated canonical frame (or both).
 
-        Up to :data:`RECORDS_PATH_MAX` patients are read straight from the dicts, without pandas (a one-row
-        frame costs more than the model); larger batches go through the canonical frame, built here if
-        not given.
+        The patients' fields are read once (:mod:`data.columns`): from the frame when there is one, else
+        from the record dicts (validated, so only encoded: no DataFrame for a few patients).
         """
-        if len(records) <= RECORDS_PATH_MAX:
-            data: pd.DataFrame | list[dict[str, Any]] = records
+        if isinstance(records, pd.DataFrame):
+            records, frame = [], records
+        if frame is None:
+            columns, ids = read_records(records, validated=True), [
+                None if r.get(ID_FIELD) is None else str(r[ID_FIELD]) for r in records]
         else:
-            data = canonical_frame(records) if frame is None else frame
+            columns, ids = read_frame(frame), patient_ids(frame)
         with self.bundle.thread_context(self.threads):
-            return self._score(data, records, with_next_test=with_next_test)
+            return self._score(columns, ids, with_next_test=with_next_test)
 
-    def _score(self, data: pd.DataFrame | list[dict[str, Any]], records: list[dict[str, Any]], *,
-               with_next_test: bool) -> Scored:
-        if isinstance(data, pd.DataFrame):
-            columns, nulls, ids = list(data.columns), data.isna().to_numpy(), patient_ids(data)
-        else:
-            columns = list(fields())
-            nulls = null_mask(records, columns)
-            ids = [None if r.get(ID_FIELD) is None else str(r[ID_FIELD]) for r in records]
-        features, n = self.bundle.features, len(records)
-        read = features.read(data)
-        asked = next_test.hypotheses(nulls, columns, self.bundle.outcomes) if with_next_test else None
+    def _score(self, read: Columns, ids: list[str | None], *, with_next_test: bool) -> Scored:
+        names = list(FEATURE_FIELDS)
+        nulls = null_mask(read)
+        features, n = self.bundle.features, len(read)
+        asked = next_test.hypotheses(nulls, names, self.bundle.outcomes) if with_next_test else None
         if asked is not None and asked.candidates:  # one feature pass: the patients, then their hypotheses
             X_all = features.transform_columns(asked.columns(read))
             X, after = X_all[:n], self.bundle.predict_proba(features=X_all[n:])
         else:
             X, after = features.transform_columns(read), np.empty((0, len(DIAGNOSES)))
-        probs, attribution = self.bundle.predict_explain(data, features=X)
-        recorded, n_optional = alerts.recorded_counts(nulls, columns, self.mode)
+        probs, attribution = self.bundle.predict_explain(None, features=X)
+        recorded, n_optional = alerts.recorded_counts(nulls, names, self.mode)
         return Scored(
             patient_ids=ids,
             probs=probs,
             attribution=attribution,
             group_sums=self.findings.sums(attribution.values),
             sets=self.bundle.prediction_set(probs),
-            ood=self.bundle.out_of_distribution(data, features=X),
-            criteria=criteria_view.evaluate(data),
+            ood=self.bundle.out_of_distribution(read, features=X),
+            criteria=criteria_view.evaluate(read),
             recorded=recorded,
             n_optional=n_optional,
-            motor_ncs_done=~nulls[:, columns.index("motor_nerves_studied")],
+            motor_ncs_done=~nulls[:, names.index("motor_nerves_studied")],
             next_tests=None if asked is None else next_test.most_informative(asked, probs, after),
+            columns=read,
         )
 
     # --- per-patient results ------------------------------------------------------------------------

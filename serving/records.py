@@ -19,10 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, to_canonical
+from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, rule_problems, to_canonical
 from mmn_ddx.data.record import PatientRecord, RecordError, validate_record
 from mmn_ddx.features import ClinicalFeatures, FeatureInputError
-from mmn_ddx.features._columns import COUNT_DENOMINATORS
 
 
 class BatchRecordError(RecordError):
@@ -42,8 +41,8 @@ def validate_one(record: Mapping[str, Any] | PatientRecord) -> dict[str, Any]:
     """One record as a dict of every contract field (nulls included), or :class:`RecordError`.
 
     ``None``, NaN and ``pd.NA`` all mean null (a row of a DataFrame holds nulls as NaN); numpy scalars are
-    read as plain Python values; a ``diagnosis`` key is ignored. Beyond the per-field contract, a count of
-    abnormal nerves may not exceed the nerves studied.
+    read as plain Python values; a ``diagnosis`` key is ignored. The record model checks the data
+    dictionary's cross-field rules as well (e.g. a count of abnormal nerves within the nerves studied).
     """
     if isinstance(record, PatientRecord):
         valid = record.to_dict()
@@ -51,10 +50,6 @@ def validate_one(record: Mapping[str, Any] | PatientRecord) -> dict[str, Any]:
         raise RecordError({"<record>": f"expected a JSON object (field -> value), got {type(record).__name__}"})
     else:
         valid = validate_record({k: _plain(v) for k, v in record.items() if k != LABEL}).to_dict()
-    problems = {part: f"exceeds {whole}" for part, whole in COUNT_DENOMINATORS.items()
-                if valid[part] is not None and valid[whole] is not None and valid[part] > valid[whole]}
-    if problems:
-        raise RecordError(problems)
     return valid
 
 
@@ -76,9 +71,9 @@ def validate_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A cohort DataFrame in canonical dtypes, checked against the contract (vectorised).
 
     A frame already in canonical dtypes (``data.importer.read_cohort``'s ``valid``, the generator) is
-    checked with the feature layer's vectorised contract check; anything else is validated row by row.
-    Raises :class:`BatchRecordError` for rows whose nerve counts exceed the nerves studied (rows named by
-    the frame's index: the importer's 1-based row numbers) and :class:`RecordError` otherwise.
+    checked with the feature layer's vectorised contract check and the data dictionary's cross-field rules;
+    anything else is validated row by row. Raises :class:`BatchRecordError` for rows breaking a rule (rows
+    named by the frame's index: the importer's 1-based row numbers) and :class:`RecordError` otherwise.
     """
     unknown = [str(c) for c in frame.columns if c not in fields() and c != LABEL]
     if unknown:
@@ -87,7 +82,7 @@ def validate_frame(frame: pd.DataFrame) -> pd.DataFrame:
         records = frame.drop(columns=[LABEL], errors="ignore").to_dict("records")
         return canonical_frame(validate_many([_whole_counts(record) for record in records]))
     canonical = to_canonical(frame.drop(columns=[LABEL], errors="ignore"))
-    rows = count_problems(canonical)
+    rows = broken_rules(canonical)
     if rows:
         raise BatchRecordError(rows)
     try:
@@ -97,14 +92,13 @@ def validate_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return canonical
 
 
-def count_problems(frame: pd.DataFrame) -> dict[Any, dict[str, str]]:
-    """Rows (index labels) whose count of abnormal nerves exceeds the nerves studied, per field."""
+def broken_rules(frame: pd.DataFrame) -> dict[Any, dict[str, str]]:
+    """Rows (index labels) of a canonical frame breaking a cross-field rule of the data dictionary, per field."""
     rows: dict[Any, dict[str, str]] = {}
-    for part, whole in COUNT_DENOMINATORS.items():
-        over = (frame[part].to_numpy(dtype=np.float64, na_value=np.nan)
-                > frame[whole].to_numpy(dtype=np.float64, na_value=np.nan))  # a null on either side is no problem
-        for label in frame.index[over]:
-            rows.setdefault(label, {})[part] = f"exceeds {whole}"
+    for rule, mask in rule_problems(
+            lambda name: frame[name].to_numpy(dtype=np.float64, na_value=np.nan) if name in frame.columns else None):
+        for label in frame.index[mask]:
+            rows.setdefault(label, {})[rule.field] = rule.message
     return rows
 
 
@@ -120,9 +114,14 @@ def _is_canonical(frame: pd.DataFrame) -> bool:
     return all(frame[name].dtype == dtypes[name] for name in frame.columns if name in dtypes)
 
 
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """numpy scalars and pandas nulls as plain Python (the strict contract accepts JSON types only)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if type(value) in _PLAIN_TYPES:  # the common case first: one set lookup per field
+        return value
+    if value is pd.NA or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, np.generic):
         value = value.item()

@@ -3,27 +3,31 @@
 MRC fields grade the weakest muscle of a region (0-5). A region is weak below grade 5; a limb is weak if
 its proximal or its distal region is. All helpers are three-valued: a null grade can make a limb "weak:
 unknown", but a known weak region makes the limb weak whatever its other region shows.
+
+The clinical rules shared with the features are written here once and imported there: age at work-up,
+the age-partitioned CSF protein limit (Breiner 2019) and the EFNS/PNS 2010 asymmetry rule.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from mmn_ddx.data.columns import compare
+from mmn_ddx.data.contract import MRC_FIELDS, MRC_REGIONS
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least, tri
 
 LIMBS: tuple[str, ...] = ("arm_left", "arm_right", "leg_left", "leg_right")
 LEVELS: tuple[str, ...] = ("proximal", "distal")
-REGIONS: tuple[str, ...] = ("arm_proximal", "arm_distal", "leg_proximal", "leg_distal")
+REGIONS: tuple[str, ...] = MRC_REGIONS
 """The four left/right MRC pairs compared for asymmetry (criteria.md §0.2 ``asymmetric_weakness``)."""
 
-MRC_FIELDS: tuple[str, ...] = tuple(
-    f"mrc_{limb}_{level}_{side}" for limb in ("arm", "leg") for level in LEVELS for side in ("left", "right")
-)
 ARM_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if f.startswith("mrc_arm"))
 LEG_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if f.startswith("mrc_leg"))
 PROXIMAL_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if "_proximal_" in f)
-CSF_FIELDS: tuple[str, ...] = ("csf_protein_g_per_l", "age_at_onset_years", "symptom_duration_months")
+AGE_FIELDS: tuple[str, ...] = ("age_at_onset_years", "symptom_duration_months")
+"""The fields of the age at work-up (:func:`age_at_workup`)."""
+CSF_FIELDS: tuple[str, ...] = ("csf_protein_g_per_l", *AGE_FIELDS)
 IMMUNOTHERAPY_FIELDS: tuple[str, ...] = ("ivig_response", "corticosteroid_response")
 
 
@@ -46,14 +50,20 @@ def limbs_weak_at_least(c: Columns, k: int) -> Tri:
     return at_least(k, (limb_weak(c, limb) for limb in LIMBS))
 
 
-def pair_asymmetric(c: Columns, region: str) -> Tri:
-    """EFNS/PNS 2010 C1 footnote: >= 1 MRC grade difference if the weaker side is > 3, >= 2 if <= 3."""
-    left, right = c.number(f"mrc_{region}_left"), c.number(f"mrc_{region}_right")
+def grades_asymmetric(left: np.ndarray, right: np.ndarray) -> Tri:
+    """EFNS/PNS 2010 C1 footnote, on MRC *grades* of any shape: a left/right pair is asymmetric with >= 1
+    grade difference if the weaker side is > 3, >= 2 if it is <= 3; Unknown where either grade is null.
+    The one definition: the weakness features and the wording import it."""
     weaker, diff = np.minimum(left, right), np.abs(left - right)
-    above = c.compare(weaker, ">", T.MRC_ASYMMETRY_GRADE_LIMIT)
-    return (above & c.compare(diff, ">=", T.MRC_ASYMMETRY_DIFF_ABOVE_LIMIT)) | (
-        ~above & c.compare(diff, ">=", T.MRC_ASYMMETRY_DIFF_AT_OR_BELOW_LIMIT)
+    above = compare(weaker, ">", T.MRC_ASYMMETRY_GRADE_LIMIT)
+    return (above & compare(diff, ">=", T.MRC_ASYMMETRY_DIFF_ABOVE_LIMIT)) | (
+        ~above & compare(diff, ">=", T.MRC_ASYMMETRY_DIFF_AT_OR_BELOW_LIMIT)
     )
+
+
+def pair_asymmetric(c: Columns, region: str) -> Tri:
+    """One regional left/right MRC pair, asymmetric by the EFNS/PNS 2010 rule (:func:`grades_asymmetric`)."""
+    return grades_asymmetric(c.number(f"mrc_{region}_left"), c.number(f"mrc_{region}_right"))
 
 
 def asymmetric_weakness(c: Columns) -> Tri:
@@ -92,21 +102,38 @@ def upper_limb_predominant(c: Columns) -> Tri:
     return arms_weaker | (tie & c.isin("onset_region", ("upper_limb",)))
 
 
+def age_at_workup(c: Columns) -> np.ndarray:
+    """Age at the work-up = age at onset + symptom duration / 12 (criteria.md §0.2); NaN if either is null."""
+    return c.number("age_at_onset_years") + c.number("symptom_duration_months") / T.MONTHS_PER_YEAR
+
+
 def age_at_workup_at_most(c: Columns, years: float) -> Tri:
-    """``age_at_onset_years + symptom_duration_months / 12 <= years``; a missing duration only matters when
-    the age at onset alone does not already exceed the limit."""
-    age = c.number("age_at_onset_years") + c.number("symptom_duration_months") / T.MONTHS_PER_YEAR
-    return c.compare(age, "<=", years) & ~c.num("age_at_onset_years", ">", years)
+    """``age at work-up <= years``; a missing duration only matters when the age at onset alone does not
+    already exceed the limit (the age at work-up is at least the age at onset)."""
+    return c.compare(age_at_workup(c), "<=", years) & ~c.num("age_at_onset_years", ">", years)
+
+
+def csf_lower_limit_applies(c: Columns) -> Tri:
+    """Breiner 2019 age band: the lower CSF protein limit applies up to and including age 50 at work-up."""
+    return c.cached("csf_young", lambda: age_at_workup_at_most(c, T.CSF_AGE_LIMIT_YEARS))
+
+
+def csf_protein_uln(c: Columns) -> np.ndarray:
+    """Age-partitioned upper limit of CSF protein (g/L): 0.50 up to age 50, 0.60 above (Breiner 2019,
+    criteria.md §0.2); NaN when the age band cannot be known (duration null, onset at most 50)."""
+    young = csf_lower_limit_applies(c)
+    return np.where(young.true, T.CSF_PROTEIN_ULN_UP_TO_AGE_LIMIT_G_PER_L,
+                    np.where(young.false, T.CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L, np.nan))
 
 
 def csf_protein_elevated(c: Columns) -> Tri:
-    """CSF protein above the age-partitioned upper limit: 0.50 g/L up to age 50, 0.60 g/L above (Breiner
-    2019, criteria.md §0.2). Decided without the age when the protein is above both or below both limits."""
+    """CSF protein above its age-partitioned upper limit (:func:`csf_protein_uln`); decided without the
+    age when the protein is above both limits or at most the lower one."""
 
     def compute() -> Tri:
         above_high = c.num("csf_protein_g_per_l", ">", T.CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L)
         above_low = c.num("csf_protein_g_per_l", ">", T.CSF_PROTEIN_ULN_UP_TO_AGE_LIMIT_G_PER_L)
-        return above_high | (above_low & age_at_workup_at_most(c, T.CSF_AGE_LIMIT_YEARS))
+        return above_high | (above_low & csf_lower_limit_applies(c))
 
     return c.cached("csf_elevated", compute)
 

@@ -1,7 +1,7 @@
 """Run all criteria sets over a canonical cohort frame: one verdict row per patient, the elements and
 categories as boolean feature columns, and the shared :class:`Evaluation` that the explanation reads.
 
-Input must be a *canonical* frame (see :mod:`features.criteria._input`).
+Input is a cohort frame, record dicts or columns already read (:mod:`data.columns`, the one reader).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD
-from mmn_ddx.features.criteria._input import check_frame
+from mmn_ddx.data.columns import read_frame, read_records
 from mmn_ddx.features.criteria._logic import READINGS, Columns, Reading, Tri, is_true
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 from mmn_ddx.features.criteria._results import (
@@ -63,28 +63,29 @@ class Evaluation:
     labels: np.ndarray
 
 
-def _columns(data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> Columns:
+def _columns(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Columns:
+    if isinstance(data, Columns):
+        return data
     if isinstance(data, pd.DataFrame):
-        cols = Columns(data)
-        check_frame(cols, CRITERIA_FIELDS)
-        return cols
+        return read_frame(data, CRITERIA_FIELDS)
     if isinstance(data, Sequence) and not isinstance(data, str):
-        return Columns.from_records(data)
+        return read_records(data, CRITERIA_FIELDS)
     raise TypeError(f"expected a pandas DataFrame or a list of record dicts, got {type(data).__name__}")
 
 
-def evaluate_all(data: pd.DataFrame | Sequence[Mapping[str, Any]], reading: Reading = "strict") -> Evaluation:
+def evaluate_all(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]], reading: Reading = "strict"
+                 ) -> Evaluation:
     """Evaluate every element of every set once, then the categories and the cascade, under one reading
     (``strict`` or ``chart-review``, see :data:`features.criteria.READINGS`).
 
-    ``data``: a canonical frame (checked, see :mod:`features.criteria._input`), or *validated* record
-    dicts (``PatientRecord.to_dict()``; the per-patient serving path) read without pandas.
+    ``data``: columns already read (the serving path: the prediction's one read), a cohort frame or
+    record dicts (read and checked by :mod:`data.columns`).
     """
     return _evaluate(_columns(data).with_reading(reading))
 
 
 def evaluate_readings(
-    data: pd.DataFrame | Sequence[Mapping[str, Any]], readings: Sequence[Reading] = READINGS
+    data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]], readings: Sequence[Reading] = READINGS
 ) -> dict[Reading, Evaluation]:
     """:func:`evaluate_all` under several readings, reading the data once (what serving shows side by side)."""
     cols = _columns(data)

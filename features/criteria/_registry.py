@@ -19,7 +19,7 @@ from typing import Literal
 import pandas as pd
 
 from mmn_ddx.data.contract import fields
-from mmn_ddx.features.criteria._input import check_frame
+from mmn_ddx.data.columns import read_frame
 from mmn_ddx.features.criteria._logic import Columns, Reading, Tri
 from mmn_ddx.features.criteria._results import Role
 
@@ -60,8 +60,7 @@ class Element:
 
     def __call__(self, frame: pd.DataFrame, reading: Reading = "strict") -> pd.Series:
         """Evaluate on a canonical frame: a ``boolean`` Series, NA where the data cannot decide."""
-        cols = Columns(frame).with_reading(reading)
-        check_frame(cols, self.fields)
+        cols = read_frame(frame, self.fields).with_reading(reading)
         return pd.Series(self.read(cols).to_pandas(), index=frame.index, name=self.id, copy=False)
 
     def read(self, cols: Columns) -> Tri:

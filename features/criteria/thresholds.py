@@ -84,6 +84,9 @@ MMN_MIN_SUPPORTIVE_FOR_PROBABLE: Final = 2
 ANTI_GM1_POSITIVE_RATIO: Final = 1.0
 """EFNS/PNS 2010 P1: elevated IgM anti-GM1; the field is result / laboratory cut-off, so >= 1 is positive."""
 
+ANTI_GM1_HIGH_TITRE_RATIO: Final = 4.0
+"""High-titre IgM anti-GM1: >= 4 x the laboratory cut-off (data dictionary, ``anti_gm1_igm_ratio``; Taylor 1996)."""
+
 MMN_CSF_PROTEIN_BELOW_G_PER_L: Final = 1.0
 """EFNS/PNS 2010 P2: increased CSF protein, but *below* 1 g/L (strict)."""
 
@@ -163,7 +166,7 @@ ALS_PRESERVED_REFLEXES: Final = ("normal", "brisk")
 """Gold Coast 2020 UMN dysfunction: "the presence of a reflex in a clinically weak and wasted muscle" - a
 reflex of the weak limbs that is not reduced or absent, while muscles are wasted."""
 
-ALS_MIMIC_ANTI_GM1_HIGH_TITRE_RATIO: Final = 4.0
+ALS_MIMIC_ANTI_GM1_HIGH_TITRE_RATIO: Final = ANTI_GM1_HIGH_TITRE_RATIO
 """Project proxy for Gold Coast criterion 3 (not published): high-titre anti-GM1 (>= 4 x cut-off) is a
 red flag for an ALS mimic (criteria.md §3.4)."""
 

@@ -201,18 +201,14 @@ def _predict_batch(load: Callable[[], Predictor], file: Path, output: Path | Non
 
 
 class _Problems:
-    """Invalid rows over the chunks (the importer's rejections, and counts above their denominator)."""
+    """Invalid rows over the chunks (the importer's rejections, the dictionary's cross-field rules included)."""
 
     def __init__(self) -> None:
         self.rows: dict[int, dict[str, str]] = {}
 
     def add(self, chunk: ImportResult) -> pd.DataFrame:
         """The chunk's rows that can be scored."""
-        from mmn_ddx.serving.records import count_problems
-
         found = _rejections(chunk.rejections)
-        for row, fields in count_problems(chunk.valid).items():
-            found.setdefault(int(row), {}).update(fields)
         self.rows.update(found)
         return chunk.valid.drop(index=[r for r in found if r in chunk.valid.index])
 

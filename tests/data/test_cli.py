@@ -166,3 +166,18 @@ def test_help_texts_explain_each_command(runner: CliRunner) -> None:
     for command, phrase in [("validate", "--require-label"), ("generate", "--class-priors"), ("describe", "median")]:
         result = runner.invoke(app, ["cohort", command, "--help"])
         assert result.exit_code == 0 and phrase in result.stdout
+
+
+def test_validate_rejects_a_count_above_the_nerves_studied_with_the_rule_message(runner: CliRunner, tmp_path: Path) -> None:
+    """Issue #10: 2 motor nerves studied and 5 with definite block is rejected here as by train / predict / HTTP."""
+    from mmn_ddx.data.contract import rules
+
+    path, report = tmp_path / "issue.csv", tmp_path / "rejections.csv"
+    path.write_text("age_at_onset_years,sex,motor_nerves_studied,nerves_definite_cb\n45,male,8,2\n45,male,2,5\n",
+                    encoding="utf-8")
+    result = runner.invoke(app, ["cohort", "validate", str(path), "--report", str(report)])
+    assert result.exit_code == 1, result.output
+    assert "2 rows read, 1 accepted, 1 rejected" in result.stdout
+    written = read_table(report)
+    message = next(rule.message for rule in rules() if rule.field == "nerves_definite_cb")
+    assert written[["row", "field", "reason"]].values.tolist() == [[2, "nerves_definite_cb", message]]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from mmn_ddx.data.contract import DIAGNOSES, FIELD_NAMES, LABEL, fields
+from mmn_ddx.data.contract import DIAGNOSES, FIELD_NAMES, LABEL, fields, rules
 from mmn_ddx.data.record import LabelledPatientRecord, PatientRecord, RecordError, validate_record
 
 VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"
@@ -115,6 +115,9 @@ def test_values_outside_the_range_are_rejected_and_the_bounds_accepted(mmn: dict
     assert spec.range is not None
     low, high = spec.range
     cast = int if spec.type == "int" else float
+    linked = {name: None for rule in rules() if field in (rule.field, rule.at_most)  # a range test, not a rule test
+              for name in (rule.field, rule.at_most) if name != field}
+    mmn.update(linked)
     for bound in (low, high):
         validate_record({**mmn, field: cast(bound)})
     for outside in (low - 1, high + 1):
@@ -153,3 +156,27 @@ def test_the_label_is_not_a_record_field_but_the_labelled_model_requires_it(mmn:
     with pytest.raises(ValidationError):
         LabelledPatientRecord.model_validate({**mmn, LABEL: "ALS"})
     assert issubclass(LabelledPatientRecord, PatientRecord)
+
+
+ISSUE_EXAMPLE = {"age_at_onset_years": 45.0, "sex": "male", "motor_nerves_studied": 2, "nerves_definite_cb": 5}
+"""Issue #10: 2 motor nerves studied, 5 with definite conduction block - accepted by one entry point once."""
+
+
+def test_a_count_above_its_denominator_is_rejected_naming_both_fields() -> None:
+    problems = _problems(ISSUE_EXAMPLE)
+    assert problems == {"nerves_definite_cb": next(r.message for r in rules() if r.field == "nerves_definite_cb")}
+    assert "motor_nerves_studied" in problems["nerves_definite_cb"]
+
+
+@pytest.mark.parametrize("rule", rules(), ids=lambda rule: rule.field)
+def test_every_rule_of_the_dictionary_binds_the_record(mmn: dict[str, Any], rule: Any) -> None:
+    mmn.update({rule.at_most: 3, rule.field: 3})
+    validate_record(mmn)  # equal is fine
+    mmn[rule.field] = 4
+    assert _problems(mmn)[rule.field] == rule.message
+    mmn[rule.at_most] = None
+    validate_record(mmn)  # a null bound contradicts nothing
+
+
+def test_a_rule_is_not_reported_when_the_bound_itself_is_invalid() -> None:
+    assert set(_problems({**ISSUE_EXAMPLE, "motor_nerves_studied": "2"})) == {"motor_nerves_studied"}

@@ -11,7 +11,7 @@ from pandera.config import ValidationDepth, config_context
 import pytest
 
 from mmn_ddx.data.cells import PARSED_DTYPES
-from mmn_ddx.data.contract import FIELD_NAMES, ID_FIELD, LABEL, fields, to_canonical
+from mmn_ddx.data.contract import FIELD_NAMES, ID_FIELD, LABEL, fields, rules, to_canonical
 from mmn_ddx.data.schema import DUPLICATE_ID, NOT_WHOLE, cohort_schema, validate_cohort
 
 VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"
@@ -107,3 +107,16 @@ def test_pandera_settings_cannot_switch_validation_off(cohort: pd.DataFrame) -> 
     with config_context(validation_enabled=False, validation_depth=ValidationDepth.SCHEMA_ONLY):
         with pytest.raises(pa_errors.SchemaErrors):
             validate_cohort(cohort)
+
+
+def test_a_count_above_its_denominator_fails_on_its_own_column_and_row(cohort: pd.DataFrame) -> None:
+    rule = next(r for r in rules() if r.field == "nerves_definite_cb")
+    cohort.loc[1, ["motor_nerves_studied", "nerves_definite_cb"]] = [2, 5]
+    failures = _failures(cohort)
+    assert failures[["column", "index", "check"]].values.tolist() == [["nerves_definite_cb", 1, rule.message]]
+
+
+def test_a_rule_with_a_column_left_out_is_not_checked(cohort: pd.DataFrame) -> None:
+    cohort.loc[1, ["motor_nerves_studied", "nerves_definite_cb"]] = [2, 5]
+    only = tuple(c for c in cohort.columns if c != "motor_nerves_studied")
+    validate_cohort(cohort, only=only)

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least, exactly, true_or_unknown
+from mmn_ddx.data.columns import read_frame
+from mmn_ddx.data.contract import rules
+from mmn_ddx.features.criteria._logic import Tri, all_of, any_of, at_least, exactly, true_or_unknown
 from mmn_ddx.features.criteria.examples import example_frame
 
 T, F, U = True, False, None
@@ -93,19 +95,21 @@ def test_true_or_unknown_never_refutes() -> None:
 def test_count_threshold_needs_a_positive_denominator_to_refute(
     count: int | None, studied: int | None, expected: bool | None
 ) -> None:
-    frame = example_frame("typical_mmn", nerves_definite_cb=count, motor_nerves_studied=studied)
-    assert py(Columns(frame).count_at_least("nerves_definite_cb", 2, "motor_nerves_studied")) == [expected]
+    others = {rule.field: None for rule in rules()  # no nerve studied: the other counts cannot be recorded either
+              if studied == 0 and rule.at_most == "motor_nerves_studied" and rule.field != "nerves_definite_cb"}
+    frame = example_frame("typical_mmn", nerves_definite_cb=count, motor_nerves_studied=studied, **others)
+    assert py(read_frame(frame).count_at_least("nerves_definite_cb", 2, "motor_nerves_studied")) == [expected]
 
 
 def test_float_comparisons_tolerate_representation_error() -> None:
     frame = example_frame("typical_mmn", mrc_arm_distal_left=4.6, mrc_arm_distal_right=3.6)
-    cols = Columns(frame)
+    cols = read_frame(frame)
     diff = np.abs(cols.number("mrc_arm_distal_left") - cols.number("mrc_arm_distal_right"))
     assert diff[0] < 1.0  # the float difference really is below 1 ...
     assert py(cols.compare(diff, ">=", 1.0)) == [True]  # ... but one MRC grade is one MRC grade
 
 
 def test_category_test_rejects_values_outside_the_contract() -> None:
-    cols = Columns(example_frame("typical_mmn"))
+    cols = read_frame(example_frame("typical_mmn"))
     with pytest.raises(ValueError, match="sensory_loss"):
         cols.isin("sensory_loss", ("severe",))

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmn_ddx.data.contract import FEATURE_FIELDS, fields
+from mmn_ddx.data.contract import FEATURE_FIELDS, fields, rules
 from mmn_ddx.features import MODES, TREATMENT_FIELDS, ClinicalFeatures, feature_names
-from mmn_ddx.features._columns import COUNT_DENOMINATORS
 from mmn_ddx.features._random_frame import random_frame
 from mmn_ddx.features.findings import (
     DELIBERATELY_UNUSED,
@@ -22,6 +21,9 @@ from mmn_ddx.features.findings import (
 from mmn_ddx.features.weakness import MRC_FIELDS
 
 COMPLETENESS = "fields_recorded"  # depends on every field by definition; excluded where that would hide gaps
+
+COUNT_DENOMINATORS = {rule.field: rule.at_most for rule in rules()}
+"""Each nerve count and the nerves-studied field it may not exceed (data dictionary rules)."""
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from mmn_ddx.data.contract import DIAGNOSES, fields
+from mmn_ddx.data.contract import DIAGNOSES, fields, rules
 from mmn_ddx.serving.http.app import RECORD_BODY_LIMIT
 from mmn_ddx.serving.http.errors import MAX_BATCH
 
@@ -88,6 +88,19 @@ def test_contract_violation_is_422_naming_the_field(client: TestClient, vignette
     assert list(body["problems"]) == [field]
     assert reason in body["problems"][field]
     assert "4711" not in response.text and "patchy" not in response.text  # values are never echoed
+
+
+ISSUE_EXAMPLE = {"age_at_onset_years": 45.0, "sex": "male", "motor_nerves_studied": 2, "nerves_definite_cb": 5}
+
+
+def test_count_above_the_nerves_studied_is_422_with_the_dictionary_rule(client: TestClient) -> None:
+    """Issue #10's row: the same field and message as ``cohort validate`` and the Python API."""
+    message = next(rule.message for rule in rules() if rule.field == "nerves_definite_cb")
+    response = client.post("/v1/predict", json=ISSUE_EXAMPLE)
+    assert response.status_code == 422
+    assert response.json()["problems"] == {"nerves_definite_cb": message}
+    batch = client.post("/v1/predict/batch", json={"records": [ISSUE_EXAMPLE]})
+    assert batch.status_code == 422 and batch.json()["problems"] == {"records.0.nerves_definite_cb": message}
 
 
 def test_missing_age_is_named(client: TestClient) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
+from mmn_ddx.data.columns import read_frame, read_records
+from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, LABEL
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features.modes import TREATMENT_FIELDS
 from mmn_ddx.data.diagnostic_tests import TESTS, find_test
@@ -120,14 +121,13 @@ def test_hypotheses_from_the_patients_columns_equal_reading_the_completed_record
     (the records and the completed records read again) give identical features, for dicts and a frame."""
     cohort = generate_cohort(40, seed=7).drop(columns=[LABEL])
     records = frame_records(cohort)
-    names = list(fields())
-    asked = hypotheses(null_mask(records, names), names, predictor.bundle.outcomes)
+    asked = hypotheses(null_mask(read_records(records, validated=True)), list(FEATURE_FIELDS),
+                       predictor.bundle.outcomes)
     assert asked.candidates
     features = predictor.bundle.features
     plain = features.transform_records(records + hypothetical_records(records, asked.candidates, asked.tables))
-    np.testing.assert_array_equal(features.transform_columns(asked.columns(features.read(records))), plain)
-    frame = canonical_frame(records)
-    np.testing.assert_array_equal(features.transform_columns(asked.columns(features.read(frame))), plain)
+    for read in (read_records(records), read_records(records, validated=True), read_frame(canonical_frame(records))):
+        np.testing.assert_array_equal(features.transform_columns(asked.columns(read)), plain)
 
 
 def test_outcome_tables_survive_the_bundle_round_trip(tables: OutcomeTables, tmp_path: Path) -> None:

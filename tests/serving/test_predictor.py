@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmn_ddx.data.contract import DIAGNOSES, LABEL, SCHEMA_VERSION, to_canonical
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, SCHEMA_VERSION, rules, to_canonical
 from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
 from mmn_ddx.data.record import RecordError
 from mmn_ddx.features.criteria import CRITERIA_SETS, explain_criteria
@@ -169,6 +169,18 @@ def test_invalid_records_give_field_level_errors(predictor: Predictor, record: d
     assert all(caught.value.problems.values())
 
 
+def test_issue_example_row_is_rejected_with_the_dictionary_rule(predictor: Predictor) -> None:
+    """2 motor nerves studied, 5 with definite block: the record model's rule, by one record or a frame."""
+    record = {"age_at_onset_years": 45.0, "sex": "male", "motor_nerves_studied": 2, "nerves_definite_cb": 5}
+    message = next(rule.message for rule in rules() if rule.field == "nerves_definite_cb")
+    with pytest.raises(RecordError) as caught:
+        predictor.predict(record)
+    assert caught.value.problems == {"nerves_definite_cb": message}
+    with pytest.raises(BatchRecordError) as batch:
+        predictor.predict_many(canonical_frame([record]))
+    assert batch.value.rows == {0: {"nerves_definite_cb": message}}
+
+
 def test_non_mapping_input_is_a_record_error(predictor: Predictor) -> None:
     with pytest.raises(RecordError, match="JSON object"):
         predictor.predict(["age", 41])  # type: ignore[arg-type]
@@ -246,8 +258,10 @@ def test_predict_many_accepts_a_plain_frame_with_nan_for_null(predictor: Predict
     assert set(caught.value.rows) == set(range(1, 11))
 
 
-def test_record_and_frame_feature_paths_agree(predictor: Predictor, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_record_and_frame_reads_agree(predictor: Predictor) -> None:
+    """The one reader from validated record dicts (no DataFrame) and from the canonical frame: same results."""
     records = frame_records(generate_cohort(30, seed=9).drop(columns=[LABEL]))
     via_records = predictor.predict_many(records)
-    monkeypatch.setattr(predictor_module, "RECORDS_PATH_MAX", 0)  # force the DataFrame path
-    assert predictor.predict_many(records) == via_records
+    assert predictor.predict_many(canonical_frame(records)) == via_records
+    scored = predictor.score(records, canonical_frame(records))
+    np.testing.assert_array_equal(scored.probs, predictor.score(records).probs)

@@ -3,6 +3,7 @@ with the facts behind it (worded by serving.wording), typical ones are not."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,11 @@ import pandas as pd
 import pytest
 from sklearn.mixture import GaussianMixture
 
+from mmn_ddx.data.columns import read_frame
 from mmn_ddx.data.contract import LABEL, to_canonical
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.serving.records import frame_records
 from mmn_ddx.training.artifact.reference import N_COMPONENTS, REG_COVAR, DiagonalMixture, Reference
 
 
@@ -80,6 +83,22 @@ def test_an_implausible_combination_of_plausible_values_is_flagged(bundle) -> No
     mixed["bulbar_weakness"] = True
     flagged = [r for r in bundle.out_of_distribution(mixed) if any(x.code == "unusual_combination" for x in r)]
     assert len(flagged) / len(mixed) > 0.9
+
+
+def test_reasons_from_the_one_read_equal_those_from_records_and_frames(bundle) -> None:  # type: ignore[no-untyped-def]
+    """Serving passes the prediction's columns (data.columns); same reasons, in the same order, as the
+    record and frame paths - including values never seen in training (here: "relapsing", "True")."""
+    cohort = pd.concat([generate_cohort(60, seed=8).drop(columns=[LABEL]), _absurd()], ignore_index=True)
+    cohort.loc[:5, "course"] = "relapsing"
+    cohort.loc[3:9, "cramps"] = True
+    seen = {**bundle.reference.seen_values, "course": ["progressive", "stepwise"], "cramps": ["False"]}
+    reference = dataclasses.replace(bundle.reference, seen_values=seen)
+    records = frame_records(cohort)
+    features = bundle.transform(cohort)
+    from_columns = reference.atypical(read_frame(cohort), features)
+    assert from_columns == reference.atypical(records, features) == reference.atypical(cohort, features)
+    assert any("course = relapsing never occurred" in r for r in from_columns[0])
+    assert any("cramps = True never occurred" in r for r in from_columns[3])
 
 
 def test_reference_round_trips_through_its_files(bundle, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

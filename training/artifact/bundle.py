@@ -37,6 +37,7 @@ import skops.io as sio
 import yaml
 from sklearn.pipeline import Pipeline
 
+from mmn_ddx.data.columns import Columns
 from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.calibration import Calibration
@@ -163,10 +164,11 @@ class ModelBundle:
         """Split-conformal sets at :attr:`coverage`, most probable diagnosis first."""
         return conformal.prediction_sets(np.atleast_2d(probs), self.qhat, self.classes)
 
-    def out_of_distribution(self, records: Records, *, features: np.ndarray | None = None) -> list[list[Atypical]]:
+    def out_of_distribution(self, records: Records | Columns, *, features: np.ndarray | None = None
+                            ) -> list[list[Atypical]]:
         """Per patient, the facts placing the record outside the training data ([] = in distribution)."""
         X = self.transform(records) if features is None else features
-        return self.reference.atypical(records if isinstance(records, pd.DataFrame) else list(records), X)
+        return self.reference.atypical(records if isinstance(records, (pd.DataFrame, Columns)) else list(records), X)
 
     # --- persistence -------------------------------------------------------------------------------
 

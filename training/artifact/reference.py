@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
 
+from mmn_ddx.data.columns import Columns
 from mmn_ddx.data.contract import FEATURE_FIELDS, fields
 
 RANGE_QUANTILES = (0.005, 0.995)
@@ -152,16 +154,18 @@ class Reference:
     n_training: int
     details: dict[str, Any] = field(default_factory=dict)
 
-    def atypical(self, records: pd.DataFrame | Sequence[Mapping[str, Any]], features: np.ndarray
+    def atypical(self, records: Columns | pd.DataFrame | Sequence[Mapping[str, Any]], features: np.ndarray
                  ) -> list[list[Atypical]]:
         """Per patient, the facts that place the record outside the training data ([] = typical).
 
-        ``records``: a canonical frame, or record dicts (the per-patient serving path, which skips
-        building a frame); ``features``: their engineered features.
+        ``records``: the patients' columns as read once for the prediction (:mod:`data.columns`, the
+        serving path), a canonical frame, or record dicts; ``features``: their engineered features.
         """
         if isinstance(records, pd.DataFrame) and len(records) <= SMALL_FRAME:
             records = [{k: (None if v is pd.NA else v) for k, v in row.items()} for row in records.to_dict("records")]
-        if isinstance(records, pd.DataFrame):
+        if isinstance(records, Columns):
+            out = self._field_reasons_columns(records)
+        elif isinstance(records, pd.DataFrame):
             out = self._field_reasons_frame(records)
         else:
             out = [self._field_reasons_record(record) for record in records]
@@ -169,6 +173,42 @@ class Reference:
             top = [self.feature_names[j] for j in self.density.atypical_features(features[i], TOP_ATYPICAL)]
             out[i].append(Atypical("unusual_combination", share=TYPICAL_SHARE, features=tuple(top)))
         return out
+
+    def _field_reasons_columns(self, columns: Columns) -> list[list[Atypical]]:
+        """The field reasons of :meth:`_field_reasons_record`, in the same order, from the arrays: one
+        comparison over every range field, and a code lookup only for fields with never-seen values."""
+        out: list[list[Atypical]] = [[] for _ in range(len(columns))]
+        names, low, high = self._range_table
+        present = [j for j, name in enumerate(names) if name in columns]
+        if present and len(columns):
+            values = np.column_stack([columns.number(names[j]) for j in present])
+            for i, k in zip(*np.nonzero((values < low[present]) | (values > high[present])), strict=True):
+                name = names[present[k]]
+                q_lo, q_hi, _, _ = self.ranges[name]
+                out[i].append(_range_reason(name, float(values[i, k]), q_lo, q_hi))
+        for name, labels, unseen in self._unseen_codes:
+            if name in columns:
+                codes = columns[name]
+                for i in np.flatnonzero(unseen[np.where(codes == codes, codes, -1).astype(np.int64)]):
+                    out[i].append(_unseen_reason(name, labels[int(codes[i])]))
+        return out
+
+    @cached_property
+    def _range_table(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The range fields with their outer limits stacked, for one comparison per batch."""
+        names = list(self.ranges)
+        return names, np.array([self.ranges[n][2] for n in names]), np.array([self.ranges[n][3] for n in names])
+
+    @cached_property
+    def _unseen_codes(self) -> list[tuple[str, list[str], np.ndarray]]:
+        """Fields with a value never seen in training: (name, value labels, unseen-mask by code, last = null)."""
+        table = []
+        for name, seen in self.seen_values.items():
+            labels = _value_labels(name)
+            unseen = np.array([label not in seen for label in labels] + [False])  # code -1 (null) reads last
+            if unseen.any():
+                table.append((name, labels, unseen))
+        return table
 
     def _field_reasons_frame(self, frame: pd.DataFrame) -> list[list[Atypical]]:
         out: list[list[Atypical]] = [[] for _ in range(len(frame))]
@@ -218,6 +258,12 @@ class Reference:
         ranges = {k: (float(v[0]), float(v[1]), float(v[2]), float(v[3])) for k, v in meta["ranges"].items()}
         return cls(ranges, meta["seen_values"], meta["feature_names"], density, float(meta["score_threshold"]),
                    int(meta["n_training"]), meta.get("details", {}))
+
+
+def _value_labels(name: str) -> list[str]:
+    """How a category code (or a boolean's 0.0 / 1.0) of ``name`` reads, as in :attr:`Reference.seen_values`."""
+    spec = fields()[name]
+    return list(spec.values or ()) if spec.type == "category" else [str(False), str(True)]
 
 
 def _range_reason(name: str, value: float, q_lo: float, q_hi: float) -> Atypical:

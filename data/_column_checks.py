@@ -1,8 +1,8 @@
-"""Value checks shared by the frame and record readers, vectorised over all fields at once.
+"""Value checks of the columnar reader (:mod:`data.columns`), vectorised over all fields at once.
 
-Ranges and types come from the data dictionary; the one cross-field rule is that a count of abnormal
-nerves cannot exceed the number of nerves studied. Messages name the field and the offending row
-labels, never the values, so they can be logged without patient data.
+Ranges and types come from the data dictionary. Cross-field rules are checked where records enter (the
+record model and the cohort schema, :func:`data.contract.rules`), not again here. Messages name the field
+and the offending row labels, never the values, so they can be logged without patient data.
 """
 
 from __future__ import annotations
@@ -24,28 +24,9 @@ UNKNOWN_CODE = -2
 
 MAX_ROWS_IN_MESSAGE = 5
 
-COUNT_DENOMINATORS: dict[str, str] = {
-    **{
-        name: "motor_nerves_studied"
-        for name in (
-            "nerves_definite_cb",
-            "nerves_probable_cb",
-            "nerves_cidp_cb",
-            "nerves_any_demyelinating",
-            "nerves_dml_prolonged",
-            "nerves_cv_slowed",
-            "nerves_fwave_prolonged",
-            "nerves_fwave_absent",
-            "nerves_temporal_dispersion",
-        )
-    },
-    "sensory_nerves_abnormal": "sensory_nerves_studied",
-}
-"""Nerve counts and the number of nerves studied they are a subset of (a count above it is an error)."""
 
-
-class FeatureInputError(ValueError):
-    """The input of a feature transformer breaks the contract; ``problems`` maps field to reason."""
+class ColumnsError(ValueError):
+    """Data read into columns breaks the contract; ``problems`` maps field to reason (never a value)."""
 
     def __init__(self, problems: Mapping[str, str]) -> None:
         self.problems = dict(problems)
@@ -92,7 +73,7 @@ def _checks(names: tuple[str, ...]) -> _Checks:
 
 
 def value_problems(arrays: Mapping[str, np.ndarray], index: pd.Index, known: Mapping[str, str]) -> dict[str, str]:
-    """Range, integrality, category, required-null and count checks, vectorised over all columns."""
+    """Range, integrality, category and required-null checks, vectorised over all columns."""
     specs = fields()
     checks = _checks(tuple(arrays))
     problems: dict[str, str] = {}
@@ -112,9 +93,7 @@ def value_problems(arrays: Mapping[str, np.ndarray], index: pd.Index, known: Map
         null = array == NULL_CODE if array.dtype.kind == "i" else np.isnan(array)
         if null.any():
             problems[name] = f"null in a required field at {rows(index, null)}"
-    problems = {name: reason for name, reason in problems.items() if name not in known}
-    problems.update(_count_problems(arrays, index, {**known, **problems}))
-    return problems
+    return {name: reason for name, reason in problems.items() if name not in known}
 
 
 def _range(spec: FieldSpec) -> tuple[float, float]:
@@ -131,14 +110,3 @@ def _value_reason(values: np.ndarray, spec: FieldSpec, index: pd.Index) -> str:
         if mask.any():
             return f"{what} at {rows(index, mask)}"
     raise AssertionError("no problem found")  # pragma: no cover
-
-
-def _count_problems(arrays: Mapping[str, np.ndarray], index: pd.Index, known: Mapping[str, str]) -> dict[str, str]:
-    """A count of abnormal nerves cannot exceed the number of nerves studied."""
-    problems: dict[str, str] = {}
-    for part, whole in COUNT_DENOMINATORS.items():
-        if part in arrays and whole in arrays and part not in known and whole not in known:
-            over = arrays[part] > arrays[whole]  # NaN compares False: a null on either side is no problem
-            if over.any():
-                problems[part] = f"exceeds {whole} at {rows(index, over)}"
-    return problems

@@ -1,0 +1,467 @@
+"""The one columnar reader of patient data: records or a cohort frame -> numpy arrays, read once.
+
+Every consumer of a prediction - the clinical features, the rule-based criteria, the out-of-distribution
+check (through the features) and the next-test hypotheses - works on one :class:`Columns` read here:
+
+* numbers and booleans are float64 with NaN for null (a boolean is 1.0 / 0.0), categories are int64
+  codes in dictionary order with ``NULL_CODE`` (-1) for null. Nothing is imputed.
+* :func:`read_frame` reads a cohort DataFrame (canonical dtypes, or compatible ones: any numeric dtype
+  for a number, text or categorical for a category); :func:`read_records` a list of record dicts
+  (``PatientRecord.to_dict()``: a missing key is null). Both check what they read the same way - no
+  unknown column, types, dictionary ranges, whole counts, known categories, required fields - and
+  raise :class:`ColumnsError` naming the field and the rows, never a value. ``validated=True`` skips
+  the per-value type checks for records the record model has already accepted (the serving path).
+* An absent optional field reads as all null (a sparse record); the identifier is never read.
+
+Three-valued reads (:meth:`Columns.num`, :meth:`Columns.flag`, :meth:`Columns.isin`, ...) return
+:class:`data.kleene.Tri` for the criteria; the features read the arrays directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import cache
+from typing import Any, TypeVar, Literal
+
+import numpy as np
+import pandas as pd
+
+from mmn_ddx.data._column_checks import NULL_CODE, UNKNOWN_CODE, ColumnsError, null_array, rows, value_problems
+from mmn_ddx.data.contract import FEATURE_FIELDS, FIELD_NAMES, LABEL, FieldSpec, fields
+from mmn_ddx.data.kleene import Tri
+
+__all__ = ["NULL_CODE", "Columns", "ColumnsError", "compare", "encode", "read_frame", "read_records"]
+
+ACCEPTED_COLUMNS = frozenset(FIELD_NAMES) | {LABEL}
+"""Columns an input may have: the contract fields and the label (ignored)."""
+TOLERANCE = 1e-9
+"""Guards ``>=`` on differences of float grades (4.6 - 3.6 = 0.9999999999999996)."""
+
+T = TypeVar("T")
+
+Reading = Literal["strict", "chart-review"]
+"""How a record is read (docs/criteria.md): ``strict`` - three-valued, an unknown never counts;
+``chart-review`` - as retrospective validation studies read charts: an exclusion or a supportive finding the
+record does not mention is absent, and a nerve count reported without its denominator is the complete count
+(a zero count: none found)."""
+READINGS: tuple[Reading, ...] = ("strict", "chart-review")
+
+
+class Columns:
+    """Contract fields of ``n`` patients as numpy arrays, with three-valued reads and a per-read cache."""
+
+    __slots__ = ("_cache", "arrays", "index", "n", "reading")
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], index: pd.Index | None = None, n: int | None = None,
+                 reading: Reading = "strict") -> None:
+        self.arrays = arrays
+        self.n = n if n is not None else len(next(iter(arrays.values()))) if arrays else 0
+        self.index = index if index is not None else pd.RangeIndex(self.n)
+        self.reading: Reading = reading
+        self._cache: dict[str, Any] = {}
+
+    def with_reading(self, reading: Reading) -> Columns:
+        """The same columns read another way. The copy shares the arrays and the cache, so a second
+        reading costs only its elements: nothing cached may depend on the reading (``count_at_least``, the
+        one reading-dependent read, is never cached)."""
+        if reading not in READINGS:
+            raise ValueError(f"reading: {reading!r} is not one of {list(READINGS)}")
+        other = Columns(self.arrays, self.index, self.n, reading)
+        other._cache = self._cache
+        return other
+
+    def _count_reads(self) -> list[int]:
+        """How many reading-dependent reads (``count_at_least``) these columns have served, shared by every
+        reading: a computation that made none gives the same result under every reading."""
+        return self._cache.setdefault("count_reads", [0])  # type: ignore[no-any-return]
+
+    def same_in_every_reading(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered for every reading of these columns when it read no count (the only
+        reading-dependent read): a second reading then costs only what depends on it."""
+        if key in self._cache:
+            return self._cache[key]  # type: ignore[no-any-return]
+        counter = self._count_reads()
+        before = counter[0]
+        result = compute()
+        if counter[0] == before:
+            self._cache[key] = result
+        return result
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.arrays
+
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, once per read: intermediate results shared between features or elements."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]  # type: ignore[no-any-return]
+
+    def take(self, rows: np.ndarray, fill: Iterable[tuple[slice, Mapping[str, np.ndarray]]] = ()) -> Columns:
+        """The patients at ``rows`` (repeats allowed) as new columns, then each ``(part, values)`` of
+        ``fill`` writes field values (in this encoding, one per row of ``part``) into those new rows;
+        fields these columns do not hold are skipped. E.g. copies of patients with a test result filled
+        in, without reading and checking their records again."""
+        arrays = {name: array[rows] for name, array in self.arrays.items()}
+        for part, values in fill:
+            for name, value in values.items():
+                if name in arrays:
+                    arrays[name][part] = value
+        return Columns(arrays, n=len(rows), reading=self.reading)
+
+    def row(self, i: int) -> Row:
+        """Patient ``i`` as a read-only record of plain values (for the wording, without building dicts)."""
+        return Row(self, i)
+
+    @classmethod
+    def empty(cls, names: Iterable[str]) -> Columns:
+        """Zero-patient columns: used to list a transformer's output names without data."""
+        specs = fields()
+        return cls({name: null_array(specs[name], 0) for name in names}, n=0)
+
+    # --- plain reads -------------------------------------------------------------------------------
+    def number(self, field: str) -> np.ndarray:
+        """A number or boolean field as float64 with NaN for null (Int64 counts included)."""
+        return self.arrays[field]
+
+    def codes(self, field: str) -> np.ndarray:
+        """A category field as codes of the contract values (in contract order), -1 for null."""
+        return self.arrays[field]
+
+    def is_null(self, field: str) -> np.ndarray:
+        array = self.arrays[field]
+        return array == NULL_CODE if array.dtype.kind == "i" else np.isnan(array)
+
+    def null_mask(self, names: tuple[str, ...]) -> np.ndarray:
+        """(patients, fields): True where null. One mask of every field read is made once per read (by the
+        record reader while it reads, else from the arrays) and ``names`` are its columns."""
+        return self.cached("nulls", self._nulls)[:, _positions(tuple(self.arrays), names)]
+
+    def _nulls(self) -> np.ndarray:
+        numbers, categories = _null_layout(tuple(self.arrays))
+        arrays = list(self.arrays.values())
+        out = np.empty((self.n, len(arrays)), dtype=bool)
+        if numbers:
+            out[:, numbers] = np.isnan(np.vstack([arrays[j] for j in numbers])).T
+        if categories:
+            out[:, categories] = (np.vstack([arrays[j] for j in categories]) == NULL_CODE).T
+        return out
+
+    # --- three-valued reads (criteria.md §0.1): Unknown where the field is null -------------------
+    @staticmethod
+    def compare(values: np.ndarray, op: str, threshold: float) -> Tri:
+        """Three-valued ``values <op> threshold`` (:func:`compare`)."""
+        return compare(values, op, threshold)
+
+    def num(self, field: str, op: str, threshold: float) -> Tri:
+        """Three-valued ``field <op> threshold``."""
+        return compare(self.arrays[field], op, threshold)
+
+    def count_at_least(self, field: str, k: int, denominator: str) -> Tri:
+        """"At least k nerves/regions show this", reading a count field (criteria.md §0.1).
+
+        A count of at least k is evidence whatever the denominator says. A smaller count only refutes
+        the element when the denominator (``motor_nerves_studied`` / ``sensory_nerves_studied``) is known
+        and > 0: a zero count with no nerves studied means "not examined", not "normal".
+
+        Strict reading: a count without its denominator is a lower bound ("at least this many of the
+        nerves the report names"), so it never refutes. Chart-review reading: it is the complete count, as
+        a chart reviewer reads "no conduction block was found" (docs/criteria.md, "zero counts").
+        """
+        self._count_reads()[0] += 1
+        count, studied = self.arrays[field], self.arrays[denominator]
+        counted = (studied > 0) if self.reading == "strict" else ~(studied == 0)
+        return Tri(count >= k, (count < k) & counted)  # NaN compares False: a null count refutes nothing
+
+    def flag(self, field: str) -> Tri:
+        """A boolean field, three-valued."""
+        return self.cached(f"flag:{field}", lambda: Tri.from_float(self.arrays[field]))
+
+    def isin(self, field: str, values: Iterable[str]) -> Tri:
+        """Three-valued ``field in values`` for a category field; a value outside the contract is a bug."""
+        codes = self.arrays[field]
+        first, *others = _category_codes(field, tuple(values))
+        hits = codes == first  # never at a null (code -1)
+        for code in others:
+            hits |= codes == code
+        return Tri(hits, (codes != NULL_CODE) ^ hits)
+
+
+class Row(Mapping[str, Any]):
+    """One patient of :class:`Columns` as a record: field -> plain value (float, int, bool, category text),
+    ``None`` for null; only the fields that were read. Decoded on access, so a row costs nothing to make."""
+
+    __slots__ = ("_columns", "_i")
+
+    def __init__(self, columns: Columns, i: int) -> None:
+        self._columns = columns
+        self._i = i
+
+    def __getitem__(self, name: str) -> Any:
+        return _DECODERS[name](self._columns.arrays[name][self._i])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns.arrays)
+
+    def __len__(self) -> int:
+        return len(self._columns.arrays)
+
+
+def _decoder(spec: FieldSpec) -> Callable[[Any], Any]:
+    if spec.type == "category":
+        values = spec.values or ()
+        return lambda code: None if code < 0 else values[code]
+    kind: Callable[[Any], Any] = {"float": float, "int": int, "bool": lambda v: bool(v == 1.0)}[spec.type]
+    return lambda value: None if value != value else kind(value)
+
+
+_DECODERS: dict[str, Callable[[Any], Any]] = {name: _decoder(spec) for name, spec in fields().items()
+                                              if spec.type != "string"}
+
+
+@cache
+def _positions(fields_read: tuple[str, ...], names: tuple[str, ...]) -> list[int]:
+    index = {name: j for j, name in enumerate(fields_read)}
+    return [index[name] for name in names]
+
+
+@cache
+def _null_layout(names: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """Positions of the number-like and of the category fields among ``names``."""
+    specs = fields()
+    categories = [j for j, name in enumerate(names) if specs[name].type == "category"]
+    return [j for j in range(len(names)) if j not in categories], categories
+
+
+def compare(values: np.ndarray, op: str, threshold: float) -> Tri:
+    """Three-valued ``values <op> threshold``, Unknown where ``values`` is NaN; ``>=``, ``<=`` and ``==``
+    tolerate float representation error (:data:`TOLERANCE`)."""
+    if op == ">":
+        result = values > threshold
+    elif op == ">=":
+        result = values >= threshold - TOLERANCE
+    elif op == "<":
+        result = values < threshold
+    elif op == "<=":
+        result = values <= threshold + TOLERANCE
+    elif op == "==":
+        result = np.abs(values - threshold) <= TOLERANCE
+    else:
+        raise ValueError(f"unknown comparison {op!r}")
+    # every comparison with NaN is False (no warning), so ``result`` is already the known-True mask
+    # and known-False is known XOR result: three array operations instead of six per comparison
+    return Tri(result, (values == values) ^ result)
+
+
+@cache
+def _category_codes(field: str, values: tuple[str, ...]) -> list[int]:
+    allowed = fields()[field].values or ()
+    unknown_values = [v for v in values if v not in allowed]
+    if unknown_values:
+        raise ValueError(f"{field}: {unknown_values} are not contract values {list(allowed)}")
+    return [allowed.index(v) for v in values]
+
+
+# --- reading a frame -------------------------------------------------------------------------------------
+_CANONICAL = {name: spec.pandas_dtype() for name, spec in fields().items()}
+
+
+def read_frame(frame: object, names: Iterable[str] = FEATURE_FIELDS) -> Columns:
+    """Read and check the contract fields ``names`` of a cohort DataFrame; raise :class:`ColumnsError`."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            "expected a pandas DataFrame with data-dictionary columns (see data.contract.to_canonical), "
+            f"not {type(frame).__name__}"
+        )
+    problems = _frame_problems(frame)
+    specs = fields()
+    arrays: dict[str, np.ndarray] = {}
+    for name in names:
+        spec = specs[name]
+        if name not in frame.columns:
+            if spec.required:
+                problems[name] = "required field is missing from the frame"
+            arrays[name] = null_array(spec, len(frame))
+            continue
+        array, reason = _read_series(frame[name], spec)
+        arrays[name] = array
+        if reason:
+            problems[name] = reason
+    problems.update(value_problems(arrays, frame.index, problems))
+    if problems:
+        raise ColumnsError(problems)
+    return Columns(arrays, frame.index, len(frame))
+
+
+def _frame_problems(frame: pd.DataFrame) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not frame.columns.is_unique:
+        for column in frame.columns[frame.columns.duplicated()]:
+            problems[str(column)] = "column appears more than once"
+    for column in frame.columns.tolist():
+        if column not in ACCEPTED_COLUMNS:
+            problems[str(column)] = "unknown column (not in the data dictionary)"
+    return problems
+
+
+def _read_series(series: pd.Series, spec: FieldSpec) -> tuple[np.ndarray, str]:
+    """One column as an array plus the reason its *type* breaks the contract ('' if it does not)."""
+    kind = series.dtype.kind
+    if spec.type in ("float", "int"):
+        if kind not in "iuf":
+            return null_array(spec, len(series)), f"expected a numeric column, got dtype {series.dtype}"
+        if series.dtype == np.float64:
+            return series.to_numpy(), ""
+        return series.to_numpy(dtype=np.float64, na_value=np.nan), ""
+    if spec.type == "bool":
+        if kind != "b":
+            return null_array(spec, len(series)), f"expected a boolean column, got dtype {series.dtype}"
+        return series.to_numpy(dtype=np.float64, na_value=np.nan), ""
+    if spec.type == "category":
+        return _read_category(series, spec)
+    raise ValueError(f"{spec.name} is not read into columns")  # the free-text identifier
+
+
+def _read_category(series: pd.Series, spec: FieldSpec) -> tuple[np.ndarray, str]:
+    """Codes in dictionary order; a value outside the dictionary is marked with ``UNKNOWN_CODE``."""
+    dtype = series.dtype
+    if dtype == _CANONICAL[spec.name]:
+        return series.array.codes.astype(np.int64), ""
+    allowed = pd.Index(spec.values or ())
+    if isinstance(dtype, pd.CategoricalDtype):  # same values in another order, or foreign ones
+        raw = series.array.codes
+        lookup = allowed.get_indexer(dtype.categories)
+        codes = np.where(raw >= 0, lookup[raw], NULL_CODE)
+        codes[(raw >= 0) & (codes == NULL_CODE)] = UNKNOWN_CODE
+    elif pd.api.types.is_string_dtype(dtype) or dtype == object:
+        codes = allowed.get_indexer(series).astype(np.int64)
+        codes[series.notna().to_numpy() & (codes == NULL_CODE)] = UNKNOWN_CODE
+    else:
+        return null_array(spec, len(series)), f"expected a categorical or string column, got dtype {dtype}"
+    return codes, ""
+
+
+# --- reading record dicts --------------------------------------------------------------------------------
+
+
+def read_records(records: Sequence[Mapping[str, Any]], names: Iterable[str] = FEATURE_FIELDS, *,
+                 validated: bool = False) -> Columns:
+    """Like :func:`read_frame`, for a list of record dicts; "rows" in messages are list positions.
+
+    ``None`` / NaN / ``pd.NA`` and a missing key are nulls. ``validated=True``: the records passed the
+    record model (``data.record.validate_record``), so only their encoding is done - all numbers in one
+    array call, which is what makes one patient cheap to read.
+    """
+    if isinstance(records, (Mapping, pd.DataFrame)) or not isinstance(records, Sequence):
+        raise TypeError(f"records must be a list of dicts, not {type(records).__name__}")
+    names = tuple(names)
+    if validated:
+        return _read_valid(records, names)
+    problems: dict[str, str] = {}
+    for position, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise TypeError(f"record {position} is a {type(record).__name__}, not a dict")
+        for key in record:
+            if key not in ACCEPTED_COLUMNS:
+                problems.setdefault(str(key), f"unknown field (not in the data dictionary) at rows [{position}]")
+    specs = fields()
+    index = pd.RangeIndex(len(records))
+    arrays: dict[str, np.ndarray] = {}
+    for name in names:
+        values = [record.get(name) for record in records]
+        array, bad = _from_values(values, specs[name])
+        arrays[name] = array
+        if bad is not None and bad.any():
+            problems[name] = f"expected {_PYTHON_KIND[specs[name].type]} at {rows(index, bad)}"
+    problems.update(value_problems(arrays, index, problems))
+    if problems:
+        raise ColumnsError(problems)
+    return Columns(arrays, index, len(records))
+
+
+@cache
+def _layout(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, dict[str, int]], ...]]:
+    """The numeric (float, int, bool) fields of ``names`` and each category field with its code lookup."""
+    specs = fields()
+    numeric = tuple(n for n in names if specs[n].type in ("float", "int", "bool"))
+    categories = tuple((n, _category_lookup(specs[n])) for n in names if specs[n].type == "category")
+    return numeric, categories
+
+
+def _read_valid(records: Sequence[Mapping[str, Any]], names: tuple[str, ...]) -> Columns:
+    numeric, categories = _layout(names)
+    n = len(records)
+    matrix = np.array([[record.get(name) for name in numeric] for record in records], dtype=np.float64)
+    matrix = matrix.reshape(n, len(numeric)).T.copy()  # field-major: each field's values contiguous
+    arrays: dict[str, np.ndarray] = dict(zip(numeric, matrix, strict=True))
+    for name, lookup in categories:
+        arrays[name] = np.array([NULL_CODE if (v := record.get(name)) is None else lookup[v] for record in records],
+                                dtype=np.int64)
+    columns = Columns({name: arrays[name] for name in names}, n=n)
+    # the null mask of every field, in plain Python while the values are at hand (cheaper than numpy for a few rows)
+    columns.cached("nulls", lambda: np.array([[record.get(name) is None for name in names] for record in records],
+                                             dtype=bool).reshape(n, len(names)))
+    return columns
+
+
+def encode(name: str, values: Sequence[Any]) -> np.ndarray:
+    """Plain values of one field in the columns' encoding (float64 with NaN, or category codes).
+
+    For values already known to be valid (e.g. a generator's test results): a value of the wrong type
+    is a programming error here, not a user's.
+    """
+    array, bad = _from_values(list(values), fields()[name])
+    if bad is not None and bad.any():
+        raise TypeError(f"{name}: values of the wrong type for a {fields()[name].type} field")
+    return array
+
+
+_PYTHON_KIND = {"float": "a number", "int": "an integer", "bool": "true or false", "category": "a text category"}
+
+
+def _is_null(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+_FAST_TYPES: dict[str, frozenset[type]] = {
+    "float": frozenset({int, float, type(None)}),
+    "int": frozenset({int, float, type(None)}),
+    "bool": frozenset({bool, type(None)}),
+    "category": frozenset({str, type(None)}),
+}
+
+
+def _from_values(values: list[object], spec: FieldSpec) -> tuple[np.ndarray, np.ndarray | None]:
+    """Values of one field as an array, and a mask of values of the wrong Python type (None: all fine)."""
+    if {type(value) for value in values} <= _FAST_TYPES[spec.type]:  # plain JSON-like values
+        if spec.type == "category":
+            lookup = _category_lookup(spec)
+            codes = [NULL_CODE if value is None else lookup.get(value, UNKNOWN_CODE) for value in values]
+            return np.array(codes, dtype=np.int64), None
+        return np.array(values, dtype=np.float64), None  # None -> NaN
+    null = np.array([_is_null(value) for value in values], dtype=bool)
+    if spec.type == "category":
+        lookup = _category_lookup(spec)
+        codes = [NULL_CODE if is_null else lookup.get(value, UNKNOWN_CODE) if isinstance(value, str) else None
+                 for value, is_null in zip(values, null, strict=True)]
+        bad = np.array([code is None for code in codes], dtype=bool)
+        return np.array([NULL_CODE if code is None else code for code in codes], dtype=np.int64), bad
+    accepted: tuple[type, ...] = (bool, np.bool_) if spec.type == "bool" else (int, float, np.integer, np.floating)
+    bad = np.array(
+        [not is_null and (not isinstance(value, accepted) or (spec.type != "bool" and isinstance(value, (bool, np.bool_))))
+         for value, is_null in zip(values, null, strict=True)],
+        dtype=bool,
+    )
+    array = np.array([np.nan if is_null or wrong else float(value)  # type: ignore[arg-type]
+                      for value, is_null, wrong in zip(values, null, bad, strict=True)], dtype=np.float64)
+    return array, bad
+
+
+@cache
+def _category_lookup(spec: FieldSpec) -> dict[str, int]:
+    return {value: code for code, value in enumerate(spec.values or ())}
