@@ -60,7 +60,7 @@ class Element:
 
     def __call__(self, frame: pd.DataFrame, reading: Reading = "strict") -> pd.Series:
         """Evaluate on a canonical frame: a ``boolean`` Series, NA where the data cannot decide."""
-        cols = read_frame(frame, self.fields).with_reading(reading)
+        cols = read_frame(frame).with_reading(reading)  # every field: an element may read one it only qualifies by
         return pd.Series(self.read(cols).to_pandas(), index=frame.index, name=self.id, copy=False)
 
     def read(self, cols: Columns) -> Tri:

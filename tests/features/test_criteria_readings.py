@@ -20,7 +20,8 @@ from mmn_ddx.features.criteria import als_gold_coast as als
 from mmn_ddx.features.criteria import cidp_ean2021 as cidp
 from mmn_ddx.features.criteria import cidp_ean2021_investigations as inv
 from mmn_ddx.features.criteria import mmn_efns2010 as mmn
-from mmn_ddx.features.criteria._logic import Columns
+from mmn_ddx.data.columns import read_frame
+from mmn_ddx.data.contract import rules
 from mmn_ddx.features.criteria.examples import example_frame
 
 MET, NOT_MET, NA = "met", "not met", "not assessable"
@@ -41,8 +42,10 @@ def status(series: pd.Series) -> str:
 ])
 def test_a_count_without_its_denominator(count: int | None, studied: int | None, strict: bool | None,
                                           chart_review: bool | None) -> None:
-    frame = example_frame("typical_mmn", nerves_definite_cb=count, motor_nerves_studied=studied)
-    cols = Columns(frame)
+    others = {rule.field: None for rule in rules()  # every other count, so that none exceeds the nerves studied
+              if rule.at_most == "motor_nerves_studied" and rule.field != "nerves_definite_cb"}
+    frame = example_frame("typical_mmn", nerves_definite_cb=count, motor_nerves_studied=studied, **others)
+    cols = read_frame(frame)
     got = [cols.with_reading(r).count_at_least("nerves_definite_cb", 2, "motor_nerves_studied").to_pandas()[0]
            for r in READINGS]
     assert [None if v is pd.NA else bool(v) for v in got] == [strict, chart_review]

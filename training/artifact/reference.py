@@ -190,7 +190,7 @@ class Reference:
             if name in columns:
                 codes = columns[name]
                 for i in np.flatnonzero(unseen[np.where(codes == codes, codes, -1).astype(np.int64)]):
-                    out[i].append(_unseen_reason(name, labels[int(codes[i])]))
+                    out[i].append(_unseen_reason(name, _typed_value(name, labels[int(codes[i])])))
         return out
 
     @cached_property
@@ -264,6 +264,12 @@ def _value_labels(name: str) -> list[str]:
     """How a category code (or a boolean's 0.0 / 1.0) of ``name`` reads, as in :attr:`Reference.seen_values`."""
     spec = fields()[name]
     return list(spec.values or ()) if spec.type == "category" else [str(False), str(True)]
+
+
+def _typed_value(name: str, label: str) -> Any:
+    """A value label back as the record holds it (a boolean's "True" is ``True``), so the facts are the same
+    whichever way the record was read."""
+    return label == str(True) if fields()[name].type == "bool" else label
 
 
 def _range_reason(name: str, value: float, q_lo: float, q_hi: float) -> Atypical:
