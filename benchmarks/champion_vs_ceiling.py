@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from mmn_ddx.cli.benchmark import train_models
 from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
 from mmn_ddx.features.modes import MODES
-from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, Cohort, run_benchmark
-from mmn_ddx.cli.benchmark import train_models
 from mmn_ddx.training.artifact.metadata import code_version
+from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, Cohort, run_benchmark
 from mmn_ddx.training.evaluation.metrics import Predictions, bootstrap_metrics
 from mmn_ddx.training.fitting.models import FAMILY_NAMES
 

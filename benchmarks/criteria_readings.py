@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from timing import best_of
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields, to_canonical
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.importer import read_record_json
 from mmn_ddx.features.criteria import READINGS, evaluate_all, evaluate_readings
-from timing import best_of
 
 RESULTS = Path(__file__).resolve().parent / "results" / "criteria.json"
 REAL_CASES = Path("/work/shared/clinical/real-cases/dev.jsonl")

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from timing import best_of
 
 from mmn_ddx.features import MODES, ClinicalFeatures
-from timing import best_of
 
 RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
 N_PATIENTS = 100_000

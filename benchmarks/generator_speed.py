@@ -10,9 +10,10 @@ import os
 import platform
 from pathlib import Path
 
+from timing import best_of
+
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.posterior import posterior
-from timing import best_of
 
 RESULTS = Path(__file__).resolve().parent / "results" / "generator.json"
 

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import xgboost as xgb
+from timing import best_of
 
 from mmn_ddx.data.columns import read_records
 from mmn_ddx.data.contract import LABEL
@@ -48,7 +49,6 @@ from mmn_ddx.serving import criteria_view, next_test
 from mmn_ddx.serving.batch import score_table
 from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor
 from mmn_ddx.serving.records import frame_records, validate_one
-from timing import best_of
 
 RESULTS = Path(__file__).resolve().parent / "results" / "serving.json"
 TARGET_P50_MS = 2.0

@@ -28,12 +28,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import best_of
+
 from mmn_ddx.data.contract import LABEL, fields
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.importer import write_table
 from mmn_ddx.serving import spark as spark_engine
 from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor
-from timing import best_of
 
 RESULTS = Path(__file__).resolve().parent / "results" / "spark.json"
 TARGET_PER_S = 5000.0

@@ -162,9 +162,9 @@ def main() -> None:
     from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
     from mmn_ddx.data.posterior import posterior
     from mmn_ddx.features.modes import TREATMENT_FIELDS
+    from mmn_ddx.settings import Settings
     from mmn_ddx.training.artifact.bundle import load_bundle
     from mmn_ddx.training.artifact.metadata import code_version
-    from mmn_ddx.settings import Settings
 
     test = generate_cohort(args.n_test, seed=424242)
     y = test["diagnosis"].cat.codes.to_numpy()

@@ -20,7 +20,16 @@ import pandas as pd
 
 from mmn_ddx.data.contract import DIAGNOSES, MRC_FIELDS, fields
 from mmn_ddx.data.distributions import TINY, Distribution, build
-from mmn_ddx.data.latents import STAGE_KEYS, FullGrid, ReducedGrid, atypical_rate, full_grid, load_priors, reduced_grid, resolve
+from mmn_ddx.data.latents import (
+    STAGE_KEYS,
+    FullGrid,
+    ReducedGrid,
+    atypical_rate,
+    full_grid,
+    load_priors,
+    reduced_grid,
+    resolve,
+)
 
 ONSET = "onset_region"
 DURATION = "symptom_duration_months"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
-from typing import Any, TypeVar, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd

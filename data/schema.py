@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data._pandera import ValidationDepth, config_context, pa
-from mmn_ddx.data._pandera import errors as pa_errors
 from mmn_ddx.data.cells import PARSED_DTYPES
 from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldRule, FieldSpec, fields, label_spec, rules
 from mmn_ddx.data.record import NOT_WHOLE
@@ -91,7 +90,7 @@ def _rule_check(rule: FieldRule) -> pa.Check:
     return pa.Check(holds, error=rule.message, name=f"{rule.field} <= {rule.at_most}")
 
 
-def _rule_cases_on_their_field(exc: pa_errors.SchemaErrors) -> None:
+def _rule_cases_on_their_field(exc: SchemaErrors) -> None:
     """Drop the other columns pandera lists for a row that breaks a frame-level rule check."""
     cases = exc.failure_cases
     frame_level = cases["schema_context"].eq("DataFrameSchema") & cases["index"].notna()
@@ -155,7 +154,7 @@ def validate_cohort(
     with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
         try:
             schema.validate(checked, lazy=True)
-        except pa_errors.SchemaErrors as exc:
+        except SchemaErrors as exc:
             _rule_cases_on_their_field(exc)
             raise
     return frame

@@ -8,32 +8,65 @@ from mmn_ddx.features._columns import Columns, FeatureInputError
 from mmn_ddx.features._records import encode
 from mmn_ddx.features.clinical_features import TRANSFORMERS, TRUSTED_TYPES, ClinicalFeatures, feature_names
 from mmn_ddx.features.completeness import RecordCompleteness
-from mmn_ddx.features.conduction import ConductionFeatures
+from mmn_ddx.features.conduction import BLOCK_FIELDS, ConductionFeatures
 from mmn_ddx.features.course import CourseFeatures
-from mmn_ddx.features.laboratory import LaboratoryFeatures
-from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS, check_mode
+from mmn_ddx.features.findings import (
+    FINDING_GROUPS,
+    PARAMETER_LABELS,
+    Known,
+    csf_protein_limit,
+    derived_features,
+    feature_map,
+    finding_name,
+    group_columns,
+    record_value,
+)
+from mmn_ddx.features.laboratory import (
+    ANTI_GM1_HIGH_TITRE,
+    ANTI_GM1_POSITIVE,
+    CSF_PLEOCYTOSIS_PER_UL,
+    LaboratoryFeatures,
+)
+from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS, check_mode, fields_for_mode
 from mmn_ddx.features.motor_neuron import MotorNeuronFeatures
 from mmn_ddx.features.sensory import SensoryFeatures
 from mmn_ddx.features.treatment import TreatmentResponseFeatures
-from mmn_ddx.features.weakness import WeaknessFeatures
+from mmn_ddx.features.weakness import MRC_FIELDS, REGIONS, WeaknessFeatures, pair_asymmetric
 
 __all__ = [
-    "MODES",
-    "TRANSFORMERS",
-    "TREATMENT_FIELDS",
-    "TRUSTED_TYPES",
+    "ANTI_GM1_HIGH_TITRE",
+    "ANTI_GM1_POSITIVE",
+    "BLOCK_FIELDS",
+    "CSF_PLEOCYTOSIS_PER_UL",
     "ClinicalFeatures",
     "Columns",
     "ConductionFeatures",
     "CourseFeatures",
+    "FINDING_GROUPS",
     "FeatureInputError",
+    "Known",
     "LaboratoryFeatures",
+    "MODES",
+    "MRC_FIELDS",
     "MotorNeuronFeatures",
+    "PARAMETER_LABELS",
+    "REGIONS",
     "RecordCompleteness",
     "SensoryFeatures",
+    "TRANSFORMERS",
+    "TREATMENT_FIELDS",
+    "TRUSTED_TYPES",
     "TreatmentResponseFeatures",
     "WeaknessFeatures",
     "check_mode",
+    "csf_protein_limit",
+    "derived_features",
     "encode",
+    "feature_map",
     "feature_names",
+    "fields_for_mode",
+    "finding_name",
+    "group_columns",
+    "pair_asymmetric",
+    "record_value",
 ]

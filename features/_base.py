@@ -21,8 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from mmn_ddx.data.columns import Columns, read_frame, read_records
-from mmn_ddx.data.kleene import Tri, all_of, any_of
+from mmn_ddx.data import Columns, Tri, all_of, any_of, read_frame, read_records
 
 Features = dict[str, np.ndarray]
 """Output column name -> float64 array, in output order."""

@@ -6,7 +6,7 @@ dicts), which are the data layer's readers: the rules for what a transformer acc
 
 from __future__ import annotations
 
-from mmn_ddx.data.columns import NULL_CODE, Columns, ColumnsError, read_frame
+from mmn_ddx.data import NULL_CODE, Columns, ColumnsError, read_frame
 
 FeatureInputError = ColumnsError
 """The input of a feature transformer breaks the contract (the reader's error, under the feature layer's name)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import ID_FIELD, FieldSpec, fields, rules, to_canonical
+from mmn_ddx.data import ID_FIELD, FieldSpec, fields, rules, to_canonical
 
 
 def random_frame(n: int, seed: int = 0, null_rate: float = 0.2) -> pd.DataFrame:

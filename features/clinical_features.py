@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from sklearn.utils._param_validation import StrOptions
 
-from mmn_ddx.data.contract import FEATURE_FIELDS
+from mmn_ddx.data import FEATURE_FIELDS
 from mmn_ddx.features._base import ContractTransformer, Features
 from mmn_ddx.features._columns import Columns
 from mmn_ddx.features.completeness import RecordCompleteness

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
-from mmn_ddx.data.contract import FEATURE_FIELDS
+from mmn_ddx.data import FEATURE_FIELDS
 from mmn_ddx.features._base import ContractTransformer, Features
 from mmn_ddx.features._columns import NULL_CODE, Columns
 from mmn_ddx.features.modes import MODES, fields_for_mode

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import FEATURE_FIELDS, ID_FIELD, fields
+from mmn_ddx.data import FEATURE_FIELDS, ID_FIELD, fields
 from mmn_ddx.features._base import ContractTransformer
 from mmn_ddx.features._columns import Columns
 from mmn_ddx.features._records import read_records

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from mmn_ddx.data.columns import Columns
+from mmn_ddx.data import Columns
 from mmn_ddx.features._base import ContractTransformer, Features, at_least, not_done
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import AGE_FIELDS, age_at_workup, csf_protein_elevated, csf_protein_uln

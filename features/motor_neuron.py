@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from mmn_ddx.data.contract import fields
+from mmn_ddx.data import fields
 from mmn_ddx.features._base import (
     ContractTransformer,
     Features,

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from mmn_ddx.data.contract import fields
+from mmn_ddx.data import fields
 from mmn_ddx.features._base import ContractTransformer, Features, flag, fraction, kleene_or, one_hot
 from mmn_ddx.features._columns import NULL_CODE, Columns
 

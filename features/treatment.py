@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from mmn_ddx.data.contract import fields
+from mmn_ddx.data import fields
 from mmn_ddx.features._base import ContractTransformer, Features, one_hot
 from mmn_ddx.features._columns import Columns
 

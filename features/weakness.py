@@ -17,8 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from mmn_ddx.data.columns import Columns
-from mmn_ddx.data.contract import MRC_FIELDS, MRC_REGIONS
+from mmn_ddx.data import MRC_FIELDS, MRC_REGIONS, Columns
 from mmn_ddx.features._base import ContractTransformer, Features, at_least, fraction, row_count, row_max
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import grades_asymmetric

@@ -6,30 +6,36 @@ can be imported without loading the model stack.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from mmn_ddx.data.record import RecordError
+from mmn_ddx._lazy import lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    "RecordError": "mmn_ddx.data.record",
+    "SYNTHETIC": "mmn_ddx.serving.alerts",
+    "score_table": "mmn_ddx.serving.batch",
+    "default_model_uri": "mmn_ddx.serving.predictor",
+    "ModelNotFoundError": "mmn_ddx.serving.predictor",
+    "Predictor": "mmn_ddx.serving.predictor",
+    "BatchRecordError": "mmn_ddx.serving.records",
+    "render": "mmn_ddx.serving.render",
+    "NOT_FOR_CLINICAL_USE": "mmn_ddx.serving.result",
+    "PredictionResult": "mmn_ddx.serving.result",
+    "DEFAULT_MASTER": "mmn_ddx.serving.spark",
+    "score_file": "mmn_ddx.serving.spark",
+    "SparkUnavailableError": "mmn_ddx.serving.spark",
+    "cascade_fact": "mmn_ddx.serving.wording.messages",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # the same names, for type checkers and IDEs
+    from mmn_ddx.data import RecordError
+    from mmn_ddx.serving.alerts import SYNTHETIC
+    from mmn_ddx.serving.batch import score_table
     from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor, default_model_uri
     from mmn_ddx.serving.records import BatchRecordError
-    from mmn_ddx.serving.result import PredictionResult
-
-__all__ = ["BatchRecordError", "ModelNotFoundError", "PredictionResult", "Predictor", "RecordError",
-           "default_model_uri"]
-
-_WHERE = {
-    "BatchRecordError": "mmn_ddx.serving.records",
-    "ModelNotFoundError": "mmn_ddx.serving.predictor",
-    "PredictionResult": "mmn_ddx.serving.result",
-    "Predictor": "mmn_ddx.serving.predictor",
-    "RecordError": "mmn_ddx.data.record",
-    "default_model_uri": "mmn_ddx.serving.predictor",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'serving' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(_WHERE[name]), name)
+    from mmn_ddx.serving.render import render
+    from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
+    from mmn_ddx.serving.spark import DEFAULT_MASTER, SparkUnavailableError, score_file
+    from mmn_ddx.serving.wording.messages import cascade_fact

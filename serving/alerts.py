@@ -15,11 +15,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mmn_ddx.data.contract import FEATURE_FIELDS, fields
-from mmn_ddx.features.modes import fields_for_mode
+from mmn_ddx.data import FEATURE_FIELDS, fields
+from mmn_ddx.features import fields_for_mode
 from mmn_ddx.serving import wording
 from mmn_ddx.serving.result import Warning
-from mmn_ddx.training.artifact.bundle import Atypical
+from mmn_ddx.training.artifact import Atypical
 
 LITTLE_INFORMATION_FRACTION = 0.5
 """Warn when fewer than this share of the optional findings are recorded ("most fields null")."""

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD
+from mmn_ddx.data import DIAGNOSES, ID_FIELD
 from mmn_ddx.serving import alerts, explanation
 from mmn_ddx.serving.predictor import Predictor, Scored
 from mmn_ddx.serving.wording import describe_finding

@@ -17,21 +17,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.columns import Columns
-from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.data import DIAGNOSES, Columns
 from mmn_ddx.features.criteria import (
     CRITERIA_FIELDS,
     CRITERIA_SETS,
     NOT_ASSESSABLE,
     NOT_MET,
-    CriteriaSet,
     READINGS,
+    STEPS,
+    CriteriaSet,
     Evaluation,
     evaluate_readings,
     first_met,
     maps_to,
 )
-from mmn_ddx.features.criteria.cascade import STEPS
 from mmn_ddx.serving.result import CriteriaSummary
 from mmn_ddx.serving.wording import messages
 

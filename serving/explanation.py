@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from mmn_ddx.data.contract import DIAGNOSES
-from mmn_ddx.features.findings import feature_map, finding_name
+from mmn_ddx.data import DIAGNOSES
+from mmn_ddx.features import feature_map, finding_name
 from mmn_ddx.serving.result import Explanation
 from mmn_ddx.serving.wording import NEUTRAL, describe_finding, sentence
 

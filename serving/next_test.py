@@ -27,11 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from mmn_ddx.data.columns import Columns
-from mmn_ddx.data.contract import DIAGNOSES
-from mmn_ddx.data.diagnostic_tests import TESTS
+from mmn_ddx.data import DIAGNOSES, TESTS, Columns
 from mmn_ddx.serving.result import NextTest
-from mmn_ddx.training.artifact.outcomes import OutcomeTables
+from mmn_ddx.training.artifact import OutcomeTables
 
 MIN_GAIN_BITS = 1e-3
 """Below this expected gain no test is proposed (the prediction would not move)."""

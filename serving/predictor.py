@@ -25,17 +25,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.columns import Columns, read_frame, read_records
-from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD
-from mmn_ddx.data.record import PatientRecord
-from mmn_ddx.features.modes import MODES, check_mode
+from mmn_ddx.data import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, Columns, PatientRecord, read_frame, read_records
+from mmn_ddx.features import MODES, check_mode
 from mmn_ddx.serving import alerts, criteria_view, explanation, next_test
 from mmn_ddx.serving.records import frame_records, patient_ids, validate_frame, validate_many, validate_one
 from mmn_ddx.serving.result import Audit, NextTest, PredictionResult, PredictionSet
 from mmn_ddx.settings import CHAMPION_ALIAS, MODEL_NAMES, get_settings
-from mmn_ddx.training.artifact.bundle import BundleError, FeatureAttribution, IntegrityError, ModelBundle, load_bundle
-from mmn_ddx.training.artifact.conformal import METHOD as CONFORMAL_METHOD
-from mmn_ddx.training.artifact.metadata import code_version
+from mmn_ddx.training.artifact import METHOD as CONFORMAL_METHOD
+from mmn_ddx.training.artifact import (
+    BundleError,
+    FeatureAttribution,
+    IntegrityError,
+    ModelBundle,
+    code_version,
+    load_bundle,
+)
 
 Record = Mapping[str, Any] | PatientRecord
 

@@ -19,8 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, rule_problems, to_canonical
-from mmn_ddx.data.record import PatientRecord, RecordError, validate_record
+from mmn_ddx.data import (
+    ID_FIELD,
+    LABEL,
+    FieldSpec,
+    PatientRecord,
+    RecordError,
+    fields,
+    rule_problems,
+    to_canonical,
+    validate_record,
+)
 from mmn_ddx.features import ClinicalFeatures, FeatureInputError
 
 

@@ -29,8 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmn_ddx.data.contract import ID_FIELD, LABEL, fields
-from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, InputError
+from mmn_ddx.data import ID_FIELD, LABEL, fields
+from mmn_ddx.training.artifact import OUTPUT_TYPES, InputError
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession

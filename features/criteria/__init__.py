@@ -39,15 +39,20 @@ from mmn_ddx.features.criteria._logic import READINGS, Reading
 from mmn_ddx.features.criteria._registry import CriteriaSet, Element
 from mmn_ddx.features.criteria._results import (
     CIDP_VARIANT_LABELS,
-    CascadeFact,
     CONFLICTING,
     NOT_ASSESSABLE,
     NOT_MET,
     RULE_BASED_LABELS,
     UNCLASSIFIED,
+    CascadeFact,
     CriteriaVerdict,
     ElementResult,
     Status,
+)
+from mmn_ddx.features.criteria.cascade import STEPS
+from mmn_ddx.features.criteria.thresholds import (
+    CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L,
+    CSF_PROTEIN_ULN_UP_TO_AGE_LIMIT_G_PER_L,
 )
 
 __all__ = [
@@ -55,12 +60,8 @@ __all__ = [
     "CONFLICTING",
     "CRITERIA_FIELDS",
     "CRITERIA_SETS",
-    "NOT_ASSESSABLE",
-    "NOT_MET",
-    "READINGS",
-    "RULE_BASED_LABELS",
-    "UNCLASSIFIED",
-    "VERDICT_COLUMNS",
+    "CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L",
+    "CSF_PROTEIN_ULN_UP_TO_AGE_LIMIT_G_PER_L",
     "CascadeFact",
     "CriteriaInputError",
     "CriteriaSet",
@@ -68,8 +69,15 @@ __all__ = [
     "Element",
     "ElementResult",
     "Evaluation",
+    "NOT_ASSESSABLE",
+    "NOT_MET",
+    "READINGS",
+    "RULE_BASED_LABELS",
     "Reading",
+    "STEPS",
     "Status",
+    "UNCLASSIFIED",
+    "VERDICT_COLUMNS",
     "criteria_categories",
     "criteria_coverage",
     "criteria_elements",

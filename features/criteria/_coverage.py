@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.data import DIAGNOSES
 from mmn_ddx.features.criteria._evaluate import VERDICT_COLUMNS
 
 NO_VARIANT = "no variant met"

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmn_ddx.data.columns import compare
-from mmn_ddx.data.contract import MRC_FIELDS, MRC_REGIONS
+from mmn_ddx.data import MRC_FIELDS, MRC_REGIONS, compare
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least, tri
 

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD
-from mmn_ddx.data.columns import read_frame, read_records
+from mmn_ddx.data import DIAGNOSES, ID_FIELD, read_frame, read_records
 from mmn_ddx.features.criteria._logic import READINGS, Columns, Reading, Tri, is_true
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 from mmn_ddx.features.criteria._results import (

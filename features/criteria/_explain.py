@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.data import DIAGNOSES
 from mmn_ddx.features.criteria._evaluate import CRITERIA_SETS, Evaluation, evaluate_all, first_met, maps_to
 from mmn_ddx.features.criteria._logic import Reading, Tri
 from mmn_ddx.features.criteria._registry import CriteriaSet

@@ -7,7 +7,7 @@ reported with the field and the offending row labels, never the values (they are
 
 from __future__ import annotations
 
-from mmn_ddx.data.columns import ColumnsError
+from mmn_ddx.data import ColumnsError
 
 CriteriaInputError = ColumnsError
 """The criteria's input breaks the contract; ``problems`` maps field name to reason."""

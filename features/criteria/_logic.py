@@ -10,7 +10,18 @@ Nothing here imputes: a null field makes the comparisons on it Unknown, never Fa
 
 from __future__ import annotations
 
-from mmn_ddx.data.columns import READINGS, Columns, Reading
-from mmn_ddx.data.kleene import Tri, all_of, any_of, at_least, exactly, is_true, tri, true_or_unknown
+from mmn_ddx.data import (
+    READINGS,
+    Columns,
+    Reading,
+    Tri,
+    all_of,
+    any_of,
+    at_least,
+    exactly,
+    is_true,
+    tri,
+    true_or_unknown,
+)
 
 __all__ = ["READINGS", "Columns", "Reading", "Tri", "all_of", "any_of", "at_least", "exactly", "is_true", "tri", "true_or_unknown"]

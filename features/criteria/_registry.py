@@ -18,8 +18,7 @@ from typing import Literal
 
 import pandas as pd
 
-from mmn_ddx.data.contract import fields
-from mmn_ddx.data.columns import read_frame
+from mmn_ddx.data import fields, read_frame
 from mmn_ddx.features.criteria._logic import Columns, Reading, Tri
 from mmn_ddx.features.criteria._results import Role
 

@@ -13,7 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mmn_ddx.features.criteria import thresholds as T
-from mmn_ddx.features.criteria._derived import CSF_FIELDS, IMMUNOTHERAPY_FIELDS, csf_protein_elevated, immunotherapy_improved
+from mmn_ddx.features.criteria._derived import (
+    CSF_FIELDS,
+    IMMUNOTHERAPY_FIELDS,
+    csf_protein_elevated,
+    immunotherapy_improved,
+)
 from mmn_ddx.features.criteria._logic import Columns, Tri, any_of
 from mmn_ddx.features.criteria._registry import Element, ElementFn
 from mmn_ddx.features.criteria.cidp_ean2021 import CIDP_EAN2021

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import fields, to_canonical
-from mmn_ddx.data.record import validate_record
+from mmn_ddx.data import fields, to_canonical, validate_record
 
 _MRC_NORMAL = {
     f"mrc_{limb}_{level}_{side}": 5.0

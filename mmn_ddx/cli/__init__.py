@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from mmn_ddx.cli.benchmark import benchmark_app
 from mmn_ddx.cli.cohort import cohort_app
 from mmn_ddx.cli.criteria import criteria_app
 from mmn_ddx.cli.predict import predict_app
 from mmn_ddx.cli.serve import serve_app
-from mmn_ddx.cli.benchmark import benchmark_app
 from mmn_ddx.cli.train import train_app
 
 app = typer.Typer(

@@ -28,7 +28,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from mmn_ddx.data.importer import CohortError, ImportResult, read_cohort
+from mmn_ddx.data import CohortError, ImportResult, read_cohort
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

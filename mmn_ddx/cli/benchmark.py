@@ -19,13 +19,19 @@ import typer
 from rich.console import Console
 
 from mmn_ddx.cli._common import fail, out, progress_bars, read_valid
-from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
-from mmn_ddx.features.modes import MODES
+from mmn_ddx.data import GENERATOR_VERSION, generate_cohort
+from mmn_ddx.features import MODES
 from mmn_ddx.settings import MODEL_NAMES, get_settings
-from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
-from mmn_ddx.training.evaluation.benchmark_methods import ModeModels, ProbaFn
-from mmn_ddx.training.fitting.fitting import ProgressFactory
-from mmn_ddx.training.fitting.models import FAMILY_NAMES
+from mmn_ddx.training.evaluation import (
+    COHORT_SETTING,
+    PRIOR_SETTINGS,
+    BenchmarkResult,
+    Cohort,
+    ModeModels,
+    ProbaFn,
+    run_benchmark,
+)
+from mmn_ddx.training.fitting import FAMILY_NAMES, ProgressFactory
 
 benchmark_app = typer.Typer(add_completion=False)
 
@@ -55,7 +61,7 @@ class ChampionChoice:
 
     def load(self, mode: str) -> SavedChampion | None:
         """The saved champion for ``mode``, or None to use the one trained by the benchmark."""
-        from mmn_ddx.training.artifact.bundle import BundleError, load_bundle
+        from mmn_ddx.training.artifact import BundleError, load_bundle
 
         if self.spec == "trained":
             return None
@@ -84,7 +90,7 @@ def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, fami
     ``saved`` if given, else the one this training chose (refitted on ``refit_synthetic`` fresh synthetic
     patients when given, as ``train --refit-synthetic`` exports it). Returns the models and the champion's
     provenance."""
-    from mmn_ddx.training.fitting.train import TrainSettings, train
+    from mmn_ddx.training.fitting import TrainSettings, train
 
     settings = TrainSettings(mode=mode, seed=seed, families=families, quick=quick, n_jobs=jobs,
                              refit_synthetic=refit_synthetic)
@@ -132,7 +138,7 @@ def log_benchmark(result: BenchmarkResult, paths: dict[str, Path], facts: dict[s
     from mmn_ddx.training.fitting import tracking  # the only module that talks to MLflow
 
     tracking.configure(tracking_uri)
-    from mmn_ddx.training.evaluation.report import terminal_tables
+    from mmn_ddx.training.evaluation import terminal_tables
 
     console = Console(record=True, width=140, file=io.StringIO())
 
@@ -198,7 +204,7 @@ this training chose (see --champion).
 literature class priors: report.md, report.html, metrics.csv and comparisons.csv in --out, also logged to \
 MLflow.
     """
-    from mmn_ddx.training.evaluation.report import print_tables, write_reports  # matplotlib and Jinja only when running
+    from mmn_ddx.training.evaluation import print_tables, write_reports  # matplotlib and Jinja only when running
 
     chosen = tuple(f.strip() for f in families.split(",") if f.strip())
     if not chosen or any(f not in FAMILY_NAMES for f in chosen):
@@ -224,7 +230,7 @@ MLflow.
     else:
         train_frame, source = generate_cohort(n_train, seed=train_seed), "synthetic"
 
-    from mmn_ddx.training.fitting.train import TrainingDataError
+    from mmn_ddx.training.fitting import TrainingDataError
 
     locations = get_settings()
     saved = {mode: ChampionChoice(champion, export_dir or locations.models_dir).load(mode)  # fail before training

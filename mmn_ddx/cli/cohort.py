@@ -20,11 +20,19 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from mmn_ddx.cli._common import SHOWN_REJECTIONS, err, fail, file_progress, out, rejection_table, report_warnings
-from mmn_ddx.data._pandera import errors as pa_errors
-from mmn_ddx.data.contract import DIAGNOSES, LABEL
-from mmn_ddx.data.describe import describe_cohort
-from mmn_ddx.data.importer import CohortError, ImportResult, iter_cohort, read_cohort, write_table
-from mmn_ddx.data.writers import WRITE_FORMATS, TableWriter
+from mmn_ddx.data import (
+    DIAGNOSES,
+    LABEL,
+    WRITE_FORMATS,
+    CohortError,
+    ImportResult,
+    SchemaErrors,
+    TableWriter,
+    describe_cohort,
+    iter_cohort,
+    read_cohort,
+    write_table,
+)
 from mmn_ddx.settings import get_settings
 
 cohort_app = typer.Typer(
@@ -151,8 +159,7 @@ def generate(
     ] = None,
 ) -> None:
     """Generate a synthetic labelled cohort (not real patients) and write it to a file."""
-    from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort  # lazy: the model loads in ~1 s
-    from mmn_ddx.data.schema import validate_cohort
+    from mmn_ddx.data import CLASS_PRIOR_PRESETS, generate_cohort, validate_cohort  # lazy: the model loads in ~1 s
 
     output = output or get_settings().cohort_path
     if output.suffix.lower() not in WRITE_FORMATS:
@@ -164,7 +171,7 @@ def generate(
     cohort = generate_cohort(n, seed=seed, class_priors=priors)
     try:  # the generator's output meets the same contract as imported data, or nothing is written
         validate_cohort(cohort, require_label=True)
-    except pa_errors.SchemaErrors as exc:
+    except SchemaErrors as exc:
         raise fail(f"generated cohort violates the data dictionary (generator bug):\n{exc}") from None
     write_table(cohort, output)
     used = priors or CLASS_PRIOR_PRESETS["balanced"]
@@ -234,8 +241,15 @@ def fidelity(
     """
     import json
 
-    from mmn_ddx.data.fidelity import criteria_figures, format_value, load_targets, marginal_figures, to_markdown
-    from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
+    from mmn_ddx.data import (
+        GENERATOR_VERSION,
+        criteria_figures,
+        format_value,
+        generate_cohort,
+        load_targets,
+        marginal_figures,
+        to_markdown,
+    )
     from mmn_ddx.features.criteria import evaluate_criteria
 
     try:

@@ -28,11 +28,17 @@ from rich.table import Table
 from rich.text import Text
 
 from mmn_ddx.cli._common import err, fail, read_valid
-from mmn_ddx.data.contract import LABEL, to_canonical
-from mmn_ddx.data.formats import WRITE_FORMATS, CohortError
-from mmn_ddx.data.importer import read_record_json, write_table
-from mmn_ddx.data.json_records import RecordRejected, single_record
-from mmn_ddx.data.record import RecordError
+from mmn_ddx.data import (
+    LABEL,
+    WRITE_FORMATS,
+    CohortError,
+    RecordError,
+    RecordRejected,
+    read_record_json,
+    single_record,
+    to_canonical,
+    write_table,
+)
 from mmn_ddx.features.criteria import (
     READINGS,
     VERDICT_COLUMNS,
@@ -45,9 +51,10 @@ from mmn_ddx.features.criteria import (
     rule_based_coverage,
 )
 
+
 def _worded(verdict: CriteriaVerdict) -> dict[str, Any]:
     """A verdict as JSON, its cascade facts also worded among the notes (as a reader expects them)."""
-    from mmn_ddx.serving.wording.messages import cascade_fact  # noqa: PLC0415 - only for one record
+    from mmn_ddx.serving import cascade_fact  # noqa: PLC0415 - only for one record
 
     return verdict.model_dump(mode="json") | {"notes": [*verdict.notes, *map(cascade_fact, verdict.facts)]}
 

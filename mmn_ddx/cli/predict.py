@@ -28,16 +28,13 @@ import typer
 from rich.table import Table
 
 from mmn_ddx.cli._common import err, fail, file_progress, out
-from mmn_ddx.data.contract import ID_FIELD
-from mmn_ddx.data.formats import WRITE_FORMATS
-from mmn_ddx.data.record import RecordError
+from mmn_ddx.data import ID_FIELD, WRITE_FORMATS, RecordError
 
 if TYPE_CHECKING:  # the model stack takes seconds to import: only the predict command loads it
     import pandas as pd
 
-    from mmn_ddx.data.importer import ImportResult
-
-    from mmn_ddx.serving.predictor import Predictor
+    from mmn_ddx.data import ImportResult
+    from mmn_ddx.serving import Predictor
 
 predict_app = typer.Typer(add_completion=False, no_args_is_help=True,
                           help="Explained predictions: one patient (.json) or a cohort file.")
@@ -72,8 +69,8 @@ def predict(
     spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL for --engine spark (default local[2]; e.g. spark://host:7077).")] = None,
 ) -> None:
     """Predict MMN / MND / CIDP / MADSAM with explanations. Research software: not for clinical use."""
-    from mmn_ddx.features.modes import MODES
-    from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor
+    from mmn_ddx.features import MODES
+    from mmn_ddx.serving import ModelNotFoundError, Predictor
 
     if mode is not None and mode not in MODES:
         raise fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -105,7 +102,7 @@ def predict(
 def _predict_spark(file: Path, output: Path | None, *, model: str | None, mode: str | None, master: str | None,
                    options: dict[str, bool]) -> None:
     """Score a Parquet cohort on Spark (:mod:`serving.spark`): MLflow's ``spark_udf`` over the model."""
-    from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor
+    from mmn_ddx.serving import ModelNotFoundError, Predictor
 
     unsupported = [name for name, given in options.items() if given]
     if unsupported:
@@ -115,7 +112,7 @@ def _predict_spark(file: Path, output: Path | None, *, model: str | None, mode: 
     if output.exists():
         raise fail(f"{output}: already exists (Spark does not overwrite)")
     try:
-        from mmn_ddx.serving.spark import DEFAULT_MASTER, SparkUnavailableError, score_file
+        from mmn_ddx.serving import DEFAULT_MASTER, SparkUnavailableError, score_file
     except ImportError as exc:
         raise fail(f"the Spark engine needs the spark extra: pip install 'mmn-ddx[spark]' ({exc})") from None
     try:  # resolved as for the local engine (champion, else the export), and its mode checked
@@ -128,15 +125,14 @@ def _predict_spark(file: Path, output: Path | None, *, model: str | None, mode: 
     except (SparkUnavailableError, ValueError) as exc:  # InputError is a ValueError: row, field, reason
         raise fail(str(exc)) from None
     err.print(f"Scored {n} patients on Spark ({master}) -> {output}/")
-    from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE
+    from mmn_ddx.serving import NOT_FOR_CLINICAL_USE
 
     err.print(NOT_FOR_CLINICAL_USE, style="bold red")
 
 
 def _single_record(file: Path) -> dict | None:
     """The raw record of a one-patient .json file, or None for a cohort file (a .json list included)."""
-    from mmn_ddx.data.formats import CohortError
-    from mmn_ddx.data.json_records import RecordRejected, single_record
+    from mmn_ddx.data import CohortError, RecordRejected, single_record
 
     if file.suffix.lower() != ".json":
         return None
@@ -149,7 +145,7 @@ def _single_record(file: Path) -> dict | None:
 
 
 def _predict_one(predictor: Predictor, raw: dict, as_json: bool) -> None:
-    from mmn_ddx.serving.render import render
+    from mmn_ddx.serving import render
 
     try:
         result = predictor.predict(raw)
@@ -164,8 +160,7 @@ def _predict_one(predictor: Predictor, raw: dict, as_json: bool) -> None:
 
 def _predict_batch(load: Callable[[], Predictor], file: Path, output: Path | None, *, as_json: bool, skip_invalid: bool,
                    next_test: bool) -> None:
-    from mmn_ddx.data.importer import CohortError, iter_cohort
-    from mmn_ddx.data.writers import TableWriter
+    from mmn_ddx.data import CohortError, TableWriter, iter_cohort
 
     # stdout cannot be taken back: without -o the whole file is checked before anything is printed
     problems = _Problems()
@@ -226,8 +221,7 @@ def _score_chunks(predictor: Predictor, valid: pd.DataFrame, *, print_json: bool
     """Score in vectorised batches of :data:`CHUNK`; JSON Lines are printed as they come."""
     import pandas as pd
 
-    from mmn_ddx.serving.batch import score_table
-    from mmn_ddx.serving.records import BatchRecordError
+    from mmn_ddx.serving import BatchRecordError, score_table
 
     parts = []
     for start in range(0, len(valid), CHUNK):
@@ -269,8 +263,7 @@ def _print_problems(problems: dict[int, dict[str, str]], *, title: str) -> None:
 
 def _print_table(table: pd.DataFrame) -> None:
     """A terminal summary of a scored batch (the file written with -o holds every column)."""
-    from mmn_ddx.serving.alerts import SYNTHETIC
-    from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE
+    from mmn_ddx.serving import NOT_FOR_CLINICAL_USE, SYNTHETIC
 
     view = Table(ID_FIELD, "predicted", "p", "set", "criteria", "warnings", title="Predictions", title_justify="left")
     for row in table.itertuples(index=False):

@@ -15,11 +15,10 @@ import typer
 from rich.table import Table
 
 from mmn_ddx.cli._common import fail, out, progress_bars, read_valid
-from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
-from mmn_ddx.features.modes import MODES
+from mmn_ddx.data import GENERATOR_VERSION, generate_cohort
+from mmn_ddx.features import MODES
 from mmn_ddx.settings import get_settings
-from mmn_ddx.training.fitting.models import FAMILY_NAMES
-from mmn_ddx.training.fitting.train import TrainingDataError, TrainingResult, TrainSettings, train
+from mmn_ddx.training.fitting import FAMILY_NAMES, TrainingDataError, TrainingResult, TrainSettings, train
 
 train_app = typer.Typer(add_completion=False)
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from mmn_ddx.data.contract import fields
+from mmn_ddx.data import fields
 from mmn_ddx.serving.http.model_info import PredictorLike
 from mmn_ddx.serving.records import BatchRecordError, validate_many
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, Audit, NextTest, PredictionResult, PredictionSet, Warning

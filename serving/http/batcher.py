@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from mmn_ddx.data.record import RecordError
+from mmn_ddx.data import RecordError
 from mmn_ddx.serving.http.model_info import PredictorLike
 from mmn_ddx.serving.records import BatchRecordError
 from mmn_ddx.serving.result import PredictionResult

@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from mmn_ddx.data.record import RecordError
+from mmn_ddx.data import RecordError
 from mmn_ddx.serving.http.batch import MAX_BATCH, BatchTooCostly
 from mmn_ddx.serving.http.body import InvalidBody
 from mmn_ddx.serving.http.middleware import BodyTooLarge, too_large_response

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mmn_ddx.data.contract import SCHEMA_VERSION
+from mmn_ddx.data import SCHEMA_VERSION
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
 
 

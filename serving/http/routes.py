@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from mmn_ddx.data.record import PatientRecord
+from mmn_ddx.data import PatientRecord
 from mmn_ddx.serving.http.batch import MAX_BATCH, MAX_FULL_BATCH, CompactResult, Detail, predict_batch_json
 from mmn_ddx.serving.http.batcher import MicroBatcher
 from mmn_ddx.serving.http.body import StrictJSONRoute

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from mmn_ddx.data.contract import DIAGNOSES, SCHEMA_VERSION, FieldSpec, fields
+from mmn_ddx.data import DIAGNOSES, SCHEMA_VERSION, FieldSpec, fields
 
 _SECTION_LINE = re.compile(r"^\s*#\s*-{3}\s*(?P<title>.+?)\s*-*\s*$")
 _FIELD_LINE = re.compile(r"^  (?P<name>[a-z][a-z0-9_]*)\s*:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mmn_ddx.features.findings import record_value
+from mmn_ddx.features import record_value
 
 Record = Mapping[str, Any]
 

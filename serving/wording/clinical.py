@@ -6,8 +6,15 @@ import math
 
 import numpy as np
 
-from mmn_ddx.features.findings import Known, derived_features, record_value
-from mmn_ddx.features.weakness import MRC_FIELDS, REGIONS, WeaknessFeatures, pair_asymmetric
+from mmn_ddx.features import (
+    MRC_FIELDS,
+    REGIONS,
+    Known,
+    WeaknessFeatures,
+    derived_features,
+    pair_asymmetric,
+    record_value,
+)
 from mmn_ddx.serving.wording._phrases import Record, num, plural, region, words, yes_no
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mmn_ddx.features.findings import FINDING_GROUPS, Known
-from mmn_ddx.features.modes import MODES, check_mode
+from mmn_ddx.features import FINDING_GROUPS, MODES, Known, check_mode
 from mmn_ddx.serving.wording import clinical as c
 from mmn_ddx.serving.wording import investigations as i
 from mmn_ddx.serving.wording._phrases import Record

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import math
 
-from mmn_ddx.data.contract import FEATURE_FIELDS
-from mmn_ddx.features.conduction import BLOCK_FIELDS, ConductionFeatures
-from mmn_ddx.features.findings import PARAMETER_LABELS, Known, csf_protein_limit, derived_features, record_value
-from mmn_ddx.features.criteria.thresholds import (
-    CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L as CSF_ULN_OLD_G_PER_L,
+from mmn_ddx.data import FEATURE_FIELDS
+from mmn_ddx.features import (
+    ANTI_GM1_HIGH_TITRE,
+    ANTI_GM1_POSITIVE,
+    BLOCK_FIELDS,
+    CSF_PLEOCYTOSIS_PER_UL,
+    PARAMETER_LABELS,
+    ConductionFeatures,
+    Known,
+    csf_protein_limit,
+    derived_features,
+    fields_for_mode,
+    record_value,
 )
-from mmn_ddx.features.criteria.thresholds import (
-    CSF_PROTEIN_ULN_UP_TO_AGE_LIMIT_G_PER_L as CSF_ULN_YOUNG_G_PER_L,
-)
-from mmn_ddx.features.laboratory import ANTI_GM1_HIGH_TITRE, ANTI_GM1_POSITIVE, CSF_PLEOCYTOSIS_PER_UL
-from mmn_ddx.features.modes import fields_for_mode
+from mmn_ddx.features.criteria import CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L as CSF_ULN_OLD_G_PER_L
+from mmn_ddx.features.criteria import CSF_PROTEIN_ULN_UP_TO_AGE_LIMIT_G_PER_L as CSF_ULN_YOUNG_G_PER_L
 from mmn_ddx.serving.wording._phrases import Record, num, plural, yes_no
 
 

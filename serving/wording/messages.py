@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.data import DIAGNOSES
 
 if TYPE_CHECKING:  # type only: the criteria CLI words its facts without loading the model code
     from mmn_ddx.features.criteria import CascadeFact
-    from mmn_ddx.training.artifact.bundle import Atypical
+    from mmn_ddx.training.artifact import Atypical
 
 NEUTRAL: dict[str, float] = {"log-odds": 0.05, "probability": 0.01}
 """Below this |contribution| a finding is worded as having "little effect": 0.05 log-odds is a 5 % change

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from mmn_ddx.cli import app
 from mmn_ddx.cli.cohort import parse_class_priors
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.importer import read_cohort
-from mmn_ddx.cli import app
 
 VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"
 PRESETS = {"balanced": dict.fromkeys(DIAGNOSES, 0.25), "referral": {"MMN": 0.15, "MND": 0.7, "CIDP": 0.05, "MADSAM": 0.1}}

@@ -15,7 +15,12 @@ from typer.testing import CliRunner
 from mmn_ddx.cli import app
 from mmn_ddx.data.contract import LABEL
 from mmn_ddx.data.fidelity import (
-    condition, criteria_figures, load_targets, marginal_figures, widest_tolerance, wilson_interval,
+    condition,
+    criteria_figures,
+    load_targets,
+    marginal_figures,
+    widest_tolerance,
+    wilson_interval,
 )
 
 TARGETS = load_targets()

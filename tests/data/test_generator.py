@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
-from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort
 from mmn_ddx.data.fidelity import load_targets, marginal_figures
+from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort
 from mmn_ddx.data.latents import load_priors
 from mmn_ddx.data.record import validate_record
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.errors as pa_errors
-from pandera.config import ValidationDepth, config_context
 import pytest
+from pandera.config import ValidationDepth, config_context
 
 from mmn_ddx.data.cells import PARSED_DTYPES
 from mmn_ddx.data.contract import FIELD_NAMES, ID_FIELD, LABEL, fields, rules, to_canonical

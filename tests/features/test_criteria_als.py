@@ -7,8 +7,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mmn_ddx.features.criteria import evaluate_criteria, explain_criteria
 from mmn_ddx.features.criteria import als_gold_coast as als
+from mmn_ddx.features.criteria import evaluate_criteria, explain_criteria
 from mmn_ddx.features.criteria.examples import example_frame
 
 MET, NOT_MET, NA = "met", "not met", "not assessable"

@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mmn_ddx.features.criteria import evaluate_criteria, explain_criteria
 from mmn_ddx.features.criteria import cidp_ean2021 as cidp
 from mmn_ddx.features.criteria import cidp_ean2021_investigations as inv
+from mmn_ddx.features.criteria import evaluate_criteria, explain_criteria
 from mmn_ddx.features.criteria.examples import example_frame
 
 MET, NOT_MET, NA = "met", "not met", "not assessable"

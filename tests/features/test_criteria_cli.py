@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mmn_ddx.data.contract import fields
 from mmn_ddx.cli.criteria import criteria_app
+from mmn_ddx.data.contract import fields
 from mmn_ddx.features.criteria.examples import EXAMPLE_NAMES, example_record
 
 runner = CliRunner()

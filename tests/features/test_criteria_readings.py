@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mmn_ddx.data.columns import read_frame
+from mmn_ddx.data.contract import rules
 from mmn_ddx.features.criteria import (
     CRITERIA_SETS,
     READINGS,
@@ -20,8 +22,6 @@ from mmn_ddx.features.criteria import als_gold_coast as als
 from mmn_ddx.features.criteria import cidp_ean2021 as cidp
 from mmn_ddx.features.criteria import cidp_ean2021_investigations as inv
 from mmn_ddx.features.criteria import mmn_efns2010 as mmn
-from mmn_ddx.data.columns import read_frame
-from mmn_ddx.data.contract import rules
 from mmn_ddx.features.criteria.examples import example_frame
 
 MET, NOT_MET, NA = "met", "not met", "not assessable"

@@ -17,9 +17,9 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from mmn_ddx.cli.serve import server_config
 from mmn_ddx.data.contract import LABEL, fields
 from mmn_ddx.serving.http import create_app
-from mmn_ddx.cli.serve import server_config
 
 VIGNETTES = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "vignettes.csv"
 

@@ -10,11 +10,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from mmn_ddx.cli.predict import predict_app
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.importer import write_table
 from mmn_ddx.serving.batch import COLUMNS
-from mmn_ddx.cli.predict import predict_app
 from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import frame_records
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult

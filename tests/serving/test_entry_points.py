@@ -33,8 +33,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.cli import app as cli_app
+from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.serving.http import create_app
 from mmn_ddx.serving.predictor import Predictor
 

@@ -13,10 +13,10 @@ from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features.findings import feature_map
 from mmn_ddx.serving.explanation import finding_map
-from mmn_ddx.serving.wording import describe_finding, direction
 from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import frame_records
 from mmn_ddx.serving.result import PredictionResult
+from mmn_ddx.serving.wording import describe_finding, direction
 
 MMN = {
     "age_at_onset_years": 38.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb",

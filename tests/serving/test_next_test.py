@@ -10,13 +10,13 @@ import pytest
 
 from mmn_ddx.data.columns import read_frame, read_records
 from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, LABEL
+from mmn_ddx.data.diagnostic_tests import TESTS, find_test
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features.modes import TREATMENT_FIELDS
-from mmn_ddx.data.diagnostic_tests import TESTS, find_test
 from mmn_ddx.serving.next_test import describe_outcomes, entropy_bits, hypotheses, hypothetical_records
-from mmn_ddx.training.artifact.outcomes import OutcomeTables
 from mmn_ddx.serving.predictor import Predictor, null_mask
 from mmn_ddx.serving.records import canonical_frame, frame_records, validate_one
+from mmn_ddx.training.artifact.outcomes import OutcomeTables
 
 BASE = {  # asymmetric arm weakness, nothing else done: every test is a candidate
     "age_at_onset_years": 45.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb",

@@ -14,7 +14,6 @@ from mmn_ddx.data.contract import DIAGNOSES, LABEL, SCHEMA_VERSION, rules, to_ca
 from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
 from mmn_ddx.data.record import RecordError
 from mmn_ddx.features.criteria import CRITERIA_SETS, explain_criteria
-from mmn_ddx.serving import predictor as predictor_module
 from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor, default_model_uri
 from mmn_ddx.serving.records import BatchRecordError, canonical_frame, frame_records
 

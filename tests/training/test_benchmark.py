@@ -21,7 +21,7 @@ from mmn_ddx.training.evaluation.benchmark_methods import (
     criteria_methods,
     frame_for_mode,
 )
-from mmn_ddx.training.evaluation.metrics import ABSTAIN, K, NEGATIVE, point_estimates
+from mmn_ddx.training.evaluation.metrics import ABSTAIN, NEGATIVE, K, point_estimates
 
 N_BOOT = 40
 

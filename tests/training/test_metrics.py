@@ -10,9 +10,9 @@ from sklearn import metrics as skm
 
 from mmn_ddx.training.evaluation.metrics import (
     ABSTAIN,
-    K,
     METRIC_KEYS,
     NEGATIVE,
+    K,
     Predictions,
     bootstrap_metrics,
     bootstrap_weights,

@@ -17,9 +17,9 @@ import pytest
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.generator import generate_cohort
-from mmn_ddx.training.fitting import tracking
 from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.artifact.pyfunc import OUTPUT_COLUMNS, PROBABILITY_COLUMNS, InputError, canonical_input
+from mmn_ddx.training.fitting import tracking
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 

@@ -14,8 +14,8 @@ from sklearn.mixture import GaussianMixture
 from mmn_ddx.data.columns import read_frame
 from mmn_ddx.data.contract import LABEL, to_canonical
 from mmn_ddx.data.generator import generate_cohort
-from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.serving.records import frame_records
+from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.artifact.reference import N_COMPONENTS, REG_COVAR, Atypical, DiagonalMixture, Reference
 
 

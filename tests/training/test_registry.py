@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 from mmn_ddx.data.generator import generate_cohort
-from mmn_ddx.training.fitting import registry
-from mmn_ddx.training.fitting import tracking
 from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.training.fitting import registry, tracking
 from mmn_ddx.training.fitting.train import TrainingResult, TrainSettings, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")

@@ -13,12 +13,12 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
+from mmn_ddx.cli.benchmark import ChampionChoice, benchmark_app
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.importer import write_table
 from mmn_ddx.features.modes import MODES
 from mmn_ddx.training.evaluation.benchmark import BenchmarkResult, Cohort, run_benchmark
 from mmn_ddx.training.evaluation.benchmark_methods import BAYES, CASCADE, GOLD_COAST, SHORT_NAMES
-from mmn_ddx.cli.benchmark import ChampionChoice, benchmark_app
 from mmn_ddx.training.evaluation.report import fmt, print_tables, write_reports
 
 from .test_benchmark import fake_models

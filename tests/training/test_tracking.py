@@ -15,10 +15,10 @@ from mlflow.types.schema import AnyType
 from mmn_ddx.data.contract import FEATURE_FIELDS, LABEL, fields
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features.modes import fields_for_mode
-from mmn_ddx.training.artifact.store import download_model
-from mmn_ddx.training.fitting import tracking
 from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.artifact.pyfunc import PROBABILITY_COLUMNS
+from mmn_ddx.training.artifact.store import download_model
+from mmn_ddx.training.fitting import tracking
 from mmn_ddx.training.fitting.train import TrainingResult, TrainSettings, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")

@@ -11,11 +11,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from mmn_ddx.cli.train import train_app
 from mmn_ddx.data.contract import LABEL
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.importer import write_table
 from mmn_ddx.training.artifact.bundle import load_bundle
-from mmn_ddx.cli.train import train_app
 from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, choose_champion
 from mmn_ddx.training.fitting.models import get_family
 from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS

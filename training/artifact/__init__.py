@@ -1,0 +1,38 @@
+"""The exported model: what training ships and serving loads (its one public API).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mmn_ddx._lazy import lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    "Atypical": "mmn_ddx.training.artifact.bundle",
+    "BundleError": "mmn_ddx.training.artifact.bundle",
+    "FeatureAttribution": "mmn_ddx.training.artifact.bundle",
+    "IntegrityError": "mmn_ddx.training.artifact.bundle",
+    "load_bundle": "mmn_ddx.training.artifact.bundle",
+    "ModelBundle": "mmn_ddx.training.artifact.bundle",
+    "METHOD": "mmn_ddx.training.artifact.conformal",
+    "code_version": "mmn_ddx.training.artifact.metadata",
+    "OutcomeTables": "mmn_ddx.training.artifact.outcomes",
+    "InputError": "mmn_ddx.training.artifact.pyfunc",
+    "OUTPUT_TYPES": "mmn_ddx.training.artifact.pyfunc",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # the same names, for type checkers and IDEs
+    from mmn_ddx.training.artifact.bundle import (
+        Atypical,
+        BundleError,
+        FeatureAttribution,
+        IntegrityError,
+        ModelBundle,
+        load_bundle,
+    )
+    from mmn_ddx.training.artifact.conformal import METHOD
+    from mmn_ddx.training.artifact.metadata import code_version
+    from mmn_ddx.training.artifact.outcomes import OutcomeTables
+    from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, InputError

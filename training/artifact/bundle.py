@@ -37,15 +37,13 @@ import skops.io as sio
 import yaml
 from sklearn.pipeline import Pipeline
 
-from mmn_ddx.data.columns import Columns
-from mmn_ddx.data.contract import DIAGNOSES
-from mmn_ddx.training.artifact import conformal
+from mmn_ddx.data import DIAGNOSES, Columns
+from mmn_ddx.training.artifact import conformal, estimators
 from mmn_ddx.training.artifact.calibration import Calibration
+from mmn_ddx.training.artifact.estimators import SKOPS_TRUSTED_TYPES
 from mmn_ddx.training.artifact.explain import Explainer, FeatureAttribution
 from mmn_ddx.training.artifact.manifest import BundleError, IntegrityError, read_verified, write_manifest
 from mmn_ddx.training.artifact.metadata import BundleMetadata
-from mmn_ddx.training.artifact import estimators
-from mmn_ddx.training.artifact.estimators import SKOPS_TRUSTED_TYPES
 from mmn_ddx.training.artifact.outcomes import OUTCOMES_FILE, OutcomeTables
 from mmn_ddx.training.artifact.reference import REFERENCE_FILES, Atypical, Reference
 from mmn_ddx.training.artifact.store import download_model

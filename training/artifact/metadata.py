@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 import mmn_ddx
-from mmn_ddx.data.contract import SCHEMA_VERSION
+from mmn_ddx.data import SCHEMA_VERSION
 
 INTENDED_USE = (
     "Research and teaching: ranks multifocal motor neuropathy (MMN), motor neuron disease (MND), typical "

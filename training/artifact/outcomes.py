@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mmn_ddx.data.contract import DIAGNOSES
-from mmn_ddx.data.diagnostic_tests import TESTS, DiagnosticTest, find_test
+from mmn_ddx.data import DIAGNOSES, TESTS, DiagnosticTest, find_test
 from mmn_ddx.features import encode
 
 OUTCOMES_FILE = "next_test.json"

@@ -34,12 +34,9 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from mmn_ddx.data.cells import PARSED_DTYPES, parse_column
-from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, fields, to_canonical
-from mmn_ddx.features import FeatureInputError
+from mmn_ddx.data import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, PARSED_DTYPES, fields, parse_column, to_canonical
+from mmn_ddx.features import FeatureInputError, feature_map, fields_for_mode, finding_name
 from mmn_ddx.features.criteria import evaluate_all
-from mmn_ddx.features.findings import feature_map, finding_name
-from mmn_ddx.features.modes import fields_for_mode
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
 
 TOP_FINDINGS = 5
@@ -158,7 +155,7 @@ def canonical_input(model_input: Any) -> pd.DataFrame:
     its pandera schema, column by column. Raises :class:`InputError` naming the first bad row (counted
     from 1, with its ``patient_id`` if any) and each of its bad fields, never the value.
     """
-    from mmn_ddx.data.schema import BUILTIN_REASONS, SchemaErrors, validate_cohort  # lazy: pandera
+    from mmn_ddx.data import BUILTIN_REASONS, SchemaErrors, validate_cohort  # lazy: pandera
 
     frame = pd.DataFrame(model_input) if not isinstance(model_input, pd.DataFrame) else model_input
     frame = frame.drop(columns=[LABEL], errors="ignore")

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,8 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
 
-from mmn_ddx.data.columns import Columns
-from mmn_ddx.data.contract import FEATURE_FIELDS, fields
+from mmn_ddx.data import FEATURE_FIELDS, Columns, fields
 
 RANGE_QUANTILES = (0.005, 0.995)
 RANGE_MARGIN = 0.25

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import DIAGNOSES, LABEL
-from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS
-from mmn_ddx.features.modes import MODES, check_mode
+from mmn_ddx.data import CLASS_PRIOR_PRESETS, DIAGNOSES, LABEL
+from mmn_ddx.features import MODES, check_mode
 from mmn_ddx.training.evaluation.benchmark_methods import (
     Kind,
     Method,

@@ -23,8 +23,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import DIAGNOSES
-from mmn_ddx.data.posterior import posterior
+from mmn_ddx.data import DIAGNOSES, posterior
+from mmn_ddx.features import TREATMENT_FIELDS, check_mode
 from mmn_ddx.features.criteria import (
     CIDP_VARIANT_LABELS,
     CONFLICTING,
@@ -32,7 +32,6 @@ from mmn_ddx.features.criteria import (
     evaluate_criteria,
     evaluate_readings,
 )
-from mmn_ddx.features.modes import TREATMENT_FIELDS, check_mode
 from mmn_ddx.training.evaluation.metrics import ABSTAIN, NEGATIVE, Predictions
 
 Kind = Literal["model", "champion", "criteria", "rules", "bayes"]

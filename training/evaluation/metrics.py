@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.data import DIAGNOSES
 
 K = len(DIAGNOSES)
 NEGATIVE = K

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
-from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.data import DIAGNOSES
 
 COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a")
 """One colour per diagnosis (ColorBrewer Dark2, distinguishable for common colour-vision deficiencies)."""

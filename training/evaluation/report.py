@@ -22,8 +22,7 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
-from mmn_ddx.data.contract import DIAGNOSES
-from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS
+from mmn_ddx.data import CLASS_PRIOR_PRESETS, DIAGNOSES
 from mmn_ddx.training.evaluation import plots
 from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, BenchmarkResult, Evaluation
 from mmn_ddx.training.evaluation.benchmark_methods import SHORT_NAMES

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mmn_ddx.data.contract import DIAGNOSES, LABEL
-from mmn_ddx.features import ClinicalFeatures
-from mmn_ddx.features.modes import MODES, check_mode
+from mmn_ddx.data import DIAGNOSES, LABEL
+from mmn_ddx.features import MODES, ClinicalFeatures, check_mode
 from mmn_ddx.settings import MODEL_NAMES
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.calibration import Calibration

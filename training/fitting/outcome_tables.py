@@ -17,9 +17,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from mmn_ddx.data.contract import DIAGNOSES, LABEL
-from mmn_ddx.data.diagnostic_tests import TESTS, DiagnosticTest
-from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
+from mmn_ddx.data import DIAGNOSES, GENERATOR_VERSION, LABEL, TESTS, DiagnosticTest, generate_cohort
 from mmn_ddx.training.artifact.outcomes import Outcomes, OutcomeTables
 
 MAX_OUTCOMES = 8

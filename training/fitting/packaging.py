@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.data import generate_cohort
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.bundle import ModelBundle
+from mmn_ddx.training.artifact.metadata import BundleMetadata, code_version, data_digest
+from mmn_ddx.training.artifact.reference import fit_reference
+from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
 from mmn_ddx.training.fitting.candidates import Candidates
 from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, FamilyResult
-from mmn_ddx.training.artifact.metadata import BundleMetadata, code_version, data_digest
-from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
 from mmn_ddx.training.fitting.models import assemble
 from mmn_ddx.training.fitting.outcome_tables import fit_outcome_tables
-from mmn_ddx.training.artifact.reference import fit_reference
 
 
 def build_bundle(candidates: Candidates, *, source: str, generator_version: str | None) -> ModelBundle:
@@ -73,7 +73,9 @@ def example_patients() -> pd.DataFrame:
 
 def export(bundle: ModelBundle, export_dir: str | Path, *, example: pd.DataFrame | None = None) -> Path:
     """Write ``<export_dir>/<name>/`` as an MLflow pyfunc model, replacing an older export atomically."""
-    from mmn_ddx.training.fitting import tracking  # the MLflow adapter; import here keeps ``train_bundle`` callers light
+    from mmn_ddx.training.fitting import (
+        tracking,  # the MLflow adapter; import here keeps ``train_bundle`` callers light
+    )
 
     target = Path(export_dir) / bundle.metadata.name
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from joblib import Parallel, delayed
 
-from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.data import generate_cohort
 from mmn_ddx.features import ClinicalFeatures
 from mmn_ddx.training.artifact import calibration
 from mmn_ddx.training.artifact.calibration import log_loss

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mmn_ddx.data.contract import DIAGNOSES
-from mmn_ddx.features.findings import feature_map, group_columns
-from mmn_ddx.training.evaluation import plots
-from mmn_ddx.training.fitting import registry
-from mmn_ddx.training.fitting import tracking
+from mmn_ddx.data import DIAGNOSES
+from mmn_ddx.features import feature_map, group_columns
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle
+from mmn_ddx.training.evaluation import plots
+from mmn_ddx.training.fitting import registry, tracking
 from mmn_ddx.training.fitting.fitting import FamilyResult
 from mmn_ddx.training.fitting.models import describe_params
 

@@ -20,7 +20,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold
 
-from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.data import DIAGNOSES
 from mmn_ddx.training.artifact.calibration import identity, log_loss
 from mmn_ddx.training.fitting.models import Family, Params, describe_params
 

@@ -38,11 +38,11 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types.schema import AnyType, Array, ColSpec, DataType, Schema
 
-from mmn_ddx.data.contract import FEATURE_FIELDS, ID_FIELD, LABEL, fields
-from mmn_ddx.features.modes import fields_for_mode
+from mmn_ddx.data import FEATURE_FIELDS, ID_FIELD, LABEL, fields
+from mmn_ddx.features import fields_for_mode
 from mmn_ddx.settings import CHAMPION_ALIAS, artifact_dir, get_settings, sqlite_file
-from mmn_ddx.training.fitting.store_lock import locked as lock_sqlite_store
 from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES
+from mmn_ddx.training.fitting.store_lock import locked as lock_sqlite_store
 
 with warnings.catch_warnings():
     # MLflow 3.17's sqlite store maps a relationship with SQLAlchemy 2.1's deprecated ``noload`` strategy

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.generator import GENERATOR_VERSION
-from mmn_ddx.features.modes import MODES, check_mode
+from mmn_ddx.data import GENERATOR_VERSION
+from mmn_ddx.features import MODES, check_mode
 from mmn_ddx.settings import CHAMPION_ALIAS
 from mmn_ddx.training.artifact.bundle import ModelBundle
+from mmn_ddx.training.artifact.metadata import data_digest
 from mmn_ddx.training.artifact.store import download_model
 from mmn_ddx.training.fitting.candidates import (
     MODEL_NAMES,
@@ -37,7 +38,6 @@ from mmn_ddx.training.fitting.candidates import (
     fit_candidates,
 )
 from mmn_ddx.training.fitting.fitting import ProgressFactory
-from mmn_ddx.training.artifact.metadata import data_digest
 from mmn_ddx.training.fitting.models import assemble
 from mmn_ddx.training.fitting.packaging import build_bundle, example_patients, export
 from mmn_ddx.training.fitting.refit import refit_on_synthetic
