@@ -72,7 +72,7 @@ def main() -> None:
         model, model_source = args.model, "given"
         if model is None:
             from mmn_ddx.data.generator import generate_cohort
-            from mmn_ddx.training.fitting.train import train_bundle
+            from mmn_ddx.training.fitting.trainer import train_bundle
 
             model = str(train_bundle(generate_cohort(2000, seed=0), seed=0, export_dir=folder / "model"))
             model_source = "quick model trained for this run (2 000 synthetic patients, XGBoost)"

@@ -61,7 +61,7 @@ def _load(uri: str | None, threads: int, tmp: Path) -> tuple[Predictor, str]:
     try:
         return Predictor.load(threads=threads), "champion"
     except ModelNotFoundError:
-        from mmn_ddx.training.fitting.train import train_bundle
+        from mmn_ddx.training.fitting.trainer import train_bundle
 
         path = train_bundle(generate_cohort(2000, seed=0), seed=0, export_dir=tmp)
         return Predictor.load(str(path), threads=threads), "quick model trained for this run (2 000 patients)"

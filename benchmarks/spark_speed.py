@@ -48,7 +48,7 @@ def _model(uri: str | None, tmp: Path) -> tuple[str, str]:
         predictor = Predictor.load()
         return predictor.uri, "champion"
     except ModelNotFoundError:
-        from mmn_ddx.training.fitting.train import train_bundle
+        from mmn_ddx.training.fitting.trainer import train_bundle
 
         path = train_bundle(generate_cohort(2000, seed=0), seed=0, export_dir=tmp / "model")
         return str(path), "quick model trained for this run (2 000 patients)"

@@ -160,7 +160,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
-    from mmn_ddx.data.posterior import posterior
+    from mmn_ddx.data.exact_posterior import posterior
     from mmn_ddx.features.modes import TREATMENT_FIELDS
     from mmn_ddx.settings import Settings
     from mmn_ddx.training.artifact.bundle import load_bundle

@@ -67,7 +67,7 @@ _EXPORTS: dict[str, str] = {
     "Tri": "mmn_ddx.data.kleene",
     "tri": "mmn_ddx.data.kleene",
     "true_or_unknown": "mmn_ddx.data.kleene",
-    "posterior": "mmn_ddx.data.posterior",
+    "posterior": "mmn_ddx.data.exact_posterior",
     "PatientRecord": "mmn_ddx.data.record",
     "RecordError": "mmn_ddx.data.record",
     "validate_record": "mmn_ddx.data.record",
@@ -125,7 +125,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     )
     from mmn_ddx.data.json_records import RecordRejected, single_record
     from mmn_ddx.data.kleene import Tri, all_of, any_of, at_least, exactly, is_true, tri, true_or_unknown
-    from mmn_ddx.data.posterior import posterior
+    from mmn_ddx.data.exact_posterior import posterior
     from mmn_ddx.data.record import PatientRecord, RecordError, validate_record
     from mmn_ddx.data.schema import BUILTIN_REASONS, SchemaErrors, cohort_schema, validate_cohort
     from mmn_ddx.data.writers import TableWriter

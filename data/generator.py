@@ -1,7 +1,7 @@
 """Synthetic cohort generator: samples patients from the latent-class model in ``priors.yaml``.
 
 No real MMN/MND/CIDP/MADSAM cohort is openly available (literature-priors.md section 11), so models
-are trained on patients drawn from this documented model; ``data.posterior.posterior`` gives the
+are trained on patients drawn from this documented model; ``data.exact_posterior.posterior`` gives the
 exact Bayes-optimal p(diagnosis | recorded findings) under the same model, the ceiling for every
 trained model.
 """

@@ -18,7 +18,7 @@ _EXPORTS: dict[str, str] = {
     "ModelNotFoundError": "mmn_ddx.serving.predictor",
     "Predictor": "mmn_ddx.serving.predictor",
     "BatchRecordError": "mmn_ddx.serving.records",
-    "render": "mmn_ddx.serving.render",
+    "render": "mmn_ddx.serving.terminal",
     "NOT_FOR_CLINICAL_USE": "mmn_ddx.serving.result",
     "PredictionResult": "mmn_ddx.serving.result",
     "DEFAULT_MASTER": "mmn_ddx.serving.spark",
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from mmn_ddx.serving.batch import score_table
     from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor, default_model_uri
     from mmn_ddx.serving.records import BatchRecordError
-    from mmn_ddx.serving.render import render
+    from mmn_ddx.serving.terminal import render
     from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
     from mmn_ddx.serving.spark import DEFAULT_MASTER, SparkUnavailableError, score_file
     from mmn_ddx.serving.wording.messages import cascade_fact

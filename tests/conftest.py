@@ -26,7 +26,7 @@ QUICK_BUNDLE_SEED = 0
 def quick_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of an exported MLflow model directory holding a small at-presentation XGBoost bundle."""
     from mmn_ddx.data.generator import generate_cohort
-    from mmn_ddx.training.fitting.train import train_bundle
+    from mmn_ddx.training.fitting.trainer import train_bundle
 
     cohort = generate_cohort(QUICK_BUNDLE_PATIENTS, seed=QUICK_BUNDLE_SEED)
     return train_bundle(cohort, mode="at-presentation", seed=QUICK_BUNDLE_SEED,

@@ -75,3 +75,22 @@ def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from mmn_ddx.serving.predictor import Predictor\n", encoding="utf-8")
     assert [layer_of(name) for _, name in module_imports(bad)] == ["serving"]
+
+
+PUBLIC_PACKAGES = ("mmn_ddx.data", "mmn_ddx.features", "mmn_ddx.features.criteria", "mmn_ddx.training",
+                   "mmn_ddx.training.artifact", "mmn_ddx.training.fitting", "mmn_ddx.training.evaluation",
+                   "mmn_ddx.serving", "mmn_ddx.serving.http")
+
+
+@pytest.mark.parametrize("package", PUBLIC_PACKAGES)
+def test_every_public_name_resolves_and_none_is_shadowed_by_a_submodule(package: str) -> None:
+    """A lazily exported name equal to a submodule's name would become that module once the submodule is
+    imported anywhere (the import system binds it on the package), so the API would change with import order."""
+    import importlib
+    import pkgutil
+
+    module = importlib.import_module(package)
+    submodules = {info.name for info in pkgutil.iter_modules(module.__path__)}
+    assert not set(module.__all__) & submodules
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name

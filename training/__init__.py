@@ -17,10 +17,10 @@ _EXPORTS = {
     "ModelBundle": "mmn_ddx.training.artifact.bundle",
     "TrainSettings": "mmn_ddx.training.fitting.candidates",
     "TrainingDataError": "mmn_ddx.training.fitting.candidates",
-    "TrainingResult": "mmn_ddx.training.fitting.train",
+    "TrainingResult": "mmn_ddx.training.fitting.trainer",
     "load_bundle": "mmn_ddx.training.artifact.bundle",
-    "train": "mmn_ddx.training.fitting.train",
-    "train_bundle": "mmn_ddx.training.fitting.train",
+    "train": "mmn_ddx.training.fitting.trainer",
+    "train_bundle": "mmn_ddx.training.fitting.trainer",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from mmn_ddx.cli import app as cli
 from mmn_ddx.serving.predictor import Predictor
-from mmn_ddx.serving.render import audit as render_audit
+from mmn_ddx.serving.terminal import audit as render_audit
 from mmn_ddx.training.artifact.bundle import IntegrityError
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")

@@ -12,7 +12,7 @@ import pytest
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.fitting import registry, tracking
-from mmn_ddx.training.fitting.train import TrainingResult, TrainSettings, train
+from mmn_ddx.training.fitting.trainer import TrainingResult, TrainSettings, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 

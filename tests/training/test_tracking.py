@@ -19,7 +19,7 @@ from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.artifact.pyfunc import PROBABILITY_COLUMNS
 from mmn_ddx.training.artifact.store import download_model
 from mmn_ddx.training.fitting import tracking
-from mmn_ddx.training.fitting.train import TrainingResult, TrainSettings, train
+from mmn_ddx.training.fitting.trainer import TrainingResult, TrainSettings, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 

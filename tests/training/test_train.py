@@ -19,7 +19,7 @@ from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, choose_champion
 from mmn_ddx.training.fitting.models import get_family
 from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS
-from mmn_ddx.training.fitting.train import TrainingDataError, TrainSettings, build_bundle, fit_candidates, train
+from mmn_ddx.training.fitting.trainer import TrainingDataError, TrainSettings, build_bundle, fit_candidates, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 QUICK = TrainSettings(families=("logistic", "xgboost"), quick=True, outer_k=3, inner_k=2, n_boot=50, n_jobs=1)

@@ -10,10 +10,10 @@ from mmn_ddx._lazy import lazy_exports
 _EXPORTS: dict[str, str] = {
     "ProgressFactory": "mmn_ddx.training.fitting.fitting",
     "FAMILY_NAMES": "mmn_ddx.training.fitting.models",
-    "train": "mmn_ddx.training.fitting.train",
-    "TrainingDataError": "mmn_ddx.training.fitting.train",
-    "TrainingResult": "mmn_ddx.training.fitting.train",
-    "TrainSettings": "mmn_ddx.training.fitting.train",
+    "train": "mmn_ddx.training.fitting.trainer",
+    "TrainingDataError": "mmn_ddx.training.fitting.trainer",
+    "TrainingResult": "mmn_ddx.training.fitting.trainer",
+    "TrainSettings": "mmn_ddx.training.fitting.trainer",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -21,4 +21,4 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from mmn_ddx.training.fitting.fitting import ProgressFactory
     from mmn_ddx.training.fitting.models import FAMILY_NAMES
-    from mmn_ddx.training.fitting.train import TrainingDataError, TrainingResult, TrainSettings, train
+    from mmn_ddx.training.fitting.trainer import TrainingDataError, TrainingResult, TrainSettings, train

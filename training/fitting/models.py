@@ -7,7 +7,7 @@ information between folds and saves one feature pass per fit.
 
 Class imbalance: every family is fitted with balanced class weights, so the model estimates the
 posterior under equal prevalences, the same population as the generator's default and
-``data.posterior.posterior``'s default ceiling (user cohorts are rarely balanced).
+``data.exact_posterior.posterior``'s default ceiling (user cohorts are rarely balanced).
 
 Simplicity order (logistic < forest < xgboost) breaks log-loss ties when choosing the champion.
 Grids are deliberately small: the whole ``train --synthetic 5000`` must finish in 3 minutes on 2 cores.
