@@ -169,14 +169,14 @@ def test_nulling_fields_never_flips_a_known_result(cohort: pd.DataFrame, seed: i
 
 
 def test_evidence_only_exclusions_are_sound_before_reading_unknown_as_absent(cohort: pd.DataFrame) -> None:
-    from mmn_ddx.features.criteria._logic import Columns
+    from mmn_ddx.data.columns import read_frame
 
     masked = null_out(cohort, np.random.default_rng(13), rate=0.3)
     assert EVIDENCE_ONLY
     for element in EVIDENCE_ONLY:
-        full, partial = element.compute(Columns(cohort)), element.compute(Columns(masked))
+        full, partial = element.compute(read_frame(cohort)), element.compute(read_frame(masked))
         assert not (partial.true & ~full.true).any() and not (partial.false & ~full.false).any(), element.id
-        read = element.read(Columns(masked))
+        read = element.read(read_frame(masked))
         assert read.known.all() and np.array_equal(read.false, partial.false), element.id
 
 
