@@ -108,7 +108,7 @@ def read_chunks(path: Path, chunk_rows: int | None = CHUNK_ROWS) -> Iterator[Raw
     if path.stat().st_size == 0:
         raise CohortError(f"{path.name}: the file is empty")
     if suffix == ".xlsx":
-        from mmn_ddx.data.excel import read_xlsx as reader  # noqa: PLC0415 - openpyxl only for .xlsx files
+        from mmn_ddx.data.excel import read_xlsx as reader  # openpyxl only for .xlsx files
     else:
         reader = {".csv": _read_csv, ".parquet": _read_parquet}.get(suffix, _read_json)
     rows = chunk_rows or 2**62
@@ -296,7 +296,7 @@ def _read_parquet(path: Path, chunk_rows: int) -> Iterator[RawTable]:
 
 
 def _read_json(path: Path, chunk_rows: int) -> Iterator[RawTable]:
-    from mmn_ddx.data.json_records import json_lines, json_list  # noqa: PLC0415
+    from mmn_ddx.data.json_records import json_lines, json_list
 
     source = json_lines(path) if path.suffix.lower() == ".jsonl" else json_list(path)
     records: dict[int, dict[str, Any]] = {}

@@ -84,7 +84,7 @@ def _item(number: int, parse: Any) -> Item:
 
 def json_lines(path: Path) -> Iterator[Item]:
     """Records of a JSON Lines file, line by line (row *n* = line *n*; blank lines are not records)."""
-    from mmn_ddx.data.formats import _not_utf8  # noqa: PLC0415 - formats imports this module
+    from mmn_ddx.data.formats import _not_utf8  # formats imports this module
 
     with path.open("rb") as stream:
         for number, line in enumerate(stream, 1):
@@ -104,7 +104,7 @@ def single_record(path: Path) -> dict[str, Any] | None:
     Raises :class:`data.formats.CohortError` for a file that is not UTF-8 JSON and
     :class:`RecordRejected` for an object that breaks a rule above.
     """
-    from mmn_ddx.data.formats import CohortError, read_utf8  # noqa: PLC0415 - formats imports this module
+    from mmn_ddx.data.formats import CohortError, read_utf8  # formats imports this module
 
     text = read_utf8(path)
     try:
@@ -118,7 +118,7 @@ def single_record(path: Path) -> dict[str, Any] | None:
 
 def json_list(path: Path) -> Iterator[Item]:
     """Records of a .json file: one object, or a list of objects (row *n* = element *n*)."""
-    from mmn_ddx.data.formats import CohortError, read_utf8  # noqa: PLC0415 - formats imports this module
+    from mmn_ddx.data.formats import CohortError, read_utf8  # formats imports this module
 
     text = read_utf8(path)
     try:

@@ -269,7 +269,7 @@ def csf_protein_limit(record: Mapping[str, Any]) -> float:
                                               _CSF_AGE_FIELDS))[0])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _output_names(part: type[ContractTransformer]) -> tuple[str, ...]:
     return tuple(part()._compute(Columns.empty(part.input_fields)))
 

@@ -104,7 +104,7 @@ class NextTest(_Frozen):
     fields: list[str] = Field(default_factory=list, description="All contract fields the test's report fills.")
 
 
-class Warning(_Frozen):  # noqa: A001 - the domain word; never shadows builtins at import sites
+class Warning(_Frozen):  # the domain word; never shadows builtins at import sites
     code: Literal["synthetic_training_data", "out_of_distribution", "little_information", "criteria_disagree"]
     message: str
 

@@ -54,7 +54,7 @@ def test_rules_bound_each_nerve_count_by_the_nerves_studied() -> None:
 
 
 def test_mrc_fields_are_the_eight_regional_grades_region_major() -> None:
-    assert MRC_FIELDS == tuple(f"mrc_{region}_{side}" for region in MRC_REGIONS for side in ("left", "right"))
+    assert tuple(f"mrc_{region}_{side}" for region in MRC_REGIONS for side in ("left", "right")) == MRC_FIELDS
     assert MRC_REGIONS == ("arm_proximal", "arm_distal", "leg_proximal", "leg_distal")
 
 

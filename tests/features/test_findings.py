@@ -56,7 +56,7 @@ def test_every_contract_field_feeds_a_feature_or_is_deliberately_unused() -> Non
     used = {f for column, finding in mapping.items() if column != COMPLETENESS for f in finding.fields}
     assert used <= set(FEATURE_FIELDS)
     assert used == set(fields()) - DELIBERATELY_UNUSED
-    assert DELIBERATELY_UNUSED == {"patient_id"}
+    assert {"patient_id"} == DELIBERATELY_UNUSED
     at_presentation = {f for finding in feature_map("at-presentation").values() for f in finding.fields}
     assert not at_presentation & set(TREATMENT_FIELDS)
 

@@ -49,8 +49,8 @@ with warnings.catch_warnings():
     # when the store module is imported; nothing we can change. Imported here, once, with just that
     # warning silenced, so the test suite can keep treating every other DeprecationWarning as an error.
     warnings.filterwarnings("ignore", message=r".*``noload`` loader strategy is deprecated", category=DeprecationWarning)
-    import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
-    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    import mlflow.store.model_registry.sqlalchemy_store
+    import mlflow.store.tracking.sqlalchemy_store
 
 LOADER_MODULE = "mmn_ddx.training.artifact.pyfunc"
 EXPERIMENT = "mmn-ddx"
