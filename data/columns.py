@@ -453,7 +453,8 @@ def _from_values(values: list[object], spec: FieldSpec) -> tuple[np.ndarray, np.
         return np.array([NULL_CODE if code is None else code for code in codes], dtype=np.int64), bad
     accepted: tuple[type, ...] = (bool, np.bool_) if spec.type == "bool" else (int, float, np.integer, np.floating)
     bad = np.array(
-        [not is_null and (not isinstance(value, accepted) or (spec.type != "bool" and isinstance(value, (bool, np.bool_))))
+        [not is_null and (not isinstance(value, accepted)
+                          or (spec.type != "bool" and isinstance(value, (bool, np.bool_))))
          for value, is_null in zip(values, null, strict=True)],
         dtype=bool,
     )

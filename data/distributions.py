@@ -222,7 +222,11 @@ class RoundedContinuous:
         return self.mu[None] + (self.slope[None, :, None] * (age[:, None, None] - 50.0) / 10.0)
 
     def sample(self, rng: np.random.Generator, r: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
-        comp = (rng.random(len(r)) > self.weights[r, 0]).astype(int) if self.weights.shape[1] == 2 else np.zeros(len(r), int)
+        comp = (
+            (rng.random(len(r)) > self.weights[r, 0]).astype(int)
+            if self.weights.shape[1] == 2
+            else np.zeros(len(r), int)
+        )
         mu = self._mu(ctx.get("age"))[np.arange(len(r)) if "age" in ctx else 0, r, comp]
         sigma = self.sigma[r, comp]
         shift = self.shift[r]
@@ -244,7 +248,9 @@ class RoundedContinuous:
         total = _interval(self._z(lo, mu, sigma, shift), self._z(hi, mu, sigma, shift))
         p = (self.weights[None] * np.where(b > a, mass, 0.0) / np.maximum(total, TINY)).sum(axis=2)
         half = self.half[0]
-        broad = self._broad_mass(np.maximum(x[:, 0, 0] - half, self.range[0]), np.minimum(x[:, 0, 0] + half, self.range[1]))
+        broad = self._broad_mass(
+            np.maximum(x[:, 0, 0] - half, self.range[0]), np.minimum(x[:, 0, 0] + half, self.range[1])
+        )
         eps = atypical_rate()
         return np.log(np.maximum((1.0 - eps) * p + eps * broad[:, None], TINY))
 

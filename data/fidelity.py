@@ -155,7 +155,10 @@ def criteria_figures(labels: pd.Series, verdicts: pd.DataFrame, targets: list[Ma
 
 def to_markdown(table: pd.DataFrame) -> str:
     """A Markdown table of the figures (percentages for proportions), out-of-tolerance rows marked."""
-    lines = ["| figure | group | generated | published | tolerance | within | source |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| figure | group | generated | published | tolerance | within | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in table.itertuples(index=False):
         def show(x: float, statistic: str = row.statistic) -> str:
             return format_value(statistic, x)

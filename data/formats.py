@@ -259,7 +259,9 @@ def _csv_table(table: pa.Table, numbers: list[int], bad: dict[int, tuple[str, st
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     frame.index = pd.Index(numbers, dtype="int64")
     blank = [pc.equal(pc.utf8_trim_whitespace(column), "") for column in table.columns]
-    keep = ~np.logical_and.reduce([np.asarray(b.fill_null(False)) for b in blank]) if blank else np.ones(len(frame), bool)
+    keep = (
+        ~np.logical_and.reduce([np.asarray(b.fill_null(False)) for b in blank]) if blank else np.ones(len(frame), bool)
+    )
     keep |= frame.index.isin([row for row, _ in too_long])
     return RawTable(frame.loc[keep], json_types=False, bad_rows=bad, cell_problems=too_long)
 

@@ -67,7 +67,9 @@ def _check_text(record: dict[str, Any]) -> None:
                     text.encode("utf-8")
                 except UnicodeEncodeError:
                     field = _shown(key)
-                    raise RecordRejected(field, "not valid Unicode text (a lone UTF-16 surrogate such as \\ud800)") from None
+                    raise RecordRejected(
+                        field, "not valid Unicode text (a lone UTF-16 surrogate such as \\ud800)"
+                    ) from None
 
 
 def _item(number: int, parse: Any) -> Item:

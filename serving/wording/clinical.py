@@ -98,7 +98,10 @@ def wasting(record: Record, known: Known = None) -> str:
 
 
 def reflexes(record: Record) -> str:
-    affected, unaffected = record_value(record, "reflexes_affected_limbs"), record_value(record, "reflexes_unaffected_limbs")
+    affected, unaffected = (
+        record_value(record, "reflexes_affected_limbs"),
+        record_value(record, "reflexes_unaffected_limbs"),
+    )
     if affected is None and unaffected is None:
         return "reflexes not recorded"
     return (f"reflexes {words(affected, 'not recorded')} in affected limbs, "
@@ -131,7 +134,10 @@ def fasciculations_cramps(record: Record) -> str:
 
 
 def emg_denervation(record: Record) -> str:
-    regions, potentials = record_value(record, "emg_regions_denervated"), record_value(record, "emg_fasciculation_potentials")
+    regions, potentials = (
+        record_value(record, "emg_regions_denervated"),
+        record_value(record, "emg_fasciculation_potentials"),
+    )
     if regions is None and potentials is None:
         return "needle EMG not done"
     first = "regions with denervation not recorded" if regions is None else (

@@ -133,7 +133,8 @@ CASES = [
     Case("bom.csv", _bytes(b"\xef\xbb\xbf" + f"{HEADER}\nP1,40,male\n".encode()), read=1, accepted=1),
     Case("bom.jsonl", _bytes(b"\xef\xbb\xbf" + json.dumps(GOOD[0]).encode() + b"\n"), read=1, accepted=1),
     Case("cr_in_quoted_cell.csv", _bytes(f'{HEADER}\r\n"P\r1",40,male\r\nP2,40,male,extra\r\nP3,abc,male\r\n'
-                                         "P4,40,male\r\n".encode()), read=4, accepted=2, rejection="│ 3 │ age_at_onset_years"),
+                                         "P4,40,male\r\n".encode()),
+         read=4, accepted=2, rejection="│ 3 │ age_at_onset_years"),
     Case("cr_line_endings.csv", _bytes(f"{HEADER}\rP1,40,male\rP2,abc,male\r".encode()), read=2, accepted=1,
          rejection="│ 2 │ age_at_onset_years"),
     Case("huge_numbers.csv", _csv(HEADER + ",nerves_definite_cb", "P1,1e400,male,", "P2,40,male,1e30",

@@ -98,7 +98,9 @@ def test_sparse_textbook_records_get_the_textbook_diagnosis(record: dict[str, ob
 def test_excluding_fields_equals_dropping_them_from_the_record() -> None:
     cohort = generate_cohort(200, seed=24)
     treatment = ["ivig_response", "corticosteroid_response"]
-    np.testing.assert_allclose(posterior(cohort, exclude=treatment), posterior(cohort.drop(columns=treatment), exclude=treatment))
+    np.testing.assert_allclose(
+        posterior(cohort, exclude=treatment), posterior(cohort.drop(columns=treatment), exclude=treatment)
+    )
     with pytest.raises(ValueError, match="unknown fields"):
         posterior(cohort, exclude=["ivig"])
 

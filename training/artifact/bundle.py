@@ -147,7 +147,8 @@ class ModelBundle:
 
         The probabilities are the explanation's own (``softmax(base + sum)``), so they add up exactly
         by construction; they equal :meth:`predict_proba` to ~1e-7 (the same terms summed in another
-        order; XGBoost's own float32 sums when its SHAP values are not tabulated). Use this one method wherever explained probabilities are served, so
+        order; XGBoost's own float32 sums when its SHAP values are not tabulated). Use this one method wherever
+        explained probabilities are served, so
         every entry point returns identical numbers.
         """
         attribution = self.explain(records, features=features)

@@ -106,7 +106,9 @@ class DiagonalMixture:
     def component_log_likelihood(self, Z: np.ndarray) -> np.ndarray:
         """(n, components): log w_k + log N(z | mu_k, diag var_k)."""
         precision = 1.0 / self.variances
-        quadratic = (Z**2) @ precision.T - 2.0 * Z @ (self.means * precision).T + (self.means**2 * precision).sum(axis=1)
+        quadratic = (
+            (Z**2) @ precision.T - 2.0 * Z @ (self.means * precision).T + (self.means**2 * precision).sum(axis=1)
+        )
         log_norm = -0.5 * np.log(2.0 * np.pi * self.variances).sum(axis=1)
         return self.log_weights + log_norm - 0.5 * quadratic
 
@@ -303,9 +305,14 @@ def fit_reference(frame: pd.DataFrame, features: np.ndarray, feature_names: list
     density = DiagonalMixture.fit(features, seed)
     calibration = features if held_out_features is None or not len(held_out_features) else held_out_features
     threshold = float(np.quantile(density.score_samples(calibration), FLAG_QUANTILE))
-    details = {"range_quantiles": list(RANGE_QUANTILES), "range_margin": RANGE_MARGIN, "flag_quantile": FLAG_QUANTILE, "n_components": N_COMPONENTS,
-               "threshold_set_on": "held-out patients" if calibration is not features else "training patients",
-               "n_threshold": len(calibration)}
+    details = {
+        "range_quantiles": list(RANGE_QUANTILES),
+        "range_margin": RANGE_MARGIN,
+        "flag_quantile": FLAG_QUANTILE,
+        "n_components": N_COMPONENTS,
+        "threshold_set_on": "held-out patients" if calibration is not features else "training patients",
+        "n_threshold": len(calibration),
+    }
     return Reference(ranges, seen, list(feature_names), density, threshold, len(frame), details)
 
 

@@ -74,7 +74,10 @@ def log_plots(bundle: ModelBundle, y: np.ndarray, probs: np.ndarray, evaluation_
 
 
 def finding_map_document(mode: str) -> dict[str, dict[str, object]]:
-    return {column: {"group": f.group, "fields": list(f.fields), "label": f.label} for column, f in feature_map(mode).items()}
+    return {
+        column: {"group": f.group, "fields": list(f.fields), "label": f.label}
+        for column, f in feature_map(mode).items()
+    }
 
 
 def log_champion(bundle: ModelBundle, bundle_dir: Path, *, y_eval: np.ndarray, evaluation_frame: object,

@@ -48,7 +48,9 @@ with warnings.catch_warnings():
     # MLflow 3.17's sqlite store maps a relationship with SQLAlchemy 2.1's deprecated ``noload`` strategy
     # when the store module is imported; nothing we can change. Imported here, once, with just that
     # warning silenced, so the test suite can keep treating every other DeprecationWarning as an error.
-    warnings.filterwarnings("ignore", message=r".*``noload`` loader strategy is deprecated", category=DeprecationWarning)
+    warnings.filterwarnings(
+        "ignore", message=r".*``noload`` loader strategy is deprecated", category=DeprecationWarning
+    )
     import mlflow.store.model_registry.sqlalchemy_store
     import mlflow.store.tracking.sqlalchemy_store
 
