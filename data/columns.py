@@ -338,7 +338,7 @@ def _read_category(series: pd.Series, spec: FieldSpec) -> tuple[np.ndarray, str]
         lookup = allowed.get_indexer(dtype.categories)
         codes = np.where(raw >= 0, lookup[raw], NULL_CODE)
         codes[(raw >= 0) & (codes == NULL_CODE)] = UNKNOWN_CODE
-    elif pd.api.types.is_string_dtype(dtype) or dtype == object:
+    elif pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         codes = allowed.get_indexer(series).astype(np.int64)
         codes[series.notna().to_numpy() & (codes == NULL_CODE)] = UNKNOWN_CODE
     else:

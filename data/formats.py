@@ -293,7 +293,7 @@ def _read_parquet(path: Path, chunk_rows: int) -> Iterator[RawTable]:
             yield RawTable(frame, json_types=False, done=start - 1, total=file.metadata.num_rows)
     except CohortError:
         raise
-    except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several unrelated types for a corrupt file
         raise CohortError(f"{path.name}: not a readable Parquet file ({type(exc).__name__})") from None
 
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # the model stack takes seconds to import: only the predict c
 
 predict_app = typer.Typer(add_completion=False, no_args_is_help=True,
                           help="Explained predictions: one patient (.json) or a cohort file.")
-class Engine(str, enum.Enum):
+class Engine(enum.StrEnum):
     """Where a batch is scored: in this process, or on Spark (:mod:`serving.spark`)."""
 
     local = "local"

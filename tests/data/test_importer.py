@@ -306,7 +306,7 @@ def test_read_record_json_from_a_file_or_a_mapping(tmp_path: Path) -> None:
 
 
 def test_write_table_refuses_unknown_formats(tmp_path: Path, expected: pd.DataFrame) -> None:
-    with pytest.raises(CohortError, match="cannot write '.txt'"):
+    with pytest.raises(CohortError, match=r"cannot write '\.txt'"):
         write_table(expected, tmp_path / "cohort.txt")
 
 

@@ -382,7 +382,7 @@ def _pipeline(cohort: pd.DataFrame) -> tuple[Any, np.ndarray]:
 
 
 def test_transformer_works_inside_a_pipeline(cohort: pd.DataFrame) -> None:
-    pipeline, labels = _pipeline(cohort)
+    pipeline, _ = _pipeline(cohort)
     assert pipeline.predict_proba(cohort).shape == (len(cohort), len(DIAGNOSES))
     assert list(pipeline[:-1].get_feature_names_out()) == feature_names("with-treatment")
     assert list(pipeline.feature_names_in_) == [f for f in fields() if f != ID_FIELD]

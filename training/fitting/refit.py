@@ -60,7 +60,7 @@ def refit_on_synthetic(candidates: Candidates, n_patients: int, *, progress: Pro
         fits.append(fit)
         if advance:
             advance(1)
-    params, estimator, cal, losses = min(fits, key=lambda f: f[3])
+    params, estimator, cal, _losses = min(fits, key=lambda f: f[3])
     holdout_probs = cal.probabilities(family.raw_output(estimator, candidates.X[candidates.holdout]))
     holdout_metrics = summary(candidates.y[candidates.holdout], holdout_probs)
     note = (f"The exported model is the {family.name} champion refitted on {n_patients} fresh synthetic patients "
