@@ -235,7 +235,7 @@ def encode(frame: pd.DataFrame) -> dict[str, np.ndarray]:
             continue
         col = frame[name]
         if spec.type == "category":
-            codes = pd.Categorical(col, categories=list(spec.values)).codes.astype(float)
+            codes = pd.Categorical(col, categories=list(spec.values or ())).codes.astype(float)
             out[name] = np.where(codes < 0, np.nan, codes)
         else:
             out[name] = col.astype("Float64").to_numpy(dtype=float, na_value=np.nan)

@@ -37,7 +37,7 @@ def _unremarkable_values(name: str) -> list[float]:
     if name in rules["always_notable"]:
         return []
     if spec.type == "category":
-        return [float(spec.values.index(v)) for v in rules["categories"].get(name, [])]
+        return [float((spec.values or ()).index(v)) for v in rules["categories"].get(name, [])]
     if spec.type == "bool":
         return [0.0]
     if spec.type == "int":
@@ -113,9 +113,10 @@ def _pmf_row(spec: FieldSpec, kind: str, params: dict[str, Any]) -> np.ndarray:
         return row
     probs = params["probs"]
     if spec.type == "category":
-        row = np.zeros(len(spec.values or ()))
+        values = spec.values or ()
+        row = np.zeros(len(values))
         for value, p in probs.items():
-            row[spec.values.index(value)] = p
+            row[values.index(value)] = p
         return row
     row = np.zeros(1 + max(int(v) for v in probs))
     for value, p in probs.items():
@@ -292,7 +293,7 @@ class ConditionalBernoulli:
         self.given = str(grid.param(name, "given")[0])
         spec = fields()[self.given]
         when = grid.raw(name, 0)["when"]
-        self.when_codes = np.array([spec.values.index(v) for v in when], dtype=float)  # type: ignore[union-attr]
+        self.when_codes = np.array([(spec.values or ()).index(v) for v in when], dtype=float)
         eps = atypical_rate()
         self.p = np.stack([grid.param(name, "p_else").astype(float), grid.param(name, "p_when").astype(float)])
         self.p = (1.0 - eps) * self.p + eps * 0.5  # (2, R): P(true | given outside / inside ``when``)

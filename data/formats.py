@@ -158,7 +158,10 @@ def _header(names: list[Any], source: str) -> list[str]:
     header = ["" if pd.isna(name) else str(name).strip() for name in names]
     problems = [f"column {i} has no name" for i, name in enumerate(header, 1) if not name]
     seen: set[str] = set()
-    problems += [f"column '{n}' appears more than once" for n in header if n and (n in seen or seen.add(n))]
+    for name in filter(None, header):
+        if name in seen:
+            problems.append(f"column '{name}' appears more than once")
+        seen.add(name)
     if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
         problems.append("the header is a single column: the file must be comma-separated")
     if problems:

@@ -143,7 +143,7 @@ def json_list(path: Path) -> Iterator[Item]:
         yield _item(number, lambda value=value: _checked(value))
 
 
-class _ListItems(dict):  # type: ignore[type-arg]
+class _ListItems(dict):
     """A JSON object that remembers a duplicated key instead of failing the whole document."""
 
     def __init__(self, pairs: list[tuple[str, Any]]) -> None:

@@ -117,8 +117,9 @@ def reduced_grid() -> ReducedGrid:
             for s, w_stage in enumerate(stage_weights):
                 for c, w_c in enumerate(documents):
                     rows.append((d, phenotype, s, c, float(np.log(spec["weight"] * w_stage * w_c))))
-    d, p, s, c, w = zip(*rows, strict=True)
-    return ReducedGrid(np.array(d), np.array(p, dtype=object), np.array(s), np.array(c), np.array(w))
+    diagnoses, phenotypes, stages, docs, log_weights = zip(*rows, strict=True)
+    return ReducedGrid(np.array(diagnoses), np.array(phenotypes, dtype=object), np.array(stages), np.array(docs),
+                       np.array(log_weights))
 
 
 @cache

@@ -134,11 +134,11 @@ def _count_group(model: CohortModel, studied: str, names: list[str], x: dict[str
     )
     base = int(support.max())
     top = int(min(max(base, needed.max()), 40))
-    below = {
+    tables = {
         c: _given_each_parent_value(model, c, kids, x, ctx, top, base, needed) for c, kids in parents.items() if kids
     }
-    below = {c: (table, table.max(axis=0)) for c, table in below.items()}
-    below = {c: (table, shift, np.exp(table - shift[None])) for c, (table, shift) in below.items()}
+    shifts = {c: table.max(axis=0) for c, table in tables.items()}
+    below = {c: (table, shifts[c], np.exp(table - shifts[c][None])) for c, table in tables.items()}
     out = np.empty((n, len(model.reduced)))
     seen = ~np.isnan(n_obs)
     if seen.any():  # the number studied is known: no sum needed
@@ -339,7 +339,7 @@ def _regional_log_lik(model: CohortModel, x: dict[str, np.ndarray], names: list[
     if ONSET not in names:
         return out
     rho = model.record_probability(ONSET)[r][None, :]
-    onset_codes = np.array([fields()[ONSET].values.index(o) for o in model.full.onset])
+    onset_codes = np.array([(fields()[ONSET].values or ()).index(o) for o in model.full.onset])
     o = x[ONSET]
     eps = atypical_rate()
     n_onsets = len(fields()[ONSET].values or ())

@@ -266,10 +266,11 @@ def derived_features(record: Mapping[str, Any], part: type[ContractTransformer],
                      ) -> dict[str, float]:
     """One part's features of this record, by name (NaN = unknown): taken from ``known`` when it holds
     them all, else computed (memoised on the part's input values, since several findings word one part)."""
-    names = _output_names(part)
+    names = _output_names(part)  # type: ignore[arg-type]  # a class is hashable; mypy checks its instances
     if known is not None and all(name in known for name in names):
         return {name: float(known[name]) for name in names}
-    return dict(_part_features(part, tuple(record_value(record, k) for k in part.input_fields)))
+    values = tuple(record_value(record, k) for k in part.input_fields)
+    return dict(_part_features(part, values))  # type: ignore[arg-type]  # a class is hashable, as above
 
 
 _CSF_AGE_FIELDS = ("age_at_onset_years", "symptom_duration_months")  # what the age at work-up is computed from

@@ -80,7 +80,9 @@ def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Crit
     verdicts = {c.id: first_met(ev.categories[c.id]) for c in CRITERIA_SETS}
     mask = ev.cols.null_mask(CRITERIA_FIELDS)
     nulls = {name: mask[:, j] for j, name in enumerate(CRITERIA_FIELDS)}
-    labels = {reading: np.asarray(readings[reading].labels, dtype=object) for reading in READINGS}
+    labels: dict[str, np.ndarray] = {
+        reading: np.asarray(readings[reading].labels, dtype=object) for reading in READINGS
+    }
     return CriteriaBatch(ev, statuses, undecided, nulls, verdicts, labels["strict"], labels)
 
 

@@ -242,7 +242,8 @@ MLflow.
         if found is not None and n_test > 0 and found.synthetic_seed == seed:
             raise fail(f"the {mode} champion ({found.provenance}) was trained on synthetic seed {seed}: choose "
                         "another --seed for the test cohort", code=2)
-    models, provenance = {}, {}
+    models: dict[str, ModeModels] = {}
+    provenance: dict[str, str] = {}
     out.print(f"Training {', '.join(chosen)} on {len(train_frame)} patients ({source}) in both modes.")
     try:
         with progress_bars() as progress:

@@ -68,7 +68,7 @@ def _add_docs(app: FastAPI) -> None:
     static = _offline_docs_dir()
     if static is not None:
         app.mount("/docs-static", StaticFiles(directory=static), name="docs-static")
-        assets = {"swagger_js_url": "/docs-static/swagger-ui-bundle.js",
+        assets: dict[str, Any] = {"swagger_js_url": "/docs-static/swagger-ui-bundle.js",
                   "swagger_css_url": "/docs-static/swagger-ui.css",
                   "swagger_favicon_url": "/docs-static/favicon.png"}
         redoc = {"redoc_js_url": "/docs-static/redoc.standalone.js", "redoc_favicon_url": "/docs-static/favicon.png"}
@@ -98,7 +98,7 @@ def _add_page(app: FastAPI) -> None:
 def _load_default_predictor() -> PredictorLike:
     from mmn_ddx.serving.predictor import Predictor  # heavy; only when no predictor is given
 
-    return Predictor.load()  # type: ignore[no-any-return]
+    return Predictor.load()
 
 
 @asynccontextmanager

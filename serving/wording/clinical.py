@@ -69,7 +69,8 @@ def asymmetry(record: Record, known: Known = None) -> str:
         return "symmetric proximal and distal weakness of all four limbs"
     pairs = {r: (record_value(record, f"mrc_{r}_left"), record_value(record, f"mrc_{r}_right")) for r in REGIONS}
     compared = {r: lr for r, lr in pairs.items() if None not in lr}
-    asymmetric = [r for r, (left, right) in compared.items() if pair_asymmetric(np.float64(left), np.float64(right))]
+    asymmetric = [r for r, (left, right) in compared.items()
+                  if pair_asymmetric(np.array([left], dtype=np.float64), np.array([right], dtype=np.float64))[0]]
     if not asymmetric:
         return f"no left-right asymmetry in {plural(len(compared), 'compared region pair')}"
     largest = max(asymmetric, key=lambda r: abs(compared[r][0] - compared[r][1]))

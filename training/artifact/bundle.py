@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -56,7 +56,7 @@ FORMAT_VERSION = 2
 BUNDLE_FILE = "bundle.json"
 PIPELINE_FILE = "pipeline.skops"
 CARD_FILE = "model_card.md"
-Records = pd.DataFrame | Sequence[Mapping[str, Any]]
+Records: TypeAlias = pd.DataFrame | Sequence[Mapping[str, Any]]
 
 
 class ModelBundle:

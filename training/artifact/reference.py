@@ -244,7 +244,8 @@ class Reference:
             "score_threshold": self.score_threshold, "n_training": self.n_training, "details": self.details,
         }
         (directory / REFERENCE_FILES[0]).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        np.savez(directory / REFERENCE_FILES[1], **self.density.to_arrays())
+        # numpy's stub matches **kwargs against its allow_pickle: bool parameter; these are all arrays
+        np.savez(directory / REFERENCE_FILES[1], **self.density.to_arrays())  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, directory: Path) -> Reference:

@@ -71,7 +71,7 @@ def refit_on_synthetic(candidates: Candidates, n_patients: int, *, progress: Pro
                     holdout_probs=holdout_probs, holdout_metrics=holdout_metrics, note=note)
 
 
-def _fit_and_validate(family: Family, params: Params, X, y, X_val, y_val, seed: int):  # type: ignore[no-untyped-def]
+def _fit_and_validate(family: Family, params: Params, X, y, X_val, y_val, seed: int):
     """Fit one parameter set, fit its calibrator on the validation cohort, return its validation log-loss."""
     estimator = family.fit(params, X, y, seed)
     raw = family.raw_output(estimator, X_val)
