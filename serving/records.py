@@ -46,6 +46,8 @@ class BatchRecordError(RecordError):
                           for field, reason in problems.items()})
 
 
+# PatientRecord is built at run time (pydantic create_model from the data dictionary): mypy sees a variable,
+# hence the valid-type ignores below (as in serving/http/routes.py).
 def validate_one(record: Mapping[str, Any] | PatientRecord) -> dict[str, Any]:  # type: ignore[valid-type]
     """One record as a dict of every contract field (nulls included), or :class:`RecordError`.
 
