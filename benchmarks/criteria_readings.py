@@ -47,7 +47,7 @@ def label_figures(diagnosis: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
         for d in DIAGNOSES if (diagnosis == d).any()
     }
     return {
-        "patients": int(len(labels)),
+        "patients": len(labels),
         "coverage": float(labelled.mean()),
         "accuracy_on_labelled": float(right.sum() / labelled.sum()) if labelled.any() else None,
         "label_fractions_by_diagnosis": per_diagnosis,

@@ -61,7 +61,9 @@ def main() -> None:
             "transform_100k_seconds": round(seconds, 3),
             "within_target": seconds < TARGET_SECONDS,
             "one_row_frame_transform_ms": round(median_ms(200, lambda t=transformer: t.transform(one_row)), 2),
-            "one_record_transform_records_ms": round(median_ms(1000, lambda t=transformer: t.transform_records([record])), 2),
+            "one_record_transform_records_ms": round(
+                median_ms(1000, lambda t=transformer: t.transform_records([record])), 2
+            ),
         }
     figures["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                           "load_average_1min": round(os.getloadavg()[0], 2)}

@@ -192,7 +192,7 @@ async def load(url: str, bodies: list[bytes], concurrency: int, warmup: int, req
                 try:
                     status = await asyncio.wait_for(_exchange(reader, writer, prepared[index % len(prepared)]), 30)
                     outcome = "ok" if status == 200 else f"HTTP {status}"
-                except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
                     outcome = type(exc).__name__
                     writer.close()
                     reader, writer = await asyncio.open_connection("127.0.0.1", port)

@@ -37,7 +37,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_latency import free_port, patient_bodies, stop_server, wait_ready  # noqa: E402 - sibling script
+from http_latency import free_port, patient_bodies, stop_server, wait_ready  # sibling script
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "http_load.json"

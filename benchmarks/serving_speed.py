@@ -13,7 +13,8 @@ What is inside each timed path (reported in the JSON too):
 
 * ``single``: ``Predictor.predict(record)`` from a plain dict - contract validation, one read of the
   record into columns (:mod:`data.columns`, no DataFrame) shared by the features, the criteria and the OOD
-  check, features, calibrated probabilities with exact SHAP (one model pass), finding sums and sentences, conformal set, OOD check,
+  check, features, calibrated probabilities with exact SHAP (one model pass), finding sums and sentences, conformal
+  set, OOD check,
   criteria with every element, warnings, audit - and, for ``single_with_next_test``, the next-test search
   (one model call over every hypothesis). Every call is a *different* generated patient; nothing is cached
   between calls. The per-stage figures time each stage alone on the same patients.

@@ -1,7 +1,8 @@
 """Training targets of issue #4, measured; writes benchmarks/results/training.json.
 
 * wall time of ``mmn-ddx train --synthetic 5000`` (and, with ``--refit N``, of the same command with
-  ``--refit-synthetic N``, whose exported champion is refitted on N fresh patients) (all families, nested CV, search, MLflow logging,
+  ``--refit-synthetic N``, whose exported champion is refitted on N fresh patients) (all families, nested CV,
+  search, MLflow logging,
   registration, export), run as the real command in a subprocess, per mode; target <= 180 s on 2 cores;
 * the exported champion on a 20 000-patient synthetic test cohort vs the Bayes-optimal posterior:
   macro AUROC within 0.01, log-loss within 10 %;
@@ -104,10 +105,12 @@ def serving_cost(bundle: Any, test: pd.DataFrame, n_single: int = 300, n_batch: 
     return {
         "model": {"family": bundle.metadata.family, "params": bundle.metadata.params,
                   "trees": trees * len(bundle.classes) if trees and bundle.metadata.family == "xgboost" else trees},
-        "single_p50_ms": round(float(np.median(wall)) * 1000, 3), "single_p99_ms": round(float(np.quantile(wall, 0.99)) * 1000, 3),
+        "single_p50_ms": round(float(np.median(wall)) * 1000, 3),
+        "single_p99_ms": round(float(np.quantile(wall, 0.99)) * 1000, 3),
         "single_cpu_p50_ms": round(float(np.median(cpu)) * 1000, 3),
         "single_met": float(np.median(wall)) * 1000 <= TARGETS["single_p50_ms"],
-        "batch_patients_per_s": round(n_batch / batch_wall), "batch_cpu_ms_per_patient": round(batch_cpu / n_batch * 1000, 4),
+        "batch_patients_per_s": round(n_batch / batch_wall),
+        "batch_cpu_ms_per_patient": round(batch_cpu / n_batch * 1000, 4),
         "batch_met": n_batch / batch_wall >= TARGETS["batch_patients_per_s"], "load": before,
     }
 
@@ -139,10 +142,17 @@ def learning_curve(mode: str, sizes: list[int], test: pd.DataFrame, y: np.ndarra
                   eval_set=[(X[:valid], labels[:valid])], verbose=False)
         t = fit_temperature(model.predict(X[:valid], output_margin=True), labels[:valid])
         metrics = summary(y, softmax(model.predict(X_test, output_margin=True) / t, axis=1))
-        out.append({"n_train": n, "rounds": int(model.best_iteration) + 1, "temperature": round(t, 3),
-                    "log_loss": round(metrics["log_loss"], 5), "log_loss_ratio": round(metrics["log_loss"] / bayes["log_loss"], 4),
-                    "auroc_gap": round(bayes["macro_auroc"] - metrics["macro_auroc"], 5),
-                    "fit_seconds": round(time.perf_counter() - start, 1)})
+        out.append(
+            {
+                "n_train": n,
+                "rounds": int(model.best_iteration) + 1,
+                "temperature": round(t, 3),
+                "log_loss": round(metrics["log_loss"], 5),
+                "log_loss_ratio": round(metrics["log_loss"] / bayes["log_loss"], 4),
+                "auroc_gap": round(bayes["macro_auroc"] - metrics["macro_auroc"], 5),
+                "fit_seconds": round(time.perf_counter() - start, 1),
+            }
+        )
         print(f"  curve {mode} n={n}: {out[-1]}", flush=True)
     return out
 

@@ -87,7 +87,9 @@ def value_problems(arrays: Mapping[str, np.ndarray], index: pd.Index, known: Map
         codes = np.vstack([arrays[name] for name in checks.categories])
         for j in np.flatnonzero((codes == UNKNOWN_CODE).any(axis=1)):
             spec = specs[checks.categories[j]]
-            problems[spec.name] = f"value not among {list(spec.values or ())} at {rows(index, codes[j] == UNKNOWN_CODE)}"
+            problems[spec.name] = (
+                f"value not among {list(spec.values or ())} at {rows(index, codes[j] == UNKNOWN_CODE)}"
+            )
     for name in checks.required:
         array = arrays[name]
         null = array == NULL_CODE if array.dtype.kind == "i" else np.isnan(array)

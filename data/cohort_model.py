@@ -120,7 +120,7 @@ class CohortModel:
             spec = self.priors["diseases"]
             factor = np.array([
                 float(resolve(spec[DIAGNOSES[d]]["fields"][name].get("record", 1.0), p, STAGE_KEYS[s]))
-                for d, p, s in zip(self.reduced.diagnosis, self.reduced.phenotype, self.reduced.stage)
+                for d, p, s in zip(self.reduced.diagnosis, self.reduced.phenotype, self.reduced.stage, strict=True)
             ])
         return rate * factor
 
@@ -204,7 +204,8 @@ def _duration(grid: ReducedGrid) -> Distribution:
     dist = RoundedContinuous.__new__(RoundedContinuous)
     dist.name, dist.log_scale, dist.decimals = DURATION, True, 1
     rows = [stage[DIAGNOSES[d]]["stage"] for d in grid.diagnosis]
-    medians = [resolve(row["duration_median_months"], p, "")[s] for row, p, s in zip(rows, grid.phenotype, grid.stage)]
+    medians = [resolve(row["duration_median_months"], p, "")[s]
+               for row, p, s in zip(rows, grid.phenotype, grid.stage, strict=True)]
     dist.mu = np.log(np.array(medians, dtype=float))[:, None]
     dist.sigma = np.array([row["duration_sigma"] for row in rows], dtype=float)[:, None]
     dist.lo = np.array([row["duration_range"][0] for row in rows], dtype=float)
@@ -234,7 +235,7 @@ def encode(frame: pd.DataFrame) -> dict[str, np.ndarray]:
             continue
         col = frame[name]
         if spec.type == "category":
-            codes = pd.Categorical(col, categories=list(spec.values)).codes.astype(float)
+            codes = pd.Categorical(col, categories=list(spec.values or ())).codes.astype(float)
             out[name] = np.where(codes < 0, np.nan, codes)
         else:
             out[name] = col.astype("Float64").to_numpy(dtype=float, na_value=np.nan)

@@ -73,13 +73,13 @@ class Columns:
     def _count_reads(self) -> list[int]:
         """How many reading-dependent reads (``count_at_least``) these columns have served, shared by every
         reading: a computation that made none gives the same result under every reading."""
-        return self._cache.setdefault("count_reads", [0])  # type: ignore[no-any-return]
+        return self._cache.setdefault("count_reads", [0])
 
     def same_in_every_reading(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()``, remembered for every reading of these columns when it read no count (the only
         reading-dependent read): a second reading then costs only what depends on it."""
         if key in self._cache:
-            return self._cache[key]  # type: ignore[no-any-return]
+            return self._cache[key]
         counter = self._count_reads()
         before = counter[0]
         result = compute()
@@ -100,7 +100,7 @@ class Columns:
         """``compute()``, once per read: intermediate results shared between features or elements."""
         if key not in self._cache:
             self._cache[key] = compute()
-        return self._cache[key]  # type: ignore[no-any-return]
+        return self._cache[key]
 
     def take(self, rows: np.ndarray, fill: Iterable[tuple[slice, Mapping[str, np.ndarray]]] = ()) -> Columns:
         """The patients at ``rows`` (repeats allowed) as new columns, then each ``(part, values)`` of
@@ -216,7 +216,8 @@ def _decoder(spec: FieldSpec) -> Callable[[Any], Any]:
     if spec.type == "category":
         values = spec.values or ()
         return lambda code: None if code < 0 else values[code]
-    kind: Callable[[Any], Any] = {"float": float, "int": int, "bool": lambda v: bool(v == 1.0)}[spec.type]
+    kinds: dict[str, Callable[[Any], Any]] = {"float": float, "int": int, "bool": lambda v: bool(v == 1.0)}
+    kind = kinds[spec.type]
     return lambda value: None if value != value else kind(value)
 
 
@@ -338,7 +339,7 @@ def _read_category(series: pd.Series, spec: FieldSpec) -> tuple[np.ndarray, str]
         lookup = allowed.get_indexer(dtype.categories)
         codes = np.where(raw >= 0, lookup[raw], NULL_CODE)
         codes[(raw >= 0) & (codes == NULL_CODE)] = UNKNOWN_CODE
-    elif pd.api.types.is_string_dtype(dtype) or dtype == object:
+    elif pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         codes = allowed.get_indexer(series).astype(np.int64)
         codes[series.notna().to_numpy() & (codes == NULL_CODE)] = UNKNOWN_CODE
     else:
@@ -385,7 +386,7 @@ def read_records(records: Sequence[Mapping[str, Any]], names: Iterable[str] = FE
 
 
 @cache
-def _layout(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, dict[str, int]], ...]]:
+def _layout(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, dict[object, int]], ...]]:
     """The numeric (float, int, bool) fields of ``names`` and each category field with its code lookup."""
     specs = fields()
     numeric = tuple(n for n in names if specs[n].type in ("float", "int", "bool"))
@@ -447,13 +448,14 @@ def _from_values(values: list[object], spec: FieldSpec) -> tuple[np.ndarray, np.
     null = np.array([_is_null(value) for value in values], dtype=bool)
     if spec.type == "category":
         lookup = _category_lookup(spec)
-        codes = [NULL_CODE if is_null else lookup.get(value, UNKNOWN_CODE) if isinstance(value, str) else None
-                 for value, is_null in zip(values, null, strict=True)]
-        bad = np.array([code is None for code in codes], dtype=bool)
-        return np.array([NULL_CODE if code is None else code for code in codes], dtype=np.int64), bad
+        looked_up = [NULL_CODE if is_null else lookup.get(value, UNKNOWN_CODE) if isinstance(value, str) else None
+                     for value, is_null in zip(values, null, strict=True)]
+        bad = np.array([code is None for code in looked_up], dtype=bool)
+        return np.array([NULL_CODE if code is None else code for code in looked_up], dtype=np.int64), bad
     accepted: tuple[type, ...] = (bool, np.bool_) if spec.type == "bool" else (int, float, np.integer, np.floating)
     bad = np.array(
-        [not is_null and (not isinstance(value, accepted) or (spec.type != "bool" and isinstance(value, (bool, np.bool_))))
+        [not is_null and (not isinstance(value, accepted)
+                          or (spec.type != "bool" and isinstance(value, (bool, np.bool_))))
          for value, is_null in zip(values, null, strict=True)],
         dtype=bool,
     )
@@ -463,5 +465,5 @@ def _from_values(values: list[object], spec: FieldSpec) -> tuple[np.ndarray, np.
 
 
 @cache
-def _category_lookup(spec: FieldSpec) -> dict[str, int]:
+def _category_lookup(spec: FieldSpec) -> dict[object, int]:
     return {value: code for code, value in enumerate(spec.values or ())}

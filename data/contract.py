@@ -95,7 +95,7 @@ MRC_FIELDS: tuple[str, ...] = tuple(name for name in FIELD_NAMES if name.startsw
 (region-major: column ``2*r + s`` is region ``r``, side ``s``)."""
 MRC_REGIONS: tuple[str, ...] = tuple(dict.fromkeys(name[len("mrc_"):].rsplit("_", 1)[0] for name in MRC_FIELDS))
 """``arm_proximal``, ``arm_distal``, ``leg_proximal``, ``leg_distal``: the left/right pairs."""
-assert MRC_FIELDS == tuple(f"mrc_{region}_{side}" for region in MRC_REGIONS for side in ("left", "right"))
+assert tuple(f"mrc_{region}_{side}" for region in MRC_REGIONS for side in ("left", "right")) == MRC_FIELDS
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def _unremarkable_values(name: str) -> list[float]:
     if name in rules["always_notable"]:
         return []
     if spec.type == "category":
-        return [float(spec.values.index(v)) for v in rules["categories"].get(name, [])]
+        return [float((spec.values or ()).index(v)) for v in rules["categories"].get(name, [])]
     if spec.type == "bool":
         return [0.0]
     if spec.type == "int":
@@ -113,9 +113,10 @@ def _pmf_row(spec: FieldSpec, kind: str, params: dict[str, Any]) -> np.ndarray:
         return row
     probs = params["probs"]
     if spec.type == "category":
-        row = np.zeros(len(spec.values or ()))
+        values = spec.values or ()
+        row = np.zeros(len(values))
         for value, p in probs.items():
-            row[spec.values.index(value)] = p
+            row[values.index(value)] = p
         return row
     row = np.zeros(1 + max(int(v) for v in probs))
     for value, p in probs.items():
@@ -222,7 +223,11 @@ class RoundedContinuous:
         return self.mu[None] + (self.slope[None, :, None] * (age[:, None, None] - 50.0) / 10.0)
 
     def sample(self, rng: np.random.Generator, r: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
-        comp = (rng.random(len(r)) > self.weights[r, 0]).astype(int) if self.weights.shape[1] == 2 else np.zeros(len(r), int)
+        comp = (
+            (rng.random(len(r)) > self.weights[r, 0]).astype(int)
+            if self.weights.shape[1] == 2
+            else np.zeros(len(r), int)
+        )
         mu = self._mu(ctx.get("age"))[np.arange(len(r)) if "age" in ctx else 0, r, comp]
         sigma = self.sigma[r, comp]
         shift = self.shift[r]
@@ -244,7 +249,9 @@ class RoundedContinuous:
         total = _interval(self._z(lo, mu, sigma, shift), self._z(hi, mu, sigma, shift))
         p = (self.weights[None] * np.where(b > a, mass, 0.0) / np.maximum(total, TINY)).sum(axis=2)
         half = self.half[0]
-        broad = self._broad_mass(np.maximum(x[:, 0, 0] - half, self.range[0]), np.minimum(x[:, 0, 0] + half, self.range[1]))
+        broad = self._broad_mass(
+            np.maximum(x[:, 0, 0] - half, self.range[0]), np.minimum(x[:, 0, 0] + half, self.range[1])
+        )
         eps = atypical_rate()
         return np.log(np.maximum((1.0 - eps) * p + eps * broad[:, None], TINY))
 
@@ -286,7 +293,7 @@ class ConditionalBernoulli:
         self.given = str(grid.param(name, "given")[0])
         spec = fields()[self.given]
         when = grid.raw(name, 0)["when"]
-        self.when_codes = np.array([spec.values.index(v) for v in when], dtype=float)  # type: ignore[union-attr]
+        self.when_codes = np.array([(spec.values or ()).index(v) for v in when], dtype=float)
         eps = atypical_rate()
         self.p = np.stack([grid.param(name, "p_else").astype(float), grid.param(name, "p_when").astype(float)])
         self.p = (1.0 - eps) * self.p + eps * 0.5  # (2, R): P(true | given outside / inside ``when``)

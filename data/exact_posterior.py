@@ -129,12 +129,16 @@ def _count_group(model: CohortModel, studied: str, names: list[str], x: dict[str
         if holder in parents:
             parents[holder].append(BLOCK_FLAG)
     support = np.flatnonzero(model.dists[studied].table.max(axis=0) > 0)  # type: ignore[attr-defined]
-    needed = np.fmax(np.nan_to_num(n_obs, nan=0.0), np.nanmax(np.stack([x[c] for c in parents] + [np.zeros(n)]), axis=0))
+    needed = np.fmax(
+        np.nan_to_num(n_obs, nan=0.0), np.nanmax(np.stack([x[c] for c in parents] + [np.zeros(n)]), axis=0)
+    )
     base = int(support.max())
     top = int(min(max(base, needed.max()), 40))
-    below = {c: _given_each_parent_value(model, c, kids, x, ctx, top, base, needed) for c, kids in parents.items() if kids}
-    below = {c: (table, table.max(axis=0)) for c, table in below.items()}
-    below = {c: (table, shift, np.exp(table - shift[None])) for c, (table, shift) in below.items()}
+    tables = {
+        c: _given_each_parent_value(model, c, kids, x, ctx, top, base, needed) for c, kids in parents.items() if kids
+    }
+    shifts = {c: table.max(axis=0) for c, table in tables.items()}
+    below = {c: (table, shifts[c], np.exp(table - shifts[c][None])) for c, table in tables.items()}
     out = np.empty((n, len(model.reduced)))
     seen = ~np.isnan(n_obs)
     if seen.any():  # the number studied is known: no sum needed
@@ -247,7 +251,11 @@ def _children_given_studied(model: CohortModel, parents: dict[str, list[str]],
                     unremarkable = bool(dist.is_unremarkable(a_values[:1])[0])
                     log_w = log_w + np.log(np.maximum(1.0 - rho * (kappa if unremarkable else 1.0), TINY))
                 weights.append(np.exp(log_w))
-            scaled = full_scaled[: a_top + 1, free_rows] if len(free_rows) < full_scaled.shape[1] else full_scaled[: a_top + 1]
+            scaled = (
+                full_scaled[: a_top + 1, free_rows]
+                if len(free_rows) < full_scaled.shape[1]
+                else full_scaled[: a_top + 1]
+            )
             total = np.einsum("amr,amr->mr", np.broadcast_to(np.stack(weights), scaled.shape), scaled)
             term[~seen] += np.log(np.maximum(total, TINY)) + full_shift[free_rows]
     return term
@@ -323,13 +331,15 @@ def _regional_log_lik(model: CohortModel, x: dict[str, np.ndarray], names: list[
         table = model.mrc_table[:, j, :]  # (G, 6)
         p5 = table[:, 5][None, :]
         seen_code = np.nan_to_num(grade, nan=0).astype(int)
-        log_seen = np.log(np.maximum(table.T[seen_code], TINY)) + np.log(rho * np.where((grade == 5)[:, None], kappa, 1.0))
+        log_seen = np.log(np.maximum(table.T[seen_code], TINY)) + np.log(
+            rho * np.where((grade == 5)[:, None], kappa, 1.0)
+        )
         log_missing = np.log(np.maximum(1.0 - rho * ((1.0 - p5) + kappa * p5), TINY))
         out += np.where(np.isnan(grade)[:, None], log_missing, log_seen)
     if ONSET not in names:
         return out
     rho = model.record_probability(ONSET)[r][None, :]
-    onset_codes = np.array([fields()[ONSET].values.index(o) for o in model.full.onset])
+    onset_codes = np.array([(fields()[ONSET].values or ()).index(o) for o in model.full.onset])
     o = x[ONSET]
     eps = atypical_rate()
     n_onsets = len(fields()[ONSET].values or ())

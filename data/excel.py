@@ -27,7 +27,7 @@ def read_xlsx(path: Path, chunk_rows: int) -> Iterator[RawTable]:
     try:
         formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
         results = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl/zipfile raise several types for a corrupt workbook
+    except Exception as exc:  # noqa: BLE001 - openpyxl/zipfile raise several types for a corrupt workbook
         raise CohortError(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
     try:
         sheet = formulas.worksheets[0]
@@ -35,7 +35,7 @@ def read_xlsx(path: Path, chunk_rows: int) -> Iterator[RawTable]:
                                 sheet.max_row)
     except CohortError:
         raise
-    except Exception as exc:  # a truncated workbook fails while its sheet is read
+    except Exception as exc:  # noqa: BLE001 - a truncated workbook fails while its sheet is read
         raise CohortError(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
     finally:
         formulas.close()

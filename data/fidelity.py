@@ -11,7 +11,7 @@ The criteria part needs the rule-based criteria (``features``), which the data l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -122,7 +122,7 @@ def _row(target: Mapping[str, Any], part: str, group: str, generated: float, pat
     }
 
 
-def marginal_figures(cohort: pd.DataFrame, targets: list[Mapping[str, Any]]) -> pd.DataFrame:
+def marginal_figures(cohort: pd.DataFrame, targets: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per marginal target, computed on the target's diagnosis in a labelled cohort."""
     label = cohort[LABEL].astype(object)
     rows = []
@@ -132,7 +132,7 @@ def marginal_figures(cohort: pd.DataFrame, targets: list[Mapping[str, Any]]) -> 
     return pd.DataFrame(rows, columns=list(FIGURE_COLUMNS))
 
 
-def criteria_figures(labels: pd.Series, verdicts: pd.DataFrame, targets: list[Mapping[str, Any]]) -> pd.DataFrame:
+def criteria_figures(labels: pd.Series, verdicts: pd.DataFrame, targets: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Sensitivity / specificity of the published criteria (strict reading: only ``met`` counts).
 
     ``labels``: the true diagnosis per patient; ``verdicts``: one column per criteria set, aligned with
@@ -155,7 +155,10 @@ def criteria_figures(labels: pd.Series, verdicts: pd.DataFrame, targets: list[Ma
 
 def to_markdown(table: pd.DataFrame) -> str:
     """A Markdown table of the figures (percentages for proportions), out-of-tolerance rows marked."""
-    lines = ["| figure | group | generated | published | tolerance | within | source |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| figure | group | generated | published | tolerance | within | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in table.itertuples(index=False):
         def show(x: float, statistic: str = row.statistic) -> str:
             return format_value(statistic, x)

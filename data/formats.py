@@ -108,7 +108,7 @@ def read_chunks(path: Path, chunk_rows: int | None = CHUNK_ROWS) -> Iterator[Raw
     if path.stat().st_size == 0:
         raise CohortError(f"{path.name}: the file is empty")
     if suffix == ".xlsx":
-        from mmn_ddx.data.excel import read_xlsx as reader  # noqa: PLC0415 - openpyxl only for .xlsx files
+        from mmn_ddx.data.excel import read_xlsx as reader  # openpyxl only for .xlsx files
     else:
         reader = {".csv": _read_csv, ".parquet": _read_parquet}.get(suffix, _read_json)
     rows = chunk_rows or 2**62
@@ -158,7 +158,10 @@ def _header(names: list[Any], source: str) -> list[str]:
     header = ["" if pd.isna(name) else str(name).strip() for name in names]
     problems = [f"column {i} has no name" for i, name in enumerate(header, 1) if not name]
     seen: set[str] = set()
-    problems += [f"column '{n}' appears more than once" for n in header if n and (n in seen or seen.add(n))]
+    for name in filter(None, header):
+        if name in seen:
+            problems.append(f"column '{name}' appears more than once")
+        seen.add(name)
     if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
         problems.append("the header is a single column: the file must be comma-separated")
     if problems:
@@ -259,7 +262,9 @@ def _csv_table(table: pa.Table, numbers: list[int], bad: dict[int, tuple[str, st
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     frame.index = pd.Index(numbers, dtype="int64")
     blank = [pc.equal(pc.utf8_trim_whitespace(column), "") for column in table.columns]
-    keep = ~np.logical_and.reduce([np.asarray(b.fill_null(False)) for b in blank]) if blank else np.ones(len(frame), bool)
+    keep = (
+        ~np.logical_and.reduce([np.asarray(b.fill_null(False)) for b in blank]) if blank else np.ones(len(frame), bool)
+    )
     keep |= frame.index.isin([row for row, _ in too_long])
     return RawTable(frame.loc[keep], json_types=False, bad_rows=bad, cell_problems=too_long)
 
@@ -291,12 +296,12 @@ def _read_parquet(path: Path, chunk_rows: int) -> Iterator[RawTable]:
             yield RawTable(frame, json_types=False, done=start - 1, total=file.metadata.num_rows)
     except CohortError:
         raise
-    except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several unrelated types for a corrupt file
         raise CohortError(f"{path.name}: not a readable Parquet file ({type(exc).__name__})") from None
 
 
 def _read_json(path: Path, chunk_rows: int) -> Iterator[RawTable]:
-    from mmn_ddx.data.json_records import json_lines, json_list  # noqa: PLC0415
+    from mmn_ddx.data.json_records import json_lines, json_list
 
     source = json_lines(path) if path.suffix.lower() == ".jsonl" else json_list(path)
     records: dict[int, dict[str, Any]] = {}

@@ -63,8 +63,9 @@ def _sample_values(latents: pd.DataFrame, rng: np.random.Generator) -> dict[str,
     for j, name in enumerate(MRC_FIELDS):
         cdf = np.cumsum(model.mrc_table[g, j], axis=1)
         values[name] = (rng.random(len(g))[:, None] > cdf[:, :-1]).sum(axis=1).astype(float)
-    onset = np.array([fields()[ONSET].values.index(o) for o in model.full.onset], dtype=float)[g]
-    atypical = rng.integers(0, len(fields()[ONSET].values), size=len(g)).astype(float)
+    onsets = fields()[ONSET].values or ()
+    onset = np.array([onsets.index(o) for o in model.full.onset], dtype=float)[g]
+    atypical = rng.integers(0, len(onsets), size=len(g)).astype(float)
     values[ONSET] = np.where(rng.random(len(g)) < atypical_rate(), atypical, onset)
     return values
 
@@ -99,7 +100,7 @@ def _decode(values: dict[str, np.ndarray]) -> pd.DataFrame:
         x = values[name]
         if spec.type == "category":
             codes = np.nan_to_num(x, nan=-1).astype(int)
-            columns[name] = pd.Categorical.from_codes(codes, categories=list(spec.values))
+            columns[name] = pd.Categorical.from_codes(codes, categories=list(spec.values or ()))
         elif spec.type == "bool":
             columns[name] = pd.array(np.where(np.isnan(x), None, x == 1), dtype="boolean")
         else:

@@ -264,9 +264,9 @@ def _rejection_table(problems: list[pd.DataFrame], raw: RawTable) -> pd.DataFram
     order = {name: i for i, name in enumerate([RECORD, *fields(), LABEL])}
     table = table.assign(_order=table["field"].map(order).fillna(-1)).sort_values([ROW, "_order"], kind="stable")
     values = pd.Series(None, index=table.index, dtype=object)
-    for field, group in table.groupby("field", sort=False):
-        if field in raw.frame.columns:
-            cells = raw.frame[field].reindex(group[ROW].to_numpy())
+    for name, group in table.groupby("field", sort=False):
+        if name in raw.frame.columns:
+            cells = raw.frame[name].reindex(group[ROW].to_numpy())
             values[group.index] = [cell_text(v) for v in cells]
     table["value"] = values.astype(pd.StringDtype())
     table = table.astype({ROW: "int64", "field": pd.StringDtype(), "reason": pd.StringDtype()})

@@ -67,7 +67,9 @@ def _check_text(record: dict[str, Any]) -> None:
                     text.encode("utf-8")
                 except UnicodeEncodeError:
                     field = _shown(key)
-                    raise RecordRejected(field, "not valid Unicode text (a lone UTF-16 surrogate such as \\ud800)") from None
+                    raise RecordRejected(
+                        field, "not valid Unicode text (a lone UTF-16 surrogate such as \\ud800)"
+                    ) from None
 
 
 def _item(number: int, parse: Any) -> Item:
@@ -84,7 +86,7 @@ def _item(number: int, parse: Any) -> Item:
 
 def json_lines(path: Path) -> Iterator[Item]:
     """Records of a JSON Lines file, line by line (row *n* = line *n*; blank lines are not records)."""
-    from mmn_ddx.data.formats import _not_utf8  # noqa: PLC0415 - formats imports this module
+    from mmn_ddx.data.formats import _not_utf8  # formats imports this module
 
     with path.open("rb") as stream:
         for number, line in enumerate(stream, 1):
@@ -104,7 +106,7 @@ def single_record(path: Path) -> dict[str, Any] | None:
     Raises :class:`data.formats.CohortError` for a file that is not UTF-8 JSON and
     :class:`RecordRejected` for an object that breaks a rule above.
     """
-    from mmn_ddx.data.formats import CohortError, read_utf8  # noqa: PLC0415 - formats imports this module
+    from mmn_ddx.data.formats import CohortError, read_utf8  # formats imports this module
 
     text = read_utf8(path)
     try:
@@ -118,7 +120,7 @@ def single_record(path: Path) -> dict[str, Any] | None:
 
 def json_list(path: Path) -> Iterator[Item]:
     """Records of a .json file: one object, or a list of objects (row *n* = element *n*)."""
-    from mmn_ddx.data.formats import CohortError, read_utf8  # noqa: PLC0415 - formats imports this module
+    from mmn_ddx.data.formats import CohortError, read_utf8  # formats imports this module
 
     text = read_utf8(path)
     try:
@@ -141,7 +143,7 @@ def json_list(path: Path) -> Iterator[Item]:
         yield _item(number, lambda value=value: _checked(value))
 
 
-class _ListItems(dict):  # type: ignore[type-arg]
+class _ListItems(dict):
     """A JSON object that remembers a duplicated key instead of failing the whole document."""
 
     def __init__(self, pairs: list[tuple[str, Any]]) -> None:

@@ -87,7 +87,7 @@ class ReducedGrid:
         priors = load_priors()["diseases"]
         return np.array([
             resolve(priors[DIAGNOSES[d]]["fields"][field][key], p, STAGE_KEYS[s])
-            for d, p, s in zip(self.diagnosis, self.phenotype, self.stage)
+            for d, p, s in zip(self.diagnosis, self.phenotype, self.stage, strict=True)
         ])
 
 
@@ -117,8 +117,9 @@ def reduced_grid() -> ReducedGrid:
             for s, w_stage in enumerate(stage_weights):
                 for c, w_c in enumerate(documents):
                     rows.append((d, phenotype, s, c, float(np.log(spec["weight"] * w_stage * w_c))))
-    d, p, s, c, w = zip(*rows)
-    return ReducedGrid(np.array(d), np.array(p, dtype=object), np.array(s), np.array(c), np.array(w))
+    diagnoses, phenotypes, stages, docs, log_weights = zip(*rows, strict=True)
+    return ReducedGrid(np.array(diagnoses), np.array(phenotypes, dtype=object), np.array(stages), np.array(docs),
+                       np.array(log_weights))
 
 
 @cache
@@ -135,5 +136,5 @@ def full_grid() -> FullGrid:
             for side in (0, 1):
                 for level, w_severity in enumerate(severity):
                     rows.append((r, region, side, level, float(np.log(w_onset * 0.5 * w_severity))))
-    ri, o, sd, sv, w = zip(*rows)
+    ri, o, sd, sv, w = zip(*rows, strict=True)
     return FullGrid(np.array(ri), np.array(o, dtype=object), np.array(sd), np.array(sv), np.array(w))

@@ -48,13 +48,14 @@ _PYTHON_TYPES: dict[str, Any] = {"string": str, "float": float, "bool": bool}
 def _count(spec: FieldSpec) -> Any:
     """A count field's type: an int within its range, a whole float accepted (JSON Schema: integer,
     which admits 10.0 too). The range sits in the type so that it stays on the integer branch."""
-    bounds = {} if spec.range is None else {"ge": int(spec.range[0]), "le": int(spec.range[1])}
+    bounds: dict[str, Any] = {} if spec.range is None else {"ge": int(spec.range[0]), "le": int(spec.range[1])}
     return Annotated[int, Field(**bounds), BeforeValidator(as_count)]
 
 
 def _annotation(spec: FieldSpec) -> Any:
+    base: Any
     if spec.type == "category":
-        base = Literal[spec.values]  # type: ignore[index]
+        base = Literal[spec.values]
     else:
         base = _count(spec) if spec.type == "int" else _PYTHON_TYPES[spec.type]
     return base if spec.required else base | None
@@ -106,7 +107,7 @@ PatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-overload
 LabelledPatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-overload]
     "LabelledPatientRecord",
     __base__=PatientRecord,
-    **{LABEL: (Literal[DIAGNOSES], Field(..., description="Reference diagnosis."))},  # type: ignore[valid-type]
+    **{LABEL: (Literal[DIAGNOSES], Field(..., description="Reference diagnosis."))},
 )
 
 

@@ -52,7 +52,7 @@ class TableWriter:
     """
 
     def __init__(self, path: str | Path) -> None:
-        from mmn_ddx.data.formats import CohortError  # noqa: PLC0415 - formats imports this module
+        from mmn_ddx.data.formats import CohortError  # formats imports this module
 
         self.path = Path(path)
         self.suffix = self.path.suffix.lower()
@@ -96,7 +96,7 @@ class TableWriter:
                                metadata=schema.metadata)
             self._handle = pq.ParquetWriter(self.partial, schema)
         else:
-            from openpyxl import Workbook  # noqa: PLC0415 - only for .xlsx output
+            from openpyxl import Workbook  # only for .xlsx output
 
             self._workbook = Workbook(write_only=True)
             self._handle = self._workbook.create_sheet()
@@ -108,8 +108,8 @@ class TableWriter:
 
     def _cell(self, value: Any) -> Any:
         """A write-only cell; text is typed as string explicitly, so openpyxl never writes a formula."""
-        from openpyxl.cell import WriteOnlyCell  # noqa: PLC0415
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # noqa: PLC0415
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
             return None

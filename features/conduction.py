@@ -72,7 +72,7 @@ class ConductionFeatures(ContractTransformer):
     def _not_done(self, columns: Columns) -> np.ndarray:
         """1 when no motor nerve is reported studied and no abnormal motor nerve is reported."""
         reported = np.column_stack([columns[name] > 0 for name in self.input_fields]).any(axis=1)
-        return (~reported).astype(np.float64)
+        return np.asarray(~reported, dtype=np.float64)
 
     @staticmethod
     def _any_demyelinating(columns: Columns) -> np.ndarray:

@@ -3,7 +3,8 @@
 Explanations are given to neurologists per *finding* ("conduction block", "anti-GM1"), not per
 column: serving sums the SHAP values of a finding's columns and words the result with
 :func:`serving.wording.describe_finding` (for example "definite conduction block in 3 of 8 motor
-nerves", to which serving appends ": towards MMN") from the facts given here (:func:`derived_features`). For every output column of :class:`~features.ClinicalFeatures` this
+nerves", to which serving appends ": towards MMN") from the facts given here (:func:`derived_features`). For every
+output column of :class:`~features.ClinicalFeatures` this
 module states the finding group, the contract fields it is computed from and a clinician-readable
 label. It is the only place these are written; tests check it against the transformers' actual
 outputs and dependencies.
@@ -117,7 +118,8 @@ _ROWS: list[tuple[str, str, tuple[str, ...], str]] = [
     ("symptom_duration_months", "course", _DURATION, "Symptom duration (months)"),
     ("log_symptom_duration", "course", _DURATION, "Symptom duration (log scale)"),
     *[(f"course_{v}", "course", ("course",), f"Course: {v}") for v in _values("course")],
-    *[(f"onset_{v}", "onset_region", ("onset_region",), f"Onset: {v.replace('_', ' ')}") for v in _values("onset_region")],
+    *[(f"onset_{v}", "onset_region", ("onset_region",), f"Onset: {v.replace('_', ' ')}")
+      for v in _values("onset_region")],
     *[(f"weakness_{f[4:]}", "weakness_distribution", (f,), f"Weakness, {_side(f[4:])} (5 - MRC)") for f in MRC_FIELDS],
     ("mrc_regions_recorded", "weakness_distribution", MRC_FIELDS, "Regions with a recorded MRC grade"),
     ("weakness_max", "weakness_distribution", MRC_FIELDS, "Worst weakness (5 - lowest MRC)"),
@@ -126,17 +128,21 @@ _ROWS: list[tuple[str, str, tuple[str, ...], str]] = [
     ("weak_limbs", "weakness_distribution", MRC_FIELDS, "Number of weak limbs"),
     ("distal_predominance", "weakness_distribution", MRC_FIELDS, "Distal minus proximal weakness"),
     ("arm_predominance", "weakness_distribution", MRC_FIELDS, "Arm minus leg weakness"),
-    *[(f"asymmetry_{r}", "asymmetry", (f"mrc_{r}_left", f"mrc_{r}_right"), f"Left-right MRC difference, {r.replace('_', ' ')}")
+    *[(f"asymmetry_{r}", "asymmetry", (f"mrc_{r}_left", f"mrc_{r}_right"),
+       f"Left-right MRC difference, {r.replace('_', ' ')}")
       for r in REGIONS],
     ("efns_asymmetric_pairs", "asymmetry", MRC_FIELDS, "Region pairs asymmetric by the EFNS/PNS rule"),
     ("efns_asymmetric", "asymmetry", MRC_FIELDS, "Asymmetric weakness (EFNS/PNS 2010)"),
     ("asymmetry_index", "asymmetry", MRC_FIELDS, "Asymmetry index (0 symmetric - 1 one-sided)"),
     ("symmetric_four_limb_weakness", "asymmetry", MRC_FIELDS, "Symmetric proximal and distal weakness of four limbs"),
     ("weak_nerve_territories", "nerve_territories", ("weak_nerve_territories",), "Weak nerve territories"),
-    ("multifocal_pattern_score", "nerve_territories", (*MRC_FIELDS, "weak_nerve_territories"), "Multifocal pattern score"),
+    ("multifocal_pattern_score", "nerve_territories", (*MRC_FIELDS, "weak_nerve_territories"),
+     "Multifocal pattern score"),
     ("emg_regions_denervated", "emg_denervation", ("emg_regions_denervated",), "EMG regions with denervation"),
-    ("emg_not_done", "emg_denervation", ("emg_regions_denervated", "emg_fasciculation_potentials"), "Needle EMG not done"),
-    ("emg_fasciculation_potentials", "emg_denervation", ("emg_fasciculation_potentials",), "Fasciculation potentials on EMG"),
+    ("emg_not_done", "emg_denervation", ("emg_regions_denervated", "emg_fasciculation_potentials"),
+     "Needle EMG not done"),
+    ("emg_fasciculation_potentials", "emg_denervation", ("emg_fasciculation_potentials",),
+     "Fasciculation potentials on EMG"),
     ("umn_signs", "umn_signs", ("upper_motor_neuron_signs",), "Upper motor neuron signs"),
     ("bulbar_weakness", "bulbar_respiratory", ("bulbar_weakness",), "Bulbar weakness"),
     ("respiratory_weakness", "bulbar_respiratory", ("respiratory_weakness",), "Respiratory weakness"),
@@ -147,28 +153,33 @@ _ROWS: list[tuple[str, str, tuple[str, ...], str]] = [
       for where in ("affected", "unaffected") for v in _values("reflexes_affected_limbs")],
     ("atrophy_grade", "wasting", ("muscle_atrophy",), "Muscle wasting (0 none - 2 marked)"),
     ("atrophy_vs_weakness", "wasting", ("muscle_atrophy", *MRC_FIELDS), "Wasting relative to weakness"),
-    ("lmn_regions_clinical", "wasting", ("bulbar_weakness", "muscle_atrophy", *MRC_FIELDS), "Regions with weakness and wasting"),
+    ("lmn_regions_clinical", "wasting", ("bulbar_weakness", "muscle_atrophy", *MRC_FIELDS),
+     "Regions with weakness and wasting"),
     ("umn_with_lmn", "umn_signs", ("upper_motor_neuron_signs", "bulbar_weakness", "muscle_atrophy", *MRC_FIELDS,
                                    "emg_regions_denervated"), "UMN signs with LMN signs"),
     ("sensory_symptoms", "sensory_signs", ("sensory_symptoms",), "Sensory symptoms"),
-    *[(f"sensory_loss_{v}", "sensory_signs", ("sensory_loss",), f"Sensory loss: {v.replace('_', ' ')}") for v in _values("sensory_loss")],
+    *[(f"sensory_loss_{v}", "sensory_signs", ("sensory_loss",), f"Sensory loss: {v.replace('_', ' ')}")
+      for v in _values("sensory_loss")],
     ("sensory_involvement", "sensory_signs", ("sensory_symptoms", "sensory_loss"), "Any sensory involvement"),
     ("sensory_ataxia", "sensory_signs", ("sensory_ataxia",), "Sensory ataxia"),
     ("sensory_nerves_studied", "ncs_extent", ("sensory_nerves_studied",), "Sensory nerves studied"),
-    ("sensory_ncs_not_done", "ncs_extent", ("sensory_nerves_studied", "sensory_nerves_abnormal"), "Sensory NCS not done"),
+    ("sensory_ncs_not_done", "ncs_extent", ("sensory_nerves_studied", "sensory_nerves_abnormal"),
+     "Sensory NCS not done"),
     ("sensory_nerves_abnormal", "sensory_conduction", ("sensory_nerves_abnormal",), "Abnormal sensory nerves"),
     ("sensory_nerves_abnormal_fraction", "sensory_conduction", ("sensory_nerves_abnormal", "sensory_nerves_studied"),
      "Fraction of sensory nerves abnormal"),
-    ("sensory_normal_across_cb", "sensory_conduction", ("sensory_normal_across_cb",), "Sensory conduction normal across block"),
+    ("sensory_normal_across_cb", "sensory_conduction", ("sensory_normal_across_cb",),
+     "Sensory conduction normal across block"),
     ("motor_nerves_studied", "ncs_extent", ("motor_nerves_studied",), "Motor nerves studied"),
-    ("motor_ncs_not_done", "ncs_extent", ("motor_nerves_studied", *BLOCK_FIELDS.values(), *DEMYELINATING_FIELDS.values()),
-     "Motor NCS not done"),
+    ("motor_ncs_not_done", "ncs_extent",
+     ("motor_nerves_studied", *BLOCK_FIELDS.values(), *DEMYELINATING_FIELDS.values()), "Motor NCS not done"),
     *[row for group, counts in (("conduction_block", BLOCK_FIELDS), ("demyelination", DEMYELINATING_FIELDS))
       for prefix, field in counts.items() for row in (
         (f"{prefix}_nerves", group, (field,), f"{_sentence(PARAMETER_LABELS[field])} (nerves)"),
         (f"{prefix}_fraction", group, (field, "motor_nerves_studied"),
          f"{_sentence(PARAMETER_LABELS[field])} (fraction of nerves)"))],
-    ("demyelinating_any", "demyelination", (*EAN_PNS_PARAMETERS, "nerves_any_demyelinating"), "Any demyelinating abnormality"),
+    ("demyelinating_any", "demyelination", (*EAN_PNS_PARAMETERS, "nerves_any_demyelinating"),
+     "Any demyelinating abnormality"),
     ("demyelinating_parameters", "demyelination", EAN_PNS_PARAMETERS, "Number of abnormal EAN/PNS parameters"),
     ("anti_gm1_log2_ratio", "anti_gm1", ("anti_gm1_igm_ratio",), "Anti-GM1 IgM (log2 of ratio to cut-off)"),
     ("anti_gm1_positive", "anti_gm1", ("anti_gm1_igm_ratio",), "Anti-GM1 IgM positive"),
@@ -188,7 +199,8 @@ _ROWS: list[tuple[str, str, tuple[str, ...], str]] = [
     ("mri_not_done", "nerve_imaging", ("mri_plexus_abnormal",), "Plexus MRI not done"),
     ("ultrasound_nerve_enlarged", "nerve_imaging", ("ultrasound_nerve_enlarged",), "Nerve enlargement on ultrasound"),
     ("ultrasound_not_done", "nerve_imaging", ("ultrasound_nerve_enlarged",), "Nerve ultrasound not done"),
-    *[(f"ivig_{v}", "treatment_response", ("ivig_response",), f"IVIg: {v.replace('_', ' ')}") for v in _values("ivig_response")],
+    *[(f"ivig_{v}", "treatment_response", ("ivig_response",), f"IVIg: {v.replace('_', ' ')}")
+      for v in _values("ivig_response")],
     *[(f"steroid_{v}", "treatment_response", ("corticosteroid_response",), f"Corticosteroids: {v.replace('_', ' ')}")
       for v in _values("corticosteroid_response")],
     ("fields_recorded", "record_completeness", (), "Number of recorded fields"),  # fields depend on the mode
@@ -254,10 +266,11 @@ def derived_features(record: Mapping[str, Any], part: type[ContractTransformer],
                      ) -> dict[str, float]:
     """One part's features of this record, by name (NaN = unknown): taken from ``known`` when it holds
     them all, else computed (memoised on the part's input values, since several findings word one part)."""
-    names = _output_names(part)
+    names = _output_names(part)  # type: ignore[arg-type]  # a class is hashable; mypy checks its instances
     if known is not None and all(name in known for name in names):
         return {name: float(known[name]) for name in names}
-    return dict(_part_features(part, tuple(record_value(record, k) for k in part.input_fields)))
+    values = tuple(record_value(record, k) for k in part.input_fields)
+    return dict(_part_features(part, values))  # type: ignore[arg-type]  # a class is hashable, as above
 
 
 _CSF_AGE_FIELDS = ("age_at_onset_years", "symptom_duration_months")  # what the age at work-up is computed from
@@ -269,7 +282,7 @@ def csf_protein_limit(record: Mapping[str, Any]) -> float:
                                               _CSF_AGE_FIELDS))[0])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _output_names(part: type[ContractTransformer]) -> tuple[str, ...]:
     return tuple(part()._compute(Columns.empty(part.input_fields)))
 

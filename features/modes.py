@@ -24,7 +24,7 @@ def check_mode(mode: str) -> Mode:
     """Return ``mode`` if it is one of :data:`MODES`, else raise a ``ValueError`` naming the choices."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}; got {mode!r}")
-    return mode  # type: ignore[return-value]
+    return mode
 
 
 def fields_for_mode(fields: tuple[str, ...], mode: str) -> tuple[str, ...]:

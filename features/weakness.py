@@ -50,7 +50,9 @@ def limb_weakness(columns: Columns) -> np.ndarray:
 def _limb_weakness(columns: Columns) -> np.ndarray:
     weakness = weakness_matrix(columns)
     index = {name: j for j, name in enumerate(MRC_FIELDS)}
-    return np.column_stack([np.fmax(weakness[:, index[prox]], weakness[:, index[dist]]) for prox, dist in LIMBS.values()])
+    return np.column_stack(
+        [np.fmax(weakness[:, index[prox]], weakness[:, index[dist]]) for prox, dist in LIMBS.values()]
+    )
 
 
 def pair_asymmetric(left: np.ndarray, right: np.ndarray) -> np.ndarray:

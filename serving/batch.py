@@ -42,7 +42,9 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
     rows["prediction_set"] = [SEPARATOR.join(s) for s in scored.sets]
     rows["coverage"] = np.full(len(frame), predictor.bundle.coverage)
     order = _top_order(scored, top_k)
-    rows["top_findings"] = [_top_findings(predictor, scored, scored.columns.row(i), i, order[i]) for i in range(len(frame))]
+    rows["top_findings"] = [
+        _top_findings(predictor, scored, scored.columns.row(i), i, order[i]) for i in range(len(frame))
+    ]
     rows["criteria_label"] = labels
     rows["criteria_label_chart_review"] = scored.criteria.labels_by_reading["chart-review"]
     rows["criteria_agree"] = pd.array(

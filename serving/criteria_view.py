@@ -2,7 +2,8 @@
 
 :func:`features.criteria.explain_criteria` explains one patient (a one-row frame) and costs several
 milliseconds of pandas work per call; serving explains a batch with *one* evaluation of every element
-(:func:`features.criteria.evaluate_all`, on the prediction's one read of the patients' columns) and reads each patient's statuses out of those arrays. The
+(:func:`features.criteria.evaluate_all`, on the prediction's one read of the patients' columns) and reads each
+patient's statuses out of those arrays. The
 wording, element order and "not assessable because these fields are null" rule are those of
 ``explain_criteria`` (a test holds the two equal), so the criteria code stays the only source of truth
 for what an element means.
@@ -79,7 +80,9 @@ def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Crit
     verdicts = {c.id: first_met(ev.categories[c.id]) for c in CRITERIA_SETS}
     mask = ev.cols.null_mask(CRITERIA_FIELDS)
     nulls = {name: mask[:, j] for j, name in enumerate(CRITERIA_FIELDS)}
-    labels = {reading: np.asarray(readings[reading].labels, dtype=object) for reading in READINGS}
+    labels: dict[str, np.ndarray] = {
+        reading: np.asarray(readings[reading].labels, dtype=object) for reading in READINGS
+    }
     return CriteriaBatch(ev, statuses, undecided, nulls, verdicts, labels["strict"], labels)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from mmn_ddx.serving.result import Audit, NextTest, PredictionResult, Prediction
 from mmn_ddx.settings import CHAMPION_ALIAS, MODEL_NAMES, get_settings
 from mmn_ddx.training.artifact import METHOD as CONFORMAL_METHOD
 from mmn_ddx.training.artifact import (
+    Atypical,
     BundleError,
     FeatureAttribution,
     IntegrityError,
@@ -41,7 +42,8 @@ from mmn_ddx.training.artifact import (
     load_bundle,
 )
 
-Record = Mapping[str, Any] | PatientRecord
+# PatientRecord is built at run time (pydantic create_model from the data dictionary): mypy sees a variable
+Record: TypeAlias = Mapping[str, Any] | PatientRecord  # type: ignore[valid-type]
 
 
 def null_mask(columns: Columns) -> np.ndarray:
@@ -85,7 +87,7 @@ class Scored:
     attribution: FeatureAttribution
     group_sums: np.ndarray
     sets: list[list[str]]
-    ood: list[list[str]]
+    ood: list[list[Atypical]]
     criteria: criteria_view.CriteriaBatch
     recorded: np.ndarray
     n_optional: int

@@ -46,7 +46,9 @@ class BatchRecordError(RecordError):
                           for field, reason in problems.items()})
 
 
-def validate_one(record: Mapping[str, Any] | PatientRecord) -> dict[str, Any]:
+# PatientRecord is built at run time (pydantic create_model from the data dictionary): mypy sees a variable,
+# hence the valid-type ignores below (as in serving/http/routes.py).
+def validate_one(record: Mapping[str, Any] | PatientRecord) -> dict[str, Any]:  # type: ignore[valid-type]
     """One record as a dict of every contract field (nulls included), or :class:`RecordError`.
 
     ``None``, NaN and ``pd.NA`` all mean null (a row of a DataFrame holds nulls as NaN); numpy scalars are
@@ -62,7 +64,7 @@ def validate_one(record: Mapping[str, Any] | PatientRecord) -> dict[str, Any]:
     return valid
 
 
-def validate_many(records: Iterable[Mapping[str, Any] | PatientRecord]) -> list[dict[str, Any]]:
+def validate_many(records: Iterable[Mapping[str, Any] | PatientRecord]) -> list[dict[str, Any]]:  # type: ignore[valid-type]
     """Every record validated; :class:`BatchRecordError` lists every bad row (nothing is half-done)."""
     valid: list[dict[str, Any]] = []
     problems: dict[int, dict[str, str]] = {}

@@ -27,7 +27,9 @@ class FindingContribution(_Frozen):
 
     finding: str = Field(description="Finding group id from the feature->finding map.")
     label: str = Field(description="Clinician-readable name of the finding.")
-    statement: str = Field(description="The patient's value(s), e.g. 'definite conduction block in 3 of 8 motor nerves'.")
+    statement: str = Field(
+        description="The patient's value(s), e.g. 'definite conduction block in 3 of 8 motor nerves'."
+    )
     contributions: dict[str, float] = Field(description="Contribution per diagnosis, on Explanation.scale.")
     sentence: str = Field(description="Readable summary for the predicted class, e.g. '...: towards MMN'.")
 
@@ -104,7 +106,7 @@ class NextTest(_Frozen):
     fields: list[str] = Field(default_factory=list, description="All contract fields the test's report fills.")
 
 
-class Warning(_Frozen):  # noqa: A001 - the domain word; never shadows builtins at import sites
+class Warning(_Frozen):  # the domain word; never shadows builtins at import sites
     code: Literal["synthetic_training_data", "out_of_distribution", "little_information", "criteria_disagree"]
     message: str
 

@@ -71,8 +71,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site_packages = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                        check=True, capture_output=True, text=True).stdout.strip())
+    site_packages = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     env = {k: v for k, v in os.environ.items()
            if k not in ("MLFLOW_TRACKING_URI", "MMN_DDX_HOME", "PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
@@ -97,8 +103,14 @@ def test_the_build_is_clean_and_installs_one_package_with_its_data(installed: In
     assert {f.split("/", 1)[0] for f in files if not f.startswith("..")} == {"mmn_ddx", record.parent.name}
     for name in PACKAGE_DATA:
         assert (installed.site_packages / name).is_file(), name
-    where = subprocess.run([str(installed.bin / "python"), "-c", "import mmn_ddx.serving; print(mmn_ddx.serving.__file__)"],
-                           cwd=installed.work, env=installed.env, capture_output=True, text=True, check=True)
+    where = subprocess.run(
+        [str(installed.bin / "python"), "-c", "import mmn_ddx.serving; print(mmn_ddx.serving.__file__)"],
+        cwd=installed.work,
+        env=installed.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert Path(where.stdout.strip()).is_relative_to(installed.site_packages)  # the copy, not the checkout
 
 

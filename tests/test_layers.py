@@ -45,7 +45,9 @@ def sources() -> list[tuple[str, Path]]:
     return [(layer, path) for layer, folder in FOLDERS.items() for path in sorted(folder.rglob("*.py"))]
 
 
-@pytest.mark.parametrize(("layer", "path"), sources(), ids=lambda v: str(v.relative_to(ROOT)) if isinstance(v, Path) else v)
+@pytest.mark.parametrize(
+    ("layer", "path"), sources(), ids=lambda v: str(v.relative_to(ROOT)) if isinstance(v, Path) else v
+)
 def test_imports_only_go_downwards(layer: str, path: Path) -> None:
     rank = LAYERS.index(layer)
     upward = [f"line {line}: {name}" for line, name in module_imports(path)

@@ -24,4 +24,16 @@ from mmn_ddx.data import (
     true_or_unknown,
 )
 
-__all__ = ["READINGS", "Columns", "Reading", "Tri", "all_of", "any_of", "at_least", "exactly", "is_true", "tri", "true_or_unknown"]
+__all__ = [
+    "READINGS",
+    "Columns",
+    "Reading",
+    "Tri",
+    "all_of",
+    "any_of",
+    "at_least",
+    "exactly",
+    "is_true",
+    "tri",
+    "true_or_unknown",
+]

@@ -107,7 +107,7 @@ class CriteriaSet:
             if any(e.id == element.id for e in self.elements):
                 raise ValueError(f"{self.id}: duplicate element {element.id}")
             self.elements.append(element)
-            functools.update_wrapper(element, compute)  # type: ignore[arg-type]
+            functools.update_wrapper(element, compute)
             return element
 
         return register

@@ -98,8 +98,11 @@ def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, fami
                    generator_version=GENERATOR_VERSION if source == "synthetic" else None, progress=progress)
     families_fns = result.predictors()
     if saved is None and refit_synthetic:
-        return ModeModels(mode, families_fns, result.champion, result.champion_predictor), \
-            f"{result.champion}, chosen by outer-CV log-loss in this run, refitted on {refit_synthetic} synthetic patients"
+        return (
+            ModeModels(mode, families_fns, result.champion, result.champion_predictor),
+            f"{result.champion}, chosen by outer-CV log-loss in this run, "
+            f"refitted on {refit_synthetic} synthetic patients",
+        )
     if saved is None:
         return ModeModels(mode, families_fns, result.champion, families_fns[result.champion]), \
             f"{result.champion}, chosen by outer-CV log-loss in this run"
@@ -239,7 +242,8 @@ MLflow.
         if found is not None and n_test > 0 and found.synthetic_seed == seed:
             raise fail(f"the {mode} champion ({found.provenance}) was trained on synthetic seed {seed}: choose "
                         "another --seed for the test cohort", code=2)
-    models, provenance = {}, {}
+    models: dict[str, ModeModels] = {}
+    provenance: dict[str, str] = {}
     out.print(f"Training {', '.join(chosen)} on {len(train_frame)} patients ({source}) in both modes.")
     try:
         with progress_bars() as progress:

@@ -126,7 +126,9 @@ def parse_class_priors(text: str, presets: dict[str, dict[str, float]]) -> dict[
         if not sep or name not in DIAGNOSES:
             close = difflib.get_close_matches(name.upper(), DIAGNOSES, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ValueError(f"'{part.strip()}': expected DIAGNOSIS=WEIGHT, DIAGNOSIS one of {', '.join(DIAGNOSES)}{hint}")
+            raise ValueError(
+                f"'{part.strip()}': expected DIAGNOSIS=WEIGHT, DIAGNOSIS one of {', '.join(DIAGNOSES)}{hint}"
+            )
         if name in weights:
             raise ValueError(f"{name} is given twice")
         try:

@@ -54,7 +54,7 @@ from mmn_ddx.features.criteria import (
 
 def _worded(verdict: CriteriaVerdict) -> dict[str, Any]:
     """A verdict as JSON, its cascade facts also worded among the notes (as a reader expects them)."""
-    from mmn_ddx.serving import cascade_fact  # noqa: PLC0415 - only for one record
+    from mmn_ddx.serving import cascade_fact  # only for one record
 
     return verdict.model_dump(mode="json") | {"notes": [*verdict.notes, *map(cascade_fact, verdict.facts)]}
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # the model stack takes seconds to import: only the predict c
 
 predict_app = typer.Typer(add_completion=False, no_args_is_help=True,
                           help="Explained predictions: one patient (.json) or a cohort file.")
-class Engine(str, enum.Enum):
+class Engine(enum.StrEnum):
     """Where a batch is scored: in this process, or on Spark (:mod:`serving.spark`)."""
 
     local = "local"
@@ -58,15 +58,26 @@ READ_CHUNK = 20_000
 
 @predict_app.command("predict")
 def predict(
-    file: Annotated[Path, typer.Argument(help="patient.json (one record) or a cohort: .csv, .parquet, .jsonl, .xlsx, .json list.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help=f"Batch output table ({', '.join(WRITE_FORMATS)}).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the PredictionResult JSON (batch: JSON Lines).")] = False,
-    model: Annotated[str | None, typer.Option("--model", help="MLflow model URI or model directory (default: the champion).")] = None,
-    mode: Annotated[str | None, typer.Option("--mode", help="Model mode: at-presentation (default) or with-treatment.")] = None,
-    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Batch: skip invalid rows (reported) instead of failing.")] = False,
-    next_test: Annotated[bool, typer.Option("--next-test/--no-next-test", help="Batch: add the next most informative test (slower).")] = False,
-    engine: Annotated[Engine, typer.Option("--engine", help="Batch: score in this process, or on Spark (a .parquet cohort to a Parquet directory).")] = Engine.local,
-    spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL for --engine spark (default local[2]; e.g. spark://host:7077).")] = None,
+    file: Annotated[Path, typer.Argument(
+        help="patient.json (one record) or a cohort: .csv, .parquet, .jsonl, .xlsx, .json list.")],
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help=f"Batch output table ({', '.join(WRITE_FORMATS)}).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the PredictionResult JSON (batch: JSON Lines).")] = False,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="MLflow model URI or model directory (default: the champion).")] = None,
+    mode: Annotated[str | None, typer.Option(
+        "--mode", help="Model mode: at-presentation (default) or with-treatment.")] = None,
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Batch: skip invalid rows (reported) instead of failing.")] = False,
+    next_test: Annotated[bool, typer.Option(
+        "--next-test/--no-next-test", help="Batch: add the next most informative test (slower).")] = False,
+    engine: Annotated[Engine, typer.Option(
+        "--engine",
+        help="Batch: score in this process, or on Spark (a .parquet cohort to a Parquet directory).")] = Engine.local,
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master",
+        help="Spark master URL for --engine spark (default local[2]; e.g. spark://host:7077).")] = None,
 ) -> None:
     """Predict MMN / MND / CIDP / MADSAM with explanations. Research software: not for clinical use."""
     from mmn_ddx.features import MODES

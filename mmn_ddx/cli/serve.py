@@ -75,7 +75,7 @@ def disable_access_logger() -> None:
 
 
 def load_predictor(model: str | None, mode: str | None) -> Any:
-    from mmn_ddx.serving import Predictor  # noqa: PLC0415 - heavy import, only when serving
+    from mmn_ddx.serving import Predictor  # heavy import, only when serving
 
     return Predictor.load(model, mode=mode)
 
@@ -111,7 +111,7 @@ def serve(
     ] = ServerLimits.limit_concurrency,
 ) -> None:
     """Serve the HTTP API (/v1/..., /docs) and the clinician web page (/) on uvicorn."""
-    from mmn_ddx.serving.http import BODY_TIMEOUT_ENV, MODE_ENV, MODEL_ENV, create_app  # noqa: PLC0415 - keeps `mmn-ddx --help` fast
+    from mmn_ddx.serving.http import BODY_TIMEOUT_ENV, MODE_ENV, MODEL_ENV, create_app  # keeps `mmn-ddx --help` fast
 
     limits = ServerLimits(timeout_keep_alive=timeout_keep_alive, timeout_body=timeout_body,
                           limit_concurrency=limit_concurrency)

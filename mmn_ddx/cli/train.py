@@ -47,7 +47,8 @@ def train_command(
                                               exists=True, dir_okay=False)] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Train on the valid rows of --data, "
                                                                      "leaving out rejected rows.")] = False,
-    synthetic: Annotated[int | None, typer.Option("--synthetic", min=100, help="Train on N generated patients.")] = None,
+    synthetic: Annotated[int | None, typer.Option("--synthetic", min=100,
+                                                  help="Train on N generated patients.")] = None,
     mode: Annotated[str, typer.Option("--mode", help=f"Feature mode: {' | '.join(MODES)}.")] = MODES[0],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split, the folds and the models.")] = 0,
     export_dir: Annotated[Path | None, typer.Option("--export-dir", help="Where the champion is exported (default: "
@@ -55,7 +56,8 @@ def train_command(
                                                     "directory).")] = None,
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow store (default: "
                                                      "$MLFLOW_TRACKING_URI, else sqlite:///<home>/mlruns.db).")] = None,
-    families: Annotated[str, typer.Option("--families", help="Comma-separated model families.")] = ",".join(FAMILY_NAMES),
+    families: Annotated[str, typer.Option("--families",
+                                          help="Comma-separated model families.")] = ",".join(FAMILY_NAMES),
     quick: Annotated[bool, typer.Option("--quick", help="One parameter set per family (no search).")] = False,
     track: Annotated[bool, typer.Option("--track/--no-track", help="Log and register in MLflow.")] = True,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes for the CV folds.")] = 2,

@@ -53,7 +53,7 @@ PAGE_CSP = (
 
 def _offline_docs_dir() -> Path | None:
     try:
-        import fastapi_offline  # noqa: PLC0415 - optional: only its static files are used
+        import fastapi_offline  # optional: only its static files are used
     except ImportError:
         return None
     return Path(fastapi_offline.__file__).parent / "static"
@@ -68,7 +68,7 @@ def _add_docs(app: FastAPI) -> None:
     static = _offline_docs_dir()
     if static is not None:
         app.mount("/docs-static", StaticFiles(directory=static), name="docs-static")
-        assets = {"swagger_js_url": "/docs-static/swagger-ui-bundle.js",
+        assets: dict[str, Any] = {"swagger_js_url": "/docs-static/swagger-ui-bundle.js",
                   "swagger_css_url": "/docs-static/swagger-ui.css",
                   "swagger_favicon_url": "/docs-static/favicon.png"}
         redoc = {"redoc_js_url": "/docs-static/redoc.standalone.js", "redoc_favicon_url": "/docs-static/favicon.png"}
@@ -96,9 +96,9 @@ def _add_page(app: FastAPI) -> None:
 
 
 def _load_default_predictor() -> PredictorLike:
-    from mmn_ddx.serving.predictor import Predictor  # noqa: PLC0415 - heavy; only when no predictor is given
+    from mmn_ddx.serving.predictor import Predictor  # heavy; only when no predictor is given
 
-    return Predictor.load()  # type: ignore[no-any-return]
+    return Predictor.load()
 
 
 @asynccontextmanager
@@ -116,7 +116,7 @@ BODY_TIMEOUT_ENV = "MMN_DDX_SERVE_BODY_TIMEOUT"
 def create_app_from_environment() -> FastAPI:
     """The app factory each worker of ``mmn-ddx serve --workers N`` calls: the model named by
     :data:`MODEL_ENV` (and :data:`MODE_ENV`), as resolved by the parent, else the champion."""
-    from mmn_ddx.serving.predictor import Predictor  # noqa: PLC0415 - heavy
+    from mmn_ddx.serving.predictor import Predictor  # heavy
 
     predictor = Predictor.load(os.environ.get(MODEL_ENV) or None, mode=os.environ.get(MODE_ENV) or None)
     app = create_app(predictor, body_timeout=float(os.environ.get(BODY_TIMEOUT_ENV) or ServerLimits.timeout_body))

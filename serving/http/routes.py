@@ -61,7 +61,7 @@ class Health(BaseModel):
 
 
 def _predictor(request: Request) -> PredictorLike:
-    return request.app.state.predictor  # type: ignore[no-any-return]
+    return request.app.state.predictor
 
 
 def _json(payload: str) -> Response:
@@ -109,7 +109,7 @@ async def predict_batch(
 @router.get("/v1/model", response_model=ModelInfo, summary="The model being served", tags=["model"])
 def get_model(request: Request) -> ModelInfo:
     """Name, version, alias, training-data digest, metrics, intended use and model card (Markdown)."""
-    return request.app.state.model_info  # type: ignore[no-any-return]
+    return request.app.state.model_info
 
 
 @router.get("/v1/schema", response_model=FormSchema, summary="The record contract", tags=["model"])

@@ -69,7 +69,8 @@ def asymmetry(record: Record, known: Known = None) -> str:
         return "symmetric proximal and distal weakness of all four limbs"
     pairs = {r: (record_value(record, f"mrc_{r}_left"), record_value(record, f"mrc_{r}_right")) for r in REGIONS}
     compared = {r: lr for r, lr in pairs.items() if None not in lr}
-    asymmetric = [r for r, (left, right) in compared.items() if pair_asymmetric(np.float64(left), np.float64(right))]
+    asymmetric = [r for r, (left, right) in compared.items()
+                  if pair_asymmetric(np.array([left], dtype=np.float64), np.array([right], dtype=np.float64))[0]]
     if not asymmetric:
         return f"no left-right asymmetry in {plural(len(compared), 'compared region pair')}"
     largest = max(asymmetric, key=lambda r: abs(compared[r][0] - compared[r][1]))
@@ -98,7 +99,10 @@ def wasting(record: Record, known: Known = None) -> str:
 
 
 def reflexes(record: Record) -> str:
-    affected, unaffected = record_value(record, "reflexes_affected_limbs"), record_value(record, "reflexes_unaffected_limbs")
+    affected, unaffected = (
+        record_value(record, "reflexes_affected_limbs"),
+        record_value(record, "reflexes_unaffected_limbs"),
+    )
     if affected is None and unaffected is None:
         return "reflexes not recorded"
     return (f"reflexes {words(affected, 'not recorded')} in affected limbs, "
@@ -131,7 +135,10 @@ def fasciculations_cramps(record: Record) -> str:
 
 
 def emg_denervation(record: Record) -> str:
-    regions, potentials = record_value(record, "emg_regions_denervated"), record_value(record, "emg_fasciculation_potentials")
+    regions, potentials = (
+        record_value(record, "emg_regions_denervated"),
+        record_value(record, "emg_fasciculation_potentials"),
+    )
     if regions is None and potentials is None:
         return "needle EMG not done"
     first = "regions with denervation not recorded" if regions is None else (

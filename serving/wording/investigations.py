@@ -29,7 +29,9 @@ def _studied(record: Record, name: str, kind: str) -> str:
 
 
 def ncs_extent(record: Record) -> str:
-    return ", ".join((_studied(record, "motor_nerves_studied", "motor"), _studied(record, "sensory_nerves_studied", "sensory")))
+    return ", ".join(
+        (_studied(record, "motor_nerves_studied", "motor"), _studied(record, "sensory_nerves_studied", "sensory"))
+    )
 
 
 def _nerve_counts(record: Record, names: tuple[str, ...], known: Known) -> str:
@@ -113,8 +115,8 @@ def paraprotein(record: Record) -> str:
 def nerve_imaging(record: Record) -> str:
     return ", ".join((
         yes_no(record, "mri_plexus_abnormal", "plexus MRI abnormal", "plexus MRI normal", "plexus MRI not done"),
-        yes_no(record, "ultrasound_nerve_enlarged", "nerves enlarged on ultrasound", "no nerve enlargement on ultrasound",
-                "nerve ultrasound not done"),
+        yes_no(record, "ultrasound_nerve_enlarged", "nerves enlarged on ultrasound",
+               "no nerve enlargement on ultrasound", "nerve ultrasound not done"),
     ))
 
 

@@ -80,7 +80,9 @@ def atypical(fact: Atypical) -> str:
 
 
 def out_of_distribution(facts: Sequence[Atypical]) -> str:
-    return "Unlike the training data: " + "; ".join(atypical(f) for f in facts) + ". Treat the probabilities with caution."
+    return (
+        "Unlike the training data: " + "; ".join(atypical(f) for f in facts) + ". Treat the probabilities with caution."
+    )
 
 
 def criteria_disagree(label: str, predicted: str) -> str:

@@ -71,7 +71,7 @@ def _xlsx(rows: list[list[object]]) -> Callable[[Path], None]:
 
 def _xlsx_with_cached_formula(path: Path) -> None:
     """A workbook as Excel saves it: the formula and its stored result (openpyxl cannot write the result)."""
-    _xlsx([HEADER.split(",") + ["nerves_definite_cb"], ["P1", 40, "male", "=1+2"]])(path)
+    _xlsx([[*HEADER.split(","), "nerves_definite_cb"], ["P1", 40, "male", "=1+2"]])(path)
     buffer = io.BytesIO()
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(buffer, "w") as target:
         for item in source.infolist():
@@ -120,7 +120,7 @@ CASES = [
     Case("duplicate_columns.parquet", _parquet(pa.table([["P1"], [40], ["male"], ["male"]],
                                                         names=["patient_id", "age_at_onset_years", "sex", "sex"])),
          message="'sex' appears more than once"),
-    Case("duplicate_columns.xlsx", _xlsx([HEADER.split(",") + ["sex"], ["P1", 40, "male", "male"]]),
+    Case("duplicate_columns.xlsx", _xlsx([[*HEADER.split(","), "sex"], ["P1", 40, "male", "male"]]),
          message="'sex' appears more than once"),
     Case("unknown_column.csv", _csv(HEADER + ",sexe", "P1,40,male,x"), message="unknown column 'sexe'"),
     Case("semicolons.csv", _csv("patient_id;age_at_onset_years;sex", "P1;40;male"), message="comma-separated"),
@@ -133,7 +133,8 @@ CASES = [
     Case("bom.csv", _bytes(b"\xef\xbb\xbf" + f"{HEADER}\nP1,40,male\n".encode()), read=1, accepted=1),
     Case("bom.jsonl", _bytes(b"\xef\xbb\xbf" + json.dumps(GOOD[0]).encode() + b"\n"), read=1, accepted=1),
     Case("cr_in_quoted_cell.csv", _bytes(f'{HEADER}\r\n"P\r1",40,male\r\nP2,40,male,extra\r\nP3,abc,male\r\n'
-                                         "P4,40,male\r\n".encode()), read=4, accepted=2, rejection="│ 3 │ age_at_onset_years"),
+                                         "P4,40,male\r\n".encode()),
+         read=4, accepted=2, rejection="│ 3 │ age_at_onset_years"),
     Case("cr_line_endings.csv", _bytes(f"{HEADER}\rP1,40,male\rP2,abc,male\r".encode()), read=2, accepted=1,
          rejection="│ 2 │ age_at_onset_years"),
     Case("huge_numbers.csv", _csv(HEADER + ",nerves_definite_cb", "P1,1e400,male,", "P2,40,male,1e30",
@@ -173,7 +174,7 @@ CASES = [
          rejection="not a single value"),
     Case("whole_float_counts.csv", _csv(HEADER + ",nerves_definite_cb", "P1,40,male,10.0", "P2,40,male,10.5"),
          read=2, accepted=1, rejection="not a whole number"),
-    Case("formula.xlsx", _xlsx([HEADER.split(",") + ["nerves_definite_cb"], ["P1", 40, "male", "=1+2"],
+    Case("formula.xlsx", _xlsx([[*HEADER.split(","), "nerves_definite_cb"], ["P1", 40, "male", "=1+2"],
                                 ["P2", 40, "male", 3]]), read=2, accepted=1, rejection="formula cell"),
     Case("formula_id.xlsx", _xlsx([HEADER.split(","), ['=HYPERLINK("http://evil.example/","x")', 40, "male"]]),
          read=1, accepted=0, rejection="formula cell"),

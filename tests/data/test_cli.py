@@ -14,7 +14,10 @@ from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.importer import read_cohort
 
 VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"
-PRESETS = {"balanced": dict.fromkeys(DIAGNOSES, 0.25), "referral": {"MMN": 0.15, "MND": 0.7, "CIDP": 0.05, "MADSAM": 0.1}}
+PRESETS = {
+    "balanced": dict.fromkeys(DIAGNOSES, 0.25),
+    "referral": {"MMN": 0.15, "MND": 0.7, "CIDP": 0.05, "MADSAM": 0.1},
+}
 
 
 @pytest.fixture
@@ -168,7 +171,9 @@ def test_help_texts_explain_each_command(runner: CliRunner) -> None:
         assert result.exit_code == 0 and phrase in result.stdout
 
 
-def test_validate_rejects_a_count_above_the_nerves_studied_with_the_rule_message(runner: CliRunner, tmp_path: Path) -> None:
+def test_validate_rejects_a_count_above_the_nerves_studied_with_the_rule_message(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     """Issue #10: 2 motor nerves studied and 5 with definite block is rejected here as by train / predict / HTTP."""
     from mmn_ddx.data.contract import rules
 

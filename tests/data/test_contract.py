@@ -46,7 +46,10 @@ def test_shipped_dictionary_keeps_every_field_of_the_shared_v1_one() -> None:
 def test_rules_bound_each_nerve_count_by_the_nerves_studied() -> None:
     bounds = {rule.field: rule.at_most for rule in rules()}
     counts = [name for name in FIELD_NAMES if name.startswith("nerves_")]
-    assert bounds == {**dict.fromkeys(counts, "motor_nerves_studied"), "sensory_nerves_abnormal": "sensory_nerves_studied"}
+    assert bounds == {
+        **dict.fromkeys(counts, "motor_nerves_studied"),
+        "sensory_nerves_abnormal": "sensory_nerves_studied",
+    }
     for rule in rules():
         assert rule.at_most in rule.message, "the message must name the other field"
         assert rule.broken(np.array([5.0, 2.0, np.nan, 1.0]), np.array([2.0, 2.0, 1.0, np.nan])).tolist() == [
@@ -54,7 +57,7 @@ def test_rules_bound_each_nerve_count_by_the_nerves_studied() -> None:
 
 
 def test_mrc_fields_are_the_eight_regional_grades_region_major() -> None:
-    assert MRC_FIELDS == tuple(f"mrc_{region}_{side}" for region in MRC_REGIONS for side in ("left", "right"))
+    assert tuple(f"mrc_{region}_{side}" for region in MRC_REGIONS for side in ("left", "right")) == MRC_FIELDS
     assert MRC_REGIONS == ("arm_proximal", "arm_distal", "leg_proximal", "leg_distal")
 
 

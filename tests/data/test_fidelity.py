@@ -109,7 +109,9 @@ def test_exit_code_says_whether_every_figure_is_within_tolerance(runner: CliRunn
     assert payload["outside"] == len(outside)
     assert code == (1 if outside else 0)
     for figure in figures:
-        assert figure["within"] == bool(np.isfinite(figure["generated"]) and figure["low"] <= figure["generated"] <= figure["high"])
+        assert figure["within"] == bool(
+            np.isfinite(figure["generated"]) and figure["low"] <= figure["generated"] <= figure["high"]
+        )
         assert figure["id"] in markdown and figure["id"] in stdout
     assert markdown.count("**no**") == len(outside)
     assert "not clinically validated" in stdout

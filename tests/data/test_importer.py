@@ -276,7 +276,11 @@ def test_spreadsheet_cells_follow_the_text_rules_whatever_their_stored_type(tmp_
 
 def test_parquet_types_are_checked_not_cast(tmp_path: Path) -> None:
     frame = pd.DataFrame(
-        {"age_at_onset_years": [40.0, 41.0, np.nan], "sex": ["male", "male", "female"], "nerves_cv_slowed": [2.0, 2.5, 1.0]}
+        {
+            "age_at_onset_years": [40.0, 41.0, np.nan],
+            "sex": ["male", "male", "female"],
+            "nerves_cv_slowed": [2.0, 2.5, 1.0],
+        }
     )
     frame.to_parquet(tmp_path / "cohort.parquet")
     result = read_cohort(tmp_path / "cohort.parquet")
@@ -302,7 +306,7 @@ def test_read_record_json_from_a_file_or_a_mapping(tmp_path: Path) -> None:
 
 
 def test_write_table_refuses_unknown_formats(tmp_path: Path, expected: pd.DataFrame) -> None:
-    with pytest.raises(CohortError, match="cannot write '.txt'"):
+    with pytest.raises(CohortError, match=r"cannot write '\.txt'"):
         write_table(expected, tmp_path / "cohort.txt")
 
 

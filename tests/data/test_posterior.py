@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +28,7 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     confidence, predicted = probs.max(axis=1), probs.argmax(axis=1)
     edges = np.linspace(0.0, 1.0, bins + 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         inside = (confidence > lo) & (confidence <= hi)
         if inside.any():
             ece += inside.mean() * abs((predicted[inside] == labels[inside]).mean() - confidence[inside].mean())
@@ -50,7 +52,7 @@ def test_posterior_agrees_with_monte_carlo_frequencies(big_cohort: pd.DataFrame,
     assert len(big) >= 10
     representatives = to_canonical(pd.concat([groups.get_group(key).head(1) for key in big]))
     exact = posterior(representatives, exclude=others)
-    for key, p in zip(big, exact):
+    for key, p in zip(big, exact, strict=True):
         labels = groups.get_group(key)[LABEL]
         freq = labels.value_counts(normalize=True).reindex(list(DIAGNOSES), fill_value=0.0).to_numpy()
         se = np.sqrt(np.maximum(p * (1 - p), 1e-4) / len(labels))
@@ -98,7 +100,9 @@ def test_sparse_textbook_records_get_the_textbook_diagnosis(record: dict[str, ob
 def test_excluding_fields_equals_dropping_them_from_the_record() -> None:
     cohort = generate_cohort(200, seed=24)
     treatment = ["ivig_response", "corticosteroid_response"]
-    np.testing.assert_allclose(posterior(cohort, exclude=treatment), posterior(cohort.drop(columns=treatment), exclude=treatment))
+    np.testing.assert_allclose(
+        posterior(cohort, exclude=treatment), posterior(cohort.drop(columns=treatment), exclude=treatment)
+    )
     with pytest.raises(ValueError, match="unknown fields"):
         posterior(cohort, exclude=["ivig"])
 

@@ -70,7 +70,9 @@ def test_minimal_record_keeps_every_unrecorded_field_null() -> None:
 def test_explicit_nulls_stay_null(mmn: dict[str, Any]) -> None:
     mmn.update(bulbar_weakness=None, nerves_definite_cb=None, muscle_atrophy=None)
     record = validate_record(mmn).to_dict()
-    assert record["bulbar_weakness"] is None and record["nerves_definite_cb"] is None and record["muscle_atrophy"] is None
+    assert (
+        record["bulbar_weakness"] is None and record["nerves_definite_cb"] is None and record["muscle_atrophy"] is None
+    )
 
 
 def test_unknown_field_is_named(mmn: dict[str, Any]) -> None:

@@ -104,9 +104,11 @@ def test_parsed_stage_reports_what_a_cast_would_hide() -> None:
 
 def test_pandera_settings_cannot_switch_validation_off(cohort: pd.DataFrame) -> None:
     cohort.loc[0, "mrc_arm_distal_left"] = 9.0
-    with config_context(validation_enabled=False, validation_depth=ValidationDepth.SCHEMA_ONLY):
-        with pytest.raises(pa_errors.SchemaErrors):
-            validate_cohort(cohort)
+    with (
+        config_context(validation_enabled=False, validation_depth=ValidationDepth.SCHEMA_ONLY),
+        pytest.raises(pa_errors.SchemaErrors),
+    ):
+        validate_cohort(cohort)
 
 
 def test_a_count_above_its_denominator_fails_on_its_own_column_and_row(cohort: pd.DataFrame) -> None:

@@ -120,7 +120,7 @@ def test_batch_explanation_equals_one_explanation_per_row(cohort: pd.DataFrame) 
 def test_record_dicts_give_the_same_results_as_the_canonical_frame(cohort: pd.DataFrame) -> None:
     records = cohort.astype(object).where(cohort.notna(), None).to_dict("records")
     from_frame, from_records = evaluate_all(cohort), evaluate_all(records)
-    assert not from_frame.labels.tolist() == []
+    assert from_frame.labels.tolist() != []
     assert from_records.labels.tolist() == from_frame.labels.tolist()
     for kind in ("elements", "categories"):
         for set_id, results in getattr(from_frame, kind).items():

@@ -56,12 +56,14 @@ def test_every_contract_field_feeds_a_feature_or_is_deliberately_unused() -> Non
     used = {f for column, finding in mapping.items() if column != COMPLETENESS for f in finding.fields}
     assert used <= set(FEATURE_FIELDS)
     assert used == set(fields()) - DELIBERATELY_UNUSED
-    assert DELIBERATELY_UNUSED == {"patient_id"}
+    assert {"patient_id"} == DELIBERATELY_UNUSED
     at_presentation = {f for finding in feature_map("at-presentation").values() for f in finding.fields}
     assert not at_presentation & set(TREATMENT_FIELDS)
 
 
-def _perturbations(frame: pd.DataFrame, other: pd.DataFrame, field: str, rng: np.random.Generator) -> list[pd.DataFrame]:
+def _perturbations(
+    frame: pd.DataFrame, other: pd.DataFrame, field: str, rng: np.random.Generator
+) -> list[pd.DataFrame]:
     """Contract-valid frames differing from ``frame`` in ``field`` only: null, or values taken from ``other``."""
     spec = fields()[field]
     if field in COUNT_DENOMINATORS:  # stay within the nerves studied
@@ -74,7 +76,9 @@ def _perturbations(frame: pd.DataFrame, other: pd.DataFrame, field: str, rng: np
         new = other[field]
     variants = [frame.assign(**{field: new})]
     if not spec.required:
-        variants.append(frame.assign(**{field: pd.Series([None] * len(frame), index=frame.index, dtype=spec.pandas_dtype())}))
+        variants.append(
+            frame.assign(**{field: pd.Series([None] * len(frame), index=frame.index, dtype=spec.pandas_dtype())})
+        )
     return variants
 
 

@@ -123,7 +123,9 @@ def test_vignette_features_follow_the_guideline_definitions(diagnosis: str) -> N
 @pytest.mark.parametrize(("left", "right", "asymmetric"), [
     (5, 4, True), (4.5, 4, False), (4, 3, False), (3, 1, True), (2, 3, False), (0, 2, True), (5, 5, False),
 ])
-def test_efns_asymmetry_needs_one_grade_above_3_and_two_grades_at_or_below(left: float, right: float, asymmetric: bool) -> None:
+def test_efns_asymmetry_needs_one_grade_above_3_and_two_grades_at_or_below(
+    left: float, right: float, asymmetric: bool
+) -> None:
     assert bool(pair_asymmetric(np.array([left]), np.array([right]))[0]) is asymmetric
     row = features_of({**MINIMAL, "mrc_arm_distal_left": left, "mrc_arm_distal_right": right}).iloc[0]
     assert row["efns_asymmetric"] == float(asymmetric)
@@ -148,8 +150,12 @@ def test_a_record_with_only_the_required_fields_is_unknown_everywhere_but_in_the
     assert (row[sorted(flags)] == 1).all() and row["mrc_regions_recorded"] == 0 and row["fields_recorded"] == 2
 
 
-@pytest.mark.parametrize(("studied", "blocked", "fraction"), [(8, 2, 0.25), (0, 0, math.nan), (None, 2, math.nan), (4, None, math.nan)])
-def test_conduction_fractions_need_a_positive_denominator(studied: int | None, blocked: int | None, fraction: float) -> None:
+@pytest.mark.parametrize(
+    ("studied", "blocked", "fraction"), [(8, 2, 0.25), (0, 0, math.nan), (None, 2, math.nan), (4, None, math.nan)]
+)
+def test_conduction_fractions_need_a_positive_denominator(
+    studied: int | None, blocked: int | None, fraction: float
+) -> None:
     row = features_of({**MINIMAL, "motor_nerves_studied": studied, "nerves_definite_cb": blocked}).iloc[0]
     assert row["cb_definite_fraction"] == pytest.approx(fraction, nan_ok=True)
     assert row["motor_ncs_not_done"] == float(not studied and not blocked)
@@ -265,13 +271,18 @@ def test_missing_required_column_and_non_frame_input_are_refused() -> None:
 def test_records_with_wrong_python_types_are_refused() -> None:
     transformer = ClinicalFeatures().fit(frame_of(MINIMAL))
     with pytest.raises(FeatureInputError) as error:
-        transformer.transform_records([{**MINIMAL, "motor_nerves_studied": "8", "cramps": 1, "mrc_arm_distal_left": True}])
+        transformer.transform_records(
+            [{**MINIMAL, "motor_nerves_studied": "8", "cramps": 1, "mrc_arm_distal_left": True}]
+        )
     assert set(error.value.problems) == {"motor_nerves_studied", "cramps", "mrc_arm_distal_left"}
 
 
 # --- the scikit-learn contract ---------------------------------------------------------------------
 
-ESTIMATORS = [cls() for cls in TRANSFORMERS] + [ClinicalFeatures(mode="with-treatment"), RecordCompleteness(mode="with-treatment")]
+ESTIMATORS = [cls() for cls in TRANSFORMERS] + [
+    ClinicalFeatures(mode="with-treatment"),
+    RecordCompleteness(mode="with-treatment"),
+]
 
 # scikit-learn's common checks feed random numeric matrices (numpy, sparse, lists). These transformers
 # take only a contract DataFrame - the clinical definitions need named, typed fields - so every check
@@ -304,7 +315,9 @@ def _root(error: BaseException) -> BaseException:
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)
 def test_sklearn_common_checks(estimator: Any) -> None:
-    expected = {name: "input must be a data-dictionary DataFrame, not a numeric matrix" for name in _NEEDS_NUMERIC_MATRIX}
+    expected = {
+        name: "input must be a data-dictionary DataFrame, not a numeric matrix" for name in _NEEDS_NUMERIC_MATRIX
+    }
     results = check_estimator(estimator, expected_failed_checks=expected, on_fail=None, on_skip=None)
     by_status: dict[str, set[str]] = {}
     for result in results:
@@ -369,7 +382,7 @@ def _pipeline(cohort: pd.DataFrame) -> tuple[Any, np.ndarray]:
 
 
 def test_transformer_works_inside_a_pipeline(cohort: pd.DataFrame) -> None:
-    pipeline, labels = _pipeline(cohort)
+    pipeline, _ = _pipeline(cohort)
     assert pipeline.predict_proba(cohort).shape == (len(cohort), len(DIAGNOSES))
     assert list(pipeline[:-1].get_feature_names_out()) == feature_names("with-treatment")
     assert list(pipeline.feature_names_in_) == [f for f in fields() if f != ID_FIELD]

@@ -97,7 +97,8 @@ def test_batch_writes_one_row_per_patient(cohort_csv: Path, tmp_path: Path, mode
     output = tmp_path / f"scored{suffix}"
     result = _invoke(str(cohort_csv), "--model", model, "-o", str(output))
     assert result.exit_code == 0, result.output
-    table = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".jsonl": lambda p: pd.read_json(p, lines=True)}[suffix](output)
+    readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".jsonl": lambda p: pd.read_json(p, lines=True)}
+    table = readers[suffix](output)
     assert list(table.columns) == list(COLUMNS)
     assert len(table) == 25
     cohort = generate_cohort(25, seed=41)

@@ -1,10 +1,12 @@
 """Every entry point returns the same probabilities for the same record (issue #5, "done when").
 
 Python API, CLI (one patient as JSON, and a batch to a table), HTTP API (one and batch, in process
-and as ``mmn-ddx serve --workers 2``) and ``mlflow models serve`` on the exported pyfunc, in one test; the web page posts to the HTTP API and
+and as ``mmn-ddx serve --workers 2``) and ``mlflow models serve`` on the exported pyfunc, in one test; the web page
+posts to the HTTP API and
 ``test_web_browser`` checks that it shows exactly what it was given for the record it sent.
 
-``mlflow models serve`` README command (from the project root; the virtualenv's ``bin`` must be on ``PATH``, because MLflow
+``mlflow models serve`` README command (from the project root; the virtualenv's ``bin`` must be on ``PATH``,
+because MLflow
 starts ``uvicorn`` by name and fails with exit code 127 otherwise):
 
     source .venv/bin/activate

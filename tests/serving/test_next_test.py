@@ -98,7 +98,8 @@ def test_next_test_changes_when_that_test_is_filled(predictor: Predictor) -> Non
             break
         assert chosen.test not in seen
         seen.append(chosen.test)
-        record.update(describe_outcomes(predictor.bundle.outcomes, chosen.test)[0][0])  # the first representative result
+        first_representative_result = describe_outcomes(predictor.bundle.outcomes, chosen.test)[0][0]
+        record.update(first_representative_result)
     assert len(seen) >= 2
 
 

@@ -118,7 +118,7 @@ def test_mmn_vignette_shows_mmn_on_top_with_its_explanation(page: Any, live_serv
     assert "not for clinical use" in page.text_content("#result-body").lower()
 
     # nothing but this origin was contacted, and the page raised no error
-    assert all(url.startswith(live_server.url) or url.startswith("data:") for url in page.requested), page.requested
+    assert all(url.startswith((live_server.url, "data:")) for url in page.requested), page.requested
     assert page.console_errors == []
 
 

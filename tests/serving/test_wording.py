@@ -140,8 +140,10 @@ def test_cascade_facts_read_as_the_sentences_the_criteria_cli_prints() -> None:
 
     blocked = CascadeFact(code="blocked", step="step4_gold_coast", label="MND",
                           blocked_by={"step1_mmn_definite_or_probable": "MMN", "step2_multifocal_cidp": "MADSAM"})
-    assert messages.cascade_fact(blocked) == ("step4_gold_coast (MND) is met but earlier step1_mmn_definite_or_probable "
-                                              "(MMN), step2_multifocal_cidp (MADSAM) is not assessable")
+    assert messages.cascade_fact(blocked) == (
+        "step4_gold_coast (MND) is met but earlier step1_mmn_definite_or_probable "
+        "(MMN), step2_multifocal_cidp (MADSAM) is not assessable"
+    )
     variant = CascadeFact(code="variant_outside_labels", label="other CIDP variant", variant="motor", verdict="CIDP")
     assert messages.cascade_fact(variant) == "EAN/PNS 2021 motor CIDP (CIDP) is outside the four labels"
 

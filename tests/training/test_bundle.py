@@ -43,7 +43,9 @@ def test_probabilities_are_a_distribution_over_the_four_diagnoses(bundle: ModelB
 
 def test_records_fast_path_gives_the_frame_probabilities(bundle: ModelBundle, unseen: pd.DataFrame) -> None:
     frame = unseen.head(5)
-    records = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+    records = [
+        {k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")
+    ]
     np.testing.assert_allclose(bundle.predict_proba(records), bundle.predict_proba(frame), atol=1e-12)
 
 

@@ -30,7 +30,9 @@ def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("name", list(SMALL))
-def test_contributions_add_up_to_the_calibrated_output(name: str, data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+def test_contributions_add_up_to_the_calibrated_output(
+    name: str, data: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> None:
     X, y, X_new = data
     family = get_family(name)
     estimator = family.fit(SMALL[name], X, y, seed=0)
@@ -44,7 +46,9 @@ def test_contributions_add_up_to_the_calibrated_output(name: str, data: tuple[np
     assert attribution.scale == ("probability" if name == "forest" else "log-odds")
 
 
-def test_linear_shap_credits_a_missing_value_to_its_own_feature(data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+def test_linear_shap_credits_a_missing_value_to_its_own_feature(
+    data: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> None:
     """The missing indicator's term belongs to the feature that is missing, not to another one."""
     X, y, X_new = data
     family = get_family("logistic")

@@ -73,3 +73,13 @@ def test_the_real_development_cases_are_valid_records_and_get_figures() -> None:
     posterior = figures["exact posterior of the world"]
     assert posterior.n == 15 and 0 <= posterior.accuracy <= 1 and posterior.log_loss is not None
     assert 0 <= figures["rule-based cascade (strict)"].coverage <= 1  # type: ignore[operator]
+
+
+def test_each_model_is_scored_with_its_probabilities_and_its_prediction_sets(tmp_path: Path) -> None:
+    """A model's (probabilities, sets) reach ``probabilistic_figures`` in its own argument order."""
+    cases = read_real_cases(_write(tmp_path, CASE, {**CASE, "patient_id": "b", "diagnosis": "CIDP"}))
+    probs = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.2, 0.6, 0.1]])
+    sets = [["MMN"], ["CIDP", "MND"]]
+    figures = evaluate_real_cases(cases, "at-presentation", {"model": lambda frame: (probs, sets)})
+    assert figures["model"] == probabilistic_figures(probs, cases.labels, sets)
+    assert figures["model"].set_coverage == 1.0 and figures["model"].mean_set_size == 1.5

@@ -35,7 +35,10 @@ def test_unknown_features_are_read_as_typical_not_as_zero() -> None:
     rng = np.random.default_rng(1)
     X = rng.normal(10, 1, size=(500, 3))
     density = DiagonalMixture.fit(X, seed=0)
-    assert density.score_samples(np.array([[np.nan, 10.0, 10.0]]))[0] > density.score_samples(np.array([[0.0, 10.0, 10.0]]))[0]
+    assert (
+        density.score_samples(np.array([[np.nan, 10.0, 10.0]]))[0]
+        > density.score_samples(np.array([[0.0, 10.0, 10.0]]))[0]
+    )
 
 
 @pytest.fixture(scope="module")

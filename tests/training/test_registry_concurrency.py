@@ -101,9 +101,11 @@ def test_the_lock_excludes_other_holders_and_times_out_clearly(tmp_path: Path) -
     db = tmp_path / "mlruns.db"
     with store_lock.locked(db) as path:
         assert path == tmp_path / "mlruns.db.lock"
-        with pytest.raises(store_lock.StoreLockTimeout, match=r"mlruns\.db\.lock.*another mmn-ddx run"):
-            with store_lock.locked(db, wait=0.2):
-                pass
+        with (
+            pytest.raises(store_lock.StoreLockTimeout, match=r"mlruns\.db\.lock.*another mmn-ddx run"),
+            store_lock.locked(db, wait=0.2),
+        ):
+            pass
     with store_lock.locked(db, wait=0.2):  # released on exit
         pass
 

@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -56,7 +56,7 @@ FORMAT_VERSION = 2
 BUNDLE_FILE = "bundle.json"
 PIPELINE_FILE = "pipeline.skops"
 CARD_FILE = "model_card.md"
-Records = pd.DataFrame | Sequence[Mapping[str, Any]]
+Records: TypeAlias = pd.DataFrame | Sequence[Mapping[str, Any]]
 
 
 class ModelBundle:
@@ -147,7 +147,8 @@ class ModelBundle:
 
         The probabilities are the explanation's own (``softmax(base + sum)``), so they add up exactly
         by construction; they equal :meth:`predict_proba` to ~1e-7 (the same terms summed in another
-        order; XGBoost's own float32 sums when its SHAP values are not tabulated). Use this one method wherever explained probabilities are served, so
+        order; XGBoost's own float32 sums when its SHAP values are not tabulated). Use this one method wherever
+        explained probabilities are served, so
         every entry point returns identical numbers.
         """
         attribution = self.explain(records, features=features)

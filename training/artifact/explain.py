@@ -133,7 +133,7 @@ class Explainer:
         return self._batch
 
     def _prepare_linear(self, pipeline: Pipeline) -> None:
-        impute, scale, model = (step for _, step in pipeline.steps)
+        impute, _scale, model = (step for _, step in pipeline.steps)
         design_to_feature = np.arange(self.n_features)
         if impute.indicator_ is not None:
             design_to_feature = np.concatenate([design_to_feature, impute.indicator_.features_])

@@ -54,7 +54,9 @@ class OutcomeTables:
         document = {
             "classes": list(DIAGNOSES),
             "provenance": dict(self.provenance),
-            "tests": {key: {"records": o.records, "likelihood": o.likelihood.tolist()} for key, o in self.tables.items()},
+            "tests": {
+                key: {"records": o.records, "likelihood": o.likelihood.tolist()} for key, o in self.tables.items()
+            },
         }
         (directory / OUTCOMES_FILE).write_text(json.dumps(document, indent=1), encoding="utf-8")
 

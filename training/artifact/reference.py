@@ -106,7 +106,9 @@ class DiagonalMixture:
     def component_log_likelihood(self, Z: np.ndarray) -> np.ndarray:
         """(n, components): log w_k + log N(z | mu_k, diag var_k)."""
         precision = 1.0 / self.variances
-        quadratic = (Z**2) @ precision.T - 2.0 * Z @ (self.means * precision).T + (self.means**2 * precision).sum(axis=1)
+        quadratic = (
+            (Z**2) @ precision.T - 2.0 * Z @ (self.means * precision).T + (self.means**2 * precision).sum(axis=1)
+        )
         log_norm = -0.5 * np.log(2.0 * np.pi * self.variances).sum(axis=1)
         return self.log_weights + log_norm - 0.5 * quadratic
 
@@ -242,7 +244,8 @@ class Reference:
             "score_threshold": self.score_threshold, "n_training": self.n_training, "details": self.details,
         }
         (directory / REFERENCE_FILES[0]).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        np.savez(directory / REFERENCE_FILES[1], **self.density.to_arrays())
+        # numpy's stub matches **kwargs against its allow_pickle: bool parameter; these are all arrays
+        np.savez(directory / REFERENCE_FILES[1], **self.density.to_arrays())  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, directory: Path) -> Reference:
@@ -303,9 +306,14 @@ def fit_reference(frame: pd.DataFrame, features: np.ndarray, feature_names: list
     density = DiagonalMixture.fit(features, seed)
     calibration = features if held_out_features is None or not len(held_out_features) else held_out_features
     threshold = float(np.quantile(density.score_samples(calibration), FLAG_QUANTILE))
-    details = {"range_quantiles": list(RANGE_QUANTILES), "range_margin": RANGE_MARGIN, "flag_quantile": FLAG_QUANTILE, "n_components": N_COMPONENTS,
-               "threshold_set_on": "held-out patients" if calibration is not features else "training patients",
-               "n_threshold": len(calibration)}
+    details = {
+        "range_quantiles": list(RANGE_QUANTILES),
+        "range_margin": RANGE_MARGIN,
+        "flag_quantile": FLAG_QUANTILE,
+        "n_components": N_COMPONENTS,
+        "threshold_set_on": "held-out patients" if calibration is not features else "training patients",
+        "n_threshold": len(calibration),
+    }
     return Reference(ranges, seen, list(feature_names), density, threshold, len(frame), details)
 
 

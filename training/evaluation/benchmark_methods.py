@@ -87,7 +87,7 @@ def frame_for_mode(frame: pd.DataFrame, mode: str) -> pd.DataFrame:
 
 def diagnosis_codes(labels: Sequence[object] | np.ndarray) -> np.ndarray:
     """Diagnosis names to class indices; anything else (None, "other CIDP variant", ...) to NEGATIVE."""
-    lookup = {name: k for k, name in enumerate(DIAGNOSES)}
+    lookup: dict[object, int] = {name: k for k, name in enumerate(DIAGNOSES)}
     return np.fromiter((lookup.get(x, NEGATIVE) for x in labels), dtype=np.int64, count=len(labels))
 
 
@@ -106,7 +106,7 @@ def criteria_methods(frame: pd.DataFrame) -> tuple[list[Method], dict[str, float
     als = verdicts["als_gold_coast"].astype("object").to_numpy()
     rules = verdicts["rule_based_label"].astype("object").to_numpy()
 
-    def detector(positive: np.ndarray, labels: np.ndarray, assessable: np.ndarray) -> np.ndarray:
+    def detector(positive: np.ndarray, labels: np.ndarray | int, assessable: np.ndarray) -> np.ndarray:
         return np.where(~assessable, ABSTAIN, np.where(positive, labels, NEGATIVE))
 
     mmn_known = mmn != "not assessable"

@@ -126,9 +126,16 @@ def render(facts: CardFacts) -> str:
         "",
     ]
     if facts.final_holdout is not None:
-        lines += ["Exported model (refit on more patients, see Limitations), on the same held-out split: "
-                  + ", ".join(f"{_METRIC_LABELS[k].split(' (')[0].lower()} {_fmt(v)}" for k, v in facts.final_holdout.items()
-                              if k in _METRIC_LABELS) + ".", ""]
+        lines += [
+            "Exported model (refit on more patients, see Limitations), on the same held-out split: "
+            + ", ".join(
+                f"{_METRIC_LABELS[k].split(' (')[0].lower()} {_fmt(v)}"
+                for k, v in facts.final_holdout.items()
+                if k in _METRIC_LABELS
+            )
+            + ".",
+            "",
+        ]
     if facts.conformal_coverage_holdout is not None:
         lines += [f"Prediction sets are calibrated on the held-out split (target coverage {facts.coverage:.0%}).", ""]
     lines += ["## Comparison with the criteria and the Bayes ceiling", *_comparison(facts), "",

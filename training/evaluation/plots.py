@@ -53,7 +53,9 @@ def roc_figure(y: np.ndarray, probs: np.ndarray, classes: Sequence[str] = DIAGNO
         if truth.min() == truth.max():
             continue
         fpr, tpr, _ = roc_curve(truth, probs[:, c])
-        ax.plot(fpr, tpr, color=COLOURS[c % len(COLOURS)], label=f"{name} (AUROC {roc_auc_score(truth, probs[:, c]):.3f})")
+        ax.plot(
+            fpr, tpr, color=COLOURS[c % len(COLOURS)], label=f"{name} (AUROC {roc_auc_score(truth, probs[:, c]):.3f})"
+        )
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("1 - specificity")
     ax.set_ylabel("Sensitivity")

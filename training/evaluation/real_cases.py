@@ -110,7 +110,10 @@ def evaluate_real_cases(cases: RealCases, mode: str, models: Mapping[str, ProbaA
     if check_mode(mode) != "with-treatment":
         frame = frame.assign(**{name: pd.Series([None] * len(frame), dtype=frame[name].dtype, index=frame.index)
                                 for name in TREATMENT_FIELDS})
-    out = {name: probabilistic_figures(*_probs_sets(fn, frame), cases.labels) for name, fn in models.items()}
+    out: dict[str, MethodFigures] = {}
+    for name, fn in models.items():
+        probs, sets = _probs_sets(fn, frame)
+        out[name] = probabilistic_figures(probs, cases.labels, sets)
     excluded = TREATMENT_FIELDS if mode != "with-treatment" else ()
     out["exact posterior of the world"] = probabilistic_figures(posterior(frame, exclude=excluded), cases.labels)
     out["rule-based cascade (strict)"] = rule_figures(list(evaluate_criteria(frame)["rule_based_label"]),

@@ -52,8 +52,13 @@ GAIN_TITLES: dict[str, str] = {
 }
 CEILING_TITLES: dict[str, str] = {"macro_auroc": "macro AUROC", "log_loss": "log-loss", "brier": "Brier score",
                                   "ece": "ECE", "balanced_accuracy": "balanced accuracy"}
-_TEMPLATES = Environment(loader=PackageLoader("mmn_ddx.training.evaluation", "templates"), autoescape=select_autoescape(["html"]),
-                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_TEMPLATES = Environment(
+    loader=PackageLoader("mmn_ddx.training.evaluation", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def fmt(estimate: float, low: float = math.nan, high: float = math.nan) -> str:

@@ -60,7 +60,7 @@ def refit_on_synthetic(candidates: Candidates, n_patients: int, *, progress: Pro
         fits.append(fit)
         if advance:
             advance(1)
-    params, estimator, cal, losses = min(fits, key=lambda f: f[3])
+    params, estimator, cal, _losses = min(fits, key=lambda f: f[3])
     holdout_probs = cal.probabilities(family.raw_output(estimator, candidates.X[candidates.holdout]))
     holdout_metrics = summary(candidates.y[candidates.holdout], holdout_probs)
     note = (f"The exported model is the {family.name} champion refitted on {n_patients} fresh synthetic patients "
@@ -71,7 +71,7 @@ def refit_on_synthetic(candidates: Candidates, n_patients: int, *, progress: Pro
                     holdout_probs=holdout_probs, holdout_metrics=holdout_metrics, note=note)
 
 
-def _fit_and_validate(family: Family, params: Params, X, y, X_val, y_val, seed: int):  # type: ignore[no-untyped-def]
+def _fit_and_validate(family: Family, params: Params, X, y, X_val, y_val, seed: int):
     """Fit one parameter set, fit its calibrator on the validation cohort, return its validation log-loss."""
     estimator = family.fit(params, X, y, seed)
     raw = family.raw_output(estimator, X_val)

@@ -62,7 +62,7 @@ def log_plots(bundle: ModelBundle, y: np.ndarray, probs: np.ndarray, evaluation_
         "plots/roc_one_vs_rest.png": plots.roc_figure(y, probs, title=f"One-vs-rest ROC, held out ({name})"),
         "plots/reliability.png": plots.reliability_figure(y, probs, title=f"Reliability, held out ({name})"),
     }
-    attribution = bundle.explain(evaluation_frame)  # type: ignore[arg-type]
+    attribution = bundle.explain(evaluation_frame)
     groups = group_columns(bundle.mode)
     index = {f: j for j, f in enumerate(bundle.feature_names)}
     by_finding = np.stack([attribution.values[:, [index[c] for c in cols], :].sum(axis=1) for cols in groups.values()],
@@ -74,7 +74,10 @@ def log_plots(bundle: ModelBundle, y: np.ndarray, probs: np.ndarray, evaluation_
 
 
 def finding_map_document(mode: str) -> dict[str, dict[str, object]]:
-    return {column: {"group": f.group, "fields": list(f.fields), "label": f.label} for column, f in feature_map(mode).items()}
+    return {
+        column: {"group": f.group, "fields": list(f.fields), "label": f.label}
+        for column, f in feature_map(mode).items()
+    }
 
 
 def log_champion(bundle: ModelBundle, bundle_dir: Path, *, y_eval: np.ndarray, evaluation_frame: object,
@@ -83,15 +86,15 @@ def log_champion(bundle: ModelBundle, bundle_dir: Path, *, y_eval: np.ndarray, e
     tracking.log_metrics({f"champion_{k}": v for k, v in bundle.metadata.metrics.items() if np.isfinite(v)})
     tracking.log_dict(finding_map_document(bundle.mode), "feature_finding_map.json")
     tracking.log_text(bundle.model_card, "model_card.md")
-    probs = bundle.predict_proba(evaluation_frame)  # type: ignore[arg-type]
+    probs = bundle.predict_proba(evaluation_frame)
     log_plots(bundle, y_eval, probs, evaluation_frame)
-    model_uri = tracking.log_pyfunc(bundle_dir, mode=bundle.mode, example=example)  # type: ignore[arg-type]
+    model_uri = tracking.log_pyfunc(bundle_dir, mode=bundle.mode, example=example)
     if tracking.logged_signature(model_uri) is None:
         raise SignatureMissingError(f"{model_uri}: MLflow stored the model without a signature")
     name = bundle.metadata.name
     version = tracking.register(model_uri, name, tags={"family": bundle.metadata.family, "mode": bundle.mode,
                                                         "training_data_digest": bundle.metadata.training_data_digest})
-    promotion = registry.promote(name, version, probs, evaluation_frame, y_eval,  # type: ignore[arg-type]
+    promotion = registry.promote(name, version, probs, evaluation_frame, y_eval,
                                  loader=lambda uri: load_bundle(uri).predict_proba)
     tracking.log_metrics(promotion.metrics())
     tracking.set_tags(promotion.tags() | {"registered_version": version})

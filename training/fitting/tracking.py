@@ -34,9 +34,10 @@ from typing import Any
 import mlflow
 import pandas as pd
 from mlflow.data.code_dataset_source import CodeDatasetSource
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
-from mlflow.types.schema import AnyType, Array, ColSpec, DataType, Schema
+from mlflow.types.schema import AnyType, Array, ColSpec, DataType, Schema, TensorSpec
 
 from mmn_ddx.data import FEATURE_FIELDS, ID_FIELD, LABEL, fields
 from mmn_ddx.features import fields_for_mode
@@ -48,9 +49,11 @@ with warnings.catch_warnings():
     # MLflow 3.17's sqlite store maps a relationship with SQLAlchemy 2.1's deprecated ``noload`` strategy
     # when the store module is imported; nothing we can change. Imported here, once, with just that
     # warning silenced, so the test suite can keep treating every other DeprecationWarning as an error.
-    warnings.filterwarnings("ignore", message=r".*``noload`` loader strategy is deprecated", category=DeprecationWarning)
-    import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
-    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    warnings.filterwarnings(
+        "ignore", message=r".*``noload`` loader strategy is deprecated", category=DeprecationWarning
+    )
+    import mlflow.store.model_registry.sqlalchemy_store
+    import mlflow.store.tracking.sqlalchemy_store
 
 LOADER_MODULE = "mmn_ddx.training.artifact.pyfunc"
 EXPERIMENT = "mmn-ddx"
@@ -116,9 +119,11 @@ def model_signature(mode: str) -> ModelSignature:
     input columns the signature does not name.
     """
     specs = fields()
-    inputs = [ColSpec("string", ID_FIELD, required=False)]
+    inputs: list[ColSpec | TensorSpec] = [ColSpec("string", ID_FIELD, required=False)]
     inputs += [ColSpec(_COLSPEC_TYPE[specs[n].type], n, required=specs[n].required) for n in FEATURE_FIELDS]
-    outputs = [ColSpec(_OUTPUT_TYPE[kind], name, required=name != ID_FIELD) for name, kind in OUTPUT_TYPES.items()]
+    outputs: list[ColSpec | TensorSpec] = [
+        ColSpec(_OUTPUT_TYPE[kind], name, required=name != ID_FIELD) for name, kind in OUTPUT_TYPES.items()
+    ]
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
 
 
@@ -209,7 +214,7 @@ def log_dataset(frame: pd.DataFrame, *, name: str, source: Mapping[str, Any], di
         else frame[c].astype("float64") if pd.api.types.is_integer_dtype(frame[c].dtype) else frame[c]
         for c in frame.columns
     })
-    dataset = mlflow.data.from_pandas(plain, source=CodeDatasetSource({k: str(v) for k, v in source.items()}),
+    dataset = from_pandas(plain, source=CodeDatasetSource({k: str(v) for k, v in source.items()}),
                                       targets=LABEL if LABEL in frame else None, name=name, digest=digest)
     mlflow.log_input(dataset, context=context)
 
