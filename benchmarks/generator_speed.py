@@ -12,8 +12,8 @@ from pathlib import Path
 
 from timing import best_of
 
-from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.exact_posterior import posterior
+from mmn_ddx.data.generator import generate_cohort
 
 RESULTS = Path(__file__).resolve().parent / "results" / "generator.json"
 

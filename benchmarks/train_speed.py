@@ -169,8 +169,8 @@ def main() -> None:
                         help="also time and score `train --synthetic N --refit-synthetic REFIT`")
     args = parser.parse_args()
 
-    from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
     from mmn_ddx.data.exact_posterior import posterior
+    from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
     from mmn_ddx.features.modes import TREATMENT_FIELDS
     from mmn_ddx.settings import Settings
     from mmn_ddx.training.artifact.bundle import load_bundle

@@ -111,6 +111,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     )
     from mmn_ddx.data.describe import describe_cohort
     from mmn_ddx.data.diagnostic_tests import TESTS, DiagnosticTest, find_test
+    from mmn_ddx.data.exact_posterior import posterior
     from mmn_ddx.data.fidelity import criteria_figures, format_value, load_targets, marginal_figures, to_markdown
     from mmn_ddx.data.formats import WRITE_FORMATS
     from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, GENERATOR_VERSION, generate_cohort
@@ -125,7 +126,6 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     )
     from mmn_ddx.data.json_records import RecordRejected, single_record
     from mmn_ddx.data.kleene import Tri, all_of, any_of, at_least, exactly, is_true, tri, true_or_unknown
-    from mmn_ddx.data.exact_posterior import posterior
     from mmn_ddx.data.record import PatientRecord, RecordError, validate_record
     from mmn_ddx.data.schema import BUILTIN_REASONS, SchemaErrors, cohort_schema, validate_cohort
     from mmn_ddx.data.writers import TableWriter

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from mmn_ddx.serving.batch import score_table
     from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor, default_model_uri
     from mmn_ddx.serving.records import BatchRecordError
-    from mmn_ddx.serving.terminal import render
     from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
     from mmn_ddx.serving.spark import DEFAULT_MASTER, SparkUnavailableError, score_file
+    from mmn_ddx.serving.terminal import render
     from mmn_ddx.serving.wording.messages import cascade_fact

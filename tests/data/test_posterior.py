@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields, to_canonical
-from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort
 from mmn_ddx.data.exact_posterior import posterior
+from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort
 
 # Sets of fields whose joint recorded/null pattern is checked against Monte Carlo: across sections;
 # within the strength section (MRC grades on the full grid, omitted as a whole with atrophy); within

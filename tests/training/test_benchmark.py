@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
-from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.exact_posterior import posterior
+from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features.criteria import evaluate_criteria
 from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS
 from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
