@@ -96,3 +96,17 @@ def test_every_public_name_resolves_and_none_is_shadowed_by_a_submodule(package:
     assert not set(module.__all__) & submodules
     for name in module.__all__:
         assert getattr(module, name) is not None, name
+
+
+def test_every_source_package_is_installed() -> None:
+    """pyproject.toml lists the installed packages explicitly (the folders are mapped into ``mmn_ddx``): a new
+    sub-package missing there would work from the source tree and be absent from a wheel."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    mapping = setuptools["package-dir"]
+    listed = set(setuptools["packages"])
+    for package, folder in mapping.items():
+        for init in sorted((ROOT / folder).rglob("__init__.py")):
+            relative = init.parent.relative_to(ROOT / folder).parts
+            assert ".".join((package, *relative)) in listed, f"{init.parent} is not in [tool.setuptools] packages"
