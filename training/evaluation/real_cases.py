@@ -20,7 +20,7 @@ import pandas as pd
 
 from mmn_ddx.data import DIAGNOSES, ID_FIELD, LABEL, RecordError, posterior, to_canonical, validate_record
 from mmn_ddx.features import TREATMENT_FIELDS, check_mode
-from mmn_ddx.features.criteria import evaluate_criteria
+from mmn_ddx.features.criteria import READINGS, evaluate_criteria
 
 METADATA_FIELDS = ("case_id", "source", "evidence", "difficulty", "notes")
 """Keys of a real-case line that describe the publication, not the patient."""
@@ -105,7 +105,8 @@ ProbaAndSets = Callable[[pd.DataFrame], tuple[np.ndarray, list[list[str]]]]
 
 
 def evaluate_real_cases(cases: RealCases, mode: str, models: Mapping[str, ProbaAndSets]) -> dict[str, MethodFigures]:
-    """Each model (probabilities and prediction sets), the exact posterior of the world and the cascade."""
+    """Each model (probabilities and prediction sets), the exact posterior of the world and the cascade in each
+    reading of the criteria."""
     frame = cases.frame
     if check_mode(mode) != "with-treatment":
         frame = frame.assign(**{name: pd.Series([None] * len(frame), dtype=frame[name].dtype, index=frame.index)
@@ -116,8 +117,9 @@ def evaluate_real_cases(cases: RealCases, mode: str, models: Mapping[str, ProbaA
         out[name] = probabilistic_figures(probs, cases.labels, sets)
     excluded = TREATMENT_FIELDS if mode != "with-treatment" else ()
     out["exact posterior of the world"] = probabilistic_figures(posterior(frame, exclude=excluded), cases.labels)
-    out["rule-based cascade (strict)"] = rule_figures(list(evaluate_criteria(frame)["rule_based_label"]),
-                                                      cases.labels)
+    for reading in READINGS:
+        labels = evaluate_criteria(frame, reading=reading)["rule_based_label"]
+        out[f"rule-based cascade ({reading})"] = rule_figures(list(labels), cases.labels)
     return out
 
 
