@@ -19,10 +19,7 @@ from mmn_ddx.data import FEATURE_FIELDS, fields
 from mmn_ddx.features import fields_for_mode
 from mmn_ddx.serving import wording
 from mmn_ddx.serving.result import Warning
-from mmn_ddx.training.artifact import Atypical
-
-LITTLE_INFORMATION_FRACTION = 0.5
-"""Warn when fewer than this share of the optional findings are recorded ("most fields null")."""
+from mmn_ddx.training.artifact import LITTLE_INFORMATION_FRACTION, Atypical
 
 SYNTHETIC = Warning(code="synthetic_training_data", message=wording.messages.SYNTHETIC_TRAINING_DATA)
 

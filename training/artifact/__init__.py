@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "code_version": "mmn_ddx.training.artifact.metadata",
     "OutcomeTables": "mmn_ddx.training.artifact.outcomes",
     "InputError": "mmn_ddx.training.artifact.pyfunc",
+    "LITTLE_INFORMATION_FRACTION": "mmn_ddx.training.artifact.pyfunc",
     "OUTPUT_TYPES": "mmn_ddx.training.artifact.pyfunc",
 }
 __all__ = sorted(_EXPORTS)
@@ -35,4 +36,4 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from mmn_ddx.training.artifact.conformal import METHOD
     from mmn_ddx.training.artifact.metadata import code_version
     from mmn_ddx.training.artifact.outcomes import OutcomeTables
-    from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, InputError
+    from mmn_ddx.training.artifact.pyfunc import LITTLE_INFORMATION_FRACTION, OUTPUT_TYPES, InputError

@@ -68,8 +68,9 @@ OUTPUT_TYPES: dict[str, str] = {
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(OUTPUT_TYPES)
 
 LITTLE_INFORMATION_FRACTION = 0.5
-"""``little_information`` when fewer than this share of the optional findings are recorded (the rule of
-``serving.alerts``, which words the warnings; a test holds the two paths' codes equal)."""
+"""``little_information`` when fewer than this share of the optional findings are recorded ("most fields
+null"). Written here, below serving, so that the pyfunc and :mod:`serving.alerts` (which words the
+warnings) apply one rule."""
 
 
 @cache
