@@ -2,8 +2,9 @@
 
 Every entry point (importer, Python API, CLI, HTTP API) validates against the objects built here,
 so the field list and the cross-field rules exist exactly once: ``data/data_dictionary.yaml``, which
-keeps every field of the shared v1 dictionary with the same type and meaning (a test holds it) and adds
-the ``rules`` section that the record model, the cohort schema and hence every entry point enforce.
+keeps every field of the shared v1 dictionary with the same type and meaning (a test holds it), adds the
+version 2 fields (``since: 2``) and the ``rules`` section that the record model, the cohort schema and the
+serving frame check enforce through one engine (:func:`rule_problems`), hence every entry point.
 
 Nulls mean "not examined / not tested / unknown" and stay null: nothing here imputes.
 """
@@ -37,6 +38,8 @@ class FieldSpec:
     values: tuple[str, ...] | None = None
     range: tuple[float, float] | None = None
     description: str = ""
+    since: int = 1
+    """The schema version that added the field (the dictionary's ``since``; v1 fields have none)."""
 
     @property
     def is_numeric(self) -> bool:
@@ -62,6 +65,7 @@ def _spec(name: str, raw: dict[str, Any]) -> FieldSpec:
         values=tuple(values) if values is not None else None,
         range=(float(rng[0]), float(rng[1])) if rng is not None else None,
         description=" ".join(str(raw.get("description", "")).split()),
+        since=int(raw.get("since", 1)),
     )
 
 
@@ -100,7 +104,8 @@ assert tuple(f"mrc_{region}_{side}" for region in MRC_REGIONS for side in ("left
 
 @dataclass(frozen=True)
 class FieldRule:
-    """A cross-field rule of the data dictionary: ``field`` may not exceed ``at_most`` (nulls break nothing)."""
+    """A cross-field ``at_most`` rule of the data dictionary: ``field`` may not exceed ``at_most`` (nulls break
+    nothing: an unknown count cannot contradict)."""
 
     name: str
     field: str
@@ -108,43 +113,177 @@ class FieldRule:
     message: str
     """The reason given for ``field``; it names ``at_most``."""
 
+    @property
+    def other(self) -> str:
+        return self.at_most
+
     def broken(self, values: np.ndarray, bound: np.ndarray) -> np.ndarray:
         """Rows breaking the rule; NaN compares False, so a null on either side is no violation."""
         return np.asarray(values, dtype=np.float64) > np.asarray(bound, dtype=np.float64)
 
 
-def _rules(raw: dict[str, Any]) -> tuple[FieldRule, ...]:
-    out: list[FieldRule] = []
+_COMPARISONS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    ">=": np.greater_equal, "<=": np.less_equal, "==": np.equal, ">": np.greater, "<": np.less,
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition on one field's rule values (:func:`rule_values`), written in the dictionary as a value or
+    list of values (categories, booleans) or as a comparison with a number (``"> 0"``, ``">= 2"``)."""
+
+    text: str
+    operator: str
+    operands: tuple[float, ...]
+
+    def holds(self, values: np.ndarray) -> np.ndarray:
+        """Rows where the condition holds; a null (NaN) never satisfies a condition."""
+        values = np.asarray(values, dtype=np.float64)
+        if self.operator == "in":
+            return np.isin(values, self.operands)
+        return _COMPARISONS[self.operator](values, self.operands[0])
+
+
+def _condition(spec: FieldSpec, raw: Any) -> Condition:
+    if spec.is_numeric:
+        text = str(raw).strip()
+        operator = next((op for op in _COMPARISONS if text.startswith(op)), None)
+        if operator is None:
+            raise ValueError(f"{spec.name}: a condition on a number is a comparison such as '> 0', got {raw!r}")
+        return Condition(f"{operator} {float(text[len(operator):]):g}", operator, (float(text[len(operator):]),))
+    allowed = [True, False] if spec.type == "bool" else list(spec.values or ())
+    wanted = raw if isinstance(raw, list) else [raw]
+    if not wanted or any(value not in allowed for value in wanted):
+        raise ValueError(f"{spec.name}: condition values {wanted!r} are not among {allowed!r}")
+    text = " or ".join(str(value).lower() for value in wanted)
+    return Condition(text, "in", tuple(float(allowed.index(v)) if spec.type == "category" else float(v)
+                                       for v in wanted))
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """A ``contradicts`` rule of the data dictionary: a finding stated in ``field`` that a value of ``other``
+    proves false (e.g. ``motor_conduction_block: single`` with ``nerves_definite_cb >= 2``). Only what the
+    other field proves false is refused; a null on either side breaks nothing."""
+
+    name: str
+    field: str
+    finding: Condition
+    other: str
+    refuted_by: Condition
+    message: str
+    """The reason given for ``field``; it names ``other`` and the condition that refutes the finding."""
+
+    def broken(self, values: np.ndarray, other: np.ndarray) -> np.ndarray:
+        return self.finding.holds(values) & self.refuted_by.holds(other)
+
+
+Rule = FieldRule | Contradiction
+
+
+def _rules(raw: dict[str, Any]) -> tuple[Rule, ...]:
+    out: list[Rule] = []
     for name, rule in raw.items():
-        for bound, limited in rule["at_most"].items():
+        for bound, limited in rule.get("at_most", {}).items():
             out.extend(FieldRule(name, field, bound, rule["message"].format(at_most=bound, field=field))
                        for field in limited)
+        for entry in rule.get("contradicts", ()):
+            out.extend(_contradictions(name, entry))
     return tuple(out)
+
+
+def _contradictions(name: str, entry: dict[str, Any]) -> list[Contradiction]:
+    ((field, stated),) = entry["finding"].items()
+    finding = _condition(_field_spec(name, field), stated)
+    out = []
+    for other, raw in entry["refuted_by"].items():
+        refuted_by = _condition(_field_spec(name, other), raw)
+        message = f"'{finding.text}' contradicts {other} {refuted_by.text}: {entry['because']}"
+        out.append(Contradiction(name, field, finding, other, refuted_by, message))
+    return out
+
+
+def _field_spec(rule: str, name: str) -> FieldSpec:
+    if name not in fields():
+        raise ValueError(f"rule {rule}: {name} is not a field of the data dictionary")
+    return fields()[name]
+
+
+@cache
+def all_rules() -> tuple[Rule, ...]:
+    """Every cross-field rule of the data dictionary, each checked against the field table.
+
+    A rule's ``field`` (where its error is reported) comes after its ``other`` field in the dictionary, so
+    that the record model, which validates fields in dictionary order, reports it where the cohort schema
+    does: one field, one message, at every entry point.
+    """
+    out = _rules(dictionary().get("rules", {}))
+    for rule in out:
+        for name in (rule.field, rule.other):
+            spec = _field_spec(rule.name, name)
+            if isinstance(rule, FieldRule) and not spec.is_numeric:
+                raise ValueError(f"rule {rule.name}: {name} is not a numeric field of the data dictionary")
+        if FIELD_NAMES.index(rule.field) < FIELD_NAMES.index(rule.other):
+            raise ValueError(f"rule {rule.name}: {rule.field} must come after {rule.other} in the dictionary")
+    return out
 
 
 @cache
 def rules() -> tuple[FieldRule, ...]:
-    """The data dictionary's cross-field rules, one per limited field, each checked against the field table."""
-    out = _rules(dictionary().get("rules", {}))
-    for rule in out:
-        for name in (rule.field, rule.at_most):
-            if name not in fields() or not fields()[name].is_numeric:
-                raise ValueError(f"rule {rule.name}: {name} is not a numeric field of the data dictionary")
-    return out
+    """The ``at_most`` rules (counts within their denominators), one per limited field."""
+    return tuple(rule for rule in all_rules() if isinstance(rule, FieldRule))
 
 
-def rule_problems(values: Callable[[str], np.ndarray | None]) -> list[tuple[FieldRule, np.ndarray]]:
-    """Each broken rule with its mask of rows, reading a field's values through ``values`` (None = absent,
-    i.e. all null). Shared by every reader that checks records in bulk."""
+@cache
+def contradictions() -> tuple[Contradiction, ...]:
+    """The ``contradicts`` rules (a stated finding against the figures that prove it false)."""
+    return tuple(rule for rule in all_rules() if isinstance(rule, Contradiction))
+
+
+def rule_values(spec: FieldSpec, column: Any) -> np.ndarray:
+    """A column (canonical, parsed or plain values) as the float array the rules compare: numbers as they are,
+    booleans as 1/0, categories as their index in the dictionary's values; null (or an unknown category,
+    reported by the field's own check) as NaN."""
+    if spec.type == "category":
+        series = pd.Series(column)
+        if isinstance(series.dtype, pd.CategoricalDtype) and tuple(series.cat.categories) == spec.values:
+            codes = series.cat.codes.to_numpy()
+            return np.where(codes < 0, np.nan, codes.astype(np.float64))
+        import pyarrow as pa  # text columns (the importer's parsed stage): arrow's lookup is ~10x pandas'
+        import pyarrow.compute as pc
+
+        text = pa.array(series.astype("string").array, type=pa.string())
+        found = pc.index_in(text, value_set=pa.array(list(spec.values or ()), type=pa.string()))
+        return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if spec.type == "bool":
+        return pd.Series(column).astype("boolean").to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.Series(column).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def rule_value(spec: FieldSpec, value: Any) -> float:
+    """One non-null value as :func:`rule_values` reads it (the record model checks one record at a time)."""
+    return float((spec.values or ()).index(value)) if spec.type == "category" else float(value)
+
+
+def rule_problems(values: Callable[[str], np.ndarray | None]) -> list[tuple[Rule, np.ndarray]]:
+    """Each broken rule with its mask of rows, reading a field's rule values (:func:`rule_values`) through
+    ``values`` (None = absent, i.e. all null). The one rule engine: the record model, the cohort schema and
+    the serving frame check all call it."""
     broken = []
-    for rule in rules():
-        part, whole = values(rule.field), values(rule.at_most)
+    for rule in all_rules():
+        part, whole = values(rule.field), values(rule.other)
         if part is None or whole is None:
             continue
         mask = rule.broken(part, whole)
         if mask.any():
             broken.append((rule, mask))
     return broken
+
+
+def frame_rule_problems(frame: pd.DataFrame) -> list[tuple[Rule, np.ndarray]]:
+    """:func:`rule_problems` on a frame of contract columns (canonical or parsed); absent columns are null."""
+    specs = fields()
+    return rule_problems(lambda name: rule_values(specs[name], frame[name]) if name in frame.columns else None)
 
 
 def empty_frame(with_label: bool = False) -> pd.DataFrame:

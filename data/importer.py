@@ -224,7 +224,9 @@ def _schema_problems(parsed: pd.DataFrame, present: list[str], *, require_label:
         reasons = cases["check"].map(lambda check: BUILTIN_REASONS.get(check, check))
         is_label = cases["column"].eq(LABEL) & cases["check"].eq("not_nullable")
         reasons = reasons.mask(is_label, LABEL_MISSING)
-        reasons = reasons + [_category_hint(c, v) for c, v in zip(cases["column"], cases["failure_case"], strict=True)]
+        on_column = cases["schema_context"].eq("Column")  # a cross-field rule's value is valid: no spelling hint
+        reasons = reasons + [_category_hint(c, v) if own else "" for c, v, own in
+                             zip(cases["column"], cases["failure_case"], on_column, strict=True)]
         return pd.DataFrame({ROW: cases["index"].astype("int64"), "field": cases["column"], "reason": reasons})
     return _problems(pd.Series(dtype=object), "")
 

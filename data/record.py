@@ -4,7 +4,7 @@ Used by the Python API and the HTTP API. Strict: unknown fields, wrong JSON type
 "yes" for a boolean, 2.5 for a count), out-of-range numbers and unknown categories are rejected with
 the field name; an integer is accepted where a float is expected, and a whole float where a count is
 expected (the count rule, :data:`NOT_WHOLE`); nothing else is converted. The data
-dictionary's cross-field rules (:func:`data.contract.rules`) are checked here too, so the Python API and
+dictionary's cross-field rules (:func:`data.contract.all_rules`) are checked here too, so the Python API and
 the HTTP API (which types its bodies with this model) reject the same records as the importer.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -24,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from mmn_ddx.data.contract import DIAGNOSES, FIELD_NAMES, LABEL, FieldRule, FieldSpec, fields, rules
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, FieldSpec, Rule, all_rules, fields, rule_value
 
 NOT_WHOLE = "not a whole number"
 """The count rule, the same at every entry point (importer, Python API, HTTP API, CLI): a count is a
@@ -71,21 +72,20 @@ def _field(spec: FieldSpec) -> Any:
     return Field(default, description=spec.description or None, **bounds)
 
 
-def _rule_validator(rule: FieldRule) -> Any:
-    """A validator of whichever of the rule's two fields comes later in the dictionary (pydantic validates
-    fields in order, so the earlier one is then in ``info.data``); its error is located at ``rule.field``
-    when that is the later one, as for every count rule of the dictionary."""
-    later, earlier = sorted((rule.field, rule.at_most), key=FIELD_NAMES.index, reverse=True)
+def _rule_validator(rule: Rule) -> Any:
+    """A validator of the rule's ``field``, which comes after its ``other`` field in the dictionary (pydantic
+    validates fields in order, so the other one is then in ``info.data``): the error is located at
+    ``rule.field`` with ``rule.message``, as in the cohort schema."""
+    own, other = fields()[rule.field], fields()[rule.other]
 
     def check(cls: type, value: Any, info: ValidationInfo) -> Any:
-        other = info.data.get(earlier)  # absent when that field failed its own validation
-        part, bound = (value, other) if later == rule.field else (other, value)
-        if part is not None and bound is not None and part > bound:
-            message = rule.message if later == rule.field else f"{rule.field} {rule.message}"
-            raise PydanticCustomError("field_rule", message)
+        bound = info.data.get(rule.other)  # absent when that field failed its own validation
+        if value is not None and bound is not None and rule.broken(
+                np.array([rule_value(own, value)]), np.array([rule_value(other, bound)]))[0]:
+            raise PydanticCustomError("field_rule", rule.message)
         return value
 
-    return field_validator(later)(check)
+    return field_validator(rule.field)(check)
 
 
 class _StrictRecord(BaseModel):
@@ -99,8 +99,8 @@ class _StrictRecord(BaseModel):
 PatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-overload]
     "PatientRecord",
     __base__=_StrictRecord,
-    __doc__="One patient at the diagnostic work-up (data dictionary, schema version 1).",
-    __validators__={f"rule_{rule.field}_at_most_{rule.at_most}": _rule_validator(rule) for rule in rules()},
+    __doc__="One patient at the diagnostic work-up (data dictionary).",
+    __validators__={f"rule_{k}_{rule.field}_{rule.other}": _rule_validator(rule) for k, rule in enumerate(all_rules())},
     **{name: (_annotation(spec), _field(spec)) for name, spec in fields().items()},
 )
 

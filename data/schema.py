@@ -11,8 +11,9 @@ shipped data dictionary. The schema checks what the data dictionary promises:
   "not examined / not tested" and is information, not an error (data dictionary, header);
 * numbers lie in their documented range, counts are whole numbers, categories are known values;
 * a non-null ``patient_id`` is unique (a duplicated patient leaks between cross-validation folds);
-* the dictionary's cross-field rules hold (:func:`data.contract.rules`: e.g. no more nerves with a
-  conduction block than motor nerves studied), reported on the limited field's column and row;
+* the dictionary's cross-field rules hold (:func:`data.contract.all_rules`: e.g. no more nerves with a
+  conduction block than motor nerves studied; no ``single`` conduction block with blocks counted in three
+  nerves), reported on the rule's field (the limited count, the stated finding) and row;
 * the ``diagnosis`` label is optional; with ``require_label=True`` it must be present and non-null.
 
 Two stages share one definition. ``canonical=True`` (default) validates a frame in canonical dtypes
@@ -26,12 +27,11 @@ from __future__ import annotations
 
 from functools import cache
 
-import numpy as np
 import pandas as pd
 
 from mmn_ddx.data._pandera import ValidationDepth, config_context, pa
 from mmn_ddx.data.cells import PARSED_DTYPES
-from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldRule, FieldSpec, fields, label_spec, rules
+from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, Rule, all_rules, fields, label_spec, rule_values
 from mmn_ddx.data.record import NOT_WHOLE
 
 REQUIRED_MISSING = "missing, but this field is required"
@@ -74,7 +74,7 @@ def _checks(spec: FieldSpec) -> list[pa.Check]:
     return checks
 
 
-def _rule_check(rule: FieldRule) -> pa.Check:
+def _rule_check(rule: Rule) -> pa.Check:
     """A frame-level check of one cross-field rule; a frame without either column holds them as nulls.
 
     pandera reports a failing row of a frame-level check once per column; :func:`validate_cohort` keeps
@@ -82,12 +82,12 @@ def _rule_check(rule: FieldRule) -> pa.Check:
     """
 
     def holds(frame: pd.DataFrame) -> pd.Series:
-        if rule.field not in frame.columns or rule.at_most not in frame.columns:
+        if rule.field not in frame.columns or rule.other not in frame.columns:
             return pd.Series(True, index=frame.index)
-        part, bound = (frame[name].to_numpy(dtype=np.float64, na_value=np.nan) for name in (rule.field, rule.at_most))
-        return pd.Series(~rule.broken(part, bound), index=frame.index)
+        part, other = (rule_values(fields()[name], frame[name]) for name in (rule.field, rule.other))
+        return pd.Series(~rule.broken(part, other), index=frame.index)
 
-    return pa.Check(holds, error=rule.message, name=f"{rule.field} <= {rule.at_most}")
+    return pa.Check(holds, error=rule.message, name=f"{rule.name}: {rule.field} against {rule.other}")
 
 
 def _rule_cases_on_their_field(exc: SchemaErrors) -> None:
@@ -96,7 +96,7 @@ def _rule_cases_on_their_field(exc: SchemaErrors) -> None:
     frame_level = cases["schema_context"].eq("DataFrameSchema") & cases["index"].notna()
     if not frame_level.any():
         return
-    fields_of_checks = [rule.field for rule in rules()]
+    fields_of_checks = [rule.field for rule in all_rules()]
     own_field = cases["check_number"].map(lambda k: fields_of_checks[int(k)] if k == k else None)
     exc.failure_cases = cases[~frame_level | cases["column"].eq(own_field)].reset_index(drop=True)
 
@@ -121,7 +121,7 @@ def cohort_schema(*, require_label: bool = False, canonical: bool = True) -> pa.
     columns[LABEL] = _column(label_spec(), canonical=canonical, nullable=not require_label, required=require_label)
     return pa.DataFrameSchema(
         columns,
-        checks=[_rule_check(rule) for rule in rules()],
+        checks=[_rule_check(rule) for rule in all_rules()],
         strict=True,
         name="cohort" if canonical else "cohort (parsed, before the canonical cast)",
         description="Patient records of the mmn-ddx data dictionary, one row per patient.",

@@ -26,7 +26,7 @@ from mmn_ddx.data import (
     PatientRecord,
     RecordError,
     fields,
-    rule_problems,
+    frame_rule_problems,
     to_canonical,
     validate_record,
 )
@@ -106,8 +106,7 @@ def validate_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def broken_rules(frame: pd.DataFrame) -> dict[Any, dict[str, str]]:
     """Rows (index labels) of a canonical frame breaking a cross-field rule of the data dictionary, per field."""
     rows: dict[Any, dict[str, str]] = {}
-    for rule, mask in rule_problems(
-            lambda name: frame[name].to_numpy(dtype=np.float64, na_value=np.nan) if name in frame.columns else None):
+    for rule, mask in frame_rule_problems(frame):
         for label in frame.index[mask]:
             rows.setdefault(label, {})[rule.field] = rule.message
     return rows

@@ -1,8 +1,12 @@
-"""The field table: the shared v1 dictionary's fields plus its cross-field rules, read into typed specs."""
+"""The field table: v2 keeps every field of the shared v1 dictionary (compatibility), adds the v2 fields and the
+cross-field rules, read into typed specs."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,30 +21,100 @@ from mmn_ddx.data.contract import (
     LABEL,
     MRC_FIELDS,
     MRC_REGIONS,
+    SCHEMA_VERSION,
     empty_frame,
     fields,
     label_spec,
     rules,
     to_canonical,
 )
+from mmn_ddx.data.importer import read_cohort
+from mmn_ddx.data.record import validate_record
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "data" / "data_dictionary.yaml"
-SHARED = REPO.parent / "shared" / "data-dictionary.yaml"
+SHARED_DIR = Path(os.environ.get("MMN_DDX_SHARED", REPO.parent / "shared"))
+"""The project's shared folder (beside the repo in the project workspace; ``MMN_DDX_SHARED`` elsewhere)."""
+SHARED = SHARED_DIR / "data-dictionary.yaml"
+DEV_CASES = SHARED_DIR / "clinical" / "real-cases" / "dev.jsonl"
+VIGNETTES = REPO / "tests" / "data" / "fixtures" / "vignettes.csv"
+EXAMPLES = sorted((REPO / "examples").glob("*.json"))
+METADATA = ("case_id", "source", "evidence", "difficulty", "notes", LABEL)
+"""Keys of a real-case line that are not record fields (the publication and the authors' diagnosis)."""
 
 
-def test_shipped_dictionary_keeps_every_field_of_the_shared_v1_one() -> None:
-    """The shared v1 file is the compatibility reference: same schema version, label and fields (name, type,
-    values, range, requiredness, meaning), in the same order; the shipped file may add a ``rules`` section."""
+def _words(text: object) -> str:
+    return " ".join(str(text or "").split())
+
+
+def _shared() -> dict[str, Any]:
     if not SHARED.is_file():
         pytest.skip(f"shared data dictionary not found at {SHARED} (only present in the project workspace)")
-    shipped = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
-    shared = yaml.safe_load(SHARED.read_text(encoding="utf-8"))
-    assert shipped["schema_version"] == shared["schema_version"] == 1
+    return yaml.safe_load(SHARED.read_text(encoding="utf-8"))
+
+
+def test_every_v1_field_is_in_v2_with_the_same_type_meaning_range_and_requiredness() -> None:
+    """The shared v1 file is the compatibility reference: v2 keeps each v1 field's type, range and
+    requiredness, its meaning (the v1 description, extended at most) and a superset of its values, the v1
+    values first and in order (their category codes do not move); every added field is optional and marked."""
+    shared, shipped = _shared(), yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+    assert shared["schema_version"] == 1 and shipped["schema_version"] == SCHEMA_VERSION == 2
     assert shipped["label"] == shared["label"]
-    assert list(shipped["fields"]) == list(shared["fields"])
-    assert shipped["fields"] == shared["fields"]
-    assert set(shipped) - set(shared) <= {"rules"}
+    for name, v1 in shared["fields"].items():
+        v2 = shipped["fields"][name]
+        assert {key: v2.get(key) for key in ("type", "range", "required")} == {
+            key: v1.get(key) for key in ("type", "range", "required")}, name
+        assert list(v2.get("values", []))[:len(v1.get("values", []))] == list(v1.get("values", [])), name
+        assert _words(v1.get("description")) in _words(v2.get("description")), f"{name}: meaning changed"
+        assert fields()[name].since == 1, name
+    added = set(shipped["fields"]) - set(shared["fields"])
+    assert added == {name for name, spec in fields().items() if spec.since == 2}
+    assert all(not fields()[name].required for name in added)
+    assert [name for name in FIELD_NAMES if name in shared["fields"]] == list(shared["fields"]), "v1 order kept"
+
+
+def _v1_records() -> list[tuple[str, dict[str, Any]]]:
+    """Every v1 record the project ships or tests with: the vignettes, the examples, the real dev cases."""
+    frame = pd.read_csv(VIGNETTES, keep_default_na=False, dtype=str)
+    records = [(f"vignette {row[LABEL]}", {k: _cell(k, v) for k, v in row.items() if k != LABEL})
+               for row in frame.to_dict(orient="records")]
+    records += [(path.name, json.loads(path.read_text(encoding="utf-8"))) for path in EXAMPLES]
+    if DEV_CASES.is_file():
+        for number, line in enumerate(DEV_CASES.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                raw = json.loads(line)
+                records.append((f"dev case {number}", {k: v for k, v in raw.items() if k not in METADATA}))
+    return records
+
+
+def _cell(name: str, text: str) -> Any:
+    kind = fields()[name].type
+    if text == "":
+        return None
+    return {"float": float, "int": int, "bool": lambda t: t == "True"}.get(kind, str)(text)
+
+
+def test_every_v1_record_validates_unchanged_under_v2_and_keeps_its_values() -> None:
+    """The fixtures, the examples and the real development cases (when beside the repo) need no
+    ``schema_version`` and come back with the same values, every v2 field null."""
+    records = _v1_records()
+    assert len(records) >= 5
+    shared_fields = set(_shared()["fields"]) if SHARED.is_file() else set(FIELD_NAMES)
+    for where, raw in records:
+        assert set(raw) <= shared_fields, f"{where}: not a v1 record"
+        assert validate_record(raw).to_dict() == {**dict.fromkeys(FIELD_NAMES), **raw}, where
+    if not DEV_CASES.is_file():
+        pytest.skip(f"real development cases not found at {DEV_CASES}: checked the fixtures and examples only")
+
+
+def test_the_importer_reads_the_v1_vignettes_unchanged() -> None:
+    result = read_cohort(VIGNETTES, require_label=True)
+    assert result.n_rejected == 0
+    expected = pd.read_csv(VIGNETTES, keep_default_na=False, dtype=str)
+    for row, (_, raw) in zip(result.valid.to_dict(orient="records"), expected.iterrows(), strict=True):
+        for name, text in raw.items():
+            assert (None if pd.isna(row[name]) else row[name]) == (text if name == LABEL else _cell(name, text)), name
+        assert all(pd.isna(row[name]) for name, spec in fields().items() if spec.since == 2)
 
 
 def test_rules_bound_each_nerve_count_by_the_nerves_studied() -> None:

@@ -1,0 +1,135 @@
+"""The consistency rules of contract v2: each one just inside / just outside, with one message everywhere.
+
+A stated finding (``motor_conduction_block: single``) and a figure that proves it false (``nerves_definite_cb
+>= 2``) are refused on the finding's field, naming the other field and the reason, by the record model
+(Python API, HTTP), the cohort schema (importer, CLI) and the frame check (serving) alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from mmn_ddx.data.contract import (
+    Condition,
+    Contradiction,
+    contradictions,
+    fields,
+    frame_rule_problems,
+    to_canonical,
+)
+from mmn_ddx.data.importer import read_cohort, write_table
+from mmn_ddx.data.record import RecordError, validate_record
+
+BASE: dict[str, Any] = {"age_at_onset_years": 45.0, "sex": "female"}
+
+
+def _values(name: str, condition: Condition) -> tuple[Any, Any]:
+    """A value of ``name`` meeting ``condition`` and one just missing it (None when every value meets it)."""
+    spec = fields()[name]
+    if condition.operator == "in":
+        if spec.type == "bool":
+            inside = bool(condition.operands[0])
+            return inside, not inside
+        values = spec.values or ()
+        outside = [v for k, v in enumerate(values) if float(k) not in condition.operands]
+        return values[int(condition.operands[0])], outside[-1] if outside else None
+    step = 1 if spec.type == "int" else 0.1
+    bound = condition.operands[0]
+    inside, outside = {
+        ">": (bound + step, bound), ">=": (bound, bound - step), "<": (bound - step, bound),
+        "<=": (bound, bound + step), "==": (bound, bound + step),
+    }[condition.operator]
+    cast = int if spec.type == "int" else float
+    return cast(round(inside, 6)), cast(round(outside, 6))
+
+
+def _cases(rule: Contradiction) -> list[tuple[str, dict[str, Any], bool]]:
+    """(what, record, refused) around the rule's edge."""
+    stated, other_stated = _values(rule.field, rule.finding)
+    refuting, agreeing = _values(rule.other, rule.refuted_by)
+    cases = [
+        ("finding contradicted", {rule.field: stated, rule.other: refuting}, True),
+        ("other field just outside", {rule.field: stated, rule.other: agreeing}, False),
+        ("other field null", {rule.field: stated, rule.other: None}, False),
+        ("finding null", {rule.field: None, rule.other: refuting}, False),
+    ]
+    if other_stated is not None:
+        cases.append(("another finding", {rule.field: other_stated, rule.other: refuting}, False))
+    return cases
+
+
+def _id(rule: Contradiction) -> str:
+    return f"{rule.field}={rule.finding.text}|{rule.other}{rule.refuted_by.text}"
+
+
+@pytest.mark.parametrize("rule", contradictions(), ids=_id)
+def test_each_rule_refuses_just_inside_and_accepts_just_outside_in_the_record_model(rule: Contradiction) -> None:
+    for what, values, refused in _cases(rule):
+        if refused:
+            with pytest.raises(RecordError) as caught:
+                validate_record({**BASE, **values})
+            assert caught.value.problems == {rule.field: rule.message}, what
+        else:
+            validate_record({**BASE, **values})
+
+
+@pytest.mark.parametrize("rule", contradictions(), ids=_id)
+def test_the_importer_and_the_frame_check_refuse_the_same_rows_with_the_same_message(
+        tmp_path: Path, rule: Contradiction) -> None:
+    cases = _cases(rule)
+    frame = to_canonical(pd.DataFrame([{**BASE, **values} for _, values, _ in cases]))
+    expected = [refused for _, _, refused in cases]
+    broken = frame_rule_problems(frame)
+    assert [(found.field, found.message) for found, _ in broken] == [(rule.field, rule.message)]
+    assert broken[0][1].tolist() == expected
+    write_table(frame, tmp_path / "cohort.csv")
+    result = read_cohort(tmp_path / "cohort.csv")
+    rejected = result.rejections
+    assert rejected["row"].tolist() == [row for row, refused in enumerate(expected, start=1) if refused]
+    assert rejected["field"].tolist() == [rule.field] and rejected["reason"].tolist() == [rule.message]
+    assert result.n_valid == len(cases) - 1
+
+
+ISSUE_EXAMPLES = [
+    ({"motor_conduction_block": "single", "nerves_definite_cb": 3}, "motor_conduction_block", "nerves_definite_cb"),
+    ({"motor_conduction_block": "none", "nerves_probable_cb": 1}, "motor_conduction_block", "nerves_probable_cb"),
+    ({"sensory_ncs": "normal", "sensory_nerves_abnormal": 2}, "sensory_ncs", "sensory_nerves_abnormal"),
+    ({"anti_gm1_igm": "negative", "anti_gm1_igm_ratio": 1.0}, "anti_gm1_igm", "anti_gm1_igm_ratio"),
+    ({"weakness_symmetry": "no_weakness", "mrc_leg_distal_right": 4.0}, "weakness_symmetry", "mrc_leg_distal_right"),
+    ({"csf_protein_raised": False, "csf_protein_g_per_l": 1.2}, "csf_protein_raised", "csf_protein_g_per_l"),
+]
+
+
+@pytest.mark.parametrize(("values", "field", "other"), ISSUE_EXAMPLES, ids=[f for _, f, _ in ISSUE_EXAMPLES])
+def test_the_issue_examples_are_refused_naming_both_fields(values: dict[str, Any], field: str, other: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        validate_record({**BASE, **values})
+    assert list(caught.value.problems) == [field] and other in caught.value.problems[field]
+
+
+@pytest.mark.parametrize("zero", ["nerves_definite_cb", "nerves_probable_cb", "nerves_cidp_cb"])
+def test_a_zero_count_without_its_denominator_agrees_with_none_found(zero: str) -> None:
+    """"No conduction block was found": a zero count with motor_nerves_studied null is evidence of absence, like
+    ``motor_conduction_block: none``; both together are one statement, not a contradiction."""
+    record = validate_record({**BASE, zero: 0, "motor_nerves_studied": None, "motor_conduction_block": "none",
+                              "motor_ncs_pattern": "normal"}).to_dict()
+    assert record[zero] == 0 and record["motor_nerves_studied"] is None
+    validate_record({**BASE, "sensory_nerves_abnormal": 0, "sensory_ncs": "normal"})
+    with pytest.raises(RecordError):  # and reads like sensory_ncs: normal, so "abnormal" contradicts it
+        validate_record({**BASE, "sensory_nerves_abnormal": 0, "sensory_ncs": "abnormal"})
+
+
+def test_an_ungraded_block_is_not_refused_by_zero_graded_counts() -> None:
+    """Only what the figures prove false is refused: blocks below the probable grade are still blocks."""
+    validate_record({**BASE, "motor_conduction_block": "multiple", "motor_nerves_studied": 6,
+                     "nerves_definite_cb": 0, "nerves_probable_cb": 0, "nerves_cidp_cb": 0})
+
+
+def test_every_contradiction_names_both_fields_and_involves_a_v2_field() -> None:
+    for rule in contradictions():
+        assert rule.other in rule.message and rule.finding.text in rule.message
+        assert fields()[rule.field].since == 2 or fields()[rule.other].since == 2
