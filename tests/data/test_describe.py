@@ -72,3 +72,23 @@ def test_an_unlabelled_cohort_gets_one_column(cohort: pd.DataFrame) -> None:
 def test_a_single_diagnosis_cohort(cohort: pd.DataFrame, diagnosis: str) -> None:
     one = cohort.assign(**{LABEL: pd.Categorical([diagnosis] * len(cohort), categories=list(DIAGNOSES))})
     assert list(describe_cohort(one).columns) == [diagnosis, ALL]
+
+
+def test_v2_fields_are_summarised_per_value_among_recorded() -> None:
+    """Contract v2: the qualitative fields (and muscle_atrophy's new value) get one rate per value."""
+    frame = to_canonical(pd.DataFrame({
+        "age_at_onset_years": [40.0, 50, 60, 70],
+        "sex": ["male", "female", "male", "female"],
+        "motor_conduction_block": ["multiple", "multiple", "none", None],
+        "csf_protein_raised": [True, None, None, False],
+        "muscle_atrophy": ["present", "mild", None, None],
+        LABEL: ["MMN", "MMN", "MND", "CIDP"],
+    }))
+    table = describe_cohort(frame)
+    assert table.loc[("motor_conduction_block", "% recorded"), ALL] == "75.0%"
+    assert table.loc[("motor_conduction_block", "% multiple"), ALL] == "66.7%"
+    assert table.loc[("motor_conduction_block", "% multiple"), "MMN"] == "100.0%"
+    assert table.loc[("motor_conduction_block", "% single"), ALL] == "0.0%"
+    assert table.loc[("csf_protein_raised", "% true"), ALL] == "50.0%"
+    assert table.loc[("muscle_atrophy", "% present"), ALL] == "50.0%"
+    assert table.loc[("weakness_symmetry", "% recorded"), ALL] == "0.0%"

@@ -45,6 +45,12 @@ RECORD = {
     "patient_id": "P-7", "age_at_onset_years": 41.0, "sex": "male", "onset_region": "upper_limb",
     "mrc_arm_distal_left": 3.0, "motor_nerves_studied": 8, "nerves_definite_cb": 3, "anti_gm1_igm_ratio": 6.5,
     "sensory_loss": "none", "fasciculations": False,
+    # contract v2: the same findings as a clinician writes them, accepted by every entry point (the MLflow
+    # signature included) and agreeing with the counts above
+    "weakness_symmetry": "asymmetric", "weakness_predominance": "distal", "weak_arms": "one", "weak_legs": "none",
+    "reflexes_arms": "reduced", "reflexes_legs": "normal", "motor_conduction_block": "multiple",
+    "motor_ncs_pattern": "demyelinating", "sensory_ncs": "normal", "anti_gm1_igm": "positive",
+    "csf_protein_raised": False,
 }
 
 

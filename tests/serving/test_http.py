@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from mmn_ddx.data.contract import DIAGNOSES, fields, rules
+from mmn_ddx.data.contract import DIAGNOSES, SCHEMA_VERSION, fields, rules
 from mmn_ddx.serving.http.app import RECORD_BODY_LIMIT
 from mmn_ddx.serving.http.errors import MAX_BATCH
 
@@ -40,7 +40,7 @@ def test_prediction_matches_the_python_api(client: TestClient, predictor: Any, v
     assert body["prediction_set"]["diagnoses"] == expected.prediction_set.diagnoses
     assert [f["finding"] for f in body["explanation"]["by_finding"]] == [
         f.finding for f in expected.explanation.by_finding]
-    assert body["notice"] and body["audit"]["schema_version"] == 1
+    assert body["notice"] and body["audit"]["schema_version"] == SCHEMA_VERSION
 
 
 def test_minimal_record_with_nulls_is_accepted(client: TestClient) -> None:
@@ -201,7 +201,7 @@ def test_model_endpoint_describes_the_served_bundle(client: TestClient, predicto
     audit = predictor.predict({"age_at_onset_years": 50.0, "sex": "male"}).audit
     assert body["name"] == audit.model_name and body["version"] == audit.model_version
     assert body["training_data_digest"] == audit.training_data_digest
-    assert body["schema_version"] == 1
+    assert body["schema_version"] == SCHEMA_VERSION
     assert body["metrics"] and "not for clinical use" in body["intended_use"].lower()
     assert body["model_card"].lstrip().startswith("#")
 

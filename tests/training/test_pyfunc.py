@@ -130,3 +130,28 @@ def test_counts_beyond_the_nerves_studied_are_refused(quick_bundle_dir: Path, ra
     bad.loc[2, "nerves_definite_cb"] = 5.0
     with pytest.raises(InputError, match=r"nerves_definite_cb'?: exceeds motor_nerves_studied"):
         _load_pyfunc(str(quick_bundle_dir / "data" / "bundle")).predict(bad)
+
+
+def test_the_signature_takes_every_v2_field_as_an_optional_input_of_its_type() -> None:
+    """``mlflow models serve`` and ``spark_udf`` drop or refuse columns the signature does not name."""
+    from mmn_ddx.data.contract import fields
+
+    inputs = {spec.name: spec for spec in tracking.model_signature("at-presentation").inputs.inputs}
+    v2 = [spec for spec in fields().values() if spec.since == 2]
+    assert v2
+    for spec in v2:
+        assert not inputs[spec.name].required, spec.name
+        v1_alike = next(s.name for s in fields().values() if s.since == 1 and s.type == spec.type and not s.required)
+        assert repr(inputs[spec.name].type) == repr(inputs[v1_alike].type), spec.name  # typed as v1 fields are
+
+
+def test_a_contradicted_finding_is_refused_naming_row_field_and_rule(raw_input: pd.DataFrame) -> None:
+    from mmn_ddx.data.contract import contradictions
+
+    rule = next(r for r in contradictions() if r.field == "anti_gm1_igm" and r.finding.text == "negative")
+    bad = raw_input.head(3).copy()
+    bad["anti_gm1_igm"] = [None, "negative", "positive"]
+    bad["anti_gm1_igm_ratio"] = [None, 2.0, 2.0]
+    with pytest.raises(InputError, match=r"row 2 \(patient_id [^)]*\): .*anti_gm1_igm") as info:
+        canonical_input(bad)
+    assert rule.message in str(info.value) and "row 3" not in str(info.value)
