@@ -5,6 +5,11 @@ reflexes in weak wasted limbs, bulbar and respiratory weakness (E9), fasciculati
 in several body regions (Gold Coast 2020; LMN dysfunction = weakness *and* wasting, or EMG
 denervation). Weakness *without* wasting is, conversely, typical of MMN early on (Slee 2007: 67 %),
 hence ``atrophy_vs_weakness``.
+
+Reports describe reflexes by limb more often than by "affected / unaffected limbs" (contract v2:
+``reflexes_arms``, ``reflexes_legs``). Where the affected / unaffected fields are null they are read from
+the limb fields, the weak limbs (MRC grades or the words, :func:`features.weakness.arms_weak`) being the
+affected ones, so the same reflex columns hold the same finding whichever way it was written.
 """
 
 from __future__ import annotations
@@ -25,12 +30,17 @@ from mmn_ddx.features._base import (
     one_hot,
     ordinal,
 )
-from mmn_ddx.features._columns import Columns
-from mmn_ddx.features.weakness import MRC_FIELDS, limb_weakness, weakness_matrix
+from mmn_ddx.features._columns import NULL_CODE, Columns
+from mmn_ddx.features.weakness import MRC_FIELDS, WORDS, arms_weak, legs_weak, limb_weakness, weakness_matrix
 
+REFLEX_FIELDS: tuple[str, ...] = ("reflexes_affected_limbs", "reflexes_unaffected_limbs", "reflexes_arms",
+                                  "reflexes_legs")
 REFLEX_VALUES: tuple[str, ...] = fields()["reflexes_affected_limbs"].values or ()
-ATROPHY_SCORES: tuple[float, ...] = (0.0, 1.0, 2.0)
-"""``muscle_atrophy`` none / mild / marked as an ordinal grade (dictionary order)."""
+_NORMAL_REFLEX = REFLEX_VALUES.index("normal")
+
+ATROPHY_GRADES: dict[str, float] = {"none": 0.0, "mild": 1.0, "marked": 2.0, "present": 1.0}
+"""``muscle_atrophy`` as an ordinal grade; ``present`` (wasting stated without a grade) is at least mild."""
+ATROPHY_SCORES: tuple[float, ...] = tuple(ATROPHY_GRADES[v] for v in fields()["muscle_atrophy"].values or ())
 MAX_ATROPHY, MAX_WEAKNESS = 2.0, 5.0
 
 _PASSTHROUGH: dict[str, str] = {
@@ -51,10 +61,10 @@ class MotorNeuronFeatures(ContractTransformer):
     input_fields: ClassVar[tuple[str, ...]] = (
         "emg_regions_denervated",
         *_PASSTHROUGH.values(),
-        "reflexes_affected_limbs",
-        "reflexes_unaffected_limbs",
+        *REFLEX_FIELDS,
         "muscle_atrophy",
         *MRC_FIELDS,
+        *WORDS,
     )
 
     def _compute(self, columns: Columns) -> Features:
@@ -63,8 +73,9 @@ class MotorNeuronFeatures(ContractTransformer):
             "emg_not_done": not_done(columns["emg_regions_denervated"], columns["emg_fasciculation_potentials"]),
         }
         out.update({name: columns[field] for name, field in _PASSTHROUGH.items()})
-        out.update(one_hot(columns["reflexes_affected_limbs"], REFLEX_VALUES, "reflexes_affected"))
-        out.update(one_hot(columns["reflexes_unaffected_limbs"], REFLEX_VALUES, "reflexes_unaffected"))
+        affected, unaffected = self._reflexes(columns)
+        out.update(one_hot(affected, REFLEX_VALUES, "reflexes_affected"))
+        out.update(one_hot(unaffected, REFLEX_VALUES, "reflexes_unaffected"))
         atrophy = ordinal(columns["muscle_atrophy"], ATROPHY_SCORES)
         out["atrophy_grade"] = atrophy
         out["atrophy_vs_weakness"] = self._atrophy_vs_weakness(columns, atrophy)
@@ -73,6 +84,18 @@ class MotorNeuronFeatures(ContractTransformer):
         emg_lmn = at_least(columns["emg_regions_denervated"], 1)
         out["umn_with_lmn"] = kleene_and(columns["upper_motor_neuron_signs"], kleene_or(lmn_any, emg_lmn))
         return out
+
+    @staticmethod
+    def _reflexes(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+        """Reflex codes in the affected and in the unaffected limbs: the recorded ones, else the arms' and
+        legs' reflexes of the limbs known to be weak (affected) or not weak (unaffected)."""
+        arms, legs = columns["reflexes_arms"], columns["reflexes_legs"]
+        weak_arms, weak_legs = arms_weak(columns), legs_weak(columns)
+        affected = _worst(np.where(weak_arms == 1, arms, NULL_CODE), np.where(weak_legs == 1, legs, NULL_CODE))
+        unaffected = _worst(np.where(weak_arms == 0, arms, NULL_CODE), np.where(weak_legs == 0, legs, NULL_CODE))
+        recorded = columns["reflexes_affected_limbs"], columns["reflexes_unaffected_limbs"]
+        return (np.where(recorded[0] != NULL_CODE, recorded[0], affected),
+                np.where(recorded[1] != NULL_CODE, recorded[1], unaffected))
 
     @staticmethod
     def _atrophy_vs_weakness(columns: Columns, atrophy: np.ndarray) -> np.ndarray:
@@ -99,3 +122,11 @@ class MotorNeuronFeatures(ContractTransformer):
         known_any = ~np.isnan(regions).all(axis=1)
         count = np.where(known_any, (regions == 1).sum(axis=1).astype(np.float64), np.nan)
         return count, kleene_or(*regions.T)
+
+
+def _worst(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One reflex code for two groups of limbs: the one known, else the further from normal when both lie on
+    the same side of it (reduced and absent: absent), else null (reduced arms with brisk legs is no one value)."""
+    low, high = np.minimum(first, second), np.maximum(first, second)
+    both = np.where(high <= _NORMAL_REFLEX, low, np.where(low >= _NORMAL_REFLEX, high, NULL_CODE))
+    return np.where(first == NULL_CODE, second, np.where(second == NULL_CODE, first, both))
