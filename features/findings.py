@@ -134,7 +134,7 @@ _ROWS: list[tuple[str, str, tuple[str, ...], str]] = [
     ("weak_limbs", "weakness_distribution", _WEAK_LIMBS, "Number of weak limbs"),
     ("distal_predominance", "weakness_distribution", MRC_FIELDS, "Distal minus proximal weakness"),
     ("arm_predominance", "weakness_distribution", MRC_FIELDS, "Arm minus leg weakness"),
-    ("distal_predominant", "weakness_distribution", (*MRC_FIELDS, "weakness_predominance"),
+    ("distal_predominant", "weakness_distribution", (*_WEAK_LIMBS, "weakness_predominance"),
      "Distal-predominant weakness"),
     ("arms_only", "weakness_distribution", _WEAK_LIMBS, "Weakness confined to the arms"),
     *[(f"asymmetry_{r}", "asymmetry", (f"mrc_{r}_left", f"mrc_{r}_right"),

@@ -125,7 +125,8 @@ class WeaknessFeatures(ContractTransformer):
         out["distal_predominance"] = self._difference(weakness, distal=True)
         out["arm_predominance"] = self._difference(weakness, distal=False)
         out["distal_predominant"] = either(above(out["distal_predominance"], 0), category_flag(
-            columns["weakness_predominance"], "weakness_predominance", ("distal",), ("proximal", "both")))
+            columns["weakness_predominance"], "weakness_predominance", ("distal",), ("proximal", "both")),
+            self._stated_no_weakness(columns))
         out["arms_only"] = kleene_and(arms_weak(columns), 1.0 - legs_weak(columns))
         graded_symmetric = self._symmetric_four_limb(weakness, out["efns_asymmetric_pairs"])
         out["symmetric_four_limb_weakness"] = either(graded_symmetric, self._stated_symmetric_four_limb(columns))
