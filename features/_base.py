@@ -146,7 +146,10 @@ def either(*flags: np.ndarray) -> np.ndarray:
     Unlike :func:`kleene_or`, one source's "absent" decides when the others are silent: a report that says
     "no conduction block" is evidence of absence even though it gives no counts.
     """
-    return np.fmax.reduce(np.vstack(flags), axis=0) if len(flags) > 1 else flags[0]
+    out = flags[0]
+    for other in flags[1:]:  # pairwise: a few patients per call, so stacking would cost more than it saves
+        out = np.fmax(out, other)
+    return out
 
 
 def category_flag(codes: np.ndarray, field: str, present: tuple[str, ...], absent: tuple[str, ...]) -> np.ndarray:

@@ -23,7 +23,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from mmn_ddx.features._base import ContractTransformer, Features, category_flag, either, fraction, row_count
+from mmn_ddx.features._base import (
+    ContractTransformer,
+    Features,
+    category_flag,
+    either,
+    fraction,
+    known_any,
+    row_count,
+)
 from mmn_ddx.features._columns import NULL_CODE, Columns
 
 BLOCK_FIELDS: dict[str, str] = {
@@ -87,9 +95,9 @@ class ConductionFeatures(ContractTransformer):
         """1 unless nerves were studied: a positive number studied, a count reported (a zero count without
         the number studied is a finding, not "not done") or a finding stated in words; 0 studied = not done."""
         studied = columns[STUDIED]
-        counts = np.column_stack([columns[name] for name in (*BLOCK_FIELDS.values(), *DEMYELINATING_FIELDS.values())])
-        words = np.column_stack([columns[name] for name in WORDS]) != NULL_CODE
-        done = (studied > 0) | ((studied != 0) & ~np.isnan(counts).all(axis=1)) | words.any(axis=1)
+        counted = known_any(*(columns[name] for name in (*BLOCK_FIELDS.values(), *DEMYELINATING_FIELDS.values())))
+        stated = (columns[WORDS[0]] != NULL_CODE) | (columns[WORDS[1]] != NULL_CODE)
+        done = (studied > 0) | ((studied != 0) & counted) | stated
         return np.asarray(~done, dtype=np.float64)
 
     @staticmethod
@@ -101,11 +109,7 @@ class ConductionFeatures(ContractTransformer):
         The counts tell "none" when some grade is recorded and something was studied (studied > 0, or
         the number studied not given: a zero count then means "none found in the nerves the report studied").
         """
-        counts = np.column_stack([columns[name] for name in BLOCK_FIELDS.values()])
-        filled = np.nan_to_num(counts)
-        blocked = np.fmax(filled[:, 0] + filled[:, 1], filled[:, 2])
-        readable = ~np.isnan(counts).all(axis=1) & (columns[STUDIED] != 0)
-        return blocked, readable
+        return columns.cached("block_counts", lambda: _block_counts(columns))
 
     @classmethod
     def _block_present(cls, columns: Columns) -> np.ndarray:
@@ -151,3 +155,10 @@ class ConductionFeatures(ContractTransformer):
         counts = np.column_stack([columns[name] for name in EAN_PNS_PARAMETERS])
         abnormal = (counts > 0).sum(axis=1).astype(np.float64)
         return np.where(row_count(counts) > 0, abnormal, np.nan)
+
+
+def _block_counts(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+    definite, probable, cidp = (columns[name] for name in BLOCK_FIELDS.values())
+    blocked = np.fmax(np.fmax(definite, 0.0) + np.fmax(probable, 0.0), cidp)  # fmax(NaN, 0) = 0
+    readable = known_any(definite, probable, cidp) & (columns[STUDIED] != 0)
+    return blocked, readable

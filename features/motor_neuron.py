@@ -14,6 +14,8 @@ affected ones, so the same reflex columns hold the same finding whichever way it
 
 from __future__ import annotations
 
+import itertools
+from functools import cache
 from typing import ClassVar
 
 import numpy as np
@@ -89,13 +91,11 @@ class MotorNeuronFeatures(ContractTransformer):
     def _reflexes(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
         """Reflex codes in the affected and in the unaffected limbs: the recorded ones, else the arms' and
         legs' reflexes of the limbs known to be weak (affected) or not weak (unaffected)."""
-        arms, legs = columns["reflexes_arms"], columns["reflexes_legs"]
-        weak_arms, weak_legs = arms_weak(columns), legs_weak(columns)
-        affected = _worst(np.where(weak_arms == 1, arms, NULL_CODE), np.where(weak_legs == 1, legs, NULL_CODE))
-        unaffected = _worst(np.where(weak_arms == 0, arms, NULL_CODE), np.where(weak_legs == 0, legs, NULL_CODE))
+        weak = [np.nan_to_num(flag, nan=-1.0).astype(np.intp) for flag in (arms_weak(columns), legs_weak(columns))]
+        by_limb = _limb_reflex_table()[columns["reflexes_arms"], columns["reflexes_legs"], weak[0], weak[1]]
         recorded = columns["reflexes_affected_limbs"], columns["reflexes_unaffected_limbs"]
-        return (np.where(recorded[0] != NULL_CODE, recorded[0], affected),
-                np.where(recorded[1] != NULL_CODE, recorded[1], unaffected))
+        return (np.where(recorded[0] != NULL_CODE, recorded[0], by_limb[:, 0]),
+                np.where(recorded[1] != NULL_CODE, recorded[1], by_limb[:, 1]))
 
     @staticmethod
     def _atrophy_vs_weakness(columns: Columns, atrophy: np.ndarray) -> np.ndarray:
@@ -124,9 +124,28 @@ class MotorNeuronFeatures(ContractTransformer):
         return count, kleene_or(*regions.T)
 
 
-def _worst(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+def limb_reflexes(arms: int, legs: int, arms_weak: int, legs_weak: int) -> tuple[int, int]:
+    """Reflex codes (affected limbs, unaffected limbs) from the arms' and the legs' codes and whether each is
+    weak (1, 0, -1 unknown): the weak limbs are the affected ones, the limbs known not weak the unaffected."""
+    return (_worst(arms if arms_weak == 1 else NULL_CODE, legs if legs_weak == 1 else NULL_CODE),
+            _worst(arms if arms_weak == 0 else NULL_CODE, legs if legs_weak == 0 else NULL_CODE))
+
+
+def _worst(first: int, second: int) -> int:
     """One reflex code for two groups of limbs: the one known, else the further from normal when both lie on
     the same side of it (reduced and absent: absent), else null (reduced arms with brisk legs is no one value)."""
-    low, high = np.minimum(first, second), np.maximum(first, second)
-    both = np.where(high <= _NORMAL_REFLEX, low, np.where(low >= _NORMAL_REFLEX, high, NULL_CODE))
-    return np.where(first == NULL_CODE, second, np.where(second == NULL_CODE, first, both))
+    if NULL_CODE in (first, second):
+        return max(first, second)
+    low, high = min(first, second), max(first, second)
+    return low if high <= _NORMAL_REFLEX else high if low >= _NORMAL_REFLEX else NULL_CODE
+
+
+@cache
+def _limb_reflex_table() -> np.ndarray:
+    """:func:`limb_reflexes` for every combination, indexed like the arrays (a trailing slot for -1)."""
+    codes, weak = (*range(len(REFLEX_VALUES)), NULL_CODE), (0, 1, NULL_CODE)
+    table = np.empty((len(codes), len(codes), len(weak), len(weak), 2), dtype=np.int64)
+    for index in itertools.product(codes, codes, weak, weak):
+        table[index] = limb_reflexes(*index)
+    table.flags.writeable = False
+    return table

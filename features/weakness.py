@@ -30,14 +30,13 @@ from mmn_ddx.features._base import (
     Features,
     above,
     at_least,
-    category_flag,
     either,
     fraction,
-    kleene_and,
-    ordinal,
     row_count,
     row_max,
 )
+from mmn_ddx.features._stated_weakness import FIELDS as STATED_FIELDS
+from mmn_ddx.features._stated_weakness import stated_findings
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import grades_asymmetric
 
@@ -55,10 +54,7 @@ LIMBS: dict[str, tuple[str, str]] = {
 
 FULL_STRENGTH = T.MRC_NORMAL
 
-WORDS: tuple[str, ...] = ("weakness_symmetry", "weakness_predominance", "weak_arms", "weak_legs")
-"""The v2 fields describing the weakness in words."""
-LIMB_COUNTS: tuple[float, ...] = (0.0, 1.0, 2.0)
-"""``weak_arms`` / ``weak_legs`` none / one / both as a number of limbs (dictionary order)."""
+WORDS = STATED_FIELDS
 
 
 def weakness_matrix(columns: Columns) -> np.ndarray:
@@ -85,27 +81,21 @@ def pair_asymmetric(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return grades_asymmetric(left, right).true
 
 
-def _no_weakness(columns: Columns) -> np.ndarray:
-    """0 where the report states normal strength in every limb, NaN elsewhere (an "absent" for :func:`either`)."""
-    return category_flag(columns["weakness_symmetry"], "weakness_symmetry", (), ("no_weakness",))
-
-
-def _limbs_weak(columns: Columns, first: int, field: str) -> np.ndarray:
+def _limbs_weak(columns: Columns, first: int, finding: str) -> np.ndarray:
     """1 if an arm (or leg) is weak, 0 if none is, from the grades or the words; NaN if neither tells."""
     limbs = limb_weakness(columns)[:, first:first + 2]
     graded = np.where((limbs > 0).any(axis=1), 1.0, np.where((limbs == 0).all(axis=1), 0.0, np.nan))
-    stated = category_flag(columns[field], field, ("one", "both"), ("none",))
-    return either(graded, stated, _no_weakness(columns))
+    return either(graded, stated_findings(columns)[finding])
 
 
 def arms_weak(columns: Columns) -> np.ndarray:
     """Whether any arm is weak (1 / 0 / NaN), from the MRC grades, ``weak_arms`` or "no weakness"."""
-    return columns.cached("arms_weak", lambda: _limbs_weak(columns, 0, "weak_arms"))
+    return columns.cached("arms_weak", lambda: _limbs_weak(columns, 0, "arms_weak"))
 
 
 def legs_weak(columns: Columns) -> np.ndarray:
     """Whether any leg is weak (1 / 0 / NaN), from the MRC grades, ``weak_legs`` or "no weakness"."""
-    return columns.cached("legs_weak", lambda: _limbs_weak(columns, 2, "weak_legs"))
+    return columns.cached("legs_weak", lambda: _limbs_weak(columns, 2, "legs_weak"))
 
 
 class WeaknessFeatures(ContractTransformer):
@@ -114,59 +104,30 @@ class WeaknessFeatures(ContractTransformer):
     input_fields: ClassVar[tuple[str, ...]] = (*MRC_FIELDS, "weak_nerve_territories", *WORDS)
 
     def _compute(self, columns: Columns) -> Features:
-        weakness = weakness_matrix(columns)
+        weakness, stated = weakness_matrix(columns), stated_findings(columns)
         out: Features = {f"weakness_{name[4:]}": weakness[:, j] for j, name in enumerate(MRC_FIELDS)}
         out["mrc_regions_recorded"] = row_count(weakness)
-        out["weakness_max"] = np.fmax(row_max(weakness), self._stated_no_weakness(columns))
+        out["weakness_max"] = np.fmax(row_max(weakness), stated["no_weakness"])
         out["weakness_mean"] = fraction(np.nansum(weakness, axis=1), out["mrc_regions_recorded"])
         out["weak_regions"] = self._weak_count(weakness)
-        out["weak_limbs"] = np.fmax(self._weak_count(limb_weakness(columns)), self._stated_weak_limbs(columns))
+        out["weak_limbs"] = np.fmax(self._weak_count(limb_weakness(columns)), stated["weak_limbs"])
         out.update(self._asymmetry(weakness))
         out["distal_predominance"] = self._difference(weakness, distal=True)
         out["arm_predominance"] = self._difference(weakness, distal=False)
-        out["distal_predominant"] = either(above(out["distal_predominance"], 0), category_flag(
-            columns["weakness_predominance"], "weakness_predominance", ("distal",), ("proximal", "both")),
-            self._stated_no_weakness(columns))
-        out["arms_only"] = kleene_and(arms_weak(columns), 1.0 - legs_weak(columns))
+        out["distal_predominant"] = either(above(out["distal_predominance"], 0), stated["distal_predominant"])
+        out["arms_only"] = self._arms_only(columns)
         graded_symmetric = self._symmetric_four_limb(weakness, out["efns_asymmetric_pairs"])
-        out["symmetric_four_limb_weakness"] = either(graded_symmetric, self._stated_symmetric_four_limb(columns))
+        out["symmetric_four_limb_weakness"] = either(graded_symmetric, stated["symmetric_four_limb"])
         out["weak_nerve_territories"] = columns["weak_nerve_territories"]
         out["multifocal_pattern_score"] = self._multifocal_score(columns, out["efns_asymmetric"])
-        out["efns_asymmetric"] = either(out["efns_asymmetric"], self._stated_asymmetry(columns))
+        out["efns_asymmetric"] = either(out["efns_asymmetric"], stated["asymmetric"])
         return out
 
     @staticmethod
-    def _stated_no_weakness(columns: Columns) -> np.ndarray:
-        """0 (no weakness anywhere) where the words say so: ``no_weakness``, or no weak arm and no weak leg."""
-        none = [category_flag(columns[f], f, (), ("none",)) == 0 for f in ("weak_arms", "weak_legs")]
-        return np.where(none[0] & none[1], 0.0, _no_weakness(columns))
-
-    @staticmethod
-    def _stated_weak_limbs(columns: Columns) -> np.ndarray:
-        """Weak arms + weak legs as stated (both needed), 0 for ``no_weakness``; NaN otherwise."""
-        stated = ordinal(columns["weak_arms"], LIMB_COUNTS) + ordinal(columns["weak_legs"], LIMB_COUNTS)
-        return np.fmax(stated, _no_weakness(columns))
-
-    @staticmethod
-    def _stated_asymmetry(columns: Columns) -> np.ndarray:
-        """Asymmetric weakness in words: ``asymmetric`` or one arm / one leg weak (1); symmetric or none (0)."""
-        return either(
-            category_flag(columns["weakness_symmetry"], "weakness_symmetry", ("asymmetric",),
-                          ("symmetric", "no_weakness")),
-            category_flag(columns["weak_arms"], "weak_arms", ("one",), ()),
-            category_flag(columns["weak_legs"], "weak_legs", ("one",), ()),
-        )
-
-    @staticmethod
-    def _stated_symmetric_four_limb(columns: Columns) -> np.ndarray:
-        """Typical CIDP in words: symmetric, proximal and distal alike, both arms and both legs weak (1);
-        refuted by asymmetric or no weakness, or an arm or a leg spared (0)."""
-        symmetric = category_flag(columns["weakness_symmetry"], "weakness_symmetry", ("symmetric",),
-                                  ("asymmetric", "no_weakness"))
-        both_levels = category_flag(columns["weakness_predominance"], "weakness_predominance", ("both",), ())
-        arms = category_flag(columns["weak_arms"], "weak_arms", ("both",), ("none", "one"))
-        legs = category_flag(columns["weak_legs"], "weak_legs", ("both",), ("none", "one"))
-        return kleene_and(symmetric, arms, legs, both_levels)
+    def _arms_only(columns: Columns) -> np.ndarray:
+        """Weakness confined to the arms: an arm weak and no leg weak (1), no arm weak or a leg weak (0)."""
+        arms, legs = arms_weak(columns), legs_weak(columns)
+        return np.where((arms == 0) | (legs == 1), 0.0, np.where((arms == 1) & (legs == 0), 1.0, np.nan))
 
     @staticmethod
     def _weak_count(weakness: np.ndarray) -> np.ndarray:
