@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from mmn_ddx.data import Columns, Tri, all_of, any_of, read_frame, read_records
+from mmn_ddx.data import Columns, Tri, all_of, any_of, fields, read_frame, read_records
 
 Features = dict[str, np.ndarray]
 """Output column name -> float64 array, in output order."""
@@ -137,6 +137,38 @@ def kleene_or(*flags: np.ndarray) -> np.ndarray:
 def kleene_and(*flags: np.ndarray) -> np.ndarray:
     """0 if any flag is 0, 1 if all are 1, NaN otherwise (Kleene AND, :mod:`data.kleene`)."""
     return all_of(*map(Tri.from_float, flags)).to_float()
+
+
+def either(*flags: np.ndarray) -> np.ndarray:
+    """A finding that several sources can establish (counts or the words of a report, grades or words):
+    1 where any source shows it, else 0 where a source shows its absence, else NaN (none tells).
+
+    Unlike :func:`kleene_or`, one source's "absent" decides when the others are silent: a report that says
+    "no conduction block" is evidence of absence even though it gives no counts.
+    """
+    out = flags[0]
+    for other in flags[1:]:  # pairwise: a few patients per call, so stacking would cost more than it saves
+        out = np.fmax(out, other)
+    return out
+
+
+def category_flag(codes: np.ndarray, field: str, present: tuple[str, ...], absent: tuple[str, ...]) -> np.ndarray:
+    """1.0 where the category ``field`` is one of ``present``, 0.0 where one of ``absent``, NaN elsewhere."""
+    return _category_table(field, present, absent)[codes]
+
+
+@cache
+def _category_table(field: str, present: tuple[str, ...], absent: tuple[str, ...]) -> np.ndarray:
+    """One score per contract value of ``field`` plus a trailing NaN that the null code -1 reads."""
+    values = fields()[field].values or ()
+    unknown = [v for v in (*present, *absent) if v not in values]
+    if unknown:
+        raise ValueError(f"{field}: {unknown} are not contract values {list(values)}")
+    table = np.full(len(values) + 1, np.nan)
+    table[np.asarray([values.index(v) for v in present], dtype=np.intp)] = 1.0
+    table[np.asarray([values.index(v) for v in absent], dtype=np.intp)] = 0.0
+    table.flags.writeable = False
+    return table
 
 
 def fraction(part: np.ndarray, whole: np.ndarray) -> np.ndarray:

@@ -8,6 +8,13 @@ criteria.md) measure demyelination, which is widespread in typical CIDP and rare
 
 Each count comes with its fraction of motor nerves studied: three blocks in 12 nerves mean something
 different from three in 4. Fractions are NaN when the number studied is null or 0 (criteria.md 0.1).
+
+Real reports often state these findings in words (contract v2: ``motor_conduction_block``,
+``motor_ncs_pattern``). The findings that counts *or* words can establish - a conduction block, blocks
+in two or more nerves, demyelinating features - are one column each, fed by both, so a model trained on
+counted records reads a worded report with the same evidence. A zero count without the number of nerves
+studied ("no conduction block was found") is evidence of absence in the nerves the report studied; a
+positive count without it is a lower bound. Only ``motor_nerves_studied: 0`` means nothing was studied.
 """
 
 from __future__ import annotations
@@ -16,8 +23,16 @@ from typing import ClassVar
 
 import numpy as np
 
-from mmn_ddx.features._base import ContractTransformer, Features, fraction, row_count
-from mmn_ddx.features._columns import Columns
+from mmn_ddx.features._base import (
+    ContractTransformer,
+    Features,
+    category_flag,
+    either,
+    fraction,
+    known_any,
+    row_count,
+)
+from mmn_ddx.features._columns import NULL_CODE, Columns
 
 BLOCK_FIELDS: dict[str, str] = {
     "cb_definite": "nerves_definite_cb",
@@ -47,12 +62,14 @@ EAN_PNS_PARAMETERS: tuple[str, ...] = (
 """The EAN/PNS 2021 motor parameters (a)-(f) encoded in the contract ((g), distal CMAP duration, is not)."""
 
 STUDIED = "motor_nerves_studied"
+WORDS: tuple[str, ...] = ("motor_conduction_block", "motor_ncs_pattern")
+"""The v2 fields that state the motor conduction findings without counts."""
 
 
 class ConductionFeatures(ContractTransformer):
     """Counts and fractions of motor nerves with conduction block or demyelinating abnormalities."""
 
-    input_fields: ClassVar[tuple[str, ...]] = (STUDIED, *BLOCK_FIELDS.values(), *DEMYELINATING_FIELDS.values())
+    input_fields: ClassVar[tuple[str, ...]] = (STUDIED, *BLOCK_FIELDS.values(), *DEMYELINATING_FIELDS.values(), *WORDS)
 
     def _compute(self, columns: Columns) -> Features:
         studied = columns[STUDIED]
@@ -65,20 +82,68 @@ class ConductionFeatures(ContractTransformer):
         for j, (prefix, name) in enumerate(counts.items()):
             out[f"{prefix}_nerves"] = columns[name]
             out[f"{prefix}_fraction"] = fractions[j]
+        out["cb_present"] = self._block_present(columns)
+        out["cb_multiple_nerves"] = self._blocks_in_several_nerves(columns)
         out["demyelinating_any"] = self._any_demyelinating(columns)
         out["demyelinating_parameters"] = self._parameters_abnormal(columns)
+        out["motor_ncs_axonal"] = category_flag(columns["motor_ncs_pattern"], "motor_ncs_pattern",
+                                                ("axonal", "mixed"), ("normal", "demyelinating"))
         return out
 
-    def _not_done(self, columns: Columns) -> np.ndarray:
-        """1 when no motor nerve is reported studied and no abnormal motor nerve is reported."""
-        reported = np.column_stack([columns[name] > 0 for name in self.input_fields]).any(axis=1)
-        return np.asarray(~reported, dtype=np.float64)
+    @staticmethod
+    def _not_done(columns: Columns) -> np.ndarray:
+        """1 unless nerves were studied: a positive number studied, a count reported (a zero count without
+        the number studied is a finding, not "not done") or a finding stated in words; 0 studied = not done."""
+        studied = columns[STUDIED]
+        counted = known_any(*(columns[name] for name in (*BLOCK_FIELDS.values(), *DEMYELINATING_FIELDS.values())))
+        stated = (columns[WORDS[0]] != NULL_CODE) | (columns[WORDS[1]] != NULL_CODE)
+        done = (studied > 0) | ((studied != 0) & counted) | stated
+        return np.asarray(~done, dtype=np.float64)
+
+    @staticmethod
+    def _block_counts(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+        """(nerves with a block of any grade, as far as the counts tell; whether they may be read as none).
+
+        Definite and probable blocks are disjoint (EFNS/PNS 2010) and the CIDP definition overlaps them, so
+        the nerves with a block are at least ``max(definite + probable, cidp)``, the null grades counting 0.
+        The counts tell "none" when some grade is recorded and something was studied (studied > 0, or
+        the number studied not given: a zero count then means "none found in the nerves the report studied").
+        """
+        return columns.cached("block_counts", lambda: _block_counts(columns))
+
+    @classmethod
+    def _block_present(cls, columns: Columns) -> np.ndarray:
+        """Conduction block of any grade in >= 1 motor nerve, from the counts or ``motor_conduction_block``."""
+        blocked, readable = cls._block_counts(columns)
+        counted = np.where(blocked > 0, 1.0, np.where(readable, 0.0, np.nan))
+        stated = category_flag(columns["motor_conduction_block"], "motor_conduction_block",
+                               ("present", "single", "multiple"), ("none",))
+        return either(counted, stated)
+
+    @classmethod
+    def _blocks_in_several_nerves(cls, columns: Columns) -> np.ndarray:
+        """Conduction block in >= 2 motor nerves (the multifocal finding): from the counts or ``multiple``.
+
+        A single blocked nerve is exact only with the number studied (else a lower bound: NaN); ``present``
+        (not counted) leaves it open.
+        """
+        blocked, readable = cls._block_counts(columns)
+        exact = readable & ((blocked == 0) | (columns[STUDIED] > 0))
+        counted = np.where(blocked >= 2, 1.0, np.where(exact, 0.0, np.nan))
+        stated = category_flag(columns["motor_conduction_block"], "motor_conduction_block",
+                               ("multiple",), ("none", "single"))
+        return either(counted, stated)
 
     @staticmethod
     def _any_demyelinating(columns: Columns) -> np.ndarray:
-        """1 if any nerve shows any EAN/PNS parameter, 0 if the any-parameter count is 0, else NaN."""
+        """Demyelinating features: any EAN/PNS parameter in any nerve, or a demyelinating / mixed pattern (1);
+        an any-parameter count of 0 with something studied, or a normal / axonal pattern (0); else NaN."""
         counts = np.column_stack([columns[name] for name in (*EAN_PNS_PARAMETERS, "nerves_any_demyelinating")])
-        return np.where((counts > 0).any(axis=1), 1.0, np.where(columns["nerves_any_demyelinating"] == 0, 0.0, np.nan))
+        none_found = (columns["nerves_any_demyelinating"] == 0) & (columns[STUDIED] != 0)
+        counted = np.where((counts > 0).any(axis=1), 1.0, np.where(none_found, 0.0, np.nan))
+        stated = category_flag(columns["motor_ncs_pattern"], "motor_ncs_pattern",
+                               ("demyelinating", "mixed"), ("normal", "axonal"))
+        return either(counted, stated)
 
     @staticmethod
     def _parameters_abnormal(columns: Columns) -> np.ndarray:
@@ -90,3 +155,10 @@ class ConductionFeatures(ContractTransformer):
         counts = np.column_stack([columns[name] for name in EAN_PNS_PARAMETERS])
         abnormal = (counts > 0).sum(axis=1).astype(np.float64)
         return np.where(row_count(counts) > 0, abnormal, np.nan)
+
+
+def _block_counts(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+    definite, probable, cidp = (columns[name] for name in BLOCK_FIELDS.values())
+    blocked = np.fmax(np.fmax(definite, 0.0) + np.fmax(probable, 0.0), cidp)  # fmax(NaN, 0) = 0
+    readable = known_any(definite, probable, cidp) & (columns[STUDIED] != 0)
+    return blocked, readable

@@ -27,9 +27,12 @@ from mmn_ddx.features._columns import Columns
 from mmn_ddx.features._records import read_records
 from mmn_ddx.features.clinical_features import feature_names
 from mmn_ddx.features.conduction import BLOCK_FIELDS, DEMYELINATING_FIELDS, EAN_PNS_PARAMETERS
+from mmn_ddx.features.conduction import WORDS as NCS_WORDS
 from mmn_ddx.features.laboratory import csf_protein_uln
 from mmn_ddx.features.modes import MODES, check_mode, fields_for_mode
+from mmn_ddx.features.motor_neuron import REFLEX_FIELDS
 from mmn_ddx.features.weakness import MRC_FIELDS, REGIONS
+from mmn_ddx.features.weakness import WORDS as WEAKNESS_WORDS
 
 DELIBERATELY_UNUSED: frozenset[str] = frozenset({ID_FIELD})
 """Contract fields no feature is computed from: the free identifier is never a feature."""
@@ -85,7 +88,7 @@ FINDING_GROUPS: dict[str, FindingGroup] = {
         ("sensory_signs", "Sensory symptoms, signs and ataxia"),
         ("ncs_extent", "Nerve conduction studies performed"),
         ("conduction_block", "Motor conduction block"),
-        ("demyelination", "Demyelinating motor conduction abnormalities"),
+        ("demyelination", "Demyelinating or axonal motor conduction"),
         ("sensory_conduction", "Sensory nerve conduction"),
         ("anti_gm1", "Anti-GM1 IgM antibodies"),
         ("csf", "Cerebrospinal fluid"),
@@ -112,6 +115,9 @@ def _side(name: str) -> str:
 
 
 _AGE, _DURATION, _CSF = ("age_at_onset_years",), ("symptom_duration_months",), ("csf_protein_g_per_l",)
+_SYMMETRY, _LIMBS, _BLOCKS = ("weakness_symmetry",), ("weak_arms", "weak_legs"), ("motor_nerves_studied",
+                                                                                 *BLOCK_FIELDS.values())
+_WEAK_LIMBS = (*MRC_FIELDS, *_SYMMETRY, *_LIMBS)  # which limbs are weak: grades or words
 _ROWS: list[tuple[str, str, tuple[str, ...], str]] = [
     ("age_at_onset_years", "age_sex", _AGE, "Age at onset (years)"),
     ("sex_male", "age_sex", ("sex",), "Male sex"),
@@ -122,19 +128,23 @@ _ROWS: list[tuple[str, str, tuple[str, ...], str]] = [
       for v in _values("onset_region")],
     *[(f"weakness_{f[4:]}", "weakness_distribution", (f,), f"Weakness, {_side(f[4:])} (5 - MRC)") for f in MRC_FIELDS],
     ("mrc_regions_recorded", "weakness_distribution", MRC_FIELDS, "Regions with a recorded MRC grade"),
-    ("weakness_max", "weakness_distribution", MRC_FIELDS, "Worst weakness (5 - lowest MRC)"),
+    ("weakness_max", "weakness_distribution", _WEAK_LIMBS, "Worst weakness (5 - lowest MRC)"),
     ("weakness_mean", "weakness_distribution", MRC_FIELDS, "Mean weakness over examined regions"),
     ("weak_regions", "weakness_distribution", MRC_FIELDS, "Number of weak regions"),
-    ("weak_limbs", "weakness_distribution", MRC_FIELDS, "Number of weak limbs"),
+    ("weak_limbs", "weakness_distribution", _WEAK_LIMBS, "Number of weak limbs"),
     ("distal_predominance", "weakness_distribution", MRC_FIELDS, "Distal minus proximal weakness"),
     ("arm_predominance", "weakness_distribution", MRC_FIELDS, "Arm minus leg weakness"),
+    ("distal_predominant", "weakness_distribution", (*_WEAK_LIMBS, "weakness_predominance"),
+     "Distal-predominant weakness"),
+    ("arms_only", "weakness_distribution", _WEAK_LIMBS, "Weakness confined to the arms"),
     *[(f"asymmetry_{r}", "asymmetry", (f"mrc_{r}_left", f"mrc_{r}_right"),
        f"Left-right MRC difference, {r.replace('_', ' ')}")
       for r in REGIONS],
     ("efns_asymmetric_pairs", "asymmetry", MRC_FIELDS, "Region pairs asymmetric by the EFNS/PNS rule"),
-    ("efns_asymmetric", "asymmetry", MRC_FIELDS, "Asymmetric weakness (EFNS/PNS 2010)"),
+    ("efns_asymmetric", "asymmetry", _WEAK_LIMBS, "Asymmetric weakness (EFNS/PNS 2010 rule or stated)"),
     ("asymmetry_index", "asymmetry", MRC_FIELDS, "Asymmetry index (0 symmetric - 1 one-sided)"),
-    ("symmetric_four_limb_weakness", "asymmetry", MRC_FIELDS, "Symmetric proximal and distal weakness of four limbs"),
+    ("symmetric_four_limb_weakness", "asymmetry", (*MRC_FIELDS, *WEAKNESS_WORDS),
+     "Symmetric proximal and distal weakness of four limbs"),
     ("weak_nerve_territories", "nerve_territories", ("weak_nerve_territories",), "Weak nerve territories"),
     ("multifocal_pattern_score", "nerve_territories", (*MRC_FIELDS, "weak_nerve_territories"),
      "Multifocal pattern score"),
@@ -149,7 +159,10 @@ _ROWS: list[tuple[str, str, tuple[str, ...], str]] = [
     ("cranial_nerve_palsy", "cranial_nerves", ("cranial_nerve_palsy",), "Cranial nerve palsy (non-bulbar)"),
     ("fasciculations", "fasciculations_cramps", ("fasciculations",), "Visible fasciculations"),
     ("cramps", "fasciculations_cramps", ("cramps",), "Cramps"),
-    *[(f"reflexes_{where}_{v}", "reflexes", (f"reflexes_{where}_limbs",), f"Reflexes {v} in {where} limbs")
+    # a limb is known weak from grades or weak_arms / weak_legs, known not weak from those or "no weakness"
+    *[(f"reflexes_{where}_{v}", "reflexes", (f"reflexes_{where}_limbs", *REFLEX_FIELDS[2:], *MRC_FIELDS, *_LIMBS,
+                                             *(_SYMMETRY if where == "unaffected" else ())),
+       f"Reflexes {v} in {where} limbs")
       for where in ("affected", "unaffected") for v in _values("reflexes_affected_limbs")],
     ("atrophy_grade", "wasting", ("muscle_atrophy",), "Muscle wasting (0 none - 2 marked)"),
     ("atrophy_vs_weakness", "wasting", ("muscle_atrophy", *MRC_FIELDS), "Wasting relative to weakness"),
@@ -163,34 +176,43 @@ _ROWS: list[tuple[str, str, tuple[str, ...], str]] = [
     ("sensory_involvement", "sensory_signs", ("sensory_symptoms", "sensory_loss"), "Any sensory involvement"),
     ("sensory_ataxia", "sensory_signs", ("sensory_ataxia",), "Sensory ataxia"),
     ("sensory_nerves_studied", "ncs_extent", ("sensory_nerves_studied",), "Sensory nerves studied"),
-    ("sensory_ncs_not_done", "ncs_extent", ("sensory_nerves_studied", "sensory_nerves_abnormal"),
+    ("sensory_ncs_not_done", "ncs_extent", ("sensory_nerves_studied", "sensory_nerves_abnormal", "sensory_ncs"),
      "Sensory NCS not done"),
     ("sensory_nerves_abnormal", "sensory_conduction", ("sensory_nerves_abnormal",), "Abnormal sensory nerves"),
     ("sensory_nerves_abnormal_fraction", "sensory_conduction", ("sensory_nerves_abnormal", "sensory_nerves_studied"),
      "Fraction of sensory nerves abnormal"),
+    ("sensory_ncs_abnormal", "sensory_conduction", ("sensory_nerves_abnormal", "sensory_nerves_studied", "sensory_ncs"),
+     "Abnormal sensory conduction (counted or stated)"),
     ("sensory_normal_across_cb", "sensory_conduction", ("sensory_normal_across_cb",),
      "Sensory conduction normal across block"),
     ("motor_nerves_studied", "ncs_extent", ("motor_nerves_studied",), "Motor nerves studied"),
     ("motor_ncs_not_done", "ncs_extent",
-     ("motor_nerves_studied", *BLOCK_FIELDS.values(), *DEMYELINATING_FIELDS.values()), "Motor NCS not done"),
+     ("motor_nerves_studied", *BLOCK_FIELDS.values(), *DEMYELINATING_FIELDS.values(), *NCS_WORDS),
+     "Motor NCS not done"),
     *[row for group, counts in (("conduction_block", BLOCK_FIELDS), ("demyelination", DEMYELINATING_FIELDS))
       for prefix, field in counts.items() for row in (
         (f"{prefix}_nerves", group, (field,), f"{_sentence(PARAMETER_LABELS[field])} (nerves)"),
         (f"{prefix}_fraction", group, (field, "motor_nerves_studied"),
          f"{_sentence(PARAMETER_LABELS[field])} (fraction of nerves)"))],
-    ("demyelinating_any", "demyelination", (*EAN_PNS_PARAMETERS, "nerves_any_demyelinating"),
-     "Any demyelinating abnormality"),
+    ("cb_present", "conduction_block", (*_BLOCKS, "motor_conduction_block"),
+     "Conduction block present (counted or stated)"),
+    ("cb_multiple_nerves", "conduction_block", (*_BLOCKS, "motor_conduction_block"),
+     "Conduction block in two or more nerves"),
+    ("demyelinating_any", "demyelination",
+     (*EAN_PNS_PARAMETERS, "nerves_any_demyelinating", "motor_nerves_studied", "motor_ncs_pattern"),
+     "Demyelinating features (counted or stated)"),
     ("demyelinating_parameters", "demyelination", EAN_PNS_PARAMETERS, "Number of abnormal EAN/PNS parameters"),
+    ("motor_ncs_axonal", "demyelination", ("motor_ncs_pattern",), "Axonal features on motor conduction"),
     ("anti_gm1_log2_ratio", "anti_gm1", ("anti_gm1_igm_ratio",), "Anti-GM1 IgM (log2 of ratio to cut-off)"),
-    ("anti_gm1_positive", "anti_gm1", ("anti_gm1_igm_ratio",), "Anti-GM1 IgM positive"),
-    ("anti_gm1_high_titre", "anti_gm1", ("anti_gm1_igm_ratio",), "Anti-GM1 IgM high titre"),
-    ("anti_gm1_not_tested", "anti_gm1", ("anti_gm1_igm_ratio",), "Anti-GM1 not tested"),
+    ("anti_gm1_positive", "anti_gm1", ("anti_gm1_igm_ratio", "anti_gm1_igm"), "Anti-GM1 IgM positive"),
+    ("anti_gm1_high_titre", "anti_gm1", ("anti_gm1_igm_ratio", "anti_gm1_igm"), "Anti-GM1 IgM high titre"),
+    ("anti_gm1_not_tested", "anti_gm1", ("anti_gm1_igm_ratio", "anti_gm1_igm"), "Anti-GM1 not tested"),
     ("csf_protein_g_per_l", "csf", _CSF, "CSF protein (g/L)"),
     ("csf_protein_to_uln", "csf", (*_CSF, *_AGE, *_DURATION), "CSF protein / age-adjusted upper limit"),
-    ("csf_protein_elevated", "csf", (*_CSF, *_AGE, *_DURATION), "CSF protein raised"),
+    ("csf_protein_elevated", "csf", (*_CSF, *_AGE, *_DURATION, "csf_protein_raised"), "CSF protein raised"),
     ("csf_cells_per_ul", "csf", ("csf_cells_per_ul",), "CSF cells (/uL)"),
     ("csf_pleocytosis", "csf", ("csf_cells_per_ul",), "CSF cells >= 10/uL"),
-    ("csf_not_done", "csf", (*_CSF, "csf_cells_per_ul"), "CSF not examined"),
+    ("csf_not_done", "csf", (*_CSF, "csf_cells_per_ul", "csf_protein_raised"), "CSF not examined"),
     ("igm_paraprotein", "paraprotein", ("igm_paraprotein",), "IgM paraprotein"),
     ("paraprotein_not_tested", "paraprotein", ("igm_paraprotein",), "Paraprotein not tested"),
     ("anti_mag_positive", "paraprotein", ("anti_mag_positive",), "Anti-MAG antibodies"),

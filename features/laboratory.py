@@ -10,6 +10,9 @@ citation): anti-GM1 positive at the laboratory cut-off and high titre at 4 x; CS
 age-partitioned upper limit (Breiner 2019, :func:`features.criteria._derived.csf_protein_uln`) - MMN
 tolerates a raised protein below 1 g/L (EFNS/PNS 2010 P2), CIDP supportive criteria need it raised with
 fewer than 10 cells/uL (EAN/PNS 2021).
+
+A qualitative result (contract v2: ``anti_gm1_igm`` positive / negative, ``csf_protein_raised``) feeds the
+same columns as the measured value: positive anti-GM1, raised CSF protein, and "not done".
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 
 from mmn_ddx.data import Columns
-from mmn_ddx.features._base import ContractTransformer, Features, at_least, not_done
+from mmn_ddx.features._base import ContractTransformer, Features, at_least, category_flag, either, not_done
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import AGE_FIELDS, age_at_workup, csf_protein_elevated, csf_protein_uln
 
@@ -48,14 +51,16 @@ class LaboratoryFeatures(ContractTransformer):
 
     input_fields: ClassVar[tuple[str, ...]] = (
         "anti_gm1_igm_ratio",
+        "anti_gm1_igm",
         "csf_protein_g_per_l",
+        "csf_protein_raised",
         "csf_cells_per_ul",
         *_TESTS,
         *AGE_FIELDS,
     )
 
     def _compute(self, columns: Columns) -> Features:
-        out = self._anti_gm1(columns["anti_gm1_igm_ratio"])
+        out = self._anti_gm1(columns)
         out.update(self._csf(columns))
         for field, (result, missing) in _TESTS.items():
             out[result] = columns[field]
@@ -63,13 +68,18 @@ class LaboratoryFeatures(ContractTransformer):
         return out
 
     @staticmethod
-    def _anti_gm1(ratio: np.ndarray) -> Features:
-        """log2 of the ratio to the cut-off (0 = at cut-off, 2 = high titre), flags, and "not tested"."""
+    def _anti_gm1(columns: Columns) -> Features:
+        """log2 of the ratio to the cut-off (0 = at cut-off, 2 = high titre), flags, and "not tested".
+
+        A qualitative result says positive or negative; a negative one also rules out a high titre.
+        """
+        ratio = columns["anti_gm1_igm_ratio"]
+        stated = category_flag(columns["anti_gm1_igm"], "anti_gm1_igm", ("positive",), ("negative",))
         return {
             "anti_gm1_log2_ratio": np.log2(np.maximum(ratio, ANTI_GM1_FLOOR)),
-            "anti_gm1_positive": at_least(ratio, ANTI_GM1_POSITIVE),
-            "anti_gm1_high_titre": at_least(ratio, ANTI_GM1_HIGH_TITRE),
-            "anti_gm1_not_tested": not_done(ratio),
+            "anti_gm1_positive": either(at_least(ratio, ANTI_GM1_POSITIVE), stated),
+            "anti_gm1_high_titre": either(at_least(ratio, ANTI_GM1_HIGH_TITRE), np.where(stated == 0, 0.0, np.nan)),
+            "anti_gm1_not_tested": not_done(ratio, stated),
         }
 
     @staticmethod
@@ -77,14 +87,16 @@ class LaboratoryFeatures(ContractTransformer):
         """Protein (raw and over the age limit), raised protein, cell count, pleocytosis, "not done".
 
         ``csf_protein_elevated`` is the criteria's own element (one rule): decided even without a known
-        age band when the protein is above both limits (1) or at most the lower one (0).
+        age band when the protein is above both limits (1) or at most the lower one (0); a report's
+        "raised CSF protein" without a value (``csf_protein_raised``) establishes it too.
         """
         protein, cells = columns["csf_protein_g_per_l"], columns["csf_cells_per_ul"]
+        stated = columns["csf_protein_raised"]
         return {
             "csf_protein_g_per_l": protein,
             "csf_protein_to_uln": protein / csf_protein_uln(columns),
-            "csf_protein_elevated": csf_protein_elevated(columns).to_float(),
+            "csf_protein_elevated": either(csf_protein_elevated(columns).to_float(), stated),
             "csf_cells_per_ul": cells,
             "csf_pleocytosis": at_least(cells, CSF_PLEOCYTOSIS_PER_UL),
-            "csf_not_done": not_done(protein, cells),
+            "csf_not_done": not_done(protein, cells, stated),
         }

@@ -5,10 +5,17 @@ reflexes in weak wasted limbs, bulbar and respiratory weakness (E9), fasciculati
 in several body regions (Gold Coast 2020; LMN dysfunction = weakness *and* wasting, or EMG
 denervation). Weakness *without* wasting is, conversely, typical of MMN early on (Slee 2007: 67 %),
 hence ``atrophy_vs_weakness``.
+
+Reports describe reflexes by limb more often than by "affected / unaffected limbs" (contract v2:
+``reflexes_arms``, ``reflexes_legs``). Where the affected / unaffected fields are null they are read from
+the limb fields, the weak limbs (MRC grades or the words, :func:`features.weakness.arms_weak`) being the
+affected ones, so the same reflex columns hold the same finding whichever way it was written.
 """
 
 from __future__ import annotations
 
+import itertools
+from functools import cache
 from typing import ClassVar
 
 import numpy as np
@@ -25,12 +32,17 @@ from mmn_ddx.features._base import (
     one_hot,
     ordinal,
 )
-from mmn_ddx.features._columns import Columns
-from mmn_ddx.features.weakness import MRC_FIELDS, limb_weakness, weakness_matrix
+from mmn_ddx.features._columns import NULL_CODE, Columns
+from mmn_ddx.features.weakness import MRC_FIELDS, WORDS, arms_weak, legs_weak, limb_weakness, weakness_matrix
 
+REFLEX_FIELDS: tuple[str, ...] = ("reflexes_affected_limbs", "reflexes_unaffected_limbs", "reflexes_arms",
+                                  "reflexes_legs")
 REFLEX_VALUES: tuple[str, ...] = fields()["reflexes_affected_limbs"].values or ()
-ATROPHY_SCORES: tuple[float, ...] = (0.0, 1.0, 2.0)
-"""``muscle_atrophy`` none / mild / marked as an ordinal grade (dictionary order)."""
+_NORMAL_REFLEX = REFLEX_VALUES.index("normal")
+
+ATROPHY_GRADES: dict[str, float] = {"none": 0.0, "mild": 1.0, "marked": 2.0, "present": 1.0}
+"""``muscle_atrophy`` as an ordinal grade; ``present`` (wasting stated without a grade) is at least mild."""
+ATROPHY_SCORES: tuple[float, ...] = tuple(ATROPHY_GRADES[v] for v in fields()["muscle_atrophy"].values or ())
 MAX_ATROPHY, MAX_WEAKNESS = 2.0, 5.0
 
 _PASSTHROUGH: dict[str, str] = {
@@ -51,10 +63,10 @@ class MotorNeuronFeatures(ContractTransformer):
     input_fields: ClassVar[tuple[str, ...]] = (
         "emg_regions_denervated",
         *_PASSTHROUGH.values(),
-        "reflexes_affected_limbs",
-        "reflexes_unaffected_limbs",
+        *REFLEX_FIELDS,
         "muscle_atrophy",
         *MRC_FIELDS,
+        *WORDS,
     )
 
     def _compute(self, columns: Columns) -> Features:
@@ -63,8 +75,9 @@ class MotorNeuronFeatures(ContractTransformer):
             "emg_not_done": not_done(columns["emg_regions_denervated"], columns["emg_fasciculation_potentials"]),
         }
         out.update({name: columns[field] for name, field in _PASSTHROUGH.items()})
-        out.update(one_hot(columns["reflexes_affected_limbs"], REFLEX_VALUES, "reflexes_affected"))
-        out.update(one_hot(columns["reflexes_unaffected_limbs"], REFLEX_VALUES, "reflexes_unaffected"))
+        affected, unaffected = self._reflexes(columns)
+        out.update(one_hot(affected, REFLEX_VALUES, "reflexes_affected"))
+        out.update(one_hot(unaffected, REFLEX_VALUES, "reflexes_unaffected"))
         atrophy = ordinal(columns["muscle_atrophy"], ATROPHY_SCORES)
         out["atrophy_grade"] = atrophy
         out["atrophy_vs_weakness"] = self._atrophy_vs_weakness(columns, atrophy)
@@ -73,6 +86,16 @@ class MotorNeuronFeatures(ContractTransformer):
         emg_lmn = at_least(columns["emg_regions_denervated"], 1)
         out["umn_with_lmn"] = kleene_and(columns["upper_motor_neuron_signs"], kleene_or(lmn_any, emg_lmn))
         return out
+
+    @staticmethod
+    def _reflexes(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+        """Reflex codes in the affected and in the unaffected limbs: the recorded ones, else the arms' and
+        legs' reflexes of the limbs known to be weak (affected) or not weak (unaffected)."""
+        weak = [np.nan_to_num(flag, nan=-1.0).astype(np.intp) for flag in (arms_weak(columns), legs_weak(columns))]
+        by_limb = _limb_reflex_table()[columns["reflexes_arms"], columns["reflexes_legs"], weak[0], weak[1]]
+        recorded = columns["reflexes_affected_limbs"], columns["reflexes_unaffected_limbs"]
+        return (np.where(recorded[0] != NULL_CODE, recorded[0], by_limb[:, 0]),
+                np.where(recorded[1] != NULL_CODE, recorded[1], by_limb[:, 1]))
 
     @staticmethod
     def _atrophy_vs_weakness(columns: Columns, atrophy: np.ndarray) -> np.ndarray:
@@ -99,3 +122,30 @@ class MotorNeuronFeatures(ContractTransformer):
         known_any = ~np.isnan(regions).all(axis=1)
         count = np.where(known_any, (regions == 1).sum(axis=1).astype(np.float64), np.nan)
         return count, kleene_or(*regions.T)
+
+
+def limb_reflexes(arms: int, legs: int, arms_weak: int, legs_weak: int) -> tuple[int, int]:
+    """Reflex codes (affected limbs, unaffected limbs) from the arms' and the legs' codes and whether each is
+    weak (1, 0, -1 unknown): the weak limbs are the affected ones, the limbs known not weak the unaffected."""
+    return (_worst(arms if arms_weak == 1 else NULL_CODE, legs if legs_weak == 1 else NULL_CODE),
+            _worst(arms if arms_weak == 0 else NULL_CODE, legs if legs_weak == 0 else NULL_CODE))
+
+
+def _worst(first: int, second: int) -> int:
+    """One reflex code for two groups of limbs: the one known, else the further from normal when both lie on
+    the same side of it (reduced and absent: absent), else null (reduced arms with brisk legs is no one value)."""
+    if NULL_CODE in (first, second):
+        return max(first, second)
+    low, high = min(first, second), max(first, second)
+    return low if high <= _NORMAL_REFLEX else high if low >= _NORMAL_REFLEX else NULL_CODE
+
+
+@cache
+def _limb_reflex_table() -> np.ndarray:
+    """:func:`limb_reflexes` for every combination, indexed like the arrays (a trailing slot for -1)."""
+    codes, weak = (*range(len(REFLEX_VALUES)), NULL_CODE), (0, 1, NULL_CODE)
+    table = np.empty((len(codes), len(codes), len(weak), len(weak), 2), dtype=np.int64)
+    for index in itertools.product(codes, codes, weak, weak):
+        table[index] = limb_reflexes(*index)
+    table.flags.writeable = False
+    return table

@@ -6,6 +6,10 @@ but no other objective sensory deficit (EFNS/PNS 2010, C2 and E10), and requires
 conduction across the segments with motor block (N3); CIDP requires sensory abnormalities in two
 nerves (EAN/PNS 2021). Hence ``minor_vibration`` keeps its own column, and "sensory involvement"
 (symptoms or a deficit beyond minor vibration loss) follows criteria.md 0.2.
+
+"Abnormal sensory conduction" is one column that the counts or the report's words (``sensory_ncs``,
+contract v2) establish; ``sensory_nerves_abnormal: 0`` without the number studied reads like
+``sensory_ncs: normal`` (none found in the nerves the report studied), never as "not done".
 """
 
 from __future__ import annotations
@@ -15,7 +19,16 @@ from typing import ClassVar
 import numpy as np
 
 from mmn_ddx.data import fields
-from mmn_ddx.features._base import ContractTransformer, Features, flag, fraction, kleene_or, one_hot
+from mmn_ddx.features._base import (
+    ContractTransformer,
+    Features,
+    category_flag,
+    either,
+    flag,
+    fraction,
+    kleene_or,
+    one_hot,
+)
 from mmn_ddx.features._columns import NULL_CODE, Columns
 
 SENSORY_LOSS_VALUES: tuple[str, ...] = fields()["sensory_loss"].values or ()
@@ -33,6 +46,7 @@ class SensoryFeatures(ContractTransformer):
         "sensory_nerves_studied",
         "sensory_nerves_abnormal",
         "sensory_normal_across_cb",
+        "sensory_ncs",
     )
 
     def _compute(self, columns: Columns) -> Features:
@@ -54,16 +68,22 @@ class SensoryFeatures(ContractTransformer):
 
     @staticmethod
     def _conduction(columns: Columns) -> Features:
-        """Sensory NCS extent and abnormality; "not done" when no sensory nerve is reported studied or abnormal.
+        """Sensory NCS extent and abnormality; "not done" unless a nerve is reported studied, a count is
+        given (0 studied excepted) or the result is stated in words.
 
         The fraction is NaN when the number studied is null or 0 (criteria.md 0.1: counts are only
         interpretable with a positive denominator).
         """
         studied, abnormal = columns["sensory_nerves_studied"], columns["sensory_nerves_abnormal"]
+        stated = category_flag(columns["sensory_ncs"], "sensory_ncs", ("abnormal",), ("normal",))
+        counted_any = (studied != 0) & ~np.isnan(abnormal)
+        done = (studied > 0) | counted_any | ~np.isnan(stated)
+        counted = np.where(abnormal > 0, 1.0, np.where(counted_any, 0.0, np.nan))
         return {
             "sensory_nerves_studied": studied,
-            "sensory_ncs_not_done": (~(studied > 0) & ~(abnormal > 0)).astype(np.float64),
+            "sensory_ncs_not_done": (~done).astype(np.float64),
             "sensory_nerves_abnormal": abnormal,
             "sensory_nerves_abnormal_fraction": fraction(abnormal, studied),
+            "sensory_ncs_abnormal": either(counted, stated),
             "sensory_normal_across_cb": columns["sensory_normal_across_cb"],
         }

@@ -9,6 +9,13 @@ Each MRC field is the weakest muscle of its region (data dictionary), so "weakne
 and a limb's weakness is the larger of its proximal and distal values (criteria.md 0.2). Partial
 examinations are common in letters and case reports: every summary is computed over the regions that
 were recorded, is NaN when none were, and ``mrc_regions_recorded`` tells the model how many there were.
+
+Reports without grades describe the pattern in words (contract v2: ``weakness_symmetry``,
+``weakness_predominance``, ``weak_arms``, ``weak_legs``). Where the same finding is meant, the words feed
+the grade-based column (either source establishes it, :func:`features._base.either`): asymmetric weakness,
+no weakness (worst weakness 0), the number of weak limbs, symmetric four-limb weakness, distal
+predominance and weakness confined to the arms. The magnitudes (grades, differences, indices) stay
+grade-only: words give no number.
 """
 
 from __future__ import annotations
@@ -18,7 +25,18 @@ from typing import ClassVar
 import numpy as np
 
 from mmn_ddx.data import MRC_FIELDS, MRC_REGIONS, Columns
-from mmn_ddx.features._base import ContractTransformer, Features, at_least, fraction, row_count, row_max
+from mmn_ddx.features._base import (
+    ContractTransformer,
+    Features,
+    above,
+    at_least,
+    either,
+    fraction,
+    row_count,
+    row_max,
+)
+from mmn_ddx.features._stated_weakness import FIELDS as STATED_FIELDS
+from mmn_ddx.features._stated_weakness import stated_findings
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import grades_asymmetric
 
@@ -35,6 +53,8 @@ LIMBS: dict[str, tuple[str, str]] = {
 }
 
 FULL_STRENGTH = T.MRC_NORMAL
+
+WORDS = STATED_FIELDS
 
 
 def weakness_matrix(columns: Columns) -> np.ndarray:
@@ -61,26 +81,53 @@ def pair_asymmetric(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return grades_asymmetric(left, right).true
 
 
+def _limbs_weak(columns: Columns, first: int, finding: str) -> np.ndarray:
+    """1 if an arm (or leg) is weak, 0 if none is, from the grades or the words; NaN if neither tells."""
+    limbs = limb_weakness(columns)[:, first:first + 2]
+    graded = np.where((limbs > 0).any(axis=1), 1.0, np.where((limbs == 0).all(axis=1), 0.0, np.nan))
+    return either(graded, stated_findings(columns)[finding])
+
+
+def arms_weak(columns: Columns) -> np.ndarray:
+    """Whether any arm is weak (1 / 0 / NaN), from the MRC grades, ``weak_arms`` or "no weakness"."""
+    return columns.cached("arms_weak", lambda: _limbs_weak(columns, 0, "arms_weak"))
+
+
+def legs_weak(columns: Columns) -> np.ndarray:
+    """Whether any leg is weak (1 / 0 / NaN), from the MRC grades, ``weak_legs`` or "no weakness"."""
+    return columns.cached("legs_weak", lambda: _limbs_weak(columns, 2, "legs_weak"))
+
+
 class WeaknessFeatures(ContractTransformer):
     """Regional weakness, asymmetry (incl. the EFNS rule), predominance and a multifocal-pattern score."""
 
-    input_fields: ClassVar[tuple[str, ...]] = (*MRC_FIELDS, "weak_nerve_territories")
+    input_fields: ClassVar[tuple[str, ...]] = (*MRC_FIELDS, "weak_nerve_territories", *WORDS)
 
     def _compute(self, columns: Columns) -> Features:
-        weakness = weakness_matrix(columns)
+        weakness, stated = weakness_matrix(columns), stated_findings(columns)
         out: Features = {f"weakness_{name[4:]}": weakness[:, j] for j, name in enumerate(MRC_FIELDS)}
         out["mrc_regions_recorded"] = row_count(weakness)
-        out["weakness_max"] = row_max(weakness)
+        out["weakness_max"] = np.fmax(row_max(weakness), stated["no_weakness"])
         out["weakness_mean"] = fraction(np.nansum(weakness, axis=1), out["mrc_regions_recorded"])
         out["weak_regions"] = self._weak_count(weakness)
-        out["weak_limbs"] = self._weak_count(limb_weakness(columns))
+        out["weak_limbs"] = np.fmax(self._weak_count(limb_weakness(columns)), stated["weak_limbs"])
         out.update(self._asymmetry(weakness))
         out["distal_predominance"] = self._difference(weakness, distal=True)
         out["arm_predominance"] = self._difference(weakness, distal=False)
-        out["symmetric_four_limb_weakness"] = self._symmetric_four_limb(weakness, out["efns_asymmetric_pairs"])
+        out["distal_predominant"] = either(above(out["distal_predominance"], 0), stated["distal_predominant"])
+        out["arms_only"] = self._arms_only(columns)
+        graded_symmetric = self._symmetric_four_limb(weakness, out["efns_asymmetric_pairs"])
+        out["symmetric_four_limb_weakness"] = either(graded_symmetric, stated["symmetric_four_limb"])
         out["weak_nerve_territories"] = columns["weak_nerve_territories"]
         out["multifocal_pattern_score"] = self._multifocal_score(columns, out["efns_asymmetric"])
+        out["efns_asymmetric"] = either(out["efns_asymmetric"], stated["asymmetric"])
         return out
+
+    @staticmethod
+    def _arms_only(columns: Columns) -> np.ndarray:
+        """Weakness confined to the arms: an arm weak and no leg weak (1), no arm weak or a leg weak (0)."""
+        arms, legs = arms_weak(columns), legs_weak(columns)
+        return np.where((arms == 0) | (legs == 1), 0.0, np.where((arms == 1) & (legs == 0), 1.0, np.nan))
 
     @staticmethod
     def _weak_count(weakness: np.ndarray) -> np.ndarray:

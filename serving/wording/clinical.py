@@ -17,6 +17,16 @@ from mmn_ddx.features import (
 )
 from mmn_ddx.serving.wording._phrases import Record, num, plural, region, words, yes_no
 
+UNGRADED = "(stated without MRC grades)"
+LIMB_WORDS: dict[str, str] = {"none": "{limbs} not weak", "one": "one {limb} weak", "both": "both {limbs} weak"}
+PREDOMINANCE_WORDS: dict[str, str] = {"distal": "distal > proximal", "proximal": "proximal > distal",
+                                      "both": "proximal and distal alike"}
+SYMMETRY_WORDS: dict[str, str] = {"no_weakness": f"no weakness {UNGRADED}",
+                                  "symmetric": f"symmetric weakness {UNGRADED}",
+                                  "asymmetric": f"asymmetric weakness {UNGRADED}"}
+WASTING_WORDS: dict[str, str] = {"none": "no wasting", "mild": "mild wasting", "marked": "marked wasting",
+                                 "present": "wasting (grade not stated)"}
+
 
 def age_sex(record: Record) -> str:
     age, sex = record_value(record, "age_at_onset_years"), record_value(record, "sex")
@@ -45,7 +55,7 @@ def weakness_distribution(record: Record, known: Known = None) -> str:
     f = derived_features(record, WeaknessFeatures, known)
     recorded = int(f["mrc_regions_recorded"])
     if recorded == 0:
-        return "strength not recorded"
+        return _stated_distribution(record)
     if f["weakness_max"] == 0:
         return f"full strength in the {recorded} examined regions"
     grades = {name: record_value(record, name) for name in MRC_FIELDS}
@@ -61,10 +71,21 @@ def weakness_distribution(record: Record, known: Known = None) -> str:
     return "; ".join(parts)
 
 
+def _stated_distribution(record: Record) -> str:
+    """The weakness as the report words it, when no MRC grade is recorded."""
+    if record_value(record, "weakness_symmetry") == "no_weakness":
+        return SYMMETRY_WORDS["no_weakness"]
+    arms, legs, where = (record_value(record, name) for name in ("weak_arms", "weak_legs", "weakness_predominance"))
+    parts = [*([LIMB_WORDS[arms].format(limb="arm", limbs="arms")] if arms else []),
+             *([LIMB_WORDS[legs].format(limb="leg", limbs="legs")] if legs else []),
+             *([PREDOMINANCE_WORDS[where]] if where else [])]
+    return f"{', '.join(parts)} {UNGRADED}" if parts else "strength not recorded"
+
+
 def asymmetry(record: Record, known: Known = None) -> str:
     f = derived_features(record, WeaknessFeatures, known)
     if math.isnan(f["efns_asymmetric_pairs"]):
-        return "asymmetry not assessable (no left-right pair recorded)"
+        return _stated_asymmetry(record, f)
     if f["symmetric_four_limb_weakness"] == 1:
         return "symmetric proximal and distal weakness of all four limbs"
     pairs = {r: (record_value(record, f"mrc_{r}_left"), record_value(record, f"mrc_{r}_right")) for r in REGIONS}
@@ -77,6 +98,19 @@ def asymmetry(record: Record, known: Known = None) -> str:
     difference = abs(compared[largest][0] - compared[largest][1])
     return (f"asymmetric by the EFNS/PNS rule in {len(asymmetric)} of {plural(len(compared), 'region pair')}, "
             f"largest difference {plural(difference, 'MRC grade')} ({region(largest)})")
+
+
+def _stated_asymmetry(record: Record, f: dict[str, float]) -> str:
+    """Asymmetry as the report words it, when no left-right MRC pair is recorded."""
+    if f["symmetric_four_limb_weakness"] == 1:
+        return f"symmetric proximal and distal weakness of all four limbs {UNGRADED}"
+    symmetry = record_value(record, "weakness_symmetry")
+    if symmetry:
+        return SYMMETRY_WORDS[symmetry]
+    one = [limb for limb, name in (("arm", "weak_arms"), ("leg", "weak_legs")) if record_value(record, name) == "one"]
+    if one:
+        return f"asymmetric: one {' and one '.join(one)} weak {UNGRADED}"
+    return "asymmetry not assessable (no left-right pair recorded)"
 
 
 def nerve_territories(record: Record) -> str:
@@ -92,21 +126,24 @@ def wasting(record: Record, known: Known = None) -> str:
     worst = derived_features(record, WeaknessFeatures, known)["weakness_max"]
     if atrophy is None:
         return "muscle wasting not recorded"
-    wasting_words = {"none": "no wasting", "mild": "mild wasting", "marked": "marked wasting"}[atrophy]
+    wasting_words = WASTING_WORDS[atrophy]
     if math.isnan(worst):
         return wasting_words
     return f"{wasting_words}, weakest muscle MRC {num(5 - worst)}"
 
 
 def reflexes(record: Record) -> str:
-    affected, unaffected = (
-        record_value(record, "reflexes_affected_limbs"),
-        record_value(record, "reflexes_unaffected_limbs"),
-    )
-    if affected is None and unaffected is None:
+    affected, unaffected, arms, legs = (record_value(record, name) for name in (
+        "reflexes_affected_limbs", "reflexes_unaffected_limbs", "reflexes_arms", "reflexes_legs"))
+    if affected is None and unaffected is None and arms is None and legs is None:
         return "reflexes not recorded"
-    return (f"reflexes {words(affected, 'not recorded')} in affected limbs, "
-            f"{words(unaffected, 'not recorded')} in unaffected limbs")
+    parts = []
+    if affected is not None or unaffected is not None:
+        parts.append(f"reflexes {words(affected, 'not recorded')} in affected limbs, "
+                     f"{words(unaffected, 'not recorded')} in unaffected limbs")
+    if arms is not None or legs is not None:
+        parts.append(f"reflexes {words(arms, 'not recorded')} in the arms, {words(legs, 'not recorded')} in the legs")
+    return "; ".join(parts)
 
 
 def umn_signs(record: Record) -> str:

@@ -13,6 +13,7 @@ from mmn_ddx.features import (
     PARAMETER_LABELS,
     ConductionFeatures,
     Known,
+    SensoryFeatures,
     csf_protein_limit,
     derived_features,
     fields_for_mode,
@@ -22,22 +23,44 @@ from mmn_ddx.features.criteria import CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L as
 from mmn_ddx.features.criteria import CSF_PROTEIN_ULN_UP_TO_AGE_LIMIT_G_PER_L as CSF_ULN_YOUNG_G_PER_L
 from mmn_ddx.serving.wording._phrases import Record, num, plural, yes_no
 
+NOT_COUNTED = "(stated without counts)"
+NO_DENOMINATOR = "(number of nerves studied not given)"
+"""A zero count without the number studied: none found in the nerves the report studied (not "not done")."""
 
-def _studied(record: Record, name: str, kind: str) -> str:
+BLOCK_WORDS: dict[str, str] = {
+    "none": f"no conduction block found {NOT_COUNTED}",
+    "present": f"conduction block present {NOT_COUNTED}",
+    "single": f"conduction block in one nerve {NOT_COUNTED}",
+    "multiple": f"conduction block in several nerves {NOT_COUNTED}",
+}
+PATTERN_WORDS: dict[str, str] = {
+    "normal": f"normal motor conduction {NOT_COUNTED}",
+    "axonal": f"axonal pattern on motor conduction {NOT_COUNTED}",
+    "demyelinating": f"demyelinating features on motor conduction {NOT_COUNTED}",
+    "mixed": f"axonal and demyelinating features on motor conduction {NOT_COUNTED}",
+}
+SENSORY_WORDS: dict[str, str] = {
+    "normal": f"normal sensory conduction {NOT_COUNTED}",
+    "abnormal": f"abnormal sensory conduction {NOT_COUNTED}",
+}
+"""The v2 qualitative findings in words: evidence stated without counts, never "not done"."""
+
+
+def _studied(record: Record, name: str, kind: str, not_done: float) -> str:
+    if not_done == 1:
+        return f"{kind} nerve conduction not done"
     value = record_value(record, name)
-    return f"{kind} nerve conduction not done" if not value else f"{plural(value, kind + ' nerve')} studied"
+    return f"{plural(value, kind + ' nerve')} studied" if value else f"{kind} nerve conduction done {NO_DENOMINATOR}"
 
 
-def ncs_extent(record: Record) -> str:
-    return ", ".join(
-        (_studied(record, "motor_nerves_studied", "motor"), _studied(record, "sensory_nerves_studied", "sensory"))
-    )
+def ncs_extent(record: Record, known: Known = None) -> str:
+    motor = derived_features(record, ConductionFeatures, known)["motor_ncs_not_done"]
+    sensory = derived_features(record, SensoryFeatures, known)["sensory_ncs_not_done"]
+    return ", ".join((_studied(record, "motor_nerves_studied", "motor", motor),
+                      _studied(record, "sensory_nerves_studied", "sensory", sensory)))
 
 
-def _nerve_counts(record: Record, names: tuple[str, ...], known: Known) -> str:
-    f = derived_features(record, ConductionFeatures, known)
-    if f["motor_ncs_not_done"] == 1:
-        return "motor nerve conduction not done"
+def _nerve_counts(record: Record, names: tuple[str, ...]) -> str:
     studied = record_value(record, "motor_nerves_studied")
     parts = []
     for name in names:
@@ -48,53 +71,82 @@ def _nerve_counts(record: Record, names: tuple[str, ...], known: Known) -> str:
             parts.append(f"{PARAMETER_LABELS[name]} in {count}")
         elif studied:
             parts.append(f"{PARAMETER_LABELS[name]} in {count} of {plural(studied, 'motor nerve')}")
+        elif count == 0:
+            parts.append(f"no {PARAMETER_LABELS[name].removeprefix('any ')} found {NO_DENOMINATOR}")
         else:
             parts.append(f"{PARAMETER_LABELS[name]} in {plural(count, 'motor nerve')} (number studied not recorded)")
     return ", ".join(parts)
 
 
+def _motor_findings(record: Record, names: tuple[str, ...], words: str | None, known: Known) -> str:
+    """The counts (when any is recorded, or nothing is stated in words), then the finding stated in words."""
+    if derived_features(record, ConductionFeatures, known)["motor_ncs_not_done"] == 1:
+        return "motor nerve conduction not done"
+    counted = any(record_value(record, name) is not None for name in names)
+    return ", ".join([*([_nerve_counts(record, names)] if counted or words is None else []),
+                      *([words] if words else [])])
+
+
 def conduction_block(record: Record, known: Known = None) -> str:
-    return _nerve_counts(record, tuple(BLOCK_FIELDS.values()), known)
+    stated = record_value(record, "motor_conduction_block")
+    if stated is None and record_value(record, "motor_nerves_studied") is None and (
+            derived_features(record, ConductionFeatures, known)["cb_present"] == 0):  # every recorded count is 0
+        return f"no conduction block found {NO_DENOMINATOR}"
+    return _motor_findings(record, tuple(BLOCK_FIELDS.values()), BLOCK_WORDS[stated] if stated else None, known)
 
 
 def demyelination(record: Record, known: Known = None) -> str:
     names = ("nerves_any_demyelinating", "nerves_dml_prolonged", "nerves_cv_slowed", "nerves_fwave_prolonged",
              "nerves_fwave_absent", "nerves_temporal_dispersion")
     shown = tuple(n for n in names if record_value(record, n)) or ("nerves_any_demyelinating",)
-    return _nerve_counts(record, shown, known)
+    pattern = record_value(record, "motor_ncs_pattern")
+    return _motor_findings(record, shown, PATTERN_WORDS[pattern] if pattern else None, known)
 
 
-def sensory_conduction(record: Record) -> str:
+def sensory_conduction(record: Record, known: Known = None) -> str:
     studied, abnormal = record_value(record, "sensory_nerves_studied"), record_value(record, "sensory_nerves_abnormal")
-    if not studied and not abnormal:
-        first = "sensory nerve conduction not done"
+    stated = record_value(record, "sensory_ncs")
+    parts = []
+    if derived_features(record, SensoryFeatures, known)["sensory_ncs_not_done"] == 1:
+        parts.append("sensory nerve conduction not done")
+    elif abnormal is None and studied:
+        parts.append(f"{plural(studied, 'sensory nerve')} studied" if stated else
+                     f"sensory results not recorded ({plural(studied, 'nerve')} studied)")
     elif abnormal is None:
-        first = f"sensory results not recorded ({plural(studied, 'nerve')} studied)"
+        pass  # the result is stated in words only
     elif abnormal == 0 and studied:
-        first = f"normal in all {plural(studied, 'sensory nerve')}"
+        parts.append(f"normal in all {plural(studied, 'sensory nerve')}")
     elif studied:
-        first = f"abnormal in {abnormal} of {plural(studied, 'sensory nerve')}"
+        parts.append(f"abnormal in {abnormal} of {plural(studied, 'sensory nerve')}")
+    elif abnormal == 0:
+        parts.append(f"no abnormal sensory nerve found {NO_DENOMINATOR}")
     else:
-        first = f"abnormal in {plural(abnormal, 'sensory nerve')} (number studied not recorded)"
-    return ", ".join((first, yes_no(record, "sensory_normal_across_cb", "normal across the blocked segments",
-                                     "abnormal across the blocked segments", "across blocked segments not recorded")))
+        parts.append(f"abnormal in {plural(abnormal, 'sensory nerve')} (number studied not recorded)")
+    if stated:
+        parts.append(SENSORY_WORDS[stated])
+    parts.append(yes_no(record, "sensory_normal_across_cb", "normal across the blocked segments",
+                        "abnormal across the blocked segments", "across blocked segments not recorded"))
+    return ", ".join(parts)
 
 
 def anti_gm1(record: Record) -> str:
     ratio = record_value(record, "anti_gm1_igm_ratio")
     if ratio is None:
-        return "anti-GM1 IgM not tested"
+        stated = record_value(record, "anti_gm1_igm")
+        return f"anti-GM1 IgM {stated} (no titre given)" if stated else "anti-GM1 IgM not tested"
     verdict = "high titre" if ratio >= ANTI_GM1_HIGH_TITRE else "positive" if ratio >= ANTI_GM1_POSITIVE else "negative"
     return f"anti-GM1 IgM {ratio:.1f}× cut-off ({verdict})"
 
 
 def csf(record: Record) -> str:
     protein, cells = record_value(record, "csf_protein_g_per_l"), record_value(record, "csf_cells_per_ul")
-    if protein is None and cells is None:
+    raised = record_value(record, "csf_protein_raised")
+    if protein is None and cells is None and raised is None:
         return "CSF not examined"
     uln = csf_protein_limit(record)
     if protein is None:
-        first = "CSF protein not recorded"
+        first = "CSF protein not recorded" if raised is None else (
+            f"CSF protein {'raised' if raised else 'not raised'} (stated without a value)")
     elif math.isnan(uln):
         first = (f"CSF protein {protein:.2f} g/L (upper limit {CSF_ULN_YOUNG_G_PER_L:.2f} or {CSF_ULN_OLD_G_PER_L:.2f} "
                  "g/L: age at work-up unknown)")

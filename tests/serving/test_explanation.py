@@ -96,6 +96,26 @@ def test_conduction_block_is_worded_with_the_patients_counts(results: list[Predi
     assert block.sentence.endswith(": " + direction(values, predicted))
 
 
+WORDED_MMN = {
+    "age_at_onset_years": 38.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb",
+    "weakness_symmetry": "asymmetric", "weakness_predominance": "distal", "weak_arms": "one", "weak_legs": "none",
+    "motor_conduction_block": "multiple", "motor_ncs_pattern": "demyelinating", "sensory_ncs": "normal",
+    "anti_gm1_igm": "positive",
+}
+
+
+def test_a_record_in_words_is_explained_with_its_stated_findings(predictor: Predictor) -> None:
+    result = predictor.predict_many([WORDED_MMN], with_next_test=False)[0]
+    statements = {f.finding: f.statement for f in result.explanation.by_finding}
+    assert statements["conduction_block"] == "conduction block in several nerves (stated without counts)"
+    assert statements["anti_gm1"] == "anti-GM1 IgM positive (no titre given)"
+    assert statements["sensory_conduction"].startswith("normal sensory conduction (stated without counts)")
+    assert "not done" not in statements["ncs_extent"]
+    features = dict(zip(result.explanation.by_feature.features, result.explanation.by_feature.values, strict=True))
+    assert features["cb_multiple_nerves"] == 1 and features["anti_gm1_positive"] == 1
+    assert features["motor_ncs_not_done"] == 0 and features["efns_asymmetric"] == 1
+
+
 def test_feature_values_are_the_models_inputs(results: list[PredictionResult], predictor: Predictor) -> None:
     features = predictor.bundle.transform([MMN])[0]
     reported = results[-2].explanation.by_feature.values

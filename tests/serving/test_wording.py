@@ -50,6 +50,48 @@ def test_descriptions_state_the_patient_s_actual_values(group: str, record: dict
     assert describe_finding(group, record) == expected
 
 
+MINIMAL = {"age_at_onset_years": 50.0, "sex": "female"}
+
+
+@pytest.mark.parametrize(("group", "record", "expected"), [
+    ("conduction_block", {"motor_conduction_block": "multiple"},
+     "conduction block in several nerves (stated without counts)"),
+    ("conduction_block", {"motor_conduction_block": "none"}, "no conduction block found (stated without counts)"),
+    ("conduction_block", {"nerves_definite_cb": 0}, "no conduction block found (number of nerves studied not given)"),
+    ("conduction_block", {**MMN, "motor_conduction_block": "multiple"},
+     "definite conduction block in 3 of 8 motor nerves, probable conduction block in 1, conduction block by the CIDP "
+     "definition in 3, conduction block in several nerves (stated without counts)"),
+    ("ncs_extent", {"nerves_definite_cb": 0},
+     "motor nerve conduction done (number of nerves studied not given), sensory nerve conduction not done"),
+    ("ncs_extent", {"motor_ncs_pattern": "axonal", "sensory_ncs": "normal"},
+     "motor nerve conduction done (number of nerves studied not given), "
+     "sensory nerve conduction done (number of nerves studied not given)"),
+    ("demyelination", {"motor_ncs_pattern": "demyelinating"},
+     "demyelinating features on motor conduction (stated without counts)"),
+    ("demyelination", {"nerves_any_demyelinating": 0},
+     "no demyelinating abnormality found (number of nerves studied not given)"),
+    ("sensory_conduction", {"sensory_ncs": "normal"},
+     "normal sensory conduction (stated without counts), across blocked segments not recorded"),
+    ("sensory_conduction", {"sensory_nerves_abnormal": 0},
+     "no abnormal sensory nerve found (number of nerves studied not given), across blocked segments not recorded"),
+    ("anti_gm1", {"anti_gm1_igm": "positive"}, "anti-GM1 IgM positive (no titre given)"),
+    ("csf", {"csf_protein_raised": True}, "CSF protein raised (stated without a value), cell count not recorded"),
+    ("weakness_distribution", {"weak_arms": "one", "weak_legs": "none", "weakness_predominance": "distal"},
+     "one arm weak, legs not weak, distal > proximal (stated without MRC grades)"),
+    ("weakness_distribution", {"weakness_symmetry": "no_weakness"}, "no weakness (stated without MRC grades)"),
+    ("asymmetry", {"weakness_symmetry": "asymmetric"}, "asymmetric weakness (stated without MRC grades)"),
+    ("asymmetry", {"weak_arms": "one"}, "asymmetric: one arm weak (stated without MRC grades)"),
+    ("asymmetry", {"weakness_symmetry": "symmetric", "weakness_predominance": "both", "weak_arms": "both",
+                   "weak_legs": "both"},
+     "symmetric proximal and distal weakness of all four limbs (stated without MRC grades)"),
+    ("wasting", {"muscle_atrophy": "present"}, "wasting (grade not stated)"),
+    ("reflexes", {"reflexes_arms": "reduced", "reflexes_legs": "brisk"},
+     "reflexes reduced in the arms, brisk in the legs"),
+])
+def test_findings_stated_in_words_are_worded_as_evidence(group: str, record: dict[str, Any], expected: str) -> None:
+    assert describe_finding(group, {**MINIMAL, **record}) == expected
+
+
 def test_nothing_unrecorded_is_described_as_normal() -> None:
     minimal = {"age_at_onset_years": 50.0, "sex": "female"}
     for group in FINDING_GROUPS:
