@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import partial
 
+import numpy as np
+
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import (
     MRC_FIELDS,
@@ -93,7 +95,7 @@ def c1_single_nerve_territory(c: Columns) -> Tri:
     """C1: "if signs and symptoms are present only in the distribution of one nerve, only a possible
     diagnosis can be made"; with one affected nerve, asymmetry is automatic (criteria.md §1.5 note ii).
     Without the count, two limbs stated weak or no weakness refute it."""
-    stated_weak = weak_pair_stated(c, "arm") + weak_pair_stated(c, "leg")  # NaN unless both pairs are stated
+    stated_weak = np.nan_to_num(weak_pair_stated(c, "arm")) + np.nan_to_num(weak_pair_stated(c, "leg"))
     refuted = (stated_weak >= 2) | no_weakness_stated(c)
     return numbers_first(c.num("weak_nerve_territories", "==", T.MMN_SINGLE_NERVE_TERRITORY),
                          Tri(never(c), refuted))
