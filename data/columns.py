@@ -87,6 +87,12 @@ class Columns:
             self._cache[key] = result
         return result
 
+    def depends_on_reading(self) -> Reading:
+        """The reading, for a computation whose result depends on it (the criteria's reading of a finding
+        stated without counts, docs/criteria.md): counted like ``count_at_least``, so never shared."""
+        self._count_reads()[0] += 1
+        return self.reading
+
     def __len__(self) -> int:
         return self.n
 

@@ -14,7 +14,9 @@ import numpy as np
 
 from mmn_ddx.data import MRC_FIELDS, MRC_REGIONS, compare
 from mmn_ddx.features.criteria import thresholds as T
-from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least, tri
+from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, tri
+from mmn_ddx.features.criteria._stated import WEAKNESS_FIELDS as STATED_WEAKNESS_FIELDS
+from mmn_ddx.features.criteria._stated import no_weakness_stated, numbers_first, weak_pair_stated
 
 LIMBS: tuple[str, ...] = ("arm_left", "arm_right", "leg_left", "leg_right")
 LEVELS: tuple[str, ...] = ("proximal", "distal")
@@ -44,9 +46,49 @@ def limb_weak(c: Columns, limb: str) -> Tri:
     )
 
 
+def weak_limb_bounds(c: Columns, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bound of the weak arms (``kind="arm"``) or legs, 0-2: the MRC grades, and the number
+    stated in words (``weak_arms`` / ``weak_legs``, ``weakness_symmetry: no_weakness``) where the grades leave
+    it open. A grade never yields to a word: a known weak limb stays weak."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        sides = [limb_weak(c, f"{kind}_{side}") for side in ("left", "right")]
+        lower = sum(s.true.astype(np.float64) for s in sides)
+        upper = sum((~s.false).astype(np.float64) for s in sides)
+        words = weak_pair_stated(c, kind)
+        said = ~np.isnan(words)
+        lower = np.where(said, np.fmax(lower, words), lower)
+        return lower, np.where(said, np.fmax(lower, np.fmin(upper, words)), upper)
+
+    return c.cached(f"weak_limb_bounds:{kind}", compute)
+
+
 def limbs_weak_at_least(c: Columns, k: int) -> Tri:
-    """``n_limbs_weak >= k`` without imputing unexamined limbs."""
-    return at_least(k, (limb_weak(c, limb) for limb in LIMBS))
+    """``n_limbs_weak >= k`` without imputing unexamined limbs (grades, then the limbs stated weak)."""
+    (arm_lo, arm_hi), (leg_lo, leg_hi) = weak_limb_bounds(c, "arm"), weak_limb_bounds(c, "leg")
+    return Tri(arm_lo + leg_lo >= k, arm_hi + leg_hi < k)
+
+
+def limbs_weak_exactly(c: Columns, k: int) -> Tri:
+    """``n_limbs_weak == k`` (grades, then the limbs stated weak)."""
+    (arm_lo, arm_hi), (leg_lo, leg_hi) = weak_limb_bounds(c, "arm"), weak_limb_bounds(c, "leg")
+    lower, upper = arm_lo + leg_lo, arm_hi + leg_hi
+    return Tri((lower == k) & (upper == k), (lower > k) | (upper < k))
+
+
+def pair_weak(c: Columns, kind: str) -> Tri:
+    """At least one arm (``kind="arm"``) or leg is weak."""
+    lower, upper = weak_limb_bounds(c, kind)
+    return Tri(lower >= 1, upper < 1)
+
+
+def nerve_territories_at_least(c: Columns, k: int) -> Tri:
+    """``weak_nerve_territories >= k``; where it is not recorded, k limbs stated weak (``weak_arms`` /
+    ``weak_legs``) are k nerve territories and no weakness is none (fewer weak limbs decide nothing: one limb
+    holds several territories). The grades are not read here, so v1 records keep their verdicts."""
+    stated_weak = np.nan_to_num(weak_pair_stated(c, "arm")) + np.nan_to_num(weak_pair_stated(c, "leg"))
+    words = Tri(stated_weak >= k, no_weakness_stated(c))
+    return numbers_first(c.num("weak_nerve_territories", ">=", k), words)
 
 
 def grades_asymmetric(left: np.ndarray, right: np.ndarray) -> Tri:
@@ -68,6 +110,10 @@ def pair_asymmetric(c: Columns, region: str) -> Tri:
 def asymmetric_weakness(c: Columns) -> Tri:
     """Any of the four regional left/right MRC pairs is asymmetric (criteria.md §0.2)."""
     return c.cached("asymmetric", lambda: any_of(*(pair_asymmetric(c, r) for r in REGIONS)))
+
+
+WEAKNESS_FIELDS: tuple[str, ...] = (*MRC_FIELDS, *STATED_WEAKNESS_FIELDS)
+"""The fields of the weak-limb counts (:func:`weak_limb_bounds`)."""
 
 
 def symmetric_4limb_prox_dist(c: Columns) -> Tri:
@@ -135,6 +181,15 @@ def csf_protein_elevated(c: Columns) -> Tri:
         return above_high | (above_low & csf_lower_limit_applies(c))
 
     return c.cached("csf_elevated", compute)
+
+
+STATED_CSF_FIELDS: tuple[str, ...] = (*CSF_FIELDS, "csf_protein_raised")
+
+
+def csf_protein_raised(c: Columns) -> Tri:
+    """CSF protein raised: the value against its age-partitioned limit (:func:`csf_protein_elevated`), else
+    the statement ``csf_protein_raised`` ("albuminocytological dissociation" without a value)."""
+    return numbers_first(csf_protein_elevated(c), c.flag("csf_protein_raised"))
 
 
 def immunotherapy_improved(c: Columns) -> Tri:

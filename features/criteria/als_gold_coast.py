@@ -24,15 +24,24 @@ import numpy as np
 
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import (
-    ARM_FIELDS,
     IMMUNOTHERAPY_FIELDS,
-    LEG_FIELDS,
+    WEAKNESS_FIELDS,
     immunotherapy_improved,
     limbs_weak_at_least,
-    region_weak,
+    pair_weak,
 )
 from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, is_true, true_or_unknown
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
+from mmn_ddx.features.criteria._stated import (
+    BLOCK_FIELDS,
+    PATTERN_FIELDS,
+    REFLEX_FIELDS,
+    block_stated,
+    demyelinating_pattern,
+    numbers_first,
+    proven,
+    reflexes_stated,
+)
 from mmn_ddx.features.criteria.cidp_ean2021 import STRONG_MOTOR_ELEMENTS
 from mmn_ddx.features.criteria.mmn_efns2010 import n1_definite_cb, n2_probable_cb_two_nerves, p1_anti_gm1_positive
 
@@ -59,7 +68,7 @@ ALS_GOLD_COAST = CriteriaSet(
     ),
 )
 _element = ALS_GOLD_COAST.element
-_LMN_FIELDS = ("bulbar_weakness", "muscle_atrophy", *ARM_FIELDS, *LEG_FIELDS, "emg_regions_denervated")
+_LMN_FIELDS = ("bulbar_weakness", "muscle_atrophy", *WEAKNESS_FIELDS, "emg_regions_denervated")
 """Fields of "LMN in >= 2 regions": a possibly pseudobulbar weakness (UMN signs, no wasting) cannot matter there,
 because without wasting no limb region is a clinical LMN region."""
 
@@ -73,19 +82,23 @@ def gc1_progressive_motor_impairment(c: Columns) -> Tri:
 @_element(
     "GCC 2",
     "Upper motor neuron dysfunction (pathological signs, or a reflex preserved in weak, wasted limbs)",
-    fields=("upper_motor_neuron_signs", "reflexes_affected_limbs", "muscle_atrophy", *ARM_FIELDS, *LEG_FIELDS),
+    fields=("upper_motor_neuron_signs", "reflexes_affected_limbs", *REFLEX_FIELDS, "muscle_atrophy",
+            *WEAKNESS_FIELDS),
     role="clinical",
 )
 def gc2_upper_motor_neuron_dysfunction(c: Columns) -> Tri:
     """UMN dysfunction: pathological reflexes or spasticity (``upper_motor_neuron_signs``), or "the presence
     of a reflex in a clinically weak and wasted muscle" - reflexes of the weak limbs normal or brisk while
-    there is atrophy. Brisk reflexes alone do not count (docs/criteria.md)."""
-    preserved_in_wasted = (
-        c.isin("reflexes_affected_limbs", T.ALS_PRESERVED_REFLEXES)
-        & limbs_weak_at_least(c, 1)
-        & c.isin("muscle_atrophy", T.ALS_ATROPHY_PRESENT)
+    there is atrophy: the affected limbs' reflexes, else the arms' (legs') while arms (legs) are weak; those
+    fields hold the worst side, so preserved means preserved on both sides. Brisk reflexes alone do not
+    count (docs/criteria.md)."""
+    preserved = T.ALS_PRESERVED_REFLEXES
+    by_limb = any_of(
+        reflexes_stated(c, "arm", preserved) & pair_weak(c, "arm"),
+        reflexes_stated(c, "leg", preserved) & pair_weak(c, "leg"),
     )
-    return c.flag("upper_motor_neuron_signs") | preserved_in_wasted
+    weak_limb_reflex = numbers_first(c.isin("reflexes_affected_limbs", preserved) & limbs_weak_at_least(c, 1), by_limb)
+    return c.flag("upper_motor_neuron_signs") | (weak_limb_reflex & c.isin("muscle_atrophy", T.ALS_ATROPHY_PRESENT))
 
 
 def _bulbar_lmn(c: Columns) -> Tri:
@@ -104,7 +117,7 @@ def _clinical_lmn_bounds(c: Columns) -> tuple[np.ndarray, np.ndarray]:
     def compute() -> tuple[np.ndarray, np.ndarray]:
         bulbar = _bulbar_lmn(c)
         atrophy = c.isin("muscle_atrophy", T.ALS_ATROPHY_PRESENT)
-        limbs = [any_of(*(region_weak(c, f) for f in ARM_FIELDS)), any_of(*(region_weak(c, f) for f in LEG_FIELDS))]
+        limbs = [pair_weak(c, "arm"), pair_weak(c, "leg")]
         weak_known = sum(is_true(limb).astype(np.float64) for limb in limbs)
         weak_possible = sum((~limb.false).astype(np.float64) for limb in limbs)
         lower = is_true(bulbar) + np.minimum(weak_known, 1.0) * is_true(atrophy)
@@ -142,28 +155,33 @@ _MOTOR = "motor_nerves_studied"
 
 
 @_element(
-    "GCC 3", "No conduction block (EFNS/PNS definite, or probable in >= 2 nerves)",
-    fields=("nerves_definite_cb", "nerves_probable_cb", _MOTOR), role="exclusion",
+    "GCC 3", "No conduction block (EFNS/PNS definite, or probable in >= 2 nerves, or a block stated)",
+    fields=("nerves_definite_cb", "nerves_probable_cb", _MOTOR, *BLOCK_FIELDS), role="exclusion",
 )
 def gc3_no_conduction_block(c: Columns) -> Tri:
     """Criterion 3: "investigations exclude other disease processes". A motor conduction block that meets the
-    EFNS/PNS 2010 electrodiagnostic rule of definite or probable MMN (N1 in one nerve, N2 in two) is evidence
-    of MMN, the mimic criterion 3 exists for."""
-    return ~(n1_definite_cb.compute(c) | n2_probable_cb_two_nerves.compute(c))
+    EFNS/PNS 2010 electrodiagnostic rule of definite or probable MMN (N1 in one nerve, N2 in two), or a block
+    the report states without grading it, is evidence of MMN, the mimic criterion 3 exists for (both
+    readings); "no conduction block" is evidence of its absence."""
+    return ~any_of(n1_definite_cb.compute(c), n2_probable_cb_two_nerves.compute(c), proven(block_stated(c)))
 
 
 @_element(
-    "GCC 3", "No demyelinating neuropathy (EAN/PNS 2021 strongly supportive motor criteria)",
-    fields=tuple(dict.fromkeys(f for e in STRONG_MOTOR_ELEMENTS for f in e.fields)), role="exclusion",
+    "GCC 3", "No demyelinating neuropathy (EAN/PNS 2021 strongly supportive motor criteria, or stated)",
+    fields=(*dict.fromkeys(f for e in STRONG_MOTOR_ELEMENTS for f in e.fields), *PATTERN_FIELDS),
+    role="exclusion",
 )
 def gc3_no_demyelinating_neuropathy(c: Columns) -> Tri:
     """Criterion 3: a demyelinating neuropathy, read as the EAN/PNS 2021 strongly supportive motor
-    conduction criteria (a)-(f) (two nerves, or block plus another parameter), is another disease process."""
-    return ~any_of(*(e.compute(c) for e in STRONG_MOTOR_ELEMENTS))
+    conduction criteria (a)-(f) (two nerves, or block plus another parameter), or motor conduction stated
+    demyelinating or mixed (both readings), is another disease process; stated normal or axonal, it is
+    not (the counts then read as none)."""
+    return ~any_of(*(e.compute(c) for e in STRONG_MOTOR_ELEMENTS), proven(demyelinating_pattern(c)))
 
 
 @_element(
-    "GCC 3", "No positive IgM anti-GM1", fields=("anti_gm1_igm_ratio",), role="exclusion", absent_unless_recorded=True
+    "GCC 3", "No positive IgM anti-GM1", fields=("anti_gm1_igm_ratio", "anti_gm1_igm"), role="exclusion",
+    absent_unless_recorded=True,
 )
 def gc3_no_positive_anti_gm1(c: Columns) -> Tri:
     """Criterion 3: a positive IgM anti-GM1 (EFNS/PNS 2010 P1) is evidence of MMN. Only a recorded positive

@@ -34,15 +34,19 @@ from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import (
     ARM_FIELDS,
     LIMBS,
-    MRC_FIELDS,
     PROXIMAL_FIELDS,
-    limb_weak,
+    WEAKNESS_FIELDS,
     limbs_weak_at_least,
+    limbs_weak_exactly,
+    nerve_territories_at_least,
+    no_weakness_stated,
+    pair_weak,
     region_weak,
     symmetric_4limb_prox_dist,
 )
-from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least, exactly
+from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
+from mmn_ddx.features.criteria._stated import REFLEX_FIELDS, chart_review, never, numbers_first, reflexes_stated
 
 CIDP_EAN2021 = CriteriaSet(
     id="cidp_ean2021",
@@ -80,10 +84,19 @@ def duration_at_least_8_weeks(c: Columns) -> Tri:
     return c.num("symptom_duration_months", ">=", T.CIDP_MIN_DURATION_MONTHS)
 
 
-@_element("typical", "Symmetric proximal and distal weakness of all four limbs", fields=MRC_FIELDS, role="clinical")
+@_element("typical", "Symmetric proximal and distal weakness of all four limbs",
+          fields=WEAKNESS_FIELDS, role="clinical")
 def typical_symmetric_weakness(c: Columns) -> Tri:
-    """Typical CIDP: "symmetric proximal and distal muscle weakness of upper and lower limbs"."""
-    return symmetric_4limb_prox_dist(c)
+    """Typical CIDP: "symmetric proximal and distal muscle weakness of upper and lower limbs". Where the
+    grades cannot decide, the words: asymmetric weakness, no weakness, or an arm or leg spared refute it
+    (both readings); symmetric weakness of both arms and both legs meets it in chart review only (the words
+    do not say that proximal and distal muscles are both weak, which the strict reading needs the grades for).
+    """
+    words_true = all_of(c.isin("weakness_symmetry", ("symmetric",)), c.isin("weak_arms", ("both",)),
+                        c.isin("weak_legs", ("both",))).true & chart_review(c)
+    words_false = (c.isin("weakness_symmetry", ("asymmetric", "no_weakness")).true
+                   | c.isin("weak_arms", ("none", "one")).true | c.isin("weak_legs", ("none", "one")).true)
+    return numbers_first(symmetric_4limb_prox_dist(c), Tri(words_true, words_false & ~words_true))
 
 
 @_element("typical", "Symmetric sensory loss (>= 2 limbs)", fields=("sensory_loss",), role="clinical")
@@ -95,16 +108,21 @@ def typical_sensory_involvement(c: Columns) -> Tri:
 @_element(
     "typical",
     "Absent or reduced reflexes in all limbs",
-    fields=("reflexes_affected_limbs", "reflexes_unaffected_limbs", *MRC_FIELDS),
+    fields=("reflexes_affected_limbs", "reflexes_unaffected_limbs", *WEAKNESS_FIELDS, *REFLEX_FIELDS),
     role="clinical",
 )
 def typical_reflexes_reduced_all_limbs(c: Columns) -> Tri:
     """Typical CIDP: "absent or reduced tendon reflexes in all limbs"; when all four limbs are weak the
-    unaffected-limb field has nothing to describe and is not needed (criteria.md §2.7)."""
+    unaffected-limb field has nothing to describe and is not needed (criteria.md §2.7). Else the reflexes by
+    limb: arm or leg reflexes normal or brisk (their worst side) refute it in both readings; arm and leg
+    reflexes reduced or absent meet it in the chart-review reading only (the fields hold the worst side)."""
     all_limbs_weak = limbs_weak_at_least(c, len(LIMBS))
-    return c.isin("reflexes_affected_limbs", T.CIDP_REFLEXES_LOW) & (
+    by_affection = c.isin("reflexes_affected_limbs", T.CIDP_REFLEXES_LOW) & (
         c.isin("reflexes_unaffected_limbs", T.CIDP_REFLEXES_LOW) | all_limbs_weak
     )
+    arms, legs = (reflexes_stated(c, kind, T.CIDP_REFLEXES_LOW) for kind in ("arm", "leg"))
+    by_limb = Tri((arms & legs).true & chart_review(c), arms.false | legs.false)
+    return numbers_first(by_affection, by_limb)
 
 
 @_element("multifocal", "Multifocal sensory loss", fields=("sensory_loss",), role="clinical")
@@ -113,13 +131,16 @@ def multifocal_sensory_loss(c: Columns) -> Tri:
     return c.isin("sensory_loss", T.CIDP_MULTIFOCAL_SENSORY_LOSS)
 
 
-@_element("multifocal", "Weakness in >= 2 nerve territories", fields=("weak_nerve_territories",), role="clinical")
+@_element("multifocal", "Weakness in >= 2 nerve territories",
+          fields=("weak_nerve_territories", "weak_arms", "weak_legs", "weakness_symmetry"),
+          role="clinical")
 def multifocal_nerve_territories(c: Columns) -> Tri:
-    """Multifocal CIDP: weakness in a multifocal (nerve-territory) pattern."""
-    return c.num("weak_nerve_territories", ">=", T.CIDP_MULTIFOCAL_MIN_TERRITORIES)
+    """Multifocal CIDP: weakness in a multifocal (nerve-territory) pattern; without the count, two weak
+    limbs are two territories."""
+    return nerve_territories_at_least(c, T.CIDP_MULTIFOCAL_MIN_TERRITORIES)
 
 
-@_element("multifocal", "Weakness in more than one limb", fields=MRC_FIELDS, role="clinical")
+@_element("multifocal", "Weakness in more than one limb", fields=WEAKNESS_FIELDS, role="clinical")
 def multifocal_more_than_one_limb(c: Columns) -> Tri:
     """Multifocal CIDP: "in more than one limb" (usually asymmetric, upper-limb predominant: not required)."""
     return limbs_weak_at_least(c, T.CIDP_MULTIFOCAL_MIN_LIMBS)
@@ -128,27 +149,34 @@ def multifocal_more_than_one_limb(c: Columns) -> Tri:
 @_element(
     "distal",
     "Distal leg weakness without proximal weakness",
-    fields=("mrc_leg_distal_left", "mrc_leg_distal_right", *PROXIMAL_FIELDS),
+    fields=("mrc_leg_distal_left", "mrc_leg_distal_right", *PROXIMAL_FIELDS, "weakness_predominance", "weak_legs",
+            "weakness_symmetry"),
     role="clinical",
 )
 def distal_leg_weakness_only(c: Columns) -> Tri:
-    """Distal CIDP: "distal sensory loss and muscle weakness predominantly in the lower limbs"."""
+    """Distal CIDP: "distal sensory loss and muscle weakness predominantly in the lower limbs". Without the
+    grades, weakness stated proximal or both, no weak leg or no weakness refute it (a distal predominance
+    does not say the proximal muscles are normal)."""
     leg_distal = region_weak(c, "mrc_leg_distal_left") | region_weak(c, "mrc_leg_distal_right")
-    return leg_distal & ~any_of(*(region_weak(c, f) for f in PROXIMAL_FIELDS))
+    refuted = (c.isin("weakness_predominance", ("proximal", "both")).true | c.isin("weak_legs", ("none",)).true
+               | no_weakness_stated(c))
+    return numbers_first(leg_distal & ~any_of(*(region_weak(c, f) for f in PROXIMAL_FIELDS)),
+                         Tri(never(c), refuted))
 
 
-@_element("focal", "Weakness in one limb only", fields=MRC_FIELDS, role="clinical")
+@_element("focal", "Weakness in one limb only", fields=WEAKNESS_FIELDS, role="clinical")
 def focal_one_limb(c: Columns) -> Tri:
-    """Focal CIDP: "sensory loss and muscle weakness in only one limb"."""
-    return exactly(T.CIDP_FOCAL_LIMBS, (limb_weak(c, limb) for limb in LIMBS))
+    """Focal CIDP: "sensory loss and muscle weakness in only one limb" (grades, then the limbs stated weak)."""
+    return limbs_weak_exactly(c, T.CIDP_FOCAL_LIMBS)
 
 
-@_element("focal", "The one weak limb is an arm", fields=ARM_FIELDS, role="clinical")
+@_element("focal", "The one weak limb is an arm", fields=(*ARM_FIELDS, "weak_arms", "weakness_symmetry"),
+          role="clinical")
 def focal_limb_is_arm(c: Columns) -> Tri:
     """Focal CIDP confined to an arm is labelled MADSAM (criteria.md §2: "multifocal CIDP, and by extension
     focal CIDP confined to the arm"): one of the arms is weak. Combined with "one limb only", so a known weak
     arm decides it."""
-    return limb_weak(c, "arm_left") | limb_weak(c, "arm_right")
+    return pair_weak(c, "arm")
 
 
 @_element(
@@ -160,7 +188,8 @@ def motor_no_sensory_involvement(c: Columns) -> Tri:
     return c.isin("sensory_loss", T.CIDP_MOTOR_VARIANT_SENSORY_LOSS) & ~c.flag("sensory_symptoms")
 
 
-@_element("sensory", "Objective sensory loss without weakness", fields=("sensory_loss", *MRC_FIELDS), role="clinical")
+@_element("sensory", "Objective sensory loss without weakness", fields=("sensory_loss", *WEAKNESS_FIELDS),
+          role="clinical")
 def sensory_loss_without_weakness(c: Columns) -> Tri:
     """Sensory CIDP: "sensory symptoms and signs without motor involvement"."""
     return c.isin("sensory_loss", T.SENSORY_DEFICIT_VALUES) & ~limbs_weak_at_least(c, 1)  # no weak limb
@@ -239,7 +268,8 @@ def categories(c: Columns, r: Mapping[str, Tri]) -> Categories:
         "motor": r["typical_symmetric_weakness"] & r["motor_no_sensory_involvement"],
         "sensory": r["sensory_loss_without_weakness"],
     }
-    strong, weak = any_of(*(r[e] for e in _STRONG)), any_of(*(r[e] for e in _WEAK))
+    strong = numbers_first(any_of(*(r[e] for e in _STRONG)), r["motor_stated_demyelinating"])
+    weak = strong | numbers_first(any_of(*(r[e] for e in _WEAK)), r["motor_stated_demyelinating_features"])
     upgrade = at_least(T.CIDP_MIN_SUPPORTIVE_FOR_UPGRADE, (r[e] for e in _SUPPORTIVE))
     cidp: Categories = {}
     possible: Categories = {}

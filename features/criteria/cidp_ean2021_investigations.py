@@ -14,13 +14,28 @@ from collections.abc import Callable
 
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import (
-    CSF_FIELDS,
     IMMUNOTHERAPY_FIELDS,
-    csf_protein_elevated,
+    STATED_CSF_FIELDS,
+    csf_protein_raised,
     immunotherapy_improved,
 )
 from mmn_ddx.features.criteria._logic import Columns, Tri, any_of
 from mmn_ddx.features.criteria._registry import Element, ElementFn
+from mmn_ddx.features.criteria._stated import (
+    BLOCK_FIELDS,
+    PATTERN_DEMYELINATING,
+    PATTERN_FIELDS,
+    PATTERN_NOT_DEMYELINATING,
+    SENSORY_FIELDS,
+    block_stated,
+    chart_review,
+    count_at_least,
+    demyelinating_pattern,
+    never,
+    numbers_first,
+    stated,
+    ungraded_block,
+)
 from mmn_ddx.features.criteria.cidp_ean2021 import CIDP_EAN2021
 
 _element = CIDP_EAN2021.element
@@ -36,8 +51,18 @@ _PARAMETER_FIELDS = (
 
 
 # --- motor conduction criteria (a)-(f); (g) is not recorded ---------------------------------------------------
+def _raw_count(c: Columns, field: str, k: int) -> Tri:
+    return count_at_least(c, field, k, _MOTOR)
+
+
 def _count(c: Columns, field: str, k: int) -> Tri:
-    return c.count_at_least(field, k, _MOTOR)
+    """A count, else "no demyelinating motor nerve" when motor conduction is stated normal or axonal."""
+    return numbers_first(_raw_count(c, field, k), _not_demyelinating(c))
+
+
+def _not_demyelinating(c: Columns) -> Tri:
+    """``motor_ncs_pattern`` normal or axonal: no motor nerve met a demyelinating criterion (both readings)."""
+    return Tri(never(c), c.isin("motor_ncs_pattern", PATTERN_NOT_DEMYELINATING).true)
 
 
 def _other_parameter(c: Columns, exclude: str) -> Tri:
@@ -45,7 +70,20 @@ def _other_parameter(c: Columns, exclude: str) -> Tri:
 
 
 def _motor(reference: str, description: str, *used: str) -> Callable[[ElementFn], Element]:
-    return _element(reference, description, fields=(*used, _MOTOR), role="electrodiagnostic")
+    return _element(reference, description, fields=(*used, _MOTOR, *PATTERN_FIELDS), role="electrodiagnostic")
+
+
+def _stated_pattern(c: Columns, yes: tuple[str, ...], no: tuple[str, ...]) -> Tri:
+    """``motor_ncs_pattern`` in ``yes``: met in chart review, undecided in strict; in ``no``: not met."""
+    words = stated(c, "motor_ncs_pattern", yes, no)
+    return words if chart_review(c) else Tri(never(c), words.false)
+
+
+def _block(c: Columns, k: int) -> Tri:
+    """(e) conduction block in ``k`` nerves: the count, else a block stated without count or grade
+    (:func:`features.criteria._stated.ungraded_block`: in chart review a stated block meets the guideline's
+    definition in each nerve stated), else an axonal or normal summary."""
+    return numbers_first(_raw_count(c, "nerves_cidp_cb", k), numbers_first(ungraded_block(c, k), _not_demyelinating(c)))
 
 
 @_motor("motor (a)", "Distal motor latency prolonged in >= 2 nerves", "nerves_dml_prolonged")
@@ -101,10 +139,10 @@ def d_fwave_absent_two_nerves_plus_other(c: Columns) -> Tri:
     )
 
 
-@_motor("motor (e)", "Conduction block in >= 2 nerves", "nerves_cidp_cb")
+@_motor("motor (e)", "Conduction block in >= 2 nerves", "nerves_cidp_cb", *BLOCK_FIELDS)
 def e_cb_two_nerves(c: Columns) -> Tri:
     """(e) motor conduction block (>= 30% amplitude reduction, tibial excluded) in two nerves."""
-    return _count(c, "nerves_cidp_cb", T.CIDP_STRONG_NERVES)
+    return _block(c, T.CIDP_STRONG_NERVES)
 
 
 @_motor(
@@ -112,21 +150,22 @@ def e_cb_two_nerves(c: Columns) -> Tri:
     "Conduction block in 1 nerve plus another parameter (not F absence) in another nerve",
     "nerves_any_demyelinating",
     *_PARAMETER_FIELDS,
+    *BLOCK_FIELDS,
 )
 def e_cb_one_nerve_plus_other(c: Columns) -> Tri:
     """(e) CB in one nerve plus >= 1 other demyelinating parameter, except F-wave absence, in >= 1 other
     nerve (approximation: the other parameter might sit in the blocked nerve)."""
     return (
-        _count(c, "nerves_cidp_cb", T.CIDP_WEAK_NERVES)
+        _block(c, T.CIDP_WEAK_NERVES)
         & _other_parameter(c, exclude="nerves_cidp_cb")
         & _count(c, "nerves_any_demyelinating", T.CIDP_STRONG_NERVES)
     )
 
 
-@_motor("motor (e)", "Conduction block in 1 nerve", "nerves_cidp_cb")
+@_motor("motor (e)", "Conduction block in 1 nerve", "nerves_cidp_cb", *BLOCK_FIELDS)
 def e_cb_one_nerve(c: Columns) -> Tri:
     """(e), weakly supportive: one nerve."""
-    return _count(c, "nerves_cidp_cb", T.CIDP_WEAK_NERVES)
+    return _block(c, T.CIDP_WEAK_NERVES)
 
 
 @_motor("motor (f)", "Abnormal temporal dispersion in >= 2 nerves", "nerves_temporal_dispersion")
@@ -141,42 +180,78 @@ def f_temporal_dispersion_one_nerve(c: Columns) -> Tri:
     return _count(c, "nerves_temporal_dispersion", T.CIDP_WEAK_NERVES)
 
 
-@_motor("sensory variant", "No motor nerve with a demyelinating abnormality", "nerves_any_demyelinating")
+@_element("motor (stated)", "Motor conduction stated demyelinating (chart review: strongly supportive)",
+          fields=PATTERN_FIELDS, role="electrodiagnostic")
+def motor_stated_demyelinating(c: Columns) -> Tri:
+    """A "demyelinating" motor conduction summary without per-nerve counts. Chart review reads it as the
+    strongly supportive motor criteria met, as validation studies scored reports ("demyelinating
+    polyneuropathy" = demyelinating features in several nerves); strict leaves it undecided (the counts
+    decide (a)-(f)). The categories read it only where the counts leave (a)-(f) undecided; "mixed" leaves
+    it open, "normal" or "axonal" refute it."""
+    return _stated_pattern(c, ("demyelinating",), PATTERN_NOT_DEMYELINATING)
+
+
+@_element("motor (stated)", "Motor conduction stated demyelinating or mixed (chart review: weakly supportive)",
+          fields=PATTERN_FIELDS, role="electrodiagnostic")
+def motor_stated_demyelinating_features(c: Columns) -> Tri:
+    """A "demyelinating" or "mixed" (axonal and demyelinating) summary: demyelinating features in one nerve
+    at least, weakly supportive in chart review; undecided in the strict reading."""
+    return _stated_pattern(c, PATTERN_DEMYELINATING, PATTERN_NOT_DEMYELINATING)
+
+
+@_motor("sensory variant", "No motor nerve with a demyelinating abnormality", "nerves_any_demyelinating",
+        *BLOCK_FIELDS)
 def motor_conduction_normal(c: Columns) -> Tri:
-    """Sensory CIDP: normal motor conduction (no nerve with any demyelinating motor parameter)."""
-    return ~_count(c, "nerves_any_demyelinating", 1)
+    """Sensory CIDP: normal motor conduction (no nerve with any demyelinating motor parameter): the count,
+    else the summary (normal or axonal; demyelinating, mixed or a stated block refute it)."""
+    stated_abnormal = demyelinating_pattern(c).true | block_stated(c).true
+    words = Tri(_not_demyelinating(c).false & ~stated_abnormal, stated_abnormal)
+    return numbers_first(~_raw_count(c, "nerves_any_demyelinating", 1), words)
 
 
 # --- sensory conduction ---------------------------------------------------------------------------------------
 @_element(
-    "sensory", "Sensory conduction abnormal in >= 2 nerves", fields=("sensory_nerves_abnormal", _SENSORY),
-    role="electrodiagnostic",
+    "sensory", "Sensory conduction abnormal in >= 2 nerves",
+    fields=("sensory_nerves_abnormal", _SENSORY, *SENSORY_FIELDS), role="electrodiagnostic",
 )
 def sensory_abnormal_two_nerves(c: Columns) -> Tri:
-    """Sensory conduction abnormalities in two nerves (CIDP and possible CIDP, criteria.md §2.6)."""
-    return c.count_at_least("sensory_nerves_abnormal", T.CIDP_SENSORY_ABNORMAL_NERVES, _SENSORY)
+    """Sensory conduction abnormalities in two nerves (CIDP and possible CIDP, criteria.md §2.6). Without
+    the count: "sensory conduction normal" refutes it (both readings); "abnormal" meets it in chart review
+    (a report's summary of the sensory studies, as validation studies scored it), undecided in strict."""
+    words = stated(c, "sensory_ncs", ("abnormal",), ("normal",))
+    if not chart_review(c):
+        words = Tri(never(c), words.false)
+    return numbers_first(count_at_least(c, "sensory_nerves_abnormal", T.CIDP_SENSORY_ABNORMAL_NERVES, _SENSORY),
+                         words)
 
 
 @_element(
     "sensory (motor variant)", "Normal sensory conduction in >= 4 nerves",
-    fields=("sensory_nerves_abnormal", _SENSORY), role="electrodiagnostic",
+    fields=("sensory_nerves_abnormal", _SENSORY, *SENSORY_FIELDS), role="electrodiagnostic",
 )
 def sensory_normal_four_nerves(c: Columns) -> Tri:
-    """Motor CIDP: normal sensory conduction in four nerves."""
+    """Motor CIDP: normal sensory conduction in four nerves; "sensory conduction abnormal" refutes it, while
+    "normal" without the number of nerves leaves the four open (both readings)."""
     studied = c.num(_SENSORY, ">=", T.CIDP_MOTOR_VARIANT_NORMAL_SENSORY_NERVES)
-    return studied & ~c.count_at_least("sensory_nerves_abnormal", 1, _SENSORY)
+    counts = studied & ~count_at_least(c, "sensory_nerves_abnormal", 1, _SENSORY)
+    return numbers_first(counts, Tri(never(c), c.isin("sensory_ncs", ("abnormal",)).true))
 
 
 # --- supportive criteria -----------------------------------------------------------------------------------------
 @_element(
     "supportive",
     "CSF protein raised (age-adjusted) with < 10 cells/uL",
-    fields=(*CSF_FIELDS, "csf_cells_per_ul"),
+    fields=(*STATED_CSF_FIELDS, "csf_cells_per_ul"),
     role="supportive",
 )
 def supportive_csf(c: Columns) -> Tri:
-    """CSF protein above the age-appropriate limit with leucocytes < 10/uL."""
-    return csf_protein_elevated(c) & c.num("csf_cells_per_ul", "<", T.CSF_CELLS_BELOW_PER_UL)
+    """CSF protein above the age-appropriate limit (or stated raised) with leucocytes < 10/uL. Chart review
+    reads an unrecorded cell count as < 10 when the protein is raised: a pleocytosis is an exclusion a
+    report would state (its absence is what "albuminocytological dissociation" says)."""
+    cells = c.num("csf_cells_per_ul", "<", T.CSF_CELLS_BELOW_PER_UL)
+    if chart_review(c):
+        cells = Tri(~cells.false, cells.false)
+    return csf_protein_raised(c) & cells
 
 
 @_element("supportive", "Nerve ultrasound enlargement", fields=("ultrasound_nerve_enlarged",), role="supportive")

@@ -20,16 +20,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import partial
 
+import numpy as np
+
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import (
-    CSF_FIELDS,
     MRC_FIELDS,
+    STATED_CSF_FIELDS,
     asymmetric_weakness,
-    csf_protein_elevated,
+    csf_protein_raised,
+    nerve_territories_at_least,
+    no_weakness_stated,
     upper_limb_predominant,
 )
 from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
+from mmn_ddx.features.criteria._stated import (
+    BLOCK_FIELDS,
+    SENSORY_FIELDS,
+    chart_review,
+    count_at_least,
+    never,
+    numbers_first,
+    stated,
+    ungraded_block,
+    weak_pair_stated,
+)
+from mmn_ddx.features.criteria._stated import WEAKNESS_FIELDS as STATED_WEAKNESS_FIELDS
 
 MMN_EFNS2010 = CriteriaSet(
     id="mmn_efns2010",
@@ -65,24 +81,34 @@ def c1_duration_over_one_month(c: Columns) -> Tri:
     return c.num("symptom_duration_months", ">", T.MMN_MIN_DURATION_MONTHS)
 
 
-@_clinical("C1", "Motor involvement in at least two nerve territories", fields=("weak_nerve_territories",))
+@_clinical("C1", "Motor involvement in at least two nerve territories",
+           fields=("weak_nerve_territories", *STATED_WEAKNESS_FIELDS))
 def c1_two_nerve_territories(c: Columns) -> Tri:
-    """C1: "motor involvement in the motor nerve distribution of at least two nerves"."""
-    return c.num("weak_nerve_territories", ">=", T.MMN_MIN_NERVE_TERRITORIES)
+    """C1: "motor involvement in the motor nerve distribution of at least two nerves"; without the count,
+    two weak limbs are two nerve territories."""
+    return nerve_territories_at_least(c, T.MMN_MIN_NERVE_TERRITORIES)
 
 
-@_clinical("C1 (possible)", "Signs confined to one nerve territory", fields=("weak_nerve_territories",))
+@_clinical("C1 (possible)", "Signs confined to one nerve territory",
+           fields=("weak_nerve_territories", *STATED_WEAKNESS_FIELDS))
 def c1_single_nerve_territory(c: Columns) -> Tri:
     """C1: "if signs and symptoms are present only in the distribution of one nerve, only a possible
-    diagnosis can be made"; with one affected nerve, asymmetry is automatic (criteria.md §1.5 note ii)."""
-    return c.num("weak_nerve_territories", "==", T.MMN_SINGLE_NERVE_TERRITORY)
+    diagnosis can be made"; with one affected nerve, asymmetry is automatic (criteria.md §1.5 note ii).
+    Without the count, two limbs stated weak or no weakness refute it."""
+    stated_weak = np.nan_to_num(weak_pair_stated(c, "arm")) + np.nan_to_num(weak_pair_stated(c, "leg"))
+    refuted = (stated_weak >= 2) | no_weakness_stated(c)
+    return numbers_first(c.num("weak_nerve_territories", "==", T.MMN_SINGLE_NERVE_TERRITORY),
+                         Tri(never(c), refuted))
 
 
-@_clinical("C1", "Asymmetric weakness (MRC rule)", fields=MRC_FIELDS)
+@_clinical("C1", "Asymmetric weakness (MRC rule, else as stated)", fields=(*MRC_FIELDS, "weakness_symmetry"))
 def c1_asymmetric_weakness(c: Columns) -> Tri:
     """C1 footnote: asymmetry = >= 1 MRC grade left-right difference if strength > 3, >= 2 grades if <= 3,
-    in any of the four regional pairs."""
-    return asymmetric_weakness(c)
+    in any of the four regional pairs. Where the grades cannot decide, the record's words (both readings):
+    "asymmetric" meets it, "symmetric" or no weakness refute it. Weakness of one arm only is not read as
+    asymmetry: a slight one-sided weakness can be within one MRC grade."""
+    words = stated(c, "weakness_symmetry", ("asymmetric",), ("symmetric", "no_weakness"))
+    return numbers_first(asymmetric_weakness(c), words)
 
 
 @_clinical("C2", "No objective sensory loss beyond minor vibration loss in the legs", fields=("sensory_loss",),
@@ -149,59 +175,77 @@ def e11_no_early_diffuse_symmetric_weakness(c: Columns) -> Tri:
 
 
 # --- electrodiagnostic criteria ---------------------------------------------------------------------------
-@_electro("N1", "Definite motor conduction block in at least one nerve", fields=("nerves_definite_cb", _MOTOR))
+@_electro("N1", "Definite motor conduction block in at least one nerve",
+          fields=("nerves_definite_cb", _MOTOR, *BLOCK_FIELDS))
 def n1_definite_cb(c: Columns) -> Tri:
-    """N1: definite motor CB (>= 50% area reduction, outside entrapment sites) in at least one nerve."""
-    return c.count_at_least("nerves_definite_cb", T.MMN_DEFINITE_CB_NERVES, _MOTOR)
+    """N1: definite motor CB (>= 50% area reduction, outside entrapment sites) in at least one nerve. A block
+    stated without a grade is never definite (undecided in both readings); "no conduction block" refutes."""
+    none = c.isin("motor_conduction_block", ("none",)).true
+    return numbers_first(count_at_least(c, "nerves_definite_cb", T.MMN_DEFINITE_CB_NERVES, _MOTOR),
+                         Tri(never(c), none))
 
 
-@_electro("N2", "Probable motor conduction block in at least two nerves", fields=("nerves_probable_cb", _MOTOR))
+@_electro("N2", "Probable motor conduction block in at least two nerves",
+          fields=("nerves_probable_cb", _MOTOR, *BLOCK_FIELDS))
 def n2_probable_cb_two_nerves(c: Columns) -> Tri:
-    """N2 in two nerves (probable MMN, first route)."""
-    return c.count_at_least("nerves_probable_cb", T.MMN_PROBABLE_CB_NERVES, _MOTOR)
+    """N2 in two nerves (probable MMN, first route); chart review reads "multiple" ungraded blocks as N2 in
+    two nerves."""
+    k = T.MMN_PROBABLE_CB_NERVES
+    return numbers_first(count_at_least(c, "nerves_probable_cb", k, _MOTOR), ungraded_block(c, k))
 
 
-@_electro("N2", "Probable motor conduction block in one nerve", fields=("nerves_probable_cb", _MOTOR))
+@_electro("N2", "Probable motor conduction block in one nerve", fields=("nerves_probable_cb", _MOTOR, *BLOCK_FIELDS))
 def n2_probable_cb_one_nerve(c: Columns) -> Tri:
     """N2 in one nerve (probable MMN with two supportive criteria)."""
-    return c.count_at_least("nerves_probable_cb", T.MMN_PROBABLE_CB_NERVES_WITH_SUPPORT, _MOTOR)
+    k = T.MMN_PROBABLE_CB_NERVES_WITH_SUPPORT
+    return numbers_first(count_at_least(c, "nerves_probable_cb", k, _MOTOR), ungraded_block(c, k))
 
 
 @_electro(
     "N1/N2",
     "Definite or probable conduction block in at least one nerve",
-    fields=("nerves_definite_cb", "nerves_probable_cb", _MOTOR),
+    fields=("nerves_definite_cb", "nerves_probable_cb", _MOTOR, *BLOCK_FIELDS),
 )
 def n1_or_n2_cb_one_nerve(c: Columns) -> Tri:
     """N1 or N2 in one nerve (possible MMN, single-territory route)."""
     k = T.MMN_POSSIBLE_CB_NERVES
-    return c.count_at_least("nerves_definite_cb", k, _MOTOR) | c.count_at_least("nerves_probable_cb", k, _MOTOR)
+    counts = count_at_least(c, "nerves_definite_cb", k, _MOTOR) | count_at_least(c, "nerves_probable_cb", k, _MOTOR)
+    return numbers_first(counts, ungraded_block(c, k))
 
 
-@_electro("N3", "Normal sensory conduction across the blocked segments", fields=("sensory_normal_across_cb",))
+@_electro("N3", "Normal sensory conduction across the blocked segments",
+          fields=("sensory_normal_across_cb", *SENSORY_FIELDS))
 def n3_sensory_normal_across_cb(c: Columns) -> Tri:
-    """N3: normal sensory nerve conduction in the upper-limb segments with CB."""
-    return c.flag("sensory_normal_across_cb")
+    """N3: normal sensory nerve conduction in the upper-limb segments with CB. "Sensory conduction normal"
+    as a whole includes them in the chart-review reading; the strict reading needs the segments (routine
+    sensory studies are distal). An abnormal sensory study may lie elsewhere: it decides nothing."""
+    words = Tri(c.isin("sensory_ncs", ("normal",)).true & chart_review(c), never(c))
+    return numbers_first(c.flag("sensory_normal_across_cb"), words)
 
 
-@_electro("possible", "Normal sensory conduction in all nerves studied", fields=("sensory_nerves_abnormal", _SENSORY))
+@_electro("possible", "Normal sensory conduction in all nerves studied",
+          fields=("sensory_nerves_abnormal", _SENSORY, *SENSORY_FIELDS))
 def sensory_conduction_normal(c: Columns) -> Tri:
-    """Possible MMN (IVIg route) requires normal sensory conduction: at least one sensory nerve studied and
-    none abnormal."""
-    return ~c.count_at_least("sensory_nerves_abnormal", 1, _SENSORY)  # no abnormal nerve among those studied
+    """Possible MMN (IVIg route) requires normal sensory conduction: no abnormal nerve among those studied
+    (a zero count without the number studied: none found), else ``sensory_ncs`` as stated."""
+    counts = ~count_at_least(c, "sensory_nerves_abnormal", 1, _SENSORY)
+    return numbers_first(counts, stated(c, "sensory_ncs", ("normal",), ("abnormal",)))
 
 
 # --- supportive (paraclinical) criteria --------------------------------------------------------------------
-@_supportive("P1", "Elevated IgM anti-GM1 antibodies", fields=("anti_gm1_igm_ratio",))
+@_supportive("P1", "Elevated IgM anti-GM1 antibodies", fields=("anti_gm1_igm_ratio", "anti_gm1_igm"))
 def p1_anti_gm1_positive(c: Columns) -> Tri:
-    """P1: elevated serum IgM anti-GM1 (ratio to the laboratory cut-off >= 1)."""
-    return c.num("anti_gm1_igm_ratio", ">=", T.ANTI_GM1_POSITIVE_RATIO)
+    """P1: elevated serum IgM anti-GM1 (ratio to the laboratory cut-off >= 1), else the qualitative result
+    (the laboratory's own cut-off), in both readings."""
+    return numbers_first(c.num("anti_gm1_igm_ratio", ">=", T.ANTI_GM1_POSITIVE_RATIO),
+                         stated(c, "anti_gm1_igm", ("positive",), ("negative",)))
 
 
-@_supportive("P2", "CSF protein increased but below 1 g/L", fields=CSF_FIELDS)
+@_supportive("P2", "CSF protein increased but below 1 g/L", fields=STATED_CSF_FIELDS)
 def p2_csf_protein_raised_below_1(c: Columns) -> Tri:
-    """P2: increased CSF protein (age-partitioned limit, Breiner 2019) but below 1 g/L."""
-    return csf_protein_elevated(c) & c.num("csf_protein_g_per_l", "<", T.MMN_CSF_PROTEIN_BELOW_G_PER_L)
+    """P2: increased CSF protein (age-partitioned limit, Breiner 2019) but below 1 g/L. "Raised" without a
+    value leaves "below 1 g/L" open (a supportive finding: not met in chart review); "not raised" refutes."""
+    return csf_protein_raised(c) & c.num("csf_protein_g_per_l", "<", T.MMN_CSF_PROTEIN_BELOW_G_PER_L)
 
 
 @_supportive("P3", "Brachial plexus MRI abnormal", fields=("mri_plexus_abnormal",))

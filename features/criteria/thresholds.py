@@ -159,8 +159,9 @@ ALS_MIN_LMN_REGIONS_WITH_UMN: Final = 1
 ALS_BODY_REGIONS: Final = 4
 """Bulbar, cervical, thoracic, lumbosacral (all three ALS criteria sets)."""
 
-ALS_ATROPHY_PRESENT: Final = ("mild", "marked")
-"""Gold Coast 2020 clinical LMN dysfunction: weakness *and* wasting (atrophy not localised in the contract)."""
+ALS_ATROPHY_PRESENT: Final = ("mild", "marked", "present")
+"""Gold Coast 2020 clinical LMN dysfunction: weakness *and* wasting (atrophy not localised in the contract);
+``present`` is wasting stated without a grade (schema version 2), at least mild."""
 
 ALS_PRESERVED_REFLEXES: Final = ("normal", "brisk")
 """Gold Coast 2020 UMN dysfunction: "the presence of a reflex in a clinically weak and wasted muscle" - a

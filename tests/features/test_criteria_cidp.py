@@ -78,7 +78,7 @@ ELEMENT_CASES = [
     (inv.a_dml_two_nerves, {**MOTOR_ZERO, "nerves_dml_prolonged": 1}, NOT_MET),
     (inv.a_dml_one_nerve, {**MOTOR_ZERO, "nerves_dml_prolonged": 1}, MET),
     (inv.a_dml_one_nerve, {**MOTOR_ZERO}, NOT_MET),
-    (inv.a_dml_one_nerve, {**MOTOR_ZERO, "motor_nerves_studied": None}, NA),
+    (inv.a_dml_one_nerve, {**MOTOR_ZERO, "motor_nerves_studied": None}, NOT_MET),  # "none found" (v2 rule)
     (inv.b_cv_two_nerves, {**MOTOR_ZERO, "nerves_cv_slowed": 2}, MET),
     (inv.b_cv_two_nerves, {**MOTOR_ZERO, "nerves_cv_slowed": 1}, NOT_MET),
     (inv.c_fwave_latency_two_nerves, {**MOTOR_ZERO, "nerves_fwave_prolonged": 1}, NOT_MET),

@@ -71,7 +71,8 @@ ELEMENT_CASES = [
     # N1 / N2 / N3: CB in 1 vs 0 nerves, probable CB in 2 vs 1
     (mmn.n1_definite_cb, {"nerves_definite_cb": 1}, MET),
     (mmn.n1_definite_cb, {"nerves_definite_cb": 0}, NOT_MET),
-    (mmn.n1_definite_cb, {"nerves_definite_cb": 0, "motor_nerves_studied": None}, NA),
+    # a zero count without its denominator: "none found" (contract schema version 2), in both readings
+    (mmn.n1_definite_cb, {"nerves_definite_cb": 0, "motor_nerves_studied": None}, NOT_MET),
     (mmn.n1_definite_cb, {"nerves_definite_cb": None}, NA),
     (mmn.n2_probable_cb_two_nerves, {"nerves_probable_cb": 2}, MET),
     (mmn.n2_probable_cb_two_nerves, {"nerves_probable_cb": 1}, NOT_MET),
@@ -166,7 +167,7 @@ def test_undecided_higher_category_lists_the_missing_fields() -> None:
     assert (verdict.verdict, verdict.categories["definite"]) == ("probable", NA)
     assert "nerves_definite_cb" in verdict.missing_fields
     n1 = next(e for e in verdict.elements if e.id == "n1_definite_cb")
-    assert (n1.status, n1.missing_fields) == (NA, ["nerves_definite_cb"])
+    assert (n1.status, n1.missing_fields) == (NA, ["nerves_definite_cb", "motor_conduction_block"])
 
 
 def test_decided_verdict_lists_no_missing_fields() -> None:

@@ -67,7 +67,8 @@ ELEMENT_CASES = [
     (mmn.n3_sensory_normal_across_cb, "typical_mmn", {"sensory_normal_across_cb": None}, NA, NA),
     (cidp.typical_sensory_involvement, "typical_cidp", {"sensory_loss": None}, NA, NA),
     # counts: zero without denominator
-    (inv.b_cv_two_nerves, "typical_cidp", {"nerves_cv_slowed": 0, "motor_nerves_studied": None}, NA, NOT_MET),
+    (inv.b_cv_two_nerves, "typical_cidp", {"nerves_cv_slowed": 0, "motor_nerves_studied": None}, NOT_MET, NOT_MET),
+    (inv.b_cv_two_nerves, "typical_cidp", {"nerves_cv_slowed": 1, "motor_nerves_studied": None}, NA, NOT_MET),
     (inv.b_cv_two_nerves, "typical_cidp", {"nerves_cv_slowed": 3, "motor_nerves_studied": None}, MET, MET),
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +11,17 @@ import pytest
 
 from mmn_ddx.data import DIAGNOSES
 from mmn_ddx.training.evaluation.real_cases import (
+    Statement,
     evaluate_real_cases,
     probabilistic_figures,
+    read_overlay,
     read_real_cases,
     rule_figures,
 )
 
-DEV_CASES = Path(__file__).resolve().parents[3] / "shared" / "clinical" / "real-cases" / "dev.jsonl"
+_BESIDE_THE_CLONE = Path(__file__).resolve().parents[3] / "shared" / "clinical" / "real-cases" / "dev.jsonl"
+DEV_CASES = Path(os.environ.get("MMN_DDX_DEV_CASES", _BESIDE_THE_CLONE))
+"""Beside the repository's clone; a worktree elsewhere names the file with ``MMN_DDX_DEV_CASES``."""
 
 
 def _write(tmp_path: Path, *lines: dict) -> Path:
@@ -83,3 +88,49 @@ def test_each_model_is_scored_with_its_probabilities_and_its_prediction_sets(tmp
     figures = evaluate_real_cases(cases, "at-presentation", {"model": lambda frame: (probs, sets)})
     assert figures["model"] == probabilistic_figures(probs, cases.labels, sets)
     assert figures["model"].set_coverage == 1.0 and figures["model"].mean_set_size == 1.5
+
+
+OVERLAY = Path(__file__).resolve().parents[2] / "benchmarks" / "real_cases" / "dev_v2_overlay.jsonl"
+
+
+def test_an_overlay_adds_statements_and_never_replaces_a_value(tmp_path: Path) -> None:
+    overlay_path = tmp_path / "overlay.jsonl"
+    line = {"case_id": "a", "fields": {"motor_conduction_block": {"value": "multiple", "quote": "blocks"}}}
+    overlay_path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    overlay = read_overlay(overlay_path)
+    cases = read_real_cases(_write(tmp_path, CASE, {**CASE, "patient_id": "b", "case_id": "b"}), overlay)
+    assert cases.frame["motor_conduction_block"].iloc[0] == "multiple"
+    assert cases.frame["motor_conduction_block"].isna().tolist() == [False, True]
+    with pytest.raises(ValueError, match="line 1: the overlay would replace nerves_definite_cb"):
+        read_real_cases(_write(tmp_path, CASE), {"a": {"nerves_definite_cb": Statement(3, "three blocks")}})
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ({"case_id": "a", "fields": {"no_such_field": {"value": 1, "quote": "q"}}}, r"\['no_such_field'\] are not in"),
+    ({"case_id": "a", "fields": {"sensory_ncs": {"value": "normal", "quote": " "}}}, r"\['sensory_ncs'\] carry no"),
+    ({"fields": {}}, "expected a new case_id"),
+])
+def test_a_bad_overlay_line_is_named(tmp_path: Path, line: dict, message: str) -> None:
+    path = tmp_path / "overlay.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        read_overlay(path)
+
+
+@pytest.mark.skipif(not DEV_CASES.is_file(), reason="the shared real development cases are not beside the repo")
+def test_the_v2_overlay_quotes_each_case_and_gives_valid_records() -> None:
+    """Every overlay value is justified by a phrase of its own case's evidence or notes, quoted verbatim, and
+    the v1+v2 records validate (evaluation only)."""
+    overlay = read_overlay(OVERLAY)
+    texts = {}
+    for line in DEV_CASES.read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        texts[case["case_id"]] = case["evidence"] + "\n" + case["notes"]
+    assert set(overlay) == set(texts)
+    for case_id, statements in overlay.items():
+        for name, statement in statements.items():
+            assert statement.quote in texts[case_id], (case_id, name)
+    cases = read_real_cases(DEV_CASES, overlay)
+    assert len(cases.labels) == 15
+    assert cases.frame["motor_conduction_block"].notna().sum() == sum(
+        "motor_conduction_block" in s for s in overlay.values())

@@ -3,8 +3,11 @@ rule-based cascade do on records written by clinicians rather than by the genera
 
 A file of real cases (``shared/clinical/real-cases/dev.jsonl``: 15 published patients) is one JSON record
 per line: the contract's fields, the authors' ``diagnosis``, and metadata (:data:`METADATA_FIELDS`) that is
-not part of a record. **Evaluation only**: nothing is fitted or tuned on these patients (n = 15 is far too
-few; a separate, unseen set of real patients judges generalisation), and every figure is reported with n.
+not part of a record. An overlay (``benchmarks/real_cases/dev_v2_overlay.jsonl``) adds the schema version 2
+statements each case's text makes, each with its quoted phrase (:func:`read_overlay`), so the figures can be
+reported on the v1 records and on the v1+v2 records side by side. **Evaluation only**: nothing is fitted or
+tuned on these patients (n = 15 is far too few; a separate, unseen set of real patients judges
+generalisation), and every figure is reported with n.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data import DIAGNOSES, ID_FIELD, LABEL, RecordError, posterior, to_canonical, validate_record
+from mmn_ddx.data import DIAGNOSES, ID_FIELD, LABEL, RecordError, fields, posterior, to_canonical, validate_record
 from mmn_ddx.features import TREATMENT_FIELDS, check_mode
 from mmn_ddx.features.criteria import READINGS, evaluate_criteria
 
@@ -38,8 +41,38 @@ class RealCases:
     metadata: list[dict[str, Any]]
 
 
-def read_real_cases(path: str | Path) -> RealCases:
-    """Read and validate a real-cases file; a bad line raises ``ValueError`` naming the line and the field."""
+@dataclass(frozen=True)
+class Statement:
+    """One overlay value and the phrase of the case's evidence or notes that justifies it."""
+
+    value: Any
+    quote: str
+
+
+def read_overlay(path: str | Path) -> dict[str, dict[str, Statement]]:
+    """case_id -> field -> :class:`Statement`: data-dictionary fields, each with a quoted phrase (the records
+    it is added to refuse a replaced value); a bad line raises ``ValueError`` naming the line."""
+    overlay: dict[str, dict[str, Statement]] = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        raw = json.loads(line)
+        case_id, statements = raw.get("case_id"), raw.get("fields")
+        if not isinstance(case_id, str) or not isinstance(statements, dict) or case_id in overlay:
+            raise ValueError(f"{path}, line {number}: expected a new case_id and its fields")
+        unknown = sorted(set(statements) - set(fields()))
+        if unknown:
+            raise ValueError(f"{path}, line {number}: {unknown} are not in the data dictionary")
+        unquoted = sorted(name for name, s in statements.items() if not str(s.get("quote", "")).strip())
+        if unquoted:
+            raise ValueError(f"{path}, line {number}: {unquoted} carry no quoted phrase")
+        overlay[case_id] = {name: Statement(s["value"], s["quote"]) for name, s in statements.items()}
+    return overlay
+
+
+def read_real_cases(path: str | Path, overlay: Mapping[str, Mapping[str, Statement]] | None = None) -> RealCases:
+    """Read and validate a real-cases file, with the ``overlay`` statements added to the cases it names (never
+    replacing a value of the file); a bad line raises ``ValueError`` naming the line and the field."""
     records, labels, metadata = [], [], []
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -49,6 +82,10 @@ def read_real_cases(path: str | Path) -> RealCases:
         if label not in DIAGNOSES:
             raise ValueError(f"{path}, line {number}: {LABEL} must be one of {', '.join(DIAGNOSES)}, got {label!r}")
         metadata.append({key: raw.pop(key, None) for key in METADATA_FIELDS})
+        for name, statement in (overlay or {}).get(metadata[-1]["case_id"], {}).items():
+            if raw.get(name) is not None:
+                raise ValueError(f"{path}, line {number}: the overlay would replace {name}")
+            raw[name] = statement.value
         try:
             records.append(validate_record(raw).model_dump())
         except RecordError as exc:

@@ -1,0 +1,124 @@
+"""Findings as records state them in words (contract schema version 2), read together with the counts.
+
+Real records say "multiple conduction blocks", "demyelinating features", "sensory conduction normal" or
+"asymmetric weakness" without the numbers the guidelines are written in. Each element reads such a statement
+only where the guideline allows (docs/criteria.md, "Findings stated without counts"), by two rules:
+
+* :func:`numbers_first` - the counts or grades decide where they are known; the words fill in only where the
+  numbers leave the element undecided (a statement never overrides a measurement);
+* :func:`either_proves` - for evidence of another disease (Gold Coast criterion 3): a stated finding is
+  evidence whatever the counts leave open.
+
+Some statements are read differently per reading: an ungraded "conduction block" cannot be a *definite*
+block and is only read as a block of the guideline's lowest grade in the chart-review reading
+(:func:`chart_review`). Zero counts without their denominator are evidence of absence in both readings
+(:func:`count_at_least`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmn_ddx.features.criteria._logic import Columns, Tri
+
+BLOCK_STATED = ("present", "single", "multiple")
+"""``motor_conduction_block`` values that state a block (ungraded: neither definite nor probable)."""
+PATTERN_DEMYELINATING = ("demyelinating", "mixed")
+"""``motor_ncs_pattern`` values stating demyelinating features."""
+PATTERN_NOT_DEMYELINATING = ("normal", "axonal")
+"""``motor_ncs_pattern`` values stating that no motor nerve met demyelinating criteria."""
+COUNT_WORDS = {"none": 0.0, "one": 1.0, "both": 2.0}
+"""``weak_arms`` / ``weak_legs``: how many limbs of the pair are weak."""
+BLOCK_FIELDS = ("motor_conduction_block",)
+PATTERN_FIELDS = ("motor_ncs_pattern",)
+SENSORY_FIELDS = ("sensory_ncs",)
+WEAKNESS_FIELDS = ("weakness_symmetry", "weak_arms", "weak_legs")
+REFLEX_FIELDS = ("reflexes_arms", "reflexes_legs")
+
+
+def chart_review(c: Columns) -> bool:
+    """True under the chart-review reading; marks the computation as reading-dependent (never shared)."""
+    return c.depends_on_reading() == "chart-review"
+
+
+def never(c: Columns) -> np.ndarray:
+    return np.zeros(c.n, dtype=bool)
+
+
+def numbers_first(numbers: Tri, words: Tri) -> Tri:
+    """``numbers`` where known, else ``words``: a statement fills an undecided element, never overrides it."""
+    unknown = ~numbers.true & ~numbers.false
+    return Tri(numbers.true | (unknown & words.true), numbers.false | (unknown & words.false & ~words.true))
+
+
+def either_proves(numbers: Tri, words: Tri) -> Tri:
+    """True if either source proves it; False if one refutes it and neither proves it."""
+    true = numbers.true | words.true
+    return Tri(true, (numbers.false | words.false) & ~true)
+
+
+def proven(statement: Tri) -> Tri:
+    """Evidence only: True where stated, False otherwise (an unstated finding adds no doubt to a disjunction
+    whose other terms decide it)."""
+    return Tri(statement.true, ~statement.true)
+
+
+def count_at_least(c: Columns, field: str, k: int, denominator: str) -> Tri:
+    """:meth:`data.columns.Columns.count_at_least`, with the contract's rule for a zero count without its
+    denominator in both readings: "none found in the nerves the report studied" - evidence of absence, never
+    "not done" (a positive count without the denominator stays a lower bound in the strict reading)."""
+    result = c.count_at_least(field, k, denominator)
+    zero_unstudied = (c.number(field) == 0) & np.isnan(c.number(denominator))
+    return Tri(result.true, result.false | zero_unstudied)
+
+
+def stated(c: Columns, field: str, yes: tuple[str, ...], no: tuple[str, ...]) -> Tri:
+    """A category statement: True for ``yes`` values, False for ``no`` values, Unknown otherwise."""
+    return Tri(c.isin(field, yes).true, c.isin(field, no).true)
+
+
+def block_stated(c: Columns) -> Tri:
+    """A motor conduction block stated (any count, no grade); ``none`` = studied, none found."""
+    return stated(c, "motor_conduction_block", BLOCK_STATED, ("none",))
+
+
+def block_nerves_at_least(c: Columns, k: int) -> Tri:
+    """An ungraded block stated in at least ``k`` nerves: ``multiple`` >= 2, ``single`` exactly 1, ``present``
+    >= 1 (count unknown), ``none`` 0."""
+    at_least_k = BLOCK_STATED if k <= 1 else ("multiple",)
+    fewer = ("none",) if k <= 1 else ("none", "single")
+    return stated(c, "motor_conduction_block", at_least_k, fewer)
+
+
+def demyelinating_pattern(c: Columns) -> Tri:
+    """Motor conduction summarised as demyelinating (or mixed); normal or axonal say it is not."""
+    return stated(c, "motor_ncs_pattern", PATTERN_DEMYELINATING, PATTERN_NOT_DEMYELINATING)
+
+
+def no_weakness_stated(c: Columns) -> np.ndarray:
+    """``weakness_symmetry: no_weakness``: normal strength in every limb."""
+    return c.isin("weakness_symmetry", ("no_weakness",)).true
+
+
+def weak_pair_stated(c: Columns, kind: str) -> np.ndarray:
+    """How many arms (``kind="arm"``) or legs are weak as stated, NaN where not stated (0 with no weakness)."""
+    count = np.full(c.n, np.nan)
+    for word, value in COUNT_WORDS.items():
+        count[c.isin(f"weak_{kind}s", (word,)).true] = value
+    count[no_weakness_stated(c) & np.isnan(count)] = 0.0
+    return count
+
+
+def reflexes_stated(c: Columns, kind: str, values: tuple[str, ...]) -> Tri:
+    """``reflexes_arms`` / ``reflexes_legs`` in ``values``: the worst side of the pair (its other side may be
+    better, so "reduced" is a statement about one limb at least)."""
+    return c.isin(f"reflexes_{kind}s", values)
+
+
+def ungraded_block(c: Columns, k: int) -> Tri:
+    """A block stated without its grade (``motor_conduction_block``) as a graded block in ``k`` nerves: ``none``
+    (and ``single`` for two nerves) refutes it in both readings; a stated block counts only in the
+    chart-review reading, as a block of the guideline's lowest grade in each nerve stated (EFNS/PNS 2010
+    grades a block definite or probable, nothing less; docs/criteria.md)."""
+    words = block_nerves_at_least(c, k)
+    return words if chart_review(c) else Tri(never(c), words.false)
