@@ -30,6 +30,7 @@ from mmn_ddx.data.latents import (
     reduced_grid,
     resolve,
 )
+from mmn_ddx.data.qualitative import per_document, word_fields
 
 ONSET = "onset_region"
 DURATION = "symptom_duration_months"
@@ -108,11 +109,13 @@ class CohortModel:
         """(R,) relative rate of writing down an unremarkable value; 1 where recording ignores the value
         (pertinent negatives, the things nearly always stated)."""
         reporting = self.priors["reporting"]
-        if name in reporting["field_record"] or name in reporting["pertinent_negatives"]:
+        if name in reporting["field_record"] or name in reporting["pertinent_negatives"] or name in word_fields():
             return np.ones(len(self.reduced))
         return self.unremarkable_factor
 
     def _record_probability(self, name: str) -> np.ndarray:
+        if name in word_fields():  # a sentence in words states the finding whichever way it went
+            return per_document("record", self.reduced)
         stated = self.priors["reporting"]["field_record"]
         rate = np.array(stated[name], dtype=float)[self.reduced.document] if name in stated else self.record_rate
         factor = np.ones(len(self.reduced))

@@ -255,6 +255,22 @@ class RoundedContinuous:
         eps = atypical_rate()
         return np.log(np.maximum((1.0 - eps) * p + eps * broad[:, None], TINY))
 
+    def log_at_least(self, value: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
+        """(n, R) log P(reported value >= ``value``) for values on the reporting grid: the rounding bins from
+        ``value`` up (a word such as "anti-GM1 positive" sums the values above a limit)."""
+        v = np.round(value, self.decimals)[:, None, None]
+        mu, sigma = self._mu(ctx.get("age") if np.any(self.slope) else None), self.sigma[None]
+        shift = self.shift[None, :, None]
+        lo, hi = self.lo[None, :, None], self.hi[None, :, None]
+        a = np.clip(v - self.half[None, :, None], lo, hi)
+        mass = _interval(self._z(a, mu, sigma, shift), self._z(hi, mu, sigma, shift))
+        total = _interval(self._z(lo, mu, sigma, shift), self._z(hi, mu, sigma, shift))
+        p = (self.weights[None] * np.where(hi > a, mass, 0.0) / np.maximum(total, TINY)).sum(axis=2)
+        start = np.clip(v[:, 0, 0] - self.half[0], *self.range)
+        broad = self._broad_mass(start, np.full(len(start), self.range[1]))
+        eps = atypical_rate()
+        return np.log(np.maximum((1.0 - eps) * p + eps * broad[:, None], TINY))
+
     def p_unremarkable(self, ctx: dict[str, np.ndarray]) -> np.ndarray:
         return np.zeros(len(self.lo))
 

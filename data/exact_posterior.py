@@ -17,7 +17,18 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
-from mmn_ddx.data.cohort_model import BLOCK_COUNTS, BLOCK_FLAG, MRC_FIELDS, ONSET, CohortModel, cohort_model, encode
+from mmn_ddx.data import _qualitative_likelihood as ql
+from mmn_ddx.data import qualitative as qw
+from mmn_ddx.data.cohort_model import (
+    BLOCK_COUNTS,
+    BLOCK_FLAG,
+    MRC_FIELDS,
+    ONSET,
+    CohortModel,
+    Section,
+    cohort_model,
+    encode,
+)
 from mmn_ddx.data.contract import DIAGNOSES, fields
 from mmn_ddx.data.distributions import TINY, Binomial, ConditionalBernoulli
 from mmn_ddx.data.latents import atypical_rate, normalise_class_priors
@@ -40,8 +51,9 @@ def posterior(records: pd.DataFrame, class_priors: Mapping[str, float] | None = 
     unknown = excluded - set(fields())
     if unknown:
         raise ValueError(f"cannot exclude unknown fields: {sorted(unknown)}")
-    if "age_at_onset_years" in excluded and "csf_protein_g_per_l" not in excluded:
-        raise ValueError("csf_protein_g_per_l depends on age: exclude both or neither")
+    for name in ("csf_protein_g_per_l", "csf_protein_raised"):
+        if "age_at_onset_years" in excluded and name not in excluded:
+            raise ValueError(f"{name} depends on age: exclude both or neither")
     codes = encode(records)
     n = len(records)
     for name in fields():
@@ -65,22 +77,17 @@ def _posterior_chunk(model: CohortModel, x: dict[str, np.ndarray], log_prior: np
         names = [f for f in section.fields if f not in excluded]
         if not names:
             continue
-        within = np.zeros_like(reduced)
-        for block in section.blocks:
-            kept = [f for f in block.fields if f not in excluded]
-            if kept:
-                within = within + _block_log_lik(model, block.log_done, block.log_not_done, kept, x, ctx)
-        regional = [f for f in names if f in MRC_FIELDS or f == ONSET]
+        within, on_full = _styled_section_log_lik(model, section, names, x, ctx)
         if section.always_reported:  # e.g. the history: no mixture over omitting it
-            reduced = reduced + within
-            if regional:
-                full += _regional_log_lik(model, x, regional)
+            if on_full:
+                full += within
+            else:
+                reduced = reduced + within
             continue
         any_observed = np.logical_or.reduce([~np.isnan(x[f]) for f in names])[:, None]
-        if regional:  # the MRC grades live on the full grid
-            within_full = within[:, index] + _regional_log_lik(model, x, regional)
+        if on_full:  # the MRC grades live on the full grid
             omitted = np.where(any_observed, -np.inf, section.log_not_report[index][None, :])
-            full += np.logaddexp(section.log_report[index][None, :] + within_full, omitted)
+            full += np.logaddexp(section.log_report[index][None, :] + within, omitted)
         else:
             omitted = np.where(any_observed, -np.inf, section.log_not_report[None, :])
             reduced = reduced + np.logaddexp(section.log_report[None, :] + within, omitted)
@@ -92,9 +99,89 @@ def _posterior_chunk(model: CohortModel, x: dict[str, np.ndarray], log_prior: np
     return np.exp(per_diagnosis - logsumexp(per_diagnosis, axis=1, keepdims=True))
 
 
+def _styled_section_log_lik(model: CohortModel, section: Section, names: list[str], x: dict[str, np.ndarray],
+                            ctx: dict[str, np.ndarray]) -> tuple[np.ndarray, bool]:
+    """log P(the section's records | reported), summed over the styles it may be written in (numbers,
+    words, both); a style is impossible for a row that has a field it never writes. Returns the (n, R)
+    or, when on the full grid, (n, G) log-likelihood and which. Rows with the same records in the
+    section (and the same age where a finding depends on it) share one computation."""
+    aged = "csf_protein_raised" in names or any(np.any(getattr(model.dists.get(f), "slope", 0.0)) for f in names)
+    columns = [x[f] for f in names] + ([ctx["age"]] if aged else [])
+    _, first, inverse = np.unique(np.nan_to_num(np.column_stack(columns), nan=-1e9), axis=0,
+                                  return_index=True, return_inverse=True)
+    if len(first) < 0.8 * len(ctx["age"]):
+        lik, on_full = _styled_section_log_lik_rows(model, section, names, {k: v[first] for k, v in x.items()},
+                                                    {k: v[first] for k, v in ctx.items()})
+        return lik[inverse.ravel()], on_full
+    return _styled_section_log_lik_rows(model, section, names, x, ctx)
+
+
+def _styled_section_log_lik_rows(model: CohortModel, section: Section, names: list[str], x: dict[str, np.ndarray],
+                                 ctx: dict[str, np.ndarray]) -> tuple[np.ndarray, bool]:
+    styles = qw.section_styles(section.name, model.reduced)
+    if len(styles) == 1 and not styles[0].silenced:
+        return _section_log_lik(model, section, names, x, ctx)
+    n = len(ctx["age"])
+    words = [w for w in qw.spec()["sections"][section.name]["words"] if w in names]
+    no_words = ~np.logical_or.reduce([*(~np.isnan(x[w]) for w in words), np.zeros(n, dtype=bool)])
+    # Words other than the strength words are written at a value-independent rate, so where a row
+    # states none, "both" is "numbers" times the words' constant P(unwritten): computed once.
+    shortcut = not set(words) & set(qw.STRENGTH_WORDS)
+    parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, bool]] = []
+    for style in sorted(styles, key=lambda s: s.name == "both"):
+        written = [~np.isnan(x[f]) for f in style.silenced if f in names]
+        possible = ~np.logical_or.reduce([*written, np.zeros(n, dtype=bool)])
+        numbers = [part for part in parts if part[0] == "numbers"]
+        if shortcut and style.name == "both" and numbers:  # the numbers style's rows are those without words
+            unwritten = sum(np.log(np.maximum(1.0 - model.record_probability(w), TINY)) for w in words)
+            _, log_weight, rows, lik, on_full = numbers[0]
+            parts.append(("both", np.log(np.maximum(style.weight, TINY)) + unwritten, rows, lik, on_full))
+            possible &= ~no_words
+        if possible.any():
+            sub_x = {k: v[possible] for k, v in x.items()}
+            sub_ctx = {k: v[possible] for k, v in ctx.items()}
+            with np.errstate(divide="ignore"):
+                lik, on_full = _section_log_lik(ql.styled(model, style.silenced), section, names, sub_x, sub_ctx)
+            parts.append((style.name, np.log(np.maximum(style.weight, TINY)), possible, lik, on_full))
+    on_full = any(part[4] for part in parts)
+    index = model.full.reduced_index
+    out = np.full((n, len(model.full) if on_full else len(model.reduced)), -np.inf)
+    for _, log_weight, possible, lik, lik_full in parts:
+        if on_full and not lik_full:
+            lik = lik[:, index]
+        out[possible] = np.logaddexp(out[possible], (log_weight[index] if on_full else log_weight)[None, :] + lik)
+    return out, on_full
+
+
+def _section_log_lik(model: CohortModel, section: Section, names: list[str], x: dict[str, np.ndarray],
+                     ctx: dict[str, np.ndarray]) -> tuple[np.ndarray, bool]:
+    """log P(the section's records | reported, one style): (n, R), or (n, G) with regional fields."""
+    within = np.zeros((len(ctx["age"]), len(model.reduced)))
+    for block in section.blocks:
+        kept = [f for f in block.fields if f in names]
+        if kept:
+            within = within + _block_log_lik(model, block.log_done, block.log_not_done, kept, x, ctx)
+    limb = [w for w in qw.LIMB_WORDS if w in names]
+    seen = np.logical_or.reduce([*(~np.isnan(x[w]) for w in limb), np.zeros(len(within), dtype=bool)])
+    if seen.any():  # which limbs take the affected-limb reflexes depends on the onset: the full grid
+        (block,) = section.blocks
+        out = within[:, model.full.reduced_index]
+        rows = {k: v[seen] for k, v in x.items()}
+        kept = [f for f in block.fields if f in names]
+        out[seen] = ql.reflex_block_term(model, block.log_done, block.log_not_done, kept, rows,
+                                         {k: v[seen] for k, v in ctx.items()})
+        return out, True
+    regional = [f for f in names if f in MRC_FIELDS or f == ONSET]
+    words = [w for w in qw.STRENGTH_WORDS if w in names and model.record_probability(w).any()]
+    if not regional and not words:
+        return within, False
+    extra = ql.strength_term(model, x, names) if words else _regional_log_lik(model, x, regional)
+    return within[:, model.full.reduced_index] + extra, True
+
+
 def _field_term(model: CohortModel, name: str, x: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
     """(n, R) log P(this field's recorded value, or its absence | block done, latent)."""
-    dist = model.dists[name]
+    dist = ql.recorded_atrophy(model) if name == qw.ATROPHY else model.dists[name]
     rho = model.record_probability(name)[None, :]
     kappa = model.unremarkable_record_factor(name)[None, :]
     observed = ~np.isnan(x)
@@ -128,6 +215,13 @@ def _count_group(model: CohortModel, studied: str, names: list[str], x: dict[str
         holder = model.dists[BLOCK_COUNTS[0]].n_from  # type: ignore[attr-defined]
         if holder in parents:
             parents[holder].append(BLOCK_FLAG)
+    unwritten = np.zeros(len(model.reduced))  # words no row states: a constant, no sum needed
+    for word, count in qw.TREE_WORDS.items():  # a word about a count is summed with that count
+        if word in included and count in parents:
+            if np.isnan(x[word]).all():
+                unwritten = unwritten + np.log(np.maximum(1.0 - model.record_probability(word), TINY))
+            else:
+                parents[count].append(word)
     support = np.flatnonzero(model.dists[studied].table.max(axis=0) > 0)  # type: ignore[attr-defined]
     needed = np.fmax(
         np.nan_to_num(n_obs, nan=0.0), np.nanmax(np.stack([x[c] for c in parents] + [np.zeros(n)]), axis=0)
@@ -153,7 +247,7 @@ def _count_group(model: CohortModel, studied: str, names: list[str], x: dict[str
             s = np.full(n, float(value))
             terms.append(log_p[None, :] + _children_given_studied(model, parents, below, included, x, ctx, s, ~seen))
         out[~seen] = logsumexp(np.stack(terms), axis=0)
-    return out
+    return out + unwritten[None, :]
 
 
 def _given_each_parent_value(model: CohortModel, parent: str, kids: list[str], x: dict[str, np.ndarray],
@@ -180,10 +274,22 @@ def _kids_term(model: CohortModel, kids: list[str], x: dict[str, np.ndarray], ct
     """(n, R) log P(the sub-counts' records | their parent's value in ``ctx``), with the block flag
     (which exists only where a definite or probable block does) summed over "block or not"."""
     flagged = BLOCK_FLAG in kids
+    if qw.BLOCK_WORD in kids:  # the block word and the flag, summed over 0, 1, >= 2 blocked nerves
+        joint = set(qw.BLOCK_WORD_COUNTS) | {BLOCK_FLAG, qw.BLOCK_WORD}
+        out = ql.blocks_term(model, kids, x, ctx)
+        for kid in kids:
+            if kid in qw.TREE_WORDS and kid not in joint:
+                out = out + ql.word_given_count(model, kid, x[kid], ctx[qw.TREE_WORDS[kid]])
+            elif kid not in joint:
+                out = out + _field_term(model, kid, x[kid], ctx)
+        return out
     plain = [k for k in kids if k != BLOCK_FLAG and not (flagged and k in BLOCK_COUNTS)]
     out = np.zeros((len(ctx["age"]), len(model.reduced)))
     for kid in plain:
-        out = out + _field_term(model, kid, x[kid], ctx)
+        if kid in qw.TREE_WORDS:
+            out = out + ql.word_given_count(model, kid, x[kid], ctx[qw.TREE_WORDS[kid]])
+        else:
+            out = out + _field_term(model, kid, x[kid], ctx)
     if not flagged:
         return out
     with_block = np.zeros_like(out)  # log P(counts' records), any value
@@ -299,8 +405,12 @@ def _block_log_lik(model: CohortModel, log_done: np.ndarray, log_not_done: np.nd
     roots = {model.dists[c].n_from for c in names if isinstance(model.dists.get(c), Binomial)}  # type: ignore[attr-defined]
     if BLOCK_FLAG in names:  # the flag is summed with the block counts it depends on
         roots.add(model.dists[BLOCK_COUNTS[0]].n_from)  # type: ignore[attr-defined]
+    roots |= {model.dists[qw.TREE_WORDS[w]].n_from for w in names if w in qw.TREE_WORDS}  # type: ignore[attr-defined]
     roots = {root if not isinstance(model.dists.get(root), Binomial) else model.dists[root].n_from for root in roots}  # type: ignore[attr-defined]
-    in_trees = set(roots) | {BLOCK_FLAG}
+    in_trees = set(roots) | {BLOCK_FLAG} | set(qw.TREE_WORDS) | set(qw.STRENGTH_WORDS) | set(qw.LIMB_WORDS)
+    for word in qw.LIMB_WORDS:  # unwritten here (rows with one use ql.reflex_block_term): a constant
+        if word in names:
+            done += np.log(np.maximum(1.0 - model.record_probability(word), TINY))[None, :]
     for root in roots:
         done += _count_group(model, root, names, x, ctx)
         in_trees |= {c for c in model.dists if isinstance(model.dists[c], Binomial)}
@@ -309,6 +419,10 @@ def _block_log_lik(model: CohortModel, log_done: np.ndarray, log_not_done: np.nd
         if isinstance(dist, ConditionalBernoulli):
             done += _conditional_pair(model, dist.given, name, names, x, ctx)
             in_trees |= {name, dist.given}
+    for word, value in qw.VALUE_WORDS.items():
+        if word in names:
+            done += ql.value_word_term(model, word, names, x, ctx)
+            in_trees |= {word, value}
     for name in names:
         if name in MRC_FIELDS or name == ONSET or name in in_trees:
             continue  # regional terms are added on the full grid; counts were added with their tree

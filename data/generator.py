@@ -16,6 +16,7 @@ import pandas as pd
 from mmn_ddx.data.cohort_model import ALWAYS_RECORDED, BLOCK_COUNTS, BLOCK_FLAG, MRC_FIELDS, ONSET, cohort_model
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
 from mmn_ddx.data.latents import atypical_rate, load_priors, normalise_class_priors
+from mmn_ddx.data.qualitative import draw_silenced, ungrade_atrophy, word_fields, write_words
 
 CLASS_PRIOR_PRESETS: dict[str, dict[str, float]] = load_priors()["class_prior_presets"]
 GENERATOR_VERSION: str = str(load_priors()["generator_version"])
@@ -46,7 +47,7 @@ def sample_latents(n: int, rng: np.random.Generator, class_priors: Mapping[str, 
     return pd.DataFrame({"diagnosis": diagnosis, "reduced": reduced, "full": full})
 
 
-def _sample_values(latents: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _sample_values(latents: pd.DataFrame, rng: np.random.Generator, complete: bool = False) -> dict[str, np.ndarray]:
     model = cohort_model()
     r, g = latents["reduced"].to_numpy(), latents["full"].to_numpy()
     values: dict[str, np.ndarray] = {}
@@ -67,6 +68,7 @@ def _sample_values(latents: pd.DataFrame, rng: np.random.Generator) -> dict[str,
     onset = np.array([onsets.index(o) for o in model.full.onset], dtype=float)[g]
     atypical = rng.integers(0, len(onsets), size=len(g)).astype(float)
     values[ONSET] = np.where(rng.random(len(g)) < atypical_rate(), atypical, onset)
+    write_words(values, r, model.reduced, rng, complete, model.full.onset[g])
     return values
 
 
@@ -75,15 +77,20 @@ def _apply_recording(values: dict[str, np.ndarray], latents: pd.DataFrame, rng: 
     and the findings not written down."""
     model = cohort_model()
     r = latents["reduced"].to_numpy()
+    ungrade_atrophy(values, r, model.reduced, rng)
+    words = set(word_fields())
     for section in model.sections:
         reported = rng.random(len(r)) < np.exp(section.log_report[r])
+        silenced = draw_silenced(section.name, r, model.reduced, rng)
         for block in section.blocks:
             done = reported & (rng.random(len(r)) < np.exp(block.log_done[r]))
             for name in block.fields:
                 x = values[name]
+                if name in silenced:
+                    x = np.where(silenced[name], np.nan, x)
                 if name in MRC_FIELDS:
                     unremarkable = x == 5
-                elif name == ONSET:
+                elif name == ONSET or name in words:
                     unremarkable = np.zeros(len(x), dtype=bool)
                 else:
                     unremarkable = model.dists[name].is_unremarkable(x)
@@ -122,7 +129,7 @@ def generate_cohort(n: int, seed: int = 0, class_priors: Mapping[str, float] | N
         raise ValueError(f"n must be at least 1, got {n}")
     rng = np.random.default_rng(seed)
     latents = sample_latents(n, rng, class_priors)
-    values = _sample_values(latents, rng)
+    values = _sample_values(latents, rng, complete)
     if not complete:
         _apply_recording(values, latents, rng)
     frame = _decode(values)

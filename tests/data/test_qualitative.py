@@ -1,0 +1,194 @@
+"""Findings written in words (contract v2): the generator's words agree with its numbers, each document
+writes words at its stated rate, and the exact posterior sums each word over the latent values behind it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmn_ddx.data import qualitative as q
+from mmn_ddx.data.cohort_model import cohort_model
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, MRC_FIELDS, fields, to_canonical
+from mmn_ddx.data.exact_posterior import posterior
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.data.latents import atypical_rate
+from mmn_ddx.features.criteria import thresholds as T
+
+
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    return generate_cohort(60_000, seed=31, return_latents=True)
+
+
+def _both(frame: pd.DataFrame, word: str, numbers: list[str]) -> pd.DataFrame:
+    rows = frame[frame[word].notna() & frame[numbers].notna().all(axis=1)]
+    assert len(rows) > 100, f"too few records with {word} and {numbers}"
+    return rows
+
+
+def test_block_word_agrees_with_the_block_counts(cohort: pd.DataFrame) -> None:
+    counts = list(q.BLOCK_WORD_COUNTS)
+    rows = _both(cohort, q.BLOCK_WORD, counts)
+    blocked = np.maximum(rows[counts[0]] + rows[counts[1]], rows[counts[2]]).to_numpy()
+    word = rows[q.BLOCK_WORD].astype(str).to_numpy()
+    assert set(word[blocked == 0]) == {"none"}
+    assert set(word[blocked == 1]) <= {"single", "present"}
+    assert set(word[blocked >= 2]) <= {"multiple", "present"}
+    assert {"single", "multiple", "present"} <= set(word)
+
+
+def test_conduction_words_agree_with_their_counts(cohort: pd.DataFrame) -> None:
+    sensory = _both(cohort, "sensory_ncs", ["sensory_nerves_abnormal"])
+    assert ((sensory["sensory_ncs"] == "abnormal") == (sensory["sensory_nerves_abnormal"] >= 1)).all()
+    pattern = _both(cohort, "motor_ncs_pattern", ["nerves_any_demyelinating"])
+    demyelinating = pattern["motor_ncs_pattern"].isin(["demyelinating", "mixed"])
+    assert (demyelinating == (pattern["nerves_any_demyelinating"] >= 1)).all()
+
+
+def test_laboratory_words_agree_with_their_values(cohort: pd.DataFrame) -> None:
+    gm1 = _both(cohort, "anti_gm1_igm", ["anti_gm1_igm_ratio"])
+    assert ((gm1["anti_gm1_igm"] == "positive") == (gm1["anti_gm1_igm_ratio"] >= 1.0)).all()
+    csf = _both(cohort, "csf_protein_raised", ["csf_protein_g_per_l"])
+    limit = np.where(csf["age_at_onset_years"] <= T.CSF_AGE_LIMIT_YEARS, T.CSF_PROTEIN_ULN_UP_TO_AGE_LIMIT_G_PER_L,
+                     T.CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L)
+    assert (csf["csf_protein_raised"].astype(bool) == (csf["csf_protein_g_per_l"] > limit + 1e-9)).all()
+
+
+def test_strength_words_agree_with_the_grades(cohort: pd.DataFrame) -> None:
+    rows = _both(cohort, "weakness_symmetry", list(MRC_FIELDS))
+    grades = rows[list(MRC_FIELDS)].to_numpy(dtype=float)
+    weak = grades < 5
+    assert ((rows["weakness_symmetry"] == "no_weakness") == ~weak.any(axis=1)).all()
+    left, right = grades[:, 0::2], grades[:, 1::2]
+    weaker, diff = np.minimum(left, right), np.abs(left - right)
+    asymmetric = np.where(weaker > T.MRC_ASYMMETRY_GRADE_LIMIT, diff >= T.MRC_ASYMMETRY_DIFF_ABOVE_LIMIT,
+                          diff >= T.MRC_ASYMMETRY_DIFF_AT_OR_BELOW_LIMIT).any(axis=1)
+    assert ((rows["weakness_symmetry"] == "asymmetric") == asymmetric).all()
+    arms = weak[:, [0, 2]].any(axis=1).astype(int) + weak[:, [1, 3]].any(axis=1).astype(int)
+    written = rows["weak_arms"].notna().to_numpy()
+    expected = np.array(["none", "one", "both"])[arms]
+    assert (rows["weak_arms"].astype(str).to_numpy()[written] == expected[written]).all()
+    distal_only = weak[:, [2, 3, 6, 7]].any(axis=1) & ~weak[:, [0, 1, 4, 5]].any(axis=1)
+    stated = rows["weakness_predominance"].notna().to_numpy()
+    assert ((rows["weakness_predominance"] == "distal").to_numpy()[stated] == distal_only[stated]).all()
+
+
+def test_reflexes_by_limb_copy_the_affected_or_unaffected_limbs(cohort: pd.DataFrame) -> None:
+    """Both writings of the reflexes agree: in typical CIDP every limb is affected; in arm-onset MMN the
+    arms take the affected-limb reflexes and the legs the unaffected-limb ones."""
+    cidp = _both(cohort[cohort["latent_phenotype"] == "typical"], "reflexes_legs", ["reflexes_affected_limbs"])
+    assert (cidp["reflexes_legs"].astype(str) == cidp["reflexes_affected_limbs"].astype(str)).all()
+    mmn = cohort[(cohort[LABEL] == "MMN") & (cohort["onset_region"] == "upper_limb")]
+    arms = _both(mmn, "reflexes_arms", ["reflexes_affected_limbs"])
+    legs = _both(mmn, "reflexes_legs", ["reflexes_unaffected_limbs"])
+    assert (arms["reflexes_arms"].astype(str) == arms["reflexes_affected_limbs"].astype(str)).mean() > 0.97
+    assert (legs["reflexes_legs"].astype(str) == legs["reflexes_unaffected_limbs"].astype(str)).mean() > 0.97
+
+
+def test_ungraded_atrophy_is_wasting_at_least_mild(cohort: pd.DataFrame) -> None:
+    complete = generate_cohort(20_000, seed=31, complete=True)  # graded, but for atypical findings
+    assert (complete["muscle_atrophy"] == "present").mean() < atypical_rate()
+    wasting = cohort[cohort["muscle_atrophy"].isin(["mild", "marked", "present"])]
+    share = (wasting["muscle_atrophy"] == "present").groupby(wasting["latent_document"]).mean()
+    rates = dict(zip(cohort_model().priors["reporting"]["documents"], q.spec()["ungraded_atrophy"], strict=True))
+    for document, rate in rates.items():
+        assert share[document] == pytest.approx(rate, abs=0.03)
+
+
+def test_the_words_model_uses_the_criteria_thresholds() -> None:
+    """One fact, two layers: the data layer may not import the criteria, so a test holds them equal."""
+    spec = q.spec()
+    assert spec["csf_protein_upper_limit"] == {"age_limit_years": T.CSF_AGE_LIMIT_YEARS,
+                                               "up_to_age_limit": T.CSF_PROTEIN_ULN_UP_TO_AGE_LIMIT_G_PER_L,
+                                               "above_age_limit": T.CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L}
+    assert spec["asymmetry"] == {"grade_limit": T.MRC_ASYMMETRY_GRADE_LIMIT,
+                                 "difference_above_limit": T.MRC_ASYMMETRY_DIFF_ABOVE_LIMIT,
+                                 "difference_at_or_below_limit": T.MRC_ASYMMETRY_DIFF_AT_OR_BELOW_LIMIT}
+
+
+@pytest.mark.parametrize(("word", "section", "block"), [
+    (q.BLOCK_WORD, "nerve_conduction", "ncs"), ("anti_gm1_igm", "laboratory", "anti_gm1"),
+    ("weakness_symmetry", "strength", "strength"), ("sensory_ncs", "nerve_conduction", "ncs"),
+])
+def test_each_document_writes_words_at_its_stated_rate(cohort: pd.DataFrame, word: str, section: str,
+                                                        block: str) -> None:
+    """P(word written | diagnosis, document) = P(section reported) x P(test done) x P(words or both) x
+    P(written down), from priors.yaml; the generated share is within 4.5 standard errors."""
+    model = cohort_model()
+    reported = next(s for s in model.sections if s.name == section)
+    done = next(b for b in model.blocks if b.name == block)
+    style = q.spec()["sections"][section]["style"]
+    documents = model.priors["reporting"]["documents"]
+    for d, diagnosis in enumerate(DIAGNOSES):
+        for c, document in enumerate(documents):
+            r = int(np.flatnonzero((model.reduced.diagnosis == d) & (model.reduced.document == c))[0])
+            expected = (np.exp(reported.log_report[r] + done.log_done[r]) * (style["words"][c] + style["both"][c])
+                        * model.record_probability(word)[r])
+            who = cohort[(cohort[LABEL] == diagnosis) & (cohort["latent_document"] == document)]
+            share = who[word].notna().mean()
+            se = np.sqrt(expected * (1 - expected) / len(who))
+            assert abs(share - expected) < 4.5 * se + 1e-3, f"{diagnosis}/{document}: {share:.3f} vs {expected:.3f}"
+
+
+def test_words_replace_numbers_in_sparse_documents(cohort: pd.DataFrame) -> None:
+    """A conduction study in words only: the block word written with no count at all, mostly outside work-ups."""
+    counts = [name for name in fields() if name.startswith("nerves_")]
+    words_only = cohort[q.BLOCK_WORD].notna() & cohort[counts].isna().all(axis=1)
+    share = words_only.groupby(cohort["latent_document"]).mean()
+    assert share["case_report"] > share["tertiary_workup"] + 0.1
+
+
+# (fields kept, smallest group): "CSF protein raised" depends on the age, so its groups share one age.
+KEPT_SETS = [
+    ([q.BLOCK_WORD, "nerves_definite_cb", "sensory_normal_across_cb", "motor_ncs_pattern"], 1500),
+    (["sensory_ncs", "sensory_nerves_abnormal", "nerves_cidp_cb", q.BLOCK_WORD], 1500),
+    (["weakness_symmetry", "weak_arms", "mrc_arm_distal_left", "weakness_predominance"], 1500),
+    (["anti_gm1_igm", "anti_gm1_igm_ratio", "muscle_atrophy", "weak_legs"], 1500),
+    (["csf_protein_raised", "age_at_onset_years"], 300),
+    (["reflexes_arms", "reflexes_legs", "reflexes_affected_limbs", "upper_motor_neuron_signs"], 1500),
+    (["reflexes_legs", "onset_region", "reflexes_unaffected_limbs"], 1500),
+]
+
+
+@pytest.fixture(scope="module")
+def big_cohort() -> pd.DataFrame:
+    return generate_cohort(200_000, seed=32)
+
+
+@pytest.mark.parametrize(("kept", "smallest"), KEPT_SETS, ids=lambda k: "+".join(k[:2]) if isinstance(k, list) else "")
+def test_posterior_with_words_agrees_with_monte_carlo_frequencies(big_cohort: pd.DataFrame, kept: list[str],
+                                                                  smallest: int) -> None:
+    """Among patients sharing the same written (or null) words and numbers, the class shares equal the
+    exact posterior, which sums each word over the latent counts and grades consistent with it."""
+    others = [name for name in fields() if name not in kept]
+    keys = big_cohort[kept].astype("object").where(big_cohort[kept].notna(), "<null>").astype(str).agg("|".join, axis=1)
+    groups = big_cohort.groupby(keys.to_numpy())
+    big = [key for key, size in groups.size().items() if size >= smallest]
+    assert len(big) >= 10
+    representatives = to_canonical(pd.concat([groups.get_group(key).head(1) for key in big]))
+    exact = posterior(representatives, exclude=others)
+    for key, p in zip(big, exact, strict=True):
+        labels = groups.get_group(key)[LABEL]
+        freq = labels.value_counts(normalize=True).reindex(list(DIAGNOSES), fill_value=0.0).to_numpy()
+        se = np.sqrt(np.maximum(p * (1 - p), 1e-4) / len(labels))
+        assert np.all(np.abs(freq - p) < 4.5 * se + 1e-3), f"{key}: MC {freq.round(3)} vs exact {p.round(3)}"
+
+
+def test_a_record_with_words_and_numbers_gets_a_finite_posterior() -> None:
+    record = {"age_at_onset_years": 40.0, "sex": "male", "motor_conduction_block": "multiple",
+              "nerves_definite_cb": 2, "motor_ncs_pattern": "demyelinating", "sensory_ncs": "normal",
+              "anti_gm1_igm": "positive", "weakness_symmetry": "asymmetric", "weakness_predominance": "distal",
+              "mrc_arm_distal_left": 3.0, "weak_arms": "one", "weak_legs": "none", "muscle_atrophy": "present"}
+    probs = posterior(to_canonical(pd.DataFrame([record])))[0]
+    assert np.isfinite(probs).all() and DIAGNOSES[int(probs.argmax())] == "MMN" and probs.max() > 0.9
+
+
+def test_words_shift_the_posterior_like_the_numbers_they_summarise() -> None:
+    base = {"age_at_onset_years": 45.0, "sex": "male", "onset_region": "upper_limb"}
+    frame = to_canonical(pd.DataFrame([{**base, "motor_conduction_block": "multiple"},
+                                       {**base, "motor_conduction_block": "none"}]))
+    with_block, without = posterior(frame)
+    mnd, madsam = DIAGNOSES.index("MND"), DIAGNOSES.index("MADSAM")
+    assert with_block[mnd] < 0.05 and without[mnd] > 0.25  # blocks in several nerves are rare in MND
+    assert with_block[madsam] > without[madsam] + 0.2
