@@ -11,6 +11,7 @@ Nulls mean "not examined / not tested / unknown" and stay null: nothing here imp
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -121,10 +122,15 @@ class FieldRule:
         """Rows breaking the rule; NaN compares False, so a null on either side is no violation."""
         return np.asarray(values, dtype=np.float64) > np.asarray(bound, dtype=np.float64)
 
+    def broken_by(self, value: float, bound: float) -> bool:
+        """:meth:`broken` for one pair of non-null values."""
+        return value > bound
 
-_COMPARISONS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
-    ">=": np.greater_equal, "<=": np.less_equal, "==": np.equal, ">": np.greater, "<": np.less,
+
+_COMPARISONS: dict[str, Callable[[Any, float], Any]] = {
+    ">=": operator.ge, "<=": operator.le, "==": operator.eq, ">": operator.gt, "<": operator.lt,
 }
+"""Elementwise on arrays, plain on one value (the record model checks one record at a time, in microseconds)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,13 @@ class Condition:
         values = np.asarray(values, dtype=np.float64)
         if self.operator == "in":
             return np.isin(values, self.operands)
-        return _COMPARISONS[self.operator](values, self.operands[0])
+        return np.asarray(_COMPARISONS[self.operator](values, self.operands[0]))
+
+    def holds_for(self, value: float) -> bool:
+        """:meth:`holds` for one non-null value."""
+        if self.operator == "in":
+            return value in self.operands
+        return bool(_COMPARISONS[self.operator](value, self.operands[0]))
 
 
 def _condition(spec: FieldSpec, raw: Any) -> Condition:
@@ -176,6 +188,10 @@ class Contradiction:
 
     def broken(self, values: np.ndarray, other: np.ndarray) -> np.ndarray:
         return self.finding.holds(values) & self.refuted_by.holds(other)
+
+    def broken_by(self, value: float, other: float) -> bool:
+        """:meth:`broken` for one pair of non-null values."""
+        return self.finding.holds_for(value) and self.refuted_by.holds_for(other)
 
 
 Rule = FieldRule | Contradiction

@@ -122,21 +122,10 @@ def _styled_section_log_lik_rows(model: CohortModel, section: Section, names: li
     if len(styles) == 1 and not styles[0].silenced:
         return _section_log_lik(model, section, names, x, ctx)
     n = len(ctx["age"])
-    words = [w for w in qw.spec()["sections"][section.name]["words"] if w in names]
-    no_words = ~np.logical_or.reduce([*(~np.isnan(x[w]) for w in words), np.zeros(n, dtype=bool)])
-    # Words other than the strength words are written at a value-independent rate, so where a row
-    # states none, "both" is "numbers" times the words' constant P(unwritten): computed once.
-    shortcut = not set(words) & set(qw.STRENGTH_WORDS)
     parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, bool]] = []
-    for style in sorted(styles, key=lambda s: s.name == "both"):
+    for style in styles:
         written = [~np.isnan(x[f]) for f in style.silenced if f in names]
         possible = ~np.logical_or.reduce([*written, np.zeros(n, dtype=bool)])
-        numbers = [part for part in parts if part[0] == "numbers"]
-        if shortcut and style.name == "both" and numbers:  # the numbers style's rows are those without words
-            unwritten = sum(np.log(np.maximum(1.0 - model.record_probability(w), TINY)) for w in words)
-            _, log_weight, rows, lik, on_full = numbers[0]
-            parts.append(("both", np.log(np.maximum(style.weight, TINY)) + unwritten, rows, lik, on_full))
-            possible &= ~no_words
         if possible.any():
             sub_x = {k: v[possible] for k, v in x.items()}
             sub_ctx = {k: v[possible] for k, v in ctx.items()}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -80,8 +79,7 @@ def _rule_validator(rule: Rule) -> Any:
 
     def check(cls: type, value: Any, info: ValidationInfo) -> Any:
         bound = info.data.get(rule.other)  # absent when that field failed its own validation
-        if value is not None and bound is not None and rule.broken(
-                np.array([rule_value(own, value)]), np.array([rule_value(other, bound)]))[0]:
+        if value is not None and bound is not None and rule.broken_by(rule_value(own, value), rule_value(other, bound)):
             raise PydanticCustomError("field_rule", rule.message)
         return value
 
