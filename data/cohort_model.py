@@ -24,9 +24,10 @@ from mmn_ddx.data.latents import (
     STAGE_KEYS,
     FullGrid,
     ReducedGrid,
-    atypical_rate,
     full_grid,
     load_priors,
+    mrc_atypical_rate,
+    pattern_scale,
     reduced_grid,
     resolve,
 )
@@ -39,6 +40,8 @@ BLOCK_FLAG = "sensory_normal_across_cb"
 BLOCK_COUNTS = ("nerves_definite_cb", "nerves_probable_cb")
 """The flag exists only where there is a block (EFNS/PNS 2010 N3): at least one definite or probable CB."""
 GRADES = 6  # MRC 0..5
+P_WEAK_MAX = 0.995
+"""A weakness pattern may raise a region's p_weak up to this (or its own cited value), never to certainty."""
 
 
 @dataclass(frozen=True)
@@ -171,10 +174,12 @@ class CohortModel:
             for j, region in enumerate(MRC_FIELDS):
                 role = _mrc_role(region, self.full.onset[g], self.full.side[g])
                 p_weak = float(resolve(mrc["p_weak"][role], p, s))
+                scale = pattern_scale(mrc, self.full.pattern[g], role, p, s)
+                p_weak = min(max(p_weak, P_WEAK_MAX), p_weak * scale) if scale > 1 else p_weak * scale
                 weak = np.array(grades["affected" if role.endswith("affected") else "other"], dtype=float)
                 table[g, j, 5] = 1 - p_weak
                 table[g, j, 4::-1] = p_weak * weak / weak.sum()  # grades 4, 3, 2, 1, 0
-        eps = atypical_rate()
+        eps = mrc_atypical_rate()
         return (1.0 - eps) * table + eps / GRADES
 
 

@@ -1,7 +1,7 @@
 """Exact p(diagnosis | recorded findings) under the generator: the Bayes-optimal ceiling.
 
-The latent states are few (diagnosis x phenotype x stage x document x onset x side x severity, a few
-thousand), so the posterior is an exact sum over them. For each state the likelihood of a record is a
+The latent states are few (diagnosis x phenotype x stage x document x onset x side x severity x weakness
+pattern, a few thousand), so the posterior is an exact sum over them. For each state the likelihood of a record is a
 product over the document's sections: a section not reported leaves all its fields null; in a reported
 section each test block was done or not (not done: all its fields null); within a done block every
 field is either recorded with its value (probability of writing it down x probability of the value)

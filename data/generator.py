@@ -120,8 +120,8 @@ def generate_cohort(n: int, seed: int = 0, class_priors: Mapping[str, float] | N
     """Generate ``n`` synthetic patients with their diagnosis (canonical contract dtypes).
 
     ``class_priors`` maps diagnosis to weight (default: balanced, the recommended training prior).
-    ``return_latents`` adds the latent phenotype, stage, document and side (columns prefixed ``latent_``)
-    for tests and generator diagnostics; these are not contract fields.
+    ``return_latents`` adds the latent phenotype, stage, document, side and weakness pattern (columns
+    prefixed ``latent_``) for tests and generator diagnostics; these are not contract fields.
     ``complete`` skips the reporting model: every test done and every finding written down, the
     "complete work-up" on which published figures are compared (data/fidelity.py).
     """
@@ -145,5 +145,6 @@ def generate_cohort(n: int, seed: int = 0, class_priors: Mapping[str, float] | N
         frame["latent_stage"] = stages[model.reduced.stage[r]]
         frame["latent_document"] = documents[model.reduced.document[r]]
         frame["latent_side"] = np.where(model.full.side[latents["full"].to_numpy()] == 0, "left", "right")
+        frame["latent_pattern"] = model.full.pattern[latents["full"].to_numpy()]
     assert all(frame[name].notna().all() for name in ALWAYS_RECORDED)
     return frame

@@ -5,8 +5,9 @@ Two grids:
 * the *reduced* grid ``(diagnosis, phenotype, stage, document)``, on which every finding except
   the MRC grades and the onset region depends (``document``: the kind of record, which drives the
   reporting model);
-* the *full* grid, which adds the onset region and the more-affected side (needed for the regional
-  MRC pattern). ``full.reduced_index`` maps each full state onto its reduced state.
+* the *full* grid, which adds the onset region, the more-affected side, the severity and the
+  weakness pattern (needed for the regional MRC pattern). ``full.reduced_index`` maps each full state
+  onto its reduced state.
 
 Everything numeric lives in ``data/priors.yaml``; this module only reads it.
 """
@@ -39,16 +40,33 @@ def atypical_rate() -> float:
     return float(load_priors()["atypical"]["rate"])
 
 
+def mrc_atypical_rate() -> float:
+    """Probability that one MRC region's grade comes from the broad 'atypical' distribution (per region,
+    smaller than :func:`atypical_rate`: eight regions are one examination)."""
+    return float(load_priors()["atypical"]["mrc_rate"])
+
+
 def resolve(value: Any, phenotype: str, stage: str) -> Any:
-    """Pick a parameter for one (phenotype, stage): phenotype keys first, then stage keys."""
+    """Pick a parameter for one (phenotype, stage): phenotype keys first, then stage keys.
+
+    A sub-phenotype ``parent.child`` (e.g. ``lmn_predominant_pma.with_block``) takes its own keys first,
+    then its parent's, so it differs from its parent only where the priors say so.
+    """
     if isinstance(value, Mapping):
-        if phenotype in value:
-            return resolve(value[phenotype], phenotype, stage)
+        for key in _lineage(phenotype):
+            if key in value:
+                return resolve(value[key], phenotype, stage)
         if "default" in value:
             return resolve(value["default"], phenotype, stage)
         if stage in value:
             return resolve(value[stage], phenotype, stage)
     return value
+
+
+def _lineage(phenotype: str) -> list[str]:
+    """``a.b.c`` -> ``[a.b.c, a.b, a]``: the phenotype, then the phenotypes it refines."""
+    parts = phenotype.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
 
 def normalise_class_priors(class_priors: Mapping[str, float] | None) -> np.ndarray:
@@ -99,7 +117,9 @@ class FullGrid:
     onset: np.ndarray          # str, an onset_region category
     side: np.ndarray           # 0 = left, 1 = right
     severity: np.ndarray       # int index into priors["severity_levels"]
+    pattern: np.ndarray        # str, a weakness pattern of the diagnosis (``mrc.patterns``)
     log_weight: np.ndarray     # log p(onset | diagnosis, phenotype) + log p(side) + log p(severity | stage)
+    #                            + log p(pattern | phenotype, stage)
 
     def __len__(self) -> int:
         return len(self.reduced_index)
@@ -126,15 +146,52 @@ def reduced_grid() -> ReducedGrid:
 def full_grid() -> FullGrid:
     priors = load_priors()["diseases"]
     reduced = reduced_grid()
-    rows: list[tuple[int, str, int, int, float]] = []
+    rows: list[tuple[int, str, int, int, str, float]] = []
     for r in range(len(reduced)):
         disease = priors[DIAGNOSES[reduced.diagnosis[r]]]
         phenotype, stage = reduced.phenotype[r], STAGE_KEYS[reduced.stage[r]]
         onset = disease["phenotypes"][phenotype]["onset"]
         severity = resolve(disease["fields"]["mrc"]["severity_weights"], phenotype, stage)
+        patterns = pattern_weights(disease["fields"]["mrc"], phenotype, stage)
         for region, w_onset in onset.items():
             for side in (0, 1):
                 for level, w_severity in enumerate(severity):
-                    rows.append((r, region, side, level, float(np.log(w_onset * 0.5 * w_severity))))
-    ri, o, sd, sv, w = zip(*rows, strict=True)
-    return FullGrid(np.array(ri), np.array(o, dtype=object), np.array(sd), np.array(sv), np.array(w))
+                    for pattern, w_pattern in patterns.items():
+                        rows.append((r, region, side, level, pattern,
+                                     float(np.log(w_onset * 0.5 * w_severity * w_pattern))))
+    ri, o, sd, sv, pt, w = zip(*rows, strict=True)
+    return FullGrid(np.array(ri), np.array(o, dtype=object), np.array(sd), np.array(sv),
+                    np.array(pt, dtype=object), np.array(w))
+
+
+DEFAULT_PATTERN = "default"
+
+
+def pattern_weights(mrc: Mapping[str, Any], phenotype: str, stage: str) -> dict[str, float]:
+    """p(weakness pattern | phenotype, stage), normalised; one ``default`` pattern where none is given.
+
+    A pattern ties the regions together (e.g. MMN confined to one side vs. spread to the other side):
+    it scales every region's p_weak by role (``mrc.patterns.<name>.scale``), so whether the other side
+    is weak is one draw per patient, not one per region.
+    """
+    patterns = mrc.get("patterns")
+    if not patterns:
+        return {DEFAULT_PATTERN: 1.0}
+    weights = {name: float(resolve(spec["weight"], phenotype, stage)) for name, spec in patterns.items()}
+    total = sum(weights.values())
+    if total <= 0 or min(weights.values()) <= 0:
+        raise ValueError(f"weakness-pattern weights must be positive (no hard zeros): {weights}")
+    return {name: w / total for name, w in weights.items()}
+
+
+def pattern_scale(mrc: Mapping[str, Any], pattern: str, role: str, phenotype: str, stage: str) -> float:
+    """The factor a weakness pattern puts on one region role's p_weak: the product of the pattern's
+    ``scale`` entries whose key is a part of the role (``other``, ``secondary``, ``proximal``, ...)."""
+    if pattern == DEFAULT_PATTERN:
+        return 1.0
+    scale = mrc["patterns"][pattern].get("scale", {})
+    factor = 1.0
+    for part in role.split("_"):
+        if part in scale:
+            factor *= float(resolve(scale[part], phenotype, stage))
+    return factor

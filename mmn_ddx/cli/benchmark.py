@@ -12,8 +12,9 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -29,11 +30,18 @@ from mmn_ddx.training.evaluation import (
     Cohort,
     ModeModels,
     ProbaFn,
+    SetsFn,
     run_benchmark,
 )
 from mmn_ddx.training.fitting import FAMILY_NAMES, ProgressFactory
 
+if TYPE_CHECKING:
+    from mmn_ddx.training.evaluation.real_cases import RealCases
+    from mmn_ddx.training.evaluation.report import SectionView
+
 benchmark_app = typer.Typer(add_completion=False)
+DEV_CASES = Path("../shared/clinical/real-cases/dev.jsonl")
+"""The real development cases beside the repository (run from its root); reported when present."""
 
 
 def read_labelled(path: Path, skip_invalid: bool, option: str) -> pd.DataFrame:
@@ -50,6 +58,8 @@ class SavedChampion:
     provenance: str
     synthetic_seed: int | None
     """The seed of its synthetic training data, None for a user cohort."""
+    sets: SetsFn | None = None
+    """Its conformal prediction sets (the bundle's)."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,7 @@ class ChampionChoice:
         version = f"v{meta.version}" if meta.version else "unregistered"
         return SavedChampion(f"{meta.family}, saved", bundle.predict_proba,
                              f"{meta.name} {version} ({meta.family}) from {location}",
-                             meta.seed if meta.training_data_source == "synthetic" else None)
+                             meta.seed if meta.training_data_source == "synthetic" else None, bundle.prediction_set)
 
 
 def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, families: tuple[str, ...], jobs: int,
@@ -99,14 +109,44 @@ def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, fami
     families_fns = result.predictors()
     if saved is None and refit_synthetic:
         return (
-            ModeModels(mode, families_fns, result.champion, result.champion_predictor),
+            ModeModels(mode, families_fns, result.champion, result.champion_predictor, result.bundle.prediction_set),
             f"{result.champion}, chosen by outer-CV log-loss in this run, "
             f"refitted on {refit_synthetic} synthetic patients",
         )
     if saved is None:
-        return ModeModels(mode, families_fns, result.champion, families_fns[result.champion]), \
+        return ModeModels(mode, families_fns, result.champion, families_fns[result.champion],
+                          result.bundle.prediction_set), \
             f"{result.champion}, chosen by outer-CV log-loss in this run"
-    return ModeModels(mode, families_fns, saved.label, saved.predict), saved.provenance
+    return ModeModels(mode, families_fns, saved.label, saved.predict, saved.sets), saved.provenance
+
+
+def _read_real_cases(path: Path | None) -> RealCases | None:
+    """The real cases to report, validated before any training (a bad line names its line and field)."""
+    from mmn_ddx.training.evaluation import read_real_cases
+
+    if path is None:
+        return None
+    try:
+        return read_real_cases(path)
+    except ValueError as exc:
+        raise fail(f"--real-cases: {exc}") from None
+
+
+def _real_case_sections(cases: RealCases, source: str, models: dict[str, ModeModels]) -> list[SectionView]:
+    """Per mode: the champion (with its prediction sets), the world's exact posterior and the cascade."""
+    from mmn_ddx.training.evaluation import evaluate_real_cases, real_case_section
+
+    sections = []
+    for mode in MODES:
+        chosen = models[mode]
+
+        def champion(frame: pd.DataFrame, chosen: ModeModels = chosen) -> tuple[np.ndarray, list[list[str]] | None]:
+            probs = np.asarray(chosen.champion(frame), dtype=np.float64)
+            return probs, chosen.champion_sets(probs) if chosen.champion_sets is not None else None
+
+        figures = evaluate_real_cases(cases, mode, {f"champion ({chosen.champion_name})": champion})
+        sections.append(real_case_section(figures, mode, source))
+    return sections
 
 
 LOGGED_KINDS = ("champion", "rules", "bayes")
@@ -194,6 +234,10 @@ def benchmark_command(
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow store (default: "
                                                      "$MLFLOW_TRACKING_URI, else sqlite:///<home>/mlruns.db).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes for training.")] = 2,
+    real_cases: Annotated[Path | None, typer.Option(
+        "--real-cases", exists=True, dir_okay=False,
+        help=f"Real published cases (JSON lines with a diagnosis) to report as well, evaluation only (default: "
+             f"{DEV_CASES} when present).")] = None,
 ) -> None:
     """Benchmark every model family, the champion, the published criteria and the Bayes ceiling.
 
@@ -222,6 +266,8 @@ MLflow.
     if data is not None and train_data is not None and data.resolve() == train_data.resolve():
         raise fail("--data and --train-data are the same file: the models would be scored on their own "
                     "training patients", code=2)
+    cases_path = real_cases or (DEV_CASES if DEV_CASES.is_file() else None)
+    cases = _read_real_cases(cases_path)
 
     cohorts = []
     if n_test > 0:
@@ -268,8 +314,12 @@ MLflow.
         "bootstrap": f"{n_boot} paired resamples, seed {seed}",
         "class-prior settings": ", ".join(presets) or "none",
     }
-    paths = write_reports(result, out_dir or locations.reports_dir / "benchmark", facts)
-    print_tables(result, out)
+    real_sections = []
+    if cases is not None and cases_path is not None:
+        real_sections = _real_case_sections(cases, cases_path.name, models)
+        facts["real development cases"] = f"{cases_path.name}, {len(cases.labels)} patients (evaluation only)"
+    paths = write_reports(result, out_dir or locations.reports_dir / "benchmark", facts, real_sections)
+    print_tables(result, out, real_sections)
     out.print(f"Reports: {paths['markdown']} and {paths['html']}")
     if track:
         run_id = log_benchmark(result, paths, facts, tracking_uri=tracking_uri)

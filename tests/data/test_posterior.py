@@ -14,12 +14,15 @@ from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort
 
 # Sets of fields whose joint recorded/null pattern is checked against Monte Carlo: across sections;
 # within the strength section (MRC grades on the full grid, omitted as a whole with atrophy); within
-# the nerve-conduction section (a count whose denominator is rarely stated) and the history.
+# the nerve-conduction section (a count whose denominator is rarely stated) and the history; and the
+# weakness-pattern latent (generator 2.1): one arm's left/right pair and the onset, whose joint grades
+# depend on the pattern, the side and the severity summed together on the full grid.
 KEPT_SETS = [
     ["onset_region", "sensory_loss", "nerves_definite_cb", "emg_fasciculation_potentials", "sex"],
     ["mrc_arm_distal_left", "mrc_leg_distal_right", "muscle_atrophy", "course"],
     ["nerves_definite_cb", "motor_nerves_studied", "sensory_normal_across_cb", "upper_motor_neuron_signs"],
     ["reflexes_affected_limbs", "upper_motor_neuron_signs", "sensory_loss"],
+    ["mrc_arm_distal_left", "mrc_arm_distal_right", "mrc_arm_proximal_right", "onset_region"],
 ]
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import typer
@@ -19,7 +21,8 @@ from mmn_ddx.data.importer import write_table
 from mmn_ddx.features.modes import MODES
 from mmn_ddx.training.evaluation.benchmark import BenchmarkResult, Cohort, run_benchmark
 from mmn_ddx.training.evaluation.benchmark_methods import BAYES, CASCADE, GOLD_COAST, SHORT_NAMES
-from mmn_ddx.training.evaluation.report import fmt, print_tables, write_reports
+from mmn_ddx.training.evaluation.real_cases import evaluate_real_cases, read_real_cases
+from mmn_ddx.training.evaluation.report import fmt, print_tables, real_case_section, write_reports
 
 from .test_benchmark import fake_models
 
@@ -84,6 +87,48 @@ def test_terminal_table_has_a_row_per_method_and_states_the_gain(result: Benchma
     assert sum(line.startswith(f"│ {SHORT_NAMES[GOLD_COAST]} -> MND ") for line in rows) == 2  # detector table
     assert text.count("Gain of the champion") == 2 * 2
     assert "…" not in text  # piped output is widened, never cropped
+
+
+REAL_CASES = [
+    {"patient_id": "a", "age_at_onset_years": 40, "sex": "male", "nerves_definite_cb": 2, "diagnosis": "MMN"},
+    {"patient_id": "b", "age_at_onset_years": 60, "sex": "female", "sensory_loss": "symmetric", "diagnosis": "CIDP"},
+]
+
+
+def test_real_development_cases_are_reported_in_every_view(result: BenchmarkResult, tmp_path: Path) -> None:
+    """The champion's accuracy, log-loss and set coverage on real cases, beside the world's posterior and the
+    cascade, with the n caveat: in the Markdown, the HTML and the terminal alike."""
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(json.dumps(case) for case in REAL_CASES) + "\n", encoding="utf-8")
+    cases = read_real_cases(path)
+    probs = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.2, 0.6, 0.1]])
+    model = {"champion (test)": lambda frame: (probs, [["MMN"], ["CIDP", "MND"]])}
+    sections = [real_case_section(evaluate_real_cases(cases, mode, model), mode, "cases.jsonl") for mode in MODES]
+    paths = write_reports(result, tmp_path / "out", {"test cohort": "synthetic"}, sections)
+    markdown = paths["markdown"].read_text(encoding="utf-8")
+    log_loss = -(np.log(0.7) + np.log(0.6)) / 2
+    for mode in MODES:
+        assert f"## real development cases (n = 2): {mode}" in markdown
+    assert markdown.count(f"| champion (test) | 1.000 | {log_loss:.3f} | 1.000 | 1.500 | n/a | n/a |") == 2
+    assert markdown.count("| exact posterior of the world |") == 2
+    assert markdown.count("| rule-based cascade (strict) |") == 2
+    assert "a check, not a validation" in markdown
+    html = paths["html"].read_text(encoding="utf-8")
+    assert html.count("real development cases (n = 2)") >= 2 and "exact posterior of the world" in html
+    buffer = io.StringIO()
+    print_tables(result, Console(file=buffer, width=80), sections)
+    text = buffer.getvalue()
+    assert text.count("real development cases (n = 2)") == 2 and "check, not a validation" in " ".join(text.split())
+
+
+def test_a_bad_real_cases_file_is_refused_before_any_work(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps({**REAL_CASES[0], "diagnosis": "ALS"}) + "\n", encoding="utf-8")
+    refused = CliRunner().invoke(benchmark_app, ["--real-cases", str(path), "--out", str(tmp_path / "report"),
+                                                 "--no-track"])
+    assert refused.exit_code == 1, refused.output
+    assert "--real-cases" in refused.output and "line 1" in refused.output
+    assert not (tmp_path / "report").exists()
 
 
 @pytest.mark.slow

@@ -15,7 +15,11 @@ _EXPORTS: dict[str, str] = {
     "run_benchmark": "mmn_ddx.training.evaluation.benchmark",
     "ModeModels": "mmn_ddx.training.evaluation.benchmark_methods",
     "ProbaFn": "mmn_ddx.training.evaluation.benchmark_methods",
+    "SetsFn": "mmn_ddx.training.evaluation.benchmark_methods",
+    "evaluate_real_cases": "mmn_ddx.training.evaluation.real_cases",
+    "read_real_cases": "mmn_ddx.training.evaluation.real_cases",
     "print_tables": "mmn_ddx.training.evaluation.report",
+    "real_case_section": "mmn_ddx.training.evaluation.report",
     "terminal_tables": "mmn_ddx.training.evaluation.report",
     "write_reports": "mmn_ddx.training.evaluation.report",
 }
@@ -30,5 +34,6 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         Cohort,
         run_benchmark,
     )
-    from mmn_ddx.training.evaluation.benchmark_methods import ModeModels, ProbaFn
-    from mmn_ddx.training.evaluation.report import print_tables, terminal_tables, write_reports
+    from mmn_ddx.training.evaluation.benchmark_methods import ModeModels, ProbaFn, SetsFn
+    from mmn_ddx.training.evaluation.real_cases import evaluate_real_cases, read_real_cases
+    from mmn_ddx.training.evaluation.report import print_tables, real_case_section, terminal_tables, write_reports

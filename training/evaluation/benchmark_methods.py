@@ -37,6 +37,8 @@ from mmn_ddx.training.evaluation.metrics import ABSTAIN, NEGATIVE, Predictions
 Kind = Literal["model", "champion", "criteria", "rules", "bayes"]
 ProbaFn = Callable[[pd.DataFrame], np.ndarray]
 """A fitted model's ``predict_proba`` on a canonical frame: (n, 4) in ``DIAGNOSES`` order."""
+SetsFn = Callable[[np.ndarray], list[list[str]]]
+"""A model's prediction sets from its probabilities (its bundle's conformal ``prediction_set``)."""
 
 BAYES = "Bayes-optimal posterior"
 CASCADE = "rule-based cascade"
@@ -63,6 +65,8 @@ class ModeModels:
     families: Mapping[str, ProbaFn]
     champion_name: str
     champion: ProbaFn
+    champion_sets: SetsFn | None = None
+    """The champion's conformal prediction sets from its probabilities (its bundle's), when it has them."""
 
 
 @dataclass(frozen=True)

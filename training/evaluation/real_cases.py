@@ -138,7 +138,8 @@ def rule_figures(rule_labels: Sequence[object], labels: np.ndarray) -> MethodFig
     )
 
 
-ProbaAndSets = Callable[[pd.DataFrame], tuple[np.ndarray, list[list[str]]]]
+ProbaAndSets = Callable[[pd.DataFrame], tuple[np.ndarray, list[list[str]] | None]]
+"""A model on canonical frames: its probabilities and its prediction sets (None: the model has none)."""
 
 
 def evaluate_real_cases(cases: RealCases, mode: str, models: Mapping[str, ProbaAndSets]) -> dict[str, MethodFigures]:
@@ -160,7 +161,7 @@ def evaluate_real_cases(cases: RealCases, mode: str, models: Mapping[str, ProbaA
     return out
 
 
-def _probs_sets(fn: ProbaAndSets, frame: pd.DataFrame) -> tuple[np.ndarray, list[list[str]]]:
+def _probs_sets(fn: ProbaAndSets, frame: pd.DataFrame) -> tuple[np.ndarray, list[list[str]] | None]:
     probs, sets = fn(frame)
     return np.asarray(probs, dtype=np.float64), sets
 

@@ -27,6 +27,7 @@ from mmn_ddx.training.evaluation import plots
 from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, BenchmarkResult, Evaluation
 from mmn_ddx.training.evaluation.benchmark_methods import SHORT_NAMES
 from mmn_ddx.training.evaluation.metrics import LOWER_IS_BETTER, PER_CLASS_METRICS, per_class_key
+from mmn_ddx.training.evaluation.real_cases import MethodFigures
 
 NOT_FOR_CLINICAL_USE = ("Models trained on synthetic data and criteria applied to synthetic records: research and "
                         "teaching only, not for clinical use.")
@@ -52,6 +53,11 @@ GAIN_TITLES: dict[str, str] = {
 }
 CEILING_TITLES: dict[str, str] = {"macro_auroc": "macro AUROC", "log_loss": "log-loss", "brier": "Brier score",
                                   "ece": "ECE", "balanced_accuracy": "balanced accuracy"}
+REAL_CASE_COLUMNS: dict[str, str] = {
+    "accuracy": "accuracy", "log_loss": "log-loss", "set_coverage": "set coverage", "mean_set_size": "mean set size",
+    "coverage": "labelled", "accuracy_when_labelled": "accuracy when labelled",
+}
+"""Figures of a method on the real development cases (``MethodFigures`` fields) and their titles."""
 _TEMPLATES = Environment(
     loader=PackageLoader("mmn_ddx.training.evaluation", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -186,6 +192,24 @@ def figures(evaluation: Evaluation) -> dict[str, Figure]:
     return out
 
 
+def real_case_section(figures: Mapping[str, MethodFigures], mode: str, source: str) -> SectionView:
+    """The real development cases in one mode: each method's accuracy, log-loss and prediction-set coverage.
+
+    Why: the synthetic test cohort shows how close the champion is to the world's ceiling, not whether the
+    world resembles real patients; these published cases do (issue #12). Evaluation only, n = 15: a check."""
+    n = next(iter(figures.values())).n if figures else 0
+    headline = [
+        f"{n} published patients ({source}): evaluation only, never fitted or tuned on; with n = {n} one case "
+        f"moves the accuracy by {100 / max(n, 1):.0f} points, so these figures are a check, not a validation.",
+        "The rule-based cascade abstains: 'labelled' is its coverage, its accuracy counts an abstention as an error.",
+    ]
+    rows = [[Cell(name), *(Cell(fmt(math.nan if getattr(f, key) is None else float(getattr(f, key))))
+                           for key in REAL_CASE_COLUMNS)] for name, f in figures.items()]
+    table = TableView(f"real development cases (n = {n}): {mode}", ["method", *REAL_CASE_COLUMNS.values()], rows,
+                      "Log-loss in nats (a uniform guess over the four diagnoses: 1.386). " + NOT_FOR_CLINICAL_USE)
+    return SectionView(f"real development cases (n = {n})", mode, headline, [table])
+
+
 def _slug(*parts: str) -> str:
     return "-".join("".join(c if c.isalnum() else "-" for c in p.lower()).strip("-") for p in parts)
 
@@ -214,8 +238,10 @@ def build_view(result: BenchmarkResult, facts: Mapping[str, str]) -> ReportView:
                       notes)
 
 
-def write_reports(result: BenchmarkResult, out_dir: str | Path, facts: Mapping[str, str]) -> dict[str, Path]:
-    """Write report.md, report.html, metrics.csv, comparisons.csv and figures/*.png into ``out_dir``."""
+def write_reports(result: BenchmarkResult, out_dir: str | Path, facts: Mapping[str, str],
+                  real_cases: Sequence[SectionView] = ()) -> dict[str, Path]:
+    """Write report.md, report.html, metrics.csv, comparisons.csv and figures/*.png into ``out_dir``;
+    ``real_cases``: sections of :func:`real_case_section`, shown after the cohorts."""
     out_dir = Path(out_dir)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
     view = build_view(result, facts)
@@ -226,6 +252,7 @@ def write_reports(result: BenchmarkResult, out_dir: str | Path, facts: Mapping[s
             figure.savefig(out_dir / relative, dpi=110)
             sec.figures[name] = relative
             inline[relative] = base64.b64encode((out_dir / relative).read_bytes()).decode("ascii")
+    view.sections.extend(real_cases)
     paths = {
         "markdown": out_dir / "report.md",
         "html": out_dir / "report.html",
@@ -297,11 +324,24 @@ def terminal_tables(result: BenchmarkResult) -> list[Table]:
     return tables
 
 
-def print_tables(result: BenchmarkResult, console: Console | None = None) -> None:
+def real_case_tables(sections: Sequence[SectionView]) -> list[Table]:
+    """The real-case sections as terminal tables (caption: the n caveat)."""
+    tables = []
+    for sec in sections:
+        for view in sec.tables:
+            table = _table(view.title, view.columns[0], view.columns[1:], sec.headline[0])
+            for row in view.rows:
+                table.add_row(*(Text(str(c)) for c in row))
+            tables.append(table)
+    return tables
+
+
+def print_tables(result: BenchmarkResult, console: Console | None = None,
+                 real_cases: Sequence[SectionView] = ()) -> None:
     """Print the terminal tables; piped output gets 130 columns instead of Rich's default 80 (which would
     crop the table)."""
     console = console or Console(highlight=False)
     if not console.is_terminal and console.width < 130:
         console = Console(file=console.file, width=130, highlight=False)
-    for table in terminal_tables(result):
+    for table in [*terminal_tables(result), *real_case_tables(real_cases)]:
         console.print(table)
