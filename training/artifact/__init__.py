@@ -14,6 +14,14 @@ _EXPORTS: dict[str, str] = {
     "IntegrityError": "mmn_ddx.training.artifact.bundle",
     "load_bundle": "mmn_ddx.training.artifact.bundle",
     "ModelBundle": "mmn_ddx.training.artifact.bundle",
+    "adjust": "mmn_ddx.training.artifact.clinical_setting",
+    "check_setting": "mmn_ddx.training.artifact.clinical_setting",
+    "DEFAULT_SETTING": "mmn_ddx.training.artifact.clinical_setting",
+    "log_shift": "mmn_ddx.training.artifact.clinical_setting",
+    "pre_test_probabilities": "mmn_ddx.training.artifact.clinical_setting",
+    "Setting": "mmn_ddx.training.artifact.clinical_setting",
+    "SettingError": "mmn_ddx.training.artifact.clinical_setting",
+    "SETTINGS": "mmn_ddx.training.artifact.clinical_setting",
     "METHOD": "mmn_ddx.training.artifact.conformal",
     "code_version": "mmn_ddx.training.artifact.metadata",
     "OutcomeTables": "mmn_ddx.training.artifact.outcomes",
@@ -32,6 +40,16 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         IntegrityError,
         ModelBundle,
         load_bundle,
+    )
+    from mmn_ddx.training.artifact.clinical_setting import (
+        DEFAULT_SETTING,
+        SETTINGS,
+        Setting,
+        SettingError,
+        adjust,
+        check_setting,
+        log_shift,
+        pre_test_probabilities,
     )
     from mmn_ddx.training.artifact.conformal import METHOD
     from mmn_ddx.training.artifact.metadata import code_version

@@ -38,6 +38,7 @@ from mmn_ddx.data import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, PARSED_DTYP
 from mmn_ddx.features import FeatureInputError, feature_map, fields_for_mode, finding_name
 from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
+from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, adjust, check_setting
 
 TOP_FINDINGS = 5
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
@@ -52,6 +53,7 @@ OUTPUT_TYPES: dict[str, str] = {
     "criteria_label": "string",
     "warnings": "array<string>",
     "out_of_distribution": "array<string>",
+    "setting": "string",
 }
 """Output columns and their Spark SQL types (the struct a Spark UDF returns).
 
@@ -64,7 +66,12 @@ OUTPUT_TYPES: dict[str, str] = {
 * ``warnings``: codes, most fundamental first - ``synthetic_training_data``, ``out_of_distribution``,
   ``little_information``, ``criteria_disagree`` (the codes of ``mmn-ddx predict``'s table).
 * ``out_of_distribution``: the OOD detector's facts, one JSON object each ([] = like the training data).
+* ``setting``: the clinical setting the probabilities are for - the ``setting`` parameter (``params`` of
+  ``predict``, of the scoring server's JSON and of ``spark_udf``; default :data:`DEFAULT_SETTING`). The
+  prediction set stays on the training population's scale (``ModelBundle.prediction_set_in_setting``).
 """
+PARAMS: dict[str, tuple[str, str]] = {"setting": ("string", DEFAULT_SETTING)}
+"""Inference parameters (MLflow ``ParamSpec``: name -> type and default) declared in the signature."""
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(OUTPUT_TYPES)
 
 LITTLE_INFORMATION_FRACTION = 0.5
@@ -106,14 +113,20 @@ class BundlePyfunc:
         self._synthetic = getattr(bundle.metadata, "training_data_source", "synthetic") == "synthetic"
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        """Explained predictions for a frame (or list of dicts) of contract records, vectorised."""
+        """Explained predictions for a frame (or list of dicts) of contract records, vectorised.
+
+        ``params``: ``{"setting": name}`` (see :data:`OUTPUT_TYPES`); an unknown name raises
+        :class:`~training.artifact.clinical_setting.SettingError` listing the allowed ones.
+        """
+        setting = check_setting(str((params or {}).get("setting") or DEFAULT_SETTING))
         frame = canonical_input(model_input)
         bundle = self.bundle
         try:
             X = bundle.transform(frame)
         except FeatureInputError as exc:  # cross-field rules (e.g. nerves with block <= nerves studied)
             raise InputError(str(exc)) from None
-        probs, attribution = bundle.predict_explain(frame, features=X)  # the served numbers, as in serving
+        training_probs, attribution = bundle.predict_explain(frame, features=X)  # the served numbers, as in serving
+        probs = adjust(training_probs, bundle.setting_shift(setting))  # the findings' contributions do not move
         by_finding = np.einsum("nfk,fg->ngk", attribution.values, self._membership, optimize=True)
         predicted = probs.argmax(axis=1)
         own = by_finding[np.arange(len(frame)), :, predicted]  # (patients, findings): pull on the predicted class
@@ -125,13 +138,14 @@ class BundlePyfunc:
             ID_FIELD: frame[ID_FIELD].astype(object).where(frame[ID_FIELD].notna(), None).to_numpy(),
             **{column: probs[:, j] for j, column in enumerate(PROBABILITY_COLUMNS)},
             "predicted_diagnosis": names,
-            "prediction_set": bundle.prediction_set(probs),
+            "prediction_set": bundle.prediction_set_in_setting(training_probs, probs),
             "top_findings": self._labels[top].tolist(),
             "top_contributions": np.take_along_axis(own, top, axis=1).tolist(),
             "scale": np.full(len(frame), attribution.scale, dtype=object),
             "criteria_label": labels,
             "warnings": self._warnings(frame, ood, labels, names),
             "out_of_distribution": [[json.dumps(fact.to_dict()) for fact in facts] for facts in ood],
+            "setting": np.full(len(frame), setting, dtype=object),
         }
         return pd.DataFrame(columns, columns=list(OUTPUT_COLUMNS))
 
