@@ -40,7 +40,7 @@ def test_pyfunc_returns_explained_predictions_matching_the_bundle(quick_bundle_d
     import mlflow.pyfunc
 
     model = mlflow.pyfunc.load_model(str(quick_bundle_dir))
-    out = model.predict(raw_input)
+    out = model.predict(raw_input, params={"setting": "balanced"})  # the training population: the bundle's numbers
     assert list(out.columns) == list(OUTPUT_COLUMNS)
     expected = load_bundle(quick_bundle_dir).predict_explain(cohort.drop(columns=[LABEL]))[0]  # the served numbers
     np.testing.assert_array_equal(out[list(PROBABILITY_COLUMNS)].to_numpy(), expected)
