@@ -243,7 +243,7 @@ class Predictor:
             criteria=criteria_view.evaluate(read),
             recorded=recorded,
             n_optional=n_optional,
-            motor_ncs_done=~nulls[:, names.index("motor_nerves_studied")],
+            motor_ncs_done=alerts.motor_ncs_recorded(nulls, names),
             next_tests=None if asked is None else next_test.most_informative(asked, probs, after),
             columns=read,
         )

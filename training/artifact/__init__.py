@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "OutcomeTables": "mmn_ddx.training.artifact.outcomes",
     "InputError": "mmn_ddx.training.artifact.pyfunc",
     "LITTLE_INFORMATION_FRACTION": "mmn_ddx.training.artifact.pyfunc",
+    "MOTOR_NCS_FIELDS": "mmn_ddx.training.artifact.pyfunc",
     "OUTPUT_TYPES": "mmn_ddx.training.artifact.pyfunc",
 }
 __all__ = sorted(_EXPORTS)
@@ -54,4 +55,9 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from mmn_ddx.training.artifact.conformal import METHOD
     from mmn_ddx.training.artifact.metadata import code_version
     from mmn_ddx.training.artifact.outcomes import OutcomeTables
-    from mmn_ddx.training.artifact.pyfunc import LITTLE_INFORMATION_FRACTION, OUTPUT_TYPES, InputError
+    from mmn_ddx.training.artifact.pyfunc import (
+        LITTLE_INFORMATION_FRACTION,
+        MOTOR_NCS_FIELDS,
+        OUTPUT_TYPES,
+        InputError,
+    )

@@ -34,7 +34,17 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from mmn_ddx.data import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, PARSED_DTYPES, fields, parse_column, to_canonical
+from mmn_ddx.data import (
+    DIAGNOSES,
+    FEATURE_FIELDS,
+    ID_FIELD,
+    LABEL,
+    PARSED_DTYPES,
+    fields,
+    find_test,
+    parse_column,
+    to_canonical,
+)
 from mmn_ddx.features import FeatureInputError, feature_map, fields_for_mode, finding_name
 from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
@@ -76,8 +86,25 @@ OUTPUT_COLUMNS: tuple[str, ...] = tuple(OUTPUT_TYPES)
 
 LITTLE_INFORMATION_FRACTION = 0.5
 """``little_information`` when fewer than this share of the optional findings are recorded ("most fields
-null"). Written here, below serving, so that the pyfunc and :mod:`serving.alerts` (which words the
-warnings) apply one rule."""
+null"), or when no result of a motor nerve conduction study is (:data:`MOTOR_NCS_FIELDS`). Written here,
+below serving, so that the pyfunc and :mod:`serving.alerts` (which words the warnings) apply one rule.
+
+Why one half, by principle rather than by tuning: "most findings unrecorded" is the documented meaning,
+and the generator's documents fall on either side of it - every referral letter and case report records
+fewer than half of the optional findings, a complete tertiary work-up about 70 % (measured on generated
+records: ``tests/serving/test_sparse_records.py``)."""
+MOTOR_NCS_FIELDS: tuple[str, ...] = find_test("motor_ncs").fields
+"""A motor conduction study counts as recorded when *any* field its report fills is: letters and case
+reports state "conduction block in two nerves" without the number of nerves studied (null in 15 of 15
+development cases, ``data/priors.yaml`` reporting), so the count of nerves studied alone would call
+every such study missing."""
+
+
+def little_information_mask(frame: pd.DataFrame, optional: list[str]) -> np.ndarray:
+    """Per patient of a canonical frame: too few optional findings, or no motor conduction result at all."""
+    recorded = frame[optional].notna().to_numpy().sum(axis=1)
+    no_motor_ncs = frame[list(MOTOR_NCS_FIELDS)].isna().to_numpy().all(axis=1)
+    return np.asarray((recorded < LITTLE_INFORMATION_FRACTION * len(optional)) | no_motor_ncs, dtype=bool)
 
 
 @cache
@@ -152,8 +179,7 @@ class BundlePyfunc:
     def _warnings(self, frame: pd.DataFrame, ood: list[list[Any]], labels: np.ndarray, predicted: np.ndarray
                   ) -> list[list[str]]:
         """Warning codes per patient (see :data:`OUTPUT_TYPES`), from whole-frame masks."""
-        recorded = frame[self._optional].notna().to_numpy().sum(axis=1)
-        little = (recorded < LITTLE_INFORMATION_FRACTION * len(self._optional)) | frame["motor_nerves_studied"].isna()
+        little = little_information_mask(frame, self._optional)
         disagree = np.isin(labels, DIAGNOSES) & (labels != predicted)
         flags = np.column_stack([np.full(len(frame), self._synthetic), [bool(r) for r in ood],
                                  np.asarray(little, dtype=bool), disagree])
