@@ -54,7 +54,7 @@ _EXPORTS: dict[str, str] = {
     "marginal_figures": "mmn_ddx.data.fidelity",
     "to_markdown": "mmn_ddx.data.fidelity",
     "WRITE_FORMATS": "mmn_ddx.data.formats",
-    "CLASS_PRIOR_PRESETS": "mmn_ddx.data.generator",
+    "CLASS_PRIOR_PRESETS": "mmn_ddx.data.latents",
     "generate_cohort": "mmn_ddx.data.generator",
     "GENERATOR_VERSION": "mmn_ddx.data.generator",
     "CohortError": "mmn_ddx.data.importer",
@@ -128,7 +128,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from mmn_ddx.data.exact_posterior import posterior
     from mmn_ddx.data.fidelity import criteria_figures, format_value, load_targets, marginal_figures, to_markdown
     from mmn_ddx.data.formats import WRITE_FORMATS
-    from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, GENERATOR_VERSION, generate_cohort
+    from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
     from mmn_ddx.data.importer import (
         CohortError,
         ImportResult,
@@ -140,6 +140,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     )
     from mmn_ddx.data.json_records import RecordRejected, single_record
     from mmn_ddx.data.kleene import Tri, all_of, any_of, at_least, exactly, is_true, tri, true_or_unknown
+    from mmn_ddx.data.latents import CLASS_PRIOR_PRESETS
     from mmn_ddx.data.record import PatientRecord, RecordError, validate_record
     from mmn_ddx.data.schema import BUILTIN_REASONS, SchemaErrors, cohort_schema, validate_cohort
     from mmn_ddx.data.writers import TableWriter

@@ -15,10 +15,10 @@ import pandas as pd
 
 from mmn_ddx.data.cohort_model import ALWAYS_RECORDED, BLOCK_COUNTS, BLOCK_FLAG, MRC_FIELDS, ONSET, cohort_model
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
+from mmn_ddx.data.latents import CLASS_PRIOR_PRESETS as CLASS_PRIOR_PRESETS  # re-exported: defined beside the reader
 from mmn_ddx.data.latents import atypical_rate, load_priors, normalise_class_priors
 from mmn_ddx.data.qualitative import draw_silenced, ungrade_atrophy, word_fields, write_words
 
-CLASS_PRIOR_PRESETS: dict[str, dict[str, float]] = load_priors()["class_prior_presets"]
 GENERATOR_VERSION: str = str(load_priors()["generator_version"])
 
 # Sampling order: age before CSF protein (age term); nerves studied before the counts among them, the

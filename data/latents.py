@@ -35,6 +35,12 @@ def load_priors() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+CLASS_PRIOR_PRESETS: dict[str, dict[str, float]] = load_priors()["class_prior_presets"]
+"""The named class mixes (balanced, new-patients, follow-up, referral): the generator's populations and the
+clinical settings served predictions are adjusted to. Here, beside the parameter file's reader, so that
+the CLI and the HTTP server read them without loading the generator (pandas)."""
+
+
 def atypical_rate() -> float:
     """Probability that a recorded finding comes from the broad 'atypical' distribution."""
     return float(load_priors()["atypical"]["rate"])

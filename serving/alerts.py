@@ -4,8 +4,9 @@
   from patients generated from published frequencies, not from real patients.
 * ``out_of_distribution`` - the bundle's own detector says the record lies outside the training data
   (values or combinations it never saw); tree models extrapolate flatly there.
-* ``little_information`` - most findings are unrecorded, or no motor nerve conduction study is
-  available (the test every guideline needs): the prediction then rests mostly on the class mix.
+* ``little_information`` - most findings are unrecorded, or no result of a motor nerve conduction study
+  is (the test every guideline needs): the prediction then rests mostly on the setting's pre-test
+  probabilities. The rule and its reasons: ``training.artifact.pyfunc.LITTLE_INFORMATION_FRACTION``.
 * ``criteria_disagree`` - the published criteria point to another diagnosis than the model.
 """
 
@@ -19,7 +20,7 @@ from mmn_ddx.data import FEATURE_FIELDS, fields
 from mmn_ddx.features import fields_for_mode
 from mmn_ddx.serving import wording
 from mmn_ddx.serving.result import Warning
-from mmn_ddx.training.artifact import LITTLE_INFORMATION_FRACTION, Atypical
+from mmn_ddx.training.artifact import LITTLE_INFORMATION_FRACTION, MOTOR_NCS_FIELDS, Atypical
 
 SYNTHETIC = Warning(code="synthetic_training_data", message=wording.messages.SYNTHETIC_TRAINING_DATA)
 
@@ -37,6 +38,12 @@ def recorded_counts(nulls: np.ndarray, columns: Sequence[str], mode: str) -> tup
     names = set(optional_fields(mode))
     keep = [j for j, name in enumerate(columns) if name in names]
     return (~nulls[:, keep]).sum(axis=1), len(keep)
+
+
+def motor_ncs_recorded(nulls: np.ndarray, columns: Sequence[str]) -> np.ndarray:
+    """Per patient: any result of the motor conduction study is recorded (:data:`MOTOR_NCS_FIELDS`)."""
+    keep = [j for j, name in enumerate(columns) if name in set(MOTOR_NCS_FIELDS)]
+    return np.asarray(~nulls[:, keep].all(axis=1), dtype=bool)
 
 
 def little_information(recorded: int, total: int, motor_ncs_done: bool) -> Warning | None:

@@ -24,16 +24,18 @@ TOP_FINDINGS = 3
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
 COLUMNS: tuple[str, ...] = (
     ID_FIELD, "predicted_diagnosis", *PROBABILITY_COLUMNS, "prediction_set", "coverage", "top_findings",
-    "criteria_label", "criteria_label_chart_review", "criteria_agree", "warnings",
+    "criteria_label", "criteria_label_chart_review", "criteria_agree", "warnings", "setting",
 )
-"""Output columns; ``next_test`` is added when requested."""
+"""Output columns; ``next_test`` is added when requested. ``setting``: the clinical setting the
+probabilities are for (the prediction set stays on the training population's scale, as in the full result)."""
 SEPARATOR = " | "
 
 
 def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_FINDINGS,
-                with_next_test: bool = False) -> pd.DataFrame:
-    """Score a *validated canonical* frame (``serving.records.validate_frame``) to one row per patient."""
-    scored = predictor.score(frame, with_next_test=with_next_test)
+                with_next_test: bool = False, setting: str | None = None) -> pd.DataFrame:
+    """Score a *validated canonical* frame (``serving.records.validate_frame``) to one row per patient,
+    with the probabilities for the clinical ``setting`` (default: the intended-use population)."""
+    scored = predictor.score(frame, with_next_test=with_next_test, setting=setting)
     predicted = scored.predicted
     labels = scored.criteria.labels
     rows: dict[str, Any] = {ID_FIELD: scored.patient_ids, "predicted_diagnosis": [DIAGNOSES[k] for k in predicted]}
@@ -51,6 +53,7 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
         [None if label not in DIAGNOSES else label == DIAGNOSES[k] for label, k in zip(labels, predicted, strict=True)],
         dtype="boolean")
     rows["warnings"] = [_warning_codes(predictor, scored, i) for i in range(len(frame))]
+    rows["setting"] = np.full(len(frame), scored.setting, dtype=object)
     if with_next_test and scored.next_tests is not None:
         rows["next_test"] = [None if t is None else t.test for t in scored.next_tests]
     return pd.DataFrame(rows, index=frame.index)

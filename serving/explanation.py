@@ -80,9 +80,12 @@ def build_explanation(
     predicted: int,
     method: str,
     scale: str = "log-odds",
+    *,
+    base_shift: np.ndarray | None = None,
 ) -> Explanation:
     """One patient's explanation: ``contributions`` (features, classes), ``group_sums`` (groups, classes).
 
+    ``base_shift``: the clinical setting's ``log(pre-test / training prior)``, already in ``base_values``.
     Arrays are converted with ``tolist`` once (not element by element), and the result is validated in
     one pydantic call from plain dicts (a model instance per entry costs four times as much).
     """
@@ -115,6 +118,7 @@ def build_explanation(
         "outputs": _per_class(outputs),
         "by_finding": by_finding,
         "by_feature": by_feature,
+        "base_shift": None if base_shift is None else _per_class(base_shift),
     })
 
 

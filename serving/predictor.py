@@ -18,7 +18,7 @@ raises :class:`data.record.RecordError` (one record) or :class:`serving.records.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, TypeAlias
 
@@ -29,21 +29,30 @@ from mmn_ddx.data import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, Columns, PatientRe
 from mmn_ddx.features import MODES, check_mode
 from mmn_ddx.serving import alerts, criteria_view, explanation, next_test
 from mmn_ddx.serving.records import frame_records, patient_ids, validate_frame, validate_many, validate_one
-from mmn_ddx.serving.result import Audit, NextTest, PredictionResult, PredictionSet
+from mmn_ddx.serving.result import Audit, ClinicalSetting, NextTest, PredictionResult, PredictionSet
+from mmn_ddx.serving.wording.setting import setting_note
 from mmn_ddx.settings import CHAMPION_ALIAS, MODEL_NAMES, get_settings
-from mmn_ddx.training.artifact import METHOD as CONFORMAL_METHOD
 from mmn_ddx.training.artifact import (
+    DEFAULT_SETTING,
     Atypical,
     BundleError,
     FeatureAttribution,
     IntegrityError,
     ModelBundle,
+    adjust,
+    check_setting,
     code_version,
     load_bundle,
+    pre_test_probabilities,
 )
+from mmn_ddx.training.artifact import METHOD as CONFORMAL_METHOD
 
 # PatientRecord is built at run time (pydantic create_model from the data dictionary): mypy sees a variable
 Record: TypeAlias = Mapping[str, Any] | PatientRecord  # type: ignore[valid-type]
+
+
+SET_POPULATION = "training"
+"""The population the prediction sets are computed for (see ``ModelBundle.prediction_set_in_setting``)."""
 
 
 def null_mask(columns: Columns) -> np.ndarray:
@@ -84,6 +93,12 @@ class Scored:
 
     patient_ids: list[str | None]
     probs: np.ndarray
+    """In the clinical ``setting`` (Bayes' rule from the training prior)."""
+    setting: str
+    shift: np.ndarray
+    """``log(pre-test / training prior)`` per class: added to the logits and to the attribution's base."""
+    training_probs: np.ndarray
+    """The model's probabilities for its training population (what the conformal sets are calibrated on)."""
     attribution: FeatureAttribution
     group_sums: np.ndarray
     sets: list[list[str]]
@@ -156,14 +171,21 @@ class Predictor:
 
     # --- public API ---------------------------------------------------------------------------------
 
-    def predict(self, record: Record, *, with_next_test: bool = True) -> PredictionResult:
-        """One patient's explained prediction; :class:`data.record.RecordError` for an invalid record."""
-        valid = [validate_one(record)]
-        return self._results(self.score(valid, with_next_test=with_next_test), valid)[0]
+    def predict(self, record: Record, *, with_next_test: bool = True, setting: str | None = None
+                ) -> PredictionResult:
+        """One patient's explained prediction; :class:`data.record.RecordError` for an invalid record.
 
-    def predict_many(self, records: Iterable[Record] | pd.DataFrame, *, with_next_test: bool = True
-                     ) -> list[PredictionResult]:
+        ``setting``: the clinical setting whose pre-test probabilities the result is for (default
+        :data:`DEFAULT_SETTING`); an unknown name raises :class:`SettingError` listing the allowed ones.
+        """
+        check_setting(setting or DEFAULT_SETTING)
+        valid = [validate_one(record)]
+        return self._results(self.score(valid, with_next_test=with_next_test, setting=setting), valid)[0]
+
+    def predict_many(self, records: Iterable[Record] | pd.DataFrame, *, with_next_test: bool = True,
+                     setting: str | None = None) -> list[PredictionResult]:
         """Explained predictions for a batch (list of records or a cohort DataFrame), in input order."""
+        check_setting(setting or DEFAULT_SETTING)
         if isinstance(records, pd.DataFrame):
             frame: pd.DataFrame | None = validate_frame(records)
             valid = frame_records(frame)
@@ -171,15 +193,17 @@ class Predictor:
             valid, frame = validate_many(records), None
         if not valid:
             return []
-        return self._results(self.score(valid, frame, with_next_test=with_next_test), valid)
+        return self._results(self.score(valid, frame, with_next_test=with_next_test, setting=setting), valid)
 
     def score(self, records: list[dict[str, Any]] | pd.DataFrame, frame: pd.DataFrame | None = None, *,
-              with_next_test: bool = True) -> Scored:
+              with_next_test: bool = True, setting: str | None = None) -> Scored:
         """The vectorised core for *validated* record dicts or a validated canonical frame (or both).
 
         The patients' fields are read once (:mod:`data.columns`): from the frame when there is one, else
         from the record dicts (validated, so only encoded: no DataFrame for a few patients).
+        ``setting`` (default :data:`DEFAULT_SETTING`): see :mod:`training.artifact.clinical_setting`.
         """
+        setting = check_setting(setting or DEFAULT_SETTING)
         if isinstance(records, pd.DataFrame):
             records, frame = [], records
         if frame is None:
@@ -188,9 +212,9 @@ class Predictor:
         else:
             columns, ids = read_frame(frame), patient_ids(frame)
         with self.bundle.thread_context(self.threads):
-            return self._score(columns, ids, with_next_test=with_next_test)
+            return self._score(columns, ids, with_next_test=with_next_test, setting=setting)
 
-    def _score(self, read: Columns, ids: list[str | None], *, with_next_test: bool) -> Scored:
+    def _score(self, read: Columns, ids: list[str | None], *, with_next_test: bool, setting: str) -> Scored:
         names = list(FEATURE_FIELDS)
         nulls = null_mask(read)
         features, n = self.bundle.features, len(read)
@@ -200,19 +224,26 @@ class Predictor:
             X, after = X_all[:n], self.bundle.predict_proba(features=X_all[n:])
         else:
             X, after = features.transform_columns(read), np.empty((0, len(DIAGNOSES)))
-        probs, attribution = self.bundle.predict_explain(None, features=X)
+        training_probs, attribution = self.bundle.predict_explain(None, features=X)
+        shift = self.bundle.setting_shift(setting)
+        probs, after = adjust(training_probs, shift), adjust(after, shift)
+        if attribution.scale == "log-odds":  # Bayes' rule adds log(pi_s / pi_train) to every logit: the base moves
+            attribution = replace(attribution, base_values=attribution.base_values + shift)
         recorded, n_optional = alerts.recorded_counts(nulls, names, self.mode)
         return Scored(
             patient_ids=ids,
             probs=probs,
+            setting=setting,
+            shift=shift,
+            training_probs=training_probs,
             attribution=attribution,
             group_sums=self.findings.sums(attribution.values),
-            sets=self.bundle.prediction_set(probs),
+            sets=self.bundle.prediction_set_in_setting(training_probs, probs),
             ood=self.bundle.out_of_distribution(read, features=X),
             criteria=criteria_view.evaluate(read),
             recorded=recorded,
             n_optional=n_optional,
-            motor_ncs_done=~nulls[:, names.index("motor_nerves_studied")],
+            motor_ncs_done=alerts.motor_ncs_recorded(nulls, names),
             next_tests=None if asked is None else next_test.most_informative(asked, probs, after),
             columns=read,
         )
@@ -220,9 +251,21 @@ class Predictor:
     # --- per-patient results ------------------------------------------------------------------------
 
     def _results(self, scored: Scored, records: list[dict[str, Any]]) -> list[PredictionResult]:
-        return [self._result(scored, i, records[i], scored.patient_ids[i]) for i in range(len(records))]
+        setting = self.clinical_setting(scored)
+        return [self._result(scored, i, records[i], scored.patient_ids[i], setting) for i in range(len(records))]
 
-    def _result(self, scored: Scored, i: int, record: Mapping[str, Any], patient_id: str | None) -> PredictionResult:
+    def clinical_setting(self, scored: Scored) -> ClinicalSetting:
+        """The setting block of a batch's results (the same for every patient of the batch)."""
+        pre_test = pre_test_probabilities(scored.setting)
+        additive = scored.attribution.scale == "log-odds"
+        return ClinicalSetting(
+            name=scored.setting, is_default=scored.setting == DEFAULT_SETTING, pre_test_probabilities=pre_test,
+            training_prior=dict(self.bundle.metadata.training_prior or {}),
+            note=setting_note(scored.setting, pre_test, is_default=scored.setting == DEFAULT_SETTING,
+                              additive=additive, set_population=SET_POPULATION))
+
+    def _result(self, scored: Scored, i: int, record: Mapping[str, Any], patient_id: str | None,
+                setting: ClinicalSetting) -> PredictionResult:
         k = int(scored.predicted[i])
         predicted = DIAGNOSES[k]
         attribution = scored.attribution
@@ -232,10 +275,12 @@ class Predictor:
             predicted_diagnosis=predicted,
             probabilities={d: float(p) for d, p in zip(DIAGNOSES, scored.probs[i].tolist(), strict=True)},
             prediction_set=PredictionSet(diagnoses=scored.sets[i], coverage=self.bundle.coverage,
-                                         method=CONFORMAL_METHOD),
+                                         method=CONFORMAL_METHOD, population=SET_POPULATION),
+            setting=setting,
             explanation=explanation.build_explanation(
                 self.findings, attribution.values[i], attribution.base_values[i], scored.group_sums[i],
-                attribution.feature_values[i], record, k, attribution.method, attribution.scale),
+                attribution.feature_values[i], record, k, attribution.method, attribution.scale,
+                base_shift=scored.shift if attribution.scale == "log-odds" else None),
             criteria=criteria,
             next_test=scored.next_tests[i] if scored.next_tests is not None else None,
             warnings=alerts.warnings_for(

@@ -58,6 +58,10 @@ class Explanation(_Frozen):
     outputs: dict[str, float]
     by_finding: list[FindingContribution] = Field(description="Sorted by |contribution| to the predicted class.")
     by_feature: FeatureContributions
+    base_shift: dict[str, float] | None = Field(
+        default=None, description="log(pre-test / training prior) per class, already added to base_values: the "
+        "clinical setting moves the base (prior) term only, the findings' contributions are unchanged. Null on the "
+        "probability scale, where the explanation stays on the training population's scale (see setting.note).")
 
 
 class CriterionElement(_Frozen):
@@ -94,6 +98,19 @@ class PredictionSet(_Frozen):
     diagnoses: list[str]
     coverage: float = Field(description="Target probability that the true diagnosis is in the set.")
     method: str
+    population: str = Field(
+        default="training", description="Whose probabilities the set is computed from: 'training' (the population "
+        "the conformal threshold was calibrated on, whatever the clinical setting) or the setting's name.")
+
+
+class ClinicalSetting(_Frozen):
+    """The intended-use population the probabilities are for (Bayes' rule from the training prior)."""
+
+    name: str = Field(description="balanced / new-patients / follow-up / referral (data/priors.yaml presets).")
+    is_default: bool = Field(description="True when no setting was asked for: the intended-use population.")
+    pre_test_probabilities: dict[str, float] = Field(description="The setting's prior probability of each diagnosis.")
+    training_prior: dict[str, float] = Field(description="The class mix the model's probabilities were calibrated to.")
+    note: str = Field(description="What the setting changes, in words.")
 
 
 class NextTest(_Frozen):
@@ -132,6 +149,7 @@ class PredictionResult(_Frozen):
     predicted_diagnosis: str
     probabilities: dict[str, float]
     prediction_set: PredictionSet
+    setting: ClinicalSetting
     explanation: Explanation
     criteria: CriteriaSummary
     next_test: NextTest | None

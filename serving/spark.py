@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmn_ddx.data import ID_FIELD, LABEL, fields
-from mmn_ddx.training.artifact import OUTPUT_TYPES, InputError
+from mmn_ddx.training.artifact import DEFAULT_SETTING, OUTPUT_TYPES, InputError, check_setting
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -85,12 +85,14 @@ def session(master: str = DEFAULT_MASTER, app_name: str = "mmn-ddx") -> SparkSes
         raise
 
 
-def prediction_udf(spark: SparkSession, model_uri: str) -> Any:
-    """MLflow's Spark UDF for the exported model, returning the struct :data:`RESULT_TYPE`."""
+def prediction_udf(spark: SparkSession, model_uri: str, setting: str | None = None) -> Any:
+    """MLflow's Spark UDF for the exported model, returning the struct :data:`RESULT_TYPE`, with the
+    probabilities for the clinical ``setting`` (the model's ``setting`` parameter; default: the intended use)."""
     import mlflow.pyfunc
 
+    params = {"setting": check_setting(setting or DEFAULT_SETTING)}  # refused here, before a Spark job starts
     with pandas_3_accepted():
-        return mlflow.pyfunc.spark_udf(spark, model_uri, result_type=RESULT_TYPE, env_manager="local")
+        return mlflow.pyfunc.spark_udf(spark, model_uri, result_type=RESULT_TYPE, env_manager="local", params=params)
 
 
 def score(cohort: DataFrame, udf: Any, *, partitions: int | None = None) -> DataFrame:
@@ -122,13 +124,15 @@ def check_ids(cohort: DataFrame) -> None:
         raise ValueError(f"every row needs a {ID_FIELD} to score on Spark (rows come back in partition order)")
 
 
-def score_file(source: Path, destination: Path, model_uri: str, *, master: str = DEFAULT_MASTER) -> int:
-    """Score a Parquet cohort into a Parquet directory on Spark; returns the number of patients."""
+def score_file(source: Path, destination: Path, model_uri: str, *, master: str = DEFAULT_MASTER,
+               setting: str | None = None) -> int:
+    """Score a Parquet cohort into a Parquet directory on Spark (probabilities for the clinical ``setting``);
+    returns the number of patients."""
     if source.suffix.lower() != ".parquet":
         raise ValueError(f"{source.name}: the Spark engine reads Parquet cohorts (.parquet)")
     with pandas_3_accepted():
         spark = session(master)
-        udf = prediction_udf(spark, model_uri)
+        udf = prediction_udf(spark, model_uri, setting)
         cohort = spark.read.parquet(str(source))
         check_ids(cohort)
         scored = score(cohort, udf, partitions=spark.sparkContext.defaultParallelism)

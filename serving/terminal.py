@@ -29,7 +29,8 @@ def bar(probability: float, width: int = BAR_WIDTH) -> str:
 
 
 def probabilities(result: PredictionResult) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title="Probabilities (calibrated)", title_justify="left", show_edge=False)
+    title = f"Probabilities (calibrated) in the '{result.setting.name}' setting"
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", show_edge=False)
     table.add_column("diagnosis", no_wrap=True)
     table.add_column("", no_wrap=True)
     table.add_column("p", justify="right", no_wrap=True)
@@ -45,7 +46,14 @@ def probabilities(result: PredictionResult) -> Table:
 def prediction_set(result: PredictionResult) -> Text:
     ps = result.prediction_set
     return Text.assemble(("Prediction set: ", "bold"), "{" + ", ".join(ps.diagnoses) + "}",
-                         f" at {100 * ps.coverage:.0f} % coverage ", (f"({ps.method})", "dim"))
+                         f" at {100 * ps.coverage:.0f} % coverage, from the {ps.population} population's "
+                         "probabilities ",
+                         (f"({ps.method})", "dim"))
+
+
+def setting(result: PredictionResult) -> Text:
+    """The clinical setting, its pre-test probabilities and what it changes (the result's own note)."""
+    return Text.assemble(("Setting: ", "bold"), result.setting.name, " - ", (result.setting.note, "dim"))
 
 
 def findings(explanation: Explanation, predicted: str, k: int = TOP_FINDINGS) -> Table:
@@ -59,8 +67,10 @@ def findings(explanation: Explanation, predicted: str, k: int = TOP_FINDINGS) ->
         table.add_row(Text(f"{value:+.2f}", style="green" if value > 0 else "red"),
                       Text.assemble((finding.label, "bold"), "\n", finding.sentence))
     base, out = explanation.base_values[predicted], explanation.outputs[predicted]
+    shift = explanation.base_shift
+    moved = "" if not shift else f", of which {shift[predicted]:+.2f} from the setting's pre-test probabilities"
     table.caption = (f"{len(explanation.by_finding) - min(k, len(explanation.by_finding))} smaller findings not shown. "
-                     f"Base {base:+.2f} + contributions = {out:+.2f} ({explanation.method}).")
+                     f"Base {base:+.2f}{moved} + contributions = {out:+.2f} ({explanation.method}).")
     return table
 
 
@@ -118,7 +128,7 @@ def render(result: PredictionResult) -> Group:
     head = Text.assemble(("Predicted: ", "bold"), (result.predicted_diagnosis, "bold cyan"),
                          f" ({100 * result.probabilities[result.predicted_diagnosis]:.0f} %){who}")
     return Group(
-        head, probabilities(result), prediction_set(result), Text(""),
+        head, probabilities(result), prediction_set(result), setting(result), Text(""),
         findings(result.explanation, result.predicted_diagnosis), Text(""),
         criteria(result.criteria, result.predicted_diagnosis), Text(""),
         next_test(result), warnings(result),

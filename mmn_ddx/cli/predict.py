@@ -29,6 +29,7 @@ from rich.table import Table
 
 from mmn_ddx.cli._common import err, fail, file_progress, out
 from mmn_ddx.data import ID_FIELD, WRITE_FORMATS, RecordError
+from mmn_ddx.training.artifact import DEFAULT_SETTING, Setting
 
 if TYPE_CHECKING:  # the model stack takes seconds to import: only the predict command loads it
     import pandas as pd
@@ -45,6 +46,7 @@ class Engine(enum.StrEnum):
     spark = "spark"
 
 
+_DEFAULT_SETTING = Setting(DEFAULT_SETTING)
 CHUNK = 2000
 """Patients per vectorised batch: progress granularity without losing the batch speed-up."""
 SHOWN_PROBLEMS = 20
@@ -78,6 +80,9 @@ def predict(
     spark_master: Annotated[str | None, typer.Option(
         "--spark-master",
         help="Spark master URL for --engine spark (default local[2]; e.g. spark://host:7077).")] = None,
+    setting: Annotated[Setting, typer.Option(
+        "--setting", help="Clinical setting whose pre-test probabilities the probabilities are for (the generator's "
+        "class-prior presets; the default is the intended-use population).")] = _DEFAULT_SETTING,
 ) -> None:
     """Predict MMN / MND / CIDP / MADSAM with explanations. Research software: not for clinical use."""
     from mmn_ddx.features import MODES
@@ -88,7 +93,7 @@ def predict(
     if not file.is_file():
         raise fail(f"{file}: no such file")
     if engine is Engine.spark:
-        _predict_spark(file, output, model=model, mode=mode, master=spark_master, options={
+        _predict_spark(file, output, model=model, mode=mode, master=spark_master, setting=setting.value, options={
             "--json": as_json, "--skip-invalid": skip_invalid, "--next-test": next_test})
         return
     single = _single_record(file)
@@ -105,13 +110,14 @@ def predict(
                        "--model") from None
 
     if single is not None:
-        _predict_one(load(), single, as_json)
+        _predict_one(load(), single, as_json, setting.value)
     else:  # the model loads when the first valid rows are there: a bad file fails at once
-        _predict_batch(load, file, output, as_json=as_json, skip_invalid=skip_invalid, next_test=next_test)
+        _predict_batch(load, file, output, as_json=as_json, skip_invalid=skip_invalid, next_test=next_test,
+                       setting=setting.value)
 
 
 def _predict_spark(file: Path, output: Path | None, *, model: str | None, mode: str | None, master: str | None,
-                   options: dict[str, bool]) -> None:
+                   setting: str, options: dict[str, bool]) -> None:
     """Score a Parquet cohort on Spark (:mod:`serving.spark`): MLflow's ``spark_udf`` over the model."""
     from mmn_ddx.serving import ModelNotFoundError, Predictor
 
@@ -132,10 +138,10 @@ def _predict_spark(file: Path, output: Path | None, *, model: str | None, mode: 
         raise fail(str(exc)) from None
     master = master or DEFAULT_MASTER
     try:
-        n = score_file(file, output, uri, master=master)
+        n = score_file(file, output, uri, master=master, setting=setting)
     except (SparkUnavailableError, ValueError) as exc:  # InputError is a ValueError: row, field, reason
         raise fail(str(exc)) from None
-    err.print(f"Scored {n} patients on Spark ({master}) -> {output}/")
+    err.print(f"Scored {n} patients on Spark ({master}) -> {output}/ ({_setting_line(setting)})")
     from mmn_ddx.serving import NOT_FOR_CLINICAL_USE
 
     err.print(NOT_FOR_CLINICAL_USE, style="bold red")
@@ -155,11 +161,19 @@ def _single_record(file: Path) -> dict | None:
         raise fail(f"{file.name}: {exc}") from None
 
 
-def _predict_one(predictor: Predictor, raw: dict, as_json: bool) -> None:
+def _setting_line(setting: str) -> str:
+    """e.g. "setting 'referral': pre-test MMN 15 %, MND 70 %, CIDP 5 %, MADSAM 10 %"."""
+    from mmn_ddx.serving.wording.setting import percentages
+    from mmn_ddx.training.artifact import pre_test_probabilities
+
+    return f"setting '{setting}': pre-test {percentages(pre_test_probabilities(setting))}"
+
+
+def _predict_one(predictor: Predictor, raw: dict, as_json: bool, setting: str) -> None:
     from mmn_ddx.serving import render
 
     try:
-        result = predictor.predict(raw)
+        result = predictor.predict(raw, setting=setting)
     except RecordError as exc:
         _print_problems({1: exc.problems}, title="Invalid record")
         raise typer.Exit(code=1) from None
@@ -170,7 +184,7 @@ def _predict_one(predictor: Predictor, raw: dict, as_json: bool) -> None:
 
 
 def _predict_batch(load: Callable[[], Predictor], file: Path, output: Path | None, *, as_json: bool, skip_invalid: bool,
-                   next_test: bool) -> None:
+                   next_test: bool, setting: str) -> None:
     from mmn_ddx.data import CohortError, TableWriter, iter_cohort
 
     # stdout cannot be taken back: without -o the whole file is checked before anything is printed
@@ -188,7 +202,8 @@ def _predict_batch(load: Callable[[], Predictor], file: Path, output: Path | Non
                     continue  # nothing will be written: read on only to list every invalid row
                 n_scored += len(valid)
                 table = _score_chunks(load(), valid, print_json=as_json and writer is None,
-                                      make_table=writer is not None or not as_json, next_test=next_test)
+                                      make_table=writer is not None or not as_json, next_test=next_test,
+                                      setting=setting)
                 if table is not None and writer is not None:
                     writer.write(table)
                 elif table is not None:
@@ -199,11 +214,11 @@ def _predict_batch(load: Callable[[], Predictor], file: Path, output: Path | Non
     except CohortError as exc:
         raise fail(str(exc)) from None
     if output is not None:
-        err.print(f"Scored {n_scored} patients -> {output}")
+        err.print(f"Scored {n_scored} patients -> {output} ({_setting_line(setting)})")
     elif scored:
         import pandas as pd
 
-        _print_table(pd.concat(scored))
+        _print_table(pd.concat(scored), setting)
 
 
 class _Problems:
@@ -228,7 +243,7 @@ class _Problems:
 
 
 def _score_chunks(predictor: Predictor, valid: pd.DataFrame, *, print_json: bool, make_table: bool,
-                  next_test: bool) -> pd.DataFrame | None:
+                  next_test: bool, setting: str) -> pd.DataFrame | None:
     """Score in vectorised batches of :data:`CHUNK`; JSON Lines are printed as they come."""
     import pandas as pd
 
@@ -239,10 +254,10 @@ def _score_chunks(predictor: Predictor, valid: pd.DataFrame, *, print_json: bool
         chunk = valid.iloc[start:start + CHUNK]
         try:
             if print_json:
-                for result in predictor.predict_many(chunk):
+                for result in predictor.predict_many(chunk, setting=setting):
                     out.print(result.model_dump_json(), soft_wrap=True, markup=False, highlight=False)
             if make_table:
-                parts.append(score_table(predictor, chunk, with_next_test=next_test))
+                parts.append(score_table(predictor, chunk, with_next_test=next_test, setting=setting))
         except BatchRecordError as exc:
             _print_problems(exc.rows, title="Invalid rows")
             raise typer.Exit(code=1) from None
@@ -272,11 +287,13 @@ def _print_problems(problems: dict[int, dict[str, str]], *, title: str) -> None:
         err.print(f"... {shown - SHOWN_PROBLEMS} more problems (run 'mmn-ddx cohort validate --report FILE').")
 
 
-def _print_table(table: pd.DataFrame) -> None:
+def _print_table(table: pd.DataFrame, setting: str) -> None:
     """A terminal summary of a scored batch (the file written with -o holds every column)."""
     from mmn_ddx.serving import NOT_FOR_CLINICAL_USE, SYNTHETIC
 
-    view = Table(ID_FIELD, "predicted", "p", "set", "criteria", "warnings", title="Predictions", title_justify="left")
+    view = Table(ID_FIELD, "predicted", "p", "set", "criteria", "warnings", title_justify="left",
+                 title=f"Predictions ({_setting_line(setting)})",
+                 caption="The prediction set is computed from the training population's probabilities.")
     for row in table.itertuples(index=False):
         p = getattr(row, f"p_{row.predicted_diagnosis}")
         shown = [w for w in str(row.warnings).split(";") if w and w != SYNTHETIC.code]  # the notice says it once

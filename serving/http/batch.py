@@ -24,7 +24,15 @@ from starlette.concurrency import run_in_threadpool
 from mmn_ddx.data import fields
 from mmn_ddx.serving.http.model_info import PredictorLike
 from mmn_ddx.serving.records import BatchRecordError, validate_many
-from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, Audit, NextTest, PredictionResult, PredictionSet, Warning
+from mmn_ddx.serving.result import (
+    NOT_FOR_CLINICAL_USE,
+    Audit,
+    ClinicalSetting,
+    NextTest,
+    PredictionResult,
+    PredictionSet,
+    Warning,
+)
 
 Detail = Literal["full", "compact"]
 MAX_BATCH = 1000
@@ -46,6 +54,7 @@ class CompactResult(BaseModel):
     predicted_diagnosis: str
     probabilities: dict[str, float]
     prediction_set: PredictionSet
+    setting: ClinicalSetting
     rule_based_label: str = Field(description="The criteria's label: MMN / MND / CIDP / MADSAM / unclassified / "
                                               "conflicting.")
     agrees_with_model: bool | None
@@ -57,7 +66,7 @@ class CompactResult(BaseModel):
     @classmethod
     def of(cls, result: PredictionResult) -> CompactResult:
         return cls(patient_id=result.patient_id, predicted_diagnosis=result.predicted_diagnosis,
-                   probabilities=result.probabilities, prediction_set=result.prediction_set,
+                   probabilities=result.probabilities, prediction_set=result.prediction_set, setting=result.setting,
                    rule_based_label=result.criteria.rule_based_label,
                    agrees_with_model=result.criteria.agrees_with_model, next_test=result.next_test,
                    warnings=result.warnings, audit=result.audit, notice=result.notice)
@@ -85,7 +94,8 @@ def check_cost(records: int, detail: Detail) -> None:
         raise BatchTooCostly(records, detail)
 
 
-async def predict_batch_json(predictor: PredictorLike, records: Sequence[Any], detail: Detail) -> str:
+async def predict_batch_json(predictor: PredictorLike, records: Sequence[Any], detail: Detail,
+                             setting: str | None = None) -> str:
     """The batch response body (``{"results": [...]}``), scored chunk by chunk in a worker thread.
 
     Every record is validated first, so a bad row is reported (as ``records.<i>``) before any scoring,
@@ -95,13 +105,14 @@ async def predict_batch_json(predictor: PredictorLike, records: Sequence[Any], d
     await run_in_threadpool(validate_many, records)  # BatchRecordError: rows counted over the whole batch
     parts: list[str] = []
     for start in range(0, len(records), CHUNK):
-        parts += await run_in_threadpool(_score_chunk, predictor, records[start:start + CHUNK], detail)
+        parts += await run_in_threadpool(_score_chunk, predictor, records[start:start + CHUNK], detail, setting)
     return '{"results":[' + ",".join(parts) + "]}"
 
 
-def _score_chunk(predictor: PredictorLike, records: Sequence[Any], detail: Detail) -> list[str]:
+def _score_chunk(predictor: PredictorLike, records: Sequence[Any], detail: Detail, setting: str | None
+                 ) -> list[str]:
     try:
-        results = predictor.predict_many(list(records))
+        results = predictor.predict_many(list(records), setting=setting)
     except BatchRecordError as exc:  # not expected after validate_many; rows would be chunk-relative
         raise RuntimeError("a batch record failed validation after passing it") from exc
     if detail == "compact":

@@ -34,7 +34,7 @@ from mmn_ddx.serving.records import BatchRecordError
 from mmn_ddx.serving.result import PredictionResult
 
 Outcome = PredictionResult | BaseException
-Queue = asyncio.Queue[tuple[Any, "asyncio.Future[PredictionResult]"]]
+Queue = asyncio.Queue[tuple[Any, str | None, "asyncio.Future[PredictionResult]"]]
 
 
 class MicroBatcher:
@@ -47,9 +47,11 @@ class MicroBatcher:
         self.batch_sizes: list[int] = []
         """Sizes of the last batches run (bounded), for tests and diagnostics."""
 
-    async def predict(self, record: Any) -> PredictionResult:
+    async def predict(self, record: Any, setting: str | None = None) -> PredictionResult:
+        """``setting``: the clinical setting (None: the predictor's default); requests of one batch are
+        grouped by setting, one vectorised call per setting."""
         future: asyncio.Future[PredictionResult] = asyncio.get_running_loop().create_future()
-        await self._queue().put((record, future))
+        await self._queue().put((record, setting, future))
         return await future
 
     def _queue(self) -> Queue:
@@ -85,11 +87,8 @@ class MicroBatcher:
                 while len(batch) < self.max_batch and not queue.empty():
                     batch.append(queue.get_nowait())
             self.batch_sizes = [*self.batch_sizes[-999:], len(batch)]
-            try:
-                outcomes: list[Outcome] = self._predict_all([record for record, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - never leave a request waiting forever
-                outcomes = [exc] * len(batch)
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
+            outcomes = self._by_setting(batch)
+            for (_, _, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():  # the client went away
                     continue
                 if isinstance(outcome, BaseException):
@@ -97,31 +96,44 @@ class MicroBatcher:
                 else:
                     future.set_result(outcome)
 
-    def _predict_all(self, records: list[Any]) -> list[Outcome]:
+    def _by_setting(self, batch: list[tuple[Any, str | None, Any]]) -> list[Outcome]:
+        """Outcomes in batch order, one :meth:`_predict_all` per clinical setting present."""
+        outcomes: list[Outcome] = [RuntimeError("not scored")] * len(batch)
+        for setting in dict.fromkeys(s for _, s, _ in batch):
+            where = [i for i, (_, s, _) in enumerate(batch) if s == setting]
+            try:
+                found = self._predict_all([batch[i][0] for i in where], setting)
+            except Exception as exc:  # noqa: BLE001 - never leave a request waiting forever
+                found = [exc] * len(where)
+            for i, outcome in zip(where, found, strict=True):
+                outcomes[i] = outcome
+        return outcomes
+
+    def _predict_all(self, records: list[Any], setting: str | None) -> list[Outcome]:
         """The batch in one call; if that fails, each record alone (its own error, or its result)."""
         try:
-            results = self.predictor.predict_many(records)
+            results = self.predictor.predict_many(records, setting=setting)
             if len(results) == len(records):
                 return list(results)
         except BatchRecordError as exc:
-            return self._without_bad_rows(records, exc)
+            return self._without_bad_rows(records, exc, setting)
         except Exception as exc:  # noqa: BLE001 - handed back to the request that caused it
             if len(records) == 1:
                 return [exc]
         outcomes: list[Outcome] = []
         for record in records:
             try:
-                outcomes.append(self.predictor.predict(record))
+                outcomes.append(self.predictor.predict(record, setting=setting))
             except Exception as exc:  # noqa: BLE001 - handed back to its own request
                 outcomes.append(exc)
         return outcomes
 
-    def _without_bad_rows(self, records: list[Any], exc: BatchRecordError) -> list[Outcome]:
+    def _without_bad_rows(self, records: list[Any], exc: BatchRecordError, setting: str | None) -> list[Outcome]:
         """Each bad row's own :class:`RecordError`; the other records predicted together."""
         good = [i for i in range(len(records)) if i + 1 not in exc.rows]
         outcomes: list[Outcome] = [RecordError(exc.rows[i + 1]) if i + 1 in exc.rows else exc
                                    for i in range(len(records))]
         if good:
-            for i, outcome in zip(good, self._predict_all([records[i] for i in good]), strict=True):
+            for i, outcome in zip(good, self._predict_all([records[i] for i in good], setting), strict=True):
                 outcomes[i] = outcome
         return outcomes

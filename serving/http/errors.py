@@ -26,6 +26,7 @@ from mmn_ddx.serving.http.batch import MAX_BATCH, BatchTooCostly
 from mmn_ddx.serving.http.body import InvalidBody
 from mmn_ddx.serving.http.middleware import BodyTooLarge, too_large_response
 from mmn_ddx.serving.records import BatchRecordError
+from mmn_ddx.training.artifact import SETTINGS
 
 
 def error_body(error: str, message: str, problems: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -91,6 +92,10 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
                            limit_records=MAX_BATCH),
                 status_code=413,
             )
+    for err in errors:
+        if tuple(err.get("loc", ())) == ("query", "setting"):
+            message = f"Unknown clinical setting {err.get('input')!r}; allowed: {', '.join(SETTINGS)}."
+            return JSONResponse(error_body("invalid_setting", message, {"setting": message}), status_code=422)
     problems: dict[str, str] = {}
     for err in errors:
         problems.setdefault(_path(tuple(err.get("loc", ()))), _reason(err))

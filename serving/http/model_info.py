@@ -13,14 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mmn_ddx.data import SCHEMA_VERSION
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
+from mmn_ddx.training.artifact import DEFAULT_SETTING, SETTINGS, pre_test_probabilities
 
 
 class PredictorLike(Protocol):
     """What the HTTP layer needs from :class:`serving.predictor.Predictor` (``bundle`` is optional)."""
 
-    def predict(self, record: Any) -> PredictionResult: ...
+    def predict(self, record: Any, *, setting: str | None = None) -> PredictionResult: ...
 
-    def predict_many(self, records: Any) -> list[PredictionResult]: ...
+    def predict_many(self, records: Any, *, setting: str | None = None) -> list[PredictionResult]: ...
 
 
 class ModelInfo(BaseModel):
@@ -44,6 +45,12 @@ class ModelInfo(BaseModel):
     manifest_digest: str | None = Field(
         default=None, description="SHA-256 of the bundle's manifest of file digests, checked when the model was "
         "loaded; compare it with the digest of the model you approved. Null for a model never saved.")
+    settings: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {name: pre_test_probabilities(name) for name in SETTINGS},
+        description="The clinical settings a prediction may be asked for (`?setting=`), with their pre-test "
+                    "probabilities.")
+    default_setting: str = Field(default=DEFAULT_SETTING, description="The setting used when none is asked for: "
+                                 "the intended-use population.")
     notice: str = NOT_FOR_CLINICAL_USE
 
 

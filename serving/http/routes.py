@@ -26,6 +26,12 @@ from mmn_ddx.serving.http.body import StrictJSONRoute
 from mmn_ddx.serving.http.model_info import ModelInfo, PredictorLike, model_info
 from mmn_ddx.serving.http.schema import FormSchema, form_schema
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
+from mmn_ddx.training.artifact import DEFAULT_SETTING, Setting
+
+SETTING_QUERY = Query(
+    Setting(DEFAULT_SETTING), description="The clinical setting whose pre-test probabilities the probabilities are for "
+    f"(the generator's class-prior presets; default `{DEFAULT_SETTING}`, the intended-use population). The result's "
+    "`setting` block states it with its pre-test probabilities.")
 
 router = APIRouter(route_class=StrictJSONRoute)
 
@@ -75,13 +81,14 @@ def _json(payload: str) -> Response:
     summary="Explained differential diagnosis for one patient",
     tags=["prediction"],
 )
-async def predict(request: Request, record: PatientRecord = Body(...)) -> Response:  # type: ignore[valid-type]  # noqa: B008
+async def predict(request: Request, record: PatientRecord = Body(...),  # type: ignore[valid-type]  # noqa: B008
+                  setting: Setting = SETTING_QUERY) -> Response:
     """Probabilities, prediction set, explanation by finding, criteria verdicts, next test, warnings.
 
     Every field except `age_at_onset_years` and `sex` may be omitted or `null` (= unknown).
     """
     batcher: MicroBatcher = request.app.state.batcher
-    result = await batcher.predict(record)  # a validated PatientRecord: the predictor does not re-check it
+    result = await batcher.predict(record, setting.value)  # a validated PatientRecord: not re-checked
     return _json(result.model_dump_json())
 
 
@@ -98,12 +105,13 @@ async def predict_batch(
     detail: Detail = Query("full", description="`full`: each result as `POST /v1/predict` gives it (at most "  # noqa: B008
                            f"{MAX_FULL_BATCH} records); `compact`: without the explanation and criteria detail "
                            f"(at most {MAX_BATCH} records)."),
+    setting: Setting = SETTING_QUERY,
 ) -> Response:
     """One result per record, in order. Field paths in a 422 read `records.<index>.<field>`.
 
     A batch costs records x contract fields; over the budget of its detail level it gets 413.
     """
-    return _json(await predict_batch_json(_predictor(request), batch.records, detail))
+    return _json(await predict_batch_json(_predictor(request), batch.records, detail, setting.value))
 
 
 @router.get("/v1/model", response_model=ModelInfo, summary="The model being served", tags=["model"])

@@ -2,7 +2,7 @@
 // server's field-level errors. All validation rules live on the server (the data dictionary);
 // the page only reports what the server says, next to the field it names.
 
-import { el, getJSON } from "./dom.js";
+import { clear, el, getJSON } from "./dom.js";
 import { buildForm, clearErrors, collect, showErrors } from "./form.js";
 import { renderResult, showResultPanel } from "./result.js";
 
@@ -18,10 +18,22 @@ async function loadModelInfo() {
     line.textContent = bits.filter(Boolean).join(" ");
     document.getElementById("model-card").textContent = info.model_card || "(no model card)";
     for (const node of document.querySelectorAll("[data-notice]")) node.textContent = info.notice;
+    buildSettings(info);
     return info;
   } catch (error) {
     line.textContent = "Model information unavailable.";
     return null;
+  }
+}
+
+// The clinical setting selector: the server's settings with their pre-test probabilities, its default selected.
+function buildSettings(info) {
+  const select = clear(document.getElementById("setting"));
+  for (const [name, prior] of Object.entries(info.settings || {})) {
+    const mix = Object.entries(prior).map(([dx, p]) => `${dx} ${Math.round(100 * p)} %`).join(", ");
+    const option = el("option", { value: name, text: `${name} (${mix})${name === info.default_setting ? " — default" : ""}` });
+    if (name === info.default_setting) { option.selected = true; option.defaultSelected = true; }
+    select.append(option);
   }
 }
 
@@ -69,7 +81,9 @@ async function submit(event) {
   button.textContent = "Predicting…";
   form.setAttribute("aria-busy", "true");
   try {
-    const response = await fetch("/v1/predict", {
+    const setting = document.getElementById("setting").value;
+    const url = setting ? `/v1/predict?setting=${encodeURIComponent(setting)}` : "/v1/predict";
+    const response = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify(record),

@@ -28,10 +28,16 @@ function renderPredictionSet(result) {
   const node = clear(document.getElementById("prediction-set"));
   node.append(`Prediction set at ${Math.round(set.coverage * 100)} % coverage: `,
     el("span", { class: "set" }, set.diagnoses.map((d) => el("span", { class: "chip", text: d }))),
-    el("span", { class: "hint", text: ` (${set.method})` }));
+    el("span", { class: "hint", text: ` (${set.method}; from the ${set.population} population's probabilities)` }));
   if (set.diagnoses.length > 1) {
     node.append(el("span", { class: "hint", text: " More than one diagnosis: these findings do not separate them." }));
   }
+}
+
+function renderSetting(result) {
+  const setting = result.setting;
+  clear(document.getElementById("setting-note")).append(
+    "Setting: ", el("strong", { id: "setting-name", text: setting.name }), ` — ${setting.note}`);
 }
 
 function renderExplanation(result, cls) {
@@ -46,6 +52,7 @@ function renderExplanation(result, cls) {
   document.getElementById("waterfall-caption").textContent =
     `Score for ${cls} on the ${ex.scale} scale (${ex.method}). ` +
     (ex.scale === "log-odds" ? "The four class scores together give the probabilities (softmax). " : "") +
+    (ex.base_shift ? `The base value includes ${signed(ex.base_shift[cls])} from the setting's pre-test probabilities. ` : "") +
     "Bars to the right push towards the class, bars to the left away from it; base value plus all bars equals the score.";
   drawWaterfall(document.getElementById("waterfall"), ex, cls);
   const sentences = clear(document.getElementById("sentences"));
@@ -118,6 +125,7 @@ export function renderResult(result) {
   for (const node of document.querySelectorAll("[data-notice]")) node.textContent = result.notice;
   renderProbabilities(result);
   renderPredictionSet(result);
+  renderSetting(result);
   renderExplanation(result, result.predicted_diagnosis);
   renderCriteria(result);
   renderNextTest(result);

@@ -36,7 +36,8 @@ export function waterfallRows(explanation, cls) {
   const rest = findings.slice(MAX_ROWS);
   const rows = [];
   let running = explanation.base_values[cls];
-  rows.push({ kind: "base", label: "Base value (average patient)", start: 0, end: running, value: running });
+  const base = explanation.base_shift ? "Base value (average patient, in this setting)" : "Base value (average patient)";
+  rows.push({ kind: "base", label: base, start: 0, end: running, value: running });
   for (const f of shown) {
     rows.push({ kind: f.value >= 0 ? "up" : "down", label: f.label, statement: f.statement, start: running, end: running + f.value, value: f.value });
     running += f.value;

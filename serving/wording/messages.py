@@ -61,9 +61,9 @@ def little_information(recorded: int, total: int, *, few_recorded: bool, no_moto
     if few_recorded:
         reasons.append(f"only {recorded} of {total} findings are recorded")
     if no_motor_ncs:
-        reasons.append("no motor nerve conduction study is recorded")
-    return (f"Little information: {' and '.join(reasons)}; the prediction leans on the class mix of the "
-            "training data. Recording more findings (see the next test) makes it more reliable.")
+        reasons.append("no result of a motor nerve conduction study is recorded")
+    return (f"Little information: {' and '.join(reasons)}; the prediction leans on the pre-test probabilities "
+            "of the clinical setting. Recording more findings (see the next test) makes it more reliable.")
 
 
 def atypical(fact: Atypical) -> str:

@@ -39,6 +39,7 @@ from mmn_ddx.cli import app as cli_app
 from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.serving.http import create_app
 from mmn_ddx.serving.predictor import Predictor
+from mmn_ddx.training.artifact import DEFAULT_SETTING, pre_test_probabilities
 
 STARTUP_TIMEOUT_S = 50.0
 RECORD = {
@@ -99,46 +100,55 @@ def _post_to_server(command: list[str], ready: str, path: str, body: Any, tmp_pa
         log.close()
 
 
-def _mlflow_serve(model_dir: Path, tmp_path: Path) -> dict[str, float]:
-    """``mlflow models serve`` on ``model_dir``: the probabilities it returns for RECORD."""
+def _mlflow_serve(model_dir: Path, tmp_path: Path, setting: str | None = None) -> dict[str, float]:
+    """``mlflow models serve`` on ``model_dir``: the probabilities it returns for RECORD (``params`` setting)."""
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir), "--env-manager", "local",
                "-h", "127.0.0.1", "-p", "{port}"]
-    response = _post_to_server(command, "/ping", "/invocations", {"dataframe_records": [RECORD]}, tmp_path)
+    body: dict[str, Any] = {"dataframe_records": [RECORD]} | ({"params": {"setting": setting}} if setting else {})
+    response = _post_to_server(command, "/ping", "/invocations", body, tmp_path)
     assert response.status_code == 200, response.text
     served = response.json()["predictions"][0]
     assert served["patient_id"] == "P-7"
+    assert served["setting"] == (setting or DEFAULT_SETTING)
     return {d: served[f"p_{d}"] for d in DIAGNOSES}
 
 
-def _serve_with_workers(model_dir: Path, tmp_path: Path) -> dict[str, float]:
+def _serve_with_workers(model_dir: Path, tmp_path: Path, setting: str | None = None) -> dict[str, float]:
     """``mmn-ddx serve --workers 2``: uvicorn worker processes, each loading the model itself."""
     command = [sys.executable, "-c", "from mmn_ddx.cli import app; app()", "serve", "--model", str(model_dir),
                "--port", "{port}", "--workers", "2", "--log-level", "warning"]
-    response = _post_to_server(command, "/healthz", "/v1/predict", RECORD, tmp_path)
+    path = "/v1/predict" + (f"?setting={setting}" if setting else "")
+    response = _post_to_server(command, "/healthz", path, RECORD, tmp_path)
     assert response.status_code == 200, response.text
+    assert response.json()["setting"]["name"] == (setting or DEFAULT_SETTING)
     return response.json()["probabilities"]  # type: ignore[no-any-return]
 
 
-def _cli(model_dir: Path, tmp_path: Path) -> tuple[dict[str, float], dict[str, float]]:
+def _cli(model_dir: Path, tmp_path: Path, setting: str | None = None) -> tuple[dict[str, float], dict[str, float]]:
     """``mmn-ddx predict patient.json --json`` and ``mmn-ddx predict cohort.jsonl -o out.csv``."""
     patient, cohort, table = tmp_path / "patient.json", tmp_path / "cohort.jsonl", tmp_path / "out.csv"
     patient.write_text(json.dumps(RECORD), encoding="utf-8")
     cohort.write_text(json.dumps(RECORD) + "\n", encoding="utf-8")
     runner = CliRunner()
-    one = runner.invoke(cli_app, ["predict", str(patient), "--model", str(model_dir), "--json"])
+    option = ["--setting", setting] if setting else []
+    one = runner.invoke(cli_app, ["predict", str(patient), "--model", str(model_dir), "--json", *option])
     assert one.exit_code == 0, one.output
-    batch = runner.invoke(cli_app, ["predict", str(cohort), "--model", str(model_dir), "-o", str(table)])
+    batch = runner.invoke(cli_app, ["predict", str(cohort), "--model", str(model_dir), "-o", str(table), *option])
     assert batch.exit_code == 0, batch.output
     row = pd.read_csv(table).iloc[0]
+    assert json.loads(one.stdout)["setting"]["name"] == row["setting"] == (setting or DEFAULT_SETTING)
     return json.loads(one.stdout)["probabilities"], {d: float(row[f"p_{d}"]) for d in DIAGNOSES}
 
 
-def _http(predictor: Predictor) -> tuple[dict[str, float], dict[str, float]]:
+def _http(predictor: Predictor, setting: str | None = None) -> tuple[dict[str, float], dict[str, float]]:
     """``POST /v1/predict`` and ``POST /v1/predict/batch`` of the app ``mmn-ddx serve`` runs."""
+    query = {"setting": setting} if setting else {}
     with TestClient(create_app(predictor)) as client:
-        one = client.post("/v1/predict", json=RECORD)
-        batch = client.post("/v1/predict/batch", json={"records": [RECORD]})
+        one = client.post("/v1/predict", json=RECORD, params=query)
+        batch = client.post("/v1/predict/batch", json={"records": [RECORD]}, params=query)
     assert one.status_code == 200 and batch.status_code == 200, (one.text, batch.text)
+    named = one.json()["setting"]["name"], batch.json()["results"][0]["setting"]["name"]
+    assert named == (setting or DEFAULT_SETTING,) * 2
     return one.json()["probabilities"], batch.json()["results"][0]["probabilities"]
 
 
@@ -155,5 +165,34 @@ def test_every_entry_point_returns_the_same_probabilities(quick_bundle_dir: Path
         "mlflow models serve": _mlflow_serve(quick_bundle_dir, tmp_path),
     }
     assert max(expected, key=expected.__getitem__) == "MMN"  # a record that says something
+    for entry_point, probabilities in served.items():
+        assert probabilities == pytest.approx(expected, abs=1e-9), entry_point
+
+
+def _moved(probabilities: dict[str, float], from_setting: str, to_setting: str) -> dict[str, float]:
+    """Bayes' rule by hand: p_b(d) proportional to p_a(d) * pi_b(d) / pi_a(d)."""
+    a, b = pre_test_probabilities(from_setting), pre_test_probabilities(to_setting)
+    weighted = {d: p * b[d] / a[d] for d, p in probabilities.items()}
+    return {d: w / sum(weighted.values()) for d, w in weighted.items()}
+
+
+@pytest.mark.slow
+def test_every_entry_point_honours_the_setting(quick_bundle_dir: Path, tmp_path: Path) -> None:
+    """The same record in another clinical setting: every entry point gives the default's probabilities moved
+    by the ratio of the two settings' pre-test probabilities (issue #13: "every entry point honours --setting")."""
+    setting = "new-patients"
+    assert setting != DEFAULT_SETTING
+    predictor = Predictor.load(str(quick_bundle_dir))
+    expected = _moved(predictor.predict(RECORD).probabilities, DEFAULT_SETTING, setting)
+    cli_one, cli_batch = _cli(quick_bundle_dir, tmp_path, setting)
+    http_one, http_batch = _http(predictor, setting)
+    served = {
+        "python predict": predictor.predict(RECORD, setting=setting).probabilities,
+        "python predict_many": predictor.predict_many([RECORD], setting=setting)[0].probabilities,
+        "cli json": cli_one, "cli batch table": cli_batch, "http": http_one, "http batch": http_batch,
+        "mmn-ddx serve --workers 2": _serve_with_workers(quick_bundle_dir, tmp_path, setting),
+        "mlflow models serve": _mlflow_serve(quick_bundle_dir, tmp_path, setting),
+    }
+    assert max(abs(expected[d] - predictor.predict(RECORD).probabilities[d]) for d in DIAGNOSES) > 0.05  # it moves
     for entry_point, probabilities in served.items():
         assert probabilities == pytest.approx(expected, abs=1e-9), entry_point

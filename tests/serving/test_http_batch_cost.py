@@ -59,12 +59,12 @@ def test_a_batch_is_scored_in_chunks_between_which_the_event_loop_runs(predictor
     calls: list[int] = []
 
     class Counting:
-        def predict(self, record: Any) -> Any:
-            return predictor.predict(record)
+        def predict(self, record: Any, *, setting: str | None = None) -> Any:
+            return predictor.predict(record, setting=setting)
 
-        def predict_many(self, records: list[Any]) -> Any:
+        def predict_many(self, records: list[Any], *, setting: str | None = None) -> Any:
             calls.append(len(records))
-            return predictor.predict_many(records)
+            return predictor.predict_many(records, setting=setting)
 
     n = 2 * CHUNK + 3
     with TestClient(create_app(Counting())) as counted:

@@ -41,10 +41,10 @@ class SlowStub:
             raise RecordError({"sex": "not processable"})
         return self.template.model_copy(update={"patient_id": record["patient_id"]})
 
-    def predict(self, record: dict[str, Any]) -> PredictionResult:
+    def predict(self, record: dict[str, Any], *, setting: str | None = None) -> PredictionResult:
         return self._one(record)
 
-    def predict_many(self, records: list[dict[str, Any]]) -> list[PredictionResult]:
+    def predict_many(self, records: list[dict[str, Any]], *, setting: str | None = None) -> list[PredictionResult]:
         with self.lock:
             self.calls.append(len(records))
         time.sleep(self.delay_s)

@@ -94,10 +94,10 @@ def test_cross_field_error_in_a_batch_names_the_record_index(client: TestClient)
 class _Exploding:
     """A predictor with a bug: its exception message quotes patient data."""
 
-    def predict(self, record: Any) -> Any:
+    def predict(self, record: Any, *, setting: str | None = None) -> Any:
         raise RuntimeError(f"broken on patient {record.patient_id} aged {record.age_at_onset_years}")
 
-    def predict_many(self, records: list[Any]) -> Any:
+    def predict_many(self, records: list[Any], *, setting: str | None = None) -> Any:
         return self.predict(records[0])
 
 

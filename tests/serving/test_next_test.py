@@ -16,6 +16,7 @@ from mmn_ddx.features.modes import TREATMENT_FIELDS
 from mmn_ddx.serving.next_test import describe_outcomes, entropy_bits, hypotheses, hypothetical_records
 from mmn_ddx.serving.predictor import Predictor, null_mask
 from mmn_ddx.serving.records import canonical_frame, frame_records, validate_one
+from mmn_ddx.training.artifact.clinical_setting import adjust
 from mmn_ddx.training.artifact.outcomes import OutcomeTables
 
 BASE = {  # asymmetric arm weakness, nothing else done: every test is a candidate
@@ -35,16 +36,17 @@ def tables(predictor: Predictor) -> OutcomeTables:
     return predictor.bundle.outcomes
 
 
-def _expected_gain(predictor: Predictor, record: dict[str, Any], key: str) -> tuple[float, float]:
-    """EIG and expected top-class change of one test, recomputed outcome by outcome."""
-    probs = predictor.bundle.predict_explain([record])[0][0]  # the served probabilities
+def _expected_gain(predictor: Predictor, record: dict[str, Any], key: str, setting: str) -> tuple[float, float]:
+    """EIG and expected top-class change of one test, recomputed outcome by outcome in the clinical setting."""
+    shift = predictor.bundle.setting_shift(setting)
+    probs = adjust(predictor.bundle.predict_explain([record])[0], shift)[0]  # the served probabilities
     top = int(np.argmax(probs))
     gain = change = 0.0
     outcomes = describe_outcomes(predictor.bundle.outcomes, key)
     weights = np.array([sum(probs[c] * lik[d] for c, d in enumerate(DIAGNOSES)) for _, lik in outcomes])
     weights /= weights.sum()
     for weight, (result, _) in zip(weights, outcomes, strict=True):
-        after = predictor.bundle.predict_proba([{**record, **result}])[0]
+        after = adjust(predictor.bundle.predict_proba([{**record, **result}]), shift)[0]
         gain += weight * float(entropy_bits(after))
         change += weight * abs(after[top] - probs[top])
     return float(entropy_bits(probs)) - gain, change
@@ -75,14 +77,15 @@ def test_likelihoods_separate_the_diagnoses_where_expected(tables: OutcomeTables
     assert widespread["MND"] > 5 * max(widespread["MMN"], widespread["CIDP"])
 
 
-def test_next_test_is_a_null_test_field_with_the_largest_expected_gain(predictor: Predictor) -> None:
-    result = predictor.predict(BASE)
+@pytest.mark.parametrize("setting", ["balanced", "new-patients"])
+def test_next_test_is_a_null_test_field_with_the_largest_expected_gain(predictor: Predictor, setting: str) -> None:
+    result = predictor.predict(BASE, setting=setting)
     chosen = result.next_test
     assert chosen is not None and chosen.test is not None
     test = find_test(chosen.test)
     assert chosen.field == test.fields[0] and chosen.fields == list(test.fields)
     assert all(BASE.get(name) is None for name in test.fields)
-    gains = {t.key: _expected_gain(predictor, BASE, t.key) for t in TESTS}
+    gains = {t.key: _expected_gain(predictor, BASE, t.key, setting) for t in TESTS}
     assert chosen.test == max(gains, key=lambda key: gains[key][0])
     assert chosen.expected_entropy_reduction == pytest.approx(gains[chosen.test][0], abs=1e-9)
     assert chosen.expected_change == pytest.approx(gains[chosen.test][1], abs=1e-9)

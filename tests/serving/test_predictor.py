@@ -240,7 +240,9 @@ def test_load_rejects_a_model_of_the_other_mode(quick_bundle_dir: Path) -> None:
 
 
 def test_probabilities_match_the_bundle(predictor: Predictor, cohort_records: list) -> None:
-    results = predictor.predict_many(cohort_records, with_next_test=False)
+    """In the training population's own (balanced) setting the served numbers are the bundle's, bit for bit
+    (other settings: tests/serving/test_setting.py)."""
+    results = predictor.predict_many(cohort_records, with_next_test=False, setting="balanced")
     served = np.array([[r.probabilities[d] for d in DIAGNOSES] for r in results])
     frame = canonical_frame(cohort_records)
     np.testing.assert_array_equal(served, predictor.bundle.predict_explain(frame)[0])

@@ -81,7 +81,7 @@ def _fill_mmn(page: Any) -> None:
 def test_mmn_vignette_shows_mmn_on_top_with_its_explanation(page: Any, live_server: Any, predictor: Any,
                                                             tmp_path: Path) -> None:
     _fill_mmn(page)
-    with page.expect_response(lambda r: r.url.endswith("/v1/predict")) as answer:
+    with page.expect_response(lambda r: "/v1/predict" in r.url) as answer:
         page.click("#predict")
     page.wait_for_selector("#result-body:not([hidden])")
     page.screenshot(path=str(tmp_path / "laptop-result.png"), full_page=True)
@@ -125,7 +125,7 @@ def test_mmn_vignette_shows_mmn_on_top_with_its_explanation(page: Any, live_serv
 def test_impossible_mrc_grade_shows_the_servers_error_next_to_the_field(page: Any, tmp_path: Path) -> None:
     _fill_mmn(page)
     page.fill("#f-mrc_arm_distal_left", "7")
-    with page.expect_response(lambda r: r.url.endswith("/v1/predict")) as answer:
+    with page.expect_response(lambda r: "/v1/predict" in r.url) as answer:
         page.click("#predict")
     assert answer.value.status == 422
     error = page.locator("#e-mrc_arm_distal_left")
@@ -149,7 +149,7 @@ def test_page_fits_a_tablet_and_sends_unknown_as_null(page: Any, tmp_path: Path)
     page.set_viewport_size(TABLET)
     page.fill("#f-age_at_onset_years", "61")
     page.select_option("#f-sex", "female")
-    with page.expect_request(lambda r: r.url.endswith("/v1/predict")) as sent:
+    with page.expect_request(lambda r: "/v1/predict" in r.url) as sent:
         page.click("#predict")
     page.wait_for_selector("#result-body:not([hidden])")
     page.screenshot(path=str(tmp_path / "tablet-result.png"), full_page=True)
@@ -161,3 +161,25 @@ def test_page_fits_a_tablet_and_sends_unknown_as_null(page: Any, tmp_path: Path)
         .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.id)""")
     assert unnamed == []
 
+
+
+def test_the_setting_selector_sends_the_setting_and_the_page_states_it(page: Any, predictor: Any) -> None:
+    from mmn_ddx.training.artifact import DEFAULT_SETTING, SETTINGS
+
+    options = page.locator("#setting option")
+    assert [options.nth(i).get_attribute("value") for i in range(options.count())] == list(SETTINGS)
+    assert page.input_value("#setting") == DEFAULT_SETTING  # the intended-use population, preselected
+    _fill_mmn(page)
+    page.select_option("#setting", "new-patients")
+    with page.expect_response(lambda r: "/v1/predict" in r.url) as answer:
+        page.click("#predict")
+    page.wait_for_selector("#result-body:not([hidden])")
+    assert answer.value.url.endswith("/v1/predict?setting=new-patients")
+    served = answer.value.json()
+    sent = answer.value.request.post_data_json
+    expected = predictor.predict(sent, setting="new-patients").probabilities
+    assert served["probabilities"] == pytest.approx(expected, abs=1e-9)
+    assert page.text_content("#setting-name") == "new-patients"
+    assert "MND 86 %" in page.text_content("#setting-note")
+    assert "from the setting's pre-test probabilities" in page.text_content("#waterfall-caption")
+    assert page.console_errors == []

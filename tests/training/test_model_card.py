@@ -36,6 +36,16 @@ def test_card_reports_performance_with_confidence_intervals(quick_bundle_dir: Pa
     assert "`mmn-ddx benchmark`" in comparison  # no benchmark facts given: the card points to the report
 
 
+def test_card_states_the_clinical_setting_its_default_and_the_training_prior(card: str) -> None:
+    from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, SETTINGS
+
+    section = card.split("## Clinical setting")[1].split("\n## ")[0]
+    assert f"Default: **{DEFAULT_SETTING}** (MMN 15%, MND 70%, CIDP 5%, MADSAM 10%)" in section
+    assert all(f"`{name}`" in section for name in SETTINGS)
+    assert "Training prior: MMN 25%, MND 25%, CIDP 25%, MADSAM 25%." in section
+    assert "only the base term of the explanation" in section and "training population's probabilities" in section
+
+
 def test_digest_depends_on_content_not_on_identity() -> None:
     import pandas as pd
 

@@ -40,7 +40,7 @@ def test_pyfunc_returns_explained_predictions_matching_the_bundle(quick_bundle_d
     import mlflow.pyfunc
 
     model = mlflow.pyfunc.load_model(str(quick_bundle_dir))
-    out = model.predict(raw_input)
+    out = model.predict(raw_input, params={"setting": "balanced"})  # the training population: the bundle's numbers
     assert list(out.columns) == list(OUTPUT_COLUMNS)
     expected = load_bundle(quick_bundle_dir).predict_explain(cohort.drop(columns=[LABEL]))[0]  # the served numbers
     np.testing.assert_array_equal(out[list(PROBABILITY_COLUMNS)].to_numpy(), expected)
@@ -112,7 +112,8 @@ def test_mlflow_models_serve_answers_with_the_same_probabilities(quick_bundle_di
     try:
         records = raw_input.head(4).astype(object).where(raw_input.head(4).notna(), None).to_dict("records")
         _wait_until_up(f"http://127.0.0.1:{port}/ping", server, seconds=90)  # imports take ~10 s on a quiet box
-        response = httpx.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_records": records}, timeout=30)
+        response = httpx.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_records": records,
+                              "params": {"setting": "balanced"}}, timeout=30)  # the training population
         assert response.status_code == 200, response.text
         rows = pd.DataFrame(response.json()["predictions"])
         expected = load_bundle(quick_bundle_dir).predict_explain(cohort.drop(columns=[LABEL]).head(4))[0]

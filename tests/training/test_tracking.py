@@ -68,7 +68,8 @@ def test_the_logged_model_loads_back_to_the_same_probabilities(tracked: Training
     expected = tracked.bundle.predict_proba(cohort.drop(columns=[LABEL]))
     uri = tracked.tracked.model_uri  # type: ignore[union-attr]
     np.testing.assert_array_equal(load_bundle(uri).predict_proba(cohort.drop(columns=[LABEL])), expected)
-    served = mlflow.pyfunc.load_model(uri).predict(tracking.input_example(cohort, "at-presentation", n=40))
+    served = mlflow.pyfunc.load_model(uri).predict(tracking.input_example(cohort, "at-presentation", n=40),
+                                                   params={"setting": "balanced"})  # the training population
     explained = tracked.bundle.predict_explain(cohort.drop(columns=[LABEL]))[0]  # what serving returns
     np.testing.assert_array_equal(served[list(PROBABILITY_COLUMNS)].to_numpy(), explained)
     np.testing.assert_allclose(explained, expected, atol=1e-6)

@@ -14,11 +14,20 @@ _EXPORTS: dict[str, str] = {
     "IntegrityError": "mmn_ddx.training.artifact.bundle",
     "load_bundle": "mmn_ddx.training.artifact.bundle",
     "ModelBundle": "mmn_ddx.training.artifact.bundle",
+    "adjust": "mmn_ddx.training.artifact.clinical_setting",
+    "check_setting": "mmn_ddx.training.artifact.clinical_setting",
+    "DEFAULT_SETTING": "mmn_ddx.training.artifact.clinical_setting",
+    "log_shift": "mmn_ddx.training.artifact.clinical_setting",
+    "pre_test_probabilities": "mmn_ddx.training.artifact.clinical_setting",
+    "Setting": "mmn_ddx.training.artifact.clinical_setting",
+    "SettingError": "mmn_ddx.training.artifact.clinical_setting",
+    "SETTINGS": "mmn_ddx.training.artifact.clinical_setting",
     "METHOD": "mmn_ddx.training.artifact.conformal",
     "code_version": "mmn_ddx.training.artifact.metadata",
     "OutcomeTables": "mmn_ddx.training.artifact.outcomes",
     "InputError": "mmn_ddx.training.artifact.pyfunc",
     "LITTLE_INFORMATION_FRACTION": "mmn_ddx.training.artifact.pyfunc",
+    "MOTOR_NCS_FIELDS": "mmn_ddx.training.artifact.pyfunc",
     "OUTPUT_TYPES": "mmn_ddx.training.artifact.pyfunc",
 }
 __all__ = sorted(_EXPORTS)
@@ -33,7 +42,22 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         ModelBundle,
         load_bundle,
     )
+    from mmn_ddx.training.artifact.clinical_setting import (
+        DEFAULT_SETTING,
+        SETTINGS,
+        Setting,
+        SettingError,
+        adjust,
+        check_setting,
+        log_shift,
+        pre_test_probabilities,
+    )
     from mmn_ddx.training.artifact.conformal import METHOD
     from mmn_ddx.training.artifact.metadata import code_version
     from mmn_ddx.training.artifact.outcomes import OutcomeTables
-    from mmn_ddx.training.artifact.pyfunc import LITTLE_INFORMATION_FRACTION, OUTPUT_TYPES, InputError
+    from mmn_ddx.training.artifact.pyfunc import (
+        LITTLE_INFORMATION_FRACTION,
+        MOTOR_NCS_FIELDS,
+        OUTPUT_TYPES,
+        InputError,
+    )

@@ -38,7 +38,7 @@ import yaml
 from sklearn.pipeline import Pipeline
 
 from mmn_ddx.data import DIAGNOSES, Columns
-from mmn_ddx.training.artifact import conformal, estimators
+from mmn_ddx.training.artifact import clinical_setting, conformal, estimators
 from mmn_ddx.training.artifact.calibration import Calibration
 from mmn_ddx.training.artifact.estimators import SKOPS_TRUSTED_TYPES
 from mmn_ddx.training.artifact.explain import Explainer, FeatureAttribution
@@ -162,6 +162,28 @@ class ModelBundle:
     def prediction_set(self, probs: np.ndarray) -> list[list[str]]:
         """Split-conformal sets at :attr:`coverage`, most probable diagnosis first."""
         return conformal.prediction_sets(np.atleast_2d(probs), self.qhat, self.classes)
+
+    def setting_shift(self, setting: str) -> np.ndarray:
+        """``log(pi_s / pi_train)`` per class for a clinical setting (:mod:`training.artifact.clinical_setting`),
+        relative to the training prior recorded in the metadata: never an assumed one."""
+        prior = self.metadata.training_prior
+        if prior is None:
+            raise BundleError(f"model {self.metadata.name!r} does not record the class mix it was trained on, so no "
+                              "clinical setting can be applied: retrain and re-export it")
+        return clinical_setting.log_shift(setting, prior)
+
+    def prediction_set_in_setting(self, training_probs: np.ndarray, setting_probs: np.ndarray) -> list[list[str]]:
+        """The prediction sets served with a clinical setting's probabilities: the one seam for conformal sets.
+
+        The split-conformal threshold is calibrated on held-out patients of the *training* population; its
+        coverage promise is for that population's probabilities, and the threshold applied to re-weighted
+        probabilities keeps no promise (under label shift marginal coverage needs weighted or
+        class-conditional calibration: Podkopaev & Ramdas, UAI 2021). So the sets stay on the training
+        population's scale until class-conditional (Mondrian) sets, whose per-class coverage does not depend
+        on the class mix, are connected here. ``setting_probs`` is what such a method will need.
+        """
+        del setting_probs  # not used by the marginal LAC sets: see the docstring
+        return self.prediction_set(training_probs)
 
     def out_of_distribution(self, records: Records | Columns, *, features: np.ndarray | None = None
                             ) -> list[list[Atypical]]:

@@ -42,6 +42,10 @@ class BundleMetadata(BaseModel):
     training_data_digest: str
     training_data_source: str = "synthetic"
     n_training: int
+    training_prior: dict[str, float] | None = Field(
+        default=None, description="The class mix the probabilities are calibrated to (the fit's class weights): "
+        "a clinical setting's pre-test probabilities are applied relative to it (training.artifact.clinical_setting). "
+        "None for a bundle exported before it was recorded.")
     generator_version: str | None = Field(description="Generator version for synthetic data, else None.")
     code_version: str
     schema_version: int = SCHEMA_VERSION

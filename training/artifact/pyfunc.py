@@ -34,10 +34,21 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from mmn_ddx.data import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, LABEL, PARSED_DTYPES, fields, parse_column, to_canonical
+from mmn_ddx.data import (
+    DIAGNOSES,
+    FEATURE_FIELDS,
+    ID_FIELD,
+    LABEL,
+    PARSED_DTYPES,
+    fields,
+    find_test,
+    parse_column,
+    to_canonical,
+)
 from mmn_ddx.features import FeatureInputError, feature_map, fields_for_mode, finding_name
 from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
+from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, adjust, check_setting
 
 TOP_FINDINGS = 5
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
@@ -52,6 +63,7 @@ OUTPUT_TYPES: dict[str, str] = {
     "criteria_label": "string",
     "warnings": "array<string>",
     "out_of_distribution": "array<string>",
+    "setting": "string",
 }
 """Output columns and their Spark SQL types (the struct a Spark UDF returns).
 
@@ -64,13 +76,35 @@ OUTPUT_TYPES: dict[str, str] = {
 * ``warnings``: codes, most fundamental first - ``synthetic_training_data``, ``out_of_distribution``,
   ``little_information``, ``criteria_disagree`` (the codes of ``mmn-ddx predict``'s table).
 * ``out_of_distribution``: the OOD detector's facts, one JSON object each ([] = like the training data).
+* ``setting``: the clinical setting the probabilities are for - the ``setting`` parameter (``params`` of
+  ``predict``, of the scoring server's JSON and of ``spark_udf``; default :data:`DEFAULT_SETTING`). The
+  prediction set stays on the training population's scale (``ModelBundle.prediction_set_in_setting``).
 """
+PARAMS: dict[str, tuple[str, str]] = {"setting": ("string", DEFAULT_SETTING)}
+"""Inference parameters (MLflow ``ParamSpec``: name -> type and default) declared in the signature."""
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(OUTPUT_TYPES)
 
 LITTLE_INFORMATION_FRACTION = 0.5
 """``little_information`` when fewer than this share of the optional findings are recorded ("most fields
-null"). Written here, below serving, so that the pyfunc and :mod:`serving.alerts` (which words the
-warnings) apply one rule."""
+null"), or when no result of a motor nerve conduction study is (:data:`MOTOR_NCS_FIELDS`). Written here,
+below serving, so that the pyfunc and :mod:`serving.alerts` (which words the warnings) apply one rule.
+
+Why one half, by principle rather than by tuning: "most findings unrecorded" is the documented meaning,
+and the generator's documents fall on either side of it - every referral letter and case report records
+fewer than half of the optional findings, a complete tertiary work-up about 70 % (measured on generated
+records: ``tests/serving/test_sparse_records.py``)."""
+MOTOR_NCS_FIELDS: tuple[str, ...] = find_test("motor_ncs").fields
+"""A motor conduction study counts as recorded when *any* field its report fills is: letters and case
+reports state "conduction block in two nerves" without the number of nerves studied (null in 15 of 15
+development cases, ``data/priors.yaml`` reporting), so the count of nerves studied alone would call
+every such study missing."""
+
+
+def little_information_mask(frame: pd.DataFrame, optional: list[str]) -> np.ndarray:
+    """Per patient of a canonical frame: too few optional findings, or no motor conduction result at all."""
+    recorded = frame[optional].notna().to_numpy().sum(axis=1)
+    no_motor_ncs = frame[list(MOTOR_NCS_FIELDS)].isna().to_numpy().all(axis=1)
+    return np.asarray((recorded < LITTLE_INFORMATION_FRACTION * len(optional)) | no_motor_ncs, dtype=bool)
 
 
 @cache
@@ -106,14 +140,20 @@ class BundlePyfunc:
         self._synthetic = getattr(bundle.metadata, "training_data_source", "synthetic") == "synthetic"
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        """Explained predictions for a frame (or list of dicts) of contract records, vectorised."""
+        """Explained predictions for a frame (or list of dicts) of contract records, vectorised.
+
+        ``params``: ``{"setting": name}`` (see :data:`OUTPUT_TYPES`); an unknown name raises
+        :class:`~training.artifact.clinical_setting.SettingError` listing the allowed ones.
+        """
+        setting = check_setting(str((params or {}).get("setting") or DEFAULT_SETTING))
         frame = canonical_input(model_input)
         bundle = self.bundle
         try:
             X = bundle.transform(frame)
         except FeatureInputError as exc:  # cross-field rules (e.g. nerves with block <= nerves studied)
             raise InputError(str(exc)) from None
-        probs, attribution = bundle.predict_explain(frame, features=X)  # the served numbers, as in serving
+        training_probs, attribution = bundle.predict_explain(frame, features=X)  # the served numbers, as in serving
+        probs = adjust(training_probs, bundle.setting_shift(setting))  # the findings' contributions do not move
         by_finding = np.einsum("nfk,fg->ngk", attribution.values, self._membership, optimize=True)
         predicted = probs.argmax(axis=1)
         own = by_finding[np.arange(len(frame)), :, predicted]  # (patients, findings): pull on the predicted class
@@ -125,21 +165,21 @@ class BundlePyfunc:
             ID_FIELD: frame[ID_FIELD].astype(object).where(frame[ID_FIELD].notna(), None).to_numpy(),
             **{column: probs[:, j] for j, column in enumerate(PROBABILITY_COLUMNS)},
             "predicted_diagnosis": names,
-            "prediction_set": bundle.prediction_set(probs),
+            "prediction_set": bundle.prediction_set_in_setting(training_probs, probs),
             "top_findings": self._labels[top].tolist(),
             "top_contributions": np.take_along_axis(own, top, axis=1).tolist(),
             "scale": np.full(len(frame), attribution.scale, dtype=object),
             "criteria_label": labels,
             "warnings": self._warnings(frame, ood, labels, names),
             "out_of_distribution": [[json.dumps(fact.to_dict()) for fact in facts] for facts in ood],
+            "setting": np.full(len(frame), setting, dtype=object),
         }
         return pd.DataFrame(columns, columns=list(OUTPUT_COLUMNS))
 
     def _warnings(self, frame: pd.DataFrame, ood: list[list[Any]], labels: np.ndarray, predicted: np.ndarray
                   ) -> list[list[str]]:
         """Warning codes per patient (see :data:`OUTPUT_TYPES`), from whole-frame masks."""
-        recorded = frame[self._optional].notna().to_numpy().sum(axis=1)
-        little = (recorded < LITTLE_INFORMATION_FRACTION * len(self._optional)) | frame["motor_nerves_studied"].isna()
+        little = little_information_mask(frame, self._optional)
         disagree = np.isin(labels, DIAGNOSES) & (labels != predicted)
         flags = np.column_stack([np.full(len(frame), self._synthetic), [bool(r) for r in ood],
                                  np.asarray(little, dtype=bool), disagree])

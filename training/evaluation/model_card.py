@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, SETTINGS, pre_test_probabilities
 from mmn_ddx.training.artifact.metadata import INTENDED_USE, BundleMetadata
 
 NOT_FOR_CLINICAL_USE = (
@@ -106,6 +107,8 @@ def render(facts: CardFacts) -> str:
         "## Intended use",
         INTENDED_USE,
         "",
+        *clinical_setting_section(meta),
+        "",
         "## Training data",
         f"- Source: {data_line}; dataset digest `{meta.training_data_digest}`; {meta.n_training} patients in total.",
         f"- Development split {facts.n_development} patients (nested cross-validation), held-out evaluation split "
@@ -115,7 +118,8 @@ def render(facts: CardFacts) -> str:
         "## Development",
         f"- Candidate families: {', '.join(f.name for f in facts.families)}; stratified nested cross-validation "
         f"({facts.outer_k} outer x {facts.inner_k} inner folds), hyperparameters searched in the inner folds.",
-        "- Class imbalance: balanced class weights (probabilities are for equal prevalences of the four diagnoses).",
+        "- Class imbalance: balanced class weights (the model's probabilities are for equal prevalences of the four "
+        "diagnoses: the training prior recorded in the bundle; served probabilities are moved to a clinical setting).",
         "- Calibration (temperature scaling, or shrinkage towards uniform for the forest) kept only where it "
         "lowers the cross-fitted out-of-fold log-loss.",
         f"- Champion: lowest outer-CV multiclass log-loss; differences below {facts.tie_tolerance} nats are ties, "
@@ -145,12 +149,34 @@ def render(facts: CardFacts) -> str:
               "rarer phenotypes, misdiagnoses in the reference standard).",
               "- Four diagnoses only: other causes of asymmetric weakness (e.g. vasculitic neuropathy, "
               "hereditary neuropathy with liability to pressure palsies, radiculopathy) are outside the model.",
-              "- Probabilities assume equal prevalences; in a clinic with another case mix they must be re-weighted.",
+              "- The clinical settings' pre-test probabilities are estimates (literature-priors section 10), and "
+              "Bayes' rule assumes the findings of each diagnosis are the same in every setting (label shift only).",
               "- Out-of-distribution warnings detect records unlike the training data; they cannot detect a "
               "record that is typical but wrong.",
               *[f"- {note}" for note in facts.notes],
               "", "## Ethical considerations and use", NOT_FOR_CLINICAL_USE, ""]
     return "\n".join(lines)
+
+
+def clinical_setting_section(meta: BundleMetadata) -> list[str]:
+    """The settings a prediction can be asked for, the default, and what the adjustment does and does not do."""
+    def mix(prior: Mapping[str, float]) -> str:
+        return ", ".join(f"{d} {p:.0%}" for d, p in prior.items())
+
+    trained = mix(meta.training_prior) if meta.training_prior else "not recorded (retrain to serve a setting)"
+    return [
+        "## Clinical setting",
+        f"- Probabilities are given for an intended-use population (`--setting`, `?setting=`, the page's selector, "
+        f"the pyfunc's `setting` parameter): {', '.join(f'`{s}`' for s in SETTINGS)}. Default: **{DEFAULT_SETTING}** "
+        f"({mix(pre_test_probabilities(DEFAULT_SETTING))}), the population the README names: a neuromuscular "
+        "referral clinic seeing asymmetric, motor-predominant or LMN-predominant weakness. Name your clinic's "
+        "setting to get its pre-test probabilities; `balanced` gives the model's own probabilities.",
+        f"- Training prior: {trained}. A setting re-weights each diagnosis by pre-test / training prior and "
+        "renormalises (Bayes' rule); on the log-odds scale this moves only the base term of the explanation, the "
+        "findings' SHAP contributions are unchanged.",
+        "- Prediction sets stay on the training population's probabilities (where the conformal threshold was "
+        "calibrated): the threshold applied to re-weighted probabilities would keep no coverage promise.",
+    ]
 
 
 def _params(params: Mapping[str, Any]) -> str:

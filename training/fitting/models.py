@@ -62,6 +62,14 @@ class Family:
         with threadpool_limits(limits=N_JOBS):
             return estimator.fit(X, y, **{key: weights})
 
+    @staticmethod
+    def class_prior(y: np.ndarray, n_classes: int) -> np.ndarray:
+        """The class mix the fit sees: each class's share of the sample weights :meth:`fit` passes (balanced
+        weights make it uniform over the classes present, whatever the cohort's own mix). Recorded in the
+        bundle, so a clinical setting is applied relative to it, never to an assumed prior."""
+        totals = np.bincount(y, weights=compute_sample_weight("balanced", y), minlength=n_classes)
+        return np.round(totals / totals.sum(), 12)  # 0.25, not 0.25 + 1e-16: the balanced setting is then exact
+
     def raw_output(self, estimator: Any, X: np.ndarray) -> np.ndarray:
         """Logits (n, K) for logit families, probabilities (n, K) for the forest (read as the bundle reads them)."""
         return raw_output(estimator, X)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmn_ddx.data import generate_cohort
+from mmn_ddx.data import DIAGNOSES, LABEL, generate_cohort
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.bundle import ModelBundle
 from mmn_ddx.training.artifact.metadata import BundleMetadata, code_version, data_digest
@@ -17,7 +17,7 @@ from mmn_ddx.training.artifact.reference import fit_reference
 from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
 from mmn_ddx.training.fitting.candidates import Candidates
 from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, FamilyResult
-from mmn_ddx.training.fitting.models import assemble
+from mmn_ddx.training.fitting.models import Family, assemble
 from mmn_ddx.training.fitting.outcome_tables import fit_outcome_tables
 
 
@@ -33,6 +33,7 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
     metadata = BundleMetadata(
         name=settings.model_name, mode=settings.mode, family=champion.name, params=final.params,
         training_data_digest=data_digest(trained_on), training_data_source=source, n_training=len(trained_on),
+        training_prior=_training_prior(final.frame),
         generator_version=generator_version, code_version=code_version(), seed=settings.seed,
         metrics=_metrics(champion) | {f"holdout_{k}": v for k, v in final.holdout_metrics.items()},
     )
@@ -47,6 +48,12 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
     return ModelBundle(pipeline, champion.name, final.calibration, qhat, settings.coverage, reference, metadata,
                        render(facts), extra={"n_conformal_calibration": len(y_holdout)},
                        outcomes=fit_outcome_tables())
+
+
+def _training_prior(fitted_on: pd.DataFrame) -> dict[str, float]:
+    """The class mix of the fit (its sample weights) on the patients the exported estimator saw."""
+    y = pd.Categorical(fitted_on[LABEL].astype(object), categories=list(DIAGNOSES)).codes
+    return dict(zip(DIAGNOSES, Family.class_prior(y, len(DIAGNOSES)).tolist(), strict=True))
 
 
 def _metrics(result: FamilyResult) -> dict[str, float]:

@@ -37,12 +37,12 @@ from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
-from mlflow.types.schema import AnyType, Array, ColSpec, DataType, Schema, TensorSpec
+from mlflow.types.schema import AnyType, Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema, TensorSpec
 
 from mmn_ddx.data import FEATURE_FIELDS, ID_FIELD, LABEL, fields
 from mmn_ddx.features import fields_for_mode
 from mmn_ddx.settings import CHAMPION_ALIAS, artifact_dir, get_settings, sqlite_file
-from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES
+from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, PARAMS
 from mmn_ddx.training.fitting.store_lock import locked as lock_sqlite_store
 
 with warnings.catch_warnings():
@@ -124,7 +124,8 @@ def model_signature(mode: str) -> ModelSignature:
     outputs: list[ColSpec | TensorSpec] = [
         ColSpec(_OUTPUT_TYPE[kind], name, required=name != ID_FIELD) for name, kind in OUTPUT_TYPES.items()
     ]
-    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
+    params = ParamSchema([ParamSpec(name, kind, default) for name, (kind, default) in PARAMS.items()])
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
 
 
 def input_example(frame: pd.DataFrame, mode: str, n: int = 2) -> pd.DataFrame:

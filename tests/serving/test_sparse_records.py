@@ -1,0 +1,125 @@
+"""The "little information" and out-of-distribution warnings on sparse records (issue #13, item 3).
+
+Records abstracted from referral letters and published case reports (the generator's reporting model)
+leave whole sections null; a complete tertiary work-up does not. The warnings must tell them apart,
+by the documented rule (``training.artifact.pyfunc.LITTLE_INFORMATION_FRACTION``,
+``MOTOR_NCS_FIELDS``), in the full result, the batch table and the pyfunc alike.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmn_ddx.data.contract import LABEL, fields
+from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.serving import alerts
+from mmn_ddx.serving.predictor import Predictor
+from mmn_ddx.serving.records import validate_frame
+from mmn_ddx.training.artifact import LITTLE_INFORMATION_FRACTION, MOTOR_NCS_FIELDS
+from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.training.artifact.pyfunc import BundlePyfunc
+
+VIGNETTES = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "vignettes.csv"
+HISTORY_ONLY = {"age_at_onset_years": 45.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb"}
+
+
+def _codes(predictor: Predictor, records: list[dict[str, Any]] | pd.DataFrame) -> list[set[str]]:
+    """Warning codes per patient from the vectorised core (the rule every view shows)."""
+    frame = records if isinstance(records, pd.DataFrame) else validate_frame(pd.DataFrame(records))
+    scored = predictor.score(frame, with_next_test=False)
+    return [{w.code for w in alerts.warnings_for(
+        synthetic=predictor.synthetic, ood=scored.ood[i], recorded=int(scored.recorded[i]), total=scored.n_optional,
+        motor_ncs_done=bool(scored.motor_ncs_done[i]), agrees=None, label="unclassified", predicted="MMN")}
+        for i in range(len(frame))]
+
+
+@pytest.fixture(scope="module")
+def documents() -> pd.DataFrame:
+    """Generated records with the kind of document each was abstracted from."""
+    cohort = generate_cohort(600, seed=21, return_latents=True)
+    return cohort
+
+
+def _by_document(documents: pd.DataFrame, document: str) -> pd.DataFrame:
+    rows = documents[documents["latent_document"] == document]
+    return validate_frame(rows[[c for c in rows.columns if not c.startswith("latent_") and c != LABEL]])
+
+
+def _complete(predictor: Predictor, frame: pd.DataFrame) -> np.ndarray:
+    """The documented rule, restated: at least half the optional findings and some motor conduction result."""
+    optional = list(alerts.optional_fields(predictor.mode))
+    enough = frame[optional].notna().sum(axis=1) >= LITTLE_INFORMATION_FRACTION * len(optional)
+    return (enough & frame[list(MOTOR_NCS_FIELDS)].notna().any(axis=1)).to_numpy()
+
+
+@pytest.mark.parametrize(("document", "share_flagged"), [
+    ("referral_letter", 0.95), ("case_report", 0.95), ("tertiary_workup", 0.0)])
+def test_little_information_separates_letters_and_case_reports_from_tertiary_work_ups(
+        predictor: Predictor, documents: pd.DataFrame, document: str, share_flagged: float) -> None:
+    frame = _by_document(documents, document)
+    assert len(frame) > 50
+    flagged = np.array(["little_information" in c for c in _codes(predictor, frame)])
+    np.testing.assert_array_equal(flagged, ~_complete(predictor, frame))
+    if share_flagged:
+        assert flagged.mean() >= share_flagged, document
+    else:
+        assert flagged.mean() <= 0.10, document  # the few without any motor conduction result
+
+
+def _vignettes() -> dict[str, dict[str, Any]]:
+    def cell(name: str, raw: str) -> Any:
+        kind = fields()[name].type
+        return None if raw == "" else float(raw) if kind == "float" else int(raw) if kind == "int" else \
+            raw == "True" if kind == "bool" else raw
+    with VIGNETTES.open(encoding="utf-8") as handle:
+        return {row[LABEL]: {k: cell(k, v) for k, v in row.items() if k != LABEL} for row in csv.DictReader(handle)}
+
+
+def test_full_tertiary_vignettes_get_neither_warning(predictor: Predictor) -> None:
+    for diagnosis, codes in zip(_vignettes(), _codes(predictor, list(_vignettes().values())), strict=True):
+        assert not codes & {"little_information", "out_of_distribution"}, diagnosis
+
+
+@pytest.mark.parametrize(("record", "reasons"), [
+    (HISTORY_ONLY, ("only 2 of", "no result of a motor nerve conduction study")),
+    ({**HISTORY_ONLY, "symptom_duration_months": 24.0, "sensory_loss": "none"}, ("only 4 of", "motor nerve")),
+    ({**HISTORY_ONLY, "nerves_definite_cb": 2, "anti_gm1_igm_ratio": 5.0}, ("only 4 of",)),
+])
+def test_hand_written_sparse_vignettes_get_little_information_with_its_reasons(
+        predictor: Predictor, record: dict[str, Any], reasons: tuple[str, ...]) -> None:
+    result = predictor.predict(record)
+    (warning,) = [w for w in result.warnings if w.code == "little_information"]
+    for reason in reasons:
+        assert reason in warning.message
+    assert "pre-test probabilities" in warning.message
+
+
+def test_a_conduction_block_stated_without_the_nerves_studied_is_a_recorded_motor_study(predictor: Predictor) -> None:
+    """A letter's "conduction block in two nerves" is a motor study, though the count of nerves studied is null."""
+    full = dict(_vignettes()["MMN"])
+    full["motor_nerves_studied"] = None
+    result = predictor.predict(full)
+    assert "little_information" not in {w.code for w in result.warnings}
+    without_any = {**full, **dict.fromkeys(MOTOR_NCS_FIELDS)}
+    (warning,) = [w for w in predictor.predict(without_any).warnings if w.code == "little_information"]
+    assert "no result of a motor nerve conduction study" in warning.message and "only" not in warning.message
+
+
+def test_a_sparse_record_with_an_impossible_value_is_out_of_distribution(predictor: Predictor) -> None:
+    plain, extreme = _codes(predictor, [HISTORY_ONLY, {**HISTORY_ONLY, "csf_protein_g_per_l": 18.0}])
+    assert "out_of_distribution" not in plain  # sparse is what the model was trained on: not atypical in itself
+    assert {"out_of_distribution", "little_information"} <= extreme
+
+
+def test_the_pyfunc_applies_the_same_rule(quick_bundle_dir: Path, predictor: Predictor,
+                                          documents: pd.DataFrame) -> None:
+    frame = validate_frame(documents[[c for c in documents.columns if not c.startswith("latent_") and c != LABEL]])
+    out = BundlePyfunc(load_bundle(quick_bundle_dir)).predict(frame)
+    assert [("little_information" in w) for w in out["warnings"]] == \
+        ["little_information" in c for c in _codes(predictor, frame)]
