@@ -92,7 +92,8 @@ def wasting(record: Record, known: Known = None) -> str:
     worst = derived_features(record, WeaknessFeatures, known)["weakness_max"]
     if atrophy is None:
         return "muscle wasting not recorded"
-    wasting_words = {"none": "no wasting", "mild": "mild wasting", "marked": "marked wasting"}[atrophy]
+    wasting_words = {"none": "no wasting", "mild": "mild wasting", "marked": "marked wasting",
+                     "present": "wasting"}[atrophy]
     if math.isnan(worst):
         return wasting_words
     return f"{wasting_words}, weakest muscle MRC {num(5 - worst)}"
