@@ -50,13 +50,13 @@ READINGS: tuple[Reading, ...] = ("strict", "chart-review")
 class Columns:
     """Contract fields of ``n`` patients as numpy arrays, with three-valued reads and a per-read cache."""
 
-    __slots__ = ("_cache", "_chart_review_rows", "arrays", "index", "n", "reading")
+    __slots__ = ("_cache", "_chart_review_rows", "_index", "arrays", "n", "reading")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], index: pd.Index | None = None, n: int | None = None,
                  reading: Reading = "strict") -> None:
         self.arrays = arrays
         self.n = n if n is not None else len(next(iter(arrays.values()))) if arrays else 0
-        self.index = index if index is not None else pd.RangeIndex(self.n)
+        self._index = index
         self.reading: Reading = reading
         self._cache: dict[str, Any] = {}
         self._chart_review_rows: np.ndarray | None = None
@@ -68,7 +68,7 @@ class Columns:
         one reading-dependent read, caches under its reading's name)."""
         if reading not in READINGS:
             raise ValueError(f"reading: {reading!r} is not one of {list(READINGS)}")
-        other = Columns(self.arrays, self.index, self.n, reading)
+        other = Columns(self.arrays, self._index, self.n, reading)
         other._cache = self._cache
         return other
 
@@ -93,6 +93,14 @@ class Columns:
         if rows is None:
             return strict if self.reading == "strict" else chart_review
         return np.where(rows, chart_review, strict)
+
+    @property
+    def index(self) -> pd.Index:
+        """The patients' index (a frame's own, else positions), made when first asked for: one patient's
+        prediction never needs it."""
+        if self._index is None:
+            self._index = pd.RangeIndex(self.n)
+        return self._index
 
     def _count_reads(self) -> list[int]:
         """How many reading-dependent reads (``count_at_least``) these columns have served, shared by every
@@ -257,6 +265,11 @@ class Row(Mapping[str, Any]):
 
     def __getitem__(self, name: str) -> Any:
         return _DECODERS[name](self._columns.arrays[name][self._i])
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """As ``Mapping.get``, without its exception for a field not read (the wording asks for many)."""
+        array = self._columns.arrays.get(name)
+        return default if array is None else _DECODERS[name](array[self._i])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._columns.arrays)
