@@ -30,8 +30,8 @@ import xgboost as xgb
 
 MAX_SPLITS = 7
 """Largest number of splits per tree tabulated (2**7 = 128 patterns per tree; depth-3 trees)."""
-CHUNK_ROWS = 128
-"""Patients per vectorised step: keeps the gathered (trees, slots, patients) block a few megabytes."""
+CHUNK_ROWS = 256
+"""Patients per vectorised step: keeps the gathered (patients, trees, slots) block a few megabytes."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,6 @@ class TreeShapTable:
         self.n_slots = max([len(t.slots) for t in trees] + [1])
         self._prepare_directions(trees)
         self._table = self._fill(booster, trees)
-        self._table_by_slot = np.ascontiguousarray(self._table.T)  # (slots, trees * patterns): gathered per slot
         self._pattern_totals = self._table.sum(axis=1)
         self._tree_groups = sp.csr_matrix(np.eye(self.n_groups)[[tree.group for tree in trees]].T)  # (K, trees)
         self._scatter = self._scatter_matrix(trees)
@@ -130,13 +129,8 @@ class TreeShapTable:
         out = np.empty((len(X32), self.n_features * self.n_groups))
         for start in range(0, len(X32), CHUNK_ROWS):
             block = X32[start:start + CHUNK_ROWS]
-            rows = self.table_rows(block)  # (trees, n)
-            # gathered straight into the (trees * slots, n) layout the sparse product reads, one slot at a
-            # time: no transposed copy of the block (same sums in the same order as a row-wise gather)
-            gathered = np.empty((self.n_trees, self.n_slots, len(block)))
-            for slot, values in enumerate(self._table_by_slot):
-                np.take(values, rows, out=gathered[:, slot, :])
-            out[start:start + len(block)] = (self._scatter @ gathered.reshape(-1, len(block))).T
+            rows = np.take(self._table, self.table_rows(block).T, axis=0)  # (n, trees, slots)
+            out[start:start + len(block)] = (self._scatter @ rows.reshape(len(block), -1).T).T
         return out.reshape(len(X32), self.n_features, self.n_groups), self.bias
 
     def margin(self, X: np.ndarray) -> np.ndarray:
