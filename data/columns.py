@@ -50,25 +50,57 @@ READINGS: tuple[Reading, ...] = ("strict", "chart-review")
 class Columns:
     """Contract fields of ``n`` patients as numpy arrays, with three-valued reads and a per-read cache."""
 
-    __slots__ = ("_cache", "arrays", "index", "n", "reading")
+    __slots__ = ("_cache", "_chart_review_rows", "_index", "arrays", "n", "reading")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], index: pd.Index | None = None, n: int | None = None,
                  reading: Reading = "strict") -> None:
         self.arrays = arrays
         self.n = n if n is not None else len(next(iter(arrays.values()))) if arrays else 0
-        self.index = index if index is not None else pd.RangeIndex(self.n)
+        self._index = index
         self.reading: Reading = reading
         self._cache: dict[str, Any] = {}
+        self._chart_review_rows: np.ndarray | None = None
+        """Set by :meth:`stacked_readings` only: per row, whether it is read the chart-review way."""
 
     def with_reading(self, reading: Reading) -> Columns:
         """The same columns read another way. The copy shares the arrays and the cache, so a second
         reading costs only its elements: nothing cached may depend on the reading (``count_at_least``, the
-        one reading-dependent read, is never cached)."""
+        one reading-dependent read, caches under its reading's name)."""
         if reading not in READINGS:
             raise ValueError(f"reading: {reading!r} is not one of {list(READINGS)}")
-        other = Columns(self.arrays, self.index, self.n, reading)
+        other = Columns(self.arrays, self._index, self.n, reading)
         other._cache = self._cache
         return other
+
+    def stacked_readings(self, readings: Sequence[Reading]) -> Columns:
+        """These patients once per reading, block after block (block ``k``, rows ``k*n`` to ``(k+1)*n``, read
+        the ``k``-th way), so every reading is evaluated in one pass. For one patient numpy's cost per call,
+        not the number of rows, is what an evaluation costs: two readings in one pass cost about one.
+        A field is stacked when first read; the copy has its own cache (its rows differ)."""
+        unknown = [r for r in readings if r not in READINGS]
+        if unknown or not readings:
+            raise ValueError(f"readings: {list(readings)!r} must be some of {list(READINGS)}")
+        stacked = Columns(_Stacked(self.arrays, len(readings)), n=self.n * len(readings), reading=readings[0])
+        stacked._chart_review_rows = np.repeat([r == "chart-review" for r in readings], self.n)
+        return stacked
+
+    def by_reading(self, strict: Tri, chart_review: Tri) -> Tri:
+        """``strict`` where a row is read strictly, ``chart_review`` where it is read the chart-review way."""
+        return Tri(self._by_reading(strict.true, chart_review.true), self._by_reading(strict.false, chart_review.false))
+
+    def _by_reading(self, strict: np.ndarray, chart_review: np.ndarray) -> np.ndarray:
+        rows = self._chart_review_rows
+        if rows is None:
+            return strict if self.reading == "strict" else chart_review
+        return np.where(rows, chart_review, strict)
+
+    @property
+    def index(self) -> pd.Index:
+        """The patients' index (a frame's own, else positions), made when first asked for: one patient's
+        prediction never needs it."""
+        if self._index is None:
+            self._index = pd.RangeIndex(self.n)
+        return self._index
 
     def _count_reads(self) -> list[int]:
         """How many reading-dependent reads (``count_at_least``) these columns have served, shared by every
@@ -180,9 +212,12 @@ class Columns:
         a chart reviewer reads "no conduction block was found" (docs/criteria.md, "zero counts").
         """
         self._count_reads()[0] += 1
-        count, studied = self.arrays[field], self.arrays[denominator]
-        counted = (studied > 0) if self.reading == "strict" else ~(studied == 0)
-        return Tri(count >= k, (count < k) & counted)  # NaN compares False: a null count refutes nothing
+        key = f"count:{field}>={k}/{denominator}:{self.reading}"  # several elements read the same count
+        if key not in self._cache:
+            count, studied = self.arrays[field], self.arrays[denominator]
+            counted = self._by_reading(studied > 0, ~(studied == 0))
+            self._cache[key] = Tri(count >= k, (count < k) & counted)  # NaN compares False: null refutes nothing
+        return self._cache[key]
 
     def flag(self, field: str) -> Tri:
         """A boolean field, three-valued."""
@@ -198,6 +233,32 @@ class Columns:
         return Tri(hits, (codes != NULL_CODE) ^ hits)
 
 
+class _Stacked(Mapping[str, np.ndarray]):
+    """The fields of some columns, each repeated ``times`` over (for :meth:`Columns.stacked_readings`), on
+    first access: a criteria evaluation reads about half of the fields."""
+
+    __slots__ = ("_arrays", "_stacked", "_times")
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], times: int) -> None:
+        self._arrays, self._times = arrays, times
+        self._stacked: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        array = self._stacked.get(name)
+        if array is None:
+            array = self._stacked[name] = np.concatenate([self._arrays[name]] * self._times)
+        return array
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._arrays
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+
 class Row(Mapping[str, Any]):
     """One patient of :class:`Columns` as a record: field -> plain value (float, int, bool, category text),
     ``None`` for null; only the fields that were read. Decoded on access, so a row costs nothing to make."""
@@ -210,6 +271,11 @@ class Row(Mapping[str, Any]):
 
     def __getitem__(self, name: str) -> Any:
         return _DECODERS[name](self._columns.arrays[name][self._i])
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """As ``Mapping.get``, without its exception for a field not read (the wording asks for many)."""
+        array = self._columns.arrays.get(name)
+        return default if array is None else _DECODERS[name](array[self._i])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._columns.arrays)

@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from mmn_ddx.data import FEATURE_FIELDS
 from mmn_ddx.features._base import ContractTransformer, Features
-from mmn_ddx.features._columns import NULL_CODE, Columns
+from mmn_ddx.features._columns import Columns
 from mmn_ddx.features.modes import MODES, fields_for_mode
 
 
@@ -38,8 +38,6 @@ class RecordCompleteness(ContractTransformer):
         return fields_for_mode(FEATURE_FIELDS, self.mode)
 
     def _compute(self, columns: Columns) -> Features:
-        arrays = [columns[name] for name in self._fields()]
-        numbers = np.vstack([array for array in arrays if array.dtype.kind == "f"])
-        codes = np.vstack([array for array in arrays if array.dtype.kind == "i"])
-        recorded = (~np.isnan(numbers)).sum(axis=0) + (codes != NULL_CODE).sum(axis=0)
+        # the read's one null mask (made while reading records, shared with serving's warnings)
+        recorded = (~columns.null_mask(self._fields())).sum(axis=1)
         return {"fields_recorded": recorded.astype(np.float64)}

@@ -299,9 +299,10 @@ _CSF_AGE_FIELDS = ("age_at_onset_years", "symptom_duration_months")  # what the 
 
 
 def csf_protein_limit(record: Mapping[str, Any]) -> float:
-    """The age-adjusted upper limit of CSF protein (g/L) for this record; NaN when age at work-up is unknown."""
+    """The age-adjusted upper limit of CSF protein (g/L) for this record; NaN when age at work-up is unknown.
+    The record is one the contract accepted (it is being worded): its two numbers are only encoded."""
     return float(csf_protein_uln(read_records([{k: record_value(record, k) for k in _CSF_AGE_FIELDS}],
-                                              _CSF_AGE_FIELDS))[0])
+                                              _CSF_AGE_FIELDS, validated=True))[0])
 
 
 @cache

@@ -9,6 +9,7 @@ look better than it can be at presentation. ``"at-presentation"`` drops every fe
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
 Mode = Literal["at-presentation", "with-treatment"]
@@ -27,6 +28,7 @@ def check_mode(mode: str) -> Mode:
     return mode
 
 
+@cache
 def fields_for_mode(fields: tuple[str, ...], mode: str) -> tuple[str, ...]:
     """``fields`` without the treatment fields when ``mode`` is ``"at-presentation"``."""
     if check_mode(mode) == "with-treatment":

@@ -68,11 +68,11 @@ class Element:
         result = cols.same_in_every_reading(f"element:{id(self)}", lambda: self.compute(cols))
         if self.absent_unless_recorded:
             return Tri(~result.false, result.false)
-        if cols.reading == "strict" or self.unmentioned == "undecided":
+        if self.unmentioned == "undecided":
             return result
         if self.unmentioned == "absent finding: met":
-            return Tri(~result.false, result.false)
-        return Tri(result.true, ~result.true)
+            return cols.by_reading(result, Tri(~result.false, result.false))
+        return cols.by_reading(result, Tri(result.true, ~result.true))
 
 
 @dataclass

@@ -9,6 +9,6 @@ the criteria's note. The result JSON, the CLI and the web page all show these sa
 
 from mmn_ddx.serving.wording import messages
 from mmn_ddx.serving.wording.findings import DESCRIBERS, describe_finding
-from mmn_ddx.serving.wording.messages import NEUTRAL, direction, sentence
+from mmn_ddx.serving.wording.messages import NEUTRAL, direction, directions, joined, sentence
 
-__all__ = ["DESCRIBERS", "NEUTRAL", "describe_finding", "direction", "messages", "sentence"]
+__all__ = ["DESCRIBERS", "NEUTRAL", "describe_finding", "direction", "directions", "joined", "messages", "sentence"]

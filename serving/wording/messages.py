@@ -4,13 +4,17 @@ the warnings, the out-of-distribution reasons and the criteria's note.
 The code that decides (``serving.alerts``: when to warn; ``training.artifact.reference``: what is
 atypical; the criteria: which verdict) returns facts - codes, counts, values, bounds, labels - and only
 this module turns them into sentences, so a sentence is written once and changed in one place. These
-run for every finding of every prediction: plain string formatting, no numpy on a handful of numbers.
+run for every finding of every prediction: plain string formatting, no numpy on a handful of numbers
+(numpy only across many findings at once: :func:`directions`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from mmn_ddx.data import DIAGNOSES
 
@@ -39,10 +43,36 @@ def direction(contributions: Sequence[float], predicted: int, neutral: float = N
     values = [float(v) for v in contributions]
     own = values[predicted]
     other = max((k for k in range(len(values)) if k != predicted), key=values.__getitem__)
-    raises_other = values[other] >= neutral
-    if own >= neutral:
+    return _direction(_effect(own, neutral), values[other] >= neutral, predicted, other)
+
+
+def directions(contributions: np.ndarray, predicted: np.ndarray, neutral: float = NEUTRAL["log-odds"]) -> list[str]:
+    """:func:`direction` of many findings at once: ``contributions`` (findings, classes), ``predicted``
+    (findings,), e.g. every patient's top findings of a batch (the same words, a test holds it)."""
+    rows = np.arange(len(contributions))
+    own = contributions[rows, predicted]
+    others = contributions.astype(np.float64, copy=True)
+    others[rows, predicted] = -np.inf
+    other = others.argmax(axis=1)  # the first largest, as ``max`` picks it
+    raises_other = others[rows, other] >= neutral
+    effect = np.where(own >= neutral, _RAISES, np.where(own <= -neutral, _LOWERS, _NEITHER))
+    return [_direction(*key) for key in zip(effect.tolist(), raises_other.tolist(), np.asarray(predicted).tolist(),
+                                            other.tolist(), strict=True)]
+
+
+_RAISES, _LOWERS, _NEITHER = 0, 1, 2
+
+
+def _effect(own: float, neutral: float) -> int:
+    return _RAISES if own >= neutral else _LOWERS if own <= -neutral else _NEITHER
+
+
+@cache
+def _direction(effect: int, raises_other: bool, predicted: int, other: int) -> str:
+    """The words for a finding's effect on the predicted class and whether it raises the ``other`` class."""
+    if effect == _RAISES:
         return f"towards {DIAGNOSES[predicted]}"
-    if own <= -neutral:
+    if effect == _LOWERS:
         return f"away from {DIAGNOSES[predicted]}" + (f", towards {DIAGNOSES[other]}" if raises_other else "")
     return f"towards {DIAGNOSES[other]}" if raises_other else "little effect"
 
@@ -50,7 +80,12 @@ def direction(contributions: Sequence[float], predicted: int, neutral: float = N
 def sentence(statement: str, contributions: Sequence[float], predicted: int,
              neutral: float = NEUTRAL["log-odds"]) -> str:
     """e.g. "definite conduction block in 3 of 8 motor nerves: towards MMN"."""
-    return f"{statement}: {direction(contributions, predicted, neutral)}"
+    return joined(statement, direction(contributions, predicted, neutral))
+
+
+def joined(statement: str, direction: str) -> str:
+    """A finding's sentence from its statement and its :func:`direction` (or one of :func:`directions`)."""
+    return f"{statement}: {direction}"
 
 
 # --- warnings -----------------------------------------------------------------------------------------

@@ -59,3 +59,19 @@ def test_bad_values_name_field_and_rows_never_the_value() -> None:
         read_records(records)
     assert set(caught.value.problems) == {"mrc_arm_distal_left", "sex", "nerves_definite_cb"}
     assert "rows [0]" in caught.value.problems["mrc_arm_distal_left"] and "7.25" not in str(caught.value)
+
+
+def test_stacked_readings_repeat_the_patients_once_per_reading(cohort: pd.DataFrame) -> None:
+    cols = read_frame(cohort)
+    n = len(cols)
+    stacked = cols.stacked_readings(("strict", "chart-review"))
+    assert len(stacked) == 2 * n
+    np.testing.assert_array_equal(stacked["nerves_definite_cb"], np.tile(cols["nerves_definite_cb"], 2))
+    count = stacked.count_at_least("nerves_definite_cb", 1, "motor_nerves_studied")
+    alone = [cols.with_reading(r).count_at_least("nerves_definite_cb", 1, "motor_nerves_studied")
+             for r in ("strict", "chart-review")]
+    assert (alone[0].false != alone[1].false).any()  # the readings differ on some patients of the cohort
+    assert count.true.tolist() == alone[0].true.tolist() + alone[1].true.tolist()
+    assert count.false.tolist() == alone[0].false.tolist() + alone[1].false.tolist()
+    with pytest.raises(ValueError, match="readings"):
+        cols.stacked_readings(("strict", "lenient"))  # type: ignore[arg-type]

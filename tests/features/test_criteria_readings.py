@@ -131,3 +131,25 @@ def test_every_element_has_a_chart_review_meaning() -> None:
                 assert element.unmentioned in ("absent finding: met", "undecided"), element.id
             if element.role == "supportive":
                 assert element.unmentioned == "absent finding: not met", element.id
+
+
+def _tri_lists(ev: Any) -> dict[str, list[list[bool]]]:
+    arrays = {f"{s}.{k}": v for kind in (ev.elements, ev.categories) for s, results in kind.items()
+              for k, v in results.items()}
+    arrays.update({f"rule_based.{k}": v for k, v in ev.steps.items()}, el_escorial=ev.el_escorial)
+    return {name: [v.true.tolist(), v.false.tolist()] for name, v in arrays.items()}
+
+
+@pytest.mark.parametrize("patients", [1, 2000])
+def test_one_pass_over_both_readings_equals_each_reading_alone(patients: int) -> None:
+    """``evaluate_readings`` evaluates the readings on stacked rows in one pass: every element, category,
+    step and label of each reading is that reading's own evaluation, for one patient as for a cohort."""
+    from mmn_ddx.data.generator import generate_cohort
+
+    frame = generate_cohort(2000, seed=9).iloc[:patients]
+    both = evaluate_readings(frame)
+    for reading in READINGS:
+        alone = evaluate_all(frame, reading)
+        assert _tri_lists(both[reading]) == _tri_lists(alone)
+        assert both[reading].labels.tolist() == alone.labels.tolist()
+        assert both[reading].cols.reading == reading and len(both[reading].cols) == patients

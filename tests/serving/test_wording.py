@@ -219,3 +219,18 @@ def test_the_criteria_cli_prints_the_cascade_facts_and_their_words(tmp_path) -> 
     assert cascade["facts"][0]["blocked_by"] == {"step1_mmn_definite_or_probable": "MMN"}
     assert cascade["notes"] == ["step4_gold_coast (MND) is met but earlier step1_mmn_definite_or_probable (MMN) is not "
                                 "assessable"]
+
+
+def test_directions_of_many_findings_equal_one_direction_each() -> None:
+    """The batch wording of directions (one numpy pass) says what :func:`messages.direction` says for each
+    finding, at and around the neutral band, with ties between the other classes, for every predicted class."""
+    import numpy as np
+
+    neutral = messages.NEUTRAL["log-odds"]
+    rng = np.random.default_rng(0)
+    edges = np.array([-2 * neutral, -neutral, -neutral / 2, 0.0, neutral / 2, neutral, 2 * neutral])
+    contributions = np.vstack([rng.choice(edges, size=(4000, 4)), rng.normal(0.0, 3 * neutral, size=(4000, 4))])
+    predicted = rng.integers(0, 4, size=len(contributions))
+    expected = [messages.direction(c, int(p), neutral) for c, p in zip(contributions, predicted, strict=True)]
+    assert messages.directions(contributions, predicted, neutral) == expected
+    assert {"little effect", "towards MMN", "away from MMN", "away from MMN, towards MND"} <= set(expected)
