@@ -30,6 +30,7 @@ from mmn_ddx.features._base import (
     either,
     fraction,
     known_any,
+    ordinal,
     row_count,
 )
 from mmn_ddx.features._columns import NULL_CODE, Columns
@@ -62,6 +63,8 @@ EAN_PNS_PARAMETERS: tuple[str, ...] = (
 """The EAN/PNS 2021 motor parameters (a)-(f) encoded in the contract ((g), distal CMAP duration, is not)."""
 
 STUDIED = "motor_nerves_studied"
+BLOCK_EXTENT: tuple[float, ...] = (0.0, 1.0, 1.0, 2.0)
+"""``motor_conduction_block`` none / present / single / multiple as nerves blocked (present: at least one)."""
 WORDS: tuple[str, ...] = ("motor_conduction_block", "motor_ncs_pattern")
 """The v2 fields that state the motor conduction findings without counts."""
 
@@ -83,7 +86,7 @@ class ConductionFeatures(ContractTransformer):
             out[f"{prefix}_nerves"] = columns[name]
             out[f"{prefix}_fraction"] = fractions[j]
         out["cb_present"] = self._block_present(columns)
-        out["cb_multiple_nerves"] = self._blocks_in_several_nerves(columns)
+        out["cb_extent"] = self._block_extent(columns)
         out["demyelinating_any"] = self._any_demyelinating(columns)
         out["demyelinating_parameters"] = self._parameters_abnormal(columns)
         out["motor_ncs_axonal"] = category_flag(columns["motor_ncs_pattern"], "motor_ncs_pattern",
@@ -121,18 +124,19 @@ class ConductionFeatures(ContractTransformer):
         return either(counted, stated)
 
     @classmethod
-    def _blocks_in_several_nerves(cls, columns: Columns) -> np.ndarray:
-        """Conduction block in >= 2 motor nerves (the multifocal finding): from the counts or ``multiple``.
+    def _block_extent(cls, columns: Columns) -> np.ndarray:
+        """Motor nerves with conduction block: 0 none, 1 one, 2 two or more (the multifocal finding), from
+        the counts or the words (none / single / multiple).
 
-        A single blocked nerve is exact only with the number studied (else a lower bound: NaN); ``present``
-        (not counted) leaves it open.
+        A lower bound where that is all the record gives, as ``present`` (not counted) and a positive count
+        without the number studied are: at least one nerve. One column rather than a "two or more" flag
+        beside :meth:`_block_present`: a second flag repeating the counts made the out-of-distribution
+        density read conduction block in every nerve of an implausible record as typical MMN.
         """
         blocked, readable = cls._block_counts(columns)
-        exact = readable & ((blocked == 0) | (columns[STUDIED] > 0))
-        counted = np.where(blocked >= 2, 1.0, np.where(exact, 0.0, np.nan))
-        stated = category_flag(columns["motor_conduction_block"], "motor_conduction_block",
-                               ("multiple",), ("none", "single"))
-        return either(counted, stated)
+        counted = np.where(readable | (blocked > 0), np.minimum(blocked, 2.0), np.nan)
+        stated = ordinal(columns["motor_conduction_block"], BLOCK_EXTENT)
+        return np.fmax(counted, stated)
 
     @staticmethod
     def _any_demyelinating(columns: Columns) -> np.ndarray:

@@ -26,7 +26,7 @@ FULL = {f"mrc_{r}_{s}": 5.0 for r in ("arm_proximal", "arm_distal", "leg_proxima
 SHARED = [
     "weak_limbs", "efns_asymmetric", "distal_predominant", "arms_only", "symmetric_four_limb_weakness",
     *[f"reflexes_{where}_{v}" for where in ("affected", "unaffected") for v in REFLEX_VALUES],
-    "atrophy_grade", "motor_ncs_not_done", "cb_present", "cb_multiple_nerves", "demyelinating_any",
+    "atrophy_grade", "motor_ncs_not_done", "cb_present", "cb_extent", "demyelinating_any",
     "sensory_ncs_not_done", "sensory_ncs_abnormal", "anti_gm1_positive", "anti_gm1_not_tested",
     "csf_protein_elevated", "csf_not_done",
 ]
@@ -89,12 +89,12 @@ def test_words_and_their_count_equivalent_give_the_same_shared_features(patient:
 
 @pytest.mark.parametrize(("patient", "expected"), [
     ("MMN", {"efns_asymmetric": 1, "arms_only": 1, "distal_predominant": 1, "weak_limbs": 1, "cb_present": 1,
-             "cb_multiple_nerves": 1, "sensory_ncs_abnormal": 0, "anti_gm1_positive": 1, "reflexes_affected_reduced": 1,
+             "cb_extent": 2, "sensory_ncs_abnormal": 0, "anti_gm1_positive": 1, "reflexes_affected_reduced": 1,
              "reflexes_unaffected_normal": 1, "atrophy_grade": 1}),
     ("CIDP", {"symmetric_four_limb_weakness": 1, "weak_limbs": 4, "arms_only": 0, "cb_present": 0,
               "demyelinating_any": 1, "sensory_ncs_abnormal": 1, "csf_protein_elevated": 1, "anti_gm1_positive": 0,
               "reflexes_affected_absent": 1, "reflexes_unaffected_absent": math.nan}),
-    ("MND", {"cb_present": 0, "cb_multiple_nerves": 0, "demyelinating_any": 0, "reflexes_affected_brisk": 1,
+    ("MND", {"cb_present": 0, "cb_extent": 0, "demyelinating_any": 0, "reflexes_affected_brisk": 1,
              "atrophy_grade": 2, "efns_asymmetric": 1}),
     ("sensory variant", {"weak_limbs": 0, "efns_asymmetric": 0, "arms_only": 0, "distal_predominant": 0,
                          "reflexes_unaffected_reduced": 1, "reflexes_affected_reduced": math.nan,
@@ -123,25 +123,25 @@ def test_an_axonal_or_mixed_pattern_is_the_one_word_only_finding() -> None:
 # --- a zero count without its denominator: none found, not "not done" --------------------------------
 
 
-@pytest.mark.parametrize(("record", "present", "several", "not_done"), [
+@pytest.mark.parametrize(("record", "present", "extent", "not_done"), [
     ({"nerves_definite_cb": 0}, 0, 0, 0),                             # "no conduction block was found"
     ({"motor_conduction_block": "none"}, 0, 0, 0),
     ({"nerves_definite_cb": 0, "motor_nerves_studied": 8}, 0, 0, 0),
-    ({"nerves_definite_cb": 1}, 1, math.nan, 0),                       # a lower bound: one or more
-    ({"nerves_definite_cb": 1, "motor_nerves_studied": 8}, 1, 0, 0),   # exact
-    ({"nerves_definite_cb": 1, "nerves_probable_cb": 1}, 1, 1, 0),     # disjoint grades add up
-    ({"nerves_cidp_cb": 2, "nerves_definite_cb": 1, "motor_nerves_studied": 8}, 1, 1, 0),
-    ({"motor_conduction_block": "present"}, 1, math.nan, 0),
-    ({"motor_conduction_block": "single"}, 1, 0, 0),
-    ({"motor_conduction_block": "multiple"}, 1, 1, 0),
+    ({"nerves_definite_cb": 1}, 1, 1, 0),                              # a lower bound: one or more
+    ({"nerves_definite_cb": 1, "motor_nerves_studied": 8}, 1, 1, 0),   # exact
+    ({"nerves_definite_cb": 1, "nerves_probable_cb": 1}, 1, 2, 0),     # disjoint grades add up
+    ({"nerves_cidp_cb": 3, "nerves_definite_cb": 1, "motor_nerves_studied": 8}, 1, 2, 0),
+    ({"motor_conduction_block": "present"}, 1, 1, 0),                  # at least one
+    ({"motor_conduction_block": "single"}, 1, 1, 0),
+    ({"motor_conduction_block": "multiple"}, 1, 2, 0),
     ({"nerves_definite_cb": 0, "motor_nerves_studied": 0}, math.nan, math.nan, 1),  # nothing studied
     ({}, math.nan, math.nan, 1),
 ])
-def test_conduction_block_from_counts_or_words(record: dict[str, Any], present: float, several: float,
+def test_conduction_block_from_counts_or_words(record: dict[str, Any], present: float, extent: float,
                                                not_done: float) -> None:
     row = features_of(record).iloc[0]
-    assert [row["cb_present"], row["cb_multiple_nerves"], row["motor_ncs_not_done"]] == pytest.approx(
-        [present, several, not_done], nan_ok=True)
+    assert [row["cb_present"], row["cb_extent"], row["motor_ncs_not_done"]] == pytest.approx(
+        [present, extent, not_done], nan_ok=True)
 
 
 @pytest.mark.parametrize(("record", "abnormal", "not_done"), [

@@ -112,7 +112,7 @@ def test_a_record_in_words_is_explained_with_its_stated_findings(predictor: Pred
     assert statements["sensory_conduction"].startswith("normal sensory conduction (stated without counts)")
     assert "not done" not in statements["ncs_extent"]
     features = dict(zip(result.explanation.by_feature.features, result.explanation.by_feature.values, strict=True))
-    assert features["cb_multiple_nerves"] == 1 and features["anti_gm1_positive"] == 1
+    assert features["cb_extent"] == 2 and features["anti_gm1_positive"] == 1
     assert features["motor_ncs_not_done"] == 0 and features["efns_asymmetric"] == 1
 
 
