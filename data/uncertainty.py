@@ -150,6 +150,18 @@ def uncertainties(parameters: Mapping[str, Any]) -> list[Uncertainty]:
     return found
 
 
+def check_parameters(parameters: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the first parameter outside its domain (a world file written by hand)."""
+    for u in uncertainties(parameters):
+        values = np.array(list(u.value.values()) if isinstance(u.value, dict) else u.value, dtype=float).ravel()
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{u.path}: not a finite number ({u.value!r})")
+        if u.role == "beta" and not np.all((values >= 0) & (values <= 1)):
+            raise ValueError(f"{u.path}: a probability must lie in [0, 1], got {u.value!r}")
+        if u.role == "dirichlet" and (np.any(values < 0) or abs(values.sum() - 1.0) > 1e-3):
+            raise ValueError(f"{u.path}: probabilities must be non-negative and sum to 1, got {u.value!r}")
+
+
 def redraw(parameters: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     """A new parameter tree, every parameter drawn within its uncertainty (structure and fixed keys kept)."""
     rules = parameters["uncertainty"]

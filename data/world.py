@@ -24,7 +24,7 @@ import numpy as np
 import yaml
 
 from mmn_ddx.data.latents import LITERATURE, literature_priors, parameters_in_use
-from mmn_ddx.data.uncertainty import redraw
+from mmn_ddx.data.uncertainty import check_parameters, redraw
 
 PROVENANCE = "world"
 """Top-level key of a world file's provenance block (not a parameter: left out of the digest)."""
@@ -104,6 +104,7 @@ def load_world(path: Path | None = None) -> World:
     missing = sorted(set(literature) - set(tree))
     if missing:
         raise ValueError(f"{path}: not a world file, missing the top-level keys {missing}")
+    check_parameters(tree)
     provenance = tree.get(PROVENANCE) or {}
     return World(tree, str(provenance.get("source", path.name)))
 

@@ -96,3 +96,11 @@ def test_the_mixture_posterior_matches_monte_carlo() -> None:
         literature_z = max(literature_z, float(np.max(np.abs(freq - literature[rows[0]]) / se)))
     assert worst_z < 4.5
     assert literature_z > worst_z  # the test can tell the mixture from the literature world
+
+
+def test_a_world_file_with_an_impossible_probability_names_it(tmp_path: Path) -> None:
+    world = load_world()
+    parameters = world.parameters | {"atypical": world.parameters["atypical"] | {"rate": 1.7}}
+    path = type(world)(parameters, "hand-edited").to_yaml(tmp_path / "world.yaml")
+    with pytest.raises(ValueError, match=r"atypical\.rate: a probability must lie in \[0, 1\], got 1\.7"):
+        load_world(path)
