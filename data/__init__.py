@@ -75,6 +75,7 @@ _EXPORTS: dict[str, str] = {
     "tri": "mmn_ddx.data.kleene",
     "true_or_unknown": "mmn_ddx.data.kleene",
     "posterior": "mmn_ddx.data.exact_posterior",
+    "log_likelihoods": "mmn_ddx.data.exact_posterior",
     "PatientRecord": "mmn_ddx.data.record",
     "RecordError": "mmn_ddx.data.record",
     "validate_record": "mmn_ddx.data.record",
@@ -83,6 +84,14 @@ _EXPORTS: dict[str, str] = {
     "SchemaErrors": "mmn_ddx.data.schema",
     "validate_cohort": "mmn_ddx.data.schema",
     "TableWriter": "mmn_ddx.data.writers",
+    "Uncertainty": "mmn_ddx.data.uncertainty",
+    "uncertainties": "mmn_ddx.data.uncertainty",
+    "DEFAULT_WORLDS": "mmn_ddx.data.world",
+    "World": "mmn_ddx.data.world",
+    "WorldMixture": "mmn_ddx.data.world",
+    "draw_world": "mmn_ddx.data.world",
+    "draw_worlds": "mmn_ddx.data.world",
+    "load_world": "mmn_ddx.data.world",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -125,7 +134,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     )
     from mmn_ddx.data.describe import describe_cohort
     from mmn_ddx.data.diagnostic_tests import TESTS, DiagnosticTest, find_test
-    from mmn_ddx.data.exact_posterior import posterior
+    from mmn_ddx.data.exact_posterior import log_likelihoods, posterior
     from mmn_ddx.data.fidelity import criteria_figures, format_value, load_targets, marginal_figures, to_markdown
     from mmn_ddx.data.formats import WRITE_FORMATS
     from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
@@ -143,4 +152,6 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from mmn_ddx.data.latents import CLASS_PRIOR_PRESETS
     from mmn_ddx.data.record import PatientRecord, RecordError, validate_record
     from mmn_ddx.data.schema import BUILTIN_REASONS, SchemaErrors, cohort_schema, validate_cohort
+    from mmn_ddx.data.uncertainty import Uncertainty, uncertainties
+    from mmn_ddx.data.world import DEFAULT_WORLDS, World, WorldMixture, draw_world, draw_worlds, load_world
     from mmn_ddx.data.writers import TableWriter

@@ -13,7 +13,7 @@ posterior stays exact: it sums them out section by section.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from mmn_ddx.data.contract import DIAGNOSES, MRC_FIELDS, fields
 from mmn_ddx.data.distributions import TINY, Distribution, build
 from mmn_ddx.data.latents import (
     STAGE_KEYS,
+    WORLD_CACHE_SIZE,
     FullGrid,
     ReducedGrid,
     full_grid,
@@ -30,6 +31,7 @@ from mmn_ddx.data.latents import (
     pattern_scale,
     reduced_grid,
     resolve,
+    world_key,
 )
 from mmn_ddx.data.qualitative import per_document, word_fields
 
@@ -253,6 +255,11 @@ def encode(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-@cache
 def cohort_model() -> CohortModel:
+    """The model of the world in use (by default the literature world), built once per world."""
+    return _cohort_model(world_key())
+
+
+@lru_cache(maxsize=WORLD_CACHE_SIZE)
+def _cohort_model(key: str) -> CohortModel:
     return CohortModel()

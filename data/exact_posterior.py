@@ -32,33 +32,33 @@ from mmn_ddx.data.cohort_model import (
 from mmn_ddx.data.contract import DIAGNOSES, fields
 from mmn_ddx.data.distributions import TINY, Binomial, ConditionalBernoulli
 from mmn_ddx.data.latents import atypical_rate, normalise_class_priors
+from mmn_ddx.data.world import World, WorldMixture, in_use
 
 CHUNK = 2048
 _LOG_TINY = float(np.log(TINY))
 
 
 def posterior(records: pd.DataFrame, class_priors: Mapping[str, float] | None = None,
-              exclude: Iterable[str] = ()) -> np.ndarray:
+              exclude: Iterable[str] = (), world: World | WorldMixture | None = None) -> np.ndarray:
     """p(diagnosis | recorded fields), shape (n, 4) in ``DIAGNOSES`` order.
 
     ``records``: a canonical cohort frame (missing optional columns count as null).
     ``class_priors``: the population the posterior is for (default balanced, like the generator).
     ``exclude``: fields to ignore entirely, e.g. the treatment responses for "at presentation" use;
     an excluded field is marginalised out (as if the record never had that column).
+    ``world``: the world the records come from (default: the literature world); for a
+    :class:`WorldMixture` the posterior integrates over its worlds, p(d | x) ∝ π_d Σ_k p_k(x | d) / K.
     """
+    if isinstance(world, World):
+        with world.active():
+            return posterior(records, class_priors, exclude)
+    if world is not None:
+        log_prior = np.log(np.maximum(normalise_class_priors(class_priors), TINY))
+        joint = log_likelihoods(records, exclude, world) + log_prior[None, :]
+        return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
     model = cohort_model()
-    excluded = set(exclude)
-    unknown = excluded - set(fields())
-    if unknown:
-        raise ValueError(f"cannot exclude unknown fields: {sorted(unknown)}")
-    for name in ("csf_protein_g_per_l", "csf_protein_raised"):
-        if "age_at_onset_years" in excluded and name not in excluded:
-            raise ValueError(f"{name} depends on age: exclude both or neither")
-    codes = encode(records)
+    codes, excluded = _codes(records, exclude)
     n = len(records)
-    for name in fields():
-        if name not in codes or name in excluded:
-            codes[name] = np.full(n, np.nan)
     log_prior = np.log(np.maximum(normalise_class_priors(class_priors), TINY))
     out = np.empty((n, len(DIAGNOSES)))
     for start in range(0, n, CHUNK):
@@ -67,8 +67,58 @@ def posterior(records: pd.DataFrame, class_priors: Mapping[str, float] | None = 
     return out
 
 
+def log_likelihoods(records: pd.DataFrame, exclude: Iterable[str] = (),
+                    world: World | WorldMixture | None = None) -> np.ndarray:
+    """log p(recorded fields | diagnosis), shape (n, 4): the class-prior-free part of :func:`posterior`.
+
+    For a :class:`WorldMixture`, log Σ_k p_k(x | d) / K (each world's latent weights normalised within diagnosis).
+    """
+    if isinstance(world, WorldMixture):
+        per_world = np.stack([log_likelihoods(records, exclude, w) for w in world.worlds])
+        return logsumexp(per_world, axis=0) - np.log(len(world.worlds))
+    with in_use(world):
+        model = cohort_model()
+        codes, excluded = _codes(records, exclude)
+        flat = np.zeros(len(DIAGNOSES))
+        out = np.empty((len(records), len(DIAGNOSES)))
+        for start in range(0, len(records), CHUNK):
+            chunk = {k: v[start : start + CHUNK] for k, v in codes.items()}
+            out[start : start + CHUNK] = _log_joint_chunk(model, chunk, flat, excluded)
+        return out - _log_latent_mass(model)[None, :]
+
+
+def _codes(records: pd.DataFrame, exclude: Iterable[str]) -> tuple[dict[str, np.ndarray], set[str]]:
+    """The records as float codes, an excluded or absent field all null (validated exclusions)."""
+    excluded = set(exclude)
+    unknown = excluded - set(fields())
+    if unknown:
+        raise ValueError(f"cannot exclude unknown fields: {sorted(unknown)}")
+    for name in ("csf_protein_g_per_l", "csf_protein_raised"):
+        if "age_at_onset_years" in excluded and name not in excluded:
+            raise ValueError(f"{name} depends on age: exclude both or neither")
+    codes = encode(records)
+    for name in fields():
+        if name not in codes or name in excluded:
+            codes[name] = np.full(len(records), np.nan)
+    return codes, excluded
+
+
+def _log_latent_mass(model: CohortModel) -> np.ndarray:
+    """(4,) log of each diagnosis' total latent weight (0 when the world's weights are normalised)."""
+    index = model.full.reduced_index
+    total = model.reduced.log_weight[index] + model.full.log_weight
+    return np.array([logsumexp(total[model.reduced.diagnosis[index] == d]) for d in range(len(DIAGNOSES))])
+
+
 def _posterior_chunk(model: CohortModel, x: dict[str, np.ndarray], log_prior: np.ndarray,
                      excluded: set[str]) -> np.ndarray:
+    per_diagnosis = _log_joint_chunk(model, x, log_prior, excluded)
+    return np.exp(per_diagnosis - logsumexp(per_diagnosis, axis=1, keepdims=True))
+
+
+def _log_joint_chunk(model: CohortModel, x: dict[str, np.ndarray], log_prior: np.ndarray,
+                     excluded: set[str]) -> np.ndarray:
+    """(n, 4) log p(record, diagnosis) with class prior ``log_prior``."""
     ctx = {"age": x["age_at_onset_years"]}
     index = model.full.reduced_index
     reduced = model.reduced.log_weight[None, :] + log_prior[model.reduced.diagnosis][None, :]
@@ -96,7 +146,7 @@ def _posterior_chunk(model: CohortModel, x: dict[str, np.ndarray], log_prior: np
         [logsumexp(full[:, model.reduced.diagnosis[index] == d], axis=1) for d in range(len(DIAGNOSES))],
         axis=1,
     )
-    return np.exp(per_diagnosis - logsumexp(per_diagnosis, axis=1, keepdims=True))
+    return per_diagnosis
 
 
 def _styled_section_log_lik(model: CohortModel, section: Section, names: list[str], x: dict[str, np.ndarray],

@@ -18,6 +18,7 @@ from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonic
 from mmn_ddx.data.latents import CLASS_PRIOR_PRESETS as CLASS_PRIOR_PRESETS  # re-exported: defined beside the reader
 from mmn_ddx.data.latents import atypical_rate, load_priors, normalise_class_priors
 from mmn_ddx.data.qualitative import draw_silenced, ungrade_atrophy, word_fields, write_words
+from mmn_ddx.data.world import World, WorldMixture
 
 GENERATOR_VERSION: str = str(load_priors()["generator_version"])
 
@@ -116,7 +117,8 @@ def _decode(values: dict[str, np.ndarray]) -> pd.DataFrame:
 
 
 def generate_cohort(n: int, seed: int = 0, class_priors: Mapping[str, float] | None = None,
-                    return_latents: bool = False, complete: bool = False) -> pd.DataFrame:
+                    return_latents: bool = False, complete: bool = False,
+                    world: World | WorldMixture | None = None) -> pd.DataFrame:
     """Generate ``n`` synthetic patients with their diagnosis (canonical contract dtypes).
 
     ``class_priors`` maps diagnosis to weight (default: balanced, the recommended training prior).
@@ -124,9 +126,16 @@ def generate_cohort(n: int, seed: int = 0, class_priors: Mapping[str, float] | N
     prefixed ``latent_``) for tests and generator diagnostics; these are not contract fields.
     ``complete`` skips the reporting model: every test done and every finding written down, the
     "complete work-up" on which published figures are compared (data/fidelity.py).
+    ``world``: the parameters (default: the literature world); a :class:`WorldMixture` draws each
+    patient's world uniformly among its worlds (``latent_world`` with ``return_latents``).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
+    if isinstance(world, WorldMixture):
+        return _mixture_cohort(n, seed, class_priors, return_latents, complete, world)
+    if world is not None:
+        with world.active():
+            return generate_cohort(n, seed, class_priors, return_latents, complete)
     rng = np.random.default_rng(seed)
     latents = sample_latents(n, rng, class_priors)
     values = _sample_values(latents, rng, complete)
@@ -148,3 +157,22 @@ def generate_cohort(n: int, seed: int = 0, class_priors: Mapping[str, float] | N
         frame["latent_pattern"] = model.full.pattern[latents["full"].to_numpy()]
     assert all(frame[name].notna().all() for name in ALWAYS_RECORDED)
     return frame
+
+
+def _mixture_cohort(n: int, seed: int, class_priors: Mapping[str, float] | None, return_latents: bool,
+                    complete: bool, mixture: WorldMixture) -> pd.DataFrame:
+    """Each patient from one world of the mixture, drawn uniformly; identifiers as for one world."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, len(mixture.worlds)]))
+    which = rng.integers(len(mixture.worlds), size=n)
+    seeds = rng.integers(2**62, size=len(mixture.worlds))
+    parts = []
+    for k in np.unique(which):
+        rows = np.flatnonzero(which == k)
+        part = generate_cohort(len(rows), int(seeds[k]), class_priors, return_latents, complete, mixture.worlds[k])
+        part.index = rows
+        if return_latents:
+            part["latent_world"] = int(k)
+        parts.append(part)
+    frame = pd.concat(parts).sort_index()
+    frame[ID_FIELD] = [f"SYN-{seed}-{i:06d}" for i in range(n)]
+    return frame.reset_index(drop=True)

@@ -14,9 +14,11 @@ Everything numeric lives in ``data/priors.yaml``; this module only reads it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -26,16 +28,45 @@ import yaml
 from mmn_ddx.data.contract import DIAGNOSES
 
 STAGE_KEYS = ("early", "established", "late")
+LITERATURE = "literature"
+"""Key of the literature world (``data/priors.yaml``) in the per-world caches."""
+WORLD_CACHE_SIZE = 64
+
+_IN_USE: ContextVar[tuple[str, dict[str, Any]] | None] = ContextVar("mmn_ddx_world_parameters", default=None)
 
 
 @cache
-def load_priors() -> dict[str, Any]:
-    """The generator's parameter file (``data/priors.yaml``)."""
+def literature_priors() -> dict[str, Any]:
+    """The literature world ``data/priors.yaml``, whatever world is in use."""
     text = resources.files("mmn_ddx.data").joinpath("priors.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 
-CLASS_PRIOR_PRESETS: dict[str, dict[str, float]] = load_priors()["class_prior_presets"]
+def load_priors() -> dict[str, Any]:
+    """The generator's parameters: those of the world in use (:func:`parameters_in_use`), by default the
+    literature world ``data/priors.yaml``."""
+    in_use = _IN_USE.get()
+    return literature_priors() if in_use is None else in_use[1]
+
+
+def world_key() -> str:
+    """Digest of the world in use (``LITERATURE`` by default): the key of every per-world cache."""
+    in_use = _IN_USE.get()
+    return LITERATURE if in_use is None else in_use[0]
+
+
+@contextmanager
+def parameters_in_use(key: str, parameters: dict[str, Any]) -> Iterator[None]:
+    """Within the block, every reader of the parameters sees ``parameters`` (a world drawn from the
+    literature's uncertainty, ``data/world.py``); a context variable, so threads and other callers keep theirs."""
+    token = _IN_USE.set((key, parameters))
+    try:
+        yield
+    finally:
+        _IN_USE.reset(token)
+
+
+CLASS_PRIOR_PRESETS: dict[str, dict[str, float]] = literature_priors()["class_prior_presets"]
 """The named class mixes (balanced, new-patients, follow-up, referral): the generator's populations and the
 clinical settings served predictions are adjusted to. Here, beside the parameter file's reader, so that
 the CLI and the HTTP server read them without loading the generator (pandas)."""
@@ -131,8 +162,12 @@ class FullGrid:
         return len(self.reduced_index)
 
 
-@cache
 def reduced_grid() -> ReducedGrid:
+    return _reduced_grid(world_key())
+
+
+@lru_cache(maxsize=WORLD_CACHE_SIZE)
+def _reduced_grid(key: str) -> ReducedGrid:
     priors = load_priors()
     documents = np.array(priors["reporting"]["weights"], dtype=float)
     rows: list[tuple[int, str, int, int, float]] = []
@@ -148,8 +183,12 @@ def reduced_grid() -> ReducedGrid:
                        np.array(log_weights))
 
 
-@cache
 def full_grid() -> FullGrid:
+    return _full_grid(world_key())
+
+
+@lru_cache(maxsize=WORLD_CACHE_SIZE)
+def _full_grid(key: str) -> FullGrid:
     priors = load_priors()["diseases"]
     reduced = reduced_grid()
     rows: list[tuple[int, str, int, int, str, float]] = []

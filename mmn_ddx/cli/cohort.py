@@ -11,10 +11,11 @@ import contextlib
 import difflib
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
+import yaml
 from rich import box
 from rich.table import Column, Table
 from rich.text import Text
@@ -34,6 +35,9 @@ from mmn_ddx.data import (
     write_table,
 )
 from mmn_ddx.settings import get_settings
+
+if TYPE_CHECKING:
+    from mmn_ddx.data import World
 
 cohort_app = typer.Typer(
     name="cohort",
@@ -159,9 +163,25 @@ def generate(
             "'MMN=0.25,MND=0.25,CIDP=0.25,MADSAM=0.25'. Default: the generator's (balanced).",
         ),
     ] = None,
+    randomize: Annotated[bool, typer.Option("--randomize", help="Draw each patient from one of K worlds drawn "
+                                            "within the literature's uncertainty (seeded by --seed).")] = False,
+    worlds: Annotated[int | None, typer.Option("--worlds", min=1, help="With --randomize: the number of worlds "
+                                               "(default 20).")] = None,
+    world_file: Annotated[Path | None, typer.Option("--world", exists=True, dir_okay=False, help="A world file "
+                                                    "(format of priors.yaml); default: the literature world.")] = None,
 ) -> None:
     """Generate a synthetic labelled cohort (not real patients) and write it to a file."""
-    from mmn_ddx.data import CLASS_PRIOR_PRESETS, generate_cohort, validate_cohort  # lazy: the model loads in ~1 s
+    from mmn_ddx.data import (  # lazy: the model loads in ~1 s
+        CLASS_PRIOR_PRESETS,
+        DEFAULT_WORLDS,
+        draw_worlds,
+        generate_cohort,
+        validate_cohort,
+    )
+
+    if worlds is not None and not randomize:
+        raise fail("--worlds needs --randomize", code=2)
+    base = _world(world_file)
 
     output = output or get_settings().cohort_path
     if output.suffix.lower() not in WRITE_FORMATS:
@@ -170,7 +190,8 @@ def generate(
         priors = None if class_priors is None else parse_class_priors(class_priors, CLASS_PRIOR_PRESETS)
     except ValueError as exc:
         raise fail(f"--class-priors: {exc}") from None
-    cohort = generate_cohort(n, seed=seed, class_priors=priors)
+    world = draw_worlds(worlds or DEFAULT_WORLDS, seed=seed, base=base) if randomize else base
+    cohort = generate_cohort(n, seed=seed, class_priors=priors, world=world)
     try:  # the generator's output meets the same contract as imported data, or nothing is written
         validate_cohort(cohort, require_label=True)
     except SchemaErrors as exc:
@@ -181,6 +202,7 @@ def generate(
         Text(f"Wrote {n} synthetic patients (seed {seed}, class priors {class_priors or 'balanced'}) to {output}"),
         soft_wrap=True,
     )
+    out.print(Text(f"World: {'literature (data/priors.yaml)' if world is None else world.source}"), soft_wrap=True)
     counts = cohort[LABEL].value_counts()
     table = Table("diagnosis", "prior", "patients", "%")
     for diagnosis in DIAGNOSES:
@@ -235,6 +257,8 @@ def fidelity(
     targets: Annotated[
         Path | None, typer.Option("--targets", help="Targets table (YAML); default: the packaged data/fidelity.yaml.")
     ] = None,
+    world_file: Annotated[Path | None, typer.Option("--world", exists=True, dir_okay=False, help="A world file "
+                                                    "(format of priors.yaml); default: the literature world.")] = None,
 ) -> None:
     """Generated figures next to the published ones; exit code 1 if any is out of its tolerance.
 
@@ -258,7 +282,7 @@ def fidelity(
         table_spec = load_targets(targets)
     except (OSError, ValueError) as exc:
         raise fail(f"--targets: {exc}") from None
-    cohort = generate_cohort(n, seed=seed, complete=True)
+    cohort = generate_cohort(n, seed=seed, complete=True, world=_world(world_file))
     try:
         figures = pd.concat([
             marginal_figures(cohort, table_spec["marginals"]),
@@ -287,3 +311,15 @@ def fidelity(
         json_out.write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n", encoding="utf-8")
     if outside:
         raise typer.Exit(code=1)
+
+
+def _world(path: Path | None) -> World | None:
+    """The world in ``--world FILE``, or None (the literature world); a bad file is a clear error."""
+    from mmn_ddx.data import load_world
+
+    if path is None:
+        return None
+    try:
+        return load_world(path)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise fail(f"--world: {exc}") from None

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from mmn_ddx.cli._common import fail, out, progress_bars, read_valid
-from mmn_ddx.data import GENERATOR_VERSION, generate_cohort
+from mmn_ddx.data import DEFAULT_WORLDS, GENERATOR_VERSION, generate_cohort
 from mmn_ddx.features import MODES
 from mmn_ddx.settings import get_settings
 from mmn_ddx.training.fitting import FAMILY_NAMES, TrainingDataError, TrainingResult, TrainSettings, train
@@ -64,6 +64,11 @@ def train_command(
     refit_synthetic: Annotated[int | None, typer.Option(
         "--refit-synthetic", min=1000, help="With --synthetic: export the champion refitted on N fresh synthetic "
         "patients (the nested CV still runs on the --synthetic cohort).")] = None,
+    worlds: Annotated[int, typer.Option("--worlds", min=1, help="With --synthetic: draw the patients from K worlds "
+                                        "drawn within the literature's uncertainty (seeded by --seed).")
+                      ] = DEFAULT_WORLDS,
+    nominal_world: Annotated[bool, typer.Option("--nominal-world", help="With --synthetic: the literature world "
+                                                "only (no randomised worlds).")] = False,
 ) -> None:
     """Train every model family with nested CV, choose and export the champion, register it in MLflow."""
     if (data is None) == (synthetic is None):
@@ -76,14 +81,17 @@ def train_command(
     unknown = [f for f in chosen if f not in FAMILY_NAMES]
     if unknown or not chosen:
         raise fail(f"unknown families {unknown}; choose from {', '.join(FAMILY_NAMES)}", code=2)
+    settings = TrainSettings(mode=mode, seed=seed, families=chosen, quick=quick, n_jobs=jobs,
+                             refit_synthetic=refit_synthetic,
+                             worlds=None if nominal_world or synthetic is None else worlds)
     if data is not None:
         frame, source, generator = load_training_data(data, skip_invalid), data.name, None
     else:
         assert synthetic is not None
-        frame, source, generator = generate_cohort(synthetic, seed=seed), "synthetic", GENERATOR_VERSION
-    settings = TrainSettings(mode=mode, seed=seed, families=chosen, quick=quick, n_jobs=jobs,
-                             refit_synthetic=refit_synthetic)
-    out.print(f"Training [bold]{settings.model_name}[/] on {len(frame)} patients ({source}), mode {mode}, seed {seed}.")
+        frame = generate_cohort(synthetic, seed=seed, world=settings.synthetic_world())
+        source, generator = "synthetic", GENERATOR_VERSION
+    origin = f"{source}; {settings.worlds_description}" if generator else source
+    out.print(f"Training [bold]{settings.model_name}[/] on {len(frame)} patients ({origin}), mode {mode}, seed {seed}.")
     try:
         with progress_bars() as progress:
             result = train(frame, settings, export_dir=export_dir or get_settings().models_dir, source=source,

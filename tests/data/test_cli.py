@@ -186,3 +186,36 @@ def test_validate_rejects_a_count_above_the_nerves_studied_with_the_rule_message
     written = read_table(report)
     message = next(rule.message for rule in rules() if rule.field == "nerves_definite_cb")
     assert written[["row", "field", "reason"]].values.tolist() == [[2, "nerves_definite_cb", message]]
+
+
+def test_generate_randomize_draws_patients_from_seeded_worlds(runner: CliRunner, tmp_path: Path) -> None:
+    from mmn_ddx.data.generator import generate_cohort
+    from mmn_ddx.data.world import draw_worlds
+
+    out = tmp_path / "cohort.parquet"
+    result = runner.invoke(app, ["cohort", "generate", "--n", "300", "--seed", "4", "--randomize", "--worlds", "3",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 worlds drawn from the literature's uncertainty (seed 4)" in " ".join(result.stdout.split())
+    written = read_cohort(out, require_label=True).valid
+    expected = generate_cohort(300, seed=4, world=draw_worlds(3, seed=4))
+    assert written["patient_id"].tolist() == expected["patient_id"].tolist()
+    course = written["course"].astype(str).tolist()
+    assert course == expected["course"].astype(str).tolist()
+    assert course != generate_cohort(300, seed=4)["course"].astype(str).tolist()
+
+
+def test_generate_with_a_world_file_and_refusals(runner: CliRunner, tmp_path: Path) -> None:
+    import numpy as np
+
+    from mmn_ddx.data.world import draw_world
+
+    world = draw_world(np.random.default_rng(2)).to_yaml(tmp_path / "world.yaml")
+    out = tmp_path / "cohort.csv"
+    assert runner.invoke(app, ["cohort", "generate", "--n", "50", "--world", str(world), "-o", str(out)]).exit_code == 0
+    refused = runner.invoke(app, ["cohort", "generate", "--n", "50", "--worlds", "3", "-o", str(out)])
+    assert refused.exit_code == 2 and "--worlds needs --randomize" in refused.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- not a world\n", encoding="utf-8")
+    refused = runner.invoke(app, ["cohort", "generate", "--n", "50", "--world", str(bad), "-o", str(out)])
+    assert refused.exit_code == 1 and "--world" in refused.output and "not a world file" in refused.output

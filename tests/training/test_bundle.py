@@ -112,7 +112,9 @@ def test_untrusted_types_in_the_pipeline_are_refused(quick_bundle_dir: Path, tmp
 def test_bundle_json_records_calibration_and_conformal_threshold(quick_bundle_dir: Path) -> None:
     document = json.loads((quick_bundle_dir / "data" / "bundle" / "bundle.json").read_text())
     assert document["calibration"]["kind"] == "temperature" and document["calibration"]["value"] > 0
-    assert 0 < document["conformal"]["qhat"] <= 1
+    thresholds = document["conformal"]["qhat"]  # Mondrian: one threshold per diagnosis
+    assert len(thresholds) == len(document["classes"]) and all(0 < q <= 1 for q in thresholds)
+    assert document["conformal"]["method"].startswith("class-conditional (Mondrian)")
     assert document["explanation_scale"] == "log-odds"
 
 

@@ -48,3 +48,59 @@ def test_bundle_sets_cover_about_90_percent_of_new_synthetic_patients(quick_bund
     assert 0.87 <= covered <= 0.96
     sizes = np.array([len(s) for s in bundle.prediction_set(probs)])
     assert sizes.mean() < 2.0  # informative: most patients get one or two diagnoses
+
+
+def _skewed(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exchangeable scores whose classes differ in difficulty (class 3 hardest)."""
+    y = rng.integers(0, 4, size=n)
+    z = rng.normal(0, 1.5, size=(n, 4))
+    z[np.arange(n), y] += np.array([3.0, 2.0, 1.0, 0.3])[y]
+    return softmax(z, axis=1), y
+
+
+def test_mondrian_sets_cover_every_class_whatever_its_prevalence() -> None:
+    rng = np.random.default_rng(1)
+    p_cal, y_cal = _skewed(rng, 8000)
+    qhat = conformal.class_thresholds(p_cal, y_cal, 0.9)
+    assert qhat.shape == (4,) and qhat[3] > qhat[0]  # the hard class needs a looser threshold
+    p, y = _skewed(rng, 40000)
+    marginal = conformal.threshold(p_cal, y_cal, 0.9)
+    for c in range(4):
+        own = y == c
+        assert conformal.empirical_coverage(p[own], y[own], qhat) == pytest.approx(0.90, abs=0.02)
+    # a population made of the hard class: the marginal threshold breaks its promise, Mondrian keeps it
+    hard = y == 3
+    assert conformal.empirical_coverage(p[hard], y[hard], marginal) < 0.85
+    assert conformal.empirical_coverage(p[hard], y[hard], qhat) >= 0.88
+
+
+def test_a_class_with_too_few_calibration_patients_gets_every_set() -> None:
+    probs = np.tile([0.7, 0.1, 0.1, 0.1], (20, 1))
+    y = np.r_[np.zeros(17, dtype=int), [1, 2, 3]]
+    qhat = conformal.class_thresholds(probs, y, 0.9)
+    assert qhat[0] == pytest.approx(0.3) and list(qhat[1:]) == [1.0, 1.0, 1.0]
+
+
+@pytest.fixture(scope="module")
+def worlds_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A quick bundle trained (and its sets calibrated) on patients of 20 randomised worlds."""
+    from mmn_ddx.data.world import draw_worlds
+    from mmn_ddx.training.fitting.trainer import train_bundle
+
+    cohort = generate_cohort(4000, seed=5, world=draw_worlds(20, seed=5))
+    return train_bundle(cohort, mode="at-presentation", seed=5, export_dir=tmp_path_factory.mktemp("worlds-bundle"))
+
+
+def test_sets_keep_their_promise_in_a_held_out_shifted_world(worlds_bundle_dir: Path) -> None:
+    """A world none of the training worlds is (another seed): coverage within sampling error of 90 %."""
+    from mmn_ddx.data.world import draw_world
+
+    bundle = load_bundle(worlds_bundle_dir)
+    shifted = draw_world(np.random.default_rng(987))
+    cohort = generate_cohort(4000, seed=77, world=shifted)
+    y = cohort["diagnosis"].cat.codes.to_numpy()
+    covered = conformal.set_mask(bundle.predict_proba(cohort), bundle.qhat)[np.arange(len(y)), y]
+    # 200 calibration patients per diagnosis: the threshold's own coverage has sd ~0.02 per class
+    assert covered.mean() >= 0.90 - 3 * np.sqrt(0.09 / 800) - 0.02
+    for c in range(len(DIAGNOSES)):
+        assert covered[y == c].mean() >= 0.80, DIAGNOSES[c]

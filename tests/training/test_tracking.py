@@ -133,3 +133,8 @@ def test_export_directory_is_a_servable_copy(tracked: TrainingResult) -> None:
     frame = generate_cohort(20, seed=3).drop(columns=[LABEL])
     np.testing.assert_array_equal(exported.predict_proba(frame), tracked.bundle.predict_proba(frame))
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_the_run_records_the_generator_worlds(tracked: TrainingResult, client) -> None:  # type: ignore[no-untyped-def]
+    params = client.get_run(tracked.tracked.run_id).data.params  # type: ignore[union-attr]
+    assert params["training_worlds"] == "literature (nominal)"  # this fixture trains on the literature world

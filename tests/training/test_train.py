@@ -137,3 +137,27 @@ def test_refit_exports_the_champion_fitted_on_more_patients(small: pd.DataFrame)
     # to float32 rounding: the bundle sums tabulated tree outputs in float64, XGBoost in float32
     np.testing.assert_allclose(result.bundle.predict_proba(holdout), refit.holdout_probs, atol=1e-6)
     assert "refitted on 3000 fresh synthetic patients" in result.bundle.model_card
+
+
+def test_synthetic_training_uses_randomised_worlds_unless_told_otherwise(tmp_path: Path) -> None:
+    randomised = _train(["--synthetic", "400", "--seed", "2", "--export-dir", str(tmp_path / "a")])
+    assert randomised.exit_code == 0, randomised.output
+    bundle = load_bundle(tmp_path / "a" / "mmn-ddx")
+    assert bundle.metadata.training_worlds == "20 worlds drawn from the literature's uncertainty (seed 2)"
+    assert "Generator worlds: 20 worlds drawn from the literature's uncertainty (seed 2)" in bundle.model_card
+    nominal = _train(["--synthetic", "400", "--seed", "2", "--nominal-world", "--export-dir", str(tmp_path / "b")])
+    assert nominal.exit_code == 0, nominal.output
+    assert load_bundle(tmp_path / "b" / "mmn-ddx").metadata.training_worlds == "the literature world (data/priors.yaml)"
+    assert bundle.metadata.training_data_digest != load_bundle(tmp_path / "b" / "mmn-ddx").metadata.training_data_digest
+
+
+def test_the_refit_draws_from_the_training_worlds(small: pd.DataFrame) -> None:
+    from mmn_ddx.data.world import draw_worlds
+    from mmn_ddx.training.fitting.refit import REFIT_SEED_OFFSET
+
+    settings = TrainSettings(**{**QUICK.__dict__, "families": ("xgboost",), "refit_synthetic": 2000, "worlds": 3})
+    result = train(small, settings, export_dir=None, track=False)
+    assert result.candidates.refit is not None
+    expected = generate_cohort(2000, seed=settings.seed + REFIT_SEED_OFFSET, world=draw_worlds(3, seed=settings.seed))
+    pd.testing.assert_frame_equal(result.candidates.refit.frame, expected)
+    assert result.bundle.metadata.training_worlds == "3 worlds drawn from the literature's uncertainty (seed 0)"

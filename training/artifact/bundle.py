@@ -62,7 +62,8 @@ Records: TypeAlias = pd.DataFrame | Sequence[Mapping[str, Any]]
 class ModelBundle:
     """A fitted champion with its calibration, conformal threshold, OOD reference and documentation."""
 
-    def __init__(self, pipeline: Pipeline, family: str, calibration: Calibration, qhat: float, coverage: float,
+    def __init__(self, pipeline: Pipeline, family: str, calibration: Calibration, qhat: float | np.ndarray,
+                 coverage: float,
                  reference: Reference, metadata: BundleMetadata, model_card: str = "",
                  extra: Mapping[str, Any] | None = None, *, outcomes: OutcomeTables) -> None:
         self.pipeline = pipeline
@@ -207,7 +208,8 @@ class ModelBundle:
             "classes": list(self.classes),
             "feature_names": list(self.feature_names),
             "calibration": self.calibration.to_dict(),
-            "conformal": {"qhat": self.qhat, "coverage": self.coverage, "method": conformal.METHOD},
+            "conformal": {"qhat": np.asarray(self.qhat).tolist(), "coverage": self.coverage,
+                          "method": conformal.METHOD if np.ndim(self.qhat) == 0 else conformal.MONDRIAN_METHOD},
             "explanation_scale": self.scale,
             "metadata": self.metadata.model_dump(mode="json"),
             "extra": self.extra,
@@ -238,7 +240,7 @@ class ModelBundle:
         card = files.get(CARD_FILE)
         bundle = cls(
             pipeline=pipeline, family=document["family"], calibration=Calibration.from_dict(document["calibration"]),
-            qhat=float(document["conformal"]["qhat"]), coverage=float(document["conformal"]["coverage"]),
+            qhat=_thresholds(document["conformal"]["qhat"]), coverage=float(document["conformal"]["coverage"]),
             reference=Reference.from_bytes(*(_file(files, directory, name) for name in REFERENCE_FILES)),
             outcomes=OutcomeTables.from_bytes(_file(files, directory, OUTCOMES_FILE)),
             metadata=metadata, model_card=card.decode("utf-8") if card is not None else "",
@@ -342,3 +344,8 @@ def load_bundle(uri_or_dir: str | Path) -> ModelBundle:
             bundle_directory(resolved.path), uri=text, name=resolved.name, version=resolved.version,
             alias=resolved.alias,
         )
+
+
+def _thresholds(value: Any) -> float | np.ndarray:
+    """The conformal threshold: one number (marginal), or one per class (Mondrian)."""
+    return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)

@@ -47,6 +47,9 @@ class BundleMetadata(BaseModel):
         "a clinical setting's pre-test probabilities are applied relative to it (training.artifact.clinical_setting). "
         "None for a bundle exported before it was recorded.")
     generator_version: str | None = Field(description="Generator version for synthetic data, else None.")
+    training_worlds: str | None = Field(default=None, description="The generator worlds of synthetic training "
+                                        "data (the literature world, or K worlds drawn within its uncertainty); "
+                                        "None for a user cohort.")
     code_version: str
     schema_version: int = SCHEMA_VERSION
     trained_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))

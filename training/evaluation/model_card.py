@@ -111,6 +111,8 @@ def render(facts: CardFacts) -> str:
         "",
         "## Training data",
         f"- Source: {data_line}; dataset digest `{meta.training_data_digest}`; {meta.n_training} patients in total.",
+        *([f"- Generator worlds: {meta.training_worlds} (a drawn world has every parameter drawn within its "
+           "stated uncertainty, issue #13; each patient comes from one world)."] if meta.training_worlds else []),
         f"- Development split {facts.n_development} patients (nested cross-validation), held-out evaluation split "
         f"{facts.n_holdout} patients (stratified), never used for fitting.",
         "- Nulls mean 'not examined / not tested' and are kept as information, never imputed as normal.",
@@ -141,7 +143,8 @@ def render(facts: CardFacts) -> str:
             "",
         ]
     if facts.conformal_coverage_holdout is not None:
-        lines += [f"Prediction sets are calibrated on the held-out split (target coverage {facts.coverage:.0%}).", ""]
+        lines += [f"Prediction sets are calibrated on the held-out split, one threshold per diagnosis (target "
+                  f"coverage {facts.coverage:.0%} within each diagnosis, whatever its prevalence).", ""]
     lines += ["## Comparison with the criteria and the Bayes ceiling", *_comparison(facts), "",
               "## Limitations",
               "- Synthetic training data: the generator encodes published frequencies and their dependencies as "

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mmn_ddx.data import DIAGNOSES, LABEL
+from mmn_ddx.data import DIAGNOSES, LABEL, WorldMixture, draw_worlds
 from mmn_ddx.features import MODES, ClinicalFeatures, check_mode
 from mmn_ddx.settings import MODEL_NAMES
 from mmn_ddx.training.artifact import conformal
@@ -45,6 +45,19 @@ class TrainSettings:
     """Worker processes for the outer folds (the target machine has 2 cores)."""
     refit_synthetic: int | None = None
     """Refit the chosen champion on this many fresh synthetic patients (see :mod:`training.refit`)."""
+    worlds: int | None = None
+    """Synthetic patients (the training cohort and the refit) come from this many worlds drawn within the
+    literature's uncertainty, seeded by ``seed`` (``mmn-ddx train``'s default, issue #13); None: the
+    literature world only."""
+
+    def synthetic_world(self) -> WorldMixture | None:
+        """The worlds synthetic training patients are drawn from (None: the literature world)."""
+        return draw_worlds(self.worlds, seed=self.seed) if self.worlds else None
+
+    @property
+    def worlds_description(self) -> str:
+        world = self.synthetic_world()
+        return "the literature world (data/priors.yaml)" if world is None else world.source
 
     @property
     def model_name(self) -> str:

@@ -26,7 +26,7 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
     settings, champion, final = candidates.settings, candidates.champion, candidates.final
     pipeline = assemble(settings.mode, final.estimator, final.frame)
     y_holdout = candidates.y[candidates.holdout]
-    qhat = conformal.threshold(final.holdout_probs, y_holdout, settings.coverage)
+    qhat = conformal.class_thresholds(final.holdout_probs, y_holdout, settings.coverage)
     reference = fit_reference(final.frame, final.X, candidates.feature_names, seed=settings.seed,
                               held_out_features=candidates.X[candidates.holdout])
     trained_on = candidates.frame if candidates.refit is None else final.frame
@@ -35,6 +35,7 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
         training_data_digest=data_digest(trained_on), training_data_source=source, n_training=len(trained_on),
         training_prior=_training_prior(final.frame),
         generator_version=generator_version, code_version=code_version(), seed=settings.seed,
+        training_worlds=settings.worlds_description if generator_version else None,
         metrics=_metrics(champion) | {f"holdout_{k}": v for k, v in final.holdout_metrics.items()},
     )
     facts = CardFacts(

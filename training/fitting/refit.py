@@ -49,8 +49,10 @@ def refit_on_synthetic(candidates: Candidates, n_patients: int, *, progress: Pro
     family = champion.family
     grid = LARGE_DATA_GRIDS.get(family.name, (champion.params,))
     advance = progress(f"{family.name}: refit on {n_patients} synthetic patients", len(grid)) if progress else None
-    train_frame = generate_cohort(n_patients, seed=settings.seed + REFIT_SEED_OFFSET)
-    validation = generate_cohort(max(MIN_VALIDATION, n_patients // 10), seed=settings.seed + VALIDATION_SEED_OFFSET)
+    world = settings.synthetic_world()
+    train_frame = generate_cohort(n_patients, seed=settings.seed + REFIT_SEED_OFFSET, world=world)
+    validation = generate_cohort(max(MIN_VALIDATION, n_patients // 10), seed=settings.seed + VALIDATION_SEED_OFFSET,
+                                 world=world)
     features = ClinicalFeatures(mode=settings.mode).fit(train_frame)
     X, y = features.transform(train_frame), labels(train_frame)
     X_val, y_val = features.transform(validation), labels(validation)

@@ -125,7 +125,8 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
                              "quick": settings.quick, "outer_k": settings.outer_k, "inner_k": settings.inner_k,
                              "holdout_fraction": settings.holdout_fraction, "coverage": settings.coverage,
                              "n_patients": len(candidates.frame), "champion": candidates.champion.name,
-                             "refit_synthetic": settings.refit_synthetic or 0})
+                             "refit_synthetic": settings.refit_synthetic or 0,
+                             "training_worlds": settings.worlds or "literature (nominal)"})
         bundle = build_bundle(candidates, source=source, generator_version=generator_version)
         bundle.metadata = bundle.metadata.model_copy(update={"run_id": run_id})
         origin = {"source": source, "generator_version": generator_version or "none", "seed": settings.seed,
