@@ -120,10 +120,24 @@ class Columns:
         return result
 
     def depends_on_reading(self) -> Reading:
-        """The reading, for a computation whose result depends on it (the criteria's reading of a finding
-        stated without counts, docs/criteria.md): counted like ``count_at_least``, so never shared."""
+        """The reading, for a computation whose result depends on it: counted like ``count_at_least``, so
+        never shared. Columns stacked over several readings have no one reading: use :meth:`chart_review_rows`
+        (the per-row form, right for every columns)."""
+        if self._chart_review_rows is not None:
+            raise ValueError("stacked columns hold several readings: use chart_review_rows()")
         self._count_reads()[0] += 1
         return self.reading
+
+    def chart_review_rows(self) -> np.ndarray:
+        """Per row, whether it is read the chart-review way, for a computation whose result depends on the
+        reading (the criteria's reading of a finding stated without counts, docs/criteria.md): counted like
+        ``count_at_least``, so never shared between readings. Per row, so that the rows of columns stacked
+        over several readings (:meth:`stacked_readings`) each get their own reading."""
+        self._count_reads()[0] += 1
+        rows = self._chart_review_rows
+        if rows is None:
+            return np.full(self.n, self.reading == "chart-review")
+        return rows
 
     def __len__(self) -> int:
         return self.n

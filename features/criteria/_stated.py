@@ -36,9 +36,11 @@ WEAKNESS_FIELDS = ("weakness_symmetry", "weak_arms", "weak_legs")
 REFLEX_FIELDS = ("reflexes_arms", "reflexes_legs")
 
 
-def chart_review(c: Columns) -> bool:
-    """True under the chart-review reading; marks the computation as reading-dependent (never shared)."""
-    return c.depends_on_reading() == "chart-review"
+def chart_review(c: Columns) -> np.ndarray:
+    """Per row, True where the row is read the chart-review way (every row of one-reading columns alike, each
+    block of columns stacked over readings its own); marks the computation as reading-dependent (never
+    shared between readings)."""
+    return c.chart_review_rows()
 
 
 def never(c: Columns) -> np.ndarray:
@@ -121,4 +123,4 @@ def ungraded_block(c: Columns, k: int) -> Tri:
     chart-review reading, as a block of the guideline's lowest grade in each nerve stated (EFNS/PNS 2010
     grades a block definite or probable, nothing less; docs/criteria.md)."""
     words = block_nerves_at_least(c, k)
-    return words if chart_review(c) else Tri(never(c), words.false)
+    return Tri(words.true & chart_review(c), words.false)

@@ -76,7 +76,7 @@ def _motor(reference: str, description: str, *used: str) -> Callable[[ElementFn]
 def _stated_pattern(c: Columns, yes: tuple[str, ...], no: tuple[str, ...]) -> Tri:
     """``motor_ncs_pattern`` in ``yes``: met in chart review, undecided in strict; in ``no``: not met."""
     words = stated(c, "motor_ncs_pattern", yes, no)
-    return words if chart_review(c) else Tri(never(c), words.false)
+    return Tri(words.true & chart_review(c), words.false)
 
 
 def _block(c: Columns, k: int) -> Tri:
@@ -219,8 +219,7 @@ def sensory_abnormal_two_nerves(c: Columns) -> Tri:
     the count: "sensory conduction normal" refutes it (both readings); "abnormal" meets it in chart review
     (a report's summary of the sensory studies, as validation studies scored it), undecided in strict."""
     words = stated(c, "sensory_ncs", ("abnormal",), ("normal",))
-    if not chart_review(c):
-        words = Tri(never(c), words.false)
+    words = Tri(words.true & chart_review(c), words.false)
     return numbers_first(count_at_least(c, "sensory_nerves_abnormal", T.CIDP_SENSORY_ABNORMAL_NERVES, _SENSORY),
                          words)
 
@@ -249,8 +248,7 @@ def supportive_csf(c: Columns) -> Tri:
     reads an unrecorded cell count as < 10 when the protein is raised: a pleocytosis is an exclusion a
     report would state (its absence is what "albuminocytological dissociation" says)."""
     cells = c.num("csf_cells_per_ul", "<", T.CSF_CELLS_BELOW_PER_UL)
-    if chart_review(c):
-        cells = Tri(~cells.false, cells.false)
+    cells = Tri(cells.true | (chart_review(c) & ~cells.false), cells.false)  # chart review: unrecorded is < 10
     return csf_protein_raised(c) & cells
 
 

@@ -75,3 +75,16 @@ def test_stacked_readings_repeat_the_patients_once_per_reading(cohort: pd.DataFr
     assert count.false.tolist() == alone[0].false.tolist() + alone[1].false.tolist()
     with pytest.raises(ValueError, match="readings"):
         cols.stacked_readings(("strict", "lenient"))  # type: ignore[arg-type]
+
+
+def test_chart_review_rows_are_per_row_in_stacked_readings(cohort: pd.DataFrame) -> None:
+    """A reading-dependent computation asks per row: stacked columns have no one reading (their ``reading``
+    is the first block's), so ``depends_on_reading`` refuses them and ``chart_review_rows`` tells each block."""
+    cols = read_frame(cohort)
+    n = len(cols)
+    assert not cols.chart_review_rows().any()
+    assert cols.with_reading("chart-review").chart_review_rows().all()
+    stacked = cols.stacked_readings(("strict", "chart-review"))
+    assert stacked.chart_review_rows().tolist() == [False] * n + [True] * n
+    with pytest.raises(ValueError, match="stacked"):
+        stacked.depends_on_reading()

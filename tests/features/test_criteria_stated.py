@@ -34,12 +34,16 @@ CASES: list[tuple[Any, str, dict[str, Any], str, str]] = [
     # (element, vignette, overrides, strict, chart review)
     # EFNS/PNS 2010 N1/N2: an ungraded block is never definite; in chart review it is a probable block per nerve
     (mmn.n1_definite_cb, "typical_mmn", {"nerves_definite_cb": None, "motor_conduction_block": "multiple"}, NA, NA),
-    (mmn.n1_definite_cb, "typical_mmn", {"nerves_definite_cb": None, "motor_conduction_block": "none"},
-     NOT_MET, NOT_MET),
+    (mmn.n1_definite_cb, "typical_mmn",
+     {"nerves_definite_cb": None, "nerves_probable_cb": None, "nerves_cidp_cb": None,
+      "motor_conduction_block": "none"},
+     NOT_MET, NOT_MET),  # no count left that contradicts "none" (contract v2 rules)
     (mmn.n2_probable_cb_two_nerves, "typical_mmn", {"nerves_probable_cb": None, "motor_conduction_block": "multiple"},
      NA, MET),
-    (mmn.n2_probable_cb_two_nerves, "typical_mmn", {"nerves_probable_cb": None, "motor_conduction_block": "single"},
-     NOT_MET, NOT_MET),
+    (mmn.n2_probable_cb_two_nerves, "typical_mmn",
+     {"nerves_probable_cb": None, "nerves_definite_cb": None, "nerves_cidp_cb": None,
+      "motor_conduction_block": "single"},
+     NOT_MET, NOT_MET),  # no count left that contradicts "single" (contract v2 rules)
     (mmn.n2_probable_cb_two_nerves, "typical_mmn", {"nerves_probable_cb": None, "motor_conduction_block": "present"},
      NA, NA),
     (mmn.n2_probable_cb_one_nerve, "typical_mmn", {"nerves_probable_cb": None, "motor_conduction_block": "present"},
@@ -64,8 +68,9 @@ CASES: list[tuple[Any, str, dict[str, Any], str, str]] = [
      MET, MET),  # a zero count without its denominator: none found
     (mmn.n3_sensory_normal_across_cb, "typical_mmn", {"sensory_normal_across_cb": None, "sensory_ncs": "normal"},
      NA, MET),
-    (mmn.n3_sensory_normal_across_cb, "typical_mmn", {"sensory_normal_across_cb": None, "sensory_ncs": "abnormal"},
-     NA, NA),
+    (mmn.n3_sensory_normal_across_cb, "typical_mmn",
+     {"sensory_normal_across_cb": None, "sensory_nerves_abnormal": None, "sensory_ncs": "abnormal"},
+     NA, NA),  # no zero count left that contradicts "abnormal" (contract v2 rules)
     # anti-GM1 and CSF in words
     (mmn.p1_anti_gm1_positive, "typical_mmn", {"anti_gm1_igm_ratio": None, "anti_gm1_igm": "positive"}, MET, MET),
     (mmn.p1_anti_gm1_positive, "typical_mmn", {"anti_gm1_igm_ratio": None, "anti_gm1_igm": "negative"},
