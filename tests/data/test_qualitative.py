@@ -75,9 +75,12 @@ def test_strength_words_agree_with_the_grades(cohort: pd.DataFrame) -> None:
 
 
 def test_reflexes_by_limb_copy_the_affected_or_unaffected_limbs(cohort: pd.DataFrame) -> None:
-    """Both writings of the reflexes agree: in typical CIDP every limb is affected; in arm-onset MMN the
+    """Both writings of the reflexes agree: in typical CIDP (each of its distal,
+    intermediate and proximal patterns) every limb is affected; in arm-onset MMN the
     arms take the affected-limb reflexes and the legs the unaffected-limb ones."""
-    cidp = _both(cohort[cohort["latent_phenotype"] == "typical"], "reflexes_legs", ["reflexes_affected_limbs"])
+    typical = cohort[(cohort[LABEL] == "CIDP") & cohort["latent_phenotype"].str.startswith("typical_")]
+    assert set(typical["latent_phenotype"]) == {"typical_distal", "typical_intermediate", "typical_proximal"}
+    cidp = _both(typical, "reflexes_legs", ["reflexes_affected_limbs"])
     assert (cidp["reflexes_legs"].astype(str) == cidp["reflexes_affected_limbs"].astype(str)).all()
     mmn = cohort[(cohort[LABEL] == "MMN") & (cohort["onset_region"] == "upper_limb")]
     arms = _both(mmn, "reflexes_arms", ["reflexes_affected_limbs"])
