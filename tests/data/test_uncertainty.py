@@ -81,7 +81,7 @@ def test_drawn_worlds_stay_valid(seed: int) -> None:
     assert drawn["class_prior_presets"] == priors["class_prior_presets"]  # the population is the user's choice
     with World(drawn, "test").active():
         model = cohort_model()  # builds and checks the nested nerve counts, the blocks and the sections
-        assert model.priors is drawn
+        assert model.priors == drawn  # the world in use (a model cached for an equal draw is this world)
 
 
 def test_a_world_draw_keeps_the_literature_on_average() -> None:
