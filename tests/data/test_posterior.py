@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields, to_canonical
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, to_canonical
 from mmn_ddx.data.exact_posterior import posterior
 from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort
 
@@ -44,23 +45,12 @@ def big_cohort() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("kept", KEPT_SETS, ids=lambda k: "+".join(k[:2]))
-def test_posterior_agrees_with_monte_carlo_frequencies(big_cohort: pd.DataFrame, kept: list[str]) -> None:
+def test_posterior_agrees_with_monte_carlo_frequencies(
+        big_cohort: pd.DataFrame, kept: list[str],
+        posterior_matches_monte_carlo: Callable[[pd.DataFrame, list[str], int], None]) -> None:
     """Among patients sharing the same recorded (or null) values of a few fields, the class shares
     equal the posterior that marginalises every other field — including the reporting model."""
-    cohort, KEPT = big_cohort, kept
-    others = [name for name in fields() if name not in KEPT]
-    keys = cohort[KEPT].astype("object").where(cohort[KEPT].notna(), "<null>").astype(str).agg("|".join, axis=1)
-    groups = cohort.groupby(keys.to_numpy())
-    big = [key for key, size in groups.size().items() if size >= 2000]
-    assert len(big) >= 10
-    representatives = to_canonical(pd.concat([groups.get_group(key).head(1) for key in big]))
-    exact = posterior(representatives, exclude=others)
-    for key, p in zip(big, exact, strict=True):
-        labels = groups.get_group(key)[LABEL]
-        freq = labels.value_counts(normalize=True).reindex(list(DIAGNOSES), fill_value=0.0).to_numpy()
-        se = np.sqrt(np.maximum(p * (1 - p), 1e-4) / len(labels))
-        assert np.all(np.abs(freq - p) < 4.5 * se + 1e-3), f"{key}: MC {freq.round(3)} vs exact {p.round(3)}"
-
+    posterior_matches_monte_carlo(big_cohort, kept, 2000)
 
 def test_posterior_is_calibrated_on_generated_patients() -> None:
     cohort = generate_cohort(20_000, seed=22)

@@ -3,6 +3,8 @@ writes words at its stated rate, and the exact posterior sums each word over the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -160,23 +162,12 @@ def big_cohort() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(("kept", "smallest"), KEPT_SETS, ids=lambda k: "+".join(k[:2]) if isinstance(k, list) else "")
-def test_posterior_with_words_agrees_with_monte_carlo_frequencies(big_cohort: pd.DataFrame, kept: list[str],
-                                                                  smallest: int) -> None:
+def test_posterior_with_words_agrees_with_monte_carlo_frequencies(
+        big_cohort: pd.DataFrame, kept: list[str], smallest: int,
+        posterior_matches_monte_carlo: Callable[[pd.DataFrame, list[str], int], None]) -> None:
     """Among patients sharing the same written (or null) words and numbers, the class shares equal the
     exact posterior, which sums each word over the latent counts and grades consistent with it."""
-    others = [name for name in fields() if name not in kept]
-    keys = big_cohort[kept].astype("object").where(big_cohort[kept].notna(), "<null>").astype(str).agg("|".join, axis=1)
-    groups = big_cohort.groupby(keys.to_numpy())
-    big = [key for key, size in groups.size().items() if size >= smallest]
-    assert len(big) >= 10
-    representatives = to_canonical(pd.concat([groups.get_group(key).head(1) for key in big]))
-    exact = posterior(representatives, exclude=others)
-    for key, p in zip(big, exact, strict=True):
-        labels = groups.get_group(key)[LABEL]
-        freq = labels.value_counts(normalize=True).reindex(list(DIAGNOSES), fill_value=0.0).to_numpy()
-        se = np.sqrt(np.maximum(p * (1 - p), 1e-4) / len(labels))
-        assert np.all(np.abs(freq - p) < 4.5 * se + 1e-3), f"{key}: MC {freq.round(3)} vs exact {p.round(3)}"
-
+    posterior_matches_monte_carlo(big_cohort, kept, smallest)
 
 def test_a_record_with_words_and_numbers_gets_a_finite_posterior() -> None:
     record = {"age_at_onset_years": 40.0, "sex": "male", "motor_conduction_block": "multiple",
