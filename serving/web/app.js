@@ -52,13 +52,13 @@ async function loadSchema() {
   } catch (error) {
     status.textContent = "Could not load the record schema from the server; reload the page.";
     status.classList.add("error");
-    return;
+    return false;
   }
   for (const f of state.schema.fields) state.labels.set(f.name, f.label);
   buildForm(document.getElementById("sections"), state.schema);
   status.textContent = "";
   status.hidden = true;
-  document.getElementById("exam").dataset.ready = "true";
+  return true;
 }
 
 function generalError(form, message) {
@@ -119,7 +119,9 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("exam");
   form.addEventListener("submit", submit);
   form.addEventListener("reset", reset);
-  Promise.all([loadSchema(), loadModelInfo()]).then(([, info]) => {
+  // Ready only once both the form and the model's settings are built: the setting selector is part of the form.
+  Promise.all([loadSchema(), loadModelInfo()]).then(([formBuilt, info]) => {
     if (info?.mode === "at-presentation") noteUnusedTreatment();
+    if (formBuilt) document.getElementById("exam").dataset.ready = "true";
   });
 });
