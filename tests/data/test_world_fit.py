@@ -160,3 +160,15 @@ def test_bad_cohort_is_refused_naming_the_row(change: object, message: str) -> N
 def test_prior_strength_must_be_positive_and_finite(strength: float) -> None:
     with pytest.raises(ValueError, match="prior strength"):
         fit_world(generate_cohort(10, seed=1), strength=strength)
+
+
+def test_fitted_world_drives_the_generator_and_the_posterior(shifted: tuple[World, pd.DataFrame, WorldFit]) -> None:
+    """The fitted world is a world like any other: the generator samples from its weights, the posterior uses them."""
+    from mmn_ddx.data import posterior
+
+    fit = shifted[2]
+    drawn = generate_cohort(3000, seed=2, world=fit.world, return_latents=True)
+    referral = fit.report.weight(DOCUMENTS, "referral_letter").fitted
+    assert (drawn["latent_document"] == "referral_letter").mean() == pytest.approx(referral, abs=0.03)
+    records = drawn.head(200)
+    assert not np.allclose(posterior(records, world=fit.world), posterior(records))
