@@ -172,3 +172,16 @@ def test_fitted_world_drives_the_generator_and_the_posterior(shifted: tuple[Worl
     assert (drawn["latent_document"] == "referral_letter").mean() == pytest.approx(referral, abs=0.03)
     records = drawn.head(200)
     assert not np.allclose(posterior(records, world=fit.world), posterior(records))
+
+
+def test_an_impossible_record_is_named_by_its_row() -> None:
+    """A record with zero likelihood in every state of its diagnosis stops the fit, naming its row (1-based)."""
+    world = load_world()
+    cohort = generate_cohort(30, seed=5)
+    reduced, full = reduced_grid(), full_grid()
+    e_step = _EStep(cohort, cohort.iloc[:0], world, reduced.diagnosis[full.reduced_index])
+    d = int(np.flatnonzero([len(rows) for rows in e_step.rows])[0])
+    e_step.labelled[d][1, :] = -np.inf
+    vectors = weight_vectors(copy.deepcopy(world.parameters), reduced, full)
+    with pytest.raises(ValueError, match=f"labelled row {e_step.rows[d][1] + 1}: impossible"):
+        e_step(state_log_weights(vectors, len(full)))
