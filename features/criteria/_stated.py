@@ -132,6 +132,13 @@ def weak_pair_stated(c: Columns, kind: str) -> np.ndarray:
     return c.cached(_key("weak-pair-stated", kind), compute)
 
 
+def stated_weak_limbs(c: Columns) -> np.ndarray:
+    """Arms plus legs stated weak, 0 where a pair is not stated (:func:`weak_pair_stated`); read once per read of
+    the columns (several elements count stated weak limbs). Callers must not write into it."""
+    return c.cached("stated-weak-limbs", lambda: np.nan_to_num(weak_pair_stated(c, "arm"))
+                    + np.nan_to_num(weak_pair_stated(c, "leg")))
+
+
 def reflexes_stated(c: Columns, kind: str, values: tuple[str, ...]) -> Tri:
     """``reflexes_arms`` / ``reflexes_legs`` in ``values``: the worst side of the pair (its other side may be
     better, so "reduced" is a statement about one limb at least)."""
