@@ -304,7 +304,13 @@ _CSF_AGE_FIELDS = ("age_at_onset_years", "symptom_duration_months")  # what the 
 def csf_protein_limit(record: Mapping[str, Any]) -> float:
     """The age-adjusted upper limit of CSF protein (g/L) for this record; NaN when age at work-up is unknown.
     The record is one the contract accepted (it is being worded): its two numbers are only encoded."""
-    return float(csf_protein_uln(read_records([{k: record_value(record, k) for k in _CSF_AGE_FIELDS}],
+    return _csf_protein_limit(tuple(record_value(record, k) for k in _CSF_AGE_FIELDS))
+
+
+@lru_cache(maxsize=1024)
+def _csf_protein_limit(values: tuple[Any, ...]) -> float:
+    """Memoised on the two numbers: a batch words many CSF findings, and reading them costs ~20 us."""
+    return float(csf_protein_uln(read_records([dict(zip(_CSF_AGE_FIELDS, values, strict=True))],
                                               _CSF_AGE_FIELDS, validated=True))[0])
 
 

@@ -51,7 +51,7 @@ def never(c: Columns) -> np.ndarray:
 
 def numbers_first(numbers: Tri, words: Tri) -> Tri:
     """``numbers`` where known, else ``words``: a statement fills an undecided element, never overrides it."""
-    unknown = ~numbers.true & ~numbers.false
+    unknown = ~(numbers.true | numbers.false)
     return Tri(numbers.true | (unknown & words.true), numbers.false | (unknown & words.false & ~words.true))
 
 
