@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 import numpy as np
 
@@ -22,7 +23,12 @@ from mmn_ddx.serving import wording
 from mmn_ddx.serving.result import Warning
 from mmn_ddx.training.artifact import LITTLE_INFORMATION_FRACTION, MOTOR_NCS_FIELDS, Atypical
 
-SYNTHETIC = Warning(code="synthetic_training_data", message=wording.messages.SYNTHETIC_TRAINING_DATA)
+# the warning codes (``serving.result.Warning.code``), in the order :func:`warnings_for` lists them
+SYNTHETIC_CODE: Final = "synthetic_training_data"
+OOD_CODE: Final = "out_of_distribution"
+LITTLE_INFORMATION_CODE: Final = "little_information"
+DISAGREE_CODE: Final = "criteria_disagree"
+SYNTHETIC = Warning(code=SYNTHETIC_CODE, message=wording.messages.SYNTHETIC_TRAINING_DATA)
 
 
 def optional_fields(mode: str) -> tuple[str, ...]:
@@ -46,24 +52,29 @@ def motor_ncs_recorded(nulls: np.ndarray, columns: Sequence[str]) -> np.ndarray:
     return np.asarray(~nulls[:, keep].all(axis=1), dtype=bool)
 
 
+def few_recorded(recorded: np.ndarray | int, total: int) -> np.ndarray | bool:
+    """Fewer optional findings recorded than :data:`LITTLE_INFORMATION_FRACTION` of them (per patient)."""
+    return recorded < LITTLE_INFORMATION_FRACTION * total
+
+
 def little_information(recorded: int, total: int, motor_ncs_done: bool) -> Warning | None:
-    few_recorded = recorded < LITTLE_INFORMATION_FRACTION * total
-    if not few_recorded and motor_ncs_done:
+    few = bool(few_recorded(recorded, total))
+    if not few and motor_ncs_done:
         return None
-    return Warning(code="little_information", message=wording.messages.little_information(
-        recorded, total, few_recorded=few_recorded, no_motor_ncs=not motor_ncs_done))
+    return Warning(code=LITTLE_INFORMATION_CODE, message=wording.messages.little_information(
+        recorded, total, few_recorded=few, no_motor_ncs=not motor_ncs_done))
 
 
 def out_of_distribution(facts: Sequence[Atypical]) -> Warning | None:
     if not facts:
         return None
-    return Warning(code="out_of_distribution", message=wording.messages.out_of_distribution(facts))
+    return Warning(code=OOD_CODE, message=wording.messages.out_of_distribution(facts))
 
 
 def criteria_disagree(agrees: bool | None, label: str, predicted: str) -> Warning | None:
     if agrees is not False:
         return None
-    return Warning(code="criteria_disagree", message=wording.messages.criteria_disagree(label, predicted))
+    return Warning(code=DISAGREE_CODE, message=wording.messages.criteria_disagree(label, predicted))
 
 
 def warnings_for(
@@ -78,3 +89,17 @@ def warnings_for(
         criteria_disagree(agrees, label, predicted),
     ]
     return [w for w in found if w is not None]
+
+
+def warning_codes(
+    *, synthetic: bool, ood: Sequence[Sequence[Atypical]], recorded: np.ndarray, total: int,
+    motor_ncs_done: np.ndarray, disagrees: np.ndarray,
+) -> list[str]:
+    """Per patient, the codes of :func:`warnings_for` joined by ``;``, for a whole batch without wording the
+    messages (a batch table shows the codes only). ``disagrees``: the criteria's label is a diagnosis other
+    than the predicted one (``agrees is False``)."""
+    little = np.logical_or(few_recorded(recorded, total), np.logical_not(motor_ncs_done)).tolist()
+    first = (SYNTHETIC_CODE,) if synthetic else ()
+    return [";".join((*first, *((OOD_CODE,) if facts else ()), *((LITTLE_INFORMATION_CODE,) if few else ()),
+                      *((DISAGREE_CODE,) if disagree else ())))
+            for facts, few, disagree in zip(ood, little, disagrees.tolist(), strict=True)]

@@ -17,6 +17,7 @@ from mmn_ddx.data import DIAGNOSES, ID_FIELD
 from mmn_ddx.serving import alerts, explanation
 from mmn_ddx.serving.predictor import Predictor, Scored
 from mmn_ddx.serving.wording import describe_finding, directions, joined
+from mmn_ddx.serving.wording.findings import READS_FEATURES
 
 TOP_FINDINGS = 3
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
@@ -44,10 +45,12 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
     rows["top_findings"] = _top_findings(predictor, scored, _top_order(scored, top_k))
     rows["criteria_label"] = labels
     rows["criteria_label_chart_review"] = scored.criteria.labels_by_reading["chart-review"]
-    rows["criteria_agree"] = pd.array(
-        [None if label not in DIAGNOSES else label == DIAGNOSES[k] for label, k in zip(labels, predicted, strict=True)],
-        dtype="boolean")
-    rows["warnings"] = [_warning_codes(predictor, scored, i) for i in range(len(frame))]
+    agrees = [None if label not in DIAGNOSES else label == DIAGNOSES[k]
+              for label, k in zip(labels, predicted, strict=True)]
+    rows["criteria_agree"] = pd.array(agrees, dtype="boolean")
+    rows["warnings"] = alerts.warning_codes(
+        synthetic=predictor.synthetic, ood=scored.ood, recorded=scored.recorded, total=scored.n_optional,
+        motor_ncs_done=scored.motor_ncs_done, disagrees=np.array([a is False for a in agrees], dtype=bool))
     rows["setting"] = np.full(len(frame), scored.setting, dtype=object)
     if with_next_test and scored.next_tests is not None:
         rows["next_test"] = [None if t is None else t.test for t in scored.next_tests]
@@ -72,20 +75,14 @@ def _top_findings(predictor: Predictor, scored: Scored, order: np.ndarray) -> li
                        explanation.NEUTRAL[scored.attribution.scale])
     features = scored.attribution.feature_values
     out = []
+    reads_features = [group in READS_FEATURES for group in fmap.groups]
     for i, top in enumerate(order.tolist()):
-        # the model input by name as a plain dict (derived findings read ~25 of its ~110 values twice)
-        record, known = scored.columns.row(i), fmap.known(features[i])
+        # the model input by name as a plain dict (derived findings read ~25 of its ~110 values twice), made
+        # only for a patient with such a finding among the top ones: the others' describers ignore it
+        record = scored.columns.row(i)
+        known = fmap.known(features[i]) if any(reads_features[g] for g in top) else None
         out.append(SEPARATOR.join(
             joined(describe_finding(fmap.groups[g], record, fmap.mode, known), moves[i * k + j])
             for j, g in enumerate(top)))
     return out
 
-
-def _warning_codes(predictor: Predictor, scored: Scored, i: int) -> str:
-    label = str(scored.criteria.labels[i])
-    predicted = DIAGNOSES[int(scored.predicted[i])]
-    found = alerts.warnings_for(
-        synthetic=predictor.synthetic, ood=scored.ood[i], recorded=int(scored.recorded[i]), total=scored.n_optional,
-        motor_ncs_done=bool(scored.motor_ncs_done[i]), agrees=(label == predicted) if label in DIAGNOSES else None,
-        label=label, predicted=predicted)
-    return ";".join(w.code for w in found)

@@ -16,7 +16,7 @@ from mmn_ddx.data import MRC_FIELDS, MRC_REGIONS, compare
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, tri
 from mmn_ddx.features.criteria._stated import WEAKNESS_FIELDS as STATED_WEAKNESS_FIELDS
-from mmn_ddx.features.criteria._stated import no_weakness_stated, numbers_first, weak_pair_stated
+from mmn_ddx.features.criteria._stated import no_weakness_stated, numbers_first, stated_weak_limbs, weak_pair_stated
 
 LIMBS: tuple[str, ...] = ("arm_left", "arm_right", "leg_left", "leg_right")
 LEVELS: tuple[str, ...] = ("proximal", "distal")
@@ -86,7 +86,7 @@ def nerve_territories_at_least(c: Columns, k: int) -> Tri:
     """``weak_nerve_territories >= k``; where it is not recorded, k limbs stated weak (``weak_arms`` /
     ``weak_legs``) are k nerve territories and no weakness is none (fewer weak limbs decide nothing: one limb
     holds several territories). The grades are not read here, so v1 records keep their verdicts."""
-    stated_weak = np.nan_to_num(weak_pair_stated(c, "arm")) + np.nan_to_num(weak_pair_stated(c, "leg"))
+    stated_weak = stated_weak_limbs(c)
     words = Tri(stated_weak >= k, no_weakness_stated(c))
     return numbers_first(c.num("weak_nerve_territories", ">=", k), words)
 

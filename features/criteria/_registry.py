@@ -56,6 +56,8 @@ class Element:
         unknown = [f for f in self.fields if f not in fields()]
         if unknown:
             raise ValueError(f"element {self.id}: fields {unknown} are not in the data dictionary")
+        self._key = f"element:{id(self)}"
+        """Its results' key in the columns' cache (made once: one patient's evaluation reads ~70 elements)."""
 
     def __call__(self, frame: pd.DataFrame, reading: Reading = "strict") -> pd.Series:
         """Evaluate on a canonical frame: a ``boolean`` Series, NA where the data cannot decide."""
@@ -65,7 +67,7 @@ class Element:
     def read(self, cols: Columns) -> Tri:
         """The element under the columns' reading: in chart review, an undecided element becomes what an
         unmentioned finding means for it (``unmentioned``)."""
-        result = cols.same_in_every_reading(f"element:{id(self)}", lambda: self.compute(cols))
+        result = cols.same_in_every_reading(self._key, lambda: self.compute(cols))
         if self.absent_unless_recorded:
             return Tri(~result.false, result.false)
         if self.unmentioned == "undecided":

@@ -17,6 +17,8 @@ block and is only read as a block of the guideline's lowest grade in the chart-r
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from mmn_ddx.features.criteria._logic import Columns, Tri
@@ -49,7 +51,7 @@ def never(c: Columns) -> np.ndarray:
 
 def numbers_first(numbers: Tri, words: Tri) -> Tri:
     """``numbers`` where known, else ``words``: a statement fills an undecided element, never overrides it."""
-    unknown = ~numbers.true & ~numbers.false
+    unknown = ~(numbers.true | numbers.false)
     return Tri(numbers.true | (unknown & words.true), numbers.false | (unknown & words.false & ~words.true))
 
 
@@ -70,13 +72,27 @@ def count_at_least(c: Columns, field: str, k: int, denominator: str) -> Tri:
     denominator in both readings: "none found in the nerves the report studied" - evidence of absence, never
     "not done" (a positive count without the denominator stays a lower bound in the strict reading)."""
     result = c.count_at_least(field, k, denominator)
-    zero_unstudied = (c.number(field) == 0) & np.isnan(c.number(denominator))
+    zero_unstudied = c.cached(_key("zero-unstudied", field, denominator),
+                              lambda: (c.number(field) == 0) & np.isnan(c.number(denominator)))
     return Tri(result.true, result.false | zero_unstudied)
 
 
 def stated(c: Columns, field: str, yes: tuple[str, ...], no: tuple[str, ...]) -> Tri:
     """A category statement: True for ``yes`` values, False for ``no`` values, Unknown otherwise."""
-    return Tri(c.isin(field, yes).true, c.isin(field, no).true)
+    return Tri(category_in(c, field, yes).true, category_in(c, field, no).true)
+
+
+def category_in(c: Columns, field: str, values: tuple[str, ...]) -> Tri:
+    """:meth:`data.columns.Columns.isin`, read once per read of the columns: several elements read the same
+    statement (``motor_ncs_pattern`` normal or axonal ~20 times), and it does not depend on the reading."""
+    return c.cached(_key("isin", field, values), lambda: c.isin(field, values))
+
+
+@cache
+def _key(*parts: object) -> str:
+    """The cache key of a read of the columns (:meth:`data.columns.Columns.cached`), made once per argument
+    tuple: formatting it on every call would cost about what the cache saves for one patient."""
+    return ":".join(map(str, parts))
 
 
 def block_stated(c: Columns) -> Tri:
@@ -99,16 +115,28 @@ def demyelinating_pattern(c: Columns) -> Tri:
 
 def no_weakness_stated(c: Columns) -> np.ndarray:
     """``weakness_symmetry: no_weakness``: normal strength in every limb."""
-    return c.isin("weakness_symmetry", ("no_weakness",)).true
+    return category_in(c, "weakness_symmetry", ("no_weakness",)).true
 
 
 def weak_pair_stated(c: Columns, kind: str) -> np.ndarray:
-    """How many arms (``kind="arm"``) or legs are weak as stated, NaN where not stated (0 with no weakness)."""
-    count = np.full(c.n, np.nan)
-    for word, value in COUNT_WORDS.items():
-        count[c.isin(f"weak_{kind}s", (word,)).true] = value
-    count[no_weakness_stated(c) & np.isnan(count)] = 0.0
-    return count
+    """How many arms (``kind="arm"``) or legs are weak as stated, NaN where not stated (0 with no weakness).
+    Read once per read of the columns: callers must not write into it."""
+
+    def compute() -> np.ndarray:
+        count = np.full(c.n, np.nan)
+        for word, value in COUNT_WORDS.items():
+            count[category_in(c, f"weak_{kind}s", (word,)).true] = value
+        count[no_weakness_stated(c) & np.isnan(count)] = 0.0
+        return count
+
+    return c.cached(_key("weak-pair-stated", kind), compute)
+
+
+def stated_weak_limbs(c: Columns) -> np.ndarray:
+    """Arms plus legs stated weak, 0 where a pair is not stated (:func:`weak_pair_stated`); read once per read of
+    the columns (several elements count stated weak limbs). Callers must not write into it."""
+    return c.cached("stated-weak-limbs", lambda: np.nan_to_num(weak_pair_stated(c, "arm"))
+                    + np.nan_to_num(weak_pair_stated(c, "leg")))
 
 
 def reflexes_stated(c: Columns, kind: str, values: tuple[str, ...]) -> Tri:

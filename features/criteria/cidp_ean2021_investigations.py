@@ -28,6 +28,7 @@ from mmn_ddx.features.criteria._stated import (
     PATTERN_NOT_DEMYELINATING,
     SENSORY_FIELDS,
     block_stated,
+    category_in,
     chart_review,
     count_at_least,
     demyelinating_pattern,
@@ -61,8 +62,10 @@ def _count(c: Columns, field: str, k: int) -> Tri:
 
 
 def _not_demyelinating(c: Columns) -> Tri:
-    """``motor_ncs_pattern`` normal or axonal: no motor nerve met a demyelinating criterion (both readings)."""
-    return Tri(never(c), c.isin("motor_ncs_pattern", PATTERN_NOT_DEMYELINATING).true)
+    """``motor_ncs_pattern`` normal or axonal: no motor nerve met a demyelinating criterion (both readings).
+    Read once per read of the columns (every motor count falls back on it)."""
+    return c.cached("not-demyelinating",
+                    lambda: Tri(never(c), category_in(c, "motor_ncs_pattern", PATTERN_NOT_DEMYELINATING).true))
 
 
 def _other_parameter(c: Columns, exclude: str) -> Tri:

@@ -20,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import partial
 
-import numpy as np
-
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._derived import (
     MRC_FIELDS,
@@ -42,8 +40,8 @@ from mmn_ddx.features.criteria._stated import (
     never,
     numbers_first,
     stated,
+    stated_weak_limbs,
     ungraded_block,
-    weak_pair_stated,
 )
 from mmn_ddx.features.criteria._stated import WEAKNESS_FIELDS as STATED_WEAKNESS_FIELDS
 
@@ -95,7 +93,7 @@ def c1_single_nerve_territory(c: Columns) -> Tri:
     """C1: "if signs and symptoms are present only in the distribution of one nerve, only a possible
     diagnosis can be made"; with one affected nerve, asymmetry is automatic (criteria.md §1.5 note ii).
     Without the count, two limbs stated weak or no weakness refute it."""
-    stated_weak = np.nan_to_num(weak_pair_stated(c, "arm")) + np.nan_to_num(weak_pair_stated(c, "leg"))
+    stated_weak = stated_weak_limbs(c)
     refuted = (stated_weak >= 2) | no_weakness_stated(c)
     return numbers_first(c.num("weak_nerve_territories", "==", T.MMN_SINGLE_NERVE_TERRITORY),
                          Tri(never(c), refuted))

@@ -25,9 +25,17 @@ def _modeless(describe: Callable[[Record], str]) -> Describe:
     return lambda record, mode, features: describe(record)
 
 
+_FEATURE_DESCRIBERS: list[Describe] = []
+
+
 def _from_features(describe: Callable[[Record, Known], str]) -> Describe:
     """For findings worded from derived quantities (worst grade, asymmetry, ...): reuse them if given."""
-    return lambda record, mode, features: describe(record, features)
+
+    def words(record: Record, mode: str, features: Known) -> str:
+        return describe(record, features)
+
+    _FEATURE_DESCRIBERS.append(words)
+    return words
 
 
 DESCRIBERS: dict[str, Describe] = {
@@ -57,6 +65,9 @@ DESCRIBERS: dict[str, Describe] = {
     "record_completeness": lambda record, mode, features: i.record_completeness(record, mode),
 }
 """Finding group (:data:`features.findings.FINDING_GROUPS`) -> its describer; a test keeps the keys equal."""
+READS_FEATURES: frozenset[str] = frozenset(g for g, describe in DESCRIBERS.items() if describe in _FEATURE_DESCRIBERS)
+"""The findings whose describer reads the engineered features: the others ignore ``features`` (a batch then
+need not look them up by name)."""
 
 
 def describe_finding(group: str, record: Record, mode: str = MODES[0], features: Known = None) -> str:
