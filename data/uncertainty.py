@@ -63,6 +63,7 @@ class _Walker:
         self.rules = rules
         self.roles = {key: role for role in ROLES for key in rules[role]}
         self.across: dict[str, str] = dict(rules["dirichlet_across"])
+        self.columns = set(rules.get("dirichlet_columns", ()))
         self.fixed = set(rules["fixed"])
         self.act = act
         self.memo: dict[int, Any] = {}
@@ -109,6 +110,8 @@ class _Walker:
                 child = replace(child, role=self.roles[name])
             if ctx.role is None and name in self.across:
                 out[key] = self._across(value, child, self.across[name])
+            elif ctx.role is None and name in self.columns:
+                out[key] = self._columns(value, child)
             else:
                 out[key] = self.walk(value, child)
         return out
@@ -121,6 +124,20 @@ class _Walker:
         for name, member in members.items():
             rest = self.walk({k: v for k, v in member.items() if k != weight}, replace(ctx, path=f"{ctx.path}.{name}"))
             out[name] = {k: (drawn[name] if k == weight else rest[k]) for k in member}
+        return out
+
+    def _columns(self, lists: dict[str, list[float]], ctx: _Context) -> dict[str, list[float]]:
+        """A Dirichlet per position across sibling lists (the writing style per document: numbers / words /
+        both sum to 1 at each document index)."""
+        width = {len(values) for values in lists.values()}
+        if len(width) != 1:
+            raise ValueError(f"{ctx.path}: the lists of a per-position Dirichlet must have one length, got {lists}")
+        out: dict[str, list[float]] = {name: [] for name in lists}
+        for j in range(width.pop()):
+            column = {name: values[j] for name, values in lists.items()}
+            drawn = self.act(self._uncertainty(replace(ctx, path=f"{ctx.path}[{j}]", role="dirichlet"), column))
+            for name in lists:
+                out[name].append(drawn[name])
         return out
 
     def _uncertainty(self, ctx: _Context, value: Any) -> Uncertainty:

@@ -94,3 +94,16 @@ def test_a_world_draw_keeps_the_literature_on_average() -> None:
     sd = np.sqrt(nominal * (1 - nominal) / (kappa + 1))
     assert p.mean() == pytest.approx(nominal, abs=4 * sd / np.sqrt(len(p)))
     assert p.std() == pytest.approx(sd, rel=0.2)
+
+
+def test_the_writing_style_is_drawn_per_document_and_stays_a_distribution() -> None:
+    """numbers / words / both of each section are a Dirichlet at each document index (not a fixed estimate)."""
+    priors = literature_priors()
+    sections = priors["reporting"]["qualitative"]["sections"]
+    drawn = [redraw(priors, np.random.default_rng(s))["reporting"]["qualitative"]["sections"] for s in range(20)]
+    for name, section in sections.items():
+        nominal = np.array(list(section["style"].values()))  # (styles, documents)
+        values = np.array([list(d[name]["style"].values()) for d in drawn])  # (draws, styles, documents)
+        np.testing.assert_allclose(values.sum(axis=1), 1.0)
+        assert np.all(values.std(axis=0) > 0.01)  # every style of every document moves
+        assert np.abs(values.mean(axis=0) - nominal).max() < 0.15
