@@ -116,7 +116,7 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
         bundle = build_bundle(candidates, source=source, generator_version=generator_version)
         path = export(bundle, export_dir, example=example) if export_dir is not None else None
         return TrainingResult(settings, candidates, bundle, path)
-    from mmn_ddx.training.fitting.run_log import TrackedRun, log_champion, log_family
+    from mmn_ddx.training.fitting.run_log import TrackedRun, log_champion, log_family, log_world
 
     tracking.configure(tracking_uri)
     tags = {"mode": settings.mode, "source": source, "champion_family": candidates.champion.name}
@@ -128,6 +128,8 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
                              "refit_synthetic": settings.refit_synthetic or 0,
                              "training_worlds": settings.worlds or "literature (nominal)"})
         bundle = build_bundle(candidates, source=source, generator_version=generator_version)
+        if bundle.metadata.training_world is not None:
+            log_world(settings.base_world, bundle.metadata.training_world)
         bundle.metadata = bundle.metadata.model_copy(update={"run_id": run_id})
         origin = {"source": source, "generator_version": generator_version or "none", "seed": settings.seed,
                   "training_data_digest": bundle.metadata.training_data_digest}
