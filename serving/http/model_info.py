@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mmn_ddx.data import SCHEMA_VERSION
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
-from mmn_ddx.training.artifact import DEFAULT_SETTING, SETTINGS, pre_test_probabilities
+from mmn_ddx.training.artifact import DEFAULT_SETTING, SETTINGS, TrainingWorld, pre_test_probabilities
 
 
 class PredictorLike(Protocol):
@@ -37,8 +37,8 @@ class ModelInfo(BaseModel):
     n_training: int | None
     trained_at: str | None
     generator_version: str | None
-    training_world: dict[str, Any] | None = Field(default=None, description="The world the synthetic training "
-                                                  "patients came from: digest, source and provenance (issue #14).")
+    training_world: TrainingWorld | None = Field(default=None, description="The world the synthetic training "
+                                                 "patients came from (issue #14); null for a user cohort alone.")
     training_code_version: str | None
     schema_version: int
     metrics: dict[str, Any] = Field(description="Held-out evaluation metrics recorded with the bundle.")
