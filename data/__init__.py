@@ -92,6 +92,10 @@ _EXPORTS: dict[str, str] = {
     "draw_world": "mmn_ddx.data.world",
     "draw_worlds": "mmn_ddx.data.world",
     "load_world": "mmn_ddx.data.world",
+    "fit_world": "mmn_ddx.data.world_fit",
+    "FitReport": "mmn_ddx.data.world_fit",
+    "FittedWeight": "mmn_ddx.data.world_fit",
+    "WorldFit": "mmn_ddx.data.world_fit",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -154,4 +158,5 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     from mmn_ddx.data.schema import BUILTIN_REASONS, SchemaErrors, cohort_schema, validate_cohort
     from mmn_ddx.data.uncertainty import Uncertainty, uncertainties
     from mmn_ddx.data.world import DEFAULT_WORLDS, World, WorldMixture, draw_world, draw_worlds, load_world
+    from mmn_ddx.data.world_fit import FitReport, FittedWeight, WorldFit, fit_world
     from mmn_ddx.data.writers import TableWriter

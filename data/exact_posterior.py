@@ -118,10 +118,22 @@ def _posterior_chunk(model: CohortModel, x: dict[str, np.ndarray], log_prior: np
 
 def _log_joint_chunk(model: CohortModel, x: dict[str, np.ndarray], log_prior: np.ndarray,
                      excluded: set[str]) -> np.ndarray:
-    """(n, 4) log p(record, diagnosis) with class prior ``log_prior``."""
+    """(n, 4) log p(record, diagnosis) with class prior ``log_prior``: the per-state joint summed per diagnosis."""
+    index = model.full.reduced_index
+    weights = (model.reduced.log_weight + log_prior[model.reduced.diagnosis])[index] + model.full.log_weight
+    full = _log_state_chunk(model, x, excluded) + weights[None, :]
+    return np.stack(
+        [logsumexp(full[:, model.reduced.diagnosis[index] == d], axis=1) for d in range(len(DIAGNOSES))],
+        axis=1,
+    )
+
+
+def _log_state_chunk(model: CohortModel, x: dict[str, np.ndarray], excluded: set[str]) -> np.ndarray:
+    """(n, G) log p(record | full latent state): the findings and their reporting, without the latent weights
+    (the world fit's E-step re-weights these as the weights move, ``data/world_fit.py``)."""
     ctx = {"age": x["age_at_onset_years"]}
     index = model.full.reduced_index
-    reduced = model.reduced.log_weight[None, :] + log_prior[model.reduced.diagnosis][None, :]
+    reduced = np.zeros((len(ctx["age"]), len(model.reduced)))
     full = np.zeros((len(ctx["age"]), len(model.full)))
     for section in model.sections:
         names = [f for f in section.fields if f not in excluded]
@@ -132,7 +144,7 @@ def _log_joint_chunk(model: CohortModel, x: dict[str, np.ndarray], log_prior: np
             if on_full:
                 full += within
             else:
-                reduced = reduced + within
+                reduced += within
             continue
         any_observed = np.logical_or.reduce([~np.isnan(x[f]) for f in names])[:, None]
         if on_full:  # the MRC grades live on the full grid
@@ -140,13 +152,21 @@ def _log_joint_chunk(model: CohortModel, x: dict[str, np.ndarray], log_prior: np
             full += np.logaddexp(section.log_report[index][None, :] + within, omitted)
         else:
             omitted = np.where(any_observed, -np.inf, section.log_not_report[None, :])
-            reduced = reduced + np.logaddexp(section.log_report[None, :] + within, omitted)
-    full = full + reduced[:, index] + model.full.log_weight[None, :]
-    per_diagnosis = np.stack(
-        [logsumexp(full[:, model.reduced.diagnosis[index] == d], axis=1) for d in range(len(DIAGNOSES))],
-        axis=1,
-    )
-    return per_diagnosis
+            reduced += np.logaddexp(section.log_report[None, :] + within, omitted)
+    return full + reduced[:, index]
+
+
+def log_state_likelihoods(records: pd.DataFrame, exclude: Iterable[str] = (), world: World | None = None) -> np.ndarray:
+    """(n, G) log p(recorded fields | full latent state) of ``world`` (default: literature), without the latent
+    weights: the E-step of the world fit (``data/world_fit.py``) adds its own weights to it."""
+    with in_use(world):
+        model = cohort_model()
+        codes, excluded = _codes(records, exclude)
+        out = np.empty((len(records), len(model.full)))
+        for start in range(0, len(records), CHUNK):
+            chunk = {k: v[start : start + CHUNK] for k, v in codes.items()}
+            out[start : start + CHUNK] = _log_state_chunk(model, chunk, excluded)
+        return out
 
 
 def _styled_section_log_lik(model: CohortModel, section: Section, names: list[str], x: dict[str, np.ndarray],

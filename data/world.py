@@ -56,7 +56,8 @@ class World:
 
     def to_yaml(self, path: Path) -> Path:
         """Write the world in the format of ``priors.yaml`` (round trip: ``load_world(path)``)."""
-        tree = {PROVENANCE: {"source": self.source, "digest": self.digest}} | {
+        provenance = dict(self.parameters.get(PROVENANCE) or {}) | {"source": self.source, "digest": self.digest}
+        tree = {PROVENANCE: provenance} | {
             k: v for k, v in self.parameters.items() if k != PROVENANCE}
         path.write_text(yaml.safe_dump(tree, sort_keys=False, allow_unicode=True), encoding="utf-8")
         return path
