@@ -16,7 +16,7 @@ plus, for reference, the exact posterior of the fitted world (the updated world'
 the literature world. Each as log-loss / the reality world's exact posterior log-loss, over ``--reps``
 cohorts per N (mean and a 95 % t interval of the mean). The recovered parameters: mean absolute error
 of the fitted world and of the prior (literature) world against the reality world's true values, per
-parameter group the fit moved.
+group of fitted parameters (the groups of the fit's report: document mix, phenotype weights, ...).
 
 Training is in-process with the project's own pieces (``ClinicalFeatures``, the model families, the
 calibrators), one fixed parameter set per family, no nested CV, no MLflow: the synthetic models are the
@@ -38,7 +38,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -86,8 +86,9 @@ METHODS = {
     "literature_world_posterior": "literature world's exact posterior",
 }
 MODELS = ("literature_world_model", "cohort_alone_model", "updated_world_model")
-Fitter = Callable[[pd.DataFrame], World]
-"""A labelled cohort in, the updated world out: ``fit_world(cohort).world``."""
+Fitter = Callable[[pd.DataFrame], tuple[World, dict[str, str]]]
+"""A labelled cohort in; the updated world (``fit_world(cohort).world``) and its fitted parameters' groups
+(path -> group, from the fit's report) out."""
 Predict = Callable[[pd.DataFrame], np.ndarray]
 
 
@@ -145,44 +146,27 @@ def cohort_model(cohort: pd.DataFrame, seed: int) -> Predict:
     return fit_model(cohort, COHORT_FAMILY, family.quick_grid[0], seed)
 
 
-def _scalars(world: World) -> Iterator[tuple[str, str, float]]:
-    """(path, role, value) of every uncertain parameter, vectors flattened to one entry per component."""
-    for u in uncertainties(world.parameters):
-        if isinstance(u.value, Mapping):
-            yield from ((f"{u.path}.{k}", u.role, float(v)) for k, v in u.value.items())
-        elif isinstance(u.value, list | tuple):
-            yield from ((f"{u.path}[{i}]", u.role, float(v)) for i, v in enumerate(u.value))
-        else:
-            yield u.path, u.role, float(u.value)
+def _flat(value: Any) -> np.ndarray:
+    """A parameter's value as a vector (a mapping in its key order, which every world of one tree shares)."""
+    if isinstance(value, Mapping):
+        return np.array([float(v) for v in value.values()])
+    return np.array(value, dtype=float).ravel()
 
 
-def group_of(path: str) -> str:
-    """The parameter group: the first two levels of the path (e.g. ``diseases.MMN``, ``reporting.weights``)."""
-    return ".".join(path.replace("[", ".").split(".")[:2])
-
-
-def parameter_errors(fitted: World, prior: World, truth: World) -> dict[str, dict[str, float]]:
-    """Per group the fit moved: mean absolute error of the fitted and of the prior world against the truth.
-
-    Probabilities (Beta, Dirichlet) as absolute differences; location/scale parameters as |log ratio|.
-    """
-    true = {p: v for p, _, v in _scalars(truth)}
-    before = {p: v for p, _, v in _scalars(prior)}
-    groups: dict[str, dict[str, list[float]]] = {}
-    for path, role, value in _scalars(fitted):
-        if path not in true or path not in before:
-            continue
-        if role == "relative":
-            err = lambda a, b: abs(float(np.log(max(a, 1e-12) / max(b, 1e-12))))  # noqa: E731
-        else:
-            err = lambda a, b: abs(a - b)  # noqa: E731
-        entry = groups.setdefault(group_of(path), {"fitted": [], "prior": [], "moved": []})
-        entry["fitted"].append(err(value, true[path]))
-        entry["prior"].append(err(before[path], true[path]))
-        entry["moved"].append(float(value != before[path]))
-    return {g: {"fitted_mae": float(np.mean(e["fitted"])), "prior_mae": float(np.mean(e["prior"])),
-                "n_parameters": len(e["fitted"])}
-            for g, e in sorted(groups.items()) if any(e["moved"])}
+def parameter_errors(fitted: World, prior: World, truth: World, groups: Mapping[str, str]
+                     ) -> dict[str, dict[str, float]]:
+    """Per fitted group (``groups``: parameter path -> group, from the fit's report): mean absolute error
+    of the fitted and of the prior world's values against the truth's (all are probabilities)."""
+    trees = [{u.path: u.value for u in uncertainties(w.parameters)} for w in (fitted, prior, truth)]
+    errors: dict[str, dict[str, list[np.ndarray]]] = {}
+    for path, group in groups.items():
+        after, before, true = (_flat(tree[path]) for tree in trees)
+        entry = errors.setdefault(group, {"fitted": [], "prior": []})
+        entry["fitted"].append(np.abs(after - true))
+        entry["prior"].append(np.abs(before - true))
+    return {g: {"fitted_mae": float(np.concatenate(e["fitted"]).mean()),
+                "prior_mae": float(np.concatenate(e["prior"]).mean()),
+                "n_parameters": int(sum(len(a) for a in e["fitted"]))} for g, e in sorted(errors.items())}
 
 
 def interval(values: list[float]) -> dict[str, float]:
@@ -213,11 +197,11 @@ def one_repetition(config: Config, reality: World, test: TestSet, literature_pro
                            "cohort_alone_model": test.ratio(cohort_model(cohort, seed)(test.cohort))}
     if fitter is not None:
         start = time.perf_counter()
-        fitted = fitter(cohort)
+        fitted, groups = fitter(cohort)
         row["fit_seconds"] = time.perf_counter() - start
         row["updated_world_model"] = test.ratio(synthetic_model(fitted, config.n_synthetic, seed + 7)(test.cohort))
         row["fitted_world_posterior"] = test.ratio(posterior(test.cohort, exclude=EXCLUDED, world=fitted))
-        row["parameters"] = parameter_errors(fitted, literature, reality)
+        row["parameters"] = parameter_errors(fitted, literature, reality, groups)
     return row
 
 
@@ -332,7 +316,12 @@ def default_fitter() -> Fitter | None:
         from mmn_ddx.data import fit_world
     except ImportError:
         return None
-    return lambda cohort: fit_world(cohort).world
+
+    def fitter(cohort: pd.DataFrame) -> tuple[World, dict[str, str]]:
+        fit = fit_world(cohort)
+        return fit.world, {w.path: w.group for w in fit.report.weights}
+
+    return fitter
 
 
 def main() -> None:

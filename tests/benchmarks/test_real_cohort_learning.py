@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mmn_ddx.data import load_world
+from mmn_ddx.data import generate_cohort, load_world
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "real_cohort_learning.py"
 
@@ -39,14 +39,27 @@ def test_the_reality_world_is_away_from_the_literature_with_its_own_reporting_mi
     assert load_world(reality.to_yaml(tmp_path / "reality.yaml")).digest == reality.digest  # a valid world
 
 
-def test_parameter_errors_compare_the_fit_and_the_prior_with_the_truth(bench: ModuleType) -> None:
+@pytest.fixture(scope="module")
+def fitted(bench: ModuleType) -> tuple[Any, dict[str, str]]:
+    """The benchmark's fitter on 300 patients of a reality world: the fitted world and its groups."""
+    fitter = bench.default_fitter()
+    assert fitter is not None
+    return fitter(generate_cohort(300, seed=2, world=bench.reality_world(7)))
+
+
+def test_parameter_errors_compare_the_fit_and_the_prior_with_the_truth(bench: ModuleType,
+                                                                      fitted: tuple[Any, dict[str, str]]) -> None:
     literature, truth = load_world(), bench.reality_world(7)
-    exact = bench.parameter_errors(truth, literature, truth)
-    assert exact and all(g["fitted_mae"] == 0.0 for g in exact.values())
-    assert all(g["prior_mae"] > 0.0 for g in exact.values())  # only the groups the fit moved are listed
-    assert exact["reporting.weights"]["prior_mae"] == pytest.approx(
+    world, groups = fitted
+    assert "document mix" in groups.values() and "phenotype weights" in groups.values()
+    exact = bench.parameter_errors(truth, literature, truth, groups)
+    assert set(exact) == set(groups.values()) and all(g["fitted_mae"] == 0.0 for g in exact.values())
+    assert exact["document mix"]["prior_mae"] == pytest.approx(
         np.mean(np.abs(np.subtract([0.40, 0.25, 0.35], bench.REALITY_DOCUMENTS))), abs=1e-9)
-    assert bench.parameter_errors(literature, literature, truth) == {}  # nothing fitted, nothing reported
+    assert all(g["prior_mae"] > 0.0 for g in exact.values())  # the reality is away from the literature
+    # 300 reality patients move the document mix towards the reality's (sparse letters show in the records)
+    learned = bench.parameter_errors(world, literature, truth, groups)["document mix"]
+    assert learned["fitted_mae"] < learned["prior_mae"] / 2
 
 
 def test_interval_is_the_mean_with_a_95_percent_t_interval(bench: ModuleType) -> None:
@@ -69,11 +82,12 @@ def test_targets_need_the_updated_world_lowest_everywhere_and_near_the_ceiling_a
     assert list(bench.targets(_by_n(None)).values()) == [None, None]  # not measured is not passed
 
 
-def test_a_tiny_run_writes_figures_and_plot_and_an_exact_fit_reaches_the_ceiling(bench: ModuleType,
-                                                                                 tmp_path: Path) -> None:
+def test_a_tiny_run_writes_figures_and_plot_and_an_exact_fit_reaches_the_ceiling(
+        bench: ModuleType, fitted: tuple[Any, dict[str, str]], tmp_path: Path) -> None:
     config = bench.Config(sizes=(50,), reps=1, n_test=300, n_synthetic=600, seed=11)
     reality = bench.reality_world(config.seed)
-    figures = bench.run(config, lambda cohort: reality, tmp_path)
+    groups = fitted[1]
+    figures = bench.run(config, lambda cohort: (reality, groups), tmp_path)  # an exact fit: the reality itself
     assert json.loads((tmp_path / "real_cohort.json").read_text(encoding="utf-8")) == figures
     assert (tmp_path / "real_cohort.png").read_bytes()[:4] == b"\x89PNG"
     at_50 = figures["by_n"]["50"]
