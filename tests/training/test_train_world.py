@@ -101,6 +101,7 @@ def test_mlflow_has_the_world_file_its_digest_and_provenance(trained: Trained) -
     run, logged = trained.run
     assert run.data.params["world_digest"] == trained.world.digest
     assert run.data.params["world_source"] == "hand-made test world"
+    assert run.data.params["training_worlds"] == f"world {trained.world.digest[:12]} (nominal)"
     assert run.data.tags["world_provenance.cohort_size"] == "123"
     assert logged.digest == trained.world.digest  # the artifact reads back as the same world
 
