@@ -255,6 +255,7 @@ def plot(by_n: Mapping[str, Any], path: Path) -> Path:
     axes.axhline(CEILING_TARGET, color="grey", linestyle=":", linewidth=0.8, label=f"target {CEILING_TARGET}x")
     axes.set_xscale("log")
     axes.set_xticks(sizes, [str(n) for n in sizes])
+    axes.minorticks_off()
     axes.set_xlabel("labelled real patients (N)")
     axes.set_ylabel("log-loss / ceiling")
     axes.set_title("Learning from a real cohort (synthetic reality world; not clinically validated)", fontsize=9)
