@@ -170,7 +170,8 @@ class _EStep:
         self.records = len(cohort) + len(unlabelled)
         self.states = [np.flatnonzero(diagnosis_of_state == d) for d in range(len(DIAGNOSES))]
         lik = log_state_likelihoods(cohort, world=prior) if len(cohort) else np.zeros((0, len(diagnosis_of_state)))
-        self.labelled = [lik[np.ix_(np.flatnonzero(labels == d), self.states[d])] for d in range(len(DIAGNOSES))]
+        self.rows = [np.flatnonzero(labels == d) for d in range(len(DIAGNOSES))]
+        self.labelled = [lik[np.ix_(rows, states)] for rows, states in zip(self.rows, self.states, strict=True)]
         self.unlabelled = log_state_likelihoods(unlabelled, world=prior) if len(unlabelled) else None
         mix = (np.bincount(labels, minlength=len(DIAGNOSES)) + 1.0) / (len(cohort) + len(DIAGNOSES))
         self.log_class = np.log(mix)[diagnosis_of_state]
@@ -197,15 +198,17 @@ class _EStep:
     def _responsibilities(self, log_weight: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per group of records (each labelled diagnosis, then the unlabelled): the states they may be in,
         their (n, states) posterior over them and each record's log-likelihood."""
-        groups = [(states, lik + log_weight[states][None, :]) for states, lik in zip(self.states, self.labelled,
-                                                                                     strict=True) if len(lik)]
+        groups = [(states, rows, "labelled row", lik + log_weight[states][None, :])
+                  for states, rows, lik in zip(self.states, self.rows, self.labelled, strict=True) if len(lik)]
         if self.unlabelled is not None:
-            groups.append((np.arange(len(log_weight)), self.unlabelled + (log_weight + self.log_class)[None, :]))
-        for states, joint in groups:
+            groups.append((np.arange(len(log_weight)), np.arange(len(self.unlabelled)), "unlabelled row",
+                           self.unlabelled + (log_weight + self.log_class)[None, :]))
+        for states, rows, kind, joint in groups:
             norm = logsumexp(joint, axis=1)
             if not np.all(np.isfinite(norm)):
-                raise ValueError(f"record(s) at position {np.flatnonzero(~np.isfinite(norm)).tolist()[:5]} have "
-                                 "zero probability under the prior world within their diagnosis")
+                first = int(rows[np.flatnonzero(~np.isfinite(norm))[0]]) + 1
+                raise ValueError(f"{kind} {first}: impossible under the prior world for its diagnosis (zero "
+                                 "likelihood); check its values")
             yield states, np.exp(joint - norm[:, None]), norm
 
 

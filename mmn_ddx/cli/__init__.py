@@ -10,6 +10,7 @@ from mmn_ddx.cli.criteria import criteria_app
 from mmn_ddx.cli.predict import predict_app
 from mmn_ddx.cli.serve import serve_app
 from mmn_ddx.cli.train import train_app
+from mmn_ddx.cli.world import world_app
 
 app = typer.Typer(
     name="mmn-ddx",
@@ -19,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(cohort_app, name="cohort")
+app.add_typer(world_app, name="world")
 # Single-command sub-apps are mounted without a name so that they run as `mmn-ddx <command>`.
 for single_command in (criteria_app, train_app, benchmark_app, predict_app, serve_app):
     app.add_typer(single_command)

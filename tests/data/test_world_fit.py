@@ -160,3 +160,28 @@ def test_bad_cohort_is_refused_naming_the_row(change: object, message: str) -> N
 def test_prior_strength_must_be_positive_and_finite(strength: float) -> None:
     with pytest.raises(ValueError, match="prior strength"):
         fit_world(generate_cohort(10, seed=1), strength=strength)
+
+
+def test_fitted_world_drives_the_generator_and_the_posterior(shifted: tuple[World, pd.DataFrame, WorldFit]) -> None:
+    """The fitted world is a world like any other: the generator samples from its weights, the posterior uses them."""
+    from mmn_ddx.data import posterior
+
+    fit = shifted[2]
+    drawn = generate_cohort(3000, seed=2, world=fit.world, return_latents=True)
+    referral = fit.report.weight(DOCUMENTS, "referral_letter").fitted
+    assert (drawn["latent_document"] == "referral_letter").mean() == pytest.approx(referral, abs=0.03)
+    records = drawn.head(200)
+    assert not np.allclose(posterior(records, world=fit.world), posterior(records))
+
+
+def test_an_impossible_record_is_named_by_its_row() -> None:
+    """A record with zero likelihood in every state of its diagnosis stops the fit, naming its row (1-based)."""
+    world = load_world()
+    cohort = generate_cohort(30, seed=5)
+    reduced, full = reduced_grid(), full_grid()
+    e_step = _EStep(cohort, cohort.iloc[:0], world, reduced.diagnosis[full.reduced_index])
+    d = int(np.flatnonzero([len(rows) for rows in e_step.rows])[0])
+    e_step.labelled[d][1, :] = -np.inf
+    vectors = weight_vectors(copy.deepcopy(world.parameters), reduced, full)
+    with pytest.raises(ValueError, match=f"labelled row {e_step.rows[d][1] + 1}: impossible"):
+        e_step(state_log_weights(vectors, len(full)))
