@@ -34,6 +34,7 @@ from mmn_ddx.serving.wording.setting import setting_note
 from mmn_ddx.settings import CHAMPION_ALIAS, MODEL_NAMES, get_settings
 from mmn_ddx.training.artifact import (
     DEFAULT_SETTING,
+    SYNTHETIC_SOURCE,
     Atypical,
     BundleError,
     FeatureAttribution,
@@ -161,13 +162,15 @@ class Predictor:
         return Audit(
             model_name=meta.name, model_version=meta.version, model_alias=meta.alias, model_uri=self.uri,
             mode=self.mode, training_data_digest=meta.training_data_digest, generator_version=meta.generator_version,
+            training_world_digest=meta.training_world.digest if meta.training_world else None,
+            training_world_source=meta.training_world.source if meta.training_world else None,
             code_version=code_version(), training_code_version=meta.code_version, schema_version=meta.schema_version,
             manifest_digest=self.bundle.manifest_digest,
         )
 
     @property
     def synthetic(self) -> bool:
-        return getattr(self.bundle.metadata, "training_data_source", "synthetic") == "synthetic"
+        return str(getattr(self.bundle.metadata, "training_data_source", SYNTHETIC_SOURCE)).startswith(SYNTHETIC_SOURCE)
 
     # --- public API ---------------------------------------------------------------------------------
 

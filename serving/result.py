@@ -136,6 +136,9 @@ class Audit(_Frozen):
     mode: str
     training_data_digest: str
     generator_version: str | None
+    training_world_digest: str | None = Field(default=None, description="SHA-256 of the world the synthetic "
+                                              "training patients came from (literature or fitted to a cohort).")
+    training_world_source: str | None = Field(default=None, description="Where that world came from.")
     code_version: str = Field(description="Serving code version (package version + git commit).")
     training_code_version: str | None = Field(default=None, description="Code version that trained the model.")
     schema_version: int

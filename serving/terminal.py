@@ -118,7 +118,8 @@ def audit(result: PredictionResult) -> Text:
     version = f" v{a.model_version}" if a.model_version else ""
     alias = f" @{a.model_alias}" if a.model_alias else ""
     return Text(f"Model {a.model_name}{version}{alias} ({a.mode}) from {a.model_uri}; training data "
-                f"{a.training_data_digest}, generator {a.generator_version or '-'}; code {a.code_version}; "
+                f"{a.training_data_digest}, generator {a.generator_version or '-'}, world "
+                f"{(a.training_world_digest or '-')[:12]}; code {a.code_version}; "
                 f"schema v{a.schema_version}; bundle manifest {(a.manifest_digest or '-')[:16]}", style="dim")
 
 

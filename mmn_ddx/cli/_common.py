@@ -1,5 +1,5 @@
 """Helpers every ``mmn-ddx`` command shares: the error exit, reading a cohort (``--skip-invalid`` and
-its rejection table), and the Rich progress bars.
+its rejection table) or a world file, and the Rich progress bars.
 
 Messages name user files, columns and values: they are printed as plain text, never parsed as Rich
 markup (a patient_id such as ``[red]`` must print as written). Patient values appear only in the
@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -30,6 +32,9 @@ from rich.text import Text
 
 from mmn_ddx.data import CohortError, ImportResult, read_cohort
 
+if TYPE_CHECKING:
+    from mmn_ddx.data import World
+
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 SHOWN_REJECTIONS = 20
@@ -41,6 +46,16 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``Error: message`` on stderr and return the exit to raise (1: bad input; 2: wrong usage)."""
     err.print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
     return typer.Exit(code=code)
+
+
+def read_world(path: Path) -> World:
+    """The world in a ``--world FILE`` (format of priors.yaml); a bad file fails the command naming the problem."""
+    from mmn_ddx.data import load_world
+
+    try:
+        return load_world(path)
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise fail(f"--world {path.name}: {exc}") from None
 
 
 def warn(message: str) -> None:

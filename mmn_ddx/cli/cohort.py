@@ -15,12 +15,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
-import yaml
 from rich import box
 from rich.table import Column, Table
 from rich.text import Text
 
-from mmn_ddx.cli._common import SHOWN_REJECTIONS, err, fail, file_progress, out, rejection_table, report_warnings
+from mmn_ddx.cli._common import (
+    SHOWN_REJECTIONS,
+    err,
+    fail,
+    file_progress,
+    out,
+    read_world,
+    rejection_table,
+    report_warnings,
+)
 from mmn_ddx.data import (
     DIAGNOSES,
     LABEL,
@@ -315,11 +323,4 @@ def fidelity(
 
 def _world(path: Path | None) -> World | None:
     """The world in ``--world FILE``, or None (the literature world); a bad file is a clear error."""
-    from mmn_ddx.data import load_world
-
-    if path is None:
-        return None
-    try:
-        return load_world(path)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise fail(f"--world: {exc}") from None
+    return None if path is None else read_world(path)

@@ -14,10 +14,11 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from mmn_ddx.cli._common import fail, out, progress_bars, read_valid
-from mmn_ddx.data import DEFAULT_WORLDS, GENERATOR_VERSION, generate_cohort
+from mmn_ddx.cli._common import fail, out, progress_bars, read_valid, read_world
+from mmn_ddx.data import DEFAULT_WORLDS, GENERATOR_VERSION, World, generate_cohort
 from mmn_ddx.features import MODES
 from mmn_ddx.settings import get_settings
+from mmn_ddx.training.artifact.metadata import SYNTHETIC_SOURCE
 from mmn_ddx.training.fitting import FAMILY_NAMES, TrainingDataError, TrainingResult, TrainSettings, train
 
 train_app = typer.Typer(add_completion=False)
@@ -26,6 +27,26 @@ train_app = typer.Typer(add_completion=False)
 def load_training_data(data: Path, skip_invalid: bool) -> pd.DataFrame:
     """Read a labelled cohort; bad rows fail the run unless ``skip_invalid`` (then they are left out)."""
     return read_valid(data, skip_invalid=skip_invalid, require_label=True, purpose="training on")
+
+
+def _worlds(asked: int | None, world: World | None) -> int | None:
+    """``--worlds``, else 20 around the literature world, else none around a world file (see ``--help``)."""
+    return asked if asked is not None else None if world is not None else DEFAULT_WORLDS
+
+
+def _training_data(data: Path | None, skip_invalid: bool, synthetic: int | None, settings: TrainSettings
+                   ) -> tuple[pd.DataFrame, str, str | None]:
+    """The training patients, their source and generator version: the cohort, the synthetic patients, or both
+    (then concatenated: a real patient counts as much as a synthetic one, with balanced class weights)."""
+    real = None if data is None else load_training_data(data, skip_invalid)
+    if synthetic is None:
+        assert real is not None and data is not None
+        return real, data.name, None
+    generated = generate_cohort(synthetic, seed=settings.seed, world=settings.synthetic_world())
+    if real is None or data is None:
+        return generated, SYNTHETIC_SOURCE, GENERATOR_VERSION
+    return (pd.concat([generated, real], ignore_index=True), f"{SYNTHETIC_SOURCE} + {data.name}",
+            GENERATOR_VERSION)
 
 
 def _summary(result: TrainingResult) -> Table:
@@ -64,15 +85,26 @@ def train_command(
     refit_synthetic: Annotated[int | None, typer.Option(
         "--refit-synthetic", min=1000, help="With --synthetic: export the champion refitted on N fresh synthetic "
         "patients (the nested CV still runs on the --synthetic cohort).")] = None,
-    worlds: Annotated[int, typer.Option("--worlds", min=1, help="With --synthetic: draw the patients from K worlds "
-                                        "drawn within the literature's uncertainty (seeded by --seed).")
-                      ] = DEFAULT_WORLDS,
+    world_file: Annotated[Path | None, typer.Option(
+        "--world", exists=True, dir_okay=False, help="With --synthetic: draw the patients from this world file "
+        "(format of priors.yaml, e.g. fitted to your cohort by `mmn-ddx world fit`) instead of the literature "
+        "world; with --data as well, your cohort is added to the synthetic patients, each real patient weighted "
+        "like one synthetic patient.")] = None,
+    worlds: Annotated[int | None, typer.Option("--worlds", min=1, help="With --synthetic: draw the patients from K "
+                                               "worlds drawn within the stated uncertainty around the base world "
+                                               "(seeded by --seed). Default: 20 around the literature world; with "
+                                               "--world none, the world itself: a fitted world already carries its "
+                                               "cohort's evidence, and a redraw would spread it again by the "
+                                               "literature's uncertainty.")] = None,
     nominal_world: Annotated[bool, typer.Option("--nominal-world", help="With --synthetic: the literature world "
-                                                "only (no randomised worlds).")] = False,
+                                                "(or the --world) only, no randomised worlds.")] = False,
 ) -> None:
     """Train every model family with nested CV, choose and export the champion, register it in MLflow."""
-    if (data is None) == (synthetic is None):
-        raise fail("give exactly one of --data FILE or --synthetic N", code=2)
+    both = data is not None and synthetic is not None
+    if (data is None and synthetic is None) or (both and world_file is None):
+        raise fail("give exactly one of --data FILE or --synthetic N (both together only with --world FILE)", code=2)
+    if world_file is not None and synthetic is None:
+        raise fail("--world draws synthetic patients: give --synthetic N (and --data FILE to add your cohort)", code=2)
     if refit_synthetic is not None and data is not None:
         raise fail("--refit-synthetic adds generated patients: use it with --synthetic, not with --data", code=2)
     if mode not in MODES:
@@ -81,15 +113,11 @@ def train_command(
     unknown = [f for f in chosen if f not in FAMILY_NAMES]
     if unknown or not chosen:
         raise fail(f"unknown families {unknown}; choose from {', '.join(FAMILY_NAMES)}", code=2)
+    world = None if world_file is None else read_world(world_file)
     settings = TrainSettings(mode=mode, seed=seed, families=chosen, quick=quick, n_jobs=jobs,
-                             refit_synthetic=refit_synthetic,
-                             worlds=None if nominal_world or synthetic is None else worlds)
-    if data is not None:
-        frame, source, generator = load_training_data(data, skip_invalid), data.name, None
-    else:
-        assert synthetic is not None
-        frame = generate_cohort(synthetic, seed=seed, world=settings.synthetic_world())
-        source, generator = "synthetic", GENERATOR_VERSION
+                             refit_synthetic=refit_synthetic, world=world,
+                             worlds=None if nominal_world or synthetic is None else _worlds(worlds, world))
+    frame, source, generator = _training_data(data, skip_invalid, synthetic, settings)
     origin = f"{source}; {settings.worlds_description}" if generator else source
     out.print(f"Training [bold]{settings.model_name}[/] on {len(frame)} patients ({origin}), mode {mode}, seed {seed}.")
     try:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mmn_ddx.data import SCHEMA_VERSION
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
-from mmn_ddx.training.artifact import DEFAULT_SETTING, SETTINGS, pre_test_probabilities
+from mmn_ddx.training.artifact import DEFAULT_SETTING, SETTINGS, TrainingWorld, pre_test_probabilities
 
 
 class PredictorLike(Protocol):
@@ -37,6 +37,8 @@ class ModelInfo(BaseModel):
     n_training: int | None
     trained_at: str | None
     generator_version: str | None
+    training_world: TrainingWorld | None = Field(default=None, description="The world the synthetic training "
+                                                 "patients came from (issue #14); null for a user cohort alone.")
     training_code_version: str | None
     schema_version: int
     metrics: dict[str, Any] = Field(description="Held-out evaluation metrics recorded with the bundle.")
@@ -82,6 +84,7 @@ def model_info(predictor: Any) -> ModelInfo:
         n_training=meta.get("n_training"),
         trained_at=_text(meta.get("trained_at")),
         generator_version=_text(meta.get("generator_version")),
+        training_world=meta.get("training_world"),
         training_code_version=_text(meta.get("code_version")),
         schema_version=int(meta.get("schema_version") or SCHEMA_VERSION),
         metrics=_as_dict(metrics),

@@ -14,6 +14,7 @@ async function loadModelInfo() {
     const info = await getJSON("/v1/model");
     const bits = [`Model ${info.name}`, info.version ? `version ${info.version}` : null, info.alias ? `(${info.alias})` : null,
       info.training_data_digest ? `· training data ${String(info.training_data_digest).slice(0, 19)}` : null,
+      info.training_world ? `· world ${String(info.training_world.digest).slice(0, 12)}` : null,
       `· schema ${info.schema_version}`];
     line.textContent = bits.filter(Boolean).join(" ");
     document.getElementById("model-card").textContent = info.model_card || "(no model card)";

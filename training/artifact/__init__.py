@@ -24,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     "SETTINGS": "mmn_ddx.training.artifact.clinical_setting",
     "METHOD": "mmn_ddx.training.artifact.conformal",
     "code_version": "mmn_ddx.training.artifact.metadata",
+    "SYNTHETIC_SOURCE": "mmn_ddx.training.artifact.metadata",
+    "TrainingWorld": "mmn_ddx.training.artifact.metadata",
     "OutcomeTables": "mmn_ddx.training.artifact.outcomes",
     "InputError": "mmn_ddx.training.artifact.pyfunc",
     "LITTLE_INFORMATION_FRACTION": "mmn_ddx.training.artifact.pyfunc",
@@ -53,7 +55,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         pre_test_probabilities,
     )
     from mmn_ddx.training.artifact.conformal import METHOD
-    from mmn_ddx.training.artifact.metadata import code_version
+    from mmn_ddx.training.artifact.metadata import SYNTHETIC_SOURCE, TrainingWorld, code_version
     from mmn_ddx.training.artifact.outcomes import OutcomeTables
     from mmn_ddx.training.artifact.pyfunc import (
         LITTLE_INFORMATION_FRACTION,

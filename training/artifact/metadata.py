@@ -7,11 +7,12 @@ model version, one training data digest and one code version.
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,12 +20,39 @@ from pydantic import BaseModel, ConfigDict, Field
 import mmn_ddx
 from mmn_ddx.data import SCHEMA_VERSION
 
+if TYPE_CHECKING:
+    from mmn_ddx.data import World
+
 INTENDED_USE = (
     "Research and teaching: ranks multifocal motor neuropathy (MMN), motor neuron disease (MND), typical "
     "CIDP and MADSAM for an adult with chronic asymmetric or multifocal weakness, from the findings of a "
     "neuromuscular work-up, and explains which findings drive the ranking. Trained on synthetic patients "
     "only; not validated on real patients; not for clinical use."
 )
+
+SYNTHETIC_SOURCE = "synthetic"
+"""``training_data_source`` of generated patients; a user cohort added to them reads ``synthetic + <file>``."""
+
+
+class TrainingWorld(BaseModel):
+    """The world synthetic training patients came from: a prediction names it, so a model trained on a world
+    fitted to one clinic's cohort (``mmn-ddx world fit``, issue #14) is never mistaken for the literature's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    digest: str = Field(description="SHA-256 of the world's parameters (data/world.py), provenance left out.")
+    source: str = Field(description="Where the world came from, e.g. 'literature (data/priors.yaml)' or the "
+                        "fitted cohort it was updated with.")
+    provenance: dict[str, Any] = Field(default_factory=dict, description="The world file's provenance block "
+                                       "(e.g. the fitted cohort's digest and size, the prior strength, the date).")
+
+    @classmethod
+    def of(cls, world: World) -> TrainingWorld:
+        """The world's name in a bundle; provenance values as JSON (a YAML date becomes its ISO text)."""
+        from mmn_ddx.data.world import PROVENANCE  # only training builds it: serving never loads the world
+
+        provenance = world.parameters.get(PROVENANCE) or {}
+        return cls(digest=world.digest, source=world.source, provenance=json.loads(json.dumps(provenance, default=str)))
 
 
 class BundleMetadata(BaseModel):
@@ -40,7 +68,7 @@ class BundleMetadata(BaseModel):
     family: str
     params: dict[str, Any] = Field(default_factory=dict)
     training_data_digest: str
-    training_data_source: str = "synthetic"
+    training_data_source: str = SYNTHETIC_SOURCE
     n_training: int
     training_prior: dict[str, float] | None = Field(
         default=None, description="The class mix the probabilities are calibrated to (the fit's class weights): "
@@ -50,6 +78,9 @@ class BundleMetadata(BaseModel):
     training_worlds: str | None = Field(default=None, description="The generator worlds of synthetic training "
                                         "data (the literature world, or K worlds drawn within its uncertainty); "
                                         "None for a user cohort.")
+    training_world: TrainingWorld | None = Field(default=None, description="The world (or the base of the drawn "
+                                                 "worlds) of the synthetic training patients; None for a user "
+                                                 "cohort alone or a bundle exported before it was recorded.")
     code_version: str
     schema_version: int = SCHEMA_VERSION
     trained_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, SETTINGS, pre_test_probabilities
-from mmn_ddx.training.artifact.metadata import INTENDED_USE, BundleMetadata
+from mmn_ddx.training.artifact.metadata import INTENDED_USE, SYNTHETIC_SOURCE, BundleMetadata, TrainingWorld
 
 NOT_FOR_CLINICAL_USE = (
     "**Not for clinical use.** This model was trained on synthetic patients drawn from a generator built on "
@@ -83,12 +83,20 @@ def _comparison(facts: CardFacts) -> list[str]:
     return [f"- {key}: {value}" for key, value in facts.benchmark.items()]
 
 
+def _world_line(world: TrainingWorld) -> str:
+    provenance = "; ".join(f"{k}: {v}" for k, v in world.provenance.items() if k != "digest")
+    return (f"- World: {world.source}, digest `{world.digest}`" + (f" (provenance: {provenance})" if provenance else "")
+            + "; a tracked training logs the world file with its MLflow run.")
+
+
 def render(facts: CardFacts) -> str:
     """The whole card as Markdown."""
     meta = facts.metadata
     champion = next(f for f in facts.families if f.name == facts.champion)
     data_line = (f"synthetic patients from the mmn-ddx generator version {meta.generator_version}"
                  if meta.generator_version else f"a user cohort ({meta.training_data_source})")
+    if meta.generator_version and meta.training_data_source != SYNTHETIC_SOURCE:
+        data_line += f", together with a user cohort ({meta.training_data_source}), each patient weighted alike"
     lines = [
         f"# Model card: {meta.name}",
         "",
@@ -113,6 +121,7 @@ def render(facts: CardFacts) -> str:
         f"- Source: {data_line}; dataset digest `{meta.training_data_digest}`; {meta.n_training} patients in total.",
         *([f"- Generator worlds: {meta.training_worlds} (a drawn world has every parameter drawn within its "
            "stated uncertainty, issue #13; each patient comes from one world)."] if meta.training_worlds else []),
+        *([_world_line(meta.training_world)] if meta.training_world else []),
         f"- Development split {facts.n_development} patients (nested cross-validation), held-out evaluation split "
         f"{facts.n_holdout} patients (stratified), never used for fitting.",
         "- Nulls mean 'not examined / not tested' and are kept as information, never imputed as normal.",

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mmn_ddx.data import DIAGNOSES, LABEL, WorldMixture, draw_worlds
+from mmn_ddx.data import DIAGNOSES, LABEL, World, WorldMixture, draw_worlds, load_world
 from mmn_ddx.features import MODES, ClinicalFeatures, check_mode
 from mmn_ddx.settings import MODEL_NAMES
 from mmn_ddx.training.artifact import conformal
@@ -47,17 +47,30 @@ class TrainSettings:
     """Refit the chosen champion on this many fresh synthetic patients (see :mod:`training.refit`)."""
     worlds: int | None = None
     """Synthetic patients (the training cohort and the refit) come from this many worlds drawn within the
-    literature's uncertainty, seeded by ``seed`` (``mmn-ddx train``'s default, issue #13); None: the
-    literature world only."""
+    stated uncertainty around ``world``, seeded by ``seed`` (``mmn-ddx train``'s default, issue #13); None:
+    ``world`` itself."""
+    world: World | None = None
+    """The world synthetic patients come from, e.g. a world file fitted to a real cohort (``mmn-ddx world
+    fit``, issue #14); None: the literature world."""
 
-    def synthetic_world(self) -> WorldMixture | None:
-        """The worlds synthetic training patients are drawn from (None: the literature world)."""
-        return draw_worlds(self.worlds, seed=self.seed) if self.worlds else None
+    def synthetic_world(self) -> World | WorldMixture | None:
+        """The world(s) synthetic training patients are drawn from (None: the literature world)."""
+        return draw_worlds(self.worlds, seed=self.seed, base=self.world) if self.worlds else self.world
+
+    @property
+    def base_world(self) -> World:
+        """The world named in the bundle: ``world``, or the literature world."""
+        return self.world or load_world()
 
     @property
     def worlds_description(self) -> str:
-        world = self.synthetic_world()
-        return "the literature world (data/priors.yaml)" if world is None else world.source
+        if self.world is None:
+            mixture = self.synthetic_world()
+            return "the literature world (data/priors.yaml)" if mixture is None else mixture.source
+        named = f"the world {self.world.digest[:12]} ({self.world.source})"
+        if not self.worlds:
+            return named
+        return f"{self.worlds} worlds drawn within the stated uncertainty around {named} (seed {self.seed})"
 
     @property
     def model_name(self) -> str:

@@ -12,7 +12,7 @@ import pandas as pd
 from mmn_ddx.data import DIAGNOSES, LABEL, generate_cohort
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.bundle import ModelBundle
-from mmn_ddx.training.artifact.metadata import BundleMetadata, code_version, data_digest
+from mmn_ddx.training.artifact.metadata import BundleMetadata, TrainingWorld, code_version, data_digest
 from mmn_ddx.training.artifact.reference import fit_reference
 from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
 from mmn_ddx.training.fitting.candidates import Candidates
@@ -36,6 +36,7 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
         training_prior=_training_prior(final.frame),
         generator_version=generator_version, code_version=code_version(), seed=settings.seed,
         training_worlds=settings.worlds_description if generator_version else None,
+        training_world=TrainingWorld.of(settings.base_world) if generator_version else None,
         metrics=_metrics(champion) | {f"holdout_{k}": v for k, v in final.holdout_metrics.items()},
     )
     facts = CardFacts(

@@ -2,9 +2,10 @@
 
 What ``mlflow ui`` shows for a training:
 
-* parent run: settings, the development and evaluation datasets (digest + schema), the champion's
-  metrics, the plots on the held-out split, the feature->finding map, the model card, the pyfunc model
-  (explicit signature + input example), the registry comparison (metrics ``comparison_*``, tags);
+* parent run: settings, the world of the synthetic patients (file, digest, provenance), the development
+  and evaluation datasets (digest + schema), the champion's metrics, the plots on the held-out split, the
+  feature->finding map, the model card, the pyfunc model (explicit signature + input example), the registry
+  comparison (metrics ``comparison_*``, tags);
 * one nested run per family: its final and per-fold hyperparameters, per-fold metrics (``step`` = fold),
   aggregate outer-CV metrics with 95 % CIs, held-out metrics and its calibrator.
 """
@@ -16,14 +17,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 
-from mmn_ddx.data import DIAGNOSES
+from mmn_ddx.data import DIAGNOSES, World
 from mmn_ddx.features import feature_map, group_columns
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle
+from mmn_ddx.training.artifact.metadata import TrainingWorld
 from mmn_ddx.training.evaluation import plots
 from mmn_ddx.training.fitting import registry, tracking
 from mmn_ddx.training.fitting.fitting import FamilyResult
 from mmn_ddx.training.fitting.models import describe_params
+
+WORLD_ARTIFACT_DIR = "world"
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,17 @@ class TrackedRun:
 
 class SignatureMissingError(RuntimeError):
     """MLflow logged the model without a signature (it does so silently when inference fails)."""
+
+
+def log_world(world: World, named: TrainingWorld) -> None:
+    """The active run: the world of the synthetic patients (issue #14) as a YAML artifact that ``load_world``
+    reads back, its digest and source as params and its provenance as ``world_provenance.*`` tags."""
+    tracking.log_params({"world_digest": named.digest, "world_source": named.source})
+    tracking.set_tags({f"world_provenance.{key}": value for key, value in named.provenance.items()})
+    # the file's own key order (not MLflow's sorted ``log_dict``): the uncertainty roles of shared YAML
+    # nodes are read where a node first appears, so a re-ordered tree may not load back
+    text = yaml.safe_dump(world.parameters, sort_keys=False, allow_unicode=True)
+    tracking.log_text(text, f"{WORLD_ARTIFACT_DIR}/world-{named.digest[:12]}.yaml")
 
 
 def log_family(result: FamilyResult) -> None:

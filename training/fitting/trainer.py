@@ -116,7 +116,7 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
         bundle = build_bundle(candidates, source=source, generator_version=generator_version)
         path = export(bundle, export_dir, example=example) if export_dir is not None else None
         return TrainingResult(settings, candidates, bundle, path)
-    from mmn_ddx.training.fitting.run_log import TrackedRun, log_champion, log_family
+    from mmn_ddx.training.fitting.run_log import TrackedRun, log_champion, log_family, log_world
 
     tracking.configure(tracking_uri)
     tags = {"mode": settings.mode, "source": source, "champion_family": candidates.champion.name}
@@ -126,8 +126,10 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
                              "holdout_fraction": settings.holdout_fraction, "coverage": settings.coverage,
                              "n_patients": len(candidates.frame), "champion": candidates.champion.name,
                              "refit_synthetic": settings.refit_synthetic or 0,
-                             "training_worlds": settings.worlds or "literature (nominal)"})
+                             "training_worlds": settings.worlds or _nominal(settings)})
         bundle = build_bundle(candidates, source=source, generator_version=generator_version)
+        if bundle.metadata.training_world is not None:
+            log_world(settings.base_world, bundle.metadata.training_world)
         bundle.metadata = bundle.metadata.model_copy(update={"run_id": run_id})
         origin = {"source": source, "generator_version": generator_version or "none", "seed": settings.seed,
                   "training_data_digest": bundle.metadata.training_data_digest}
@@ -147,6 +149,11 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
     if export_dir is not None:
         path, fresh = _export_champion(bundle, tracked, Path(export_dir), example)
     return TrainingResult(settings, candidates, bundle, path, tracked, fresh)
+
+
+def _nominal(settings: TrainSettings) -> str:
+    """The ``training_worlds`` param of a training on one world (no randomised worlds)."""
+    return "literature (nominal)" if settings.world is None else f"world {settings.world.digest[:12]} (nominal)"
 
 
 def _export_champion(bundle: ModelBundle, tracked: TrackedRun, export_dir: Path, example: pd.DataFrame

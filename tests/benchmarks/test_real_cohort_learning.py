@@ -1,0 +1,98 @@
+"""The pieces of benchmarks/real_cohort_learning.py (issue #14): the reality world, the parameter errors,
+the intervals, the targets, and a tiny run end to end with an exact fitter (one that returns the reality
+world itself), whose fitted world's exact posterior must then reach the ceiling exactly."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mmn_ddx.data import generate_cohort, load_world
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "real_cohort_learning.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("real_cohort_learning", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module's annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_reality_world_is_away_from_the_literature_with_its_own_reporting_mix(bench: ModuleType,
+                                                                                  tmp_path: Path) -> None:
+    reality = bench.reality_world(7)
+    assert reality.digest != load_world().digest
+    assert reality.parameters["reporting"]["weights"] == list(bench.REALITY_DOCUMENTS)
+    assert load_world().parameters["reporting"]["weights"] != list(bench.REALITY_DOCUMENTS)
+    assert bench.reality_world(7).digest == reality.digest != bench.reality_world(8).digest  # seeded
+    assert load_world(reality.to_yaml(tmp_path / "reality.yaml")).digest == reality.digest  # a valid world
+
+
+@pytest.fixture(scope="module")
+def fitted(bench: ModuleType) -> tuple[Any, dict[str, str]]:
+    """The benchmark's fitter on 300 patients of a reality world: the fitted world and its groups."""
+    fitter = bench.default_fitter()
+    assert fitter is not None
+    return fitter(generate_cohort(300, seed=2, world=bench.reality_world(7)))
+
+
+def test_parameter_errors_compare_the_fit_and_the_prior_with_the_truth(bench: ModuleType,
+                                                                      fitted: tuple[Any, dict[str, str]]) -> None:
+    literature, truth = load_world(), bench.reality_world(7)
+    world, groups = fitted
+    assert "document mix" in groups.values() and "phenotype weights" in groups.values()
+    exact = bench.parameter_errors(truth, literature, truth, groups)
+    assert set(exact) == set(groups.values()) and all(g["fitted_mae"] == 0.0 for g in exact.values())
+    assert exact["document mix"]["prior_mae"] == pytest.approx(
+        np.mean(np.abs(np.subtract([0.40, 0.25, 0.35], bench.REALITY_DOCUMENTS))), abs=1e-9)
+    assert all(g["prior_mae"] > 0.0 for g in exact.values())  # the reality is away from the literature
+    # 300 reality patients move the document mix towards the reality's (sparse letters show in the records)
+    learned = bench.parameter_errors(world, literature, truth, groups)["document mix"]
+    assert learned["fitted_mae"] < learned["prior_mae"] / 2
+
+
+def test_interval_is_the_mean_with_a_95_percent_t_interval(bench: ModuleType) -> None:
+    figures = bench.interval([1.0, 2.0, 3.0])
+    assert figures["mean"] == 2.0 and figures["n"] == 3
+    assert figures["high"] - 2.0 == pytest.approx(4.3027 / np.sqrt(3), abs=1e-3)
+    assert bench.interval([1.5]) == {"mean": 1.5, "low": 1.5, "high": 1.5, "n": 1}
+
+
+def _by_n(updated: float | None, others: float = 1.5) -> dict[str, Any]:
+    one = {m: {"mean": others} for m in ("literature_world_model", "cohort_alone_model")}
+    return {str(n): one | ({} if updated is None else {"updated_world_model": {"mean": updated}})
+            for n in (50, 200)}
+
+
+def test_targets_need_the_updated_world_lowest_everywhere_and_near_the_ceiling_at_200(bench: ModuleType) -> None:
+    assert list(bench.targets(_by_n(1.1)).values()) == [True, True]
+    assert list(bench.targets(_by_n(1.3)).values()) == [True, False]
+    assert list(bench.targets(_by_n(1.6)).values()) == [False, False]
+    assert list(bench.targets(_by_n(None)).values()) == [None, None]  # not measured is not passed
+
+
+def test_a_tiny_run_writes_figures_and_plot_and_an_exact_fit_reaches_the_ceiling(
+        bench: ModuleType, fitted: tuple[Any, dict[str, str]], tmp_path: Path) -> None:
+    config = bench.Config(sizes=(50,), reps=1, n_test=300, n_synthetic=600, seed=11)
+    reality = bench.reality_world(config.seed)
+    groups = fitted[1]
+    figures = bench.run(config, lambda cohort: (reality, groups), tmp_path)  # an exact fit: the reality itself
+    assert json.loads((tmp_path / "real_cohort.json").read_text(encoding="utf-8")) == figures
+    assert (tmp_path / "real_cohort.png").read_bytes()[:4] == b"\x89PNG"
+    at_50 = figures["by_n"]["50"]
+    assert at_50["fitted_world_posterior"]["mean"] == pytest.approx(1.0)
+    assert at_50["literature_world_posterior"]["mean"] > 1.0
+    assert {"literature_world_model", "cohort_alone_model", "updated_world_model"} <= set(at_50)
+    assert all(g["fitted_mae"]["mean"] == 0.0 for g in at_50["parameters"].values())
+    assert figures["reality_world"]["digest"] == reality.digest and figures["updated_world_measured"]
