@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields
 from mmn_ddx.data.exact_posterior import posterior
@@ -26,6 +27,15 @@ def test_a_world_file_round_trips(tmp_path: Path) -> None:
     back = load_world(world.to_yaml(tmp_path / "world.yaml"))
     assert back.digest == world.digest and back.source == world.source and not back.is_literature
     pd.testing.assert_frame_equal(generate_cohort(200, seed=2, world=back), generate_cohort(200, seed=2, world=world))
+
+
+def test_a_world_file_written_with_sorted_keys_is_the_same_world(tmp_path: Path) -> None:
+    """yaml.safe_dump and MLflow's log_dict sort keys: a shared table (an MRC grade table) is then met first
+    inside a disease, and must still get its role there."""
+    world = draw_world(np.random.default_rng(4))
+    path = tmp_path / "sorted.yaml"
+    path.write_text(yaml.safe_dump(world.parameters, sort_keys=True), encoding="utf-8")
+    assert load_world(path).digest == world.digest
 
 
 def test_a_file_that_is_not_a_world_is_refused(tmp_path: Path) -> None:
