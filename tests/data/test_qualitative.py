@@ -32,7 +32,7 @@ def _both(frame: pd.DataFrame, word: str, numbers: list[str]) -> pd.DataFrame:
 def test_block_word_agrees_with_the_block_counts(cohort: pd.DataFrame) -> None:
     counts = list(q.BLOCK_WORD_COUNTS)
     rows = _both(cohort, q.BLOCK_WORD, counts)
-    blocked = np.maximum(rows[counts[0]] + rows[counts[1]], rows[counts[2]]).to_numpy()
+    blocked = (rows[counts[0]] + rows[counts[1]]).to_numpy()
     word = rows[q.BLOCK_WORD].astype(str).to_numpy()
     assert set(word[blocked == 0]) == {"none"}
     assert set(word[blocked == 1]) <= {"single", "present"}
@@ -45,7 +45,8 @@ def test_conduction_words_agree_with_their_counts(cohort: pd.DataFrame) -> None:
     assert ((sensory["sensory_ncs"] == "abnormal") == (sensory["sensory_nerves_abnormal"] >= 1)).all()
     pattern = _both(cohort, "motor_ncs_pattern", ["nerves_any_demyelinating"])
     demyelinating = pattern["motor_ncs_pattern"].isin(["demyelinating", "mixed"])
-    assert (demyelinating == (pattern["nerves_any_demyelinating"] >= 1)).all()
+    assert (demyelinating == (pattern["nerves_any_demyelinating"] >= T.CIDP_STRONG_NERVES)).all()
+    assert (pattern["nerves_any_demyelinating"] == 1).any(), "one-nerve rows exist to tell the bar from >= 1"
 
 
 def test_laboratory_words_agree_with_their_values(cohort: pd.DataFrame) -> None:
@@ -110,6 +111,7 @@ def test_the_words_model_uses_the_criteria_thresholds() -> None:
     assert spec["asymmetry"] == {"grade_limit": T.MRC_ASYMMETRY_GRADE_LIMIT,
                                  "difference_above_limit": T.MRC_ASYMMETRY_DIFF_ABOVE_LIMIT,
                                  "difference_at_or_below_limit": T.MRC_ASYMMETRY_DIFF_AT_OR_BELOW_LIMIT}
+    assert spec["demyelinating_pattern_min_nerves"] == T.CIDP_STRONG_NERVES
 
 
 @pytest.mark.parametrize(("word", "section", "block"), [
