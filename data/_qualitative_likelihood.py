@@ -60,11 +60,10 @@ def word_given_count(model: CohortModel, word: str, x: np.ndarray, count: np.nda
     seen, log_rho, log_missing = _observed(model, word, x)
     if word == "sensory_ncs":
         p = (q.sensory_ncs(count) == x).astype(float)[:, None]
-    else:  # the pattern: the demyelinating part is fixed by the count, the axonal part is a latent
+    else:  # the pattern: a function of the count and the axonal-loss latent, summed over the latent
         axonal = q.axonal_loss(model.reduced)[None, :]
-        demyelinating = q.demyelinating_pattern(count).astype(float)
-        code = np.nan_to_num(x, nan=0.0)
-        p = np.where((code // 2 == demyelinating)[:, None], np.where((code % 2 == 1)[:, None], axonal, 1 - axonal), 0.0)
+        without, with_ = (q.motor_ncs_pattern(count, np.full(len(count), a)) for a in (False, True))
+        p = (x == without)[:, None] * (1 - axonal) + (x == with_)[:, None] * axonal
     return np.where(seen[:, None], log_rho + np.log(np.maximum(p, TINY)), log_missing)
 
 
@@ -73,24 +72,33 @@ def blocks_term(model: CohortModel, kids: list[str], x: dict[str, np.ndarray],
     """(n, R) log P(the block counts' records, the block flag and the block word | demyelinating count).
 
     Both the flag (exists only where a definite or probable block does) and the word (none / single /
-    multiple / present) depend on the definite and probable counts only through 0, 1 or >= 2 blocked
-    nerves, so each count's record is split into its value 0, 1 and the rest, and the classes are summed
-    exactly.
+    multiple / present) depend on the counts only through 0, 1 or >= 2 blocked nerves, so each count's
+    record is split into its value 0, 1 and the rest, and the classes are summed exactly.
     """
+    counts = q.BLOCK_WORD_COUNTS if q.BLOCK_WORD in kids else q.BLOCK_WORD_COUNTS[:2]
     n = len(ctx["age"])
     split = {}
-    for name in q.BLOCK_WORD_COUNTS:
+    for name in counts:
         split[name] = _split_count(model, name, x[name] if name in kids else None, ctx, n)
     (d0, d1, dt), (p0, p1, pt) = split["nerves_definite_cb"], split["nerves_probable_cb"]
     s_total = dt + pt
     with np.errstate(invalid="ignore", over="ignore"):
         s = _fractions(d0 + p0, np.logaddexp(d1 + p0, d0 + p1), s_total)
+        if "nerves_cidp_cb" in split:
+            c0, c1, c_total = split["nerves_cidp_cb"]
+            c = _fractions(c0, c1, c_total)
+        else:
+            c_total = np.zeros_like(s_total)
+            c = np.stack([np.ones_like(s_total), np.zeros_like(s_total), np.zeros_like(s_total)])
     flag = _flag_factors(model, x, ctx, kids, n)
     word = _block_word_factors(model, x, kids, n)
-    total = sum(s[i] * flag[min(i, 1)] * word[i] for i in range(3))
+    total = np.zeros_like(s_total)
+    for i in range(3):
+        for j in range(3):
+            total = total + s[i] * c[j] * flag[min(i, 1)] * word[max(i, j)]
     with np.errstate(divide="ignore"):
-        out = s_total + np.log(np.maximum(total, 0.0))
-    return np.where(np.isfinite(s_total), np.maximum(out, _LOG_TINY + s_total), _LOG_TINY)
+        out = s_total + c_total + np.log(np.maximum(total, 0.0))
+    return np.where(np.isfinite(s_total + c_total), np.maximum(out, _LOG_TINY + s_total + c_total), _LOG_TINY)
 
 
 def _split_count(model: CohortModel, name: str, value: np.ndarray | None, ctx: dict[str, np.ndarray],

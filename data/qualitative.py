@@ -22,11 +22,9 @@ from mmn_ddx.data.latents import STAGE_KEYS, ReducedGrid, load_priors, resolve
 
 STYLES = ("numbers", "words", "both")
 BLOCK_WORD = "motor_conduction_block"
-BLOCK_WORD_COUNTS = ("nerves_definite_cb", "nerves_probable_cb")
-"""A nerve the word counts as blocked: an EFNS/PNS 2010 definite or probable block (disjoint by definition),
-the grades the guideline calls a block and the criteria read a stated block as (docs/criteria.md, "at least
-probable in each nerve"). Generator 2.2: an EAN/PNS 2021 block alone (a lower amplitude bar, any nerve) is
-not stated as a conduction block; 2.1 counted it too."""
+BLOCK_WORD_COUNTS = ("nerves_definite_cb", "nerves_probable_cb", "nerves_cidp_cb")
+"""A nerve with a block: EFNS/PNS definite or probable (disjoint by definition), or EAN/PNS 2021; the
+number of blocked nerves is at least max(definite + probable, EAN/PNS), the count the word states."""
 TREE_WORDS = {"sensory_ncs": "sensory_nerves_abnormal", "motor_ncs_pattern": "nerves_any_demyelinating",
               BLOCK_WORD: "nerves_any_demyelinating"}
 """Words about nerve counts, with the count (in the nested count tree) they are summed over."""
@@ -95,29 +93,33 @@ def sensory_ncs(abnormal: np.ndarray) -> np.ndarray:
     return np.where(abnormal >= 1, code("sensory_ncs", "abnormal"), code("sensory_ncs", "normal"))
 
 
-def demyelinating_pattern(demyelinating: np.ndarray) -> np.ndarray:
-    """(n,) bool: the demyelinating count reaches the bar for the summary word 'demyelinating'
-    (``demyelinating_pattern_min_nerves``, EAN/PNS 2021 strongly supportive: two nerves); one nerve with
-    some slowing, as axonal loss produces, is not summarised as a demyelinating neuropathy."""
-    return demyelinating >= spec()["demyelinating_pattern_min_nerves"]
+def demyelinating_pattern(demyelinating: np.ndarray, axonal: np.ndarray) -> np.ndarray:
+    """(n,) bool: motor conduction summarised as demyelinating. A neurophysiologist calls it so when the
+    demyelinating abnormalities reach ``demyelinating_pattern_min_nerves`` nerves (EAN/PNS 2021 strongly
+    supportive: two), or when some nerve has one and no axonal loss explains it; one nerve with some slowing
+    beside axonal loss (as in ALS) is summarised as axonal. Never 'normal' with a counted abnormality (the
+    contract's rule)."""
+    some = demyelinating >= 1
+    return (demyelinating >= spec()["demyelinating_pattern_min_nerves"]) | (some & ~axonal.astype(bool))
 
 
 def motor_ncs_pattern(demyelinating: np.ndarray, axonal: np.ndarray) -> np.ndarray:
-    """normal / axonal / demyelinating / mixed from the demyelinating count (:func:`demyelinating_pattern`)
-    and axonal loss."""
+    """normal / axonal / demyelinating / mixed from the demyelinating count and axonal loss
+    (:func:`demyelinating_pattern`); axonal loss alone, or with one demyelinating nerve, is 'axonal'."""
     names = np.array([["normal", "axonal"], ["demyelinating", "mixed"]])
-    words = names[demyelinating_pattern(demyelinating).astype(int), axonal.astype(int)]
+    words = names[demyelinating_pattern(demyelinating, axonal).astype(int), axonal.astype(int)]
     return np.array([code("motor_ncs_pattern", w) for w in words.ravel()]).reshape(words.shape)
 
 
-def block_class(definite: np.ndarray, probable: np.ndarray) -> np.ndarray:
-    """0, 1 or 2 (two or more) nerves with a definite or probable block."""
-    return np.minimum(definite + probable, 2)
+def block_class(definite: np.ndarray, probable: np.ndarray, cidp: np.ndarray) -> np.ndarray:
+    """0, 1 or 2 (two or more) nerves with a block."""
+    return np.minimum(np.maximum(definite + probable, cidp), 2)
 
 
-def motor_conduction_block(definite: np.ndarray, probable: np.ndarray, uncounted: np.ndarray) -> np.ndarray:
+def motor_conduction_block(definite: np.ndarray, probable: np.ndarray, cidp: np.ndarray,
+                           uncounted: np.ndarray) -> np.ndarray:
     """none / single / multiple from the block counts; 'present' where a found block is not counted."""
-    k = block_class(definite, probable)
+    k = block_class(definite, probable, cidp)
     counted = np.where(k == 2, code(BLOCK_WORD, "multiple"), code(BLOCK_WORD, "single"))
     found = np.where(uncounted, code(BLOCK_WORD, "present"), counted)
     return np.where(k == 0, code(BLOCK_WORD, "none"), found)
@@ -199,8 +201,8 @@ def write_words(values: dict[str, np.ndarray], r: np.ndarray, grid: ReducedGrid,
     uncounted = (rng.random(len(r)) < per_document("uncounted_block", grid)[r]) & (not complete)
     values["sensory_ncs"] = sensory_ncs(values["sensory_nerves_abnormal"])
     values["motor_ncs_pattern"] = motor_ncs_pattern(values["nerves_any_demyelinating"], axonal)
-    definite, probable = (values[c] for c in BLOCK_WORD_COUNTS)
-    values[BLOCK_WORD] = motor_conduction_block(definite, probable, uncounted)
+    definite, probable, cidp = (values[c] for c in BLOCK_WORD_COUNTS)
+    values[BLOCK_WORD] = motor_conduction_block(definite, probable, cidp, uncounted)
     values["anti_gm1_igm"] = anti_gm1_igm(values["anti_gm1_igm_ratio"])
     values["csf_protein_raised"] = csf_protein_raised(values["csf_protein_g_per_l"], values["age_at_onset_years"])
     values.update(strength_words(np.stack([values[name] for name in MRC_FIELDS], axis=1)))
