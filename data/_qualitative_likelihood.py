@@ -60,10 +60,11 @@ def word_given_count(model: CohortModel, word: str, x: np.ndarray, count: np.nda
     seen, log_rho, log_missing = _observed(model, word, x)
     if word == "sensory_ncs":
         p = (q.sensory_ncs(count) == x).astype(float)[:, None]
-    else:  # the pattern: a function of the count and the axonal-loss latent, summed over the latent
+    else:  # the pattern: the demyelinating part is fixed by the count, the axonal part is a latent
         axonal = q.axonal_loss(model.reduced)[None, :]
-        without, with_ = (q.motor_ncs_pattern(count, np.full(len(count), a)) for a in (False, True))
-        p = (x == without)[:, None] * (1 - axonal) + (x == with_)[:, None] * axonal
+        demyelinating = (count >= 1).astype(float)
+        code = np.nan_to_num(x, nan=0.0)
+        p = np.where((code // 2 == demyelinating)[:, None], np.where((code % 2 == 1)[:, None], axonal, 1 - axonal), 0.0)
     return np.where(seen[:, None], log_rho + np.log(np.maximum(p, TINY)), log_missing)
 
 

@@ -93,21 +93,10 @@ def sensory_ncs(abnormal: np.ndarray) -> np.ndarray:
     return np.where(abnormal >= 1, code("sensory_ncs", "abnormal"), code("sensory_ncs", "normal"))
 
 
-def demyelinating_pattern(demyelinating: np.ndarray, axonal: np.ndarray) -> np.ndarray:
-    """(n,) bool: motor conduction summarised as demyelinating. A neurophysiologist calls it so when the
-    demyelinating abnormalities reach ``demyelinating_pattern_min_nerves`` nerves (EAN/PNS 2021 strongly
-    supportive: two), or when some nerve has one and no axonal loss explains it; one nerve with some slowing
-    beside axonal loss (as in ALS) is summarised as axonal. Never 'normal' with a counted abnormality (the
-    contract's rule)."""
-    some = demyelinating >= 1
-    return (demyelinating >= spec()["demyelinating_pattern_min_nerves"]) | (some & ~axonal.astype(bool))
-
-
 def motor_ncs_pattern(demyelinating: np.ndarray, axonal: np.ndarray) -> np.ndarray:
-    """normal / axonal / demyelinating / mixed from the demyelinating count and axonal loss
-    (:func:`demyelinating_pattern`); axonal loss alone, or with one demyelinating nerve, is 'axonal'."""
+    """normal / axonal / demyelinating / mixed from the demyelinating count (>= 1 nerve) and axonal loss."""
     names = np.array([["normal", "axonal"], ["demyelinating", "mixed"]])
-    words = names[demyelinating_pattern(demyelinating, axonal).astype(int), axonal.astype(int)]
+    words = names[(demyelinating >= 1).astype(int), axonal.astype(int)]
     return np.array([code("motor_ncs_pattern", w) for w in words.ravel()]).reshape(words.shape)
 
 
