@@ -67,6 +67,15 @@ def proven(statement: Tri) -> Tri:
     return Tri(statement.true, ~statement.true)
 
 
+def proven_unless_measured(c: Columns, statement: Tri, counts: tuple[str, ...]) -> Tri:
+    """:func:`proven`, on the rows whose ``counts`` are not all recorded: where the report gives the counts of
+    the study, its summary word adds nothing to them (a statement never overrides a measurement), in both
+    readings alike (so chart review, which completes unrecorded counts, never overrules a statement)."""
+    measured = c.cached(_key("measured", *counts),
+                        lambda: np.logical_and.reduce([~np.isnan(c.number(f)) for f in counts]))
+    return Tri(statement.true & ~measured, ~(statement.true & ~measured))
+
+
 def count_at_least(c: Columns, field: str, k: int, denominator: str) -> Tri:
     """:meth:`data.columns.Columns.count_at_least`, with the contract's rule for a zero count without its
     denominator in both readings: "none found in the nerves the report studied" - evidence of absence, never

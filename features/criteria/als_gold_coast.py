@@ -39,7 +39,7 @@ from mmn_ddx.features.criteria._stated import (
     block_stated,
     demyelinating_pattern,
     numbers_first,
-    proven,
+    proven_unless_measured,
     reflexes_stated,
 )
 from mmn_ddx.features.criteria.cidp_ean2021 import STRONG_MOTOR_ELEMENTS
@@ -162,8 +162,11 @@ def gc3_no_conduction_block(c: Columns) -> Tri:
     """Criterion 3: "investigations exclude other disease processes". A motor conduction block that meets the
     EFNS/PNS 2010 electrodiagnostic rule of definite or probable MMN (N1 in one nerve, N2 in two), or a block
     the report states without grading it, is evidence of MMN, the mimic criterion 3 exists for (both
-    readings); "no conduction block" is evidence of its absence."""
-    return ~any_of(n1_definite_cb.compute(c), n2_probable_cb_two_nerves.compute(c), proven(block_stated(c)))
+    readings); "no conduction block" is evidence of its absence. The counts decide where they are known: the
+    word summarises the same study, so "conduction block" beside recorded counts that meet neither N1 nor N2
+    (one probable block, a block below the grades) is not read as more than the counts."""
+    stated = proven_unless_measured(c, block_stated(c), ("nerves_definite_cb", "nerves_probable_cb", _MOTOR))
+    return ~any_of(n1_definite_cb.compute(c), n2_probable_cb_two_nerves.compute(c), stated)
 
 
 @_element(
@@ -175,8 +178,10 @@ def gc3_no_demyelinating_neuropathy(c: Columns) -> Tri:
     """Criterion 3: a demyelinating neuropathy, read as the EAN/PNS 2021 strongly supportive motor
     conduction criteria (a)-(f) (two nerves, or block plus another parameter), or motor conduction stated
     demyelinating or mixed (both readings), is another disease process; stated normal or axonal, it is
-    not (the counts then read as none)."""
-    return ~any_of(*(e.compute(c) for e in STRONG_MOTOR_ELEMENTS), proven(demyelinating_pattern(c)))
+    not (the counts then read as none). Recorded counts decide: one nerve with demyelinating-range slowing,
+    which axonal loss produces in ALS, summarised "demyelinating", is not the two-nerve bar."""
+    stated = proven_unless_measured(c, demyelinating_pattern(c), ("nerves_any_demyelinating", _MOTOR))
+    return ~any_of(*(e.compute(c) for e in STRONG_MOTOR_ELEMENTS), stated)
 
 
 @_element(
