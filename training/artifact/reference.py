@@ -58,9 +58,6 @@ ROWS_PER_COMPONENT = 200
 """Fewer profiles for small cohorts: 16 profiles of 116 features fitted to 1 600 patients are so narrow that
 a textbook MMN vignette falls outside them."""
 
-
-def n_components(n_rows: int) -> int:
-    return int(np.clip(n_rows // ROWS_PER_COMPONENT, 2, MAX_COMPONENTS))
 REG_COVAR = 1e-2
 """Variance floor in standardised units: keeps near-constant features from dominating the density."""
 TOP_ATYPICAL = 3
@@ -99,6 +96,11 @@ TYPICAL_SHARE = 1.0 - FLAG_QUANTILE
 
 SMALL_FRAME = 16
 """Up to this many rows, checking plain dicts is faster than per-column pandas work (serving path)."""
+
+
+def n_components(n_rows: int) -> int:
+    """Profiles of the density for ``n_rows`` training patients: one per :data:`ROWS_PER_COMPONENT`, 2 to 16."""
+    return int(np.clip(n_rows // ROWS_PER_COMPONENT, 2, MAX_COMPONENTS))
 
 
 @dataclass(frozen=True)
