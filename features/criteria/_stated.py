@@ -6,8 +6,8 @@ only where the guideline allows (docs/criteria.md, "Findings stated without coun
 
 * :func:`numbers_first` - the counts or grades decide where they are known; the words fill in only where the
   numbers leave the element undecided (a statement never overrides a measurement);
-* :func:`either_proves` - for evidence of another disease (Gold Coast criterion 3): a stated finding is
-  evidence whatever the counts leave open.
+* :func:`proven_unless_measured` - for evidence of another disease (Gold Coast criterion 3): a stated
+  finding is evidence where the record does not give the counts of the same study (with the counts, they decide).
 
 Some statements are read differently per reading: an ungraded "conduction block" cannot be a *definite*
 block and is only read as a block of the guideline's lowest grade in the chart-review reading
@@ -53,12 +53,6 @@ def numbers_first(numbers: Tri, words: Tri) -> Tri:
     """``numbers`` where known, else ``words``: a statement fills an undecided element, never overrides it."""
     unknown = ~(numbers.true | numbers.false)
     return Tri(numbers.true | (unknown & words.true), numbers.false | (unknown & words.false & ~words.true))
-
-
-def either_proves(numbers: Tri, words: Tri) -> Tri:
-    """True if either source proves it; False if one refutes it and neither proves it."""
-    true = numbers.true | words.true
-    return Tri(true, (numbers.false | words.false) & ~true)
 
 
 def proven(statement: Tri) -> Tri:
