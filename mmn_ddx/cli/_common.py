@@ -48,14 +48,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code=code)
 
 
-def read_world(path: Path) -> World:
-    """The world in a ``--world FILE`` (format of priors.yaml); a bad file fails the command naming the problem."""
+def read_world(path: Path, option: str = "--world") -> World:
+    """The world in a world file given by ``option`` (format of priors.yaml); a bad file fails the command
+    naming the option, the file and the problem."""
     from mmn_ddx.data import load_world
 
     try:
         return load_world(path)
     except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
-        raise fail(f"--world {path.name}: {exc}") from None
+        raise fail(f"{option} {path.name}: {exc}") from None
 
 
 def warn(message: str) -> None:

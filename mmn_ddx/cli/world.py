@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-import yaml
 from rich import box
 from rich.table import Column, Table
 from rich.text import Text
 
-from mmn_ddx.cli._common import err, fail, out, progress_bars, read_valid
+from mmn_ddx.cli._common import err, fail, out, progress_bars, read_valid, read_world
 
 if TYPE_CHECKING:
-    from mmn_ddx.data import FitReport, World
+    from mmn_ddx.data import FitReport
 
 world_app = typer.Typer(
     name="world",
@@ -56,7 +55,7 @@ def fit(
     cohort = read_valid(data, skip_invalid=skip_invalid, require_label=True, option="--data", purpose="fitting on")
     extra = None if unlabelled is None else read_valid(unlabelled, skip_invalid=skip_invalid, option="--unlabelled",
                                                        purpose="fitting on")
-    prior = _load_prior(prior_world)
+    prior = None if prior_world is None else read_world(prior_world, "--prior-world")
     with progress_bars(console=err) as bars:
         advance = bars("EM iterations", max_iter)
         try:
@@ -72,17 +71,6 @@ def fit(
     out.print(Text(NOTICE, style="dim"), soft_wrap=True)
     if report is not None:
         report.write_text(to_markdown(result.report, top, output), encoding="utf-8")
-
-
-def _load_prior(path: Path | None) -> World | None:
-    from mmn_ddx.data import load_world
-
-    if path is None:
-        return None
-    try:
-        return load_world(path)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise fail(f"--prior-world: {exc}") from None
 
 
 def _summary(report: FitReport, output: Path) -> str:
