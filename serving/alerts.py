@@ -57,10 +57,15 @@ def few_recorded(recorded: np.ndarray | int, total: int) -> np.ndarray | bool:
     return recorded < LITTLE_INFORMATION_FRACTION * total
 
 
+def lacks_information(recorded: np.ndarray | int, total: int, motor_ncs_done: np.ndarray | bool) -> np.ndarray | bool:
+    """The ``little_information`` rule (per patient): too few optional findings, or no motor conduction result."""
+    return np.logical_or(few_recorded(recorded, total), np.logical_not(motor_ncs_done))
+
+
 def little_information(recorded: int, total: int, motor_ncs_done: bool) -> Warning | None:
-    few = bool(few_recorded(recorded, total))
-    if not few and motor_ncs_done:
+    if not lacks_information(recorded, total, motor_ncs_done):
         return None
+    few = bool(few_recorded(recorded, total))
     return Warning(code=LITTLE_INFORMATION_CODE, message=wording.messages.little_information(
         recorded, total, few_recorded=few, no_motor_ncs=not motor_ncs_done))
 
@@ -98,7 +103,7 @@ def warning_codes(
     """Per patient, the codes of :func:`warnings_for` joined by ``;``, for a whole batch without wording the
     messages (a batch table shows the codes only). ``disagrees``: the criteria's label is a diagnosis other
     than the predicted one (``agrees is False``)."""
-    little = np.logical_or(few_recorded(recorded, total), np.logical_not(motor_ncs_done)).tolist()
+    little = np.asarray(lacks_information(recorded, total, motor_ncs_done)).tolist()
     first = (SYNTHETIC_CODE,) if synthetic else ()
     return [";".join((*first, *((OOD_CODE,) if facts else ()), *((LITTLE_INFORMATION_CODE,) if few else ()),
                       *((DISAGREE_CODE,) if disagree else ())))
