@@ -98,6 +98,12 @@ def train_command(
                                                "literature's uncertainty.")] = None,
     nominal_world: Annotated[bool, typer.Option("--nominal-world", help="With --synthetic: the literature world "
                                                 "(or the --world) only, no randomised worlds.")] = False,
+    shift_worlds: Annotated[int, typer.Option("--shift-worlds", min=0, help="With --synthetic: the model card states "
+                                              "the exported model's log-loss against the Bayes ceiling and its "
+                                              "set coverage on K worlds drawn around the base world that training "
+                                              "did not use (0: skip).")] = 5,
+    shift_patients: Annotated[int, typer.Option("--shift-patients", min=100, help="Synthetic patients per world of "
+                                                "that check (about 5 ms each for the exact posterior).")] = 400,
 ) -> None:
     """Train every model family with nested CV, choose and export the champion, register it in MLflow."""
     both = data is not None and synthetic is not None
@@ -115,7 +121,8 @@ def train_command(
         raise fail(f"unknown families {unknown}; choose from {', '.join(FAMILY_NAMES)}", code=2)
     world = None if world_file is None else read_world(world_file)
     settings = TrainSettings(mode=mode, seed=seed, families=chosen, quick=quick, n_jobs=jobs,
-                             refit_synthetic=refit_synthetic, world=world,
+                             refit_synthetic=refit_synthetic, world=world, shift_worlds=shift_worlds,
+                             shift_patients=shift_patients,
                              worlds=None if nominal_world or synthetic is None else _worlds(worlds, world))
     frame, source, generator = _training_data(data, skip_invalid, synthetic, settings)
     origin = f"{source}; {settings.worlds_description}" if generator else source

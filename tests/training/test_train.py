@@ -95,7 +95,7 @@ def _cli() -> typer.Typer:
 
 def _train(args: list[str]):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(_cli(), ["train", *args, "--no-track", "--quick", "--families", "xgboost",
-                                       "--jobs", "1"])
+                                       "--jobs", "1", *([] if "--shift-worlds" in args else ["--shift-worlds", "0"])])
 
 
 def test_a_bad_row_fails_the_run_with_the_rejection_report(cohort_with_a_bad_row: Path, tmp_path: Path) -> None:

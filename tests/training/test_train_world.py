@@ -44,7 +44,7 @@ def _cli() -> typer.Typer:
 
 def _train(args: list[str], *, track: bool = False):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(_cli(), ["train", *args, "--quick", "--families", "logistic", "--jobs", "1",
-                                       *([] if track else ["--no-track"])])
+                                       "--shift-worlds", "0", *([] if track else ["--no-track"])])
 
 
 def _world_file(path: Path) -> Path:

@@ -14,6 +14,7 @@ from typing import Any
 
 from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, SETTINGS, pre_test_probabilities
 from mmn_ddx.training.artifact.metadata import INTENDED_USE, SYNTHETIC_SOURCE, BundleMetadata, TrainingWorld
+from mmn_ddx.training.evaluation.shifted_worlds import ShiftCheck, card_lines
 
 NOT_FOR_CLINICAL_USE = (
     "**Not for clinical use.** This model was trained on synthetic patients drawn from a generator built on "
@@ -59,6 +60,8 @@ class CardFacts:
     notes: Sequence[str] = field(default_factory=tuple)
     final_holdout: Mapping[str, float] | None = None
     """Held-out metrics of the exported model when it is a refit on more patients (else the champion's)."""
+    shifted_worlds: ShiftCheck | None = None
+    """The exported model in worlds it was not trained on (synthetic training only)."""
 
 
 def _fmt(value: float | None) -> str:
@@ -155,6 +158,7 @@ def render(facts: CardFacts) -> str:
         lines += [f"Prediction sets are calibrated on the held-out split, one threshold per diagnosis (target "
                   f"coverage {facts.coverage:.0%} within each diagnosis, whatever its prevalence).", ""]
     lines += ["## Comparison with the criteria and the Bayes ceiling", *_comparison(facts), "",
+              "## Shifted worlds", *card_lines(facts.shifted_worlds, facts.coverage), "",
               "## Limitations",
               "- Synthetic training data: the generator encodes published frequencies and their dependencies as "
               "far as the literature reports them; real cohorts differ (recording habits, referral patterns, "

@@ -1,10 +1,11 @@
-"""From fitted candidates to a bundle: pipeline, calibration, conformal threshold, OOD reference, card,
-and its export as an MLflow model directory."""
+"""From fitted candidates to a bundle: pipeline, calibration, conformal threshold, OOD reference, card (with
+the shifted-world check of a synthetic training), and its export as an MLflow model directory."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from mmn_ddx.training.artifact.bundle import ModelBundle
 from mmn_ddx.training.artifact.metadata import BundleMetadata, TrainingWorld, code_version, data_digest
 from mmn_ddx.training.artifact.reference import fit_reference
 from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
+from mmn_ddx.training.evaluation.shifted_worlds import shift_check
 from mmn_ddx.training.fitting.candidates import Candidates
 from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, FamilyResult
 from mmn_ddx.training.fitting.models import Family, assemble
@@ -47,9 +49,16 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
         tie_tolerance=TIE_TOLERANCE, notes=(final.note,) if final.note else (),
         final_holdout=final.holdout_metrics if candidates.refit is not None else None,
     )
-    return ModelBundle(pipeline, champion.name, final.calibration, qhat, settings.coverage, reference, metadata,
-                       render(facts), extra={"n_conformal_calibration": len(y_holdout)},
-                       outcomes=fit_outcome_tables())
+    bundle = ModelBundle(pipeline, champion.name, final.calibration, qhat, settings.coverage, reference, metadata,
+                         render(facts), extra={"n_conformal_calibration": len(y_holdout)},
+                         outcomes=fit_outcome_tables())
+    if generator_version and settings.shift_worlds:
+        check = shift_check(bundle.predict_proba, qhat, settings.mode, base=settings.base_world,
+                            n_worlds=settings.shift_worlds, n_patients=settings.shift_patients)
+        figures = {f"shift_{k}": float(v) for k, v in check.summary.items() if k != "targets"}
+        bundle.metadata = metadata.model_copy(update={"metrics": {**metadata.metrics, **figures}})
+        bundle.model_card = render(replace(facts, metadata=bundle.metadata, shifted_worlds=check))
+    return bundle
 
 
 def _training_prior(fitted_on: pd.DataFrame) -> dict[str, float]:
