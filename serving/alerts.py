@@ -6,7 +6,7 @@
   (values or combinations it never saw); tree models extrapolate flatly there.
 * ``little_information`` - most findings are unrecorded, or no result of a motor nerve conduction study
   is (the test every guideline needs): the prediction then rests mostly on the setting's pre-test
-  probabilities. The rule and its reasons: ``training.artifact.pyfunc.LITTLE_INFORMATION_FRACTION``.
+  probabilities. The rule and its reasons: ``training.artifact.pyfunc.lacks_information``.
 * ``criteria_disagree`` - the published criteria point to another diagnosis than the model.
 """
 
@@ -17,11 +17,9 @@ from typing import Final
 
 import numpy as np
 
-from mmn_ddx.data import FEATURE_FIELDS, fields
-from mmn_ddx.features import fields_for_mode
 from mmn_ddx.serving import wording
 from mmn_ddx.serving.result import Warning
-from mmn_ddx.training.artifact import LITTLE_INFORMATION_FRACTION, MOTOR_NCS_FIELDS, Atypical
+from mmn_ddx.training.artifact import MOTOR_NCS_FIELDS, Atypical, few_recorded, lacks_information, optional_fields
 
 # the warning codes (``serving.result.Warning.code``), in the order :func:`warnings_for` lists them
 SYNTHETIC_CODE: Final = "synthetic_training_data"
@@ -29,11 +27,6 @@ OOD_CODE: Final = "out_of_distribution"
 LITTLE_INFORMATION_CODE: Final = "little_information"
 DISAGREE_CODE: Final = "criteria_disagree"
 SYNTHETIC = Warning(code=SYNTHETIC_CODE, message=wording.messages.SYNTHETIC_TRAINING_DATA)
-
-
-def optional_fields(mode: str) -> tuple[str, ...]:
-    """The findings that count for 'how much is recorded': all but the always-required ones."""
-    return tuple(name for name in fields_for_mode(FEATURE_FIELDS, mode) if not fields()[name].required)
 
 
 def recorded_counts(nulls: np.ndarray, columns: Sequence[str], mode: str) -> tuple[np.ndarray, int]:
@@ -50,16 +43,6 @@ def motor_ncs_recorded(nulls: np.ndarray, columns: Sequence[str]) -> np.ndarray:
     """Per patient: any result of the motor conduction study is recorded (:data:`MOTOR_NCS_FIELDS`)."""
     keep = [j for j, name in enumerate(columns) if name in set(MOTOR_NCS_FIELDS)]
     return np.asarray(~nulls[:, keep].all(axis=1), dtype=bool)
-
-
-def few_recorded(recorded: np.ndarray | int, total: int) -> np.ndarray | bool:
-    """Fewer optional findings recorded than :data:`LITTLE_INFORMATION_FRACTION` of them (per patient)."""
-    return recorded < LITTLE_INFORMATION_FRACTION * total
-
-
-def lacks_information(recorded: np.ndarray | int, total: int, motor_ncs_done: np.ndarray | bool) -> np.ndarray | bool:
-    """The ``little_information`` rule (per patient): too few optional findings, or no motor conduction result."""
-    return np.logical_or(few_recorded(recorded, total), np.logical_not(motor_ncs_done))
 
 
 def little_information(recorded: int, total: int, motor_ncs_done: bool) -> Warning | None:

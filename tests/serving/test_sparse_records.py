@@ -21,7 +21,7 @@ from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.serving import alerts
 from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import validate_frame
-from mmn_ddx.training.artifact import LITTLE_INFORMATION_FRACTION, MOTOR_NCS_FIELDS
+from mmn_ddx.training.artifact import LITTLE_INFORMATION_FRACTION, MOTOR_NCS_FIELDS, optional_fields
 from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.artifact.pyfunc import BundlePyfunc
 
@@ -53,7 +53,7 @@ def _by_document(documents: pd.DataFrame, document: str) -> pd.DataFrame:
 
 def _complete(predictor: Predictor, frame: pd.DataFrame) -> np.ndarray:
     """The documented rule, restated: at least half the optional findings and some motor conduction result."""
-    optional = list(alerts.optional_fields(predictor.mode))
+    optional = list(optional_fields(predictor.mode))
     enough = frame[optional].notna().sum(axis=1) >= LITTLE_INFORMATION_FRACTION * len(optional)
     return (enough & frame[list(MOTOR_NCS_FIELDS)].notna().any(axis=1)).to_numpy()
 

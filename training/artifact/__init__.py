@@ -28,8 +28,11 @@ _EXPORTS: dict[str, str] = {
     "TrainingWorld": "mmn_ddx.training.artifact.metadata",
     "OutcomeTables": "mmn_ddx.training.artifact.outcomes",
     "InputError": "mmn_ddx.training.artifact.pyfunc",
+    "few_recorded": "mmn_ddx.training.artifact.pyfunc",
+    "lacks_information": "mmn_ddx.training.artifact.pyfunc",
     "LITTLE_INFORMATION_FRACTION": "mmn_ddx.training.artifact.pyfunc",
     "MOTOR_NCS_FIELDS": "mmn_ddx.training.artifact.pyfunc",
+    "optional_fields": "mmn_ddx.training.artifact.pyfunc",
     "OUTPUT_TYPES": "mmn_ddx.training.artifact.pyfunc",
 }
 __all__ = sorted(_EXPORTS)
@@ -62,4 +65,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         MOTOR_NCS_FIELDS,
         OUTPUT_TYPES,
         InputError,
+        few_recorded,
+        lacks_information,
+        optional_fields,
     )

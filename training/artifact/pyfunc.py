@@ -27,6 +27,7 @@ serving's.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -100,11 +101,28 @@ development cases, ``data/priors.yaml`` reporting), so the count of nerves studi
 every such study missing."""
 
 
-def little_information_mask(frame: pd.DataFrame, optional: list[str]) -> np.ndarray:
-    """Per patient of a canonical frame: too few optional findings, or no motor conduction result at all."""
-    recorded = frame[optional].notna().to_numpy().sum(axis=1)
-    no_motor_ncs = frame[list(MOTOR_NCS_FIELDS)].isna().to_numpy().all(axis=1)
-    return np.asarray((recorded < LITTLE_INFORMATION_FRACTION * len(optional)) | no_motor_ncs, dtype=bool)
+def optional_fields(mode: str) -> tuple[str, ...]:
+    """The findings that count for 'how much is recorded': all but the always-required ones."""
+    specs = fields()
+    return tuple(name for name in fields_for_mode(FEATURE_FIELDS, mode) if not specs[name].required)
+
+
+def few_recorded(recorded: np.ndarray | int, total: int) -> np.ndarray | bool:
+    """Fewer optional findings recorded than :data:`LITTLE_INFORMATION_FRACTION` of them (per patient)."""
+    return recorded < LITTLE_INFORMATION_FRACTION * total
+
+
+def lacks_information(recorded: np.ndarray | int, total: int, motor_ncs_done: np.ndarray | bool) -> np.ndarray | bool:
+    """The ``little_information`` rule (per patient): too few optional findings, or no motor conduction result.
+    The one rule of the pyfunc's codes, ``mmn-ddx predict``'s table and each prediction's warning."""
+    return np.logical_or(few_recorded(recorded, total), np.logical_not(motor_ncs_done))
+
+
+def little_information_mask(frame: pd.DataFrame, optional: Sequence[str]) -> np.ndarray:
+    """Per patient of a canonical frame: :func:`lacks_information`."""
+    recorded = frame[list(optional)].notna().to_numpy().sum(axis=1)
+    motor_ncs_done = ~frame[list(MOTOR_NCS_FIELDS)].isna().to_numpy().all(axis=1)
+    return np.asarray(lacks_information(recorded, len(optional), motor_ncs_done), dtype=bool)
 
 
 @cache
@@ -135,8 +153,7 @@ class BundlePyfunc:
         self._labels = np.array([finding_name(g) for g in self._groups], dtype=object)
         self._membership = np.zeros((len(groups), len(self._groups)))
         self._membership[np.arange(len(groups)), [self._groups.index(g) for g in groups]] = 1.0
-        specs = fields()
-        self._optional = [n for n in fields_for_mode(FEATURE_FIELDS, bundle.mode) if not specs[n].required]
+        self._optional = optional_fields(bundle.mode)
         self._synthetic = getattr(bundle.metadata, "training_data_source", "synthetic") == "synthetic"
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
