@@ -132,14 +132,15 @@ def card_lines(check: ShiftCheck | None, coverage: float) -> list[str]:
     return [
         f"Measured at training on {check.n_worlds} worlds drawn within the stated uncertainty of every generator "
         f"parameter (the document mix included; seed {check.seed}, none of the training worlds) and on the "
-        f"training's own world, {check.n_patients} synthetic patients each; each world's exact posterior is its "
-        "Bayes ceiling. A small check: `benchmarks/shifted_worlds.py` gives the full-size figures.",
+        f"base world (the world training drew its patients from or around), {check.n_patients} synthetic patients "
+        "each; each world's exact posterior is its Bayes ceiling. A small check: `benchmarks/shifted_worlds.py` "
+        "gives the full-size figures.",
         "",
-        "| | shifted worlds | training world |",
+        "| | shifted worlds | base world |",
         "|---|---|---|",
         f"| log-loss / ceiling | median {s['median_log_loss_ratio']:.2f} (worst {s['worst_log_loss_ratio']:.2f}; "
         f"target <= {MEDIAN_RATIO}) | {s['nominal_log_loss_ratio']:.2f} (target <= {NOMINAL_RATIO}) |",
-        f"| training world's posterior / ceiling | median {s['median_literature_posterior_log_loss_ratio']:.2f} "
+        f"| base world's posterior / ceiling | median {s['median_literature_posterior_log_loss_ratio']:.2f} "
         "| 1.00 |",
         f"| {coverage:.0%} prediction sets: coverage | lowest {s['lowest_set_coverage']:.3f} (target >= "
         f"{MIN_COVERAGE}) | {s['nominal_set_coverage']:.3f} |",
