@@ -16,14 +16,14 @@ shared machine the rates move with it, the memory figures do not.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from timing import machine, write_results
 
 RESULTS = Path(__file__).parent / "results" / "big_files.json"
 BLOCK = 50_000
@@ -84,7 +84,6 @@ def main() -> None:
             "validate": measure([cli, "cohort", "validate", str(cohort)]),
             "predict": measure([cli, "predict", str(cohort), "--model", model, "-o", str(folder / "scored.parquet")]),
         }
-        load_after = os.getloadavg()
     for run in runs.values():
         run["rows_per_s"] = round(args.rows / run["seconds"])
         run["under_target"] = run["peak_rss_mb"] < TARGET_MB
@@ -94,12 +93,9 @@ def main() -> None:
         "target_peak_rss_mb": TARGET_MB,
         "runs": runs,
         "model": model_source,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_1m_before_after": [round(load_before[0], 1), round(load_after[0], 1)]},
+        "machine": machine(load_before),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    write_results(RESULTS, result)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,13 @@ Run: .venv/bin/python benchmarks/criteria_readings.py [--real-cases PATH] [--ove
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from timing import best_of
+from timing import best_of, machine, write_results
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.generator import generate_cohort
@@ -117,17 +115,16 @@ def main() -> None:
     parser.add_argument("--real-cases", type=Path, default=REAL_CASES)
     parser.add_argument("--overlay", type=Path, default=OVERLAY)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     figures: dict[str, Any] = {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_average": os.getloadavg()},
         "notice": "Criteria applied to synthetic and published records; not clinically validated.",
         "synthetic_complete_workups": synthetic(),
         "serving_cost": serving_cost(),
     }
     if args.real_cases.is_file():
         figures["real_development_cases"] = real_cases(args.real_cases, args.overlay)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in figures.items() if k != "real_development_cases"}, indent=2))
+    figures["machine"] = machine(load_before)
+    write_results(RESULTS, figures, {k: v for k, v in figures.items() if k != "real_development_cases"})
     if "real_development_cases" in figures:
         real = figures["real_development_cases"]
         print({f"{s} {r}": {k: real[s][r][k] for k in ("coverage", "accuracy_on_labelled")}

@@ -7,9 +7,6 @@ as serving calls it - through a one-row DataFrame (``transform``) and straight f
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -17,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from timing import best_of
+from timing import best_of, machine, write_results
 
 from mmn_ddx.features import MODES, ClinicalFeatures
 
@@ -65,11 +62,8 @@ def main() -> None:
                 median_ms(1000, lambda t=transformer: t.transform_records([record])), 2
             ),
         }
-    figures["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                          "load_average_1min": round(os.getloadavg()[0], 2)}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(figures, indent=2))
+    figures["machine"] = machine()
+    write_results(RESULTS, figures)
 
 
 if __name__ == "__main__":

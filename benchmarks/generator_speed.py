@@ -5,12 +5,10 @@ Target (issue #2): 100 000 patients in under 10 s on 2 cores. Run: .venv/bin/pyt
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 from pathlib import Path
 
-from timing import best_of
+from timing import best_of, machine, write_results
 
 from mmn_ddx.data.exact_posterior import posterior
 from mmn_ddx.data.generator import generate_cohort
@@ -19,6 +17,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "generator.json"
 
 
 def main() -> None:
+    load_before = os.getloadavg()
     generate_cohort(1_000, seed=0)  # warm the cached model
     generate_s = best_of(3, lambda: generate_cohort(100_000, seed=1))
     cohort = generate_cohort(20_000, seed=2)
@@ -27,11 +26,9 @@ def main() -> None:
         "generate_100k_patients_seconds": round(generate_s, 2),
         "generate_target_seconds": 10.0,
         "posterior_20k_patients_seconds": round(posterior_s, 2),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(load_before),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(figures, indent=2))
+    write_results(RESULTS, figures)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timing import machine, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "http_fuzz.json"
@@ -51,13 +52,9 @@ def main() -> None:
         "passed": run.returncode == 0,
         "failure": None if run.returncode == 0 else run.stdout[-3000:],
         "seconds": round(seconds, 1),
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(load_before),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in figures.items() if k != "failure"}, indent=2))
+    write_results(args.output, figures, {k: v for k, v in figures.items() if k != "failure"})
     if not figures["passed"]:
         raise SystemExit(figures["failure"])
 

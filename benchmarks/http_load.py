@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import re
 import signal
 import subprocess
@@ -38,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from http_latency import free_port, patient_bodies, stop_server, wait_ready  # sibling script
+from timing import machine, write_results  # sibling script
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "http_load.json"
@@ -254,13 +254,11 @@ def main() -> None:
                              and steady["p99_ms"] < TARGET_P99_MS),
         "worker_killed": {"seconds": args.kill_seconds, **killed},
         "batch_1000_compact": batch,
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+
         "model": {k: model.get(k) for k in ("name", "version", "uri", "mode")},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(load_before),
     }
-    args.output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(figures, indent=2))
+    write_results(args.output, figures)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ DIR is an exported model directory (default: <home>/models/<model name>, as `mmn
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
+
+from timing import machine, write_results
 
 from mmn_ddx.data import draw_worlds, load_world
 from mmn_ddx.features import MODES
@@ -52,7 +52,7 @@ def main() -> None:
     if len(modes) != 1:
         raise SystemExit(f"all models must share one feature mode, got {sorted(modes)}")
     mode = modes.pop()
-    start = time.perf_counter()
+    start, load_before = time.perf_counter(), os.getloadavg()
     worlds = draw_worlds(args.worlds, seed=args.seed).worlds
     cohorts = [world_cohort(w, args.n_test, args.seed + k, mode) for k, w in enumerate(worlds)]
     nominal = world_cohort(load_world(), args.n_nominal, args.seed + 10_000, mode)
@@ -72,12 +72,9 @@ def main() -> None:
         "nominal_document_weights": nominal.document_weights, "code_version": code_version(),
         "notice": "Synthetic worlds only; the models are not clinically validated.",
         "models": models, "seconds": round(time.perf_counter() - start, 1),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_1min": round(os.getloadavg()[0], 2)},
+        "machine": machine(load_before),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({name: m["summary"] for name, m in models.items()}, indent=2))
+    write_results(RESULTS, figures, {name: m["summary"] for name, m in models.items()})
 
 
 if __name__ == "__main__":

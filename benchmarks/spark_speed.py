@@ -20,15 +20,13 @@ batch in this process (no Spark): local[2] should reach about twice it on an idl
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from timing import best_of
+from timing import best_of, machine, write_results
 
 from mmn_ddx.data.contract import LABEL, fields
 from mmn_ddx.data.generator import generate_cohort
@@ -110,12 +108,9 @@ def main() -> None:
         "one_process_pyfunc_patients_per_s": round(one_process),
         "session_start_s": round(session_s, 2),
         "warm_up_s": round(warm_up_s, 2),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_before": [round(x, 2) for x in load_before],
-                    "load_average_after": [round(x, 2) for x in os.getloadavg()]},
+        "machine": machine(load_before),
     }
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(figures, indent=2))
+    write_results(RESULTS, figures)
 
 
 if __name__ == "__main__":
