@@ -12,8 +12,10 @@ posterior stays exact: it sums them out section by section.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -164,25 +166,41 @@ class CohortModel:
 
     # --- regional MRC pattern ---------------------------------------------------------------------
     def _mrc_table(self) -> np.ndarray:
-        """(G, 8 regions, 6 grades): P(MRC grade) per full latent state and region."""
+        """(G, 8 regions, 6 grades): P(MRC grade) per full latent state and region.
+
+        A state's rows depend only on its diagnosis, phenotype, stage, severity, onset, side and pattern;
+        many states share them (they differ in latents the MRC grades ignore), so each distinct key is
+        computed once: building a world's cohort model is then cheap enough to draw many worlds."""
         spec = self.priors["diseases"]
         table = np.zeros((len(self.full), len(MRC_FIELDS), GRADES))
         levels = self.priors["severity_levels"]
+        rows: dict[tuple[Any, ...], np.ndarray] = {}
         for g in range(len(self.full)):
             r = self.full.reduced_index[g]
             d, p, s = DIAGNOSES[self.reduced.diagnosis[r]], self.reduced.phenotype[r], STAGE_KEYS[self.reduced.stage[r]]
-            mrc = spec[d]["fields"]["mrc"]
-            grades = resolve(mrc["grades"], p, s)[levels[self.full.severity[g]]]
-            for j, region in enumerate(MRC_FIELDS):
-                role = _mrc_role(region, self.full.onset[g], self.full.side[g])
-                p_weak = float(resolve(mrc["p_weak"][role], p, s))
-                scale = pattern_scale(mrc, self.full.pattern[g], role, p, s)
-                p_weak = min(max(p_weak, P_WEAK_MAX), p_weak * scale) if scale > 1 else p_weak * scale
-                weak = np.array(grades["affected" if role.endswith("affected") else "other"], dtype=float)
-                table[g, j, 5] = 1 - p_weak
-                table[g, j, 4::-1] = p_weak * weak / weak.sum()  # grades 4, 3, 2, 1, 0
+            key = (d, p, s, self.full.severity[g], self.full.onset[g], self.full.side[g], self.full.pattern[g])
+            if key not in rows:
+                rows[key] = self._mrc_rows(spec[d]["fields"]["mrc"], p, s, levels[self.full.severity[g]],
+                                           self.full.onset[g], self.full.side[g], self.full.pattern[g])
+            table[g] = rows[key]
         eps = mrc_atypical_rate()
         return (1.0 - eps) * table + eps / GRADES
+
+    @staticmethod
+    def _mrc_rows(mrc: Mapping[str, Any], p: str, s: str, level: str, onset: str, side: int,
+                  pattern: str) -> np.ndarray:
+        """(8 regions, 6 grades) for one key of :meth:`_mrc_table`, before the atypical-grade floor."""
+        grades = resolve(mrc["grades"], p, s)[level]
+        out = np.zeros((len(MRC_FIELDS), GRADES))
+        for j, region in enumerate(MRC_FIELDS):
+            role = _mrc_role(region, onset, side)
+            p_weak = float(resolve(mrc["p_weak"][role], p, s))
+            scale = pattern_scale(mrc, pattern, role, p, s)
+            p_weak = min(max(p_weak, P_WEAK_MAX), p_weak * scale) if scale > 1 else p_weak * scale
+            weak = np.array(grades["affected" if role.endswith("affected") else "other"], dtype=float)
+            out[j, 5] = 1 - p_weak
+            out[j, 4::-1] = p_weak * weak / weak.sum()  # grades 4, 3, 2, 1, 0
+        return out
 
 
 def _nest_counts(dists: dict[str, Distribution]) -> None:

@@ -13,6 +13,7 @@ can be written, read back and used wherever the literature world is.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -89,9 +90,21 @@ def _literature_digest() -> str:
 
 
 def parameter_digest(parameters: dict[str, Any]) -> str:
-    """SHA-256 of the parameters (provenance left out), stable across a YAML round trip."""
+    """SHA-256 of the parameters (provenance left out), stable across a YAML round trip.
+
+    Canonical JSON rather than YAML: the same tree gives the same text, ~100 x faster, which matters when
+    a training draws many worlds. Non-string keys (the count tables' 0, 1, 2) keep their type in the text."""
     tree = {k: v for k, v in parameters.items() if k != PROVENANCE}
-    return hashlib.sha256(yaml.safe_dump(tree, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(_typed_keys(tree), sort_keys=True).encode()).hexdigest()
+
+
+def _typed_keys(value: Any) -> Any:
+    """The tree with every non-string mapping key written as ``type:key`` (JSON keys are strings)."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else f"{type(k).__name__}:{k}": _typed_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed_keys(v) for v in value]
+    return value
 
 
 def load_world(path: Path | None = None) -> World:
