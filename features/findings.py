@@ -164,6 +164,12 @@ _ROWS: list[tuple[str, str, tuple[str, ...], str]] = [
                                              *(_SYMMETRY if where == "unaffected" else ())),
        f"Reflexes {v} in {where} limbs")
       for where in ("affected", "unaffected") for v in _values("reflexes_affected_limbs")],
+    # the limb's own field, else the affected / unaffected reflexes by whether that limb is weak
+    *[(f"reflexes_{limbs}_grade", "reflexes", (f"reflexes_{limbs}", *REFLEX_FIELDS[:2],
+                                              *(f for f in MRC_FIELDS if f.startswith(f"mrc_{limbs[:-1]}_")),
+                                              f"weak_{limbs}", *_SYMMETRY),
+       f"Reflexes in the {limbs} (0 absent - 3 brisk)")
+      for limbs in ("arms", "legs")],
     ("atrophy_grade", "wasting", ("muscle_atrophy",), "Muscle wasting (0 none - 2 marked)"),
     ("atrophy_vs_weakness", "wasting", ("muscle_atrophy", *MRC_FIELDS), "Wasting relative to weakness"),
     ("lmn_regions_clinical", "wasting", ("bulbar_weakness", "muscle_atrophy", *MRC_FIELDS),

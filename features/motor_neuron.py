@@ -9,7 +9,12 @@ hence ``atrophy_vs_weakness``.
 Reports describe reflexes by limb more often than by "affected / unaffected limbs" (contract v2:
 ``reflexes_arms``, ``reflexes_legs``). Where the affected / unaffected fields are null they are read from
 the limb fields, the weak limbs (MRC grades or the words, :func:`features.weakness.arms_weak`) being the
-affected ones, so the same reflex columns hold the same finding whichever way it was written.
+affected ones, so the same reflex columns hold the same finding whichever way it was written. The reverse
+holds too: the reflexes of the arms and of the legs are columns of their own (an ordered grade), read from the
+limb fields or else from the affected / unaffected fields and the weak limbs. Without them the limb words were
+lost whenever the record did not say which limbs are weak (no strength section: a third of the records), and
+areflexia in arms and legs, or brisk leg reflexes, is what the exact posterior leans on there
+(benchmarks/ceiling_gap.py, issue #12).
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ REFLEX_FIELDS: tuple[str, ...] = ("reflexes_affected_limbs", "reflexes_unaffecte
                                   "reflexes_legs")
 REFLEX_VALUES: tuple[str, ...] = fields()["reflexes_affected_limbs"].values or ()
 _NORMAL_REFLEX = REFLEX_VALUES.index("normal")
+REFLEX_GRADES: tuple[float, ...] = tuple(float(code) for code in range(len(REFLEX_VALUES)))
+"""Reflexes as an ordered grade: the dictionary's order, absent 0 < reduced 1 < normal 2 < brisk 3."""
+assert REFLEX_VALUES == ("absent", "reduced", "normal", "brisk"), "REFLEX_GRADES follow the dictionary's order"
 
 ATROPHY_GRADES: dict[str, float] = {"none": 0.0, "mild": 1.0, "marked": 2.0, "present": 1.0}
 """``muscle_atrophy`` as an ordinal grade; ``present`` (wasting stated without a grade) is at least mild."""
@@ -78,6 +86,9 @@ class MotorNeuronFeatures(ContractTransformer):
         affected, unaffected = self._reflexes(columns)
         out.update(one_hot(affected, REFLEX_VALUES, "reflexes_affected"))
         out.update(one_hot(unaffected, REFLEX_VALUES, "reflexes_unaffected"))
+        arms, legs = self._limb_reflexes(columns)
+        out["reflexes_arms_grade"] = ordinal(arms, REFLEX_GRADES)
+        out["reflexes_legs_grade"] = ordinal(legs, REFLEX_GRADES)
         atrophy = ordinal(columns["muscle_atrophy"], ATROPHY_SCORES)
         out["atrophy_grade"] = atrophy
         out["atrophy_vs_weakness"] = self._atrophy_vs_weakness(columns, atrophy)
@@ -96,6 +107,18 @@ class MotorNeuronFeatures(ContractTransformer):
         recorded = columns["reflexes_affected_limbs"], columns["reflexes_unaffected_limbs"]
         return (np.where(recorded[0] != NULL_CODE, recorded[0], by_limb[:, 0]),
                 np.where(recorded[1] != NULL_CODE, recorded[1], by_limb[:, 1]))
+
+    @staticmethod
+    def _limb_reflexes(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+        """Reflex codes in the arms and in the legs: the recorded ones, else the affected-limb reflexes of a
+        limb known to be weak, the unaffected-limb reflexes of one known not to be (the reverse of
+        :meth:`_reflexes`)."""
+        affected, unaffected = columns["reflexes_affected_limbs"], columns["reflexes_unaffected_limbs"]
+        out = []
+        for field, weak in (("reflexes_arms", arms_weak(columns)), ("reflexes_legs", legs_weak(columns))):
+            from_roles = np.where(weak == 1, affected, np.where(weak == 0, unaffected, NULL_CODE))
+            out.append(np.where(columns[field] != NULL_CODE, columns[field], from_roles))
+        return out[0], out[1]
 
     @staticmethod
     def _atrophy_vs_weakness(columns: Columns, atrophy: np.ndarray) -> np.ndarray:

@@ -105,6 +105,34 @@ def test_words_alone_establish_the_findings_a_clinician_reads_in_them(patient: s
     assert row[list(expected)].tolist() == pytest.approx(list(expected.values()), nan_ok=True)
 
 
+@pytest.mark.parametrize(("record", "arms", "legs"), [
+    # areflexia in arms and legs with no strength section: which limbs are affected is unknown, so the
+    # affected / unaffected columns cannot hold it; the limb grades do
+    ({"reflexes_arms": "absent", "reflexes_legs": "absent"}, 0, 0),
+    ({"reflexes_arms": "normal", "reflexes_legs": "brisk"}, 2, 3),
+    # the roles and the weak limbs: a weak arm has the affected-limb reflexes, the strong legs the others
+    ({**FULL, "mrc_arm_distal_left": 3.0, "reflexes_affected_limbs": "brisk", "reflexes_unaffected_limbs": "normal"},
+     3, 2),
+    ({"weak_arms": "none", "weak_legs": "both", "reflexes_affected_limbs": "reduced",
+      "reflexes_unaffected_limbs": "normal"}, 2, 1),
+    ({"reflexes_affected_limbs": "absent"}, math.nan, math.nan),       # no limb known weak: no limb grade
+    ({**FULL, "mrc_leg_distal_left": 4.0, "reflexes_arms": "reduced", "reflexes_affected_limbs": "brisk",
+      "reflexes_unaffected_limbs": "normal"}, 1, 3),                  # the limb word first
+    ({}, math.nan, math.nan),
+])
+def test_reflexes_of_arms_and_legs_from_the_limb_words_or_the_affected_limbs(
+        record: dict[str, Any], arms: float, legs: float) -> None:
+    row = features_of(record).iloc[0]
+    assert [row["reflexes_arms_grade"], row["reflexes_legs_grade"]] == pytest.approx([arms, legs], nan_ok=True)
+
+
+def test_limb_reflex_words_without_the_weak_limbs_reach_the_features_only_as_limb_grades() -> None:
+    row = features_of({"reflexes_arms": "absent", "reflexes_legs": "absent"}).iloc[0]
+    roles = [f"reflexes_{where}_{v}" for where in ("affected", "unaffected") for v in REFLEX_VALUES]
+    assert row[roles].isna().all()
+    assert row[["reflexes_arms_grade", "reflexes_legs_grade"]].tolist() == [0, 0]
+
+
 def test_words_alone_give_no_magnitude_they_do_not_state() -> None:
     row = features_of(PAIRS["MMN"][1]).iloc[0]
     for name in ("weakness_max", "cb_definite_nerves", "cb_definite_fraction", "anti_gm1_log2_ratio",

@@ -1,0 +1,218 @@
+"""Where the champion's excess log-loss over the exact posterior sits (issue #12, literature world).
+
+The champion is the refit the exported model gets (``training.fitting.refit``: XGBoost, a large-data
+setting, temperature chosen on fresh validation patients), fitted here directly on ``--sizes`` fresh
+literature-world patients, at presentation. For each fit it writes to benchmarks/results/ceiling_gap.json:
+
+* the log-loss ratio to the exact posterior (bootstrap CI) after 100, 200, ... boosting rounds (is the
+  model still learning at its cap?) and over the refit sizes (a learning curve: data or representation?);
+* the excess ``-log p_model(y) + log p_bayes(y)`` per document type, writing style of each worded section
+  (numbers / words / both / not reported, read from which of its fields the record has), diagnosis and
+  phenotype: its mean and its share of the total excess;
+* with ``--mixture K``: the exact posterior of the K randomised worlds ``train`` draws by default (seed 0)
+  on the first ``--mixture-n`` test patients: the best a model trained on those worlds can do on the
+  literature world, so the part of its gap that no amount of data or features closes;
+* with ``--extra``: the same model given the contract fields themselves (category codes, numbers) beside the
+  clinical features. If that closes the gap, the features lose information the posterior uses.
+
+Run: nice .venv/bin/python benchmarks/ceiling_gap.py [--sizes 100000 400000] [--n-test 10000] [--extra all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmn_ddx.data import draw_worlds, generate_cohort
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
+from mmn_ddx.data.exact_posterior import posterior
+from mmn_ddx.data.generator import GENERATOR_VERSION
+from mmn_ddx.data.qualitative import spec as qualitative_spec
+from mmn_ddx.features import TREATMENT_FIELDS, ClinicalFeatures, feature_names
+from mmn_ddx.training.artifact import calibration
+from mmn_ddx.training.fitting.models import get_family
+from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS
+
+RESULTS = Path(__file__).resolve().parent / "results" / "ceiling_gap.json"
+MODE = "at-presentation"
+TEST_SEED, TRAIN_SEED, VALIDATION_SEED = 1, 11, 12
+N_VALIDATION = 10_000
+ROUND_STEP = 100
+
+
+def test_cohort(n: int, cache: Path | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The literature-world test patients with their latents, and the exact posterior at presentation."""
+    if cache and (cache / f"test_{n}.pkl").exists():
+        return pd.read_pickle(cache / f"test_{n}.pkl"), np.load(cache / f"post_{n}.npy")
+    frame = generate_cohort(n, seed=TEST_SEED, return_latents=True)
+    post = posterior(records(frame), exclude=TREATMENT_FIELDS)
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+        frame.to_pickle(cache / f"test_{n}.pkl")
+        np.save(cache / f"post_{n}.npy", post)
+    return frame, post
+
+
+def records(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=[c for c in frame.columns if c.startswith("latent_")])
+
+
+def labels(frame: pd.DataFrame) -> np.ndarray:
+    return frame[LABEL].cat.codes.to_numpy()
+
+
+def raw_fields(frame: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
+    """Contract fields as floats: category codes, booleans 0/1, NaN for null."""
+    out = np.empty((len(frame), len(names)))
+    for j, name in enumerate(names):
+        column = frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
+        if fields()[name].type == "category":
+            codes = column.cat.codes.to_numpy().astype(float)
+            out[:, j] = np.where(codes < 0, np.nan, codes)
+        else:
+            out[:, j] = column.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    return out
+
+
+def extra_fields(extra: list[str]) -> tuple[str, ...]:
+    """Field names from ``--extra``: "all" (every field the mode reads), a worded section's name (its numbers
+    and words), or field names."""
+    sections = qualitative_spec()["sections"]
+    names: list[str] = []
+    for item in extra:
+        if item == "all":
+            names += ClinicalFeatures(mode=MODE)._fields()
+        elif item in sections:
+            names += [*sections[item]["numbers"], *sections[item]["words"]]
+        else:
+            names.append(fields()[item].name)
+    return tuple(dict.fromkeys(names))
+
+
+def design(frame: pd.DataFrame, extra: tuple[str, ...]) -> np.ndarray:
+    X = ClinicalFeatures(mode=MODE).fit(records(frame)).transform(records(frame))
+    return np.hstack([X, raw_fields(frame, extra)]) if extra else X
+
+
+def section_styles(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per worded section, the style the record shows: numbers, words, both, or none written."""
+    out = {}
+    for section, s in qualitative_spec()["sections"].items():
+        numbers = frame[list(s["numbers"])].notna().any(axis=1)
+        words = frame[list(s["words"])].notna().any(axis=1)
+        out[f"style_{section}"] = np.select([numbers & words, numbers, words], ["both", "numbers", "words"], "none")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def per_patient_log_loss(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return -np.log(np.clip(probs[np.arange(len(y)), y], calibration.EPS, 1.0))
+
+
+def ratio_ci(model: np.ndarray, bayes: np.ndarray, n_boot: int = 1000, seed: int = 0) -> dict[str, float]:
+    """Ratio of mean log-losses with a paired percentile bootstrap interval."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(len(model), size=(n_boot, len(model)))
+    ratios = model[idx].mean(axis=1) / bayes[idx].mean(axis=1)
+    low, high = np.quantile(ratios, [0.025, 0.975])
+    return {"estimate": round(float(model.mean() / bayes.mean()), 4), "ci_low": round(float(low), 4),
+            "ci_high": round(float(high), 4)}
+
+
+def breakdown(groups: pd.DataFrame, excess: np.ndarray, bayes: np.ndarray) -> dict[str, Any]:
+    """Per grouping column and level: patients, mean excess, share of the total excess, ratio to the posterior."""
+    total = excess.sum()
+    out: dict[str, Any] = {}
+    for column in groups.columns:
+        levels = {}
+        for level, rows in groups.groupby(column, observed=True).indices.items():
+            levels[str(level)] = {"n": len(rows), "mean_excess": round(float(excess[rows].mean()), 4),
+                                  "share_of_excess": round(float(excess[rows].sum() / total), 3),
+                                  "ratio": round(float(1 + excess[rows].sum() / bayes[rows].sum()), 3)}
+        out[column] = dict(sorted(levels.items(), key=lambda kv: -kv[1]["share_of_excess"]))
+    return out
+
+
+def fit(n: int, extra: tuple[str, ...], params: dict[str, Any], test: pd.DataFrame, bayes_ll: np.ndarray
+        ) -> dict[str, Any]:
+    family = get_family("xgboost")
+    start = time.perf_counter()
+    train = generate_cohort(n, seed=TRAIN_SEED)
+    validation = generate_cohort(N_VALIDATION, seed=VALIDATION_SEED)
+    X, y = design(train, extra), labels(train)
+    estimator = family.fit(params, X, y, seed=0)
+    fit_seconds = time.perf_counter() - start
+    X_val, X_test, y_test = design(validation, extra), design(test, extra), labels(test)
+    by_round = {}
+    for rounds in range(ROUND_STEP, params["n_estimators"] + 1, ROUND_STEP):
+        raw_val = estimator.predict(X_val, output_margin=True, iteration_range=(0, rounds))
+        cal = calibration.Calibration("temperature", calibration.fit_temperature(raw_val, labels(validation)))
+        probs = cal.probabilities(estimator.predict(X_test, output_margin=True, iteration_range=(0, rounds)))
+        model_ll = per_patient_log_loss(probs, y_test)
+        by_round[rounds] = {"ratio": ratio_ci(model_ll, bayes_ll), "temperature": round(cal.value, 3)}
+    excess = model_ll - bayes_ll
+    groups = pd.concat([test[["latent_document", LABEL, "latent_phenotype"]].astype(str), section_styles(test)], axis=1)
+    return {"n_train": n, "extra_fields": list(extra), "params": params, "fit_seconds": round(fit_seconds, 1),
+            "n_features": X.shape[1], "by_round": by_round, "excess_by_group": breakdown(groups, excess, bayes_ll)}
+
+
+def mixture_ceiling(test: pd.DataFrame, bayes_ll: np.ndarray, k: int, n: int) -> dict[str, Any]:
+    """The log-loss ratio of the k-world mixture's exact posterior to the literature world's, on n patients."""
+    start = time.perf_counter()
+    part = test.iloc[:n]
+    post = posterior(records(part), exclude=TREATMENT_FIELDS, world=draw_worlds(k, seed=0))
+    mixture_ll = per_patient_log_loss(post, labels(part))
+    return {"worlds": k, "seed": 0, "n_test": n, "ratio": ratio_ci(mixture_ll, bayes_ll[:n]),
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 400_000])
+    parser.add_argument("--n-test", type=int, default=10_000)
+    parser.add_argument("--extra", nargs="+", action="append", default=[],
+                        help="also fit with these contract fields added as columns: 'all', a worded section or "
+                             "field names (repeat the option for several fits)")
+    parser.add_argument("--rounds", type=int, default=None, help="override the boosting rounds")
+    parser.add_argument("--depth", type=int, default=None, help="override the tree depth")
+    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--mixture", type=int, default=0, help="worlds of the randomised-world ceiling (0: none)")
+    parser.add_argument("--mixture-n", type=int, default=2000)
+    parser.add_argument("--cache", type=Path, default=None, help="keep the test cohort and its posterior here")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    params = dict(LARGE_DATA_GRIDS["xgboost"][0])
+    for key, value in (("n_estimators", args.rounds), ("max_depth", args.depth), ("learning_rate", args.learning_rate)):
+        if value is not None:
+            params[key] = value
+    start = time.perf_counter()
+    test, post = test_cohort(args.n_test, args.cache)
+    y = labels(test)
+    bayes_ll = per_patient_log_loss(post, y)
+    seconds = {"test_cohort_and_posterior": round(time.perf_counter() - start, 1)}
+    mixture = mixture_ceiling(test, bayes_ll, args.mixture, args.mixture_n) if args.mixture else None
+    if mixture:
+        print(json.dumps(mixture), flush=True)
+    fits = []
+    for n in args.sizes:
+        for extra in ((), *(extra_fields(e) for e in args.extra)):
+            fits.append(fit(n, extra, params, test, bayes_ll))
+            summary = {k: fits[-1][k] for k in ("n_train", "extra_fields", "fit_seconds", "by_round")}
+            print(json.dumps(summary), flush=True)
+    figures = {"generator_version": GENERATOR_VERSION, "mode": MODE, "world": "literature", "n_test": args.n_test,
+               "bayes_log_loss": round(float(bayes_ll.mean()), 5), "diagnoses": list(DIAGNOSES),
+               "n_clinical_features": len(feature_names(MODE)), "fits": fits, "mixture_ceiling": mixture,
+               "seconds": seconds,
+               "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
