@@ -47,7 +47,7 @@ class WeightVector:
             container[key] = float(value)
 
 
-def _slot(parent: Any, key: Any, path: str, phenotype: str, stage: str) -> tuple[Slot, str]:
+def resolved_slot(parent: Any, key: Any, path: str, phenotype: str, stage: str) -> tuple[Slot, str]:
     """The slot ``latents.resolve(parent[key], phenotype, stage)`` reads, and its dotted path."""
     value = parent[key]
     if isinstance(value, Mapping):
@@ -55,7 +55,7 @@ def _slot(parent: Any, key: Any, path: str, phenotype: str, stage: str) -> tuple
         lineage = [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
         for candidate in [*lineage, "default", stage]:
             if candidate in value:
-                return _slot(value, candidate, f"{path}.{candidate}", phenotype, stage)
+                return resolved_slot(value, candidate, f"{path}.{candidate}", phenotype, stage)
     return (parent, key), path
 
 
@@ -104,15 +104,15 @@ def weight_vectors(parameters: dict[str, Any], reduced: ReducedGrid, full: FullG
         collector.add(f"{base}.phenotypes.{phenotype}.onset", "onset weights", list(onset),
                       [(onset, region) for region in onset], g, list(onset).index(str(full.onset[g])))
         mrc = disease["fields"]["mrc"]
-        (container, key), path = _slot(mrc, "severity_weights", f"{base}.fields.mrc.severity_weights", phenotype,
-                                       stage)
+        (container, key), path = resolved_slot(mrc, "severity_weights", f"{base}.fields.mrc.severity_weights",
+                                               phenotype, stage)
         severity = container[key]
         collector.add(path, "severity weights", levels, [(severity, i) for i in range(len(levels))], g,
                       int(full.severity[g]))
         if full.pattern[g] != DEFAULT_PATTERN:
             patterns = list(mrc["patterns"])
-            found = [_slot(mrc["patterns"][name], "weight", f"{base}.fields.mrc.patterns.{name}.weight", phenotype,
-                           stage) for name in patterns]
+            found = [resolved_slot(mrc["patterns"][name], "weight", f"{base}.fields.mrc.patterns.{name}.weight",
+                                   phenotype, stage) for name in patterns]
             collector.add(found[0][1], "weakness-pattern weights", patterns, [slot for slot, _ in found], g,
                           patterns.index(str(full.pattern[g])))
     vectors = list(collector.vectors.values())

@@ -14,7 +14,7 @@ from functools import cache
 import numpy as np
 
 from mmn_ddx.data import qualitative as q
-from mmn_ddx.data.cohort_model import BLOCK_FLAG, GRADES, CohortModel
+from mmn_ddx.data.cohort_model import BLOCK_FLAG, GRADES, STYLED_CACHE, WORDS_CACHE, CohortModel
 from mmn_ddx.data.contract import MRC_FIELDS
 from mmn_ddx.data.distributions import TINY, Categorical, RoundedContinuous
 
@@ -23,7 +23,7 @@ _LOG_TINY = float(np.log(TINY))
 
 def styled(model: CohortModel, silenced: frozenset[str]) -> CohortModel:
     """The model as seen by one record style: the silenced fields are never written down."""
-    cache_ = model.__dict__.setdefault("_styled", {})
+    cache_ = model.__dict__.setdefault(STYLED_CACHE, {})
     if silenced not in cache_:
         view = copy.copy(model)
         view._record = {name: np.zeros(len(model.reduced)) for name in silenced}
@@ -33,7 +33,7 @@ def styled(model: CohortModel, silenced: frozenset[str]) -> CohortModel:
 
 def recorded_atrophy(model: CohortModel) -> Categorical:
     """muscle_atrophy as written: mild/marked become 'present' at the document's ungraded rate."""
-    cache_ = model.__dict__.setdefault("_qualitative", {})
+    cache_ = model.__dict__.setdefault(WORDS_CACHE, {})
     if q.ATROPHY not in cache_:
         dist = copy.copy(model.dists[q.ATROPHY])
         assert isinstance(dist, Categorical)

@@ -12,6 +12,7 @@ posterior stays exact: it sums them out section by section.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +45,9 @@ BLOCK_FLAG = "sensory_normal_across_cb"
 BLOCK_COUNTS = ("nerves_definite_cb", "nerves_probable_cb")
 """The flag exists only where there is a block (EFNS/PNS 2010 N3): at least one definite or probable CB."""
 GRADES = 6  # MRC 0..5
+STYLED_CACHE, WORDS_CACHE = "_styled", "_qualitative"
+"""Per-model caches that ``data/_qualitative_likelihood.py`` derives from the distributions (record styles,
+findings as written in words): a view with other distributions starts without them."""
 P_WEAK_MAX = 0.995
 """A weakness pattern may raise a region's p_weak up to this (or its own cited value), never to certainty."""
 
@@ -104,6 +108,14 @@ class CohortModel:
         if name in spec:
             return spec[name]["kind"]
         return None  # patient_id, MRC (regional model), onset (a latent), duration (stage model)
+
+    def with_distributions(self, dists: dict[str, Distribution]) -> CohortModel:
+        """A view of this model with some findings' distributions replaced (the world fit's E-step moves the
+        finding rates); the views derived from the distributions (record styles, recorded words) start empty."""
+        view = copy.copy(self)
+        view.__dict__ = {k: v for k, v in self.__dict__.items() if k not in (STYLED_CACHE, WORDS_CACHE)}
+        view.dists = {**self.dists, **dists}
+        return view
 
     # --- recording ---------------------------------------------------------------------------
     def record_probability(self, name: str) -> np.ndarray:

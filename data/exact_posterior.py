@@ -11,7 +11,7 @@ counts are binomials over the nerves studied, summed over that number when it wa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -131,29 +131,35 @@ def _log_joint_chunk(model: CohortModel, x: dict[str, np.ndarray], log_prior: np
 def _log_state_chunk(model: CohortModel, x: dict[str, np.ndarray], excluded: set[str]) -> np.ndarray:
     """(n, G) log p(record | full latent state): the findings and their reporting, without the latent weights
     (the world fit's E-step re-weights these as the weights move, ``data/world_fit.py``)."""
+    reduced, full = _log_state_parts(model, x, excluded)
+    expanded = reduced[:, model.full.reduced_index]
+    return expanded if full is None else full + expanded
+
+
+def _log_state_parts(model: CohortModel, x: dict[str, np.ndarray],
+                     excluded: set[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The (n, R) part of the log-likelihood on the reduced grid and the (n, G) part on the full grid (None
+    when no section needed it): their sum, the reduced part expanded, is :func:`_log_state_chunk`."""
     ctx = {"age": x["age_at_onset_years"]}
     index = model.full.reduced_index
     reduced = np.zeros((len(ctx["age"]), len(model.reduced)))
-    full = np.zeros((len(ctx["age"]), len(model.full)))
+    full: np.ndarray | None = None
     for section in model.sections:
         names = [f for f in section.fields if f not in excluded]
         if not names:
             continue
         within, on_full = _styled_section_log_lik(model, section, names, x, ctx)
-        if section.always_reported:  # e.g. the history: no mixture over omitting it
-            if on_full:
-                full += within
-            else:
-                reduced += within
-            continue
-        any_observed = np.logical_or.reduce([~np.isnan(x[f]) for f in names])[:, None]
+        if not section.always_reported:  # e.g. the history: no mixture over omitting it
+            any_observed = np.logical_or.reduce([~np.isnan(x[f]) for f in names])[:, None]
+            log_report, log_not_report = ((section.log_report[index], section.log_not_report[index]) if on_full
+                                          else (section.log_report, section.log_not_report))
+            omitted = np.where(any_observed, -np.inf, log_not_report[None, :])
+            within = np.logaddexp(log_report[None, :] + within, omitted)
         if on_full:  # the MRC grades live on the full grid
-            omitted = np.where(any_observed, -np.inf, section.log_not_report[index][None, :])
-            full += np.logaddexp(section.log_report[index][None, :] + within, omitted)
+            full = within if full is None else full + within
         else:
-            omitted = np.where(any_observed, -np.inf, section.log_not_report[None, :])
-            reduced += np.logaddexp(section.log_report[None, :] + within, omitted)
-    return full + reduced[:, index]
+            reduced += within
+    return reduced, full
 
 
 def log_state_likelihoods(records: pd.DataFrame, exclude: Iterable[str] = (), world: World | None = None) -> np.ndarray:
@@ -167,6 +173,34 @@ def log_state_likelihoods(records: pd.DataFrame, exclude: Iterable[str] = (), wo
             chunk = {k: v[start : start + CHUNK] for k, v in codes.items()}
             out[start : start + CHUNK] = _log_state_chunk(model, chunk, excluded)
         return out
+
+
+def record_codes(records: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The records as the float codes the likelihood reads (an absent field all null)."""
+    return _codes(records, ())[0]
+
+
+def log_section_likelihoods(model: CohortModel, codes: dict[str, np.ndarray],
+                            kept: Collection[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    """log p(the recorded fields in ``kept`` | latent state) under ``model``, without the latent weights, as
+    its (n, R) part on the reduced grid and its (n, G) part on the full grid (None when nothing needs it).
+    ``kept`` should hold whole sections (the log-likelihood is a sum over sections): the world fit
+    recomputes only the sections whose finding rates it moves, on a model with its own tables."""
+    excluded = set(fields()) - set(kept)
+    n = len(next(iter(codes.values())))
+    reduced = np.empty((n, len(model.reduced)))
+    parts: list[tuple[int, np.ndarray]] = []
+    for start in range(0, n, CHUNK):
+        chunk = {k: v[start : start + CHUNK] for k, v in codes.items()}
+        reduced[start : start + CHUNK], full = _log_state_parts(model, chunk, excluded)
+        if full is not None:
+            parts.append((start, full))
+    if not parts:
+        return reduced, None
+    out = np.zeros((n, len(model.full)))
+    for start, full in parts:
+        out[start : start + len(full)] = full
+    return reduced, out
 
 
 def _styled_section_log_lik(model: CohortModel, section: Section, names: list[str], x: dict[str, np.ndarray],

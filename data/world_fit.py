@@ -1,26 +1,43 @@
 """Fit the world to a real labelled cohort: MAP estimates with the literature world as the prior (issue #14).
 
-What is fitted: **every latent-state weight** (``data/_latent_weights.py``): the document mix
-(``reporting.weights``), each diagnosis' phenotype and stage weights, each phenotype's onset weights, the
-severity weights and the weakness-pattern weights (per phenotype/stage key where ``priors.yaml`` resolves
-them). What is *not* fitted, and keeps the prior world's value (:data:`NOT_FITTED`): the findings'
-per-field parameters, the reporting model and the MRC tables. The report says the same.
+What is fitted:
 
-How: EM over the latent states with conjugate priors.
+* **every latent-state weight** (``data/_latent_weights.py``): the document mix (``reporting.weights``),
+  each diagnosis' phenotype and stage weights, each phenotype's onset weights, the severity weights and
+  the weakness-pattern weights (per phenotype/stage key where ``priors.yaml`` resolves them);
+* **the findings' Bernoulli and categorical rates** (``data/_finding_rates.py``): each ``p`` of a
+  ``bernoulli`` field and each ``probs`` of a ``categorical`` field, per diagnosis/phenotype/stage key, in
+  the history, reflexes, sensory examination, EMG, laboratory, imaging and treatment sections.
+
+What is *not* fitted, and keeps the prior world's value (:data:`NOT_FITTED`, the report says the same):
+the rates of the strength and nerve-conduction sections (exact, but each step would recompute the MRC
+grades on the full grid and the nerve-count trees once per value: over the one-minute budget), the
+binomial nerve-count rates (their expected counts need the expected number of nerves at risk, itself
+summed over unrecorded parent counts: not done), the rate of a finding conditional on another (UMN signs
+given the reflexes), the continuous findings and every other location/scale (no conjugate update), the
+reporting model, the MRC tables and the atypical rates.
+
+How: EM over the latent states and the findings' unrecorded values, with conjugate priors.
 
 * E-step, exact: for each labelled record the posterior over the full latent grid of its diagnosis,
-  from the same per-state likelihood the exact posterior uses (``exact_posterior.log_state_likelihoods``:
-  a null is not a normal value, it is "section omitted", "test not done" or "not written down", each with
-  its probability). Unlabelled records sum over the diagnosis too, with the labelled mix (add-one) as its
-  prior. The per-state likelihood of the findings does not depend on the weights, so it is computed once
-  and each iteration only re-weights it.
-* M-step, MAP: each weight vector p has the prior Dirichlet(1 + S kappa p0), whose mode is the prior
-  world's p0 and whose strength is S times kappa, the effective sample size the literature's uncertainty
-  states (``data/uncertainty.py``); the update is p = (expected counts + S kappa p0) / (N + S kappa).
-  This is exact EM for the log posterior, which therefore never decreases (checked by the tests).
+  from the same per-state likelihood the exact posterior uses (``exact_posterior``: a null is not a normal
+  value, it is "section omitted", "test not done" or "not written down", each with its probability).
+  Unlabelled records sum over the diagnosis too, with the labelled mix (add-one) as its prior. For a
+  fitted rate, the expected count of each category is the posterior probability that the record's value
+  was a typical draw of it: for a recorded value that value, for a null the section's likelihood with
+  the value forced to each category (``_finding_rates``), so self-masked unremarkable values, omitted
+  sections and tests not done are summed over exactly.
+* M-step, MAP: each weight or rate vector p has the prior Dirichlet(1 + S kappa p0) (a Beta for a
+  Bernoulli p), whose mode is the prior world's p0 and whose strength is S times kappa, the effective
+  sample size the literature's uncertainty states (``data/uncertainty.py``); the update is
+  p = (expected counts + S kappa p0) / (N + S kappa). The weights are iterated to convergence at fixed
+  rates (cheap: the per-state likelihood is re-weighted only), then the rates take one step (their
+  sections are recomputed), and so on: each step is an exact EM step for the log posterior, which
+  therefore never decreases (checked by the tests).
 * Intervals: 90 %, from a Beta with its mode at the MAP value and the strength of the prior plus the
   records' *effective n*: the expected count less the missing information (Louis 1982), so that weights
-  the findings barely identify get the wide interval they deserve (:func:`_fitted_weights`).
+  the findings barely identify, and rates of findings mostly left unwritten, get the wide interval they
+  deserve (:func:`_with_intervals`).
 
 Why hand-written: no library fits this model. pomegranate's discrete Bayesian networks do not learn
 with hidden variables (the add-on nnvutisa/EM_BayesNet exists for that reason), bnlearn's
@@ -46,21 +63,43 @@ from scipy import sparse
 from scipy.special import logsumexp
 from scipy.stats import beta as beta_distribution
 
+from mmn_ddx.data._finding_rates import (
+    FindingVector,
+    Parts,
+    current_model,
+    finding_vectors,
+    on_full_grid,
+    posterior_rates,
+    sections_of,
+)
 from mmn_ddx.data._latent_weights import WeightVector, state_log_weights, weight_vectors
-from mmn_ddx.data.contract import DIAGNOSES, LABEL, to_canonical
-from mmn_ddx.data.exact_posterior import log_state_likelihoods
+from mmn_ddx.data.cohort_model import cohort_model
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields, to_canonical
+from mmn_ddx.data.exact_posterior import log_section_likelihoods, log_state_likelihoods, record_codes
 from mmn_ddx.data.latents import full_grid, reduced_grid
 from mmn_ddx.data.world import PROVENANCE, World, load_world
 
 DEFAULT_MAX_ITER = 100
 DEFAULT_TOL = 1e-6
 """Stop when one iteration raises the log posterior by less than this per record."""
+RATE_TOL = 1e-4
+"""Stop when a step of the finding rates raises the log posterior by less than this per record: each such
+step recomputes their sections (seconds for 500 records), and EM's slow tail then moves the rates by a
+small fraction of their intervals."""
 INTERVAL = 0.90
 FITTED = ("document mix", "phenotype weights", "stage weights", "onset weights", "severity weights",
-          "weakness-pattern weights")
+          "weakness-pattern weights",
+          "finding rates (Bernoulli p, category probs) of the history, reflexes, sensory examination, EMG, "
+          "laboratory, imaging and treatment sections")
 NOT_FITTED = (
-    "finding parameters per diagnosis/phenotype/stage (Bernoulli p, category probs, nerve-count rates, "
-    "continuous values, treatment responses)",
+    "finding rates of the strength and nerve-conduction sections (muscle atrophy, fasciculations, weak nerve "
+    "territories, sensory nerves normal across a block): exact, but each step would recompute the MRC grades "
+    "and nerve-count trees per value, over the one-minute budget",
+    "binomial nerve-count rates: their expected counts need the expected nerves at risk, summed over "
+    "unrecorded parent counts (not done)",
+    "conditional rates (upper motor neuron signs given the reflexes)",
+    "continuous findings and other locations/scales (age, duration, CSF, anti-GM1, Poisson means): no "
+    "conjugate update",
     "reporting model (section report rates, test rates, record rates, unremarkable factors, writing styles)",
     "MRC grade tables and p_weak per region",
     "atypical rates and class prior presets",
@@ -70,8 +109,8 @@ NOT_FITTED = (
 
 @dataclass(frozen=True)
 class FittedWeight:
-    """One fitted latent weight: prior value, MAP value, its 90 % posterior interval and the expected
-    number of records that informed it (the vector's expected count)."""
+    """One fitted latent weight or finding rate: prior value, MAP value, its 90 % posterior interval and the
+    effective number of records that informed it (the vector's expected count less the missing information)."""
 
     path: str
     group: str
@@ -89,7 +128,8 @@ class FittedWeight:
 
 @dataclass(frozen=True)
 class FitReport:
-    """What the fit changed: every fitted weight (largest move first), what was not fitted, convergence."""
+    """What the fit changed: every fitted weight and finding rate (largest move first), what was not fitted,
+    convergence."""
 
     weights: tuple[FittedWeight, ...]
     not_fitted: tuple[str, ...]
@@ -131,85 +171,158 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
     _check_arguments(cohort, unlabelled, strength, max_iter, tol)
     unlabelled = unlabelled if unlabelled is not None else cohort.iloc[:0]
     with prior.active():
-        reduced, full = reduced_grid(), full_grid()
+        reduced, full, model = reduced_grid(), full_grid(), cohort_model()
     parameters = copy.deepcopy(prior.parameters)
     vectors = weight_vectors(parameters, reduced, full)
-    for vector in vectors:  # the pattern weights are stated unnormalised (``latents.pattern_weights``)
+    findings = finding_vectors(parameters, reduced, model)
+    every: list[WeightVector | FindingVector] = [*vectors, *findings]
+    for vector in every:  # the pattern weights are stated unnormalised (``latents.pattern_weights``)
         vector.write(vector.values() / vector.values().sum())
-    p0 = [v.values() for v in vectors]
-    alphas = [strength * v.kappa * p for v, p in zip(vectors, p0, strict=True)]
-    diagnosis_of_state = reduced.diagnosis[full.reduced_index]
-    e_step = _EStep(cohort, unlabelled, prior, diagnosis_of_state)
+    alphas = [strength * v.kappa * v.values() for v in vectors]
+    finding_alphas = [strength * v.kappa * v.values() for v in findings]
+    likelihood = _Likelihood(cohort, unlabelled, prior, findings)
+    e_step = _EStep(cohort, unlabelled, prior, reduced.diagnosis[full.reduced_index], likelihood(parameters))
     history: list[float] = []
-    converged = False
+    converged, refreshed = False, True
     for i in range(max_iter):
-        log_lik, counts = e_step(state_log_weights(vectors, len(full)))
-        history.append(log_lik + sum(_log_prior_density(v, a) for v, a in zip(vectors, alphas, strict=True)))
+        log_weight = state_log_weights(vectors, len(full))
+        log_lik, counts = e_step(log_weight)
+        history.append(log_lik + sum(_log_prior_density(v, a) for v, a in zip(vectors, alphas, strict=True))
+                       + sum(_log_prior_density(v, a) for v, a in zip(findings, finding_alphas, strict=True)))
         if on_iteration is not None:
             on_iteration(i, history[-1])
-        if i > 0 and history[-1] - history[-2] < tol * e_step.records:
-            converged = True
-            break
+        enough = (max(tol, RATE_TOL) if refreshed else tol) * e_step.records
+        if i > 0 and history[-1] - history[-2] < enough:
+            if refreshed or not findings:  # neither the weights nor the finding rates move any more
+                converged = True
+                break
+            _update_findings(findings, finding_alphas, likelihood, e_step.responsibility(log_weight))
+            e_step.set_likelihood(likelihood(parameters))
+            refreshed = True
+            continue
+        refreshed = False
         for vector, alpha in zip(vectors, alphas, strict=True):
             n_c = _expected_counts(vector, counts)
             vector.write((n_c + alpha) / (n_c.sum() + alpha.sum()))
-    weights = _fitted_weights(vectors, alphas, p0, e_step, state_log_weights(vectors, len(full)))
-    report = FitReport(weights, NOT_FITTED, tuple(history), converged,
-                       len(cohort), len(unlabelled), strength)
+    log_weight = state_log_weights(vectors, len(full))
+    weights = _fitted_weights(vectors, alphas, e_step, log_weight)
+    rates = _fitted_rates(findings, finding_alphas, likelihood, e_step.responsibility(log_weight))
+    report = FitReport(tuple(sorted(weights + rates, key=lambda w: -w.moved)), NOT_FITTED, tuple(history),
+                       converged, len(cohort), len(unlabelled), strength)
     parameters[PROVENANCE] = _provenance(cohort, unlabelled, prior, report)
     source = f"fitted to a cohort of {len(cohort) + len(unlabelled)} records, prior {prior.digest[:12]} x {strength:g}"
     return WorldFit(World(parameters, source), report)
 
 
-class _EStep:
-    """The per-state log-likelihoods (computed once) and the responsibilities given the state weights."""
+class _Likelihood:
+    """(n, G) log p(record | full state) as the finding rates move: the sections holding no fitted rate are
+    computed once, the others again at each refresh (labelled records first, then the unlabelled)."""
 
     def __init__(self, cohort: pd.DataFrame, unlabelled: pd.DataFrame, prior: World,
-                 diagnosis_of_state: np.ndarray) -> None:
+                 findings: list[FindingVector]) -> None:
+        parts = [record_codes(f) for f in (cohort, unlabelled) if len(f)]
+        self.codes = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        self.prior, self.findings = prior, findings
+        with prior.active():  # everything but the fitted rates is the prior world's
+            self.prior_model = self.model = cohort_model()
+            self.sections = sections_of(findings, self.model)
+            moving = {f for section in self.sections for f in section}
+            self.fixed = on_full_grid(log_section_likelihoods(self.model, self.codes, set(fields()) - moving),
+                                      self.model.full)
+        self.terms: dict[tuple[str, ...], Parts] = {}
+
+    def __call__(self, parameters: dict[str, Any]) -> np.ndarray:
+        """The log-likelihoods at the rates in ``parameters`` (the current fitted tree)."""
+        with self.prior.active():
+            self.model = current_model(self.prior_model, parameters, self.findings)
+            self.terms = {s: log_section_likelihoods(self.model, self.codes, s) for s in self.sections}
+        return self.fixed + sum((on_full_grid(t, self.model.full) for t in self.terms.values()),
+                                np.zeros_like(self.fixed))
+
+    def posterior_rates(self, responsibility: np.ndarray) -> list[tuple[FindingVector, np.ndarray]]:
+        with self.prior.active():
+            return list(posterior_rates(self.findings, self.model, self.codes, self.terms, responsibility,
+                                        self.prior_model.full))
+
+
+def _update_findings(findings: list[FindingVector], alphas: list[np.ndarray], likelihood: _Likelihood,
+                     responsibility: np.ndarray) -> None:
+    """M-step of the finding rates: theta = (expected typical counts + alpha) / (their total + sum alpha)."""
+    by_path = {id(v): a for v, a in zip(findings, alphas, strict=True)}
+    for vector, per_record in likelihood.posterior_rates(responsibility):
+        n_c, alpha = per_record.sum(axis=0), by_path[id(vector)]
+        vector.write((n_c + alpha) / (n_c.sum() + alpha.sum()))
+
+
+class _EStep:
+    """The per-state log-likelihoods and the responsibilities given the state weights."""
+
+    def __init__(self, cohort: pd.DataFrame, unlabelled: pd.DataFrame, prior: World,
+                 diagnosis_of_state: np.ndarray, likelihood: np.ndarray | None = None) -> None:
         labels = pd.Categorical(cohort[LABEL], categories=list(DIAGNOSES)).codes
         self.records = len(cohort) + len(unlabelled)
         self.states = [np.flatnonzero(diagnosis_of_state == d) for d in range(len(DIAGNOSES))]
-        lik = log_state_likelihoods(cohort, world=prior) if len(cohort) else np.zeros((0, len(diagnosis_of_state)))
         self.rows = [np.flatnonzero(labels == d) for d in range(len(DIAGNOSES))]
-        self.labelled = [lik[np.ix_(rows, states)] for rows, states in zip(self.rows, self.states, strict=True)]
-        self.unlabelled = log_state_likelihoods(unlabelled, world=prior) if len(unlabelled) else None
         mix = (np.bincount(labels, minlength=len(DIAGNOSES)) + 1.0) / (len(cohort) + len(DIAGNOSES))
         self.log_class = np.log(mix)[diagnosis_of_state]
+        self.n_labelled = len(cohort)
+        if likelihood is None:
+            likelihood = np.concatenate([log_state_likelihoods(f, world=prior) if len(f) else
+                                         np.zeros((0, len(diagnosis_of_state))) for f in (cohort, unlabelled)])
+        self.set_likelihood(likelihood)
+
+    def set_likelihood(self, likelihood: np.ndarray) -> None:
+        """Take new (n, G) log p(record | state) (labelled records first), e.g. after the finding rates moved."""
+        lik = likelihood[: self.n_labelled]
+        self.labelled = [lik[np.ix_(rows, states)] for rows, states in zip(self.rows, self.states, strict=True)]
+        self.unlabelled = likelihood[self.n_labelled :] if self.records > self.n_labelled else None
 
     def __call__(self, log_weight: np.ndarray) -> tuple[float, np.ndarray]:
         """(log p(records | weights), (G,) expected number of records in each state)."""
         counts = np.zeros(len(log_weight))
         total = 0.0
-        for states, responsibility, norm in self._responsibilities(log_weight):
+        for _, states, responsibility, norm in self._responsibilities(log_weight):
             counts[states] += responsibility.sum(axis=0)
             total += float(norm.sum())
         return total, counts
+
+    def responsibility(self, log_weight: np.ndarray) -> np.ndarray:
+        """(n, G) posterior over the full states of every record (labelled first, then the unlabelled)."""
+        out = np.zeros((self.records, len(log_weight)))
+        for rows, states, responsibility, _ in self._responsibilities(log_weight):
+            out[np.ix_(rows, states)] = responsibility
+        return out
 
     def moments(self, log_weight: np.ndarray, category: sparse.csr_array, context: sparse.csr_array) -> np.ndarray:
         """(5, C) sums over records of a, b, a^2, ab, b^2, where a = P(state in category | record) and
         b = P(state uses the category's vector | record): what the missing information needs."""
         out = np.zeros((5, category.shape[1]))
-        for states, responsibility, _ in self._responsibilities(log_weight):
-            a = responsibility @ category[states]
-            b = responsibility @ context[states]
-            out += np.stack([a.sum(0), b.sum(0), (a * a).sum(0), (a * b).sum(0), (b * b).sum(0)])
+        for _, states, responsibility, _ in self._responsibilities(log_weight):
+            out += _moments(responsibility @ category[states], responsibility @ context[states])
         return out
 
-    def _responsibilities(self, log_weight: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Per group of records (each labelled diagnosis, then the unlabelled): the states they may be in,
-        their (n, states) posterior over them and each record's log-likelihood."""
-        groups = [(states, rows, "labelled row", lik + log_weight[states][None, :])
+    def _responsibilities(self, log_weight: np.ndarray
+                          ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per group of records (each labelled diagnosis, then the unlabelled): their rows in the records,
+        the states they may be in, their (n, states) posterior over them and each record's log-likelihood."""
+        groups = [(rows, states, rows, "labelled row", lik + log_weight[states][None, :])
                   for states, rows, lik in zip(self.states, self.rows, self.labelled, strict=True) if len(lik)]
         if self.unlabelled is not None:
-            groups.append((np.arange(len(log_weight)), np.arange(len(self.unlabelled)), "unlabelled row",
+            rows = np.arange(len(self.unlabelled))
+            groups.append((self.n_labelled + rows, np.arange(len(log_weight)), rows, "unlabelled row",
                            self.unlabelled + (log_weight + self.log_class)[None, :]))
-        for states, rows, kind, joint in groups:
+        for rows, states, named, kind, joint in groups:
             norm = logsumexp(joint, axis=1)
             if not np.all(np.isfinite(norm)):
-                first = int(rows[np.flatnonzero(~np.isfinite(norm))[0]]) + 1
+                first = int(named[np.flatnonzero(~np.isfinite(norm))[0]]) + 1
                 raise ValueError(f"{kind} {first}: impossible under the prior world for its diagnosis (zero "
                                  "likelihood); check its values")
-            yield states, np.exp(joint - norm[:, None]), norm
+            yield rows, states, np.exp(joint - norm[:, None]), norm
+
+
+def _moments(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(5, C): the sums over records of a, b, a^2, ab, b^2."""
+    return np.stack([a.sum(0), b.sum(0), (a * a).sum(0), (a * b).sum(0), (b * b).sum(0)])
 
 
 def _expected_counts(vector: WeightVector, counts: np.ndarray) -> np.ndarray:
@@ -217,15 +330,15 @@ def _expected_counts(vector: WeightVector, counts: np.ndarray) -> np.ndarray:
     return np.bincount(vector.state_category[used], weights=counts[used], minlength=len(vector.categories))
 
 
-def _log_prior_density(vector: WeightVector, alpha: np.ndarray) -> float:
+def _log_prior_density(vector: WeightVector | FindingVector, alpha: np.ndarray) -> float:
     """log Dirichlet(1 + alpha) density up to a constant: sum alpha log p (0 log 0 = 0: structural zeros)."""
     with np.errstate(divide="ignore"):
         return float(np.sum(np.where(alpha > 0, alpha * np.log(vector.values()), 0.0)))
 
 
-def _fitted_weights(vectors: list[WeightVector], alphas: list[np.ndarray], p0: list[np.ndarray], e_step: _EStep,
-                    log_weight: np.ndarray) -> tuple[FittedWeight, ...]:
-    """Every free weight (vectors with at least two non-zero categories), the largest move first.
+def _fitted_weights(vectors: list[WeightVector], alphas: list[np.ndarray], e_step: _EStep,
+                    log_weight: np.ndarray) -> list[FittedWeight]:
+    """Every free weight (vectors with at least two non-zero categories) with its interval.
 
     The interval is a Beta with its mode at the MAP value and concentration the prior's pseudo-count plus
     an *effective n*: the expected count less the information lost because each record's latent state is
@@ -239,25 +352,52 @@ def _fitted_weights(vectors: list[WeightVector], alphas: list[np.ndarray], p0: l
     shape = (len(log_weight), len(columns))
     category, context = (sparse.csr_array((np.ones(len(pairs)), tuple(np.array(pairs).T)), shape=shape)
                          for pairs in (rows, used))
-    sum_a, sum_b, sum_aa, sum_ab, sum_bb = e_step.moments(log_weight, category, context)
+    moments = e_step.moments(log_weight, category, context)
+    out, j = [], 0
+    for vector, alpha in zip(vectors, alphas, strict=True):
+        width = len(vector.categories)
+        out += _with_intervals(vector.path, vector.group, vector.categories, vector.values(), alpha,
+                               moments[:, j : j + width])
+        j += width
+    return out
+
+
+def _fitted_rates(findings: list[FindingVector], alphas: list[np.ndarray], likelihood: _Likelihood,
+                  responsibility: np.ndarray) -> list[FittedWeight]:
+    """Every fitted finding rate with its interval, as for the weights: here a record's a is the posterior
+    probability that its value was a typical draw of the category, b that it was a typical draw of the
+    vector at all (a null value informs the rate only as far as the reporting model lets it). A Bernoulli
+    rate is reported once, as P(True)."""
+    by_vector = {id(v): a for v, a in zip(findings, alphas, strict=True)}
+    out = []
+    for vector, a in likelihood.posterior_rates(responsibility):
+        b = np.broadcast_to(a.sum(axis=1, keepdims=True), a.shape)
+        rates = _with_intervals(vector.path, vector.group, vector.categories, vector.values(),
+                                by_vector[id(vector)], _moments(a, b))
+        out += [w for w in rates if vector.keys or w.category == "True"]
+    return out
+
+
+def _with_intervals(path: str, group: str, categories: list[str], fitted: np.ndarray, alpha: np.ndarray,
+                    moments: np.ndarray) -> list[FittedWeight]:
+    """One :class:`FittedWeight` per free category (prior ``alpha`` > 0) of a vector with at least two."""
+    sum_a, sum_b, sum_aa, sum_ab, sum_bb = moments
+    prior = alpha / alpha.sum()
+    free = alpha > 0
+    if free.sum() < 2:
+        return []
     tail = (1.0 - INTERVAL) / 2
     out = []
-    j = 0
-    for vector, alpha, prior in zip(vectors, alphas, p0, strict=True):
-        fitted = vector.values()
-        free = prior > 0
-        for c in range(len(vector.categories)):
-            if free.sum() >= 2 and free[c]:
-                p = fitted[c]
-                missing = (sum_a[j] * (1 - p) ** 2 + p**2 * (sum_b[j] - sum_a[j])
-                           - (sum_aa[j] - 2 * p * sum_ab[j] + p**2 * sum_bb[j]))
-                n_eff = float(np.clip(sum_b[j] - missing / (p * (1 - p)), 0.0, sum_b[j]))
-                strength = alpha[free].sum() + n_eff
-                low, high = beta_distribution.ppf([tail, 1 - tail], 1 + p * strength, 1 + (1 - p) * strength)
-                out.append(FittedWeight(vector.path, vector.group, vector.categories[c], float(prior[c]), float(p),
-                                        float(low), float(high), n_eff))
-            j += 1
-    return tuple(sorted(out, key=lambda w: -w.moved))
+    for c in np.flatnonzero(free):
+        p = fitted[c]
+        missing = (sum_a[c] * (1 - p) ** 2 + p**2 * (sum_b[c] - sum_a[c])
+                   - (sum_aa[c] - 2 * p * sum_ab[c] + p**2 * sum_bb[c]))
+        n_eff = float(np.clip(sum_b[c] - missing / (p * (1 - p)), 0.0, sum_b[c]))
+        strength = alpha[free].sum() + n_eff
+        low, high = beta_distribution.ppf([tail, 1 - tail], 1 + p * strength, 1 + (1 - p) * strength)
+        out.append(FittedWeight(path, group, categories[c], float(prior[c]), float(p), float(low), float(high),
+                                n_eff))
+    return out
 
 
 def cohort_digest(frame: pd.DataFrame) -> str:

@@ -35,7 +35,7 @@ def test_fit_writes_a_world_and_a_report(runner: CliRunner, cohort_csv: Path, tm
     block = world.parameters[PROVENANCE]["fit"]
     assert block["labelled"] == 120 and block["prior_strength"] == 2.0
     assert world.digest != load_world().digest
-    assert "latent weights that moved most" in result.stdout and "Not fitted (kept at the prior)" in result.stdout
+    assert "finding rates that moved most" in result.stdout and "Not fitted (kept at the prior)" in result.stdout
     assert "not clinically validated" in result.stdout
     markdown = report.read_text(encoding="utf-8")
     table = [line for line in markdown.splitlines() if line.startswith("| ") and "parameter" not in line]
