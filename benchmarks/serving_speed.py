@@ -30,9 +30,7 @@ What is inside each timed path (reported in the JSON too):
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import tempfile
 import time
 from collections.abc import Callable
@@ -41,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import xgboost as xgb
-from timing import best_of
+from timing import best_of, machine, write_results
 
 from mmn_ddx.data.columns import read_records
 from mmn_ddx.data.contract import LABEL
@@ -159,13 +157,9 @@ def main() -> None:
                 "batch_table": "serving.batch.score_table(validated frame): the CLI's per-chunk work, no next test",
                 "batch_results": "Predictor.predict_many(frame): full PredictionResult objects",
             },
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                        "load_average_before": [round(x, 2) for x in load_before],
-                        "load_average_after": [round(x, 2) for x in os.getloadavg()]},
+            "machine": machine(load_before),
         }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(figures, indent=2))
+    write_results(RESULTS, figures)
 
 
 def _model_facts(predictor: Predictor, source: str) -> dict[str, Any]:
