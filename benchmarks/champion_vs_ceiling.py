@@ -16,14 +16,13 @@ Run: .venv/bin/python benchmarks/champion_vs_ceiling.py [--quick] [--n-test 2000
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from timing import machine, write_results
 
 from mmn_ddx.cli.benchmark import train_models
 from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
@@ -91,6 +90,7 @@ def main() -> None:
     parser.add_argument("--refit-synthetic", type=int, default=400_000,
                         help="refit the champion on this many fresh patients, as `make demo` exports it (0: no refit)")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     seconds: dict[str, float] = {}
     train_frame = generate_cohort(args.n_train, seed=args.train_seed)
     models, provenance = {}, {}
@@ -113,12 +113,9 @@ def main() -> None:
         "code_version": code_version(),
         "modes": {mode: mode_figures(result, mode, provenance[mode]) for mode in MODES},
         "seconds": seconds,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_1min": round(os.getloadavg()[0], 2)},
+        "machine": machine(load_before),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(figures, indent=2))
+    write_results(RESULTS, figures)
 
 
 if __name__ == "__main__":
