@@ -13,16 +13,14 @@ average is recorded: on a shared machine the times move with it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from timing import best_of
+from timing import best_of, machine, write_results
 
 from mmn_ddx.data import fit_world, generate_cohort, load_world
 from mmn_ddx.data.exact_posterior import log_state_likelihoods
@@ -60,13 +58,9 @@ def main() -> None:
         "converged": fit.report.converged,
         "target_seconds": TARGET_SECONDS,
         "within_target": command_s < TARGET_SECONDS,
-        "load_average_1_5_15_before": [round(x, 2) for x in load_before],
-        "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(load_before),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(figures, indent=2))
+    write_results(RESULTS, figures)
 
 
 if __name__ == "__main__":
