@@ -15,12 +15,12 @@ Run: .venv/bin/python benchmarks/real_cases.py [--cases ../shared/clinical/real-
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from timing import machine, write_results
 
 from mmn_ddx.data import DIAGNOSES
 from mmn_ddx.features import MODES
@@ -62,11 +62,11 @@ def main() -> None:
                              "reports are a selected population, not a referral clinic, and the world's exact "
                              "posterior beside it is balanced too)")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     records = {"v1": read_real_cases(args.cases), "v1+v2": read_real_cases(args.cases, read_overlay(args.overlay))}
     report: dict[str, Any] = {"cases": str(args.cases), "overlay": str(args.overlay),
                               "n": len(records["v1"].labels), "caveat": CAVEAT,
-                              "setting": args.setting,
-                              "machine": {"platform": platform.platform(), "load": os.getloadavg()}}
+                              "setting": args.setting}
     for mode in MODES:
         models: dict[str, ProbaAndSets] = {}
         uri = None
@@ -90,12 +90,11 @@ def main() -> None:
             }
         if args.model:
             break
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    report["machine"] = machine(load_before)
     summary = {f"{mode} / {schema}": {name: {k: f[k] for k in ("accuracy", "coverage", "accuracy_when_labelled")}
                                       for name, f in report[mode][schema]["figures"].items()}
                for mode in MODES if mode in report for schema in records}
-    print(json.dumps(summary, indent=1))
+    write_results(RESULTS, report, summary)
 
 
 if __name__ == "__main__":
