@@ -34,9 +34,8 @@ Run: .venv/bin/python benchmarks/real_cohort_learning.py [--reps 10] [--n-test 2
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -46,6 +45,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import machine, write_results  # sibling script (also when a test loads this file by path)
 
 from mmn_ddx.data import (
     DEFAULT_WORLDS,
@@ -269,7 +271,7 @@ def plot(by_n: Mapping[str, Any], path: Path) -> Path:
 
 def run(config: Config, fitter: Fitter | None, results: Path = RESULTS) -> dict[str, Any]:
     """The whole benchmark; ``fitter`` None measures everything but the updated world (and says so)."""
-    start = time.perf_counter()
+    start, load_before = time.perf_counter(), os.getloadavg()
     literature = load_world()
     reality = reality_world(config.seed)
     test_cohort = generate_cohort(config.n_test, seed=config.seed + 99, world=reality)
@@ -300,13 +302,13 @@ def run(config: Config, fitter: Fitter | None, results: Path = RESULTS) -> dict[
                  "interval over the repetitions",
         "by_n": by_n, "targets": targets(by_n),
         "code_version": code_version(), "seconds": round(time.perf_counter() - start, 1),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_1min": round(os.getloadavg()[0], 2)},
+        "machine": machine(load_before),
         "notice": "Synthetic worlds only; the models are not clinically validated.",
         **config.extra,
     }
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    write_results(results / f"{name}.json", figures, {
+        "ceiling_log_loss": figures["ceiling_log_loss"], "targets": figures["targets"],
+        "by_n": {n: {m: f[m]["mean"] for m in METHODS if m in f} for n, f in by_n.items()}})
     plot(by_n, results / f"{name}.png")
     return figures
 
@@ -340,10 +342,7 @@ def main() -> None:
     fitter = default_fitter()
     if fitter is None:
         print("fit_world is not in this checkout: the updated-world model is not measured.")
-    figures = run(config, fitter)
-    print(json.dumps({"ceiling_log_loss": figures["ceiling_log_loss"], "targets": figures["targets"],
-                      "by_n": {n: {m: f[m]["mean"] for m in METHODS if m in f} for n, f in figures["by_n"].items()}},
-                     indent=2))
+    run(config, fitter)
 
 
 if __name__ == "__main__":
