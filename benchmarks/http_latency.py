@@ -22,7 +22,6 @@ import asyncio
 import json
 import math
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
+from timing import machine, write_results  # sibling script
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "http.json"
@@ -269,6 +269,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (one per core)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     bodies = patient_bodies(500, seed=2024)
     floor_ms = in_process_p50_ms(args.model, bodies)
 
@@ -312,16 +313,13 @@ def main() -> None:
             f"concurrency_{args.concurrency}": {k: http_only.get(k) for k in keep},
             "one_client": {k: http_only_single.get(k) for k in keep},
         },
-        "load_average_1m": round(os.getloadavg()[0], 2),
         "server": f"mmn-ddx serve --workers {args.workers} (uvicorn; each worker micro-batches concurrent single "
                   "predictions); the HTTP-layer-only figures use 1 process; the load generator is a separate "
                   "process on the same 2 cores",
         "model": {k: model.get(k) for k in ("name", "version", "alias", "uri", "mode")},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(load_before),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(figures, indent=2))
+    write_results(args.output, figures)
 
 
 if __name__ == "__main__":
