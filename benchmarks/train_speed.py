@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from timing import machine, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "training.json"
@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--refit", type=int, default=0,
                         help="also time and score `train --synthetic N --refit-synthetic REFIT`")
     args = parser.parse_args()
+    load_before = os.getloadavg()
 
     from mmn_ddx.data.exact_posterior import posterior
     from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
@@ -180,8 +181,7 @@ def main() -> None:
     y = test["diagnosis"].cat.codes.to_numpy()
     report: dict[str, Any] = {
         "targets": TARGETS, "n_train": args.n_train, "n_test": args.n_test, "seed": args.seed,
-        "generator_version": GENERATOR_VERSION, "code_version": code_version(), "cpus": os.cpu_count(),
-        "python": platform.python_version(), "modes": {},
+        "generator_version": GENERATOR_VERSION, "code_version": code_version(), "modes": {},
     }
     for mode in args.modes.split(","):
         ceiling = posterior(test, exclude=TREATMENT_FIELDS if mode == "at-presentation" else ())
@@ -203,12 +203,11 @@ def main() -> None:
         if args.curve:
             entry["learning_curve"] = learning_curve(mode, [int(s) for s in args.curve.split(",")], test, y, ceiling)
         report["modes"][mode] = entry
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for mode, entry in report["modes"].items():  # keep earlier figures of parts not re-run
         report["modes"][mode] = {**previous.get("modes", {}).get(mode, {}), **entry}
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"written {RESULTS}")
+    report["machine"] = machine(load_before)
+    write_results(RESULTS, report, {"written": str(RESULTS)})
 
 
 if __name__ == "__main__":
