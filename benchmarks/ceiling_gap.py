@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from timing import machine, write_results
 
 from mmn_ddx.data import draw_worlds, generate_cohort
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
@@ -191,7 +192,7 @@ def main() -> None:
     for key, value in (("n_estimators", args.rounds), ("max_depth", args.depth), ("learning_rate", args.learning_rate)):
         if value is not None:
             params[key] = value
-    start = time.perf_counter()
+    start, load_before = time.perf_counter(), os.getloadavg()
     test, post = test_cohort(args.n_test, args.cache)
     y = labels(test)
     bayes_ll = per_patient_log_loss(post, y)
@@ -208,10 +209,8 @@ def main() -> None:
     figures = {"generator_version": GENERATOR_VERSION, "mode": MODE, "world": "literature", "n_test": args.n_test,
                "bayes_log_loss": round(float(bayes_ll.mean()), 5), "diagnoses": list(DIAGNOSES),
                "n_clinical_features": len(feature_names(MODE)), "fits": fits, "mixture_ceiling": mixture,
-               "seconds": seconds,
-               "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+               "seconds": seconds, "machine": machine(load_before)}
+    write_results(args.output, figures, {"written": str(args.output)})
 
 
 if __name__ == "__main__":
