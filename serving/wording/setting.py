@@ -19,8 +19,9 @@ def setting_note(name: str, pre_test: Mapping[str, float], *, is_default: bool, 
                    "explanation moves by log(pre-test / training prior)." if additive else
                    "The explanation is shown on the training population's probability scale: a change of "
                    "prior is not additive on it.")
-    sets = ("The prediction set is computed from the training population's probabilities (its coverage was "
-            "calibrated there)." if set_population == "training" else
+    sets = ("The prediction set's membership is decided on the training population's probabilities (its "
+            "coverage was calibrated there, per diagnosis); it is listed in this setting's order, its most probable "
+            "diagnosis first." if set_population == "training" else
             f"The prediction set is computed for the '{set_population}' setting.")
     return (f"Probabilities for the '{name}' setting ({chosen}), pre-test probabilities {percentages(pre_test)}. "
             f"{explanation} {sets}")

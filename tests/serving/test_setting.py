@@ -66,7 +66,12 @@ def test_two_settings_give_probabilities_related_by_the_prior_ratio(predictor: P
     for r_a, r_b in zip(first, second, strict=True):
         assert (r_a.setting.name, r_b.setting.name) == (a, b)
         assert r_b.predicted_diagnosis == max(r_b.probabilities, key=r_b.probabilities.__getitem__)
-        assert r_b.prediction_set == r_a.prediction_set  # on the training population's scale, stated
+        # membership on the training population's scale (stated), plus each setting's top diagnosis, listed
+        # in the setting's order: set_a = M | {top_a}, set_b = M | {top_b}
+        set_a, set_b = r_a.prediction_set.diagnoses, r_b.prediction_set.diagnoses
+        assert set(set_a) | {r_b.predicted_diagnosis} == set(set_b) | {r_a.predicted_diagnosis}
+        assert set_b[0] == r_b.predicted_diagnosis
+        assert [r_b.probabilities[d] for d in set_b] == sorted((r_b.probabilities[d] for d in set_b), reverse=True)
         assert r_b.prediction_set.population == "training"
 
 

@@ -104,3 +104,15 @@ def test_sets_keep_their_promise_in_a_held_out_shifted_world(worlds_bundle_dir: 
     assert covered.mean() >= 0.90 - 3 * np.sqrt(0.09 / 800) - 0.02
     for c in range(len(DIAGNOSES)):
         assert covered[y == c].mean() >= 0.80, DIAGNOSES[c]
+
+
+def test_sets_shown_with_other_probabilities_keep_membership_and_follow_their_order() -> None:
+    """A clinical setting re-weights the probabilities: membership stays on the calibrated scale, the shown
+    most probable class is added, and the set is listed in the shown order."""
+    calibrated = np.array([[0.50, 0.45, 0.03, 0.02]])
+    shown = np.array([[0.30, 0.60, 0.06, 0.04]])
+    first, second = DIAGNOSES[0], DIAGNOSES[1]
+    assert conformal.prediction_sets(calibrated, qhat=0.56, classes=DIAGNOSES) == [[first, second]]
+    assert conformal.prediction_sets(calibrated, qhat=0.56, classes=DIAGNOSES, shown=shown) == [[second, first]]
+    assert conformal.prediction_sets(calibrated, qhat=0.0, classes=DIAGNOSES) == [[first]]
+    assert conformal.prediction_sets(calibrated, qhat=0.0, classes=DIAGNOSES, shown=shown) == [[second, first]]

@@ -176,15 +176,14 @@ class ModelBundle:
     def prediction_set_in_setting(self, training_probs: np.ndarray, setting_probs: np.ndarray) -> list[list[str]]:
         """The prediction sets served with a clinical setting's probabilities: the one seam for conformal sets.
 
-        The split-conformal threshold is calibrated on held-out patients of the *training* population; its
-        coverage promise is for that population's probabilities, and the threshold applied to re-weighted
-        probabilities keeps no promise (under label shift marginal coverage needs weighted or
-        class-conditional calibration: Podkopaev & Ramdas, UAI 2021). So the sets stay on the training
-        population's scale until class-conditional (Mondrian) sets, whose per-class coverage does not depend
-        on the class mix, are connected here. ``setting_probs`` is what such a method will need.
+        Membership is decided on the training population's probabilities, where the thresholds were calibrated.
+        With one threshold per diagnosis (Mondrian, :func:`conformal.class_thresholds`) each diagnosis' coverage
+        holds whatever the setting's class mix: the score is a function of the record, whose distribution within
+        a diagnosis a change of pre-test probabilities does not move (Vovk et al. 2005; Podkopaev & Ramdas, UAI
+        2021). The setting's most probable diagnosis is always in, and the set is listed in the setting's order.
         """
-        del setting_probs  # not used by the marginal LAC sets: see the docstring
-        return self.prediction_set(training_probs)
+        return conformal.prediction_sets(np.atleast_2d(training_probs), self.qhat, self.classes,
+                                         shown=np.atleast_2d(setting_probs))
 
     def out_of_distribution(self, records: Records | Columns, *, features: np.ndarray | None = None
                             ) -> list[list[Atypical]]:

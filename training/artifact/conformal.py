@@ -70,10 +70,20 @@ def set_mask(probs: np.ndarray, qhat: float | np.ndarray) -> np.ndarray:
     return mask
 
 
-def prediction_sets(probs: np.ndarray, qhat: float | np.ndarray, classes: Sequence[str]) -> list[list[str]]:
-    """Per patient, the diagnoses in the set, most probable first."""
+def prediction_sets(probs: np.ndarray, qhat: float | np.ndarray, classes: Sequence[str],
+                    shown: np.ndarray | None = None) -> list[list[str]]:
+    """Per patient, the diagnoses in the set, most probable first.
+
+    ``shown``: the probabilities the set is shown beside, when they differ from the calibrated ones (a clinical
+    setting's): membership stays decided on ``probs``, where the thresholds were calibrated; the shown most
+    probable class is added too (adding only raises coverage) and the set is listed in the shown order, so the
+    predicted diagnosis always heads its set."""
     mask = set_mask(probs, qhat)
-    order = np.argsort(-probs, axis=1, kind="stable")
+    if shown is None:
+        shown = probs
+    else:
+        mask[np.arange(len(shown)), shown.argmax(axis=1)] = True
+    order = np.argsort(-shown, axis=1, kind="stable")
     names = np.asarray(classes, dtype=object)
     return [list(names[row[m[row]]]) for row, m in zip(order, mask, strict=True)]
 

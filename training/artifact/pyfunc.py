@@ -79,7 +79,8 @@ OUTPUT_TYPES: dict[str, str] = {
 * ``out_of_distribution``: the OOD detector's facts, one JSON object each ([] = like the training data).
 * ``setting``: the clinical setting the probabilities are for - the ``setting`` parameter (``params`` of
   ``predict``, of the scoring server's JSON and of ``spark_udf``; default :data:`DEFAULT_SETTING`). The
-  prediction set stays on the training population's scale (``ModelBundle.prediction_set_in_setting``).
+  prediction set's membership stays on the training population's scale, its order is the setting's
+  (``ModelBundle.prediction_set_in_setting``).
 """
 PARAMS: dict[str, tuple[str, str]] = {"setting": ("string", DEFAULT_SETTING)}
 """Inference parameters (MLflow ``ParamSpec``: name -> type and default) declared in the signature."""

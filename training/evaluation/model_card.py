@@ -190,8 +190,9 @@ def clinical_setting_section(meta: BundleMetadata) -> list[str]:
         f"- Training prior: {trained}. A setting re-weights each diagnosis by pre-test / training prior and "
         "renormalises (Bayes' rule); on the log-odds scale this moves only the base term of the explanation, the "
         "findings' SHAP contributions are unchanged.",
-        "- Prediction sets stay on the training population's probabilities (where the conformal threshold was "
-        "calibrated): the threshold applied to re-weighted probabilities would keep no coverage promise.",
+        "- Prediction sets decide membership on the training population's probabilities, where the per-diagnosis "
+        "conformal thresholds were calibrated (each diagnosis' coverage does not depend on the setting's mix); "
+        "they are listed in the setting's order, its most probable diagnosis always in and first.",
     ]
 
 
