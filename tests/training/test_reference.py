@@ -125,12 +125,16 @@ def test_one_flag_threshold_per_information_level_keeps_false_alarms_near_one_pe
     assert np.mean(scores[~sparse] < one) > 3 * np.mean(scores[sparse] < one)
 
 
+def _letters(cohort: pd.DataFrame) -> pd.DataFrame:
+    """The first 400 referral letters and case reports of a cohort, as records (no label, no latents)."""
+    letters = cohort[cohort["latent_document"] != "tertiary_workup"].head(400)
+    return to_canonical(letters[[c for c in letters.columns if not c.startswith("latent_")]].drop(columns=[LABEL]))
+
+
 def _contradictory_letters() -> pd.DataFrame:
     """Letters that say little, but say upper-motor-neuron and bulbar signs with multiple conduction blocks,
     a positive anti-GM1, symmetric sensory loss and demyelinating conduction (no nerve counts)."""
-    cohort = generate_cohort(1500, seed=79, return_latents=True)
-    letters = cohort[cohort["latent_document"] != "tertiary_workup"].head(400)
-    letters = letters[[c for c in letters.columns if not c.startswith("latent_")]].drop(columns=[LABEL]).copy()
+    letters = _letters(generate_cohort(1500, seed=79, return_latents=True))
     counts = [c for c in letters.columns if c.startswith("nerves_") or c.endswith("_nerves_studied")
               or c in ("sensory_nerves_abnormal", "sensory_normal_across_cb", "anti_gm1_igm_ratio")]
     letters[counts] = np.nan
@@ -142,10 +146,14 @@ def _contradictory_letters() -> pd.DataFrame:
 
 def test_contradictions_in_sparse_letters_are_flagged_far_more_often_than_typical_letters(bundle) -> None:  # type: ignore[no-untyped-def]
     """Unknown features are marginalised, not read as the average patient: before, such letters were never
-    flagged (their unknown features pulled them to the centre)."""
+    flagged (their unknown features pulled them to the centre). Compared with typical letters of the same
+    cohort: on this small test bundle (2 000 patients, 10 profiles) the contradictory letters' rate varies
+    with the training seed (0.04 to 0.83 over four seeds), their ratio to typical letters' rate less (5-40x)."""
     letters = _contradictory_letters()
-    flagged = np.mean([any(x.code == "unusual_combination" for x in r) for r in bundle.out_of_distribution(letters)])
-    assert flagged > 0.05
+    typical = _letters(generate_cohort(1500, seed=79, return_latents=True))
+    flagged, baseline = (np.mean([any(x.code == "unusual_combination" for x in r)
+                                  for r in bundle.out_of_distribution(frame)]) for frame in (letters, typical))
+    assert flagged > 3 * max(baseline, 0.005)
 
 
 def _absurd() -> pd.DataFrame:
