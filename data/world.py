@@ -92,7 +92,7 @@ def _literature_digest() -> str:
 def parameter_digest(parameters: dict[str, Any]) -> str:
     """SHA-256 of the parameters (provenance left out), stable across a YAML round trip.
 
-    Canonical JSON rather than YAML: the same tree gives the same text, ~100 x faster, which matters when
+    Canonical JSON rather than YAML: the same tree gives the same text, ~40 x faster, which matters when
     a training draws many worlds. Non-string keys (the count tables' 0, 1, 2) keep their type in the text."""
     tree = {k: v for k, v in parameters.items() if k != PROVENANCE}
     return hashlib.sha256(json.dumps(_typed_keys(tree), sort_keys=True).encode()).hexdigest()
