@@ -105,7 +105,7 @@ def _rows(ev: Evaluation, cols: Columns, rows: slice) -> Evaluation:
     """The evaluation of ``rows`` of a stacked evaluation, for ``cols`` (those rows' patients and reading)."""
 
     def cut(value: Tri) -> Tri:
-        return Tri(value.true[rows], value.false[rows])
+        return value.rows(rows.start, rows.stop)
 
     return Evaluation(
         cols=cols,

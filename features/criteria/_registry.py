@@ -69,12 +69,12 @@ class Element:
         unmentioned finding means for it (``unmentioned``)."""
         result = cols.same_in_every_reading(self._key, lambda: self.compute(cols))
         if self.absent_unless_recorded:
-            return Tri(~result.false, result.false)
+            return result.unknown_as(True)
         if self.unmentioned == "undecided":
             return result
         if self.unmentioned == "absent finding: met":
-            return cols.by_reading(result, Tri(~result.false, result.false))
-        return cols.by_reading(result, Tri(result.true, ~result.true))
+            return cols.by_reading(result, result.unknown_as(True))
+        return cols.by_reading(result, result.unknown_as(False))
 
 
 @dataclass

@@ -51,14 +51,13 @@ def never(c: Columns) -> np.ndarray:
 
 def numbers_first(numbers: Tri, words: Tri) -> Tri:
     """``numbers`` where known, else ``words``: a statement fills an undecided element, never overrides it."""
-    unknown = ~(numbers.true | numbers.false)
-    return Tri(numbers.true | (unknown & words.true), numbers.false | (unknown & words.false & ~words.true))
+    return numbers.otherwise(words)
 
 
 def proven(statement: Tri) -> Tri:
     """Evidence only: True where stated, False otherwise (an unstated finding adds no doubt to a disjunction
     whose other terms decide it)."""
-    return Tri(statement.true, ~statement.true)
+    return statement.unknown_as(False)
 
 
 def proven_unless_measured(c: Columns, statement: Tri, counts: tuple[str, ...]) -> Tri:
