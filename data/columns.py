@@ -58,7 +58,7 @@ class Columns:
         self.n = n if n is not None else len(next(iter(arrays.values()))) if arrays else 0
         self._index = index
         self.reading: Reading = reading
-        self._cache: dict[str, Any] = {}
+        self._cache: dict[Any, Any] = {}
         self._chart_review_rows: np.ndarray | None = None
         """Set by :meth:`stacked_readings` only: per row, whether it is read the chart-review way."""
 
@@ -122,14 +122,20 @@ class Columns:
 
     def same_in_every_reading(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()``, remembered for every reading of these columns when it read no count (the only
-        reading-dependent read): a second reading then costs only what depends on it."""
-        if key in self._cache:
-            return self._cache[key]
+        reading-dependent read): a second reading then costs only what depends on it. A result that read a
+        count is remembered for this reading only, and reading it again counts as a reading-dependent read
+        (so a computation built on it is never shared either)."""
+        cache = self._cache
+        if key in cache:
+            return cache[key]
+        own = (key, self.reading, self._chart_review_rows is None)
         counter = self._count_reads()
+        if own in cache:
+            counter[0] += 1
+            return cache[own]
         before = counter[0]
         result = compute()
-        if counter[0] == before:
-            self._cache[key] = result
+        cache[key if counter[0] == before else own] = result
         return result
 
     def depends_on_reading(self) -> Reading:
