@@ -295,21 +295,23 @@ class Columns:
         return Tri(hits, (codes != NULL_CODE) ^ hits)
 
 
-class _Stacked(Mapping[str, np.ndarray]):
+class _Stacked(dict[str, np.ndarray]):
     """The fields of some columns, each repeated ``times`` over (for :meth:`Columns.stacked_readings`), on
-    first access: a criteria evaluation reads about half of the fields."""
+    first access: a criteria evaluation reads about half of the fields. A dict of the fields stacked so far
+    (so a field read again costs a plain dict look-up), answering for every field of the columns."""
 
-    __slots__ = ("_arrays", "_stacked", "_times")
+    __slots__ = ("_arrays", "_times")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], times: int) -> None:
+        super().__init__()
         self._arrays, self._times = arrays, times
-        self._stacked: dict[str, np.ndarray] = {}
 
-    def __getitem__(self, name: str) -> np.ndarray:
-        array = self._stacked.get(name)
-        if array is None:
-            array = self._stacked[name] = np.concatenate([self._arrays[name]] * self._times)
+    def __missing__(self, name: str) -> np.ndarray:
+        array = self[name] = np.concatenate([self._arrays[name]] * self._times)
         return array
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self._arrays else default
 
     def __contains__(self, name: object) -> bool:
         return name in self._arrays
@@ -319,6 +321,15 @@ class _Stacked(Mapping[str, np.ndarray]):
 
     def __len__(self) -> int:
         return len(self._arrays)
+
+    def keys(self) -> Any:
+        return self._arrays.keys()
+
+    def values(self) -> Any:
+        return (self[name] for name in self._arrays)
+
+    def items(self) -> Any:
+        return ((name, self[name]) for name in self._arrays)
 
 
 class Row(Mapping[str, Any]):
