@@ -18,7 +18,7 @@ Nothing here imputes: Unknown never becomes False.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import reduce
 from typing import Any
 
@@ -213,12 +213,50 @@ def any_of(*conditions: Tri) -> Tri:
     return reduce(lambda a, b: a | b, conditions)
 
 
+def first_true(conditions: Sequence[Tri]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the position of the first condition that is True (-1 where none is), and whether any
+    condition is Unknown."""
+    n = len(conditions[0])
+    if all(type(c._t) is int for c in conditions):  # a few rows: int masks, row by row only where one is found
+        ones = _ONES[n]
+        found = unknown = 0
+        positions = [-1] * n
+        for j, c in enumerate(conditions):
+            newly = c._t & ~found
+            if newly:
+                found |= newly
+                for i in range(n):
+                    if newly >> (8 * i) & 1:
+                        positions[i] = j
+            unknown |= ones ^ (c._t | c._f)
+        return np.array(positions, dtype=np.intp), _array(unknown, n)
+    first = np.full(n, -1, dtype=np.intp)
+    seen = np.zeros(n, dtype=bool)
+    any_unknown = np.zeros(n, dtype=bool)
+    for j, c in enumerate(conditions):
+        new = c.true & ~seen
+        first[new] = j
+        seen |= new
+        any_unknown |= c.isna()
+    return first, any_unknown
+
+
+def masks(conditions: Sequence[Tri]) -> tuple[np.ndarray, np.ndarray]:
+    """The ``true`` and the ``false`` masks of several conditions as two (conditions, rows) matrices."""
+    n = len(conditions[0])
+    if all(type(c._t) is int for c in conditions):
+        true = b"".join([c._t.to_bytes(n, "little") for c in conditions])
+        false = b"".join([c._f.to_bytes(n, "little") for c in conditions])
+        shape = (len(conditions), n)
+        return np.frombuffer(true, dtype=bool).reshape(shape), np.frombuffer(false, dtype=bool).reshape(shape)
+    return np.array([c.true for c in conditions]), np.array([c.false for c in conditions])
+
+
 def _counts(conditions: Iterable[Tri]) -> tuple[np.ndarray, np.ndarray]:
     """Per patient, how many conditions are True and how many could be (True or Unknown)."""
     conditions = list(conditions)
-    n_true = np.array([c.true for c in conditions]).sum(axis=0)
-    n_possible = len(conditions) - np.array([c.false for c in conditions]).sum(axis=0)
-    return n_true, n_possible
+    true, false = masks(conditions)
+    return true.sum(axis=0), len(conditions) - false.sum(axis=0)
 
 
 def at_least(k: int, conditions: Iterable[Tri]) -> Tri:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data import DIAGNOSES, ID_FIELD, read_frame, read_records
-from mmn_ddx.features.criteria._logic import READINGS, Columns, Reading, Tri, is_true
+from mmn_ddx.features.criteria._logic import READINGS, Columns, Reading, Tri, first_true
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 from mmn_ddx.features.criteria._results import (
     ALS_VERDICTS,
@@ -156,16 +156,10 @@ def _evaluate(cols: Columns) -> Evaluation:
 def first_met(categories: Mapping[str, Tri]) -> np.ndarray:
     """Per patient, the first (highest) category that is met; else "not assessable" if any category is
     Unknown, else "not met". A category is never reported "not met" because of missing data."""
-    n = len(next(iter(categories.values())))
-    out = np.full(n, NOT_MET, dtype=object)
-    found = np.zeros(n, dtype=bool)
-    unknown = np.zeros(n, dtype=bool)
-    for key, status in categories.items():
-        newly = is_true(status) & ~found
-        out[newly] = key
-        found |= newly
-        unknown |= np.asarray(status.isna())
-    out[~found & unknown] = NOT_ASSESSABLE
+    first, unknown = first_true(list(categories.values()))
+    keys = np.array([*categories, NOT_MET], dtype=object)  # position -1: none met
+    out = keys[first]
+    out[(first < 0) & unknown] = NOT_ASSESSABLE
     return out
 
 

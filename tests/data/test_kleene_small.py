@@ -13,7 +13,7 @@ import pytest
 from mmn_ddx.data.columns import compare, read_frame
 from mmn_ddx.data.contract import LABEL
 from mmn_ddx.data.generator import generate_cohort
-from mmn_ddx.data.kleene import SMALL, Tri, at_least, exactly, true_or_unknown
+from mmn_ddx.data.kleene import SMALL, Tri, at_least, exactly, first_true, masks, true_or_unknown
 from mmn_ddx.features._random_frame import random_frame
 
 LARGE = 3 * SMALL + 1
@@ -52,6 +52,10 @@ def test_every_operation_gives_the_same_values_on_int_and_numpy_masks(n: int, se
            lambda x, y, z: (x & ~y) | z.otherwise(x))
     for op in ops:
         _same(op(*small), op(*large), n)
+    for got, expected in zip(first_true(small), first_true(large), strict=True):
+        np.testing.assert_array_equal(got, expected[:n])
+    for got, expected in zip(masks(small), masks(large), strict=True):
+        np.testing.assert_array_equal(got, expected[:, :n])
     for s, x in zip(small, large, strict=True):
         np.testing.assert_array_equal(s.known, x.known[:n])
         np.testing.assert_array_equal(s.isna(), x.isna()[:n])
