@@ -155,6 +155,12 @@ class Tri:
             return Tri(~self._f, self._f)
         return Tri(self._t, ~self._t)
 
+    def false_where(self, where: Tri) -> Tri:
+        """These values, and False also where ``where`` is True."""
+        if type(self._t) is int and type(where._t) is int:
+            return small(self._t, self._f | where._t, self._n)
+        return Tri(self.true, self.false | where.true)
+
     def rows(self, start: int, stop: int) -> Tri:
         """Rows ``start`` to ``stop`` (exclusive)."""
         if type(self._t) is int:
@@ -191,6 +197,13 @@ class Tri:
                 bit <<= 8
             return small(t, f, n)
         return cls(values == 1.0, values == 0.0)
+
+
+def decided_by(true: Tri, false: Tri) -> Tri:
+    """True where ``true`` is True, False where ``false`` is True (the two never both), else Unknown."""
+    if type(true._t) is int and type(false._t) is int:
+        return small(true._t, false._t, true._n)
+    return Tri(true.true, false.true)
 
 
 def tri(values: np.ndarray, unknown: np.ndarray) -> Tri:

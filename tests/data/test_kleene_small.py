@@ -13,7 +13,7 @@ import pytest
 from mmn_ddx.data.columns import compare, read_frame
 from mmn_ddx.data.contract import LABEL
 from mmn_ddx.data.generator import generate_cohort
-from mmn_ddx.data.kleene import SMALL, Tri, at_least, exactly, first_true, masks, true_or_unknown
+from mmn_ddx.data.kleene import SMALL, Tri, at_least, decided_by, exactly, first_true, masks, true_or_unknown
 from mmn_ddx.features._random_frame import random_frame
 
 LARGE = 3 * SMALL + 1
@@ -49,7 +49,8 @@ def test_every_operation_gives_the_same_values_on_int_and_numpy_masks(n: int, se
     ops = (lambda x, y, z: x & y, lambda x, y, z: x | y, lambda x, y, z: ~x, lambda x, y, z: x.otherwise(y),
            lambda x, y, z: x.unknown_as(True), lambda x, y, z: x.unknown_as(False), lambda x, y, z: true_or_unknown(x),
            lambda x, y, z: at_least(2, (x, y, z)), lambda x, y, z: exactly(1, (x, y, z)),
-           lambda x, y, z: (x & ~y) | z.otherwise(x))
+           lambda x, y, z: (x & ~y) | z.otherwise(x), lambda x, y, z: x.false_where(~x & y),
+           lambda x, y, z: decided_by(Tri(x.true, ~x.true), Tri(y.true & ~x.true, ~(y.true & ~x.true))))
     for op in ops:
         _same(op(*small), op(*large), n)
     for got, expected in zip(first_true(small), first_true(large), strict=True):
