@@ -57,11 +57,6 @@ def small(true: int, false: int, n: int) -> Tri:
     return out
 
 
-def small_rows(n: int) -> bool:
-    """Whether ``n`` rows are few enough for int masks (:func:`small`)."""
-    return n <= SMALL
-
-
 def ones(n: int) -> int:
     """The int mask of ``n <= SMALL`` rows with every row set."""
     return _ONES[n]
