@@ -69,7 +69,10 @@ _EXPORTS: dict[str, str] = {
     "all_of": "mmn_ddx.data.kleene",
     "any_of": "mmn_ddx.data.kleene",
     "at_least": "mmn_ddx.data.kleene",
+    "decided_by": "mmn_ddx.data.kleene",
     "exactly": "mmn_ddx.data.kleene",
+    "first_true": "mmn_ddx.data.kleene",
+    "masks": "mmn_ddx.data.kleene",
     "is_true": "mmn_ddx.data.kleene",
     "Tri": "mmn_ddx.data.kleene",
     "tri": "mmn_ddx.data.kleene",
@@ -152,7 +155,19 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         write_table,
     )
     from mmn_ddx.data.json_records import RecordRejected, single_record
-    from mmn_ddx.data.kleene import Tri, all_of, any_of, at_least, exactly, is_true, tri, true_or_unknown
+    from mmn_ddx.data.kleene import (
+        Tri,
+        all_of,
+        any_of,
+        at_least,
+        decided_by,
+        exactly,
+        first_true,
+        is_true,
+        masks,
+        tri,
+        true_or_unknown,
+    )
     from mmn_ddx.data.latents import CLASS_PRIOR_PRESETS
     from mmn_ddx.data.record import PatientRecord, RecordError, validate_record
     from mmn_ddx.data.schema import BUILTIN_REASONS, SchemaErrors, cohort_schema, validate_cohort

@@ -28,7 +28,7 @@ import pandas as pd
 
 from mmn_ddx.data._column_checks import NULL_CODE, UNKNOWN_CODE, ColumnsError, null_array, rows, value_problems
 from mmn_ddx.data.contract import FEATURE_FIELDS, FIELD_NAMES, LABEL, FieldSpec, fields
-from mmn_ddx.data.kleene import Tri
+from mmn_ddx.data.kleene import SMALL, Tri, ones, small
 
 __all__ = ["NULL_CODE", "Columns", "ColumnsError", "compare", "encode", "read_frame", "read_records"]
 
@@ -58,7 +58,7 @@ class Columns:
         self.n = n if n is not None else len(next(iter(arrays.values()))) if arrays else 0
         self._index = index
         self.reading: Reading = reading
-        self._cache: dict[str, Any] = {}
+        self._cache: dict[Any, Any] = {}
         self._chart_review_rows: np.ndarray | None = None
         """Set by :meth:`stacked_readings` only: per row, whether it is read the chart-review way."""
 
@@ -86,7 +86,20 @@ class Columns:
 
     def by_reading(self, strict: Tri, chart_review: Tri) -> Tri:
         """``strict`` where a row is read strictly, ``chart_review`` where it is read the chart-review way."""
+        if self._chart_review_rows is None:
+            return strict if self.reading == "strict" else chart_review
+        if type(strict._t) is int and type(chart_review._t) is int:  # a few rows (data.kleene.small)
+            rows = self._chart_review_bits()
+            return small((chart_review._t & rows) | (strict._t & ~rows), (chart_review._f & rows) | (strict._f & ~rows),
+                         self.n)
         return Tri(self._by_reading(strict.true, chart_review.true), self._by_reading(strict.false, chart_review.false))
+
+    def _chart_review_bits(self) -> int:
+        """:meth:`chart_review_rows` as an int mask (:func:`data.kleene.small`), for a few rows; not counted."""
+        rows = self._chart_review_rows
+        if rows is None:
+            return ones(self.n) if self.reading == "chart-review" else 0
+        return self.cached("chart-review-bits", lambda: int.from_bytes(rows.tobytes(), "little"))
 
     def _by_reading(self, strict: np.ndarray, chart_review: np.ndarray) -> np.ndarray:
         rows = self._chart_review_rows
@@ -109,14 +122,20 @@ class Columns:
 
     def same_in_every_reading(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()``, remembered for every reading of these columns when it read no count (the only
-        reading-dependent read): a second reading then costs only what depends on it."""
-        if key in self._cache:
-            return self._cache[key]
+        reading-dependent read): a second reading then costs only what depends on it. A result that read a
+        count is remembered for this reading only, and reading it again counts as a reading-dependent read
+        (so a computation built on it is never shared either)."""
+        cache = self._cache
+        if key in cache:
+            return cache[key]
+        own = (key, self.reading, self._chart_review_rows is None)
         counter = self._count_reads()
+        if own in cache:
+            counter[0] += 1
+            return cache[own]
         before = counter[0]
         result = compute()
-        if counter[0] == before:
-            self._cache[key] = result
+        cache[key if counter[0] == before else own] = result
         return result
 
     def depends_on_reading(self) -> Reading:
@@ -229,8 +248,26 @@ class Columns:
         key = f"count:{field}>={k}/{denominator}:{self.reading}"  # several elements read the same count
         if key not in self._cache:
             count, studied = self.arrays[field], self.arrays[denominator]
-            counted = self._by_reading(studied > 0, ~(studied == 0))
-            self._cache[key] = Tri(count >= k, (count < k) & counted)  # NaN compares False: null refutes nothing
+            if self.n <= SMALL:  # the same, row by row on int masks
+                at_least = below = studied_some = studied_not_none = 0
+                bit = 1
+                for value, denominator_value in zip(count.tolist(), studied.tolist(), strict=True):
+                    if value >= k:
+                        at_least |= bit
+                    elif value < k:
+                        below |= bit
+                    if denominator_value > 0:
+                        studied_some |= bit
+                    if denominator_value != 0:  # NaN too, as ~(studied == 0)
+                        studied_not_none |= bit
+                    bit <<= 8
+                rows = self._chart_review_bits()
+                counted = (studied_not_none & rows) | (studied_some & ~rows)
+                self._cache[key] = small(at_least, below & counted, self.n)
+            else:
+                counted_rows = self._by_reading(studied > 0, ~(studied == 0))
+                # NaN compares False: null refutes nothing
+                self._cache[key] = Tri(count >= k, (count < k) & counted_rows)
         return self._cache[key]
 
     def flag(self, field: str) -> Tri:
@@ -240,6 +277,17 @@ class Columns:
     def isin(self, field: str, values: Iterable[str]) -> Tri:
         """Three-valued ``field in values`` for a category field; a value outside the contract is a bug."""
         codes = self.arrays[field]
+        if self.n <= SMALL:  # the same, row by row on int masks
+            wanted = _category_code_set(field, tuple(values))
+            hits = known = 0
+            bit = 1
+            for code in codes.tolist():
+                if code in wanted:
+                    hits |= bit
+                elif code != NULL_CODE:
+                    known |= bit
+                bit <<= 8
+            return small(hits, known, self.n)
         first, *others = _category_codes(field, tuple(values))
         hits = codes == first  # never at a null (code -1)
         for code in others:
@@ -247,21 +295,23 @@ class Columns:
         return Tri(hits, (codes != NULL_CODE) ^ hits)
 
 
-class _Stacked(Mapping[str, np.ndarray]):
+class _Stacked(dict[str, np.ndarray]):
     """The fields of some columns, each repeated ``times`` over (for :meth:`Columns.stacked_readings`), on
-    first access: a criteria evaluation reads about half of the fields."""
+    first access: a criteria evaluation reads about half of the fields. A dict of the fields stacked so far
+    (so a field read again costs a plain dict look-up), answering for every field of the columns."""
 
-    __slots__ = ("_arrays", "_stacked", "_times")
+    __slots__ = ("_arrays", "_times")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], times: int) -> None:
+        super().__init__()
         self._arrays, self._times = arrays, times
-        self._stacked: dict[str, np.ndarray] = {}
 
-    def __getitem__(self, name: str) -> np.ndarray:
-        array = self._stacked.get(name)
-        if array is None:
-            array = self._stacked[name] = np.concatenate([self._arrays[name]] * self._times)
+    def __missing__(self, name: str) -> np.ndarray:
+        array = self[name] = np.concatenate([self._arrays[name]] * self._times)
         return array
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self._arrays else default
 
     def __contains__(self, name: object) -> bool:
         return name in self._arrays
@@ -271,6 +321,15 @@ class _Stacked(Mapping[str, np.ndarray]):
 
     def __len__(self) -> int:
         return len(self._arrays)
+
+    def keys(self) -> Any:
+        return self._arrays.keys()
+
+    def values(self) -> Any:
+        return (self[name] for name in self._arrays)
+
+    def items(self) -> Any:
+        return ((name, self[name]) for name in self._arrays)
 
 
 class Row(Mapping[str, Any]):
@@ -329,6 +388,8 @@ def _null_layout(names: tuple[str, ...]) -> tuple[list[int], list[int]]:
 def compare(values: np.ndarray, op: str, threshold: float) -> Tri:
     """Three-valued ``values <op> threshold``, Unknown where ``values`` is NaN; ``>=``, ``<=`` and ``==``
     tolerate float representation error (:data:`TOLERANCE`)."""
+    if values.ndim == 1 and len(values) <= SMALL:
+        return _compare_small(values, op, threshold)
     if op == ">":
         result = values > threshold
     elif op == ">=":
@@ -344,6 +405,37 @@ def compare(values: np.ndarray, op: str, threshold: float) -> Tri:
     # every comparison with NaN is False (no warning), so ``result`` is already the known-True mask
     # and known-False is known XOR result: three array operations instead of six per comparison
     return Tri(result, (values == values) ^ result)
+
+
+_TESTS: dict[str, Callable[[float, float], bool]] = {
+    ">": lambda value, threshold: value > threshold,
+    ">=": lambda value, threshold: value >= threshold - TOLERANCE,
+    "<": lambda value, threshold: value < threshold,
+    "<=": lambda value, threshold: value <= threshold + TOLERANCE,
+    "==": lambda value, threshold: abs(value - threshold) <= TOLERANCE,
+}
+""":func:`compare` on one value (the same arithmetic as the array form, on Python floats)."""
+
+
+def _compare_small(values: np.ndarray, op: str, threshold: float) -> Tri:
+    """:func:`compare` for a few rows, value by value into int masks (:func:`data.kleene.small`)."""
+    test = _TESTS.get(op)
+    if test is None:
+        raise ValueError(f"unknown comparison {op!r}")
+    true = false = 0
+    bit = 1
+    for value in values.tolist():
+        if test(value, threshold):
+            true |= bit
+        elif value == value:  # known (not NaN)
+            false |= bit
+        bit <<= 8
+    return small(true, false, len(values))
+
+
+@cache
+def _category_code_set(field: str, values: tuple[str, ...]) -> frozenset[int]:
+    return frozenset(_category_codes(field, values))
 
 
 @cache

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data import DIAGNOSES, Columns
+from mmn_ddx.data import DIAGNOSES, Columns, masks
 from mmn_ddx.features.criteria import (
     CRITERIA_FIELDS,
     CRITERIA_SETS,
@@ -42,9 +42,8 @@ _STATUS = (NOT_MET, MET, NOT_ASSESSABLE)
 def _codes(values: Sequence[Any]) -> np.ndarray:
     """Three-valued criteria arrays as a (values, patients) matrix: 0 = not met, 1 = met, 2 = not
     assessable (Unknown). All at once on stacked masks (true and false are disjoint), not per element."""
-    true = np.array([value.true for value in values], dtype=np.int64)
-    false = np.array([value.false for value in values], dtype=np.int64)
-    return 2 - true - 2 * false
+    true, false = masks(values)
+    return 2 - true.astype(np.int64) - 2 * false.astype(np.int64)
 
 
 @dataclass(frozen=True)

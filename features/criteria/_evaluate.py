@@ -6,7 +6,7 @@ Input is a cohort frame, record dicts or columns already read (:mod:`data.column
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data import DIAGNOSES, ID_FIELD, read_frame, read_records
-from mmn_ddx.features.criteria._logic import READINGS, Columns, Reading, Tri, is_true
+from mmn_ddx.features.criteria._logic import READINGS, Columns, Reading, Tri, first_true
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 from mmn_ddx.features.criteria._results import (
     ALS_VERDICTS,
@@ -55,9 +55,9 @@ class Evaluation:
 
     cols: Columns
     """The columns read, with their reading (``cols.reading``)."""
-    elements: dict[str, dict[str, Tri]]
-    categories: dict[str, Categories]
-    steps: dict[str, Tri]
+    elements: Mapping[str, Mapping[str, Tri]]
+    categories: Mapping[str, Mapping[str, Tri]]
+    steps: Mapping[str, Tri]
     el_escorial: Tri
     labels: np.ndarray
 
@@ -101,18 +101,38 @@ def evaluate_readings(
             for k, reading in enumerate(readings)}
 
 
+class _Rows(Mapping[str, Tri]):
+    """Rows ``start`` to ``stop`` of every value of a stacked evaluation's mapping, each cut when first read
+    (serving reads every element of one reading but only the label of the other)."""
+
+    __slots__ = ("_cut", "_source", "_start", "_stop")
+
+    def __init__(self, source: Mapping[str, Tri], start: int, stop: int) -> None:
+        self._source, self._start, self._stop = source, start, stop
+        self._cut: dict[str, Tri] = {}
+
+    def __getitem__(self, key: str) -> Tri:
+        value = self._cut.get(key)
+        if value is None:
+            value = self._cut[key] = self._source[key].rows(self._start, self._stop)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+
 def _rows(ev: Evaluation, cols: Columns, rows: slice) -> Evaluation:
     """The evaluation of ``rows`` of a stacked evaluation, for ``cols`` (those rows' patients and reading)."""
-
-    def cut(value: Tri) -> Tri:
-        return Tri(value.true[rows], value.false[rows])
-
+    start, stop = rows.start, rows.stop
     return Evaluation(
         cols=cols,
-        elements={set_id: {key: cut(v) for key, v in results.items()} for set_id, results in ev.elements.items()},
-        categories={set_id: {key: cut(v) for key, v in cats.items()} for set_id, cats in ev.categories.items()},
-        steps={key: cut(v) for key, v in ev.steps.items()},
-        el_escorial=cut(ev.el_escorial),
+        elements={set_id: _Rows(results, start, stop) for set_id, results in ev.elements.items()},
+        categories={set_id: _Rows(cats, start, stop) for set_id, cats in ev.categories.items()},
+        steps=_Rows(ev.steps, start, stop),
+        el_escorial=ev.el_escorial.rows(start, stop),
         labels=ev.labels[rows],
     )
 
@@ -133,19 +153,13 @@ def _evaluate(cols: Columns) -> Evaluation:
     )
 
 
-def first_met(categories: Categories) -> np.ndarray:
+def first_met(categories: Mapping[str, Tri]) -> np.ndarray:
     """Per patient, the first (highest) category that is met; else "not assessable" if any category is
     Unknown, else "not met". A category is never reported "not met" because of missing data."""
-    n = len(next(iter(categories.values())))
-    out = np.full(n, NOT_MET, dtype=object)
-    found = np.zeros(n, dtype=bool)
-    unknown = np.zeros(n, dtype=bool)
-    for key, status in categories.items():
-        newly = is_true(status) & ~found
-        out[newly] = key
-        found |= newly
-        unknown |= np.asarray(status.isna())
-    out[~found & unknown] = NOT_ASSESSABLE
+    first, unknown = first_true(list(categories.values()))
+    keys = np.array([*categories, NOT_MET], dtype=object)  # position -1: none met
+    out = keys[first]
+    out[(first < 0) & unknown] = NOT_ASSESSABLE
     return out
 
 

@@ -64,17 +64,22 @@ class Element:
         cols = read_frame(frame).with_reading(reading)  # every field: an element may read one it only qualifies by
         return pd.Series(self.read(cols).to_pandas(), index=frame.index, name=self.id, copy=False)
 
+    def value(self, cols: Columns) -> Tri:
+        """``compute(cols)``, computed once per read of the columns and reading (another element built on
+        this one, e.g. Gold Coast criterion 3 on the EFNS/PNS blocks, reuses it)."""
+        return cols.same_in_every_reading(self._key, lambda: self.compute(cols))
+
     def read(self, cols: Columns) -> Tri:
         """The element under the columns' reading: in chart review, an undecided element becomes what an
         unmentioned finding means for it (``unmentioned``)."""
-        result = cols.same_in_every_reading(self._key, lambda: self.compute(cols))
+        result = self.value(cols)
         if self.absent_unless_recorded:
-            return Tri(~result.false, result.false)
+            return result.unknown_as(True)
         if self.unmentioned == "undecided":
             return result
         if self.unmentioned == "absent finding: met":
-            return cols.by_reading(result, Tri(~result.false, result.false))
-        return cols.by_reading(result, Tri(result.true, ~result.true))
+            return cols.by_reading(result, result.unknown_as(True))
+        return cols.by_reading(result, result.unknown_as(False))
 
 
 @dataclass

@@ -21,7 +21,7 @@ from functools import cache
 
 import numpy as np
 
-from mmn_ddx.features.criteria._logic import Columns, Tri
+from mmn_ddx.features.criteria._logic import Columns, Tri, decided_by
 
 BLOCK_STATED = ("present", "single", "multiple")
 """``motor_conduction_block`` values that state a block (ungraded: neither definite nor probable)."""
@@ -51,14 +51,13 @@ def never(c: Columns) -> np.ndarray:
 
 def numbers_first(numbers: Tri, words: Tri) -> Tri:
     """``numbers`` where known, else ``words``: a statement fills an undecided element, never overrides it."""
-    unknown = ~(numbers.true | numbers.false)
-    return Tri(numbers.true | (unknown & words.true), numbers.false | (unknown & words.false & ~words.true))
+    return numbers.otherwise(words)
 
 
 def proven(statement: Tri) -> Tri:
     """Evidence only: True where stated, False otherwise (an unstated finding adds no doubt to a disjunction
     whose other terms decide it)."""
-    return Tri(statement.true, ~statement.true)
+    return statement.unknown_as(False)
 
 
 def proven_unless_measured(c: Columns, statement: Tri, counts: tuple[str, ...]) -> Tri:
@@ -74,15 +73,17 @@ def count_at_least(c: Columns, field: str, k: int, denominator: str) -> Tri:
     """:meth:`data.columns.Columns.count_at_least`, with the contract's rule for a zero count without its
     denominator in both readings: "none found in the nerves the report studied" - evidence of absence, never
     "not done" (a positive count without the denominator stays a lower bound in the strict reading)."""
+    def zero_unstudied() -> Tri:
+        zero = (c.number(field) == 0) & np.isnan(c.number(denominator))
+        return Tri(zero, ~zero)
+
     result = c.count_at_least(field, k, denominator)
-    zero_unstudied = c.cached(_key("zero-unstudied", field, denominator),
-                              lambda: (c.number(field) == 0) & np.isnan(c.number(denominator)))
-    return Tri(result.true, result.false | zero_unstudied)
+    return result.false_where(c.cached(_key("zero-unstudied", field, denominator), zero_unstudied))
 
 
 def stated(c: Columns, field: str, yes: tuple[str, ...], no: tuple[str, ...]) -> Tri:
     """A category statement: True for ``yes`` values, False for ``no`` values, Unknown otherwise."""
-    return Tri(category_in(c, field, yes).true, category_in(c, field, no).true)
+    return decided_by(category_in(c, field, yes), category_in(c, field, no))
 
 
 def category_in(c: Columns, field: str, values: tuple[str, ...]) -> Tri:

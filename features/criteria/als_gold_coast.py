@@ -166,7 +166,7 @@ def gc3_no_conduction_block(c: Columns) -> Tri:
     word summarises the same study, so "conduction block" beside recorded counts that meet neither N1 nor N2
     (one probable block, a block below the grades) is not read as more than the counts."""
     stated = proven_unless_measured(c, block_stated(c), ("nerves_definite_cb", "nerves_probable_cb", _MOTOR))
-    return ~any_of(n1_definite_cb.compute(c), n2_probable_cb_two_nerves.compute(c), stated)
+    return ~any_of(n1_definite_cb.value(c), n2_probable_cb_two_nerves.value(c), stated)
 
 
 @_element(
@@ -181,7 +181,7 @@ def gc3_no_demyelinating_neuropathy(c: Columns) -> Tri:
     not (the counts then read as none). Recorded counts decide: one nerve with demyelinating-range slowing,
     which axonal loss produces in ALS, summarised "demyelinating", is not the two-nerve bar."""
     stated = proven_unless_measured(c, demyelinating_pattern(c), ("nerves_any_demyelinating", _MOTOR))
-    return ~any_of(*(e.compute(c) for e in STRONG_MOTOR_ELEMENTS), stated)
+    return ~any_of(*(e.value(c) for e in STRONG_MOTOR_ELEMENTS), stated)
 
 
 @_element(
@@ -192,7 +192,7 @@ def gc3_no_positive_anti_gm1(c: Columns) -> Tri:
     """Criterion 3: a positive IgM anti-GM1 (EFNS/PNS 2010 P1) is evidence of MMN. Only a recorded positive
     result excludes: a negative test does not exclude MMN (sensitivity ~50%), so an untested one leaves no
     more doubt and is not undecided."""
-    return ~p1_anti_gm1_positive.compute(c)
+    return ~p1_anti_gm1_positive.value(c)
 
 
 @_element(
