@@ -26,7 +26,8 @@ COLUMNS: tuple[str, ...] = (
     "criteria_label", "criteria_label_chart_review", "criteria_agree", "warnings", "setting",
 )
 """Output columns; ``next_test`` is added when requested. ``setting``: the clinical setting the
-probabilities are for (the prediction set stays on the training population's scale, as in the full result)."""
+probabilities are for (the prediction set's membership stays on the training population's scale, its order is
+the setting's, as in the full result)."""
 SEPARATOR = " | "
 
 
