@@ -180,7 +180,8 @@ class ModelBundle:
         With one threshold per diagnosis (Mondrian, :func:`conformal.class_thresholds`) each diagnosis' coverage
         holds whatever the setting's class mix: the score is a function of the record, whose distribution within
         a diagnosis a change of pre-test probabilities does not move (Vovk et al. 2005; Podkopaev & Ramdas, UAI
-        2021). The setting's most probable diagnosis is always in, and the set is listed in the setting's order.
+        2021); a bundle with one marginal threshold keeps its promise for the training population only. The
+        setting's most probable diagnosis is always in, and the set is listed in the setting's order.
         """
         return conformal.prediction_sets(np.atleast_2d(training_probs), self.qhat, self.classes,
                                          shown=np.atleast_2d(setting_probs))
