@@ -385,43 +385,32 @@ def _null_layout(names: tuple[str, ...]) -> tuple[list[int], list[int]]:
     return [j for j in range(len(names)) if j not in categories], categories
 
 
+_COMPARISONS: dict[str, Callable[[Any, float], Any]] = {
+    ">": lambda values, threshold: values > threshold,
+    ">=": lambda values, threshold: values >= threshold - TOLERANCE,
+    "<": lambda values, threshold: values < threshold,
+    "<=": lambda values, threshold: values <= threshold + TOLERANCE,
+    "==": lambda values, threshold: abs(values - threshold) <= TOLERANCE,
+}
+"""The comparisons of :func:`compare`: the same arithmetic on an array or on one Python float."""
+
+
 def compare(values: np.ndarray, op: str, threshold: float) -> Tri:
     """Three-valued ``values <op> threshold``, Unknown where ``values`` is NaN; ``>=``, ``<=`` and ``==``
     tolerate float representation error (:data:`TOLERANCE`)."""
-    if values.ndim == 1 and len(values) <= SMALL:
-        return _compare_small(values, op, threshold)
-    if op == ">":
-        result = values > threshold
-    elif op == ">=":
-        result = values >= threshold - TOLERANCE
-    elif op == "<":
-        result = values < threshold
-    elif op == "<=":
-        result = values <= threshold + TOLERANCE
-    elif op == "==":
-        result = np.abs(values - threshold) <= TOLERANCE
-    else:
+    test = _COMPARISONS.get(op)
+    if test is None:
         raise ValueError(f"unknown comparison {op!r}")
+    if values.ndim == 1 and len(values) <= SMALL:
+        return _compare_small(values, test, threshold)
+    result = test(values, threshold)
     # every comparison with NaN is False (no warning), so ``result`` is already the known-True mask
     # and known-False is known XOR result: three array operations instead of six per comparison
     return Tri(result, (values == values) ^ result)
 
 
-_TESTS: dict[str, Callable[[float, float], bool]] = {
-    ">": lambda value, threshold: value > threshold,
-    ">=": lambda value, threshold: value >= threshold - TOLERANCE,
-    "<": lambda value, threshold: value < threshold,
-    "<=": lambda value, threshold: value <= threshold + TOLERANCE,
-    "==": lambda value, threshold: abs(value - threshold) <= TOLERANCE,
-}
-""":func:`compare` on one value (the same arithmetic as the array form, on Python floats)."""
-
-
-def _compare_small(values: np.ndarray, op: str, threshold: float) -> Tri:
+def _compare_small(values: np.ndarray, test: Callable[[Any, float], Any], threshold: float) -> Tri:
     """:func:`compare` for a few rows, value by value into int masks (:func:`data.kleene.small`)."""
-    test = _TESTS.get(op)
-    if test is None:
-        raise ValueError(f"unknown comparison {op!r}")
     true = false = 0
     bit = 1
     for value in values.tolist():
