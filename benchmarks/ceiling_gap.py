@@ -40,6 +40,7 @@ from mmn_ddx.data.generator import GENERATOR_VERSION
 from mmn_ddx.data.qualitative import spec as qualitative_spec
 from mmn_ddx.features import TREATMENT_FIELDS, ClinicalFeatures, feature_names
 from mmn_ddx.training.artifact import calibration
+from mmn_ddx.training.evaluation.metrics import percentile_ci
 from mmn_ddx.training.fitting.models import get_family
 from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS
 
@@ -114,16 +115,11 @@ def section_styles(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def per_patient_log_loss(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return -np.log(np.clip(probs[np.arange(len(y)), y], calibration.EPS, 1.0))
-
-
 def ratio_ci(model: np.ndarray, bayes: np.ndarray, n_boot: int = 1000, seed: int = 0) -> dict[str, float]:
     """Ratio of mean log-losses with a paired percentile bootstrap interval."""
     rng = np.random.default_rng(seed)
     idx = rng.integers(len(model), size=(n_boot, len(model)))
-    ratios = model[idx].mean(axis=1) / bayes[idx].mean(axis=1)
-    low, high = np.quantile(ratios, [0.025, 0.975])
+    low, high = percentile_ci(model[idx].mean(axis=1) / bayes[idx].mean(axis=1))
     return {"estimate": round(float(model.mean() / bayes.mean()), 4), "ci_low": round(float(low), 4),
             "ci_high": round(float(high), 4)}
 
@@ -157,7 +153,7 @@ def fit(n: int, extra: tuple[str, ...], params: dict[str, Any], test: pd.DataFra
         raw_val = estimator.predict(X_val, output_margin=True, iteration_range=(0, rounds))
         cal = calibration.Calibration("temperature", calibration.fit_temperature(raw_val, labels(validation)))
         probs = cal.probabilities(estimator.predict(X_test, output_margin=True, iteration_range=(0, rounds)))
-        model_ll = per_patient_log_loss(probs, y_test)
+        model_ll = calibration.log_losses(probs, y_test)
         by_round[rounds] = {"ratio": ratio_ci(model_ll, bayes_ll), "temperature": round(cal.value, 3)}
     excess = model_ll - bayes_ll
     groups = pd.concat([test[["latent_document", LABEL, "latent_phenotype"]].astype(str), section_styles(test)], axis=1)
@@ -180,7 +176,7 @@ def mixture_ceiling(test: pd.DataFrame, bayes_ll: np.ndarray, ks: list[int], n: 
             joint = logsumexp(np.stack(per_world), axis=0)  # + log(1/k) and the balanced prior: constant per row
             post = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
             out.append({"worlds": j, "seed": 0, "n_test": n,
-                        "ratio": ratio_ci(per_patient_log_loss(post, y), bayes_ll[:n]),
+                        "ratio": ratio_ci(calibration.log_losses(post, y), bayes_ll[:n]),
                         "seconds": round(time.perf_counter() - start, 1)})
             print(json.dumps(out[-1]), flush=True)
     return out
@@ -209,7 +205,7 @@ def main() -> None:
     start, load_before = time.perf_counter(), os.getloadavg()
     test, post = test_cohort(args.n_test, args.cache)
     y = labels(test)
-    bayes_ll = per_patient_log_loss(post, y)
+    bayes_ll = calibration.log_losses(post, y)
     seconds = {"test_cohort_and_posterior": round(time.perf_counter() - start, 1)}
     mixture = mixture_ceiling(test, bayes_ll, args.mixture, args.mixture_n) if args.mixture else None
     fits = []

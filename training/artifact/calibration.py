@@ -58,9 +58,14 @@ def identity(output: str) -> Calibration:
     return Calibration("temperature", 1.0) if output == "logits" else Calibration("uniform_mix", 0.0)
 
 
+def log_losses(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per patient, ``-log p(true class)`` (natural log), clipped at 1e-12 so one zero cannot give inf."""
+    return -np.log(np.clip(probs[np.arange(len(y)), y], EPS, 1.0))
+
+
 def log_loss(probs: np.ndarray, y: np.ndarray) -> float:
-    """Multiclass log-loss (natural log), probabilities clipped at 1e-12 so one zero cannot give inf."""
-    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], EPS, 1.0))))
+    """Multiclass log-loss: the mean of :func:`log_losses`."""
+    return float(np.mean(log_losses(probs, y)))
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
