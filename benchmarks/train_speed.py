@@ -172,7 +172,7 @@ def main() -> None:
 
     from mmn_ddx.data.exact_posterior import posterior
     from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
-    from mmn_ddx.features.modes import TREATMENT_FIELDS
+    from mmn_ddx.features import fields_unseen_in
     from mmn_ddx.settings import Settings
     from mmn_ddx.training.artifact.bundle import load_bundle
     from mmn_ddx.training.artifact.metadata import code_version
@@ -184,7 +184,7 @@ def main() -> None:
         "generator_version": GENERATOR_VERSION, "code_version": code_version(), "modes": {},
     }
     for mode in args.modes.split(","):
-        ceiling = posterior(test, exclude=TREATMENT_FIELDS if mode == "at-presentation" else ())
+        ceiling = posterior(test, exclude=fields_unseen_in(mode))
         entry: dict[str, Any] = {}
         runs = [] if args.skip_train else [("train", None)]
         runs += [(f"train_refit_{args.refit}", args.refit)] if args.refit else []

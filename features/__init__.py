@@ -27,7 +27,7 @@ from mmn_ddx.features.laboratory import (
     CSF_PLEOCYTOSIS_PER_UL,
     LaboratoryFeatures,
 )
-from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS, check_mode, fields_for_mode
+from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS, check_mode, fields_for_mode, fields_unseen_in
 from mmn_ddx.features.motor_neuron import MotorNeuronFeatures
 from mmn_ddx.features.sensory import SensoryFeatures
 from mmn_ddx.features.treatment import TreatmentResponseFeatures
@@ -65,6 +65,7 @@ __all__ = [
     "feature_map",
     "feature_names",
     "fields_for_mode",
+    "fields_unseen_in",
     "finding_name",
     "group_columns",
     "pair_asymmetric",

@@ -28,6 +28,12 @@ def check_mode(mode: str) -> Mode:
     return mode
 
 
+def fields_unseen_in(mode: str) -> tuple[str, ...]:
+    """The contract fields a model of ``mode`` must not read (the treatment responses at presentation): what
+    the exact posterior excludes when it is the yardstick of such a model."""
+    return () if check_mode(mode) == "with-treatment" else TREATMENT_FIELDS
+
+
 @cache
 def fields_for_mode(fields: tuple[str, ...], mode: str) -> tuple[str, ...]:
     """``fields`` without the treatment fields when ``mode`` is ``"at-presentation"``."""

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mmn_ddx.data.contract import FEATURE_FIELDS, fields, rules
-from mmn_ddx.features import MODES, TREATMENT_FIELDS, ClinicalFeatures, feature_names
+from mmn_ddx.features import MODES, TREATMENT_FIELDS, ClinicalFeatures, feature_names, fields_unseen_in
 from mmn_ddx.features._random_frame import random_frame
 from mmn_ddx.features.findings import (
     DELIBERATELY_UNUSED,
@@ -59,6 +59,9 @@ def test_every_contract_field_feeds_a_feature_or_is_deliberately_unused() -> Non
     assert {"patient_id"} == DELIBERATELY_UNUSED
     at_presentation = {f for finding in feature_map("at-presentation").values() for f in finding.fields}
     assert not at_presentation & set(TREATMENT_FIELDS)
+    # what a model of each mode does not read is what its Bayes yardstick excludes
+    for mode, features in (("at-presentation", at_presentation), ("with-treatment", used)):
+        assert set(fields_unseen_in(mode)) == set(FEATURE_FIELDS) - features - DELIBERATELY_UNUSED
 
 
 def _perturbations(

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data import DIAGNOSES, posterior
-from mmn_ddx.features import TREATMENT_FIELDS, check_mode
+from mmn_ddx.features import fields_unseen_in
 from mmn_ddx.features.criteria import (
     CIDP_VARIANT_LABELS,
     CONFLICTING,
@@ -80,10 +80,11 @@ class Method:
 
 def frame_for_mode(frame: pd.DataFrame, mode: str) -> pd.DataFrame:
     """At presentation the treatment responses do not exist yet: null them for every method."""
-    if check_mode(mode) == "with-treatment":
+    unseen = fields_unseen_in(mode)
+    if not unseen:
         return frame
     hidden = frame.copy()
-    for name in TREATMENT_FIELDS:
+    for name in unseen:
         if name in hidden.columns:
             hidden[name] = pd.Series(pd.NA, index=hidden.index, dtype=hidden[name].dtype)
     return hidden
@@ -150,5 +151,4 @@ def model_methods(frame: pd.DataFrame, models: ModeModels) -> list[Method]:
 
 def bayes_method(frame: pd.DataFrame, mode: str) -> Method:
     """The generator's exact posterior from the fields the mode may use (balanced prior, like the cohort)."""
-    exclude = TREATMENT_FIELDS if check_mode(mode) == "at-presentation" else ()
-    return Method(BAYES, "bayes", Predictions.from_proba(posterior(frame, exclude=exclude)))
+    return Method(BAYES, "bayes", Predictions.from_proba(posterior(frame, exclude=fields_unseen_in(mode))))

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data import DIAGNOSES, ID_FIELD, LABEL, RecordError, fields, posterior, to_canonical, validate_record
-from mmn_ddx.features import TREATMENT_FIELDS, check_mode
+from mmn_ddx.features import fields_unseen_in
 from mmn_ddx.features.criteria import READINGS, evaluate_criteria
+from mmn_ddx.training.evaluation.benchmark_methods import frame_for_mode
 
 METADATA_FIELDS = ("case_id", "source", "evidence", "difficulty", "notes")
 """Keys of a real-case line that describe the publication, not the patient."""
@@ -145,16 +146,13 @@ ProbaAndSets = Callable[[pd.DataFrame], tuple[np.ndarray, list[list[str]] | None
 def evaluate_real_cases(cases: RealCases, mode: str, models: Mapping[str, ProbaAndSets]) -> dict[str, MethodFigures]:
     """Each model (probabilities and prediction sets), the exact posterior of the world and the cascade in each
     reading of the criteria."""
-    frame = cases.frame
-    if check_mode(mode) != "with-treatment":
-        frame = frame.assign(**{name: pd.Series([None] * len(frame), dtype=frame[name].dtype, index=frame.index)
-                                for name in TREATMENT_FIELDS})
+    frame = frame_for_mode(cases.frame, mode)
     out: dict[str, MethodFigures] = {}
     for name, fn in models.items():
         probs, sets = _probs_sets(fn, frame)
         out[name] = probabilistic_figures(probs, cases.labels, sets)
-    excluded = TREATMENT_FIELDS if mode != "with-treatment" else ()
-    out["exact posterior of the world"] = probabilistic_figures(posterior(frame, exclude=excluded), cases.labels)
+    out["exact posterior of the world"] = probabilistic_figures(posterior(frame, exclude=fields_unseen_in(mode)),
+                                                                cases.labels)
     for reading in READINGS:
         labels = evaluate_criteria(frame, reading=reading)["rule_based_label"]
         out[f"rule-based cascade ({reading})"] = rule_figures(list(labels), cases.labels)

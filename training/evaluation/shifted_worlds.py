@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data import LABEL, World, draw_worlds, generate_cohort, posterior
-from mmn_ddx.features import MODES, TREATMENT_FIELDS
+from mmn_ddx.features import fields_unseen_in
 from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.artifact.conformal import set_mask
 
@@ -46,15 +46,10 @@ class WorldCohort:
     document_weights: list[float]
 
 
-def excluded_fields(mode: str) -> tuple[str, ...]:
-    """The fields the posterior must ignore for a model of ``mode`` (treatment responses at presentation)."""
-    return tuple(TREATMENT_FIELDS) if mode == MODES[0] else ()
-
-
 def world_cohort(world: World, n: int, seed: int, mode: str, base: World | None = None) -> WorldCohort:
     """``n`` patients of ``world`` with the posteriors the figures compare against."""
     cohort = generate_cohort(n, seed=seed, world=world)
-    excluded = excluded_fields(mode)
+    excluded = fields_unseen_in(mode)
     exact = posterior(cohort, exclude=excluded, world=world)
     same = world.is_literature if base is None else world.digest == base.digest
     reference = exact if same else posterior(cohort, exclude=excluded, world=base)
