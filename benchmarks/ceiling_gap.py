@@ -38,7 +38,7 @@ from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
 from mmn_ddx.data.exact_posterior import log_likelihoods, posterior
 from mmn_ddx.data.generator import GENERATOR_VERSION
 from mmn_ddx.data.qualitative import spec as qualitative_spec
-from mmn_ddx.features import TREATMENT_FIELDS, ClinicalFeatures, feature_names
+from mmn_ddx.features import ClinicalFeatures, feature_names, fields_unseen_in
 from mmn_ddx.training.artifact import calibration
 from mmn_ddx.training.evaluation.metrics import percentile_ci
 from mmn_ddx.training.fitting.models import get_family
@@ -56,7 +56,7 @@ def test_cohort(n: int, cache: Path | None) -> tuple[pd.DataFrame, np.ndarray]:
     if cache and (cache / f"test_{n}.pkl").exists():
         return pd.read_pickle(cache / f"test_{n}.pkl"), np.load(cache / f"post_{n}.npy")
     frame = generate_cohort(n, seed=TEST_SEED, return_latents=True)
-    post = posterior(records(frame), exclude=TREATMENT_FIELDS)
+    post = posterior(records(frame), exclude=fields_unseen_in(MODE))
     if cache:
         cache.mkdir(parents=True, exist_ok=True)
         frame.to_pickle(cache / f"test_{n}.pkl")
@@ -171,7 +171,7 @@ def mixture_ceiling(test: pd.DataFrame, bayes_ll: np.ndarray, ks: list[int], n: 
     per_world = []
     out = []
     for j, world in enumerate(draw_worlds(max(ks), seed=0).worlds, 1):
-        per_world.append(log_likelihoods(part, TREATMENT_FIELDS, world))
+        per_world.append(log_likelihoods(part, fields_unseen_in(MODE), world))
         if j in ks:
             joint = logsumexp(np.stack(per_world), axis=0)  # + log(1/k) and the balanced prior: constant per row
             post = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))

@@ -61,7 +61,7 @@ from mmn_ddx.data import (
     posterior,
 )
 from mmn_ddx.data.uncertainty import uncertainties
-from mmn_ddx.features import MODES, TREATMENT_FIELDS, ClinicalFeatures
+from mmn_ddx.features import MODES, ClinicalFeatures, fields_unseen_in
 from mmn_ddx.training.artifact import calibration
 from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.artifact.metadata import code_version
@@ -78,7 +78,7 @@ TARGET_SIZE = 200
 SYNTHETIC_PARAMS: Params = LARGE_DATA_GRIDS["xgboost"][-1]
 COHORT_FAMILY = "logistic"
 MODE = MODES[0]
-EXCLUDED = tuple(TREATMENT_FIELDS)
+EXCLUDED = fields_unseen_in(MODE)
 """At presentation: the treatment responses are not features, so the exact posteriors leave them out too."""
 METHODS = {
     "literature_world_model": "(i) literature-world model",
