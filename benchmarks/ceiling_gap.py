@@ -138,12 +138,13 @@ def breakdown(groups: pd.DataFrame, excess: np.ndarray, bayes: np.ndarray) -> di
     return out
 
 
-def fit(n: int, extra: tuple[str, ...], params: dict[str, Any], test: pd.DataFrame, bayes_ll: np.ndarray
-        ) -> dict[str, Any]:
+def fit(n: int, extra: tuple[str, ...], params: dict[str, Any], test: pd.DataFrame, bayes_ll: np.ndarray,
+        worlds: int = 0) -> dict[str, Any]:
     family = get_family("xgboost")
     start = time.perf_counter()
-    train = generate_cohort(n, seed=TRAIN_SEED)
-    validation = generate_cohort(N_VALIDATION, seed=VALIDATION_SEED)
+    world = draw_worlds(worlds, seed=0) if worlds else None
+    train = generate_cohort(n, seed=TRAIN_SEED, world=world)
+    validation = generate_cohort(N_VALIDATION, seed=VALIDATION_SEED, world=world)
     X, y = design(train, extra), labels(train)
     estimator = family.fit(params, X, y, seed=0)
     fit_seconds = time.perf_counter() - start
@@ -157,7 +158,8 @@ def fit(n: int, extra: tuple[str, ...], params: dict[str, Any], test: pd.DataFra
         by_round[rounds] = {"ratio": ratio_ci(model_ll, bayes_ll), "temperature": round(cal.value, 3)}
     excess = model_ll - bayes_ll
     groups = pd.concat([test[["latent_document", LABEL, "latent_phenotype"]].astype(str), section_styles(test)], axis=1)
-    return {"n_train": n, "extra_fields": list(extra), "params": params, "fit_seconds": round(fit_seconds, 1),
+    return {"n_train": n, "training_worlds": worlds or "literature", "extra_fields": list(extra), "params": params,
+            "fit_seconds": round(fit_seconds, 1),
             "n_features": X.shape[1], "by_round": by_round, "excess_by_group": breakdown(groups, excess, bayes_ll)}
 
 
@@ -194,6 +196,9 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--mixture", type=int, nargs="*", default=[],
                         help="worlds of the randomised-world ceiling, e.g. 5 10 20 40 (none: skipped)")
+    parser.add_argument("--train-worlds", type=int, nargs="*", default=[0],
+                        help="fit on patients of the first K randomised worlds (seed 0, as train draws them); "
+                             "0: the literature world (default); several values: one fit each")
     parser.add_argument("--mixture-n", type=int, default=2000)
     parser.add_argument("--cache", type=Path, default=None, help="keep the test cohort and its posterior here")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -210,9 +215,11 @@ def main() -> None:
     mixture = mixture_ceiling(test, bayes_ll, args.mixture, args.mixture_n) if args.mixture else None
     fits = []
     for n in args.sizes:
-        for extra in ((), *(extra_fields(e) for e in args.extra)):
-            fits.append(fit(n, extra, params, test, bayes_ll))
-            summary = {k: fits[-1][k] for k in ("n_train", "extra_fields", "fit_seconds", "by_round")}
+        for worlds in args.train_worlds:
+            for extra in ((), *(extra_fields(e) for e in args.extra)):
+                fits.append(fit(n, extra, params, test, bayes_ll, worlds))
+                summary = {k: fits[-1][k] for k in ("n_train", "training_worlds", "extra_fields", "fit_seconds",
+                                                    "by_round")}
             print(json.dumps(summary), flush=True)
     figures = {"generator_version": GENERATOR_VERSION, "mode": MODE, "world": "literature", "n_test": args.n_test,
                "bayes_log_loss": round(float(bayes_ll.mean()), 5), "diagnoses": list(DIAGNOSES),
