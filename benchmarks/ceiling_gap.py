@@ -13,6 +13,10 @@ literature-world patients, at presentation. For each fit it writes to benchmarks
   (seed 0) on the first ``--mixture-n`` test patients, for each K: the best a model trained on those worlds can
   do on the literature world, so the part of its gap that no amount of data or features closes, and how it
   shrinks with K (``--sizes`` with no value skips the fits: ``--sizes --mixture 5 10 20 40 --output F``);
+* with ``--train-worlds K [K ...]``: the same fit on patients of the first K randomised worlds (what ``train``
+  does by default), beside the literature-world fit (0); with ``--drawn-only GROUP``, each of those worlds
+  redraws only that group of parameters and keeps the literature's values elsewhere (an ablation: which
+  uncertainty costs the randomised model its gap on the literature world);
 * with ``--extra``: the same model given the contract fields themselves (category codes, numbers) beside the
   clinical features. If that closes the gap, the features lose information the posterior uses.
 
@@ -22,6 +26,7 @@ Run: nice .venv/bin/python benchmarks/ceiling_gap.py [--sizes 100000 400000] [--
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import time
@@ -33,7 +38,7 @@ import pandas as pd
 from scipy.special import logsumexp
 from timing import machine, write_results
 
-from mmn_ddx.data import draw_worlds, generate_cohort
+from mmn_ddx.data import World, WorldMixture, draw_worlds, generate_cohort, load_world
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
 from mmn_ddx.data.exact_posterior import log_likelihoods, posterior
 from mmn_ddx.data.generator import GENERATOR_VERSION
@@ -138,11 +143,47 @@ def breakdown(groups: pd.DataFrame, excess: np.ndarray, bayes: np.ndarray) -> di
     return out
 
 
+PARAMETER_GROUPS = ("reporting", "phenotypes", "stages", "nerve_counts", "other_findings", "mrc_tables")
+"""``--drawn-only`` groups: the reporting model with the test-ordering blocks, the phenotype weights, the stage
+weights and durations, the nerve counts' per-nerve rates, every other finding's parameters, the MRC grade tables
+with the atypical rates."""
+
+
+def _group_paths(group: str, tree: dict[str, Any]) -> list[tuple[str, ...]]:
+    diseases = tree["diseases"]
+    fields_of = {d: diseases[d]["fields"] for d in diseases}
+    if group == "reporting":
+        return [("reporting",), ("blocks",)]
+    if group == "mrc_tables":
+        return [("mrc_grade_tables",), ("atypical",)]
+    if group in ("phenotypes", "stages"):
+        return [("diseases", d, "phenotypes" if group == "phenotypes" else "stage") for d in diseases]
+    counts = group == "nerve_counts"
+    return [("diseases", d, "fields", f) for d in diseases for f, spec in fields_of[d].items()
+            if (spec.get("kind") == "binomial") == counts]
+
+
+def drawn_only(k: int, group: str) -> WorldMixture:
+    """The first k worlds ``draw_worlds(k, seed=0)`` draws, each with only ``group`` taken from the draw."""
+    literature = load_world().parameters
+    worlds = []
+    for drawn in draw_worlds(k, seed=0).worlds:
+        tree = copy.deepcopy(literature)
+        for path in _group_paths(group, literature):
+            *head, last = path
+            node, source = tree, drawn.parameters
+            for key in head:
+                node, source = node[key], source[key]
+            node[last] = copy.deepcopy(source[last])
+        worlds.append(World(tree, f"{drawn.source}; only {group} drawn"))
+    return WorldMixture(tuple(worlds), seed=0)
+
+
 def fit(n: int, extra: tuple[str, ...], params: dict[str, Any], test: pd.DataFrame, bayes_ll: np.ndarray,
-        worlds: int = 0) -> dict[str, Any]:
+        worlds: int = 0, group: str | None = None) -> dict[str, Any]:
     family = get_family("xgboost")
     start = time.perf_counter()
-    world = draw_worlds(worlds, seed=0) if worlds else None
+    world = (drawn_only(worlds, group) if group else draw_worlds(worlds, seed=0)) if worlds else None
     train = generate_cohort(n, seed=TRAIN_SEED, world=world)
     validation = generate_cohort(N_VALIDATION, seed=VALIDATION_SEED, world=world)
     X, y = design(train, extra), labels(train)
@@ -158,8 +199,8 @@ def fit(n: int, extra: tuple[str, ...], params: dict[str, Any], test: pd.DataFra
         by_round[rounds] = {"ratio": ratio_ci(model_ll, bayes_ll), "temperature": round(cal.value, 3)}
     excess = model_ll - bayes_ll
     groups = pd.concat([test[["latent_document", LABEL, "latent_phenotype"]].astype(str), section_styles(test)], axis=1)
-    return {"n_train": n, "training_worlds": worlds or "literature", "extra_fields": list(extra), "params": params,
-            "fit_seconds": round(fit_seconds, 1),
+    return {"n_train": n, "training_worlds": worlds or "literature", "drawn_only": group, "extra_fields": list(extra),
+            "params": params, "fit_seconds": round(fit_seconds, 1),
             "n_features": X.shape[1], "by_round": by_round, "excess_by_group": breakdown(groups, excess, bayes_ll)}
 
 
@@ -199,6 +240,9 @@ def main() -> None:
     parser.add_argument("--train-worlds", type=int, nargs="*", default=[0],
                         help="fit on patients of the first K randomised worlds (seed 0, as train draws them); "
                              "0: the literature world (default); several values: one fit each")
+    parser.add_argument("--drawn-only", nargs="+", choices=("all", *PARAMETER_GROUPS), default=["all"],
+                        help="with --train-worlds K > 0: one fit per group, each world drawing only that group "
+                             "('all': every parameter, as train does)")
     parser.add_argument("--mixture-n", type=int, default=2000)
     parser.add_argument("--cache", type=Path, default=None, help="keep the test cohort and its posterior here")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -215,11 +259,13 @@ def main() -> None:
     mixture = mixture_ceiling(test, bayes_ll, args.mixture, args.mixture_n) if args.mixture else None
     fits = []
     for n in args.sizes:
-        for worlds in args.train_worlds:
+        groups = [None if g == "all" else g for g in args.drawn_only]
+        runs = [(w, g) for w in args.train_worlds for g in (groups if w else [None])]
+        for worlds, group in runs:
             for extra in ((), *(extra_fields(e) for e in args.extra)):
-                fits.append(fit(n, extra, params, test, bayes_ll, worlds))
-                summary = {k: fits[-1][k] for k in ("n_train", "training_worlds", "extra_fields", "fit_seconds",
-                                                    "by_round")}
+                fits.append(fit(n, extra, params, test, bayes_ll, worlds, group))
+                summary = {k: fits[-1][k] for k in ("n_train", "training_worlds", "drawn_only", "extra_fields",
+                                                    "fit_seconds", "by_round")}
             print(json.dumps(summary), flush=True)
     figures = {"generator_version": GENERATOR_VERSION, "mode": MODE, "world": "literature", "n_test": args.n_test,
                "bayes_log_loss": round(float(bayes_ll.mean()), 5), "diagnoses": list(DIAGNOSES),
