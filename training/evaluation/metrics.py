@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from mmn_ddx.data import DIAGNOSES
+from mmn_ddx.training.artifact.calibration import log_losses
 
 K = len(DIAGNOSES)
 NEGATIVE = K
@@ -30,7 +31,6 @@ ABSTAIN = -1
 """Hard label of a method that gives no answer for the patient (coverage excludes it)."""
 ECE_BINS = 15
 """Equal-width bins of the top-label expected calibration error (Guo et al., ICML 2017)."""
-_EPS = np.finfo(np.float64).eps
 
 LABEL_METRICS: tuple[str, ...] = ("coverage", "accuracy", "balanced_accuracy", "macro_f1",
                                   "accuracy_all", "balanced_accuracy_all")
@@ -188,8 +188,7 @@ class _Scorer:
             return
         covered = pred.covered
         self.covered = _GroupSum(np.where(covered, 0, 1), 2)
-        p_true = pred.proba[np.arange(len(y)), y]
-        self.loss = np.where(covered, -np.log(np.clip(p_true, _EPS, 1.0)), 0.0)
+        self.loss = np.where(covered, log_losses(pred.proba, y), 0.0)
         self.squared = np.where(covered, ((pred.proba - np.eye(K)[y]) ** 2).sum(axis=1), 0.0)
         confidence = pred.proba.max(axis=1)
         self.gap = np.where(covered, confidence - (pred.proba.argmax(axis=1) == y), 0.0)

@@ -24,12 +24,11 @@ import pandas as pd
 from mmn_ddx.data import DIAGNOSES, ID_FIELD, LABEL, RecordError, fields, posterior, to_canonical, validate_record
 from mmn_ddx.features import fields_unseen_in
 from mmn_ddx.features.criteria import READINGS, evaluate_criteria
+from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.evaluation.benchmark_methods import frame_for_mode
 
 METADATA_FIELDS = ("case_id", "source", "evidence", "difficulty", "notes")
 """Keys of a real-case line that describe the publication, not the patient."""
-EPSILON = 1e-15
-"""Probabilities are clipped here for the log-loss, so that one confident miss is finite (as scikit-learn)."""
 
 
 @dataclass(frozen=True)
@@ -115,11 +114,10 @@ class MethodFigures:
 def probabilistic_figures(probs: np.ndarray, labels: np.ndarray,
                           sets: Sequence[Sequence[str]] | None = None) -> MethodFigures:
     """Accuracy, log-loss (natural log) and, with prediction sets, their coverage and mean size."""
-    truth = probs[np.arange(len(labels)), labels]
     figures: dict[str, Any] = {
         "n": len(labels),
         "accuracy": float(np.mean(probs.argmax(axis=1) == labels)),
-        "log_loss": float(-np.mean(np.log(np.clip(truth, EPSILON, 1.0)))),
+        "log_loss": log_loss(probs, labels),
         "predicted": [DIAGNOSES[i] for i in probs.argmax(axis=1)],
     }
     if sets is not None:
