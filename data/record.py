@@ -78,8 +78,10 @@ def _rule_validator(rule: Rule) -> Any:
     own, other = fields()[rule.field], fields()[rule.other]
 
     def check(cls: type, value: Any, info: ValidationInfo) -> Any:
+        if value is None:  # before info.data: pydantic builds that dict of the fields so far on every access
+            return value
         bound = info.data.get(rule.other)  # absent when that field failed its own validation
-        if value is not None and bound is not None and rule.broken_by(rule_value(own, value), rule_value(other, bound)):
+        if bound is not None and rule.broken_by(rule_value(own, value), rule_value(other, bound)):
             raise PydanticCustomError("field_rule", rule.message)
         return value
 
