@@ -52,13 +52,12 @@ def weak_limb_bounds(c: Columns, kind: str) -> tuple[np.ndarray, np.ndarray]:
     it open. A grade never yields to a word: a known weak limb stays weak."""
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
-        sides = [limb_weak(c, f"{kind}_{side}") for side in ("left", "right")]
-        lower = sum(s.true.astype(np.float64) for s in sides)
-        upper = sum((~s.false).astype(np.float64) for s in sides)
-        words = weak_pair_stated(c, kind)
-        said = ~np.isnan(words)
-        lower = np.where(said, np.fmax(lower, words), lower)
-        return lower, np.where(said, np.fmax(lower, np.fmin(upper, words)), upper)
+        left, right = (limb_weak(c, f"{kind}_{side}") for side in ("left", "right"))
+        lower = np.add(left.true, right.true, dtype=np.float64)
+        upper = np.add(~left.false, ~right.false, dtype=np.float64)
+        words = weak_pair_stated(c, kind)  # NaN where not stated: fmax / fmin then keep the grades' bounds
+        lower = np.fmax(lower, words)
+        return lower, np.fmax(lower, np.fmin(upper, words))
 
     return c.cached(f"weak_limb_bounds:{kind}", compute)
 
