@@ -113,9 +113,18 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
                                            "note": messages.criteria_note(label, predicted, cascade_missing)})
 
 
-_ELEMENT_WORDS: dict[str, tuple[str, ...]] = {
-    c.id: tuple(messages.element(e.reference, e.description) for e in c.elements) for c in CRITERIA_SETS}
-"""Each set's elements as listed (the same words for every patient: worded once)."""
+def _decided(criteria: CriteriaSet) -> tuple[tuple[dict[str, Any], dict[str, Any]], ...]:
+    """Per element, its entry when not met and when met (nothing missing): the same for every patient, so made
+    once. Inputs to validation only (pydantic builds new lists from them): never handed out."""
+    entries = []
+    for element in criteria.elements:
+        description = messages.element(element.reference, element.description)
+        entries.append(tuple({"id": element.id, "description": description, "status": _STATUS[code],
+                              "fields": element.fields, "missing": ()} for code in (0, 1)))
+    return tuple(entries)
+
+
+_DECIDED = {c.id: _decided(c) for c in CRITERIA_SETS}
 _STEP_WORDS: tuple[str, ...] = tuple(messages.cascade_step(step.description, step.label) for step in STEPS)
 
 
@@ -124,12 +133,14 @@ def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: Map
     variant, verdict = key.split(": ") if ": " in key else (None, key)
     elements, missing = [], {}
     codes = batch.statuses[criteria.id][:, i].tolist()  # plain ints: read once per element below
-    for element, description, code in zip(criteria.elements, _ELEMENT_WORDS[criteria.id], codes, strict=True):
-        absent = [f for f in element.fields if nulls[f]] if code == 2 else []
+    for element, decided, code in zip(criteria.elements, _DECIDED[criteria.id], codes, strict=True):
+        if code != 2:
+            elements.append(decided[code])
+            continue
+        absent = [f for f in element.fields if nulls[f]]
         if element.used_in_verdict:
             missing.update(dict.fromkeys(absent))
-        elements.append({"id": element.id, "description": description, "status": _STATUS[code],
-                         "fields": element.fields, "missing": absent})
+        elements.append({**decided[0], "status": _STATUS[code], "missing": absent})
     return {"criteria": criteria.title, "verdict": verdict, "variant": variant,
             "maps_to": maps_to(criteria.id, verdict, variant), "elements": elements,
             "missing_fields": sorted(missing) if _could_change(batch, criteria, key, i) else []}
