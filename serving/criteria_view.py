@@ -72,11 +72,13 @@ def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Crit
     or records (read once); the elements and verdicts are the strict reading's, the labels every reading's."""
     readings = evaluate_readings(data)
     ev = readings["strict"]
-    statuses = {c.id: _codes([ev.elements[c.id][e.id] for e in c.elements]) for c in CRITERIA_SETS}
-    statuses["rule_based"] = _codes([ev.steps[step.id] for step in STEPS])
-    undecided = {c.id: {key: np.asarray(value.isna()) for key, value in ev.categories[c.id].items()}
+    # every value of the readings' one stacked evaluation at once, then the strict rows (not a cut per value)
+    whole, rows = (ev, slice(None)) if ev.stacked is None or ev.rows is None else (ev.stacked, ev.rows)
+    statuses = {c.id: _codes([whole.elements[c.id][e.id] for e in c.elements])[:, rows] for c in CRITERIA_SETS}
+    statuses["rule_based"] = _codes([whole.steps[step.id] for step in STEPS])[:, rows]
+    undecided = {c.id: {key: np.asarray(value.isna())[rows] for key, value in whole.categories[c.id].items()}
                  for c in CRITERIA_SETS}
-    verdicts = {c.id: first_met(ev.categories[c.id]) for c in CRITERIA_SETS}
+    verdicts = {c.id: first_met(whole.categories[c.id])[rows] for c in CRITERIA_SETS}
     nulls = ev.cols.null_mask(CRITERIA_FIELDS)
     labels: dict[str, np.ndarray] = {
         reading: np.asarray(readings[reading].labels, dtype=object) for reading in READINGS
