@@ -118,11 +118,11 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
 def _decided(criteria: CriteriaSet) -> tuple[tuple[dict[str, Any], dict[str, Any]], ...]:
     """Per element, its entry when not met and when met (nothing missing): the same for every patient, so made
     once. Inputs to validation only (pydantic builds new lists from them): never handed out."""
-    entries = []
+    entries: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for element in criteria.elements:
         description = messages.element(element.reference, element.description)
-        entries.append(tuple({"id": element.id, "description": description, "status": _STATUS[code],
-                              "fields": element.fields, "missing": ()} for code in (0, 1)))
+        common: dict[str, Any] = {"id": element.id, "description": description, "fields": element.fields, "missing": ()}
+        entries.append(({**common, "status": _STATUS[0]}, {**common, "status": _STATUS[1]}))
     return tuple(entries)
 
 
