@@ -103,8 +103,9 @@ class _StrictRecord(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """All contract fields, nulls included, in dictionary order."""
-        return self.model_dump()
+        """All contract fields, nulls included, in dictionary order: ``model_dump()``, read straight from the
+        instance (every field is a plain JSON value with no serializer, so the two are equal; a test holds it)."""
+        return dict(self.__dict__)
 
 
 PatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-overload]
