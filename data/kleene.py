@@ -260,22 +260,47 @@ def masks(conditions: Sequence[Tri]) -> tuple[np.ndarray, np.ndarray]:
     return np.array([c.true for c in conditions]), np.array([c.false for c in conditions])
 
 
-def _counts(conditions: Iterable[Tri]) -> tuple[np.ndarray, np.ndarray]:
-    """Per patient, how many conditions are True and how many could be (True or Unknown)."""
+def _counts(conditions: Iterable[Tri]) -> tuple[Any, Any]:
+    """Per patient, how many conditions are True and how many could be (True or Unknown): numpy arrays, or for
+    a few rows lists (one sum of the int masks counts every row at once: a row is one byte, and fewer than
+    256 conditions never carry into the next)."""
     conditions = list(conditions)
+    n = len(conditions[0])
+    if all(type(c._t) is int for c in conditions):
+        n_true = list(sum(c._t for c in conditions).to_bytes(n, "little"))
+        n_false = sum(c._f for c in conditions).to_bytes(n, "little")
+        return n_true, [len(conditions) - f for f in n_false]
     true, false = masks(conditions)
     return true.sum(axis=0), len(conditions) - false.sum(axis=0)
+
+
+def _from_rows(true: Iterable[bool], false: Iterable[bool], n: int) -> Tri:
+    """A :class:`Tri` of a few rows from per-row truths (:func:`small`)."""
+    t = f = 0
+    bit = 1
+    for is_true, is_false in zip(true, false, strict=True):
+        if is_true:
+            t |= bit
+        elif is_false:
+            f |= bit
+        bit <<= 8
+    return small(t, f, n)
 
 
 def at_least(k: int, conditions: Iterable[Tri]) -> Tri:
     """"At least k of these hold": True once k are True, False once too few can still be True."""
     n_true, n_possible = _counts(conditions)
+    if type(n_true) is list:
+        return _from_rows((t >= k for t in n_true), (p < k for p in n_possible), len(n_true))
     return Tri(n_true >= k, n_possible < k)
 
 
 def exactly(k: int, conditions: Iterable[Tri]) -> Tri:
     """"Exactly k of these hold", three-valued (used for "weakness in one limb only")."""
     n_true, n_possible = _counts(conditions)
+    if type(n_true) is list:
+        return _from_rows((t == k and p == k for t, p in zip(n_true, n_possible, strict=True)),
+                          (t > k or p < k for t, p in zip(n_true, n_possible, strict=True)), len(n_true))
     return Tri((n_true == k) & (n_possible == k), (n_true > k) | (n_possible < k))
 
 

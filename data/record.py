@@ -71,34 +71,48 @@ def _field(spec: FieldSpec) -> Any:
     return Field(default, description=spec.description or None, **bounds)
 
 
-def _rule_validator(rule: Rule) -> Any:
-    """A validator of the rule's ``field``, which comes after its ``other`` field in the dictionary (pydantic
-    validates fields in order, so the other one is then in ``info.data``): the error is located at
-    ``rule.field`` with ``rule.message``, as in the cohort schema."""
-    own, other = fields()[rule.field], fields()[rule.other]
+def _rule_validator(field: str, rules: tuple[Rule, ...]) -> Any:
+    """One validator of ``field`` checking every rule on it, in the dictionary's order (the first broken one is
+    the field's error, as pydantic stops a field's validators at the first error). Each ``other`` field comes
+    before ``field`` in the dictionary (pydantic validates fields in order, so it is then in ``info.data``):
+    the error is located at ``field`` with the rule's message, as in the cohort schema."""
+    own = fields()[field]
+    others = tuple((rule, rule.other, fields()[rule.other]) for rule in rules)
 
     def check(cls: type, value: Any, info: ValidationInfo) -> Any:
-        bound = info.data.get(rule.other)  # absent when that field failed its own validation
-        if value is not None and bound is not None and rule.broken_by(rule_value(own, value), rule_value(other, bound)):
-            raise PydanticCustomError("field_rule", rule.message)
+        if value is None:
+            return value
+        data = info.data  # pydantic builds this dict of the fields so far on every access: once per field
+        for rule, name, other in others:
+            bound = data.get(name)  # absent when that field failed its own validation
+            if bound is not None and rule.broken_by(rule_value(own, value), rule_value(other, bound)):
+                raise PydanticCustomError("field_rule", rule.message)
         return value
 
-    return field_validator(rule.field)(check)
+    return field_validator(field)(check)
+
+
+def _rules_by_field() -> dict[str, tuple[Rule, ...]]:
+    by_field: dict[str, list[Rule]] = {}
+    for rule in all_rules():
+        by_field.setdefault(rule.field, []).append(rule)
+    return {field: tuple(rules) for field, rules in by_field.items()}
 
 
 class _StrictRecord(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """All contract fields, nulls included, in dictionary order."""
-        return self.model_dump()
+        """All contract fields, nulls included, in dictionary order: ``model_dump()``, read straight from the
+        instance (every field is a plain JSON value with no serializer, so the two are equal; a test holds it)."""
+        return dict(self.__dict__)
 
 
 PatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-overload]
     "PatientRecord",
     __base__=_StrictRecord,
     __doc__="One patient at the diagnostic work-up (data dictionary).",
-    __validators__={f"rule_{k}_{rule.field}_{rule.other}": _rule_validator(rule) for k, rule in enumerate(all_rules())},
+    __validators__={f"rules_{field}": _rule_validator(field, rules) for field, rules in _rules_by_field().items()},
     **{name: (_annotation(spec), _field(spec)) for name, spec in fields().items()},
 )
 

@@ -96,11 +96,10 @@ def stack(features: Features, names: np.ndarray) -> np.ndarray:
     """Columns in the order of ``names`` as one C-contiguous float64 matrix."""
     if list(features) != list(names):
         raise RuntimeError("computed feature columns differ from the names recorded at fit")
-    n = len(next(iter(features.values()))) if features else 0
-    out = np.empty((n, len(names)), dtype=np.float64)
-    for j, values in enumerate(features.values()):
-        out[:, j] = values
-    return out
+    if not features:
+        return np.empty((0, len(names)), dtype=np.float64)
+    # one call for every column (features, n), then laid out row-major: ~100 column writes cost more on a few rows
+    return np.ascontiguousarray(np.array(list(features.values()), dtype=np.float64).T)
 
 
 # --- vectorised three-valued helpers (float arrays: 1.0 / 0.0 / NaN) --------------------------------
@@ -206,8 +205,15 @@ def _one_hot_table(k: int) -> np.ndarray:
 
 def ordinal(codes: np.ndarray, scores: tuple[float, ...]) -> np.ndarray:
     """Map category codes to ordered scores (one per value, dictionary order); NaN where null."""
-    table = np.append(np.asarray(scores, dtype=np.float64), np.nan)  # index -1 reads the trailing NaN
-    return table[codes]
+    return _ordinal_table(scores)[codes]
+
+
+@cache
+def _ordinal_table(scores: tuple[float, ...]) -> np.ndarray:
+    """The scores then a trailing NaN, which the null code -1 reads (made once per scale)."""
+    table = np.append(np.asarray(scores, dtype=np.float64), np.nan)
+    table.flags.writeable = False
+    return table
 
 
 def row_max(matrix: np.ndarray) -> np.ndarray:

@@ -102,7 +102,7 @@ class MotorNeuronFeatures(ContractTransformer):
     def _reflexes(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
         """Reflex codes in the affected and in the unaffected limbs: the recorded ones, else the arms' and
         legs' reflexes of the limbs known to be weak (affected) or not weak (unaffected)."""
-        weak = [np.nan_to_num(flag, nan=-1.0).astype(np.intp) for flag in (arms_weak(columns), legs_weak(columns))]
+        weak = [np.where(np.isnan(flag), -1, flag).astype(np.intp) for flag in (arms_weak(columns), legs_weak(columns))]
         by_limb = _limb_reflex_table()[columns["reflexes_arms"], columns["reflexes_legs"], weak[0], weak[1]]
         recorded = columns["reflexes_affected_limbs"], columns["reflexes_unaffected_limbs"]
         return (np.where(recorded[0] != NULL_CODE, recorded[0], by_limb[:, 0]),

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Final
 
 import numpy as np
@@ -34,15 +35,20 @@ def recorded_counts(nulls: np.ndarray, columns: Sequence[str], mode: str) -> tup
 
     ``nulls`` is the (patients, fields) null mask of the canonical frame, ``columns`` its field names.
     """
-    names = set(optional_fields(mode))
-    keep = [j for j, name in enumerate(columns) if name in names]
+    keep = _positions(tuple(columns), frozenset(optional_fields(mode)))
     return (~nulls[:, keep]).sum(axis=1), len(keep)
 
 
 def motor_ncs_recorded(nulls: np.ndarray, columns: Sequence[str]) -> np.ndarray:
     """Per patient: any result of the motor conduction study is recorded (:data:`MOTOR_NCS_FIELDS`)."""
-    keep = [j for j, name in enumerate(columns) if name in set(MOTOR_NCS_FIELDS)]
+    keep = _positions(tuple(columns), frozenset(MOTOR_NCS_FIELDS))
     return np.asarray(~nulls[:, keep].all(axis=1), dtype=bool)
+
+
+@cache
+def _positions(columns: tuple[str, ...], names: frozenset[str]) -> list[int]:
+    """Positions of ``names`` among ``columns`` (found once per layout: every prediction asks the same)."""
+    return [j for j, name in enumerate(columns) if name in names]
 
 
 def little_information(recorded: int, total: int, motor_ncs_done: bool) -> Warning | None:

@@ -55,8 +55,8 @@ class CriteriaBatch:
     """Criteria set (or "rule_based") -> status codes (elements in the set's order, or cascade steps; patients)."""
     undecided: dict[str, dict[str, np.ndarray]]
     """Criteria set -> category -> True where the category is Unknown (so the verdict could still change)."""
-    nulls: dict[str, np.ndarray]
-    """Field -> True where null, for every field an element reads."""
+    nulls: np.ndarray
+    """(patients, :data:`CRITERIA_FIELDS`): True where null (every field an element reads)."""
     verdicts: dict[str, np.ndarray]
     labels: np.ndarray
     """The rule-based label under the strict reading (the verdicts' reading)."""
@@ -72,13 +72,14 @@ def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Crit
     or records (read once); the elements and verdicts are the strict reading's, the labels every reading's."""
     readings = evaluate_readings(data)
     ev = readings["strict"]
-    statuses = {c.id: _codes([ev.elements[c.id][e.id] for e in c.elements]) for c in CRITERIA_SETS}
-    statuses["rule_based"] = _codes([ev.steps[step.id] for step in STEPS])
-    undecided = {c.id: {key: np.asarray(value.isna()) for key, value in ev.categories[c.id].items()}
+    # every value of the readings' one stacked evaluation at once, then the strict rows (not a cut per value)
+    whole, rows = (ev, slice(None)) if ev.stacked is None or ev.rows is None else (ev.stacked, ev.rows)
+    statuses = {c.id: _codes([whole.elements[c.id][e.id] for e in c.elements])[:, rows] for c in CRITERIA_SETS}
+    statuses["rule_based"] = _codes([whole.steps[step.id] for step in STEPS])[:, rows]
+    undecided = {c.id: {key: np.asarray(value.isna())[rows] for key, value in whole.categories[c.id].items()}
                  for c in CRITERIA_SETS}
-    verdicts = {c.id: first_met(ev.categories[c.id]) for c in CRITERIA_SETS}
-    mask = ev.cols.null_mask(CRITERIA_FIELDS)
-    nulls = {name: mask[:, j] for j, name in enumerate(CRITERIA_FIELDS)}
+    verdicts = {c.id: first_met(whole.categories[c.id])[rows] for c in CRITERIA_SETS}
+    nulls = ev.cols.null_mask(CRITERIA_FIELDS)
     labels: dict[str, np.ndarray] = {
         reading: np.asarray(readings[reading].labels, dtype=object) for reading in READINGS
     }
@@ -90,7 +91,8 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
 
     Built as plain dicts and validated in one pydantic call (an instance per element costs more).
     """
-    verdicts = [_set_verdict(batch, criteria, i) for criteria in CRITERIA_SETS]
+    nulls = dict(zip(CRITERIA_FIELDS, batch.nulls[i].tolist(), strict=True))  # plain bools, read per element
+    verdicts = [_set_verdict(batch, criteria, i, nulls) for criteria in CRITERIA_SETS]
     label = str(batch.labels[i])
     cascade_missing = _cascade_missing(verdicts, batch, i)
     verdicts.append({
@@ -99,9 +101,9 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
         "variant": None,
         "maps_to": label if label in DIAGNOSES else None,
         "elements": [
-            {"id": step.id, "description": messages.cascade_step(step.description, step.label), "status": _STATUS[code],
-             "fields": [], "missing": []}
-            for step, code in zip(STEPS, batch.statuses["rule_based"][:, i].tolist(), strict=True)
+            {"id": step.id, "description": description, "status": _STATUS[code], "fields": [], "missing": []}
+            for step, description, code in zip(STEPS, _STEP_WORDS, batch.statuses["rule_based"][:, i].tolist(),
+                                               strict=True)
         ],
         "missing_fields": cascade_missing,
     })
@@ -113,17 +115,34 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
                                            "note": messages.criteria_note(label, predicted, cascade_missing)})
 
 
-def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int) -> dict[str, Any]:
+def _decided(criteria: CriteriaSet) -> tuple[tuple[dict[str, Any], dict[str, Any]], ...]:
+    """Per element, its entry when not met and when met (nothing missing): the same for every patient, so made
+    once. Inputs to validation only (pydantic builds new lists from them): never handed out."""
+    entries: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for element in criteria.elements:
+        description = messages.element(element.reference, element.description)
+        common: dict[str, Any] = {"id": element.id, "description": description, "fields": element.fields, "missing": ()}
+        entries.append(({**common, "status": _STATUS[0]}, {**common, "status": _STATUS[1]}))
+    return tuple(entries)
+
+
+_DECIDED = {c.id: _decided(c) for c in CRITERIA_SETS}
+_STEP_WORDS: tuple[str, ...] = tuple(messages.cascade_step(step.description, step.label) for step in STEPS)
+
+
+def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: Mapping[str, bool]) -> dict[str, Any]:
     key = str(batch.verdicts[criteria.id][i])
     variant, verdict = key.split(": ") if ": " in key else (None, key)
     elements, missing = [], {}
     codes = batch.statuses[criteria.id][:, i].tolist()  # plain ints: read once per element below
-    for element, code in zip(criteria.elements, codes, strict=True):
-        absent = [f for f in element.fields if batch.nulls[f][i]] if code == 2 else []
+    for element, decided, code in zip(criteria.elements, _DECIDED[criteria.id], codes, strict=True):
+        if code != 2:
+            elements.append(decided[code])
+            continue
+        absent = [f for f in element.fields if nulls[f]]
         if element.used_in_verdict:
             missing.update(dict.fromkeys(absent))
-        elements.append({"id": element.id, "description": messages.element(element.reference, element.description),
-                         "status": _STATUS[code], "fields": element.fields, "missing": absent})
+        elements.append({**decided[0], "status": _STATUS[code], "missing": absent})
     return {"criteria": criteria.title, "verdict": verdict, "variant": variant,
             "maps_to": maps_to(criteria.id, verdict, variant), "elements": elements,
             "missing_fields": sorted(missing) if _could_change(batch, criteria, key, i) else []}

@@ -127,6 +127,9 @@ class Predictor:
         self.uri = uri or bundle.metadata.uri or "<in memory>"
         self.findings = explanation.finding_map(self.mode, tuple(bundle.feature_names))
         self.threads = threads
+        self._shifts: dict[str, np.ndarray] = {}
+        self._setting_blocks: dict[tuple[str, str], ClinicalSetting] = {}
+        """Per clinical setting, its shift and its results' setting block: the same for every patient, made once."""
         bundle.limit_threads(threads)
         bundle.explainer  # noqa: B018  # built once per process, here rather than in the first request
 
@@ -228,7 +231,7 @@ class Predictor:
         else:
             X, after = features.transform_columns(read), np.empty((0, len(DIAGNOSES)))
         training_probs, attribution = self.bundle.predict_explain(None, features=X)
-        shift = self.bundle.setting_shift(setting)
+        shift = self._shift(setting)
         probs, after = adjust(training_probs, shift), adjust(after, shift)
         if attribution.scale == "log-odds":  # Bayes' rule adds log(pi_s / pi_train) to every logit: the base moves
             attribution = replace(attribution, base_values=attribution.base_values + shift)
@@ -257,15 +260,28 @@ class Predictor:
         setting = self.clinical_setting(scored)
         return [self._result(scored, i, records[i], scored.patient_ids[i], setting) for i in range(len(records))]
 
+    def _shift(self, setting: str) -> np.ndarray:
+        """``bundle.setting_shift(setting)``, computed once per setting (read-only: shared by every batch)."""
+        shift = self._shifts.get(setting)
+        if shift is None:
+            shift = self.bundle.setting_shift(setting)
+            shift.flags.writeable = False
+            self._shifts[setting] = shift
+        return shift
+
     def clinical_setting(self, scored: Scored) -> ClinicalSetting:
-        """The setting block of a batch's results (the same for every patient of the batch)."""
-        pre_test = pre_test_probabilities(scored.setting)
-        additive = scored.attribution.scale == "log-odds"
-        return ClinicalSetting(
-            name=scored.setting, is_default=scored.setting == DEFAULT_SETTING, pre_test_probabilities=pre_test,
-            training_prior=dict(self.bundle.metadata.training_prior or {}),
-            note=setting_note(scored.setting, pre_test, is_default=scored.setting == DEFAULT_SETTING,
-                              additive=additive, set_population=SET_POPULATION))
+        """The setting block of a batch's results (the same for every patient of the batch, and of every batch in
+        that setting: made once per setting and shared, like :attr:`audit`; the model is frozen)."""
+        key = (scored.setting, scored.attribution.scale)
+        block = self._setting_blocks.get(key)
+        if block is None:
+            pre_test = pre_test_probabilities(scored.setting)
+            block = self._setting_blocks[key] = ClinicalSetting(
+                name=scored.setting, is_default=scored.setting == DEFAULT_SETTING, pre_test_probabilities=pre_test,
+                training_prior=dict(self.bundle.metadata.training_prior or {}),
+                note=setting_note(scored.setting, pre_test, is_default=scored.setting == DEFAULT_SETTING,
+                                  additive=key[1] == "log-odds", set_population=SET_POPULATION))
+        return block
 
     def _result(self, scored: Scored, i: int, record: Mapping[str, Any], patient_id: str | None,
                 setting: ClinicalSetting) -> PredictionResult:

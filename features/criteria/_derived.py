@@ -14,7 +14,7 @@ import numpy as np
 
 from mmn_ddx.data import MRC_FIELDS, MRC_REGIONS, compare
 from mmn_ddx.features.criteria import thresholds as T
-from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, tri
+from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of
 from mmn_ddx.features.criteria._stated import WEAKNESS_FIELDS as STATED_WEAKNESS_FIELDS
 from mmn_ddx.features.criteria._stated import no_weakness_stated, numbers_first, stated_weak_limbs, weak_pair_stated
 
@@ -52,13 +52,12 @@ def weak_limb_bounds(c: Columns, kind: str) -> tuple[np.ndarray, np.ndarray]:
     it open. A grade never yields to a word: a known weak limb stays weak."""
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
-        sides = [limb_weak(c, f"{kind}_{side}") for side in ("left", "right")]
-        lower = sum(s.true.astype(np.float64) for s in sides)
-        upper = sum((~s.false).astype(np.float64) for s in sides)
-        words = weak_pair_stated(c, kind)
-        said = ~np.isnan(words)
-        lower = np.where(said, np.fmax(lower, words), lower)
-        return lower, np.where(said, np.fmax(lower, np.fmin(upper, words)), upper)
+        left, right = (limb_weak(c, f"{kind}_{side}") for side in ("left", "right"))
+        lower = np.add(left.true, right.true, dtype=np.float64)
+        upper = np.add(~left.false, ~right.false, dtype=np.float64)
+        words = weak_pair_stated(c, kind)  # NaN where not stated: fmax / fmin then keep the grades' bounds
+        lower = np.fmax(lower, words)
+        return lower, np.fmax(lower, np.fmin(upper, words))
 
     return c.cached(f"weak_limb_bounds:{kind}", compute)
 
@@ -125,25 +124,26 @@ def symmetric_4limb_prox_dist(c: Columns) -> Tri:
     )
 
 
-def _min_bounds(c: Columns, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds of the minimum grade of a group of regions when some grades are null (0 <= grade <= 5)."""
-    grades = np.column_stack([c.number(f) for f in names])
-    unknown = np.isnan(grades).any(axis=1)
-    known_min = np.where(np.isnan(grades), T.MRC_NORMAL, grades).min(axis=1)
-    return np.where(unknown, T.MRC_MIN, known_min), known_min
+def _min_bounds(c: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of the minimum grade of the arms (row 0) and of the legs (row 1) when some grades are null
+    (0 <= grade <= 5): (2, patients) each, both groups in one pass."""
+    grades = np.array([[c.number(f) for f in ARM_FIELDS], [c.number(f) for f in LEG_FIELDS]])  # (2, 4, n)
+    missing = np.isnan(grades)
+    known_min = np.where(missing, T.MRC_NORMAL, grades).min(axis=1)
+    return np.where(missing.any(axis=1), T.MRC_MIN, known_min), known_min
 
 
 def upper_limb_predominant(c: Columns) -> Tri:
     """min(arm grades) < min(leg grades); on a tie of the minima, upper-limb onset decides (criteria.md §0.2).
 
-    Three-valued through bounds on each minimum: a null grade can only lower the minimum of its group.
+    Three-valued through bounds on each minimum: a null grade can only lower the minimum of its group. The
+    arms are weaker for certain when their highest possible minimum is below the legs' lowest, and not when
+    their lowest is at least the legs' highest (never both: a lower bound is at most its upper bound).
     """
-    arm_lo, arm_hi = _min_bounds(c, ARM_FIELDS)
-    leg_lo, leg_hi = _min_bounds(c, LEG_FIELDS)
-    arms_weaker = tri(arm_hi < leg_lo, ~(arm_hi < leg_lo) & ~(arm_lo >= leg_hi))
-    exact_tie = (arm_lo == arm_hi) & (leg_lo == leg_hi) & (arm_lo == leg_lo)
-    no_tie = (arm_hi < leg_lo) | (leg_hi < arm_lo)
-    tie = tri(exact_tie, ~exact_tie & ~no_tie)
+    (arm_lo, leg_lo), (arm_hi, leg_hi) = _min_bounds(c)
+    arms_weaker = Tri(arm_hi < leg_lo, arm_lo >= leg_hi)
+    exact_tie = (arm_lo == arm_hi) & (leg_lo == leg_hi) & (arm_lo == leg_lo)  # an exact tie is no "no tie"
+    tie = Tri(exact_tie, (arm_hi < leg_lo) | (leg_hi < arm_lo))
     return arms_weaker | (tie & c.isin("onset_region", ("upper_limb",)))
 
 

@@ -60,6 +60,11 @@ class Evaluation:
     steps: Mapping[str, Tri]
     el_escorial: Tri
     labels: np.ndarray
+    stacked: Evaluation | None = None
+    """For one reading of :func:`evaluate_readings`: the one evaluation of every reading, stacked, of which this
+    is the rows ``rows`` (a caller reading every element at once can slice the whole arrays instead of
+    cutting each value)."""
+    rows: slice | None = None
 
 
 def _columns(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Columns:
@@ -134,6 +139,8 @@ def _rows(ev: Evaluation, cols: Columns, rows: slice) -> Evaluation:
         steps=_Rows(ev.steps, start, stop),
         el_escorial=ev.el_escorial.rows(start, stop),
         labels=ev.labels[rows],
+        stacked=ev,
+        rows=rows,
     )
 
 

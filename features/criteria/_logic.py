@@ -22,6 +22,7 @@ from mmn_ddx.data import (
     exactly,
     first_true,
     is_true,
+    masks,
     tri,
     true_or_unknown,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "exactly",
     "first_true",
     "is_true",
+    "masks",
     "tri",
     "true_or_unknown",
 ]

@@ -21,6 +21,7 @@ from functools import cache
 
 import numpy as np
 
+from mmn_ddx.data import fields
 from mmn_ddx.features.criteria._logic import Columns, Tri, decided_by
 
 BLOCK_STATED = ("present", "single", "multiple")
@@ -127,20 +128,34 @@ def weak_pair_stated(c: Columns, kind: str) -> np.ndarray:
     Read once per read of the columns: callers must not write into it."""
 
     def compute() -> np.ndarray:
-        count = np.full(c.n, np.nan)
-        for word, value in COUNT_WORDS.items():
-            count[category_in(c, f"weak_{kind}s", (word,)).true] = value
-        count[no_weakness_stated(c) & np.isnan(count)] = 0.0
-        return count
+        count = _count_table(f"weak_{kind}s")[c.codes(f"weak_{kind}s")]
+        return np.where(no_weakness_stated(c) & np.isnan(count), 0.0, count)
 
     return c.cached(_key("weak-pair-stated", kind), compute)
+
+
+@cache
+def _count_table(field: str) -> np.ndarray:
+    """:data:`COUNT_WORDS` by category code of ``field`` (NaN for another value), then NaN, read by the null code -1:
+    the stated counts of every patient in one look-up."""
+    values = fields()[field].values or ()
+    unknown = [word for word in COUNT_WORDS if word not in values]
+    if unknown:
+        raise ValueError(f"{field}: {unknown} are not contract values {list(values)}")
+    table = np.array([COUNT_WORDS.get(value, np.nan) for value in values] + [np.nan])
+    table.flags.writeable = False
+    return table
 
 
 def stated_weak_limbs(c: Columns) -> np.ndarray:
     """Arms plus legs stated weak, 0 where a pair is not stated (:func:`weak_pair_stated`); read once per read of
     the columns (several elements count stated weak limbs). Callers must not write into it."""
-    return c.cached("stated-weak-limbs", lambda: np.nan_to_num(weak_pair_stated(c, "arm"))
-                    + np.nan_to_num(weak_pair_stated(c, "leg")))
+    def compute() -> np.ndarray:
+        arms, legs = weak_pair_stated(c, "arm"), weak_pair_stated(c, "leg")
+        # np.where, not np.nan_to_num: the same on counts (never infinite) at a fifth of the cost per call
+        return np.where(np.isnan(arms), 0.0, arms) + np.where(np.isnan(legs), 0.0, legs)
+
+    return c.cached("stated-weak-limbs", compute)
 
 
 def reflexes_stated(c: Columns, kind: str, values: tuple[str, ...]) -> Tri:

@@ -117,9 +117,9 @@ def _clinical_lmn_bounds(c: Columns) -> tuple[np.ndarray, np.ndarray]:
     def compute() -> tuple[np.ndarray, np.ndarray]:
         bulbar = _bulbar_lmn(c)
         atrophy = c.isin("muscle_atrophy", T.ALS_ATROPHY_PRESENT)
-        limbs = [pair_weak(c, "arm"), pair_weak(c, "leg")]
-        weak_known = sum(is_true(limb).astype(np.float64) for limb in limbs)
-        weak_possible = sum((~limb.false).astype(np.float64) for limb in limbs)
+        arms, legs = pair_weak(c, "arm"), pair_weak(c, "leg")
+        weak_known = np.add(arms.true, legs.true, dtype=np.float64)
+        weak_possible = np.add(~arms.false, ~legs.false, dtype=np.float64)
         lower = is_true(bulbar) + np.minimum(weak_known, 1.0) * is_true(atrophy)
         upper = (~bulbar.false).astype(np.float64) + weak_possible * (~atrophy.false)
         return lower, upper
@@ -132,7 +132,7 @@ def _lmn_regions_at_least(c: Columns, k: int) -> Tri:
     clinical_lower, clinical_upper = _clinical_lmn_bounds(c)
     emg = c.number("emg_regions_denervated")
     lower = np.fmax(clinical_lower, emg)  # a missing EMG adds nothing to the lower bound
-    emg_upper = np.nan_to_num(emg, nan=T.ALS_BODY_REGIONS)  # a missing EMG might show every region
+    emg_upper = np.where(np.isnan(emg), T.ALS_BODY_REGIONS, emg)  # a missing EMG might show every region
     upper = np.minimum(T.ALS_BODY_REGIONS, clinical_upper + emg_upper)
     return Tri(lower >= k, upper < k)
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmn_ddx.features.criteria._logic import Tri, any_of, is_true
+from mmn_ddx.features.criteria._logic import Tri, any_of, first_true, masks
 from mmn_ddx.features.criteria._registry import Categories
 from mmn_ddx.features.criteria._results import CONFLICTING, UNCLASSIFIED
 
@@ -65,24 +65,23 @@ def cascade_steps(mmn: Categories, cidp: Categories, als: Categories) -> dict[st
     }
 
 
+_LABELS = np.array([*(step.label for step in STEPS), UNCLASSIFIED], dtype=object)
+"""The label of each step, then (position -1: no step met) "unclassified"."""
+_BLOCKED_BY = np.array([[i < j and STEPS[i].label != step.label for i in range(len(STEPS))]
+                        for j, step in enumerate(STEPS)] + [[False] * len(STEPS)])
+"""Row ``j``: the earlier steps with another label, any of which undecided makes step ``j``'s label
+"conflicting" (last row, read at position -1: none)."""
+
+
 def rule_based_labels(steps: Mapping[str, Tri]) -> np.ndarray:
-    """MMN / MND / CIDP / MADSAM / "unclassified" / "conflicting" per patient (object array)."""
-    n = len(next(iter(steps.values())))
-    labels = np.full(n, UNCLASSIFIED, dtype=object)
-    decided = np.zeros(n, dtype=bool)
-    undecided_earlier: dict[str, np.ndarray] = {}
-    for step in STEPS:
-        status = steps[step.id]
-        first_met = is_true(status) & ~decided
-        conflict = np.zeros(n, dtype=bool)
-        for label, mask in undecided_earlier.items():
-            if label != step.label:
-                conflict |= mask
-        labels[first_met] = np.where(conflict[first_met], CONFLICTING, step.label)
-        decided |= first_met
-        undecided_earlier[step.label] = undecided_earlier.get(step.label, np.zeros(n, dtype=bool)) | (
-            np.asarray(status.isna()) & ~decided
-        )
+    """MMN / MND / CIDP / MADSAM / "unclassified" / "conflicting" per patient (object array): the first step met
+    gives the label, "conflicting" if an earlier step with another label is undecided. A few array operations
+    for any number of patients (one patient's cost is their count)."""
+    statuses = [steps[step.id] for step in STEPS]
+    first, _ = first_true(statuses)  # -1 where no step is met
+    true, false = masks(statuses)
+    labels = _LABELS[first]
+    labels[(_BLOCKED_BY[first] & ~(true | false).T).any(axis=1)] = CONFLICTING
     return labels
 
 

@@ -64,6 +64,15 @@ def test_each_vignette_is_a_valid_record_and_round_trips(diagnosis: str) -> None
     assert list(record.to_dict()) == list(FIELD_NAMES)
 
 
+def test_to_dict_is_model_dump() -> None:
+    """``to_dict`` reads the instance's fields directly: the same dict, in the same order, as ``model_dump``."""
+    minimal = validate_record({"age_at_onset_years": 40.0, "sex": "female"})
+    labelled = LabelledPatientRecord.model_validate({**VIGNETTE_RECORDS["MMN"], LABEL: "MMN"})
+    records = [*map(validate_record, VIGNETTE_RECORDS.values()), minimal, labelled]
+    for record in records:
+        assert record.to_dict() == record.model_dump() and list(record.to_dict()) == list(record.model_dump())
+
+
 def test_minimal_record_keeps_every_unrecorded_field_null() -> None:
     record = validate_record({"age_at_onset_years": 40.0, "sex": "female"}).to_dict()
     unrecorded = {k: v for k, v in record.items() if k not in ("age_at_onset_years", "sex")}

@@ -15,7 +15,7 @@ from mmn_ddx.features.findings import feature_map
 from mmn_ddx.serving.explanation import finding_map
 from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import frame_records
-from mmn_ddx.serving.result import PredictionResult
+from mmn_ddx.serving.result import Explanation, FeatureContributions, PredictionResult
 from mmn_ddx.serving.wording import describe_finding, direction
 
 MMN = {
@@ -120,6 +120,16 @@ def test_feature_values_are_the_models_inputs(results: list[PredictionResult], p
     features = predictor.bundle.transform([MMN])[0]
     reported = results[-2].explanation.by_feature.values
     np.testing.assert_array_equal(np.array(reported, dtype=float), features)
+
+
+def test_every_explanation_equals_its_validated_copy(results: list[PredictionResult]) -> None:
+    # the per-feature columns are built without validation (serving.explanation): they must be what it would give
+    for result in results:
+        explanation = result.explanation
+        assert Explanation.model_validate(explanation.model_dump()) == explanation
+        assert FeatureContributions.model_validate(explanation.by_feature.model_dump()) == explanation.by_feature
+        assert all(type(v) is float for column in explanation.by_feature.contributions.values() for v in column)
+        assert all(v is None or type(v) is float for v in explanation.by_feature.values)
 
 
 @pytest.mark.parametrize(("contributions", "predicted", "expected"), [

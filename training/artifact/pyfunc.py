@@ -102,8 +102,10 @@ development cases, ``data/priors.yaml`` reporting), so the count of nerves studi
 every such study missing."""
 
 
+@cache
 def optional_fields(mode: str) -> tuple[str, ...]:
-    """The findings that count for 'how much is recorded': all but the always-required ones."""
+    """The findings that count for 'how much is recorded': all but the always-required ones (listed once per
+    mode: every prediction asks)."""
     specs = fields()
     return tuple(name for name in fields_for_mode(FEATURE_FIELDS, mode) if not specs[name].required)
 

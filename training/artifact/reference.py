@@ -133,15 +133,22 @@ class DiagonalMixture:
 
     def component_log_likelihood(self, Z: np.ndarray, observed: np.ndarray | None = None) -> np.ndarray:
         """(n, components): log w_k + log N(z_obs | mu_k, diag var_k) over each row's ``observed`` features."""
+        precision, weighted_means, squares, log_norm, per_observed = self._terms
+        if observed is None:
+            quadratic = (Z**2) @ precision.T - 2.0 * Z @ weighted_means.T + squares
+            return self.log_weights - 0.5 * log_norm - 0.5 * quadratic
+        quadratic = (Z**2) @ precision.T - 2.0 * Z @ weighted_means.T + observed @ per_observed.T
+        return self.log_weights - 0.5 * quadratic
+
+    @cached_property
+    def _terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The parameters' own products, made once per mixture (on one patient they cost more than the products
+        with its values): precision, means x precision, per component the sums of means^2 x precision and of
+        the log normaliser (every feature known), and per feature their sum (to add over the observed ones)."""
         precision = 1.0 / self.variances
         log_norm = np.log(2.0 * np.pi * self.variances)
-        if observed is None:
-            quadratic = (Z**2) @ precision.T - 2.0 * Z @ (self.means * precision).T + (
-                self.means**2 * precision).sum(axis=1)
-            return self.log_weights - 0.5 * log_norm.sum(axis=1) - 0.5 * quadratic
-        quadratic = (Z**2) @ precision.T - 2.0 * Z @ (self.means * precision).T + observed @ (
-            self.means**2 * precision + log_norm).T
-        return self.log_weights - 0.5 * quadratic
+        squares = self.means**2 * precision
+        return precision, self.means * precision, squares.sum(axis=1), log_norm.sum(axis=1), squares + log_norm
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
         """Log-density of what each row records (higher = more typical)."""
