@@ -26,7 +26,6 @@ Run: nice .venv/bin/python benchmarks/ceiling_gap.py [--sizes 100000 400000] [--
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import time
@@ -35,10 +34,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from parameter_groups import PARAMETER_GROUPS, with_groups_from
 from scipy.special import logsumexp
 from timing import machine, write_results
 
-from mmn_ddx.data import World, WorldMixture, draw_worlds, generate_cohort, load_world
+from mmn_ddx.data import WorldMixture, draw_worlds, generate_cohort, load_world
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
 from mmn_ddx.data.exact_posterior import log_likelihoods, posterior
 from mmn_ddx.data.generator import GENERATOR_VERSION
@@ -143,40 +143,11 @@ def breakdown(groups: pd.DataFrame, excess: np.ndarray, bayes: np.ndarray) -> di
     return out
 
 
-PARAMETER_GROUPS = ("reporting", "phenotypes", "stages", "nerve_counts", "other_findings", "mrc_tables")
-"""``--drawn-only`` groups: the reporting model with the test-ordering blocks, the phenotype weights, the stage
-weights and durations, the nerve counts' per-nerve rates, every other finding's parameters, the MRC grade tables
-with the atypical rates."""
-
-
-def _group_paths(group: str, tree: dict[str, Any]) -> list[tuple[str, ...]]:
-    diseases = tree["diseases"]
-    fields_of = {d: diseases[d]["fields"] for d in diseases}
-    if group == "reporting":
-        return [("reporting",), ("blocks",)]
-    if group == "mrc_tables":
-        return [("mrc_grade_tables",), ("atypical",)]
-    if group in ("phenotypes", "stages"):
-        return [("diseases", d, "phenotypes" if group == "phenotypes" else "stage") for d in diseases]
-    counts = group == "nerve_counts"
-    return [("diseases", d, "fields", f) for d in diseases for f, spec in fields_of[d].items()
-            if (spec.get("kind") == "binomial") == counts]
-
-
 def drawn_only(k: int, group: str) -> WorldMixture:
     """The first k worlds ``draw_worlds(k, seed=0)`` draws, each with only ``group`` taken from the draw."""
-    literature = load_world().parameters
-    worlds = []
-    for drawn in draw_worlds(k, seed=0).worlds:
-        tree = copy.deepcopy(literature)
-        for path in _group_paths(group, literature):
-            *head, last = path
-            node, source = tree, drawn.parameters
-            for key in head:
-                node, source = node[key], source[key]
-            node[last] = copy.deepcopy(source[last])
-        worlds.append(World(tree, f"{drawn.source}; only {group} drawn"))
-    return WorldMixture(tuple(worlds), seed=0)
+    literature = load_world()
+    return WorldMixture(tuple(with_groups_from(literature, drawn, (group,), f"{drawn.source}; only {group} drawn")
+                              for drawn in draw_worlds(k, seed=0).worlds), seed=0)
 
 
 def fit(n: int, extra: tuple[str, ...], params: dict[str, Any], test: pd.DataFrame, bayes_ll: np.ndarray,

@@ -1,0 +1,59 @@
+"""Groups of generator parameters, and a world made of one world's parameters with some groups taken from
+another (shared by ``ceiling_gap.py --drawn-only`` and ``world_fit_oracle.py``; run as a sibling module).
+
+Why: the generator has ~850 parameters; asking which of them matter for a gap (the randomised model's cost on
+the literature world, or what a world fit must recover of a real cohort's world) needs a few named groups
+and one way to swap them."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from mmn_ddx.data import World
+
+FINDING_KINDS = {
+    "bernoulli_findings": ("bernoulli", "bernoulli_given"),
+    "categorical_findings": ("categorical",),
+    "continuous_findings": ("truncnorm", "lognormal", "lognormal_mixture", "shifted_poisson", "uniform_int"),
+    "mrc_findings": ("mrc",),
+}
+"""The findings other than the nerve counts, by their distribution's kind in ``priors.yaml``."""
+PARAMETER_GROUPS = ("reporting", "phenotypes", "stages", "nerve_counts", "other_findings", "mrc_tables",
+                    *FINDING_KINDS)
+"""The reporting model with the test-ordering blocks, the phenotype weights, the stage weights and durations,
+the nerve counts' per-nerve rates, every other finding's parameters (and those by kind), the MRC grade tables
+with the atypical rates."""
+
+
+def group_paths(group: str, tree: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The key paths in ``tree`` (``priors.yaml`` format) of one group's parameters."""
+    diseases = tree["diseases"]
+    if group == "reporting":
+        return [("reporting",), ("blocks",)]
+    if group == "mrc_tables":
+        return [("mrc_grade_tables",), ("atypical",)]
+    if group in ("phenotypes", "stages"):
+        return [("diseases", d, "phenotypes" if group == "phenotypes" else "stage") for d in diseases]
+    if group in FINDING_KINDS:
+        kinds = FINDING_KINDS[group]
+        return [("diseases", d, "fields", f) for d in diseases for f, spec in diseases[d]["fields"].items()
+                if spec.get("kind") in kinds]
+    if group not in ("nerve_counts", "other_findings"):
+        raise ValueError(f"unknown parameter group {group!r}; expected one of {PARAMETER_GROUPS}")
+    counts = group == "nerve_counts"
+    return [("diseases", d, "fields", f) for d in diseases for f, spec in diseases[d]["fields"].items()
+            if (spec.get("kind") == "binomial") == counts]
+
+
+def with_groups_from(base: World, source: World, groups: tuple[str, ...], name: str) -> World:
+    """``base`` with the parameters of ``groups`` taken from ``source`` (nested counts stay consistent: a
+    count and its parent are in the same group)."""
+    tree = copy.deepcopy(base.parameters)
+    for group in groups:
+        for *head, last in group_paths(group, base.parameters):
+            node, taken = tree, source.parameters
+            for key in head:
+                node, taken = node[key], taken[key]
+            node[last] = copy.deepcopy(taken[last])
+    return World(tree, name)
