@@ -187,11 +187,13 @@ def redraw(parameters: Mapping[str, Any], rng: np.random.Generator) -> dict[str,
     nested nerve counts, which are written per phenotype and stage: :func:`_nest_drawn_counts`)."""
     rules = parameters["uncertainty"]
     floor = float(rules["floor"])
+    strengths: dict[str, float] = {}  # each probability's kappa, as the walk meets it (the nested counts need it)
 
     def draw(u: Uncertainty) -> Any:
         if u.role == "relative":
             return float(u.value * np.exp(rng.normal(0.0, u.strength)))
         if u.role == "beta":
+            strengths[u.path] = u.strength
             p = float(u.value)
             if p <= 0.0 or p >= 1.0:
                 return u.value
@@ -209,11 +211,19 @@ def redraw(parameters: Mapping[str, Any], rng: np.random.Generator) -> dict[str,
         return [float(v) for v in q]
 
     out = _Walker(rules, draw).walk(dict(parameters), _Context(""))
-    _nest_drawn_counts(out, parameters, rng)
+    _nest_drawn_counts(out, parameters, strengths, rng)
     return out
 
 
-def _nest_drawn_counts(drawn: dict[str, Any], nominal: Mapping[str, Any], rng: np.random.Generator) -> None:
+def nested_counts(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(count, parent) of every nerve count drawn among another count (``n_from`` a binomial) in one diagnosis's
+    ``fields``."""
+    return [(name, field["n_from"]) for name, field in spec.items()
+            if field.get("kind") == "binomial" and spec.get(field.get("n_from"), {}).get("kind") == "binomial"]
+
+
+def _nest_drawn_counts(drawn: dict[str, Any], nominal: Mapping[str, Any], strength: Mapping[str, float],
+                       rng: np.random.Generator) -> None:
     """A count drawn among another count (``n_from`` a count) is redrawn as a share of its parent, in place.
 
     ``cohort_model._nest_counts`` needs the child's per-nerve rate at most its parent's in every latent state.
@@ -224,15 +234,12 @@ def _nest_drawn_counts(drawn: dict[str, Any], nominal: Mapping[str, Any], rng: n
     with the child's kappa, and the child's rate is q * p_parent(drawn): never above the parent, and on
     average the literature's rate (the two draws are independent). One uniform quantile per literature
     value keeps the states that share a value moving together. A drawn world therefore writes the child's
-    rate per phenotype and stage."""
-    strength = {u.path: u.strength for u in uncertainties(nominal) if u.role == "beta"}
+    rate per phenotype and stage. ``strength``: each probability's kappa by path (the redraw's walk)."""
     for name, disease in drawn["diseases"].items():
         spec, literature = disease["fields"], nominal["diseases"][name]["fields"]
         states = [(phenotype, stage) for phenotype in disease["phenotypes"] for stage in STAGE_KEYS]
-        for field_name, field in spec.items():
-            parent = field.get("n_from")
-            if field.get("kind") != "binomial" or spec.get(parent, {}).get("kind") != "binomial":
-                continue
+        for field_name, parent in nested_counts(literature):
+            field = spec[field_name]
             leaves = _leaf_paths(literature[field_name]["p"], ("diseases", name, "fields", field_name, "p"))
             quantile: dict[tuple[str, ...], float] = {}
             u, share, kappa, parent_drawn = [], [], [], []

@@ -9,7 +9,7 @@ import pytest
 
 from mmn_ddx.data.cohort_model import cohort_model
 from mmn_ddx.data.latents import STAGE_KEYS, literature_priors, resolve
-from mmn_ddx.data.uncertainty import ROLES, redraw, source_kind, uncertainties
+from mmn_ddx.data.uncertainty import ROLES, nested_counts, redraw, source_kind, uncertainties
 from mmn_ddx.data.world import PROVENANCE, World
 
 
@@ -89,14 +89,8 @@ def test_drawn_worlds_stay_valid(seed: int) -> None:
 
 def _nested_count_rates(priors: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(diagnosis, field, parent) of every nerve count drawn among another count."""
-    out = []
-    for diagnosis, disease in priors["diseases"].items():
-        spec = disease["fields"]
-        for name, field in spec.items():
-            parent = field.get("n_from")
-            if field.get("kind") == "binomial" and spec.get(parent, {}).get("kind") == "binomial":
-                out.append((diagnosis, name, parent))
-    return out
+    return [(diagnosis, name, parent) for diagnosis, disease in priors["diseases"].items()
+            for name, parent in nested_counts(disease["fields"])]
 
 
 def _rate(tree: dict[str, Any], diagnosis: str, field: str, phenotype: str, stage: str) -> float:
