@@ -60,8 +60,10 @@ PARAMETERS: dict[str, tuple[tuple[tuple[str, ...], str, int], ...]] = {
 """Per kind, each fitted key (its path within the field's spec) and the ``RoundedContinuous`` array and
 mixture component it sets; ``lo``, ``hi``, ``decimals`` and ``shift`` are the contract's, not fitted."""
 LOG_BOUND = 3.0
-"""The optimiser stays within a factor e^3 of the prior's value (a 20-fold move; the prior itself allows a
-factor e^0.2 per sd): bounds keep it off degenerate scales, never active in a sane cohort."""
+"""A location or scale stays within a factor e^3 of the prior's value (a 20-fold move; the prior itself allows
+a factor e^0.2 per sd): bounds keep the optimiser off degenerate scales, never active in a sane cohort."""
+LOGIT_BOUND = 12.0
+"""A mixture weight stays within logit +-12 (6e-6 to 1 - 6e-6), anywhere else free."""
 GROUP = "continuous findings"
 _FIT_KEY = "world-fit-continuous"
 
@@ -101,6 +103,13 @@ class ContinuousParameter:
             alpha = scale * self.strength
             return alpha * (self.prior * np.log(x) + (1 - self.prior) * np.log1p(-x))
         return -scale * (np.log(x) - np.log(self.prior)) ** 2 / (2 * self.strength**2)
+
+    def bounds(self) -> tuple[float, float]:
+        """Where the optimiser may look, in the free coordinate."""
+        if self.role == "beta":
+            return -LOGIT_BOUND, LOGIT_BOUND
+        centre = self.free(self.prior)
+        return centre - LOG_BOUND, centre + LOG_BOUND
 
     def prior_precision(self, x: float, scale: float) -> float:
         """Minus the log prior's curvature in the free coordinate at ``x`` (relative: S / spread^2 everywhere)."""
@@ -237,15 +246,13 @@ def update(found: list[ContinuousParameter], model: CohortModel, codes: dict[str
     for group in groups(found, model, codes, rho):
         start = np.array([p.value() for p in group.mine])
         z0 = np.array([p.free(v) for p, v in zip(group.mine, start, strict=True)])
-        anchor = np.array([p.free(p.prior) for p in group.mine])
 
         def objective(z: np.ndarray, group: _Group = group) -> float:
             x = np.array([p.from_free(v) for p, v in zip(group.mine, z, strict=True)])
             return -(group.expected(x) + sum(p.log_prior(v, scale) for p, v in zip(group.mine, x, strict=True)))
 
         best = objective(z0)
-        result = minimize(objective, z0, method="L-BFGS-B",
-                          bounds=list(zip(anchor - LOG_BOUND, anchor + LOG_BOUND, strict=True)))
+        result = minimize(objective, z0, method="L-BFGS-B", bounds=[p.bounds() for p in group.mine])
         if np.isfinite(result.fun) and result.fun < best:
             for p, z in zip(group.mine, result.x, strict=True):
                 p.write(p.from_free(float(z)))
