@@ -1,10 +1,12 @@
 """The continuous findings' locations, scales, age slopes and mixture weights, fitted by generalised EM steps.
 
 A continuous finding (``distributions.RoundedContinuous``: age at onset ``truncnorm``, CSF protein and cells
-``lognormal``, the anti-GM1 ratio ``lognormal_mixture``) is one draw per record: with probability 1 - eps a
-(log-)normal, or a two-component log-normal mixture with weight ``p_positive``, truncated to [lo, hi] and
-rounded to ``decimals``; with probability eps (the atypical rate) a (log-)uniform value over the contract's
-range. Its parameters enter a record's log-likelihood in one additive term per latent state, ``t(theta)``:
+``lognormal``, the anti-GM1 ratio ``lognormal_mixture``, and the symptom duration, a log-normal whose median
+is set per stage in the diseases' ``stage`` block, ``cohort_model.duration_distribution``) is one draw per
+record: with probability 1 - eps a (log-)normal, or a two-component log-normal mixture with weight
+``p_positive``, truncated to [lo, hi] and rounded to ``decimals``; with probability eps (the atypical rate) a
+(log-)uniform value over the contract's range. Its parameters enter a record's log-likelihood in one additive
+term per latent state, ``t(theta)``:
 
 * value written: log P(its rounding bin) (``RoundedContinuous.log_pmf``);
 * value null, its word written ("anti-GM1 positive", "CSF protein raised"): log P(value on the word's side of
@@ -43,7 +45,7 @@ from scipy.special import expit, logit, logsumexp
 from mmn_ddx.data import _qualitative_likelihood as ql
 from mmn_ddx.data import qualitative as qw
 from mmn_ddx.data._latent_weights import resolved_slot
-from mmn_ddx.data.cohort_model import CohortModel
+from mmn_ddx.data.cohort_model import DURATION, CohortModel, duration_distribution
 from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.data.distributions import RoundedContinuous
 from mmn_ddx.data.latents import STAGE_KEYS, ReducedGrid, parameters_in_use
@@ -59,6 +61,9 @@ PARAMETERS: dict[str, tuple[tuple[tuple[str, ...], str, int], ...]] = {
 }
 """Per kind, each fitted key (its path within the field's spec) and the ``RoundedContinuous`` array and
 mixture component it sets; ``lo``, ``hi``, ``decimals`` and ``shift`` are the contract's, not fitted."""
+DURATION_KIND = "stage duration"
+"""The symptom duration's kind here: its median per stage (a list in ``stage.duration_median_months``, per
+phenotype where keyed) and one sigma per diagnosis (``stage.duration_sigma``)."""
 LOG_BOUND = 3.0
 """A location or scale stays within a factor e^3 of the prior's value (a 20-fold move; the prior itself allows
 a factor e^0.2 per sd): bounds keep the optimiser off degenerate scales, never active in a sane cohort."""
@@ -139,9 +144,28 @@ def continuous_parameters(parameters: dict[str, Any], reduced: ReducedGrid) -> l
                     found[identity] = ContinuousParameter(path, name, spec["kind"], role, array, component, container,
                                                           slot, np.zeros(len(reduced), bool))
                 found[identity].states[r] = True
+        _add_duration(found, parameters["diseases"][d]["stage"], d, phenotype, r, len(reduced),
+                      int(reduced.stage[r]))
     out = [p for p in found.values() if p.role == "relative" or 0.0 < p.value() < 1.0]  # 0, 1: structural
     _set_strengths(out, parameters)
     return out
+
+
+def _add_duration(found: dict[tuple[int, Any], ContinuousParameter], block: dict[str, Any], d: str,
+                  phenotype: str, r: int, states: int, stage: int) -> None:
+    """The duration's median for the state's stage (its list resolved by phenotype, as ``duration_distribution``
+    does) and the diagnosis' sigma."""
+    base = f"diseases.{d}.stage"
+    (container, slot), path = resolved_slot(block, "duration_median_months", f"{base}.duration_median_months",
+                                            phenotype, "")
+    medians = container[slot]
+    for parent, key, where, array in ((medians, stage, f"{path}[{stage}]", "mu"),
+                                      (block, "duration_sigma", f"{base}.duration_sigma", "sigma")):
+        identity = (id(parent), key)
+        if identity not in found:
+            found[identity] = ContinuousParameter(where, DURATION, DURATION_KIND, "relative", array, 0, parent, key,
+                                                  np.zeros(states, bool))
+        found[identity].states[r] = True
 
 
 def _set_strengths(found: list[ContinuousParameter], parameters: dict[str, Any]) -> None:
@@ -159,8 +183,9 @@ def continuous_models(model: CohortModel, parameters: dict[str, Any],
     """``model`` with the fitted fields' distributions rebuilt from the current values in ``parameters``."""
     kinds = {p.field: p.kind for p in found}
     with parameters_in_use(_FIT_KEY, parameters):
-        dists = {name: RoundedContinuous(name, model.reduced, kind) for name, kind in kinds.items()}
-    return model.with_distributions(dists)  # type: ignore[arg-type]
+        dists = {name: duration_distribution(model.reduced) if kind == DURATION_KIND
+                 else RoundedContinuous(name, model.reduced, kind) for name, kind in kinds.items()}
+    return model.with_distributions(dists)
 
 
 class _Group:

@@ -10,15 +10,16 @@ What is fitted:
   the history, reflexes, sensory examination, EMG, laboratory, imaging and treatment sections;
 * **the continuous findings** (``data/_continuous_findings.py``): the age at onset's mean and sd, the CSF
   protein's and cells' median and sigma (and the protein's age slope), the anti-GM1 ratio's ``p_positive`` and
-  its components' medians and sigmas, per diagnosis/phenotype/stage key.
+  its components' medians and sigmas, the symptom duration's median per stage and its sigma, per
+  diagnosis/phenotype/stage key.
 
 What is *not* fitted, and keeps the prior world's value (:data:`NOT_FITTED`, the report says the same):
 the rates of the strength and nerve-conduction sections (exact, but each step would recompute the MRC
 grades on the full grid and the nerve-count trees once per value: over the one-minute budget), the
 binomial nerve-count rates (their expected counts need the expected number of nerves at risk, itself
 summed over unrecorded parent counts: not done), the rate of a finding conditional on another (UMN signs
-given the reflexes), the symptom duration (a stage model) and the Poisson means of the strength section, the
-reporting model, the MRC tables and the atypical rates.
+given the reflexes), the Poisson means of the strength section, the reporting model, the MRC tables and the
+atypical rates.
 
 How: EM over the latent states and the findings' unrecorded values, with conjugate priors.
 
@@ -103,8 +104,9 @@ FITTED = ("document mix", "phenotype weights", "stage weights", "onset weights",
           "weakness-pattern weights",
           "finding rates (Bernoulli p, category probs) of the history, reflexes, sensory examination, EMG, "
           "laboratory, imaging and treatment sections",
-          "continuous findings: age at onset (mean, sd), CSF protein (median, sigma, age slope), CSF cells "
-          "(median, sigma), anti-GM1 ratio (p_positive, each component's median and sigma)")
+          "continuous findings: age at onset (mean, sd), symptom duration (median per stage, sigma), CSF protein "
+          "(median, sigma, age slope), CSF cells (median, sigma), anti-GM1 ratio (p_positive, each component's "
+          "median and sigma)")
 NOT_FITTED = (
     "finding rates of the strength and nerve-conduction sections (muscle atrophy, fasciculations, weak nerve "
     "territories, sensory nerves normal across a block): exact, but each step would recompute the MRC grades "
@@ -112,8 +114,7 @@ NOT_FITTED = (
     "binomial nerve-count rates: their expected counts need the expected nerves at risk, summed over "
     "unrecorded parent counts (not done)",
     "conditional rates (upper motor neuron signs given the reflexes)",
-    "symptom duration (stage medians and sigma) and the Poisson means of the strength section (weak nerve "
-    "territories): not done",
+    "Poisson means of the strength section (weak nerve territories): not done",
     "reporting model (section report rates, test rates, record rates, unremarkable factors, writing styles)",
     "MRC grade tables and p_weak per region",
     "atypical rates and class prior presets",

@@ -279,6 +279,8 @@ def test_finding_rate_counts_satisfy_the_fisher_identity(path: str, up: str, dow
     "diseases.MMN.fields.csf_cells_per_ul.sigma",
     "diseases.MMN.fields.anti_gm1_igm_ratio.p_positive",
     "diseases.MMN.fields.anti_gm1_igm_ratio.negative.median",
+    "diseases.MND.stage.duration_median_months.default[1]",
+    "diseases.CIDP.stage.duration_sigma",
 ])
 def test_continuous_terms_satisfy_the_fisher_identity(path: str) -> None:
     """d log L / d theta = sum_i sum_r rho_ir d t_ir / d theta: the terms the continuous M-step maximises
