@@ -121,9 +121,8 @@ def _set_strengths(vectors: list[FindingVector], parameters: dict[str, Any]) -> 
         vector.kappa = float(strength)
 
 
-def sections_of(vectors: list[FindingVector], model: CohortModel) -> list[tuple[str, ...]]:
+def sections_of(fitted: set[str], model: CohortModel) -> list[tuple[str, ...]]:
     """The fields of each section holding a fitted field (what each refresh recomputes)."""
-    fitted = {v.field for v in vectors}
     return [s.fields for s in model.sections if fitted & set(s.fields)]
 
 

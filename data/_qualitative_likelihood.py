@@ -177,13 +177,19 @@ def value_word_term(model: CohortModel, word: str, names: list[str], x: dict[str
     code = x[word]
     agrees = np.where(np.isnan(value), True, (code == 1) == positive)[:, None]
     written = np.where(agrees, log_rho, _LOG_TINY)
-    step = 10.0 ** -dist.decimals
-    limit = 1.0 if word == "anti_gm1_igm" else q.csf_upper_limit(ctx["age"]) + step
-    above = dist.log_at_least(np.broadcast_to(limit, value.shape).astype(float), ctx)
-    below = np.log(np.maximum(-np.expm1(np.minimum(above, 0.0)), TINY))
+    above, below = word_sides(dist, word, ctx)
     summed = log_rho + np.where((code == 1)[:, None], above, below)
     word_term = np.where(seen_w[:, None], np.where(np.isnan(value)[:, None], summed, written), log_missing)
     return own + word_term
+
+
+def word_sides(dist: RoundedContinuous, word: str, ctx: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, R) log P(the value is on the word's side of its limit) for the word stated (positive / raised) and
+    for its negation: what a word written without its number tells (the world fit's continuous step too)."""
+    step = 10.0 ** -dist.decimals
+    limit = 1.0 if word == "anti_gm1_igm" else q.csf_upper_limit(ctx["age"]) + step
+    above = dist.log_at_least(np.broadcast_to(limit, ctx["age"].shape).astype(float), ctx)
+    return above, np.log(np.maximum(-np.expm1(np.minimum(above, 0.0)), TINY))
 
 
 def _word_positive(word: str, value: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:

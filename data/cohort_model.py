@@ -92,7 +92,7 @@ class CohortModel:
             kind = self._kind(name)
             if kind is not None:
                 self.dists[name] = build(name, self.reduced, kind)
-        self.dists[DURATION] = _duration(self.reduced)
+        self.dists[DURATION] = duration_distribution(self.reduced)
         _nest_counts(self.dists)
         self.mrc_table = self._mrc_table()
         reporting = self.priors["reporting"]
@@ -236,7 +236,7 @@ def _mrc_role(region: str, onset: str, side: int) -> str:
     return f"{'primary' if primary else 'secondary'}_{level}_{'affected' if affected else 'other'}"
 
 
-def _duration(grid: ReducedGrid) -> Distribution:
+def duration_distribution(grid: ReducedGrid) -> Distribution:
     """Symptom duration: truncated log-normal whose median is set by the disease stage."""
     from mmn_ddx.data.distributions import RoundedContinuous
 

@@ -7,15 +7,19 @@ What is fitted:
   the weakness-pattern weights (per phenotype/stage key where ``priors.yaml`` resolves them);
 * **the findings' Bernoulli and categorical rates** (``data/_finding_rates.py``): each ``p`` of a
   ``bernoulli`` field and each ``probs`` of a ``categorical`` field, per diagnosis/phenotype/stage key, in
-  the history, reflexes, sensory examination, EMG, laboratory, imaging and treatment sections.
+  the history, reflexes, sensory examination, EMG, laboratory, imaging and treatment sections;
+* **the continuous findings** (``data/_continuous_findings.py``): the age at onset's mean and sd, the CSF
+  protein's and cells' median and sigma (and the protein's age slope), the anti-GM1 ratio's ``p_positive`` and
+  its components' medians and sigmas, the symptom duration's median per stage and its sigma, per
+  diagnosis/phenotype/stage key.
 
 What is *not* fitted, and keeps the prior world's value (:data:`NOT_FITTED`, the report says the same):
 the rates of the strength and nerve-conduction sections (exact, but each step would recompute the MRC
 grades on the full grid and the nerve-count trees once per value: over the one-minute budget), the
 binomial nerve-count rates (their expected counts need the expected number of nerves at risk, itself
 summed over unrecorded parent counts: not done), the rate of a finding conditional on another (UMN signs
-given the reflexes), the continuous findings and every other location/scale (no conjugate update), the
-reporting model, the MRC tables and the atypical rates.
+given the reflexes), the Poisson means of the strength section, the reporting model, the MRC tables and the
+atypical rates.
 
 How: EM over the latent states and the findings' unrecorded values, with conjugate priors.
 
@@ -34,10 +38,16 @@ How: EM over the latent states and the findings' unrecorded values, with conjuga
   rates (cheap: the per-state likelihood is re-weighted only), then the rates take one step (their
   sections are recomputed), and so on: each step is an exact EM step for the log posterior, which
   therefore never decreases (checked by the tests).
+* The continuous findings step with the rates: their parameters maximise the expected complete-data log
+  posterior (the records' posterior over the latent states as weights) numerically, a generalised EM step
+  (no closed form is exact under truncation, rounding and the atypical component), with a Normal prior on
+  log x for a location or scale and a Beta on ``p_positive`` (``_continuous_findings``). A null continuous
+  value says nothing about its distribution (no self-masking), a word written without its number does.
 * Intervals: 90 %, from a Beta with its mode at the MAP value and the strength of the prior plus the
   records' *effective n*: the expected count less the missing information (Louis 1982), so that weights
   the findings barely identify, and rates of findings mostly left unwritten, get the wide interval they
-  deserve (:func:`_with_intervals`).
+  deserve (:func:`_with_intervals`); a continuous finding's parameter from the curvature of the observed log
+  posterior (:func:`_continuous_findings.intervals`).
 
 Why hand-written: no library fits this model. pomegranate's discrete Bayesian networks do not learn
 with hidden variables (the add-on nnvutisa/EM_BayesNet exists for that reason), bnlearn's
@@ -62,7 +72,10 @@ import pandas as pd
 from scipy import sparse
 from scipy.special import logsumexp
 from scipy.stats import beta as beta_distribution
+from scipy.stats import norm as normal_distribution
 
+from mmn_ddx.data import _continuous_findings as continuous_findings
+from mmn_ddx.data._continuous_findings import ContinuousParameter, continuous_models, continuous_parameters
 from mmn_ddx.data._finding_rates import (
     FindingVector,
     Parts,
@@ -90,7 +103,10 @@ INTERVAL = 0.90
 FITTED = ("document mix", "phenotype weights", "stage weights", "onset weights", "severity weights",
           "weakness-pattern weights",
           "finding rates (Bernoulli p, category probs) of the history, reflexes, sensory examination, EMG, "
-          "laboratory, imaging and treatment sections")
+          "laboratory, imaging and treatment sections",
+          "continuous findings: age at onset (mean, sd), symptom duration (median per stage, sigma), CSF protein "
+          "(median, sigma, age slope), CSF cells (median, sigma), anti-GM1 ratio (p_positive, each component's "
+          "median and sigma)")
 NOT_FITTED = (
     "finding rates of the strength and nerve-conduction sections (muscle atrophy, fasciculations, weak nerve "
     "territories, sensory nerves normal across a block): exact, but each step would recompute the MRC grades "
@@ -98,8 +114,7 @@ NOT_FITTED = (
     "binomial nerve-count rates: their expected counts need the expected nerves at risk, summed over "
     "unrecorded parent counts (not done)",
     "conditional rates (upper motor neuron signs given the reflexes)",
-    "continuous findings and other locations/scales (age, duration, CSF, anti-GM1, Poisson means): no "
-    "conjugate update",
+    "Poisson means of the strength section (weak nerve territories): not done",
     "reporting model (section report rates, test rates, record rates, unremarkable factors, writing styles)",
     "MRC grade tables and p_weak per region",
     "atypical rates and class prior presets",
@@ -120,10 +135,19 @@ class FittedWeight:
     low: float
     high: float
     effective_n: float
+    log_scale: bool = False
+    """A location, scale or age slope of a continuous finding: its move is measured as a log ratio."""
 
     @property
     def moved(self) -> float:
-        return abs(self.fitted - self.prior)
+        """How far the fit moved it: the absolute change of a probability, |log(fitted / prior)| of a location
+        or scale (so that ages in years do not crowd the probabilities out of the report's top list)."""
+        return abs(float(np.log(self.fitted / self.prior))) if self.log_scale else abs(self.fitted - self.prior)
+
+    @property
+    def name(self) -> str:
+        """The parameter's path, with its category where it is one of a vector's."""
+        return f"{self.path}[{self.category}]" if self.category else self.path
 
 
 @dataclass(frozen=True)
@@ -143,11 +167,11 @@ class FitReport:
         return self.weights[:k]
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{"parameter": f"{w.path}[{w.category}]", "group": w.group, "prior": w.prior,
+        return pd.DataFrame([{"parameter": w.name, "group": w.group, "prior": w.prior,
                               "fitted": w.fitted, "low": w.low, "high": w.high, "effective_n": w.effective_n}
                              for w in self.weights])
 
-    def weight(self, path: str, category: str) -> FittedWeight:
+    def weight(self, path: str, category: str = "") -> FittedWeight:
         return next(w for w in self.weights if w.path == path and w.category == category)
 
 
@@ -180,7 +204,8 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
         vector.write(vector.values() / vector.values().sum())
     alphas = [strength * v.kappa * v.values() for v in vectors]
     finding_alphas = [strength * v.kappa * v.values() for v in findings]
-    likelihood = _Likelihood(cohort, unlabelled, prior, findings)
+    continuous = continuous_parameters(parameters, reduced)
+    likelihood = _Likelihood(cohort, unlabelled, prior, findings, continuous)
     e_step = _EStep(cohort, unlabelled, prior, reduced.diagnosis[full.reduced_index], likelihood(parameters))
     history: list[float] = []
     converged, refreshed = False, True
@@ -188,15 +213,19 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
         log_weight = state_log_weights(vectors, len(full))
         log_lik, counts = e_step(log_weight)
         history.append(log_lik + sum(_log_prior_density(v, a) for v, a in zip(vectors, alphas, strict=True))
-                       + sum(_log_prior_density(v, a) for v, a in zip(findings, finding_alphas, strict=True)))
+                       + sum(_log_prior_density(v, a) for v, a in zip(findings, finding_alphas, strict=True))
+                       + continuous_findings.log_prior(continuous, strength))
         if on_iteration is not None:
             on_iteration(i, history[-1])
         enough = (max(tol, RATE_TOL) if refreshed else tol) * e_step.records
         if i > 0 and history[-1] - history[-2] < enough:
-            if refreshed or not findings:  # neither the weights nor the finding rates move any more
+            if refreshed or not (findings or continuous):  # neither the weights nor the findings move any more
                 converged = True
                 break
-            _update_findings(findings, finding_alphas, likelihood, e_step.responsibility(log_weight))
+            responsibility = e_step.responsibility(log_weight)
+            _update_findings(findings, finding_alphas, likelihood, responsibility)
+            continuous_findings.update(continuous, likelihood.model, likelihood.codes,
+                                       likelihood.on_reduced(responsibility), strength)
             e_step.set_likelihood(likelihood(parameters))
             refreshed = True
             continue
@@ -206,8 +235,10 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
             vector.write((n_c + alpha) / (n_c.sum() + alpha.sum()))
     log_weight = state_log_weights(vectors, len(full))
     weights = _fitted_weights(vectors, alphas, e_step, log_weight)
-    rates = _fitted_rates(findings, finding_alphas, likelihood, e_step.responsibility(log_weight))
-    report = FitReport(tuple(sorted(weights + rates, key=lambda w: -w.moved)), NOT_FITTED, tuple(history),
+    responsibility = e_step.responsibility(log_weight)
+    rates = _fitted_rates(findings, finding_alphas, likelihood, responsibility)
+    values = _fitted_continuous(continuous, likelihood, responsibility, strength)
+    report = FitReport(tuple(sorted(weights + rates + values, key=lambda w: -w.moved)), NOT_FITTED, tuple(history),
                        converged, len(cohort), len(unlabelled), strength)
     parameters[PROVENANCE] = _provenance(cohort, unlabelled, prior, report)
     source = f"fitted to a cohort of {len(cohort) + len(unlabelled)} records, prior {prior.digest[:12]} x {strength:g}"
@@ -215,17 +246,18 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
 
 
 class _Likelihood:
-    """(n, G) log p(record | full state) as the finding rates move: the sections holding no fitted rate are
-    computed once, the others again at each refresh (labelled records first, then the unlabelled)."""
+    """(n, G) log p(record | full state) as the finding rates and the continuous findings move: the sections
+    holding no fitted finding are computed once, the others again at each refresh (labelled records first,
+    then the unlabelled)."""
 
     def __init__(self, cohort: pd.DataFrame, unlabelled: pd.DataFrame, prior: World,
-                 findings: list[FindingVector]) -> None:
+                 findings: list[FindingVector], continuous: list[ContinuousParameter] | None = None) -> None:
         parts = [record_codes(f) for f in (cohort, unlabelled) if len(f)]
         self.codes = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        self.prior, self.findings = prior, findings
-        with prior.active():  # everything but the fitted rates is the prior world's
+        self.prior, self.findings, self.continuous = prior, findings, continuous or []
+        with prior.active():  # everything but the fitted findings is the prior world's
             self.prior_model = self.model = cohort_model()
-            self.sections = sections_of(findings, self.model)
+            self.sections = sections_of({v.field for v in findings} | {p.field for p in self.continuous}, self.model)
             moving = {f for section in self.sections for f in section}
             self.fixed = on_full_grid(log_section_likelihoods(self.model, self.codes, set(fields()) - moving),
                                       self.model.full)
@@ -235,9 +267,18 @@ class _Likelihood:
         """The log-likelihoods at the rates in ``parameters`` (the current fitted tree)."""
         with self.prior.active():
             self.model = current_model(self.prior_model, parameters, self.findings)
+            if self.continuous:
+                self.model = continuous_models(self.model, parameters, self.continuous)
             self.terms = {s: log_section_likelihoods(self.model, self.codes, s) for s in self.sections}
         return self.fixed + sum((on_full_grid(t, self.model.full) for t in self.terms.values()),
                                 np.zeros_like(self.fixed))
+
+    def on_reduced(self, responsibility: np.ndarray) -> np.ndarray:
+        """(n, G) posterior over the full states -> (n, R) over the reduced states."""
+        index = self.prior_model.full.reduced_index
+        to_reduced = sparse.csr_array((np.ones(len(index)), (np.arange(len(index)), index)),
+                                      shape=(len(index), len(self.prior_model.reduced)))
+        return np.asarray(responsibility @ to_reduced)
 
     def posterior_rates(self, responsibility: np.ndarray) -> list[tuple[FindingVector, np.ndarray]]:
         with self.prior.active():
@@ -376,6 +417,17 @@ def _fitted_rates(findings: list[FindingVector], alphas: list[np.ndarray], likel
                                 by_vector[id(vector)], _moments(a, b))
         out += [w for w in rates if vector.keys or w.category == "True"]
     return out
+
+
+def _fitted_continuous(found: list[ContinuousParameter], likelihood: _Likelihood, responsibility: np.ndarray,
+                       strength: float) -> list[FittedWeight]:
+    """Every fitted continuous-finding parameter with its 90 % interval (``_continuous_findings.intervals``)."""
+    z = float(normal_distribution.ppf(1 - (1 - INTERVAL) / 2))
+    found_intervals = continuous_findings.intervals(found, likelihood.model, likelihood.codes,
+                                                    likelihood.on_reduced(responsibility), strength, z)
+    return [FittedWeight(i.parameter.path, continuous_findings.GROUP, "", i.parameter.prior, i.parameter.value(),
+                         i.low, i.high, i.effective_n, log_scale=i.parameter.role == "relative")
+            for i in found_intervals]
 
 
 def _with_intervals(path: str, group: str, categories: list[str], fitted: np.ndarray, alpha: np.ndarray,

@@ -82,7 +82,7 @@ def _summary(report: FitReport, output: Path) -> str:
 
 
 def _rows(report: FitReport, top: int) -> list[tuple[str, str, str, str, str, str]]:
-    return [(f"{w.path}[{w.category}]", w.group, f"{w.prior:.3f}", f"{w.fitted:.3f}", f"{w.low:.3f}–{w.high:.3f}",
+    return [(w.name, w.group, f"{w.prior:.3f}", f"{w.fitted:.3f}", f"{w.low:.3f}–{w.high:.3f}",
              f"{w.effective_n:.0f}") for w in report.moved_most(top)]
 
 
@@ -93,7 +93,7 @@ def _table(report: FitReport, top: int) -> Table:
     """The group is in the path; a long path folds within its column rather than squeezing the numbers."""
     table = Table(Column(HEADERS[0], overflow="fold", min_width=32),
                   *(Column(h, justify="right", no_wrap=True) for h in HEADERS[2:]),
-                  title=f"The {top} weights and finding rates that moved most", title_justify="left",
+                  title=f"The {top} parameters that moved most", title_justify="left",
                   box=box.SIMPLE_HEAD)
     for row in _rows(report, top):
         table.add_row(*(Text(cell) for cell in (row[0], *row[2:])))  # text, not markup: "[category]"
@@ -103,7 +103,7 @@ def _table(report: FitReport, top: int) -> Table:
 def to_markdown(report: FitReport, top: int, output: Path) -> str:
     """The report as Markdown: what moved most, what was not fitted, the notice."""
     lines = ["# World fit report", "", _summary(report, output), "",
-             f"## The {top} weights and finding rates that moved most", "",
+             f"## The {top} parameters that moved most", "",
              "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in _rows(report, top)]
     lines += ["", "## Not fitted (kept at the prior)", "", *(f"- {group}" for group in report.not_fitted), "",
