@@ -22,7 +22,7 @@ from functools import cache
 import numpy as np
 
 from mmn_ddx.data import fields
-from mmn_ddx.features.criteria._logic import Columns, Tri, decided_by
+from mmn_ddx.features.criteria._logic import SMALL, Columns, Tri, decided_by, from_rows
 
 BLOCK_STATED = ("present", "single", "multiple")
 """``motor_conduction_block`` values that state a block (ungraded: neither definite nor probable)."""
@@ -75,7 +75,12 @@ def count_at_least(c: Columns, field: str, k: int, denominator: str) -> Tri:
     denominator in both readings: "none found in the nerves the report studied" - evidence of absence, never
     "not done" (a positive count without the denominator stays a lower bound in the strict reading)."""
     def zero_unstudied() -> Tri:
-        zero = (c.number(field) == 0) & np.isnan(c.number(denominator))
+        count, studied = c.number(field), c.number(denominator)
+        if len(c) <= SMALL:  # the same, value by value (one patient: numpy's cost per call is the whole cost)
+            zero = [value == 0 and denominator_value != denominator_value  # NaN: not given
+                    for value, denominator_value in zip(count.tolist(), studied.tolist(), strict=True)]
+            return from_rows(zero, [not z for z in zero], len(zero))
+        zero = (count == 0) & np.isnan(studied)
         return Tri(zero, ~zero)
 
     result = c.count_at_least(field, k, denominator)
