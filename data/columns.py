@@ -51,7 +51,8 @@ READINGS: tuple[Reading, ...] = ("strict", "chart-review")
 class Columns:
     """Contract fields of ``n`` patients as numpy arrays, with three-valued reads and a per-read cache."""
 
-    __slots__ = ("_cache", "_chart_review_rows", "_index", "_reads", "arrays", "n", "reading")
+    __slots__ = ("_cache", "_chart_review_bits_value", "_chart_review_rows", "_index", "_reads", "arrays", "n",
+                 "reading")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], index: pd.Index | None = None, n: int | None = None,
                  reading: Reading = "strict") -> None:
@@ -65,6 +66,8 @@ class Columns:
         reading (as the cache is): a computation that made none gives the same result under every reading."""
         self._chart_review_rows: np.ndarray | None = None
         """Set by :meth:`stacked_readings` only: per row, whether it is read the chart-review way."""
+        self._chart_review_bits_value: int | None = None
+        """The same as an int mask (:func:`data.kleene.small`), made when first needed."""
 
     def with_reading(self, reading: Reading) -> Columns:
         """The same columns read another way. The copy shares the arrays and the cache, so a second
@@ -98,12 +101,21 @@ class Columns:
                          self.n)
         return Tri(self._by_reading(strict.true, chart_review.true), self._by_reading(strict.false, chart_review.false))
 
+    def reading_dependent(self, strict: Tri, chart_review: Tri) -> Tri:
+        """:meth:`by_reading` inside a computation whose result depends on the reading: counted like
+        ``count_at_least``, so never shared between readings (the Tri form of :meth:`chart_review_rows`)."""
+        self._reads[0] += 1
+        return self.by_reading(strict, chart_review)
+
     def _chart_review_bits(self) -> int:
         """:meth:`chart_review_rows` as an int mask (:func:`data.kleene.small`), for a few rows; not counted."""
         rows = self._chart_review_rows
         if rows is None:
             return ones(self.n) if self.reading == "chart-review" else 0
-        return self.cached("chart-review-bits", lambda: int.from_bytes(rows.tobytes(), "little"))
+        bits = self._chart_review_bits_value
+        if bits is None:
+            bits = self._chart_review_bits_value = int.from_bytes(rows.tobytes(), "little")
+        return bits
 
     def _by_reading(self, strict: np.ndarray, chart_review: np.ndarray) -> np.ndarray:
         rows = self._chart_review_rows

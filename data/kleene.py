@@ -130,8 +130,10 @@ class Tri:
         return Tri(self.true | other.true, self.false & other.false)
 
     def __invert__(self) -> Tri:
-        if type(self._t) is int:
-            return small(self._f, self._t, self._n)
+        if type(self._t) is int:  # small() inlined, as in & and |
+            out = _new(Tri)
+            out._t, out._f, out._n = self._f, self._t, self._n
+            return out
         return Tri(self._f, self._t)
 
     def otherwise(self, other: Tri) -> Tri:
@@ -139,7 +141,9 @@ class Tri:
         t, f, ot, of = self._t, self._f, other._t, other._f
         if type(t) is int and type(ot) is int:
             unknown = _ONES[self._n] ^ (t | f)
-            return small(t | (unknown & ot), f | (unknown & of & ~ot), self._n)
+            out = _new(Tri)
+            out._t, out._f, out._n = t | (unknown & ot), f | (unknown & of & ~ot), self._n
+            return out
         t, f, ot, of = self.true, self.false, other.true, other.false
         unknown = ~(t | f)
         return Tri(t | (unknown & ot), f | (unknown & of & ~ot))
@@ -157,7 +161,9 @@ class Tri:
     def false_where(self, where: Tri) -> Tri:
         """These values, and False also where ``where`` is True."""
         if type(self._t) is int and type(where._t) is int:
-            return small(self._t, self._f | where._t, self._n)
+            out = _new(Tri)
+            out._t, out._f, out._n = self._t, self._f | where._t, self._n
+            return out
         return Tri(self.true, self.false | where.true)
 
     def rows(self, start: int, stop: int) -> Tri:
