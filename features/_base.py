@@ -109,6 +109,13 @@ def stack(features: Features, names: np.ndarray) -> np.ndarray:
 # --- vectorised three-valued helpers (float arrays: 1.0 / 0.0 / NaN) --------------------------------
 
 
+def column_matrix(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """``np.column_stack`` of 1-D columns (patients x columns, C-contiguous) in one array call: column_stack's
+    Python-level checks cost ~3 us on one patient, and the features stack ~10 matrices per patient."""
+    return np.ascontiguousarray(np.array(columns).T)
+
+
+
 def known(*arrays: np.ndarray) -> np.ndarray:
     """True where every array is non-null."""
     mask = ~np.isnan(arrays[0])
