@@ -39,6 +39,8 @@ TOLERANCE = 1e-9
 """Guards ``>=`` on differences of float grades (4.6 - 3.6 = 0.9999999999999996)."""
 
 T = TypeVar("T")
+_MISSING = object()
+"""Marks a key absent from :meth:`Columns.cached`'s cache (a cached value may be None)."""
 
 Reading = Literal["strict", "chart-review"]
 """How a record is read (docs/criteria.md): ``strict`` - three-valued, an unknown never counts;
@@ -181,9 +183,11 @@ class Columns:
 
     def cached(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()``, once per read: intermediate results shared between features or elements."""
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
+        cache = self._cache
+        value = cache.get(key, _MISSING)  # one look-up when present: one patient's criteria ask ~200 times
+        if value is _MISSING:
+            value = cache[key] = compute()
+        return value
 
     def take(self, rows: np.ndarray, fill: Iterable[tuple[slice, Mapping[str, np.ndarray]]] = ()) -> Columns:
         """The patients at ``rows`` (repeats allowed) as new columns, then each ``(part, values)`` of
