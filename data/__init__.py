@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "Columns": "mmn_ddx.data.columns",
     "ColumnsError": "mmn_ddx.data.columns",
     "compare": "mmn_ddx.data.columns",
+    "compare_value": "mmn_ddx.data.columns",
     "encode": "mmn_ddx.data.columns",
     "NULL_CODE": "mmn_ddx.data.columns",
     "read_frame": "mmn_ddx.data.columns",
@@ -67,6 +68,10 @@ _EXPORTS: dict[str, str] = {
     "RecordRejected": "mmn_ddx.data.json_records",
     "single_record": "mmn_ddx.data.json_records",
     "all_of": "mmn_ddx.data.kleene",
+    "Bounds": "mmn_ddx.data.kleene",
+    "SMALL": "mmn_ddx.data.kleene",
+    "from_rows": "mmn_ddx.data.kleene",
+    "row_truths": "mmn_ddx.data.kleene",
     "any_of": "mmn_ddx.data.kleene",
     "at_least": "mmn_ddx.data.kleene",
     "decided_by": "mmn_ddx.data.kleene",
@@ -113,6 +118,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         ColumnsError,
         Reading,
         compare,
+        compare_value,
         encode,
         read_frame,
         read_records,
@@ -156,6 +162,8 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     )
     from mmn_ddx.data.json_records import RecordRejected, single_record
     from mmn_ddx.data.kleene import (
+        SMALL,
+        Bounds,
         Tri,
         all_of,
         any_of,
@@ -163,8 +171,10 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         decided_by,
         exactly,
         first_true,
+        from_rows,
         is_true,
         masks,
+        row_truths,
         tri,
         true_or_unknown,
     )

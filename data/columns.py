@@ -30,7 +30,8 @@ from mmn_ddx.data._column_checks import NULL_CODE, UNKNOWN_CODE, ColumnsError, n
 from mmn_ddx.data.contract import FEATURE_FIELDS, FIELD_NAMES, LABEL, FieldSpec, fields
 from mmn_ddx.data.kleene import SMALL, Tri, ones, small
 
-__all__ = ["NULL_CODE", "Columns", "ColumnsError", "compare", "encode", "read_frame", "read_records"]
+__all__ = ["NULL_CODE", "Columns", "ColumnsError", "compare", "compare_value", "encode", "read_frame",
+           "read_records"]
 
 ACCEPTED_COLUMNS = frozenset(FIELD_NAMES) | {LABEL}
 """Columns an input may have: the contract fields and the label (ignored)."""
@@ -38,6 +39,8 @@ TOLERANCE = 1e-9
 """Guards ``>=`` on differences of float grades (4.6 - 3.6 = 0.9999999999999996)."""
 
 T = TypeVar("T")
+_MISSING = object()
+"""Marks a key absent from :meth:`Columns.cached`'s cache (a cached value may be None)."""
 
 Reading = Literal["strict", "chart-review"]
 """How a record is read (docs/criteria.md): ``strict`` - three-valued, an unknown never counts;
@@ -50,7 +53,8 @@ READINGS: tuple[Reading, ...] = ("strict", "chart-review")
 class Columns:
     """Contract fields of ``n`` patients as numpy arrays, with three-valued reads and a per-read cache."""
 
-    __slots__ = ("_cache", "_chart_review_rows", "_index", "arrays", "n", "reading")
+    __slots__ = ("_cache", "_chart_review_bits_value", "_chart_review_rows", "_index", "_reads", "arrays", "n",
+                 "reading")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], index: pd.Index | None = None, n: int | None = None,
                  reading: Reading = "strict") -> None:
@@ -59,8 +63,13 @@ class Columns:
         self._index = index
         self.reading: Reading = reading
         self._cache: dict[Any, Any] = {}
+        self._reads = [0]
+        """How many reading-dependent reads (``count_at_least``) these columns have served, shared by every
+        reading (as the cache is): a computation that made none gives the same result under every reading."""
         self._chart_review_rows: np.ndarray | None = None
         """Set by :meth:`stacked_readings` only: per row, whether it is read the chart-review way."""
+        self._chart_review_bits_value: int | None = None
+        """The same as an int mask (:func:`data.kleene.small`), made when first needed."""
 
     def with_reading(self, reading: Reading) -> Columns:
         """The same columns read another way. The copy shares the arrays and the cache, so a second
@@ -69,7 +78,7 @@ class Columns:
         if reading not in READINGS:
             raise ValueError(f"reading: {reading!r} is not one of {list(READINGS)}")
         other = Columns(self.arrays, self._index, self.n, reading)
-        other._cache = self._cache
+        other._cache, other._reads = self._cache, self._reads
         return other
 
     def stacked_readings(self, readings: Sequence[Reading]) -> Columns:
@@ -94,12 +103,21 @@ class Columns:
                          self.n)
         return Tri(self._by_reading(strict.true, chart_review.true), self._by_reading(strict.false, chart_review.false))
 
+    def reading_dependent(self, strict: Tri, chart_review: Tri) -> Tri:
+        """:meth:`by_reading` inside a computation whose result depends on the reading: counted like
+        ``count_at_least``, so never shared between readings (the Tri form of :meth:`chart_review_rows`)."""
+        self._reads[0] += 1
+        return self.by_reading(strict, chart_review)
+
     def _chart_review_bits(self) -> int:
         """:meth:`chart_review_rows` as an int mask (:func:`data.kleene.small`), for a few rows; not counted."""
         rows = self._chart_review_rows
         if rows is None:
             return ones(self.n) if self.reading == "chart-review" else 0
-        return self.cached("chart-review-bits", lambda: int.from_bytes(rows.tobytes(), "little"))
+        bits = self._chart_review_bits_value
+        if bits is None:
+            bits = self._chart_review_bits_value = int.from_bytes(rows.tobytes(), "little")
+        return bits
 
     def _by_reading(self, strict: np.ndarray, chart_review: np.ndarray) -> np.ndarray:
         rows = self._chart_review_rows
@@ -115,26 +133,22 @@ class Columns:
             self._index = pd.RangeIndex(self.n)
         return self._index
 
-    def _count_reads(self) -> list[int]:
-        """How many reading-dependent reads (``count_at_least``) these columns have served, shared by every
-        reading: a computation that made none gives the same result under every reading."""
-        return self._cache.setdefault("count_reads", [0])
-
-    def same_in_every_reading(self, key: str, compute: Callable[[], T]) -> T:
-        """``compute()``, remembered for every reading of these columns when it read no count (the only
+    def same_in_every_reading(self, key: str, compute: Callable[[Columns], T]) -> T:
+        """``compute(self)``, remembered for every reading of these columns when it read no count (the only
         reading-dependent read): a second reading then costs only what depends on it. A result that read a
         count is remembered for this reading only, and reading it again counts as a reading-dependent read
         (so a computation built on it is never shared either)."""
         cache = self._cache
-        if key in cache:
-            return cache[key]
+        result = cache.get(key)
+        if result is not None:
+            return result
         own = (key, self.reading, self._chart_review_rows is None)
-        counter = self._count_reads()
+        counter = self._reads
         if own in cache:
             counter[0] += 1
             return cache[own]
         before = counter[0]
-        result = compute()
+        result = compute(self)
         cache[key if counter[0] == before else own] = result
         return result
 
@@ -144,7 +158,7 @@ class Columns:
         (the per-row form, right for every columns)."""
         if self._chart_review_rows is not None:
             raise ValueError("stacked columns hold several readings: use chart_review_rows()")
-        self._count_reads()[0] += 1
+        self._reads[0] += 1
         return self.reading
 
     def chart_review_rows(self) -> np.ndarray:
@@ -152,7 +166,7 @@ class Columns:
         reading (the criteria's reading of a finding stated without counts, docs/criteria.md): counted like
         ``count_at_least``, so never shared between readings. Per row, so that the rows of columns stacked
         over several readings (:meth:`stacked_readings`) each get their own reading."""
-        self._count_reads()[0] += 1
+        self._reads[0] += 1
         rows = self._chart_review_rows
         if rows is None:
             return np.full(self.n, self.reading == "chart-review")
@@ -169,9 +183,11 @@ class Columns:
 
     def cached(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()``, once per read: intermediate results shared between features or elements."""
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
+        cache = self._cache
+        value = cache.get(key, _MISSING)  # one look-up when present: one patient's criteria ask ~200 times
+        if value is _MISSING:
+            value = cache[key] = compute()
+        return value
 
     def take(self, rows: np.ndarray, fill: Iterable[tuple[slice, Mapping[str, np.ndarray]]] = ()) -> Columns:
         """The patients at ``rows`` (repeats allowed) as new columns, then each ``(part, values)`` of
@@ -244,8 +260,8 @@ class Columns:
         nerves the report names"), so it never refutes. Chart-review reading: it is the complete count, as
         a chart reviewer reads "no conduction block was found" (docs/criteria.md, "zero counts").
         """
-        self._count_reads()[0] += 1
-        key = f"count:{field}>={k}/{denominator}:{self.reading}"  # several elements read the same count
+        self._reads[0] += 1
+        key = ("count", field, k, denominator, self.reading)  # several elements read the same count
         if key not in self._cache:
             count, studied = self.arrays[field], self.arrays[denominator]
             if self.n <= SMALL:  # the same, row by row on int masks
@@ -409,6 +425,13 @@ def compare(values: np.ndarray, op: str, threshold: float) -> Tri:
     # every comparison with NaN is False (no warning), so ``result`` is already the known-True mask
     # and known-False is known XOR result: three array operations instead of six per comparison
     return Tri(result, (values == values) ^ result)
+
+
+def compare_value(value: float, op: str, threshold: float) -> bool | None:
+    """:func:`compare` of one Python float: None (Unknown) for NaN, with the same tolerance."""
+    if value != value:
+        return None
+    return bool(_COMPARISONS[op](value, threshold))
 
 
 def _compare_small(values: np.ndarray, test: Callable[[Any, float], Any], threshold: float) -> Tri:

@@ -115,19 +115,25 @@ class Tri:
 
     def __and__(self, other: Tri) -> Tri:
         t, o = self._t, other._t
-        if type(t) is int and type(o) is int:
-            return small(t & o, self._f | other._f, self._n)
+        if type(t) is int and type(o) is int:  # small() inlined: the criteria make ~120 per patient
+            out = _new(Tri)
+            out._t, out._f, out._n = t & o, self._f | other._f, self._n
+            return out
         return Tri(self.true & other.true, self.false | other.false)
 
     def __or__(self, other: Tri) -> Tri:
         t, o = self._t, other._t
         if type(t) is int and type(o) is int:
-            return small(t | o, self._f & other._f, self._n)
+            out = _new(Tri)
+            out._t, out._f, out._n = t | o, self._f & other._f, self._n
+            return out
         return Tri(self.true | other.true, self.false & other.false)
 
     def __invert__(self) -> Tri:
-        if type(self._t) is int:
-            return small(self._f, self._t, self._n)
+        if type(self._t) is int:  # small() inlined, as in & and |
+            out = _new(Tri)
+            out._t, out._f, out._n = self._f, self._t, self._n
+            return out
         return Tri(self._f, self._t)
 
     def otherwise(self, other: Tri) -> Tri:
@@ -135,7 +141,9 @@ class Tri:
         t, f, ot, of = self._t, self._f, other._t, other._f
         if type(t) is int and type(ot) is int:
             unknown = _ONES[self._n] ^ (t | f)
-            return small(t | (unknown & ot), f | (unknown & of & ~ot), self._n)
+            out = _new(Tri)
+            out._t, out._f, out._n = t | (unknown & ot), f | (unknown & of & ~ot), self._n
+            return out
         t, f, ot, of = self.true, self.false, other.true, other.false
         unknown = ~(t | f)
         return Tri(t | (unknown & ot), f | (unknown & of & ~ot))
@@ -153,7 +161,9 @@ class Tri:
     def false_where(self, where: Tri) -> Tri:
         """These values, and False also where ``where`` is True."""
         if type(self._t) is int and type(where._t) is int:
-            return small(self._t, self._f | where._t, self._n)
+            out = _new(Tri)
+            out._t, out._f, out._n = self._t, self._f | where._t, self._n
+            return out
         return Tri(self.true, self.false | where.true)
 
     def rows(self, start: int, stop: int) -> Tri:
@@ -274,8 +284,8 @@ def _counts(conditions: Iterable[Tri]) -> tuple[Any, Any]:
     return true.sum(axis=0), len(conditions) - false.sum(axis=0)
 
 
-def _from_rows(true: Iterable[bool], false: Iterable[bool], n: int) -> Tri:
-    """A :class:`Tri` of a few rows from per-row truths (:func:`small`)."""
+def from_rows(true: Iterable[bool], false: Iterable[bool], n: int) -> Tri:
+    """A :class:`Tri` of ``n <= SMALL`` rows from per-row truths (:func:`small`; ``true`` wins where both)."""
     t = f = 0
     bit = 1
     for is_true, is_false in zip(true, false, strict=True):
@@ -291,7 +301,7 @@ def at_least(k: int, conditions: Iterable[Tri]) -> Tri:
     """"At least k of these hold": True once k are True, False once too few can still be True."""
     n_true, n_possible = _counts(conditions)
     if type(n_true) is list:
-        return _from_rows((t >= k for t in n_true), (p < k for p in n_possible), len(n_true))
+        return from_rows((t >= k for t in n_true), (p < k for p in n_possible), len(n_true))
     return Tri(n_true >= k, n_possible < k)
 
 
@@ -299,7 +309,7 @@ def exactly(k: int, conditions: Iterable[Tri]) -> Tri:
     """"Exactly k of these hold", three-valued (used for "weakness in one limb only")."""
     n_true, n_possible = _counts(conditions)
     if type(n_true) is list:
-        return _from_rows((t == k and p == k for t, p in zip(n_true, n_possible, strict=True)),
+        return from_rows((t == k and p == k for t, p in zip(n_true, n_possible, strict=True)),
                           (t > k or p < k for t, p in zip(n_true, n_possible, strict=True)), len(n_true))
     return Tri((n_true == k) & (n_possible == k), (n_true > k) | (n_possible < k))
 
@@ -309,3 +319,62 @@ def true_or_unknown(x: Tri) -> Tri:
     if type(x._t) is int:
         return small(x._t, 0, x._n)
     return Tri(x.true, np.zeros_like(x.true))
+
+
+def row_truths(x: Tri) -> tuple[bytes, bytes]:
+    """Per row of a :class:`Tri` of ``n <= SMALL`` rows, 1 where known True and 1 where known False (two byte
+    strings; iterating gives ints): the values a row-by-row computation reads without a numpy call."""
+    t, f = x._t, x._f
+    if type(t) is not int:
+        raise ValueError(f"row_truths reads a Tri of at most {SMALL} rows, got {x._n}")
+    return t.to_bytes(x._n, "little"), f.to_bytes(x._n, "little")
+
+
+class Bounds:
+    """A count per patient known only within bounds, ``lower <= count <= upper`` (e.g. the weak limbs when some
+    grades are null): comparing it with a number is three-valued. The bounds are float arrays, or for at most
+    :data:`SMALL` rows tuples of Python floats - the same IEEE arithmetic value by value, as numpy's cost per
+    call exceeds a few rows' whole computation (a test holds the two paths equal)."""
+
+    __slots__ = ("lower", "upper")
+
+    def __init__(self, lower: Any, upper: Any) -> None:
+        self.lower, self.upper = lower, upper
+
+    @classmethod
+    def of(cls, conditions: Sequence[Tri]) -> Bounds:
+        """How many of ``conditions`` hold: at least the known True, at most those not known False."""
+        if all(type(c._t) is int for c in conditions):
+            n_true, n_possible = _counts(conditions)
+            return cls(tuple(map(float, n_true)), tuple(map(float, n_possible)))
+        true, false = masks(conditions)
+        return cls(true.sum(axis=0, dtype=np.float64), len(conditions) - false.sum(axis=0, dtype=np.float64))
+
+    def stated(self, count: np.ndarray) -> Bounds:
+        """Narrowed to a count stated in words (NaN where not stated) without contradicting the bounds' lower
+        end: the count where it fits, else the lower bound (what is known to hold stays)."""
+        if type(self.lower) is tuple:
+            pairs = [(lo, max(lo, hi)) if w != w else (max(lo, w), max(max(lo, w), min(hi, w)))
+                     for lo, hi, w in zip(self.lower, self.upper, count.tolist(), strict=True)]
+            return Bounds(tuple(lo for lo, _ in pairs), tuple(hi for _, hi in pairs))
+        lower = np.fmax(self.lower, count)
+        return Bounds(lower, np.fmax(lower, np.fmin(self.upper, count)))
+
+    def __add__(self, other: Bounds) -> Bounds:
+        if type(self.lower) is tuple:
+            return Bounds(tuple(a + b for a, b in zip(self.lower, other.lower, strict=True)),
+                          tuple(a + b for a, b in zip(self.upper, other.upper, strict=True)))
+        return Bounds(self.lower + other.lower, self.upper + other.upper)
+
+    def at_least(self, k: float) -> Tri:
+        """``count >= k``: True once the lower bound reaches k, False while even the upper bound is below."""
+        if type(self.lower) is tuple:
+            return from_rows((lo >= k for lo in self.lower), (hi < k for hi in self.upper), len(self.lower))
+        return Tri(self.lower >= k, self.upper < k)
+
+    def exactly(self, k: float) -> Tri:
+        """``count == k``: True when both bounds are k, False when k is outside them."""
+        if type(self.lower) is tuple:
+            return from_rows((lo == k and hi == k for lo, hi in zip(self.lower, self.upper, strict=True)),
+                             (lo > k or hi < k for lo, hi in zip(self.lower, self.upper, strict=True)), len(self.lower))
+        return Tri((self.lower == k) & (self.upper == k), (self.lower > k) | (self.upper < k))

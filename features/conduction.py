@@ -27,6 +27,7 @@ from mmn_ddx.features._base import (
     ContractTransformer,
     Features,
     category_flag,
+    column_matrix,
     either,
     fraction,
     known_any,
@@ -81,7 +82,7 @@ class ConductionFeatures(ContractTransformer):
             "motor_ncs_not_done": self._not_done(columns),
         }
         counts = {**BLOCK_FIELDS, **DEMYELINATING_FIELDS}
-        fractions = fraction(np.vstack([columns[name] for name in counts.values()]), studied)
+        fractions = fraction(np.array([columns[name] for name in counts.values()]), studied)  # np.vstack, one call
         for j, (prefix, name) in enumerate(counts.items()):
             out[f"{prefix}_nerves"] = columns[name]
             out[f"{prefix}_fraction"] = fractions[j]
@@ -142,7 +143,7 @@ class ConductionFeatures(ContractTransformer):
     def _any_demyelinating(columns: Columns) -> np.ndarray:
         """Demyelinating features: any EAN/PNS parameter in any nerve, or a demyelinating / mixed pattern (1);
         an any-parameter count of 0 with something studied, or a normal / axonal pattern (0); else NaN."""
-        counts = np.column_stack([columns[name] for name in (*EAN_PNS_PARAMETERS, "nerves_any_demyelinating")])
+        counts = column_matrix([columns[name] for name in (*EAN_PNS_PARAMETERS, "nerves_any_demyelinating")])
         none_found = (columns["nerves_any_demyelinating"] == 0) & (columns[STUDIED] != 0)
         counted = np.where((counts > 0).any(axis=1), 1.0, np.where(none_found, 0.0, np.nan))
         stated = category_flag(columns["motor_ncs_pattern"], "motor_ncs_pattern",
@@ -156,7 +157,7 @@ class ConductionFeatures(ContractTransformer):
         Several different parameters point to demyelination more firmly than one (EAN/PNS 2021 asks
         for "another parameter in another nerve" in rules d, e and g). NaN if none was recorded.
         """
-        counts = np.column_stack([columns[name] for name in EAN_PNS_PARAMETERS])
+        counts = column_matrix([columns[name] for name in EAN_PNS_PARAMETERS])
         abnormal = (counts > 0).sum(axis=1).astype(np.float64)
         return np.where(row_count(counts) > 0, abnormal, np.nan)
 

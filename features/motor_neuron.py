@@ -31,6 +31,7 @@ from mmn_ddx.features._base import (
     Features,
     above,
     at_least,
+    column_matrix,
     kleene_and,
     kleene_or,
     not_done,
@@ -141,7 +142,7 @@ class MotorNeuronFeatures(ContractTransformer):
         wasted = above(atrophy, 0)
         cervical = kleene_and(above(np.fmax(limbs[:, 0], limbs[:, 1]), 0), wasted)
         lumbar = kleene_and(above(np.fmax(limbs[:, 2], limbs[:, 3]), 0), wasted)
-        regions = np.column_stack([columns["bulbar_weakness"], cervical, lumbar])
+        regions = column_matrix([columns["bulbar_weakness"], cervical, lumbar])
         known_any = ~np.isnan(regions).all(axis=1)
         count = np.where(known_any, (regions == 1).sum(axis=1).astype(np.float64), np.nan)
         return count, kleene_or(*regions.T)

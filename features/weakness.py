@@ -30,6 +30,7 @@ from mmn_ddx.features._base import (
     Features,
     above,
     at_least,
+    column_matrix,
     either,
     fraction,
     row_count,
@@ -59,7 +60,7 @@ WORDS = STATED_FIELDS
 
 def weakness_matrix(columns: Columns) -> np.ndarray:
     """``5 - MRC grade`` for the eight regions (n x 8, region-major), NaN where not recorded."""
-    return columns.cached("weakness", lambda: FULL_STRENGTH - np.column_stack([columns[name] for name in MRC_FIELDS]))
+    return columns.cached("weakness", lambda: FULL_STRENGTH - column_matrix([columns[name] for name in MRC_FIELDS]))
 
 
 def limb_weakness(columns: Columns) -> np.ndarray:
@@ -70,9 +71,7 @@ def limb_weakness(columns: Columns) -> np.ndarray:
 def _limb_weakness(columns: Columns) -> np.ndarray:
     weakness = weakness_matrix(columns)
     index = {name: j for j, name in enumerate(MRC_FIELDS)}
-    return np.column_stack(
-        [np.fmax(weakness[:, index[prox]], weakness[:, index[dist]]) for prox, dist in LIMBS.values()]
-    )
+    return column_matrix([np.fmax(weakness[:, index[prox]], weakness[:, index[dist]]) for prox, dist in LIMBS.values()])
 
 
 def pair_asymmetric(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -183,7 +182,7 @@ class WeaknessFeatures(ContractTransformer):
         weak_limb = (limbs > 0).any(axis=1)
         patchy = np.where(weak_limb & (limbs == 0).any(axis=1), 1.0, np.where(row_count(limbs) == 4, 0.0, np.nan))
         territories = at_least(columns["weak_nerve_territories"], 2)
-        signs = np.column_stack([asymmetric, patchy, territories])
+        signs = column_matrix([asymmetric, patchy, territories])
         return fraction(_sum_known(signs), row_count(signs))
 
 

@@ -10,11 +10,13 @@ the age-partitioned CSF protein limit (Breiner 2019) and the EFNS/PNS 2010 asymm
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from mmn_ddx.data import MRC_FIELDS, MRC_REGIONS, compare
+from mmn_ddx.data import MRC_FIELDS, MRC_REGIONS, compare, compare_value
 from mmn_ddx.features.criteria import thresholds as T
-from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of
+from mmn_ddx.features.criteria._logic import SMALL, Bounds, Columns, Tri, all_of, any_of, from_rows
 from mmn_ddx.features.criteria._stated import WEAKNESS_FIELDS as STATED_WEAKNESS_FIELDS
 from mmn_ddx.features.criteria._stated import no_weakness_stated, numbers_first, stated_weak_limbs, weak_pair_stated
 
@@ -46,39 +48,31 @@ def limb_weak(c: Columns, limb: str) -> Tri:
     )
 
 
-def weak_limb_bounds(c: Columns, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bound of the weak arms (``kind="arm"``) or legs, 0-2: the MRC grades, and the number
+def weak_limb_bounds(c: Columns, kind: str) -> Bounds:
+    """How many arms (``kind="arm"``) or legs are weak, 0-2, within bounds: the MRC grades, and the number
     stated in words (``weak_arms`` / ``weak_legs``, ``weakness_symmetry: no_weakness``) where the grades leave
     it open. A grade never yields to a word: a known weak limb stays weak."""
 
-    def compute() -> tuple[np.ndarray, np.ndarray]:
-        left, right = (limb_weak(c, f"{kind}_{side}") for side in ("left", "right"))
-        lower = np.add(left.true, right.true, dtype=np.float64)
-        upper = np.add(~left.false, ~right.false, dtype=np.float64)
-        words = weak_pair_stated(c, kind)  # NaN where not stated: fmax / fmin then keep the grades' bounds
-        lower = np.fmax(lower, words)
-        return lower, np.fmax(lower, np.fmin(upper, words))
+    def compute() -> Bounds:
+        grades = Bounds.of([limb_weak(c, f"{kind}_{side}") for side in ("left", "right")])
+        return grades.stated(weak_pair_stated(c, kind))  # NaN where not stated: the grades' bounds stay
 
     return c.cached(f"weak_limb_bounds:{kind}", compute)
 
 
 def limbs_weak_at_least(c: Columns, k: int) -> Tri:
     """``n_limbs_weak >= k`` without imputing unexamined limbs (grades, then the limbs stated weak)."""
-    (arm_lo, arm_hi), (leg_lo, leg_hi) = weak_limb_bounds(c, "arm"), weak_limb_bounds(c, "leg")
-    return Tri(arm_lo + leg_lo >= k, arm_hi + leg_hi < k)
+    return (weak_limb_bounds(c, "arm") + weak_limb_bounds(c, "leg")).at_least(k)
 
 
 def limbs_weak_exactly(c: Columns, k: int) -> Tri:
     """``n_limbs_weak == k`` (grades, then the limbs stated weak)."""
-    (arm_lo, arm_hi), (leg_lo, leg_hi) = weak_limb_bounds(c, "arm"), weak_limb_bounds(c, "leg")
-    lower, upper = arm_lo + leg_lo, arm_hi + leg_hi
-    return Tri((lower == k) & (upper == k), (lower > k) | (upper < k))
+    return (weak_limb_bounds(c, "arm") + weak_limb_bounds(c, "leg")).exactly(k)
 
 
 def pair_weak(c: Columns, kind: str) -> Tri:
     """At least one arm (``kind="arm"``) or leg is weak."""
-    lower, upper = weak_limb_bounds(c, kind)
-    return Tri(lower >= 1, upper < 1)
+    return weak_limb_bounds(c, kind).at_least(1)
 
 
 def nerve_territories_at_least(c: Columns, k: int) -> Tri:
@@ -94,11 +88,23 @@ def grades_asymmetric(left: np.ndarray, right: np.ndarray) -> Tri:
     """EFNS/PNS 2010 C1 footnote, on MRC *grades* of any shape: a left/right pair is asymmetric with >= 1
     grade difference if the weaker side is > 3, >= 2 if it is <= 3; Unknown where either grade is null.
     The one definition: the weakness features and the wording import it."""
+    if left.ndim == 1 and len(left) <= SMALL:  # one patient: value by value, the same arithmetic
+        rows = [_asymmetric(a, b) for a, b in zip(left.tolist(), right.tolist(), strict=True)]
+        return from_rows((r is True for r in rows), (r is False for r in rows), len(rows))
     weaker, diff = np.minimum(left, right), np.abs(left - right)
     above = compare(weaker, ">", T.MRC_ASYMMETRY_GRADE_LIMIT)
     return (above & compare(diff, ">=", T.MRC_ASYMMETRY_DIFF_ABOVE_LIMIT)) | (
         ~above & compare(diff, ">=", T.MRC_ASYMMETRY_DIFF_AT_OR_BELOW_LIMIT)
     )
+
+
+def _asymmetric(left: float, right: float) -> bool | None:
+    """:func:`grades_asymmetric` of one pair of grades (None: Unknown)."""
+    if left != left or right != right:  # NaN: not graded
+        return None
+    limit = T.MRC_ASYMMETRY_DIFF_ABOVE_LIMIT if min(left, right) > T.MRC_ASYMMETRY_GRADE_LIMIT else (
+        T.MRC_ASYMMETRY_DIFF_AT_OR_BELOW_LIMIT)
+    return compare_value(abs(left - right), ">=", limit)
 
 
 def pair_asymmetric(c: Columns, region: str) -> Tri:
@@ -140,11 +146,30 @@ def upper_limb_predominant(c: Columns) -> Tri:
     arms are weaker for certain when their highest possible minimum is below the legs' lowest, and not when
     their lowest is at least the legs' highest (never both: a lower bound is at most its upper bound).
     """
-    (arm_lo, leg_lo), (arm_hi, leg_hi) = _min_bounds(c)
-    arms_weaker = Tri(arm_hi < leg_lo, arm_lo >= leg_hi)
-    exact_tie = (arm_lo == arm_hi) & (leg_lo == leg_hi) & (arm_lo == leg_lo)  # an exact tie is no "no tie"
-    tie = Tri(exact_tie, (arm_hi < leg_lo) | (leg_hi < arm_lo))
+    if len(c) <= SMALL:  # one patient: value by value, the same arithmetic
+        arms = zip(*(c.number(f).tolist() for f in ARM_FIELDS), strict=True)
+        legs = zip(*(c.number(f).tolist() for f in LEG_FIELDS), strict=True)
+        rows = [_predominance(*_min_bounds_of(a), *_min_bounds_of(b)) for a, b in zip(arms, legs, strict=True)]
+        arms_weaker = from_rows((r[0] for r in rows), (r[1] for r in rows), len(rows))
+        tie = from_rows((r[2] for r in rows), (r[3] for r in rows), len(rows))
+    else:
+        (arm_lo, leg_lo), (arm_hi, leg_hi) = _min_bounds(c)
+        weaker, not_weaker, exact_tie, no_tie = _predominance(arm_lo, arm_hi, leg_lo, leg_hi)
+        arms_weaker, tie = Tri(weaker, not_weaker), Tri(exact_tie, no_tie)
     return arms_weaker | (tie & c.isin("onset_region", ("upper_limb",)))
+
+
+def _min_bounds_of(grades: tuple[float, ...]) -> tuple[float, float]:
+    """:func:`_min_bounds` of one patient's group of grades (lower, upper)."""
+    known_min = min(T.MRC_NORMAL if g != g else g for g in grades)
+    return (T.MRC_MIN if any(g != g for g in grades) else known_min), known_min
+
+
+def _predominance(arm_lo: Any, arm_hi: Any, leg_lo: Any, leg_hi: Any) -> tuple[Any, Any, Any, Any]:
+    """From the bounds of the arms' and the legs' minimum grades (arrays, or one patient's floats): arms weaker
+    for certain, arms not weaker for certain, an exact tie of the minima, no tie for certain."""
+    exact_tie = (arm_lo == arm_hi) & (leg_lo == leg_hi) & (arm_lo == leg_lo)  # an exact tie is no "no tie"
+    return arm_hi < leg_lo, arm_lo >= leg_hi, exact_tie, (arm_hi < leg_lo) | (leg_hi < arm_lo)
 
 
 def age_at_workup(c: Columns) -> np.ndarray:

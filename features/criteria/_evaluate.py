@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data import DIAGNOSES, ID_FIELD, read_frame, read_records
-from mmn_ddx.features.criteria._logic import READINGS, Columns, Reading, Tri, first_true
+from mmn_ddx.features.criteria._logic import READINGS, SMALL, Columns, Reading, Tri, first_true
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 from mmn_ddx.features.criteria._results import (
     ALS_VERDICTS,
@@ -164,6 +164,10 @@ def first_met(categories: Mapping[str, Tri]) -> np.ndarray:
     """Per patient, the first (highest) category that is met; else "not assessable" if any category is
     Unknown, else "not met". A category is never reported "not met" because of missing data."""
     first, unknown = first_true(list(categories.values()))
+    if len(first) <= SMALL:  # one patient: row by row, without numpy calls
+        keys_list = [*categories, NOT_MET]
+        return np.array([NOT_ASSESSABLE if j < 0 and is_unknown else keys_list[j]
+                         for j, is_unknown in zip(first.tolist(), unknown.tolist(), strict=True)], dtype=object)
     keys = np.array([*categories, NOT_MET], dtype=object)  # position -1: none met
     out = keys[first]
     out[(first < 0) & unknown] = NOT_ASSESSABLE

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from mmn_ddx.data import (
     READINGS,
+    SMALL,
+    Bounds,
     Columns,
     Reading,
     Tri,
@@ -21,14 +23,18 @@ from mmn_ddx.data import (
     decided_by,
     exactly,
     first_true,
+    from_rows,
     is_true,
     masks,
+    row_truths,
     tri,
     true_or_unknown,
 )
 
 __all__ = [
     "READINGS",
+    "SMALL",
+    "Bounds",
     "Columns",
     "Reading",
     "Tri",
@@ -38,8 +44,10 @@ __all__ = [
     "decided_by",
     "exactly",
     "first_true",
+    "from_rows",
     "is_true",
     "masks",
+    "row_truths",
     "tri",
     "true_or_unknown",
 ]

@@ -58,6 +58,9 @@ class Element:
             raise ValueError(f"element {self.id}: fields {unknown} are not in the data dictionary")
         self._key = f"element:{id(self)}"
         """Its results' key in the columns' cache (made once: one patient's evaluation reads ~70 elements)."""
+        self._unknown_reads: bool | None = {"undecided": None, "absent finding: met": True,
+                                            "absent finding: not met": False}[self.unmentioned]
+        """What the chart-review reading makes of Unknown (``unmentioned``), None to keep it (looked up once)."""
 
     def __call__(self, frame: pd.DataFrame, reading: Reading = "strict") -> pd.Series:
         """Evaluate on a canonical frame: a ``boolean`` Series, NA where the data cannot decide."""
@@ -67,19 +70,18 @@ class Element:
     def value(self, cols: Columns) -> Tri:
         """``compute(cols)``, computed once per read of the columns and reading (another element built on
         this one, e.g. Gold Coast criterion 3 on the EFNS/PNS blocks, reuses it)."""
-        return cols.same_in_every_reading(self._key, lambda: self.compute(cols))
+        return cols.same_in_every_reading(self._key, self.compute)
 
     def read(self, cols: Columns) -> Tri:
         """The element under the columns' reading: in chart review, an undecided element becomes what an
         unmentioned finding means for it (``unmentioned``)."""
-        result = self.value(cols)
+        result = cols.same_in_every_reading(self._key, self.compute)  # self.value(cols), one call less per element
         if self.absent_unless_recorded:
             return result.unknown_as(True)
-        if self.unmentioned == "undecided":
+        unknown = self._unknown_reads
+        if unknown is None:
             return result
-        if self.unmentioned == "absent finding: met":
-            return cols.by_reading(result, result.unknown_as(True))
-        return cols.by_reading(result, result.unknown_as(False))
+        return cols.by_reading(result, result.unknown_as(unknown))
 
 
 @dataclass

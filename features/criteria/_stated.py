@@ -11,7 +11,7 @@ only where the guideline allows (docs/criteria.md, "Findings stated without coun
 
 Some statements are read differently per reading: an ungraded "conduction block" cannot be a *definite*
 block and is only read as a block of the guideline's lowest grade in the chart-review reading
-(:func:`chart_review`). Zero counts without their denominator are evidence of absence in both readings
+(:func:`chart_review_only`). Zero counts without their denominator are evidence of absence in both readings
 (:func:`count_at_least`).
 """
 
@@ -22,7 +22,7 @@ from functools import cache
 import numpy as np
 
 from mmn_ddx.data import fields
-from mmn_ddx.features.criteria._logic import Columns, Tri, decided_by
+from mmn_ddx.features.criteria._logic import SMALL, Columns, Tri, decided_by, from_rows, true_or_unknown
 
 BLOCK_STATED = ("present", "single", "multiple")
 """``motor_conduction_block`` values that state a block (ungraded: neither definite nor probable)."""
@@ -39,15 +39,20 @@ WEAKNESS_FIELDS = ("weakness_symmetry", "weak_arms", "weak_legs")
 REFLEX_FIELDS = ("reflexes_arms", "reflexes_legs")
 
 
-def chart_review(c: Columns) -> np.ndarray:
-    """Per row, True where the row is read the chart-review way (every row of one-reading columns alike, each
-    block of columns stacked over readings its own); marks the computation as reading-dependent (never
-    shared between readings)."""
-    return c.chart_review_rows()
-
-
 def never(c: Columns) -> np.ndarray:
     return np.zeros(c.n, dtype=bool)
+
+
+def chart_review_only(c: Columns, words: Tri) -> Tri:
+    """``words`` where the record is read the chart-review way; in the strict reading only what they refute
+    (their True is Unknown there). Reading-dependent (never shared between readings)."""
+    return c.reading_dependent(refutes(~words), words)
+
+
+def refutes(statement: Tri) -> Tri:
+    """False where ``statement`` is True, Unknown elsewhere: a statement that can refute an element but never
+    establish it."""
+    return ~true_or_unknown(statement)
 
 
 def numbers_first(numbers: Tri, words: Tri) -> Tri:
@@ -65,9 +70,16 @@ def proven_unless_measured(c: Columns, statement: Tri, counts: tuple[str, ...]) 
     """:func:`proven`, on the rows whose ``counts`` are not all recorded: where the report gives the counts of
     the study, its summary word adds nothing to them (a statement never overrides a measurement), in both
     readings alike (so chart review, which completes unrecorded counts, never overrules a statement)."""
-    measured = c.cached(_key("measured", *counts),
-                        lambda: np.logical_and.reduce([~np.isnan(c.number(f)) for f in counts]))
-    return Tri(statement.true & ~measured, ~(statement.true & ~measured))
+    return proven(statement & ~c.cached(_key("measured", *counts), lambda: _all_recorded(c, counts)))
+
+
+def _all_recorded(c: Columns, names: tuple[str, ...]) -> Tri:
+    """True where every one of ``names`` is recorded, else False (two-valued)."""
+    if len(c) <= SMALL:  # one patient: value by value
+        rows = [all(v == v for v in values) for values in zip(*(c.number(f).tolist() for f in names), strict=True)]
+        return from_rows(rows, [not r for r in rows], len(rows))
+    recorded = np.logical_and.reduce([~np.isnan(c.number(f)) for f in names])
+    return Tri(recorded, ~recorded)
 
 
 def count_at_least(c: Columns, field: str, k: int, denominator: str) -> Tri:
@@ -75,7 +87,12 @@ def count_at_least(c: Columns, field: str, k: int, denominator: str) -> Tri:
     denominator in both readings: "none found in the nerves the report studied" - evidence of absence, never
     "not done" (a positive count without the denominator stays a lower bound in the strict reading)."""
     def zero_unstudied() -> Tri:
-        zero = (c.number(field) == 0) & np.isnan(c.number(denominator))
+        count, studied = c.number(field), c.number(denominator)
+        if len(c) <= SMALL:  # the same, value by value (one patient: numpy's cost per call is the whole cost)
+            zero = [value == 0 and denominator_value != denominator_value  # NaN: not given
+                    for value, denominator_value in zip(count.tolist(), studied.tolist(), strict=True)]
+            return from_rows(zero, [not z for z in zero], len(zero))
+        zero = (count == 0) & np.isnan(studied)
         return Tri(zero, ~zero)
 
     result = c.count_at_least(field, k, denominator)
@@ -118,9 +135,14 @@ def demyelinating_pattern(c: Columns) -> Tri:
     return stated(c, "motor_ncs_pattern", PATTERN_DEMYELINATING, PATTERN_NOT_DEMYELINATING)
 
 
-def no_weakness_stated(c: Columns) -> np.ndarray:
+def no_weakness(c: Columns) -> Tri:
     """``weakness_symmetry: no_weakness``: normal strength in every limb."""
-    return category_in(c, "weakness_symmetry", ("no_weakness",)).true
+    return category_in(c, "weakness_symmetry", ("no_weakness",))
+
+
+def no_weakness_stated(c: Columns) -> np.ndarray:
+    """:func:`no_weakness` as a mask (True where stated)."""
+    return no_weakness(c).true
 
 
 def weak_pair_stated(c: Columns, kind: str) -> np.ndarray:
@@ -169,5 +191,4 @@ def ungraded_block(c: Columns, k: int) -> Tri:
     (and ``single`` for two nerves) refutes it in both readings; a stated block counts only in the
     chart-review reading, as a block of the guideline's lowest grade in each nerve stated (EFNS/PNS 2010
     grades a block definite or probable, nothing less; docs/criteria.md)."""
-    words = block_nerves_at_least(c, k)
-    return Tri(words.true & chart_review(c), words.false)
+    return chart_review_only(c, block_nerves_at_least(c, k))

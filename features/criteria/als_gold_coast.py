@@ -30,7 +30,17 @@ from mmn_ddx.features.criteria._derived import (
     limbs_weak_at_least,
     pair_weak,
 )
-from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, is_true, true_or_unknown
+from mmn_ddx.features.criteria._logic import (
+    SMALL,
+    Bounds,
+    Columns,
+    Tri,
+    all_of,
+    any_of,
+    is_true,
+    row_truths,
+    true_or_unknown,
+)
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 from mmn_ddx.features.criteria._stated import (
     BLOCK_FIELDS,
@@ -108,33 +118,41 @@ def _bulbar_lmn(c: Columns) -> Tri:
     return c.flag("bulbar_weakness") & true_or_unknown(not_pseudobulbar)
 
 
-def _clinical_lmn_bounds(c: Columns) -> tuple[np.ndarray, np.ndarray]:
+def _clinical_lmn_bounds(c: Columns) -> Bounds:
     """Lower and upper bound of the clinically affected LMN regions (bulbar, cervical, lumbosacral).
 
     Wasting is not localised: with atrophy, one weak limb region is an LMN region for certain, a second weak
     limb region possibly (the wasting may be confined to the first)."""
 
-    def compute() -> tuple[np.ndarray, np.ndarray]:
+    def compute() -> Bounds:
         bulbar = _bulbar_lmn(c)
         atrophy = c.isin("muscle_atrophy", T.ALS_ATROPHY_PRESENT)
-        arms, legs = pair_weak(c, "arm"), pair_weak(c, "leg")
-        weak_known = np.add(arms.true, legs.true, dtype=np.float64)
-        weak_possible = np.add(~arms.false, ~legs.false, dtype=np.float64)
-        lower = is_true(bulbar) + np.minimum(weak_known, 1.0) * is_true(atrophy)
-        upper = (~bulbar.false).astype(np.float64) + weak_possible * (~atrophy.false)
-        return lower, upper
+        weak = Bounds.of([pair_weak(c, "arm"), pair_weak(c, "leg")])
+        if len(c) <= SMALL:  # one patient: value by value, the same arithmetic
+            (bulbar_true, bulbar_false), (atrophy_true, atrophy_false) = row_truths(bulbar), row_truths(atrophy)
+            return Bounds(
+                tuple(b + min(w, 1.0) * a for b, w, a in zip(bulbar_true, weak.lower, atrophy_true, strict=True)),
+                tuple((not b) + w * (not a) for b, w, a in zip(bulbar_false, weak.upper, atrophy_false, strict=True)))
+        lower = is_true(bulbar) + np.minimum(weak.lower, 1.0) * is_true(atrophy)
+        upper = (~bulbar.false).astype(np.float64) + weak.upper * (~atrophy.false)
+        return Bounds(lower, upper)
 
     return c.cached("clinical_lmn_bounds", compute)
 
 
 def _lmn_regions_at_least(c: Columns, k: int) -> Tri:
-    """True if the lower bound of LMN regions reaches k, False if even the upper bound stays below k."""
-    clinical_lower, clinical_upper = _clinical_lmn_bounds(c)
+    """True if the lower bound of LMN regions reaches k, False if even the upper bound stays below k. A missing
+    EMG adds nothing to the lower bound and might show every region (the upper bound)."""
+    clinical = _clinical_lmn_bounds(c)
     emg = c.number("emg_regions_denervated")
-    lower = np.fmax(clinical_lower, emg)  # a missing EMG adds nothing to the lower bound
-    emg_upper = np.where(np.isnan(emg), T.ALS_BODY_REGIONS, emg)  # a missing EMG might show every region
-    upper = np.minimum(T.ALS_BODY_REGIONS, clinical_upper + emg_upper)
-    return Tri(lower >= k, upper < k)
+    if len(c) <= SMALL:  # one patient: value by value, the same arithmetic
+        rows = list(zip(clinical.lower, clinical.upper, emg.tolist(), strict=True))
+        return Bounds(tuple(lo if e != e else max(lo, e) for lo, _, e in rows),
+                      tuple(min(T.ALS_BODY_REGIONS, hi + (T.ALS_BODY_REGIONS if e != e else e)) for _, hi, e in rows)
+                      ).at_least(k)
+    lower = np.fmax(clinical.lower, emg)
+    emg_upper = np.where(np.isnan(emg), T.ALS_BODY_REGIONS, emg)
+    return Bounds(lower, np.minimum(T.ALS_BODY_REGIONS, clinical.upper + emg_upper)).at_least(k)
 
 
 @_element("GCC 2", "LMN dysfunction in >= 2 body regions", fields=_LMN_FIELDS, role="clinical")

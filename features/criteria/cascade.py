@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmn_ddx.features.criteria._logic import Tri, any_of, first_true, masks
+from mmn_ddx.features.criteria._logic import SMALL, Tri, any_of, first_true, masks, row_truths
 from mmn_ddx.features.criteria._registry import Categories
 from mmn_ddx.features.criteria._results import CONFLICTING, UNCLASSIFIED
 
@@ -71,6 +71,8 @@ _BLOCKED_BY = np.array([[i < j and STEPS[i].label != step.label for i in range(l
                         for j, step in enumerate(STEPS)] + [[False] * len(STEPS)])
 """Row ``j``: the earlier steps with another label, any of which undecided makes step ``j``'s label
 "conflicting" (last row, read at position -1: none)."""
+_LABELS_LIST, _BLOCKED_BY_LISTS = _LABELS.tolist(), _BLOCKED_BY.tolist()
+"""The same as Python lists, read row by row for one patient."""
 
 
 def rule_based_labels(steps: Mapping[str, Tri]) -> np.ndarray:
@@ -79,6 +81,12 @@ def rule_based_labels(steps: Mapping[str, Tri]) -> np.ndarray:
     for any number of patients (one patient's cost is their count)."""
     statuses = [steps[step.id] for step in STEPS]
     first, _ = first_true(statuses)  # -1 where no step is met
+    if len(first) <= SMALL:  # one patient: row by row on the steps' truths, without numpy calls
+        truths = [row_truths(status) for status in statuses]
+        return np.array([
+            CONFLICTING if any(blocked and not (t[i] or f[i]) for blocked, (t, f) in zip(_BLOCKED_BY_LISTS[j], truths,
+                                                                                         strict=True))
+            else _LABELS_LIST[j] for i, j in enumerate(first.tolist())], dtype=object)
     true, false = masks(statuses)
     labels = _LABELS[first]
     labels[(_BLOCKED_BY[first] & ~(true | false).T).any(axis=1)] = CONFLICTING

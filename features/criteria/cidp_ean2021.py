@@ -39,14 +39,20 @@ from mmn_ddx.features.criteria._derived import (
     limbs_weak_at_least,
     limbs_weak_exactly,
     nerve_territories_at_least,
-    no_weakness_stated,
     pair_weak,
     region_weak,
     symmetric_4limb_prox_dist,
 )
-from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least
+from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least, true_or_unknown
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
-from mmn_ddx.features.criteria._stated import REFLEX_FIELDS, chart_review, never, numbers_first, reflexes_stated
+from mmn_ddx.features.criteria._stated import (
+    REFLEX_FIELDS,
+    chart_review_only,
+    no_weakness,
+    numbers_first,
+    reflexes_stated,
+    refutes,
+)
 
 CIDP_EAN2021 = CriteriaSet(
     id="cidp_ean2021",
@@ -92,11 +98,13 @@ def typical_symmetric_weakness(c: Columns) -> Tri:
     (both readings); symmetric weakness of both arms and both legs meets it in chart review only (the words
     do not say that proximal and distal muscles are both weak, which the strict reading needs the grades for).
     """
-    words_true = all_of(c.isin("weakness_symmetry", ("symmetric",)), c.isin("weak_arms", ("both",)),
-                        c.isin("weak_legs", ("both",))).true & chart_review(c)
-    words_false = (c.isin("weakness_symmetry", ("asymmetric", "no_weakness")).true
-                   | c.isin("weak_arms", ("none", "one")).true | c.isin("weak_legs", ("none", "one")).true)
-    return numbers_first(symmetric_4limb_prox_dist(c), Tri(words_true, words_false & ~words_true))
+    met = all_of(c.isin("weakness_symmetry", ("symmetric",)), c.isin("weak_arms", ("both",)),
+                 c.isin("weak_legs", ("both",)))
+    refuted = any_of(*(true_or_unknown(c.isin(field, values)) for field, values in (
+        ("weakness_symmetry", ("asymmetric", "no_weakness")), ("weak_arms", ("none", "one")),
+        ("weak_legs", ("none", "one")))))
+    words = c.reading_dependent(refutes(refuted), true_or_unknown(met).otherwise(refutes(refuted)))
+    return numbers_first(symmetric_4limb_prox_dist(c), words)
 
 
 @_element("typical", "Symmetric sensory loss (>= 2 limbs)", fields=("sensory_loss",), role="clinical")
@@ -121,7 +129,7 @@ def typical_reflexes_reduced_all_limbs(c: Columns) -> Tri:
         c.isin("reflexes_unaffected_limbs", T.CIDP_REFLEXES_LOW) | all_limbs_weak
     )
     arms, legs = (reflexes_stated(c, kind, T.CIDP_REFLEXES_LOW) for kind in ("arm", "leg"))
-    by_limb = Tri((arms & legs).true & chart_review(c), arms.false | legs.false)
+    by_limb = chart_review_only(c, arms & legs)
     return numbers_first(by_affection, by_limb)
 
 
@@ -158,10 +166,10 @@ def distal_leg_weakness_only(c: Columns) -> Tri:
     grades, weakness stated proximal or both, no weak leg or no weakness refute it (a distal predominance
     does not say the proximal muscles are normal)."""
     leg_distal = region_weak(c, "mrc_leg_distal_left") | region_weak(c, "mrc_leg_distal_right")
-    refuted = (c.isin("weakness_predominance", ("proximal", "both")).true | c.isin("weak_legs", ("none",)).true
-               | no_weakness_stated(c))
-    return numbers_first(leg_distal & ~any_of(*(region_weak(c, f) for f in PROXIMAL_FIELDS)),
-                         Tri(never(c), refuted))
+    refuted = any_of(true_or_unknown(c.isin("weakness_predominance", ("proximal", "both"))),
+                     true_or_unknown(c.isin("weak_legs", ("none",))),
+                     true_or_unknown(no_weakness(c)))
+    return numbers_first(leg_distal & ~any_of(*(region_weak(c, f) for f in PROXIMAL_FIELDS)), refutes(refuted))
 
 
 @_element("focal", "Weakness in one limb only", fields=WEAKNESS_FIELDS, role="clinical")

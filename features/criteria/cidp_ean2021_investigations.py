@@ -19,7 +19,7 @@ from mmn_ddx.features.criteria._derived import (
     csf_protein_raised,
     immunotherapy_improved,
 )
-from mmn_ddx.features.criteria._logic import Columns, Tri, any_of
+from mmn_ddx.features.criteria._logic import Columns, Tri, any_of, true_or_unknown
 from mmn_ddx.features.criteria._registry import Element, ElementFn
 from mmn_ddx.features.criteria._stated import (
     BLOCK_FIELDS,
@@ -29,11 +29,11 @@ from mmn_ddx.features.criteria._stated import (
     SENSORY_FIELDS,
     block_stated,
     category_in,
-    chart_review,
+    chart_review_only,
     count_at_least,
     demyelinating_pattern,
-    never,
     numbers_first,
+    refutes,
     stated,
     ungraded_block,
 )
@@ -65,7 +65,7 @@ def _not_demyelinating(c: Columns) -> Tri:
     """``motor_ncs_pattern`` normal or axonal: no motor nerve met a demyelinating criterion (both readings).
     Read once per read of the columns (every motor count falls back on it)."""
     return c.cached("not-demyelinating",
-                    lambda: Tri(never(c), category_in(c, "motor_ncs_pattern", PATTERN_NOT_DEMYELINATING).true))
+                    lambda: refutes(category_in(c, "motor_ncs_pattern", PATTERN_NOT_DEMYELINATING)))
 
 
 def _other_parameter(c: Columns, exclude: str) -> Tri:
@@ -78,8 +78,7 @@ def _motor(reference: str, description: str, *used: str) -> Callable[[ElementFn]
 
 def _stated_pattern(c: Columns, yes: tuple[str, ...], no: tuple[str, ...]) -> Tri:
     """``motor_ncs_pattern`` in ``yes``: met in chart review, undecided in strict; in ``no``: not met."""
-    words = stated(c, "motor_ncs_pattern", yes, no)
-    return Tri(words.true & chart_review(c), words.false)
+    return chart_review_only(c, stated(c, "motor_ncs_pattern", yes, no))
 
 
 def _block(c: Columns, k: int) -> Tri:
@@ -207,8 +206,8 @@ def motor_stated_demyelinating_features(c: Columns) -> Tri:
 def motor_conduction_normal(c: Columns) -> Tri:
     """Sensory CIDP: normal motor conduction (no nerve with any demyelinating motor parameter): the count,
     else the summary (normal or axonal; demyelinating, mixed or a stated block refute it)."""
-    stated_abnormal = demyelinating_pattern(c).true | block_stated(c).true
-    words = Tri(_not_demyelinating(c).false & ~stated_abnormal, stated_abnormal)
+    stated_abnormal = true_or_unknown(demyelinating_pattern(c)) | true_or_unknown(block_stated(c))
+    words = refutes(stated_abnormal).otherwise(~_not_demyelinating(c))  # normal or axonal, unless stated abnormal
     return numbers_first(~_raw_count(c, "nerves_any_demyelinating", 1), words)
 
 
@@ -221,8 +220,7 @@ def sensory_abnormal_two_nerves(c: Columns) -> Tri:
     """Sensory conduction abnormalities in two nerves (CIDP and possible CIDP, criteria.md §2.6). Without
     the count: "sensory conduction normal" refutes it (both readings); "abnormal" meets it in chart review
     (a report's summary of the sensory studies, as validation studies scored it), undecided in strict."""
-    words = stated(c, "sensory_ncs", ("abnormal",), ("normal",))
-    words = Tri(words.true & chart_review(c), words.false)
+    words = chart_review_only(c, stated(c, "sensory_ncs", ("abnormal",), ("normal",)))
     return numbers_first(count_at_least(c, "sensory_nerves_abnormal", T.CIDP_SENSORY_ABNORMAL_NERVES, _SENSORY),
                          words)
 
@@ -236,7 +234,7 @@ def sensory_normal_four_nerves(c: Columns) -> Tri:
     "normal" without the number of nerves leaves the four open (both readings)."""
     studied = c.num(_SENSORY, ">=", T.CIDP_MOTOR_VARIANT_NORMAL_SENSORY_NERVES)
     counts = studied & ~count_at_least(c, "sensory_nerves_abnormal", 1, _SENSORY)
-    return numbers_first(counts, Tri(never(c), c.isin("sensory_ncs", ("abnormal",)).true))
+    return numbers_first(counts, refutes(c.isin("sensory_ncs", ("abnormal",))))
 
 
 # --- supportive criteria -----------------------------------------------------------------------------------------
@@ -251,7 +249,7 @@ def supportive_csf(c: Columns) -> Tri:
     reads an unrecorded cell count as < 10 when the protein is raised: a pleocytosis is an exclusion a
     report would state (its absence is what "albuminocytological dissociation" says)."""
     cells = c.num("csf_cells_per_ul", "<", T.CSF_CELLS_BELOW_PER_UL)
-    cells = Tri(cells.true | (chart_review(c) & ~cells.false), cells.false)  # chart review: unrecorded is < 10
+    cells = c.reading_dependent(cells, cells.unknown_as(True))  # chart review: unrecorded is < 10
     return csf_protein_raised(c) & cells
 
 

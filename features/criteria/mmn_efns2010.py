@@ -30,15 +30,16 @@ from mmn_ddx.features.criteria._derived import (
     no_weakness_stated,
     upper_limb_predominant,
 )
-from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least
+from mmn_ddx.features.criteria._logic import Columns, Tri, all_of, any_of, at_least, true_or_unknown
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 from mmn_ddx.features.criteria._stated import (
     BLOCK_FIELDS,
     SENSORY_FIELDS,
-    chart_review,
+    chart_review_only,
     count_at_least,
     never,
     numbers_first,
+    refutes,
     stated,
     stated_weak_limbs,
     ungraded_block,
@@ -178,9 +179,8 @@ def e11_no_early_diffuse_symmetric_weakness(c: Columns) -> Tri:
 def n1_definite_cb(c: Columns) -> Tri:
     """N1: definite motor CB (>= 50% area reduction, outside entrapment sites) in at least one nerve. A block
     stated without a grade is never definite (undecided in both readings); "no conduction block" refutes."""
-    none = c.isin("motor_conduction_block", ("none",)).true
     return numbers_first(count_at_least(c, "nerves_definite_cb", T.MMN_DEFINITE_CB_NERVES, _MOTOR),
-                         Tri(never(c), none))
+                         refutes(c.isin("motor_conduction_block", ("none",))))
 
 
 @_electro("N2", "Probable motor conduction block in at least two nerves",
@@ -217,7 +217,7 @@ def n3_sensory_normal_across_cb(c: Columns) -> Tri:
     """N3: normal sensory nerve conduction in the upper-limb segments with CB. "Sensory conduction normal"
     as a whole includes them in the chart-review reading; the strict reading needs the segments (routine
     sensory studies are distal). An abnormal sensory study may lie elsewhere: it decides nothing."""
-    words = Tri(c.isin("sensory_ncs", ("normal",)).true & chart_review(c), never(c))
+    words = chart_review_only(c, true_or_unknown(c.isin("sensory_ncs", ("normal",))))
     return numbers_first(c.flag("sensory_normal_across_cb"), words)
 
 

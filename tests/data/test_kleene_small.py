@@ -9,11 +9,23 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mmn_ddx.data.columns import compare, read_frame
 from mmn_ddx.data.contract import LABEL
 from mmn_ddx.data.generator import generate_cohort
-from mmn_ddx.data.kleene import SMALL, Tri, at_least, decided_by, exactly, first_true, masks, true_or_unknown
+from mmn_ddx.data.kleene import (
+    SMALL,
+    Bounds,
+    Tri,
+    at_least,
+    decided_by,
+    exactly,
+    first_true,
+    masks,
+    true_or_unknown,
+)
 from mmn_ddx.features._random_frame import random_frame
 
 LARGE = 3 * SMALL + 1
@@ -66,6 +78,33 @@ def test_every_operation_gives_the_same_values_on_int_and_numpy_masks(n: int, se
         for start, stop in itertools.combinations(range(n + 1), 2):
             np.testing.assert_array_equal(s.rows(start, stop).true, x.true[start:stop])
             np.testing.assert_array_equal(s.rows(start, stop).false, x.false[start:stop])
+
+
+_ROWS = st.lists(st.tuples(st.integers(-1, 1), st.integers(-1, 1), st.integers(-1, 1), st.integers(-1, 1),
+                           st.sampled_from([np.nan, 0.0, 1.0, 2.0]), st.sampled_from([np.nan, 0.0, 1.0, 2.0])),
+                 min_size=1, max_size=SMALL)
+
+
+@given(_ROWS)
+def test_bounds_give_the_same_values_on_a_few_and_many_rows(rows: list[tuple[float, ...]]) -> None:
+    """Bounds of counts (two pairs of conditions, each narrowed by a stated count, then summed) compare with
+    every number the same way whether held as Python floats (a few rows) or as numpy arrays."""
+    n = len(rows)
+    columns = [np.array(column) for column in zip(*rows, strict=True)]
+
+    def bounds(resize: int) -> Bounds:
+        codes = [np.resize(column, resize) for column in columns]
+        conditions = [_tri(c.astype(np.int64)) for c in codes[:4]]
+        left = Bounds.of(conditions[:2]).stated(codes[4])
+        return left + Bounds.of(conditions[2:]).stated(codes[5])
+
+    few, many = bounds(n), bounds(LARGE)
+    assert type(few.lower) is tuple and type(many.lower) is np.ndarray
+    np.testing.assert_array_equal(np.array(few.lower), many.lower[:n])
+    np.testing.assert_array_equal(np.array(few.upper), many.upper[:n])
+    for k in (0, 0.5, 1, 2, 3, 4, 5):
+        _same(few.at_least(k), many.at_least(k), n)
+        _same(few.exactly(k), many.exactly(k), n)
 
 
 def test_int_masks_read_as_read_only_numpy_masks() -> None:
