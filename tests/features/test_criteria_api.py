@@ -10,6 +10,7 @@ import pytest
 
 from mmn_ddx.data import MRC_FIELDS
 from mmn_ddx.data.contract import ID_FIELD, fields, rules, to_canonical
+from mmn_ddx.data.kleene import SMALL
 from mmn_ddx.features.criteria import (
     CRITERIA_SETS,
     READINGS,
@@ -114,9 +115,15 @@ def test_explain_takes_exactly_one_patient(cohort: pd.DataFrame) -> None:
         explain_criteria(cohort.iloc[:2])
 
 
-def test_batch_explanation_equals_one_explanation_per_row(cohort: pd.DataFrame) -> None:
-    rows = cohort.iloc[:30]
-    assert explain_criteria_batch(rows) == [explain_criteria(rows.iloc[[i]]) for i in range(len(rows))]
+@pytest.mark.parametrize("reading", READINGS)
+@pytest.mark.parametrize("null_rate", [0.1, 0.6])
+def test_batch_explanation_equals_one_explanation_per_row(reading: str, null_rate: float) -> None:
+    """A frame of many rows takes the array path, one patient the value-by-value path (data.kleene.SMALL rows
+    or fewer): the two must give the same verdicts, element by element."""
+    rows = random_frame(120, seed=5, null_rate=null_rate)
+    assert len(rows) > SMALL
+    batch = explain_criteria_batch(rows, reading)
+    assert batch == [explain_criteria(rows.iloc[[i]], reading) for i in range(len(rows))]
 
 
 def test_record_dicts_give_the_same_results_as_the_canonical_frame(cohort: pd.DataFrame) -> None:
