@@ -115,7 +115,6 @@ def column_matrix(columns: Sequence[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(np.array(columns).T)
 
 
-
 def known(*arrays: np.ndarray) -> np.ndarray:
     """True where every array is non-null."""
     mask = ~np.isnan(arrays[0])
