@@ -151,8 +151,7 @@ def posterior_rates(vectors: list[FindingVector], model: CohortModel, codes: dic
     """
     eps = atypical_rate()
     section_of = {f: section for section in terms for f in section}
-    g = len(full.reduced_index)
-    to_reduced = sparse.csr_array((np.ones(g), (np.arange(g), full.reduced_index)), shape=(g, len(model.reduced)))
+    to_reduced = reduction(full, len(model.reduced))
     on_reduced = _summed(responsibility, to_reduced)                                # (n, R)
     for name in sorted({v.field for v in vectors}):
         mine = [v for v in vectors if v.field == name]
@@ -201,6 +200,17 @@ def _forced_shares(model: CohortModel, name: str, values: set[int], codes: dict[
         rest = sum(table[None, :, c] * out[c] for c in out)
         out[spared] = np.maximum(on_reduced[rows] - rest, 0.0) / table[None, :, spared]
     return out
+
+
+def reduction(full: FullGrid, n_reduced: int) -> sparse.csr_array:
+    """(G, R) 0/1 matrix: the reduced state of each full state."""
+    g = len(full.reduced_index)
+    return sparse.csr_array((np.ones(g), (np.arange(g), full.reduced_index)), shape=(g, n_reduced))
+
+
+def on_reduced_grid(values: np.ndarray, full: FullGrid, n_reduced: int) -> np.ndarray:
+    """(n, G) -> (n, R): e.g. each record's posterior over the full states, summed per reduced state."""
+    return _summed(values, reduction(full, n_reduced))
 
 
 def _summed(values: np.ndarray, to_reduced: sparse.csr_array) -> np.ndarray:

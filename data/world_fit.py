@@ -82,6 +82,7 @@ from mmn_ddx.data._finding_rates import (
     current_model,
     finding_vectors,
     on_full_grid,
+    on_reduced_grid,
     posterior_rates,
     sections_of,
 )
@@ -275,10 +276,7 @@ class _Likelihood:
 
     def on_reduced(self, responsibility: np.ndarray) -> np.ndarray:
         """(n, G) posterior over the full states -> (n, R) over the reduced states."""
-        index = self.prior_model.full.reduced_index
-        to_reduced = sparse.csr_array((np.ones(len(index)), (np.arange(len(index)), index)),
-                                      shape=(len(index), len(self.prior_model.reduced)))
-        return np.asarray(responsibility @ to_reduced)
+        return on_reduced_grid(responsibility, self.prior_model.full, len(self.prior_model.reduced))
 
     def posterior_rates(self, responsibility: np.ndarray) -> list[tuple[FindingVector, np.ndarray]]:
         with self.prior.active():
