@@ -28,7 +28,7 @@ Targets: the updated-world model has the lowest log-loss at every N; it is withi
 ceiling at N = 200.
 
 Run: .venv/bin/python benchmarks/real_cohort_learning.py [--reps 10] [--n-test 20000] [--n-synthetic 200000]
-     [--sizes 50,100,200,500] [--seed 4141] [--quick]
+     [--sizes 50,100,200,500] [--seed 4141] [--quick] [--posterior-targets]
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ from mmn_ddx.training.artifact import calibration
 from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.artifact.metadata import code_version
 from mmn_ddx.training.fitting.models import Params, get_family
-from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS, MIN_VALIDATION
+from mmn_ddx.training.fitting.posterior_targets import generate_with_targets
+from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS, MIN_VALIDATION, POSTERIOR_TARGET_GRIDS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REALITY_DOCUMENTS = (0.15, 0.45, 0.40)
@@ -76,6 +77,7 @@ SIZES = (50, 100, 200, 500)
 CEILING_TARGET = 1.2
 TARGET_SIZE = 200
 SYNTHETIC_PARAMS: Params = LARGE_DATA_GRIDS["xgboost"][-1]
+TARGETED_PARAMS: Params = POSTERIOR_TARGET_GRIDS["xgboost"][-1]
 COHORT_FAMILY = "logistic"
 MODE = MODES[0]
 EXCLUDED = fields_unseen_in(MODE)
@@ -105,6 +107,9 @@ class Config:
     seed: int = 4141
     """Seeds the reality world and every cohort; no training elsewhere uses it."""
     quick: bool = False
+    posterior_targets: bool = False
+    """The updated-world model fits its synthetic patients' exact posterior (``train --posterior-targets``,
+    at that option's larger grid) instead of their drawn diagnoses; results go to real_cohort_posterior_targets.*"""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -124,11 +129,12 @@ def codes(frame: pd.DataFrame) -> np.ndarray:
 
 
 def fit_model(frame: pd.DataFrame, family_name: str, params: Params, seed: int,
-              validation: pd.DataFrame | None = None) -> Predict:
-    """One family fitted on ``frame`` (balanced class weights, as in training); temperature on ``validation``."""
+              validation: pd.DataFrame | None = None, targets: np.ndarray | None = None) -> Predict:
+    """One family fitted on ``frame`` (balanced class weights, as in training), or on its ``targets``;
+    temperature on ``validation``."""
     family = get_family(family_name)
     features = ClinicalFeatures(mode=MODE).fit(frame)
-    estimator = family.fit(params, features.transform(frame), codes(frame), seed)
+    estimator = family.fit(params, features.transform(frame), codes(frame), seed, targets)
     cal = calibration.identity(family.output) if validation is None else calibration.fit(
         family.raw_output(estimator, features.transform(validation)), codes(validation), family.output)
 
@@ -138,11 +144,14 @@ def fit_model(frame: pd.DataFrame, family_name: str, params: Params, seed: int,
     return predict
 
 
-def synthetic_model(world: World | Any, n: int, seed: int) -> Predict:
-    """XGBoost on ``n`` synthetic patients of ``world``, temperature on a fresh validation cohort of it."""
-    train = generate_cohort(n, seed=seed, world=world)
+def synthetic_model(world: World | Any, n: int, seed: int, posterior_targets: bool = False) -> Predict:
+    """XGBoost on ``n`` synthetic patients of ``world`` (their drawn diagnoses, or their exact posterior),
+    temperature on a fresh validation cohort of it."""
     validation = generate_cohort(max(MIN_VALIDATION, n // 10), seed=seed + 1, world=world)
-    return fit_model(train, "xgboost", SYNTHETIC_PARAMS, seed, validation)
+    if not posterior_targets:
+        return fit_model(generate_cohort(n, seed=seed, world=world), "xgboost", SYNTHETIC_PARAMS, seed, validation)
+    targeted = generate_with_targets(n, seed, world, MODE, n_jobs=2)
+    return fit_model(targeted.frame, "xgboost", TARGETED_PARAMS, seed, validation, targeted.targets)
 
 
 def cohort_model(cohort: pd.DataFrame, seed: int) -> Predict:
@@ -203,7 +212,8 @@ def one_repetition(config: Config, reality: World, test: TestSet, literature_pro
         start = time.perf_counter()
         fitted, groups = fitter(cohort)
         row["fit_seconds"] = time.perf_counter() - start
-        row["updated_world_model"] = test.ratio(synthetic_model(fitted, config.n_synthetic, seed + 7)(test.cohort))
+        model = synthetic_model(fitted, config.n_synthetic, seed + 7, config.posterior_targets)
+        row["updated_world_model"] = test.ratio(model(test.cohort))
         row["fitted_world_posterior"] = test.ratio(posterior(test.cohort, exclude=EXCLUDED, world=fitted))
         row["parameters"] = parameter_errors(fitted, literature, reality, groups)
     return row
@@ -286,7 +296,10 @@ def run(config: Config, fitter: Fitter | None, results: Path = RESULTS) -> dict[
     rows = [one_repetition(config, reality, test, literature_probs, n, rep, fitter, literature)
             for n in config.sizes for rep in range(config.reps)]
     by_n = summarise(rows, config.sizes, literature_posterior)
-    name = "real_cohort_quick" if config.quick else "real_cohort"
+    name = ("real_cohort_quick" if config.quick else "real_cohort") + (
+        "_posterior_targets" if config.posterior_targets else "")
+    updated = (f"xgboost {TARGETED_PARAMS} on the exact posterior of {config.n_synthetic} patients"
+               if config.posterior_targets else f"xgboost {SYNTHETIC_PARAMS} on {config.n_synthetic} patients")
     figures = {
         "mode": MODE, "sizes": list(config.sizes), "reps": config.reps, "n_test": config.n_test,
         "n_synthetic": config.n_synthetic, "seed": config.seed, "quick": config.quick,
@@ -297,8 +310,7 @@ def run(config: Config, fitter: Fitter | None, results: Path = RESULTS) -> dict[
                    f"{DEFAULT_WORLDS} worlds drawn around the literature world, temperature-calibrated",
                    "cohort_alone_model": f"{COHORT_FAMILY} {get_family(COHORT_FAMILY).quick_grid[0]} on the N "
                    "patients, uncalibrated",
-                   "updated_world_model": f"xgboost {SYNTHETIC_PARAMS} on {config.n_synthetic} patients of "
-                   "fit_world(cohort).world, temperature-calibrated"},
+                   "updated_world_model": f"{updated} of fit_world(cohort).world, temperature-calibrated"},
         "updated_world_measured": fitter is not None,
         "scale": "log-loss / the reality world's exact posterior log-loss (1 = Bayes ceiling); mean and 95 % t "
                  "interval over the repetitions",
@@ -337,6 +349,8 @@ def main() -> None:
     parser.add_argument("--n-synthetic", type=int)
     parser.add_argument("--sizes", type=lambda s: tuple(int(x) for x in s.split(",")))
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--posterior-targets", action="store_true", default=None,
+                        help="the updated-world model fits the exact posterior (train --posterior-targets)")
     args = parser.parse_args()
     config = QUICK if args.quick else Config()
     asked = {k: v for k, v in vars(args).items() if k != "quick" and v is not None}

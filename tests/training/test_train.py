@@ -18,7 +18,7 @@ from mmn_ddx.data.importer import write_table
 from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, choose_champion
 from mmn_ddx.training.fitting.models import get_family
-from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS
+from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS, POSTERIOR_TARGET_GRIDS
 from mmn_ddx.training.fitting.trainer import TrainingDataError, TrainSettings, build_bundle, fit_candidates, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
@@ -122,6 +122,8 @@ def test_usage_errors_exit_with_code_2(tmp_path: Path) -> None:
     refit_user_data = _train(["--data", str(tmp_path / "x.csv"), "--refit-synthetic", "5000", "--export-dir",
                               str(tmp_path)])
     assert refit_user_data.exit_code == 2 and "use it with --synthetic" in refit_user_data.output
+    targets_alone = _train(["--synthetic", "500", "--posterior-targets", "--export-dir", str(tmp_path)])
+    assert targets_alone.exit_code == 2 and "give --refit-synthetic N with it" in targets_alone.output
 
 
 def test_refit_exports_the_champion_fitted_on_more_patients(small: pd.DataFrame) -> None:
@@ -137,6 +139,15 @@ def test_refit_exports_the_champion_fitted_on_more_patients(small: pd.DataFrame)
     # to float32 rounding: the bundle sums tabulated tree outputs in float64, XGBoost in float32
     np.testing.assert_allclose(result.bundle.predict_proba(holdout), refit.holdout_probs, atol=1e-6)
     assert "refitted on 3000 fresh synthetic patients" in result.bundle.model_card
+
+
+def test_a_refit_on_posterior_targets_says_so_and_uses_its_grid(small: pd.DataFrame) -> None:
+    settings = TrainSettings(**{**QUICK.__dict__, "families": ("xgboost",), "refit_synthetic": 1000,
+                                "posterior_targets": True})
+    result = train(small, settings, export_dir=None, track=False)
+    assert result.bundle.metadata.params in [dict(p) for p in POSTERIOR_TARGET_GRIDS["xgboost"]]
+    assert "refitted on 1000 fresh synthetic patients with their world's exact posterior as targets" in (
+        result.bundle.model_card)
 
 
 def test_synthetic_training_uses_randomised_worlds_unless_told_otherwise(tmp_path: Path) -> None:

@@ -45,6 +45,9 @@ class TrainSettings:
     """Worker processes for the outer folds (the target machine has 2 cores)."""
     refit_synthetic: int | None = None
     """Refit the chosen champion on this many fresh synthetic patients (see :mod:`training.refit`)."""
+    posterior_targets: bool = False
+    """The refit fits each synthetic patient's exact posterior instead of its drawn diagnosis
+    (:mod:`training.fitting.posterior_targets`): a closer model for a few ms per patient."""
     worlds: int | None = None
     """Synthetic patients (the training cohort and the refit) come from this many worlds drawn within the
     stated uncertainty around ``world``, seeded by ``seed`` (``mmn-ddx train``'s default, issue #13); None:

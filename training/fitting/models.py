@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from mmn_ddx.features import ClinicalFeatures
 from mmn_ddx.training.artifact.estimators import raw_output
+from mmn_ddx.training.fitting.posterior_targets import weighted_rows
 
 Params = dict[str, Any]
 N_JOBS = 1
@@ -53,10 +54,17 @@ class Family:
     output: str
     """``"logits"`` (temperature-scaled) or ``"probability"`` (shrunk towards uniform)."""
 
-    def fit(self, params: Params, X: np.ndarray, y: np.ndarray, seed: int) -> Any:
-        """Fit a fresh estimator with balanced sample weights, BLAS/OpenMP limited to :data:`N_JOBS` threads."""
+    def fit(self, params: Params, X: np.ndarray, y: np.ndarray, seed: int,
+            targets: np.ndarray | None = None) -> Any:
+        """Fit a fresh estimator with balanced sample weights, BLAS/OpenMP limited to :data:`N_JOBS` threads.
+
+        ``targets``: (n, K) probabilities to fit instead of the labels ``y`` (the exact posterior of
+        synthetic patients, :mod:`training.fitting.posterior_targets`)."""
         estimator = self.build(params, seed)
-        weights = compute_sample_weight("balanced", y)
+        if targets is None:
+            weights = compute_sample_weight("balanced", y)
+        else:
+            X, y, weights = weighted_rows(X, targets)
         last = estimator.steps[-1][0] if isinstance(estimator, Pipeline) else None
         key = f"{last}__sample_weight" if last else "sample_weight"
         with threadpool_limits(limits=N_JOBS):

@@ -126,6 +126,7 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
                              "holdout_fraction": settings.holdout_fraction, "coverage": settings.coverage,
                              "n_patients": len(candidates.frame), "champion": candidates.champion.name,
                              "refit_synthetic": settings.refit_synthetic or 0,
+                             "posterior_targets": settings.posterior_targets,
                              "training_worlds": settings.worlds or _nominal(settings)})
         bundle = build_bundle(candidates, source=source, generator_version=generator_version)
         if bundle.metadata.training_world is not None:
