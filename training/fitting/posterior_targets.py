@@ -4,8 +4,9 @@ Why: a synthetic patient's diagnosis is one draw from p(d | record); the generat
 distribution exactly (:func:`data.posterior`). Fitting to it instead of the draw removes the label noise
 (Rao-Blackwellisation), so the same number of patients estimates the Bayes answer much better. Measured
 (issue #14, the reality world at N = 200, one cohort, 100 000 patients of the fitted world, XGBoost depth 3,
-log-loss / the reality ceiling): drawn labels 1.29; posterior targets 1.25 at 300 rounds and 1.23 at 600
-(the fitted world's own posterior: 1.17). The price is the posterior itself, a few ms per patient.
+log-loss / the reality ceiling, at 300 rounds and rate 0.35 / 300 and 0.5 / 600 and 0.5): drawn labels
+1.29 / 1.31 / 1.34 (more rounds fit the label noise), posterior targets 1.27 / 1.25 / 1.23 (the fitted
+world's own posterior: 1.17). The price is the posterior itself, a few ms per patient.
 
 For a mixture of worlds each patient's target is the posterior of the world it was drawn from:
 E[p(d | x, world) | x] is the mixture's posterior, so the expected loss is the same as with the mixture's
