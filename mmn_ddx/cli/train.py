@@ -143,7 +143,8 @@ def train_command(
     out.print(_summary(result))
     if result.candidates.refit is not None:
         held_out = result.candidates.refit.holdout_metrics["log_loss"]
-        out.print(f"Exported model: refitted on {settings.refit_synthetic} synthetic patients "
+        targets = " on their exact posterior" if settings.posterior_targets else ""
+        out.print(f"Exported model: refitted on {settings.refit_synthetic} synthetic patients{targets} "
                   f"({result.bundle.metadata.params}); held-out log-loss {held_out:.4f}.")
     _report_outcome(result)
 
