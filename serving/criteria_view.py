@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -28,15 +29,17 @@ from mmn_ddx.features.criteria import (
     STEPS,
     CriteriaSet,
     Evaluation,
+    Status,
     evaluate_readings,
     first_met,
     maps_to,
 )
-from mmn_ddx.serving.result import CriteriaSummary
+from mmn_ddx.serving.result import CriteriaSummary, CriterionElement
 from mmn_ddx.serving.wording import messages
 
-MET = "met"
-_STATUS = (NOT_MET, MET, NOT_ASSESSABLE)
+MET: Status = "met"
+_STATUS: tuple[Status, ...] = (NOT_MET, MET, NOT_ASSESSABLE)
+"""Status by code (:func:`_codes`)."""
 
 
 def _codes(values: Sequence[Any]) -> np.ndarray:
@@ -89,7 +92,8 @@ def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Crit
 def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
     """Patient ``i``'s verdicts with their elements, and whether they agree with the model.
 
-    Built as plain dicts and validated in one pydantic call (an instance per element costs more).
+    Built as plain dicts and validated in one pydantic call, except the ~75 elements: those are shared
+    instances, validated once (:func:`_element`), which pydantic takes as they are.
     """
     nulls = dict(zip(CRITERIA_FIELDS, batch.nulls[i].tolist(), strict=True))  # plain bools, read per element
     verdicts = [_set_verdict(batch, criteria, i, nulls) for criteria in CRITERIA_SETS]
@@ -100,11 +104,8 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
         "verdict": label,
         "variant": None,
         "maps_to": label if label in DIAGNOSES else None,
-        "elements": [
-            {"id": step.id, "description": description, "status": _STATUS[code], "fields": [], "missing": []}
-            for step, description, code in zip(STEPS, _STEP_WORDS, batch.statuses["rule_based"][:, i].tolist(),
-                                               strict=True)
-        ],
+        "elements": [step[code] for step, code in zip(_STEPS, batch.statuses["rule_based"][:, i].tolist(),
+                                                      strict=True)],
         "missing_fields": cascade_missing,
     })
     agrees = (label == predicted) if label in DIAGNOSES else None
@@ -115,19 +116,24 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
                                            "note": messages.criteria_note(label, predicted, cascade_missing)})
 
 
-def _decided(criteria: CriteriaSet) -> tuple[tuple[dict[str, Any], dict[str, Any]], ...]:
-    """Per element, its entry when not met and when met (nothing missing): the same for every patient, so made
-    once. Inputs to validation only (pydantic builds new lists from them): never handed out."""
-    entries: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for element in criteria.elements:
-        description = messages.element(element.reference, element.description)
-        common: dict[str, Any] = {"id": element.id, "description": description, "fields": element.fields, "missing": ()}
-        entries.append(({**common, "status": _STATUS[0]}, {**common, "status": _STATUS[1]}))
-    return tuple(entries)
+def _element(element_id: str, description: str, fields: tuple[str, ...], code: int, missing: tuple[str, ...] = ()
+             ) -> CriterionElement:
+    """One element of a result. Shared by every result showing the same entry (frozen, like the audit block):
+    validating ~75 elements per result cost more than the rest of the criteria summary."""
+    return CriterionElement(id=element_id, description=description, status=_STATUS[code], fields=list(fields),
+                            missing=list(missing))
 
 
-_DECIDED = {c.id: _decided(c) for c in CRITERIA_SETS}
-_STEP_WORDS: tuple[str, ...] = tuple(messages.cascade_step(step.description, step.label) for step in STEPS)
+def _statuses(element_id: str, description: str, fields: tuple[str, ...] = ()) -> tuple[CriterionElement, ...]:
+    """The element's entry per status code with nothing missing (the same for every patient): made once."""
+    return tuple(_element(element_id, description, fields, code) for code in range(len(_STATUS)))
+
+
+_ELEMENTS = {c.id: tuple(_statuses(e.id, messages.element(e.reference, e.description), e.fields)
+                         for e in c.elements) for c in CRITERIA_SETS}
+_STEPS = tuple(_statuses(step.id, messages.cascade_step(step.description, step.label)) for step in STEPS)
+_unassessable = lru_cache(maxsize=4096)(_element)
+"""A not assessable element with its null fields: a few patterns of null fields recur (a test not done)."""
 
 
 def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: Mapping[str, bool]) -> dict[str, Any]:
@@ -135,14 +141,14 @@ def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: Map
     variant, verdict = key.split(": ") if ": " in key else (None, key)
     elements, missing = [], {}
     codes = batch.statuses[criteria.id][:, i].tolist()  # plain ints: read once per element below
-    for element, decided, code in zip(criteria.elements, _DECIDED[criteria.id], codes, strict=True):
+    for element, entries, code in zip(criteria.elements, _ELEMENTS[criteria.id], codes, strict=True):
         if code != 2:
-            elements.append(decided[code])
+            elements.append(entries[code])
             continue
-        absent = [f for f in element.fields if nulls[f]]
+        absent = tuple(f for f in element.fields if nulls[f])
         if element.used_in_verdict:
             missing.update(dict.fromkeys(absent))
-        elements.append({**decided[0], "status": _STATUS[code], "missing": absent})
+        elements.append(_unassessable(element.id, entries[code].description, element.fields, code, absent))
     return {"criteria": criteria.title, "verdict": verdict, "variant": variant,
             "maps_to": maps_to(criteria.id, verdict, variant), "elements": elements,
             "missing_fields": sorted(missing) if _could_change(batch, criteria, key, i) else []}
