@@ -95,7 +95,7 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
     Built as plain dicts and validated in one pydantic call, except the ~75 elements: those are shared
     instances, validated once (:func:`_element`), which pydantic takes as they are.
     """
-    nulls = dict(zip(CRITERIA_FIELDS, batch.nulls[i].tolist(), strict=True))  # plain bools, read per element
+    nulls = int.from_bytes(batch.nulls[i].tobytes(), "little")  # one byte per field (:data:`_FIELD_BITS`)
     verdicts = [_set_verdict(batch, criteria, i, nulls) for criteria in CRITERIA_SETS]
     label = str(batch.labels[i])
     cascade_missing = _cascade_missing(verdicts, batch, i)
@@ -132,26 +132,43 @@ def _statuses(element_id: str, description: str, fields: tuple[str, ...] = ()) -
 _ELEMENTS = {c.id: tuple(_statuses(e.id, messages.element(e.reference, e.description), e.fields)
                          for e in c.elements) for c in CRITERIA_SETS}
 _STEPS = tuple(_statuses(step.id, messages.cascade_step(step.description, step.label)) for step in STEPS)
-_unassessable = lru_cache(maxsize=4096)(_element)
-"""A not assessable element with its null fields: a few patterns of null fields recur (a test not done)."""
+_FIELD_BITS = {name: 1 << 8 * j for j, name in enumerate(CRITERIA_FIELDS)}
+"""Each field's bit in a patient's null fields read as one int (:func:`summary`)."""
+_FIELD_MASKS = {c.id: tuple(sum({_FIELD_BITS[f] for f in e.fields}) for e in c.elements) for c in CRITERIA_SETS}
+"""Per element, the bits of the fields it reads."""
+_SETS = {c.id: c for c in CRITERIA_SETS}
 
 
-def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: Mapping[str, bool]) -> dict[str, Any]:
+@lru_cache(maxsize=4096)
+def _unassessable(set_id: str, k: int, nulls: int) -> CriterionElement:
+    """Element ``k`` of a set, not assessable for its null fields (``nulls``: their bits): a few patterns of null
+    fields recur (a test not done), so each is made once."""
+    element = _SETS[set_id].elements[k]
+    absent = tuple(f for f in element.fields if nulls & _FIELD_BITS[f])
+    return _element(element.id, _ELEMENTS[set_id][k][2].description, element.fields, 2, absent)
+
+
+def _named(bits: int) -> list[str]:
+    """The fields of some null bits, sorted by name."""
+    return sorted(name for name, bit in _FIELD_BITS.items() if bits & bit)
+
+
+def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: int) -> dict[str, Any]:
     key = str(batch.verdicts[criteria.id][i])
     variant, verdict = key.split(": ") if ": " in key else (None, key)
-    elements, missing = [], {}
+    elements, missing = [], 0
     codes = batch.statuses[criteria.id][:, i].tolist()  # plain ints: read once per element below
-    for element, entries, code in zip(criteria.elements, _ELEMENTS[criteria.id], codes, strict=True):
+    for k, (element, entries, fields, code) in enumerate(zip(criteria.elements, _ELEMENTS[criteria.id],
+                                                             _FIELD_MASKS[criteria.id], codes, strict=True)):
         if code != 2:
             elements.append(entries[code])
             continue
-        absent = tuple(f for f in element.fields if nulls[f])
         if element.used_in_verdict:
-            missing.update(dict.fromkeys(absent))
-        elements.append(_unassessable(element.id, entries[code].description, element.fields, code, absent))
+            missing |= nulls & fields
+        elements.append(_unassessable(criteria.id, k, nulls & fields))
     return {"criteria": criteria.title, "verdict": verdict, "variant": variant,
             "maps_to": maps_to(criteria.id, verdict, variant), "elements": elements,
-            "missing_fields": sorted(missing) if _could_change(batch, criteria, key, i) else []}
+            "missing_fields": _named(missing) if _could_change(batch, criteria, key, i) else []}
 
 
 def _could_change(batch: CriteriaBatch, criteria: CriteriaSet, key: str, i: int) -> bool:
