@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data import DIAGNOSES, Columns, masks
+from mmn_ddx.data import DIAGNOSES, Columns, truth_codes
 from mmn_ddx.features.criteria import (
     CRITERIA_FIELDS,
     CRITERIA_SETS,
@@ -39,14 +40,9 @@ from mmn_ddx.serving.wording import messages
 
 MET: Status = "met"
 _STATUS: tuple[Status, ...] = (NOT_MET, MET, NOT_ASSESSABLE)
-"""Status by code (:func:`_codes`)."""
-
-
-def _codes(values: Sequence[Any]) -> np.ndarray:
-    """Three-valued criteria arrays as a (values, patients) matrix: 0 = not met, 1 = met, 2 = not
-    assessable (Unknown). All at once on stacked masks (true and false are disjoint), not per element."""
-    true, false = masks(values)
-    return 2 - true.astype(np.int64) - 2 * false.astype(np.int64)
+"""Status by code (:func:`data.kleene.truth_codes`)."""
+_ROWS = {**{c.id: len(c.elements) for c in CRITERIA_SETS}, "rule_based": len(STEPS)}
+"""Rows of each criteria set's elements, then of the cascade steps, in :func:`evaluate`'s matrix of codes."""
 
 
 @dataclass(frozen=True)
@@ -75,18 +71,27 @@ def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Crit
     or records (read once); the elements and verdicts are the strict reading's, the labels every reading's."""
     readings = evaluate_readings(data)
     ev = readings["strict"]
-    # every value of the readings' one stacked evaluation at once, then the strict rows (not a cut per value)
+    # every value of the readings' one stacked evaluation in one matrix of codes, then the strict rows
     whole, rows = (ev, slice(None)) if ev.stacked is None or ev.rows is None else (ev.stacked, ev.rows)
-    statuses = {c.id: _codes([whole.elements[c.id][e.id] for e in c.elements])[:, rows] for c in CRITERIA_SETS}
-    statuses["rule_based"] = _codes([whole.steps[step.id] for step in STEPS])[:, rows]
-    undecided = {c.id: {key: np.asarray(value.isna())[rows] for key, value in whole.categories[c.id].items()}
-                 for c in CRITERIA_SETS}
-    verdicts = {c.id: first_met(whole.categories[c.id])[rows] for c in CRITERIA_SETS}
+    categories = [whole.categories[c.id] for c in CRITERIA_SETS]
+    codes = truth_codes([*(whole.elements[c.id][e.id] for c in CRITERIA_SETS for e in c.elements),
+                         *(whole.steps[step.id] for step in STEPS),
+                         *(value for by_key in categories for value in by_key.values())])[:, rows]
+    blocks = _blocks(codes, [*_ROWS.values(), *(len(by_key) for by_key in categories)])
+    statuses = dict(zip(_ROWS, blocks, strict=False))  # then the categories' blocks
+    undecided = {c.id: dict(zip(by_key, block == 2, strict=True))
+                 for c, by_key, block in zip(CRITERIA_SETS, categories, blocks[len(_ROWS):], strict=True)}
+    verdicts = {c.id: first_met(by_key)[rows] for c, by_key in zip(CRITERIA_SETS, categories, strict=True)}
     nulls = ev.cols.null_mask(CRITERIA_FIELDS)
     labels: dict[str, np.ndarray] = {
         reading: np.asarray(readings[reading].labels, dtype=object) for reading in READINGS
     }
     return CriteriaBatch(ev, statuses, undecided, nulls, verdicts, labels["strict"], labels)
+
+
+def _blocks(matrix: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    """``matrix`` cut into consecutive blocks of rows of the given sizes."""
+    return [matrix[end - size:end] for size, end in zip(sizes, accumulate(sizes), strict=True)]
 
 
 def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
