@@ -78,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "exactly": "mmn_ddx.data.kleene",
     "first_true": "mmn_ddx.data.kleene",
     "masks": "mmn_ddx.data.kleene",
+    "truth_codes": "mmn_ddx.data.kleene",
     "is_true": "mmn_ddx.data.kleene",
     "Tri": "mmn_ddx.data.kleene",
     "tri": "mmn_ddx.data.kleene",
@@ -177,6 +178,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         row_truths,
         tri,
         true_or_unknown,
+        truth_codes,
     )
     from mmn_ddx.data.latents import CLASS_PRIOR_PRESETS
     from mmn_ddx.data.record import PatientRecord, RecordError, validate_record

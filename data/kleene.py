@@ -259,6 +259,18 @@ def first_true(conditions: Sequence[Tri]) -> tuple[np.ndarray, np.ndarray]:
     return first, any_unknown
 
 
+def truth_codes(conditions: Sequence[Tri]) -> np.ndarray:
+    """Several conditions as one (conditions, rows) ``uint8`` matrix: 0 False, 1 True, 2 Unknown. For a few rows
+    one int per condition, ``2 - true - 2 * false`` byte by byte (at most 2 a byte: no borrow between rows)."""
+    n = len(conditions[0])
+    if all(type(c._t) is int for c in conditions):
+        twos = _ONES[n] << 1
+        joined = b"".join([(twos - c._t - (c._f << 1)).to_bytes(n, "little") for c in conditions])
+        return np.frombuffer(joined, dtype=np.uint8).reshape(len(conditions), n)
+    true, false = masks(conditions)
+    return 2 - true.astype(np.uint8) - 2 * false.astype(np.uint8)
+
+
 def masks(conditions: Sequence[Tri]) -> tuple[np.ndarray, np.ndarray]:
     """The ``true`` and the ``false`` masks of several conditions as two (conditions, rows) matrices."""
     n = len(conditions[0])

@@ -294,12 +294,12 @@ def record_value(record: Mapping[str, Any], name: str) -> Any:
 
 
 def derived_features(record: Mapping[str, Any], part: type[ContractTransformer], known: Known = None
-                     ) -> dict[str, float]:
-    """One part's features of this record, by name (NaN = unknown): taken from ``known`` when it holds
-    them all, else computed (memoised on the part's input values, since several findings word one part)."""
-    names = _output_names(part)  # type: ignore[arg-type]  # a class is hashable; mypy checks its instances
-    if known is not None and known.keys() >= _output_set(part):  # type: ignore[arg-type]  # as above
-        return dict(zip(names, map(float, map(known.__getitem__, names)), strict=True))
+                     ) -> Mapping[str, float]:
+    """One part's features of this record, by name (NaN = unknown): ``known`` itself when it holds them all
+    (read by name only; a served explanation words ~10 findings from it), else computed (memoised on the
+    part's input values, since several findings word one part)."""
+    if known is not None and known.keys() >= _output_set(part):  # type: ignore[arg-type]  # a class is hashable
+        return known
     values = tuple(record_value(record, k) for k in part.input_fields)
     return dict(_part_features(part, values))  # type: ignore[arg-type]  # a class is hashable, as above
 

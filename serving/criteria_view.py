@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data import DIAGNOSES, Columns, masks
+from mmn_ddx.data import DIAGNOSES, Columns, truth_codes
 from mmn_ddx.features.criteria import (
     CRITERIA_FIELDS,
     CRITERIA_SETS,
@@ -28,22 +30,19 @@ from mmn_ddx.features.criteria import (
     STEPS,
     CriteriaSet,
     Evaluation,
+    Status,
     evaluate_readings,
     first_met,
     maps_to,
 )
-from mmn_ddx.serving.result import CriteriaSummary
+from mmn_ddx.serving.result import CriteriaSummary, CriterionElement
 from mmn_ddx.serving.wording import messages
 
-MET = "met"
-_STATUS = (NOT_MET, MET, NOT_ASSESSABLE)
-
-
-def _codes(values: Sequence[Any]) -> np.ndarray:
-    """Three-valued criteria arrays as a (values, patients) matrix: 0 = not met, 1 = met, 2 = not
-    assessable (Unknown). All at once on stacked masks (true and false are disjoint), not per element."""
-    true, false = masks(values)
-    return 2 - true.astype(np.int64) - 2 * false.astype(np.int64)
+MET: Status = "met"
+_STATUS: tuple[Status, ...] = (NOT_MET, MET, NOT_ASSESSABLE)
+"""Status by code (:func:`data.kleene.truth_codes`)."""
+_ROWS = {**{c.id: len(c.elements) for c in CRITERIA_SETS}, "rule_based": len(STEPS)}
+"""Rows of each criteria set's elements, then of the cascade steps, in :func:`evaluate`'s matrix of codes."""
 
 
 @dataclass(frozen=True)
@@ -72,13 +71,17 @@ def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Crit
     or records (read once); the elements and verdicts are the strict reading's, the labels every reading's."""
     readings = evaluate_readings(data)
     ev = readings["strict"]
-    # every value of the readings' one stacked evaluation at once, then the strict rows (not a cut per value)
+    # every value of the readings' one stacked evaluation in one matrix of codes, then the strict rows
     whole, rows = (ev, slice(None)) if ev.stacked is None or ev.rows is None else (ev.stacked, ev.rows)
-    statuses = {c.id: _codes([whole.elements[c.id][e.id] for e in c.elements])[:, rows] for c in CRITERIA_SETS}
-    statuses["rule_based"] = _codes([whole.steps[step.id] for step in STEPS])[:, rows]
-    undecided = {c.id: {key: np.asarray(value.isna())[rows] for key, value in whole.categories[c.id].items()}
-                 for c in CRITERIA_SETS}
-    verdicts = {c.id: first_met(whole.categories[c.id])[rows] for c in CRITERIA_SETS}
+    categories = [whole.categories[c.id] for c in CRITERIA_SETS]
+    codes = truth_codes([*(whole.elements[c.id][e.id] for c in CRITERIA_SETS for e in c.elements),
+                         *(whole.steps[step.id] for step in STEPS),
+                         *(value for by_key in categories for value in by_key.values())])[:, rows]
+    blocks = _blocks(codes, [*_ROWS.values(), *(len(by_key) for by_key in categories)])
+    statuses = dict(zip(_ROWS, blocks, strict=False))  # then the categories' blocks
+    undecided = {c.id: dict(zip(by_key, block == 2, strict=True))
+                 for c, by_key, block in zip(CRITERIA_SETS, categories, blocks[len(_ROWS):], strict=True)}
+    verdicts = {c.id: first_met(by_key)[rows] for c, by_key in zip(CRITERIA_SETS, categories, strict=True)}
     nulls = ev.cols.null_mask(CRITERIA_FIELDS)
     labels: dict[str, np.ndarray] = {
         reading: np.asarray(readings[reading].labels, dtype=object) for reading in READINGS
@@ -86,12 +89,18 @@ def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Crit
     return CriteriaBatch(ev, statuses, undecided, nulls, verdicts, labels["strict"], labels)
 
 
+def _blocks(matrix: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    """``matrix`` cut into consecutive blocks of rows of the given sizes."""
+    return [matrix[end - size:end] for size, end in zip(sizes, accumulate(sizes), strict=True)]
+
+
 def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
     """Patient ``i``'s verdicts with their elements, and whether they agree with the model.
 
-    Built as plain dicts and validated in one pydantic call (an instance per element costs more).
+    Built as plain dicts and validated in one pydantic call, except the ~75 elements: those are shared
+    instances, validated once (:func:`_element`), which pydantic takes as they are.
     """
-    nulls = dict(zip(CRITERIA_FIELDS, batch.nulls[i].tolist(), strict=True))  # plain bools, read per element
+    nulls = int.from_bytes(batch.nulls[i].tobytes(), "little")  # one byte per field (:data:`_FIELD_BITS`)
     verdicts = [_set_verdict(batch, criteria, i, nulls) for criteria in CRITERIA_SETS]
     label = str(batch.labels[i])
     cascade_missing = _cascade_missing(verdicts, batch, i)
@@ -100,11 +109,8 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
         "verdict": label,
         "variant": None,
         "maps_to": label if label in DIAGNOSES else None,
-        "elements": [
-            {"id": step.id, "description": description, "status": _STATUS[code], "fields": [], "missing": []}
-            for step, description, code in zip(STEPS, _STEP_WORDS, batch.statuses["rule_based"][:, i].tolist(),
-                                               strict=True)
-        ],
+        "elements": [step[code] for step, code in zip(_STEPS, batch.statuses["rule_based"][:, i].tolist(),
+                                                      strict=True)],
         "missing_fields": cascade_missing,
     })
     agrees = (label == predicted) if label in DIAGNOSES else None
@@ -115,37 +121,59 @@ def summary(batch: CriteriaBatch, i: int, predicted: str) -> CriteriaSummary:
                                            "note": messages.criteria_note(label, predicted, cascade_missing)})
 
 
-def _decided(criteria: CriteriaSet) -> tuple[tuple[dict[str, Any], dict[str, Any]], ...]:
-    """Per element, its entry when not met and when met (nothing missing): the same for every patient, so made
-    once. Inputs to validation only (pydantic builds new lists from them): never handed out."""
-    entries: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for element in criteria.elements:
-        description = messages.element(element.reference, element.description)
-        common: dict[str, Any] = {"id": element.id, "description": description, "fields": element.fields, "missing": ()}
-        entries.append(({**common, "status": _STATUS[0]}, {**common, "status": _STATUS[1]}))
-    return tuple(entries)
+def _element(element_id: str, description: str, fields: tuple[str, ...], code: int, missing: tuple[str, ...] = ()
+             ) -> CriterionElement:
+    """One element of a result. Shared by every result showing the same entry (frozen, like the audit block):
+    validating ~75 elements per result cost more than the rest of the criteria summary."""
+    return CriterionElement(id=element_id, description=description, status=_STATUS[code], fields=list(fields),
+                            missing=list(missing))
 
 
-_DECIDED = {c.id: _decided(c) for c in CRITERIA_SETS}
-_STEP_WORDS: tuple[str, ...] = tuple(messages.cascade_step(step.description, step.label) for step in STEPS)
+def _statuses(element_id: str, description: str, fields: tuple[str, ...] = ()) -> tuple[CriterionElement, ...]:
+    """The element's entry per status code with nothing missing (the same for every patient): made once."""
+    return tuple(_element(element_id, description, fields, code) for code in range(len(_STATUS)))
 
 
-def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: Mapping[str, bool]) -> dict[str, Any]:
+_ELEMENTS = {c.id: tuple(_statuses(e.id, messages.element(e.reference, e.description), e.fields)
+                         for e in c.elements) for c in CRITERIA_SETS}
+_STEPS = tuple(_statuses(step.id, messages.cascade_step(step.description, step.label)) for step in STEPS)
+_FIELD_BITS = {name: 1 << 8 * j for j, name in enumerate(CRITERIA_FIELDS)}
+"""Each field's bit in a patient's null fields read as one int (:func:`summary`)."""
+_FIELD_MASKS = {c.id: tuple(sum({_FIELD_BITS[f] for f in e.fields}) for e in c.elements) for c in CRITERIA_SETS}
+"""Per element, the bits of the fields it reads."""
+_SETS = {c.id: c for c in CRITERIA_SETS}
+
+
+@lru_cache(maxsize=4096)
+def _unassessable(set_id: str, k: int, nulls: int) -> CriterionElement:
+    """Element ``k`` of a set, not assessable for its null fields (``nulls``: their bits): a few patterns of null
+    fields recur (a test not done), so each is made once."""
+    element = _SETS[set_id].elements[k]
+    absent = tuple(f for f in element.fields if nulls & _FIELD_BITS[f])
+    return _element(element.id, _ELEMENTS[set_id][k][2].description, element.fields, 2, absent)
+
+
+def _named(bits: int) -> list[str]:
+    """The fields of some null bits, sorted by name."""
+    return sorted(name for name, bit in _FIELD_BITS.items() if bits & bit)
+
+
+def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: int) -> dict[str, Any]:
     key = str(batch.verdicts[criteria.id][i])
     variant, verdict = key.split(": ") if ": " in key else (None, key)
-    elements, missing = [], {}
+    elements, missing = [], 0
     codes = batch.statuses[criteria.id][:, i].tolist()  # plain ints: read once per element below
-    for element, decided, code in zip(criteria.elements, _DECIDED[criteria.id], codes, strict=True):
+    for k, (element, entries, fields, code) in enumerate(zip(criteria.elements, _ELEMENTS[criteria.id],
+                                                             _FIELD_MASKS[criteria.id], codes, strict=True)):
         if code != 2:
-            elements.append(decided[code])
+            elements.append(entries[code])
             continue
-        absent = [f for f in element.fields if nulls[f]]
         if element.used_in_verdict:
-            missing.update(dict.fromkeys(absent))
-        elements.append({**decided[0], "status": _STATUS[code], "missing": absent})
+            missing |= nulls & fields
+        elements.append(_unassessable(criteria.id, k, nulls & fields))
     return {"criteria": criteria.title, "verdict": verdict, "variant": variant,
             "maps_to": maps_to(criteria.id, verdict, variant), "elements": elements,
-            "missing_fields": sorted(missing) if _could_change(batch, criteria, key, i) else []}
+            "missing_fields": _named(missing) if _could_change(batch, criteria, key, i) else []}
 
 
 def _could_change(batch: CriteriaBatch, criteria: CriteriaSet, key: str, i: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -90,8 +91,9 @@ def asymmetry(record: Record, known: Known = None) -> str:
         return "symmetric proximal and distal weakness of all four limbs"
     pairs = {r: (record_value(record, f"mrc_{r}_left"), record_value(record, f"mrc_{r}_right")) for r in REGIONS}
     compared = {r: lr for r, lr in pairs.items() if None not in lr}
-    asymmetric = [r for r, (left, right) in compared.items()
-                  if pair_asymmetric(np.array([left], dtype=np.float64), np.array([right], dtype=np.float64))[0]]
+    grades = np.array(list(compared.values()), dtype=np.float64).reshape(-1, 2)  # one rule call for every pair
+    asymmetric = [r for r, flag in zip(compared, pair_asymmetric(grades[:, 0], grades[:, 1]).tolist(), strict=True)
+                  if flag]
     if not asymmetric:
         return f"no left-right asymmetry in {plural(len(compared), 'compared region pair')}"
     largest = max(asymmetric, key=lambda r: abs(compared[r][0] - compared[r][1]))
@@ -100,7 +102,7 @@ def asymmetry(record: Record, known: Known = None) -> str:
             f"largest difference {plural(difference, 'MRC grade')} ({region(largest)})")
 
 
-def _stated_asymmetry(record: Record, f: dict[str, float]) -> str:
+def _stated_asymmetry(record: Record, f: Mapping[str, float]) -> str:
     """Asymmetry as the report words it, when no left-right MRC pair is recorded."""
     if f["symmetric_four_limb_weakness"] == 1:
         return f"symmetric proximal and distal weakness of all four limbs {UNGRADED}"

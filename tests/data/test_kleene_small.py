@@ -25,6 +25,7 @@ from mmn_ddx.data.kleene import (
     first_true,
     masks,
     true_or_unknown,
+    truth_codes,
 )
 from mmn_ddx.features._random_frame import random_frame
 
@@ -69,6 +70,9 @@ def test_every_operation_gives_the_same_values_on_int_and_numpy_masks(n: int, se
         np.testing.assert_array_equal(got, expected[:n])
     for got, expected in zip(masks(small), masks(large), strict=True):
         np.testing.assert_array_equal(got, expected[:, :n])
+    true, false = masks(large)
+    np.testing.assert_array_equal(truth_codes(large), np.where(true, 1, np.where(false, 0, 2)))
+    np.testing.assert_array_equal(truth_codes(small), truth_codes(large)[:, :n])
     for s, x in zip(small, large, strict=True):
         np.testing.assert_array_equal(s.known, x.known[:n])
         np.testing.assert_array_equal(s.isna(), x.isna()[:n])
