@@ -526,25 +526,11 @@ def _block_log_lik(model: CohortModel, log_done: np.ndarray, log_not_done: np.nd
 
 def _regional_log_lik(model: CohortModel, x: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
     """(n, G) log-likelihood of the given MRC grades and/or onset region on the full grid (test done)."""
-    r = model.full.reduced_index
-    n = len(x[ONSET])
-    out = np.zeros((n, len(model.full)))
-    for j, name in enumerate(MRC_FIELDS):
-        if name not in names:
-            continue
-        rho = model.record_probability(name)[r][None, :]
-        kappa = model.unremarkable_record_factor(name)[r][None, :]
-        grade = x[name]
-        table = model.mrc_table[:, j, :]  # (G, 6)
-        p5 = table[:, 5][None, :]
-        seen_code = np.nan_to_num(grade, nan=0).astype(int)
-        log_seen = np.log(np.maximum(table.T[seen_code], TINY)) + np.log(
-            rho * np.where((grade == 5)[:, None], kappa, 1.0)
-        )
-        log_missing = np.log(np.maximum(1.0 - rho * ((1.0 - p5) + kappa * p5), TINY))
-        out += np.where(np.isnan(grade)[:, None], log_missing, log_seen)
+    states, expand = ql.strength_states(model)
+    out = grades_log_lik(model, x, names, states)[:, expand]
     if ONSET not in names:
         return out
+    r = model.full.reduced_index
     rho = model.record_probability(ONSET)[r][None, :]
     onset_codes = np.array([(fields()[ONSET].values or ()).index(o) for o in model.full.onset])
     o = x[ONSET]
@@ -552,4 +538,26 @@ def _regional_log_lik(model: CohortModel, x: dict[str, np.ndarray], names: list[
     n_onsets = len(fields()[ONSET].values or ())
     match = np.log(np.where(o[:, None] == onset_codes[None, :], 1.0 - eps, 0.0) + eps / n_onsets)
     out += np.where(np.isnan(o)[:, None], np.log(np.maximum(1.0 - rho, TINY)), np.log(rho) + match)
+    return out
+
+
+def grades_log_lik(model: CohortModel, x: dict[str, np.ndarray], names: list[str], states: np.ndarray) -> np.ndarray:
+    """(n, U) log-likelihood of the MRC grades among ``names`` on the full ``states`` (test done)."""
+    r = model.full.reduced_index[states]
+    n = len(x[ONSET])
+    out = np.zeros((n, len(states)))
+    for j, name in enumerate(MRC_FIELDS):
+        if name not in names:
+            continue
+        rho = model.record_probability(name)[r][None, :]
+        kappa = model.unremarkable_record_factor(name)[r][None, :]
+        grade = x[name]
+        table = model.mrc_table[states, j, :]  # (U, 6)
+        p5 = table[:, 5][None, :]
+        seen_code = np.nan_to_num(grade, nan=0).astype(int)
+        log_seen = np.log(np.maximum(table.T[seen_code], TINY)) + np.log(
+            rho * np.where((grade == 5)[:, None], kappa, 1.0)
+        )
+        log_missing = np.log(np.maximum(1.0 - rho * ((1.0 - p5) + kappa * p5), TINY))
+        out += np.where(np.isnan(grade)[:, None], log_missing, log_seen)
     return out
