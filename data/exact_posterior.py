@@ -209,14 +209,11 @@ def _styled_section_log_lik(model: CohortModel, section: Section, names: list[st
     words, both); a style is impossible for a row that has a field it never writes. Returns the (n, R)
     or, when on the full grid, (n, G) log-likelihood and which. Rows with the same records in the
     section (and the same age where a finding depends on it) share one computation."""
-    aged = "csf_protein_raised" in names or any(np.any(getattr(model.dists.get(f), "slope", 0.0)) for f in names)
-    columns = [x[f] for f in names] + ([ctx["age"]] if aged else [])
-    _, first, inverse = np.unique(np.nan_to_num(np.column_stack(columns), nan=-1e9), axis=0,
-                                  return_index=True, return_inverse=True)
+    first, inverse = _shared_rows(model, names, x, ctx)
     if len(first) < 0.8 * len(ctx["age"]):
         lik, on_full = _styled_section_log_lik_rows(model, section, names, {k: v[first] for k, v in x.items()},
                                                     {k: v[first] for k, v in ctx.items()})
-        return lik[inverse.ravel()], on_full
+        return lik[inverse], on_full
     return _styled_section_log_lik_rows(model, section, names, x, ctx)
 
 
@@ -352,15 +349,41 @@ def _given_each_parent_value(model: CohortModel, parent: str, kids: list[str], x
     """
     n = len(ctx["age"])
     out = np.full((top + 1, n, len(model.reduced)), _LOG_TINY)
-    for a in range(top + 1):
-        if a <= base:
-            out[a] = _kids_term(model, kids, x, ctx | {parent: np.full(n, float(a))})
-            continue
+    out[: base + 1] = 0.0
+    for group in _kid_groups(kids):  # each group's records take few distinct values: one term per value
+        first, inverse = _shared_rows(model, group, x, ctx)
+        rows_x = {k: x[k][first] for k in group}
+        rows_ctx = {k: v[first] for k, v in ctx.items()}
+        for a in range(min(top, base) + 1):
+            out[a] += _kids_term(model, group, rows_x, rows_ctx | {parent: np.full(len(first), float(a))})[inverse]
+    for a in range(base + 1, top + 1):
         rows = needed >= a
         if rows.any():
             sctx = {k: v[rows] for k, v in ctx.items()} | {parent: np.full(int(rows.sum()), float(a))}
             out[a, rows] = _kids_term(model, kids, {k: x[k][rows] for k in kids if k in x}, sctx)
     return out
+
+
+def _kid_groups(kids: list[str]) -> list[list[str]]:
+    """The sub-counts whose records :func:`_kids_term` sums jointly (the block counts with the block flag and
+    the block word), then every other one alone: the term is the sum of the groups' terms."""
+    if qw.BLOCK_WORD in kids:
+        joint = set(qw.BLOCK_WORD_COUNTS) | {BLOCK_FLAG, qw.BLOCK_WORD}
+    else:
+        joint = {BLOCK_FLAG, *BLOCK_COUNTS} if BLOCK_FLAG in kids else set()
+    together = [k for k in kids if k in joint]
+    return ([together] if together else []) + [[k] for k in kids if k not in joint]
+
+
+def _shared_rows(model: CohortModel, names: Collection[str], x: dict[str, np.ndarray],
+                 ctx: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each distinct record of ``names``, each row's one): rows with the same records (and
+    the same age where a finding depends on it) have the same likelihood."""
+    aged = "csf_protein_raised" in names or any(np.any(getattr(model.dists.get(f), "slope", 0.0)) for f in names)
+    columns = [x[f] for f in names] + ([ctx["age"]] if aged else [])
+    _, first, inverse = np.unique(np.nan_to_num(np.column_stack(columns), nan=-1e9), axis=0,
+                                  return_index=True, return_inverse=True)
+    return first, inverse.ravel()
 
 
 def _kids_term(model: CohortModel, kids: list[str], x: dict[str, np.ndarray], ctx: dict[str, np.ndarray]) -> np.ndarray:
