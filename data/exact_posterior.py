@@ -327,15 +327,18 @@ def _count_group(model: CohortModel, studied: str, names: list[str], x: dict[str
     seen = ~np.isnan(n_obs)
     if seen.any():  # the number studied is known: no sum needed
         term = _field_term(model, studied, n_obs, ctx)[seen]
-        out[seen] = term + _children_given_studied(model, parents, below, included, x, ctx, n_obs, seen)
-    if (~seen).any():
+        out[seen] = term + _children_given_studied(model, parents, _below_rows(below, seen), included,
+                                                   _rows(x, seen), _rows(ctx, seen), n_obs[seen])
+    if (~seen).any():  # the rows taken once, not once per hypothesised number studied
+        free_below, free_x, free_ctx = _below_rows(below, ~seen), _rows(x, ~seen), _rows(ctx, ~seen)
         terms = []
         for value in support:
             log_p = np.log(np.maximum(model.dists[studied].table[:, int(value)], TINY))  # type: ignore[attr-defined]
             if studied in included:
                 log_p = log_p + np.log(np.maximum(1.0 - model.record_probability(studied), TINY))
-            s = np.full(n, float(value))
-            terms.append(log_p[None, :] + _children_given_studied(model, parents, below, included, x, ctx, s, ~seen))
+            s = np.full(int((~seen).sum()), float(value))
+            terms.append(log_p[None, :] + _children_given_studied(model, parents, free_below, included, free_x,
+                                                                  free_ctx, s))
         out[~seen] = logsumexp(np.stack(terms), axis=0)
     return out + unwritten[None, :]
 
@@ -433,24 +436,32 @@ def _kids_term(model: CohortModel, kids: list[str], x: dict[str, np.ndarray], ct
     return out + np.logaddexp(no_block + flag_if_none, block + flag_if_block)
 
 
+def _rows(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: v[rows] for k, v in arrays.items()}
+
+
+def _below_rows(below: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                rows: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The sub-count tables of :func:`_count_group` for some rows (their second axis; the shift's first)."""
+    return {c: (table[:, rows], shift[rows], scaled[:, rows]) for c, (table, shift, scaled) in below.items()}
+
+
 def _children_given_studied(model: CohortModel, parents: dict[str, list[str]],
                             below: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
                             included: set[str], x: dict[str, np.ndarray], ctx: dict[str, np.ndarray],
-                            s: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(rows, R): log P(the counts among the nerves studied and their sub-counts | s nerves studied)."""
+                            s: np.ndarray) -> np.ndarray:
+    """(n, R): log P(the counts among the nerves studied and their sub-counts | s nerves studied)."""
     studied = next(iter({model.dists[c].n_from for c in parents}))  # type: ignore[attr-defined]
-    sctx = {k: v[rows] for k, v in ctx.items()} | {studied: s[rows]}
-    sx = {k: v[rows] for k, v in x.items()}
-    term = np.zeros((int(rows.sum()), len(model.reduced)))
+    sctx = ctx | {studied: s}
+    term = np.zeros((len(s), len(model.reduced)))
     for count, kids in parents.items():
         if count not in included and not kids:
             continue
         if not kids:
-            term += _field_term(model, count, sx[count], sctx)
+            term += _field_term(model, count, x[count], sctx)
             continue
-        full_table, full_shift, full_scaled = below[count]
-        table = full_table[:, rows]  # (A, rows, R): log P(sub-counts | parent = a)
-        value = sx[count] if count in included else np.full(len(term), np.nan)
+        table, shift, full_scaled = below[count]  # (A, n, R): log P(sub-counts | parent = a), its row max, exp
+        value = x[count] if count in included else np.full(len(term), np.nan)
         seen = ~np.isnan(value)
         if seen.any():  # the parent count is recorded: its own term plus the sub-counts given it
             seen_ctx = {k: v[seen] for k, v in sctx.items()}
@@ -463,7 +474,6 @@ def _children_given_studied(model: CohortModel, parents: dict[str, list[str]],
             dist = model.dists[count]
             rho = model.record_probability(count)[None, :]
             kappa = model.unremarkable_record_factor(count)[None, :]
-            free_rows = np.flatnonzero(rows)[~seen]
             a_top = min(len(table) - 1, int(free_s.max()))
             weights = []
             for a in range(a_top + 1):
@@ -473,13 +483,9 @@ def _children_given_studied(model: CohortModel, parents: dict[str, list[str]],
                     unremarkable = bool(dist.is_unremarkable(a_values[:1])[0])
                     log_w = log_w + np.log(np.maximum(1.0 - rho * (kappa if unremarkable else 1.0), TINY))
                 weights.append(np.exp(log_w))
-            scaled = (
-                full_scaled[: a_top + 1, free_rows]
-                if len(free_rows) < full_scaled.shape[1]
-                else full_scaled[: a_top + 1]
-            )
+            scaled = full_scaled[: a_top + 1, ~seen] if seen.any() else full_scaled[: a_top + 1]
             total = np.einsum("amr,amr->mr", np.broadcast_to(np.stack(weights), scaled.shape), scaled)
-            term[~seen] += np.log(np.maximum(total, TINY)) + full_shift[free_rows]
+            term[~seen] += np.log(np.maximum(total, TINY)) + shift[~seen]
     return term
 
 
