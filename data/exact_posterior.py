@@ -153,8 +153,9 @@ def _log_state_parts(model: CohortModel, x: dict[str, np.ndarray],
             any_observed = np.logical_or.reduce([~np.isnan(x[f]) for f in names])[:, None]
             log_report, log_not_report = ((section.log_report[index], section.log_not_report[index]) if on_full
                                           else (section.log_report, section.log_not_report))
-            omitted = np.where(any_observed, -np.inf, log_not_report[None, :])
-            within = np.logaddexp(log_report[None, :] + within, omitted)
+            within = log_report[None, :] + within
+            unseen = ~any_observed[:, 0]  # rows with a record in the section were reported: nothing to add
+            within[unseen] = np.logaddexp(within[unseen], log_not_report[None, :])
         if on_full:  # the MRC grades live on the full grid
             full = within if full is None else full + within
         else:
@@ -321,8 +322,8 @@ def _count_group(model: CohortModel, studied: str, names: list[str], x: dict[str
     tables = {
         c: _given_each_parent_value(model, c, kids, x, ctx, top, base, needed) for c, kids in parents.items() if kids
     }
-    shifts = {c: table.max(axis=0) for c, table in tables.items()}
-    below = {c: (table, shifts[c], np.exp(table - shifts[c][None])) for c, table in tables.items()}
+    below = {c: _scaled(table, ~np.isnan(x[c]) if c in included else np.zeros(n, dtype=bool))
+             for c, table in tables.items()}
     out = np.empty((n, len(model.reduced)))
     seen = ~np.isnan(n_obs)
     if seen.any():  # the number studied is known: no sum needed
@@ -434,6 +435,17 @@ def _kids_term(model: CohortModel, kids: list[str], x: dict[str, np.ndarray], ct
     flag_if_block = _field_term(model, BLOCK_FLAG, flag, ctx)
     flag_if_none = np.where(np.isnan(flag)[:, None], 0.0, _LOG_TINY)  # nothing to be normal across
     return out + np.logaddexp(no_block + flag_if_none, block + flag_if_block)
+
+
+def _scaled(table: np.ndarray, recorded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sub-count table (A, n, R), its max over the parent's values and its exponential shifted by that max,
+    these two only where the parent count was not ``recorded`` (the rows that sum over it; 0 elsewhere)."""
+    free = ~recorded
+    shift = np.zeros(table.shape[1:])
+    scaled = np.zeros_like(table)
+    shift[free] = table[:, free].max(axis=0)
+    scaled[:, free] = np.exp(table[:, free] - shift[free][None])
+    return table, shift, scaled
 
 
 def _rows(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -559,14 +571,15 @@ def _regional_log_lik(model: CohortModel, x: dict[str, np.ndarray], names: list[
     out = grades_log_lik(model, x, names, states)[:, expand]
     if ONSET not in names:
         return out
-    r = model.full.reduced_index
-    rho = model.record_probability(ONSET)[r][None, :]
+    rho = model.record_probability(ONSET)[model.full.reduced_index][None, :]
     onset_codes = np.array([(fields()[ONSET].values or ()).index(o) for o in model.full.onset])
-    o = x[ONSET]
-    eps = atypical_rate()
     n_onsets = len(fields()[ONSET].values or ())
-    match = np.log(np.where(o[:, None] == onset_codes[None, :], 1.0 - eps, 0.0) + eps / n_onsets)
-    out += np.where(np.isnan(o)[:, None], np.log(np.maximum(1.0 - rho, TINY)), np.log(rho) + match)
+    recorded = np.arange(n_onsets)[:, None]  # each recordable onset, then none recorded: a table (n_onsets + 1, G)
+    eps = atypical_rate()
+    match = np.log(np.where(recorded == onset_codes[None, :], 1.0 - eps, 0.0) + eps / n_onsets)
+    table = np.concatenate([np.log(rho) + match, np.log(np.maximum(1.0 - rho, TINY))])
+    o = x[ONSET]
+    out += table[np.where(np.isnan(o), n_onsets, np.nan_to_num(o)).astype(int)]
     return out
 
 
