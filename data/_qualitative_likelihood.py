@@ -211,7 +211,8 @@ def strength_states(model: CohortModel) -> tuple[np.ndarray, np.ndarray]:
         key = np.column_stack([model.mrc_table.reshape(len(r), -1), *rates, *kappas])
         _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
         model.__dict__[STRENGTH_CACHE] = (first, inverse.ravel())
-    return model.__dict__[STRENGTH_CACHE]  # type: ignore[no-any-return]
+    states: tuple[np.ndarray, np.ndarray] = model.__dict__[STRENGTH_CACHE]
+    return states
 
 
 @cache
