@@ -14,7 +14,7 @@ from functools import cache
 import numpy as np
 
 from mmn_ddx.data import qualitative as q
-from mmn_ddx.data.cohort_model import BLOCK_FLAG, GRADES, STYLED_CACHE, WORDS_CACHE, CohortModel
+from mmn_ddx.data.cohort_model import BLOCK_FLAG, GRADES, STRENGTH_CACHE, STYLED_CACHE, WORDS_CACHE, CohortModel
 from mmn_ddx.data.contract import MRC_FIELDS
 from mmn_ddx.data.distributions import TINY, Categorical, RoundedContinuous
 
@@ -26,6 +26,7 @@ def styled(model: CohortModel, silenced: frozenset[str]) -> CohortModel:
     cache_ = model.__dict__.setdefault(STYLED_CACHE, {})
     if silenced not in cache_:
         view = copy.copy(model)
+        view.__dict__.pop(STRENGTH_CACHE, None)  # its record rates differ
         view._record = {name: np.zeros(len(model.reduced)) for name in silenced}
         cache_[silenced] = view
     return cache_[silenced]
@@ -199,6 +200,21 @@ def _word_positive(word: str, value: np.ndarray, ctx: dict[str, np.ndarray]) -> 
 
 
 # --- strength in words: the eight MRC grades summed per left/right pair, then per limb ---------------------
+def strength_states(model: CohortModel) -> tuple[np.ndarray, np.ndarray]:
+    """(U,) one full state per distinct strength section (its MRC grade table and the grades' and words'
+    record rates) and (G,) each full state's one: most full states differ only in latents the section
+    ignores (1 224 distinct of 4 050 in the literature world), so its likelihood is worked out on U."""
+    if STRENGTH_CACHE not in model.__dict__:
+        r = model.full.reduced_index
+        rates = [model.record_probability(f)[r] for f in (*MRC_FIELDS, *q.STRENGTH_WORDS)]
+        kappas = [model.unremarkable_record_factor(f)[r] for f in MRC_FIELDS]
+        key = np.column_stack([model.mrc_table.reshape(len(r), -1), *rates, *kappas])
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        model.__dict__[STRENGTH_CACHE] = (first, inverse.ravel())
+    states: tuple[np.ndarray, np.ndarray] = model.__dict__[STRENGTH_CACHE]
+    return states
+
+
 @cache
 def _masks() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One-hot maps: a pair of grades -> (left weak, right weak, asymmetric) (36, 8); a proximal and a
@@ -262,10 +278,11 @@ def _strength_lik(arms: np.ndarray, legs: np.ndarray, factors: list[np.ndarray])
     return (_map(_outer(arms, legs), both) * _pattern_factor(sym, pred)).sum(axis=-1)
 
 
-def _word_factors(model: CohortModel, codes: np.ndarray, names: list[str]) -> list[np.ndarray]:
-    """Per strength word, (n, G, values): P(its record | its value), 1 for a word not among ``names``
-    (marginalised); predominance gets a 4th value, 'none to state' (no weakness), which is never written."""
-    index = model.full.reduced_index
+def _word_factors(model: CohortModel, codes: np.ndarray, names: list[str], states: np.ndarray) -> list[np.ndarray]:
+    """Per strength word, (n, U, values) on the full ``states``: P(its record | its value), 1 for a word not
+    among ``names`` (marginalised); predominance gets a 4th value, 'none to state' (no weakness), which is
+    never written."""
+    index = model.full.reduced_index[states]
     out = []
     for k, word in enumerate(q.STRENGTH_WORDS):
         included = word in names
@@ -283,30 +300,32 @@ def strength_term(model: CohortModel, x: dict[str, np.ndarray], names: list[str]
 
     Rows without written grades (always so when the section is written in words only) share the limb
     sums; rows with grades and no written word have a closed form (only the predominance, unwritten
-    without weakness, depends on the grades); rows with both sum their grades row by row.
+    without weakness, depends on the grades); rows with both sum their grades row by row. All of it on
+    :func:`strength_states`, expanded to the full grid at the end.
     """
-    from mmn_ddx.data.exact_posterior import _regional_log_lik
+    from mmn_ddx.data.exact_posterior import grades_log_lik
 
+    states, expand = strength_states(model)
     n = len(x[MRC_FIELDS[0]])
     kept = [m for m in MRC_FIELDS if m in names]
     words = np.stack([x[w] if w in names else np.full(n, np.nan) for w in q.STRENGTH_WORDS], axis=1)
     grades = np.stack([x[m] if m in kept else np.full(n, np.nan) for m in MRC_FIELDS], axis=1)
-    out = np.empty((n, len(model.full)))
+    out = np.empty((n, len(states)))
     no_grades, no_words = np.isnan(grades).all(axis=1), np.isnan(words).all(axis=1)
     if no_grades.any():
-        arms, legs = _limbs(_region_weights(model, grades[:1] * np.nan, kept))
+        arms, legs = _limbs(_region_weights(model, grades[:1] * np.nan, kept, states))
         keys = np.nan_to_num(words, nan=-1.0)
         for key in np.unique(keys[no_grades], axis=0):
             rows = no_grades & (keys == key).all(axis=1)
-            lik = _strength_lik(arms, legs, _word_factors(model, words[rows][:1], names))
+            lik = _strength_lik(arms, legs, _word_factors(model, words[rows][:1], names, states))
             out[rows] = np.log(np.maximum(lik, TINY))
     closed = ~no_grades & no_words
     if closed.any():
-        index = model.full.reduced_index
+        index = model.full.reduced_index[states]
         rho = {w: model.record_probability(w)[index][None, :] for w in q.STRENGTH_WORDS}
         sub = {k: v[closed] for k, v in x.items()}
-        log_all = _regional_log_lik(model, sub, kept)  # log P(grade records), any grades
-        log_none_weak = _log_all_full_strength(model, grades[closed], kept)
+        log_all = grades_log_lik(model, sub, kept, states)  # log P(grade records), any grades
+        log_none_weak = _log_all_full_strength(model, grades[closed], kept, states)
         ratio = np.exp(np.minimum(log_none_weak - log_all, 0.0))
         unwritten = sum(np.log(np.maximum(1 - rho[w], TINY))
                         for w in q.STRENGTH_WORDS if w != "weakness_predominance" and w in names)
@@ -315,17 +334,18 @@ def strength_term(model: CohortModel, x: dict[str, np.ndarray], names: list[str]
     graded = np.flatnonzero(~no_grades & ~no_words)
     for start in range(0, len(graded), 64):
         rows = graded[start : start + 64]
-        arms, legs = _limbs(_region_weights(model, grades[rows], kept))
-        out[rows] = np.log(np.maximum(_strength_lik(arms, legs, _word_factors(model, words[rows], names)), TINY))
-    return out
+        arms, legs = _limbs(_region_weights(model, grades[rows], kept, states))
+        lik = _strength_lik(arms, legs, _word_factors(model, words[rows], names, states))
+        out[rows] = np.log(np.maximum(lik, TINY))
+    return out[:, expand]
 
 
-def _log_all_full_strength(model: CohortModel, grades: np.ndarray, kept: list[str]) -> np.ndarray:
-    """(n, G) log P(every grade 5 and the grade records)."""
-    r = model.full.reduced_index
-    out = np.zeros((len(grades), len(model.full)))
+def _log_all_full_strength(model: CohortModel, grades: np.ndarray, kept: list[str], states: np.ndarray) -> np.ndarray:
+    """(n, U) log P(every grade 5 and the grade records) on the full ``states``."""
+    r = model.full.reduced_index[states]
+    out = np.zeros((len(grades), len(states)))
     for j, name in enumerate(MRC_FIELDS):
-        p5 = model.mrc_table[:, j, 5][None, :]
+        p5 = model.mrc_table[states, j, 5][None, :]
         if name in kept:
             rate = (model.record_probability(name) * model.unremarkable_record_factor(name))[r][None, :]
             grade = grades[:, j][:, None]
@@ -334,10 +354,12 @@ def _log_all_full_strength(model: CohortModel, grades: np.ndarray, kept: list[st
     return out
 
 
-def _region_weights(model: CohortModel, grades: np.ndarray, kept: list[str]) -> np.ndarray:
-    """(n, G, 8, 6): P(grade) x P(its record) per region, as ``exact_posterior._regional_log_lik`` writes it."""
-    r = model.full.reduced_index
-    f = np.broadcast_to(model.mrc_table[None], (len(grades), *model.mrc_table.shape)).copy()
+def _region_weights(model: CohortModel, grades: np.ndarray, kept: list[str], states: np.ndarray) -> np.ndarray:
+    """(n, U, 8, 6) on the full ``states``: P(grade) x P(its record) per region, as
+    ``exact_posterior.grades_log_lik`` writes it."""
+    r = model.full.reduced_index[states]
+    table = model.mrc_table[states]
+    f = np.broadcast_to(table[None], (len(grades), *table.shape)).copy()
     levels = np.arange(GRADES)[None, None, :]
     for j, name in enumerate(MRC_FIELDS):
         if name not in kept:

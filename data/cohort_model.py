@@ -48,6 +48,9 @@ GRADES = 6  # MRC 0..5
 STYLED_CACHE, WORDS_CACHE = "_styled", "_qualitative"
 """Per-model caches that ``data/_qualitative_likelihood.py`` derives from the distributions (record styles,
 findings as written in words): a view with other distributions starts without them."""
+STRENGTH_CACHE = "_strength_states"
+"""Per-model cache of ``_qualitative_likelihood.strength_states`` (from the MRC table and record rates: a
+record style's view, whose rates differ, starts without it)."""
 P_WEAK_MAX = 0.995
 """A weakness pattern may raise a region's p_weak up to this (or its own cited value), never to certainty."""
 

@@ -139,8 +139,15 @@ class Binomial:
         return np.where(rng.random(len(r)) < atypical_rate(), atypical, typical).astype(float)
 
     def log_pmf(self, x: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
-        n = ctx[self.n_from][:, None]
-        k = np.nan_to_num(x, nan=0.0)[:, None]
+        """Worked out once per distinct (nerves studied, count) pair: rows share few of them."""
+        n, k = np.broadcast_arrays(ctx[self.n_from], np.nan_to_num(x, nan=0.0))
+        if len(n) < 2:
+            return self._log_pmf(n, k)
+        pairs, inverse = np.unique(np.stack([n, k]), axis=1, return_inverse=True)
+        return self._log_pmf(pairs[0], pairs[1])[inverse.ravel()]
+
+    def _log_pmf(self, n_studied: np.ndarray, count: np.ndarray) -> np.ndarray:
+        n, k = n_studied[:, None], count[:, None]
         p = self.p[None, :]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             log = (gammaln(n + 1) - gammaln(k + 1) - gammaln(np.maximum(n - k, 0) + 1)

@@ -153,8 +153,9 @@ def _log_state_parts(model: CohortModel, x: dict[str, np.ndarray],
             any_observed = np.logical_or.reduce([~np.isnan(x[f]) for f in names])[:, None]
             log_report, log_not_report = ((section.log_report[index], section.log_not_report[index]) if on_full
                                           else (section.log_report, section.log_not_report))
-            omitted = np.where(any_observed, -np.inf, log_not_report[None, :])
-            within = np.logaddexp(log_report[None, :] + within, omitted)
+            within = log_report[None, :] + within
+            unseen = ~any_observed[:, 0]  # rows with a record in the section were reported: nothing to add
+            within[unseen] = np.logaddexp(within[unseen], log_not_report[None, :])
         if on_full:  # the MRC grades live on the full grid
             full = within if full is None else full + within
         else:
@@ -209,14 +210,11 @@ def _styled_section_log_lik(model: CohortModel, section: Section, names: list[st
     words, both); a style is impossible for a row that has a field it never writes. Returns the (n, R)
     or, when on the full grid, (n, G) log-likelihood and which. Rows with the same records in the
     section (and the same age where a finding depends on it) share one computation."""
-    aged = "csf_protein_raised" in names or any(np.any(getattr(model.dists.get(f), "slope", 0.0)) for f in names)
-    columns = [x[f] for f in names] + ([ctx["age"]] if aged else [])
-    _, first, inverse = np.unique(np.nan_to_num(np.column_stack(columns), nan=-1e9), axis=0,
-                                  return_index=True, return_inverse=True)
+    first, inverse = _shared_rows(model, names, x, ctx)
     if len(first) < 0.8 * len(ctx["age"]):
         lik, on_full = _styled_section_log_lik_rows(model, section, names, {k: v[first] for k, v in x.items()},
                                                     {k: v[first] for k, v in ctx.items()})
-        return lik[inverse.ravel()], on_full
+        return lik[inverse], on_full
     return _styled_section_log_lik_rows(model, section, names, x, ctx)
 
 
@@ -324,21 +322,24 @@ def _count_group(model: CohortModel, studied: str, names: list[str], x: dict[str
     tables = {
         c: _given_each_parent_value(model, c, kids, x, ctx, top, base, needed) for c, kids in parents.items() if kids
     }
-    shifts = {c: table.max(axis=0) for c, table in tables.items()}
-    below = {c: (table, shifts[c], np.exp(table - shifts[c][None])) for c, table in tables.items()}
+    below = {c: _scaled(table, ~np.isnan(x[c]) if c in included else np.zeros(n, dtype=bool))
+             for c, table in tables.items()}
     out = np.empty((n, len(model.reduced)))
     seen = ~np.isnan(n_obs)
     if seen.any():  # the number studied is known: no sum needed
         term = _field_term(model, studied, n_obs, ctx)[seen]
-        out[seen] = term + _children_given_studied(model, parents, below, included, x, ctx, n_obs, seen)
-    if (~seen).any():
+        out[seen] = term + _children_given_studied(model, parents, _below_rows(below, seen), included,
+                                                   _rows(x, seen), _rows(ctx, seen), n_obs[seen])
+    if (~seen).any():  # the rows taken once, not once per hypothesised number studied
+        free_below, free_x, free_ctx = _below_rows(below, ~seen), _rows(x, ~seen), _rows(ctx, ~seen)
         terms = []
         for value in support:
             log_p = np.log(np.maximum(model.dists[studied].table[:, int(value)], TINY))  # type: ignore[attr-defined]
             if studied in included:
                 log_p = log_p + np.log(np.maximum(1.0 - model.record_probability(studied), TINY))
-            s = np.full(n, float(value))
-            terms.append(log_p[None, :] + _children_given_studied(model, parents, below, included, x, ctx, s, ~seen))
+            s = np.full(int((~seen).sum()), float(value))
+            terms.append(log_p[None, :] + _children_given_studied(model, parents, free_below, included, free_x,
+                                                                  free_ctx, s))
         out[~seen] = logsumexp(np.stack(terms), axis=0)
     return out + unwritten[None, :]
 
@@ -352,15 +353,41 @@ def _given_each_parent_value(model: CohortModel, parent: str, kids: list[str], x
     """
     n = len(ctx["age"])
     out = np.full((top + 1, n, len(model.reduced)), _LOG_TINY)
-    for a in range(top + 1):
-        if a <= base:
-            out[a] = _kids_term(model, kids, x, ctx | {parent: np.full(n, float(a))})
-            continue
+    out[: base + 1] = 0.0
+    for group in _kid_groups(kids):  # each group's records take few distinct values: one term per value
+        first, inverse = _shared_rows(model, group, x, ctx)
+        rows_x = {k: x[k][first] for k in group}
+        rows_ctx = {k: v[first] for k, v in ctx.items()}
+        for a in range(min(top, base) + 1):
+            out[a] += _kids_term(model, group, rows_x, rows_ctx | {parent: np.full(len(first), float(a))})[inverse]
+    for a in range(base + 1, top + 1):
         rows = needed >= a
         if rows.any():
             sctx = {k: v[rows] for k, v in ctx.items()} | {parent: np.full(int(rows.sum()), float(a))}
             out[a, rows] = _kids_term(model, kids, {k: x[k][rows] for k in kids if k in x}, sctx)
     return out
+
+
+def _kid_groups(kids: list[str]) -> list[list[str]]:
+    """The sub-counts whose records :func:`_kids_term` sums jointly (the block counts with the block flag and
+    the block word), then every other one alone: the term is the sum of the groups' terms."""
+    if qw.BLOCK_WORD in kids:
+        joint = set(qw.BLOCK_WORD_COUNTS) | {BLOCK_FLAG, qw.BLOCK_WORD}
+    else:
+        joint = {BLOCK_FLAG, *BLOCK_COUNTS} if BLOCK_FLAG in kids else set()
+    together = [k for k in kids if k in joint]
+    return ([together] if together else []) + [[k] for k in kids if k not in joint]
+
+
+def _shared_rows(model: CohortModel, names: Collection[str], x: dict[str, np.ndarray],
+                 ctx: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each distinct record of ``names``, each row's one): rows with the same records (and
+    the same age where a finding depends on it) have the same likelihood."""
+    aged = "csf_protein_raised" in names or any(np.any(getattr(model.dists.get(f), "slope", 0.0)) for f in names)
+    columns = [x[f] for f in names] + ([ctx["age"]] if aged else [])
+    _, first, inverse = np.unique(np.nan_to_num(np.column_stack(columns), nan=-1e9), axis=0,
+                                  return_index=True, return_inverse=True)
+    return first, inverse.ravel()
 
 
 def _kids_term(model: CohortModel, kids: list[str], x: dict[str, np.ndarray], ctx: dict[str, np.ndarray]) -> np.ndarray:
@@ -410,24 +437,43 @@ def _kids_term(model: CohortModel, kids: list[str], x: dict[str, np.ndarray], ct
     return out + np.logaddexp(no_block + flag_if_none, block + flag_if_block)
 
 
+def _scaled(table: np.ndarray, recorded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sub-count table (A, n, R), its max over the parent's values and its exponential shifted by that max,
+    these two only where the parent count was not ``recorded`` (the rows that sum over it; 0 elsewhere)."""
+    free = ~recorded
+    shift = np.zeros(table.shape[1:])
+    scaled = np.zeros_like(table)
+    shift[free] = table[:, free].max(axis=0)
+    scaled[:, free] = np.exp(table[:, free] - shift[free][None])
+    return table, shift, scaled
+
+
+def _rows(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: v[rows] for k, v in arrays.items()}
+
+
+def _below_rows(below: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                rows: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The sub-count tables of :func:`_count_group` for some rows (their second axis; the shift's first)."""
+    return {c: (table[:, rows], shift[rows], scaled[:, rows]) for c, (table, shift, scaled) in below.items()}
+
+
 def _children_given_studied(model: CohortModel, parents: dict[str, list[str]],
                             below: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
                             included: set[str], x: dict[str, np.ndarray], ctx: dict[str, np.ndarray],
-                            s: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(rows, R): log P(the counts among the nerves studied and their sub-counts | s nerves studied)."""
+                            s: np.ndarray) -> np.ndarray:
+    """(n, R): log P(the counts among the nerves studied and their sub-counts | s nerves studied)."""
     studied = next(iter({model.dists[c].n_from for c in parents}))  # type: ignore[attr-defined]
-    sctx = {k: v[rows] for k, v in ctx.items()} | {studied: s[rows]}
-    sx = {k: v[rows] for k, v in x.items()}
-    term = np.zeros((int(rows.sum()), len(model.reduced)))
+    sctx = ctx | {studied: s}
+    term = np.zeros((len(s), len(model.reduced)))
     for count, kids in parents.items():
         if count not in included and not kids:
             continue
         if not kids:
-            term += _field_term(model, count, sx[count], sctx)
+            term += _field_term(model, count, x[count], sctx)
             continue
-        full_table, full_shift, full_scaled = below[count]
-        table = full_table[:, rows]  # (A, rows, R): log P(sub-counts | parent = a)
-        value = sx[count] if count in included else np.full(len(term), np.nan)
+        table, shift, full_scaled = below[count]  # (A, n, R): log P(sub-counts | parent = a), its row max, exp
+        value = x[count] if count in included else np.full(len(term), np.nan)
         seen = ~np.isnan(value)
         if seen.any():  # the parent count is recorded: its own term plus the sub-counts given it
             seen_ctx = {k: v[seen] for k, v in sctx.items()}
@@ -440,7 +486,6 @@ def _children_given_studied(model: CohortModel, parents: dict[str, list[str]],
             dist = model.dists[count]
             rho = model.record_probability(count)[None, :]
             kappa = model.unremarkable_record_factor(count)[None, :]
-            free_rows = np.flatnonzero(rows)[~seen]
             a_top = min(len(table) - 1, int(free_s.max()))
             weights = []
             for a in range(a_top + 1):
@@ -450,13 +495,9 @@ def _children_given_studied(model: CohortModel, parents: dict[str, list[str]],
                     unremarkable = bool(dist.is_unremarkable(a_values[:1])[0])
                     log_w = log_w + np.log(np.maximum(1.0 - rho * (kappa if unremarkable else 1.0), TINY))
                 weights.append(np.exp(log_w))
-            scaled = (
-                full_scaled[: a_top + 1, free_rows]
-                if len(free_rows) < full_scaled.shape[1]
-                else full_scaled[: a_top + 1]
-            )
+            scaled = full_scaled[: a_top + 1, ~seen] if seen.any() else full_scaled[: a_top + 1]
             total = np.einsum("amr,amr->mr", np.broadcast_to(np.stack(weights), scaled.shape), scaled)
-            term[~seen] += np.log(np.maximum(total, TINY)) + full_shift[free_rows]
+            term[~seen] += np.log(np.maximum(total, TINY)) + shift[~seen]
     return term
 
 
@@ -526,16 +567,34 @@ def _block_log_lik(model: CohortModel, log_done: np.ndarray, log_not_done: np.nd
 
 def _regional_log_lik(model: CohortModel, x: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
     """(n, G) log-likelihood of the given MRC grades and/or onset region on the full grid (test done)."""
-    r = model.full.reduced_index
+    states, expand = ql.strength_states(model)
+    out = grades_log_lik(model, x, names, states)[:, expand]
+    if ONSET not in names:
+        return out
+    rho = model.record_probability(ONSET)[model.full.reduced_index][None, :]
+    onset_codes = np.array([(fields()[ONSET].values or ()).index(o) for o in model.full.onset])
+    n_onsets = len(fields()[ONSET].values or ())
+    recorded = np.arange(n_onsets)[:, None]  # each recordable onset, then none recorded: a table (n_onsets + 1, G)
+    eps = atypical_rate()
+    match = np.log(np.where(recorded == onset_codes[None, :], 1.0 - eps, 0.0) + eps / n_onsets)
+    table = np.concatenate([np.log(rho) + match, np.log(np.maximum(1.0 - rho, TINY))])
+    o = x[ONSET]
+    out += table[np.where(np.isnan(o), n_onsets, np.nan_to_num(o)).astype(int)]
+    return out
+
+
+def grades_log_lik(model: CohortModel, x: dict[str, np.ndarray], names: list[str], states: np.ndarray) -> np.ndarray:
+    """(n, U) log-likelihood of the MRC grades among ``names`` on the full ``states`` (test done)."""
+    r = model.full.reduced_index[states]
     n = len(x[ONSET])
-    out = np.zeros((n, len(model.full)))
+    out = np.zeros((n, len(states)))
     for j, name in enumerate(MRC_FIELDS):
         if name not in names:
             continue
         rho = model.record_probability(name)[r][None, :]
         kappa = model.unremarkable_record_factor(name)[r][None, :]
         grade = x[name]
-        table = model.mrc_table[:, j, :]  # (G, 6)
+        table = model.mrc_table[states, j, :]  # (U, 6)
         p5 = table[:, 5][None, :]
         seen_code = np.nan_to_num(grade, nan=0).astype(int)
         log_seen = np.log(np.maximum(table.T[seen_code], TINY)) + np.log(
@@ -543,13 +602,4 @@ def _regional_log_lik(model: CohortModel, x: dict[str, np.ndarray], names: list[
         )
         log_missing = np.log(np.maximum(1.0 - rho * ((1.0 - p5) + kappa * p5), TINY))
         out += np.where(np.isnan(grade)[:, None], log_missing, log_seen)
-    if ONSET not in names:
-        return out
-    rho = model.record_probability(ONSET)[r][None, :]
-    onset_codes = np.array([(fields()[ONSET].values or ()).index(o) for o in model.full.onset])
-    o = x[ONSET]
-    eps = atypical_rate()
-    n_onsets = len(fields()[ONSET].values or ())
-    match = np.log(np.where(o[:, None] == onset_codes[None, :], 1.0 - eps, 0.0) + eps / n_onsets)
-    out += np.where(np.isnan(o)[:, None], np.log(np.maximum(1.0 - rho, TINY)), np.log(rho) + match)
     return out

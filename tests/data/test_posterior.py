@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, to_canonical
-from mmn_ddx.data.exact_posterior import posterior
+from mmn_ddx.data.exact_posterior import log_likelihoods, posterior
 from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort
 
 # Sets of fields whose joint recorded/null pattern is checked against Monte Carlo: across sections;
@@ -98,6 +98,17 @@ def test_excluding_fields_equals_dropping_them_from_the_record() -> None:
     )
     with pytest.raises(ValueError, match="unknown fields"):
         posterior(cohort, exclude=["ivig"])
+
+
+def test_a_record_gets_the_same_likelihood_alone_as_among_records_it_shares_values_with() -> None:
+    """Rows with the same records share one computation (per section, per count group, per state class of
+    the strength section): batched with copies of itself, a record gets what it gets alone."""
+    cohort = generate_cohort(40, seed=25)
+    batch = pd.concat([cohort, cohort.iloc[::-1], cohort.iloc[:10]], ignore_index=True)
+    together = log_likelihoods(batch)
+    alone = np.concatenate([log_likelihoods(cohort.iloc[[i]]) for i in range(len(cohort))])
+    for copy in (together[:40], together[40:80][::-1], together[80:]):
+        np.testing.assert_allclose(copy, alone[: len(copy)], rtol=0, atol=1e-9)
 
 
 def test_values_outside_the_generator_support_do_not_break_the_posterior() -> None:
