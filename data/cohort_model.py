@@ -114,9 +114,10 @@ class CohortModel:
 
     def with_distributions(self, dists: dict[str, Distribution]) -> CohortModel:
         """A view of this model with some findings' distributions replaced (the world fit's E-step moves the
-        finding rates); the views derived from the distributions (record styles, recorded words) start empty."""
+        finding rates); the views derived from the model (record styles, recorded words, strength states) start
+        empty."""
         view = copy.copy(self)
-        view.__dict__ = {k: v for k, v in self.__dict__.items() if k not in (STYLED_CACHE, WORDS_CACHE)}
+        view.__dict__ = {k: v for k, v in self.__dict__.items() if k not in (STYLED_CACHE, WORDS_CACHE, STRENGTH_CACHE)}
         view.dists = {**self.dists, **dists}
         return view
 
