@@ -107,7 +107,7 @@ def train_command(
                                               "set coverage on K worlds drawn around the base world that training "
                                               "did not use (0: skip).")] = 5,
     shift_patients: Annotated[int, typer.Option("--shift-patients", min=100, help="Synthetic patients per world of "
-                                                "that check (about 5 ms each for the exact posterior).")] = 400,
+                                                "that check (about 2 ms each for the exact posterior).")] = 400,
 ) -> None:
     """Train every model family with nested CV, choose and export the champion, register it in MLflow."""
     both = data is not None and synthetic is not None

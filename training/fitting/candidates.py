@@ -55,7 +55,7 @@ class TrainSettings:
     shift_worlds: int = 0
     """Measure the exported model on this many worlds drawn around the base world for its card (issue #13)."""
     shift_patients: int = 400
-    """Synthetic patients per world of that check (the exact posterior costs ~5 ms per patient)."""
+    """Synthetic patients per world of that check (the exact posterior costs ~2 ms per patient)."""
     world: World | None = None
     """The world synthetic patients come from, e.g. a world file fitted to a real cohort (``mmn-ddx world
     fit``, issue #14); None: the literature world."""
