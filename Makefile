@@ -5,10 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SEED ?= 0
 N ?= 5000
-# The exported champion is refitted on this many fresh synthetic patients, fitted to their exact posterior
-# (closer to the Bayes ceiling than 400 000 drawn diagnoses; README, "Posterior targets").
-REFIT ?= 200000
-REFIT_TARGETS ?= --posterior-targets
+# The exported champion is refitted on this many fresh synthetic patients (closer to the Bayes ceiling).
+REFIT ?= 400000
 
 .PHONY: demo test lint venv browser java serve clean lock bench
 
@@ -25,8 +23,8 @@ demo: venv
 	$(BIN)/mmn-ddx cohort generate --n $(N) --seed $(SEED) -o data/cohort.parquet
 	$(BIN)/mmn-ddx cohort validate data/cohort.parquet --require-label
 	$(BIN)/mmn-ddx cohort describe data/cohort.parquet
-	$(BIN)/mmn-ddx train --synthetic $(N) --refit-synthetic $(REFIT) $(REFIT_TARGETS) --mode at-presentation --seed $(SEED)
-	$(BIN)/mmn-ddx train --synthetic $(N) --refit-synthetic $(REFIT) $(REFIT_TARGETS) --mode with-treatment --seed $(SEED)
+	$(BIN)/mmn-ddx train --synthetic $(N) --refit-synthetic $(REFIT) --mode at-presentation --seed $(SEED)
+	$(BIN)/mmn-ddx train --synthetic $(N) --refit-synthetic $(REFIT) --mode with-treatment --seed $(SEED)
 	$(BIN)/mmn-ddx benchmark --quick --n-test 5000 --n-boot 200
 	$(BIN)/mmn-ddx predict examples/patient_mmn.json
 
