@@ -212,8 +212,7 @@ def _styled_section_log_lik(model: CohortModel, section: Section, names: list[st
     section (and the same age where a finding depends on it) share one computation."""
     first, inverse = _shared_rows(model, names, x, ctx)
     if len(first) < 0.8 * len(ctx["age"]):
-        lik, on_full = _styled_section_log_lik_rows(model, section, names, {k: v[first] for k, v in x.items()},
-                                                    {k: v[first] for k, v in ctx.items()})
+        lik, on_full = _styled_section_log_lik_rows(model, section, names, _rows(x, first), _rows(ctx, first))
         return lik[inverse], on_full
     return _styled_section_log_lik_rows(model, section, names, x, ctx)
 
@@ -229,8 +228,8 @@ def _styled_section_log_lik_rows(model: CohortModel, section: Section, names: li
         written = [~np.isnan(x[f]) for f in style.silenced if f in names]
         possible = ~np.logical_or.reduce([*written, np.zeros(n, dtype=bool)])
         if possible.any():
-            sub_x = {k: v[possible] for k, v in x.items()}
-            sub_ctx = {k: v[possible] for k, v in ctx.items()}
+            sub_x = _rows(x, possible)
+            sub_ctx = _rows(ctx, possible)
             with np.errstate(divide="ignore"):
                 lik, on_full = _section_log_lik(ql.styled(model, style.silenced), section, names, sub_x, sub_ctx)
             parts.append((style.name, np.log(np.maximum(style.weight, TINY)), possible, lik, on_full))
@@ -257,10 +256,10 @@ def _section_log_lik(model: CohortModel, section: Section, names: list[str], x: 
     if seen.any():  # which limbs take the affected-limb reflexes depends on the onset: the full grid
         (block,) = section.blocks
         out = within[:, model.full.reduced_index]
-        rows = {k: v[seen] for k, v in x.items()}
+        rows = _rows(x, seen)
         kept = [f for f in block.fields if f in names]
         out[seen] = ql.reflex_block_term(model, block.log_done, block.log_not_done, kept, rows,
-                                         {k: v[seen] for k, v in ctx.items()})
+                                         _rows(ctx, seen))
         return out, True
     regional = [f for f in names if f in MRC_FIELDS or f == ONSET]
     words = [w for w in qw.STRENGTH_WORDS if w in names and model.record_probability(w).any()]
@@ -280,7 +279,7 @@ def _field_term(model: CohortModel, name: str, x: np.ndarray, ctx: dict[str, np.
     log_missing = np.log(np.maximum(1.0 - rho * ((1.0 - q) + kappa * q), TINY))
     out = np.array(np.broadcast_to(log_missing, (len(x), len(model.reduced))))
     if observed.any():
-        seen_ctx = {k: v[observed] for k, v in ctx.items()}
+        seen_ctx = _rows(ctx, observed)
         unremarkable = dist.is_unremarkable(x[observed])[:, None]
         out[observed] = np.log(rho * np.where(unremarkable, kappa, 1.0)) + dist.log_pmf(x[observed], seen_ctx)
     return out
@@ -357,13 +356,13 @@ def _given_each_parent_value(model: CohortModel, parent: str, kids: list[str], x
     for group in _kid_groups(kids):  # each group's records take few distinct values: one term per value
         first, inverse = _shared_rows(model, group, x, ctx)
         rows_x = {k: x[k][first] for k in group}
-        rows_ctx = {k: v[first] for k, v in ctx.items()}
+        rows_ctx = _rows(ctx, first)
         for a in range(min(top, base) + 1):
             out[a] += _kids_term(model, group, rows_x, rows_ctx | {parent: np.full(len(first), float(a))})[inverse]
     for a in range(base + 1, top + 1):
         rows = needed >= a
         if rows.any():
-            sctx = {k: v[rows] for k, v in ctx.items()} | {parent: np.full(int(rows.sum()), float(a))}
+            sctx = _rows(ctx, rows) | {parent: np.full(int(rows.sum()), float(a))}
             out[a, rows] = _kids_term(model, kids, {k: x[k][rows] for k in kids if k in x}, sctx)
     return out
 
@@ -449,6 +448,7 @@ def _scaled(table: np.ndarray, recorded: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _rows(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The same arrays at some rows (a mask or indices)."""
     return {k: v[rows] for k, v in arrays.items()}
 
 
@@ -476,13 +476,13 @@ def _children_given_studied(model: CohortModel, parents: dict[str, list[str]],
         value = x[count] if count in included else np.full(len(term), np.nan)
         seen = ~np.isnan(value)
         if seen.any():  # the parent count is recorded: its own term plus the sub-counts given it
-            seen_ctx = {k: v[seen] for k, v in sctx.items()}
+            seen_ctx = _rows(sctx, seen)
             picked = table[np.clip(value[seen].astype(int), 0, len(table) - 1), np.flatnonzero(seen)]
             term[seen] += _field_term(model, count, value[seen], seen_ctx) + picked
         if (~seen).any():  # summed over the parent count (in linear space, shifted per row), times P(left out)
             free_s = sctx[studied][~seen]
             same = bool(np.all(free_s == free_s[0]))  # one hypothesised s for every row: compute once
-            free_ctx = {studied: free_s[:1]} if same else {k: v[~seen] for k, v in sctx.items()}
+            free_ctx = {studied: free_s[:1]} if same else _rows(sctx, ~seen)
             dist = model.dists[count]
             rho = model.record_probability(count)[None, :]
             kappa = model.unremarkable_record_factor(count)[None, :]
@@ -509,11 +509,11 @@ def _conditional_pair(model: CohortModel, given: str, name: str, names: list[str
     out = np.empty((len(value), len(model.reduced)))
     seen = ~np.isnan(value)
     if seen.any():
-        sub = {k: v[seen] for k, v in ctx.items()}
+        sub = _rows(ctx, seen)
         own = _field_term(model, given, value[seen], sub) if given in names else 0.0
         out[seen] = own + _field_term(model, name, x[name][seen], sub | {given: value[seen]})
     if (~seen).any():
-        sub = {k: v[~seen] for k, v in ctx.items()}
+        sub = _rows(ctx, ~seen)
         rho = model.record_probability(given)[None, :]
         kappa = model.unremarkable_record_factor(given)[None, :]
         terms = []

@@ -9,6 +9,7 @@ import pytest
 
 from mmn_ddx.data import DIAGNOSES, draw_worlds, generate_cohort, posterior
 from mmn_ddx.features import ClinicalFeatures, fields_unseen_in
+from mmn_ddx.training.fitting.candidates import labels
 from mmn_ddx.training.fitting.models import get_family
 from mmn_ddx.training.fitting.posterior_targets import MIN_TARGET, generate_with_targets, weighted_rows
 
@@ -42,7 +43,7 @@ def test_weighted_rows_refuse_a_diagnosis_without_weight() -> None:
 def test_one_hot_targets_fit_exactly_like_their_labels() -> None:
     frame = generate_cohort(400, seed=4)
     X = ClinicalFeatures(mode=MODE).fit(frame).transform(frame)
-    y = pd.Categorical(frame["diagnosis"].astype(object), categories=list(DIAGNOSES)).codes.astype(np.int64)
+    y = labels(frame)
     family = get_family("logistic")
     params = family.quick_grid[0]
     by_labels = family.fit(params, X, y, seed=0)
@@ -66,7 +67,7 @@ def test_fitting_the_posterior_gets_closer_to_it_than_fitting_the_drawn_diagnose
     test = generate_with_targets(500, seed=9, world=None, mode=MODE)
     features = ClinicalFeatures(mode=MODE).fit(train.frame)
     X, X_test = features.transform(train.frame), features.transform(test.frame)
-    y = pd.Categorical(train.frame["diagnosis"].astype(object), categories=list(DIAGNOSES)).codes.astype(np.int64)
+    y = labels(train.frame)
     family = get_family("xgboost")
     params = {"n_estimators": 100, "learning_rate": 0.3, "max_depth": 3}
 
