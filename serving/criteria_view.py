@@ -125,8 +125,8 @@ def _element(element_id: str, description: str, fields: tuple[str, ...], code: i
              ) -> CriterionElement:
     """One element of a result. Shared by every result showing the same entry (frozen, like the audit block):
     validating ~75 elements per result cost more than the rest of the criteria summary."""
-    return CriterionElement(id=element_id, description=description, status=_STATUS[code], fields=list(fields),
-                            missing=list(missing))
+    return CriterionElement(id=element_id, description=description, status=_STATUS[code], fields=fields,
+                            missing=missing)
 
 
 def _statuses(element_id: str, description: str, fields: tuple[str, ...] = ()) -> tuple[CriterionElement, ...]:

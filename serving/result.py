@@ -65,11 +65,14 @@ class Explanation(_Frozen):
 
 
 class CriterionElement(_Frozen):
+    """One element of a verdict. Tuples, not lists: results share these instances (:mod:`serving.criteria_view`),
+    so nothing in them may be mutable; JSON and the schema are the same arrays."""
+
     id: str
     description: str
     status: Status
-    fields: list[str]
-    missing: list[str] = Field(default_factory=list, description="Null fields that made it not assessable.")
+    fields: tuple[str, ...]
+    missing: tuple[str, ...] = Field(default=(), description="Null fields that made it not assessable.")
 
 
 class CriteriaVerdict(_Frozen):

@@ -108,7 +108,7 @@ def test_criteria_elements_present_and_not_assessable_for_nulls(predictor: Predi
                 assert element.status == "met"
             elif element.fields and len(null_fields) == len(element.fields):
                 assert element.status == "not assessable"
-                assert element.missing == null_fields
+                assert element.missing == tuple(null_fields)
     assert criteria.rule_based_label in ("unclassified", "conflicting")
     assert criteria.agrees_with_model is None
 
@@ -121,10 +121,22 @@ def test_criteria_view_matches_explain_criteria(predictor: Predictor, cohort_rec
             assert (ours.verdict, ours.variant, ours.maps_to) == (theirs.verdict, theirs.variant, theirs.maps_to)
             assert ours.missing_fields == theirs.missing_fields
             assert [(e.id, e.status, e.missing) for e in ours.elements] == [
-                (e.id, e.status, e.missing_fields) for e in theirs.elements]
+                (e.id, e.status, tuple(e.missing_fields)) for e in theirs.elements]
         assert result.criteria.rule_based_label == reference[-1].verdict
         chart_review = explain_criteria(canonical_frame([record]), "chart-review")[-1].verdict
         assert result.criteria.rule_based_labels == {"strict": reference[-1].verdict, "chart-review": chart_review}
+
+
+def test_shared_criteria_elements_cannot_be_changed_through_one_result(predictor: Predictor) -> None:
+    """Results share their element instances (serving.criteria_view): changing one would change every result."""
+    first, second = predictor.predict(SPARSE).criteria, predictor.predict(SPARSE).criteria
+    element = first.verdicts[0].elements[0]
+    assert element is second.verdicts[0].elements[0]
+    with pytest.raises(AttributeError):
+        element.fields.append("age_at_onset_years")  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="frozen"):
+        element.missing = ("age_at_onset_years",)  # type: ignore[misc]
+    assert first.model_dump(mode="json")["verdicts"][0]["elements"][0]["fields"] == list(element.fields)
 
 
 def test_criteria_disagreement_is_flagged(predictor: Predictor) -> None:
