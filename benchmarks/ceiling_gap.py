@@ -18,7 +18,9 @@ literature-world patients, at presentation. For each fit it writes to benchmarks
   redraws only that group of parameters and keeps the literature's values elsewhere (an ablation: which
   uncertainty costs the randomised model its gap on the literature world);
 * with ``--extra``: the same model given the contract fields themselves (category codes, numbers) beside the
-  clinical features. If that closes the gap, the features lose information the posterior uses.
+  clinical features. If that closes the gap, the features lose information the posterior uses;
+* with ``--posterior-targets``: every fit on its training patients' exact posterior instead of their drawn
+  diagnoses (``train --posterior-targets``; each patient's own world's posterior for randomised worlds).
 
 Run: nice .venv/bin/python benchmarks/ceiling_gap.py [--sizes 100000 400000] [--n-test 10000] [--extra all]
 """
@@ -47,6 +49,7 @@ from mmn_ddx.features import ClinicalFeatures, feature_names, fields_unseen_in
 from mmn_ddx.training.artifact import calibration
 from mmn_ddx.training.evaluation.metrics import percentile_ci
 from mmn_ddx.training.fitting.models import get_family
+from mmn_ddx.training.fitting.posterior_targets import generate_with_targets
 from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ceiling_gap.json"
@@ -151,14 +154,19 @@ def drawn_only(k: int, group: str) -> WorldMixture:
 
 
 def fit(n: int, extra: tuple[str, ...], params: dict[str, Any], test: pd.DataFrame, bayes_ll: np.ndarray,
-        worlds: int = 0, group: str | None = None) -> dict[str, Any]:
+        worlds: int = 0, group: str | None = None, posterior_targets: bool = False) -> dict[str, Any]:
     family = get_family("xgboost")
     start = time.perf_counter()
     world = (drawn_only(worlds, group) if group else draw_worlds(worlds, seed=0)) if worlds else None
-    train = generate_cohort(n, seed=TRAIN_SEED, world=world)
+    targets = None
+    if posterior_targets:
+        targeted = generate_with_targets(n, TRAIN_SEED, world, MODE, n_jobs=2)
+        train, targets = targeted.frame, targeted.targets
+    else:
+        train = generate_cohort(n, seed=TRAIN_SEED, world=world)
     validation = generate_cohort(N_VALIDATION, seed=VALIDATION_SEED, world=world)
     X, y = design(train, extra), labels(train)
-    estimator = family.fit(params, X, y, seed=0)
+    estimator = family.fit(params, X, y, seed=0, targets=targets)
     fit_seconds = time.perf_counter() - start
     X_val, X_test, y_test = design(validation, extra), design(test, extra), labels(test)
     by_round = {}
@@ -171,6 +179,7 @@ def fit(n: int, extra: tuple[str, ...], params: dict[str, Any], test: pd.DataFra
     excess = model_ll - bayes_ll
     groups = pd.concat([test[["latent_document", LABEL, "latent_phenotype"]].astype(str), section_styles(test)], axis=1)
     return {"n_train": n, "training_worlds": worlds or "literature", "drawn_only": group, "extra_fields": list(extra),
+            "targets": "exact posterior" if posterior_targets else "drawn diagnoses",
             "params": params, "fit_seconds": round(fit_seconds, 1),
             "n_features": X.shape[1], "by_round": by_round, "excess_by_group": breakdown(groups, excess, bayes_ll)}
 
@@ -215,6 +224,8 @@ def main() -> None:
                         help="with --train-worlds K > 0: one fit per group, each world drawing only that group "
                              "('all': every parameter, as train does)")
     parser.add_argument("--mixture-n", type=int, default=2000)
+    parser.add_argument("--posterior-targets", action="store_true",
+                        help="fit the training patients' exact posterior instead of their drawn diagnoses")
     parser.add_argument("--cache", type=Path, default=None, help="keep the test cohort and its posterior here")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -234,9 +245,9 @@ def main() -> None:
         runs = [(w, g) for w in args.train_worlds for g in (groups if w else [None])]
         for worlds, group in runs:
             for extra in ((), *(extra_fields(e) for e in args.extra)):
-                fits.append(fit(n, extra, params, test, bayes_ll, worlds, group))
+                fits.append(fit(n, extra, params, test, bayes_ll, worlds, group, args.posterior_targets))
                 summary = {k: fits[-1][k] for k in ("n_train", "training_worlds", "drawn_only", "extra_fields",
-                                                    "fit_seconds", "by_round")}
+                                                    "targets", "fit_seconds", "by_round")}
             print(json.dumps(summary), flush=True)
     figures = {"generator_version": GENERATOR_VERSION, "mode": MODE, "world": "literature", "n_test": args.n_test,
                "bayes_log_loss": round(float(bayes_ll.mean()), 5), "diagnoses": list(DIAGNOSES),
