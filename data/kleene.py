@@ -32,6 +32,7 @@ _ONES = [int.from_bytes(b"\x01" * n, "little") for n in range(SMALL + 1)]
 _MASKS: list[dict[int, np.ndarray]] = [{} for _ in range(SMALL + 1)]
 """Per number of rows, each int mask met so far as its read-only numpy mask (at most 2**SMALL per length)."""
 _BOOL = np.dtype(bool)
+_NAN = float("nan")
 _new = object.__new__
 
 
@@ -185,6 +186,12 @@ class Tri:
 
     def to_float(self) -> np.ndarray:
         """1.0 (True), 0.0 (False), NaN (Unknown): the encoding of the clinical features."""
+        t = self._t
+        if type(t) is int:  # a few rows: byte by byte, one array call
+            n = self._n
+            return np.array([1.0 if is_true else 0.0 if is_false else _NAN
+                             for is_true, is_false in zip(t.to_bytes(n, "little"), self._f.to_bytes(n, "little"),
+                                                          strict=True)], dtype=np.float64)
         return np.where(self.true, 1.0, np.where(self.false, 0.0, np.nan))
 
     @classmethod
