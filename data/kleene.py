@@ -230,11 +230,25 @@ def is_true(x: Tri) -> np.ndarray:
 
 def all_of(*conditions: Tri) -> Tri:
     """Kleene AND of several conditions: False if any is False, True if all are True, else Unknown."""
+    first = conditions[0]
+    if type(first._t) is int and all(type(c._t) is int for c in conditions):  # & of every pair at once
+        t, f = first._t, first._f
+        for c in conditions[1:]:
+            t &= c._t
+            f |= c._f
+        return small(t, f, first._n)
     return reduce(lambda a, b: a & b, conditions)
 
 
 def any_of(*conditions: Tri) -> Tri:
     """Kleene OR of several conditions: True if any is True, False if all are False, else Unknown."""
+    first = conditions[0]
+    if type(first._t) is int and all(type(c._t) is int for c in conditions):  # | of every pair at once
+        t, f = first._t, first._f
+        for c in conditions[1:]:
+            t |= c._t
+            f &= c._f
+        return small(t, f, first._n)
     return reduce(lambda a, b: a | b, conditions)
 
 
