@@ -32,6 +32,7 @@ _ONES = [int.from_bytes(b"\x01" * n, "little") for n in range(SMALL + 1)]
 _MASKS: list[dict[int, np.ndarray]] = [{} for _ in range(SMALL + 1)]
 """Per number of rows, each int mask met so far as its read-only numpy mask (at most 2**SMALL per length)."""
 _BOOL = np.dtype(bool)
+_NAN = float("nan")
 _new = object.__new__
 
 
@@ -185,6 +186,12 @@ class Tri:
 
     def to_float(self) -> np.ndarray:
         """1.0 (True), 0.0 (False), NaN (Unknown): the encoding of the clinical features."""
+        t = self._t
+        if type(t) is int:  # a few rows: byte by byte, one array call
+            n = self._n
+            return np.array([1.0 if is_true else 0.0 if is_false else _NAN
+                             for is_true, is_false in zip(t.to_bytes(n, "little"), self._f.to_bytes(n, "little"),
+                                                          strict=True)], dtype=np.float64)
         return np.where(self.true, 1.0, np.where(self.false, 0.0, np.nan))
 
     @classmethod
@@ -223,11 +230,25 @@ def is_true(x: Tri) -> np.ndarray:
 
 def all_of(*conditions: Tri) -> Tri:
     """Kleene AND of several conditions: False if any is False, True if all are True, else Unknown."""
+    first = conditions[0]
+    if type(first._t) is int and all(type(c._t) is int for c in conditions):  # & of every pair at once
+        t, f = first._t, first._f
+        for c in conditions[1:]:
+            t &= c._t
+            f |= c._f
+        return small(t, f, first._n)
     return reduce(lambda a, b: a & b, conditions)
 
 
 def any_of(*conditions: Tri) -> Tri:
     """Kleene OR of several conditions: True if any is True, False if all are False, else Unknown."""
+    first = conditions[0]
+    if type(first._t) is int and all(type(c._t) is int for c in conditions):  # | of every pair at once
+        t, f = first._t, first._f
+        for c in conditions[1:]:
+            t |= c._t
+            f &= c._f
+        return small(t, f, first._n)
     return reduce(lambda a, b: a | b, conditions)
 
 
@@ -309,11 +330,38 @@ def from_rows(true: Iterable[bool], false: Iterable[bool], n: int) -> Tri:
     return small(t, f, n)
 
 
+def _at_least_rows(lower: Sequence[float], upper: Sequence[float], k: float) -> Tri:
+    """Per row, True where ``lower >= k``, else False where ``upper < k`` (a count within bounds against k), for a
+    few rows: :func:`from_rows` written out, as its generator arguments cost three times the comparisons."""
+    t = f = 0
+    bit = 1
+    for lo, hi in zip(lower, upper, strict=True):
+        if lo >= k:
+            t |= bit
+        elif hi < k:
+            f |= bit
+        bit <<= 8
+    return small(t, f, len(lower))
+
+
+def _exactly_rows(lower: Sequence[float], upper: Sequence[float], k: float) -> Tri:
+    """Per row, True where both bounds are ``k``, else False where ``k`` is outside them."""
+    t = f = 0
+    bit = 1
+    for lo, hi in zip(lower, upper, strict=True):
+        if lo == k and hi == k:
+            t |= bit
+        elif lo > k or hi < k:
+            f |= bit
+        bit <<= 8
+    return small(t, f, len(lower))
+
+
 def at_least(k: int, conditions: Iterable[Tri]) -> Tri:
     """"At least k of these hold": True once k are True, False once too few can still be True."""
     n_true, n_possible = _counts(conditions)
     if type(n_true) is list:
-        return from_rows((t >= k for t in n_true), (p < k for p in n_possible), len(n_true))
+        return _at_least_rows(n_true, n_possible, k)
     return Tri(n_true >= k, n_possible < k)
 
 
@@ -321,8 +369,7 @@ def exactly(k: int, conditions: Iterable[Tri]) -> Tri:
     """"Exactly k of these hold", three-valued (used for "weakness in one limb only")."""
     n_true, n_possible = _counts(conditions)
     if type(n_true) is list:
-        return from_rows((t == k and p == k for t, p in zip(n_true, n_possible, strict=True)),
-                          (t > k or p < k for t, p in zip(n_true, n_possible, strict=True)), len(n_true))
+        return _exactly_rows(n_true, n_possible, k)
     return Tri((n_true == k) & (n_possible == k), (n_true > k) | (n_possible < k))
 
 
@@ -381,12 +428,11 @@ class Bounds:
     def at_least(self, k: float) -> Tri:
         """``count >= k``: True once the lower bound reaches k, False while even the upper bound is below."""
         if type(self.lower) is tuple:
-            return from_rows((lo >= k for lo in self.lower), (hi < k for hi in self.upper), len(self.lower))
+            return _at_least_rows(self.lower, self.upper, k)
         return Tri(self.lower >= k, self.upper < k)
 
     def exactly(self, k: float) -> Tri:
         """``count == k``: True when both bounds are k, False when k is outside them."""
         if type(self.lower) is tuple:
-            return from_rows((lo == k and hi == k for lo, hi in zip(self.lower, self.upper, strict=True)),
-                             (lo > k or hi < k for lo, hi in zip(self.lower, self.upper, strict=True)), len(self.lower))
+            return _exactly_rows(self.lower, self.upper, k)
         return Tri((self.lower == k) & (self.upper == k), (self.lower > k) | (self.upper < k))

@@ -9,6 +9,11 @@ the scikit-learn contract (``get_feature_names_out``, ``set_output``, cloning, p
 Three-valued helpers follow criteria.md section 0.1: a finding is 1.0 (present), 0.0 (absent) or
 NaN (not examined / not tested), combined by the one Kleene logic of :mod:`data.kleene`. Nothing here
 turns an unknown into "normal".
+
+For a few patients (at most :data:`data.kleene.SMALL` rows: one served patient) the arithmetic helpers work
+value by value on Python floats and return one new array: numpy's cost per call (~0.5-1 us whatever the length)
+is then the whole cost, and a helper such as :func:`fraction` makes ~10 calls. The same IEEE arithmetic either
+way (a test holds one patient's features equal to the same patient's row of a large batch).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from mmn_ddx.data import Columns, Tri, all_of, any_of, fields, read_frame, read_records
+from mmn_ddx.data import SMALL, Columns, Tri, all_of, any_of, fields, read_frame, read_records
 
 Features = dict[str, np.ndarray]
 """Output column name -> float64 array, in output order."""
@@ -130,21 +135,32 @@ def flag(condition: np.ndarray, is_known: np.ndarray) -> np.ndarray:
 
 def at_least(values: np.ndarray, threshold: float) -> np.ndarray:
     """Whether ``values >= threshold``, NaN where the value is null."""
+    if values.ndim == 1 and len(values) <= SMALL:  # value by value (module docstring); NaN first: it compares False
+        return np.array([_NAN if v != v else float(v >= threshold) for v in values.tolist()])
     return flag(values >= threshold, ~np.isnan(values))
 
 
 def above(values: np.ndarray, threshold: float) -> np.ndarray:
     """Whether ``values > threshold``, NaN where the value is null."""
+    if values.ndim == 1 and len(values) <= SMALL:
+        return np.array([_NAN if v != v else float(v > threshold) for v in values.tolist()])
     return flag(values > threshold, ~np.isnan(values))
+
+
+_NAN = float("nan")
 
 
 def kleene_or(*flags: np.ndarray) -> np.ndarray:
     """1 if any flag is 1, 0 if all are 0, NaN otherwise (Kleene OR, :mod:`data.kleene`)."""
+    if len(flags) == 2:  # the usual case, without reduce's call per pair (one patient: the calls are the cost)
+        return (Tri.from_float(flags[0]) | Tri.from_float(flags[1])).to_float()
     return any_of(*map(Tri.from_float, flags)).to_float()
 
 
 def kleene_and(*flags: np.ndarray) -> np.ndarray:
     """0 if any flag is 0, 1 if all are 1, NaN otherwise (Kleene AND, :mod:`data.kleene`)."""
+    if len(flags) == 2:
+        return (Tri.from_float(flags[0]) & Tri.from_float(flags[1])).to_float()
     return all_of(*map(Tri.from_float, flags)).to_float()
 
 
@@ -182,17 +198,33 @@ def _category_table(field: str, present: tuple[str, ...], absent: tuple[str, ...
 
 def fraction(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     """``part / whole``; NaN where either is null or ``whole`` is 0 (nothing studied)."""
+    if whole.ndim == 1 and len(whole) <= SMALL:  # value by value (module docstring); ``part`` may be a matrix
+        w = whole.tolist()  # of several counts (rows) over the same patients, divided row by row as numpy broadcasts
+        if part.ndim == 1:
+            return np.array(_divide(part.tolist(), w))
+        return np.array([_divide(row, w) for row in part.tolist()]).reshape(part.shape)
     ok = known(part, whole) & (whole > 0)
     return np.divide(part, whole, out=np.full(part.shape, np.nan), where=ok)
 
 
+def _divide(part: list[float], whole: list[float]) -> list[float]:
+    """:func:`fraction` of plain floats: NaN fails every comparison, so ``p == p`` and ``w > 0`` are known()."""
+    return [p / w if p == p and w > 0 else _NAN for p, w in zip(part, whole, strict=True)]
+
+
 def not_done(*arrays: np.ndarray) -> np.ndarray:
     """1.0 where every one of ``arrays`` is null (the test was not done or not reported), else 0.0."""
+    if arrays[0].ndim == 1 and len(arrays[0]) <= SMALL:  # value by value (module docstring)
+        rows = zip(*(a.tolist() for a in arrays), strict=True)
+        return np.array([float(all(v != v for v in row)) for row in rows])
     return (~known_any(*arrays)).astype(np.float64)
 
 
 def known_any(*arrays: np.ndarray) -> np.ndarray:
     """True where at least one array is non-null."""
+    if arrays[0].ndim == 1 and len(arrays[0]) <= SMALL:  # value by value (module docstring)
+        rows = zip(*(a.tolist() for a in arrays), strict=True)
+        return np.array([any(v == v for v in row) for row in rows], dtype=bool)
     if len(arrays) > 2:  # as one matrix: four array calls whatever their number (one patient: the calls are the cost)
         return ~np.isnan(np.array(arrays)).all(axis=0)
     mask = ~np.isnan(arrays[0])
@@ -235,4 +267,6 @@ def row_max(matrix: np.ndarray) -> np.ndarray:
 
 def row_count(matrix: np.ndarray) -> np.ndarray:
     """Number of non-null entries per row, as float64."""
+    if matrix.ndim == 2 and len(matrix) <= SMALL:  # value by value (module docstring)
+        return np.array([float(sum(v == v for v in row)) for row in matrix.tolist()])
     return (~np.isnan(matrix)).sum(axis=1).astype(np.float64)

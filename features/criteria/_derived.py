@@ -90,7 +90,11 @@ def grades_asymmetric(left: np.ndarray, right: np.ndarray) -> Tri:
     The one definition: the weakness features and the wording import it."""
     if left.ndim == 1 and len(left) <= SMALL:  # one patient: value by value, the same arithmetic
         rows = [_asymmetric(a, b) for a, b in zip(left.tolist(), right.tolist(), strict=True)]
-        return from_rows((r is True for r in rows), (r is False for r in rows), len(rows))
+        return from_rows([r is True for r in rows], [r is False for r in rows], len(rows))  # lists: cheaper here
+    if left.ndim == 2 and len(left) <= SMALL:  # a few patients' pairs (the weakness features): the same, as matrices
+        pairs = [_asymmetric(a, b) for a, b in zip(left.ravel().tolist(), right.ravel().tolist(), strict=True)]
+        return Tri(np.array([r is True for r in pairs], dtype=bool).reshape(left.shape),
+                   np.array([r is False for r in pairs], dtype=bool).reshape(left.shape))
     weaker, diff = np.minimum(left, right), np.abs(left - right)
     above = compare(weaker, ">", T.MRC_ASYMMETRY_GRADE_LIMIT)
     return (above & compare(diff, ">=", T.MRC_ASYMMETRY_DIFF_ABOVE_LIMIT)) | (

@@ -22,7 +22,7 @@ from functools import cache
 import numpy as np
 
 from mmn_ddx.data import fields
-from mmn_ddx.features.criteria._logic import SMALL, Columns, Tri, decided_by, from_rows, true_or_unknown
+from mmn_ddx.features.criteria._logic import SMALL, Columns, Tri, decided_by, from_rows, row_truths, true_or_unknown
 
 BLOCK_STATED = ("present", "single", "multiple")
 """``motor_conduction_block`` values that state a block (ungraded: neither definite nor probable)."""
@@ -150,7 +150,12 @@ def weak_pair_stated(c: Columns, kind: str) -> np.ndarray:
     Read once per read of the columns: callers must not write into it."""
 
     def compute() -> np.ndarray:
-        count = _count_table(f"weak_{kind}s")[c.codes(f"weak_{kind}s")]
+        table = _count_table(f"weak_{kind}s")
+        if len(c) <= SMALL:  # the same, value by value (one patient: numpy's cost per call is the whole cost)
+            counts = [table.item(code) for code in c.codes(f"weak_{kind}s").tolist()]
+            none_stated = row_truths(no_weakness(c))[0]
+            return np.array([0.0 if none and x != x else x for x, none in zip(counts, none_stated, strict=True)])
+        count = table[c.codes(f"weak_{kind}s")]
         return np.where(no_weakness_stated(c) & np.isnan(count), 0.0, count)
 
     return c.cached(_key("weak-pair-stated", kind), compute)
@@ -174,6 +179,9 @@ def stated_weak_limbs(c: Columns) -> np.ndarray:
     the columns (several elements count stated weak limbs). Callers must not write into it."""
     def compute() -> np.ndarray:
         arms, legs = weak_pair_stated(c, "arm"), weak_pair_stated(c, "leg")
+        if len(c) <= SMALL:  # the same, value by value
+            return np.array([(0.0 if a != a else a) + (0.0 if b != b else b)
+                             for a, b in zip(arms.tolist(), legs.tolist(), strict=True)])
         # np.where, not np.nan_to_num: the same on counts (never infinite) at a fifth of the cost per call
         return np.where(np.isnan(arms), 0.0, arms) + np.where(np.isnan(legs), 0.0, legs)
 

@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import check_estimator
 
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields, to_canonical
+from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features import (
     MODES,
     TRANSFORMERS,
@@ -214,6 +215,22 @@ def test_record_path_matches_the_frame_path(mode: str) -> None:
     records = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
     transformer = ClinicalFeatures(mode=mode).fit(frame)
     np.testing.assert_array_equal(transformer.transform_records(records), transformer.transform(frame))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_patient_alone_equals_its_row_of_the_cohort(mode: str) -> None:
+    """A few patients (one served patient) take the helpers' value-by-value path, a cohort numpy's: the same
+    features to the bit, on generated patients (every document type) and on sparse random records."""
+    generated = generate_cohort(300, seed=17).drop(columns=[LABEL])
+    for frame in (generated, random_frame(300, seed=9, null_rate=0.5)):
+        transformer = ClinicalFeatures(mode=mode).fit(frame)
+        whole = transformer.transform(frame)
+        records = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+        for i, record in enumerate(records):
+            np.testing.assert_array_equal(transformer.transform_records([record]), whole[i:i + 1], err_msg=str(i))
+        for start in range(0, 40, 5):  # a few rows at once: the same path, row by row
+            np.testing.assert_array_equal(transformer.transform_records(records[start:start + 5]),
+                                          whole[start:start + 5])
 
 
 def test_subsets_and_row_order_do_not_change_a_patient_s_features() -> None:

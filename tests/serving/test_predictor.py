@@ -211,6 +211,24 @@ def test_predict_many_equals_predict_one_by_one(predictor: Predictor, cohort_rec
     assert batch == [predictor.predict(record) for record in records]
 
 
+DOCUMENTS = ("tertiary_workup", "referral_letter", "case_report")
+"""The generator's document types (data/priors.yaml ``reporting.documents``): full work-ups to sparse letters."""
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_one_patient_path_equals_the_batch_path(predictor: Predictor, document: str) -> None:
+    """One patient alone takes the few-rows paths (values worked one by one: data.kleene's int masks, the feature
+    helpers' Python floats); a batch of 200 takes numpy's. Each patient's whole result - probabilities, SHAP per
+    feature and finding, findings worded, prediction set, criteria elements and labels, warnings - is the same."""
+    cohort = generate_cohort(1500, seed=41, return_latents=True)
+    patients = cohort[cohort["latent_document"] == document].head(200)
+    assert len(patients) == 200
+    records = frame_records(patients[[c for c in patients.columns if not c.startswith("latent_") and c != LABEL]])
+    batch = predictor.predict_many(records, with_next_test=False)
+    for record, expected in zip(records, batch, strict=True):
+        assert predictor.predict(record, with_next_test=False) == expected
+
+
 def test_predict_many_accepts_a_cohort_frame(predictor: Predictor) -> None:
     cohort = generate_cohort(80, seed=3)  # canonical dtypes, label included (ignored); > records fast path
     from_frame = predictor.predict_many(cohort, with_next_test=False)

@@ -19,9 +19,16 @@ from typing import Literal
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
+from scipy.special import log_softmax
 
 Kind = Literal["temperature", "uniform_mix"]
+
+
+def softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
+    """``scipy.special.softmax`` - the same three array operations, so the same numbers - without its array-API
+    dispatch, which cost twice the arithmetic on one served patient (~12 against ~4 us)."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
 EPS = 1e-12
 
 

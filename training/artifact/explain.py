@@ -23,10 +23,9 @@ from typing import Any, Literal, cast
 
 import numpy as np
 import xgboost as xgb
-from scipy.special import softmax
 from sklearn.pipeline import Pipeline
 
-from mmn_ddx.training.artifact.calibration import Calibration
+from mmn_ddx.training.artifact.calibration import Calibration, softmax
 from mmn_ddx.training.artifact.shap_tables import TreeShapTable
 
 Scale = Literal["log-odds", "probability"]

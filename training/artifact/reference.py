@@ -239,7 +239,13 @@ class Reference:
     def thresholds(self, features: np.ndarray) -> np.ndarray:
         """(n,) each record's flag threshold: that of the held-out patients with about as much information."""
         recorded = (~np.isnan(features)).sum(axis=1)
-        return np.asarray(self.score_thresholds)[np.searchsorted(self.information_edges, recorded, side="left")]
+        thresholds, edges = self._threshold_arrays
+        return thresholds[np.searchsorted(edges, recorded, side="left")]
+
+    @cached_property
+    def _threshold_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """:attr:`score_thresholds` and :attr:`information_edges` as arrays, converted once rather than per call."""
+        return np.asarray(self.score_thresholds, dtype=np.float64), np.asarray(self.information_edges, dtype=np.float64)
 
     def atypical(self, records: Columns | pd.DataFrame | Sequence[Mapping[str, Any]], features: np.ndarray
                  ) -> list[list[Atypical]]:
@@ -268,7 +274,8 @@ class Reference:
         names, low, high = self._range_table
         present = [j for j, name in enumerate(names) if name in columns]
         if present and len(columns):
-            values = np.column_stack([columns.number(names[j]) for j in present])
+            # (patients, fields) in one array call (column_stack's checks cost more than the stacking on one patient)
+            values = np.array([columns.number(names[j]) for j in present]).T
             for i, k in zip(*np.nonzero((values < low[present]) | (values > high[present])), strict=True):
                 name = names[present[k]]
                 q_lo, q_hi, _, _ = self.ranges[name]
