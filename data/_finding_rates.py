@@ -8,7 +8,8 @@ probability that the value was a typical draw of category ``c`` is ``(1 - eps) t
 whatever the reporting model does with a null ("section omitted", "not done", "not written down", the
 self-masking of unremarkable values), because ``A_c`` is the same likelihood code with a one-hot table.
 Only the field's own section changes with the forcing, so only that section is recomputed, and only for
-the records where the field is null (a recorded value is the value).
+the records where the field is null (a recorded value is the value; a word written for several values, atrophy
+'present', is summed over like a null). In a :data:`FACTORED_SECTIONS` section only the field's own factor is.
 
 Which rates: the ``p`` of ``bernoulli`` fields and the ``probs`` of ``categorical`` fields outside
 :data:`COSTLY_SECTIONS`, as ``latents.resolve`` finds them (a key shared by several states is one vector).
@@ -35,10 +36,8 @@ from mmn_ddx.data.uncertainty import uncertainties
 FITTED_KINDS = {"bernoulli": "p", "categorical": "probs"}
 COSTLY_SECTIONS = ("nerve_conduction",)
 """Sections whose fields' rates are not fitted: their exact counts need the section (the nerve-count trees)
-recomputed once per category and iteration, seconds per value for 500 records. The strength section's rates
-(muscle atrophy, fasciculations, weak nerve territories where categorical) are fitted since its likelihood is
-worked out on its distinct states (``_qualitative_likelihood.strength_states``): ~1 s per value for 500
-records."""
+recomputed once per category and iteration, seconds per value for 500 records. (Recomputed so, the strength
+section took the 500-record fit from ~29 s to ~62 s; as a :data:`FACTORED_SECTIONS` section it costs ~1 s.)"""
 FACTORED_SECTIONS = ("strength",)
 """Sections whose fitted fields (muscle atrophy, fasciculations, weak nerve territories) are each one factor of
 the section's likelihood: the test is always done, no writing style silences them and no word copies them. So
