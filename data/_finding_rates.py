@@ -8,7 +8,8 @@ probability that the value was a typical draw of category ``c`` is ``(1 - eps) t
 whatever the reporting model does with a null ("section omitted", "not done", "not written down", the
 self-masking of unremarkable values), because ``A_c`` is the same likelihood code with a one-hot table.
 Only the field's own section changes with the forcing, so only that section is recomputed, and only for
-the records where the field is null (a recorded value is the value).
+the records where the field is null (a recorded value is the value; a word written for several values, atrophy
+'present', is summed over like a null). In a :data:`FACTORED_SECTIONS` section only the field's own factor is.
 
 Which rates: the ``p`` of ``bernoulli`` fields and the ``probs`` of ``categorical`` fields outside
 :data:`COSTLY_SECTIONS`, as ``latents.resolve`` finds them (a key shared by several states is one vector).
@@ -25,18 +26,22 @@ import numpy as np
 from scipy import sparse
 
 from mmn_ddx.data._latent_weights import resolved_slot
-from mmn_ddx.data.cohort_model import CohortModel
+from mmn_ddx.data.cohort_model import CohortModel, Section
 from mmn_ddx.data.contract import DIAGNOSES, fields
 from mmn_ddx.data.distributions import TINY, Categorical
-from mmn_ddx.data.exact_posterior import log_section_likelihoods
+from mmn_ddx.data.exact_posterior import _field_term, log_section_likelihoods
 from mmn_ddx.data.latents import STAGE_KEYS, FullGrid, ReducedGrid, atypical_rate, parameters_in_use
 from mmn_ddx.data.uncertainty import uncertainties
 
 FITTED_KINDS = {"bernoulli": "p", "categorical": "probs"}
-COSTLY_SECTIONS = ("strength", "nerve_conduction")
-"""Sections whose fields' rates are not fitted: their exact counts need the section (the MRC grades on the
-full latent grid, the nerve-count trees) recomputed once per category and iteration, seconds per value for
-500 records, which would break the one-minute budget of ``world fit``."""
+COSTLY_SECTIONS = ("nerve_conduction",)
+"""Sections whose fields' rates are not fitted: their exact counts need the section (the nerve-count trees)
+recomputed once per category and iteration, seconds per value for 500 records. (Recomputed so, the strength
+section took the 500-record fit from ~29 s to ~62 s; as a :data:`FACTORED_SECTIONS` section it costs ~1 s.)"""
+FACTORED_SECTIONS = ("strength",)
+"""Sections whose fitted fields (muscle atrophy, fasciculations, weak nerve territories) are each one factor of
+the section's likelihood: the test is always done, no writing style silences them and no word copies them. So
+``A_c`` needs only the field's own term, not the section (the MRC grades) again (:func:`_factored_shares`)."""
 Parts = tuple[np.ndarray, np.ndarray | None]
 """A log-likelihood as its (n, R) reduced-grid part and its (n, G) full-grid part (None if none)."""
 _FIT_KEY = "world-fit"
@@ -144,7 +149,9 @@ def posterior_rates(vectors: list[FindingVector], model: CohortModel, codes: dic
                     terms: dict[tuple[str, ...], Parts], responsibility: np.ndarray,
                     full: FullGrid) -> Iterator[tuple[FindingVector, np.ndarray]]:
     """Each vector with its (n, K) per-record posterior probability that the record's value was a typical
-    draw of each category from this vector (the expected complete-data counts, record by record).
+    draw of each category from this vector (the expected complete-data counts, record by record). A null,
+    and a written value that is none of the categories (muscle atrophy 'present': mild or marked, written
+    without its grade), are shared among the categories by the forced likelihoods ``A_c``.
 
     ``terms``: each fitted section's log-likelihood parts under ``model``; ``responsibility``: (n, G)
     posterior over the full latent states. Sections on the reduced grid are worked on the reduced grid.
@@ -158,11 +165,13 @@ def posterior_rates(vectors: list[FindingVector], model: CohortModel, codes: dic
         dist = model.dists[name]
         assert isinstance(dist, Categorical)
         value = codes[name]
-        null = np.isnan(value)
+        values = {int(c) for v in mine for c in v.codes}
         uses = np.stack([v.states for v in mine], axis=1).astype(float)             # (R, V)
         share = on_reduced @ uses                                                   # (n, V) P(state uses v | record)
-        forced = _forced_shares(model, name, {int(c) for v in mine for c in v.codes}, codes, null,
-                                terms[section_of[name]], responsibility, on_reduced, to_reduced) if null.any() else {}
+        # a null, or a word several values write ('present' atrophy), of a record whose states use a vector
+        null = ~np.isin(value, list(values)) & (share.sum(axis=1) > 0)
+        forced = _forced_shares(model, name, values, codes, null, terms[section_of[name]], responsibility,
+                                on_reduced, to_reduced) if null.any() else {}
         for j, vector in enumerate(mine):
             theta = vector.values()
             table = dist.table[np.flatnonzero(vector.states)[0], vector.codes]
@@ -179,26 +188,89 @@ def _forced_shares(model: CohortModel, name: str, values: set[int], codes: dict[
                    term: Parts, responsibility: np.ndarray, on_reduced: np.ndarray,
                    to_reduced: sparse.csr_array) -> dict[int, np.ndarray]:
     """For each value code c: (rows, R) sum over the full states of each reduced state of resp A_c / L, the
-    section recomputed with the field forced to c, for the given rows (those where the field is null)."""
+    section recomputed with the field forced to c (only the field's factor in a :data:`FACTORED_SECTIONS`
+    section), for the given rows (those where the field is null or a word of several values)."""
     sub = {k: v[rows] for k, v in codes.items()}
-    section = next(s for s in model.sections if name in s.fields).fields
+    section = next(s for s in model.sections if name in s.fields)
     base = (term[0][rows], None if term[1] is None else term[1][rows])
     table = model.dists[name].table  # type: ignore[attr-defined]
     spared = int(np.argmax(table.min(axis=0))) if values >= set(range(table.shape[1])) else None
+    forced = sorted(values - {spared})
+    if section.name in FACTORED_SECTIONS:
+        ratios = _factored_shares(model, name, forced, sub, section, on_full_grid(base, model.full))
+    else:
+        ratios = _recomputed_shares(model, name, forced, sub, section, base)
     out = {}
-    for code in sorted(values - {spared}):
-        forced = log_section_likelihoods(_forced(model, name, code), sub, section)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if forced[1] is None and base[1] is None:  # the whole section on the reduced grid
-                ratio = np.exp(forced[0] - base[0])
-                out[code] = np.where(on_reduced[rows] > 0, on_reduced[rows] * np.nan_to_num(ratio), 0.0)
-                continue
-            ratio = np.exp(on_full_grid(forced, model.full) - on_full_grid(base, model.full))
-        weighted = np.where(responsibility[rows] > 0, responsibility[rows] * np.nan_to_num(ratio), 0.0)
+    for code, ratio in ratios.items():
+        if ratio.shape[1] == len(model.reduced):  # the whole section on the reduced grid
+            out[code] = np.where(on_reduced[rows] > 0, on_reduced[rows] * ratio, 0.0)
+            continue
+        weighted = np.where(responsibility[rows] > 0, responsibility[rows] * ratio, 0.0)
         out[code] = _summed(weighted, to_reduced)
     if spared is not None:  # sum_c table_c A_c = L: the last value's share is what the others leave
         rest = sum(table[None, :, c] * out[c] for c in out)
         out[spared] = np.maximum(on_reduced[rows] - rest, 0.0) / table[None, :, spared]
+    return out
+
+
+def _recomputed_shares(model: CohortModel, name: str, values: list[int], codes: dict[str, np.ndarray],
+                       section: Section, base: Parts) -> dict[int, np.ndarray]:
+    """For each value code c: ``A_c / L`` with the section recomputed with the field forced to c, on the
+    reduced grid (rows, R) where the whole section lives there, else on the full grid (rows, G)."""
+    out = {}
+    for code in values:
+        forced = log_section_likelihoods(_forced(model, name, code), codes, section.fields)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if forced[1] is None and base[1] is None:
+                out[code] = np.nan_to_num(np.exp(forced[0] - base[0]))
+            else:
+                out[code] = np.nan_to_num(np.exp(on_full_grid(forced, model.full) - on_full_grid(base, model.full)))
+    return out
+
+
+def factored_term(model: CohortModel, start: CohortModel, codes: dict[str, np.ndarray], section: tuple[str, ...],
+                  term: Parts, moved: set[str]) -> Parts:
+    """A :data:`FACTORED_SECTIONS` section's log-likelihood under ``model`` from its ``term`` under ``start``, the
+    two differing only in the tables of the ``moved`` fields: each of them is one factor of the section's
+    likelihood wherever something in the section is written (the section was reported), so their log factors
+    are swapped; the rows with nothing written, where the section may have been omitted, are recomputed (they
+    share one record, so this is cheap). Exact, and it spares the MRC grades' sums at every refresh."""
+    ctx = {"age": codes["age_at_onset_years"]}
+    reduced = term[0] + sum((_field_term(model, f, codes[f], ctx) - _field_term(start, f, codes[f], ctx)
+                             for f in sorted(moved)), np.zeros_like(term[0]))
+    full = None if term[1] is None else term[1].copy()
+    unseen = ~np.logical_or.reduce([~np.isnan(codes[f]) for f in section])
+    if unseen.any():
+        again = log_section_likelihoods(model, {k: v[unseen] for k, v in codes.items()}, section)
+        reduced[unseen] = again[0]
+        if full is not None:
+            full[unseen] = 0.0 if again[1] is None else again[1]
+        elif again[1] is not None:  # pragma: no cover - a section is on the full grid for every row or none
+            raise ValueError(f"{section}: on the full grid for some rows only")
+    return reduced, full
+
+
+def _factored_shares(model: CohortModel, name: str, values: list[int], codes: dict[str, np.ndarray], section: Section,
+                     log_lik: np.ndarray) -> dict[int, np.ndarray]:
+    """For each value code c: (rows, G) ``A_c / L`` of a field that is one factor ``T`` of its section.
+
+    The section's likelihood is ``L = P(reported) T X + P(not reported)`` (the last only for a record with
+    nothing written in the section), ``X`` the rest of the section summed over its writing styles, so with
+    the field forced to c: ``A_c / L = r + q (1 - r)``, where ``r = T_c / T`` and ``q`` the record's
+    posterior probability that the section was not reported, given the state. ``log_lik``: (rows, G) log L.
+    """
+    ctx = {"age": codes["age_at_onset_years"]}
+    index = model.full.reduced_index
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_t = _field_term(model, name, codes[name], ctx)
+        q = np.zeros_like(log_lik)
+        if not section.always_reported:
+            unseen = ~np.logical_or.reduce([~np.isnan(codes[f]) for f in section.fields])
+            q[unseen] = np.exp(section.log_not_report[index][None, :] - log_lik[unseen])
+        out = {}
+        for code in values:
+            r = np.nan_to_num(np.exp(_field_term(_forced(model, name, code), name, codes[name], ctx) - log_t))[:, index]
+            out[code] = np.clip(r + q * (1.0 - r), 0.0, None)
     return out
 
 

@@ -7,19 +7,19 @@ What is fitted:
   the weakness-pattern weights (per phenotype/stage key where ``priors.yaml`` resolves them);
 * **the findings' Bernoulli and categorical rates** (``data/_finding_rates.py``): each ``p`` of a
   ``bernoulli`` field and each ``probs`` of a ``categorical`` field, per diagnosis/phenotype/stage key, in
-  the history, reflexes, sensory examination, EMG, laboratory, imaging and treatment sections;
+  the history, strength (muscle atrophy, fasciculations, weak nerve territories where categorical),
+  reflexes, sensory examination, EMG, laboratory, imaging and treatment sections;
 * **the continuous findings** (``data/_continuous_findings.py``): the age at onset's mean and sd, the CSF
   protein's and cells' median and sigma (and the protein's age slope), the anti-GM1 ratio's ``p_positive`` and
   its components' medians and sigmas, the symptom duration's median per stage and its sigma, per
   diagnosis/phenotype/stage key.
 
 What is *not* fitted, and keeps the prior world's value (:data:`NOT_FITTED`, the report says the same):
-the rates of the strength and nerve-conduction sections (exact, but each step would recompute the MRC
-grades on the full grid and the nerve-count trees once per value: over the one-minute budget), the
-binomial nerve-count rates (their expected counts need the expected number of nerves at risk, itself
-summed over unrecorded parent counts: not done), the rate of a finding conditional on another (UMN signs
-given the reflexes), the Poisson means of the strength section, the reporting model, the MRC tables and the
-atypical rates.
+the rate of the nerve-conduction section (exact, but each step would recompute the nerve-count trees once
+per value: over the one-minute budget), the binomial nerve-count rates (their expected counts need the
+expected number of nerves at risk, itself summed over unrecorded parent counts: not done), the rate of a
+finding conditional on another (UMN signs given the reflexes), the Poisson means of the weak nerve
+territories, the reporting model, the MRC tables and the atypical rates.
 
 How: EM over the latent states and the findings' unrecorded values, with conjugate priors.
 
@@ -77,9 +77,11 @@ from scipy.stats import norm as normal_distribution
 from mmn_ddx.data import _continuous_findings as continuous_findings
 from mmn_ddx.data._continuous_findings import ContinuousParameter, continuous_models, continuous_parameters
 from mmn_ddx.data._finding_rates import (
+    FACTORED_SECTIONS,
     FindingVector,
     Parts,
     current_model,
+    factored_term,
     finding_vectors,
     on_full_grid,
     on_reduced_grid,
@@ -103,19 +105,19 @@ small fraction of their intervals."""
 INTERVAL = 0.90
 FITTED = ("document mix", "phenotype weights", "stage weights", "onset weights", "severity weights",
           "weakness-pattern weights",
-          "finding rates (Bernoulli p, category probs) of the history, reflexes, sensory examination, EMG, "
-          "laboratory, imaging and treatment sections",
+          "finding rates (Bernoulli p, category probs) of the history, strength (muscle atrophy, fasciculations, "
+          "weak nerve territories where categorical), reflexes, sensory examination, EMG, laboratory, imaging and "
+          "treatment sections",
           "continuous findings: age at onset (mean, sd), symptom duration (median per stage, sigma), CSF protein "
           "(median, sigma, age slope), CSF cells (median, sigma), anti-GM1 ratio (p_positive, each component's "
           "median and sigma)")
 NOT_FITTED = (
-    "finding rates of the strength and nerve-conduction sections (muscle atrophy, fasciculations, weak nerve "
-    "territories, sensory nerves normal across a block): exact, but each step would recompute the MRC grades "
-    "and nerve-count trees per value, over the one-minute budget",
+    "finding rate of the nerve-conduction section (sensory nerves normal across a block): exact, but each step "
+    "would recompute the nerve-count trees per value, over the one-minute budget",
     "binomial nerve-count rates: their expected counts need the expected nerves at risk, summed over "
     "unrecorded parent counts (not done)",
     "conditional rates (upper motor neuron signs given the reflexes)",
-    "Poisson means of the strength section (weak nerve territories): not done",
+    "Poisson means of the weak nerve territories (MMN, MADSAM): not done",
     "reporting model (section report rates, test rates, record rates, unremarkable factors, writing styles)",
     "MRC grade tables and p_weak per region",
     "atypical rates and class prior presets",
@@ -262,6 +264,8 @@ class _Likelihood:
             moving = {f for section in self.sections for f in section}
             self.fixed = on_full_grid(log_section_likelihoods(self.model, self.codes, set(fields()) - moving),
                                       self.model.full)
+            factored = [s.fields for s in self.model.sections if s.name in FACTORED_SECTIONS]
+            self.start = {s: log_section_likelihoods(self.model, self.codes, s) for s in self.sections if s in factored}
         self.terms: dict[tuple[str, ...], Parts] = {}
 
     def __call__(self, parameters: dict[str, Any]) -> np.ndarray:
@@ -270,9 +274,16 @@ class _Likelihood:
             self.model = current_model(self.prior_model, parameters, self.findings)
             if self.continuous:
                 self.model = continuous_models(self.model, parameters, self.continuous)
-            self.terms = {s: log_section_likelihoods(self.model, self.codes, s) for s in self.sections}
+            self.terms = {s: self._section_term(s) for s in self.sections}
         return self.fixed + sum((on_full_grid(t, self.model.full) for t in self.terms.values()),
                                 np.zeros_like(self.fixed))
+
+    def _section_term(self, section: tuple[str, ...]) -> Parts:
+        """One moving section's log-likelihood under the current model (a factored one from its start)."""
+        if section not in self.start:
+            return log_section_likelihoods(self.model, self.codes, section)
+        moved = {v.field for v in self.findings} & set(section)
+        return factored_term(self.model, self.prior_model, self.codes, section, self.start[section], moved)
 
     def on_reduced(self, responsibility: np.ndarray) -> np.ndarray:
         """(n, G) posterior over the full states -> (n, R) over the reduced states."""
