@@ -28,6 +28,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from mmn_ddx.data import SMALL, Columns, Tri, all_of, any_of, fields, read_frame, read_records
 
+_NAN = float("nan")
+
 Features = dict[str, np.ndarray]
 """Output column name -> float64 array, in output order."""
 
@@ -145,9 +147,6 @@ def above(values: np.ndarray, threshold: float) -> np.ndarray:
     if values.ndim == 1 and len(values) <= SMALL:
         return np.array([_NAN if v != v else float(v > threshold) for v in values.tolist()])
     return flag(values > threshold, ~np.isnan(values))
-
-
-_NAN = float("nan")
 
 
 def kleene_or(*flags: np.ndarray) -> np.ndarray:

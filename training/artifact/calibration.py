@@ -29,6 +29,8 @@ def softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
     dispatch, which cost twice the arithmetic on one served patient (~12 against ~4 us)."""
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
+
+
 EPS = 1e-12
 
 
