@@ -285,10 +285,14 @@ Known = Mapping[str, float] | None
 def record_value(record: Mapping[str, Any], name: str) -> Any:
     """The value of ``name``, or None when not recorded (missing, None, NaN, pd.NA)."""
     value = record.get(name)
-    kind = type(value)  # plain values first: a batch words ~10 of them per patient
+    if value is None:  # the commonest value of a served record (validated: null is None), then plain values
+        return None
+    kind = type(value)
     if kind is str or kind is int or kind is bool:
         return value
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if kind is float:
+        return None if math.isnan(value) else value
+    if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     return value.item() if isinstance(value, np.generic) else value
 

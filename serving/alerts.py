@@ -51,7 +51,9 @@ def _positions(columns: tuple[str, ...], names: frozenset[str]) -> list[int]:
     return [j for j, name in enumerate(columns) if name in names]
 
 
+@cache
 def little_information(recorded: int, total: int, motor_ncs_done: bool) -> Warning | None:
+    """Made once per count (like :data:`SYNTHETIC`, a frozen warning of plain strings is shared by the results)."""
     if not lacks_information(recorded, total, motor_ncs_done):
         return None
     few = bool(few_recorded(recorded, total))
@@ -65,7 +67,9 @@ def out_of_distribution(facts: Sequence[Atypical]) -> Warning | None:
     return Warning(code=OOD_CODE, message=wording.messages.out_of_distribution(facts))
 
 
+@cache
 def criteria_disagree(agrees: bool | None, label: str, predicted: str) -> Warning | None:
+    """Made once per pair of labels (shared, as :func:`little_information`)."""
     if agrees is not False:
         return None
     return Warning(code=DISAGREE_CODE, message=wording.messages.criteria_disagree(label, predicted))

@@ -16,7 +16,7 @@ import pandas as pd
 from mmn_ddx.data import DIAGNOSES, ID_FIELD
 from mmn_ddx.serving import alerts, explanation
 from mmn_ddx.serving.predictor import Predictor, Scored
-from mmn_ddx.serving.wording import describe_finding, directions, joined
+from mmn_ddx.serving.wording import directions, joined
 from mmn_ddx.serving.wording.findings import READS_FEATURES
 
 TOP_FINDINGS = 3
@@ -77,13 +77,14 @@ def _top_findings(predictor: Predictor, scored: Scored, order: np.ndarray) -> li
     features = scored.attribution.feature_values
     out = []
     reads_features = [group in READS_FEATURES for group in fmap.groups]
+    describers, mode = fmap.describers, fmap.mode
     for i, top in enumerate(order.tolist()):
         # the model input by name as a plain dict (derived findings read ~25 of its ~110 values twice), made
         # only for a patient with such a finding among the top ones: the others' describers ignore it
         record = scored.columns.row(i)
         known = fmap.known(features[i]) if any(reads_features[g] for g in top) else None
         out.append(SEPARATOR.join(
-            joined(describe_finding(fmap.groups[g], record, fmap.mode, known), moves[i * k + j])
+            joined(describers[g](record, mode, known), moves[i * k + j])
             for j, g in enumerate(top)))
     return out
 

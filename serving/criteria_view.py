@@ -153,9 +153,20 @@ def _unassessable(set_id: str, k: int, nulls: int) -> CriterionElement:
     return _element(element.id, _ELEMENTS[set_id][k][2].description, element.fields, 2, absent)
 
 
-def _named(bits: int) -> list[str]:
-    """The fields of some null bits, sorted by name."""
-    return sorted(name for name, bit in _FIELD_BITS.items() if bits & bit)
+_VERDICT_FIELDS = {c.id: tuple(sorted((f, _FIELD_BITS[f]) for f in {f for e in c.elements if e.used_in_verdict
+                                                                   for f in e.fields})) for c in CRITERIA_SETS}
+"""Per set, the fields its verdict reads, by name, with their bits: the only fields its ``missing`` can name."""
+_LAYOUT = {c.id: tuple(zip(_ELEMENTS[c.id], _FIELD_MASKS[c.id], (e.used_in_verdict for e in c.elements),
+                           range(len(c.elements)), strict=True)) for c in CRITERIA_SETS}
+"""Per set and element: its entries by status code, its fields' bits, whether the verdict reads it, its position
+(what :func:`_set_verdict` reads per element, zipped once rather than per patient)."""
+
+
+@lru_cache(maxsize=4096)
+def _named(set_id: str, bits: int) -> tuple[str, ...]:
+    """The fields of some null bits of a set's verdict, sorted by name: made once per pattern of null fields, which
+    recur (a test not done), like :func:`_unassessable`; a tuple, so the cached value cannot be changed."""
+    return tuple(name for name, bit in _VERDICT_FIELDS[set_id] if bits & bit)
 
 
 def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: int) -> dict[str, Any]:
@@ -163,17 +174,17 @@ def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: int
     variant, verdict = key.split(": ") if ": " in key else (None, key)
     elements, missing = [], 0
     codes = batch.statuses[criteria.id][:, i].tolist()  # plain ints: read once per element below
-    for k, (element, entries, fields, code) in enumerate(zip(criteria.elements, _ELEMENTS[criteria.id],
-                                                             _FIELD_MASKS[criteria.id], codes, strict=True)):
+    for (entries, fields, used, k), code in zip(_LAYOUT[criteria.id], codes, strict=True):
         if code != 2:
             elements.append(entries[code])
             continue
-        if element.used_in_verdict:
-            missing |= nulls & fields
-        elements.append(_unassessable(criteria.id, k, nulls & fields))
+        absent = nulls & fields
+        if used:
+            missing |= absent
+        elements.append(_unassessable(criteria.id, k, absent) if absent else entries[2])
     return {"criteria": criteria.title, "verdict": verdict, "variant": variant,
             "maps_to": maps_to(criteria.id, verdict, variant), "elements": elements,
-            "missing_fields": _named(missing) if _could_change(batch, criteria, key, i) else []}
+            "missing_fields": list(_named(criteria.id, missing)) if _could_change(batch, criteria, key, i) else []}
 
 
 def _could_change(batch: CriteriaBatch, criteria: CriteriaSet, key: str, i: int) -> bool:

@@ -171,8 +171,9 @@ class Predictor:
             manifest_digest=self.bundle.manifest_digest,
         )
 
-    @property
+    @cached_property
     def synthetic(self) -> bool:
+        """Whether the model learned from synthetic patients (its metadata is frozen: read once, as :attr:`audit`)."""
         return str(getattr(self.bundle.metadata, "training_data_source", SYNTHETIC_SOURCE)).startswith(SYNTHETIC_SOURCE)
 
     # --- public API ---------------------------------------------------------------------------------

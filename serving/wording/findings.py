@@ -38,6 +38,12 @@ def _from_features(describe: Callable[[Record, Known], str]) -> Describe:
     return words
 
 
+def _reads_features(describe: Describe) -> Describe:
+    """For a finding worded from the features that also needs the mode (record completeness)."""
+    _FEATURE_DESCRIBERS.append(describe)
+    return describe
+
+
 DESCRIBERS: dict[str, Describe] = {
     "age_sex": _modeless(c.age_sex),
     "course": _modeless(c.course),
@@ -62,7 +68,7 @@ DESCRIBERS: dict[str, Describe] = {
     "paraprotein": _modeless(i.paraprotein),
     "nerve_imaging": _modeless(i.nerve_imaging),
     "treatment_response": _modeless(i.treatment_response),
-    "record_completeness": lambda record, mode, features: i.record_completeness(record, mode),
+    "record_completeness": _reads_features(i.record_completeness),
 }
 """Finding group (:data:`features.findings.FINDING_GROUPS`) -> its describer; a test keeps the keys equal."""
 READS_FEATURES: frozenset[str] = frozenset(g for g, describe in DESCRIBERS.items() if describe in _FEATURE_DESCRIBERS)

@@ -46,18 +46,26 @@ def direction(contributions: Sequence[float], predicted: int, neutral: float = N
     return _direction(_effect(own, neutral), values[other] >= neutral, predicted, other)
 
 
-def directions(contributions: np.ndarray, predicted: np.ndarray, neutral: float = NEUTRAL["log-odds"]) -> list[str]:
+def directions(contributions: np.ndarray, predicted: np.ndarray | int, neutral: float = NEUTRAL["log-odds"]
+               ) -> list[str]:
     """:func:`direction` of many findings at once: ``contributions`` (findings, classes), ``predicted``
-    (findings,), e.g. every patient's top findings of a batch (the same words, a test holds it)."""
-    rows = np.arange(len(contributions))
-    own = contributions[rows, predicted]
+    (findings,), e.g. every patient's top findings of a batch (the same words, a test holds it), or one class
+    for every finding (one patient's explanation: a column, not a gather per finding, ~14 -> ~8 us)."""
     others = contributions.astype(np.float64, copy=True)
-    others[rows, predicted] = -np.inf
+    if isinstance(predicted, int):
+        own = contributions[:, predicted]
+        others[:, predicted] = -np.inf
+        classes = [predicted] * len(contributions)
+    else:
+        rows = np.arange(len(contributions))
+        own = contributions[rows, predicted]
+        others[rows, predicted] = -np.inf
+        classes = np.asarray(predicted).tolist()
     other = others.argmax(axis=1)  # the first largest, as ``max`` picks it
-    raises_other = others[rows, other] >= neutral
+    raises_other = others.max(axis=1) >= neutral
     effect = np.where(own >= neutral, _RAISES, np.where(own <= -neutral, _LOWERS, _NEITHER))
-    return [_direction(*key) for key in zip(effect.tolist(), raises_other.tolist(), np.asarray(predicted).tolist(),
-                                            other.tolist(), strict=True)]
+    return [_direction(*key)
+            for key in zip(effect.tolist(), raises_other.tolist(), classes, other.tolist(), strict=True)]
 
 
 _RAISES, _LOWERS, _NEITHER = 0, 1, 2
