@@ -52,7 +52,8 @@ def directions(contributions: np.ndarray, predicted: np.ndarray | int, neutral: 
     (findings,), e.g. every patient's top findings of a batch (the same words, a test holds it), or one class
     for every finding (one patient's explanation: a column, not a gather per finding, ~14 -> ~8 us)."""
     others = contributions.astype(np.float64, copy=True)
-    if isinstance(predicted, int):
+    if isinstance(predicted, (int, np.integer)):  # a numpy integer too: np.asarray(it).tolist() is no list
+        predicted = int(predicted)
         own = contributions[:, predicted]
         others[:, predicted] = -np.inf
         classes = [predicted] * len(contributions)

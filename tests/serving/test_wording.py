@@ -234,6 +234,7 @@ def test_directions_of_many_findings_equal_one_direction_each() -> None:
     expected = [messages.direction(c, int(p), neutral) for c, p in zip(contributions, predicted, strict=True)]
     assert messages.directions(contributions, predicted, neutral) == expected
     for k in range(4):  # one class for every finding (one patient's explanation) words them the same
-        assert messages.directions(contributions, k, neutral) == [messages.direction(c, k, neutral)
-                                                                  for c in contributions]
+        expected_k = [messages.direction(c, k, neutral) for c in contributions]
+        assert messages.directions(contributions, k, neutral) == expected_k
+        assert messages.directions(contributions, np.int64(k), neutral) == expected_k
     assert {"little effect", "towards MMN", "away from MMN", "away from MMN, towards MND"} <= set(expected)
