@@ -190,6 +190,15 @@ def interval(values: list[float]) -> dict[str, float]:
     return {"mean": round(mean, 4), "low": round(mean - half, 4), "high": round(mean + half, 4), "n": len(a)}
 
 
+TEST_SEED_OFFSET = 99
+"""The reality test cohort's seed is the reality world's seed + this (``world_fit_gap.py`` uses the same)."""
+
+
+def cohort_seed(seed: int, n: int, rep: int) -> int:
+    """The seed of repetition ``rep``'s labelled cohort of ``n`` reality patients (reality seed ``seed``)."""
+    return seed + 1000 * n + rep
+
+
 @dataclass
 class TestSet:
     cohort: pd.DataFrame
@@ -203,7 +212,7 @@ class TestSet:
 def one_repetition(config: Config, reality: World, test: TestSet, literature_probs: np.ndarray, n: int, rep: int,
                    fitter: Fitter | None, literature: World) -> dict[str, Any]:
     """One labelled cohort of ``n`` reality patients and what each way of using it reaches on the test set."""
-    seed = config.seed + 1000 * n + rep
+    seed = cohort_seed(config.seed, n, rep)
     cohort = generate_cohort(n, seed=seed, world=reality)
     row: dict[str, Any] = {"n": n, "rep": rep,
                            "literature_world_model": test.ratio(literature_probs),
@@ -286,7 +295,7 @@ def run(config: Config, fitter: Fitter | None, results: Path = RESULTS) -> dict[
     start, load_before = time.perf_counter(), os.getloadavg()
     literature = load_world()
     reality = reality_world(config.seed)
-    test_cohort = generate_cohort(config.n_test, seed=config.seed + 99, world=reality)
+    test_cohort = generate_cohort(config.n_test, seed=config.seed + TEST_SEED_OFFSET, world=reality)
     y = codes(test_cohort)
     test = TestSet(test_cohort, y, log_loss(posterior(test_cohort, exclude=EXCLUDED, world=reality), y))
     literature_model = synthetic_model(draw_worlds(DEFAULT_WORLDS, seed=config.seed + 5), config.n_synthetic,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from parameter_groups import NOT_FITTED_GROUPS, with_groups_from
-from real_cohort_learning import EXCLUDED, MODE, codes, interval, reality_world
+from real_cohort_learning import EXCLUDED, MODE, TEST_SEED_OFFSET, codes, cohort_seed, interval, reality_world
 from timing import machine, write_results
 
 from mmn_ddx.data import World, fit_world, generate_cohort, load_world, posterior
@@ -30,15 +30,6 @@ from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.artifact.metadata import code_version
 
 RESULTS = Path(__file__).resolve().parent / "results" / "world_fit_gap.json"
-TEST_OFFSET = 99
-"""The test cohort's seed is the reality seed + 99, as in ``real_cohort_learning`` (fewer patients here)."""
-
-
-def cohort_seed(seed: int, n: int, rep: int) -> int:
-    """The labelled cohort's seed in ``real_cohort_learning.one_repetition``."""
-    return seed + 1000 * n + rep
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="labelled reality patients per cohort")
@@ -50,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     start, load_before = time.perf_counter(), os.getloadavg()
     reality = reality_world(args.seed)
-    test = generate_cohort(args.n_test, seed=args.seed + TEST_OFFSET, world=reality)
+    test = generate_cohort(args.n_test, seed=args.seed + TEST_SEED_OFFSET, world=reality)
     y = codes(test)
     ceiling = log_loss(posterior(test, exclude=EXCLUDED, world=reality), y)
 
