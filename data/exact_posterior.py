@@ -140,7 +140,7 @@ def _log_state_parts(model: CohortModel, x: dict[str, np.ndarray],
                      excluded: set[str]) -> tuple[np.ndarray, np.ndarray | None]:
     """The (n, R) part of the log-likelihood on the reduced grid and the (n, G) part on the full grid (None
     when no section needed it): their sum, the reduced part expanded, is :func:`_log_state_chunk`."""
-    ctx = {"age": x["age_at_onset_years"]}
+    ctx = _context(x)
     index = model.full.reduced_index
     reduced = np.zeros((len(ctx["age"]), len(model.reduced)))
     full: np.ndarray | None = None
@@ -150,11 +150,10 @@ def _log_state_parts(model: CohortModel, x: dict[str, np.ndarray],
             continue
         within, on_full = _styled_section_log_lik(model, section, names, x, ctx)
         if not section.always_reported:  # e.g. the history: no mixture over omitting it
-            any_observed = np.logical_or.reduce([~np.isnan(x[f]) for f in names])[:, None]
             log_report, log_not_report = ((section.log_report[index], section.log_not_report[index]) if on_full
                                           else (section.log_report, section.log_not_report))
             within = log_report[None, :] + within
-            unseen = ~any_observed[:, 0]  # rows with a record in the section were reported: nothing to add
+            unseen = _nothing_written(x, names)  # rows with a record in the section were reported: nothing to add
             within[unseen] = np.logaddexp(within[unseen], log_not_report[None, :])
         if on_full:  # the MRC grades live on the full grid
             full = within if full is None else full + within
@@ -452,6 +451,19 @@ def _rows(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarr
     return {k: v[rows] for k, v in arrays.items()}
 
 
+def _context(x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What a distribution may condition on besides the latent state: the age at onset (the CSF protein's slope)."""
+    return {"age": x["age_at_onset_years"]}
+
+
+def _nothing_written(x: dict[str, np.ndarray], names: Iterable[str]) -> np.ndarray:
+    """Per row, whether no field of ``names`` is recorded: the section or test may then have been omitted."""
+    written = np.zeros(len(x["age_at_onset_years"]), dtype=bool)
+    for name in names:
+        written |= ~np.isnan(x[name])
+    return ~written
+
+
 def _below_rows(below: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
                 rows: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The sub-count tables of :func:`_count_group` for some rows (their second axis; the shift's first)."""
@@ -532,9 +544,7 @@ def _block_log_lik(model: CohortModel, log_done: np.ndarray, log_not_done: np.nd
                    x: dict[str, np.ndarray], ctx: dict[str, np.ndarray]) -> np.ndarray:
     """(n, R) log-likelihood of one test block: done (fields recorded or not) or not done at all."""
     n = len(ctx["age"])
-    any_observed = np.zeros(n, dtype=bool)
-    for name in names:
-        any_observed |= ~np.isnan(x[name])
+    any_observed = ~_nothing_written(x, names)
     done = np.broadcast_to(log_done[None, :], (n, len(log_done))).copy()
     roots = {model.dists[c].n_from for c in names if isinstance(model.dists.get(c), Binomial)}  # type: ignore[attr-defined]
     if BLOCK_FLAG in names:  # the flag is summed with the block counts it depends on
