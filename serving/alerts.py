@@ -35,20 +35,32 @@ def recorded_counts(nulls: np.ndarray, columns: Sequence[str], mode: str) -> tup
 
     ``nulls`` is the (patients, fields) null mask of the canonical frame, ``columns`` its field names.
     """
-    keep = _positions(tuple(columns), frozenset(optional_fields(mode)))
+    keep = _optional_positions(tuple(columns), mode)
     return (~nulls[:, keep]).sum(axis=1), len(keep)
 
 
 def motor_ncs_recorded(nulls: np.ndarray, columns: Sequence[str]) -> np.ndarray:
     """Per patient: any result of the motor conduction study is recorded (:data:`MOTOR_NCS_FIELDS`)."""
-    keep = _positions(tuple(columns), frozenset(MOTOR_NCS_FIELDS))
+    keep = _positions(tuple(columns), _MOTOR_NCS)
     return np.asarray(~nulls[:, keep].all(axis=1), dtype=bool)
 
 
+_MOTOR_NCS = frozenset(MOTOR_NCS_FIELDS)
+
+
 @cache
-def _positions(columns: tuple[str, ...], names: frozenset[str]) -> list[int]:
-    """Positions of ``names`` among ``columns`` (found once per layout: every prediction asks the same)."""
-    return [j for j, name in enumerate(columns) if name in names]
+def _optional_positions(columns: tuple[str, ...], mode: str) -> np.ndarray:
+    """:func:`_positions` of the optional fields of ``mode`` (their set made once per mode and layout, not per call)."""
+    return _positions(columns, frozenset(optional_fields(mode)))
+
+
+@cache
+def _positions(columns: tuple[str, ...], names: frozenset[str]) -> np.ndarray:
+    """Positions of ``names`` among ``columns`` (found once per layout: every prediction asks the same), as a
+    read-only index array (numpy converts a list on every indexing)."""
+    positions = np.array([j for j, name in enumerate(columns) if name in names], dtype=np.intp)
+    positions.flags.writeable = False
+    return positions
 
 
 @cache

@@ -32,7 +32,7 @@ from mmn_ddx.features.criteria import (
     Evaluation,
     Status,
     evaluate_readings,
-    first_met,
+    first_met_codes,
     maps_to,
 )
 from mmn_ddx.serving.result import CriteriaSummary, CriterionElement
@@ -52,8 +52,9 @@ class CriteriaBatch:
     evaluation: Evaluation
     statuses: dict[str, np.ndarray]
     """Criteria set (or "rule_based") -> status codes (elements in the set's order, or cascade steps; patients)."""
-    undecided: dict[str, dict[str, np.ndarray]]
-    """Criteria set -> category -> True where the category is Unknown (so the verdict could still change)."""
+    categories: dict[str, tuple[tuple[str, ...], np.ndarray]]
+    """Criteria set -> its category keys (highest first) and their status codes (categories, patients): where a
+    category is Unknown (code 2), the verdict could still change."""
     nulls: np.ndarray
     """(patients, :data:`CRITERIA_FIELDS`): True where null (every field an element reads)."""
     verdicts: dict[str, np.ndarray]
@@ -79,14 +80,14 @@ def evaluate(data: Columns | pd.DataFrame | Sequence[Mapping[str, Any]]) -> Crit
                          *(value for by_key in categories for value in by_key.values())])[:, rows]
     blocks = _blocks(codes, [*_ROWS.values(), *(len(by_key) for by_key in categories)])
     statuses = dict(zip(_ROWS, blocks, strict=False))  # then the categories' blocks
-    undecided = {c.id: dict(zip(by_key, block == 2, strict=True))
-                 for c, by_key, block in zip(CRITERIA_SETS, categories, blocks[len(_ROWS):], strict=True)}
-    verdicts = {c.id: first_met(by_key)[rows] for c, by_key in zip(CRITERIA_SETS, categories, strict=True)}
+    by_set = {c.id: (tuple(by_key), block)
+              for c, by_key, block in zip(CRITERIA_SETS, categories, blocks[len(_ROWS):], strict=True)}
+    verdicts = {set_id: first_met_codes(block, keys) for set_id, (keys, block) in by_set.items()}
     nulls = ev.cols.null_mask(CRITERIA_FIELDS)
     labels: dict[str, np.ndarray] = {
         reading: np.asarray(readings[reading].labels, dtype=object) for reading in READINGS
     }
-    return CriteriaBatch(ev, statuses, undecided, nulls, verdicts, labels["strict"], labels)
+    return CriteriaBatch(ev, statuses, by_set, nulls, verdicts, labels["strict"], labels)
 
 
 def _blocks(matrix: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
@@ -189,10 +190,9 @@ def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: int
 
 def _could_change(batch: CriteriaBatch, criteria: CriteriaSet, key: str, i: int) -> bool:
     """Whether a category above the verdict is undecided (so supplying the null fields may change it)."""
-    undecided = batch.undecided[criteria.id]
-    keys = list(undecided)
-    above = keys[: keys.index(key)] if key in undecided else keys
-    return any(bool(undecided[k][i]) for k in above)
+    keys, codes = batch.categories[criteria.id]
+    column = codes[:, i].tolist()
+    return 2 in (column[: keys.index(key)] if key in keys else column)
 
 
 def _cascade_missing(verdicts: list[dict[str, Any]], batch: CriteriaBatch, i: int) -> list[str]:

@@ -31,6 +31,7 @@ from mmn_ddx.features.criteria._evaluate import (
     evaluate_criteria,
     evaluate_readings,
     first_met,
+    first_met_codes,
     maps_to,
 )
 from mmn_ddx.features.criteria._explain import explain_criteria, explain_criteria_batch
@@ -87,6 +88,7 @@ __all__ = [
     "explain_criteria",
     "explain_criteria_batch",
     "first_met",
+    "first_met_codes",
     "maps_to",
     "rule_based_coverage",
 ]

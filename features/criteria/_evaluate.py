@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data import DIAGNOSES, ID_FIELD, read_frame, read_records
-from mmn_ddx.features.criteria._logic import READINGS, SMALL, Columns, Reading, Tri, first_true
+from mmn_ddx.data import DIAGNOSES, ID_FIELD, read_frame, read_records, truth_codes
+from mmn_ddx.features.criteria._logic import READINGS, SMALL, Columns, Reading, Tri
 from mmn_ddx.features.criteria._registry import Categories, CriteriaSet
 from mmn_ddx.features.criteria._results import (
     ALS_VERDICTS,
@@ -163,14 +163,20 @@ def _evaluate(cols: Columns) -> Evaluation:
 def first_met(categories: Mapping[str, Tri]) -> np.ndarray:
     """Per patient, the first (highest) category that is met; else "not assessable" if any category is
     Unknown, else "not met". A category is never reported "not met" because of missing data."""
-    first, unknown = first_true(list(categories.values()))
-    if len(first) <= SMALL:  # one patient: row by row, without numpy calls
-        keys_list = [*categories, NOT_MET]
-        return np.array([NOT_ASSESSABLE if j < 0 and is_unknown else keys_list[j]
-                         for j, is_unknown in zip(first.tolist(), unknown.tolist(), strict=True)], dtype=object)
-    keys = np.array([*categories, NOT_MET], dtype=object)  # position -1: none met
-    out = keys[first]
-    out[(first < 0) & unknown] = NOT_ASSESSABLE
+    return first_met_codes(truth_codes(list(categories.values())), tuple(categories))
+
+
+def first_met_codes(codes: np.ndarray, keys: Sequence[str]) -> np.ndarray:
+    """:func:`first_met` of categories given as truth codes (:func:`data.kleene.truth_codes`: categories x
+    patients, 0 not met, 1 met, 2 Unknown) named ``keys`` in order: for a caller that holds the codes already
+    (serving reads every category's code, then the verdicts)."""
+    if codes.shape[1] <= SMALL:  # a few patients: column by column, without numpy calls
+        return np.array([keys[column.index(1)] if 1 in column else NOT_ASSESSABLE if 2 in column else NOT_MET
+                         for column in codes.T.tolist()], dtype=object)
+    met = codes == 1
+    first = np.where(met.any(axis=0), met.argmax(axis=0), -1)
+    out = np.array([*keys, NOT_MET], dtype=object)[first]  # position -1: none met
+    out[(first < 0) & (codes == 2).any(axis=0)] = NOT_ASSESSABLE
     return out
 
 

@@ -81,7 +81,7 @@ class Element:
         unknown = self._unknown_reads
         if unknown is None:
             return result
-        return cols.by_reading(result, result.unknown_as(unknown))
+        return cols.unknown_in_chart_review(result, unknown)
 
 
 @dataclass

@@ -158,3 +158,17 @@ def test_reads_of_a_few_rows_equal_the_reads_of_a_cohort(reading: str) -> None:
         n = len(part)
         _same(mixed.rows(0, n), value.rows(0, n), n)
         _same(mixed.rows(n, 2 * n), (~value).rows(n, 2 * n), n)
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_unknown_in_chart_review_is_by_reading_of_unknown_as(value: bool) -> None:
+    """The one-call form the criteria elements use equals ``by_reading(x, x.unknown_as(value))`` on columns of
+    one reading and on stacked readings, held as int masks (a few rows) or numpy masks (a cohort)."""
+    cohort = random_frame(3 * LARGE, seed=8, null_rate=0.5)
+    for frame in (cohort.iloc[:1], cohort.iloc[:3], cohort):
+        cols = read_frame(frame)
+        for columns in (cols, cols.with_reading("chart-review"), cols.stacked_readings(("strict", "chart-review"))):
+            x = columns.num("symptom_duration_months", ">", 12)
+            assert x.isna().any() or len(frame) < 3  # the cohort has Unknowns to fill
+            expected = columns.by_reading(x, x.unknown_as(value))
+            _same(columns.unknown_in_chart_review(x, value), expected, len(columns))
