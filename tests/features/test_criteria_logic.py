@@ -10,6 +10,7 @@ import pytest
 
 from mmn_ddx.data.columns import read_frame
 from mmn_ddx.data.contract import rules
+from mmn_ddx.features.criteria import NOT_ASSESSABLE, NOT_MET, first_met
 from mmn_ddx.features.criteria._logic import Tri, all_of, any_of, at_least, exactly, true_or_unknown
 from mmn_ddx.features.criteria.examples import example_frame
 
@@ -113,3 +114,17 @@ def test_category_test_rejects_values_outside_the_contract() -> None:
     cols = read_frame(example_frame("typical_mmn"))
     with pytest.raises(ValueError, match="sensory_loss"):
         cols.isin("sensory_loss", ("severe",))
+
+
+@pytest.mark.parametrize("n", [1, 2, 40])
+def test_first_met_is_the_first_true_category_else_not_assessable_if_any_unknown(n: int) -> None:
+    """The verdict rule on every combination of three categories, for a few patients (held as int masks, read
+    column by column) and for many (numpy): the highest met; else not assessable if one is Unknown; else not met."""
+    rows = list(itertools.product(VALUES, repeat=3))
+    rows = (rows * (n // len(rows) + 1))[:n] if n >= len(rows) else rows  # a few at a time: every combination
+    for start in range(0, len(rows), n):
+        part = rows[start:start + n]
+        categories = {key: arr(*(row[j] for row in part)) for j, key in enumerate(("definite", "probable", "possible"))}
+        expected = [next((key for key, value in zip(categories, row, strict=True) if value is True),
+                         NOT_ASSESSABLE if None in row else NOT_MET) for row in part]
+        assert first_met(categories).tolist() == expected
