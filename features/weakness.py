@@ -45,6 +45,10 @@ REGIONS: tuple[str, ...] = MRC_REGIONS
 SIDES: tuple[str, ...] = ("left", "right")
 _DISTAL = np.array(["distal" in name for name in MRC_FIELDS])
 _ARM = np.array(["_arm_" in name for name in MRC_FIELDS])
+_COLUMNS = {True: (np.flatnonzero(_DISTAL), np.flatnonzero(~_DISTAL)),
+            False: (np.flatnonzero(_ARM), np.flatnonzero(~_ARM))}
+"""For :meth:`WeaknessFeatures._difference`: the distal and the proximal columns, the arm and the leg columns (index
+arrays: a mask is turned into one on every use)."""
 
 LIMBS: dict[str, tuple[str, str]] = {
     "arm_left": ("mrc_arm_proximal_left", "mrc_arm_distal_left"),
@@ -80,21 +84,27 @@ def pair_asymmetric(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return grades_asymmetric(left, right).true
 
 
-def _limbs_weak(columns: Columns, first: int, finding: str) -> np.ndarray:
-    """1 if an arm (or leg) is weak, 0 if none is, from the grades or the words; NaN if neither tells."""
-    limbs = limb_weakness(columns)[:, first:first + 2]
-    graded = np.where((limbs > 0).any(axis=1), 1.0, np.where((limbs == 0).all(axis=1), 0.0, np.nan))
-    return either(graded, stated_findings(columns)[finding])
+def _pairs_weak(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Whether an arm is weak and whether a leg is (1 / 0 / NaN each), from the grades or the words; NaN if
+    neither tells. Both pairs in one pass (the limbs' weakness as arms/legs x sides), read once per read."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        limbs = limb_weakness(columns).reshape(-1, 2, 2)  # (n, arms/legs, left/right): LIMBS' order
+        graded = np.where((limbs > 0).any(axis=2), 1.0, np.where((limbs == 0).all(axis=2), 0.0, np.nan))
+        stated = stated_findings(columns)
+        return either(graded[:, 0], stated["arms_weak"]), either(graded[:, 1], stated["legs_weak"])
+
+    return columns.cached("pairs_weak", compute)
 
 
 def arms_weak(columns: Columns) -> np.ndarray:
     """Whether any arm is weak (1 / 0 / NaN), from the MRC grades, ``weak_arms`` or "no weakness"."""
-    return columns.cached("arms_weak", lambda: _limbs_weak(columns, 0, "arms_weak"))
+    return _pairs_weak(columns)[0]
 
 
 def legs_weak(columns: Columns) -> np.ndarray:
     """Whether any leg is weak (1 / 0 / NaN), from the MRC grades, ``weak_legs`` or "no weakness"."""
-    return columns.cached("legs_weak", lambda: _limbs_weak(columns, 2, "legs_weak"))
+    return _pairs_weak(columns)[1]
 
 
 class WeaknessFeatures(ContractTransformer):
@@ -156,8 +166,8 @@ class WeaknessFeatures(ContractTransformer):
     @staticmethod
     def _difference(weakness: np.ndarray, *, distal: bool) -> np.ndarray:
         """Worst distal minus worst proximal weakness (or worst arm minus worst leg)."""
-        first = _DISTAL if distal else _ARM
-        return row_max(weakness[:, first]) - row_max(weakness[:, ~first])
+        first, second = _COLUMNS[distal]
+        return row_max(weakness[:, first]) - row_max(weakness[:, second])
 
     @staticmethod
     def _symmetric_four_limb(weakness: np.ndarray, asymmetric_pairs: np.ndarray) -> np.ndarray:
