@@ -12,7 +12,8 @@ What is fitted:
 * **the binomial nerve-count rates** (``data/_count_rates.py``): each per-nerve ``p`` of a conduction count
   (``nerves_*``, ``sensory_nerves_abnormal``) per diagnosis/phenotype/stage key, from the records that write
   the count and its nerves at risk, by their likelihood given that both were written (the self-masked zeros
-  undone), the latent states as EM responsibilities;
+  undone), the latent states as EM responsibilities; a count among another count as its share of the parent,
+  written per phenotype and stage as the share times the fitted parent;
 * **the continuous findings** (``data/_continuous_findings.py``): the age at onset's mean and sd, the CSF
   protein's and cells' median and sigma (and the protein's age slope), the anti-GM1 ratio's ``p_positive`` and
   its components' medians and sigmas, the symptom duration's median per stage and its sigma, per
@@ -219,7 +220,7 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
     alphas = [strength * v.kappa * v.values() for v in vectors]
     finding_alphas = [strength * v.kappa * v.values() for v in findings]
     nerve_counts = count_rates.count_vectors(parameters, reduced, model)
-    count_alphas = [strength * v.kappa * v.values() for v in nerve_counts]
+    count_priors = count_rates.count_priors(nerve_counts, model, strength)
     continuous = continuous_parameters(parameters, reduced)
     likelihood = _Likelihood(cohort, unlabelled, prior, findings, continuous, nerve_counts)
     e_step = _EStep(cohort, unlabelled, prior, reduced.diagnosis[full.reduced_index], likelihood(parameters))
@@ -232,7 +233,7 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
         history.append(log_lik + sum(_log_prior_density(v, a) for v, a in zip(vectors, alphas, strict=True))
                        + sum(_log_prior_density(v, a) for v, a in zip(findings, finding_alphas, strict=True))
                        + continuous_findings.log_prior(continuous, strength)
-                       + count_rates.log_prior(nerve_counts, count_alphas))
+                       + count_rates.log_prior(nerve_counts, count_priors))
         if on_iteration is not None:
             on_iteration(i, history[-1])
         enough = (max(tol, RATE_TOL) if refreshed else tol) * e_step.records
@@ -244,7 +245,7 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
             _update_findings(findings, finding_alphas, likelihood, responsibility)
             continuous_findings.update(continuous, likelihood.model, likelihood.codes,
                                        likelihood.on_reduced(responsibility), strength)
-            count_rates.update(nerve_counts, count_alphas, likelihood.model, parameters, likelihood.codes,
+            count_rates.update(nerve_counts, count_priors, likelihood.prior_model, likelihood.codes,
                                likelihood.on_reduced(responsibility))
             e_step.set_likelihood(likelihood(parameters))
             refreshed = True
@@ -258,10 +259,11 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
     responsibility = e_step.responsibility(log_weight)
     rates = _fitted_rates(findings, finding_alphas, likelihood, responsibility)
     values = _fitted_continuous(continuous, likelihood, responsibility, strength)
-    nerves = _fitted_counts(nerve_counts, count_alphas, likelihood, responsibility)
+    nerves = _fitted_counts(nerve_counts, count_priors, likelihood, responsibility)
     report = FitReport(tuple(sorted(weights + rates + values + nerves, key=lambda w: -w.moved)), NOT_FITTED,
                        tuple(history),
                        converged, len(cohort), len(unlabelled), strength)
+    count_rates.write_shares(parameters, prior.parameters)
     parameters[PROVENANCE] = _provenance(cohort, unlabelled, prior, report)
     source = f"fitted to a cohort of {len(cohort) + len(unlabelled)} records, prior {prior.digest[:12]} x {strength:g}"
     return WorldFit(World(parameters, source), report)
@@ -294,7 +296,7 @@ class _Likelihood:
         """The log-likelihoods at the rates in ``parameters`` (the current fitted tree)."""
         with self.prior.active():
             self.model = current_model(self.prior_model, parameters, self.findings)
-            self.model = count_rates.count_model(self.model, parameters, self.counts)
+            self.model = count_rates.count_model(self.model, self.prior_model, parameters, self.counts)
             if self.continuous:
                 self.model = continuous_models(self.model, parameters, self.continuous)
             self.terms = {s: self._section_term(s) for s in self.sections}
@@ -451,13 +453,13 @@ def _fitted_rates(findings: list[FindingVector], alphas: list[np.ndarray], likel
     return out
 
 
-def _fitted_counts(counts: list[FindingVector], alphas: list[np.ndarray], likelihood: _Likelihood,
+def _fitted_counts(counts: list[FindingVector], priors: list[count_rates.CountPrior], likelihood: _Likelihood,
                    responsibility: np.ndarray) -> list[FittedWeight]:
     """Every fitted nerve-count rate, as P(abnormal nerve), with its interval (``_count_rates.intervals``)."""
-    found = count_rates.intervals(counts, alphas, likelihood.model, likelihood.codes,
+    found = count_rates.intervals(counts, priors, likelihood.prior_model, likelihood.codes,
                                   likelihood.on_reduced(responsibility), INTERVAL)
-    return [FittedWeight(v.path, count_rates.GROUP, "True", float(a[1] / a.sum()), float(v.values()[1]), i.low,
-                         i.high, i.effective_n) for v, a, i in zip(counts, alphas, found, strict=True)]
+    return [FittedWeight(v.path, count_rates.GROUP, "True", b.value, float(v.values()[1]), i.low, i.high,
+                         i.effective_n) for v, b, i in zip(counts, priors, found, strict=True)]
 
 
 def _fitted_continuous(found: list[ContinuousParameter], likelihood: _Likelihood, responsibility: np.ndarray,
