@@ -33,7 +33,9 @@ NOT_FITTED_GROUPS = ("strength_rates", "poisson_means", "nerve_conduction_rates"
 categorical rates of the strength and nerve-conduction sections, the weak territories' Poisson means, the
 binomial nerve counts, the conditional rates (UMN signs given the reflexes), the MRC ``p_weak`` and grade
 tables (each diagnosis' ``grades``, which alias ``mrc_grade_tables`` in ``priors.yaml``: both are taken), the
-atypical rates, the reporting model but its fitted document mix, and the tests' rates (``blocks``)."""
+atypical rates, the reporting model but its fitted document mix, and the tests' rates (``blocks``). The nerve
+counts are fitted now, but only from the records that write a count and its nerves at risk
+(``data/_count_rates.py``): the group stays, to measure what that leaves."""
 _SECTION_RATES = {"strength_rates": "strength", "nerve_conduction_rates": "nerve_conduction"}
 _RATE_KINDS = ("bernoulli", "categorical")
 

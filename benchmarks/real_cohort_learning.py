@@ -60,6 +60,7 @@ from mmn_ddx.data import (
     load_world,
     posterior,
 )
+from mmn_ddx.data.latents import STAGE_KEYS
 from mmn_ddx.data.uncertainty import uncertainties
 from mmn_ddx.features import MODES, ClinicalFeatures, fields_unseen_in
 from mmn_ddx.training.artifact import calibration
@@ -159,6 +160,22 @@ def cohort_model(cohort: pd.DataFrame, seed: int) -> Predict:
     return fit_model(cohort, COHORT_FAMILY, family.quick_grid[0], seed)
 
 
+def _at(tree: Mapping[str, Any], path: str) -> Any:
+    """A parameter's value by its path; where a drawn world keys it finer (a nerve count among another count is
+    drawn per phenotype and stage, ``uncertainty._nest_drawn_counts``), the mean of its values under the longest
+    prefix of the path it has, at the path's stage where the path names one."""
+    if path in tree:
+        return tree[path]
+    parts = path.split(".")
+    stage = parts[-1] if parts[-1] in STAGE_KEYS else None
+    for cut in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:cut]) + "."
+        under = [v for p, v in tree.items() if p.startswith(prefix) and (stage is None or p.endswith("." + stage))]
+        if under:
+            return float(np.mean([float(v) for v in under]))
+    raise KeyError(path)
+
+
 def _flat(value: Any) -> np.ndarray:
     """A parameter's value as a vector (a mapping in its key order, which every world of one tree shares)."""
     if isinstance(value, Mapping):
@@ -173,7 +190,7 @@ def parameter_errors(fitted: World, prior: World, truth: World, groups: Mapping[
     trees = [{u.path: u.value for u in uncertainties(w.parameters)} for w in (fitted, prior, truth)]
     errors: dict[str, dict[str, list[np.ndarray]]] = {}
     for path, group in groups.items():
-        after, before, true = (_flat(tree[path]) for tree in trees)
+        after, before, true = (_flat(_at(tree, path)) for tree in trees)
         entry = errors.setdefault(group, {"fitted": [], "prior": []})
         entry["fitted"].append(np.abs(after - true))
         entry["prior"].append(np.abs(before - true))

@@ -37,7 +37,9 @@ FITTED_KINDS = {"bernoulli": "p", "categorical": "probs"}
 COSTLY_SECTIONS = ("nerve_conduction",)
 """Sections whose fields' rates are not fitted: their exact counts need the section (the nerve-count trees)
 recomputed once per category and iteration, seconds per value for 500 records. (Recomputed so, the strength
-section took the 500-record fit from ~29 s to ~62 s; as a :data:`FACTORED_SECTIONS` section it costs ~1 s.)"""
+section took the 500-record fit from ~29 s to ~62 s; as a :data:`FACTORED_SECTIONS` section it costs ~1 s.) The
+section's binomial nerve-count rates are fitted apart, from the records that write a count and its nerves at
+risk (``_count_rates``)."""
 FACTORED_SECTIONS = ("strength",)
 """Sections whose fitted fields (muscle atrophy, fasciculations, weak nerve territories) are each one factor of
 the section's likelihood: the test is always done, no writing style silences them and no word copies them. So

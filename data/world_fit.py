@@ -9,6 +9,11 @@ What is fitted:
   ``bernoulli`` field and each ``probs`` of a ``categorical`` field, per diagnosis/phenotype/stage key, in
   the history, strength (muscle atrophy, fasciculations, weak nerve territories where categorical),
   reflexes, sensory examination, EMG, laboratory, imaging and treatment sections;
+* **the binomial nerve-count rates** (``data/_count_rates.py``): each per-nerve ``p`` of a conduction count
+  (``nerves_*``, ``sensory_nerves_abnormal``) per diagnosis/phenotype/stage key, from the records that write
+  the count and its nerves at risk, by their likelihood given that both were written (the self-masked zeros
+  undone), the latent states as EM responsibilities; a count among another count as its share of the parent,
+  written per phenotype and stage as the share times the fitted parent;
 * **the continuous findings** (``data/_continuous_findings.py``): the age at onset's mean and sd, the CSF
   protein's and cells' median and sigma (and the protein's age slope), the anti-GM1 ratio's ``p_positive`` and
   its components' medians and sigmas, the symptom duration's median per stage and its sigma, per
@@ -16,10 +21,9 @@ What is fitted:
 
 What is *not* fitted, and keeps the prior world's value (:data:`NOT_FITTED`, the report says the same):
 the rate of the nerve-conduction section (exact, but each step would recompute the nerve-count trees once
-per value: over the one-minute budget), the binomial nerve-count rates (their expected counts need the
-expected number of nerves at risk, itself summed over unrecorded parent counts: not done), the rate of a
-finding conditional on another (UMN signs given the reflexes), the Poisson means of the weak nerve
-territories, the reporting model, the MRC tables and the atypical rates.
+per value: over the one-minute budget), the nerve-count rates' information in the records where a count or
+its nerves at risk are null, the rate of a finding conditional on another (UMN signs given the reflexes), the
+Poisson means of the weak nerve territories, the reporting model, the MRC tables and the atypical rates.
 
 How: EM over the latent states and the findings' unrecorded values, with conjugate priors.
 
@@ -38,6 +42,11 @@ How: EM over the latent states and the findings' unrecorded values, with conjuga
   rates (cheap: the per-state likelihood is re-weighted only), then the rates take one step (their
   sections are recomputed), and so on: each step is an exact EM step for the log posterior, which
   therefore never decreases (checked by the tests).
+* The nerve-count rates step with them too, but from a conditional likelihood, not from exact expected counts
+  (``_count_rates``: those would need the nerve-count trees recomputed twice per count field and step, minutes
+  per fit): the records where a count or its nerves at risk are null inform the latent states exactly, not the
+  rates. This step is a generalised EM step for that partial likelihood; the full log posterior can drop by a
+  small fraction of a nat near convergence (it then stops the fit, as any step below the tolerance does).
 * The continuous findings step with the rates: their parameters maximise the expected complete-data log
   posterior (the records' posterior over the latent states as weights) numerically, a generalised EM step
   (no closed form is exact under truncation, rounding and the atypical component), with a Normal prior on
@@ -75,6 +84,7 @@ from scipy.stats import beta as beta_distribution
 from scipy.stats import norm as normal_distribution
 
 from mmn_ddx.data import _continuous_findings as continuous_findings
+from mmn_ddx.data import _count_rates as count_rates
 from mmn_ddx.data._continuous_findings import ContinuousParameter, continuous_models, continuous_parameters
 from mmn_ddx.data._finding_rates import (
     FACTORED_SECTIONS,
@@ -108,14 +118,16 @@ FITTED = ("document mix", "phenotype weights", "stage weights", "onset weights",
           "finding rates (Bernoulli p, category probs) of the history, strength (muscle atrophy, fasciculations, "
           "weak nerve territories where categorical), reflexes, sensory examination, EMG, laboratory, imaging and "
           "treatment sections",
+          "binomial nerve-count rates (per-nerve p of each conduction count), from the records that write the count "
+          "and its nerves at risk",
           "continuous findings: age at onset (mean, sd), symptom duration (median per stage, sigma), CSF protein "
           "(median, sigma, age slope), CSF cells (median, sigma), anti-GM1 ratio (p_positive, each component's "
           "median and sigma)")
 NOT_FITTED = (
     "finding rate of the nerve-conduction section (sensory nerves normal across a block): exact, but each step "
     "would recompute the nerve-count trees per value, over the one-minute budget",
-    "binomial nerve-count rates: their expected counts need the expected nerves at risk, summed over "
-    "unrecorded parent counts (not done)",
+    "binomial nerve-count rates, from the records where a count or its nerves at risk are null: their expected "
+    "counts need the nerve-count trees recomputed per count field (over the one-minute budget)",
     "conditional rates (upper motor neuron signs given the reflexes)",
     "Poisson means of the weak nerve territories (MMN, MADSAM): not done",
     "reporting model (section report rates, test rates, record rates, unremarkable factors, writing styles)",
@@ -207,28 +219,34 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
         vector.write(vector.values() / vector.values().sum())
     alphas = [strength * v.kappa * v.values() for v in vectors]
     finding_alphas = [strength * v.kappa * v.values() for v in findings]
+    nerve_counts = count_rates.count_vectors(parameters, reduced, model)
+    count_priors = count_rates.count_priors(nerve_counts, model, strength)
     continuous = continuous_parameters(parameters, reduced)
-    likelihood = _Likelihood(cohort, unlabelled, prior, findings, continuous)
+    likelihood = _Likelihood(cohort, unlabelled, prior, findings, continuous, nerve_counts)
     e_step = _EStep(cohort, unlabelled, prior, reduced.diagnosis[full.reduced_index], likelihood(parameters))
     history: list[float] = []
+    rates_move = bool(findings or continuous or nerve_counts)
     converged, refreshed = False, True
     for i in range(max_iter):
         log_weight = state_log_weights(vectors, len(full))
         log_lik, counts = e_step(log_weight)
         history.append(log_lik + sum(_log_prior_density(v, a) for v, a in zip(vectors, alphas, strict=True))
                        + sum(_log_prior_density(v, a) for v, a in zip(findings, finding_alphas, strict=True))
-                       + continuous_findings.log_prior(continuous, strength))
+                       + continuous_findings.log_prior(continuous, strength)
+                       + count_rates.log_prior(nerve_counts, count_priors))
         if on_iteration is not None:
             on_iteration(i, history[-1])
         enough = (max(tol, RATE_TOL) if refreshed else tol) * e_step.records
         if i > 0 and history[-1] - history[-2] < enough:
-            if refreshed or not (findings or continuous):  # neither the weights nor the findings move any more
+            if refreshed or not rates_move:  # neither the weights nor the findings move any more
                 converged = True
                 break
             responsibility = e_step.responsibility(log_weight)
             _update_findings(findings, finding_alphas, likelihood, responsibility)
             continuous_findings.update(continuous, likelihood.model, likelihood.codes,
                                        likelihood.on_reduced(responsibility), strength)
+            count_rates.update(nerve_counts, count_priors, likelihood.prior_model, likelihood.codes,
+                               likelihood.on_reduced(responsibility))
             e_step.set_likelihood(likelihood(parameters))
             refreshed = True
             continue
@@ -241,8 +259,11 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
     responsibility = e_step.responsibility(log_weight)
     rates = _fitted_rates(findings, finding_alphas, likelihood, responsibility)
     values = _fitted_continuous(continuous, likelihood, responsibility, strength)
-    report = FitReport(tuple(sorted(weights + rates + values, key=lambda w: -w.moved)), NOT_FITTED, tuple(history),
+    nerves = _fitted_counts(nerve_counts, count_priors, likelihood, responsibility)
+    report = FitReport(tuple(sorted(weights + rates + values + nerves, key=lambda w: -w.moved)), NOT_FITTED,
+                       tuple(history),
                        converged, len(cohort), len(unlabelled), strength)
+    count_rates.write_shares(parameters, prior.parameters)
     parameters[PROVENANCE] = _provenance(cohort, unlabelled, prior, report)
     source = f"fitted to a cohort of {len(cohort) + len(unlabelled)} records, prior {prior.digest[:12]} x {strength:g}"
     return WorldFit(World(parameters, source), report)
@@ -254,13 +275,16 @@ class _Likelihood:
     then the unlabelled)."""
 
     def __init__(self, cohort: pd.DataFrame, unlabelled: pd.DataFrame, prior: World,
-                 findings: list[FindingVector], continuous: list[ContinuousParameter] | None = None) -> None:
+                 findings: list[FindingVector], continuous: list[ContinuousParameter] | None = None,
+                 counts: list[FindingVector] | None = None) -> None:
         parts = [record_codes(f) for f in (cohort, unlabelled) if len(f)]
         self.codes = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         self.prior, self.findings, self.continuous = prior, findings, continuous or []
+        self.counts = counts or []
         with prior.active():  # everything but the fitted findings is the prior world's
             self.prior_model = self.model = cohort_model()
-            self.sections = sections_of({v.field for v in findings} | {p.field for p in self.continuous}, self.model)
+            moving = {v.field for v in [*findings, *self.counts]} | {p.field for p in self.continuous}
+            self.sections = sections_of(moving, self.model)
             moving = {f for section in self.sections for f in section}
             self.fixed = on_full_grid(log_section_likelihoods(self.model, self.codes, set(fields()) - moving),
                                       self.model.full)
@@ -272,6 +296,7 @@ class _Likelihood:
         """The log-likelihoods at the rates in ``parameters`` (the current fitted tree)."""
         with self.prior.active():
             self.model = current_model(self.prior_model, parameters, self.findings)
+            self.model = count_rates.count_model(self.model, self.prior_model, parameters, self.counts)
             if self.continuous:
                 self.model = continuous_models(self.model, parameters, self.continuous)
             self.terms = {s: self._section_term(s) for s in self.sections}
@@ -426,6 +451,15 @@ def _fitted_rates(findings: list[FindingVector], alphas: list[np.ndarray], likel
                                 by_vector[id(vector)], _moments(a, b))
         out += [w for w in rates if vector.keys or w.category == "True"]
     return out
+
+
+def _fitted_counts(counts: list[FindingVector], priors: list[count_rates.CountPrior], likelihood: _Likelihood,
+                   responsibility: np.ndarray) -> list[FittedWeight]:
+    """Every fitted nerve-count rate, as P(abnormal nerve), with its interval (``_count_rates.intervals``)."""
+    found = count_rates.intervals(counts, priors, likelihood.prior_model, likelihood.codes,
+                                  likelihood.on_reduced(responsibility), INTERVAL)
+    return [FittedWeight(v.path, count_rates.GROUP, "True", b.value, float(v.values()[1]), i.low, i.high,
+                         i.effective_n) for v, b, i in zip(counts, priors, found, strict=True)]
 
 
 def _fitted_continuous(found: list[ContinuousParameter], likelihood: _Likelihood, responsibility: np.ndarray,

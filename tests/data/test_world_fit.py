@@ -13,6 +13,7 @@ import pytest
 
 from mmn_ddx.data import World, WorldFit, draw_world, fit_world, generate_cohort, load_world
 from mmn_ddx.data import _continuous_findings as cf
+from mmn_ddx.data import _count_rates as count_rates
 from mmn_ddx.data._finding_rates import finding_vectors, on_full_grid
 from mmn_ddx.data._latent_weights import state_log_weights, weight_vectors
 from mmn_ddx.data.cohort_model import cohort_model
@@ -138,15 +139,19 @@ def test_recovers_the_shifted_finding_rates(shifted: tuple[World, pd.DataFrame, 
 
 def test_intervals_cover_the_shifted_weights_at_their_level(shifted: tuple[World, pd.DataFrame, WorldFit]) -> None:
     """Across every fitted latent weight and finding rate (all drawn away from the literature), the 90 %
-    intervals cover the truth at close to 90 %: the effective n does not overstate what the records tell."""
+    intervals cover the truth at close to 90 %: the effective n does not overstate what the records tell. So
+    do the nerve-count rates' intervals, the shifted world keeping the literature's counts."""
     truth, _, fit = shifted
     true = _truth(truth)
-    latent = [w for w in fit.report.weights if w.group not in ("finding rates", cf.GROUP)]
+    latent = [w for w in fit.report.weights if w.group not in ("finding rates", cf.GROUP, count_rates.GROUP)]
     rates = [w for w in fit.report.weights if w.group == "finding rates"]
     for group, mine in (("latent", latent), ("finding rates", rates)):
         covered = [w.low <= true[(w.path, w.category)] <= w.high for w in mine]
         assert len(covered) > 100, group
         assert np.mean(covered) >= 0.8, group
+    counts = [w for w in fit.report.weights if w.group == count_rates.GROUP]  # left at the literature's values
+    assert len(counts) > 100 and all(w.category == "True" for w in counts)
+    assert np.mean([w.low <= w.prior <= w.high for w in counts]) >= 0.8
 
 
 def test_recovers_the_shifted_continuous_findings(shifted: tuple[World, pd.DataFrame, WorldFit]) -> None:
