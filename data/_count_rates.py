@@ -47,15 +47,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import expit, gammaln, logit
+from scipy.special import expit, logit
 from scipy.stats import beta as beta_distribution
 
 from mmn_ddx.data._finding_rates import FindingVector, _set_strengths, _vector
 from mmn_ddx.data._latent_weights import resolved_slot
 from mmn_ddx.data.cohort_model import CohortModel
 from mmn_ddx.data.contract import DIAGNOSES
-from mmn_ddx.data.distributions import TINY, Binomial
-from mmn_ddx.data.latents import STAGE_KEYS, ReducedGrid, atypical_rate, parameters_in_use, resolve
+from mmn_ddx.data.distributions import TINY, Binomial, binomial_pmf
+from mmn_ddx.data.latents import STAGE_KEYS, ReducedGrid, parameters_in_use, resolve
 from mmn_ddx.data.uncertainty import nested_counts
 
 GROUP = "nerve-count rates"
@@ -184,17 +184,25 @@ def count_data(vector: FindingVector, prior: CohortModel, codes: dict[str, np.nd
     parent = _parent(model, vector.field)
     scale = model.dists[parent].p[states] if parent else np.ones(len(states))  # type: ignore[attr-defined]
     kappa = model.unremarkable_record_factor(vector.field)[states]
-    levels, level = np.unique(np.stack([kappa, scale], axis=1), axis=0, return_inverse=True)
+    pairs, levels, weight = _summed(on_reduced, rows, states, np.stack([k[rows], n[rows]], axis=1),
+                                    np.stack([kappa, scale], axis=1))
+    unstudied = None if parent else _unstudied(vector, model, codes, on_reduced)
+    return CountData(pairs[:, 0], pairs[:, 1], levels[:, 0], levels[:, 1], weight, float(scale.min()), unstudied)
+
+
+def _summed(on_reduced: np.ndarray, rows: np.ndarray, states: np.ndarray, values: np.ndarray, by_state: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The responsibility of ``rows`` summed per distinct record value (``values``, one per row) and per distinct
+    state level (``by_state``, one row per state of ``states``: what the likelihood reads of the state), kept where
+    it is positive: (values, levels, weights), one entry each."""
+    levels, level = np.unique(by_state, axis=0, return_inverse=True)
     level = level.ravel()
     weight = np.stack([on_reduced[np.ix_(rows, states[level == j])].sum(axis=1) for j in range(len(levels))], 1)
-    pairs, inverse = np.unique(np.stack([k[rows], n[rows]], axis=1), axis=0, return_inverse=True)
-    summed = np.zeros((len(pairs), len(levels)))
+    distinct, inverse = np.unique(values, axis=0, return_inverse=True)
+    summed = np.zeros((len(distinct), len(levels)))
     np.add.at(summed, inverse.ravel(), weight)
-    keep = summed > 0
-    i, j = np.nonzero(keep)
-    unstudied = None if parent else _unstudied(vector, model, codes, on_reduced)
-    return CountData(pairs[i, 0], pairs[i, 1], levels[j, 0], levels[j, 1], summed[keep], float(scale.min()),
-                     unstudied)
+    i, j = np.nonzero(summed > 0)
+    return distinct[i], levels[j], summed[i, j]
 
 
 def _unstudied(vector: FindingVector, model: CohortModel, codes: dict[str, np.ndarray],
@@ -209,28 +217,16 @@ def _unstudied(vector: FindingVector, model: CohortModel, codes: dict[str, np.nd
     states = np.flatnonzero(vector.states)
     kappa = model.unremarkable_record_factor(vector.field)[states]
     table = studied.table[states]  # type: ignore[attr-defined]
-    levels, level = np.unique(np.column_stack([kappa, table]), axis=0, return_inverse=True)
-    level = level.ravel()
-    weight = np.stack([on_reduced[np.ix_(rows, states[level == j])].sum(axis=1) for j in range(len(levels))], 1)
-    values, inverse = np.unique(k[rows], return_inverse=True)
-    summed = np.zeros((len(values), len(levels)))
-    np.add.at(summed, inverse.ravel(), weight)
-    keep = summed > 0
-    i, j = np.nonzero(keep)
-    mix = levels[j, 1:]
-    return Unstudied(values[i], levels[j, 0], mix / mix.sum(axis=1, keepdims=True), summed[keep])
+    values, levels, weight = _summed(on_reduced, rows, states, k[rows], np.column_stack([kappa, table]))
+    mix = levels[:, 1:]
+    return Unstudied(values, levels[:, 0], mix / mix.sum(axis=1, keepdims=True), weight)
 
 
 def conditional_log_lik(data: CountData, p: float) -> float:
     """sum of weight x log P(k | written, n, state) at rate ``p`` (module doc)."""
-    eps = atypical_rate()
     k, n = data.k, data.n
     q = np.minimum(p / data.scale, 1.0)
-    with np.errstate(divide="ignore"):
-        log_binomial = (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
-                        + np.where(k > 0, k * np.log(q), 0.0) + np.where(n > k, (n - k) * np.log1p(-q), 0.0))
-        pmf = (1.0 - eps) * np.exp(log_binomial) + eps / (n + 1)
-        zero = (1.0 - eps) * np.exp(np.where(n > 0, n * np.log1p(-q), 0.0)) + eps / (n + 1)
+    pmf, zero = binomial_pmf(n, k, q), binomial_pmf(n, 0.0, q)
     written = np.where(k == 0, data.kappa, 1.0)
     total = float(np.sum(data.weight * (np.log(pmf * written) - np.log1p(-(1.0 - data.kappa) * zero))))
     return total + (_unstudied_log_lik(data.unstudied, p) if data.unstudied is not None else 0.0)
@@ -238,13 +234,8 @@ def conditional_log_lik(data: CountData, p: float) -> float:
 
 def _unstudied_log_lik(data: Unstudied, p: float) -> float:
     """sum of weight x log P(k | written, number studied not written, state) at rate ``p`` (:class:`Unstudied`)."""
-    eps = atypical_rate()
     k, n = data.k[:, None], np.arange(data.mix.shape[1], dtype=float)[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_binomial = (gammaln(n + 1) - gammaln(k + 1) - gammaln(np.maximum(n - k, 0) + 1)
-                        + np.where(k > 0, k * np.log(p), 0.0) + np.where(n > k, (n - k) * np.log1p(-p), 0.0))
-        pmf = np.where(k <= n, (1.0 - eps) * np.exp(log_binomial) + eps / (n + 1), 0.0)
-        zero = (1.0 - eps) * np.exp(n * np.log1p(-p)) + eps / (n + 1)
+    pmf, zero = binomial_pmf(n, k, p), binomial_pmf(n, 0.0, p)
     kappa = data.kappa[:, None]
     written = np.where(k == 0, kappa, 1.0)
     seen = np.sum(data.mix * pmf * written, axis=1)

@@ -148,13 +148,8 @@ class Binomial:
 
     def _log_pmf(self, n_studied: np.ndarray, count: np.ndarray) -> np.ndarray:
         n, k = n_studied[:, None], count[:, None]
-        p = self.p[None, :]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            log = (gammaln(n + 1) - gammaln(k + 1) - gammaln(np.maximum(n - k, 0) + 1)
-                   + np.where(k > 0, k * np.log(p), 0.0) + np.where(n - k > 0, (n - k) * np.log1p(-p), 0.0))
-            eps = atypical_rate()
-            mixed = np.log((1.0 - eps) * np.exp(np.where(np.isfinite(log), log, -np.inf)) + eps / (n + 1))
-        return np.where(k <= n, mixed, np.log(TINY))
+        with np.errstate(divide="ignore"):  # log(0) where k > n, replaced
+            return np.where(k <= n, np.log(binomial_pmf(n, k, self.p[None, :])), np.log(TINY))
 
     def p_unremarkable(self, ctx: dict[str, np.ndarray]) -> np.ndarray:
         n = ctx[self.n_from]
@@ -165,6 +160,18 @@ class Binomial:
 
     def is_unremarkable(self, x: np.ndarray) -> np.ndarray:
         return x == 0
+
+
+def binomial_pmf(n: np.ndarray, k: np.ndarray | float, p: np.ndarray | float) -> np.ndarray:
+    """P(count ``k`` | ``n`` at risk, per-nerve rate ``p``) as drawn: the atypical mixture ``(1 - eps) Binomial(n, p)
+    + eps Uniform{0..n}``, 0 where ``k > n`` (arguments broadcast). The one formula of :class:`Binomial` and of the
+    world fit's nerve-count rates (``data._count_rates``)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log = (gammaln(n + 1) - gammaln(k + 1) - gammaln(np.maximum(n - k, 0) + 1)
+               + np.where(k > 0, k * np.log(p), 0.0) + np.where(n - k > 0, (n - k) * np.log1p(-p), 0.0))
+        eps = atypical_rate()
+        mixed = (1.0 - eps) * np.exp(np.where(np.isfinite(log), log, -np.inf)) + eps / (n + 1)
+    return np.where(k <= n, mixed, 0.0)
 
 
 class RoundedContinuous:
