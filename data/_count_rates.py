@@ -184,14 +184,14 @@ def count_data(vector: FindingVector, prior: CohortModel, codes: dict[str, np.nd
     parent = _parent(model, vector.field)
     scale = model.dists[parent].p[states] if parent else np.ones(len(states))  # type: ignore[attr-defined]
     kappa = model.unremarkable_record_factor(vector.field)[states]
-    pairs, levels, weight = _summed(on_reduced, rows, states, np.stack([k[rows], n[rows]], axis=1),
+    pairs, levels, weight = _weights_by_value(on_reduced, rows, states, np.stack([k[rows], n[rows]], axis=1),
                                     np.stack([kappa, scale], axis=1))
     unstudied = None if parent else _unstudied(vector, model, codes, on_reduced)
     return CountData(pairs[:, 0], pairs[:, 1], levels[:, 0], levels[:, 1], weight, float(scale.min()), unstudied)
 
 
-def _summed(on_reduced: np.ndarray, rows: np.ndarray, states: np.ndarray, values: np.ndarray, by_state: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _weights_by_value(on_reduced: np.ndarray, rows: np.ndarray, states: np.ndarray, values: np.ndarray,
+                      by_state: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The responsibility of ``rows`` summed per distinct record value (``values``, one per row) and per distinct
     state level (``by_state``, one row per state of ``states``: what the likelihood reads of the state), kept where
     it is positive: (values, levels, weights), one entry each."""
@@ -217,7 +217,7 @@ def _unstudied(vector: FindingVector, model: CohortModel, codes: dict[str, np.nd
     states = np.flatnonzero(vector.states)
     kappa = model.unremarkable_record_factor(vector.field)[states]
     table = studied.table[states]  # type: ignore[attr-defined]
-    values, levels, weight = _summed(on_reduced, rows, states, k[rows], np.column_stack([kappa, table]))
+    values, levels, weight = _weights_by_value(on_reduced, rows, states, k[rows], np.column_stack([kappa, table]))
     mix = levels[:, 1:]
     return Unstudied(values, levels[:, 0], mix / mix.sum(axis=1, keepdims=True), weight)
 
