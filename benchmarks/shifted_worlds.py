@@ -5,13 +5,16 @@ shifted world redraws every generator parameter within its stated uncertainty (`
 the document mix included (another reporting mix), with a seed none of the training worlds used. In each,
 the champion is measured against that world's own exact posterior (its Bayes ceiling): log-loss ratio,
 accuracy, and the coverage and mean size of its 90 % prediction sets. The nominal (literature) world is
-measured the same way.
+measured the same way. With ``--mixture-floor K`` each shifted world's patients are also scored by the exact
+posterior of the K worlds ``train`` draws by default (seed 0): the Bayes answer of one who knows the training
+worlds but not the shifted one, the floor for any model trained on them (as ``ceiling_gap.py --mixture`` is on
+the nominal world).
 
 Targets: median log-loss ratio <= 1.25 over the shifted worlds; set coverage >= 0.85 in every world;
 nominal world log-loss <= 1.10 x its ceiling.
 
 Run: .venv/bin/python benchmarks/shifted_worlds.py [--model NAME=DIR ...] [--worlds 10] [--n-test 3000]
-     [--n-nominal 10000] [--seed 2026]
+     [--n-nominal 10000] [--seed 2026] [--mixture-floor 20]
 DIR is an exported model directory (default: <home>/models/<model name>, as `mmn-ddx train` exports it).
 """
 
@@ -19,20 +22,36 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from timing import machine, write_results
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import machine, write_results  # sibling script (also when a test loads this file by path)
 
-from mmn_ddx.data import draw_worlds, load_world
-from mmn_ddx.features import MODES
+from mmn_ddx.data import LABEL, draw_worlds, load_world, posterior
+from mmn_ddx.features import MODES, fields_unseen_in
 from mmn_ddx.settings import MODEL_NAMES, get_settings
 from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.artifact.metadata import code_version
-from mmn_ddx.training.evaluation.shifted_worlds import SHIFT_SEED, summarise, world_cohort, world_figures
+from mmn_ddx.training.evaluation.shifted_worlds import SHIFT_SEED, WorldCohort, summarise, world_cohort, world_figures
 
 RESULTS = Path(__file__).resolve().parent / "results" / "shift.json"
+
+
+def mixture_floor(cohorts: list[WorldCohort], k: int, mode: str) -> dict[str, Any]:
+    """The k training worlds' exact posterior in each shifted world, as a ratio to that world's ceiling."""
+    mixture = draw_worlds(k, seed=0)
+    ratios = []
+    for data in cohorts:
+        y = data.cohort[LABEL].cat.codes.to_numpy()
+        probs = posterior(data.cohort, exclude=fields_unseen_in(mode), world=mixture)
+        ratios.append(round(log_loss(probs, y) / log_loss(data.exact, y), 4))
+    return {"worlds": k, "seed": 0, "source": mixture.source, "log_loss_ratio_by_world": ratios,
+            "median_log_loss_ratio": round(statistics.median(ratios), 4)}
 
 
 def main() -> None:
@@ -44,6 +63,9 @@ def main() -> None:
     parser.add_argument("--n-nominal", type=int, default=10_000, help="patients of the nominal world")
     parser.add_argument("--seed", type=int, default=SHIFT_SEED,
                         help="seed of the shifted worlds (training uses others)")
+    parser.add_argument("--mixture-floor", type=int, default=0, metavar="K",
+                        help="also score each shifted world with the exact posterior of the K default training "
+                             "worlds (seed 0): the floor for a model trained on them; 0 skips it (costs K posteriors)")
     args = parser.parse_args()
     default = str(get_settings().models_dir / MODEL_NAMES[MODES[0]])
     specs = [m.split("=", 1) for m in args.model] or [["champion", default]]
@@ -71,7 +93,9 @@ def main() -> None:
         "seed": args.seed, "coverage_claimed": next(iter(bundles.values())).coverage,
         "nominal_document_weights": nominal.document_weights, "code_version": code_version(),
         "notice": "Synthetic worlds only; the models are not clinically validated.",
-        "models": models, "seconds": round(time.perf_counter() - start, 1),
+        "models": models,
+        "training_mixture_posterior": mixture_floor(cohorts, args.mixture_floor, mode) if args.mixture_floor else None,
+        "seconds": round(time.perf_counter() - start, 1),
         "machine": machine(load_before),
     }
     write_results(RESULTS, figures, {name: m["summary"] for name, m in models.items()})

@@ -1,0 +1,37 @@
+"""benchmarks/shifted_worlds.py's training-mixture floor (issue #13): the exact posterior of the default
+training worlds, scored in a shifted world against that world's own ceiling."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from mmn_ddx.data import draw_worlds
+from mmn_ddx.features import MODES
+from mmn_ddx.training.evaluation.shifted_worlds import world_cohort
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "shifted_worlds.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("shifted_worlds_benchmark", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_floor_is_the_ceiling_in_a_training_world_and_above_it_elsewhere(bench: ModuleType) -> None:
+    mode = MODES[0]
+    training, shifted = draw_worlds(1, seed=0).worlds[0], draw_worlds(1, seed=2026).worlds[0]
+    cohorts = [world_cohort(training, 400, 1, mode), world_cohort(shifted, 400, 2, mode)]
+    floor = bench.mixture_floor(cohorts, 1, mode)
+    in_training_world, in_shifted_world = floor["log_loss_ratio_by_world"]
+    assert in_training_world == pytest.approx(1.0, abs=1e-4)  # the one training world's posterior is its ceiling
+    assert in_shifted_world > 1.0
+    assert floor["median_log_loss_ratio"] == pytest.approx((in_training_world + in_shifted_world) / 2, abs=1e-4)
+    assert floor["worlds"] == 1 and floor["seed"] == 0
