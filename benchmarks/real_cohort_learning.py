@@ -6,8 +6,8 @@ that is not the literature's: every generator parameter redrawn within its state
 case reports, fewer tertiary work-ups). From that world: labelled cohorts of N = 50, 100, 200, 500 and
 one test cohort (20 000 patients), scored against the reality world's exact posterior (its Bayes ceiling):
 
-(i)   literature-world model: trained on synthetic patients of 20 worlds drawn around the literature world
-      (``mmn-ddx train``'s default), once: it never sees the cohort;
+(i)   literature-world model: trained on synthetic patients of ``DEFAULT_WORLDS`` worlds drawn around the
+      literature world (``mmn-ddx train``'s default; 20 in the committed runs), once: it never sees the cohort;
 (ii)  cohort-alone model: trained on the N real patients only (``mmn-ddx train --data``);
 (iii) updated-world model: trained on synthetic patients of ``fit_world(cohort).world``
       (``mmn-ddx world fit`` then ``mmn-ddx train --world``);
