@@ -30,6 +30,7 @@ from mmn_ddx.cli._common import (
     report_warnings,
 )
 from mmn_ddx.data import (
+    DEFAULT_WORLDS,
     DIAGNOSES,
     LABEL,
     WRITE_FORMATS,
@@ -174,14 +175,13 @@ def generate(
     randomize: Annotated[bool, typer.Option("--randomize", help="Draw each patient from one of K worlds drawn "
                                             "within the literature's uncertainty (seeded by --seed).")] = False,
     worlds: Annotated[int | None, typer.Option("--worlds", min=1, help="With --randomize: the number of worlds "
-                                               "(default 20).")] = None,
+                                               f"(default {DEFAULT_WORLDS}).")] = None,
     world_file: Annotated[Path | None, typer.Option("--world", exists=True, dir_okay=False, help="A world file "
                                                     "(format of priors.yaml); default: the literature world.")] = None,
 ) -> None:
     """Generate a synthetic labelled cohort (not real patients) and write it to a file."""
     from mmn_ddx.data import (  # lazy: the model loads in ~1 s
         CLASS_PRIOR_PRESETS,
-        DEFAULT_WORLDS,
         draw_worlds,
         generate_cohort,
         validate_cohort,

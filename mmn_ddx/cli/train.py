@@ -96,10 +96,10 @@ def train_command(
         "like one synthetic patient.")] = None,
     worlds: Annotated[int | None, typer.Option("--worlds", min=1, help="With --synthetic: draw the patients from K "
                                                "worlds drawn within the stated uncertainty around the base world "
-                                               "(seeded by --seed). Default: 20 around the literature world; with "
-                                               "--world none, the world itself: a fitted world already carries its "
-                                               "cohort's evidence, and a redraw would spread it again by the "
-                                               "literature's uncertainty.")] = None,
+                                               f"(seeded by --seed). Default: {DEFAULT_WORLDS} around the literature "
+                                               "world; with --world none, the world itself: a fitted world already "
+                                               "carries its cohort's evidence, and a redraw would spread it "
+                                               "again by the literature's uncertainty.")] = None,
     nominal_world: Annotated[bool, typer.Option("--nominal-world", help="With --synthetic: the literature world "
                                                 "(or the --world) only, no randomised worlds.")] = False,
     shift_worlds: Annotated[int, typer.Option("--shift-worlds", min=0, help="With --synthetic: the model card states "

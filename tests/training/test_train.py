@@ -12,6 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from mmn_ddx.cli.train import train_app
+from mmn_ddx.data import DEFAULT_WORLDS
 from mmn_ddx.data.contract import LABEL
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.importer import write_table
@@ -154,8 +155,9 @@ def test_synthetic_training_uses_randomised_worlds_unless_told_otherwise(tmp_pat
     randomised = _train(["--synthetic", "400", "--seed", "2", "--export-dir", str(tmp_path / "a")])
     assert randomised.exit_code == 0, randomised.output
     bundle = load_bundle(tmp_path / "a" / "mmn-ddx")
-    assert bundle.metadata.training_worlds == "20 worlds drawn from the literature's uncertainty (seed 2)"
-    assert "Generator worlds: 20 worlds drawn from the literature's uncertainty (seed 2)" in bundle.model_card
+    drawn = f"{DEFAULT_WORLDS} worlds drawn from the literature's uncertainty (seed 2)"
+    assert bundle.metadata.training_worlds == drawn
+    assert f"Generator worlds: {drawn}" in bundle.model_card
     nominal = _train(["--synthetic", "400", "--seed", "2", "--nominal-world", "--export-dir", str(tmp_path / "b")])
     assert nominal.exit_code == 0, nominal.output
     assert load_bundle(tmp_path / "b" / "mmn-ddx").metadata.training_worlds == "the literature world (data/priors.yaml)"
