@@ -4,9 +4,8 @@ world itself), whose fitted world's exact posterior must then reach the ceiling 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,27 +15,10 @@ import pytest
 
 from mmn_ddx.data import generate_cohort, load_world
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "real_cohort_learning.py"
-
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("real_cohort_learning", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module's annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_reality_world_is_away_from_the_literature_with_its_own_reporting_mix(bench: ModuleType,
-                                                                                  tmp_path: Path) -> None:
-    reality = bench.reality_world(7)
-    assert reality.digest != load_world().digest
-    assert reality.parameters["reporting"]["weights"] == list(bench.REALITY_DOCUMENTS)
-    assert load_world().parameters["reporting"]["weights"] != list(bench.REALITY_DOCUMENTS)
-    assert bench.reality_world(7).digest == reality.digest != bench.reality_world(8).digest  # seeded
-    assert load_world(reality.to_yaml(tmp_path / "reality.yaml")).digest == reality.digest  # a valid world
+def bench(benchmark_script: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_script("real_cohort_learning")
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,7 @@ training worlds, scored in a shifted world against that world's own ceiling."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
 import pytest
@@ -14,16 +13,10 @@ from mmn_ddx.features import MODES, fields_unseen_in
 from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.evaluation.shifted_worlds import world_cohort
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "shifted_worlds.py"
-
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("shifted_worlds_benchmark", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(benchmark_script: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_script("shifted_worlds")
 
 
 def test_the_floor_is_the_ceiling_in_a_training_world_and_above_it_elsewhere(bench: ModuleType) -> None:
