@@ -21,6 +21,16 @@ def bench(benchmark_script: Callable[[str], ModuleType]) -> ModuleType:
     return benchmark_script("real_cohort_learning")
 
 
+def test_the_reality_world_is_away_from_the_literature_with_its_own_reporting_mix(bench: ModuleType,
+                                                                                  tmp_path: Path) -> None:
+    reality = bench.reality_world(7)
+    assert reality.digest != load_world().digest
+    assert reality.parameters["reporting"]["weights"] == list(bench.REALITY_DOCUMENTS)
+    assert load_world().parameters["reporting"]["weights"] != list(bench.REALITY_DOCUMENTS)
+    assert bench.reality_world(7).digest == reality.digest != bench.reality_world(8).digest  # seeded
+    assert load_world(reality.to_yaml(tmp_path / "reality.yaml")).digest == reality.digest  # a valid world
+
+
 @pytest.fixture(scope="module")
 def fitted(bench: ModuleType) -> tuple[Any, dict[str, str]]:
     """The benchmark's fitter on 300 patients of a reality world: the fitted world and its groups."""
