@@ -175,19 +175,25 @@ def count_data(vector: FindingVector, prior: CohortModel, codes: dict[str, np.nd
                on_reduced: np.ndarray) -> CountData:
     """One rate's evidence (:class:`CountData`), its parents' rates from the ``prior`` model; ``on_reduced``:
     (n, R) posterior over the reduced states."""
-    model = prior
-    dist = model.dists[vector.field]
+    dist = prior.dists[vector.field]
     assert isinstance(dist, Binomial)
     k, n = codes[vector.field], codes[dist.n_from]
     rows = ~np.isnan(k) & ~np.isnan(n) & (k <= n)
     states = np.flatnonzero(vector.states)
-    parent = _parent(model, vector.field)
-    scale = model.dists[parent].p[states] if parent else np.ones(len(states))  # type: ignore[attr-defined]
-    kappa = model.unremarkable_record_factor(vector.field)[states]
+    scale = _parent_rates(prior, vector)
+    kappa = prior.unremarkable_record_factor(vector.field)[states]
     pairs, levels, weight = _weights_by_value(on_reduced, rows, states, np.stack([k[rows], n[rows]], axis=1),
-                                    np.stack([kappa, scale], axis=1))
-    unstudied = None if parent else _unstudied(vector, model, codes, on_reduced)
+                                              np.stack([kappa, scale], axis=1))
+    unstudied = None if _parent(prior, vector.field) else _unstudied(vector, prior, codes, on_reduced)
     return CountData(pairs[:, 0], pairs[:, 1], levels[:, 0], levels[:, 1], weight, float(scale.min()), unstudied)
+
+
+def _parent_rates(prior: CohortModel, vector: FindingVector) -> np.ndarray:
+    """The prior parent's rate in each state using ``vector`` (ones for a count among the nerves studied): the
+    scale of the count's share, whose smallest value bounds the rate (:class:`CountData`, :class:`CountPrior`)."""
+    parent = _parent(prior, vector.field)
+    states = np.flatnonzero(vector.states)
+    return prior.dists[parent].p[states] if parent else np.ones(len(states))  # type: ignore[attr-defined]
 
 
 def _weights_by_value(on_reduced: np.ndarray, rows: np.ndarray, states: np.ndarray, values: np.ndarray,
@@ -264,9 +270,7 @@ def count_priors(vectors: list[FindingVector], prior: CohortModel, strength: flo
     would be a prior several times too wide on the share where the parent is small (MMN without blocks: 0.08)."""
     out = []
     for vector in vectors:
-        parent = _parent(prior, vector.field)
-        states = vector.states
-        upper = float(prior.dists[parent].p[states].min()) if parent else 1.0  # type: ignore[attr-defined]
+        upper = float(_parent_rates(prior, vector).min())
         q0 = float(vector.values()[1]) / upper
         out.append(CountPrior(strength * vector.kappa * np.array([1.0 - q0, q0]), upper))
     return out

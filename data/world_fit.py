@@ -283,8 +283,8 @@ class _Likelihood:
         self.counts = counts or []
         with prior.active():  # everything but the fitted findings is the prior world's
             self.prior_model = self.model = cohort_model()
-            moving = {v.field for v in [*findings, *self.counts]} | {p.field for p in self.continuous}
-            self.sections = sections_of(moving, self.model)
+            fitted = {v.field for v in [*findings, *self.counts]} | {p.field for p in self.continuous}
+            self.sections = sections_of(fitted, self.model)
             moving = {f for section in self.sections for f in section}
             self.fixed = on_full_grid(log_section_likelihoods(self.model, self.codes, set(fields()) - moving),
                                       self.model.full)
