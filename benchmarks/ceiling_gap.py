@@ -37,12 +37,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from parameter_groups import PARAMETER_GROUPS, with_groups_from
-from scipy.special import logsumexp
 from timing import machine, write_results
 
 from mmn_ddx.data import WorldMixture, draw_worlds, generate_cohort, load_world
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
-from mmn_ddx.data.exact_posterior import log_likelihoods, posterior
+from mmn_ddx.data.exact_posterior import growing_mixture_posteriors, posterior
 from mmn_ddx.data.generator import GENERATOR_VERSION
 from mmn_ddx.data.qualitative import spec as qualitative_spec
 from mmn_ddx.features import ClinicalFeatures, feature_names, fields_unseen_in
@@ -186,22 +185,17 @@ def fit(n: int, extra: tuple[str, ...], params: dict[str, Any], test: pd.DataFra
 
 def mixture_ceiling(test: pd.DataFrame, bayes_ll: np.ndarray, ks: list[int], n: int) -> list[dict[str, Any]]:
     """The log-loss ratio of the k-world mixture's exact posterior to the literature world's, on n patients,
-    for each k of ``ks``. ``draw_worlds(k, seed=0)`` is the first k of ``draw_worlds(max(ks), seed=0)`` (one
-    seeded stream), so one pass over the largest mixture gives every smaller one (a learning curve in k)."""
+    for each k of ``ks`` (the first k of one seeded stream, ``draw_worlds(max(ks), seed=0)``: a learning curve
+    in k)."""
     start = time.perf_counter()
     part = records(test.iloc[:n])
     y = labels(test.iloc[:n])
-    per_world = []
     out = []
-    for j, world in enumerate(draw_worlds(max(ks), seed=0).worlds, 1):
-        per_world.append(log_likelihoods(part, fields_unseen_in(MODE), world))
-        if j in ks:
-            joint = logsumexp(np.stack(per_world), axis=0)  # + log(1/k) and the balanced prior: constant per row
-            post = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
-            out.append({"worlds": j, "seed": 0, "n_test": n,
-                        "ratio": ratio_ci(calibration.log_losses(post, y), bayes_ll[:n]),
-                        "seconds": round(time.perf_counter() - start, 1)})
-            print(json.dumps(out[-1]), flush=True)
+    for k, post in growing_mixture_posteriors(part, draw_worlds(max(ks), seed=0).worlds, ks, fields_unseen_in(MODE)):
+        out.append({"worlds": k, "seed": 0, "n_test": n,
+                    "ratio": ratio_ci(calibration.log_losses(post, y), bayes_ll[:n]),
+                    "seconds": round(time.perf_counter() - start, 1)})
+        print(json.dumps(out[-1]), flush=True)
     return out
 
 

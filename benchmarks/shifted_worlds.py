@@ -28,13 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy.special import logsumexp
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import machine, write_results  # sibling script (also when a test loads this file by path)
 
-from mmn_ddx.data import LABEL, draw_worlds, load_world, log_likelihoods
+from mmn_ddx.data import LABEL, draw_worlds, growing_mixture_posteriors, load_world
 from mmn_ddx.features import MODES, fields_unseen_in
 from mmn_ddx.settings import MODEL_NAMES, get_settings
 from mmn_ddx.training.artifact.bundle import load_bundle
@@ -47,24 +44,17 @@ RESULTS = Path(__file__).resolve().parent / "results" / "shift.json"
 
 def mixture_floor(cohorts: list[WorldCohort], ks: list[int], mode: str) -> list[dict[str, Any]]:
     """For each k of ``ks``, the exact posterior of the first k training worlds in each shifted world, as a ratio
-    to that world's ceiling. ``draw_worlds(k, seed=0)`` is the first k of ``draw_worlds(max(ks), seed=0)`` (one
-    seeded stream), so one pass over the largest mixture gives every smaller one."""
-    excluded = fields_unseen_in(mode)
-    ys = [data.cohort[LABEL].cat.codes.to_numpy() for data in cohorts]
-    per_world: list[list[np.ndarray]] = [[] for _ in cohorts]
-    out = []
-    for j, world in enumerate(draw_worlds(max(ks), seed=0).worlds, 1):
-        for lls, data in zip(per_world, cohorts, strict=True):
-            lls.append(log_likelihoods(data.cohort, excluded, world))
-        if j in ks:  # balanced classes and equal world weights: constants per row, left out
-            ratios = []
-            for lls, data, y in zip(per_world, cohorts, ys, strict=True):
-                joint = logsumexp(np.stack(lls), axis=0)
-                probs = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
-                ratios.append(round(log_loss(probs, y) / log_loss(data.exact, y), 4))
-            out.append({"worlds": j, "seed": 0, "log_loss_ratio_by_world": ratios,
-                        "median_log_loss_ratio": round(statistics.median(ratios), 4)})
-            print(out[-1], flush=True)
+    to that world's ceiling (``draw_worlds(k, seed=0)`` is the first k of one seeded stream)."""
+    worlds = draw_worlds(max(ks), seed=0).worlds
+    ratios: dict[int, list[float]] = {k: [] for k in ks}
+    for data in cohorts:
+        y = data.cohort[LABEL].cat.codes.to_numpy()
+        for k, probs in growing_mixture_posteriors(data.cohort, worlds, ks, fields_unseen_in(mode)):
+            ratios[k].append(round(log_loss(probs, y) / log_loss(data.exact, y), 4))
+    out = [{"worlds": k, "seed": 0, "log_loss_ratio_by_world": ratios[k],
+            "median_log_loss_ratio": round(statistics.median(ratios[k]), 4)} for k in sorted(ratios)]
+    for row in out:
+        print(row, flush=True)
     return out
 
 

@@ -85,6 +85,7 @@ _EXPORTS: dict[str, str] = {
     "true_or_unknown": "mmn_ddx.data.kleene",
     "posterior": "mmn_ddx.data.exact_posterior",
     "log_likelihoods": "mmn_ddx.data.exact_posterior",
+    "growing_mixture_posteriors": "mmn_ddx.data.exact_posterior",
     "PatientRecord": "mmn_ddx.data.record",
     "RecordError": "mmn_ddx.data.record",
     "validate_record": "mmn_ddx.data.record",
@@ -148,7 +149,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
     )
     from mmn_ddx.data.describe import describe_cohort
     from mmn_ddx.data.diagnostic_tests import TESTS, DiagnosticTest, find_test
-    from mmn_ddx.data.exact_posterior import log_likelihoods, posterior
+    from mmn_ddx.data.exact_posterior import growing_mixture_posteriors, log_likelihoods, posterior
     from mmn_ddx.data.fidelity import criteria_figures, format_value, load_targets, marginal_figures, to_markdown
     from mmn_ddx.data.formats import WRITE_FORMATS
     from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort

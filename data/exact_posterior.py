@@ -11,7 +11,7 @@ counts are binomials over the nerves studied, summed over that number when it wa
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -85,6 +85,25 @@ def log_likelihoods(records: pd.DataFrame, exclude: Iterable[str] = (),
             chunk = {k: v[start : start + CHUNK] for k, v in codes.items()}
             out[start : start + CHUNK] = _log_joint_chunk(model, chunk, flat, excluded)
         return out - _log_latent_mass(model)[None, :]
+
+
+def growing_mixture_posteriors(records: pd.DataFrame, worlds: Sequence[World], sizes: Iterable[int],
+                               exclude: Iterable[str] = ()) -> Iterator[tuple[int, np.ndarray]]:
+    """(k, the balanced-class posterior of the mixture of the first k of ``worlds``) for each k of ``sizes``.
+
+    Why: how the mixture's posterior improves with its number of worlds (a training mixture's floor or ceiling as a
+    learning curve in k) needs every k; one pass over the worlds, each world's likelihoods computed once, gives
+    them all. Equal to ``posterior(records, exclude=exclude, world=WorldMixture(worlds[:k]))``.
+    """
+    wanted = sorted(set(sizes))
+    if not wanted or wanted[0] < 1 or wanted[-1] > len(worlds):
+        raise ValueError(f"mixture sizes must lie in 1..{len(worlds)} (the worlds given), got {wanted}")
+    per_world: list[np.ndarray] = []
+    for k, world in enumerate(worlds[: wanted[-1]], 1):
+        per_world.append(log_likelihoods(records, exclude, world))
+        if k in wanted:  # + log(1/k) and the balanced prior: constants per row, cancelled by the normalisation
+            joint = logsumexp(np.stack(per_world), axis=0)
+            yield k, np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
 
 
 def _codes(records: pd.DataFrame, exclude: Iterable[str]) -> tuple[dict[str, np.ndarray], set[str]]:

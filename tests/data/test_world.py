@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mmn_ddx.data.contract import DIAGNOSES, ID_FIELD, LABEL, fields
-from mmn_ddx.data.exact_posterior import posterior
+from mmn_ddx.data.exact_posterior import growing_mixture_posteriors, posterior
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.latents import load_priors
 from mmn_ddx.data.world import WorldMixture, draw_world, draw_worlds, load_world
@@ -79,6 +79,23 @@ def test_a_one_world_mixture_is_that_world() -> None:
     cohort = generate_cohort(400, seed=3, world=world)
     np.testing.assert_allclose(posterior(cohort, world=WorldMixture((world,), seed=0)), posterior(cohort, world=world),
                                atol=1e-9)
+
+
+def test_a_growing_mixture_gives_each_prefix_mixture_posterior() -> None:
+    worlds = draw_worlds(3, seed=4).worlds
+    cohort = generate_cohort(300, seed=5, world=worlds[2])
+    got = dict(growing_mixture_posteriors(cohort, worlds, [3, 1], exclude=["ivig_response"]))
+    assert sorted(got) == [1, 3]
+    for k in (1, 3):
+        np.testing.assert_allclose(got[k], posterior(cohort, exclude=["ivig_response"],
+                                                     world=WorldMixture(worlds[:k], seed=0)), atol=1e-9)
+    assert not np.allclose(got[1], got[3])  # the third world's own patients: adding it changes their posterior
+
+
+@pytest.mark.parametrize("sizes", [[0], [4], []])
+def test_a_growing_mixture_refuses_sizes_outside_its_worlds(sizes: list[int]) -> None:
+    with pytest.raises(ValueError, match=r"mixture sizes must lie in 1\.\.3"):
+        next(growing_mixture_posteriors(generate_cohort(5, seed=0), draw_worlds(3, seed=4).worlds, sizes))
 
 
 def test_the_mixture_posterior_matches_monte_carlo() -> None:
