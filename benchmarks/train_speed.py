@@ -75,15 +75,18 @@ def quality(bundle: Any, test: pd.DataFrame, y: np.ndarray, ceiling: np.ndarray)
 
 def serving_cost(bundle: Any, test: pd.DataFrame, n_single: int = 300, n_batch: int = 5000) -> dict[str, Any]:
     """One explained patient (the records fast path) and a batch, end to end through the bundle."""
+    from mmn_ddx.training.artifact import little_information_mask, optional_fields
+
     frame = test.head(n_batch)
     records = [{k: (None if pd.isna(v) else v) for k, v in r.items()}
                for r in frame.head(n_single).astype(object).to_dict("records")]
+    optional = optional_fields(bundle.mode)
 
     def one(record: dict[str, Any]) -> None:
         X = bundle.transform([record])
         probs = bundle.predict_proba([record], features=X)
         bundle.explain([record], features=X)
-        bundle.prediction_set(probs)
+        bundle.prediction_set(probs, little_information_mask(pd.DataFrame([record]), optional))
         bundle.out_of_distribution([record], features=X)
 
     for record in records[:20]:
@@ -98,7 +101,7 @@ def serving_cost(bundle: Any, test: pd.DataFrame, n_single: int = 300, n_batch: 
     X = bundle.transform(frame)
     probs = bundle.predict_proba(frame, features=X)
     bundle.explain(frame, features=X)
-    bundle.prediction_set(probs)
+    bundle.prediction_set(probs, little_information_mask(frame, optional))
     bundle.out_of_distribution(frame, features=X)
     batch_wall, batch_cpu = time.perf_counter() - w, time.process_time() - c
     trees = getattr(bundle.estimator, "n_estimators", None)

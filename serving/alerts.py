@@ -6,7 +6,7 @@
   (values or combinations it never saw); tree models extrapolate flatly there.
 * ``little_information`` - most findings are unrecorded, or no result of a motor nerve conduction study
   is (the test every guideline needs): the prediction then rests mostly on the setting's pre-test
-  probabilities. The rule and its reasons: ``training.artifact.pyfunc.lacks_information``.
+  probabilities. The rule and its reasons: ``training.artifact.information.lacks_information``.
 * ``criteria_disagree`` - the published criteria point to another diagnosis than the model.
 """
 

@@ -43,10 +43,10 @@ from mmn_ddx.training.artifact import (
     adjust,
     check_setting,
     code_version,
+    lacks_information,
     load_bundle,
     pre_test_probabilities,
 )
-from mmn_ddx.training.artifact import METHOD as CONFORMAL_METHOD
 
 # PatientRecord is built at run time (pydantic create_model from the data dictionary): mypy sees a variable
 Record: TypeAlias = Mapping[str, Any] | PatientRecord  # type: ignore[valid-type]
@@ -237,6 +237,7 @@ class Predictor:
         if attribution.scale == "log-odds":  # Bayes' rule adds log(pi_s / pi_train) to every logit: the base moves
             attribution = replace(attribution, base_values=attribution.base_values + shift)
         recorded, n_optional = alerts.recorded_counts(nulls, names, self.mode)
+        motor_ncs_done = alerts.motor_ncs_recorded(nulls, names)
         return Scored(
             patient_ids=ids,
             probs=probs,
@@ -245,12 +246,13 @@ class Predictor:
             training_probs=training_probs,
             attribution=attribution,
             group_sums=self.findings.sums(attribution.values),
-            sets=self.bundle.prediction_set_in_setting(training_probs, probs),
+            sets=self.bundle.prediction_set_in_setting(
+                training_probs, probs, np.asarray(lacks_information(recorded, n_optional, motor_ncs_done))),
             ood=self.bundle.out_of_distribution(read, features=X),
             criteria=criteria_view.evaluate(read),
             recorded=recorded,
             n_optional=n_optional,
-            motor_ncs_done=alerts.motor_ncs_recorded(nulls, names),
+            motor_ncs_done=motor_ncs_done,
             next_tests=None if asked is None else next_test.most_informative(asked, probs, after),
             columns=read,
         )
@@ -295,7 +297,7 @@ class Predictor:
             predicted_diagnosis=predicted,
             probabilities={d: float(p) for d, p in zip(DIAGNOSES, scored.probs[i].tolist(), strict=True)},
             prediction_set=PredictionSet(diagnoses=scored.sets[i], coverage=self.bundle.coverage,
-                                         method=CONFORMAL_METHOD, population=SET_POPULATION),
+                                         method=self.bundle.conformal_method, population=SET_POPULATION),
             setting=setting,
             explanation=explanation.build_explanation(
                 self.findings, attribution.values[i], attribution.base_values[i], scored.group_sums[i],

@@ -90,7 +90,7 @@ class ChampionChoice:
         version = f"v{meta.version}" if meta.version else "unregistered"
         return SavedChampion(f"{meta.family}, saved", bundle.predict_proba,
                              f"{meta.name} {version} ({meta.family}) from {location}",
-                             meta.seed if meta.training_data_source == "synthetic" else None, bundle.prediction_set)
+                             meta.seed if meta.training_data_source == "synthetic" else None, bundle.record_sets)
 
 
 def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, families: tuple[str, ...], jobs: int,
@@ -109,13 +109,13 @@ def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, fami
     families_fns = result.predictors()
     if saved is None and refit_synthetic:
         return (
-            ModeModels(mode, families_fns, result.champion, result.champion_predictor, result.bundle.prediction_set),
+            ModeModels(mode, families_fns, result.champion, result.champion_predictor, result.bundle.record_sets),
             f"{result.champion}, chosen by outer-CV log-loss in this run, "
             f"refitted on {refit_synthetic} synthetic patients",
         )
     if saved is None:
         return ModeModels(mode, families_fns, result.champion, families_fns[result.champion],
-                          result.bundle.prediction_set), \
+                          result.bundle.record_sets), \
             f"{result.champion}, chosen by outer-CV log-loss in this run"
     return ModeModels(mode, families_fns, saved.label, saved.predict, saved.sets), saved.provenance
 
@@ -142,7 +142,7 @@ def _real_case_sections(cases: RealCases, source: str, models: dict[str, ModeMod
 
         def champion(frame: pd.DataFrame, chosen: ModeModels = chosen) -> tuple[np.ndarray, list[list[str]] | None]:
             probs = np.asarray(chosen.champion(frame), dtype=np.float64)
-            return probs, chosen.champion_sets(probs) if chosen.champion_sets is not None else None
+            return probs, chosen.champion_sets(frame, probs) if chosen.champion_sets is not None else None
 
         figures = evaluate_real_cases(cases, mode, {f"champion ({chosen.champion_name})": champion})
         sections.append(real_case_section(figures, mode, source))

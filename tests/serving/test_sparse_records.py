@@ -2,7 +2,7 @@
 
 Records abstracted from referral letters and published case reports (the generator's reporting model)
 leave whole sections null; a complete tertiary work-up does not. The warnings must tell them apart,
-by the documented rule (``training.artifact.pyfunc.LITTLE_INFORMATION_FRACTION``,
+by the documented rule (``training.artifact.information.LITTLE_INFORMATION_FRACTION``,
 ``MOTOR_NCS_FIELDS``), in the full result, the batch table and the pyfunc alike.
 """
 
@@ -123,3 +123,22 @@ def test_the_pyfunc_applies_the_same_rule(quick_bundle_dir: Path, predictor: Pre
     out = BundlePyfunc(load_bundle(quick_bundle_dir)).predict(frame)
     assert [("little_information" in w) for w in out["warnings"]] == \
         ["little_information" in c for c in _codes(predictor, frame)]
+
+
+def test_sets_take_the_thresholds_of_the_records_information_group(quick_bundle_dir: Path,
+                                                                   documents: pd.DataFrame) -> None:
+    """The sets are calibrated per information group (conformal.group_class_thresholds): here the group of
+    complete records gets the tightest thresholds (the argmax alone) and the sparse group the loosest (every
+    diagnosis), so each record's set shows which row it used - in the result, the batch table and the pyfunc."""
+    bundle = load_bundle(quick_bundle_dir)
+    assert np.shape(bundle.qhat) == (2, 4)  # a bundle of this version is calibrated per group
+    bundle.qhat = np.array([[0.0] * 4, [1.0] * 4])
+    frame = validate_frame(documents[[c for c in documents.columns if not c.startswith("latent_") and c != LABEL]])
+    predictor = Predictor(bundle)
+    sparse = ~_complete(predictor, frame)
+    assert 0 < sparse.sum() < len(frame)
+    sizes = np.array([len(r.prediction_set.diagnoses) for r in predictor.predict_many(frame)])
+    np.testing.assert_array_equal(sizes, np.where(sparse, 4, 1))
+    assert predictor.predict(HISTORY_ONLY).prediction_set.method.startswith("class- and information-conditional")
+    out = BundlePyfunc(bundle).predict(frame)
+    np.testing.assert_array_equal([len(s) for s in out["prediction_set"]], sizes)

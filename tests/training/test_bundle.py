@@ -15,6 +15,7 @@ from scipy.special import softmax
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.training.artifact.bundle import BundleError, ModelBundle, load_bundle
+from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 from mmn_ddx.training.artifact.manifest import write_manifest
 
 
@@ -71,7 +72,7 @@ def test_explanation_reflects_the_findings_not_noise(bundle: ModelBundle) -> Non
 
 def test_prediction_sets_contain_the_top_class_first(bundle: ModelBundle, unseen: pd.DataFrame) -> None:
     probs = bundle.predict_proba(unseen)
-    sets = bundle.prediction_set(probs)
+    sets = bundle.prediction_set(probs, little_information_mask(unseen, optional_fields(bundle.mode)))
     assert len(sets) == len(unseen)
     assert all(s[0] == DIAGNOSES[int(k)] for s, k in zip(sets, probs.argmax(axis=1), strict=True))
     assert bundle.coverage == pytest.approx(0.90)
@@ -112,9 +113,10 @@ def test_untrusted_types_in_the_pipeline_are_refused(quick_bundle_dir: Path, tmp
 def test_bundle_json_records_calibration_and_conformal_threshold(quick_bundle_dir: Path) -> None:
     document = json.loads((quick_bundle_dir / "data" / "bundle" / "bundle.json").read_text())
     assert document["calibration"]["kind"] == "temperature" and document["calibration"]["value"] > 0
-    thresholds = document["conformal"]["qhat"]  # Mondrian: one threshold per diagnosis
-    assert len(thresholds) == len(document["classes"]) and all(0 < q <= 1 for q in thresholds)
-    assert document["conformal"]["method"].startswith("class-conditional (Mondrian)")
+    thresholds = document["conformal"]["qhat"]  # Mondrian: per information group, one threshold per diagnosis
+    assert len(thresholds) == 2 and all(len(row) == len(document["classes"]) for row in thresholds)
+    assert all(0 <= q <= 1 for row in thresholds for q in row)
+    assert document["conformal"]["method"].startswith("class- and information-conditional (Mondrian)")
     assert document["explanation_scale"] == "log-odds"
 
 

@@ -11,7 +11,8 @@ from scipy.special import softmax
 from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.training.artifact import conformal
-from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.training.artifact.bundle import BundleError, load_bundle
+from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 
 
 def test_threshold_is_the_finite_sample_quantile() -> None:
@@ -43,10 +44,11 @@ def test_bundle_sets_cover_about_90_percent_of_new_synthetic_patients(quick_bund
     cohort = generate_cohort(3000, seed=2024)
     y = cohort["diagnosis"].cat.codes.to_numpy()
     probs = bundle.predict_proba(cohort)
-    covered = np.mean([DIAGNOSES[t] in s for t, s in zip(y, bundle.prediction_set(probs), strict=True)])
+    little = little_information_mask(cohort, optional_fields(bundle.mode))
+    covered = np.mean([DIAGNOSES[t] in s for t, s in zip(y, bundle.prediction_set(probs, little), strict=True)])
     # qhat comes from 400 held-out patients: coverage is >= 0.90 in expectation, within a few points here
     assert 0.87 <= covered <= 0.96
-    sizes = np.array([len(s) for s in bundle.prediction_set(probs)])
+    sizes = np.array([len(s) for s in bundle.prediction_set(probs, little)])
     assert sizes.mean() < 2.0  # informative: most patients get one or two diagnoses
 
 
@@ -81,6 +83,58 @@ def test_a_class_with_too_few_calibration_patients_gets_every_set() -> None:
     assert qhat[0] == pytest.approx(0.3) and list(qhat[1:]) == [1.0, 1.0, 1.0]
 
 
+def _sparse_and_complete(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exchangeable scores of two kinds of record: sparse ones (flagged) are much harder to classify."""
+    y = rng.integers(0, 4, size=n)
+    little = rng.random(n) < 0.6
+    z = rng.normal(0, 1.5, size=(n, 4))
+    z[np.arange(n), y] += np.where(little, 0.8, 3.0)
+    return softmax(z, axis=1), y, little
+
+
+def test_sets_per_information_group_keep_their_promise_in_each_group() -> None:
+    rng = np.random.default_rng(3)
+    p_cal, y_cal, little_cal = _sparse_and_complete(rng, 12000)
+    qhat = conformal.group_class_thresholds(p_cal, y_cal, little_cal, 0.9)
+    assert qhat.shape == (2, 4) and np.all(qhat[1] > qhat[0])  # sparse records need looser thresholds
+    p, y, little = _sparse_and_complete(rng, 40000)
+    pooled = conformal.class_thresholds(p_cal, y_cal, 0.9)
+    for group in (little, ~little):
+        assert conformal.empirical_coverage(p[group], y[group], qhat, little[group]) == pytest.approx(0.90, abs=0.02)
+    # pooled thresholds spend the complete records' easy coverage on the sparse ones, which they under-cover
+    assert conformal.empirical_coverage(p[little], y[little], pooled) < 0.86
+    assert conformal.set_mask(p[~little], qhat, little[~little]).sum(axis=1).mean() < \
+        conformal.set_mask(p[~little], pooled).sum(axis=1).mean()  # and complete records get tighter sets
+
+
+def test_thresholds_per_information_group_need_each_records_flag() -> None:
+    probs = np.tile([0.7, 0.1, 0.1, 0.1], (3, 1))
+    qhat = np.array([[0.0] * 4, [1.0] * 4])
+    with pytest.raises(ValueError, match="little_information flag"):
+        conformal.set_mask(probs, qhat)
+    with pytest.raises(ValueError, match=r"one flag per patient \(3\)"):
+        conformal.set_mask(probs, qhat, np.array([True, False]))
+    assert conformal.set_mask(probs, qhat, np.array([True, False, True])).sum(axis=1).tolist() == [4, 1, 4]
+    with pytest.raises(ValueError, match=r"one flag per calibration patient \(3\)"):
+        conformal.group_class_thresholds(probs, np.zeros(3, dtype=int), np.array([True]))
+
+
+def test_a_bundle_with_thresholds_for_unknown_groups_is_refused(quick_bundle_dir: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from mmn_ddx.training.artifact.manifest import write_manifest
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(quick_bundle_dir / "data" / "bundle", copy)
+    document = json.loads((copy / "bundle.json").read_text())
+    document["conformal"]["qhat"] = [[0.5] * 4] * 3
+    (copy / "bundle.json").write_text(json.dumps(document))
+    write_manifest(copy)
+    with pytest.raises(BundleError, match="3 rows, expected one per information group"):
+        load_bundle(copy)
+
+
 @pytest.fixture(scope="module")
 def worlds_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A quick bundle trained (and its sets calibrated) on patients of 20 randomised worlds."""
@@ -99,7 +153,8 @@ def test_sets_keep_their_promise_in_a_held_out_shifted_world(worlds_bundle_dir: 
     shifted = draw_world(np.random.default_rng(987))
     cohort = generate_cohort(4000, seed=77, world=shifted)
     y = cohort["diagnosis"].cat.codes.to_numpy()
-    covered = conformal.set_mask(bundle.predict_proba(cohort), bundle.qhat)[np.arange(len(y)), y]
+    little = little_information_mask(cohort, optional_fields(bundle.mode))
+    covered = conformal.set_mask(bundle.predict_proba(cohort), bundle.qhat, little)[np.arange(len(y)), y]
     # 200 calibration patients per diagnosis: the threshold's own coverage has sd ~0.02 per class
     assert covered.mean() >= 0.90 - 3 * np.sqrt(0.09 / 800) - 0.02
     for c in range(len(DIAGNOSES)):

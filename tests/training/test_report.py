@@ -16,6 +16,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from mmn_ddx.cli.benchmark import ChampionChoice, benchmark_app
+from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.importer import write_table
 from mmn_ddx.features.modes import MODES
@@ -169,7 +170,11 @@ def test_champion_choice_loads_an_exported_bundle_for_its_own_mode_only(quick_bu
     assert loaded is not None
     assert str(quick_bundle_dir) in loaded.provenance and "saved" in loaded.label
     assert loaded.synthetic_seed == 0  # the fixture's training seed: the CLI refuses it as test seed
-    assert loaded.predict(generate_cohort(5, seed=9)).shape == (5, 4)
+    cohort = generate_cohort(5, seed=9)
+    assert loaded.predict(cohort).shape == (5, 4)
+    assert loaded.sets is not None  # its sets read each record's information group from the record
+    sets = loaded.sets(cohort, loaded.predict(cohort))
+    assert len(sets) == 5 and all(s and set(s) <= set(DIAGNOSES) for s in sets)
     assert auto.load("with-treatment") is None  # nothing exported for that mode: train it
     assert ChampionChoice(str(quick_bundle_dir), tmp_path).load("with-treatment") is None
     assert ChampionChoice("trained", quick_bundle_dir.parent).load("at-presentation") is None

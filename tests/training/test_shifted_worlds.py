@@ -9,6 +9,7 @@ import pytest
 from mmn_ddx.data import DIAGNOSES, LABEL, draw_worlds, generate_cohort, load_world, posterior
 from mmn_ddx.features import MODES, TREATMENT_FIELDS
 from mmn_ddx.training.artifact.calibration import log_loss
+from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 from mmn_ddx.training.evaluation.shifted_worlds import (
     MIN_COVERAGE,
     card_lines,
@@ -46,6 +47,21 @@ def test_the_figures_compare_the_model_with_the_worlds_ceiling() -> None:
     exact = world_figures(lambda frame: data.exact, -np.ones(4), data)  # sets of the top diagnosis only
     assert exact["log_loss_ratio"] == 1.0 and exact["mean_set_size"] == 1.0
     assert exact["set_coverage"] == exact["ceiling_accuracy"] == pytest.approx((data.exact.argmax(1) == y).mean())
+
+
+def test_sets_on_sparse_records_use_their_own_thresholds_and_are_reported_apart() -> None:
+    data = world_cohort(load_world(), 200, seed=6, mode=MODES[0])
+    little = data.little_information
+    assert 0 < little.sum() < len(little)
+    np.testing.assert_array_equal(little, little_information_mask(data.cohort, optional_fields(MODES[0])))
+    y = data.cohort[LABEL].cat.codes.to_numpy()
+    figures = world_figures(_uniform, np.array([[-1.0] * 4, [1.0] * 4]), data)  # complete: top only; sparse: all
+    assert figures["little_information_share"] == pytest.approx(little.mean(), abs=1e-4)
+    assert figures["set_coverage_little_information"] == 1.0 and figures["mean_set_size_little_information"] == 4.0
+    assert figures["set_coverage_lowest_diagnosis_little_information"] == 1.0
+    assert figures["mean_set_size"] == pytest.approx(1 + 3 * little.mean(), abs=1e-3)
+    top_only = (_uniform(data.cohort).argmax(1) == y)[~little].mean()
+    assert figures["set_coverage"] == pytest.approx(little.mean() + (1 - little.mean()) * top_only, abs=1e-4)
 
 
 def _always_mmn(frame: pd.DataFrame) -> np.ndarray:

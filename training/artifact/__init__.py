@@ -22,17 +22,17 @@ _EXPORTS: dict[str, str] = {
     "Setting": "mmn_ddx.training.artifact.clinical_setting",
     "SettingError": "mmn_ddx.training.artifact.clinical_setting",
     "SETTINGS": "mmn_ddx.training.artifact.clinical_setting",
-    "METHOD": "mmn_ddx.training.artifact.conformal",
     "code_version": "mmn_ddx.training.artifact.metadata",
     "SYNTHETIC_SOURCE": "mmn_ddx.training.artifact.metadata",
     "TrainingWorld": "mmn_ddx.training.artifact.metadata",
     "OutcomeTables": "mmn_ddx.training.artifact.outcomes",
     "InputError": "mmn_ddx.training.artifact.pyfunc",
-    "few_recorded": "mmn_ddx.training.artifact.pyfunc",
-    "lacks_information": "mmn_ddx.training.artifact.pyfunc",
-    "LITTLE_INFORMATION_FRACTION": "mmn_ddx.training.artifact.pyfunc",
-    "MOTOR_NCS_FIELDS": "mmn_ddx.training.artifact.pyfunc",
-    "optional_fields": "mmn_ddx.training.artifact.pyfunc",
+    "few_recorded": "mmn_ddx.training.artifact.information",
+    "lacks_information": "mmn_ddx.training.artifact.information",
+    "little_information_mask": "mmn_ddx.training.artifact.information",
+    "LITTLE_INFORMATION_FRACTION": "mmn_ddx.training.artifact.information",
+    "MOTOR_NCS_FIELDS": "mmn_ddx.training.artifact.information",
+    "optional_fields": "mmn_ddx.training.artifact.information",
     "OUTPUT_TYPES": "mmn_ddx.training.artifact.pyfunc",
 }
 __all__ = sorted(_EXPORTS)
@@ -57,15 +57,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         log_shift,
         pre_test_probabilities,
     )
-    from mmn_ddx.training.artifact.conformal import METHOD
-    from mmn_ddx.training.artifact.metadata import SYNTHETIC_SOURCE, TrainingWorld, code_version
-    from mmn_ddx.training.artifact.outcomes import OutcomeTables
-    from mmn_ddx.training.artifact.pyfunc import (
+    from mmn_ddx.training.artifact.information import (
         LITTLE_INFORMATION_FRACTION,
         MOTOR_NCS_FIELDS,
-        OUTPUT_TYPES,
-        InputError,
         few_recorded,
         lacks_information,
+        little_information_mask,
         optional_fields,
     )
+    from mmn_ddx.training.artifact.metadata import SYNTHETIC_SOURCE, TrainingWorld, code_version
+    from mmn_ddx.training.artifact.outcomes import OutcomeTables
+    from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, InputError

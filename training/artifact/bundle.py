@@ -6,7 +6,8 @@
 - ``ModelBundle.explain(frame) -> FeatureAttribution``: exact additive SHAP values per engineered feature
   and class, with base values and the scale, such that (log-odds scale)
   ``softmax(base + contributions.sum(features)) == predict_proba(frame)`` to 1e-6.
-- ``ModelBundle.prediction_set(probs) -> list[list[str]]``: split-conformal sets at ``coverage``.
+- ``ModelBundle.prediction_set(probs, little_information) -> list[list[str]]``: split-conformal sets at
+  ``coverage`` (``little_information``: each record's flag, :func:`information.little_information_mask`).
 - ``ModelBundle.out_of_distribution(frame) -> list[list[Atypical]]``: per patient, the facts (field,
   value, training range, ...) placing the record outside the training data (empty = in distribution).
 - ``ModelBundle.metadata``: name, version, alias, uri, mode, training data digest, generator
@@ -42,6 +43,7 @@ from mmn_ddx.training.artifact import clinical_setting, conformal, estimators
 from mmn_ddx.training.artifact.calibration import Calibration
 from mmn_ddx.training.artifact.estimators import SKOPS_TRUSTED_TYPES
 from mmn_ddx.training.artifact.explain import Explainer, FeatureAttribution
+from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 from mmn_ddx.training.artifact.manifest import BundleError, IntegrityError, read_verified, write_manifest
 from mmn_ddx.training.artifact.metadata import BundleMetadata
 from mmn_ddx.training.artifact.outcomes import OUTCOMES_FILE, OutcomeTables
@@ -160,9 +162,23 @@ class ModelBundle:
         """Scale of :meth:`explain`: ``"log-odds"`` (logistic, XGBoost) or ``"probability"`` (forest)."""
         return "log-odds" if estimators.output_of(self.estimator) == "logits" else "probability"
 
-    def prediction_set(self, probs: np.ndarray) -> list[list[str]]:
-        """Split-conformal sets at :attr:`coverage`, most probable diagnosis first."""
-        return conformal.prediction_sets(np.atleast_2d(probs), self.qhat, self.classes)
+    @property
+    def conformal_method(self) -> str:
+        """How the set thresholds were calibrated, in words (read from their shape: marginal, per diagnosis, or per
+        diagnosis and information group)."""
+        methods = (conformal.METHOD, conformal.MONDRIAN_METHOD, conformal.INFORMATION_METHOD)
+        return methods[min(int(np.ndim(self.qhat)), 2)]
+
+    def prediction_set(self, probs: np.ndarray, little_information: np.ndarray | None = None) -> list[list[str]]:
+        """Split-conformal sets at :attr:`coverage`, most probable diagnosis first; ``little_information`` (one
+        flag per record) is needed when the thresholds are calibrated per information group (:attr:`qhat` 2-D)."""
+        return conformal.prediction_sets(np.atleast_2d(probs), self.qhat, self.classes,
+                                         little_information=little_information)
+
+    def record_sets(self, records: pd.DataFrame, probs: np.ndarray) -> list[list[str]]:
+        """:meth:`prediction_set` for a canonical frame of records and their probabilities, each record's
+        information group read from it (:func:`information.little_information_mask`)."""
+        return self.prediction_set(probs, little_information_mask(records, optional_fields(self.mode)))
 
     def setting_shift(self, setting: str) -> np.ndarray:
         """``log(pi_s / pi_train)`` per class for a clinical setting (:mod:`training.artifact.clinical_setting`),
@@ -173,7 +189,8 @@ class ModelBundle:
                               "clinical setting can be applied: retrain and re-export it")
         return clinical_setting.log_shift(setting, prior)
 
-    def prediction_set_in_setting(self, training_probs: np.ndarray, setting_probs: np.ndarray) -> list[list[str]]:
+    def prediction_set_in_setting(self, training_probs: np.ndarray, setting_probs: np.ndarray,
+                                  little_information: np.ndarray | None = None) -> list[list[str]]:
         """The prediction sets served with a clinical setting's probabilities: the one seam for conformal sets.
 
         Membership is decided on the training population's probabilities, where the thresholds were calibrated.
@@ -181,10 +198,12 @@ class ModelBundle:
         holds whatever the setting's class mix: the score is a function of the record, whose distribution within
         a diagnosis a change of pre-test probabilities does not move (Vovk et al. 2005; Podkopaev & Ramdas, UAI
         2021); a bundle with one marginal threshold keeps its promise for the training population only. The
-        setting's most probable diagnosis is always in, and the set is listed in the setting's order.
+        setting's most probable diagnosis is always in, and the set is listed in the setting's order. Thresholds
+        per information group (:func:`conformal.group_class_thresholds`) need each record's ``little_information``
+        flag; a change of setting does not move it either.
         """
         return conformal.prediction_sets(np.atleast_2d(training_probs), self.qhat, self.classes,
-                                         shown=np.atleast_2d(setting_probs))
+                                         shown=np.atleast_2d(setting_probs), little_information=little_information)
 
     def out_of_distribution(self, records: Records | Columns, *, features: np.ndarray | None = None
                             ) -> list[list[Atypical]]:
@@ -209,7 +228,7 @@ class ModelBundle:
             "feature_names": list(self.feature_names),
             "calibration": self.calibration.to_dict(),
             "conformal": {"qhat": np.asarray(self.qhat).tolist(), "coverage": self.coverage,
-                          "method": conformal.METHOD if np.ndim(self.qhat) == 0 else conformal.MONDRIAN_METHOD},
+                          "method": self.conformal_method},
             "explanation_scale": self.scale,
             "metadata": self.metadata.model_dump(mode="json"),
             "extra": self.extra,
@@ -347,5 +366,13 @@ def load_bundle(uri_or_dir: str | Path) -> ModelBundle:
 
 
 def _thresholds(value: Any) -> float | np.ndarray:
-    """The conformal threshold: one number (marginal), or one per class (Mondrian)."""
-    return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)
+    """The conformal threshold: one number (marginal), one per class (Mondrian), or one per class and
+    information group (rows :data:`conformal.INFORMATION_GROUPS`)."""
+    if np.ndim(value) == 0:
+        return float(value)
+    thresholds = np.asarray(value, dtype=float)
+    if thresholds.ndim == 2 and thresholds.shape[0] != len(conformal.INFORMATION_GROUPS):
+        raise BundleError(f"conformal thresholds: {thresholds.shape[0]} rows, expected one per information group "
+                          f"{conformal.INFORMATION_GROUPS}")
+    return thresholds
+

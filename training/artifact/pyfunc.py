@@ -27,7 +27,6 @@ serving's.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -37,19 +36,18 @@ from pandas.api import types as ptypes
 
 from mmn_ddx.data import (
     DIAGNOSES,
-    FEATURE_FIELDS,
     ID_FIELD,
     LABEL,
     PARSED_DTYPES,
     fields,
-    find_test,
     parse_column,
     to_canonical,
 )
-from mmn_ddx.features import FeatureInputError, feature_map, fields_for_mode, finding_name
+from mmn_ddx.features import FeatureInputError, feature_map, finding_name
 from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
 from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, adjust, check_setting
+from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 
 TOP_FINDINGS = 5
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
@@ -85,48 +83,6 @@ OUTPUT_TYPES: dict[str, str] = {
 PARAMS: dict[str, tuple[str, str]] = {"setting": ("string", DEFAULT_SETTING)}
 """Inference parameters (MLflow ``ParamSpec``: name -> type and default) declared in the signature."""
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(OUTPUT_TYPES)
-
-LITTLE_INFORMATION_FRACTION = 0.5
-"""``little_information`` when fewer than this share of the optional findings are recorded ("most fields
-null"), or when no result of a motor nerve conduction study is (:data:`MOTOR_NCS_FIELDS`). Written here,
-below serving, so that the pyfunc and :mod:`serving.alerts` (which words the warnings) apply one rule.
-
-Why one half, by principle rather than by tuning: "most findings unrecorded" is the documented meaning,
-and the generator's documents fall on either side of it - every referral letter and case report records
-fewer than half of the optional findings, a complete tertiary work-up about 70 % (measured on generated
-records: ``tests/serving/test_sparse_records.py``)."""
-MOTOR_NCS_FIELDS: tuple[str, ...] = find_test("motor_ncs").fields
-"""A motor conduction study counts as recorded when *any* field its report fills is: letters and case
-reports state "conduction block in two nerves" without the number of nerves studied (null in 15 of 15
-development cases, ``data/priors.yaml`` reporting), so the count of nerves studied alone would call
-every such study missing."""
-
-
-@cache
-def optional_fields(mode: str) -> tuple[str, ...]:
-    """The findings that count for 'how much is recorded': all but the always-required ones (listed once per
-    mode: every prediction asks)."""
-    specs = fields()
-    return tuple(name for name in fields_for_mode(FEATURE_FIELDS, mode) if not specs[name].required)
-
-
-def few_recorded(recorded: np.ndarray | int, total: int) -> np.ndarray | bool:
-    """Fewer optional findings recorded than :data:`LITTLE_INFORMATION_FRACTION` of them (per patient)."""
-    return recorded < LITTLE_INFORMATION_FRACTION * total
-
-
-def lacks_information(recorded: np.ndarray | int, total: int, motor_ncs_done: np.ndarray | bool) -> np.ndarray | bool:
-    """The ``little_information`` rule (per patient): too few optional findings, or no motor conduction result.
-    The one rule of the pyfunc's codes, ``mmn-ddx predict``'s table and each prediction's warning."""
-    return np.logical_or(few_recorded(recorded, total), np.logical_not(motor_ncs_done))
-
-
-def little_information_mask(frame: pd.DataFrame, optional: Sequence[str]) -> np.ndarray:
-    """Per patient of a canonical frame: :func:`lacks_information`."""
-    recorded = frame[list(optional)].notna().to_numpy().sum(axis=1)
-    motor_ncs_done = ~frame[list(MOTOR_NCS_FIELDS)].isna().to_numpy().all(axis=1)
-    return np.asarray(lacks_information(recorded, len(optional), motor_ncs_done), dtype=bool)
-
 
 @cache
 def _load_pyfunc(data_path: str) -> BundlePyfunc:
@@ -179,29 +135,29 @@ class BundlePyfunc:
         own = by_finding[np.arange(len(frame)), :, predicted]  # (patients, findings): pull on the predicted class
         top = np.argsort(-np.abs(own), axis=1, kind="stable")[:, :TOP_FINDINGS]
         ood = bundle.out_of_distribution(frame, features=X)
+        little = little_information_mask(frame, self._optional)
         labels = np.asarray(evaluate_all(frame).labels, dtype=object)
         names = np.asarray(DIAGNOSES, dtype=object)[predicted]
         columns = {
             ID_FIELD: frame[ID_FIELD].astype(object).where(frame[ID_FIELD].notna(), None).to_numpy(),
             **{column: probs[:, j] for j, column in enumerate(PROBABILITY_COLUMNS)},
             "predicted_diagnosis": names,
-            "prediction_set": bundle.prediction_set_in_setting(training_probs, probs),
+            "prediction_set": bundle.prediction_set_in_setting(training_probs, probs, little),
             "top_findings": self._labels[top].tolist(),
             "top_contributions": np.take_along_axis(own, top, axis=1).tolist(),
             "scale": np.full(len(frame), attribution.scale, dtype=object),
             "criteria_label": labels,
-            "warnings": self._warnings(frame, ood, labels, names),
+            "warnings": self._warnings(ood, little, labels, names),
             "out_of_distribution": [[json.dumps(fact.to_dict()) for fact in facts] for facts in ood],
             "setting": np.full(len(frame), setting, dtype=object),
         }
         return pd.DataFrame(columns, columns=list(OUTPUT_COLUMNS))
 
-    def _warnings(self, frame: pd.DataFrame, ood: list[list[Any]], labels: np.ndarray, predicted: np.ndarray
+    def _warnings(self, ood: list[list[Any]], little: np.ndarray, labels: np.ndarray, predicted: np.ndarray
                   ) -> list[list[str]]:
         """Warning codes per patient (see :data:`OUTPUT_TYPES`), from whole-frame masks."""
-        little = little_information_mask(frame, self._optional)
         disagree = np.isin(labels, DIAGNOSES) & (labels != predicted)
-        flags = np.column_stack([np.full(len(frame), self._synthetic), [bool(r) for r in ood],
+        flags = np.column_stack([np.full(len(little), self._synthetic), [bool(r) for r in ood],
                                  np.asarray(little, dtype=bool), disagree])
         codes = ("synthetic_training_data", "out_of_distribution", "little_information", "criteria_disagree")
         return [[code for code, on in zip(codes, row, strict=True) if on] for row in flags.tolist()]

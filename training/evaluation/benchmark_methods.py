@@ -37,8 +37,8 @@ from mmn_ddx.training.evaluation.metrics import ABSTAIN, NEGATIVE, Predictions
 Kind = Literal["model", "champion", "criteria", "rules", "bayes"]
 ProbaFn = Callable[[pd.DataFrame], np.ndarray]
 """A fitted model's ``predict_proba`` on a canonical frame: (n, 4) in ``DIAGNOSES`` order."""
-SetsFn = Callable[[np.ndarray], list[list[str]]]
-"""A model's prediction sets from its probabilities (its bundle's conformal ``prediction_set``)."""
+SetsFn = Callable[[pd.DataFrame, np.ndarray], list[list[str]]]
+"""A model's prediction sets from the records and their probabilities (its bundle's ``record_sets``)."""
 
 BAYES = "Bayes-optimal posterior"
 CASCADE = "rule-based cascade"

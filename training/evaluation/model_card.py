@@ -155,8 +155,10 @@ def render(facts: CardFacts) -> str:
             "",
         ]
     if facts.conformal_coverage_holdout is not None:
-        lines += [f"Prediction sets are calibrated on the held-out split, one threshold per diagnosis (target "
-                  f"coverage {facts.coverage:.0%} within each diagnosis, whatever its prevalence).", ""]
+        lines += [f"Prediction sets are calibrated on the held-out split, one threshold per diagnosis and per "
+                  "information group (records the little-information warning flags, and the others; target "
+                  f"coverage {facts.coverage:.0%} within each diagnosis among records with as much or as little "
+                  "information, whatever the diagnosis' prevalence).", ""]
     lines += ["## Comparison with the criteria and the Bayes ceiling", *_comparison(facts), "",
               "## Shifted worlds", *card_lines(facts.shifted_worlds, facts.coverage), "",
               "## Limitations",
@@ -191,7 +193,8 @@ def clinical_setting_section(meta: BundleMetadata) -> list[str]:
         "renormalises (Bayes' rule); on the log-odds scale this moves only the base term of the explanation, the "
         "findings' SHAP contributions are unchanged.",
         "- Prediction sets decide membership on the training population's probabilities, where the per-diagnosis "
-        "conformal thresholds were calibrated (each diagnosis' coverage does not depend on the setting's mix); "
+        "(and per information group) conformal thresholds were calibrated (each diagnosis' coverage does not "
+        "depend on the setting's mix); "
         "they are listed in the setting's order, its most probable diagnosis always in and first.",
     ]
 

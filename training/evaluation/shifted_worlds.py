@@ -21,6 +21,7 @@ from mmn_ddx.data import LABEL, World, draw_worlds, generate_cohort, posterior
 from mmn_ddx.features import fields_unseen_in
 from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.artifact.conformal import set_mask
+from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 
 MEDIAN_RATIO = 1.25
 """Issue #13's target: median log-loss over the shifted worlds <= 1.25 x each world's ceiling."""
@@ -44,6 +45,8 @@ class WorldCohort:
     """The base (training) world's exact posterior: the Bayes answer of one who knows that world but not the
     shifted one, a yardstick (not a floor) for a model trained without the shifted world's data."""
     document_weights: list[float]
+    little_information: np.ndarray
+    """Per patient: the ``little_information`` rule flags the record (the sets' information group)."""
 
 
 def world_cohort(world: World, n: int, seed: int, mode: str, base: World | None = None) -> WorldCohort:
@@ -53,15 +56,18 @@ def world_cohort(world: World, n: int, seed: int, mode: str, base: World | None 
     exact = posterior(cohort, exclude=excluded, world=world)
     same = world.is_literature if base is None else world.digest == base.digest
     reference = exact if same else posterior(cohort, exclude=excluded, world=base)
-    return WorldCohort(cohort, exact, reference, [round(float(w), 3) for w in world.parameters["reporting"]["weights"]])
+    return WorldCohort(cohort, exact, reference, [round(float(w), 3) for w in world.parameters["reporting"]["weights"]],
+                       little_information_mask(cohort, optional_fields(mode)))
 
 
-def world_figures(predict_proba: ProbaFn, qhat: float | np.ndarray, data: WorldCohort) -> dict[str, float]:
-    """The model against the world's exact posterior on one cohort of that world."""
+def world_figures(predict_proba: ProbaFn, qhat: float | np.ndarray, data: WorldCohort) -> dict[str, float | None]:
+    """The model against the world's exact posterior on one cohort of that world; the sets' coverage also among
+    the records the ``little_information`` rule flags (None when there are none)."""
     y = data.cohort[LABEL].cat.codes.to_numpy()
     probs = predict_proba(data.cohort)
-    mask = set_mask(probs, qhat)
+    mask = set_mask(probs, qhat, data.little_information)
     covered = mask[np.arange(len(y)), y]
+    little = data.little_information
     model, ceiling = log_loss(probs, y), log_loss(data.exact, y)
     return {
         "log_loss": round(model, 4), "ceiling_log_loss": round(ceiling, 4),
@@ -71,7 +77,12 @@ def world_figures(predict_proba: ProbaFn, qhat: float | np.ndarray, data: WorldC
         "ceiling_accuracy": round(float((data.exact.argmax(axis=1) == y).mean()), 4),
         "set_coverage": round(float(covered.mean()), 4),
         "set_coverage_lowest_diagnosis": round(float(min(covered[y == c].mean() for c in np.unique(y))), 4),
+        "set_coverage_little_information": round(float(covered[little].mean()), 4) if little.any() else None,
+        "set_coverage_lowest_diagnosis_little_information": round(float(min(
+            covered[little & (y == c)].mean() for c in np.unique(y[little]))), 4) if little.any() else None,
+        "little_information_share": round(float(little.mean()), 4),
         "mean_set_size": round(float(mask.sum(axis=1).mean()), 3),
+        "mean_set_size_little_information": round(float(mask[little].sum(axis=1).mean()), 3) if little.any() else None,
     }
 
 
@@ -79,10 +90,13 @@ def summarise(shifted: Sequence[dict[str, Any]], nominal: dict[str, Any]) -> dic
     """Median and worst figures over the shifted worlds, the nominal world's ratio, the targets met or not."""
     ratios = [w["log_loss_ratio"] for w in shifted]
     coverage = [w["set_coverage"] for w in shifted]
+    sparse = [w["set_coverage_lowest_diagnosis_little_information"] for w in shifted
+              if w.get("set_coverage_lowest_diagnosis_little_information") is not None]
     return {
         "median_log_loss_ratio": round(float(np.median(ratios)), 4),
         "worst_log_loss_ratio": round(float(max(ratios)), 4),
         "lowest_set_coverage": round(float(min(coverage)), 4),
+        **({"lowest_diagnosis_set_coverage_little_information": round(float(min(sparse)), 4)} if sparse else {}),
         "median_accuracy": round(float(np.median([w["accuracy"] for w in shifted])), 4),
         "median_mean_set_size": round(float(np.median([w["mean_set_size"] for w in shifted])), 3),
         "median_literature_posterior_log_loss_ratio": round(float(np.median(
@@ -139,6 +153,9 @@ def card_lines(check: ShiftCheck | None, coverage: float) -> list[str]:
         "| 1.00 |",
         f"| {coverage:.0%} prediction sets: coverage | lowest {s['lowest_set_coverage']:.3f} (target >= "
         f"{MIN_COVERAGE}) | {s['nominal_set_coverage']:.3f} |",
+        *([f"| sets on records with little information: lowest coverage of a diagnosis | lowest "
+           f"{s['lowest_diagnosis_set_coverage_little_information']:.3f} | |"]
+          if "lowest_diagnosis_set_coverage_little_information" in s else []),
         f"| accuracy | median {s['median_accuracy']:.3f} | |",
         f"| mean set size | median {s['median_mean_set_size']:.2f} | |",
     ]

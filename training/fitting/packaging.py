@@ -13,6 +13,7 @@ import pandas as pd
 from mmn_ddx.data import DIAGNOSES, LABEL, generate_cohort
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.bundle import ModelBundle
+from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 from mmn_ddx.training.artifact.metadata import BundleMetadata, TrainingWorld, code_version, data_digest
 from mmn_ddx.training.artifact.reference import fit_reference
 from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
@@ -28,7 +29,8 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
     settings, champion, final = candidates.settings, candidates.champion, candidates.final
     pipeline = assemble(settings.mode, final.estimator, final.frame)
     y_holdout = candidates.y[candidates.holdout]
-    qhat = conformal.class_thresholds(final.holdout_probs, y_holdout, settings.coverage)
+    little = little_information_mask(candidates.holdout_frame, optional_fields(settings.mode))
+    qhat = conformal.group_class_thresholds(final.holdout_probs, y_holdout, little, settings.coverage)
     reference = fit_reference(final.frame, final.X, candidates.feature_names, seed=settings.seed,
                               held_out_features=candidates.X[candidates.holdout])
     trained_on = candidates.frame if candidates.refit is None else final.frame
@@ -45,12 +47,13 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
         metadata=metadata, champion=champion.name, families=[_family_summary(r) for r in candidates.results.values()],
         outer_k=settings.outer_k, inner_k=settings.inner_k, n_development=len(candidates.development),
         n_holdout=len(candidates.holdout), coverage=settings.coverage,
-        conformal_coverage_holdout=conformal.empirical_coverage(final.holdout_probs, y_holdout, qhat),
+        conformal_coverage_holdout=conformal.empirical_coverage(final.holdout_probs, y_holdout, qhat, little),
         tie_tolerance=TIE_TOLERANCE, notes=(final.note,) if final.note else (),
         final_holdout=final.holdout_metrics if candidates.refit is not None else None,
     )
     bundle = ModelBundle(pipeline, champion.name, final.calibration, qhat, settings.coverage, reference, metadata,
-                         render(facts), extra={"n_conformal_calibration": len(y_holdout)},
+                         render(facts), extra={"n_conformal_calibration": len(y_holdout),
+                                               "n_conformal_calibration_little_information": int(little.sum())},
                          outcomes=fit_outcome_tables())
     if generator_version and settings.shift_worlds:
         check = shift_check(bundle.predict_proba, qhat, settings.mode, base=settings.base_world,
