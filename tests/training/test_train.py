@@ -16,7 +16,9 @@ from mmn_ddx.data import DEFAULT_WORLDS
 from mmn_ddx.data.contract import LABEL
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.importer import write_table
+from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, choose_champion
 from mmn_ddx.training.fitting.models import get_family
 from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS, POSTERIOR_TARGET_GRIDS
@@ -140,6 +142,16 @@ def test_refit_exports_the_champion_fitted_on_more_patients(small: pd.DataFrame)
     # to float32 rounding: the bundle sums tabulated tree outputs in float64, XGBoost in float32
     np.testing.assert_allclose(result.bundle.predict_proba(holdout), refit.holdout_probs, atol=1e-6)
     assert "refitted on 3000 fresh synthetic patients" in result.bundle.model_card
+    # the sets are calibrated on further fresh patients of the same worlds, none of the fit's or the held-out's
+    sets = refit.conformal
+    assert sets is not None and len(sets.frame) == 2000  # MIN_VALIDATION: 3000 // CONFORMAL_SHARE is smaller
+    assert not set(sets.frame["patient_id"]) & (set(refit.frame["patient_id"]) | set(holdout["patient_id"]))
+    np.testing.assert_allclose(result.bundle.predict_proba(sets.frame), sets.probs, atol=1e-6)
+    y = sets.frame[LABEL].cat.codes.to_numpy()
+    expected = conformal.group_class_thresholds(
+        sets.probs, y, little_information_mask(sets.frame, optional_fields(settings.mode)), settings.coverage)
+    np.testing.assert_array_equal(result.bundle.qhat, expected)
+    assert "2000 fresh synthetic patients of the training worlds, used for nothing else" in result.bundle.model_card
 
 
 def test_a_refit_on_posterior_targets_says_so_and_uses_its_grid(small: pd.DataFrame) -> None:

@@ -55,6 +55,8 @@ class CardFacts:
     coverage: float
     conformal_coverage_holdout: float | None
     tie_tolerance: float
+    n_conformal_calibration: int | None = None
+    """Fresh synthetic patients the prediction sets were calibrated on; None: the held-out split."""
     benchmark: Mapping[str, Any] | None = None
     """Criteria and Bayes-ceiling comparison from the benchmark, when available."""
     notes: Sequence[str] = field(default_factory=tuple)
@@ -155,10 +157,14 @@ def render(facts: CardFacts) -> str:
             "",
         ]
     if facts.conformal_coverage_holdout is not None:
-        lines += [f"Prediction sets are calibrated on the held-out split, one threshold per diagnosis and per "
-                  "information group (records the little-information warning flags, and the others; target "
-                  f"coverage {facts.coverage:.0%} within each diagnosis among records with as much or as little "
-                  "information, whatever the diagnosis' prevalence).", ""]
+        where = ("the held-out split" if facts.n_conformal_calibration is None else
+                 f"{facts.n_conformal_calibration} fresh synthetic patients of the training worlds, used for nothing "
+                 "else")
+        lines += [f"Prediction sets are calibrated on {where}, one threshold per diagnosis and per information "
+                  "group (records the little-information warning flags, and the others; target coverage "
+                  f"{facts.coverage:.0%} within each diagnosis among records with as much or as little information, "
+                  "whatever the diagnosis' prevalence); on the held-out split they cover "
+                  f"{facts.conformal_coverage_holdout:.3f}.", ""]
     lines += ["## Comparison with the criteria and the Bayes ceiling", *_comparison(facts), "",
               "## Shifted worlds", *card_lines(facts.shifted_worlds, facts.coverage), "",
               "## Limitations",

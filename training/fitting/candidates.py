@@ -121,6 +121,15 @@ class Candidates:
 
 
 @dataclass(frozen=True)
+class ConformalCalibration:
+    """Patients the exported model never saw, with its probabilities for them: what its prediction sets are
+    calibrated on when they are not the held-out split (a synthetic refit's own fresh cohort)."""
+
+    frame: pd.DataFrame
+    probs: np.ndarray
+
+
+@dataclass(frozen=True)
 class FinalFit:
     """The exported model and the patients it was fitted on."""
 
@@ -133,6 +142,8 @@ class FinalFit:
     holdout_metrics: dict[str, float]
     note: str = ""
     """Said in the model card when the exported model is not the development fit."""
+    conformal: ConformalCalibration | None = None
+    """The set calibration patients; None: the held-out split."""
 
 
 def labels(frame: pd.DataFrame) -> np.ndarray:

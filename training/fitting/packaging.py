@@ -18,7 +18,7 @@ from mmn_ddx.training.artifact.metadata import BundleMetadata, TrainingWorld, co
 from mmn_ddx.training.artifact.reference import fit_reference
 from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
 from mmn_ddx.training.evaluation.shifted_worlds import shift_check
-from mmn_ddx.training.fitting.candidates import Candidates
+from mmn_ddx.training.fitting.candidates import Candidates, labels
 from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, FamilyResult
 from mmn_ddx.training.fitting.models import Family, assemble
 from mmn_ddx.training.fitting.outcome_tables import fit_outcome_tables
@@ -29,8 +29,13 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
     settings, champion, final = candidates.settings, candidates.champion, candidates.final
     pipeline = assemble(settings.mode, final.estimator, final.frame)
     y_holdout = candidates.y[candidates.holdout]
-    little = little_information_mask(candidates.holdout_frame, optional_fields(settings.mode))
-    qhat = conformal.group_class_thresholds(final.holdout_probs, y_holdout, little, settings.coverage)
+    little_holdout = little_information_mask(candidates.holdout_frame, optional_fields(settings.mode))
+    if final.conformal is None:  # the sets are calibrated on the held-out split
+        set_probs, set_y, little = final.holdout_probs, y_holdout, little_holdout
+    else:  # on a synthetic refit's own fresh patients (training/fitting/refit.py says why)
+        set_probs, set_y = final.conformal.probs, labels(final.conformal.frame)
+        little = little_information_mask(final.conformal.frame, optional_fields(settings.mode))
+    qhat = conformal.group_class_thresholds(set_probs, set_y, little, settings.coverage)
     reference = fit_reference(final.frame, final.X, candidates.feature_names, seed=settings.seed,
                               held_out_features=candidates.X[candidates.holdout])
     trained_on = candidates.frame if candidates.refit is None else final.frame
@@ -47,12 +52,13 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
         metadata=metadata, champion=champion.name, families=[_family_summary(r) for r in candidates.results.values()],
         outer_k=settings.outer_k, inner_k=settings.inner_k, n_development=len(candidates.development),
         n_holdout=len(candidates.holdout), coverage=settings.coverage,
-        conformal_coverage_holdout=conformal.empirical_coverage(final.holdout_probs, y_holdout, qhat, little),
+        conformal_coverage_holdout=conformal.empirical_coverage(final.holdout_probs, y_holdout, qhat, little_holdout),
+        n_conformal_calibration=None if final.conformal is None else len(set_y),
         tie_tolerance=TIE_TOLERANCE, notes=(final.note,) if final.note else (),
         final_holdout=final.holdout_metrics if candidates.refit is not None else None,
     )
     bundle = ModelBundle(pipeline, champion.name, final.calibration, qhat, settings.coverage, reference, metadata,
-                         render(facts), extra={"n_conformal_calibration": len(y_holdout),
+                         render(facts), extra={"n_conformal_calibration": len(set_y),
                                                "n_conformal_calibration_little_information": int(little.sum())},
                          outcomes=fit_outcome_tables())
     if generator_version and settings.shift_worlds:
