@@ -375,4 +375,3 @@ def _thresholds(value: Any) -> float | np.ndarray:
         raise BundleError(f"conformal thresholds: {thresholds.shape[0]} rows, expected one per information group "
                           f"{conformal.INFORMATION_GROUPS}")
     return thresholds
-

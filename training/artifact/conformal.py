@@ -14,9 +14,10 @@ diagnosis from the calibration patients of that diagnosis (Vovk et al. 2005; Ang
 section 4.1), so the set covers the truth at ``coverage`` *within each diagnosis*. Why: that coverage
 does not depend on the class prior, so it survives re-weighting the probabilities to a clinic's
 pre-test probabilities, and it cannot be met by covering the easy diagnoses while missing a rare one;
-sets are a little larger than with one marginal threshold. The calibration patients come from the
-training cohort's held-out split, which for synthetic training holds patients of every randomised world
-(``data/world.py``), so the threshold is not tuned to one world. MAPIE and crepes implement the same
+sets are a little larger than with one marginal threshold. The calibration patients are never used to fit
+the model: the training cohort's held-out split, or for a synthetic refit a fresh cohort of its own
+(``training/fitting/refit.py``); for synthetic training either holds patients of every randomised world
+(``data/world.py``), so the thresholds are not tuned to one world. MAPIE and crepes implement the same
 construction, but around an estimator they wrap; ours is a per-class quantile of scores we already have,
 and the bundle ships only the thresholds, so serving needs no conformal library.
 
