@@ -107,6 +107,17 @@ def test_sets_per_information_group_keep_their_promise_in_each_group() -> None:
         conformal.set_mask(p[~little], pooled).sum(axis=1).mean()  # and complete records get tighter sets
 
 
+def test_sets_are_split_by_information_only_when_every_cell_has_enough_patients() -> None:
+    assert conformal.min_patients(0.9) == 9 and conformal.min_patients(0.8) == 4
+    rng = np.random.default_rng(4)
+    p, y, little = _sparse_and_complete(rng, 400)  # ~60 per diagnosis and group
+    assert conformal.sets_thresholds(p, y, little, 0.9).shape == (2, 4)
+    few = little.copy()
+    few[(y == 2) & ~little] = True  # no complete record of one diagnosis left
+    few[np.flatnonzero((y == 2) & little)[:8]] = False  # eight: one short of the minimum
+    np.testing.assert_array_equal(conformal.sets_thresholds(p, y, few, 0.9), conformal.class_thresholds(p, y, 0.9))
+
+
 def test_thresholds_per_information_group_need_each_records_flag() -> None:
     probs = np.tile([0.7, 0.1, 0.1, 0.1], (3, 1))
     qhat = np.array([[0.0] * 4, [1.0] * 4])

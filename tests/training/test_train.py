@@ -154,6 +154,19 @@ def test_refit_exports_the_champion_fitted_on_more_patients(small: pd.DataFrame)
     assert "2000 fresh synthetic patients of the training worlds, used for nothing else" in result.bundle.model_card
 
 
+def test_a_small_cohorts_sets_are_calibrated_per_diagnosis_only() -> None:
+    """200 patients leave 40 held out: too few per diagnosis and information group, so the sets fall back to one
+    threshold per diagnosis (conformal.sets_thresholds), and the card says why."""
+    settings = TrainSettings(**{**QUICK.__dict__, "families": ("logistic",)})
+    result = train(generate_cohort(200, seed=8), settings, export_dir=None, track=False)
+    assert np.shape(result.bundle.qhat) == (4,)
+    assert result.bundle.conformal_method.startswith("class-conditional (Mondrian)")
+    assert "too few calibration patients to calibrate records with little information apart" in (
+        result.bundle.model_card)
+    holdout = result.candidates.holdout_frame
+    assert len(result.bundle.prediction_set(result.bundle.predict_proba(holdout))) == len(holdout)  # no flags needed
+
+
 def test_a_refit_on_posterior_targets_says_so_and_uses_its_grid(small: pd.DataFrame) -> None:
     settings = TrainSettings(**{**QUICK.__dict__, "families": ("xgboost",), "refit_synthetic": 1000,
                                 "posterior_targets": True})

@@ -77,6 +77,25 @@ def class_thresholds(probs: np.ndarray, y: np.ndarray, coverage: float = DEFAULT
     return out
 
 
+def min_patients(coverage: float = DEFAULT_COVERAGE) -> int:
+    """The fewest calibration patients for which a ``coverage`` threshold is below 1 (9 at 90 %)."""
+    return math.ceil(coverage / (1.0 - coverage) - 1e-9)
+
+
+def sets_thresholds(probs: np.ndarray, y: np.ndarray, little_information: np.ndarray,
+                    coverage: float = DEFAULT_COVERAGE, n_classes: int | None = None) -> np.ndarray:
+    """The thresholds a bundle ships: per diagnosis and information group (:func:`group_class_thresholds`) when
+    every one of those cells has :func:`min_patients`, else per diagnosis (:func:`class_thresholds`). Why: a small
+    user cohort's held-out split leaves a few patients per cell, and a cell below the minimum puts its diagnosis in
+    every set of its group; pooled per diagnosis, the same patients still give informative sets."""
+    little = np.asarray(little_information, dtype=bool)
+    k = probs.shape[1] if n_classes is None else n_classes
+    counts = [np.bincount(y[little == flag], minlength=k) for flag in (False, True)]
+    if min(int(c.min()) for c in counts) >= min_patients(coverage):
+        return group_class_thresholds(probs, y, little, coverage)
+    return class_thresholds(probs, y, coverage)
+
+
 def group_class_thresholds(probs: np.ndarray, y: np.ndarray, little_information: np.ndarray,
                            coverage: float = DEFAULT_COVERAGE) -> np.ndarray:
     """(2, K) thresholds, :func:`class_thresholds` within each of :data:`INFORMATION_GROUPS` (row 1: the

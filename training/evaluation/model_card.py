@@ -57,6 +57,9 @@ class CardFacts:
     tie_tolerance: float
     n_conformal_calibration: int | None = None
     """Fresh synthetic patients the prediction sets were calibrated on; None: the held-out split."""
+    sets_per_information_group: bool = True
+    """The sets' thresholds are per diagnosis and information group; False: per diagnosis only (too few
+    calibration patients in some cell, :func:`conformal.sets_thresholds`)."""
     benchmark: Mapping[str, Any] | None = None
     """Criteria and Bayes-ceiling comparison from the benchmark, when available."""
     notes: Sequence[str] = field(default_factory=tuple)
@@ -160,10 +163,14 @@ def render(facts: CardFacts) -> str:
         where = ("the held-out split" if facts.n_conformal_calibration is None else
                  f"{facts.n_conformal_calibration} fresh synthetic patients of the training worlds, used for nothing "
                  "else")
-        lines += [f"Prediction sets are calibrated on {where}, one threshold per diagnosis and per information "
-                  "group (records the little-information warning flags, and the others; target coverage "
-                  f"{facts.coverage:.0%} within each diagnosis among records with as much or as little information, "
-                  "whatever the diagnosis' prevalence); on the held-out split they cover "
+        if facts.sets_per_information_group:
+            per = ("one threshold per diagnosis and per information group (records the little-information warning "
+                   f"flags, and the others; target coverage {facts.coverage:.0%} within each diagnosis among records "
+                   "with as much or as little information, whatever the diagnosis' prevalence)")
+        else:
+            per = (f"one threshold per diagnosis (target coverage {facts.coverage:.0%} within each diagnosis, whatever "
+                   "its prevalence; too few calibration patients to calibrate records with little information apart)")
+        lines += [f"Prediction sets are calibrated on {where}, {per}; on the held-out split they cover "
                   f"{facts.conformal_coverage_holdout:.3f}.", ""]
     lines += ["## Comparison with the criteria and the Bayes ceiling", *_comparison(facts), "",
               "## Shifted worlds", *card_lines(facts.shifted_worlds, facts.coverage), "",

@@ -35,7 +35,7 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
     else:  # on a synthetic refit's own fresh patients (training/fitting/refit.py says why)
         set_probs, set_y = final.conformal.probs, labels(final.conformal.frame)
         little = little_information_mask(final.conformal.frame, optional_fields(settings.mode))
-    qhat = conformal.group_class_thresholds(set_probs, set_y, little, settings.coverage)
+    qhat = conformal.sets_thresholds(set_probs, set_y, little, settings.coverage)
     reference = fit_reference(final.frame, final.X, candidates.feature_names, seed=settings.seed,
                               held_out_features=candidates.X[candidates.holdout])
     trained_on = candidates.frame if candidates.refit is None else final.frame
@@ -54,6 +54,7 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
         n_holdout=len(candidates.holdout), coverage=settings.coverage,
         conformal_coverage_holdout=conformal.empirical_coverage(final.holdout_probs, y_holdout, qhat, little_holdout),
         n_conformal_calibration=None if final.conformal is None else len(set_y),
+        sets_per_information_group=qhat.ndim == 2,
         tie_tolerance=TIE_TOLERANCE, notes=(final.note,) if final.note else (),
         final_holdout=final.holdout_metrics if candidates.refit is not None else None,
     )
