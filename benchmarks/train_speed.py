@@ -80,9 +80,8 @@ def serving_cost(bundle: Any, test: pd.DataFrame, n_single: int = 300, n_batch: 
     frame = test.head(n_batch)
     records = [{k: (None if pd.isna(v) else v) for k, v in r.items()}
                for r in frame.head(n_single).astype(object).to_dict("records")]
-    optional = optional_fields(bundle.mode)
     # each record's information group, read beforehand: serving reads it from the null mask it already has
-    little = little_information_mask(frame.head(n_single), optional)
+    little = little_information_mask(frame.head(n_single), optional_fields(bundle.mode))
 
     def one(record: dict[str, Any], flag: np.ndarray) -> None:
         X = bundle.transform([record])
@@ -103,7 +102,7 @@ def serving_cost(bundle: Any, test: pd.DataFrame, n_single: int = 300, n_batch: 
     X = bundle.transform(frame)
     probs = bundle.predict_proba(frame, features=X)
     bundle.explain(frame, features=X)
-    bundle.prediction_set(probs, little_information_mask(frame, optional))
+    bundle.record_sets(frame, probs)
     bundle.out_of_distribution(frame, features=X)
     batch_wall, batch_cpu = time.perf_counter() - w, time.process_time() - c
     trees = getattr(bundle.estimator, "n_estimators", None)

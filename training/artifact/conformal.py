@@ -83,14 +83,13 @@ def min_patients(coverage: float = DEFAULT_COVERAGE) -> int:
 
 
 def sets_thresholds(probs: np.ndarray, y: np.ndarray, little_information: np.ndarray,
-                    coverage: float = DEFAULT_COVERAGE, n_classes: int | None = None) -> np.ndarray:
+                    coverage: float = DEFAULT_COVERAGE) -> np.ndarray:
     """The thresholds a bundle ships: per diagnosis and information group (:func:`group_class_thresholds`) when
     every one of those cells has :func:`min_patients`, else per diagnosis (:func:`class_thresholds`). Why: a small
     user cohort's held-out split leaves a few patients per cell, and a cell below the minimum puts its diagnosis in
     every set of its group; pooled per diagnosis, the same patients still give informative sets."""
     little = np.asarray(little_information, dtype=bool)
-    k = probs.shape[1] if n_classes is None else n_classes
-    counts = [np.bincount(y[little == flag], minlength=k) for flag in (False, True)]
+    counts = [np.bincount(y[little == flag], minlength=probs.shape[1]) for flag in (False, True)]
     if min(int(c.min()) for c in counts) >= min_patients(coverage):
         return group_class_thresholds(probs, y, little, coverage)
     return class_thresholds(probs, y, coverage)
