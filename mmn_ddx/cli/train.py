@@ -30,7 +30,8 @@ def load_training_data(data: Path, skip_invalid: bool) -> pd.DataFrame:
 
 
 def _worlds(asked: int | None, world: World | None) -> int | None:
-    """``--worlds``, else 20 around the literature world, else none around a world file (see ``--help``)."""
+    """``--worlds``, else :data:`DEFAULT_WORLDS` around the literature world, else none around a world file (see
+    ``--help``)."""
     return asked if asked is not None else None if world is not None else DEFAULT_WORLDS
 
 

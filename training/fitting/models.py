@@ -120,7 +120,7 @@ def _xgboost(params: Params, seed: int) -> xgb.XGBClassifier:
         max_depth=params["max_depth"],
         min_child_weight=params.get("min_child_weight", 2.0),
         subsample=0.8,
-        colsample_bytree=0.5,
+        colsample_bytree=params.get("colsample_bytree", 0.5),
         reg_lambda=params.get("reg_lambda", 1.0),
         tree_method="hist",
         n_jobs=N_JOBS,
