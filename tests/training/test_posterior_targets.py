@@ -12,6 +12,7 @@ from mmn_ddx.features import ClinicalFeatures, fields_unseen_in
 from mmn_ddx.training.fitting.candidates import labels
 from mmn_ddx.training.fitting.models import get_family
 from mmn_ddx.training.fitting.posterior_targets import MIN_TARGET, generate_with_targets, weighted_rows
+from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS, POSTERIOR_TARGET_GRIDS
 
 MODE = "at-presentation"
 K = len(DIAGNOSES)
@@ -76,3 +77,9 @@ def test_fitting_the_posterior_gets_closer_to_it_than_fitting_the_drawn_diagnose
         return float((test.targets * np.log(np.maximum(test.targets, 1e-300) / predicted)).sum(axis=1).mean())
 
     assert divergence(train.targets) < 0.8 * divergence(None)
+
+
+def test_the_posterior_target_grid_samples_no_columns_and_drawn_labels_still_do() -> None:
+    family = get_family("xgboost")
+    assert family.build(POSTERIOR_TARGET_GRIDS["xgboost"][-1], 0).get_params()["colsample_bytree"] == 1.0
+    assert all(family.build(p, 0).get_params()["colsample_bytree"] == 0.5 for p in LARGE_DATA_GRIDS["xgboost"])
