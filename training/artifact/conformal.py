@@ -48,15 +48,20 @@ INFORMATION_GROUPS = ("enough information", "little information")
 """Rows of :func:`group_class_thresholds`: row 1 for the records the ``little_information`` rule flags."""
 
 
-def threshold(probs: np.ndarray, y: np.ndarray, coverage: float = DEFAULT_COVERAGE) -> float:
-    """The conformal score threshold ``qhat`` from calibration probabilities and true class codes."""
+def _rank(n: int, coverage: float) -> int:
+    """The order statistic of ``n`` calibration scores that is ``qhat``; above ``n``, no threshold below 1 is valid."""
     if not 0.0 < coverage < 1.0:
         raise ValueError(f"coverage must be in (0, 1), got {coverage}")
+    return math.ceil((n + 1) * coverage)
+
+
+def threshold(probs: np.ndarray, y: np.ndarray, coverage: float = DEFAULT_COVERAGE) -> float:
+    """The conformal score threshold ``qhat`` from calibration probabilities and true class codes."""
     n = len(y)
+    rank = _rank(n, coverage)
     if n == 0:
         raise ValueError("conformal calibration needs at least one labelled patient")
     scores = 1.0 - probs[np.arange(n), y]
-    rank = math.ceil((n + 1) * coverage)
     if rank > n:  # too few patients for this coverage: the only valid set is every class
         return 1.0
     return float(np.sort(scores)[rank - 1])
@@ -78,8 +83,12 @@ def class_thresholds(probs: np.ndarray, y: np.ndarray, coverage: float = DEFAULT
 
 
 def min_patients(coverage: float = DEFAULT_COVERAGE) -> int:
-    """The fewest calibration patients for which a ``coverage`` threshold is below 1 (9 at 90 %)."""
-    return math.ceil(coverage / (1.0 - coverage) - 1e-9)
+    """The fewest calibration patients for which a ``coverage`` threshold is below 1 (9 at 90 %): the first ``n``
+    whose :func:`threshold` rank is within its ``n`` scores (the same rule, so the two cannot disagree)."""
+    n = 1
+    while _rank(n, coverage) > n:
+        n += 1
+    return n
 
 
 def sets_thresholds(probs: np.ndarray, y: np.ndarray, little_information: np.ndarray,
