@@ -88,8 +88,9 @@ def train_command(
         "patients (the nested CV still runs on the --synthetic cohort).")] = None,
     posterior_targets: Annotated[bool, typer.Option(
         "--posterior-targets", help="With --refit-synthetic: the refit fits each synthetic patient's exact "
-        "posterior (its world's Bayes answer) instead of its drawn diagnosis, and may use twice the trees: closer "
-        "to the Bayes ceiling for the same patients, at a few ms per patient for the posterior (both cores).")] = False,
+        "posterior (its world's Bayes answer) instead of its drawn diagnosis, and may use up to five times the "
+        "trees: closer to the Bayes ceiling for the same patients, at a few ms per patient for the posterior (both "
+        "cores).")] = False,
     world_file: Annotated[Path | None, typer.Option(
         "--world", exists=True, dir_okay=False, help="With --synthetic: draw the patients from this world file "
         "(format of priors.yaml, e.g. fitted to your cohort by `mmn-ddx world fit`) instead of the literature "
