@@ -28,12 +28,14 @@ Targets: the updated-world model has the lowest log-loss at every N; it is withi
 ceiling at N = 200.
 
 Run: .venv/bin/python benchmarks/real_cohort_learning.py [--reps 10] [--n-test 20000] [--n-synthetic 200000]
-     [--sizes 50,100,200,500] [--seed 4141] [--quick] [--posterior-targets]
+     [--sizes 50,100,200,500] [--seed 4141] [--quick] [--posterior-targets] [--checkpoint DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 import time
@@ -112,6 +114,10 @@ class Config:
     """The updated-world model fits its synthetic patients' exact posterior (``train --posterior-targets``,
     at that option's larger grid) instead of their drawn diagnoses; results go to real_cohort_posterior_targets.*"""
     extra: dict[str, Any] = field(default_factory=dict)
+    checkpoint: Path | None = None
+    """A directory keeping each finished repetition and the literature-world model's test probabilities (under
+    a digest of the rest of this configuration), so that an interrupted run resumes where it stopped: with
+    posterior targets at a million synthetic patients a repetition takes about an hour on 2 cores."""
 
 
 QUICK = Config(sizes=(50, 200), reps=2, n_test=3000, n_synthetic=3000, quick=True)
@@ -242,7 +248,46 @@ def one_repetition(config: Config, reality: World, test: TestSet, literature_pro
         row["updated_world_model"] = test.ratio(model(test.cohort))
         row["fitted_world_posterior"] = test.ratio(posterior(test.cohort, exclude=EXCLUDED, world=fitted))
         row["parameters"] = parameter_errors(fitted, literature, reality, groups)
+    return row | {"code_version": code_version()}
+
+
+def checkpoint_dir(config: Config) -> Path | None:
+    """Where this configuration's finished pieces are kept (None: nowhere); the sizes and the number of
+    repetitions are left out of the key, so a run with more of them reuses the ones done."""
+    if config.checkpoint is None:
+        return None
+    key = {k: v for k, v in vars(config).items() if k not in ("sizes", "reps", "checkpoint")}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    path = config.checkpoint / digest
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def kept_row(keep: Path | None, n: int, rep: int, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A repetition's row from the checkpoint (marked ``resumed``), or computed (and kept, written whole or not
+    at all)."""
+    path = None if keep is None else keep / f"n{n}-rep{rep}.json"
+    if path is not None and path.exists():
+        return dict(json.loads(path.read_text(encoding="utf-8"))) | {"resumed": True}
+    row = compute()
+    if path is not None:
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(row), encoding="utf-8")
+        partial.replace(path)
     return row
+
+
+def kept_probabilities(keep: Path | None, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """The literature-world model's test probabilities from the checkpoint, or computed (and kept)."""
+    path = None if keep is None else keep / "literature_world_model.npy"
+    if path is not None and path.exists():
+        return np.asarray(np.load(path))
+    probs = compute()
+    if path is not None:
+        with path.with_suffix(".partial").open("wb") as handle:
+            np.save(handle, probs)
+        path.with_suffix(".partial").replace(path)
+    return probs
 
 
 def summarise(rows: list[dict[str, Any]], sizes: tuple[int, ...], literature_posterior: float) -> dict[str, Any]:
@@ -315,11 +360,12 @@ def run(config: Config, fitter: Fitter | None, results: Path = RESULTS) -> dict[
     test_cohort = generate_cohort(config.n_test, seed=config.seed + TEST_SEED_OFFSET, world=reality)
     y = codes(test_cohort)
     test = TestSet(test_cohort, y, log_loss(posterior(test_cohort, exclude=EXCLUDED, world=reality), y))
-    literature_model = synthetic_model(draw_worlds(DEFAULT_WORLDS, seed=config.seed + 5), config.n_synthetic,
-                                       config.seed + 11)
-    literature_probs = literature_model(test_cohort)
+    keep = checkpoint_dir(config)
+    literature_probs = kept_probabilities(keep, lambda: synthetic_model(
+        draw_worlds(DEFAULT_WORLDS, seed=config.seed + 5), config.n_synthetic, config.seed + 11)(test_cohort))
     literature_posterior = test.ratio(posterior(test_cohort, exclude=EXCLUDED, world=literature))
-    rows = [one_repetition(config, reality, test, literature_probs, n, rep, fitter, literature)
+    rows = [kept_row(keep, n, rep, lambda n=n, rep=rep: one_repetition(config, reality, test, literature_probs, n,
+                                                                         rep, fitter, literature))
             for n in config.sizes for rep in range(config.reps)]
     by_n = summarise(rows, config.sizes, literature_posterior)
     name = ("real_cohort_quick" if config.quick else "real_cohort") + (
@@ -341,7 +387,9 @@ def run(config: Config, fitter: Fitter | None, results: Path = RESULTS) -> dict[
         "scale": "log-loss / the reality world's exact posterior log-loss (1 = Bayes ceiling); mean and 95 % t "
                  "interval over the repetitions",
         "by_n": by_n, "targets": targets(by_n),
-        "code_version": code_version(), "seconds": round(time.perf_counter() - start, 1),
+        "code_version": code_version(), "repetition_code_versions": sorted({r["code_version"] for r in rows}),
+        "seconds": round(time.perf_counter() - start, 1),
+        "resumed_repetitions": sum(bool(r.get("resumed")) for r in rows),
         "machine": machine(load_before),
         "notice": "Synthetic worlds only; the models are not clinically validated.",
         **config.extra,
@@ -377,6 +425,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--posterior-targets", action="store_true", default=None,
                         help="the updated-world model fits the exact posterior (train --posterior-targets)")
+    parser.add_argument("--checkpoint", type=Path, help="keep each finished repetition here; a rerun with the same "
+                        "settings resumes where it stopped (the seconds then count this run only)")
     args = parser.parse_args()
     config = QUICK if args.quick else Config()
     asked = {k: v for k, v in vars(args).items() if k != "quick" and v is not None}

@@ -88,3 +88,21 @@ def test_a_tiny_run_writes_figures_and_plot_and_an_exact_fit_reaches_the_ceiling
     assert {"literature_world_model", "cohort_alone_model", "updated_world_model"} <= set(at_50)
     assert all(g["fitted_mae"]["mean"] == 0.0 for g in at_50["parameters"].values())
     assert figures["reality_world"]["digest"] == reality.digest and figures["updated_world_measured"]
+
+
+def test_a_checkpointed_run_resumes_its_finished_repetitions_with_the_same_figures(
+        bench: ModuleType, fitted: tuple[Any, dict[str, str]], tmp_path: Path) -> None:
+    config = bench.Config(sizes=(50,), reps=1, n_test=300, n_synthetic=600, seed=11, checkpoint=tmp_path / "kept")
+    reality, groups = bench.reality_world(config.seed), fitted[1]
+    first = bench.run(config, lambda cohort: (reality, groups), tmp_path / "first")
+    assert first["resumed_repetitions"] == 0
+
+    def must_not_fit(cohort: Any) -> tuple[Any, dict[str, str]]:
+        raise AssertionError("a kept repetition was fitted again")
+
+    again = bench.run(config, must_not_fit, tmp_path / "again")
+    assert again["resumed_repetitions"] == 1 and again["by_n"] == first["by_n"]
+    assert again["repetition_code_versions"] == first["repetition_code_versions"] == [first["code_version"]]
+    other = bench.replace(config, n_test=301)  # another configuration: nothing of the first is reused
+    with pytest.raises(AssertionError, match="fitted again"):
+        bench.run(other, must_not_fit, tmp_path / "other")
