@@ -57,9 +57,10 @@ only regularises against that noise): 1.177 against 1.190 at 300 000 patients, 1
 trees (6: 1.209), smaller ``min_child_weight`` or ``reg_lambda`` and finer bins changed nothing at 100 000.
 At 300 000 more rounds do pay (another draw of the same cohort's fitted world, one fit read at every
 300 rounds: 1.183 at 600, 1.176 / 1.173 / 1.171 / 1.171 at 900 / 1 200 / 1 500 / 1 800, the validation
-log-loss falling with it up to 1 200), hence the 1 500-round setting; the validation cohort chooses, so
-with fewer patients the shorter settings win. Still depth 3, so SHAP stays tabulated (at 1 500 rounds
-five times the trees of the 300-round setting: serving and explaining take longer, not a different path)."""
+log-loss falling with it up to 1 200), hence the 1 500-round setting; the validation cohort chooses, so it
+is exported only where it validates better. Still depth 3, so SHAP stays tabulated: five times the trees
+of the 300-round setting (on one core, a model fitted on 5 000 patients: 0.14 against 0.05 ms per patient
+for the explanation, 2.2 against 0.6 s to build the table when the model loads)."""
 REFIT_SEED_OFFSET = 1_000_003
 VALIDATION_SEED_OFFSET = 2_000_003
 CONFORMAL_SEED_OFFSET = 3_000_003
