@@ -35,14 +35,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -97,6 +99,7 @@ Fitter = Callable[[pd.DataFrame], tuple[World, dict[str, str]]]
 """A labelled cohort in; the updated world (``fit_world(cohort).world``) and its fitted parameters' groups
 (path -> group, from the fit's report) out."""
 Predict = Callable[[pd.DataFrame], np.ndarray]
+Kept = TypeVar("Kept")
 
 
 @dataclass(frozen=True)
@@ -264,30 +267,36 @@ def checkpoint_dir(config: Config) -> Path | None:
 
 
 def kept_row(keep: Path | None, n: int, rep: int, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """A repetition's row from the checkpoint (marked ``resumed``), or computed (and kept, written whole or not
-    at all)."""
-    path = None if keep is None else keep / f"n{n}-rep{rep}.json"
-    if path is not None and path.exists():
-        return dict(json.loads(path.read_text(encoding="utf-8"))) | {"resumed": True}
-    row = compute()
-    if path is not None:
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(row), encoding="utf-8")
-        partial.replace(path)
-    return row
+    """A repetition's row from the checkpoint (marked ``resumed``), or computed (and kept)."""
+    row, resumed = _kept(None if keep is None else keep / f"n{n}-rep{rep}.json", compute,
+                         lambda value: json.dumps(value).encode("utf-8"), json.loads)
+    return dict(row) | {"resumed": True} if resumed else row
 
 
 def kept_probabilities(keep: Path | None, compute: Callable[[], np.ndarray]) -> np.ndarray:
     """The literature-world model's test probabilities from the checkpoint, or computed (and kept)."""
-    path = None if keep is None else keep / "literature_world_model.npy"
+    def dump(probs: np.ndarray) -> bytes:
+        buffer = io.BytesIO()
+        np.save(buffer, probs)
+        return buffer.getvalue()
+
+    probs, _ = _kept(None if keep is None else keep / "literature_world_model.npy", compute, dump,
+                     lambda data: np.load(io.BytesIO(data)))
+    return np.asarray(probs)
+
+
+def _kept(path: Path | None, compute: Callable[[], Kept], dump: Callable[[Kept], bytes],
+          load: Callable[[bytes], Kept]) -> tuple[Kept, bool]:
+    """(the value at ``path``, True) if kept there, else (``compute()``, False), kept at ``path`` (written whole or
+    not at all: an interrupted write leaves no file that a rerun would read)."""
     if path is not None and path.exists():
-        return np.asarray(np.load(path))
-    probs = compute()
+        return load(path.read_bytes()), True
+    value = compute()
     if path is not None:
-        with path.with_suffix(".partial").open("wb") as handle:
-            np.save(handle, probs)
-        path.with_suffix(".partial").replace(path)
-    return probs
+        unfinished = path.with_suffix(".partial")
+        unfinished.write_bytes(dump(value))
+        unfinished.replace(path)
+    return value, False
 
 
 def summarise(rows: list[dict[str, Any]], sizes: tuple[int, ...], literature_posterior: float) -> dict[str, Any]:
@@ -364,8 +373,8 @@ def run(config: Config, fitter: Fitter | None, results: Path = RESULTS) -> dict[
     literature_probs = kept_probabilities(keep, lambda: synthetic_model(
         draw_worlds(DEFAULT_WORLDS, seed=config.seed + 5), config.n_synthetic, config.seed + 11)(test_cohort))
     literature_posterior = test.ratio(posterior(test_cohort, exclude=EXCLUDED, world=literature))
-    rows = [kept_row(keep, n, rep, lambda n=n, rep=rep: one_repetition(config, reality, test, literature_probs, n,
-                                                                         rep, fitter, literature))
+    rows = [kept_row(keep, n, rep, partial(one_repetition, config, reality, test, literature_probs, n, rep, fitter,
+                                           literature))
             for n in config.sizes for rep in range(config.reps)]
     by_n = summarise(rows, config.sizes, literature_posterior)
     name = ("real_cohort_quick" if config.quick else "real_cohort") + (
