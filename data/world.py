@@ -33,7 +33,7 @@ DEFAULT_WORLDS = 100
 """Worlds drawn for a randomised cohort: enough that each one's quirks average out in training. A record's
 likelihood is carried by the few worlds nearest to it, so 20 were too coarse a sample of the uncertainty: with
 the same training the champion paid 1.12 x the literature world's ceiling against 1.09 x at 100 (paired
-difference 0.035 [0.013-0.055], 10 000 patients), and did as well in worlds it was not trained on (README,
+difference 0.035 [0.013-0.055], 10 000 patients), and did as well in worlds it was not trained on (docs/measurements.md,
 "Randomised worlds and the shifted-world benchmark"); generating takes ~3 x as long (20 s per 100 000)."""
 
 
