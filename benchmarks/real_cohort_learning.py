@@ -71,7 +71,7 @@ from mmn_ddx.training.artifact import calibration
 from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.artifact.metadata import code_version
 from mmn_ddx.training.fitting.models import Params, get_family
-from mmn_ddx.training.fitting.posterior_targets import generate_with_targets
+from mmn_ddx.training.fitting.posterior_targets import TargetedCohort, generate_with_targets
 from mmn_ddx.training.fitting.refit import LARGE_DATA_GRIDS, MIN_VALIDATION, POSTERIOR_TARGET_GRIDS
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -118,9 +118,10 @@ class Config:
     at that option's larger grid) instead of their drawn diagnoses; results go to real_cohort_posterior_targets.*"""
     extra: dict[str, Any] = field(default_factory=dict)
     checkpoint: Path | None = None
-    """A directory keeping each finished repetition and the literature-world model's test probabilities (under
-    a digest of the rest of this configuration), so that an interrupted run resumes where it stopped: with
-    posterior targets at a million synthetic patients a repetition takes about an hour on 2 cores."""
+    """A directory keeping each finished repetition, the literature-world model's test probabilities and, with
+    posterior targets, each repetition's targets (under a digest of the rest of this configuration), so that an
+    interrupted run resumes where it stopped: with posterior targets at a million synthetic patients a repetition
+    takes about an hour on 2 cores, half of it their exact posterior."""
 
 
 QUICK = Config(sizes=(50, 200), reps=2, n_test=3000, n_synthetic=3000, quick=True)
@@ -154,13 +155,14 @@ def fit_model(frame: pd.DataFrame, family_name: str, params: Params, seed: int,
     return predict
 
 
-def synthetic_model(world: World | Any, n: int, seed: int, posterior_targets: bool = False) -> Predict:
-    """XGBoost on ``n`` synthetic patients of ``world`` (their drawn diagnoses, or their exact posterior),
-    temperature on a fresh validation cohort of it."""
+def synthetic_model(world: World | Any, n: int, seed: int, posterior_targets: bool = False,
+                    keep: Path | None = None) -> Predict:
+    """XGBoost on ``n`` synthetic patients of ``world`` (their drawn diagnoses, or their exact posterior, kept in
+    ``keep`` when given), temperature on a fresh validation cohort of it."""
     validation = generate_cohort(max(MIN_VALIDATION, n // 10), seed=seed + 1, world=world)
     if not posterior_targets:
         return fit_model(generate_cohort(n, seed=seed, world=world), "xgboost", SYNTHETIC_PARAMS, seed, validation)
-    targeted = generate_with_targets(n, seed, world, MODE, n_jobs=2)
+    targeted = kept_targets(keep, world, n, seed)
     return fit_model(targeted.frame, "xgboost", TARGETED_PARAMS, seed, validation, targeted.targets)
 
 
@@ -247,7 +249,8 @@ def one_repetition(config: Config, reality: World, test: TestSet, literature_pro
         start = time.perf_counter()
         fitted, groups = fitter(cohort)
         row["fit_seconds"] = time.perf_counter() - start
-        model = synthetic_model(fitted, config.n_synthetic, seed + 7, config.posterior_targets)
+        model = synthetic_model(fitted, config.n_synthetic, seed + 7, config.posterior_targets,
+                                checkpoint_dir(config))
         row["updated_world_model"] = test.ratio(model(test.cohort))
         row["fitted_world_posterior"] = test.ratio(posterior(test.cohort, exclude=EXCLUDED, world=fitted))
         row["parameters"] = parameter_errors(fitted, literature, reality, groups)
@@ -275,14 +278,33 @@ def kept_row(keep: Path | None, n: int, rep: int, compute: Callable[[], dict[str
 
 def kept_probabilities(keep: Path | None, compute: Callable[[], np.ndarray]) -> np.ndarray:
     """The literature-world model's test probabilities from the checkpoint, or computed (and kept)."""
-    def dump(probs: np.ndarray) -> bytes:
-        buffer = io.BytesIO()
-        np.save(buffer, probs)
-        return buffer.getvalue()
+    probs, _ = _kept(None if keep is None else keep / "literature_world_model.npy", compute, _npy_bytes, _npy_array)
+    return probs
 
-    probs, _ = _kept(None if keep is None else keep / "literature_world_model.npy", compute, dump,
-                     lambda data: np.load(io.BytesIO(data)))
-    return np.asarray(probs)
+
+def kept_targets(keep: Path | None, world: World, n: int, seed: int) -> TargetedCohort:
+    """``generate_with_targets`` with the targets kept in the checkpoint under the world's digest: their exact
+    posterior is half a repetition's time (~27 minutes for a million patients on 2 cores), so an interrupted
+    repetition resumes at its fit. The kept targets' patients are redrawn from their seed (the same patients)."""
+    path = None if keep is None else keep / f"targets-{world.digest[:12]}-n{n}-seed{seed}.npy"
+    drawn: list[TargetedCohort] = []
+
+    def compute() -> np.ndarray:
+        drawn.append(generate_with_targets(n, seed, world, MODE, n_jobs=2))
+        return drawn[0].targets
+
+    targets, _ = _kept(path, compute, _npy_bytes, _npy_array)
+    return drawn[0] if drawn else TargetedCohort(generate_cohort(n, seed=seed, world=world), targets)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _npy_array(data: bytes) -> np.ndarray:
+    return np.asarray(np.load(io.BytesIO(data)))
 
 
 def _kept(path: Path | None, compute: Callable[[], Kept], dump: Callable[[Kept], bytes],
@@ -303,7 +325,7 @@ def summarise(rows: list[dict[str, Any]], sizes: tuple[int, ...], literature_pos
     by_n: dict[str, Any] = {}
     for n in sizes:
         mine = [r for r in rows if r["n"] == n]
-        figures = {m: interval([r[m] for r in mine]) for m in METHODS if m in mine[0]}
+        figures: dict[str, Any] = {m: interval([r[m] for r in mine]) for m in METHODS if m in mine[0]}
         figures["literature_world_posterior"] = interval([literature_posterior])
         groups = sorted({g for r in mine for g in r.get("parameters", {})})
         figures["parameters"] = {g: {k: interval([r["parameters"][g][k] for r in mine if g in r["parameters"]])
@@ -434,8 +456,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--posterior-targets", action="store_true", default=None,
                         help="the updated-world model fits the exact posterior (train --posterior-targets)")
-    parser.add_argument("--checkpoint", type=Path, help="keep each finished repetition here; a rerun with the same "
-                        "settings resumes where it stopped (the seconds then count this run only)")
+    parser.add_argument("--checkpoint", type=Path, help="keep each finished repetition (and its posterior targets) "
+                        "here; a rerun with the same settings resumes where it stopped (the seconds then count this "
+                        "run only)")
     args = parser.parse_args()
     config = QUICK if args.quick else Config()
     asked = {k: v for k, v in vars(args).items() if k != "quick" and v is not None}

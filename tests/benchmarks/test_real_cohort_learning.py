@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mmn_ddx.data import generate_cohort, load_world
@@ -106,3 +107,33 @@ def test_a_checkpointed_run_resumes_its_finished_repetitions_with_the_same_figur
     other = bench.replace(config, n_test=301)  # another configuration: nothing of the first is reused
     with pytest.raises(AssertionError, match="fitted again"):
         bench.run(other, must_not_fit, tmp_path / "other")
+
+
+def test_kept_posterior_targets_let_an_interrupted_repetition_resume_at_its_fit(
+        bench: ModuleType, fitted: tuple[Any, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = bench.Config(sizes=(50,), reps=1, n_test=300, n_synthetic=600, seed=11, posterior_targets=True,
+                          checkpoint=tmp_path / "kept")
+    reality, groups = bench.reality_world(config.seed), fitted[1]
+    first = bench.run(config, lambda cohort: (reality, groups), tmp_path / "first")
+    keep = bench.checkpoint_dir(config)
+    (kept_targets,) = keep.glob("targets-*.npy")
+    assert kept_targets.name.startswith(f"targets-{reality.digest[:12]}-n600-")
+    (row,) = keep.glob("n50-rep0.json")
+    row.unlink()  # the repetition was interrupted after its targets were kept
+
+    def must_not_compute(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("kept posterior targets were computed again")
+
+    monkeypatch.setattr(bench, "generate_with_targets", must_not_compute)
+    again = bench.run(config, lambda cohort: (reality, groups), tmp_path / "again")
+    assert again["resumed_repetitions"] == 0
+    assert {m: again["by_n"]["50"][m] for m in bench.METHODS} == {m: first["by_n"]["50"][m] for m in bench.METHODS}
+
+
+def test_kept_targets_belong_to_the_same_patients_as_when_computed(bench: ModuleType, tmp_path: Path) -> None:
+    world = load_world()
+    computed = bench.kept_targets(tmp_path, world, 40, 3)
+    reread = bench.kept_targets(tmp_path, world, 40, 3)
+    pd.testing.assert_frame_equal(reread.frame, computed.frame)
+    np.testing.assert_array_equal(reread.targets, computed.targets)
+    assert bench.kept_targets(None, world, 40, 4).frame.shape[0] == 40 and len(list(tmp_path.glob("*.npy"))) == 1
