@@ -27,7 +27,8 @@ NEUTRAL: dict[str, float] = {"log-odds": 0.05, "probability": 0.01}
 of the odds, 0.01 on the probability scale one percentage point."""
 
 SYNTHETIC_TRAINING_DATA = (
-    "The model was trained on synthetic patients only; its probabilities are not validated on real patients.")
+    "The model was trained on synthetic patients only; its probabilities, and the prediction set's coverage, are "
+    "calibrated on synthetic patients and not validated on real ones.")
 
 
 # --- findings -----------------------------------------------------------------------------------------
