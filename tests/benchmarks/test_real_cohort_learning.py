@@ -22,6 +22,13 @@ def bench(benchmark_script: Callable[[str], ModuleType]) -> ModuleType:
     return benchmark_script("real_cohort_learning")
 
 
+@pytest.fixture
+def few_worlds(bench: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The literature-world model drawn from 2 worlds, not 100: building 100 worlds' cohort models is most of a
+    tiny run's time, and nothing here depends on how many there are."""
+    monkeypatch.setattr(bench, "DEFAULT_WORLDS", 2)
+
+
 def test_the_reality_world_is_away_from_the_literature_with_its_own_reporting_mix(bench: ModuleType,
                                                                                   tmp_path: Path) -> None:
     reality = bench.reality_world(7)
@@ -76,7 +83,7 @@ def test_targets_need_the_updated_world_lowest_everywhere_and_near_the_ceiling_a
 
 
 def test_a_tiny_run_writes_figures_and_plot_and_an_exact_fit_reaches_the_ceiling(
-        bench: ModuleType, fitted: tuple[Any, dict[str, str]], tmp_path: Path) -> None:
+        bench: ModuleType, fitted: tuple[Any, dict[str, str]], tmp_path: Path, few_worlds: None) -> None:
     config = bench.Config(sizes=(50,), reps=1, n_test=300, n_synthetic=600, seed=11)
     reality = bench.reality_world(config.seed)
     groups = fitted[1]
@@ -91,9 +98,11 @@ def test_a_tiny_run_writes_figures_and_plot_and_an_exact_fit_reaches_the_ceiling
     assert figures["reality_world"]["digest"] == reality.digest and figures["updated_world_measured"]
 
 
-def test_a_checkpointed_run_resumes_its_finished_repetitions_with_the_same_figures(
-        bench: ModuleType, fitted: tuple[Any, dict[str, str]], tmp_path: Path) -> None:
-    config = bench.Config(sizes=(50,), reps=1, n_test=300, n_synthetic=600, seed=11, checkpoint=tmp_path / "kept")
+def test_a_checkpointed_run_resumes_its_finished_repetitions_and_an_interrupted_one_at_its_fit(
+        bench: ModuleType, fitted: tuple[Any, dict[str, str]], tmp_path: Path, few_worlds: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = bench.Config(sizes=(50,), reps=1, n_test=300, n_synthetic=600, seed=11, posterior_targets=True,
+                          checkpoint=tmp_path / "kept")
     reality, groups = bench.reality_world(config.seed), fitted[1]
     first = bench.run(config, lambda cohort: (reality, groups), tmp_path / "first")
     assert first["resumed_repetitions"] == 0
@@ -104,30 +113,23 @@ def test_a_checkpointed_run_resumes_its_finished_repetitions_with_the_same_figur
     again = bench.run(config, must_not_fit, tmp_path / "again")
     assert again["resumed_repetitions"] == 1 and again["by_n"] == first["by_n"]
     assert again["repetition_code_versions"] == first["repetition_code_versions"] == [first["code_version"]]
-    other = bench.replace(config, n_test=301)  # another configuration: nothing of the first is reused
-    with pytest.raises(AssertionError, match="fitted again"):
-        bench.run(other, must_not_fit, tmp_path / "other")
 
-
-def test_kept_posterior_targets_let_an_interrupted_repetition_resume_at_its_fit(
-        bench: ModuleType, fitted: tuple[Any, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = bench.Config(sizes=(50,), reps=1, n_test=300, n_synthetic=600, seed=11, posterior_targets=True,
-                          checkpoint=tmp_path / "kept")
-    reality, groups = bench.reality_world(config.seed), fitted[1]
-    first = bench.run(config, lambda cohort: (reality, groups), tmp_path / "first")
     keep = bench.checkpoint_dir(config)
     (kept_targets,) = keep.glob("targets-*.npy")
     assert kept_targets.name.startswith(f"targets-{reality.digest[:12]}-n600-")
-    (row,) = keep.glob("n50-rep0.json")
-    row.unlink()  # the repetition was interrupted after its targets were kept
+    (keep / "n50-rep0.json").unlink()  # the repetition was interrupted after its posterior targets were kept
 
     def must_not_compute(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("kept posterior targets were computed again")
 
     monkeypatch.setattr(bench, "generate_with_targets", must_not_compute)
-    again = bench.run(config, lambda cohort: (reality, groups), tmp_path / "again")
-    assert again["resumed_repetitions"] == 0
-    assert {m: again["by_n"]["50"][m] for m in bench.METHODS} == {m: first["by_n"]["50"][m] for m in bench.METHODS}
+    refitted = bench.run(config, lambda cohort: (reality, groups), tmp_path / "refitted")
+    assert refitted["resumed_repetitions"] == 0
+    assert {m: refitted["by_n"]["50"][m] for m in bench.METHODS} == {m: first["by_n"]["50"][m] for m in bench.METHODS}
+
+    other = bench.replace(config, n_test=301)  # another configuration: nothing of the first is reused
+    with pytest.raises(AssertionError, match="fitted again"):
+        bench.run(other, must_not_fit, tmp_path / "other")
 
 
 def test_kept_targets_belong_to_the_same_patients_as_when_computed(bench: ModuleType, tmp_path: Path) -> None:
