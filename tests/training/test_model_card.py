@@ -26,6 +26,8 @@ def test_card_states_data_provenance_and_not_for_clinical_use(quick_bundle_dir: 
     assert f"generator version {meta.generator_version}" in card
     assert meta.training_data_digest in card
     assert card.count("**Not for clinical use.**") >= 2
+    limitations = card.split("## Limitations")[1].split("\n## ")[0]
+    assert "sets have not been shown to keep their coverage on real patients" in limitations
 
 
 def test_card_reports_performance_with_confidence_intervals(quick_bundle_dir: Path, card: str) -> None:

@@ -97,6 +97,13 @@ def _world_line(world: TrainingWorld) -> str:
             + "; a tracked training logs the world file with its MLflow run.")
 
 
+SETS_ON_SYNTHETIC_PATIENTS = (
+    "Prediction sets keep their coverage on synthetic patients (held out, and in worlds redrawn within the "
+    "literature's uncertainty); real records differ from the training worlds more than those worlds do, and the "
+    "sets have not been shown to keep their coverage on real patients (the README's development check on published "
+    "cases): read a set as a statement about the synthetic worlds, not a clinical guarantee.")
+
+
 def render(facts: CardFacts) -> str:
     """The whole card as Markdown."""
     meta = facts.metadata
@@ -178,6 +185,7 @@ def render(facts: CardFacts) -> str:
               "- Synthetic training data: the generator encodes published frequencies and their dependencies as "
               "far as the literature reports them; real cohorts differ (recording habits, referral patterns, "
               "rarer phenotypes, misdiagnoses in the reference standard).",
+              *([SETS_ON_SYNTHETIC_PATIENTS] if meta.generator_version else []),
               "- Four diagnoses only: other causes of asymmetric weakness (e.g. vasculitic neuropathy, "
               "hereditary neuropathy with liability to pressure palsies, radiculopathy) are outside the model.",
               "- The clinical settings' pre-test probabilities are estimates (literature-priors section 10), and "
