@@ -43,7 +43,7 @@ TYPECHECK := build/typecheck/mmn_ddx
 lint: venv
 	$(BIN)/ruff check .
 	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)
-	ln -s $(CURDIR)/mmn_ddx/__init__.py $(CURDIR)/mmn_ddx/cli $(TYPECHECK)/
+	ln -s $(wildcard $(CURDIR)/mmn_ddx/*.py) $(CURDIR)/mmn_ddx/cli $(TYPECHECK)/
 	for layer in data features training serving; do ln -s $(CURDIR)/$$layer $(TYPECHECK)/$$layer; done
 	MYPYPATH=build/typecheck $(BIN)/mypy -p mmn_ddx
 

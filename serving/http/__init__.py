@@ -7,16 +7,8 @@ from typing import TYPE_CHECKING
 
 from mmn_ddx._lazy import lazy_exports
 
-_EXPORTS: dict[str, str] = {
-    "BODY_TIMEOUT_ENV": "mmn_ddx.serving.http.app",
-    "create_app": "mmn_ddx.serving.http.app",
-    "MODE_ENV": "mmn_ddx.serving.http.app",
-    "MODEL_ENV": "mmn_ddx.serving.http.app",
-    "ServerLimits": "mmn_ddx.serving.http.limits",
-}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)
 
-if TYPE_CHECKING:  # the same names, for type checkers and IDEs
+if TYPE_CHECKING:  # the public names, listed once: type checkers read them, lazy_exports too
     from mmn_ddx.serving.http.app import BODY_TIMEOUT_ENV, MODE_ENV, MODEL_ENV, create_app
     from mmn_ddx.serving.http.limits import ServerLimits
