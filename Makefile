@@ -8,7 +8,7 @@ N ?= 5000
 # The exported champion is refitted on this many fresh synthetic patients (closer to the Bayes ceiling).
 REFIT ?= 400000
 
-.PHONY: demo test lint venv browser java serve clean lock bench
+.PHONY: demo test lint venv browser java serve clean lock
 
 venv: $(VENV)/.installed
 
