@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 import pandas as pd
 from timing import machine, write_results  # sibling script
@@ -138,9 +138,9 @@ def wait_ready(url: str, server: subprocess.Popen[bytes], timeout_s: float = 120
             stderr = server.stderr.read().decode(errors="replace") if server.stderr else ""
             raise SystemExit(f"the server exited with code {server.returncode}:\n{stderr[-2000:]}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+            if httpx2.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         time.sleep(0.2)
     raise SystemExit(f"the server was not ready within {timeout_s:.0f} s")
@@ -277,7 +277,7 @@ def main() -> None:
     server = start_server(int(url.rsplit(":", 1)[1]), args.model, workers=args.workers)
     try:
         wait_ready(url, server)
-        model = httpx.get(f"{url}/v1/model", timeout=10).json()
+        model = httpx2.get(f"{url}/v1/model", timeout=10).json()
         asyncio.run(load(url, bodies, args.concurrency, 0, args.warmup, args.max_seconds))  # warm-up, discarded
         single = measure(url, server, bodies, 1, 100, args.max_seconds / 4)
         figures = measure(url, server, bodies, args.concurrency, args.requests, args.max_seconds)

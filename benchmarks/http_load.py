@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -192,7 +192,7 @@ def batch_phase(url: str) -> dict[str, Any]:
     done = threading.Event()
 
     def probe() -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpx2.Client(base_url=url, timeout=30) as client:
             while not done.is_set():
                 start = time.perf_counter()
                 client.get("/healthz")
@@ -202,7 +202,7 @@ def batch_phase(url: str) -> dict[str, Any]:
     prober = threading.Thread(target=probe, daemon=True)
     prober.start()
     start = time.perf_counter()
-    response = httpx.post(f"{url}/v1/predict/batch?detail=compact", content=body, timeout=300,
+    response = httpx2.post(f"{url}/v1/predict/batch?detail=compact", content=body, timeout=300,
                           headers={"content-type": "application/json"})
     seconds = time.perf_counter() - start
     done.set()
@@ -234,7 +234,7 @@ def main() -> None:
         wait_ready(url, server, timeout_s=300)
         while log.read_text(errors="replace").count(READY) < args.workers:
             time.sleep(0.2)
-        model = httpx.get(f"{url}/v1/model", timeout=10).json()
+        model = httpx2.get(f"{url}/v1/model", timeout=10).json()
         asyncio.run(open_loop(port, bodies, args.rate, 3))  # warm-up, discarded
         rss_before = rss_mb(server.pid)
         steady = summary(asyncio.run(open_loop(port, bodies, args.rate, args.seconds)))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -90,7 +90,7 @@ def live_server(app: FastAPI) -> Iterator[LiveServer]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start within 20 s")
         time.sleep(0.05)
-    assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+    assert httpx2.get(f"{url}/healthz", timeout=5).status_code == 200
     try:
         yield LiveServer(url=url, server=server)
     finally:

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -73,7 +73,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def _post_to_server(command: list[str], ready: str, path: str, body: Any, tmp_path: Path) -> httpx.Response:
+def _post_to_server(command: list[str], ready: str, path: str, body: Any, tmp_path: Path) -> httpx2.Response:
     """Start a server process (``{port}`` in ``command``), POST ``body`` once it answers ``ready``, stop it."""
     port = _free_port()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -88,13 +88,13 @@ def _post_to_server(command: list[str], ready: str, path: str, body: Any, tmp_pa
         while True:
             assert process.poll() is None, log_path.read_text(errors="replace")[-2000:]
             try:
-                if httpx.get(f"{url}{ready}", timeout=2).status_code == 200:
+                if httpx2.get(f"{url}{ready}", timeout=2).status_code == 200:
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 pass
             assert time.monotonic() < deadline, f"{command[:4]} did not start in time"
             time.sleep(0.5)
-        return httpx.post(f"{url}{path}", json=body, timeout=30)
+        return httpx2.post(f"{url}{path}", json=body, timeout=30)
     finally:
         _stop(process)
         log.close()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,7 +21,7 @@ from mmn_ddx.serving.http.errors import MAX_BATCH
 MRC_SEVEN = {"age_at_onset_years": 40.0, "sex": "male", "mrc_arm_distal_left": 7}
 
 
-def _post(client: TestClient, body: bytes | str, content_type: str = "application/json") -> httpx.Response:
+def _post(client: TestClient, body: bytes | str, content_type: str = "application/json") -> httpx2.Response:
     return client.post("/v1/predict", content=body, headers={"content-type": content_type})
 
 
@@ -266,7 +266,7 @@ def test_no_patient_values_in_logs(live_server: Any, vignettes: dict, caplog: py
                                    capfd: pytest.CaptureFixture[str]) -> None:
     marker = "ZZ-SECRET-4711"
     record = {**vignettes["MMN"], "patient_id": marker, "age_at_onset_years": 37.123}
-    with caplog.at_level(logging.DEBUG), httpx.Client(base_url=live_server.url, timeout=30) as http:
+    with caplog.at_level(logging.DEBUG), httpx2.Client(base_url=live_server.url, timeout=30) as http:
         assert http.post("/v1/predict", json=record).status_code == 200
         assert http.post("/v1/predict", json={**record, "mrc_arm_distal_left": 7.777}).status_code == 422
         assert http.post(f"/v1/predict?patient={marker}", json=record).status_code == 200

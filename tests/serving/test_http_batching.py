@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,8 +86,8 @@ def test_concurrent_http_answers_equal_one_by_one_predictions(live_server: Any, 
     frame = generate_cohort(16, seed=31).drop(columns=LABEL)
     records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
-    async def post_all() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=live_server.url, timeout=120) as client:
+    async def post_all() -> list[httpx2.Response]:
+        async with httpx2.AsyncClient(base_url=live_server.url, timeout=120) as client:
             return await asyncio.gather(*(client.post("/v1/predict", json=r) for r in records))
 
     responses = asyncio.run(post_all())

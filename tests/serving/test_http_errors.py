@@ -7,7 +7,7 @@ import asyncio
 import logging
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -70,8 +70,8 @@ def test_cross_field_error_path_is_the_same_alone_and_under_load(live_server: An
     was retried alone and named ``<field>``. It must be ``<field>`` either way."""
     good = {"age_at_onset_years": 50, "sex": "female"}
 
-    async def post_all() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as http:
+    async def post_all() -> list[httpx2.Response]:
+        async with httpx2.AsyncClient(base_url=live_server.url, timeout=60) as http:
             alone = await http.post("/v1/predict", json=COUNT_OVER_STUDIED)
             crowd = await asyncio.gather(*(http.post("/v1/predict", json=r)
                                            for r in [good] * 6 + [COUNT_OVER_STUDIED] * 2 + [good] * 6))

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from .conftest import free_port
@@ -62,8 +62,8 @@ def two_workers(predictor: Any, tmp_path: Path) -> Iterator[Served]:
 
 def _healthy(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
+        return httpx2.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx2.HTTPError:
         return False
 
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 import pandas as pd
 import pytest
@@ -88,9 +88,9 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float) ->
     deadline = time.monotonic() + seconds
     while True:
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx2.get(url, timeout=2).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         if time.monotonic() > deadline or server.poll() is not None:
             raise AssertionError(f"mlflow models serve did not come up (exit code {server.poll()})")
@@ -112,7 +112,7 @@ def test_mlflow_models_serve_answers_with_the_same_probabilities(quick_bundle_di
     try:
         records = raw_input.head(4).astype(object).where(raw_input.head(4).notna(), None).to_dict("records")
         _wait_until_up(f"http://127.0.0.1:{port}/ping", server, seconds=90)  # imports take ~10 s on a quiet box
-        response = httpx.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_records": records,
+        response = httpx2.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_records": records,
                               "params": {"setting": "balanced"}}, timeout=30)  # the training population
         assert response.status_code == 200, response.text
         rows = pd.DataFrame(response.json()["predictions"])
