@@ -14,7 +14,7 @@ def write_package(root: Path, name: str, init: str) -> None:
     package = root / name
     package.mkdir()
     (package / "__init__.py").write_text(init, encoding="utf-8")
-    (package / "things.py").write_text("import json\nANSWER = 42\nWORD = 'lazy'\n", encoding="utf-8")
+    (package / "things.py").write_text("ANSWER = 42\nWORD = 'lazy'\n", encoding="utf-8")
 
 
 INIT = """from typing import TYPE_CHECKING
