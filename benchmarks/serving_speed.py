@@ -41,7 +41,7 @@ import numpy as np
 import xgboost as xgb
 from timing import best_of, machine, write_results
 
-from mmn_ddx.data.columns import read_records
+from mmn_ddx.data import read_records
 from mmn_ddx.data.contract import LABEL
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.serving import criteria_view, next_test

@@ -1,4 +1,4 @@
-"""Record dicts -> columns: the data layer's reader (:func:`data.columns.read_records`), re-exported."""
+"""Record dicts -> columns: the data layer's reader (:func:`data.column_readers.read_records`), re-exported."""
 
 from __future__ import annotations
 

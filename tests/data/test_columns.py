@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmn_ddx.data.columns import Columns, ColumnsError, read_frame, read_records
+from mmn_ddx.data import Columns, ColumnsError, read_frame, read_records
 from mmn_ddx.data.contract import FEATURE_FIELDS, ID_FIELD, LABEL
 from mmn_ddx.data.generator import generate_cohort
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmn_ddx.data.columns import compare, read_frame
+from mmn_ddx.data import compare, read_frame
 from mmn_ddx.data.contract import LABEL
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.kleene import (

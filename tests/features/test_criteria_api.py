@@ -213,7 +213,7 @@ def without_orphan_zero_counts(full: pd.DataFrame, masked: pd.DataFrame) -> pd.D
 
 
 def test_evidence_only_exclusions_are_sound_before_reading_unknown_as_absent(cohort: pd.DataFrame) -> None:
-    from mmn_ddx.data.columns import read_frame
+    from mmn_ddx.data import read_frame
 
     cohort = statements_only_without_numbers(cohort)
     masked = null_out(cohort, np.random.default_rng(13), rate=0.3)

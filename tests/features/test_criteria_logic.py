@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmn_ddx.data.columns import read_frame
+from mmn_ddx.data import read_frame
 from mmn_ddx.data.contract import rules
 from mmn_ddx.features.criteria import NOT_ASSESSABLE, NOT_MET, first_met
 from mmn_ddx.features.criteria._logic import Tri, all_of, any_of, at_least, exactly, true_or_unknown

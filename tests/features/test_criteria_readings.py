@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmn_ddx.data.columns import read_frame
+from mmn_ddx.data import read_frame
 from mmn_ddx.data.contract import rules
 from mmn_ddx.features.criteria import (
     CRITERIA_SETS,

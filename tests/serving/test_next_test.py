@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mmn_ddx.data.columns import read_frame, read_records
+from mmn_ddx.data import read_frame, read_records
 from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, LABEL
 from mmn_ddx.data.diagnostic_tests import TESTS, find_test
 from mmn_ddx.data.generator import generate_cohort

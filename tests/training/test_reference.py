@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.mixture import GaussianMixture
 
-from mmn_ddx.data.columns import read_frame
+from mmn_ddx.data import read_frame
 from mmn_ddx.data.contract import LABEL, to_canonical
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.serving.records import frame_records
