@@ -185,7 +185,7 @@ def render(facts: CardFacts) -> str:
               "- Synthetic training data: the generator encodes published frequencies and their dependencies as "
               "far as the literature reports them; real cohorts differ (recording habits, referral patterns, "
               "rarer phenotypes, misdiagnoses in the reference standard).",
-              *([SETS_ON_SYNTHETIC_PATIENTS] if meta.generator_version else []),
+              *([f"- {SETS_ON_SYNTHETIC_PATIENTS}"] if meta.generator_version else []),
               "- Four diagnoses only: other causes of asymmetric weakness (e.g. vasculitic neuropathy, "
               "hereditary neuropathy with liability to pressure palsies, radiculopathy) are outside the model.",
               "- The clinical settings' pre-test probabilities are estimates (literature-priors section 10), and "
