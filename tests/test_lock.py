@@ -46,11 +46,10 @@ def needed(root: str = "mmn-ddx", extras: tuple[str, ...] = EXTRAS) -> set[str]:
 
 
 def test_every_needed_package_is_pinned_at_its_installed_version() -> None:
-    pins = locked()
-    missing = sorted(needed() - set(pins))
+    pins, wanted = locked(), needed()
+    missing = sorted(wanted - set(pins))
     assert not missing, f"requirements.lock does not pin {missing}: run 'make lock'"
-    drifted = {name: (pins[name], metadata.version(name)) for name in needed()
-               if metadata.version(name) != pins[name]}
+    drifted = {name: (pins[name], metadata.version(name)) for name in wanted if metadata.version(name) != pins[name]}
     assert not drifted, f"installed versions differ from requirements.lock (lock, installed): {drifted}"
 
 
