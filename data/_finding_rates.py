@@ -25,11 +25,12 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from mmn_ddx.data._field_likelihood import context, field_term, nothing_written, rows_of
 from mmn_ddx.data._latent_weights import resolved_slot
 from mmn_ddx.data.cohort_model import CohortModel, Section
 from mmn_ddx.data.contract import DIAGNOSES, fields
 from mmn_ddx.data.distributions import TINY, Categorical
-from mmn_ddx.data.exact_posterior import _context, _field_term, _nothing_written, _rows, log_section_likelihoods
+from mmn_ddx.data.exact_posterior import log_section_likelihoods
 from mmn_ddx.data.latents import STAGE_KEYS, FullGrid, ReducedGrid, atypical_rate, parameters_in_use
 from mmn_ddx.data.uncertainty import uncertainties
 
@@ -192,7 +193,7 @@ def _forced_shares(model: CohortModel, name: str, values: set[int], codes: dict[
     """For each value code c: (rows, R) sum over the full states of each reduced state of resp A_c / L, the
     section recomputed with the field forced to c (only the field's factor in a :data:`FACTORED_SECTIONS`
     section), for the given rows (those where the field is null or a word of several values)."""
-    sub = _rows(codes, rows)
+    sub = rows_of(codes, rows)
     section = next(s for s in model.sections if name in s.fields)
     base = (term[0][rows], None if term[1] is None else term[1][rows])
     table = model.dists[name].table  # type: ignore[attr-defined]
@@ -237,13 +238,13 @@ def factored_term(model: CohortModel, start: CohortModel, codes: dict[str, np.nd
     likelihood wherever something in the section is written (the section was reported), so their log factors
     are swapped; the rows with nothing written, where the section may have been omitted, are recomputed (they
     share one record, so this is cheap). Exact, and it spares the MRC grades' sums at every refresh."""
-    ctx = _context(codes)
-    reduced = term[0] + sum((_field_term(model, f, codes[f], ctx) - _field_term(start, f, codes[f], ctx)
+    ctx = context(codes)
+    reduced = term[0] + sum((field_term(model, f, codes[f], ctx) - field_term(start, f, codes[f], ctx)
                              for f in sorted(moved)), np.zeros_like(term[0]))
     full = None if term[1] is None else term[1].copy()
-    unseen = _nothing_written(codes, section)
+    unseen = nothing_written(codes, section)
     if unseen.any():
-        again = log_section_likelihoods(model, _rows(codes, unseen), section)
+        again = log_section_likelihoods(model, rows_of(codes, unseen), section)
         reduced[unseen] = again[0]
         if full is not None:
             full[unseen] = 0.0 if again[1] is None else again[1]
@@ -261,17 +262,17 @@ def _factored_shares(model: CohortModel, name: str, values: list[int], codes: di
     the field forced to c: ``A_c / L = r + q (1 - r)``, where ``r = T_c / T`` and ``q`` the record's
     posterior probability that the section was not reported, given the state. ``log_lik``: (rows, G) log L.
     """
-    ctx = _context(codes)
+    ctx = context(codes)
     index = model.full.reduced_index
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        log_t = _field_term(model, name, codes[name], ctx)
+        log_t = field_term(model, name, codes[name], ctx)
         q = np.zeros_like(log_lik)
         if not section.always_reported:
-            unseen = _nothing_written(codes, section.fields)
+            unseen = nothing_written(codes, section.fields)
             q[unseen] = np.exp(section.log_not_report[index][None, :] - log_lik[unseen])
         out = {}
         for code in values:
-            r = np.nan_to_num(np.exp(_field_term(_forced(model, name, code), name, codes[name], ctx) - log_t))[:, index]
+            r = np.nan_to_num(np.exp(field_term(_forced(model, name, code), name, codes[name], ctx) - log_t))[:, index]
             out[code] = np.clip(r + q * (1.0 - r), 0.0, None)
     return out
 

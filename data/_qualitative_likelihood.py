@@ -3,7 +3,7 @@ the sum over the latent values consistent with it, e.g. P('multiple' | state) = 
 nerves | state), summed with the counts' own records; P('asymmetric' | state) sums the eight MRC grades.
 
 Words are written at a value-independent rate, so an unwritten word is a constant factor; a written
-one needs the sum. Used by ``data.exact_posterior``.
+one needs the sum. Used by ``data._section_likelihood``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from functools import cache
 import numpy as np
 
 from mmn_ddx.data import qualitative as q
-from mmn_ddx.data.cohort_model import BLOCK_FLAG, GRADES, STRENGTH_CACHE, STYLED_CACHE, WORDS_CACHE, CohortModel
+from mmn_ddx.data._field_likelihood import field_term, grades_log_lik
+from mmn_ddx.data.cohort_model import BLOCK_FLAG, GRADES, STRENGTH_CACHE, STYLED_CACHE, CohortModel
 from mmn_ddx.data.contract import MRC_FIELDS
-from mmn_ddx.data.distributions import TINY, Categorical, RoundedContinuous
-
-_LOG_TINY = float(np.log(TINY))
+from mmn_ddx.data.distributions import LOG_TINY, TINY, RoundedContinuous
 
 
 def styled(model: CohortModel, silenced: frozenset[str]) -> CohortModel:
@@ -30,23 +29,6 @@ def styled(model: CohortModel, silenced: frozenset[str]) -> CohortModel:
         view._record = {name: np.zeros(len(model.reduced)) for name in silenced}
         cache_[silenced] = view
     return cache_[silenced]
-
-
-def recorded_atrophy(model: CohortModel) -> Categorical:
-    """muscle_atrophy as written: mild/marked become 'present' at the document's ungraded rate."""
-    cache_ = model.__dict__.setdefault(WORDS_CACHE, {})
-    if q.ATROPHY not in cache_:
-        dist = copy.copy(model.dists[q.ATROPHY])
-        assert isinstance(dist, Categorical)
-        u = q.per_document("ungraded_atrophy", model.reduced)[:, None]
-        table = dist.table.copy()
-        graded = [int(q.code(q.ATROPHY, v)) for v in ("mild", "marked")]
-        present = int(q.code(q.ATROPHY, "present"))
-        table[:, present] += (u * table[:, graded]).sum(axis=1)
-        table[:, graded] *= 1.0 - u
-        dist.table, dist.log_table = table, np.log(np.maximum(table, TINY))
-        cache_[q.ATROPHY] = dist
-    return cache_[q.ATROPHY]
 
 
 def _observed(model: CohortModel, word: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,7 +82,7 @@ def blocks_term(model: CohortModel, kids: list[str], x: dict[str, np.ndarray],
             total = total + s[i] * c[j] * flag[min(i, 1)] * word[max(i, j)]
     with np.errstate(divide="ignore"):
         out = s_total + c_total + np.log(np.maximum(total, 0.0))
-    return np.where(np.isfinite(s_total + c_total), np.maximum(out, _LOG_TINY + s_total + c_total), _LOG_TINY)
+    return np.where(np.isfinite(s_total + c_total), np.maximum(out, LOG_TINY + s_total + c_total), LOG_TINY)
 
 
 def _split_count(model: CohortModel, name: str, value: np.ndarray | None, ctx: dict[str, np.ndarray],
@@ -112,9 +94,8 @@ def _split_count(model: CohortModel, name: str, value: np.ndarray | None, ctx: d
         return lp0, lp1, np.zeros_like(lp0)
     rho = model.record_probability(name)[None, :]
     kappa = model.unremarkable_record_factor(name)[None, :]
-    from mmn_ddx.data.exact_posterior import _field_term
 
-    total = _field_term(model, name, value, ctx)
+    total = field_term(model, name, value, ctx)
     with np.errstate(divide="ignore"):
         rec0, rec1 = np.log(rho * kappa) + lp0, np.log(rho) + lp1
     miss0, miss1 = np.log(np.maximum(1 - rho * kappa, TINY)) + lp0, np.log(np.maximum(1 - rho, TINY)) + lp1
@@ -136,11 +117,10 @@ def _flag_factors(model: CohortModel, x: dict[str, np.ndarray], ctx: dict[str, n
     """[no block, block]: P(flag record), 1 when the flag is not among the fields."""
     if BLOCK_FLAG not in kids:
         return [np.ones((n, 1)), np.ones((n, 1))]
-    from mmn_ddx.data.exact_posterior import _field_term
 
     flag = x[BLOCK_FLAG]
     if_none = np.where(np.isnan(flag)[:, None], 1.0, TINY)  # nothing to be normal across
-    return [if_none, np.exp(_field_term(model, BLOCK_FLAG, flag, ctx))]
+    return [if_none, np.exp(field_term(model, BLOCK_FLAG, flag, ctx))]
 
 
 def _block_word_factors(model: CohortModel, x: dict[str, np.ndarray], kids: list[str], n: int) -> list[np.ndarray]:
@@ -166,18 +146,17 @@ def value_word_term(model: CohortModel, word: str, names: list[str], x: dict[str
                     ctx: dict[str, np.ndarray]) -> np.ndarray:
     """(n, R) log P(a continuous finding's record and its word's record), e.g. the anti-GM1 ratio and
     'anti-GM1 positive': the word is fixed by a written value, else summed over the values above its limit."""
-    from mmn_ddx.data.exact_posterior import _field_term
 
     parent = q.VALUE_WORDS[word]
     dist = model.dists[parent]
     assert isinstance(dist, RoundedContinuous)
     value = x[parent] if parent in names else np.full(len(x[word]), np.nan)
     seen_w, log_rho, log_missing = _observed(model, word, x[word])
-    own = _field_term(model, parent, value, ctx) if parent in names else np.zeros((len(value), 1))
+    own = field_term(model, parent, value, ctx) if parent in names else np.zeros((len(value), 1))
     positive = _word_positive(word, value, ctx)  # (n,) bool where the value is written
     code = x[word]
     agrees = np.where(np.isnan(value), True, (code == 1) == positive)[:, None]
-    written = np.where(agrees, log_rho, _LOG_TINY)
+    written = np.where(agrees, log_rho, LOG_TINY)
     above, below = word_sides(dist, word, ctx)
     summed = log_rho + np.where((code == 1)[:, None], above, below)
     word_term = np.where(seen_w[:, None], np.where(np.isnan(value)[:, None], summed, written), log_missing)
@@ -303,7 +282,6 @@ def strength_term(model: CohortModel, x: dict[str, np.ndarray], names: list[str]
     without weakness, depends on the grades); rows with both sum their grades row by row. All of it on
     :func:`strength_states`, expanded to the full grid at the end.
     """
-    from mmn_ddx.data.exact_posterior import grades_log_lik
 
     states, expand = strength_states(model)
     n = len(x[MRC_FIELDS[0]])
@@ -356,7 +334,7 @@ def _log_all_full_strength(model: CohortModel, grades: np.ndarray, kept: list[st
 
 def _region_weights(model: CohortModel, grades: np.ndarray, kept: list[str], states: np.ndarray) -> np.ndarray:
     """(n, U, 8, 6) on the full ``states``: P(grade) x P(its record) per region, as
-    ``exact_posterior.grades_log_lik`` writes it."""
+    ``_field_likelihood.grades_log_lik`` writes it."""
     r = model.full.reduced_index[states]
     table = model.mrc_table[states]
     f = np.broadcast_to(table[None], (len(grades), *table.shape)).copy()
@@ -378,7 +356,6 @@ def reflex_block_term(model: CohortModel, log_done: np.ndarray, log_not_done: np
     """(n, G) log-likelihood of the reflex block with written limb words: for each of the four ways the
     arms and legs can be involved (a function of the full state's onset region), the two reflex findings
     are summed with the words that copy them (and the UMN signs that depend on the affected limbs)."""
-    from mmn_ddx.data.exact_posterior import _field_term
 
     affected, unaffected = q.LIMB_ROLES
     umn = next(name for name, d in model.dists.items() if getattr(d, "given", None) == affected)
@@ -390,7 +367,7 @@ def reflex_block_term(model: CohortModel, log_done: np.ndarray, log_not_done: np
             codes = np.full(n, float(v))
             term = dist.log_pmf(codes, ctx) + (_recorded_as(model, role, x[role], v) if role in names else 0.0)
             if role == affected and umn in names:
-                term = term + _field_term(model, umn, x[umn], ctx | {affected: codes})
+                term = term + field_term(model, umn, x[umn], ctx | {affected: codes})
             terms[role].append(term)
     words = {w: [_word_copy(model, w, x[w], v) if w in names else np.zeros((1, 1)) for v in range(levels)]
              for w in q.LIMB_WORDS}
@@ -432,4 +409,4 @@ def _recorded_as(model: CohortModel, name: str, x: np.ndarray, v: int) -> np.nda
 def _word_copy(model: CohortModel, word: str, x: np.ndarray, v: int) -> np.ndarray:
     """(n, R) log P(a word's record | the finding it copies is ``v``)."""
     seen, log_rho, log_missing = _observed(model, word, x)
-    return np.where(seen[:, None], np.where((x == v)[:, None], log_rho, _LOG_TINY), log_missing)
+    return np.where(seen[:, None], np.where((x == v)[:, None], log_rho, LOG_TINY), log_missing)

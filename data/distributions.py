@@ -21,6 +21,7 @@ from mmn_ddx.data.contract import FieldSpec, fields
 from mmn_ddx.data.latents import ReducedGrid, atypical_rate, load_priors
 
 TINY = 1e-300
+LOG_TINY = float(np.log(TINY))
 
 
 class Distribution(Protocol):

@@ -11,8 +11,8 @@ import pytest
 
 from mmn_ddx.data import World, fit_world, generate_cohort, load_world
 from mmn_ddx.data import _count_rates as count_rates
+from mmn_ddx.data._field_likelihood import context, field_term
 from mmn_ddx.data.cohort_model import cohort_model
-from mmn_ddx.data.exact_posterior import _context, _field_term
 from mmn_ddx.data.latents import STAGE_KEYS, reduced_grid, resolve
 
 SHIFTED_COUNTS = {  # per-nerve rates moved by hand (1 to 4 prior sds): path -> (literature, shifted)
@@ -51,9 +51,9 @@ def test_conditional_likelihood_is_the_written_counts_likelihood_given_written(n
         n_from = model.dists[name].n_from  # type: ignore[attr-defined]
         n, k = np.array([6.0, 6.0, 6.0, 3.0]), np.array([0.0, 1.0, 4.0, 0.0])
         x = {"age_at_onset_years": np.full(len(k), 40.0)}
-        ctx = _context(x) | {n_from: n}
-        written = _field_term(model, name, k, ctx)[:, r]
-        left_out = _field_term(model, name, np.full(len(k), np.nan), ctx)[:, r]
+        ctx = context(x) | {n_from: n}
+        written = field_term(model, name, k, ctx)[:, r]
+        left_out = field_term(model, name, np.full(len(k), np.nan), ctx)[:, r]
         expected = written - np.log1p(-np.exp(left_out))
         assert model.dists[name].p[r] == pytest.approx(float(vector.values()[1]) / (parent_p or 1.0))  # type: ignore[attr-defined]
         p = float(vector.values()[1])
