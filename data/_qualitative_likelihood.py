@@ -16,7 +16,7 @@ import numpy as np
 from mmn_ddx.data import qualitative as q
 from mmn_ddx.data._field_likelihood import field_term, grades_log_lik
 from mmn_ddx.data.cohort_model import BLOCK_FLAG, GRADES, STRENGTH_CACHE, STYLED_CACHE, CohortModel
-from mmn_ddx.data.contract import MRC_FIELDS
+from mmn_ddx.data.contract import MRC_FIELDS, fields
 from mmn_ddx.data.distributions import LOG_TINY, TINY, RoundedContinuous
 
 
@@ -94,7 +94,6 @@ def _split_count(model: CohortModel, name: str, value: np.ndarray | None, ctx: d
         return lp0, lp1, np.zeros_like(lp0)
     rho = model.record_probability(name)[None, :]
     kappa = model.unremarkable_record_factor(name)[None, :]
-
     total = field_term(model, name, value, ctx)
     with np.errstate(divide="ignore"):
         rec0, rec1 = np.log(rho * kappa) + lp0, np.log(rho) + lp1
@@ -117,7 +116,6 @@ def _flag_factors(model: CohortModel, x: dict[str, np.ndarray], ctx: dict[str, n
     """[no block, block]: P(flag record), 1 when the flag is not among the fields."""
     if BLOCK_FLAG not in kids:
         return [np.ones((n, 1)), np.ones((n, 1))]
-
     flag = x[BLOCK_FLAG]
     if_none = np.where(np.isnan(flag)[:, None], 1.0, TINY)  # nothing to be normal across
     return [if_none, np.exp(field_term(model, BLOCK_FLAG, flag, ctx))]
@@ -146,7 +144,6 @@ def value_word_term(model: CohortModel, word: str, names: list[str], x: dict[str
                     ctx: dict[str, np.ndarray]) -> np.ndarray:
     """(n, R) log P(a continuous finding's record and its word's record), e.g. the anti-GM1 ratio and
     'anti-GM1 positive': the word is fixed by a written value, else summed over the values above its limit."""
-
     parent = q.VALUE_WORDS[word]
     dist = model.dists[parent]
     assert isinstance(dist, RoundedContinuous)
@@ -282,7 +279,6 @@ def strength_term(model: CohortModel, x: dict[str, np.ndarray], names: list[str]
     without weakness, depends on the grades); rows with both sum their grades row by row. All of it on
     :func:`strength_states`, expanded to the full grid at the end.
     """
-
     states, expand = strength_states(model)
     n = len(x[MRC_FIELDS[0]])
     kept = [m for m in MRC_FIELDS if m in names]
@@ -356,10 +352,9 @@ def reflex_block_term(model: CohortModel, log_done: np.ndarray, log_not_done: np
     """(n, G) log-likelihood of the reflex block with written limb words: for each of the four ways the
     arms and legs can be involved (a function of the full state's onset region), the two reflex findings
     are summed with the words that copy them (and the UMN signs that depend on the affected limbs)."""
-
     affected, unaffected = q.LIMB_ROLES
     umn = next(name for name, d in model.dists.items() if getattr(d, "given", None) == affected)
-    n, levels = len(ctx["age"]), len(fields_values(affected))
+    n, levels = len(ctx["age"]), len(_field_values(affected))
     terms: dict[str, list[np.ndarray]] = {affected: [], unaffected: []}
     for role in q.LIMB_ROLES:
         dist = model.dists[role]
@@ -389,9 +384,8 @@ def reflex_block_term(model: CohortModel, log_done: np.ndarray, log_not_done: np
     return np.logaddexp(log_done[index][None, :] + out, np.where(written, -np.inf, log_not_done[index][None, :]))
 
 
-def fields_values(name: str) -> tuple[str, ...]:
-    from mmn_ddx.data.contract import fields
-
+def _field_values(name: str) -> tuple[str, ...]:
+    """A categorical field's allowed values, in code order."""
     return tuple(fields()[name].values or ())
 
 
