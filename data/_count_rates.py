@@ -27,7 +27,7 @@ the share (:func:`count_priors`).
 
 Why not the exact expected counts from every record, as the other rates have: where the count or its number at
 risk is null, they need the nerves at risk summed over the unrecorded parent counts inside the count trees
-(``exact_posterior._count_group``); from the likelihood code that is two tilted recomputations of the section per
+(``_section_likelihood._count_group``); from the likelihood code that is two tilted recomputations of the section per
 count field (d log L / d log p and d log L / d log(1 - p)): 10 fields x 2 x ~0.9 s per step on 500 records,
 several minutes per fit against a one-minute budget. What is lost is the information the null counts carry about
 the rates (e.g. that a count left out is more likely a zero); the nulls still inform the states exactly, and the
