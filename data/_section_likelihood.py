@@ -24,7 +24,7 @@ from mmn_ddx.data.latents import atypical_rate
 
 
 def styled_section_log_lik(model: CohortModel, section: Section, names: list[str], x: dict[str, np.ndarray],
-                            ctx: dict[str, np.ndarray]) -> tuple[np.ndarray, bool]:
+                           ctx: dict[str, np.ndarray]) -> tuple[np.ndarray, bool]:
     """log P(the section's records | reported), summed over the styles it may be written in (numbers,
     words, both); a style is impossible for a row that has a field it never writes. Returns the (n, R)
     or, when on the full grid, (n, G) log-likelihood and which. Rows with the same records in the
