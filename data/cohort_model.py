@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data.contract import DIAGNOSES, MRC_FIELDS, fields
-from mmn_ddx.data.distributions import TINY, Distribution, build
+from mmn_ddx.data.distributions import LOG_TINY, TINY, Distribution, build
 from mmn_ddx.data.latents import (
     STAGE_KEYS,
     WORLD_CACHE_SIZE,
@@ -160,7 +160,7 @@ class CohortModel:
                                         np.log(np.maximum(report, TINY)), np.log(np.maximum(1.0 - report, TINY))))
         assert not blocks, f"blocks in no reporting section: {sorted(blocks)}"
         for section in sections:
-            assert ONSET not in section.fields or np.all(section.log_not_report <= np.log(TINY)), \
+            assert ONSET not in section.fields or np.all(section.log_not_report <= LOG_TINY), \
                 "the onset region is stated in the history, a section every document reports"
         return sections
 

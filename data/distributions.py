@@ -77,7 +77,7 @@ class Categorical:
         code = np.nan_to_num(x, nan=0.0).astype(int)
         inside = (code >= 0) & (code < self.table.shape[1])
         out = self.log_table.T[np.clip(code, 0, self.table.shape[1] - 1)]
-        return np.where(inside[:, None], out, np.log(TINY))
+        return np.where(inside[:, None], out, LOG_TINY)
 
     def p_unremarkable(self, ctx: dict[str, np.ndarray]) -> np.ndarray:
         return self.table[:, self.unremarkable].sum(axis=1)
@@ -150,7 +150,7 @@ class Binomial:
     def _log_pmf(self, n_studied: np.ndarray, count: np.ndarray) -> np.ndarray:
         n, k = n_studied[:, None], count[:, None]
         with np.errstate(divide="ignore"):  # log(0) where k > n, replaced
-            return np.where(k <= n, np.log(binomial_pmf(n, k, self.p[None, :])), np.log(TINY))
+            return np.where(k <= n, np.log(binomial_pmf(n, k, self.p[None, :])), LOG_TINY)
 
     def p_unremarkable(self, ctx: dict[str, np.ndarray]) -> np.ndarray:
         n = ctx[self.n_from]
