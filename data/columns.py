@@ -11,6 +11,7 @@ check (through the features) and the next-test hypotheses - works on one :class:
 Three-valued reads (:meth:`Columns.num`, :meth:`Columns.flag`, :meth:`Columns.isin`, ...) return
 :class:`data.kleene.Tri` for the criteria; the features read the arrays directly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
