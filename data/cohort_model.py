@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data.contract import DIAGNOSES, MRC_FIELDS, fields
+from mmn_ddx.data._column_checks import NULL_CODE
+from mmn_ddx.data.column_readers import read_frame
+from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, MRC_FIELDS, fields
 from mmn_ddx.data.distributions import LOG_TINY, TINY, Distribution, build
 from mmn_ddx.data.latents import (
     STAGE_KEYS,
@@ -272,17 +274,16 @@ def mrc_grade_code(values: np.ndarray) -> np.ndarray:
 
 
 def encode(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Canonical frame -> float codes per field (categories by index, booleans 0/1, NaN = null)."""
-    out: dict[str, np.ndarray] = {}
-    for name, spec in fields().items():
-        if name not in frame.columns or spec.type == "string":
-            continue
-        col = frame[name]
-        if spec.type == "category":
-            codes = pd.Categorical(col, categories=list(spec.values or ())).codes.astype(float)
-            out[name] = np.where(codes < 0, np.nan, codes)
-        else:
-            out[name] = col.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    """Canonical frame -> float codes per field present (categories by index, booleans 0/1, NaN = null).
+
+    Read by :func:`data.column_readers.read_frame`, the one checked reader of a cohort frame, so a value
+    outside the dictionary is refused naming its field and rows rather than read as a null; only the
+    category codes' null (-1 there) becomes NaN here, the likelihood's one null.
+    """
+    present = [name for name in FEATURE_FIELDS if name in frame.columns]
+    arrays = read_frame(frame.loc[:, present], present).arrays
+    out = {name: np.where(array == NULL_CODE, np.nan, array) if array.dtype.kind == "i" else array
+           for name, array in arrays.items()}
     for name in MRC_FIELDS:
         if name in out:
             out[name] = mrc_grade_code(out[name])

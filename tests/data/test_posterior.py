@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mmn_ddx.data.columns import ColumnsError
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, to_canonical
 from mmn_ddx.data.exact_posterior import log_likelihoods, posterior
 from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort
@@ -98,6 +99,19 @@ def test_excluding_fields_equals_dropping_them_from_the_record() -> None:
     )
     with pytest.raises(ValueError, match="unknown fields"):
         posterior(cohort, exclude=["ivig"])
+
+
+def test_a_value_outside_the_dictionary_is_refused_not_read_as_a_null() -> None:
+    """The posterior reads its frame through the one checked reader (``data.column_readers.read_frame``): an
+    unknown category or an out-of-range count names its field and row, where it used to count as unrecorded."""
+    cohort = generate_cohort(3, seed=26).astype({"course": "string", "motor_nerves_studied": "float64"})
+    cohort.loc[1, "course"] = "fluctuating"
+    cohort.loc[2, "motor_nerves_studied"] = -1.0
+    with pytest.raises(ColumnsError) as refused:
+        posterior(cohort)
+    assert refused.value.problems == {"course": "value not among ['progressive', 'stepwise', 'relapsing'] at rows [1]",
+                                      "motor_nerves_studied": "value outside the allowed range [0, 40] at rows [2]"}
+    assert "fluctuating" not in str(refused.value)
 
 
 def test_a_record_gets_the_same_likelihood_alone_as_among_records_it_shares_values_with() -> None:
