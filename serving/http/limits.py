@@ -29,6 +29,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from mmn_ddx.serving.http.middleware import TrackedSend
+
 
 @dataclass(frozen=True)
 class ServerLimits:
@@ -107,7 +109,6 @@ class BodyTimeoutMiddleware:
             return
         deadline = asyncio.get_running_loop().time() + self.seconds
         body_done = False
-        started = False
 
         async def timed_receive() -> Message:
             nonlocal body_done
@@ -121,13 +122,9 @@ class BodyTimeoutMiddleware:
             body_done = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, timed_receive, tracking_send)
+            await self.app(scope, timed_receive, tracked)
         except BodyTimeout as exc:  # read outside a route: the error handlers did not answer
-            if not started:
+            if not tracked.started:
                 await timeout_response(exc)(scope, receive, send)

@@ -56,6 +56,22 @@ def too_large_response(limit: int) -> JSONResponse:
     )
 
 
+class TrackedSend:
+    """``send``, remembering whether the response has started: a fallback answer after a failure is sent
+    only if nothing was (the headers cannot be taken back)."""
+
+    __slots__ = ("_send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
 class BodySizeLimitMiddleware:
     """413 for bodies over ``default_limit`` bytes, or over ``path_limits[path]`` on that path."""
 
@@ -75,7 +91,6 @@ class BodySizeLimitMiddleware:
             return
 
         received = 0
-        started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -86,18 +101,13 @@ class BodySizeLimitMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, tracked)
         except BodyTooLarge:
             # Normally the exception handlers have already answered; this is the fallback for a
             # body read outside a route (nothing is sent twice).
-            if not started:
+            if not tracked.started:
                 await too_large_response(limit)(scope, receive, send)
 
 
@@ -185,23 +195,16 @@ class SafeErrorsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception as exc:  # noqa: BLE001 - this is the one place that must catch everything
             frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
             where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
             rid = request_id(scope)
             error_logger.error("request %s: unhandled %s at %s (message withheld: may contain patient data)",
                                rid, type(exc).__name__, where)
-            if started:
+            if tracked.started:
                 return  # headers are gone; the client sees a truncated body, the server stays up
             response = JSONResponse(
                 {"error": "internal_error",
