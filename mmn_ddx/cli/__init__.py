@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from mmn_ddx.cli.benchmark import benchmark_app
@@ -19,6 +21,15 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def _quiet_model_downloads() -> None:
+    """MLflow draws a progress bar for each model it copies out of the local store (13 small files for one
+    prediction); the command's own output is what a user reads. Set the variable to true to see it."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(world_app, name="world")
 # Single-command sub-apps are mounted without a name so that they run as `mmn-ddx <command>`.
