@@ -16,7 +16,7 @@ What is inside each timed path (reported in the JSON too):
   check, features, calibrated probabilities with exact SHAP (one model pass), finding sums and sentences, conformal
   set, OOD check,
   criteria with every element, warnings, audit - and, for ``single_with_next_test``, the next-test search
-  (one model call over every hypothesis). Every call is a *different* generated patient; nothing is cached
+  (Bayes' rule on the outcome tables, no model call). Every call is a *different* generated patient; nothing is cached
   between calls. The per-stage figures time each stage alone on the same patients.
 * ``batch_core``: ``Predictor.score`` on a validated frame: the vectorised part alone (features,
   probabilities, SHAP by feature and finding, sets, OOD, every criteria element), without words or objects.
@@ -95,8 +95,7 @@ def _stages(predictor: Predictor, records: list[dict[str, Any]]) -> dict[str, fl
         "out_of_distribution": lambda i: bundle.out_of_distribution(read[i], features=features[i]),
         "criteria": lambda i: criteria_view.evaluate(read_records(one[i], validated=True)),
         "next_test": lambda i: next_test.next_tests(
-            one[i], np.array([[records[i].get(c) is None for c in columns]]), columns, scored[i].probs,
-            bundle.predict_proba, bundle.outcomes),
+            np.array([[records[i].get(c) is None for c in columns]]), columns, scored[i].probs, bundle.outcomes),
         "result_objects": lambda i: predictor._results(scored[i], [records[i]]),
     }
     out = {}
@@ -151,7 +150,7 @@ def main() -> None:
             "timed_paths": {
                 "single": "Predictor.predict(dict): validation, features, probabilities, SHAP, findings with "
                           "sentences, set, OOD, criteria with elements, warnings, audit; distinct patients, no cache",
-                "single_with_next_test": "the same plus the next-test search (one model call for all hypotheses)",
+                "single_with_next_test": "the same plus the next-test search (Bayes' rule on the outcome tables)",
                 "batch_core": "Predictor.score(validated frame): features, probabilities, SHAP per feature and summed "
                               "per finding, sets, OOD, criteria (all elements), no wording, no result objects",
                 "batch_table": "serving.batch.score_table(validated frame): the CLI's per-chunk work, no next test",

@@ -16,7 +16,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)
 if TYPE_CHECKING:  # the public names, listed once: type checkers read them, lazy_exports too
     from mmn_ddx.data._pandera import errors
     from mmn_ddx.data.cells import PARSED_DTYPES, parse_column
-    from mmn_ddx.data.column_readers import encode, read_frame, read_records
+    from mmn_ddx.data.column_readers import read_frame, read_records
     from mmn_ddx.data.columns import NULL_CODE, READINGS, Columns, ColumnsError, Reading, compare, compare_value
     from mmn_ddx.data.contract import (
         DIAGNOSES,

@@ -5,7 +5,7 @@ known categories, required fields - and raise :class:`ColumnsError` naming the f
 value. :func:`read_frame` takes canonical dtypes or compatible ones (any numeric dtype for a number, text or
 categorical for a category); :func:`read_records` takes ``PatientRecord.to_dict()``-like dicts (a missing key is
 null), and with ``validated=True`` only encodes records the record model has already accepted (the serving
-path). :func:`encode` puts plain values of one field in the same encoding.
+path).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from mmn_ddx.data._column_checks import NULL_CODE, UNKNOWN_CODE, ColumnsError, n
 from mmn_ddx.data.columns import ACCEPTED_COLUMNS, Columns
 from mmn_ddx.data.contract import FEATURE_FIELDS, FieldSpec, fields
 
-__all__ = ["encode", "read_frame", "read_records"]
+__all__ = ["read_frame", "read_records"]
 
 
 # --- reading a frame -------------------------------------------------------------------------------------
@@ -166,18 +166,6 @@ def _read_valid(records: Sequence[Mapping[str, Any]], names: tuple[str, ...]) ->
     columns.cached("nulls", lambda: np.array([[record.get(name) is None for name in names] for record in records],
                                              dtype=bool).reshape(n, len(names)))
     return columns
-
-
-def encode(name: str, values: Sequence[Any]) -> np.ndarray:
-    """Plain values of one field in the columns' encoding (float64 with NaN, or category codes).
-
-    For values already known to be valid (e.g. a generator's test results): a value of the wrong type
-    is a programming error here, not a user's.
-    """
-    array, bad = _from_values(list(values), fields()[name])
-    if bad is not None and bad.any():
-        raise TypeError(f"{name}: values of the wrong type for a {fields()[name].type} field")
-    return array
 
 
 _PYTHON_KIND = {"float": "a number", "int": "an integer", "bool": "true or false", "category": "a text category"}

@@ -1,8 +1,8 @@
 """The one columnar form of patient data: numpy arrays per contract field, read once per prediction.
 
 Every consumer of a prediction - the clinical features, the rule-based criteria, the out-of-distribution
-check (through the features) and the next-test hypotheses - works on one :class:`Columns`, read by
-:mod:`data.column_readers` (``read_frame`` for a cohort DataFrame, ``read_records`` for record dicts):
+check (through the features), the warnings' null masks and the next-test search - works on one :class:`Columns`,
+read by :mod:`data.column_readers` (``read_frame`` for a cohort DataFrame, ``read_records`` for record dicts):
 
 * numbers and booleans are float64 with NaN for null (a boolean is 1.0 / 0.0), categories are int64
   codes in dictionary order with ``NULL_CODE`` (-1) for null. Nothing is imputed.
@@ -200,18 +200,6 @@ class Columns:
         if value is _MISSING:
             value = cache[key] = compute()
         return value
-
-    def take(self, rows: np.ndarray, fill: Iterable[tuple[slice, Mapping[str, np.ndarray]]] = ()) -> Columns:
-        """The patients at ``rows`` (repeats allowed) as new columns, then each ``(part, values)`` of
-        ``fill`` writes field values (in this encoding, one per row of ``part``) into those new rows;
-        fields these columns do not hold are skipped. E.g. copies of patients with a test result filled
-        in, without reading and checking their records again."""
-        arrays = {name: array[rows] for name, array in self.arrays.items()}
-        for part, values in fill:
-            for name, value in values.items():
-                if name in arrays:
-                    arrays[name][part] = value
-        return Columns(arrays, n=len(rows), reading=self.reading)
 
     def row(self, i: int) -> Row:
         """Patient ``i`` as a read-only record of plain values (for the wording, without building dicts)."""

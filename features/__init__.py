@@ -5,7 +5,6 @@
 """
 
 from mmn_ddx.features._columns import Columns, FeatureInputError
-from mmn_ddx.features._records import encode
 from mmn_ddx.features.clinical_features import TRANSFORMERS, TRUSTED_TYPES, ClinicalFeatures, feature_names
 from mmn_ddx.features.completeness import RecordCompleteness
 from mmn_ddx.features.conduction import BLOCK_FIELDS, ConductionFeatures
@@ -61,7 +60,6 @@ __all__ = [
     "check_mode",
     "csf_protein_limit",
     "derived_features",
-    "encode",
     "feature_map",
     "feature_names",
     "fields_for_mode",

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from mmn_ddx.data import encode, read_records
+from mmn_ddx.data import read_records
 
-__all__ = ["encode", "read_records"]
+__all__ = ["read_records"]

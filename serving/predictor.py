@@ -6,13 +6,12 @@
     >>> result.predicted_diagnosis, result.prediction_set.diagnoses   # doctest: +SKIP
 
 Every batch is computed vectorised - one read of the patients' fields (:mod:`data.columns`, shared by the
-features, the criteria, the OOD check and the null masks of the warnings), their features and those of their
-next-test hypotheses (the same columns with a test's result filled in), one SHAP pass, one criteria
-evaluation and one model call for all hypotheses - and then cut into per-patient results,
-so ``predict_many(records)[i] == predict(records[i])`` (a test holds it) and one patient costs what a
-batch of one costs. Input is validated against the record contract before anything else: bad input
-raises :class:`data.record.RecordError` (one record) or :class:`serving.records.BatchRecordError`
-(rows), naming fields and reasons, never values.
+features, the criteria, the OOD check and the null masks of the warnings), their features, one SHAP pass, one
+criteria evaluation and the next-test search on the probabilities (Bayes' rule, no model call) - and then
+cut into per-patient results, so ``predict_many(records)[i] == predict(records[i])`` (a test holds it) and
+one patient costs what a batch of one costs. Input is validated against the record contract before anything
+else: bad input raises :class:`data.record.RecordError` (one record) or
+:class:`serving.records.BatchRecordError` (rows), naming fields and reasons, never values.
 """
 
 from __future__ import annotations
@@ -224,16 +223,10 @@ class Predictor:
     def _score(self, read: Columns, ids: list[str | None], *, with_next_test: bool, setting: str) -> Scored:
         names = list(FEATURE_FIELDS)
         nulls = null_mask(read)
-        features, n = self.bundle.features, len(read)
-        asked = next_test.hypotheses(nulls, names, self.bundle.outcomes) if with_next_test else None
-        if asked is not None and asked.candidates:  # one feature pass: the patients, then their hypotheses
-            X_all = features.transform_columns(asked.columns(read))
-            X, after = X_all[:n], self.bundle.predict_proba(features=X_all[n:])
-        else:
-            X, after = features.transform_columns(read), np.empty((0, len(DIAGNOSES)))
+        X = self.bundle.features.transform_columns(read)
         training_probs, attribution = self.bundle.predict_explain(None, features=X)
         shift = self._shift(setting)
-        probs, after = adjust(training_probs, shift), adjust(after, shift)
+        probs = adjust(training_probs, shift)
         if attribution.scale == "log-odds":  # Bayes' rule adds log(pi_s / pi_train) to every logit: the base moves
             attribution = replace(attribution, base_values=attribution.base_values + shift)
         recorded, n_optional = alerts.recorded_counts(nulls, names, self.mode)
@@ -253,7 +246,7 @@ class Predictor:
             recorded=recorded,
             n_optional=n_optional,
             motor_ncs_done=motor_ncs_done,
-            next_tests=None if asked is None else next_test.most_informative(asked, probs, after),
+            next_tests=next_test.next_tests(nulls, names, probs, self.bundle.outcomes) if with_next_test else None,
             columns=read,
         )
 

@@ -8,16 +8,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mmn_ddx.data import read_frame, read_records
+from mmn_ddx.data import read_records
 from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, LABEL
 from mmn_ddx.data.diagnostic_tests import TESTS, find_test
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features.modes import TREATMENT_FIELDS
-from mmn_ddx.serving.next_test import describe_outcomes, entropy_bits, hypotheses, hypothetical_records
+from mmn_ddx.serving.next_test import after_results, describe_outcomes, entropy_bits, next_tests
 from mmn_ddx.serving.predictor import Predictor, null_mask
-from mmn_ddx.serving.records import canonical_frame, frame_records, validate_one
+from mmn_ddx.serving.records import frame_records, validate_one
 from mmn_ddx.training.artifact.clinical_setting import adjust
-from mmn_ddx.training.artifact.outcomes import OutcomeTables
+from mmn_ddx.training.artifact.outcomes import Outcomes, OutcomeTables
 
 BASE = {  # asymmetric arm weakness, nothing else done: every test is a candidate
     "age_at_onset_years": 45.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb",
@@ -37,16 +37,16 @@ def tables(predictor: Predictor) -> OutcomeTables:
 
 
 def _expected_gain(predictor: Predictor, record: dict[str, Any], key: str, setting: str) -> tuple[float, float]:
-    """EIG and expected top-class change of one test, recomputed outcome by outcome in the clinical setting."""
+    """EIG and expected top-class change of one test, recomputed result by result with Bayes' rule in the
+    clinical setting, from the served probabilities and the shipped P(result | diagnosis)."""
     shift = predictor.bundle.setting_shift(setting)
     probs = adjust(predictor.bundle.predict_explain([record])[0], shift)[0]  # the served probabilities
     top = int(np.argmax(probs))
     gain = change = 0.0
-    outcomes = describe_outcomes(predictor.bundle.outcomes, key)
-    weights = np.array([sum(probs[c] * lik[d] for c, d in enumerate(DIAGNOSES)) for _, lik in outcomes])
-    weights /= weights.sum()
-    for weight, (result, _) in zip(weights, outcomes, strict=True):
-        after = adjust(predictor.bundle.predict_proba([{**record, **result}]), shift)[0]
+    for _, likelihood in describe_outcomes(predictor.bundle.outcomes, key):
+        joint = probs * np.array([likelihood[d] for d in DIAGNOSES])
+        weight = joint.sum()  # q(result) = sum_c p(c) P(result | c)
+        after = joint / weight
         gain += weight * float(entropy_bits(after))
         change += weight * abs(after[top] - probs[top])
     return float(entropy_bits(probs)) - gain, change
@@ -120,18 +120,29 @@ def test_next_tests_of_a_batch_equal_one_by_one(predictor: Predictor) -> None:
     assert any(t is not None for t in batch)
 
 
-def test_hypotheses_from_the_patients_columns_equal_reading_the_completed_records(predictor: Predictor) -> None:
-    """The fast path (the batch's columns, then copies with a test's result filled in) and the plain one
-    (the records and the completed records read again) give identical features, for dicts and a frame."""
-    cohort = generate_cohort(40, seed=7).drop(columns=[LABEL])
-    records = frame_records(cohort)
-    asked = hypotheses(null_mask(read_records(records, validated=True)), list(FEATURE_FIELDS),
-                       predictor.bundle.outcomes)
-    assert asked.candidates
-    features = predictor.bundle.features
-    plain = features.transform_records(records + hypothetical_records(records, asked.candidates, asked.tables))
-    for read in (read_records(records), read_records(records, validated=True), read_frame(canonical_frame(records))):
-        np.testing.assert_array_equal(features.transform_columns(asked.columns(read)), plain)
+def test_the_probabilities_expected_after_a_test_are_the_current_ones(predictor: Predictor) -> None:
+    """Ordering a test cannot be expected to move the prediction one way: averaged over the test's results
+    (weighted by how likely each is now), the probabilities after it are the probabilities before it."""
+    probs = predictor.score(frame_records(generate_cohort(30, seed=32).drop(columns=[LABEL]))).probs
+    for test in TESTS:
+        q, after = after_results(probs, predictor.bundle.outcomes[test.key].likelihood)
+        np.testing.assert_allclose(q.sum(axis=1), 1.0, atol=1e-12)
+        np.testing.assert_allclose((q[:, :, None] * after).sum(axis=1), probs, atol=1e-12)
+
+
+def test_a_result_equally_likely_under_every_diagnosis_is_not_worth_ordering(predictor: Predictor,
+                                                                              tables: OutcomeTables) -> None:
+    """What a result says, not that it is written down, is what a test is worth: with every test's results
+    equally likely under every diagnosis no test is proposed, whatever the record leaves unrecorded."""
+    def flat(o: Outcomes) -> Outcomes:  # each result keeps its overall frequency, the same in every diagnosis
+        return Outcomes(o.test, o.records, np.repeat(o.likelihood.mean(axis=1, keepdims=True), len(DIAGNOSES), axis=1))
+
+    uninformative = OutcomeTables({key: flat(o) for key, o in tables.tables.items()}, tables.provenance)
+    records = [BASE, *frame_records(generate_cohort(10, seed=33).drop(columns=[LABEL]))]
+    read = read_records(records, validated=True)
+    probs = predictor.score(records).probs
+    assert any(predictor.predict(r).next_test is not None for r in records)
+    assert next_tests(null_mask(read), list(FEATURE_FIELDS), probs, uninformative) == [None] * len(records)
 
 
 def test_outcome_tables_survive_the_bundle_round_trip(tables: OutcomeTables, tmp_path: Path) -> None:

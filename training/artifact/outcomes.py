@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mmn_ddx.data import DIAGNOSES, TESTS, DiagnosticTest, find_test
-from mmn_ddx.features import encode
 
 OUTCOMES_FILE = "next_test.json"
 
@@ -32,11 +30,6 @@ class Outcomes:
     possible, e.g. a structurally unreported 'sensory normal across block')."""
     likelihood: np.ndarray
     """(n results, n classes): P(result | class) in :data:`DIAGNOSES` order; columns sum to 1."""
-
-    @cached_property
-    def encoded(self) -> dict[str, np.ndarray]:
-        """The results field by field in the feature layer's encoding (one value per result)."""
-        return {name: encode(name, [row[name] for row in self.records]) for name in self.test.fields}
 
 
 @dataclass(frozen=True)
