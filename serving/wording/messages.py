@@ -110,7 +110,8 @@ def little_information(recorded: int, total: int, *, few_recorded: bool, no_moto
     return (f"Little information: {' and '.join(reasons)}; the prediction leans on the pre-test probabilities "
             "of the clinical setting. Its prediction set is calibrated on synthetic records this sparse, not on real "
             "ones: on published case reports such sets have held the true diagnosis less often than they claim. "
-            "Recording more findings (see the next test) makes it more reliable.")
+            "Recording more findings makes it more reliable; the next test, when one is named, is the one expected "
+            "to change it most.")
 
 
 def atypical(fact: Atypical) -> str:
