@@ -179,7 +179,7 @@ def emg_denervation(record: Record) -> str:
         record_value(record, "emg_fasciculation_potentials"),
     )
     if regions is None and potentials is None:
-        return "needle EMG not done"
+        return "needle EMG not recorded"
     first = "regions with denervation not recorded" if regions is None else (
         f"active and chronic denervation in {regions} of 4 body regions" if regions else "no denervation")
     return ", ".join((first, yes_no(record, "emg_fasciculation_potentials", "fasciculation potentials",

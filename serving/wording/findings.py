@@ -4,8 +4,10 @@ Each describer takes a record (contract field -> value) and returns a noun phras
 patient's actual values, e.g. "definite conduction block in 3 of 8 motor nerves"; the explanation appends
 the direction (": towards MMN"). Derived quantities (worst weakness, EFNS asymmetry, age-adjusted CSF
 limit, ...) are the feature transformers' own (:func:`features.findings.derived_features`), so the words
-can never disagree with what the model saw. Null is always worded as "not recorded" / "not done", never
-as normal. Which feature belongs to which finding is :mod:`features.findings`' business, not this one's.
+can never disagree with what the model saw. Null is worded as "not recorded", never as normal and never as
+"not done": the contract's null is "not examined / not tested / unknown", and a record that omits a test
+(a letter, a case report) does not say which; "not done" is said only where the record says so (0 nerves
+studied). Which feature belongs to which finding is :mod:`features.findings`' business, not this one's.
 """
 
 from __future__ import annotations

@@ -46,9 +46,15 @@ SENSORY_WORDS: dict[str, str] = {
 """The v2 qualitative findings in words: evidence stated without counts, never "not done"."""
 
 
+def _no_study(record: Record, name: str, kind: str) -> str:
+    """A conduction study with no result: "not done" only where the record says so (0 nerves studied); a null
+    is "not recorded", since a record does not say whether a test was not done or done and not reported."""
+    return f"{kind} nerve conduction {'not done' if record_value(record, name) == 0 else 'not recorded'}"
+
+
 def _studied(record: Record, name: str, kind: str, not_done: float) -> str:
     if not_done == 1:
-        return f"{kind} nerve conduction not done"
+        return _no_study(record, name, kind)
     value = record_value(record, name)
     return f"{plural(value, kind + ' nerve')} studied" if value else f"{kind} nerve conduction done {NO_DENOMINATOR}"
 
@@ -81,7 +87,7 @@ def _nerve_counts(record: Record, names: tuple[str, ...]) -> str:
 def _motor_findings(record: Record, names: tuple[str, ...], words: str | None, known: Known) -> str:
     """The counts (when any is recorded, or nothing is stated in words), then the finding stated in words."""
     if derived_features(record, ConductionFeatures, known)["motor_ncs_not_done"] == 1:
-        return "motor nerve conduction not done"
+        return _no_study(record, "motor_nerves_studied", "motor")
     counted = any(record_value(record, name) is not None for name in names)
     return ", ".join([*([_nerve_counts(record, names)] if counted or words is None else []),
                       *([words] if words else [])])
@@ -108,7 +114,7 @@ def sensory_conduction(record: Record, known: Known = None) -> str:
     stated = record_value(record, "sensory_ncs")
     parts = []
     if derived_features(record, SensoryFeatures, known)["sensory_ncs_not_done"] == 1:
-        parts.append("sensory nerve conduction not done")
+        parts.append(_no_study(record, "sensory_nerves_studied", "sensory"))
     elif abnormal is None and studied:
         parts.append(f"{plural(studied, 'sensory nerve')} studied" if stated else
                      f"sensory results not recorded ({plural(studied, 'nerve')} studied)")
@@ -133,7 +139,7 @@ def anti_gm1(record: Record) -> str:
     ratio = record_value(record, "anti_gm1_igm_ratio")
     if ratio is None:
         stated = record_value(record, "anti_gm1_igm")
-        return f"anti-GM1 IgM {stated} (no titre given)" if stated else "anti-GM1 IgM not tested"
+        return f"anti-GM1 IgM {stated} (no titre given)" if stated else "anti-GM1 IgM not recorded"
     verdict = "high titre" if ratio >= ANTI_GM1_HIGH_TITRE else "positive" if ratio >= ANTI_GM1_POSITIVE else "negative"
     return f"anti-GM1 IgM {ratio:.1f}× cut-off ({verdict})"
 
@@ -142,7 +148,7 @@ def csf(record: Record) -> str:
     protein, cells = record_value(record, "csf_protein_g_per_l"), record_value(record, "csf_cells_per_ul")
     raised = record_value(record, "csf_protein_raised")
     if protein is None and cells is None and raised is None:
-        return "CSF not examined"
+        return "CSF not recorded"
     uln = csf_protein_limit(record)
     if protein is None:
         first = "CSF protein not recorded" if raised is None else (
@@ -159,16 +165,17 @@ def csf(record: Record) -> str:
 
 def paraprotein(record: Record) -> str:
     return ", ".join((
-        yes_no(record, "igm_paraprotein", "IgM paraprotein present", "no IgM paraprotein", "paraprotein not tested"),
-        yes_no(record, "anti_mag_positive", "anti-MAG positive", "anti-MAG negative", "anti-MAG not tested"),
+        yes_no(record, "igm_paraprotein", "IgM paraprotein present", "no IgM paraprotein",
+               "IgM paraprotein not recorded"),
+        yes_no(record, "anti_mag_positive", "anti-MAG positive", "anti-MAG negative", "anti-MAG not recorded"),
     ))
 
 
 def nerve_imaging(record: Record) -> str:
     return ", ".join((
-        yes_no(record, "mri_plexus_abnormal", "plexus MRI abnormal", "plexus MRI normal", "plexus MRI not done"),
+        yes_no(record, "mri_plexus_abnormal", "plexus MRI abnormal", "plexus MRI normal", "plexus MRI not recorded"),
         yes_no(record, "ultrasound_nerve_enlarged", "nerves enlarged on ultrasound",
-               "no nerve enlargement on ultrasound", "nerve ultrasound not done"),
+               "no nerve enlargement on ultrasound", "nerve ultrasound not recorded"),
     ))
 
 

@@ -33,12 +33,14 @@ MMN = {
     ("conduction_block", MMN, "definite conduction block in 3 of 8 motor nerves, probable conduction block in 1, "
                               "conduction block by the CIDP definition in 3"),
     ("conduction_block", {**MMN, "motor_nerves_studied": None, "nerves_definite_cb": None, "nerves_probable_cb": None,
+                          "nerves_cidp_cb": None}, "motor nerve conduction not recorded"),
+    ("conduction_block", {**MMN, "motor_nerves_studied": 0, "nerves_definite_cb": None, "nerves_probable_cb": None,
                           "nerves_cidp_cb": None}, "motor nerve conduction not done"),
     ("anti_gm1", MMN, "anti-GM1 IgM 8.0× cut-off (high titre)"),
     ("anti_gm1", {**MMN, "anti_gm1_igm_ratio": 0.4}, "anti-GM1 IgM 0.4× cut-off (negative)"),
-    ("anti_gm1", {**MMN, "anti_gm1_igm_ratio": None}, "anti-GM1 IgM not tested"),
+    ("anti_gm1", {**MMN, "anti_gm1_igm_ratio": None}, "anti-GM1 IgM not recorded"),
     ("csf", MMN, "CSF protein 0.82 g/L (1.6× the age-adjusted upper limit of 0.50 g/L), 2 cells/µL"),
-    ("csf", {**MMN, "csf_protein_g_per_l": None, "csf_cells_per_ul": None}, "CSF not examined"),
+    ("csf", {**MMN, "csf_protein_g_per_l": None, "csf_cells_per_ul": None}, "CSF not recorded"),
     ("weakness_distribution", MMN, "weakest MRC 3 (left distal arm); weak in 1 of 4 examined regions (1 limb); "
                                    "distal > proximal"),
     ("asymmetry", MMN, "asymmetric by the EFNS/PNS rule in 1 of 2 region pairs, largest difference 2 MRC grades "
@@ -62,7 +64,9 @@ MINIMAL = {"age_at_onset_years": 50.0, "sex": "female"}
      "definite conduction block in 3 of 8 motor nerves, probable conduction block in 1, conduction block by the CIDP "
      "definition in 3, conduction block in several nerves (stated without counts)"),
     ("ncs_extent", {"nerves_definite_cb": 0},
-     "motor nerve conduction done (number of nerves studied not given), sensory nerve conduction not done"),
+     "motor nerve conduction done (number of nerves studied not given), sensory nerve conduction not recorded"),
+    ("ncs_extent", {"motor_nerves_studied": 0, "sensory_nerves_studied": 0},
+     "motor nerve conduction not done, sensory nerve conduction not done"),
     ("ncs_extent", {"motor_ncs_pattern": "axonal", "sensory_ncs": "normal"},
      "motor nerve conduction done (number of nerves studied not given), "
      "sensory nerve conduction done (number of nerves studied not given)"),
@@ -99,6 +103,18 @@ def test_nothing_unrecorded_is_described_as_normal() -> None:
             continue
         words = describe_finding(group, minimal)
         assert "not" in words and "normal" not in words.replace("not recorded", ""), (group, words)
+
+
+NOT_DONE_WORDS = ("not done", "not tested", "not examined")
+
+
+def test_a_record_that_omits_a_test_never_says_it_was_not_done() -> None:
+    """Null is "not examined / not tested / unknown": a case report that leaves the CSF out does not say the
+    CSF was not examined (a record stating 0 nerves studied does say so: the cases above)."""
+    minimal = {"age_at_onset_years": 50.0, "sex": "female"}
+    for group in FINDING_GROUPS:
+        words = describe_finding(group, minimal)
+        assert not any(claim in words for claim in NOT_DONE_WORDS), (group, words)
 
 
 def test_record_completeness_follows_the_mode() -> None:
