@@ -97,7 +97,10 @@ def _rule_cases_on_their_field(exc: SchemaErrors) -> None:
     if not frame_level.any():
         return
     fields_of_checks = [rule.field for rule in all_rules()]
-    own_field = cases["check_number"].map(lambda k: fields_of_checks[int(k)] if k == k else None)
+    # only frame-level cases are numbered by rule: a column's own failure (a null in a required field) has no
+    # check number, or None, in the same table
+    own_field = cases["check_number"].where(frame_level).map(
+        lambda k: fields_of_checks[int(k)] if pd.notna(k) else None)
     exc.failure_cases = cases[~frame_level | cases["column"].eq(own_field)].reset_index(drop=True)
 
 

@@ -118,6 +118,17 @@ def test_a_count_above_its_denominator_fails_on_its_own_column_and_row(cohort: p
     assert failures[["column", "index", "check"]].values.tolist() == [["nerves_definite_cb", 1, rule.message]]
 
 
+def test_a_broken_rule_beside_a_missing_required_value_reports_both(cohort: pd.DataFrame) -> None:
+    """A column's own failure has no rule number: with a broken rule in the same frame, reading the rule numbers
+    crashed on it (None) instead of reporting the two rows."""
+    rule = next(r for r in rules() if r.field == "nerves_definite_cb")
+    cohort.loc[1, ["motor_nerves_studied", "nerves_definite_cb"]] = [2, 5]
+    cohort.loc[3, "sex"] = pd.NA
+    failures = _failures(cohort).sort_values("index")
+    assert failures[["column", "index"]].values.tolist() == [["nerves_definite_cb", 1], ["sex", 3]]
+    assert failures["check"].iloc[0] == rule.message
+
+
 def test_a_rule_with_a_column_left_out_is_not_checked(cohort: pd.DataFrame) -> None:
     cohort.loc[1, ["motor_nerves_studied", "nerves_definite_cb"]] = [2, 5]
     only = tuple(c for c in cohort.columns if c != "motor_nerves_studied")
