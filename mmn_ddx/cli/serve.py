@@ -7,8 +7,8 @@ Logging: uvicorn's access log is off (it prints raw paths with query strings, wh
 put anything); :class:`serving.http.middleware.AccessLogMiddleware` logs route templates, status and
 duration instead. No request body, query string or header value is ever logged.
 
-Limits (:class:`serving.http.limits.ServerLimits`, each an option): idle and request-head timeout,
-body-read timeout (408), connections per worker (503 beyond), request-head size. With ``--workers N``
+Limits (:class:`serving.http.limits.ServerLimits`): idle and request-head timeout, body-read timeout (408),
+connections per worker (503 beyond), each an option; request-head size (16 KiB, 431). With ``--workers N``
 uvicorn's own supervisor runs the workers and replaces one that dies.
 """
 

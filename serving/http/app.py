@@ -5,9 +5,9 @@ passes the one it loaded). Everything is served from the package itself, nothing
 page's HTML/CSS/JS from ``serving/web/``, Swagger UI and ReDoc from the ``fastapi-offline`` wheel,
 so the tool works on a hospital machine without internet access.
 
-Middleware, outermost first: access log (no patient data; gives each request an id) -> body-read
-timeout (408) -> body-size limit (413) -> catch-all (an unexpected error is a 500 naming the request
-id, never a traceback in the log). Error handlers: :mod:`serving.http.errors`. Connection limits and
+Middleware, outermost first: access log (no patient data; gives each request an id) -> request-head size
+(431) -> body-read timeout (408) -> body-size limit (413) -> catch-all (an unexpected error is a 500 naming
+the request id, never a traceback in the log). Error handlers: :mod:`serving.http.errors`. Connection limits and
 timeouts: :mod:`serving.http.limits`.
 """
 
@@ -30,7 +30,12 @@ from fastapi.staticfiles import StaticFiles
 from mmn_ddx.serving.http.batch import MAX_BATCH
 from mmn_ddx.serving.http.errors import install_error_handlers
 from mmn_ddx.serving.http.limits import BodyTimeoutMiddleware, ServerLimits
-from mmn_ddx.serving.http.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, SafeErrorsMiddleware
+from mmn_ddx.serving.http.middleware import (
+    AccessLogMiddleware,
+    BodySizeLimitMiddleware,
+    RequestHeadLimitMiddleware,
+    SafeErrorsMiddleware,
+)
 from mmn_ddx.serving.http.model_info import PredictorLike
 from mmn_ddx.serving.http.routes import attach_predictor, router
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE
@@ -149,5 +154,6 @@ def create_app(predictor: PredictorLike | None = None, *, body_timeout: float = 
     app.add_middleware(BodySizeLimitMiddleware, default_limit=RECORD_BODY_LIMIT,
                        path_limits={"/v1/predict/batch": BATCH_BODY_LIMIT})
     app.add_middleware(BodyTimeoutMiddleware, seconds=body_timeout)
+    app.add_middleware(RequestHeadLimitMiddleware, max_bytes=ServerLimits.max_head_bytes)
     app.add_middleware(AccessLogMiddleware)
     return app

@@ -43,7 +43,8 @@ class ServerLimits:
     limit_concurrency: int = 200
     """Open connections plus running requests; beyond it new requests get 503 (uvicorn's ``limit_concurrency``)."""
     max_head_bytes: int = 16 * 1024
-    """Largest request line plus headers (uvicorn's ``h11_max_incomplete_event_size``); larger heads get 400."""
+    """Largest request line plus headers: 431 (:class:`~mmn_ddx.serving.http.middleware.RequestHeadLimitMiddleware`),
+    or 400 from uvicorn's parser (``h11_max_incomplete_event_size``) while a larger head is still arriving."""
     backlog: int = 2048
     """Connections the kernel queues before the server accepts them (uvicorn's default)."""
     timeout_worker_healthcheck: int = 60

@@ -1,5 +1,5 @@
-"""Pure-ASGI middleware: a body-size limit, a body-read timeout, an access log without patient data,
-and a safe catch-all.
+"""Pure-ASGI middleware: a request-head and a body-size limit, an access log without patient data, and a safe
+catch-all.
 
 All plain ASGI (not ``BaseHTTPMiddleware``): they see every byte and every response and cost
 microseconds per request.
@@ -54,6 +54,36 @@ def too_large_response(limit: int) -> JSONResponse:
         {"error": "body_too_large", "message": f"Request body larger than {limit} bytes.", "limit_bytes": limit},
         status_code=413,
     )
+
+
+def head_bytes(scope: Scope) -> int:
+    """The request line plus headers as sent (``METHOD target HTTP/1.1``, ``name: value`` lines), give or take
+    the whitespace the parser strips."""
+    target = len(scope.get("raw_path") or b"") + (len(scope["query_string"]) + 1 if scope.get("query_string") else 0)
+    line = len(scope.get("method", "")) + 1 + target + len(" HTTP/1.1\r\n")
+    return line + sum(len(name) + len(value) + 4 for name, value in scope.get("headers", ())) + 2
+
+
+class RequestHeadLimitMiddleware:
+    """431 for a request head (request line plus headers) over ``max_bytes``.
+
+    uvicorn's ``h11_max_incomplete_event_size`` bounds only a head still *incomplete* in its buffer: a head
+    that arrives in one piece passes it whatever its size (a 100 000-byte header was answered 200), so the
+    parsed head is measured here as well.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and head_bytes(scope) > self.max_bytes:
+            message = f"Request line and headers larger than {self.max_bytes} bytes."
+            response = JSONResponse({"error": "request_head_too_large", "message": message,
+                                     "limit_bytes": self.max_bytes}, status_code=431, headers={"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class TrackedSend:
