@@ -94,7 +94,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
             )
     for err in errors:
         if tuple(err.get("loc", ())) == ("query", "setting"):
-            message = f"Unknown clinical setting {err.get('input')!r}; allowed: {', '.join(SETTINGS)}."
+            message = f"Unknown clinical setting; allowed: {', '.join(SETTINGS)}."  # the value is not echoed
             return JSONResponse(error_body("invalid_setting", message, {"setting": message}), status_code=422)
     problems: dict[str, str] = {}
     for err in errors:
