@@ -23,6 +23,7 @@ from mmn_ddx.data import PatientRecord
 from mmn_ddx.serving.http.batch import MAX_BATCH, MAX_FULL_BATCH, CompactResult, Detail, predict_batch_json
 from mmn_ddx.serving.http.batcher import MicroBatcher
 from mmn_ddx.serving.http.body import StrictJSONRoute
+from mmn_ddx.serving.http.limits import ServerLimits
 from mmn_ddx.serving.http.model_info import ModelInfo, PredictorLike, model_info
 from mmn_ddx.serving.http.schema import FormSchema, form_schema
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
@@ -40,6 +41,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     408: {"description": "The body did not arrive in time."},
     413: {"description": "Body (or batch) too large."},
     415: {"description": "Body is not JSON."},
+    431: {"description": f"Request line and headers larger than {ServerLimits.max_head_bytes} bytes."},
     422: {"description": "The record violates the data dictionary: `problems` maps field path to reason."},
 }
 
