@@ -41,8 +41,8 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     408: {"description": "The body did not arrive in time."},
     413: {"description": "Body (or batch) too large."},
     415: {"description": "Body is not JSON."},
-    431: {"description": f"Request line and headers larger than {ServerLimits.max_head_bytes} bytes."},
     422: {"description": "The record violates the data dictionary: `problems` maps field path to reason."},
+    431: {"description": f"Request line and headers larger than {ServerLimits.max_head_bytes} bytes."},
 }
 
 
