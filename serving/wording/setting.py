@@ -20,8 +20,9 @@ def setting_note(name: str, pre_test: Mapping[str, float], *, is_default: bool, 
                    "The explanation is shown on the training population's probability scale: a change of "
                    "prior is not additive on it.")
     sets = ("The prediction set's membership is decided on the training population's probabilities (its "
-            "coverage was calibrated there, per diagnosis); it is listed in this setting's order, its most probable "
-            "diagnosis first." if set_population == "training" else
+            "coverage was calibrated there, per diagnosis); this setting's most probable diagnosis is always in it "
+            "(added if those probabilities leave it out) and listed first, the rest in this setting's order."
+            if set_population == "training" else
             f"The prediction set is computed for the '{set_population}' setting.")
     return (f"Probabilities for the '{name}' setting ({chosen}), pre-test probabilities {percentages(pre_test)}. "
             f"{explanation} {sets}")

@@ -28,7 +28,8 @@ def test_card_states_data_provenance_and_not_for_clinical_use(quick_bundle_dir: 
     assert card.count("**Not for clinical use.**") >= 2
     limitations = card.split("## Limitations")[1].split("\n## ")[0]
     assert "sets have not been shown to keep their coverage on real patients" in limitations
-    assert "\n- Prediction sets keep their coverage on synthetic patients" in limitations  # a bullet of its own
+    assert "\n- Prediction sets are calibrated on synthetic patients" in limitations  # a bullet of its own
+    assert "| Held-out |" in card and "patients in total" in card  # no refit: one cohort, the exported fit
 
 
 def test_card_reports_performance_with_confidence_intervals(quick_bundle_dir: Path, card: str) -> None:

@@ -12,8 +12,10 @@ from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 from mmn_ddx.training.evaluation.shifted_worlds import (
     MIN_COVERAGE,
+    SHIFT_SEED,
     card_lines,
     shift_check,
+    shift_seed,
     world_cohort,
     world_figures,
 )
@@ -92,3 +94,13 @@ def test_a_synthetic_training_states_the_check_in_its_card_and_metrics() -> None
                         generator_version=None)
     assert "shift_median_log_loss_ratio" not in user.metadata.metrics
     assert "Not measured for this model" in user.model_card
+
+
+def test_the_shifted_worlds_are_never_the_training_worlds() -> None:
+    """A training drawn from the shifted worlds' own seed would be checked on its own worlds, while the card says
+    "none of the training worlds": such a training gets another seed."""
+    for training_seed in (0, 7, SHIFT_SEED):
+        seed = shift_seed(training_seed)
+        assert seed != training_seed
+        shifted = {w.digest for w in draw_worlds(2, seed=seed).worlds}
+        assert not shifted & {w.digest for w in draw_worlds(2, seed=training_seed).worlds}

@@ -141,7 +141,13 @@ def test_refit_exports_the_champion_fitted_on_more_patients(small: pd.DataFrame)
     holdout = result.candidates.holdout_frame
     # to float32 rounding: the bundle sums tabulated tree outputs in float64, XGBoost in float32
     np.testing.assert_allclose(result.bundle.predict_proba(holdout), refit.holdout_probs, atol=1e-6)
-    assert "refitted on 3000 fresh synthetic patients" in result.bundle.model_card
+    card = result.bundle.model_card
+    assert "refitted on 3000 fresh synthetic patients" in card
+    # the card tells the development fit from the exported refit: parameters, held-out column, cohorts
+    assert "the exported model is this family refitted on more patients" in card
+    assert "| Held-out (development fit) |" in card
+    assert "3000 patients (the exported model's refit cohort)" in card
+    assert "Model selection on a separate cohort" in card
     # the sets are calibrated on further fresh patients of the same worlds, none of the fit's or the held-out's
     sets = refit.conformal
     assert sets is not None and len(sets.frame) == 2000  # MIN_VALIDATION: 3000 // CONFORMAL_SHARE is smaller

@@ -74,7 +74,8 @@ def _fmt(value: float | None) -> str:
 
 
 def _performance_table(facts: CardFacts) -> list[str]:
-    rows = ["| Family | Metric | Outer CV (95 % CI) | Held-out |", "|---|---|---|---|"]
+    held_out = "Held-out" if facts.final_holdout is None else "Held-out (development fit)"
+    rows = [f"| Family | Metric | Outer CV (95 % CI) | {held_out} |", "|---|---|---|---|"]
     for family in facts.families:
         mark = " (champion)" if family.name == facts.champion else ""
         for key, label in _METRIC_LABELS.items():
@@ -98,10 +99,10 @@ def _world_line(world: TrainingWorld) -> str:
 
 
 SETS_ON_SYNTHETIC_PATIENTS = (
-    "Prediction sets keep their coverage on synthetic patients (held out, and in worlds redrawn within the "
-    "literature's uncertainty); real records differ from the training worlds more than those worlds do, and the "
-    "sets have not been shown to keep their coverage on real patients (the README's development check on published "
-    "cases): read a set as a statement about the synthetic worlds, not a clinical guarantee.")
+    "Prediction sets are calibrated on synthetic patients, and their coverage is measured there only (Performance; "
+    "Shifted worlds, when measured); real records differ from the training worlds more than redrawn worlds do, and "
+    "the sets have not been shown to keep their coverage on real patients (the README's development check on "
+    "published cases): read a set as a statement about the synthetic worlds, not a clinical guarantee.")
 
 
 def render(facts: CardFacts) -> str:
@@ -121,7 +122,10 @@ def render(facts: CardFacts) -> str:
         f"- Name: `{meta.name}`; feature mode: `{meta.mode}` "
         + ("(treatment responses excluded: usable at the first work-up)" if meta.mode == "at-presentation"
            else "(uses the response to IVIg / corticosteroids)"),
-        f"- Champion family: **{facts.champion}** with {_params(champion.params)}; calibration: {champion.calibration}",
+        f"- Champion family: **{facts.champion}**"
+        + (f" with {_params(champion.params)}; calibration: {champion.calibration}" if facts.final_holdout is None
+           else f", chosen with {_params(champion.params)} (calibration: {champion.calibration}); the exported model "
+                "is this family refitted on more patients, with its own parameters and temperature (Limitations)"),
         f"- Code version `{meta.code_version}`, record schema version {meta.schema_version}, trained {meta.trained_at}"
         + (f", seed {meta.seed}" if meta.seed is not None else ""),
         "- Outputs: calibrated probabilities of MMN, MND, CIDP and MADSAM; a split-conformal prediction set at "
@@ -133,11 +137,13 @@ def render(facts: CardFacts) -> str:
         *clinical_setting_section(meta),
         "",
         "## Training data",
-        f"- Source: {data_line}; dataset digest `{meta.training_data_digest}`; {meta.n_training} patients in total.",
+        f"- Source: {data_line}; dataset digest `{meta.training_data_digest}`; {meta.n_training} patients"
+        + (" in total." if facts.final_holdout is None else " (the exported model's refit cohort)."),
         *([f"- Generator worlds: {meta.training_worlds} (a drawn world has every parameter drawn within its "
            "stated uncertainty, issue #13; each patient comes from one world)."] if meta.training_worlds else []),
         *([_world_line(meta.training_world)] if meta.training_world else []),
-        f"- Development split {facts.n_development} patients (nested cross-validation), held-out evaluation split "
+        ("- Model selection on a separate cohort: d" if facts.final_holdout is not None else "- D")
+        + f"evelopment split {facts.n_development} patients (nested cross-validation), held-out evaluation split "
         f"{facts.n_holdout} patients (stratified), never used for fitting.",
         "- Nulls mean 'not examined / not tested' and are kept as information, never imputed as normal.",
         "",
@@ -177,7 +183,9 @@ def render(facts: CardFacts) -> str:
         else:
             per = (f"one threshold per diagnosis (target coverage {facts.coverage:.0%} within each diagnosis, whatever "
                    "its prevalence; too few calibration patients to calibrate records with little information apart)")
-        lines += [f"Prediction sets are calibrated on {where}, {per}; on the held-out split they cover "
+        same = " (the patients they were calibrated on: a check of the arithmetic, not of coverage)" if (
+            facts.n_conformal_calibration is None) else ""
+        lines += [f"Prediction sets are calibrated on {where}, {per}; on the held-out split{same} they cover "
                   f"{facts.conformal_coverage_holdout:.3f}.", ""]
     lines += ["## Comparison with the criteria and the Bayes ceiling", *_comparison(facts), "",
               "## Shifted worlds", *card_lines(facts.shifted_worlds, facts.coverage), "",

@@ -32,6 +32,12 @@ NOMINAL_RATIO = 1.10
 SHIFT_SEED = 2026
 """Seed of the shifted worlds; training worlds are drawn from the training seed (0 by default)."""
 
+
+def shift_seed(training_seed: int) -> int:
+    """The shifted worlds' seed for a training drawn from ``training_seed``: never that seed, whose worlds are the
+    training worlds themselves (``draw_worlds(k, seed)`` begins with the worlds of every smaller ``k``)."""
+    return SHIFT_SEED if training_seed != SHIFT_SEED else SHIFT_SEED + 1
+
 ProbaFn = Callable[[pd.DataFrame], np.ndarray]
 
 

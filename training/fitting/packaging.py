@@ -17,7 +17,7 @@ from mmn_ddx.training.artifact.information import little_information_mask, optio
 from mmn_ddx.training.artifact.metadata import BundleMetadata, TrainingWorld, code_version, data_digest
 from mmn_ddx.training.artifact.reference import fit_reference
 from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
-from mmn_ddx.training.evaluation.shifted_worlds import shift_check
+from mmn_ddx.training.evaluation.shifted_worlds import shift_check, shift_seed
 from mmn_ddx.training.fitting.candidates import Candidates, labels
 from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, FamilyResult
 from mmn_ddx.training.fitting.models import Family, assemble
@@ -64,7 +64,8 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
                          outcomes=fit_outcome_tables())
     if generator_version and settings.shift_worlds:
         check = shift_check(bundle.predict_proba, qhat, settings.mode, base=settings.base_world,
-                            n_worlds=settings.shift_worlds, n_patients=settings.shift_patients)
+                            n_worlds=settings.shift_worlds, n_patients=settings.shift_patients,
+                            seed=shift_seed(settings.seed))
         figures = {f"shift_{k}": float(v) for k, v in check.summary.items() if k != "targets"}
         bundle.metadata = metadata.model_copy(update={"metrics": {**metadata.metrics, **figures}})
         bundle.model_card = render(replace(facts, metadata=bundle.metadata, shifted_worlds=check))

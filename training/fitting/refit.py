@@ -108,8 +108,8 @@ def refit_on_synthetic(candidates: Candidates, n_patients: int, *, progress: Pro
             f"{targeted_words} ({describe_params(params)}, chosen with its temperature on {len(validation)} further "
             "fresh patients); "
             f"the outer-CV figures describe the procedure on the original {len(candidates.frame)} patients, the "
-            f"held-out figures the exported model; its prediction sets are calibrated on {len(conformal)} more "
-            "fresh patients.")
+            "table's held-out column the development fit and the line below the table the exported model; its "
+            f"prediction sets are calibrated on {len(conformal)} more fresh patients.")
     return FinalFit(frame=train_frame, X=X, estimator=estimator, calibration=cal, params=params,
                     holdout_probs=holdout_probs, holdout_metrics=holdout_metrics, note=note,
                     conformal=ConformalCalibration(conformal, conformal_probs))
