@@ -27,7 +27,7 @@ _METRIC_LABELS = {
     "accuracy": "Accuracy",
     "balanced_accuracy": "Balanced accuracy",
     "brier": "Brier score",
-    "ece": "Expected calibration error",
+    "ece": "Expected calibration error (its bootstrap interval sits above the estimate: resampling miscalibrates)",
 }
 
 

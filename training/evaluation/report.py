@@ -225,7 +225,8 @@ def build_view(result: BenchmarkResult, facts: Mapping[str, str]) -> ReportView:
         f"95 % percentile bootstrap intervals over {result.n_boot} resamples of patients (seed {result.seed}); every "
         "method and every difference uses the same resamples (paired).",
         "Macro AUROC: unweighted mean of one-vs-rest AUROCs. Brier: multi-class, sum over diagnoses (0 to 2). ECE: "
-        "top-label, 15 equal-width confidence bins.",
+        "top-label, 15 equal-width confidence bins; resampling adds miscalibration of its own, so ECE's bootstrap "
+        "interval sits above the estimate and can exclude it (read it as the noise scale, not as coverage).",
         "Re-weighted settings (literature-priors.md section 10): importance weights per diagnosis; model and Bayes "
         "probabilities shifted to the setting's prior (Saerens et al. 2002); the criteria do not use priors.",
         "The Bayes-optimal posterior is the generator's exact p(diagnosis | recorded findings): no model can do "
