@@ -202,6 +202,8 @@ def real_case_section(figures: Mapping[str, MethodFigures], mode: str, source: s
         f"{n} published patients ({source}): evaluation only, never fitted or tuned on; with n = {n} one case "
         f"moves the accuracy by {100 / max(n, 1):.0f} points, so these figures are a check, not a validation.",
         "The rule-based cascade abstains: 'labelled' is its coverage, its accuracy counts an abstention as an error.",
+        "Probabilities of the balanced setting (equal pre-test probabilities, the model's own: published cases are a "
+        "selected population), not of a served clinical setting.",
     ]
     rows = [[Cell(name), *(Cell(fmt(math.nan if getattr(f, key) is None else float(getattr(f, key))))
                            for key in REAL_CASE_COLUMNS)] for name, f in figures.items()]
