@@ -48,6 +48,19 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code=code)
 
 
+def refuse_overwriting(output: Path | None, option: str, *inputs: Path | None) -> None:
+    """Exit 2 before anything is written when ``output`` is one of the command's ``inputs``: writing the report
+    or the scores over the cohort they come from destroyed it without a word (with ``--skip-invalid`` the
+    rejected rows were then gone for good)."""
+    if output is None:
+        return
+    for source in inputs:
+        if source is not None and (output.resolve() == source.resolve()
+                                   or (output.exists() and source.exists() and output.samefile(source))):
+            raise fail(f"{option} {output} is the input file {source}: writing there would overwrite it; "
+                       "choose another path.", code=2)
+
+
 def read_world(path: Path, option: str = "--world") -> World:
     """The world in a world file given by ``option`` (format of priors.yaml); a bad file fails the command
     naming the option, the file and the problem."""

@@ -26,6 +26,7 @@ from mmn_ddx.cli._common import (
     file_progress,
     out,
     read_world,
+    refuse_overwriting,
     rejection_table,
     report_warnings,
 )
@@ -72,6 +73,7 @@ def validate(
     Row numbers count data rows from 1: for CSV/Excel row 1 is the line under the header. The file is
     read in chunks (flat memory, however big it is).
     """
+    refuse_overwriting(report, "--report", file)
     tally = _Tally()
     try:
         with contextlib.ExitStack() as stack:

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mmn_ddx.cli._common import err, fail, read_valid
+from mmn_ddx.cli._common import err, fail, read_valid, refuse_overwriting
 from mmn_ddx.data import (
     LABEL,
     WRITE_FORMATS,
@@ -170,6 +170,7 @@ def criteria(
     """
     if out is not None and out.suffix.lower() not in WRITE_FORMATS:
         raise fail(f"{out.name}: cannot write '{out.suffix}' (use {', '.join(WRITE_FORMATS)})")
+    refuse_overwriting(out, "--out", file)
     try:
         raw = _load_json(file) if file.suffix.lower() == ".json" and file.is_file() else None
         if isinstance(raw, dict):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from mmn_ddx.cli._common import err, fail, file_progress, out
+from mmn_ddx.cli._common import err, fail, file_progress, out, refuse_overwriting
 from mmn_ddx.data import ID_FIELD, WRITE_FORMATS, RecordError
 from mmn_ddx.training.artifact import DEFAULT_SETTING, Setting
 
@@ -92,6 +92,7 @@ def predict(
         raise fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     if not file.is_file():
         raise fail(f"{file}: no such file")
+    refuse_overwriting(output, "--output", file)
     if engine is Engine.spark:
         _predict_spark(file, output, model=model, mode=mode, master=spark_master, setting=setting.value, options={
             "--json": as_json, "--skip-invalid": skip_invalid, "--next-test": next_test})

@@ -15,7 +15,7 @@ from rich import box
 from rich.table import Column, Table
 from rich.text import Text
 
-from mmn_ddx.cli._common import err, fail, out, progress_bars, read_valid, read_world
+from mmn_ddx.cli._common import err, fail, out, progress_bars, read_valid, read_world, refuse_overwriting
 
 if TYPE_CHECKING:
     from mmn_ddx.data import FitReport
@@ -52,6 +52,8 @@ def fit(
     world file in the format of priors.yaml with a provenance block, and a report of what moved."""
     from mmn_ddx.data import fit_world
 
+    refuse_overwriting(output, "--output", data, unlabelled, prior_world)
+    refuse_overwriting(report, "--report", data, unlabelled, prior_world, output)
     cohort = read_valid(data, skip_invalid=skip_invalid, require_label=True, option="--data", purpose="fitting on")
     extra = None if unlabelled is None else read_valid(unlabelled, skip_invalid=skip_invalid, option="--unlabelled",
                                                        purpose="fitting on")

@@ -120,3 +120,25 @@ def test_an_excel_formula_without_a_stored_result_is_rejected(tmp_path: Path) ->
     workbook.save(path)
     result = runner.invoke(app, ["cohort", "validate", str(path)])
     assert result.exit_code == 1 and "formula cell without a stored result" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize("command", [
+    ["cohort", "validate", "{cohort}", "--report", "{same}"],
+    ["predict", "{cohort}", "-o", "{same}", "--model", "{tmp}"],
+    ["criteria", "{cohort}", "-o", "{same}", "--skip-invalid"],
+    ["world", "fit", "--data", "{cohort}", "-o", "{same}"],
+    ["world", "fit", "--data", "{cohort}", "-o", "{tmp}/w.yaml", "--report", "{same}"],
+])
+def test_an_output_that_is_the_input_is_refused_before_anything_is_written(tmp_path: Path,
+                                                                            command: list[str]) -> None:
+    """`validate c.csv --report c.csv` and `predict c.csv -o c.csv` replaced the cohort by their output."""
+    cohort = tmp_path / "cohort.csv"
+    generate_cohort(6, seed=3).to_csv(cohort, index=False)
+    before = cohort.read_bytes()
+    same = tmp_path / "sub" / ".." / "cohort.csv"  # another spelling of the same path
+    (tmp_path / "sub").mkdir()
+    args = [a.format(cohort=cohort, same=same, tmp=tmp_path) for a in command]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "is the input file" in result.stderr and "would overwrite it" in result.stderr
+    assert cohort.read_bytes() == before
