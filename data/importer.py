@@ -104,7 +104,8 @@ def iter_cohort(path: str | Path, *, require_label: bool = False, strict: bool =
 
 def _import_chunk(raw: RawTable, source: str, ids: _UniqueIds, *, require_label: bool, strict: bool) -> ImportResult:
     if raw.json_types:  # a key missing from every record of a chunk is a per-row problem, not a column
-        for name in (n for n, spec in fields().items() if spec.required and n not in raw.frame.columns):
+        required = [n for n, spec in fields().items() if spec.required] + ([LABEL] if require_label else [])
+        for name in (n for n in required if n not in raw.frame.columns):
             raw.frame[name] = None
     _check_columns(list(raw.frame.columns), require_label=require_label, source=source)
     parsed, problems = _parse(raw)

@@ -257,6 +257,22 @@ def test_json_lines_follow_json_types_and_number_rows_by_line(tmp_path: Path) ->
     assert "required" in reasons[(8, "sex")], "{} is a record without the required fields"
 
 
+@pytest.mark.parametrize("chunk_rows", [None, 2])
+def test_a_missing_label_in_json_lines_is_a_row_problem_however_the_file_is_chunked(tmp_path: Path,
+                                                                                    chunk_rows: int | None) -> None:
+    """A chunk whose records all lack ``diagnosis`` (here the last, alone) was refused as a file without the
+    column, so one record without a label failed a 50 000-line file in validate and not in world fit."""
+    from mmn_ddx.data.importer import iter_cohort
+
+    lines = [{"age_at_onset_years": 40 + i, "sex": "male", LABEL: "MMN"} for i in range(4)]
+    lines.append({"age_at_onset_years": 50, "sex": "female"})
+    path = _csv(tmp_path, "\n".join(json.dumps(line) for line in lines) + "\n", "cohort.jsonl")
+    chunks = list(iter_cohort(path, require_label=True, chunk_rows=chunk_rows))
+    rejections = pd.concat([c.rejections for c in chunks])
+    assert rejections[["row", "field"]].values.tolist() == [[5, LABEL]]
+    assert sum(len(c.valid) for c in chunks) == 4
+
+
 def test_spreadsheet_cells_follow_the_text_rules_whatever_their_stored_type(tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
