@@ -527,6 +527,17 @@ def _provenance(cohort: pd.DataFrame, unlabelled: pd.DataFrame, prior: World, re
     }}
 
 
+def _first_row(frame: pd.DataFrame, mask: pd.Series) -> str:
+    """'row N' of the first row in ``mask``: the importer's row number (its frames are indexed by data row from 1,
+    kept when invalid rows were skipped, where counting positions named the wrong row), else the position from 1
+    (a frame with the default 0-based index, or any other index)."""
+    position = int(np.flatnonzero(mask.to_numpy())[0])
+    index, label = frame.index, frame.index[position]
+    default = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+    numbered = not default and pd.api.types.is_integer_dtype(index.dtype) and index.min() >= 1
+    return f"row {int(label)}" if numbered else f"row {position + 1}"
+
+
 def _check_arguments(cohort: pd.DataFrame, unlabelled: pd.DataFrame | None, strength: float, max_iter: int,
                      tol: float) -> None:
     if not np.isfinite(strength) or strength <= 0:
@@ -539,11 +550,11 @@ def _check_arguments(cohort: pd.DataFrame, unlabelled: pd.DataFrame | None, stre
         raise ValueError(f"the labelled cohort has no '{LABEL}' column (records without one go to `unlabelled`)")
     bad = ~cohort[LABEL].isin(DIAGNOSES)
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"row {row + 1}: '{LABEL}' must be one of {list(DIAGNOSES)} in the labelled cohort "
-                         f"({int(bad.sum())} row(s) without a valid diagnosis; put unlabelled records in `unlabelled`)")
+        raise ValueError(f"{_first_row(cohort, bad)}: '{LABEL}' must be one of {list(DIAGNOSES)} in the labelled "
+                         f"cohort ({int(bad.sum())} row(s) without a valid diagnosis; put unlabelled records in "
+                         "`unlabelled`)")
     if unlabelled is not None and LABEL in unlabelled.columns and unlabelled[LABEL].notna().any():
-        row = int(np.flatnonzero(unlabelled[LABEL].notna().to_numpy())[0])
-        raise ValueError(f"unlabelled row {row + 1}: has a '{LABEL}'; labelled records belong in the cohort")
+        raise ValueError(f"unlabelled {_first_row(unlabelled, unlabelled[LABEL].notna())}: has a '{LABEL}'; labelled "
+                         "records belong in the cohort")
     if len(cohort) + (0 if unlabelled is None else len(unlabelled)) == 0:
         raise ValueError("no records to fit the world to")

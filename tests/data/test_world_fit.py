@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmn_ddx.data import World, WorldFit, draw_world, fit_world, generate_cohort, load_world
+from mmn_ddx.data import World, WorldFit, draw_world, fit_world, generate_cohort, load_world, read_cohort
 from mmn_ddx.data import _continuous_findings as cf
 from mmn_ddx.data import _count_rates as count_rates
 from mmn_ddx.data._finding_rates import finding_vectors, on_full_grid
@@ -375,6 +375,16 @@ def test_bad_cohort_is_refused_naming_the_row(change: object, message: str) -> N
     cohort = generate_cohort(10, seed=1)
     with pytest.raises(ValueError, match=message):
         fit_world(change(cohort))  # type: ignore[operator]
+
+
+def test_a_labelled_unlabelled_record_is_named_by_its_file_row_when_rows_were_skipped(tmp_path: Path) -> None:
+    """``world fit --unlabelled u.csv --skip-invalid``: with the invalid row 1 left out, the labelled record of file
+    row 3 was named 'row 2' (its position among the valid rows)."""
+    path = tmp_path / "unlabelled.csv"
+    path.write_text(f"sex,age_at_onset_years,{LABEL}\n,40,\nmale,50,\nfemale,60,MMN\n", encoding="utf-8")
+    unlabelled = read_cohort(path).valid
+    with pytest.raises(ValueError, match="unlabelled row 3: has a 'diagnosis'"):
+        fit_world(generate_cohort(10, seed=1), unlabelled=unlabelled, max_iter=1)
 
 
 @pytest.mark.parametrize("strength", [0.0, -1.0, float("inf"), float("nan")])
