@@ -287,7 +287,8 @@ def _read_parquet(path: Path, chunk_rows: int) -> Iterator[RawTable]:
         _header(file.schema_arrow.names, path.name)
         start = 1
         for batch in file.iter_batches(batch_size=min(chunk_rows, 2**31 - 1)):
-            frame = batch.to_pandas()
+            # an integer column with a null would become float64 (2**53 + 1 -> 2**53, 1 -> 1.0): keep its ints
+            frame = batch.to_pandas(integer_object_nulls=True)
             if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
                 frame = frame.reset_index()  # a stored index is data: check it like any column
             _header(list(frame.columns), path.name)

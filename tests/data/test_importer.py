@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from mmn_ddx.data.contract import FIELD_NAMES, ID_FIELD, LABEL, fields, to_canonical
@@ -305,6 +307,29 @@ def test_parquet_types_are_checked_not_cast(tmp_path: Path) -> None:
     assert result.rejections["reason"].tolist() == ["not a whole number", "missing, but this field is required"]
     pd.DataFrame({"age_at_onset_years": [True], "sex": ["male"]}).to_parquet(tmp_path / "bool.parquet")
     assert read_cohort(tmp_path / "bool.parquet").rejections["reason"].tolist() == ["not a number"]
+
+
+def _int_parquet(path: Path, name: str, values: list[int | None]) -> Path:
+    """A Parquet file whose ``name`` column is int64 as written (pandas would store ints with a null as floats)."""
+    pq.write_table(pa.table({name: pa.array(values, pa.int64()), "age_at_onset_years": [40.0] * len(values),
+                             "sex": ["male"] * len(values)}), path)
+    return path
+
+
+def test_parquet_integer_ids_are_exact_when_the_column_has_a_null(tmp_path: Path) -> None:
+    """2**53 + 1 has no float64: read through a float it became 2**53, a wrong id and a false duplicate."""
+    path = _int_parquet(tmp_path / "ids.parquet", ID_FIELD, [12345, 2**53 + 1, 2**53, None])
+    result = read_cohort(path)
+    _assert_consistent(result)
+    assert result.valid[ID_FIELD].tolist() == ["12345", str(2**53 + 1), str(2**53), pd.NA]
+
+
+def test_parquet_integer_booleans_are_read_when_the_column_has_a_null(tmp_path: Path) -> None:
+    """1/0 is a boolean whether or not another row of the column is null (it was rejected as 1.0)."""
+    result = read_cohort(_int_parquet(tmp_path / "bool.parquet", "bulbar_weakness", [1, 0, None]))
+    _assert_consistent(result)
+    assert result.rejections.empty
+    assert result.valid["bulbar_weakness"].tolist() == [True, False, pd.NA]
 
 
 def test_read_record_json_from_a_file_or_a_mapping(tmp_path: Path) -> None:
