@@ -40,7 +40,12 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _constant(name: str) -> Any:
-    raise RecordRejected(RECORD, f"not valid JSON ({name} is not a JSON number; use null for not examined)")
+    raise _not_a_number(name)
+
+
+def _not_a_number(name: str) -> RecordRejected:
+    """The problem of a NaN/Infinity literal, the same whether the file is .json or .jsonl."""
+    return RecordRejected(RECORD, f"not valid JSON ({name} is not a JSON number; use null for not examined)")
 
 
 def _shown(text: str) -> str:
@@ -136,8 +141,8 @@ def json_list(path: Path) -> Iterator[Item]:
     del document
     try:
         strict = json.loads(text, object_pairs_hook=_ListItems, parse_constant=_constant)
-    except RecordRejected as exc:  # a NaN constant somewhere: name the element via a second, tolerant pass
-        strict = _locate(text, exc)
+    except RecordRejected:  # a NaN constant somewhere: name the element via a second, tolerant pass
+        strict = _locate(text)
     items = [strict] if isinstance(strict, dict) else strict
     for number, value in enumerate(items, 1):
         yield _item(number, lambda value=value: _checked(value))
@@ -156,6 +161,8 @@ class _ListItems(dict):
 
 
 def _checked(value: Any) -> Any:
+    if isinstance(value, _Constant):
+        raise _not_a_number(value.name)
     if isinstance(value, _ListItems):
         if value.problem is not None:
             raise value.problem
@@ -164,18 +171,30 @@ def _checked(value: Any) -> Any:
     return value
 
 
-def _locate(text: str, problem: RecordRejected) -> list[Any]:
-    """Elements of a list in which some element holds NaN/Infinity: those elements carry the problem."""
-    def tolerant(name: str) -> Any:
-        return _Constant()
-
-    document = json.loads(text, object_pairs_hook=_ListItems, parse_constant=tolerant)
+def _locate(text: str) -> list[Any]:
+    """Elements of a list holding NaN/Infinity: an element holding one, however deeply, is replaced by its
+    first literal, which :func:`_checked` rejects as the .jsonl reader rejects the line."""
+    document = json.loads(text, object_pairs_hook=_ListItems, parse_constant=_Constant)
     items = [document] if isinstance(document, dict) else document
-    for item in items:
-        if isinstance(item, _ListItems) and any(isinstance(v, _Constant) for v in item.values()):
-            item.problem = problem
-    return items
+    return [_first_constant(item) or item for item in items]
+
+
+def _first_constant(value: Any) -> _Constant | None:
+    """The first NaN/Infinity placeholder in ``value``, searched iteratively (JSON can nest ~1000 deep)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Constant):
+            return item
+        if isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return None
 
 
 class _Constant:
     """Placeholder for a NaN/Infinity literal while locating its element."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name

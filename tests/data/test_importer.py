@@ -275,6 +275,23 @@ def test_a_missing_label_in_json_lines_is_a_row_problem_however_the_file_is_chun
     assert sum(len(c.valid) for c in chunks) == 4
 
 
+def test_nan_anywhere_in_a_json_list_is_rejected_as_in_json_lines(tmp_path: Path) -> None:
+    """A NaN element, or one nested in an array or object, once leaked an internal placeholder's name."""
+    elements = ["NaN", '{"age_at_onset_years": 40, "sex": "male"}',
+                '{"age_at_onset_years": 40, "sex": "male", "course": [NaN]}',
+                '{"age_at_onset_years": 40, "sex": {"nested": -Infinity}}', "[Infinity]"]
+    listed = read_cohort(_csv(tmp_path, "[" + ", ".join(elements) + "]", "cohort.json"))
+    lines = read_cohort(_csv(tmp_path, "\n".join(elements) + "\n", "cohort.jsonl"))
+    _assert_consistent(listed)
+    assert listed.valid.index.tolist() == [2]
+    pd.testing.assert_frame_equal(listed.rejections, lines.rejections)
+    assert listed.rejections["field"].tolist() == ["<row>"] * 4
+    assert [r.split(" is not")[0] for r in listed.rejections["reason"]] == [
+        "not valid JSON (NaN", "not valid JSON (NaN", "not valid JSON (-Infinity", "not valid JSON (Infinity"]
+    one = read_cohort(_csv(tmp_path, elements[2], "one.json")).rejections
+    assert one["reason"].tolist() == ["not valid JSON (NaN is not a JSON number; use null for not examined)"]
+
+
 def test_spreadsheet_cells_follow_the_text_rules_whatever_their_stored_type(tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
