@@ -10,6 +10,7 @@ the HTTP API (which types its bodies with this model) reject the same records as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -121,6 +122,16 @@ LabelledPatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-
     __base__=PatientRecord,
     **{LABEL: (Literal[DIAGNOSES], Field(..., description="Reference diagnosis."))},
 )
+
+
+def without_label(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The record without its ``diagnosis``, which a prediction or a criteria verdict does not read; a label that
+    is not a diagnosis is refused, not dropped unseen (a record's "XYZ" label is a mistake worth naming)."""
+    record = dict(raw)
+    label = record.pop(LABEL, None)
+    if label is not None and label not in DIAGNOSES:
+        raise RecordError({LABEL: "not one of: " + ", ".join(DIAGNOSES)})
+    return record
 
 
 def validate_record(raw: dict[str, Any]) -> _StrictRecord:

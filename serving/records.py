@@ -29,6 +29,7 @@ from mmn_ddx.data import (
     frame_rule_problems,
     to_canonical,
     validate_record,
+    without_label,
 )
 from mmn_ddx.features import ClinicalFeatures, FeatureInputError
 
@@ -52,15 +53,16 @@ def validate_one(record: Mapping[str, Any] | PatientRecord) -> dict[str, Any]:  
     """One record as a dict of every contract field (nulls included), or :class:`RecordError`.
 
     ``None``, NaN and ``pd.NA`` all mean null (a row of a DataFrame holds nulls as NaN); numpy scalars are
-    read as plain Python values; a ``diagnosis`` key is ignored. The record model checks the data
-    dictionary's cross-field rules as well (e.g. a count of abnormal nerves within the nerves studied).
+    read as plain Python values; a ``diagnosis`` key is not read (one that is not a diagnosis is refused). The
+    record model checks the data dictionary's cross-field rules as well (e.g. a count of abnormal nerves within
+    the nerves studied).
     """
     if isinstance(record, PatientRecord):
         valid = record.to_dict()
     elif not isinstance(record, Mapping):
         raise RecordError({"<record>": f"expected a JSON object (field -> value), got {type(record).__name__}"})
     else:
-        valid = validate_record({k: _plain(v) for k, v in record.items() if k != LABEL}).to_dict()
+        valid = validate_record(without_label({k: _plain(v) for k, v in record.items()})).to_dict()
     return valid
 
 
@@ -90,7 +92,7 @@ def validate_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if unknown:
         raise RecordError({name: "unknown field (not in the data dictionary)" for name in unknown})
     if not _is_canonical(frame):
-        records = frame.drop(columns=[LABEL], errors="ignore").to_dict("records")
+        records = frame.to_dict("records")  # a diagnosis column is checked, then not read (validate_one)
         return canonical_frame(validate_many([_whole_counts(record) for record in records]))
     canonical = to_canonical(frame.drop(columns=[LABEL], errors="ignore"))
     rows = broken_rules(canonical)

@@ -37,6 +37,7 @@ from mmn_ddx.data import (
     read_record_json,
     single_record,
     to_canonical,
+    without_label,
     write_table,
 )
 from mmn_ddx.features.criteria import (
@@ -86,7 +87,7 @@ def _load_json(path: Path) -> dict[str, Any] | None:
 
 def _one_record(raw: dict[str, Any]) -> pd.DataFrame:
     try:
-        record = read_record_json(raw)
+        record = read_record_json(without_label(raw))  # a verdict does not read the reference diagnosis
     except RecordError as exc:
         problems = "\n".join(f"  {field}: {reason}" for field, reason in exc.problems.items())
         raise fail(f"invalid record:\n{problems}") from None

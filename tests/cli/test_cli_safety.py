@@ -142,3 +142,18 @@ def test_an_output_that_is_the_input_is_refused_before_anything_is_written(tmp_p
     assert result.exit_code == 2, result.output
     assert "is the input file" in result.stderr and "would overwrite it" in result.stderr
     assert cohort.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["predict", "criteria"])
+def test_a_single_records_diagnosis_is_checked_then_not_read(tmp_path: Path, quick_bundle_dir: Path,
+                                                             command: str) -> None:
+    """`predict` ignored a record's "diagnosis": "XYZ" unseen, and `criteria` refused a valid "MMN" as a field
+    outside the data dictionary; a cohort file checks the label and neither command reads it."""
+    model = ["--model", str(quick_bundle_dir)] if command == "predict" else []
+    path = tmp_path / "patient.json"
+    path.write_text('{"age_at_onset_years": 40, "sex": "male", "diagnosis": "XYZ"}', encoding="utf-8")
+    refused = runner.invoke(app, [command, str(path), *model])
+    assert refused.exit_code == 1 and "diagnosis" in refused.stderr and "not one of" in refused.stderr, refused.output
+    path.write_text('{"age_at_onset_years": 40, "sex": "male", "diagnosis": "MMN"}', encoding="utf-8")
+    read = runner.invoke(app, [command, str(path), *model, "--json"] if command == "predict" else [command, str(path)])
+    assert read.exit_code == 0, read.output
