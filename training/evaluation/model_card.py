@@ -142,8 +142,8 @@ def render(facts: CardFacts) -> str:
         *([f"- Generator worlds: {meta.training_worlds} (a drawn world has every parameter drawn within its "
            "stated uncertainty, issue #13; each patient comes from one world)."] if meta.training_worlds else []),
         *([_world_line(meta.training_world)] if meta.training_world else []),
-        ("- Model selection on a separate cohort: d" if facts.final_holdout is not None else "- D")
-        + f"evelopment split {facts.n_development} patients (nested cross-validation), held-out evaluation split "
+        ("- Model selection on a separate cohort: development" if facts.final_holdout is not None else "- Development")
+        + f" split {facts.n_development} patients (nested cross-validation), held-out evaluation split "
         f"{facts.n_holdout} patients (stratified), never used for fitting.",
         "- Nulls mean 'not examined / not tested' and are kept as information, never imputed as normal.",
         "",

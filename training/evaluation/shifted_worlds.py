@@ -38,6 +38,7 @@ def shift_seed(training_seed: int) -> int:
     training worlds themselves (``draw_worlds(k, seed)`` begins with the worlds of every smaller ``k``)."""
     return SHIFT_SEED if training_seed != SHIFT_SEED else SHIFT_SEED + 1
 
+
 ProbaFn = Callable[[pd.DataFrame], np.ndarray]
 
 
