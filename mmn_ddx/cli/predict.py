@@ -205,8 +205,8 @@ def _predict_batch(load: Callable[[], Predictor], file: Path, output: Path | Non
                 table = _score_chunks(load(), valid, print_json=as_json and writer is None,
                                       make_table=writer is not None or not as_json, next_test=next_test,
                                       setting=setting)
-                if table is not None and writer is not None:
-                    writer.write(table)
+                if table is not None and writer is not None:  # the row number matches a row to its input line
+                    writer.write(table.reset_index(names="row"))
                 elif table is not None:
                     scored.append(table)
             problems.finish(file, skip_invalid=skip_invalid)

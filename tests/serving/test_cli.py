@@ -99,7 +99,8 @@ def test_batch_writes_one_row_per_patient(cohort_csv: Path, tmp_path: Path, mode
     assert result.exit_code == 0, result.output
     readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".jsonl": lambda p: pd.read_json(p, lines=True)}
     table = readers[suffix](output)
-    assert list(table.columns) == list(COLUMNS)
+    assert list(table.columns) == ["row", *COLUMNS]  # the input's data row, as criteria -o and the rejections name it
+    assert table["row"].tolist() == list(range(1, 26))
     assert len(table) == 25
     cohort = generate_cohort(25, seed=41)
     expected = predictor.predict_many(frame_records(cohort.drop(columns=[LABEL])), with_next_test=False)
@@ -144,6 +145,7 @@ def test_skip_invalid_scores_the_valid_rows(cohort_csv: Path, tmp_path: Path, mo
     assert len(table) == 23
     ids = generate_cohort(25, seed=41)["patient_id"].tolist()
     assert table["patient_id"].tolist() == [i for k, i in enumerate(ids) if k not in (2, 6)]
+    assert table["row"].tolist() == [r for r in range(1, 26) if r not in (3, 7)]  # rows named as rejections are
     assert "2 invalid row(s)" in result.stderr
 
 
