@@ -88,6 +88,11 @@ def label_spec() -> FieldSpec:
     return _spec(LABEL, dictionary()["label"][LABEL])
 
 
+def category_reason(spec: FieldSpec) -> str:
+    """Why a value outside a category field's values is refused, in every reader's words."""
+    return "not one of: " + ", ".join(spec.values or ())
+
+
 SCHEMA_VERSION: int = int(dictionary()["schema_version"])
 FIELD_NAMES: tuple[str, ...] = tuple(fields())
 FEATURE_FIELDS: tuple[str, ...] = tuple(n for n in FIELD_NAMES if n != ID_FIELD)

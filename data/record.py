@@ -25,7 +25,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from mmn_ddx.data.contract import DIAGNOSES, LABEL, FieldSpec, Rule, all_rules, fields, rule_value
+from mmn_ddx.data.contract import (
+    DIAGNOSES,
+    LABEL,
+    FieldSpec,
+    Rule,
+    all_rules,
+    category_reason,
+    fields,
+    label_spec,
+    rule_value,
+)
 
 NOT_WHOLE = "not a whole number"
 """The count rule, the same at every entry point (importer, Python API, HTTP API, CLI): a count is a
@@ -130,7 +140,7 @@ def without_label(raw: Mapping[str, Any]) -> dict[str, Any]:
     record = dict(raw)
     label = record.pop(LABEL, None)
     if label is not None and label not in DIAGNOSES:
-        raise RecordError({LABEL: "not one of: " + ", ".join(DIAGNOSES)})
+        raise RecordError({LABEL: category_reason(label_spec())})
     return record
 
 

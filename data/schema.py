@@ -31,7 +31,17 @@ import pandas as pd
 
 from mmn_ddx.data._pandera import ValidationDepth, config_context, pa
 from mmn_ddx.data.cells import PARSED_DTYPES
-from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, Rule, all_rules, fields, label_spec, rule_values
+from mmn_ddx.data.contract import (
+    ID_FIELD,
+    LABEL,
+    FieldSpec,
+    Rule,
+    all_rules,
+    category_reason,
+    fields,
+    label_spec,
+    rule_values,
+)
 from mmn_ddx.data.record import NOT_WHOLE
 
 REQUIRED_MISSING = "missing, but this field is required"
@@ -54,10 +64,6 @@ def range_reason(spec: FieldSpec) -> str:
     assert spec.range is not None
     low, high = spec.range
     return f"outside the allowed range {low:g} to {high:g}"
-
-
-def category_reason(spec: FieldSpec) -> str:
-    return "not one of: " + ", ".join(spec.values or ())
 
 
 def _checks(spec: FieldSpec) -> list[pa.Check]:
