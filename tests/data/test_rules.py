@@ -21,6 +21,7 @@ from mmn_ddx.data.contract import (
     frame_rule_problems,
     to_canonical,
 )
+from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.importer import read_cohort, write_table
 from mmn_ddx.data.record import RecordError, validate_record
 
@@ -133,3 +134,30 @@ def test_every_contradiction_names_both_fields_and_involves_a_v2_field() -> None
     for rule in contradictions():
         assert rule.other in rule.message and rule.finding.text in rule.message
         assert fields()[rule.field].since == 2 or fields()[rule.other].since == 2
+
+
+@pytest.mark.parametrize(("values", "field"), [
+    ({"motor_conduction_block": "multiple", "motor_nerves_studied": 0}, "motor_conduction_block"),
+    ({"motor_conduction_block": "present", "motor_nerves_studied": 0}, "motor_conduction_block"),
+    ({"motor_ncs_pattern": "mixed", "motor_nerves_studied": 0}, "motor_ncs_pattern"),
+    ({"sensory_ncs": "abnormal", "sensory_nerves_studied": 0}, "sensory_ncs"),
+], ids=lambda v: str(v))
+def test_a_finding_in_a_nerve_with_no_nerve_studied_is_refused(values: dict[str, Any], field: str) -> None:
+    """With 0 nerves studied every count is 0, so a word that needs a count of at least 1 is proved false."""
+    with pytest.raises(RecordError) as caught:
+        validate_record({**BASE, **values})
+    assert list(caught.value.problems) == [field] and "nerves_studied == 0" in caught.value.problems[field]
+
+
+def test_words_that_agree_with_zero_counts_are_accepted_with_no_nerve_studied() -> None:
+    """'none' and 'normal' say what counts of 0 say (like nerves_definite_cb: 0 with 0 studied); 'axonal' has
+    no count to contradict (docs/contract.md: not refused, since the generator still writes it there)."""
+    validate_record({**BASE, "motor_nerves_studied": 0, "motor_conduction_block": "none",
+                     "motor_ncs_pattern": "axonal", "sensory_nerves_studied": 0, "sensory_ncs": "normal"})
+
+
+def test_the_synthetic_world_breaks_no_rule_even_in_its_rare_corners() -> None:
+    """200 000 patients hold ~10 with 0 nerves studied (the atypical-finding component) beside words."""
+    frame = to_canonical(generate_cohort(200_000, seed=8).drop(columns="diagnosis"))
+    assert (frame["motor_nerves_studied"] == 0).sum() > 0
+    assert [(rule.field, rule.other, int(rows.sum())) for rule, rows in frame_rule_problems(frame)] == []
