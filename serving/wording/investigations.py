@@ -55,8 +55,9 @@ def _no_study(record: Record, name: str, kind: str) -> str:
 def _studied(record: Record, name: str, kind: str, not_done: float) -> str:
     if not_done == 1:
         return _no_study(record, name, kind)
-    value = record_value(record, name)
-    return f"{plural(value, kind + ' nerve')} studied" if value else f"{kind} nerve conduction done {NO_DENOMINATOR}"
+    value = record_value(record, name)  # 0 studied beside findings stated in words: said as the record says it
+    return (f"{plural(value, kind + ' nerve')} studied" if value is not None
+            else f"{kind} nerve conduction done {NO_DENOMINATOR}")
 
 
 def ncs_extent(record: Record, known: Known = None) -> str:
@@ -75,7 +76,7 @@ def _nerve_counts(record: Record, names: tuple[str, ...]) -> str:
             parts.append(f"{PARAMETER_LABELS[name]} not recorded")
         elif parts:  # the denominator is said once, in the first phrase
             parts.append(f"{PARAMETER_LABELS[name]} in {count}")
-        elif studied:
+        elif studied is not None:
             parts.append(f"{PARAMETER_LABELS[name]} in {count} of {plural(studied, 'motor nerve')}")
         elif count == 0:
             parts.append(f"no {PARAMETER_LABELS[name].removeprefix('any ')} found {NO_DENOMINATOR}")

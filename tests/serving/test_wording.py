@@ -70,6 +70,12 @@ MINIMAL = {"age_at_onset_years": 50.0, "sex": "female"}
     ("ncs_extent", {"motor_ncs_pattern": "axonal", "sensory_ncs": "normal"},
      "motor nerve conduction done (number of nerves studied not given), "
      "sensory nerve conduction done (number of nerves studied not given)"),
+    ("ncs_extent", {"motor_nerves_studied": 0, "motor_ncs_pattern": "axonal", "sensory_nerves_studied": 0,
+                    "sensory_ncs": "normal"},
+     "0 motor nerves studied, 0 sensory nerves studied"),  # the number given is said, even 0 beside words
+    ("demyelination", {"motor_nerves_studied": 0, "nerves_any_demyelinating": 0, "motor_ncs_pattern": "axonal"},
+     "any demyelinating abnormality in 0 of 0 motor nerves, "
+     "axonal pattern on motor conduction (stated without counts)"),
     ("demyelination", {"motor_ncs_pattern": "demyelinating"},
      "demyelinating features on motor conduction (stated without counts)"),
     ("demyelination", {"nerves_any_demyelinating": 0},
