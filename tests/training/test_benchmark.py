@@ -9,14 +9,16 @@ import pytest
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.exact_posterior import posterior
 from mmn_ddx.data.generator import generate_cohort
-from mmn_ddx.features.criteria import evaluate_criteria
+from mmn_ddx.features.criteria import criteria_categories, evaluate_criteria
 from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS
 from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
 from mmn_ddx.training.evaluation.benchmark_methods import (
     BAYES,
     CASCADE,
     CASCADE_CHART_REVIEW,
+    CIDP_CRITERIA,
     GOLD_COAST,
+    MMN_DEFINITE_PROBABLE,
     ModeModels,
     criteria_methods,
     frame_for_mode,
@@ -118,6 +120,33 @@ def test_criteria_become_detectors_and_the_cascade_abstains(cohort: pd.DataFrame
     np.testing.assert_array_equal(gold.labels == DIAGNOSES.index("MND"), als == "met")
     np.testing.assert_array_equal(gold.labels == NEGATIVE, als == "not met")
     np.testing.assert_array_equal(gold.labels == ABSTAIN, als == "not assessable")
+
+
+def test_a_detector_abstains_only_when_the_categories_it_names_are_undecided(cohort: pd.DataFrame) -> None:
+    """"Definite or probable" is decided by those two categories, not by the set's verdict, which stays "not
+    assessable" while "possible" is undecided; the CIDP detector by its typical / multifocal / arm-focal ones."""
+    methods, _ = criteria_methods(cohort)
+    by_name = {m.name: m.predictions.labels for m in methods}
+    cats = criteria_categories(cohort)
+    verdicts = evaluate_criteria(cohort)
+
+    def expected(names: list[str], label: int) -> np.ndarray:
+        block = cats[names]
+        met = block.fillna(False).to_numpy(dtype=bool).any(axis=1)
+        decided = met | block.notna().to_numpy().all(axis=1)
+        return np.where(met, label, np.where(decided, NEGATIVE, ABSTAIN))
+
+    mmn = expected(["mmn_efns2010.definite", "mmn_efns2010.probable"], DIAGNOSES.index("MMN"))
+    np.testing.assert_array_equal(by_name[MMN_DEFINITE_PROBABLE], mmn)
+    answered_though_set_undecided = (mmn == NEGATIVE) & (verdicts["mmn_efns2010"] == "not assessable").to_numpy()
+    assert answered_though_set_undecided.any()
+    targets = [f"cidp_ean2021.{v}: {level}" for v in ("typical", "multifocal", "focal arm")
+               for level in ("CIDP", "possible CIDP")]
+    cidp = by_name[CIDP_CRITERIA]
+    not_assessable = (verdicts["cidp_ean2021"] == "not assessable").to_numpy()
+    np.testing.assert_array_equal(cidp[not_assessable] == NEGATIVE,
+                                  (expected(targets, 0) == NEGATIVE)[not_assessable])
+    assert (cidp[not_assessable] == NEGATIVE).any() and (cidp[not_assessable] == ABSTAIN).any()
 
 
 def test_treatment_responses_are_hidden_from_every_method_at_presentation(cohort: pd.DataFrame) -> None:

@@ -43,6 +43,8 @@ def test_label_metrics_match_a_hand_computed_example_with_abstentions() -> None:
     assert m["sensitivity_MMN"] == pytest.approx(2 / 3)
     assert m["sensitivity_MND"] == pytest.approx(1.0)
     assert m["sensitivity_MADSAM"] == pytest.approx(0.0)
+    # coverage per class: MND and MADSAM each have one of two patients abstained on
+    assert [m[f"coverage_{d}"] for d in ("MMN", "MND", "CIDP", "MADSAM")] == pytest.approx([1.0, 0.5, 1.0, 0.5])
     assert m["balanced_accuracy"] == pytest.approx((2 / 3 + 1 + 1 + 0) / 4)
     # abstention counted as an error: MND 1/2, MADSAM 0/2
     assert m["balanced_accuracy_all"] == pytest.approx((2 / 3 + 1 / 2 + 1 + 0) / 4)
@@ -92,7 +94,9 @@ def test_metrics_agree_with_scikit_learn(weighted: bool) -> None:
     assert m["brier"] == pytest.approx(skm.brier_score_loss(y, proba, sample_weight=w, labels=list(range(K))))
 
 
-def test_a_diagnosis_absent_from_the_cohort_is_left_out_of_the_macro_averages_like_scikit_learn() -> None:
+def test_a_diagnosis_absent_from_the_cohort_is_left_out_of_the_macro_averages_for_every_method() -> None:
+    """Also where it is predicted: a model naming an absent diagnosis once and rules that never name it are
+    averaged over the same diagnoses (scikit-learn's default macro F1 would count the model's as 0)."""
     proba, y = calibrated(600, seed=10)
     keep = y != 3  # no MADSAM patient, but MADSAM is still predicted sometimes
     proba, y = proba[keep], y[keep]
@@ -101,8 +105,12 @@ def test_a_diagnosis_absent_from_the_cohort_is_left_out_of_the_macro_averages_li
     m = point_estimates(y, Predictions.from_proba(proba))
     with pytest.warns(UserWarning, match="not in y_true"):
         assert m["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, labels))
-    assert m["macro_f1"] == pytest.approx(skm.f1_score(y, labels, average="macro"))
+    assert m["macro_f1"] == pytest.approx(skm.f1_score(y, labels, average="macro", labels=[0, 1, 2]))
+    assert m["macro_f1"] > skm.f1_score(y, labels, average="macro")
     assert math.isnan(m["sensitivity_MADSAM"]) and m["ppv_MADSAM"] == 0.0
+    never_madsam = np.where(labels == 3, y, labels)  # the same predictions, MADSAM replaced by the truth
+    rules = point_estimates(y, Predictions(labels=never_madsam))
+    assert rules["macro_f1"] == pytest.approx(skm.f1_score(y, never_madsam, average="macro", labels=[0, 1, 2]))
     aurocs = [skm.roc_auc_score(y == k, proba[:, k]) for k in range(3)]
     assert m["macro_auroc"] == pytest.approx(np.mean(aurocs))
 

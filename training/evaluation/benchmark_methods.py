@@ -3,7 +3,9 @@
 * model families and the champion: their calibrated probabilities;
 * each published criteria set: a *detector* of the diagnoses it names (EFNS/PNS 2010 MMN -> MMN; EAN/PNS
   2021 CIDP typical -> CIDP, multifocal -> MADSAM, other phenotypes -> neither; Gold Coast 2020 -> MND).
-  "not met" is a negative answer, "not assessable" an abstention (missing data are not evidence);
+  "not met" is a negative answer, "not assessable" an abstention (missing data are not evidence), each read
+  from the categories the detector names (the cascade's steps): "definite or probable" abstains when those two
+  are undecided, not when only "possible" is;
 * the criteria.md section 5 cascade: a four-class classifier that abstains ("unclassified", "conflicting"),
   under each reading of the record (strict, and chart review as retrospective validation studies read charts:
   docs/criteria.md), so each reading's coverage and accuracy are reported side by side;
@@ -29,6 +31,7 @@ from mmn_ddx.features.criteria import (
     CIDP_VARIANT_LABELS,
     CONFLICTING,
     UNCLASSIFIED,
+    criteria_categories,
     evaluate_criteria,
     evaluate_readings,
 )
@@ -100,12 +103,25 @@ def _cascade(labels: np.ndarray) -> Predictions:
     return Predictions(np.where(np.isin(labels, DIAGNOSES), diagnosis_codes(labels), ABSTAIN))
 
 
+def _either(steps: pd.DataFrame, *names: str) -> tuple[np.ndarray, np.ndarray]:
+    """Kleene OR of cascade steps (nullable booleans): (met, decided), decided = met or every one not met."""
+    block = steps[[f"rule_based.{name}" for name in names]]
+    met = block.fillna(False).to_numpy(dtype=bool).any(axis=1)
+    return met, met | block.notna().to_numpy().all(axis=1)
+
+
 def criteria_methods(frame: pd.DataFrame) -> tuple[list[Method], dict[str, float]]:
     """Each criteria set as a detector (strict reading), the cascade as a classifier under each reading, and
-    the cascades' abstention rates (keys "unclassified", "conflicting"; chart review suffixed)."""
+    the cascades' abstention rates (keys "unclassified", "conflicting"; chart review suffixed).
+
+    A detector abstains when the categories it asks about are undecided, whatever the rest of its set says:
+    MMN "definite or probable" answers "no" when both are not met though "possible" is undecided, and
+    abstains when "possible" is met but they are undecided; the CIDP detector answers "no" when its typical,
+    multifocal and arm-confined focal categories are all not met though another variant is undecided.
+    """
     verdicts = evaluate_criteria(frame)
+    steps = criteria_categories(frame)
     chart_review = np.asarray(evaluate_readings(frame, ("chart-review",))["chart-review"].labels, dtype=object)
-    mmn = verdicts["mmn_efns2010"].astype("object").to_numpy()
     cidp = verdicts["cidp_ean2021"].astype("object").to_numpy()
     variant = verdicts["cidp_variant"].astype("object").to_numpy()
     als = verdicts["als_gold_coast"].astype("object").to_numpy()
@@ -114,18 +130,19 @@ def criteria_methods(frame: pd.DataFrame) -> tuple[list[Method], dict[str, float
     def detector(positive: np.ndarray, labels: np.ndarray | int, assessable: np.ndarray) -> np.ndarray:
         return np.where(~assessable, ABSTAIN, np.where(positive, labels, NEGATIVE))
 
-    mmn_known = mmn != "not assessable"
     mmn_k, mnd_k = DIAGNOSES.index("MMN"), DIAGNOSES.index("MND")
+    mmn_met, mmn_decided = _either(steps, "step1_mmn_definite_or_probable")
+    mmn_any_met, mmn_any_decided = _either(steps, "step1_mmn_definite_or_probable", "step5_mmn_possible")
     cidp_labels = diagnosis_codes([CIDP_VARIANT_LABELS.get(v) if isinstance(v, str) else None for v in variant])
-    cidp_met = np.isin(cidp, ["CIDP", "possible CIDP"])
+    cidp_met = np.isin(cidp, ["CIDP", "possible CIDP"])  # the variant reaching the verdict names the label
+    _, cidp_decided = _either(steps, "step2_multifocal_cidp", "step3_typical_cidp")
     methods = [
         Method(MMN_DEFINITE_PROBABLE, "criteria",
-               Predictions(detector(np.isin(mmn, ["definite", "probable"]), mmn_k, mmn_known), targets=(mmn_k,))),
+               Predictions(detector(mmn_met, mmn_k, mmn_decided), targets=(mmn_k,))),
         Method(MMN_POSSIBLE, "criteria",
-               Predictions(detector(np.isin(mmn, ["definite", "probable", "possible"]), mmn_k, mmn_known),
-                           targets=(mmn_k,))),
+               Predictions(detector(mmn_any_met, mmn_k, mmn_any_decided), targets=(mmn_k,))),
         Method(CIDP_CRITERIA, "criteria",
-               Predictions(detector(cidp_met, cidp_labels, cidp != "not assessable"),
+               Predictions(detector(cidp_met, cidp_labels, cidp_met | cidp_decided),
                            targets=(DIAGNOSES.index("CIDP"), DIAGNOSES.index("MADSAM")))),
         Method(GOLD_COAST, "criteria",
                Predictions(detector(als == "met", mnd_k, als != "not assessable"), targets=(mnd_k,))),

@@ -34,7 +34,8 @@ ECE_BINS = 15
 
 LABEL_METRICS: tuple[str, ...] = ("coverage", "accuracy", "balanced_accuracy", "macro_f1",
                                   "accuracy_all", "balanced_accuracy_all")
-PER_CLASS_METRICS: tuple[str, ...] = ("sensitivity", "specificity", "ppv")
+PER_CLASS_METRICS: tuple[str, ...] = ("coverage", "sensitivity", "specificity", "ppv")
+"""coverage: the share of a diagnosis's patients a method classifies (a detector abstains unevenly)."""
 PROBABILITY_METRICS: tuple[str, ...] = ("macro_auroc", "log_loss", "brier", "ece")
 LOWER_IS_BETTER: frozenset[str] = frozenset({"log_loss", "brier", "ece"})
 
@@ -116,8 +117,10 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _class_mean(values: np.ndarray) -> np.ndarray:
-    """Mean over the classes where the metric is defined (like scikit-learn, a diagnosis absent from a
-    cohort or resample does not count), NaN when none is."""
+    """Mean over the classes where the metric is defined, NaN when none is. A diagnosis no (covered) patient
+    of a cohort or resample has does not count, for every method alike: scikit-learn's macro F1 would also
+    average a diagnosis that is only predicted, as 0, so a model naming it once would lose to rules that
+    never name it (``f1_score(..., labels=<the diagnoses present>)`` is the equivalent)."""
     defined = np.isfinite(values)
     return _safe_div(np.where(defined, values, 0.0).sum(axis=-1), defined.sum(axis=-1))
 
@@ -226,10 +229,13 @@ def label_metrics(C: np.ndarray, targets: tuple[int, ...]) -> dict[str, np.ndarr
     full = targets == tuple(range(K))
     out["accuracy"] = _safe_div(tp.sum(axis=1), n_covered) if full else nan
     out["balanced_accuracy"] = _class_mean(sensitivity) if full else nan
-    out["macro_f1"] = _class_mean(_safe_div(2 * tp, row_covered + predicted)) if full else nan
+    f1 = np.where(row_covered > 0, _safe_div(2 * tp, row_covered + predicted), np.nan)
+    out["macro_f1"] = _class_mean(f1) if full else nan
     out["accuracy_all"] = _safe_div(tp.sum(axis=1), total) if full else nan
     out["balanced_accuracy_all"] = _class_mean(_safe_div(tp, row_all)) if full else nan
-    for name, values in (("sensitivity", sensitivity), ("specificity", specificity), ("ppv", ppv)):
+    per_class = {"coverage": _safe_div(row_covered, row_all), "sensitivity": sensitivity, "specificity": specificity,
+                 "ppv": ppv}
+    for name, values in per_class.items():
         for k in range(K):
             out[per_class_key(name, k)] = values[:, k] if k in targets else nan
     return out

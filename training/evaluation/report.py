@@ -160,7 +160,8 @@ def section(result: BenchmarkResult, evaluation: Evaluation) -> SectionView:
     per_class = {per_class_key(m, k): f"{m} {d}" for k, d in enumerate(DIAGNOSES) for m in PER_CLASS_METRICS}
     tables = [
         metric_table(main, MAIN_COLUMNS, "All methods (95 % bootstrap CI); label metrics on covered patients"),
-        metric_table(main, per_class, "Per diagnosis (sensitivity, specificity, PPV on covered patients)"),
+        metric_table(main, per_class, "Per diagnosis (coverage: share of its patients classified; sensitivity, "
+                                      "specificity, PPV on covered patients)"),
     ]
     for setting in _select(result.metrics, evaluation, None)["setting"].unique():
         if setting == COHORT_SETTING:
@@ -221,9 +222,11 @@ def build_view(result: BenchmarkResult, facts: Mapping[str, str]) -> ReportView:
         "Label metrics (accuracy, balanced accuracy, macro-F1, sensitivity, specificity, PPV) are computed on the "
         "patients a method classifies; coverage is that share. 'Abstain = error' counts an abstention as a wrong "
         "answer, which is how a never-abstaining model and the rules are compared.",
-        "A single criteria set is a detector of the diagnoses it names: 'not met' is a negative answer, 'not "
-        "assessable' an abstention; only its own diagnoses get per-class metrics. Hard-label methods have no "
-        "probability metrics (n/a).",
+        "A single criteria set (strict reading) is a detector of the diagnoses it names: 'yes' when a category it "
+        "names is met, 'no' when every one is not met, an abstention when they are undecided (missing data); only "
+        "its own diagnoses get per-class metrics, and its sensitivity is among the patients it assesses (the "
+        "per-diagnosis coverage says how many: published figures are of complete work-ups). The cascade is shown "
+        "under both readings. Hard-label methods have no probability metrics (n/a).",
         f"95 % percentile bootstrap intervals over {result.n_boot} resamples of patients (seed {result.seed}); every "
         "method and every difference uses the same resamples (paired).",
         "Macro AUROC: unweighted mean of one-vs-rest AUROCs. Brier: multi-class, sum over diagnoses (0 to 2). ECE: "
