@@ -8,8 +8,9 @@
   :mod:`features.criteria.cascade`
 * textbook vignettes for tests and demos - :mod:`features.criteria.examples`
 
-Every element is one named function, three-valued (criteria.md §0.1): missing data make it "not
-assessable", never "not met". All cut-offs live in :mod:`features.criteria.thresholds`.
+Every element is one named function, three-valued (criteria.md §0.1): read strictly, missing data make it
+"not assessable", never "not met" (the chart-review reading takes some unmentioned findings as absent).
+All cut-offs live in :mod:`features.criteria.thresholds`.
 
 ``evaluate_criteria(frame)`` gives one verdict row per patient, ``explain_criteria(one_row_frame)`` the
 verdicts with every element (JSON-ready; ``explain_criteria_batch`` for many rows at once),

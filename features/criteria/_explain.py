@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data import DIAGNOSES
-from mmn_ddx.features.criteria._evaluate import CRITERIA_SETS, Evaluation, evaluate_all, first_met, maps_to
+from mmn_ddx.features.criteria._evaluate import (
+    CRITERIA_SETS,
+    Evaluation,
+    evaluate_readings,
+    first_met,
+    maps_to,
+)
 from mmn_ddx.features.criteria._logic import Reading, Tri
 from mmn_ddx.features.criteria._registry import CriteriaSet
 from mmn_ddx.features.criteria._results import (
@@ -34,12 +40,17 @@ def _status(value: Tri, i: int) -> Status:
     return NOT_ASSESSABLE if not value.known[i] else (MET if value.true[i] else NOT_MET)
 
 
-def _set_verdict(criteria: CriteriaSet, ev: Evaluation, verdict_keys: np.ndarray, i: int) -> CriteriaVerdict:
+def _set_verdict(criteria: CriteriaSet, ev: Evaluation, strict: Evaluation, verdict_keys: np.ndarray,
+                 i: int) -> CriteriaVerdict:
+    """``strict``: the same record read strictly (``ev`` itself under that reading). What recording a null
+    field could change is what the strict reading leaves undecided: chart review reads an unmentioned
+    finding as absent, and recording it present changes that element."""
     elements = []
     missing: dict[str, None] = {}
     for element in criteria.elements:
         status = _status(ev.elements[criteria.id][element.id], i)
-        absent = [f for f in element.fields if ev.cols.is_null(f)[i]] if status == NOT_ASSESSABLE else []
+        undecided = _status(strict.elements[criteria.id][element.id], i) == NOT_ASSESSABLE
+        absent = [f for f in element.fields if ev.cols.is_null(f)[i]] if undecided else []
         if element.used_in_verdict:
             missing.update(dict.fromkeys(absent))
         elements.append(
@@ -59,7 +70,7 @@ def _set_verdict(criteria: CriteriaSet, ev: Evaluation, verdict_keys: np.ndarray
     variant, verdict = key.split(": ") if ": " in key else (None, key)
     keys = list(categories)
     above = keys[: keys.index(key)] if key in categories else keys
-    could_change = any(categories[k] == NOT_ASSESSABLE for k in above)
+    could_change = any(_status(strict.categories[criteria.id][k], i) == NOT_ASSESSABLE for k in above)
     return CriteriaVerdict(
         criteria=criteria.id,
         title=criteria.title,
@@ -78,7 +89,8 @@ def _set_verdict(criteria: CriteriaSet, ev: Evaluation, verdict_keys: np.ndarray
     )
 
 
-def _cascade_verdict(ev: Evaluation, verdicts: dict[str, CriteriaVerdict], i: int) -> CriteriaVerdict:
+def _cascade_verdict(ev: Evaluation, strict: Evaluation, verdicts: dict[str, CriteriaVerdict],
+                     i: int) -> CriteriaVerdict:
     statuses = {step.id: _status(ev.steps[step.id], i) for step in STEPS}
     label = str(ev.labels[i])
     facts = []
@@ -93,7 +105,7 @@ def _cascade_verdict(ev: Evaluation, verdicts: dict[str, CriteriaVerdict], i: in
     decided = next((k for k, s in enumerate(STEPS) if statuses[s.id] == MET), len(STEPS))
     missing: dict[str, None] = {}
     for step in STEPS[:decided]:
-        if statuses[step.id] == NOT_ASSESSABLE:
+        if _status(strict.steps[step.id], i) == NOT_ASSESSABLE:
             missing.update(dict.fromkeys(verdicts[step.criteria].missing_fields))
     return CriteriaVerdict(
         criteria="rule_based",
@@ -122,11 +134,13 @@ def _cascade_verdict(ev: Evaluation, verdicts: dict[str, CriteriaVerdict], i: in
     )
 
 
-def _explain(ev: Evaluation) -> Iterator[list[CriteriaVerdict]]:
+def _explain(frame: pd.DataFrame, reading: Reading) -> Iterator[list[CriteriaVerdict]]:
+    readings = evaluate_readings(frame, ("strict",) if reading == "strict" else ("strict", reading))
+    ev, strict = readings[reading], readings["strict"]
     keys = {criteria.id: first_met(ev.categories[criteria.id]) for criteria in CRITERIA_SETS}
     for i in range(len(ev.labels)):
-        verdicts = {criteria.id: _set_verdict(criteria, ev, keys[criteria.id], i) for criteria in CRITERIA_SETS}
-        yield [*verdicts.values(), _cascade_verdict(ev, verdicts, i)]
+        verdicts = {criteria.id: _set_verdict(criteria, ev, strict, keys[criteria.id], i) for criteria in CRITERIA_SETS}
+        yield [*verdicts.values(), _cascade_verdict(ev, strict, verdicts, i)]
 
 
 def explain_criteria(frame: pd.DataFrame, reading: Reading = "strict") -> list[CriteriaVerdict]:
@@ -135,10 +149,10 @@ def explain_criteria(frame: pd.DataFrame, reading: Reading = "strict") -> list[C
     if not isinstance(frame, pd.DataFrame) or len(frame) != 1:
         rows = len(frame) if isinstance(frame, pd.DataFrame) else type(frame).__name__
         raise ValueError(f"explain_criteria takes a one-row DataFrame (one patient), got {rows}")
-    return next(_explain(evaluate_all(frame, reading)))
+    return next(_explain(frame, reading))
 
 
 def explain_criteria_batch(frame: pd.DataFrame, reading: Reading = "strict") -> list[list[CriteriaVerdict]]:
     """:func:`explain_criteria` for every row of a frame, evaluating the criteria once for all rows (what
     serving needs for a batch: one vectorised evaluation, then one explanation object per patient)."""
-    return list(_explain(evaluate_all(frame, reading)))
+    return list(_explain(frame, reading))

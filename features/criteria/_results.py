@@ -50,7 +50,9 @@ class ElementResult(BaseModel):
     used_in_verdict: bool = Field(description="False for elements reported for information only.")
     status: Status
     fields_used: list[str]
-    missing_fields: list[str] = Field(description="Null fields among fields_used; listed only when not assessable.")
+    missing_fields: list[str] = Field(
+        description="Null fields among fields_used, listed when the strict reading leaves the element not "
+        "assessable (under chart review also when the reading took an unmentioned finding as absent).")
 
 
 class CascadeFact(BaseModel):
@@ -87,8 +89,9 @@ class CriteriaVerdict(BaseModel):
     el_escorial_proxy: str | None = Field(default=None, description="ALS only: coarse revised El Escorial proxy.")
     categories: dict[str, Status] = Field(description="Status of every diagnostic category, highest first.")
     missing_fields: list[str] = Field(
-        description="Fields whose absence left a category above the verdict undecided; supplying them may "
-        "change the verdict. Empty when the verdict cannot change."
+        description="Fields whose absence left a category above the verdict undecided under the strict reading "
+        "(chart review reads some of them as absent); supplying them may change the verdict. Empty when the "
+        "verdict cannot change."
     )
     elements: list[ElementResult]
     notes: list[str] = Field(description="Approximations forced by the data dictionary (the criteria set's own notes).")

@@ -167,7 +167,9 @@ def criteria(
 ) -> None:
     """EFNS/PNS 2010 MMN, EAN/PNS 2021 CIDP and Gold Coast 2020 ALS criteria, and the rule-based cascade.
 
-    Missing findings make an element "not assessable", never "not met". Not for clinical use.
+    Read strictly (the default), missing findings make an element "not assessable", never "not met";
+    chart review reads an unmentioned exclusion or supportive finding as absent, and still lists it among
+    the missing fields that could change the verdict. Not for clinical use.
     """
     if out is not None and out.suffix.lower() not in WRITE_FORMATS:
         raise fail(f"{out.name}: cannot write '{out.suffix}' (use {', '.join(WRITE_FORMATS)})")

@@ -124,6 +124,21 @@ def test_the_explanation_states_the_chart_review_verdict() -> None:
     assert {v.reading for v in explain_criteria(frame)} == {"strict"}
 
 
+def test_chart_review_lists_the_unmentioned_findings_that_could_change_its_verdict() -> None:
+    """Chart review reads an unmentioned supportive finding as absent ("not met"), but recording it may still
+    change the verdict: those fields stay among the missing fields (here a raised CSF protein makes it probable)."""
+    unmentioned = dict(nerves_definite_cb=0, nerves_probable_cb=1, csf_protein_g_per_l=None, csf_protein_raised=None,
+                       ivig_response=None, mri_plexus_abnormal=None, ultrasound_nerve_enlarged=None)
+    chart = explain_criteria(example_frame("typical_mmn", **unmentioned), "chart-review")
+    mmn_verdict, cascade = chart[0], chart[-1]
+    assert mmn_verdict.verdict == NOT_MET and "csf_protein_g_per_l" in mmn_verdict.missing_fields
+    p2 = [e for e in mmn_verdict.elements if "csf_protein_g_per_l" in e.fields_used]
+    assert p2 and all(e.status == NOT_MET and "csf_protein_g_per_l" in e.missing_fields for e in p2)
+    assert "csf_protein_g_per_l" in cascade.missing_fields
+    recorded = example_frame("typical_mmn", **(unmentioned | {"csf_protein_g_per_l": 0.7}))
+    assert explain_criteria(recorded, "chart-review")[0].verdict == "probable"
+
+
 def test_every_element_has_a_chart_review_meaning() -> None:
     for criteria in CRITERIA_SETS:
         for element in criteria.elements:
