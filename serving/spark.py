@@ -12,7 +12,8 @@ Python environment, which has ``mmn-ddx`` installed) and an explicit struct resu
 model's own output columns (:data:`training.artifact.pyfunc.OUTPUT_TYPES`), so every column - the
 probability of each diagnosis, the predicted diagnosis, the prediction set, the top findings with their
 contributions, the rule-based criteria label, the warning codes and the out-of-distribution reasons -
-arrives typed. The pyfunc is loaded once per Python worker and scores each Arrow batch vectorised.
+arrives typed. The pyfunc is loaded once per Python worker and scores each Arrow batch vectorised. In front
+of them, ``row`` is the input file's data row, as the in-process ``predict -o`` numbers it (:data:`data.ROW`).
 
 pyspark is an optional extra (``pip install mmn-ddx[spark]``, plus a Java 17 runtime): this module is
 imported only by ``--engine spark`` and imports pyspark and MLflow inside its functions.
@@ -29,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmn_ddx.data import ID_FIELD, LABEL, fields
+from mmn_ddx.data import ID_FIELD, LABEL, ROW, fields
 from mmn_ddx.training.artifact import DEFAULT_SETTING, OUTPUT_TYPES, InputError, check_setting
 
 if TYPE_CHECKING:
@@ -95,11 +96,12 @@ def prediction_udf(spark: SparkSession, model_uri: str, setting: str | None = No
         return mlflow.pyfunc.spark_udf(spark, model_uri, result_type=RESULT_TYPE, env_manager="local", params=params)
 
 
-def score(cohort: DataFrame, udf: Any, *, partitions: int | None = None) -> DataFrame:
-    """One row per patient with the pyfunc's output columns (the struct flattened).
+def score(cohort: DataFrame, udf: Any, *, partitions: int | None = None, numbered: bool = False) -> DataFrame:
+    """One row per patient with the pyfunc's output columns (the struct flattened); with ``numbered``, the
+    input's data row in front as ``row`` (``cohort`` must then be one Parquet file read by Spark).
 
     A cohort read from fewer files than ``partitions`` is repartitioned so that every core scores; rows
-    then come back in partition order, not file order, and are told apart by ``patient_id``.
+    then come back in partition order, not file order, and are told apart by ``row`` and ``patient_id``.
     """
     from pyspark.sql import functions as F
 
@@ -111,9 +113,23 @@ def score(cohort: DataFrame, udf: Any, *, partitions: int | None = None) -> Data
     # long in JSON either); the pyfunc checks that counts are whole numbers
     inputs: list[Column] = [F.col(c).cast("double").alias(c) if specs[c].is_numeric else F.col(c)
                             for c in cohort.columns if c != LABEL]
+    carried = [ROW] if numbered else []
+    if numbered:  # numbered before any repartitioning: a row's place in its file, whichever task reads it
+        cohort = cohort.select(_row_numbers().alias(ROW), "*")
     if partitions and cohort.rdd.getNumPartitions() < partitions:
         cohort = cohort.repartition(partitions)
-    return cohort.select(udf(F.struct(*inputs)).alias("p")).select("p.*")
+    return cohort.select(*carried, udf(F.struct(*inputs)).alias("p")).select(*carried, "p.*")
+
+
+def _row_numbers() -> Column:
+    """Each row's 1-based data row in its Parquet file, as the importer numbers a Parquet cohort's rows.
+
+    Spark's ``_metadata.row_index`` (Parquet sources) is the row's position in its file whatever split
+    reads it, unlike ``monotonically_increasing_id`` or ``zipWithIndex``, which follow the partitions.
+    """
+    from pyspark.sql import functions as F
+
+    return F.col("_metadata.row_index") + 1
 
 
 def check_ids(cohort: DataFrame) -> None:
@@ -126,16 +142,16 @@ def check_ids(cohort: DataFrame) -> None:
 
 def score_file(source: Path, destination: Path, model_uri: str, *, master: str = DEFAULT_MASTER,
                setting: str | None = None) -> int:
-    """Score a Parquet cohort into a Parquet directory on Spark (probabilities for the clinical ``setting``);
-    returns the number of patients."""
-    if source.suffix.lower() != ".parquet":
-        raise ValueError(f"{source.name}: the Spark engine reads Parquet cohorts (.parquet)")
+    """Score a Parquet cohort file into a Parquet directory on Spark (probabilities for the clinical ``setting``),
+    each row numbered as its input row (``row``, as ``predict -o`` without Spark); returns the number of patients."""
+    if source.suffix.lower() != ".parquet" or not source.is_file():  # a directory has no one row numbering
+        raise ValueError(f"{source.name}: the Spark engine reads one Parquet cohort file (.parquet)")
     with pandas_3_accepted():
         spark = session(master)
         udf = prediction_udf(spark, model_uri, setting)
         cohort = spark.read.parquet(str(source))
         check_ids(cohort)
-        scored = score(cohort, udf, partitions=spark.sparkContext.defaultParallelism)
+        scored = score(cohort, udf, partitions=spark.sparkContext.defaultParallelism, numbered=True)
         try:
             scored.write.mode("errorifexists").parquet(str(destination))
         except Exception as exc:  # a worker's InputError reaches the driver inside Spark's job failure text

@@ -2,9 +2,11 @@
 
     mmn-ddx predict patient.json                  # Rich view: bars, set, findings, criteria, next test
     mmn-ddx predict patient.json --json           # the PredictionResult as JSON
-    mmn-ddx predict cohort.csv -o scored.parquet  # one row per patient (.csv, .parquet, .jsonl)
+    mmn-ddx predict cohort.csv -o scored.parquet  # one row per patient, its input's data row first as 'row'
+                                                  # (.csv, .parquet, .jsonl)
     mmn-ddx predict cohort.parquet -o scored/ --engine spark [--spark-master local[2]]
-                                                  # on Spark: a Parquet directory (pip install mmn-ddx[spark])
+                                                  # on Spark: a Parquet directory, 'row' first too
+                                                  # (pip install mmn-ddx[spark])
 
 Exit codes: 0 = success; 1 = invalid input (nothing written unless ``--skip-invalid``), no model, or an
 unreadable file; 2 = wrong usage (Typer). Invalid rows are reported as row, field and reason - never the
@@ -28,7 +30,7 @@ import typer
 from rich.table import Table
 
 from mmn_ddx.cli._common import err, fail, file_progress, out, refuse_overwriting
-from mmn_ddx.data import ID_FIELD, WRITE_FORMATS, RecordError
+from mmn_ddx.data import ID_FIELD, ROW, WRITE_FORMATS, RecordError
 from mmn_ddx.training.artifact import DEFAULT_SETTING, Setting
 
 if TYPE_CHECKING:  # the model stack takes seconds to import: only the predict command loads it
@@ -206,7 +208,7 @@ def _predict_batch(load: Callable[[], Predictor], file: Path, output: Path | Non
                                       make_table=writer is not None or not as_json, next_test=next_test,
                                       setting=setting)
                 if table is not None and writer is not None:  # the row number matches a row to its input line
-                    writer.write(table.reset_index(names="row"))
+                    writer.write(table.reset_index(names=ROW))
                 elif table is not None:
                     scored.append(table)
             problems.finish(file, skip_invalid=skip_invalid)

@@ -69,7 +69,7 @@ def spark_table(spark: Any, quick_bundle_dir: Path, cohort_file: Path) -> pd.Dat
 @pytest.mark.slow
 @on_spark
 def test_spark_output_is_the_struct_of_the_model_columns(spark_table: pd.DataFrame) -> None:
-    assert list(spark_table.columns) == list(OUTPUT_COLUMNS)
+    assert list(spark_table.columns) == ["row", *OUTPUT_COLUMNS]  # the input's data row first, as without Spark
     assert len(spark_table) == PATIENTS and spark_table["patient_id"].is_unique
     first = spark_table.iloc[0]
     assert len(first["top_findings"]) == len(first["top_contributions"]) == TOP_FINDINGS
@@ -87,6 +87,37 @@ def test_spark_output_equals_the_cli_batch_output(spark_table: pd.DataFrame, cli
     assert [" | ".join(s) for s in spark_rows["prediction_set"]] == cli_table["prediction_set"].tolist()
     assert (spark_rows["criteria_label"] == cli_table["criteria_label"]).all()
     assert [";".join(w) for w in spark_rows["warnings"]] == cli_table["warnings"].tolist()
+
+
+@pytest.mark.slow
+@on_spark
+def test_spark_rows_are_the_input_rows_the_default_engine_names(spark_table: pd.DataFrame,
+                                                                 cli_table: pd.DataFrame) -> None:
+    """Rows come back in partition order: ``row`` names each one's data row in the file, as ``predict -o`` does."""
+    assert spark_table.columns[0] == cli_table.columns[0] == "row"
+    ids = generate_cohort(PATIENTS, seed=23)["patient_id"]
+    assert spark_table.set_index("patient_id").loc[ids, "row"].tolist() == list(range(1, PATIENTS + 1))
+    assert spark_table.set_index("patient_id").loc[cli_table.index, "row"].tolist() == cli_table["row"].tolist()
+
+
+@pytest.mark.slow
+@on_spark
+def test_rows_keep_their_file_numbers_when_the_file_is_read_in_splits(spark: Any, quick_bundle_dir: Path,
+                                                                     tmp_path: Path) -> None:
+    """A large file is read by several tasks at once: each row keeps its place in the file, not in its task."""
+    cohort = generate_cohort(600, seed=8)
+    path = tmp_path / "split.parquet"
+    cohort.to_parquet(path, row_group_size=50)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(path.stat().st_size // 6))
+    try:
+        assert spark.read.parquet(str(path)).rdd.getNumPartitions() > 2  # several splits, not one read
+        result = runner.invoke(app, ["predict", str(path), "-o", str(tmp_path / "out"), "--model",
+                                     str(quick_bundle_dir), "--engine", "spark"])
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert result.exit_code == 0, result.output
+    rows = pd.read_parquet(tmp_path / "out").set_index("patient_id")["row"]
+    assert rows.loc[cohort["patient_id"]].tolist() == list(range(1, len(cohort) + 1))
 
 
 @pytest.mark.slow
