@@ -58,6 +58,8 @@ class SavedChampion:
     provenance: str
     synthetic_seed: int | None
     """The seed of its synthetic training data, None for a user cohort."""
+    training_digest: str = ""
+    """The content digest of its training cohort (the bundle's ``training_data_digest``)."""
     sets: SetsFn | None = None
     """Its conformal prediction sets (the bundle's)."""
 
@@ -90,7 +92,8 @@ class ChampionChoice:
         version = f"v{meta.version}" if meta.version else "unregistered"
         return SavedChampion(f"{meta.family}, saved", bundle.predict_proba,
                              f"{meta.name} {version} ({meta.family}) from {location}",
-                             meta.seed if meta.training_data_source == "synthetic" else None, bundle.record_sets)
+                             meta.seed if meta.training_data_source == "synthetic" else None,
+                             meta.training_data_digest, bundle.record_sets)
 
 
 def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, families: tuple[str, ...], jobs: int,
@@ -279,6 +282,7 @@ MLflow.
     else:
         train_frame, source = generate_cohort(n_train, seed=train_seed), "synthetic"
 
+    from mmn_ddx.training.artifact import data_digest
     from mmn_ddx.training.fitting import TrainingDataError
 
     locations = get_settings()
@@ -288,6 +292,12 @@ MLflow.
         if found is not None and n_test > 0 and found.synthetic_seed == seed:
             raise fail(f"the {mode} champion ({found.provenance}) was trained on synthetic seed {seed}: choose "
                         "another --seed for the test cohort", code=2)
+        user = next((c for c in cohorts if not c.synthetic and found is not None
+                     and data_digest(c.frame) == found.training_digest), None)
+        if user is not None and found is not None:
+            raise fail(f"the {mode} champion ({found.provenance}) was trained on {user.name}: it would be scored on "
+                       "its own training patients; benchmark it on another cohort, or give --champion trained "
+                       "(the families are then trained on --train-data or synthetic patients)", code=2)
     models: dict[str, ModeModels] = {}
     provenance: dict[str, str] = {}
     out.print(f"Training {', '.join(chosen)} on {len(train_frame)} patients ({source}) in both modes.")

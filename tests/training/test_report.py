@@ -182,6 +182,22 @@ def test_champion_choice_loads_an_exported_bundle_for_its_own_mode_only(quick_bu
         ChampionChoice(str(tmp_path / "missing"), tmp_path).load("at-presentation")
 
 
+def test_benchmark_refuses_to_score_a_saved_champion_on_its_own_training_cohort(quick_bundle_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    """``train --data my.csv`` then ``benchmark --data my.csv`` would score the champion on the patients it
+    learned from: the same cohort (by content, in any file format) is refused before any training."""
+    from ..conftest import QUICK_BUNDLE_PATIENTS, QUICK_BUNDLE_SEED
+
+    cohort = tmp_path / "my_cohort.parquet"
+    write_table(generate_cohort(QUICK_BUNDLE_PATIENTS, seed=QUICK_BUNDLE_SEED), cohort)
+    argv = ["--data", str(cohort), "--n-test", "0", "--champion", str(quick_bundle_dir),
+            "--out", str(tmp_path / "report"), "--no-track"]
+    refused = CliRunner().invoke(benchmark_app, argv)
+    assert refused.exit_code == 2, refused.output
+    assert "was trained on my_cohort.parquet" in " ".join(refused.output.split())
+    assert not (tmp_path / "report").exists()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--seed", "0", "--train-seed", "0"], "--seed must differ from --train-seed"),
     (["--data", "{cohort}", "--train-data", "{cohort}"], "are the same file"),
