@@ -72,8 +72,10 @@ def _top_findings(predictor: Predictor, scored: Scored, order: np.ndarray) -> li
     fmap = predictor.findings
     n, k = order.shape
     patients = np.repeat(np.arange(n), k)
-    moves = directions(scored.group_sums[patients, order.ravel()], scored.predicted[patients],
-                       explanation.NEUTRAL[scored.attribution.scale])
+    scale = scored.attribution.scale
+    effects = explanation.finding_effects(scored.group_sums[patients, order.ravel()],
+                                          scored.attribution.outputs[patients], scale)
+    moves = directions(effects, scored.predicted[patients], explanation.NEUTRAL[scale])
     features = scored.attribution.feature_values
     out = []
     reads_features = [group in READS_FEATURES for group in fmap.groups]

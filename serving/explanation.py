@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+from scipy.special import logsumexp
 
 from mmn_ddx.data import DIAGNOSES
 from mmn_ddx.features import feature_map, finding_name
@@ -71,6 +72,21 @@ def finding_map(mode: str, features: tuple[str, ...]) -> FindingMap:
                       tuple(DESCRIBERS[g] for g in groups))
 
 
+def finding_effects(group_sums: np.ndarray, outputs: np.ndarray, scale: str) -> np.ndarray:
+    """Each finding's effect on each class, which its words name: ``group_sums`` (findings, classes) with the
+    model ``outputs`` (classes,) or one row per finding (findings, classes).
+
+    On the probability scale the contributions are the effects. On the log-odds scale a class's probability
+    depends on its logit relative to the others' (softmax), so a finding adding +4.5 to MMN and +0.3 to MND
+    lowers MND's probability: the effect is the change of each class's log-probability when the finding is
+    taken out, ``phi_c + log sum_k p_k exp(-phi_k)`` (exact, ``p`` the probabilities with the finding).
+    """
+    if scale != "log-odds":
+        return group_sums
+    log_p = outputs - logsumexp(outputs, axis=-1, keepdims=True)
+    return group_sums + logsumexp(log_p - group_sums, axis=-1, keepdims=True)
+
+
 def finding_order(group_sums: np.ndarray, predicted: int) -> np.ndarray:
     """Findings sorted by the size of their contribution to the predicted class (largest first)."""
     return np.argsort(-np.abs(group_sums[:, predicted]), kind="stable")
@@ -102,7 +118,7 @@ def build_explanation(
     known = fmap.known(feature_values)
     values = list(known.values())
     order = finding_order(group_sums, predicted)
-    moves = directions(group_sums[order], predicted, neutral)
+    moves = directions(finding_effects(group_sums[order], outputs, scale), predicted, neutral)
     by_finding = []
     mode, groups, labels, describers = fmap.mode, fmap.groups, fmap.labels, fmap.describers
     for g, move in zip(order.tolist(), moves, strict=True):

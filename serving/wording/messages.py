@@ -35,10 +35,12 @@ SYNTHETIC_TRAINING_DATA = (
 
 
 def direction(contributions: Sequence[float], predicted: int, neutral: float = NEUTRAL["log-odds"]) -> str:
-    """How a finding moves the prediction, in words, from its per-class contributions.
+    """How a finding moves the prediction, in words, from its per-class effects (on the log-odds scale
+    :func:`serving.explanation.finding_effects`, the change of each class's log-probability; on the probability
+    scale the contributions themselves).
 
-    Worded from the predicted class's own contribution (the number the findings are sorted by); when
-    the finding lowers it or barely touches it, the other class it raises most is named. Plain Python:
+    Worded from the predicted class's own effect; when the finding lowers it or barely touches it, the other
+    class it raises most is named. Plain Python:
     it runs for every finding of every patient, and numpy costs more than it saves on four numbers.
     """
     values = [float(v) for v in contributions]

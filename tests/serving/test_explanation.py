@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scipy.special import softmax
+from scipy.special import logsumexp, softmax
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features.findings import feature_map
-from mmn_ddx.serving.explanation import finding_map
+from mmn_ddx.serving.explanation import finding_effects, finding_map
 from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import frame_records
 from mmn_ddx.serving.result import Explanation, FeatureContributions, PredictionResult
@@ -92,8 +92,10 @@ def test_conduction_block_is_worded_with_the_patients_counts(results: list[Predi
     assert block.label == "Motor conduction block"
     assert block.sentence.startswith("definite conduction block in 3 of 8 motor nerves")
     predicted = DIAGNOSES.index(result.predicted_diagnosis)
-    values = [block.contributions[d] for d in DIAGNOSES]
-    assert block.sentence.endswith(": " + direction(values, predicted))
+    values = np.array([[block.contributions[d] for d in DIAGNOSES]])
+    outputs = np.array([result.explanation.outputs[d] for d in DIAGNOSES])
+    effects = finding_effects(values, outputs, result.explanation.scale)[0]
+    assert block.sentence.endswith(": " + direction(effects, predicted))
 
 
 WORDED_MMN = {
@@ -142,6 +144,22 @@ def test_every_explanation_equals_its_validated_copy(results: list[PredictionRes
 ])
 def test_direction_words(contributions: list[float], predicted: int, expected: str) -> None:
     assert direction(contributions, predicted) == expected
+
+
+def test_a_finding_is_worded_by_its_effect_on_each_probability_not_its_own_score() -> None:
+    """A softmax class rises with its score relative to the others': a high anti-GM1 titre adding +4.5 to MMN
+    and +0.3 to MND lowers MND's probability, so it is not "towards MND" for a patient predicted MND."""
+    phi = np.array([[4.5, 0.3, 0.0, 0.0], [0.0, 1.0, -0.2, 0.0], [0.02, 0.0, 0.0, 0.0]])
+    outputs = np.array([1.0, 1.1, -3.0, -3.0])  # MND just above MMN
+    effects = finding_effects(phi, outputs, "log-odds")
+    for finding, row in enumerate(phi):  # exact: log p with the finding minus log p without it
+        without = outputs - row
+        expected = (outputs - logsumexp(outputs)) - (without - logsumexp(without))
+        np.testing.assert_allclose(effects[finding], expected, atol=1e-12)
+    predicted = DIAGNOSES.index("MND")
+    assert [direction(e, predicted) for e in effects] == ["away from MND, towards MMN", "towards MND", "little effect"]
+    assert direction(phi[0], predicted) == "towards MND"  # what the score alone said
+    assert finding_effects(phi, outputs, "probability") is phi  # additive probabilities: the effects themselves
 
 
 def test_finding_map_refuses_unknown_features() -> None:
