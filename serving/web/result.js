@@ -56,12 +56,21 @@ function renderExplanation(result, cls) {
     "Bars to the right push towards the class, bars to the left away from it; base value plus all bars equals the score.";
   drawWaterfall(document.getElementById("waterfall"), ex, cls);
   const sentences = clear(document.getElementById("sentences"));
+  if (cls === result.predicted_diagnosis) {  // the served sentences, as the CLI shows them (their order, 8)
+    for (const f of ex.by_finding.slice(0, 8)) {
+      const v = f.contributions[cls] ?? 0;
+      sentences.append(el("li", { class: v >= 0 ? "up" : "down" }, el("span", { class: "finding", text: f.statement }),
+        `${f.sentence.slice(f.statement.length)} (${signed(v)})`));
+    }
+    return;
+  }
+  // another class: what each finding does to that class's score, the bars above (not to its probability)
   const ranked = [...ex.by_finding].sort((a, b) => Math.abs(b.contributions[cls] ?? 0) - Math.abs(a.contributions[cls] ?? 0));
-  for (const f of ranked.slice(0, 6)) {
+  for (const f of ranked.slice(0, 8)) {
     const v = f.contributions[cls] ?? 0;
     sentences.append(el("li", { class: v >= 0 ? "up" : "down" },
       el("span", { class: "finding", text: f.statement || f.label }),
-      `: ${v >= 0 ? "towards" : "away from"} ${cls} (${signed(v)})`));
+      `: ${v >= 0 ? "raises" : "lowers"} the ${cls} score (${signed(v)})`));
   }
 }
 
