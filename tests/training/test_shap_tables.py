@@ -81,3 +81,27 @@ def test_the_explainer_uses_the_table_for_shallow_trees() -> None:
     assert "tabulated" in attribution.method
     native = model.get_booster().predict(xgb.DMatrix(X, missing=np.nan), pred_contribs=True)
     np.testing.assert_allclose(attribution.values, np.transpose(native[:, :, :-1], (0, 2, 1)), atol=2e-6)
+
+
+@pytest.mark.parametrize("min_child_weight", [10, 1000])
+def test_a_tree_without_a_split_contributes_nothing_and_its_value_goes_to_the_bias(min_child_weight: int) -> None:
+    """A rare class (8 of 458 patients) gets single-leaf trees ("stumps") next to the others' split trees
+    (min_child_weight 10), or every tree is one (1000): each stump has one pattern and no features."""
+    rng = np.random.default_rng(0)
+    X, y = _data(rng, 600, 4)
+    keep = (y != 3) | (np.cumsum(y == 3) <= 8)
+    model = xgb.XGBClassifier(n_estimators=10, max_depth=3, min_child_weight=min_child_weight, tree_method="hist",
+                              n_jobs=1, random_state=0).fit(X[keep], y[keep])
+    booster = model.get_booster()
+    splits = booster.trees_to_dataframe().groupby("Tree")["Feature"].apply(lambda f: int((f != "Leaf").sum()))
+    assert (splits == 0).sum() >= 10 and (splits.max() > 0) == (min_child_weight == 10)
+    table = TreeShapTable.build(booster)
+    assert table is not None
+    rows = np.vstack([X, np.full((1, N_FEATURES), np.nan)])
+    values, bias = table(rows)
+    native = booster.predict(xgb.DMatrix(rows, missing=np.nan), pred_contribs=True)
+    np.testing.assert_allclose(values, np.transpose(native[:, :, :-1], (0, 2, 1)), atol=2e-6)
+    np.testing.assert_allclose(bias, native[0, :, -1], atol=1e-6)
+    margin = booster.predict(xgb.DMatrix(rows, missing=np.nan), output_margin=True)
+    np.testing.assert_allclose(bias + values.sum(axis=1), margin, atol=1e-5)
+    np.testing.assert_allclose(table.margin(rows), bias + values.sum(axis=1), atol=1e-10)

@@ -217,9 +217,12 @@ class TreeShapTable:
                 way = tuple(left if np.isnan(value) else value < threshold for threshold, left in own)
                 distinct.setdefault(way, value)
             choices.append(list(distinct.values()))
-        combos = np.array(list(itertools.product(*choices)), dtype=np.float32).reshape(-1, len(tree.slots))
+        # A tree without a split (a single leaf) has one pattern, the empty combination: one all-unknown
+        # row, whose contributions are all 0 (its leaf value is in the bias). Its count is explicit because
+        # reshape cannot infer a row count from zero columns.
+        combos = list(itertools.product(*choices))
         rows = np.full((len(combos), self.n_features), np.nan, dtype=np.float32)
-        rows[:, list(tree.slots)] = combos
+        rows[:, list(tree.slots)] = np.array(combos, dtype=np.float32).reshape(len(combos), len(tree.slots))
         return rows
 
     def _scatter_matrix(self, trees: list[_Tree]) -> sp.csr_matrix:
