@@ -70,14 +70,16 @@ def ncs_extent(record: Record, known: Known = None) -> str:
 def _nerve_counts(record: Record, names: tuple[str, ...]) -> str:
     studied = record_value(record, "motor_nerves_studied")
     parts = []
+    denominator_said = False
     for name in names:
         count = record_value(record, name)
         if count is None:
             parts.append(f"{PARAMETER_LABELS[name]} not recorded")
-        elif parts:  # the denominator is said once, in the first phrase
+        elif denominator_said:  # the denominator is said once, in the first phrase with a count
             parts.append(f"{PARAMETER_LABELS[name]} in {count}")
         elif studied is not None:
             parts.append(f"{PARAMETER_LABELS[name]} in {count} of {plural(studied, 'motor nerve')}")
+            denominator_said = True
         elif count == 0:
             parts.append(f"no {PARAMETER_LABELS[name].removeprefix('any ')} found {NO_DENOMINATOR}")
         else:
@@ -105,7 +107,8 @@ def conduction_block(record: Record, known: Known = None) -> str:
 def demyelination(record: Record, known: Known = None) -> str:
     names = ("nerves_any_demyelinating", "nerves_dml_prolonged", "nerves_cv_slowed", "nerves_fwave_prolonged",
              "nerves_fwave_absent", "nerves_temporal_dispersion")
-    shown = tuple(n for n in names if record_value(record, n)) or ("nerves_any_demyelinating",)
+    shown = (tuple(n for n in names if record_value(record, n))  # the abnormal counts, else the recorded zeros
+             or tuple(n for n in names if record_value(record, n) is not None) or ("nerves_any_demyelinating",))
     pattern = record_value(record, "motor_ncs_pattern")
     return _motor_findings(record, shown, PATTERN_WORDS[pattern] if pattern else None, known)
 
@@ -142,7 +145,8 @@ def anti_gm1(record: Record) -> str:
         stated = record_value(record, "anti_gm1_igm")
         return f"anti-GM1 IgM {stated} (no titre given)" if stated else "anti-GM1 IgM not recorded"
     verdict = "high titre" if ratio >= ANTI_GM1_HIGH_TITRE else "positive" if ratio >= ANTI_GM1_POSITIVE else "negative"
-    return f"anti-GM1 IgM {ratio:.1f}× cut-off ({verdict})"
+    floored = math.floor(ratio * 100) / 100  # rounding up would cross a cut-off: 0.97 is not "1.0× (negative)"
+    return f"anti-GM1 IgM {floored:.{2 if round(floored, 1) != floored else 1}f}× cut-off ({verdict})"
 
 
 def csf(record: Record) -> str:

@@ -38,6 +38,13 @@ MMN = {
                           "nerves_cidp_cb": None}, "motor nerve conduction not done"),
     ("anti_gm1", MMN, "anti-GM1 IgM 8.0× cut-off (high titre)"),
     ("anti_gm1", {**MMN, "anti_gm1_igm_ratio": 0.4}, "anti-GM1 IgM 0.4× cut-off (negative)"),
+    ("anti_gm1", {**MMN, "anti_gm1_igm_ratio": 0.97}, "anti-GM1 IgM 0.97× cut-off (negative)"),
+    ("anti_gm1", {**MMN, "anti_gm1_igm_ratio": 3.999}, "anti-GM1 IgM 3.99× cut-off (positive)"),
+    ("conduction_block", {"motor_nerves_studied": 8, "nerves_probable_cb": 2},
+     "definite conduction block not recorded, probable conduction block in 2 of 8 motor nerves, "
+     "conduction block by the CIDP definition not recorded"),
+    ("demyelination", {"motor_nerves_studied": 8, "nerves_dml_prolonged": 0, "nerves_cv_slowed": 0},
+     "prolonged distal motor latency in 0 of 8 motor nerves, slowed motor conduction velocity in 0"),
     ("anti_gm1", {**MMN, "anti_gm1_igm_ratio": None}, "anti-GM1 IgM not recorded"),
     ("csf", MMN, "CSF protein 0.82 g/L (1.6× the age-adjusted upper limit of 0.50 g/L), 2 cells/µL"),
     ("csf", {**MMN, "csf_protein_g_per_l": None, "csf_cells_per_ul": None}, "CSF not recorded"),
