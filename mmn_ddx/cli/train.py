@@ -117,6 +117,9 @@ def train_command(
         raise fail("give exactly one of --data FILE or --synthetic N (both together only with --world FILE)", code=2)
     if world_file is not None and synthetic is None:
         raise fail("--world draws synthetic patients: give --synthetic N (and --data FILE to add your cohort)", code=2)
+    if synthetic is None and (worlds is not None or nominal_world):
+        raise fail("--worlds and --nominal-world choose the worlds synthetic patients are drawn from: give "
+                   "--synthetic N with them", code=2)
     if refit_synthetic is not None and data is not None:
         raise fail("--refit-synthetic adds generated patients: use it with --synthetic, not with --data", code=2)
     if posterior_targets and refit_synthetic is None:

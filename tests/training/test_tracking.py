@@ -138,3 +138,14 @@ def test_export_directory_is_a_servable_copy(tracked: TrainingResult) -> None:
 def test_the_run_records_the_generator_worlds(tracked: TrainingResult, client) -> None:  # type: ignore[no-untyped-def]
     params = client.get_run(tracked.tracked.run_id).data.params  # type: ignore[union-attr]
     assert params["training_worlds"] == "literature (nominal)"  # this fixture trains on the literature world
+
+
+def test_a_run_on_a_user_cohort_records_no_synthetic_worlds(tracking_uri: str) -> None:
+    """A model trained on the user's cohort alone drew no synthetic patients: the run does not say it did."""
+    from mlflow import MlflowClient
+
+    settings = TrainSettings(families=("logistic",), quick=True, outer_k=3, inner_k=2, n_boot=20, n_jobs=1)
+    result = train(generate_cohort(300, seed=5), settings, export_dir=None, tracking_uri=tracking_uri,
+                   source="my_cohort.csv", generator_version=None)
+    params = MlflowClient(tracking_uri).get_run(result.tracked.run_id).data.params  # type: ignore[union-attr]
+    assert params["training_worlds"] == "none (no synthetic patients)"

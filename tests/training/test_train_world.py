@@ -156,6 +156,8 @@ def test_worlds_draws_around_the_world_file_when_asked(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--world", "{world}", "--data", "{cohort}"], "--world draws synthetic patients: give --synthetic N"),
     (["--synthetic", "400", "--data", "{cohort}"], "both together only with --world FILE"),
+    (["--data", "{cohort}", "--worlds", "5"], "--worlds and --nominal-world choose the worlds"),
+    (["--data", "{cohort}", "--nominal-world"], "--worlds and --nominal-world choose the worlds"),
 ])
 def test_wrong_usage_is_refused(args: list[str], message: str, tmp_path: Path) -> None:
     paths = {"world": str(_world_file(tmp_path / "w.yaml")),

@@ -127,7 +127,8 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
                              "n_patients": len(candidates.frame), "champion": candidates.champion.name,
                              "refit_synthetic": settings.refit_synthetic or 0,
                              "posterior_targets": settings.posterior_targets,
-                             "training_worlds": settings.worlds or _nominal(settings)})
+                             "training_worlds": (settings.worlds or _nominal(settings)) if generator_version
+                             else "none (no synthetic patients)"})
         bundle = build_bundle(candidates, source=source, generator_version=generator_version)
         if bundle.metadata.training_world is not None:
             log_world(settings.base_world, bundle.metadata.training_world)
