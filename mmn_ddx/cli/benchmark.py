@@ -91,7 +91,8 @@ class ChampionChoice:
         meta = bundle.metadata
         version = f"v{meta.version}" if meta.version else "unregistered"
         return SavedChampion(f"{meta.family}, saved", bundle.predict_proba,
-                             f"{meta.name} {version} ({meta.family}) from {location}",
+                             f"{meta.name} {version} ({meta.family}) from {location}, trained on "
+                             f"{meta.training_data_source} ({meta.n_training} patients)",
                              meta.seed if meta.training_data_source == "synthetic" else None,
                              meta.training_data_digest, bundle.record_sets)
 
@@ -317,7 +318,7 @@ MLflow.
                                progress=lambda what: status.update(f"Scoring {what}"))
     facts = {
         "test cohorts": "; ".join(c.name for c in cohorts),
-        "training cohort": f"{source}, {len(train_frame)} patients, seed {train_seed}"
+        "training cohort of the families": f"{source}, {len(train_frame)} patients, seed {train_seed}"
                            + (f", generator {GENERATOR_VERSION}" if source == "synthetic" else ""),
         "model families": f"{', '.join(chosen)} ({'quick: no search' if quick else 'nested CV with search'})",
         **{f"champion, {mode}": provenance[mode] for mode in MODES},

@@ -56,3 +56,23 @@ def test_digest_depends_on_content_not_on_identity() -> None:
     a = pd.DataFrame({"x": [1.0, None], "y": ["a", "b"]})
     assert data_digest(a) == data_digest(a.copy())
     assert data_digest(a) != data_digest(a.assign(x=[1.0, 2.0]))
+
+
+def test_the_card_says_what_the_model_was_trained_on_a_user_cohort_or_both() -> None:
+    """A model trained on the user's cohort is not described as trained on synthetic patients, anywhere."""
+    from mmn_ddx.data.generator import generate_cohort
+    from mmn_ddx.training.fitting.candidates import TrainSettings, fit_candidates
+    from mmn_ddx.training.fitting.packaging import build_bundle
+
+    settings = TrainSettings(families=("logistic",), quick=True, outer_k=2, inner_k=2, n_boot=20, n_jobs=1,
+                             shift_worlds=0)
+    candidates = fit_candidates(generate_cohort(400, seed=3), settings)
+    user = build_bundle(candidates, source="my_cohort.csv", generator_version=None)
+    assert "synthetic patients" not in user.model_card and "Synthetic training data" not in user.model_card
+    assert user.model_card.count("This model was trained on a user cohort (my_cohort.csv).") == 2
+    assert "Trained on a user cohort (my_cohort.csv); not validated" in user.metadata.intended_use
+    assert "- Training cohort (my_cohort.csv): the model learns its recording habits" in user.model_card
+    both = build_bundle(candidates, source="synthetic + my_cohort.csv", generator_version="test")
+    assert "trained on synthetic patients drawn from a generator built on published frequencies, together with a " \
+           "user cohort (my_cohort.csv)." in both.model_card
+    assert "Synthetic training data" in both.model_card and "- Training cohort (my_cohort.csv)" in both.model_card

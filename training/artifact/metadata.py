@@ -23,15 +23,34 @@ from mmn_ddx.data import SCHEMA_VERSION
 if TYPE_CHECKING:
     from mmn_ddx.data import World
 
-INTENDED_USE = (
-    "Research and teaching: ranks multifocal motor neuropathy (MMN), motor neuron disease (MND), typical "
-    "CIDP and MADSAM for an adult with chronic asymmetric or multifocal weakness, from the findings of a "
-    "neuromuscular work-up, and explains which findings drive the ranking. Trained on synthetic patients "
-    "only; not validated on real patients; not for clinical use."
-)
-
 SYNTHETIC_SOURCE = "synthetic"
 """``training_data_source`` of generated patients; a user cohort added to them reads ``synthetic + <file>``."""
+
+
+def user_cohort(source: str) -> str | None:
+    """The user cohort among a model's training data (its ``training_data_source``), None for synthetic only."""
+    return None if source == SYNTHETIC_SOURCE else source.removeprefix(f"{SYNTHETIC_SOURCE} + ")
+
+
+def training_data_words(source: str) -> str:
+    """What a model was trained on, in words, from its ``training_data_source``: the generator's patients, a
+    user cohort, or both (the card and the intended use say the same)."""
+    synthetic = "synthetic patients drawn from a generator built on published frequencies"
+    user = user_cohort(source)
+    if user is None:
+        return synthetic
+    return f"{synthetic}, together with a user cohort ({user})" if user != source else f"a user cohort ({user})"
+
+
+def intended_use(source: str = SYNTHETIC_SOURCE) -> str:
+    return ("Research and teaching: ranks multifocal motor neuropathy (MMN), motor neuron disease (MND), typical "
+            "CIDP and MADSAM for an adult with chronic asymmetric or multifocal weakness, from the findings of a "
+            "neuromuscular work-up, and explains which findings drive the ranking. Trained on "
+            f"{training_data_words(source)}; not validated on real patients; not for clinical use.")
+
+
+INTENDED_USE = intended_use()
+"""The intended use of a model trained on synthetic patients only (older bundles carry no other)."""
 
 
 class TrainingWorld(BaseModel):

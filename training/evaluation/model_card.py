@@ -13,14 +13,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, SETTINGS, pre_test_probabilities
-from mmn_ddx.training.artifact.metadata import INTENDED_USE, SYNTHETIC_SOURCE, BundleMetadata, TrainingWorld
+from mmn_ddx.training.artifact.metadata import (
+    SYNTHETIC_SOURCE,
+    BundleMetadata,
+    TrainingWorld,
+    intended_use,
+    training_data_words,
+    user_cohort,
+)
 from mmn_ddx.training.evaluation.shifted_worlds import ShiftCheck, card_lines
 
-NOT_FOR_CLINICAL_USE = (
-    "**Not for clinical use.** This model was trained on synthetic patients drawn from a generator built on "
-    "published frequencies. It has not been validated on real patients; its probabilities, prediction sets "
-    "and explanations must not inform the care of any patient until it has been."
-)
+
+def not_for_clinical_use(source: str) -> str:
+    """The card's first and last words, true of what the model was trained on (``training_data_source``)."""
+    return (f"**Not for clinical use.** This model was trained on {training_data_words(source)}. It has not been "
+            "validated on real patients; its probabilities, prediction sets and explanations must not inform "
+            "the care of any patient until it has been.")
+
 _METRIC_LABELS = {
     "log_loss": "Log-loss (lower is better)",
     "macro_auroc": "Macro AUROC (one-vs-rest)",
@@ -116,7 +125,7 @@ def render(facts: CardFacts) -> str:
     lines = [
         f"# Model card: {meta.name}",
         "",
-        NOT_FOR_CLINICAL_USE,
+        not_for_clinical_use(meta.training_data_source),
         "",
         "## Model details",
         f"- Name: `{meta.name}`; feature mode: `{meta.mode}` "
@@ -132,7 +141,7 @@ def render(facts: CardFacts) -> str:
         f"{facts.coverage:.0%} coverage; exact additive SHAP explanations; out-of-distribution warnings.",
         "",
         "## Intended use",
-        INTENDED_USE,
+        intended_use(meta.training_data_source),
         "",
         *clinical_setting_section(meta),
         "",
@@ -190,9 +199,12 @@ def render(facts: CardFacts) -> str:
     lines += ["## Comparison with the criteria and the Bayes ceiling", *_comparison(facts), "",
               "## Shifted worlds", *card_lines(facts.shifted_worlds, facts.coverage), "",
               "## Limitations",
-              "- Synthetic training data: the generator encodes published frequencies and their dependencies as "
-              "far as the literature reports them; real cohorts differ (recording habits, referral patterns, "
-              "rarer phenotypes, misdiagnoses in the reference standard).",
+              *(["- Synthetic training data: the generator encodes published frequencies and their dependencies as "
+                 "far as the literature reports them; real cohorts differ (recording habits, referral patterns, "
+                 "rarer phenotypes, misdiagnoses in the reference standard)."] if meta.generator_version else []),
+              *([f"- Training cohort ({user}): the model learns its recording habits, referral pattern and "
+                 "reference-standard errors as well as its patients' findings; another clinic's records may differ."]
+                if (user := user_cohort(meta.training_data_source)) else []),
               *([f"- {SETS_ON_SYNTHETIC_PATIENTS}"] if meta.generator_version else []),
               "- Four diagnoses only: other causes of asymmetric weakness (e.g. vasculitic neuropathy, "
               "hereditary neuropathy with liability to pressure palsies, radiculopathy) are outside the model.",
@@ -201,7 +213,7 @@ def render(facts: CardFacts) -> str:
               "- Out-of-distribution warnings detect records unlike the training data; they cannot detect a "
               "record that is typical but wrong.",
               *[f"- {note}" for note in facts.notes],
-              "", "## Ethical considerations and use", NOT_FOR_CLINICAL_USE, ""]
+              "", "## Ethical considerations and use", not_for_clinical_use(meta.training_data_source), ""]
     return "\n".join(lines)
 
 

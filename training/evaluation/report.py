@@ -29,8 +29,8 @@ from mmn_ddx.training.evaluation.benchmark_methods import SHORT_NAMES
 from mmn_ddx.training.evaluation.metrics import LOWER_IS_BETTER, PER_CLASS_METRICS, per_class_key
 from mmn_ddx.training.evaluation.real_cases import MethodFigures
 
-NOT_FOR_CLINICAL_USE = ("Models trained on synthetic data and criteria applied to synthetic records: research and "
-                        "teaching only, not for clinical use.")
+NOT_FOR_CLINICAL_USE = ("Research and teaching only, not for clinical use: no model here is validated on real patients "
+                        "(the facts above say what each was trained on; the synthetic worlds are not real patients).")
 MAIN_COLUMNS: dict[str, str] = {
     "coverage": "coverage", "accuracy": "accuracy", "balanced_accuracy": "balanced acc.",
     "balanced_accuracy_all": "balanced acc. (abstain = error)", "macro_f1": "macro-F1", "macro_auroc": "macro AUROC",

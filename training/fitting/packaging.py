@@ -14,7 +14,7 @@ from mmn_ddx.data import DIAGNOSES, LABEL, generate_cohort
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.bundle import ModelBundle
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
-from mmn_ddx.training.artifact.metadata import BundleMetadata, TrainingWorld, code_version, data_digest
+from mmn_ddx.training.artifact.metadata import BundleMetadata, TrainingWorld, code_version, data_digest, intended_use
 from mmn_ddx.training.artifact.reference import fit_reference
 from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
 from mmn_ddx.training.evaluation.shifted_worlds import shift_check, shift_seed
@@ -42,6 +42,7 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
     metadata = BundleMetadata(
         name=settings.model_name, mode=settings.mode, family=champion.name, params=final.params,
         training_data_digest=data_digest(trained_on), training_data_source=source, n_training=len(trained_on),
+        intended_use=intended_use(source),
         training_prior=_training_prior(final.frame),
         generator_version=generator_version, code_version=code_version(), seed=settings.seed,
         training_worlds=settings.worlds_description if generator_version else None,
