@@ -31,6 +31,7 @@ from mmn_ddx.features.motor_neuron import MotorNeuronFeatures
 from mmn_ddx.features.sensory import SensoryFeatures
 from mmn_ddx.features.treatment import TreatmentResponseFeatures
 from mmn_ddx.features.weakness import MRC_FIELDS, REGIONS, WeaknessFeatures, pair_asymmetric
+from mmn_ddx.features.weakness import WORDS as STRENGTH_WORDS
 
 __all__ = [
     "ANTI_GM1_HIGH_TITRE",
@@ -42,6 +43,7 @@ __all__ = [
     "MRC_FIELDS",
     "PARAMETER_LABELS",
     "REGIONS",
+    "STRENGTH_WORDS",
     "TRANSFORMERS",
     "TREATMENT_FIELDS",
     "TRUSTED_TYPES",

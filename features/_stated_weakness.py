@@ -17,9 +17,9 @@ from mmn_ddx.data import Columns, fields
 
 FIELDS: tuple[str, ...] = ("weakness_symmetry", "weakness_predominance", "weak_arms", "weak_legs")
 """The v2 fields describing the weakness in words."""
-FINDINGS: tuple[str, ...] = ("arms_weak", "legs_weak", "no_weakness", "weak_limbs", "asymmetric",
-                             "symmetric_four_limb", "distal_predominant")
-"""What the words establish, each 1.0 / 0.0 / NaN (``weak_limbs``: a number of limbs; ``no_weakness``: 0 or NaN)."""
+FINDINGS: tuple[str, ...] = ("arms_weak", "legs_weak", "no_weakness", "weak_arm_count", "weak_leg_count",
+                             "asymmetric", "symmetric_four_limb", "distal_predominant")
+"""What the words establish, each 1.0 / 0.0 / NaN (``weak_*_count``: 0, 1 or 2 limbs; ``no_weakness``: 0 or NaN)."""
 
 _LIMBS = {"none": 0.0, "one": 1.0, "both": 2.0}
 
@@ -33,7 +33,8 @@ def stated(symmetry: str | None, predominance: str | None, arms: str | None, leg
         "arms_weak": _limb_weak(arms, no_weakness),
         "legs_weak": _limb_weak(legs, no_weakness),
         "no_weakness": 0.0 if nowhere else nan,  # the worst weakness, 5 - MRC, is 0
-        "weak_limbs": _LIMBS[arms] + _LIMBS[legs] if arms and legs else 0.0 if no_weakness else nan,
+        "weak_arm_count": _LIMBS[arms] if arms else 0.0 if no_weakness else nan,
+        "weak_leg_count": _LIMBS[legs] if legs else 0.0 if no_weakness else nan,
         "asymmetric": 1.0 if symmetry == "asymmetric" or "one" in (arms, legs)  # one arm or one leg weak
         else 0.0 if symmetry in ("symmetric", "no_weakness") else nan,
         "symmetric_four_limb": 0.0 if symmetry in ("asymmetric", "no_weakness") or arms in ("none", "one")

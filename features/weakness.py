@@ -60,6 +60,8 @@ LIMBS: dict[str, tuple[str, str]] = {
 FULL_STRENGTH = T.MRC_NORMAL
 
 WORDS = STATED_FIELDS
+"""The contract v2 fields describing the weakness in words (weakness_symmetry, weakness_predominance, weak_arms,
+weak_legs)."""
 
 
 def weakness_matrix(columns: Columns) -> np.ndarray:
@@ -116,10 +118,14 @@ class WeaknessFeatures(ContractTransformer):
         weakness, stated = weakness_matrix(columns), stated_findings(columns)
         out: Features = {f"weakness_{name[4:]}": weakness[:, j] for j, name in enumerate(MRC_FIELDS)}
         out["mrc_regions_recorded"] = row_count(weakness)
-        out["weakness_max"] = np.fmax(row_max(weakness), stated["no_weakness"])
+        graded_max = row_max(weakness)
+        stated_weak = (stated["arms_weak"] == 1) | (stated["legs_weak"] == 1)
+        # a limb stated weak beside full grades elsewhere: weak, by how much the grades do not say
+        out["weakness_max"] = np.where(stated_weak & (graded_max == 0), np.nan,
+                                       np.fmax(graded_max, stated["no_weakness"]))
         out["weakness_mean"] = fraction(_sum_known(weakness), out["mrc_regions_recorded"])
         out["weak_regions"] = self._weak_count(weakness)
-        out["weak_limbs"] = np.fmax(self._weak_count(limb_weakness(columns)), stated["weak_limbs"])
+        out["weak_limbs"] = self._weak_limbs(limb_weakness(columns), stated)
         out.update(self._asymmetry(weakness))
         out["distal_predominance"] = self._difference(weakness, distal=True)
         out["arm_predominance"] = self._difference(weakness, distal=False)
@@ -137,6 +143,14 @@ class WeaknessFeatures(ContractTransformer):
         """Weakness confined to the arms: an arm weak and no leg weak (1), no arm weak or a leg weak (0)."""
         arms, legs = arms_weak(columns), legs_weak(columns)
         return np.where((arms == 0) | (legs == 1), 0.0, np.where((arms == 1) & (legs == 0), 1.0, np.nan))
+
+    @classmethod
+    def _weak_limbs(cls, limbs: np.ndarray, stated: dict[str, np.ndarray]) -> np.ndarray:
+        """Weak limbs, arms and legs each from their grades or their words (the larger where both tell): a
+        report may grade the arms and describe the legs; NaN when neither pair is known."""
+        arms = np.fmax(cls._weak_count(limbs[:, :2]), stated["weak_arm_count"])
+        legs = np.fmax(cls._weak_count(limbs[:, 2:]), stated["weak_leg_count"])
+        return np.where(np.isnan(arms) & np.isnan(legs), np.nan, np.nan_to_num(arms) + np.nan_to_num(legs))
 
     @staticmethod
     def _weak_count(weakness: np.ndarray) -> np.ndarray:

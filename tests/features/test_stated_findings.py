@@ -227,3 +227,20 @@ def test_wasting_stated_without_a_grade_is_at_least_mild() -> None:
     rows = features_of(*({**FULL, "mrc_arm_distal_left": 3.0, "muscle_atrophy": a} for a in ("mild", "present")))
     assert rows.loc[1, "atrophy_grade"] == 1
     pd.testing.assert_series_equal(rows.iloc[0], rows.iloc[1], check_names=False)
+
+
+FULL_ARMS = {f"mrc_arm_{level}_{side}": 5.0 for level in ("proximal", "distal") for side in ("left", "right")}
+
+
+@pytest.mark.parametrize(("record", "weak_limbs", "weakness_max"), [
+    ({**FULL_ARMS, "weak_legs": "one"}, 1, math.nan),   # arms graded full, a leg described weak: weak, grade unknown
+    ({**FULL_ARMS, "mrc_arm_distal_left": 4.0, "weak_legs": "both"}, 3, 1),
+    ({**FULL_ARMS, "weak_legs": "none"}, 0, 0),
+    ({"weak_arms": "one"}, 1, math.nan),                # the legs unknown: counted among what is known, as grades are
+])
+def test_grades_of_some_limbs_and_words_for_the_others_are_both_read(record: dict[str, Any], weak_limbs: float,
+                                                                     weakness_max: float) -> None:
+    """A report may grade the arms and describe the legs in words: the stated weakness is not lost."""
+    row = features_of({"age_at_onset_years": 50.0, "sex": "male", **record}).iloc[0]
+    assert row["weak_limbs"] == weak_limbs
+    assert (math.isnan(row["weakness_max"]) and math.isnan(weakness_max)) or row["weakness_max"] == weakness_max
