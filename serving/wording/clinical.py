@@ -10,6 +10,7 @@ import numpy as np
 from mmn_ddx.features import (
     MRC_FIELDS,
     REGIONS,
+    STRENGTH_WORDS,
     Known,
     WeaknessFeatures,
     derived_features,
@@ -57,19 +58,22 @@ def weakness_distribution(record: Record, known: Known = None) -> str:
     recorded = int(f["mrc_regions_recorded"])
     if recorded == 0:
         return _stated_distribution(record)
-    if f["weakness_max"] == 0:
-        return f"full strength in the {recorded} examined regions"
+    # a report may grade some limbs and describe the others in words: both are said
+    worded = any(record_value(record, name) is not None for name in STRENGTH_WORDS)
+    stated = f"; {_stated_distribution(record)}" if worded else ""
+    if f["weak_regions"] == 0:
+        return f"full strength in the {recorded} examined regions{stated}"
     grades = {name: record_value(record, name) for name in MRC_FIELDS}
     worst = min(g for g in grades.values() if g is not None)
     where = [region(name[4:]) for name, g in grades.items() if g == worst]
+    limbs = "" if worded else f" ({plural(f['weak_limbs'], 'limb')})"  # with words, not the grades' count alone
     parts = [f"weakest MRC {num(worst)} ({', '.join(where)})",
-             f"weak in {num(f['weak_regions'])} of {plural(recorded, 'examined region')} "
-             f"({plural(f['weak_limbs'], 'limb')})"]
+             f"weak in {num(f['weak_regions'])} of {plural(recorded, 'examined region')}{limbs}"]
     for key, more, less in (("distal_predominance", "distal > proximal", "proximal > distal"),
                             ("arm_predominance", "arms > legs", "legs > arms")):
         if not math.isnan(f[key]) and f[key] != 0:
             parts.append(more if f[key] > 0 else less)
-    return "; ".join(parts)
+    return "; ".join(parts) + stated
 
 
 def _stated_distribution(record: Record) -> str:
