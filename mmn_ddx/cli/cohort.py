@@ -227,7 +227,8 @@ def describe(
 ) -> None:
     """Per-diagnosis summary (% recorded, % true, category split, median (IQR)) of the valid rows.
 
-    Laid out to be held against /work/shared/clinical/literature-priors.md.
+    Laid out to be held against the published frequencies the generator cites (literature-priors.md,
+    cited parameter by parameter in data/priors.yaml).
     """
     try:
         result = read_cohort(file)

@@ -151,15 +151,19 @@ def train_command(
         targets = " on their exact posterior" if settings.posterior_targets else ""
         out.print(f"Exported model: refitted on {settings.refit_synthetic} synthetic patients{targets} "
                   f"({result.bundle.metadata.params}); held-out log-loss {held_out:.4f}.")
-    _report_outcome(result)
+    _report_outcome(result, tracking_uri or get_settings().tracking_uri)
 
 
-def _report_outcome(result: TrainingResult) -> None:
+def _report_outcome(result: TrainingResult, tracking_uri: str) -> None:
     if result.tracked is not None:
         p = result.tracked.promotion
+        name, version = result.settings.model_name, result.tracked.version
         verdict = "[green]promoted to @champion[/]" if p.promoted else "[yellow]not promoted[/]"
-        out.print(f"Registered {result.settings.model_name} version {result.tracked.version}: {verdict} ({p.reason}).")
-        out.print(f"MLflow run {result.tracked.run_id}; browse with `mlflow ui --backend-store-uri <tracking URI>`.")
+        out.print(f"Registered {name} version {version}: {verdict} ({p.reason}).")
+        if not p.promoted:  # predict, serve and benchmark keep the champion: how to use this one anyway
+            out.print(f"Use this version with predict/serve --model models:/{name}/{version}.", markup=False)
+        out.print(f"MLflow run {result.tracked.run_id}; browse with `mlflow ui --backend-store-uri {tracking_uri}`.",
+                  markup=False)
     if result.export_path is not None:
         what = "exported to" if result.exported_new_model else "export left unchanged (champion kept):"
         out.print(f"Champion {what} {result.export_path}")

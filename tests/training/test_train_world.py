@@ -33,6 +33,8 @@ class Trained:
     bundle: ModelBundle
     export: Path
     run: Any
+    output: str = ""
+    tracking_uri: str = ""
 
 
 def _cli() -> typer.Typer:
@@ -77,7 +79,11 @@ def trained(_migrated_mlflow_db: Path, tmp_path_factory: pytest.TempPathFactory)
         logged = load_world(local)
     finally:
         tracking.reset()
-    return Trained(load_world(world_file), bundle, root / "models" / "mmn-ddx", (run, logged))
+    return Trained(load_world(world_file), bundle, root / "models" / "mmn-ddx", (run, logged), result.output, uri)
+
+
+def test_the_command_names_the_store_to_browse(trained: Trained) -> None:
+    assert f"--backend-store-uri {trained.tracking_uri}" in " ".join(trained.output.split())
 
 
 def test_the_synthetic_patients_come_from_the_world_file(trained: Trained) -> None:
