@@ -123,11 +123,17 @@ def audit(result: PredictionResult) -> Text:
                 f"schema v{a.schema_version}; bundle manifest {(a.manifest_digest or '-')[:16]}", style="dim")
 
 
+def percent(p: float) -> str:
+    """A probability for a headline, as the web page writes it: never "100 %" or "0 %" for one that is not."""
+    value = 100 * p
+    return "<1 %" if 0 < value < 1 else ">99 %" if 99 < value < 100 else f"{value:.0f} %"
+
+
 def render(result: PredictionResult) -> Group:
     """The whole explained prediction, top to bottom in the order a clinician reads it."""
     who = f" for {result.patient_id}" if result.patient_id else ""
     head = Text.assemble(("Predicted: ", "bold"), (result.predicted_diagnosis, "bold cyan"),
-                         f" ({100 * result.probabilities[result.predicted_diagnosis]:.0f} %){who}")
+                         f" ({percent(result.probabilities[result.predicted_diagnosis])}){who}")
     return Group(
         head, probabilities(result), prediction_set(result), setting(result), Text(""),
         findings(result.explanation, result.predicted_diagnosis), Text(""),

@@ -122,7 +122,7 @@ def atypical(fact: Atypical) -> str:
     share = f"{100 * (fact.share or 0):.0f} %"
     if fact.code == "out_of_range":
         return (f"{fact.field} = {fact.value:g} is far outside the training data ({share} of training patients: "
-                f"{fact.low:g} to {fact.high:g})")
+                f"{fact.low:.3g} to {fact.high:.3g})")
     if fact.code == "unseen_value":
         return f"{fact.field} = {fact.value} never occurred in the training data"
     return (f"unusual combination of findings, rarer than {share} of typical patients "

@@ -165,3 +165,12 @@ def test_missing_model_and_bad_options_are_clear_errors(cohort_csv: Path, tmp_pa
     result = _invoke(str(cohort_csv), "--model", model, "-o", str(tmp_path / "out.txt"))
     assert result.exit_code == 1 and "out.txt" in result.stderr
     assert not (tmp_path / "out.txt").exists()
+
+
+@pytest.mark.parametrize(("p", "expected"), [(0.998, ">99 %"), (1.0, "100 %"), (0.004, "<1 %"), (0.0, "0 %"),
+                                             (0.515, "52 %")])
+def test_a_headline_probability_is_never_rounded_to_certainty(p: float, expected: str) -> None:
+    """As the web page writes it: 99.8 % is not "100 %"."""
+    from mmn_ddx.serving.terminal import percent
+
+    assert percent(p) == expected

@@ -174,6 +174,8 @@ def test_unknown_groups_are_refused_with_the_known_ones() -> None:
 @pytest.mark.parametrize(("fact", "expected"), [
     (Atypical("out_of_range", field="csf_protein_g_per_l", value=18.0, low=0.2, high=3.1, share=0.99),
      "csf_protein_g_per_l = 18 is far outside the training data (99 % of training patients: 0.2 to 3.1)"),
+    (Atypical("out_of_range", field="csf_cells_per_ul", value=90.0, low=0.06, high=20.0607, share=0.99),
+     "csf_cells_per_ul = 90 is far outside the training data (99 % of training patients: 0.06 to 20.1)"),
     (Atypical("unseen_value", field="sex", value="other"), "sex = other never occurred in the training data"),
     (Atypical("unusual_combination", share=0.99, features=("umn_signs", "anti_gm1_log2_ratio", "csf_not_done")),
      "unusual combination of findings, rarer than 99 % of typical patients (most atypical: umn_signs, "
