@@ -182,3 +182,10 @@ def test_sets_shown_with_other_probabilities_keep_membership_and_follow_their_or
     assert conformal.prediction_sets(calibrated, qhat=0.56, classes=DIAGNOSES, shown=shown) == [[second, first]]
     assert conformal.prediction_sets(calibrated, qhat=0.0, classes=DIAGNOSES) == [[first]]
     assert conformal.prediction_sets(calibrated, qhat=0.0, classes=DIAGNOSES, shown=shown) == [[second, first]]
+
+
+def test_the_diagnoses_in_every_set_are_named_with_their_group() -> None:
+    assert conformal.always_in_sets(np.array([0.3, 1.0, 0.5, 1.0])) == [(None, 1), (None, 3)]
+    grouped = np.array([[0.3, 0.4, 0.5, 0.6], [1.0, 0.4, 0.5, 0.6]])
+    assert conformal.always_in_sets(grouped) == [("little information", 0)]
+    assert conformal.always_in_sets(0.8) == []

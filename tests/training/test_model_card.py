@@ -76,3 +76,17 @@ def test_the_card_says_what_the_model_was_trained_on_a_user_cohort_or_both() -> 
     assert "trained on synthetic patients drawn from a generator built on published frequencies, together with a " \
            "user cohort (my_cohort.csv)." in both.model_card
     assert "Synthetic training data" in both.model_card and "- Training cohort (my_cohort.csv)" in both.model_card
+
+
+def test_the_card_says_which_diagnosis_a_small_cohort_puts_in_every_set() -> None:
+    """A referral-clinic cohort of 400 holds ~4 held-out CIDP patients, fewer than 90 % coverage needs (9)."""
+    from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort
+    from mmn_ddx.training.fitting.candidates import TrainSettings, fit_candidates
+    from mmn_ddx.training.fitting.packaging import build_bundle
+
+    settings = TrainSettings(families=("logistic",), quick=True, outer_k=2, inner_k=2, n_boot=20, n_jobs=1,
+                             shift_worlds=0)
+    cohort = generate_cohort(400, seed=3, class_priors=CLASS_PRIOR_PRESETS["referral"])
+    bundle = build_bundle(fit_candidates(cohort, settings), source="my_cohort.csv", generator_version=None)
+    assert bundle.qhat[2] == 1.0 and "**Uninformative for CIDP" in bundle.model_card
+    assert "fewer than 9 calibration patients" in bundle.model_card

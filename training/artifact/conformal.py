@@ -116,6 +116,15 @@ def group_class_thresholds(probs: np.ndarray, y: np.ndarray, little_information:
     return np.stack([class_thresholds(probs[little == flag], y[little == flag], coverage) for flag in (False, True)])
 
 
+def always_in_sets(qhat: float | np.ndarray) -> list[tuple[str | None, int]]:
+    """(information group or None for thresholds per diagnosis only, class index) of every threshold at 1.0:
+    that diagnosis is in every set (of its group), too few calibration patients of it to leave it out."""
+    rows = np.atleast_2d(np.asarray(qhat, dtype=np.float64))
+    grouped = np.ndim(qhat) == 2
+    return [(INFORMATION_GROUPS[g] if grouped else None, int(k))
+            for g, row in enumerate(rows) for k in np.flatnonzero(row >= 1.0)]
+
+
 def thresholds_per_patient(qhat: float | np.ndarray, n: int,
                            little_information: np.ndarray | None = None) -> float | np.ndarray:
     """``qhat`` as :func:`set_mask` applies it to n patients: a scalar or (K,) as is; (2, K) rows chosen by each

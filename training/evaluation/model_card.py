@@ -69,6 +69,10 @@ class CardFacts:
     sets_per_information_group: bool = True
     """The sets' thresholds are per diagnosis and information group; False: per diagnosis only (too few
     calibration patients in some cell, :func:`conformal.sets_thresholds`)."""
+    always_in_sets: tuple[str, ...] = ()
+    """Diagnoses (with their information group) in every prediction set: too few calibration patients of them."""
+    min_calibration_patients: int = 0
+    """The fewest calibration patients of a diagnosis that can leave it out of a set at the coverage."""
     benchmark: Mapping[str, Any] | None = None
     """Criteria and Bayes-ceiling comparison from the benchmark, when available."""
     notes: Sequence[str] = field(default_factory=tuple)
@@ -195,7 +199,13 @@ def render(facts: CardFacts) -> str:
         same = " (the patients they were calibrated on: a check of the arithmetic, not of coverage)" if (
             facts.n_conformal_calibration is None) else ""
         lines += [f"Prediction sets are calibrated on {where}, {per}; on the held-out split{same} they cover "
-                  f"{facts.conformal_coverage_holdout:.3f}.", ""]
+                  f"{facts.conformal_coverage_holdout:.3f}."]
+        if facts.always_in_sets:
+            lines += [f"**Uninformative for {', '.join(facts.always_in_sets)}:** in every prediction set, since fewer "
+                      f"than {facts.min_calibration_patients} calibration patients of it were available at "
+                      f"{facts.coverage:.0%} coverage (valid, but it says nothing about that diagnosis); a larger "
+                      "cohort calibrates it."]
+        lines += [""]
     lines += ["## Comparison with the criteria and the Bayes ceiling", *_comparison(facts), "",
               "## Shifted worlds", *card_lines(facts.shifted_worlds, facts.coverage), "",
               "## Limitations",

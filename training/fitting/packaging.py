@@ -56,6 +56,9 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
         conformal_coverage_holdout=conformal.empirical_coverage(final.holdout_probs, y_holdout, qhat, little_holdout),
         n_conformal_calibration=None if final.conformal is None else len(set_y),
         sets_per_information_group=qhat.ndim == 2,
+        always_in_sets=tuple(f"{DIAGNOSES[k]}" + (f" ({group} records)" if group else "")
+                             for group, k in conformal.always_in_sets(qhat)),
+        min_calibration_patients=conformal.min_patients(settings.coverage),
         tie_tolerance=TIE_TOLERANCE, notes=(final.note,) if final.note else (),
         final_holdout=final.holdout_metrics if candidates.refit is not None else None,
     )
