@@ -106,7 +106,7 @@ def joined(statement: str, direction: str) -> str:
 def little_information(recorded: int, total: int, *, few_recorded: bool, no_motor_ncs: bool) -> str:
     reasons = []
     if few_recorded:
-        reasons.append(f"only {recorded} of {total} findings are recorded")
+        reasons.append(f"only {recorded} of {total} findings beyond age and sex are recorded")
     if no_motor_ncs:
         reasons.append("no result of a motor nerve conduction study is recorded")
     return (f"Little information: {' and '.join(reasons)}; the prediction leans on the pre-test probabilities "
