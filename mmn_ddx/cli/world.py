@@ -16,8 +16,11 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from mmn_ddx.cli._common import err, fail, out, progress_bars, read_valid, read_world, refuse_overwriting
+from mmn_ddx.data import DIAGNOSES, LABEL
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from mmn_ddx.data import FitReport
 
 world_app = typer.Typer(
@@ -28,6 +31,11 @@ world_app = typer.Typer(
 )
 NOTICE = ("The fitted world describes your cohort's records under the generator's model; models trained on it "
           "are trained on synthetic data and are not clinically validated.")
+
+
+def _absent_diagnoses(cohort: pd.DataFrame) -> list[str]:
+    present = set(cohort[LABEL].dropna().astype(str))
+    return [d for d in DIAGNOSES if d not in present]
 
 
 @world_app.command("fit")
@@ -70,6 +78,11 @@ def fit(
     out.print(Text(_summary(result.report, output), style="green" if result.report.converged else "yellow"),
               soft_wrap=True)
     out.print(Text("Not fitted (kept at the prior): " + "; ".join(result.report.not_fitted) + "."), soft_wrap=True)
+    absent = _absent_diagnoses(cohort)
+    if absent:  # the fit cannot move what the cohort does not show: say so where it is read
+        err.print(Text(f"Warning: no {', '.join(absent)} patient in {data.name}: the parameters of "
+                       f"{'that diagnosis' if len(absent) == 1 else 'those diagnoses'} stay at the prior's.",
+                       style="yellow"), soft_wrap=True)
     out.print(Text(NOTICE, style="dim"), soft_wrap=True)
     if report is not None:
         report.write_text(to_markdown(result.report, top, output), encoding="utf-8")

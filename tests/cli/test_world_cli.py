@@ -36,12 +36,23 @@ def test_fit_writes_a_world_and_a_report(runner: CliRunner, cohort_csv: Path, tm
     assert block["labelled"] == 120 and block["prior_strength"] == 2.0
     assert world.digest != load_world().digest
     assert "parameters that moved most" in result.stdout and "Not fitted (kept at the prior)" in result.stdout
-    assert "not clinically validated" in result.stdout
+    assert "not clinically validated" in result.stdout and "stay at the prior's" not in result.output
     markdown = report.read_text(encoding="utf-8")
     table = [line for line in markdown.splitlines() if line.startswith("| ") and "parameter" not in line]
     assert len(table) == 5 and all(line.startswith(("| diseases.", "| reporting.")) for line in table)
     assert "## Not fitted (kept at the prior)" in markdown
     assert "SYN-" not in world_file.read_text(encoding="utf-8")
+
+
+def test_a_diagnosis_missing_from_the_cohort_is_said_to_stay_at_the_prior(runner: CliRunner, tmp_path: Path) -> None:
+    cohort = generate_cohort(160, seed=4)
+    path = tmp_path / "mmn_mnd.csv"
+    cohort[cohort[LABEL].isin(["MMN", "MND"])].to_csv(path, index=False)
+    result = runner.invoke(app, ["world", "fit", "--data", str(path), "-o", str(tmp_path / "w.yaml"),
+                                 "--max-iter", "3"])
+    assert result.exit_code == 0, result.output
+    assert "no CIDP, MADSAM patient in mmn_mnd.csv: the parameters of those diagnoses stay at the prior's" in " ".join(
+        result.output.split())
 
 
 def test_unlabelled_records_are_counted(runner: CliRunner, cohort_csv: Path, tmp_path: Path) -> None:
