@@ -1,7 +1,8 @@
 """Warnings shown with every prediction: when not to trust it as much as its probabilities suggest.
 
-* ``synthetic_training_data`` - always, unless the bundle states real training data: the model learned
-  from patients generated from published frequencies, not from real patients.
+* ``synthetic_training_data`` - the model learned from patients generated from published frequencies, wholly
+  or partly (a user cohort added to them), not from real patients alone: ``BundleMetadata.synthetic_training``,
+  the one reading of the bundle's training data that the pyfunc (``mlflow models serve``, Spark) shares.
 * ``out_of_distribution`` - the bundle's own detector says the record lies outside the training data
   (values or combinations it never saw); tree models extrapolate flatly there.
 * ``little_information`` - most findings are unrecorded, or no result of a motor nerve conduction study
@@ -20,14 +21,20 @@ import numpy as np
 
 from mmn_ddx.serving import wording
 from mmn_ddx.serving.result import Warning
-from mmn_ddx.training.artifact import MOTOR_NCS_FIELDS, Atypical, few_recorded, lacks_information, optional_fields
+from mmn_ddx.training.artifact import (
+    MOTOR_NCS_FIELDS,
+    Atypical,
+    SyntheticTraining,
+    few_recorded,
+    lacks_information,
+    optional_fields,
+)
 
 # the warning codes (``serving.result.Warning.code``), in the order :func:`warnings_for` lists them
 SYNTHETIC_CODE: Final = "synthetic_training_data"
 OOD_CODE: Final = "out_of_distribution"
 LITTLE_INFORMATION_CODE: Final = "little_information"
 DISAGREE_CODE: Final = "criteria_disagree"
-SYNTHETIC = Warning(code=SYNTHETIC_CODE, message=wording.messages.SYNTHETIC_TRAINING_DATA)
 
 
 def recorded_counts(nulls: np.ndarray, columns: Sequence[str], mode: str) -> tuple[np.ndarray, int]:
@@ -64,8 +71,17 @@ def _positions(columns: tuple[str, ...], names: frozenset[str]) -> np.ndarray:
 
 
 @cache
+def synthetic_training_data(synthetic: SyntheticTraining | None) -> Warning | None:
+    """Made once per model (a frozen warning of plain strings is shared by the results); ``synthetic`` is the
+    bundle's ``synthetic_training``."""
+    if synthetic is None:
+        return None
+    return Warning(code=SYNTHETIC_CODE, message=wording.messages.synthetic_training_data(synthetic))
+
+
+@cache
 def little_information(recorded: int, total: int, motor_ncs_done: bool) -> Warning | None:
-    """Made once per count (like :data:`SYNTHETIC`, a frozen warning of plain strings is shared by the results)."""
+    """Made once per count (like :func:`synthetic_training_data`, shared by the results)."""
     if not lacks_information(recorded, total, motor_ncs_done):
         return None
     few = bool(few_recorded(recorded, total))
@@ -88,12 +104,12 @@ def criteria_disagree(agrees: bool | None, label: str, predicted: str) -> Warnin
 
 
 def warnings_for(
-    *, synthetic: bool, ood: Sequence[Atypical], recorded: int, total: int, motor_ncs_done: bool,
+    *, synthetic: SyntheticTraining | None, ood: Sequence[Atypical], recorded: int, total: int, motor_ncs_done: bool,
     agrees: bool | None, label: str, predicted: str,
 ) -> list[Warning]:
-    """All warnings of one patient, most fundamental first."""
+    """All warnings of one patient, most fundamental first (``synthetic``: the bundle's ``synthetic_training``)."""
     found = [
-        SYNTHETIC if synthetic else None,
+        synthetic_training_data(synthetic),
         out_of_distribution(ood),
         little_information(recorded, total, motor_ncs_done),
         criteria_disagree(agrees, label, predicted),
@@ -102,14 +118,14 @@ def warnings_for(
 
 
 def warning_codes(
-    *, synthetic: bool, ood: Sequence[Sequence[Atypical]], recorded: np.ndarray, total: int,
+    *, synthetic: SyntheticTraining | None, ood: Sequence[Sequence[Atypical]], recorded: np.ndarray, total: int,
     motor_ncs_done: np.ndarray, disagrees: np.ndarray,
 ) -> list[str]:
     """Per patient, the codes of :func:`warnings_for` joined by ``;``, for a whole batch without wording the
     messages (a batch table shows the codes only). ``disagrees``: the criteria's label is a diagnosis other
     than the predicted one (``agrees is False``)."""
     little = np.asarray(lacks_information(recorded, total, motor_ncs_done)).tolist()
-    first = (SYNTHETIC_CODE,) if synthetic else ()
+    first = (SYNTHETIC_CODE,) if synthetic is not None else ()
     return [";".join((*first, *((OOD_CODE,) if facts else ()), *((LITTLE_INFORMATION_CODE,) if few else ()),
                       *((DISAGREE_CODE,) if disagree else ())))
             for facts, few, disagree in zip(ood, little, disagrees.tolist(), strict=True)]

@@ -33,12 +33,12 @@ from mmn_ddx.serving.wording.setting import setting_note
 from mmn_ddx.settings import CHAMPION_ALIAS, MODEL_NAMES, get_settings
 from mmn_ddx.training.artifact import (
     DEFAULT_SETTING,
-    SYNTHETIC_SOURCE,
     Atypical,
     BundleError,
     FeatureAttribution,
     IntegrityError,
     ModelBundle,
+    SyntheticTraining,
     adjust,
     check_setting,
     code_version,
@@ -171,9 +171,10 @@ class Predictor:
         )
 
     @cached_property
-    def synthetic(self) -> bool:
-        """Whether the model learned from synthetic patients (its metadata is frozen: read once, as :attr:`audit`)."""
-        return str(getattr(self.bundle.metadata, "training_data_source", SYNTHETIC_SOURCE)).startswith(SYNTHETIC_SOURCE)
+    def synthetic(self) -> SyntheticTraining | None:
+        """Whether the model learned from synthetic patients, ``"only"`` or ``"partly"`` (None: a user cohort alone),
+        as the bundle's metadata says (``BundleMetadata.synthetic_training``; frozen: read once, as :attr:`audit`)."""
+        return self.bundle.metadata.synthetic_training
 
     # --- public API ---------------------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ class SavedChampion:
     predict: ProbaFn
     provenance: str
     synthetic_seed: int | None
-    """The seed of its synthetic training data, None for a user cohort."""
+    """The seed of its synthetic training data (alone or with a user cohort), None for a user cohort alone."""
     training_digest: str = ""
     """The content digest of its training cohort (the bundle's ``training_data_digest``)."""
     sets: SetsFn | None = None
@@ -93,7 +93,7 @@ class ChampionChoice:
         return SavedChampion(f"{meta.family}, saved", bundle.predict_proba,
                              f"{meta.name} {version} ({meta.family}) from {location}, trained on "
                              f"{meta.training_data_source} ({meta.n_training} patients)",
-                             meta.seed if meta.training_data_source == "synthetic" else None,
+                             meta.seed if meta.synthetic_training is not None else None,
                              meta.training_data_digest, bundle.record_sets)
 
 

@@ -292,14 +292,14 @@ def _print_problems(problems: dict[int, dict[str, str]], *, title: str) -> None:
 
 def _print_table(table: pd.DataFrame, setting: str) -> None:
     """A terminal summary of a scored batch (the file written with -o holds every column)."""
-    from mmn_ddx.serving import NOT_FOR_CLINICAL_USE, SYNTHETIC
+    from mmn_ddx.serving import NOT_FOR_CLINICAL_USE, SYNTHETIC_CODE
 
     view = Table(ID_FIELD, "predicted", "p", "set", "criteria", "warnings", title_justify="left",
                  title=f"Predictions ({_setting_line(setting)})",
                  caption="The prediction set is computed from the training population's probabilities.")
     for row in table.itertuples(index=False):
         p = getattr(row, f"p_{row.predicted_diagnosis}")
-        shown = [w for w in str(row.warnings).split(";") if w and w != SYNTHETIC.code]  # the notice says it once
+        shown = [w for w in str(row.warnings).split(";") if w and w != SYNTHETIC_CODE]  # the notice says it once
         view.add_row(str(getattr(row, ID_FIELD) or "-"), row.predicted_diagnosis, f"{100 * p:.0f} %",
                      row.prediction_set, f"{row.criteria_label} (chart review: {row.criteria_label_chart_review})",
                      ", ".join(shown))

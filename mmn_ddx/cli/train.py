@@ -18,7 +18,7 @@ from mmn_ddx.cli._common import fail, out, progress_bars, read_valid, read_world
 from mmn_ddx.data import DEFAULT_WORLDS, GENERATOR_VERSION, World, generate_cohort
 from mmn_ddx.features import MODES
 from mmn_ddx.settings import get_settings
-from mmn_ddx.training.artifact.metadata import SYNTHETIC_SOURCE
+from mmn_ddx.training.artifact.metadata import SYNTHETIC_SOURCE, with_user_cohort
 from mmn_ddx.training.fitting import FAMILY_NAMES, TrainingDataError, TrainingResult, TrainSettings, train
 
 train_app = typer.Typer(add_completion=False)
@@ -46,8 +46,7 @@ def _training_data(data: Path | None, skip_invalid: bool, synthetic: int | None,
     generated = generate_cohort(synthetic, seed=settings.seed, world=settings.synthetic_world())
     if real is None or data is None:
         return generated, SYNTHETIC_SOURCE, GENERATOR_VERSION
-    return (pd.concat([generated, real], ignore_index=True), f"{SYNTHETIC_SOURCE} + {data.name}",
-            GENERATOR_VERSION)
+    return pd.concat([generated, real], ignore_index=True), with_user_cohort(data.name), GENERATOR_VERSION
 
 
 def _summary(result: TrainingResult) -> Table:

@@ -20,15 +20,12 @@ from mmn_ddx.data import DIAGNOSES
 
 if TYPE_CHECKING:  # type only: the criteria CLI words its facts without loading the model code
     from mmn_ddx.features.criteria import CascadeFact
-    from mmn_ddx.training.artifact import Atypical
+    from mmn_ddx.training.artifact import Atypical, SyntheticTraining
 
 NEUTRAL: dict[str, float] = {"log-odds": 0.05, "probability": 0.01}
 """Below this |contribution| a finding is worded as having "little effect": 0.05 log-odds is a 5 % change
 of the odds, 0.01 on the probability scale one percentage point."""
 
-SYNTHETIC_TRAINING_DATA = (
-    "The model was trained on synthetic patients only; its probabilities, and the prediction set's coverage, are "
-    "calibrated on synthetic patients and not validated on real ones.")
 
 
 # --- findings -----------------------------------------------------------------------------------------
@@ -101,6 +98,16 @@ def joined(statement: str, direction: str) -> str:
 
 
 # --- warnings -----------------------------------------------------------------------------------------
+
+
+def synthetic_training_data(share: SyntheticTraining) -> str:
+    """The ``synthetic_training_data`` warning of a model trained on synthetic patients ``"only"`` or ``"partly"``
+    (``BundleMetadata.synthetic_training``): the calibration and the prediction sets rest on the same data."""
+    if share == "only":
+        return ("The model was trained on synthetic patients only; its probabilities, and the prediction set's "
+                "coverage, are calibrated on synthetic patients and not validated on real ones.")
+    return ("The model was trained partly on synthetic patients (a user cohort added to generated ones); its "
+            "probabilities, and the prediction set's coverage, are calibrated on that mix, not on real patients alone.")
 
 
 def little_information(recorded: int, total: int, *, few_recorded: bool, no_motor_ncs: bool) -> str:

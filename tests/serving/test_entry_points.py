@@ -37,9 +37,14 @@ from typer.testing import CliRunner
 
 from mmn_ddx.cli import app as cli_app
 from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.serving.alerts import SYNTHETIC_CODE
+from mmn_ddx.serving.batch import score_table
 from mmn_ddx.serving.http import create_app
 from mmn_ddx.serving.predictor import Predictor
+from mmn_ddx.serving.records import validate_frame
 from mmn_ddx.training.artifact import DEFAULT_SETTING, pre_test_probabilities
+from mmn_ddx.training.artifact.bundle import load_bundle
+from mmn_ddx.training.artifact.pyfunc import BundlePyfunc
 
 STARTUP_TIMEOUT_S = 50.0
 RECORD = {
@@ -196,3 +201,34 @@ def test_every_entry_point_honours_the_setting(quick_bundle_dir: Path, tmp_path:
     assert max(abs(expected[d] - predictor.predict(RECORD).probabilities[d]) for d in DIAGNOSES) > 0.05  # it moves
     for entry_point, probabilities in served.items():
         assert probabilities == pytest.approx(expected, abs=1e-9), entry_point
+
+
+@pytest.mark.parametrize(("source", "synthetic"), [
+    ("synthetic", "only"),
+    ("synthetic + my_cohort.csv", "partly"),  # train --synthetic 5000 --data my_cohort.csv
+    ("my_cohort.csv", None),
+    ("synthetic_cases.csv", None),  # a user file named so is still a user cohort
+])
+def test_every_entry_point_gives_the_same_warnings_for_the_training_data(
+        quick_bundle_dir: Path, source: str, synthetic: str | None) -> None:
+    """The ``synthetic_training_data`` warning follows the bundle's training data alike in the Python API, the CLI's
+    table (``predict -o``), the HTTP API and the pyfunc (``mlflow models serve``, Spark), in words true of the model
+    (in process: a bundle's recorded source is the only difference, as ``train --data`` would write it)."""
+    bundle = load_bundle(quick_bundle_dir)
+    bundle.metadata = bundle.metadata.model_copy(update={"training_data_source": source})
+    predictor = Predictor(bundle, str(quick_bundle_dir))
+    result = predictor.predict(RECORD)
+    with TestClient(create_app(predictor)) as client:
+        http = client.post("/v1/predict", json=RECORD).json()["warnings"]
+    codes = {
+        "python": [w.code for w in result.warnings],
+        "cli table": score_table(predictor, validate_frame(pd.DataFrame([RECORD])))["warnings"].iloc[0].split(";"),
+        "http": [w["code"] for w in http],
+        "pyfunc": list(BundlePyfunc(bundle).predict(pd.DataFrame([RECORD]))["warnings"].iloc[0]),
+    }
+    for entry_point, found in codes.items():
+        assert (SYNTHETIC_CODE in found) == (synthetic is not None), entry_point
+        assert found == codes["python"], entry_point
+    assert [w.model_dump() for w in result.warnings] == http
+    words = " ".join(w.message for w in result.warnings if w.code == SYNTHETIC_CODE)
+    assert (" only;" in words) == (synthetic == "only") and ("partly" in words) == (synthetic == "partly")

@@ -116,6 +116,7 @@ def test_skip_invalid_trains_on_the_other_rows_and_says_so(cohort_with_a_bad_row
     bundle = load_bundle(tmp_path / "mmn-ddx")
     assert bundle.metadata.n_training == 399
     assert bundle.metadata.training_data_source == "cohort.csv" and bundle.metadata.generator_version is None
+    assert bundle.metadata.synthetic_training is None
 
 
 def test_usage_errors_exit_with_code_2(tmp_path: Path) -> None:

@@ -36,6 +36,12 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
         little_information_mask,
         optional_fields,
     )
-    from mmn_ddx.training.artifact.metadata import SYNTHETIC_SOURCE, TrainingWorld, code_version, data_digest
+    from mmn_ddx.training.artifact.metadata import (
+        SYNTHETIC_SOURCE,
+        SyntheticTraining,
+        TrainingWorld,
+        code_version,
+        data_digest,
+    )
     from mmn_ddx.training.artifact.outcomes import OutcomeTables
     from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, InputError

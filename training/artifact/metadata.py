@@ -12,7 +12,7 @@ import subprocess
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,22 +24,41 @@ if TYPE_CHECKING:
     from mmn_ddx.data import World
 
 SYNTHETIC_SOURCE = "synthetic"
-"""``training_data_source`` of generated patients; a user cohort added to them reads ``synthetic + <file>``."""
+"""``training_data_source`` of generated patients alone; a user cohort added to them reads ``synthetic + <file>``
+(:func:`with_user_cohort`), a user cohort alone its file name."""
+_WITH_USER_COHORT = f"{SYNTHETIC_SOURCE} + "
+
+SyntheticTraining: TypeAlias = Literal["only", "partly"]
+"""How much of a model's training data was synthetic (:attr:`BundleMetadata.synthetic_training`)."""
+
+
+def with_user_cohort(name: str) -> str:
+    """The ``training_data_source`` of generated patients with the user cohort file ``name`` added to them."""
+    return f"{_WITH_USER_COHORT}{name}"
+
+
+def synthetic_share(source: str) -> SyntheticTraining | None:
+    """How much of the training data a ``training_data_source`` names was synthetic: ``"only"``, ``"partly"`` (a
+    user cohort added to generated patients) or None (a user cohort alone, whatever its file is called)."""
+    if source == SYNTHETIC_SOURCE:
+        return "only"
+    return "partly" if source.startswith(_WITH_USER_COHORT) else None
 
 
 def user_cohort(source: str) -> str | None:
     """The user cohort among a model's training data (its ``training_data_source``), None for synthetic only."""
-    return None if source == SYNTHETIC_SOURCE else source.removeprefix(f"{SYNTHETIC_SOURCE} + ")
+    share = synthetic_share(source)
+    return None if share == "only" else source.removeprefix(_WITH_USER_COHORT) if share == "partly" else source
 
 
 def training_data_words(source: str) -> str:
     """What a model was trained on, in words, from its ``training_data_source``: the generator's patients, a
     user cohort, or both (the card and the intended use say the same)."""
     synthetic = "synthetic patients drawn from a generator built on published frequencies"
-    user = user_cohort(source)
-    if user is None:
+    share = synthetic_share(source)
+    if share == "only":
         return synthetic
-    return f"{synthetic}, together with a user cohort ({user})" if user != source else f"a user cohort ({user})"
+    return f"{synthetic}, together with a user cohort ({user_cohort(source)})" if share else f"a user cohort ({source})"
 
 
 def intended_use(source: str = SYNTHETIC_SOURCE) -> str:
@@ -107,6 +126,17 @@ class BundleMetadata(BaseModel):
     run_id: str | None = None
     metrics: dict[str, Any] = Field(default_factory=dict, description="Evaluation metrics (outer CV, held out).")
     intended_use: str = INTENDED_USE
+
+    @property
+    def synthetic_training(self) -> SyntheticTraining | None:
+        """Whether the model learned from synthetic patients: ``"only"`` (generated patients alone), ``"partly"``
+        (``train --synthetic N --data FILE``: a user cohort added to them) or None (a user cohort alone).
+
+        The one reading of ``training_data_source``: every entry point's ``synthetic_training_data`` warning (the
+        Python API, CLI and HTTP API through serving, the pyfunc of ``mlflow models serve`` and Spark) and its words
+        follow it. A user file whose name merely starts with "synthetic" is a user cohort.
+        """
+        return synthetic_share(self.training_data_source)
 
 
 def data_digest(frame: pd.DataFrame) -> str:

@@ -113,7 +113,7 @@ class BundlePyfunc:
         self._membership = np.zeros((len(groups), len(self._groups)))
         self._membership[np.arange(len(groups)), [self._groups.index(g) for g in groups]] = 1.0
         self._optional = optional_fields(bundle.mode)
-        self._synthetic = getattr(bundle.metadata, "training_data_source", "synthetic") == "synthetic"
+        self._synthetic = bundle.metadata.synthetic_training is not None
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Explained predictions for a frame (or list of dicts) of contract records, vectorised.

@@ -14,7 +14,6 @@ from typing import Any
 
 from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, SETTINGS, pre_test_probabilities
 from mmn_ddx.training.artifact.metadata import (
-    SYNTHETIC_SOURCE,
     BundleMetadata,
     TrainingWorld,
     intended_use,
@@ -124,8 +123,9 @@ def render(facts: CardFacts) -> str:
     champion = next(f for f in facts.families if f.name == facts.champion)
     data_line = (f"synthetic patients from the mmn-ddx generator version {meta.generator_version}"
                  if meta.generator_version else f"a user cohort ({meta.training_data_source})")
-    if meta.generator_version and meta.training_data_source != SYNTHETIC_SOURCE:
-        data_line += f", together with a user cohort ({meta.training_data_source}), each patient weighted alike"
+    if meta.synthetic_training == "partly":
+        data_line += (f", together with a user cohort ({user_cohort(meta.training_data_source)}), each patient "
+                      "weighted alike")
     lines = [
         f"# Model card: {meta.name}",
         "",
