@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
         empty_frame,
         fields,
         frame_rule_problems,
+        label_spec,
         rule_problems,
         rule_values,
         rules,
@@ -75,7 +76,13 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
         truth_codes,
     )
     from mmn_ddx.data.latents import CLASS_PRIOR_PRESETS
-    from mmn_ddx.data.record import PatientRecord, RecordError, validate_record, without_label
+    from mmn_ddx.data.record import (
+        PatientRecord,
+        PatientRecordOptionalLabel,
+        RecordError,
+        validate_record,
+        without_label,
+    )
     from mmn_ddx.data.schema import BUILTIN_REASONS, SchemaErrors, cohort_schema, validate_cohort
     from mmn_ddx.data.uncertainty import Uncertainty, uncertainties
     from mmn_ddx.data.world import DEFAULT_WORLDS, World, WorldMixture, draw_world, draw_worlds, load_world

@@ -134,14 +134,42 @@ LabelledPatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-
 )
 
 
+def label_problem(label: Any) -> str | None:
+    """Why a record's ``diagnosis`` is refused, or None when it is absent (null) or one of the diagnoses: the one
+    rule of :func:`without_label` and of :data:`PatientRecordOptionalLabel` (a column of labels is checked by the
+    cohort schema, in the same words: :func:`data.contract.category_reason`)."""
+    return None if label is None or label in DIAGNOSES else category_reason(label_spec())
+
+
 def without_label(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The record without its ``diagnosis``, which a prediction or a criteria verdict does not read; a label that
     is not a diagnosis is refused, not dropped unseen (a record's "XYZ" label is a mistake worth naming)."""
     record = dict(raw)
-    label = record.pop(LABEL, None)
-    if label is not None and label not in DIAGNOSES:
-        raise RecordError({LABEL: category_reason(label_spec())})
+    problem = label_problem(record.pop(LABEL, None))
+    if problem is not None:
+        raise RecordError({LABEL: problem})
     return record
+
+
+def _checked_label(label: Any) -> Any:
+    problem = label_problem(label)
+    if problem is not None:
+        raise PydanticCustomError("label", problem)
+    return label
+
+
+PatientRecordOptionalLabel: type[_StrictRecord] = create_model(  # type: ignore[call-overload]
+    "PatientRecordOptionalLabel",
+    __base__=PatientRecord,
+    __doc__="One patient at the diagnostic work-up (data dictionary), with the reference diagnosis when known "
+            "(checked, never read by a prediction): the record as the HTTP API takes it.",
+    **{LABEL: (Annotated[Literal[DIAGNOSES] | None, BeforeValidator(_checked_label)],
+               Field(None, description="Reference diagnosis, when known (e.g. a row of a labelled cohort): one of "
+                     "the four when given; not read by the prediction."))},
+)
+"""A :data:`PatientRecord` that may carry a ``diagnosis``, as :func:`without_label` takes a record: a diagnosis is
+accepted and ignored, anything else refused with :func:`label_problem`'s reason. ``to_dict()`` includes it; the
+predictor drops it (``serving.records.validate_one``)."""
 
 
 def validate_record(raw: dict[str, Any]) -> _StrictRecord:

@@ -57,8 +57,9 @@ def validate_one(record: Mapping[str, Any] | PatientRecord) -> dict[str, Any]:  
     record model checks the data dictionary's cross-field rules as well (e.g. a count of abnormal nerves within
     the nerves studied).
     """
-    if isinstance(record, PatientRecord):
+    if isinstance(record, PatientRecord):  # validated: a label (PatientRecordOptionalLabel) is a diagnosis or None
         valid = record.to_dict()
+        valid.pop(LABEL, None)
     elif not isinstance(record, Mapping):
         raise RecordError({"<record>": f"expected a JSON object (field -> value), got {type(record).__name__}"})
     else:

@@ -110,9 +110,9 @@ def score(cohort: DataFrame, udf: Any, *, partitions: int | None = None, numbere
     if unknown:
         raise ValueError(f"unknown column(s) {', '.join(unknown)} (not in the data dictionary)")
     # numbers as doubles, as the model signature declares them (a count column with nulls cannot be a
-    # long in JSON either); the pyfunc checks that counts are whole numbers
-    inputs: list[Column] = [F.col(c).cast("double").alias(c) if specs[c].is_numeric else F.col(c)
-                            for c in cohort.columns if c != LABEL]
+    # long in JSON either); the pyfunc checks that counts are whole numbers, and that a diagnosis is one
+    inputs: list[Column] = [F.col(c).cast("double").alias(c) if c in specs and specs[c].is_numeric else F.col(c)
+                            for c in cohort.columns]
     carried = [ROW] if numbered else []
     if numbered:  # numbered before any repartitioning: a row's place in its file, whichever task reads it
         cohort = cohort.select(_row_numbers().alias(ROW), "*")

@@ -1,8 +1,9 @@
 """The ``/v1`` API and ``/healthz``.
 
-Request bodies are typed by the contract's own pydantic model (:class:`data.record.PatientRecord`:
-strict, extra fields forbidden), so FastAPI rejects a bad record before the model sees it, and the
-OpenAPI document shows the exact contract. Responses are serialised straight from the one typed
+Request bodies are typed by the contract's own pydantic model (:data:`data.record.PatientRecordOptionalLabel`:
+strict, extra fields forbidden; a ``diagnosis``, when given, must be one of the four and is not read, as the CLI
+and the Python API treat it), so FastAPI rejects a bad record before the model sees it, and the OpenAPI
+document shows the exact contract. Responses are serialised straight from the one typed
 :class:`serving.result.PredictionResult` (``model_dump_json``), skipping FastAPI's second
 validation pass of the response: the result was validated when it was built.
 
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from mmn_ddx.data import PatientRecord
+from mmn_ddx.data import PatientRecordOptionalLabel
 from mmn_ddx.serving.http.batch import MAX_BATCH, MAX_FULL_BATCH, CompactResult, Detail, predict_batch_json
 from mmn_ddx.serving.http.batcher import MicroBatcher
 from mmn_ddx.serving.http.body import StrictJSONRoute
@@ -48,7 +49,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    records: list[PatientRecord] = Field(  # type: ignore[valid-type]
+    records: list[PatientRecordOptionalLabel] = Field(  # type: ignore[valid-type]
         max_length=MAX_BATCH, description=f"At most {MAX_BATCH} records; larger batches get 413."
     )
 
@@ -83,11 +84,12 @@ def _json(payload: str) -> Response:
     summary="Explained differential diagnosis for one patient",
     tags=["prediction"],
 )
-async def predict(request: Request, record: PatientRecord = Body(...),  # type: ignore[valid-type]  # noqa: B008
+async def predict(request: Request, record: PatientRecordOptionalLabel = Body(...),  # type: ignore[valid-type]  # noqa: B008
                   setting: Setting = SETTING_QUERY) -> Response:
     """Probabilities, prediction set, explanation by finding, criteria verdicts, next test, warnings.
 
-    Every field except `age_at_onset_years` and `sex` may be omitted or `null` (= unknown).
+    Every field except `age_at_onset_years` and `sex` may be omitted or `null` (= unknown). A `diagnosis`, when
+    given, must be one of the four; the prediction does not read it.
     """
     batcher: MicroBatcher = request.app.state.batcher
     result = await batcher.predict(record, setting.value)  # a validated PatientRecord: not re-checked

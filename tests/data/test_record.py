@@ -10,7 +10,14 @@ import pytest
 from pydantic import ValidationError
 
 from mmn_ddx.data.contract import DIAGNOSES, FIELD_NAMES, LABEL, all_rules, fields, rules
-from mmn_ddx.data.record import LabelledPatientRecord, PatientRecord, RecordError, validate_record
+from mmn_ddx.data.record import (
+    LabelledPatientRecord,
+    PatientRecord,
+    PatientRecordOptionalLabel,
+    RecordError,
+    validate_record,
+    without_label,
+)
 
 VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"
 
@@ -175,6 +182,20 @@ def test_the_label_is_not_a_record_field_but_the_labelled_model_requires_it(mmn:
     with pytest.raises(ValidationError):
         LabelledPatientRecord.model_validate({**mmn, LABEL: "ALS"})
     assert issubclass(LabelledPatientRecord, PatientRecord)
+
+
+@pytest.mark.parametrize("label", [*DIAGNOSES, None, "ALS", "mmn", "", 5])
+def test_the_optional_label_model_checks_a_diagnosis_as_without_label_does(mmn: dict[str, Any], label: Any) -> None:
+    """The HTTP API's record model: a diagnosis (or null) accepted, anything else refused in without_label's words."""
+    try:
+        without_label({**mmn, LABEL: label})
+    except RecordError as exc:
+        with pytest.raises(ValidationError) as refused:
+            PatientRecordOptionalLabel.model_validate({**mmn, LABEL: label})
+        assert RecordError.from_validation_error(refused.value).problems == exc.problems
+    else:
+        assert PatientRecordOptionalLabel.model_validate({**mmn, LABEL: label}).to_dict()[LABEL] == label
+    assert issubclass(PatientRecordOptionalLabel, PatientRecord)
 
 
 ISSUE_EXAMPLE = {"age_at_onset_years": 45.0, "sex": "male", "motor_nerves_studied": 2, "nerves_definite_cb": 5}

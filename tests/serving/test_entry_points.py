@@ -36,7 +36,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from mmn_ddx.cli import app as cli_app
-from mmn_ddx.data.contract import DIAGNOSES
+from mmn_ddx.data import RecordError
+from mmn_ddx.data.contract import DIAGNOSES, LABEL, category_reason, label_spec
 from mmn_ddx.serving.alerts import SYNTHETIC_CODE
 from mmn_ddx.serving.batch import score_table
 from mmn_ddx.serving.http import create_app
@@ -44,7 +45,7 @@ from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import validate_frame
 from mmn_ddx.training.artifact import DEFAULT_SETTING, pre_test_probabilities
 from mmn_ddx.training.artifact.bundle import load_bundle
-from mmn_ddx.training.artifact.pyfunc import BundlePyfunc
+from mmn_ddx.training.artifact.pyfunc import BundlePyfunc, InputError
 
 STARTUP_TIMEOUT_S = 50.0
 RECORD = {
@@ -232,3 +233,42 @@ def test_every_entry_point_gives_the_same_warnings_for_the_training_data(
     assert [w.model_dump() for w in result.warnings] == http
     words = " ".join(w.message for w in result.warnings if w.code == SYNTHETIC_CODE)
     assert (" only;" in words) == (synthetic == "only") and ("partly" in words) == (synthetic == "partly")
+
+
+@pytest.mark.parametrize("label", ["MMN", "ALS"])
+def test_a_records_diagnosis_is_checked_and_not_read_by_every_entry_point(
+        quick_bundle_dir: Path, predictor: Predictor, tmp_path: Path, label: str) -> None:
+    """README: a single record's ``diagnosis``, when given, must be one of the four; a prediction does not read it.
+    The Python API, the CLI, the HTTP API (one record and a batch) and the pyfunc through MLflow (whose signature
+    must name the column, or MLflow drops it unseen) accept "MMN" and ignore it, and refuse "ALS" in one wording."""
+    import mlflow.pyfunc
+
+    labelled, reason = {**RECORD, LABEL: label}, category_reason(label_spec())
+    expected = predictor.predict(RECORD).probabilities
+    patient = tmp_path / "patient.json"
+    patient.write_text(json.dumps(labelled), encoding="utf-8")
+    cli = CliRunner().invoke(cli_app, ["predict", str(patient), "--model", str(quick_bundle_dir), "--json"])
+    with TestClient(create_app(predictor)) as client:
+        one = client.post("/v1/predict", json=labelled)
+        batch = client.post("/v1/predict/batch", json={"records": [RECORD, labelled]})
+    served = mlflow.pyfunc.load_model(str(quick_bundle_dir))
+    frame = pd.DataFrame([labelled])
+    frame = frame.astype(dict.fromkeys(frame.select_dtypes("integer").columns, "float64"))  # as JSON reaches MLflow
+    if label in DIAGNOSES:
+        assert cli.exit_code == 0 and one.status_code == 200 and batch.status_code == 200, (cli.output, one.text)
+        out = served.predict(frame)
+        for entry_point, probabilities in {
+            "python": predictor.predict(labelled).probabilities, "cli json": json.loads(cli.stdout)["probabilities"],
+            "http": one.json()["probabilities"], "http batch": batch.json()["results"][1]["probabilities"],
+            "mlflow pyfunc": {d: out.iloc[0][f"p_{d}"] for d in DIAGNOSES},
+        }.items():
+            assert probabilities == pytest.approx(expected, abs=1e-9), entry_point
+        return
+    with pytest.raises(RecordError) as refused:
+        predictor.predict(labelled)
+    assert refused.value.problems == {LABEL: reason}
+    assert cli.exit_code == 1 and reason in " ".join(cli.output.replace("│", " ").split())
+    assert one.status_code == 422 and one.json()["problems"] == {LABEL: reason}
+    assert batch.status_code == 422 and batch.json()["problems"] == {f"records.1.{LABEL}": reason}
+    with pytest.raises(InputError, match=rf"row 1 \(patient_id P-7\): field '{LABEL}': {reason}$"):
+        served.predict(frame)

@@ -162,6 +162,23 @@ def test_an_invalid_row_fails_the_job_naming_field_and_reason(spark: Any, quick_
     assert "2.718281" not in message  # values are never echoed
 
 
+@pytest.mark.slow
+@on_spark
+def test_a_diagnosis_that_is_none_of_the_four_fails_the_job_as_without_spark(quick_bundle_dir: Path,
+                                                                            tmp_path: Path) -> None:
+    """A labelled cohort's diagnosis goes to the model, which checks it (not read): the default engine refuses the row
+    too, where Spark used to drop the column unseen."""
+    cohort = generate_cohort(20, seed=4)
+    cohort[LABEL] = cohort[LABEL].astype(str)
+    cohort.loc[7, LABEL] = "ALS"
+    path = tmp_path / "labelled.parquet"
+    cohort.to_parquet(path)
+    result = runner.invoke(app, ["predict", str(path), "-o", str(tmp_path / "out"), "--model", str(quick_bundle_dir),
+                                 "--engine", "spark"])
+    assert result.exit_code == 1
+    assert f"(patient_id {cohort.loc[7, 'patient_id']}): field '{LABEL}': not one of: " in result.output
+
+
 def test_the_cli_refuses_options_the_spark_engine_does_not_have(quick_bundle_dir: Path, cohort_file: Path,
                                                                 tmp_path: Path) -> None:
     result = runner.invoke(app, ["predict", str(cohort_file), "-o", str(tmp_path / "out"), "--engine", "spark",

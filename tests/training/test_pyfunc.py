@@ -71,6 +71,19 @@ def test_bad_rows_are_refused_naming_row_and_field(raw_input: pd.DataFrame) -> N
     assert "sex" in str(info.value)
 
 
+def test_a_diagnosis_column_is_checked_then_not_read(cohort: pd.DataFrame, raw_input: pd.DataFrame) -> None:
+    """As every entry point treats a record's label (README): a diagnosis or null passes and is dropped, anything
+    else is refused naming row and field, in the words of the importer and the record model."""
+    from mmn_ddx.data.contract import category_reason, label_spec
+
+    labelled = raw_input.head(3).assign(**{LABEL: [*cohort[LABEL].head(2), None]})
+    pd.testing.assert_frame_equal(canonical_input(labelled), canonical_input(raw_input.head(3)))
+    labelled.loc[1, LABEL] = "ALS"
+    reason = category_reason(label_spec())
+    with pytest.raises(InputError, match=rf"^row 2 \(patient_id [^)]*\): field '{LABEL}': {reason}$"):
+        canonical_input(labelled)
+
+
 def test_whole_number_floats_become_counts_and_nulls_stay_null(raw_input: pd.DataFrame) -> None:
     frame = canonical_input(raw_input.head(5))
     assert str(frame["motor_nerves_studied"].dtype) == "Int64"

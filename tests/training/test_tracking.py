@@ -51,10 +51,11 @@ def test_the_logged_model_has_the_explicit_contract_signature(tracked: TrainingR
     inputs = {c.name: c for c in signature.inputs.inputs}
     # every finding, treatment responses included: the model ignores them at presentation, the criteria
     # label it returns does not (and MLflow would drop a column the signature does not name)
-    assert set(inputs) == {"patient_id", *FEATURE_FIELDS}
+    # and the reference diagnosis, optional: checked, not read (MLflow would drop it unseen)
+    assert set(inputs) == {"patient_id", *FEATURE_FIELDS, LABEL}
     assert "ivig_response" in inputs and "ivig_response" not in fields_for_mode(FEATURE_FIELDS, "at-presentation")
     for name, column in inputs.items():
-        assert column.required == (name != "patient_id" and fields()[name].required)
+        assert column.required == (name not in ("patient_id", LABEL) and fields()[name].required)
     assert inputs["nerves_definite_cb"].type.name == "double" and inputs["sex"].type.name == "string"
     # not "boolean": MLflow's scoring server would cast a null (not examined) to False (absent)
     assert isinstance(inputs["fasciculations"].type, AnyType)

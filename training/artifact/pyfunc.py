@@ -40,6 +40,7 @@ from mmn_ddx.data import (
     LABEL,
     PARSED_DTYPES,
     fields,
+    label_spec,
     parse_column,
     to_canonical,
 )
@@ -169,14 +170,15 @@ def canonical_input(model_input: Any) -> pd.DataFrame:
     Accepts what MLflow's scoring server and Spark hand over: a frame whose nulls may be NaN/None/pd.NA,
     whose whole numbers may be floats (a nullable integer column arrives as float) and whose booleans
     may be numpy booleans - the JSON typing rules of the importer (:func:`data.cells.parse_column`) and
-    its pandera schema, column by column. Raises :class:`InputError` naming the first bad row (counted
-    from 1, with its ``patient_id`` if any) and each of its bad fields, never the value.
+    its pandera schema, column by column. A ``diagnosis`` column is checked as the importer checks it (one of
+    the diagnoses, or null) and then not read, as every entry point treats a record's label. Raises
+    :class:`InputError` naming the first bad row (counted from 1, with its ``patient_id`` if any) and each of its
+    bad fields, never the value.
     """
     from mmn_ddx.data import BUILTIN_REASONS, SchemaErrors, validate_cohort  # lazy: pandera
 
     frame = pd.DataFrame(model_input) if not isinstance(model_input, pd.DataFrame) else model_input
-    frame = frame.drop(columns=[LABEL], errors="ignore")
-    specs = fields()
+    specs = {**fields(), **({LABEL: label_spec()} if LABEL in frame.columns else {})}
     unknown = [str(c) for c in frame.columns if c not in specs]
     missing = [name for name, spec in specs.items() if spec.required and name not in frame.columns]
     if unknown or missing:
@@ -207,7 +209,7 @@ def canonical_input(model_input: Any) -> pd.DataFrame:
         patient = parsed.at[row, ID_FIELD]  # on Spark a row number counts within a batch: the id finds it
         where = f"row {row}" if pd.isna(patient) else f"row {row} ({ID_FIELD} {patient})"
         raise InputError(f"{where}: {detail}{more}")
-    return to_canonical(parsed)
+    return to_canonical(parsed.drop(columns=[LABEL], errors="ignore"))
 
 
 def _typed(column: pd.Series) -> pd.Series:

@@ -39,7 +39,7 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types.schema import AnyType, Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema, TensorSpec
 
-from mmn_ddx.data import FEATURE_FIELDS, ID_FIELD, LABEL, fields
+from mmn_ddx.data import FEATURE_FIELDS, ID_FIELD, LABEL, fields, label_spec
 from mmn_ddx.features import fields_for_mode
 from mmn_ddx.settings import CHAMPION_ALIAS, artifact_dir, get_settings, sqlite_file
 from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, PARAMS
@@ -116,11 +116,13 @@ def model_signature(mode: str) -> ModelSignature:
 
     Every finding is an input, whatever the ``mode``: an at-presentation model does not use treatment
     responses, but the criteria label it returns does (as in every other entry point), and MLflow drops
-    input columns the signature does not name.
+    input columns the signature does not name. So is the reference ``diagnosis``, optional: not read, but
+    checked as every entry point checks a record's label (dropped by MLflow, "ALS" would pass unseen).
     """
     specs = fields()
     inputs: list[ColSpec | TensorSpec] = [ColSpec("string", ID_FIELD, required=False)]
     inputs += [ColSpec(_COLSPEC_TYPE[specs[n].type], n, required=specs[n].required) for n in FEATURE_FIELDS]
+    inputs.append(ColSpec(_COLSPEC_TYPE[label_spec().type], LABEL, required=False))
     outputs: list[ColSpec | TensorSpec] = [
         ColSpec(_OUTPUT_TYPE[kind], name, required=name != ID_FIELD) for name, kind in OUTPUT_TYPES.items()
     ]
