@@ -116,9 +116,10 @@ def little_information(recorded: int, total: int, *, few_recorded: bool, no_moto
         reasons.append(f"only {recorded} of {total} findings beyond age and sex are recorded")
     if no_motor_ncs:
         reasons.append("no result of a motor nerve conduction study is recorded")
-    return (f"Little information: {' and '.join(reasons)}; the prediction leans on the pre-test probabilities "
-            "of the clinical setting. Its prediction set is calibrated on synthetic records this sparse, not on real "
-            "ones: on published case reports such sets have held the true diagnosis less often than they claim. "
+    return (f"Little information: {' and '.join(reasons)}; the prediction may lean on the pre-test probabilities "
+            "of the clinical setting. Its prediction set is calibrated on training records this sparse: on published "
+            "case reports the sets of models trained on synthetic patients have held the true diagnosis less often "
+            "than they claim. "
             "Recording more findings makes it more reliable; the next test, when one is named, is the one expected "
             "to change it most.")
 

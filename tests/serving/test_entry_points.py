@@ -199,7 +199,7 @@ def test_every_entry_point_honours_the_setting(quick_bundle_dir: Path, tmp_path:
         "mmn-ddx serve --workers 2": _serve_with_workers(quick_bundle_dir, tmp_path, setting),
         "mlflow models serve": _mlflow_serve(quick_bundle_dir, tmp_path, setting),
     }
-    assert max(abs(expected[d] - predictor.predict(RECORD).probabilities[d]) for d in DIAGNOSES) > 0.05  # it moves
+    assert max(abs(expected[d] - predictor.predict(RECORD).probabilities[d]) for d in DIAGNOSES) > 0.01  # it moves
     for entry_point, probabilities in served.items():
         assert probabilities == pytest.approx(expected, abs=1e-9), entry_point
 

@@ -195,10 +195,11 @@ def test_out_of_distribution_facts_are_json_ready_without_empty_slots() -> None:
 def test_little_information_names_each_reason() -> None:
     both = messages.little_information(3, 40, few_recorded=True, no_motor_ncs=True)
     assert both.startswith("Little information: only 3 of 40 findings beyond age and sex are recorded and no result "
-                           "of a motor nerve conduction study is recorded; the prediction leans on the pre-test "
+                           "of a motor nerve conduction study is recorded; the prediction may lean on the pre-test "
                            "probabilities")
     assert "only" not in messages.little_information(30, 40, few_recorded=False, no_motor_ncs=True)
-    assert "calibrated on synthetic records this sparse, not on real ones" in both  # the sets' promise, with its limit
+    assert "calibrated on training records this sparse" in both  # the sets' promise, with its limit
+    assert "held the true diagnosis less often than they claim" in both
 
 
 @pytest.mark.parametrize(("label", "missing", "expected"), [
