@@ -86,7 +86,6 @@ def _stages(predictor: Predictor, records: list[dict[str, Any]]) -> dict[str, fl
     read = [read_records(r, validated=True) for r in one]
     features = [bundle.features.transform_columns(c) for c in read]
     scored = [predictor.score(r, with_next_test=False) for r in one]
-    columns = list(records[0])
     stages: dict[str, Callable[[int], Any]] = {
         "validate": lambda i: validate_one(records[i]),
         "read_columns": lambda i: read_records(one[i], validated=True),
@@ -94,8 +93,8 @@ def _stages(predictor: Predictor, records: list[dict[str, Any]]) -> dict[str, fl
         "probabilities_and_shap": lambda i: bundle.predict_explain(one[i], features=features[i]),
         "out_of_distribution": lambda i: bundle.out_of_distribution(read[i], features=features[i]),
         "criteria": lambda i: criteria_view.evaluate(read_records(one[i], validated=True)),
-        "next_test": lambda i: next_test.next_tests(
-            np.array([[records[i].get(c) is None for c in columns]]), columns, scored[i].probs, bundle.outcomes),
+        "next_test": lambda i: next_test.next_tests(read_records(one[i], validated=True), scored[i].probs,
+                                                    bundle.outcomes),
         "result_objects": lambda i: predictor._results(scored[i], [records[i]]),
     }
     out = {}

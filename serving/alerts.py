@@ -21,14 +21,7 @@ import numpy as np
 
 from mmn_ddx.serving import wording
 from mmn_ddx.serving.result import Warning
-from mmn_ddx.training.artifact import (
-    MOTOR_NCS_FIELDS,
-    Atypical,
-    SyntheticTraining,
-    few_recorded,
-    lacks_information,
-    optional_fields,
-)
+from mmn_ddx.training.artifact import Atypical, SyntheticTraining, few_recorded, lacks_information, optional_fields
 
 # the warning codes (``serving.result.Warning.code``), in the order :func:`warnings_for` lists them
 SYNTHETIC_CODE: Final = "synthetic_training_data"
@@ -44,15 +37,6 @@ def recorded_counts(nulls: np.ndarray, columns: Sequence[str], mode: str) -> tup
     """
     keep = _optional_positions(tuple(columns), mode)
     return (~nulls[:, keep]).sum(axis=1), len(keep)
-
-
-def motor_ncs_recorded(nulls: np.ndarray, columns: Sequence[str]) -> np.ndarray:
-    """Per patient: any result of the motor conduction study is recorded (:data:`MOTOR_NCS_FIELDS`)."""
-    keep = _positions(tuple(columns), _MOTOR_NCS)
-    return np.asarray(~nulls[:, keep].all(axis=1), dtype=bool)
-
-
-_MOTOR_NCS = frozenset(MOTOR_NCS_FIELDS)
 
 
 @cache

@@ -1,7 +1,8 @@
 """The next most informative test: which test not yet done would change the prediction most.
 
-For a patient with predictive distribution ``p`` and a test ``t`` whose fields are all null, the
-expected reduction of uncertainty is the expected information gain
+For a patient with predictive distribution ``p`` and a test ``t`` not done - no result of it recorded, in
+numbers or in words (:func:`mmn_ddx.data.recorded_tests`) - the expected reduction of uncertainty is the
+expected information gain
 
     EIG(t) = H(p) - sum_o q(o) H(p(. | o)),  p(c | o) = p(c) P(o | c) / q(o),  q(o) = sum_c p(c) P(o | c)
 
@@ -28,12 +29,11 @@ tests and are never proposed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from mmn_ddx.data import DIAGNOSES, TESTS
+from mmn_ddx.data import DIAGNOSES, TESTS, Columns, recorded_tests
 from mmn_ddx.serving.result import NextTest
 from mmn_ddx.training.artifact import OutcomeTables
 
@@ -41,13 +41,12 @@ MIN_GAIN_BITS = 1e-3
 """Below this expected gain no test is proposed (the prediction would not move)."""
 
 
-def candidate_tests(nulls: np.ndarray, columns: Sequence[str]) -> dict[str, np.ndarray]:
-    """Test key -> positions of the patients for whom every field of the test is null (not done).
-
-    ``nulls`` is the (patients, fields) null mask of the canonical frame, ``columns`` its field names.
-    """
-    position = {name: j for j, name in enumerate(columns)}
-    return {test.key: np.flatnonzero(nulls[:, [position[f] for f in test.fields]].all(axis=1)) for test in TESTS}
+def candidate_tests(read: Columns) -> dict[str, np.ndarray]:
+    """Test key -> positions of the patients whose record holds no result of the test (not done), by the rule of
+    the ``little_information`` warning and the information groups (:func:`mmn_ddx.data.recorded_tests`): a
+    result stated in words is a result, 0 nerves studied is "not done"."""
+    pending = ~recorded_tests(read)
+    return {test.key: np.flatnonzero(pending[:, j]) for j, test in enumerate(TESTS)}
 
 
 def entropy_bits(probs: np.ndarray) -> np.ndarray:
@@ -69,18 +68,17 @@ def after_results(probs: np.ndarray, likelihood: np.ndarray) -> tuple[np.ndarray
     return q, joint / np.maximum(q, np.finfo(float).tiny)[:, :, None]
 
 
-def next_tests(nulls: np.ndarray, columns: Sequence[str], probs: np.ndarray,
-               tables: OutcomeTables) -> list[NextTest | None]:
+def next_tests(read: Columns, probs: np.ndarray, tables: OutcomeTables) -> list[NextTest | None]:
     """The most informative test per patient (None when no test is left or none would help).
 
-    ``nulls``/``columns``: the patients' (patients, fields) null mask and its field names; ``probs``: the
-    probabilities served (in the clinical setting); ``tables``: the model's outcome tables.
+    ``read``: the patients' fields (:mod:`data.columns`); ``probs``: the probabilities served (in the clinical
+    setting); ``tables``: the model's outcome tables.
     """
     n = len(probs)
     gain = np.full((n, len(TESTS)), -np.inf)
     change = np.zeros((n, len(TESTS)))
     top = probs.argmax(axis=1)
-    for key, who in candidate_tests(nulls, columns).items():
+    for key, who in candidate_tests(read).items():
         if not len(who):
             continue
         q, after = after_results(probs[who], tables[key].likelihood)

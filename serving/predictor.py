@@ -44,6 +44,7 @@ from mmn_ddx.training.artifact import (
     code_version,
     lacks_information,
     load_bundle,
+    motor_ncs_done,
     pre_test_probabilities,
 )
 
@@ -231,7 +232,7 @@ class Predictor:
         if attribution.scale == "log-odds":  # Bayes' rule adds log(pi_s / pi_train) to every logit: the base moves
             attribution = replace(attribution, base_values=attribution.base_values + shift)
         recorded, n_optional = alerts.recorded_counts(nulls, names, self.mode)
-        motor_ncs_done = alerts.motor_ncs_recorded(nulls, names)
+        motor_done = motor_ncs_done(read)  # the rule the prediction sets' thresholds were calibrated with
         return Scored(
             patient_ids=ids,
             probs=probs,
@@ -241,13 +242,13 @@ class Predictor:
             attribution=attribution,
             group_sums=self.findings.sums(attribution.values),
             sets=self.bundle.prediction_set_in_setting(
-                training_probs, probs, np.asarray(lacks_information(recorded, n_optional, motor_ncs_done))),
+                training_probs, probs, np.asarray(lacks_information(recorded, n_optional, motor_done))),
             ood=self.bundle.out_of_distribution(read, features=X),
             criteria=criteria_view.evaluate(read),
             recorded=recorded,
             n_optional=n_optional,
-            motor_ncs_done=motor_ncs_done,
-            next_tests=next_test.next_tests(nulls, names, probs, self.bundle.outcomes) if with_next_test else None,
+            motor_ncs_done=motor_done,
+            next_tests=next_test.next_tests(read, probs, self.bundle.outcomes) if with_next_test else None,
             columns=read,
         )
 

@@ -123,7 +123,9 @@ class NextTest(_Frozen):
     expected_entropy_reduction: float = Field(description="Expected reduction of the predictive entropy, in bits.")
     rationale: str
     test: str | None = Field(default=None, description="Test key, e.g. 'csf' (mmn_ddx.data.diagnostic_tests.TESTS).")
-    fields: list[str] = Field(default_factory=list, description="All contract fields the test's report fills.")
+    fields: list[str] = Field(default_factory=list, description=(
+        "The contract fields the test's report fills in numbers (a report may state the same results in words "
+        "instead: the contract v2 fields, which count as the test's result too)."))
 
 
 class Warning(_Frozen):  # the domain word; never shadows builtins at import sites

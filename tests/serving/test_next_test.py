@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from mmn_ddx.data import read_records
-from mmn_ddx.data.contract import DIAGNOSES, FEATURE_FIELDS, LABEL
+from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.diagnostic_tests import TESTS, find_test
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features.modes import TREATMENT_FIELDS
-from mmn_ddx.serving.next_test import after_results, describe_outcomes, entropy_bits, next_tests
-from mmn_ddx.serving.predictor import Predictor, null_mask
+from mmn_ddx.serving.next_test import after_results, candidate_tests, describe_outcomes, entropy_bits, next_tests
+from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import frame_records, validate_one
+from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.artifact.clinical_setting import adjust
 from mmn_ddx.training.artifact.outcomes import Outcomes, OutcomeTables
 
@@ -65,7 +66,7 @@ def test_outcome_tables_are_valid_results_with_class_conditional_probabilities(t
 
 
 def test_tests_never_include_treatment_responses() -> None:
-    assert not {f for t in TESTS for f in t.fields} & set(TREATMENT_FIELDS)
+    assert not {f for t in TESTS for f in t.report} & set(TREATMENT_FIELDS)
 
 
 def test_likelihoods_separate_the_diagnoses_where_expected(tables: OutcomeTables) -> None:
@@ -142,7 +143,49 @@ def test_a_result_equally_likely_under_every_diagnosis_is_not_worth_ordering(pre
     read = read_records(records, validated=True)
     probs = predictor.score(records).probs
     assert any(predictor.predict(r).next_test is not None for r in records)
-    assert next_tests(null_mask(read), list(FEATURE_FIELDS), probs, uninformative) == [None] * len(records)
+    assert next_tests(read, probs, uninformative) == [None] * len(records)
+
+
+PATIENT = {"age_at_onset_years": 45.0, "sex": "male"}
+STATED = [  # (record, tests it holds a result of): findings stated in words, and a study stated as not done
+    pytest.param({**PATIENT, "motor_conduction_block": "multiple", "motor_ncs_pattern": "demyelinating",
+                  "sensory_ncs": "normal", "anti_gm1_igm": "positive"}, {"motor_ncs", "sensory_ncs", "anti_gm1"},
+                 id="the auditor's record in words"),
+    pytest.param({**PATIENT, "sensory_ncs": "abnormal"}, {"sensory_ncs"}, id="abnormal sensory conduction"),
+    pytest.param({**PATIENT, "csf_protein_raised": True}, {"csf"}, id="CSF protein raised"),
+    pytest.param({**PATIENT, "motor_nerves_studied": 0}, set(), id="0 motor nerves studied"),
+    pytest.param({**PATIENT, "motor_nerves_studied": 0, "sensory_nerves_studied": 0, "sensory_nerves_abnormal": 0},
+                 set(), id="0 motor and 0 sensory nerves studied"),
+]
+
+
+@pytest.mark.parametrize(("record", "done"), STATED)
+def test_the_candidates_are_the_tests_without_a_result_in_numbers_or_words(record: dict[str, Any],
+                                                                           done: set[str]) -> None:
+    read = read_records([validate_one(record)], validated=True)
+    pending = {key for key, who in candidate_tests(read).items() if len(who)}
+    assert pending == {t.key for t in TESTS} - done
+
+
+def _only(tables: OutcomeTables, informative: set[str]) -> OutcomeTables:
+    """The tables with every test but ``informative`` made worthless (each result equally likely everywhere)."""
+    def flat(o: Outcomes) -> Outcomes:
+        return Outcomes(o.test, o.records, np.repeat(o.likelihood.mean(axis=1, keepdims=True), len(DIAGNOSES), axis=1))
+    return OutcomeTables({key: o if key in informative else flat(o) for key, o in tables.tables.items()},
+                         tables.provenance)
+
+
+@pytest.mark.parametrize(("record", "done"), STATED)
+def test_a_test_with_a_result_in_words_is_never_proposed_and_one_stated_not_done_is(
+        quick_bundle_dir: Path, record: dict[str, Any], done: set[str]) -> None:
+    """Through the served result: with only one test worth ordering, it is proposed exactly when the record
+    holds no result of it (the auditor's record was offered sensory conduction studies it states as normal)."""
+    bundle = load_bundle(quick_bundle_dir)
+    tables = bundle.outcomes
+    for key in ("motor_ncs", "sensory_ncs", "anti_gm1", "csf"):
+        bundle.outcomes = _only(tables, {key})
+        chosen = Predictor(bundle).predict(record, setting="balanced").next_test
+        assert (chosen.test if chosen else None) == (None if key in done else key), key
 
 
 def test_outcome_tables_survive_the_bundle_round_trip(tables: OutcomeTables, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 Records abstracted from referral letters and published case reports (the generator's reporting model)
 leave whole sections null; a complete tertiary work-up does not. The warnings must tell them apart,
 by the documented rule (``training.artifact.information.LITTLE_INFORMATION_FRACTION``,
-``MOTOR_NCS_FIELDS``), in the full result, the batch table and the pyfunc alike.
+``motor_ncs_done``), in the full result, the batch table and the pyfunc alike.
 """
 
 from __future__ import annotations
@@ -17,11 +17,17 @@ import pandas as pd
 import pytest
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields
+from mmn_ddx.data.diagnostic_tests import find_test
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.serving import alerts
 from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import validate_frame
-from mmn_ddx.training.artifact import LITTLE_INFORMATION_FRACTION, MOTOR_NCS_FIELDS, optional_fields
+from mmn_ddx.training.artifact import (
+    LITTLE_INFORMATION_FRACTION,
+    MOTOR_NCS_FIELDS,
+    little_information_mask,
+    optional_fields,
+)
 from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.artifact.pyfunc import BundlePyfunc
 
@@ -52,10 +58,13 @@ def _by_document(documents: pd.DataFrame, document: str) -> pd.DataFrame:
 
 
 def _complete(predictor: Predictor, frame: pd.DataFrame) -> np.ndarray:
-    """The documented rule, restated: at least half the optional findings and some motor conduction result."""
+    """The documented rule, restated: at least half the optional findings and some motor conduction result (any
+    field of its report, in numbers or words; 0 nerves studied is none, unless a result is stated in words)."""
     optional = list(optional_fields(predictor.mode))
     enough = frame[optional].notna().sum(axis=1) >= LITTLE_INFORMATION_FRACTION * len(optional)
-    return (enough & frame[list(MOTOR_NCS_FIELDS)].notna().any(axis=1)).to_numpy()
+    motor = find_test("motor_ncs")
+    not_done = (frame[motor.studied] == 0).fillna(False) & frame[list(motor.words)].isna().all(axis=1)
+    return (enough & frame[list(MOTOR_NCS_FIELDS)].notna().any(axis=1) & ~not_done).to_numpy()
 
 
 @pytest.mark.parametrize(("document", "share_flagged"), [
@@ -109,6 +118,55 @@ def test_a_conduction_block_stated_without_the_nerves_studied_is_a_recorded_moto
     without_any = {**full, **dict.fromkeys(MOTOR_NCS_FIELDS)}
     (warning,) = [w for w in predictor.predict(without_any).warnings if w.code == "little_information"]
     assert "no result of a motor nerve conduction study" in warning.message and "only" not in warning.message
+
+
+WORDED_MOTOR_STUDY = {"motor_conduction_block": "multiple", "motor_ncs_pattern": "demyelinating"}
+
+
+def _worded(vignette: dict[str, Any]) -> dict[str, Any]:
+    """A vignette whose motor conduction study is stated in words only, as letters and case reports state it."""
+    return {**vignette, **dict.fromkeys(find_test("motor_ncs").fields), **WORDED_MOTOR_STUDY}
+
+
+def test_a_motor_study_stated_only_in_words_is_a_recorded_motor_study(predictor: Predictor) -> None:
+    """Contract v2: "conduction block in several nerves" in words is a motor conduction result, for the warning as
+    for the explanation that words it (the auditor's record: age, sex and four findings in words)."""
+    for vignette in _vignettes().values():
+        assert "little_information" not in {w.code for w in predictor.predict(_worded(vignette)).warnings}
+    auditor = {"age_at_onset_years": 45.0, "sex": "male", **WORDED_MOTOR_STUDY, "sensory_ncs": "normal",
+               "anti_gm1_igm": "positive"}
+    result = predictor.predict(auditor)
+    (warning,) = [w for w in result.warnings if w.code == "little_information"]
+    assert "only 4 of" in warning.message  # sparse it is
+    assert "motor nerve conduction" not in warning.message
+    assert "conduction block in several nerves (stated without counts)" in str(result.model_dump())
+
+
+def test_0_motor_nerves_studied_is_no_motor_study(predictor: Predictor) -> None:
+    """A record stating 0 motor nerves studied says the study was not done, as its explanation says ("motor nerve
+    conduction not done") and the features read it: no motor conduction result, whatever else it records."""
+    not_done = {**_vignettes()["MMN"], **dict.fromkeys(MOTOR_NCS_FIELDS), "motor_nerves_studied": 0}
+    result = predictor.predict(not_done)
+    (warning,) = [w for w in result.warnings if w.code == "little_information"]
+    assert "no result of a motor nerve conduction study" in warning.message and "only" not in warning.message
+    assert "motor nerve conduction not done" in str(result.model_dump())
+
+
+def test_training_and_serving_put_worded_and_not_done_studies_in_the_same_information_group(
+        quick_bundle_dir: Path) -> None:
+    """The group decides the set's thresholds: the served result, the batch pyfunc and the training-side mask
+    (:func:`little_information_mask`, which calibrated them) read a worded study and 0 nerves studied alike."""
+    bundle = load_bundle(quick_bundle_dir)
+    bundle.qhat = np.array([[0.0] * 4, [1.0] * 4])  # complete records: the argmax alone; flagged ones: all four
+    vignettes = [{**v, "patient_id": None} for v in _vignettes().values()]  # each appears twice below
+    worded = [_worded(v) for v in vignettes]
+    not_done = [{**v, **dict.fromkeys(MOTOR_NCS_FIELDS), "motor_nerves_studied": 0} for v in vignettes]
+    frame = validate_frame(pd.DataFrame(worded + not_done))
+    expected = [1] * len(worded) + [4] * len(not_done)
+    assert [len(r.prediction_set.diagnoses) for r in Predictor(bundle).predict_many(frame)] == expected
+    assert [len(s) for s in BundlePyfunc(bundle).predict(frame)["prediction_set"]] == expected
+    np.testing.assert_array_equal(little_information_mask(frame, optional_fields(bundle.mode)),
+                                  np.array(expected) == 4)
 
 
 def test_a_sparse_record_with_an_impossible_value_is_out_of_distribution(predictor: Predictor) -> None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
         few_recorded,
         lacks_information,
         little_information_mask,
+        motor_ncs_done,
         optional_fields,
     )
     from mmn_ddx.training.artifact.metadata import (
