@@ -195,3 +195,15 @@ def test_outcome_tables_survive_the_bundle_round_trip(tables: OutcomeTables, tmp
     for key, outcomes in tables.tables.items():
         assert loaded[key].records == outcomes.records
         np.testing.assert_array_equal(loaded[key].likelihood, outcomes.likelihood)
+
+
+def test_a_test_is_never_proposed_for_a_gain_its_rationale_would_print_as_zero() -> None:
+    from mmn_ddx.serving import next_test
+
+    probs = np.array([0.97, 0.01, 0.01, 0.01])
+    gains = np.zeros(len(next_test.TESTS))
+    gains[0] = 0.004  # "0.00 bits"
+    assert next_test._pick(gains, np.zeros_like(gains), probs) is None
+    gains[0] = 0.006
+    chosen = next_test._pick(gains, np.zeros_like(gains), probs)
+    assert chosen is not None and "by 0.01 bits" in chosen.rationale
