@@ -88,7 +88,8 @@ def bundle(quick_bundle_dir: Path):  # type: ignore[no-untyped-def]
 
 
 def test_typical_patients_are_rarely_flagged(bundle) -> None:  # type: ignore[no-untyped-def]
-    reasons = bundle.out_of_distribution(generate_cohort(2000, seed=77).drop(columns=[LABEL]))
+    # 5 000 patients: at ~2.7 % the rate of 2 000 varies by +-0.4 points between samples, too close to the bound
+    reasons = bundle.out_of_distribution(generate_cohort(5000, seed=77).drop(columns=[LABEL]))
     assert np.mean([bool(r) for r in reasons]) < 0.03
 
 

@@ -144,7 +144,7 @@ def test_a_cohort_with_a_world_is_added_to_the_synthetic_patients(tmp_path: Path
     assert meta.n_training == 520 and meta.training_data_source == "synthetic + cohort.csv"
     assert meta.synthetic_training == "partly"  # every entry point's synthetic_training_data warning reads it
     assert meta.training_world is not None and meta.training_world.digest == load_world(world_file).digest
-    assert "together with a user cohort (synthetic + cohort.csv)" in load_bundle(tmp_path / "m" / "mmn-ddx").model_card
+    assert "together with a user cohort (cohort.csv)" in load_bundle(tmp_path / "m" / "mmn-ddx").model_card
 
 
 def test_worlds_draws_around_the_world_file_when_asked(tmp_path: Path) -> None:
