@@ -77,14 +77,23 @@ def finding_effects(group_sums: np.ndarray, outputs: np.ndarray, scale: str) -> 
     model ``outputs`` (classes,) or one row per finding (findings, classes).
 
     On the probability scale the contributions are the effects. On the log-odds scale a class's probability
-    depends on its logit relative to the others' (softmax), so a finding adding +4.5 to MMN and +0.3 to MND
-    lowers MND's probability: the effect is the change of each class's log-probability when the finding is
-    taken out, ``phi_c + log sum_k p_k exp(-phi_k)`` (exact, ``p`` the probabilities with the finding).
+    depends on its score relative to the others' (softmax), so a finding adding +4.5 to MMN and +0.3 to MND
+    lowers MND's probability: the effect is the change of each class's log-odds against all the others when the
+    finding is taken out, ``phi_c - lse_(k != c)(o_k) + lse_(k != c)(o_k - phi_k)`` (exact). Log-odds, not
+    log-probability: near certainty every finding changes log p by almost nothing, while the odds still move by
+    what the finding contributes.
     """
     if scale != "log-odds":
         return group_sums
-    log_p = outputs - logsumexp(outputs, axis=-1, keepdims=True)
-    return group_sums + logsumexp(log_p - group_sums, axis=-1, keepdims=True)
+    return group_sums - _others_logsumexp(outputs) + _others_logsumexp(outputs - group_sums)
+
+
+def _others_logsumexp(outputs: np.ndarray) -> np.ndarray:
+    """(..., classes): for each class ``c``, ``logsumexp`` of the outputs of the other classes."""
+    k = outputs.shape[-1]
+    others = np.broadcast_to(outputs[..., None, :], (*outputs.shape[:-1], k, k)).copy()
+    others[..., np.arange(k), np.arange(k)] = -np.inf
+    return logsumexp(others, axis=-1)
 
 
 def finding_order(group_sums: np.ndarray, predicted: int) -> np.ndarray:

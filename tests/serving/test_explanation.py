@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp, softmax
+from scipy.special import softmax
 
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.generator import generate_cohort
@@ -152,14 +152,18 @@ def test_a_finding_is_worded_by_its_effect_on_each_probability_not_its_own_score
     phi = np.array([[4.5, 0.3, 0.0, 0.0], [0.0, 1.0, -0.2, 0.0], [0.02, 0.0, 0.0, 0.0]])
     outputs = np.array([1.0, 1.1, -3.0, -3.0])  # MND just above MMN
     effects = finding_effects(phi, outputs, "log-odds")
-    for finding, row in enumerate(phi):  # exact: log p with the finding minus log p without it
-        without = outputs - row
-        expected = (outputs - logsumexp(outputs)) - (without - logsumexp(without))
-        np.testing.assert_allclose(effects[finding], expected, atol=1e-12)
+    def log_odds(scores: np.ndarray) -> np.ndarray:
+        p = softmax(scores)
+        return np.log(p) - np.log1p(-p)
+
+    for finding, row in enumerate(phi):  # exact: each class's log-odds with the finding minus without it
+        np.testing.assert_allclose(effects[finding], log_odds(outputs) - log_odds(outputs - row), atol=1e-9)
     predicted = DIAGNOSES.index("MND")
     assert [direction(e, predicted) for e in effects] == ["away from MND, towards MMN", "towards MND", "little effect"]
     assert direction(phi[0], predicted) == "towards MND"  # what the score alone said
     assert finding_effects(phi, outputs, "probability") is phi  # additive probabilities: the effects themselves
+    certain = np.array([12.0, 1.0, -3.0, -3.0])  # MMN near certainty: a finding for it still moves its odds
+    assert direction(finding_effects(np.array([[4.5, -0.5, 0.0, 0.0]]), certain, "log-odds")[0], 0) == "towards MMN"
 
 
 def test_finding_map_refuses_unknown_features() -> None:
