@@ -11,9 +11,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 NOT_FOR_CLINICAL_USE = (
-    "Research software. The model was trained on synthetic patients generated from published "
-    "frequencies and has not been validated on real patients: not for clinical use."
+    "Research software. The model has not been validated on real patients: not for clinical use. What it was "
+    "trained on (synthetic patients generated from published frequencies, a user's cohort, or both) is stated in "
+    "its warnings and its model card."
 )
+"""One notice for every model and response: a model trained on a user's cohort is not said to be synthetic."""
 
 Status = Literal["met", "not met", "not assessable"]
 
