@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from mmn_ddx.data import find_test, result_recorded
 from mmn_ddx.features._base import (
     ContractTransformer,
     Features,
@@ -34,7 +35,7 @@ from mmn_ddx.features._base import (
     ordinal,
     row_count,
 )
-from mmn_ddx.features._columns import NULL_CODE, Columns
+from mmn_ddx.features._columns import Columns
 
 BLOCK_FIELDS: dict[str, str] = {
     "cb_definite": "nerves_definite_cb",
@@ -68,6 +69,9 @@ BLOCK_EXTENT: tuple[float, ...] = (0.0, 1.0, 1.0, 2.0)
 """``motor_conduction_block`` none / present / single / multiple as nerves blocked (present: at least one)."""
 WORDS: tuple[str, ...] = ("motor_conduction_block", "motor_ncs_pattern")
 """The v2 fields that state the motor conduction findings without counts."""
+_MOTOR_NCS = find_test("motor_ncs")
+assert set(_MOTOR_NCS.report) == {STUDIED, *BLOCK_FIELDS.values(), *DEMYELINATING_FIELDS.values(), *WORDS}, \
+    "the motor conduction study's report is the fields these features read"
 
 
 class ConductionFeatures(ContractTransformer):
@@ -96,13 +100,11 @@ class ConductionFeatures(ContractTransformer):
 
     @staticmethod
     def _not_done(columns: Columns) -> np.ndarray:
-        """1 unless nerves were studied: a positive number studied, a count reported (a zero count without
-        the number studied is a finding, not "not done") or a finding stated in words; 0 studied = not done."""
-        studied = columns[STUDIED]
-        counted = known_any(*(columns[name] for name in (*BLOCK_FIELDS.values(), *DEMYELINATING_FIELDS.values())))
-        stated = (columns[WORDS[0]] != NULL_CODE) | (columns[WORDS[1]] != NULL_CODE)
-        done = (studied > 0) | ((studied != 0) & counted) | stated
-        return np.asarray(~done, dtype=np.float64)
+        """1 unless a result of the motor conduction study is recorded: a positive number studied, a count
+        reported (a zero count without the number studied is a finding, not "not done") or a finding stated in
+        words; 0 studied = not done. The data layer's one rule (:func:`data.result_recorded`), which the
+        warning, the prediction sets' information groups and the next test read too."""
+        return np.asarray(~result_recorded(_MOTOR_NCS, columns), dtype=np.float64)
 
     @staticmethod
     def _block_counts(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
