@@ -33,8 +33,8 @@ of the odds, 0.01 on the probability scale one percentage point."""
 
 def direction(contributions: Sequence[float], predicted: int, neutral: float = NEUTRAL["log-odds"]) -> str:
     """How a finding moves the prediction, in words, from its per-class effects (on the log-odds scale
-    :func:`serving.explanation.finding_effects`, the change of each class's log-probability; on the probability
-    scale the contributions themselves).
+    :func:`serving.explanation.finding_effects`, the change of each class's log-odds against the others; on the
+    probability scale the contributions themselves).
 
     Worded from the predicted class's own effect; when the finding lowers it or barely touches it, the other
     class it raises most is named. Plain Python:
