@@ -20,7 +20,9 @@ from mmn_ddx.cli.train import train_app
 from mmn_ddx.data import LABEL, World, draw_world, draw_worlds, generate_cohort, load_world, write_table
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle
 from mmn_ddx.training.artifact.metadata import data_digest
+from mmn_ddx.training.artifact.outcomes import OutcomeTables
 from mmn_ddx.training.fitting import tracking
+from mmn_ddx.training.fitting.outcome_tables import fit_outcome_tables
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 N_SYNTHETIC = 600
@@ -103,6 +105,21 @@ def test_the_bundle_and_the_model_card_name_the_world(trained: Trained) -> None:
     assert "cohort_size: 123" in trained.bundle.model_card
 
 
+def _same_tables(a: OutcomeTables, b: OutcomeTables) -> bool:
+    return a.tables.keys() == b.tables.keys() and all(
+        a[k].records == b[k].records and np.array_equal(a[k].likelihood, b[k].likelihood) for k in a.tables)
+
+
+def test_the_next_test_tables_come_from_the_world_file(trained: Trained) -> None:
+    """The next test updates the model's probabilities with P(result | diagnosis) of the model's own world."""
+    shipped = trained.bundle.outcomes
+    assert _same_tables(shipped, fit_outcome_tables(world=trained.world))
+    assert not _same_tables(shipped, fit_outcome_tables())  # the literature world's differ
+    assert shipped.provenance["world_digest"] == trained.world.digest
+    meta = trained.bundle.metadata
+    assert meta.next_test_world == f"the world {trained.world.digest[:12]} (hand-made test world)"
+
+
 def test_mlflow_has_the_world_file_its_digest_and_provenance(trained: Trained) -> None:
     run, logged = trained.run
     assert run.data.params["world_digest"] == trained.world.digest
@@ -158,6 +175,11 @@ def test_worlds_draws_around_the_world_file_when_asked(tmp_path: Path) -> None:
     assert meta.training_data_digest == data_digest(expected)
     assert meta.training_worlds is not None and f"3 worlds drawn within the stated uncertainty around the world " \
         f"{world.digest[:12]}" in meta.training_worlds
+    # the next test's tables: the mixture the patients (and the posterior the model learns) came from
+    mixture = draw_worlds(3, seed=0, base=world)
+    shipped = load_bundle(tmp_path / "m" / "mmn-ddx").outcomes
+    assert _same_tables(shipped, fit_outcome_tables(world=mixture)) and meta.next_test_world == meta.training_worlds
+    assert shipped.provenance["world_digest"] == mixture.digest
 
 
 @pytest.mark.parametrize(("args", "message"), [

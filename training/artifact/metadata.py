@@ -119,6 +119,11 @@ class BundleMetadata(BaseModel):
     training_world: TrainingWorld | None = Field(default=None, description="The world (or the base of the drawn "
                                                  "worlds) of the synthetic training patients; None for a user "
                                                  "cohort alone or a bundle exported before it was recorded.")
+    next_test_world: str | None = Field(default=None, description="The world(s) the next-test outcome tables "
+                                        "(P(result | diagnosis)) were generated in: those of the synthetic training "
+                                        "patients, or the literature world for a user cohort alone, never the user "
+                                        "cohort. None: a bundle exported before it was recorded (the literature "
+                                        "world).")
     code_version: str
     schema_version: int = SCHEMA_VERSION
     trained_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))

@@ -24,6 +24,7 @@ from mmn_ddx.training.fitting.search import n_steps
 
 HOLDOUT_FRACTION = 0.20
 MIN_PER_CLASS = 10
+LITERATURE_WORLD = "the literature world (data/priors.yaml)"
 
 
 class TrainingDataError(ValueError):
@@ -73,7 +74,7 @@ class TrainSettings:
     def worlds_description(self) -> str:
         if self.world is None:
             mixture = self.synthetic_world()
-            return "the literature world (data/priors.yaml)" if mixture is None else mixture.source
+            return LITERATURE_WORLD if mixture is None else mixture.source
         named = f"the world {self.world.digest[:12]} ({self.world.source})"
         if not self.worlds:
             return named

@@ -18,7 +18,7 @@ from mmn_ddx.training.artifact.metadata import BundleMetadata, TrainingWorld, co
 from mmn_ddx.training.artifact.reference import fit_reference
 from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
 from mmn_ddx.training.evaluation.shifted_worlds import shift_check, shift_seed
-from mmn_ddx.training.fitting.candidates import Candidates, labels
+from mmn_ddx.training.fitting.candidates import LITERATURE_WORLD, Candidates, labels
 from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, FamilyResult
 from mmn_ddx.training.fitting.models import Family, assemble
 from mmn_ddx.training.fitting.outcome_tables import fit_outcome_tables
@@ -39,6 +39,8 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
     reference = fit_reference(final.frame, final.X, candidates.feature_names, seed=settings.seed,
                               held_out_features=candidates.X[candidates.holdout])
     trained_on = candidates.frame if candidates.refit is None else final.frame
+    # the next test's P(result | diagnosis) from the worlds the model learnt (outcome_tables.py says why)
+    outcomes = fit_outcome_tables(world=settings.synthetic_world() if generator_version else None)
     metadata = BundleMetadata(
         name=settings.model_name, mode=settings.mode, family=champion.name, params=final.params,
         training_data_digest=data_digest(trained_on), training_data_source=source, n_training=len(trained_on),
@@ -47,6 +49,7 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
         generator_version=generator_version, code_version=code_version(), seed=settings.seed,
         training_worlds=settings.worlds_description if generator_version else None,
         training_world=TrainingWorld.of(settings.base_world) if generator_version else None,
+        next_test_world=settings.worlds_description if generator_version else LITERATURE_WORLD,
         metrics=_metrics(champion) | {f"holdout_{k}": v for k, v in final.holdout_metrics.items()},
     )
     facts = CardFacts(
@@ -65,7 +68,7 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
     bundle = ModelBundle(pipeline, champion.name, final.calibration, qhat, settings.coverage, reference, metadata,
                          render(facts), extra={"n_conformal_calibration": len(set_y),
                                                "n_conformal_calibration_little_information": int(little.sum())},
-                         outcomes=fit_outcome_tables())
+                         outcomes=outcomes)
     if generator_version and settings.shift_worlds:
         check = shift_check(bundle.predict_proba, qhat, settings.mode, base=settings.base_world,
                             n_worlds=settings.shift_worlds, n_patients=settings.shift_patients,
