@@ -78,6 +78,26 @@ def test_the_card_says_what_the_model_was_trained_on_a_user_cohort_or_both() -> 
     assert "Synthetic training data" in both.model_card and "- Training cohort (my_cohort.csv)" in both.model_card
 
 
+def test_a_user_cohort_model_says_its_next_test_tables_are_the_literature_worlds() -> None:
+    """A cohort's tests are not all done nor recorded regardless of their results: it cannot give P(result |
+    diagnosis), so the tables stay the literature world's, and the card and the metadata say so."""
+    from mmn_ddx.data import load_world
+    from mmn_ddx.data.generator import generate_cohort
+    from mmn_ddx.training.fitting.candidates import TrainSettings, fit_candidates
+    from mmn_ddx.training.fitting.packaging import build_bundle
+
+    settings = TrainSettings(families=("logistic",), quick=True, outer_k=2, inner_k=2, n_boot=20, n_jobs=1,
+                             shift_worlds=0)
+    user = build_bundle(fit_candidates(generate_cohort(400, seed=3), settings), source="my_cohort.csv",
+                        generator_version=None)
+    assert user.metadata.next_test_world == "the literature world (data/priors.yaml)"
+    assert user.outcomes.provenance["world_digest"] == load_world().digest
+    assert ("- Next test: the test not yet done with the largest expected information gain, by Bayes' rule with the "
+            "probability of each of its results given each diagnosis taken from the literature world "
+            "(data/priors.yaml), not from the user cohort (my_cohort.csv), whose tests are neither all done nor "
+            "recorded regardless of their results") in user.model_card
+
+
 def test_the_card_says_which_diagnosis_a_small_cohort_puts_in_every_set() -> None:
     """A referral-clinic cohort of 400 holds ~4 held-out CIDP patients, fewer than 90 % coverage needs (9)."""
     from mmn_ddx.data.generator import CLASS_PRIOR_PRESETS, generate_cohort

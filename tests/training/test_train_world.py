@@ -118,6 +118,8 @@ def test_the_next_test_tables_come_from_the_world_file(trained: Trained) -> None
     assert shipped.provenance["world_digest"] == trained.world.digest
     meta = trained.bundle.metadata
     assert meta.next_test_world == f"the world {trained.world.digest[:12]} (hand-made test world)"
+    assert ("taken from the synthetic training patients' generator: the world "
+            f"{trained.world.digest[:12]} (hand-made test world).") in trained.bundle.model_card
 
 
 def test_mlflow_has_the_world_file_its_digest_and_provenance(trained: Trained) -> None:

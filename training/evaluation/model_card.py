@@ -110,6 +110,22 @@ def _world_line(world: TrainingWorld) -> str:
             + "; a tracked training logs the world file with its MLflow run.")
 
 
+def _next_test_lines(meta: BundleMetadata) -> list[str]:
+    """Where the next test's P(result | diagnosis) came from (training.fitting.outcome_tables): the worlds the
+    model learnt, never a user cohort."""
+    if meta.next_test_world is None:
+        return []
+    source = (f"the synthetic training patients' generator: {meta.next_test_world}" if meta.generator_version
+              else meta.next_test_world)
+    cohort = user_cohort(meta.training_data_source)
+    refused = (f", not from the user cohort ({cohort}), whose tests are neither all done nor recorded regardless of "
+               "their results") if cohort else ""
+    fitted = (" (`mmn-ddx world fit` and `train --synthetic N --world FILE` give a model and tables of a world "
+              "fitted to the cohort)") if cohort and not meta.generator_version else ""
+    return [f"- Next test: the test not yet done with the largest expected information gain, by Bayes' rule with "
+            f"the probability of each of its results given each diagnosis taken from {source}{refused}{fitted}."]
+
+
 SETS_ON_SYNTHETIC_PATIENTS = (
     "Prediction sets are calibrated on synthetic patients, and their coverage is measured there only (Performance; "
     "Shifted worlds, when measured); real records differ from the training worlds more than redrawn worlds do, and "
@@ -143,6 +159,7 @@ def render(facts: CardFacts) -> str:
         + (f", seed {meta.seed}" if meta.seed is not None else ""),
         "- Outputs: calibrated probabilities of MMN, MND, CIDP and MADSAM; a split-conformal prediction set at "
         f"{facts.coverage:.0%} coverage; exact additive SHAP explanations; out-of-distribution warnings.",
+        *_next_test_lines(meta),
         "",
         "## Intended use",
         intended_use(meta.training_data_source),
