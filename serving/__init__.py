@@ -14,7 +14,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)
 
 if TYPE_CHECKING:  # the public names, listed once: type checkers read them, lazy_exports too
     from mmn_ddx.data import RecordError
-    from mmn_ddx.serving.alerts import SYNTHETIC_CODE
     from mmn_ddx.serving.batch import score_table
     from mmn_ddx.serving.predictor import ModelNotFoundError, Predictor, default_model_uri
     from mmn_ddx.serving.records import BatchRecordError
@@ -22,3 +21,4 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
     from mmn_ddx.serving.spark import DEFAULT_MASTER, SparkUnavailableError, score_file
     from mmn_ddx.serving.terminal import render
     from mmn_ddx.serving.wording.messages import cascade_fact
+    from mmn_ddx.training.artifact import SYNTHETIC_CODE

@@ -9,25 +9,32 @@
   is (the test every guideline needs): the prediction then rests mostly on the setting's pre-test
   probabilities. The rule and its reasons: ``training.artifact.information.lacks_information``.
 * ``criteria_disagree`` - the published criteria point to another diagnosis than the model.
+
+The codes and their order are ``training.artifact.WARNING_CODES`` (the pyfunc lists them too).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from typing import Final
 
 import numpy as np
 
 from mmn_ddx.serving import wording
 from mmn_ddx.serving.result import Warning
-from mmn_ddx.training.artifact import Atypical, SyntheticTraining, few_recorded, lacks_information, optional_fields
-
-# the warning codes (``serving.result.Warning.code``), in the order :func:`warnings_for` lists them
-SYNTHETIC_CODE: Final = "synthetic_training_data"
-OOD_CODE: Final = "out_of_distribution"
-LITTLE_INFORMATION_CODE: Final = "little_information"
-DISAGREE_CODE: Final = "criteria_disagree"
+from mmn_ddx.training.artifact import (
+    DISAGREE_CODE,
+    LITTLE_INFORMATION_CODE,
+    OOD_CODE,
+    SYNTHETIC_CODE,
+    WARNING_CODES,
+    Atypical,
+    SyntheticTraining,
+    codes_per_patient,
+    few_recorded,
+    lacks_information,
+    optional_fields,
+)
 
 
 def recorded_counts(nulls: np.ndarray, columns: Sequence[str], mode: str) -> tuple[np.ndarray, int]:
@@ -91,14 +98,15 @@ def warnings_for(
     *, synthetic: SyntheticTraining | None, ood: Sequence[Atypical], recorded: int, total: int, motor_ncs_done: bool,
     agrees: bool | None, label: str, predicted: str,
 ) -> list[Warning]:
-    """All warnings of one patient, most fundamental first (``synthetic``: the bundle's ``synthetic_training``)."""
-    found = [
-        synthetic_training_data(synthetic),
-        out_of_distribution(ood),
-        little_information(recorded, total, motor_ncs_done),
-        criteria_disagree(agrees, label, predicted),
-    ]
-    return [w for w in found if w is not None]
+    """All warnings of one patient, in :data:`WARNING_CODES` order (``synthetic``: the bundle's
+    ``synthetic_training``)."""
+    found = {
+        SYNTHETIC_CODE: synthetic_training_data(synthetic),
+        OOD_CODE: out_of_distribution(ood),
+        LITTLE_INFORMATION_CODE: little_information(recorded, total, motor_ncs_done),
+        DISAGREE_CODE: criteria_disagree(agrees, label, predicted),
+    }
+    return [w for code in WARNING_CODES if (w := found[code]) is not None]
 
 
 def warning_codes(
@@ -108,8 +116,10 @@ def warning_codes(
     """Per patient, the codes of :func:`warnings_for` joined by ``;``, for a whole batch without wording the
     messages (a batch table shows the codes only). ``disagrees``: the criteria's label is a diagnosis other
     than the predicted one (``agrees is False``)."""
-    little = np.asarray(lacks_information(recorded, total, motor_ncs_done)).tolist()
-    first = (SYNTHETIC_CODE,) if synthetic is not None else ()
-    return [";".join((*first, *((OOD_CODE,) if facts else ()), *((LITTLE_INFORMATION_CODE,) if few else ()),
-                      *((DISAGREE_CODE,) if disagree else ())))
-            for facts, few, disagree in zip(ood, little, disagrees.tolist(), strict=True)]
+    codes = codes_per_patient({
+        SYNTHETIC_CODE: synthetic is not None,
+        OOD_CODE: [bool(facts) for facts in ood],
+        LITTLE_INFORMATION_CODE: np.asarray(lacks_information(recorded, total, motor_ncs_done)),
+        DISAGREE_CODE: disagrees,
+    }, len(ood))
+    return [";".join(found) for found in codes]

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mmn_ddx.training.artifact import WarningCode
+
 NOT_FOR_CLINICAL_USE = (
     "Research software. The model has not been validated on real patients: not for clinical use. What it was "
     "trained on (synthetic patients generated from published frequencies, a user's cohort, or both) is stated in "
@@ -131,7 +133,7 @@ class NextTest(_Frozen):
 
 
 class Warning(_Frozen):  # the domain word; never shadows builtins at import sites
-    code: Literal["synthetic_training_data", "out_of_distribution", "little_information", "criteria_disagree"]
+    code: WarningCode  # the codes and their order: training.artifact.warning_codes
     message: str
 
 

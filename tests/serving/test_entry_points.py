@@ -38,12 +38,11 @@ from typer.testing import CliRunner
 from mmn_ddx.cli import app as cli_app
 from mmn_ddx.data import RecordError
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, category_reason, label_spec
-from mmn_ddx.serving.alerts import SYNTHETIC_CODE
 from mmn_ddx.serving.batch import score_table
 from mmn_ddx.serving.http import create_app
 from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import validate_frame
-from mmn_ddx.training.artifact import DEFAULT_SETTING, pre_test_probabilities
+from mmn_ddx.training.artifact import DEFAULT_SETTING, SYNTHETIC_CODE, pre_test_probabilities
 from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.artifact.pyfunc import BundlePyfunc, InputError
 

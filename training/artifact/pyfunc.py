@@ -49,6 +49,14 @@ from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
 from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, adjust, check_setting
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
+from mmn_ddx.training.artifact.warning_codes import (
+    DISAGREE_CODE,
+    LITTLE_INFORMATION_CODE,
+    OOD_CODE,
+    SYNTHETIC_CODE,
+    WarningCode,
+    codes_per_patient,
+)
 
 TOP_FINDINGS = 5
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
@@ -73,8 +81,8 @@ OUTPUT_TYPES: dict[str, str] = {
 * ``top_contributions``: each top finding's contribution to the predicted class (SHAP values summed over
   the finding's features) on ``scale`` (``log-odds`` or ``probability``): the sign says towards or away.
 * ``criteria_label``: the rule-based cascade of the published criteria (:mod:`features.criteria`).
-* ``warnings``: codes, most fundamental first - ``synthetic_training_data``, ``out_of_distribution``,
-  ``little_information``, ``criteria_disagree`` (the codes of ``mmn-ddx predict``'s table).
+* ``warnings``: codes, most fundamental first (:data:`.warning_codes.WARNING_CODES`: the codes and order of
+  every entry point, ``mmn-ddx predict``'s table included).
 * ``out_of_distribution``: the OOD detector's facts, one JSON object each ([] = like the training data).
 * ``setting``: the clinical setting the probabilities are for - the ``setting`` parameter (``params`` of
   ``predict``, of the scoring server's JSON and of ``spark_udf``; default :data:`DEFAULT_SETTING`). The
@@ -155,13 +163,14 @@ class BundlePyfunc:
         return pd.DataFrame(columns, columns=list(OUTPUT_COLUMNS))
 
     def _warnings(self, ood: list[list[Any]], little: np.ndarray, labels: np.ndarray, predicted: np.ndarray
-                  ) -> list[list[str]]:
+                  ) -> list[list[WarningCode]]:
         """Warning codes per patient (see :data:`OUTPUT_TYPES`), from whole-frame masks."""
-        disagree = np.isin(labels, DIAGNOSES) & (labels != predicted)
-        flags = np.column_stack([np.full(len(little), self._synthetic), [bool(r) for r in ood],
-                                 np.asarray(little, dtype=bool), disagree])
-        codes = ("synthetic_training_data", "out_of_distribution", "little_information", "criteria_disagree")
-        return [[code for code, on in zip(codes, row, strict=True) if on] for row in flags.tolist()]
+        return codes_per_patient({
+            SYNTHETIC_CODE: self._synthetic,
+            OOD_CODE: [bool(facts) for facts in ood],
+            LITTLE_INFORMATION_CODE: little,
+            DISAGREE_CODE: np.isin(labels, DIAGNOSES) & (labels != predicted),
+        }, len(little))
 
 
 def canonical_input(model_input: Any) -> pd.DataFrame:
