@@ -26,7 +26,7 @@ from mmn_ddx.features.laboratory import (
     CSF_PLEOCYTOSIS_PER_UL,
     LaboratoryFeatures,
 )
-from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS, check_mode, fields_for_mode, fields_unseen_in
+from mmn_ddx.features.modes import MODES, NO_TRIAL, TREATMENT_FIELDS, check_mode, fields_for_mode, fields_unseen_in
 from mmn_ddx.features.motor_neuron import MotorNeuronFeatures
 from mmn_ddx.features.sensory import SensoryFeatures
 from mmn_ddx.features.treatment import TreatmentResponseFeatures
@@ -41,6 +41,7 @@ __all__ = [
     "FINDING_GROUPS",
     "MODES",
     "MRC_FIELDS",
+    "NO_TRIAL",
     "PARAMETER_LABELS",
     "REGIONS",
     "STRENGTH_WORDS",

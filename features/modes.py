@@ -19,6 +19,8 @@ MODES: tuple[Mode, ...] = ("at-presentation", "with-treatment")
 
 TREATMENT_FIELDS: tuple[str, ...] = ("ivig_response", "corticosteroid_response")
 """Contract fields known only after a therapeutic trial (data dictionary, "treatment response")."""
+NO_TRIAL = "not_given"
+"""Their value saying no trial was made: information (unlike a null), but no response to read."""
 
 
 def check_mode(mode: str) -> Mode:

@@ -8,6 +8,9 @@
 * ``little_information`` - most findings are unrecorded, or no result of a motor nerve conduction study
   is (the test every guideline needs): the prediction then rests mostly on the setting's pre-test
   probabilities. The rule and its reasons: ``training.artifact.information.lacks_information``.
+* ``treatment_response_ignored`` - the record gives a response to IVIg or corticosteroids (improved, no response,
+  worsened: not "not given", not null), which an at-presentation model does not read; the with-treatment model
+  does. The rule: ``training.artifact.treatment_response``.
 * ``criteria_disagree`` - the published criteria point to another diagnosis than the model.
 
 The codes and their order are ``training.artifact.WARNING_CODES`` (the pyfunc lists them too).
@@ -27,6 +30,7 @@ from mmn_ddx.training.artifact import (
     LITTLE_INFORMATION_CODE,
     OOD_CODE,
     SYNTHETIC_CODE,
+    TREATMENT_IGNORED_CODE,
     WARNING_CODES,
     Atypical,
     SyntheticTraining,
@@ -87,6 +91,15 @@ def out_of_distribution(facts: Sequence[Atypical]) -> Warning | None:
 
 
 @cache
+def treatment_response_ignored(unread: tuple[str, ...], mode: str) -> Warning | None:
+    """``unread``: the treatment fields whose recorded response the model of ``mode`` does not read (made once per
+    tuple, shared as :func:`little_information`)."""
+    if not unread:
+        return None
+    return Warning(code=TREATMENT_IGNORED_CODE, message=wording.messages.treatment_response_ignored(unread, mode))
+
+
+@cache
 def criteria_disagree(agrees: bool | None, label: str, predicted: str) -> Warning | None:
     """Made once per pair of labels (shared, as :func:`little_information`)."""
     if agrees is not False:
@@ -96,14 +109,15 @@ def criteria_disagree(agrees: bool | None, label: str, predicted: str) -> Warnin
 
 def warnings_for(
     *, synthetic: SyntheticTraining | None, ood: Sequence[Atypical], recorded: int, total: int, motor_ncs_done: bool,
-    agrees: bool | None, label: str, predicted: str,
+    unread: tuple[str, ...], mode: str, agrees: bool | None, label: str, predicted: str,
 ) -> list[Warning]:
     """All warnings of one patient, in :data:`WARNING_CODES` order (``synthetic``: the bundle's
-    ``synthetic_training``)."""
+    ``synthetic_training``; ``unread``: see :func:`treatment_response_ignored`)."""
     found = {
         SYNTHETIC_CODE: synthetic_training_data(synthetic),
         OOD_CODE: out_of_distribution(ood),
         LITTLE_INFORMATION_CODE: little_information(recorded, total, motor_ncs_done),
+        TREATMENT_IGNORED_CODE: treatment_response_ignored(unread, mode),
         DISAGREE_CODE: criteria_disagree(agrees, label, predicted),
     }
     return [w for code in WARNING_CODES if (w := found[code]) is not None]
@@ -111,15 +125,17 @@ def warnings_for(
 
 def warning_codes(
     *, synthetic: SyntheticTraining | None, ood: Sequence[Sequence[Atypical]], recorded: np.ndarray, total: int,
-    motor_ncs_done: np.ndarray, disagrees: np.ndarray,
+    motor_ncs_done: np.ndarray, unread: np.ndarray, disagrees: np.ndarray,
 ) -> list[str]:
     """Per patient, the codes of :func:`warnings_for` joined by ``;``, for a whole batch without wording the
-    messages (a batch table shows the codes only). ``disagrees``: the criteria's label is a diagnosis other
-    than the predicted one (``agrees is False``)."""
+    messages (a batch table shows the codes only). ``unread``: the record gives a treatment response the model
+    does not read (``training.artifact.unread_responses`` of any field); ``disagrees``: the criteria's label is a
+    diagnosis other than the predicted one (``agrees is False``)."""
     codes = codes_per_patient({
         SYNTHETIC_CODE: synthetic is not None,
         OOD_CODE: [bool(facts) for facts in ood],
         LITTLE_INFORMATION_CODE: np.asarray(lacks_information(recorded, total, motor_ncs_done)),
+        TREATMENT_IGNORED_CODE: unread,
         DISAGREE_CODE: disagrees,
     }, len(ood))
     return [";".join(found) for found in codes]

@@ -51,7 +51,8 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
     rows["criteria_agree"] = pd.array(agrees, dtype="boolean")
     rows["warnings"] = alerts.warning_codes(
         synthetic=predictor.synthetic, ood=scored.ood, recorded=scored.recorded, total=scored.n_optional,
-        motor_ncs_done=scored.motor_ncs_done, disagrees=np.array([a is False for a in agrees], dtype=bool))
+        motor_ncs_done=scored.motor_ncs_done, unread=np.asarray(scored.unread_responses.any(axis=1)),
+        disagrees=np.array([a is False for a in agrees], dtype=bool))
     rows["setting"] = np.full(len(frame), scored.setting, dtype=object)
     if with_next_test and scored.next_tests is not None:
         rows["next_test"] = [None if t is None else t.test for t in scored.next_tests]

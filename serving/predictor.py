@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
+from itertools import compress
 from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from mmn_ddx.data import DIAGNOSES, FEATURE_FIELDS, ID_FIELD, Columns, PatientRecord, read_frame, read_records
-from mmn_ddx.features import MODES, check_mode
+from mmn_ddx.features import MODES, check_mode, fields_unseen_in
 from mmn_ddx.serving import alerts, criteria_view, explanation, next_test
 from mmn_ddx.serving.records import frame_records, patient_ids, validate_frame, validate_many, validate_one
 from mmn_ddx.serving.result import Audit, ClinicalSetting, NextTest, PredictionResult, PredictionSet
@@ -46,6 +47,7 @@ from mmn_ddx.training.artifact import (
     load_bundle,
     motor_ncs_done,
     pre_test_probabilities,
+    unread_responses,
 )
 
 # PatientRecord is built at run time (pydantic create_model from the data dictionary): mypy sees a variable
@@ -108,6 +110,8 @@ class Scored:
     recorded: np.ndarray
     n_optional: int
     motor_ncs_done: np.ndarray
+    unread_responses: np.ndarray
+    """(patients, ``features.fields_unseen_in(mode)``): a recorded treatment response the model does not read."""
     next_tests: list[NextTest | None] | None
     columns: Columns
     """The patients' fields as read once; ``columns.row(i)`` is patient ``i``'s record for the wording."""
@@ -126,6 +130,7 @@ class Predictor:
         self.mode = check_mode(bundle.mode)
         self.uri = uri or bundle.metadata.uri or "<in memory>"
         self.findings = explanation.finding_map(self.mode, tuple(bundle.feature_names))
+        self._unseen = fields_unseen_in(self.mode)
         self.threads = threads
         self._shifts: dict[str, np.ndarray] = {}
         self._setting_blocks: dict[tuple[str, str], ClinicalSetting] = {}
@@ -248,6 +253,7 @@ class Predictor:
             recorded=recorded,
             n_optional=n_optional,
             motor_ncs_done=motor_done,
+            unread_responses=unread_responses(read, self.mode),
             next_tests=next_test.next_tests(read, probs, self.bundle.outcomes) if with_next_test else None,
             columns=read,
         )
@@ -303,6 +309,7 @@ class Predictor:
             warnings=alerts.warnings_for(
                 synthetic=self.synthetic, ood=scored.ood[i], recorded=int(scored.recorded[i]),
                 total=scored.n_optional, motor_ncs_done=bool(scored.motor_ncs_done[i]),
+                unread=tuple(compress(self._unseen, scored.unread_responses[i].tolist())), mode=self.mode,
                 agrees=criteria.agrees_with_model, label=criteria.rule_based_label, predicted=predicted),
             audit=self.audit,
         )

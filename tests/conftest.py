@@ -1,8 +1,10 @@
-"""Shared fixtures: a small trained bundle and a hermetic MLflow store, both built once per session.
+"""Shared fixtures: small trained bundles and a hermetic MLflow store, each built once per session.
 
 * ``quick_bundle_dir``: an exported at-presentation bundle (MLflow model directory) trained in seconds
   on 2 000 synthetic patients by :func:`training.train.train_bundle`; load it with
   ``training.bundle.load_bundle(quick_bundle_dir)``. Session-scoped and shared: treat it as read-only.
+* ``with_treatment_bundle_dir``: the same for the with-treatment mode (which reads the treatment responses), for
+  the few tests that need a model of each mode.
 * ``tracking_uri``: an empty sqlite MLflow store in the test's ``tmp_path``, set as
   ``MLFLOW_TRACKING_URI``. Creating and migrating an sqlite store takes seconds, so one migrated
   database is made per session and copied for each test (milliseconds), as fmind/mlops-python-package does.
@@ -31,6 +33,17 @@ def quick_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cohort = generate_cohort(QUICK_BUNDLE_PATIENTS, seed=QUICK_BUNDLE_SEED)
     return train_bundle(cohort, mode="at-presentation", seed=QUICK_BUNDLE_SEED,
                         export_dir=tmp_path_factory.mktemp("quick-bundle"))
+
+
+@pytest.fixture(scope="session")
+def with_treatment_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """As ``quick_bundle_dir``, a with-treatment bundle (trained in about 15 s when a test first asks for it)."""
+    from mmn_ddx.data.generator import generate_cohort
+    from mmn_ddx.training.fitting.trainer import train_bundle
+
+    cohort = generate_cohort(QUICK_BUNDLE_PATIENTS, seed=QUICK_BUNDLE_SEED)
+    return train_bundle(cohort, mode="with-treatment", seed=QUICK_BUNDLE_SEED,
+                        export_dir=tmp_path_factory.mktemp("with-treatment-bundle"))
 
 
 @pytest.fixture(scope="session")

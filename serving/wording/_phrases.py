@@ -9,6 +9,9 @@ from mmn_ddx.features import record_value
 
 Record = Mapping[str, Any]
 
+DRUGS: dict[str, str] = {"ivig_response": "IVIg", "corticosteroid_response": "corticosteroids"}
+"""Each treatment field (:data:`features.TREATMENT_FIELDS`) by the drug whose trial it records."""
+
 
 def num(value: float) -> str:
     return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"

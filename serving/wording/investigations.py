@@ -10,6 +10,7 @@ from mmn_ddx.features import (
     ANTI_GM1_POSITIVE,
     BLOCK_FIELDS,
     CSF_PLEOCYTOSIS_PER_UL,
+    NO_TRIAL,
     PARAMETER_LABELS,
     ConductionFeatures,
     Known,
@@ -21,7 +22,7 @@ from mmn_ddx.features import (
 )
 from mmn_ddx.features.criteria import CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L as CSF_ULN_OLD_G_PER_L
 from mmn_ddx.features.criteria import CSF_PROTEIN_ULN_UP_TO_AGE_LIMIT_G_PER_L as CSF_ULN_YOUNG_G_PER_L
-from mmn_ddx.serving.wording._phrases import Record, num, plural, yes_no
+from mmn_ddx.serving.wording._phrases import DRUGS, Record, num, plural, yes_no
 
 NOT_COUNTED = "(stated without counts)"
 NO_DENOMINATOR = "(number of nerves studied not given)"
@@ -189,9 +190,9 @@ def treatment_response(record: Record) -> str:
         value = record_value(record, name)
         if value is None:
             return f"{drug} response not recorded"
-        return f"{drug} not given" if value == "not_given" else f"{drug}: {value.replace('_', ' ')}"
+        return f"{drug} not given" if value == NO_TRIAL else f"{drug}: {value.replace('_', ' ')}"
 
-    return ", ".join((one("ivig_response", "IVIg"), one("corticosteroid_response", "corticosteroids")))
+    return ", ".join(one(name, drug) for name, drug in DRUGS.items())
 
 
 def record_completeness(record: Record, mode: str, known: Known = None) -> str:

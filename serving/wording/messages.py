@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mmn_ddx.data import DIAGNOSES
+from mmn_ddx.features import MODES, fields_unseen_in
+from mmn_ddx.serving.wording._phrases import DRUGS
+from mmn_ddx.settings import MODEL_NAMES
 
 if TYPE_CHECKING:  # type only: the criteria CLI words its facts without loading the model code
     from mmn_ddx.features.criteria import CascadeFact
@@ -122,6 +125,16 @@ def little_information(recorded: int, total: int, *, few_recorded: bool, no_moto
             "than they claim. "
             "Recording more findings makes it more reliable; the next test, when one is named, is the one expected "
             "to change it most.")
+
+
+def treatment_response_ignored(unread: Sequence[str], mode: str) -> str:
+    """``unread``: the treatment fields whose recorded response a model of ``mode`` does not read; the model
+    that reads them is named as every entry point loads it (``--mode``, the registered name)."""
+    reader = next(m for m in MODES if not fields_unseen_in(m))  # the mode whose model reads every field
+    drugs = " and to ".join(DRUGS[name] for name in unread)
+    return (f"The record gives the response to {drugs}, which this {mode} model does not read: its prediction is "
+            f"the one for the first visit, before any treatment trial. The {reader} model ({MODEL_NAMES[reader]}, "
+            f"--mode {reader}) reads treatment responses.")
 
 
 def atypical(fact: Atypical) -> str:

@@ -38,11 +38,14 @@ from typer.testing import CliRunner
 from mmn_ddx.cli import app as cli_app
 from mmn_ddx.data import RecordError
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, category_reason, label_spec
+from mmn_ddx.features import MODES
 from mmn_ddx.serving.batch import score_table
 from mmn_ddx.serving.http import create_app
 from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import validate_frame
-from mmn_ddx.training.artifact import DEFAULT_SETTING, SYNTHETIC_CODE, pre_test_probabilities
+from mmn_ddx.serving.result import PredictionResult
+from mmn_ddx.settings import MODEL_NAMES
+from mmn_ddx.training.artifact import DEFAULT_SETTING, SYNTHETIC_CODE, TREATMENT_IGNORED_CODE, pre_test_probabilities
 from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.artifact.pyfunc import BundlePyfunc, InputError
 
@@ -203,6 +206,24 @@ def test_every_entry_point_honours_the_setting(quick_bundle_dir: Path, tmp_path:
         assert probabilities == pytest.approx(expected, abs=1e-9), entry_point
 
 
+def _warnings_everywhere(predictor: Predictor, record: dict[str, Any]) -> tuple[list[str], PredictionResult]:
+    """The warning codes of ``record`` from the Python API, held equal, in the same order, to those of the CLI's
+    table (``predict -o``), the HTTP API and the pyfunc (``mlflow models serve``, Spark); and the Python result."""
+    result = predictor.predict(record)
+    with TestClient(create_app(predictor)) as client:
+        http = client.post("/v1/predict", json=record).json()["warnings"]
+    assert [w.model_dump() for w in result.warnings] == http
+    codes = {
+        "python": [w.code for w in result.warnings],
+        "cli table": score_table(predictor, validate_frame(pd.DataFrame([record])))["warnings"].iloc[0].split(";"),
+        "http": [w["code"] for w in http],
+        "pyfunc": list(BundlePyfunc(predictor.bundle).predict(pd.DataFrame([record]))["warnings"].iloc[0]),
+    }
+    for entry_point, found in codes.items():
+        assert found == codes["python"], entry_point
+    return codes["python"], result
+
+
 @pytest.mark.parametrize(("source", "synthetic"), [
     ("synthetic", "only"),
     ("synthetic + my_cohort.csv", "partly"),  # train --synthetic 5000 --data my_cohort.csv
@@ -216,23 +237,33 @@ def test_every_entry_point_gives_the_same_warnings_for_the_training_data(
     (in process: a bundle's recorded source is the only difference, as ``train --data`` would write it)."""
     bundle = load_bundle(quick_bundle_dir)
     bundle.metadata = bundle.metadata.model_copy(update={"training_data_source": source})
-    predictor = Predictor(bundle, str(quick_bundle_dir))
-    result = predictor.predict(RECORD)
-    with TestClient(create_app(predictor)) as client:
-        http = client.post("/v1/predict", json=RECORD).json()["warnings"]
-    codes = {
-        "python": [w.code for w in result.warnings],
-        "cli table": score_table(predictor, validate_frame(pd.DataFrame([RECORD])))["warnings"].iloc[0].split(";"),
-        "http": [w["code"] for w in http],
-        "pyfunc": list(BundlePyfunc(bundle).predict(pd.DataFrame([RECORD]))["warnings"].iloc[0]),
-    }
-    for entry_point, found in codes.items():
-        assert (SYNTHETIC_CODE in found) == (synthetic is not None), entry_point
-        assert found == codes["python"], entry_point
-    assert [w.model_dump() for w in result.warnings] == http
+    codes, result = _warnings_everywhere(Predictor(bundle, str(quick_bundle_dir)), RECORD)
+    assert (SYNTHETIC_CODE in codes) == (synthetic is not None)
     words = " ".join(w.message for w in result.warnings if w.code == SYNTHETIC_CODE)
     assert (" only;" in words) == (synthetic == "only") and ("partly" in words) == (synthetic == "partly")
     assert "model was trained on synthetic" not in result.notice  # the notice is true of every model
+
+
+@pytest.mark.parametrize(("mode", "responses", "unread"), [
+    (MODES[0], {"ivig_response": "improved"}, ["IVIg"]),
+    (MODES[0], {"ivig_response": "no_response", "corticosteroid_response": "worsened"}, ["IVIg", "corticosteroids"]),
+    (MODES[0], {"ivig_response": "not_given", "corticosteroid_response": "improved"}, ["corticosteroids"]),
+    (MODES[0], {"ivig_response": "not_given", "corticosteroid_response": "not_given"}, []),  # no trial: no response
+    (MODES[0], {"ivig_response": None, "corticosteroid_response": None}, []),
+    (MODES[1], {"ivig_response": "improved", "corticosteroid_response": "worsened"}, []),  # it reads them
+], ids=["ivig-improved", "both-given", "steroid-only", "not-given", "null", "with-treatment"])
+def test_every_entry_point_warns_of_a_treatment_response_the_model_does_not_read(
+        request: pytest.FixtureRequest, mode: str, responses: dict[str, str | None], unread: list[str]) -> None:
+    """README: a response to IVIg or corticosteroids given to the at-presentation model is not read, and every entry
+    point says so, naming the drugs and the with-treatment model; "not given" (no trial) and null record none."""
+    bundle_dir = request.getfixturevalue("quick_bundle_dir" if mode == MODES[0] else "with_treatment_bundle_dir")
+    predictor = Predictor.load(str(bundle_dir), mode=mode)
+    codes, result = _warnings_everywhere(predictor, {**RECORD, **responses})
+    assert (TREATMENT_IGNORED_CODE in codes) == bool(unread)
+    if unread:
+        (words,) = [w.message for w in result.warnings if w.code == TREATMENT_IGNORED_CODE]
+        assert f"the response to {' and to '.join(unread)}, which this at-presentation model does not read" in words
+        assert f"The {MODES[1]} model ({MODEL_NAMES[MODES[1]]}, --mode {MODES[1]}) reads" in words
 
 
 @pytest.mark.parametrize("label", ["MMN", "ALS"])

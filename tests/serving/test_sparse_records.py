@@ -41,7 +41,8 @@ def _codes(predictor: Predictor, records: list[dict[str, Any]] | pd.DataFrame) -
     scored = predictor.score(frame, with_next_test=False)
     return [{w.code for w in alerts.warnings_for(
         synthetic=predictor.synthetic, ood=scored.ood[i], recorded=int(scored.recorded[i]), total=scored.n_optional,
-        motor_ncs_done=bool(scored.motor_ncs_done[i]), agrees=None, label="unclassified", predicted="MMN")}
+        motor_ncs_done=bool(scored.motor_ncs_done[i]), unread=(), mode=predictor.mode, agrees=None,
+        label="unclassified", predicted="MMN")}
         for i in range(len(frame))]
 
 

@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from mmn_ddx.data.contract import FEATURE_FIELDS
-from mmn_ddx.features import MODES, ClinicalFeatures
+from mmn_ddx.features import MODES, TREATMENT_FIELDS, ClinicalFeatures
 from mmn_ddx.features._random_frame import random_frame
 from mmn_ddx.features.findings import FINDING_GROUPS
 from mmn_ddx.serving.wording import DESCRIBERS, describe_finding, messages
+from mmn_ddx.serving.wording._phrases import DRUGS
 from mmn_ddx.training.artifact.bundle import Atypical
 
 
@@ -200,6 +201,13 @@ def test_little_information_names_each_reason() -> None:
     assert "only" not in messages.little_information(30, 40, few_recorded=False, no_motor_ncs=True)
     assert "calibrated on training records this sparse" in both  # the sets' promise, with its limit
     assert "held the true diagnosis less often than they claim" in both
+
+
+def test_every_treatment_field_is_worded_by_its_drug() -> None:
+    """A treatment field without a drug's name could not be warned of (``treatment_response_ignored``)."""
+    assert tuple(DRUGS) == TREATMENT_FIELDS
+    assert messages.treatment_response_ignored(TREATMENT_FIELDS, MODES[0]).startswith(
+        "The record gives the response to IVIg and to corticosteroids, which this at-presentation model does not read")
 
 
 @pytest.mark.parametrize(("label", "missing", "expected"), [

@@ -46,11 +46,13 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
     )
     from mmn_ddx.training.artifact.outcomes import OutcomeTables
     from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, InputError
+    from mmn_ddx.training.artifact.treatment_response import unread_response_mask, unread_responses
     from mmn_ddx.training.artifact.warning_codes import (
         DISAGREE_CODE,
         LITTLE_INFORMATION_CODE,
         OOD_CODE,
         SYNTHETIC_CODE,
+        TREATMENT_IGNORED_CODE,
         WARNING_CODES,
         WarningCode,
         codes_per_patient,

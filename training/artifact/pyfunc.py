@@ -49,11 +49,13 @@ from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
 from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, adjust, check_setting
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
+from mmn_ddx.training.artifact.treatment_response import unread_response_mask
 from mmn_ddx.training.artifact.warning_codes import (
     DISAGREE_CODE,
     LITTLE_INFORMATION_CODE,
     OOD_CODE,
     SYNTHETIC_CODE,
+    TREATMENT_IGNORED_CODE,
     WarningCode,
     codes_per_patient,
 )
@@ -156,19 +158,20 @@ class BundlePyfunc:
             "top_contributions": np.take_along_axis(own, top, axis=1).tolist(),
             "scale": np.full(len(frame), attribution.scale, dtype=object),
             "criteria_label": labels,
-            "warnings": self._warnings(ood, little, labels, names),
+            "warnings": self._warnings(ood, little, unread_response_mask(frame, bundle.mode), labels, names),
             "out_of_distribution": [[json.dumps(fact.to_dict()) for fact in facts] for facts in ood],
             "setting": np.full(len(frame), setting, dtype=object),
         }
         return pd.DataFrame(columns, columns=list(OUTPUT_COLUMNS))
 
-    def _warnings(self, ood: list[list[Any]], little: np.ndarray, labels: np.ndarray, predicted: np.ndarray
-                  ) -> list[list[WarningCode]]:
+    def _warnings(self, ood: list[list[Any]], little: np.ndarray, ignored: np.ndarray, labels: np.ndarray,
+                  predicted: np.ndarray) -> list[list[WarningCode]]:
         """Warning codes per patient (see :data:`OUTPUT_TYPES`), from whole-frame masks."""
         return codes_per_patient({
             SYNTHETIC_CODE: self._synthetic,
             OOD_CODE: [bool(facts) for facts in ood],
             LITTLE_INFORMATION_CODE: little,
+            TREATMENT_IGNORED_CODE: ignored,
             DISAGREE_CODE: np.isin(labels, DIAGNOSES) & (labels != predicted),
         }, len(little))
 

@@ -14,16 +14,18 @@ from typing import Final, Literal, get_args
 import numpy as np
 
 WarningCode = Literal[
-    "synthetic_training_data", "out_of_distribution", "little_information", "criteria_disagree",
+    "synthetic_training_data", "out_of_distribution", "little_information", "treatment_response_ignored",
+    "criteria_disagree",
 ]
 """A warning's code (``serving.result.Warning.code``), in the order every entry point lists them: the model's
-training data, then the record against the training data, what the record holds, and last the model against the
-published criteria."""
+training data, then the record against the training data, what the record holds, what of it the model does
+not read, and last the model against the published criteria."""
 WARNING_CODES: Final[tuple[WarningCode, ...]] = get_args(WarningCode)
 
 SYNTHETIC_CODE: Final[WarningCode] = "synthetic_training_data"
 OOD_CODE: Final[WarningCode] = "out_of_distribution"
 LITTLE_INFORMATION_CODE: Final[WarningCode] = "little_information"
+TREATMENT_IGNORED_CODE: Final[WarningCode] = "treatment_response_ignored"
 DISAGREE_CODE: Final[WarningCode] = "criteria_disagree"
 
 
