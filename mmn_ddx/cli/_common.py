@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from mmn_ddx.data import CohortError, ImportResult, read_cohort
+from mmn_ddx.data import CohortError, ImportResult, SkippedRows, read_cohort
 
 if TYPE_CHECKING:
     from mmn_ddx.data import World
@@ -86,12 +87,22 @@ def rejection_table(rejections: pd.DataFrame, *, title: str, show_values: bool,
     return table
 
 
+@dataclass(frozen=True)
+class ValidCohort:
+    """A cohort file's valid rows, and the count of rows ``--skip-invalid`` left out (None: none were), which
+    whatever learns from the rows records (bundle, card, MLflow run, world file, benchmark report)."""
+
+    frame: pd.DataFrame
+    skipped: SkippedRows | None = None
+
+
 def read_valid(path: Path, *, skip_invalid: bool, require_label: bool = False, option: str = "",
-               purpose: str = "using", show_values: bool = True, console: Console = out) -> pd.DataFrame:
+               purpose: str = "using", show_values: bool = True, console: Console = out) -> ValidCohort:
     """The valid rows of a cohort file, for commands that need the whole cohort (train, benchmark, criteria).
 
     A file-level problem fails the command; rejected rows are listed and fail it too unless
-    ``skip_invalid`` (then they are left out, and said so); no valid row at all fails it.
+    ``skip_invalid`` (then they are left out, said so and counted in :attr:`ValidCohort.skipped`); no valid
+    row at all fails it.
     """
     prefix = f"{option} " if option else ""
     try:
@@ -111,7 +122,8 @@ def read_valid(path: Path, *, skip_invalid: bool, require_label: bool = False, o
         warn(f"Skipping {result.n_rejected} invalid row(s); {purpose} {result.n_valid} of {result.n_read} rows.")
     if result.n_valid == 0:
         raise fail(f"{prefix}{path.name}: no valid rows")
-    return result.valid
+    skipped = SkippedRows(path.name, result.n_read, result.n_valid, result.n_rejected) if result.n_rejected else None
+    return ValidCohort(result.valid, skipped)
 
 
 def report_warnings(result: ImportResult, *, console: Console = err) -> None:

@@ -46,7 +46,7 @@ DEV_CASES = Path("../shared/clinical/real-cases/dev.jsonl")
 
 def read_labelled(path: Path, skip_invalid: bool, option: str) -> pd.DataFrame:
     """A labelled cohort's valid rows; rejected rows fail the run unless ``skip_invalid``."""
-    return read_valid(path, skip_invalid=skip_invalid, require_label=True, option=option)
+    return read_valid(path, skip_invalid=skip_invalid, require_label=True, option=option).frame
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ def _one_record(raw: dict[str, Any]) -> pd.DataFrame:
 
 
 def _cohort(path: Path, skip_invalid: bool) -> pd.DataFrame:
-    return read_valid(path, skip_invalid=skip_invalid, purpose="evaluating", show_values=False, console=err)
+    return read_valid(path, skip_invalid=skip_invalid, purpose="evaluating", show_values=False, console=err).frame
 
 
 def label_column(reading: Reading) -> str:

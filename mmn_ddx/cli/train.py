@@ -14,8 +14,8 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from mmn_ddx.cli._common import fail, out, progress_bars, read_valid, read_world
-from mmn_ddx.data import DEFAULT_WORLDS, GENERATOR_VERSION, World, generate_cohort
+from mmn_ddx.cli._common import ValidCohort, fail, out, progress_bars, read_valid, read_world
+from mmn_ddx.data import DEFAULT_WORLDS, GENERATOR_VERSION, SkippedRows, World, generate_cohort
 from mmn_ddx.features import MODES
 from mmn_ddx.settings import get_settings
 from mmn_ddx.training.artifact.metadata import SYNTHETIC_SOURCE, with_user_cohort
@@ -24,8 +24,8 @@ from mmn_ddx.training.fitting import FAMILY_NAMES, TrainingDataError, TrainingRe
 train_app = typer.Typer(add_completion=False)
 
 
-def load_training_data(data: Path, skip_invalid: bool) -> pd.DataFrame:
-    """Read a labelled cohort; bad rows fail the run unless ``skip_invalid`` (then they are left out)."""
+def load_training_data(data: Path, skip_invalid: bool) -> ValidCohort:
+    """Read a labelled cohort; bad rows fail the run unless ``skip_invalid`` (then they are left out, and counted)."""
     return read_valid(data, skip_invalid=skip_invalid, require_label=True, purpose="training on")
 
 
@@ -36,17 +36,20 @@ def _worlds(asked: int | None, world: World | None) -> int | None:
 
 
 def _training_data(data: Path | None, skip_invalid: bool, synthetic: int | None, settings: TrainSettings
-                   ) -> tuple[pd.DataFrame, str, str | None]:
-    """The training patients, their source and generator version: the cohort, the synthetic patients, or both
-    (then concatenated: a real patient counts as much as a synthetic one, with balanced class weights)."""
+                   ) -> tuple[pd.DataFrame, str, str | None, SkippedRows | None]:
+    """The training patients, their source, generator version and the cohort's rows left out: the cohort, the
+    synthetic patients, or both (then concatenated: a real patient counts as much as a synthetic one, with balanced
+    class weights)."""
     real = None if data is None else load_training_data(data, skip_invalid)
+    skipped = None if real is None else real.skipped
     if synthetic is None:
         assert real is not None and data is not None
-        return real, data.name, None
+        return real.frame, data.name, None, skipped
     generated = generate_cohort(synthetic, seed=settings.seed, world=settings.synthetic_world())
     if real is None or data is None:
-        return generated, SYNTHETIC_SOURCE, GENERATOR_VERSION
-    return pd.concat([generated, real], ignore_index=True), with_user_cohort(data.name), GENERATOR_VERSION
+        return generated, SYNTHETIC_SOURCE, GENERATOR_VERSION, None
+    return (pd.concat([generated, real.frame], ignore_index=True), with_user_cohort(data.name), GENERATOR_VERSION,
+            skipped)
 
 
 def _summary(result: TrainingResult) -> Table:
@@ -134,13 +137,13 @@ def train_command(
                              refit_synthetic=refit_synthetic, posterior_targets=posterior_targets, world=world,
                              shift_worlds=shift_worlds, shift_patients=shift_patients,
                              worlds=None if nominal_world or synthetic is None else _worlds(worlds, world))
-    frame, source, generator = _training_data(data, skip_invalid, synthetic, settings)
+    frame, source, generator, skipped = _training_data(data, skip_invalid, synthetic, settings)
     origin = f"{source}; {settings.worlds_description}" if generator else source
     out.print(f"Training [bold]{settings.model_name}[/] on {len(frame)} patients ({origin}), mode {mode}, seed {seed}.")
     try:
         with progress_bars() as progress:
             result = train(frame, settings, export_dir=export_dir or get_settings().models_dir, source=source,
-                           generator_version=generator,
+                           generator_version=generator, skipped=skipped,
                            track=track, tracking_uri=tracking_uri, progress=progress)
     except TrainingDataError as exc:
         raise fail(str(exc)) from None

@@ -62,9 +62,10 @@ def fit(
 
     refuse_overwriting(output, "--output", data, unlabelled, prior_world)
     refuse_overwriting(report, "--report", data, unlabelled, prior_world, output)
-    cohort = read_valid(data, skip_invalid=skip_invalid, require_label=True, option="--data", purpose="fitting on")
+    cohort = read_valid(data, skip_invalid=skip_invalid, require_label=True, option="--data",
+                        purpose="fitting on").frame
     extra = None if unlabelled is None else read_valid(unlabelled, skip_invalid=skip_invalid, option="--unlabelled",
-                                                       purpose="fitting on")
+                                                       purpose="fitting on").frame
     prior = None if prior_world is None else read_world(prior_world, "--prior-world")
     with progress_bars(console=err) as bars:
         advance = bars("EM iterations", max_iter)

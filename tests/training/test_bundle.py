@@ -120,6 +120,18 @@ def test_bundle_json_records_calibration_and_conformal_threshold(quick_bundle_di
     assert document["explanation_scale"] == "log-odds"
 
 
+def test_a_bundle_saved_before_skipped_rows_were_recorded_still_loads(quick_bundle_dir: Path, tmp_path: Path) -> None:
+    """``metadata.skipped_rows`` came later: a bundle.json without it loads, with None (no rows left out said)."""
+    copy = tmp_path / "bundle"
+    shutil.copytree(quick_bundle_dir / "data" / "bundle", copy)
+    document = json.loads((copy / "bundle.json").read_text())
+    del document["metadata"]["skipped_rows"]
+    (copy / "bundle.json").write_text(json.dumps(document))
+    write_manifest(copy)
+    bundle = load_bundle(copy)
+    assert bundle.metadata.skipped_rows is None and "rejected by the contract" not in bundle.model_card
+
+
 @pytest.mark.parametrize("name", ["logistic", "forest", "xgboost"])
 def test_every_family_round_trips_through_skops_with_the_trusted_list(name: str, tmp_path: Path) -> None:
     """Log, load, same probabilities: the safe format for each family, with no type outside the list."""

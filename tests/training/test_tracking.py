@@ -150,3 +150,4 @@ def test_a_run_on_a_user_cohort_records_no_synthetic_worlds(tracking_uri: str) -
                    source="my_cohort.csv", generator_version=None)
     params = MlflowClient(tracking_uri).get_run(result.tracked.run_id).data.params  # type: ignore[union-attr]
     assert params["training_worlds"] == "none (no synthetic patients)"
+    assert not any(k.startswith("skipped_rows.") for k in params)  # no row was left out: nothing said

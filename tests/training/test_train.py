@@ -97,8 +97,9 @@ def _cli() -> typer.Typer:
 
 
 def _train(args: list[str]):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(_cli(), ["train", *args, "--no-track", "--quick", "--families", "xgboost",
-                                       "--jobs", "1", *([] if "--shift-worlds" in args else ["--shift-worlds", "0"])])
+    return CliRunner().invoke(_cli(), ["train", *args, *([] if "--tracking-uri" in args else ["--no-track"]), "--quick",
+                                       "--families", "xgboost", "--jobs", "1",
+                                       *([] if "--shift-worlds" in args else ["--shift-worlds", "0"])])
 
 
 def test_a_bad_row_fails_the_run_with_the_rejection_report(cohort_with_a_bad_row: Path, tmp_path: Path) -> None:
@@ -109,14 +110,35 @@ def test_a_bad_row_fails_the_run_with_the_rejection_report(cohort_with_a_bad_row
     assert not any(tmp_path.iterdir())  # nothing trained, nothing exported
 
 
-def test_skip_invalid_trains_on_the_other_rows_and_says_so(cohort_with_a_bad_row: Path, tmp_path: Path) -> None:
-    result = _train(["--data", str(cohort_with_a_bad_row), "--skip-invalid", "--export-dir", str(tmp_path)])
+def test_skip_invalid_trains_on_the_other_rows_and_records_how_many(tmp_path: Path, tracking_uri: str) -> None:
+    """The rows left out are counted in the bundle, its card and the MLflow run, not only printed."""
+    from mlflow import MlflowClient
+
+    frame = generate_cohort(400, seed=8).astype(object)
+    frame.loc[4, "mrc_arm_distal_left"] = 7.0  # MRC grades run 0-5
+    frame.loc[9, "age_at_onset_years"] = 250.0  # outside the contract range
+    cohort = write_table(frame, tmp_path / "cohort.csv")
+    result = _train(["--data", str(cohort), "--skip-invalid", "--export-dir", str(tmp_path / "models"),
+                     "--tracking-uri", tracking_uri])
     assert result.exit_code == 0, result.output
-    assert "Skipping 1 invalid row(s); training on 399 of 400 rows" in result.output
-    bundle = load_bundle(tmp_path / "mmn-ddx")
-    assert bundle.metadata.n_training == 399
-    assert bundle.metadata.training_data_source == "cohort.csv" and bundle.metadata.generator_version is None
-    assert bundle.metadata.synthetic_training is None
+    assert "Skipping 2 invalid row(s); training on 398 of 400 rows" in result.output
+    bundle = load_bundle(tmp_path / "models" / "mmn-ddx")
+    meta = bundle.metadata
+    assert meta.n_training == 398
+    assert meta.training_data_source == "cohort.csv" and meta.generator_version is None
+    assert meta.synthetic_training is None
+    assert meta.skipped_rows is not None
+    assert (meta.skipped_rows.file, meta.skipped_rows.n_read, meta.skipped_rows.n_valid,
+            meta.skipped_rows.n_rejected) == ("cohort.csv", 400, 398, 2)
+    line = "trained on 398 of 400 rows of cohort.csv (2 rejected by the contract, left out with --skip-invalid)"
+    assert line in bundle.model_card.split("## Training data")[1].split("\n## ")[0]
+    client = MlflowClient(tracking_uri)
+    run = client.get_run(meta.run_id)  # type: ignore[arg-type]
+    assert {k: v for k, v in run.data.params.items() if k.startswith("skipped_rows.")} == {
+        "skipped_rows.file": "cohort.csv", "skipped_rows.n_read": "400", "skipped_rows.n_valid": "398",
+        "skipped_rows.n_rejected": "2"}
+    logged_card = Path(client.download_artifacts(meta.run_id, "model_card.md", str(tmp_path)))  # type: ignore[arg-type]
+    assert line in logged_card.read_text(encoding="utf-8")
 
 
 def test_usage_errors_exit_with_code_2(tmp_path: Path) -> None:

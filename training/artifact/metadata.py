@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 import mmn_ddx
-from mmn_ddx.data import SCHEMA_VERSION
+from mmn_ddx.data import SCHEMA_VERSION, SkippedRows
 
 if TYPE_CHECKING:
     from mmn_ddx.data import World
@@ -108,6 +108,10 @@ class BundleMetadata(BaseModel):
     training_data_digest: str
     training_data_source: str = SYNTHETIC_SOURCE
     n_training: int
+    skipped_rows: SkippedRows | None = Field(
+        default=None, description="The user cohort's rows read, used and rejected when `--skip-invalid` left "
+        "rejected rows out of the training data (counts only); None when none were, or for a bundle exported "
+        "before it was recorded.")
     training_prior: dict[str, float] | None = Field(
         default=None, description="The class mix the probabilities are calibrated to (the fit's class weights): "
         "a clinical setting's pre-test probabilities are applied relative to it (training.artifact.clinical_setting). "

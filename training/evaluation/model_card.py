@@ -169,6 +169,7 @@ def render(facts: CardFacts) -> str:
         "## Training data",
         f"- Source: {data_line}; dataset digest `{meta.training_data_digest}`; {meta.n_training} patients"
         + (" in total." if facts.final_holdout is None else " (the exported model's refit cohort)."),
+        *([f"- User cohort: trained on {meta.skipped_rows.words}."] if meta.skipped_rows else []),
         *([f"- Generator worlds: {meta.training_worlds} (a drawn world has every parameter drawn within its "
            "stated uncertainty, issue #13; each patient comes from one world)."] if meta.training_worlds else []),
         *([_world_line(meta.training_world)] if meta.training_world else []),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmn_ddx.data import DIAGNOSES, LABEL, generate_cohort
+from mmn_ddx.data import DIAGNOSES, LABEL, SkippedRows, generate_cohort
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.bundle import ModelBundle
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
@@ -24,8 +24,10 @@ from mmn_ddx.training.fitting.models import Family, assemble
 from mmn_ddx.training.fitting.outcome_tables import fit_outcome_tables
 
 
-def build_bundle(candidates: Candidates, *, source: str, generator_version: str | None) -> ModelBundle:
-    """The exported model as a bundle: pipeline, calibration, conformal threshold, OOD reference, card."""
+def build_bundle(candidates: Candidates, *, source: str, generator_version: str | None,
+                 skipped: SkippedRows | None = None) -> ModelBundle:
+    """The exported model as a bundle: pipeline, calibration, conformal threshold, OOD reference, card;
+    ``skipped``: the user cohort's rows ``--skip-invalid`` left out, recorded in the metadata and the card."""
     settings, champion, final = candidates.settings, candidates.champion, candidates.final
     pipeline = assemble(settings.mode, final.estimator, final.frame)
     y_holdout = candidates.y[candidates.holdout]
@@ -44,6 +46,7 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
     metadata = BundleMetadata(
         name=settings.model_name, mode=settings.mode, family=champion.name, params=final.params,
         training_data_digest=data_digest(trained_on), training_data_source=source, n_training=len(trained_on),
+        skipped_rows=skipped,
         intended_use=intended_use(source),
         training_prior=_training_prior(final.frame),
         generator_version=generator_version, code_version=code_version(), seed=settings.seed,

@@ -17,14 +17,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data import GENERATOR_VERSION
+from mmn_ddx.data import GENERATOR_VERSION, SkippedRows
 from mmn_ddx.features import MODES, check_mode
 from mmn_ddx.settings import CHAMPION_ALIAS
 from mmn_ddx.training.artifact.bundle import ModelBundle
@@ -104,8 +104,11 @@ class TrainingResult:
 
 def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Path | None, source: str = "synthetic",
           generator_version: str | None = GENERATOR_VERSION, track: bool = True, tracking_uri: str | None = None,
-          progress: ProgressFactory | None = None) -> TrainingResult:
-    """The whole use case (see the module docstring); ``track=False`` skips MLflow and always exports."""
+          progress: ProgressFactory | None = None, skipped: SkippedRows | None = None) -> TrainingResult:
+    """The whole use case (see the module docstring); ``track=False`` skips MLflow and always exports.
+
+    ``skipped``: the rows of the user cohort that ``--skip-invalid`` left out of ``frame``, recorded in the bundle,
+    its card and the run's params (``skipped_rows.*``)."""
     candidates = fit_candidates(frame, settings, progress)
     if settings.refit_synthetic:
         candidates.refit = refit_on_synthetic(candidates, settings.refit_synthetic, progress=progress)
@@ -113,7 +116,7 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
 
     example = tracking.input_example(example_patients(), settings.mode)
     if not track:
-        bundle = build_bundle(candidates, source=source, generator_version=generator_version)
+        bundle = build_bundle(candidates, source=source, generator_version=generator_version, skipped=skipped)
         path = export(bundle, export_dir, example=example) if export_dir is not None else None
         return TrainingResult(settings, candidates, bundle, path)
     from mmn_ddx.training.fitting.run_log import TrackedRun, log_champion, log_family, log_world
@@ -128,8 +131,9 @@ def train(frame: pd.DataFrame, settings: TrainSettings, *, export_dir: str | Pat
                              "refit_synthetic": settings.refit_synthetic or 0,
                              "posterior_targets": settings.posterior_targets,
                              "training_worlds": (settings.worlds or _nominal(settings)) if generator_version
-                             else "none (no synthetic patients)"})
-        bundle = build_bundle(candidates, source=source, generator_version=generator_version)
+                             else "none (no synthetic patients)",
+                             **({f"skipped_rows.{k}": v for k, v in asdict(skipped).items()} if skipped else {})})
+        bundle = build_bundle(candidates, source=source, generator_version=generator_version, skipped=skipped)
         if bundle.metadata.training_world is not None:
             log_world(settings.base_world, bundle.metadata.training_world)
         bundle.metadata = bundle.metadata.model_copy(update={"run_id": run_id})
