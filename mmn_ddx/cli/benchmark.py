@@ -19,7 +19,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from mmn_ddx.cli._common import fail, out, progress_bars, read_valid
+from mmn_ddx.cli._common import ValidCohort, fail, out, progress_bars, read_valid
 from mmn_ddx.data import GENERATOR_VERSION, generate_cohort
 from mmn_ddx.features import MODES
 from mmn_ddx.settings import MODEL_NAMES, get_settings
@@ -44,9 +44,9 @@ DEV_CASES = Path("../shared/clinical/real-cases/dev.jsonl")
 """The real development cases beside the repository (run from its root); reported when present."""
 
 
-def read_labelled(path: Path, skip_invalid: bool, option: str) -> pd.DataFrame:
-    """A labelled cohort's valid rows; rejected rows fail the run unless ``skip_invalid``."""
-    return read_valid(path, skip_invalid=skip_invalid, require_label=True, option=option).frame
+def read_labelled(path: Path, skip_invalid: bool, option: str) -> ValidCohort:
+    """A labelled cohort's valid rows; rejected rows fail the run unless ``skip_invalid`` (then they are counted)."""
+    return read_valid(path, skip_invalid=skip_invalid, require_label=True, option=option)
 
 
 @dataclass(frozen=True)
@@ -274,12 +274,17 @@ MLflow.
     cases = _read_real_cases(cases_path)
 
     cohorts = []
+    skipped: dict[str, str] = {}  # the report's facts: the rows --skip-invalid left out of each user cohort
     if n_test > 0:
         cohorts.append(Cohort(f"synthetic test (n={n_test}, seed {seed})", generate_cohort(n_test, seed=seed), True))
     if data is not None:
-        cohorts.append(Cohort(data.name, read_labelled(data, skip_invalid, "--data"), False))
+        test = read_labelled(data, skip_invalid, "--data")
+        cohorts.append(Cohort(data.name, test.frame, False))
+        skipped |= {"rows of --data": test.skipped.words} if test.skipped else {}
     if train_data is not None:
-        train_frame, source = read_labelled(train_data, skip_invalid, "--train-data"), train_data.name
+        trained = read_labelled(train_data, skip_invalid, "--train-data")
+        train_frame, source = trained.frame, train_data.name
+        skipped |= {"rows of --train-data": trained.skipped.words} if trained.skipped else {}
     else:
         train_frame, source = generate_cohort(n_train, seed=train_seed), "synthetic"
 
@@ -320,6 +325,7 @@ MLflow.
         "test cohorts": "; ".join(c.name for c in cohorts),
         "training cohort of the families": f"{source}, {len(train_frame)} patients, seed {train_seed}"
                            + (f", generator {GENERATOR_VERSION}" if source == "synthetic" else ""),
+        **skipped,
         "model families": f"{', '.join(chosen)} ({'quick: no search' if quick else 'nested CV with search'})",
         **{f"champion, {mode}": provenance[mode] for mode in MODES},
         "bootstrap": f"{n_boot} paired resamples, seed {seed}",

@@ -162,6 +162,8 @@ def test_benchmark_command_end_to_end_with_a_user_cohort_and_mlflow(tmp_path: Pa
     artifacts = {a.path for a in MlflowClient(tracking_uri).list_artifacts(runs[0].info.run_id, "benchmark")}
     assert {"benchmark/report.md", "benchmark/report.html", "benchmark/table.txt", "benchmark/figures"} <= artifacts
     assert any(k.endswith("gain_over_best_rules/balanced_accuracy_all") for k in runs[0].data.metrics)
+    left_out = "149 of 150 rows of user.csv (1 rejected by the contract, left out with --skip-invalid)"
+    assert runs[0].data.params["rows of --data"] == left_out and left_out in markdown
 
 
 def test_champion_choice_loads_an_exported_bundle_for_its_own_mode_only(quick_bundle_dir: Path, tmp_path: Path) -> None:
