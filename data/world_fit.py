@@ -70,8 +70,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
@@ -103,6 +103,7 @@ from mmn_ddx.data.cohort_model import cohort_model
 from mmn_ddx.data.contract import DIAGNOSES, LABEL, fields, to_canonical
 from mmn_ddx.data.exact_posterior import log_section_likelihoods, log_state_likelihoods, record_codes
 from mmn_ddx.data.latents import full_grid, reduced_grid
+from mmn_ddx.data.skipped_rows import SkippedRows
 from mmn_ddx.data.world import PROVENANCE, World, load_world
 
 DEFAULT_MAX_ITER = 100
@@ -200,11 +201,13 @@ class WorldFit:
 
 def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float = 1.0,
               unlabelled: pd.DataFrame | None = None, max_iter: int = DEFAULT_MAX_ITER, tol: float = DEFAULT_TOL,
-              on_iteration: Callable[[int, float], None] | None = None) -> WorldFit:
+              on_iteration: Callable[[int, float], None] | None = None, skipped: Sequence[SkippedRows] = ()
+              ) -> WorldFit:
     """MAP world given a labelled ``cohort`` (canonical frame with ``diagnosis``), the ``prior`` world
     (default: literature) scaled by ``strength`` and optional ``unlabelled`` records (no diagnosis).
 
-    ``on_iteration(i, log_posterior)`` is called after each E-step (the CLI's progress bar).
+    ``on_iteration(i, log_posterior)`` is called after each E-step (the CLI's progress bar); ``skipped``: the rows
+    ``--skip-invalid`` left out of the cohort files, recorded in the provenance (``skipped_rows``).
     """
     prior = prior or load_world()
     _check_arguments(cohort, unlabelled, strength, max_iter, tol)
@@ -264,7 +267,7 @@ def fit_world(cohort: pd.DataFrame, prior: World | None = None, strength: float 
                        tuple(history),
                        converged, len(cohort), len(unlabelled), strength)
     count_rates.write_shares(parameters, prior.parameters)
-    parameters[PROVENANCE] = _provenance(cohort, unlabelled, prior, report)
+    parameters[PROVENANCE] = _provenance(cohort, unlabelled, prior, report, skipped)
     source = f"fitted to a cohort of {len(cohort) + len(unlabelled)} records, prior {prior.digest[:12]} x {strength:g}"
     return WorldFit(World(parameters, source), report)
 
@@ -503,7 +506,8 @@ def cohort_digest(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _provenance(cohort: pd.DataFrame, unlabelled: pd.DataFrame, prior: World, report: FitReport) -> dict[str, Any]:
+def _provenance(cohort: pd.DataFrame, unlabelled: pd.DataFrame, prior: World, report: FitReport,
+                skipped: Sequence[SkippedRows]) -> dict[str, Any]:
     """Aggregates only: digests and counts, never a record."""
     try:
         version = metadata.version("mmn-ddx")
@@ -515,6 +519,7 @@ def _provenance(cohort: pd.DataFrame, unlabelled: pd.DataFrame, prior: World, re
         "records": len(cohort) + len(unlabelled),
         "labelled": len(cohort),
         "unlabelled": len(unlabelled),
+        **({"skipped_rows": [asdict(s) for s in skipped]} if skipped else {}),
         "prior_strength": float(report.strength),
         "prior_world_digest": prior.digest,
         "prior_world_source": prior.source,

@@ -2,7 +2,8 @@
 
 The cohort is read and validated by the same reader as ``cohort validate`` and ``train --data`` (bad rows
 are listed with row, field and reason, and fail the command unless ``--skip-invalid``). Only aggregate
-parameters are written: the world file holds no record, its provenance only the cohort's digest and counts.
+parameters are written: the world file holds no record, its provenance only the cohort's digest and counts
+(with ``--skip-invalid``, ``skipped_rows``: each file's rows read, used and rejected).
 """
 
 from __future__ import annotations
@@ -62,16 +63,17 @@ def fit(
 
     refuse_overwriting(output, "--output", data, unlabelled, prior_world)
     refuse_overwriting(report, "--report", data, unlabelled, prior_world, output)
-    cohort = read_valid(data, skip_invalid=skip_invalid, require_label=True, option="--data",
-                        purpose="fitting on").frame
+    labelled = read_valid(data, skip_invalid=skip_invalid, require_label=True, option="--data", purpose="fitting on")
     extra = None if unlabelled is None else read_valid(unlabelled, skip_invalid=skip_invalid, option="--unlabelled",
-                                                       purpose="fitting on").frame
+                                                       purpose="fitting on")
+    cohort, skipped = labelled.frame, [r.skipped for r in (labelled, extra) if r is not None and r.skipped]
     prior = None if prior_world is None else read_world(prior_world, "--prior-world")
     with progress_bars(console=err) as bars:
         advance = bars("EM iterations", max_iter)
         try:
-            result = fit_world(cohort, prior=prior, strength=prior_strength, unlabelled=extra, max_iter=max_iter,
-                               on_iteration=lambda _i, _lp: advance(1))
+            result = fit_world(cohort, prior=prior, strength=prior_strength,
+                               unlabelled=None if extra is None else extra.frame, max_iter=max_iter,
+                               on_iteration=lambda _i, _lp: advance(1), skipped=skipped)
         except ValueError as exc:
             raise fail(str(exc)) from None
     result.world.to_yaml(output)

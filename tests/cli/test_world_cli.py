@@ -33,7 +33,7 @@ def test_fit_writes_a_world_and_a_report(runner: CliRunner, cohort_csv: Path, tm
     assert result.exit_code == 0, result.output
     world = load_world(world_file)
     block = world.parameters[PROVENANCE]["fit"]
-    assert block["labelled"] == 120 and block["prior_strength"] == 2.0
+    assert block["labelled"] == 120 and block["prior_strength"] == 2.0 and "skipped_rows" not in block
     assert world.digest != load_world().digest
     assert "parameters that moved most" in result.stdout and "Not fitted (kept at the prior)" in result.stdout
     assert "not clinically validated" in result.stdout and "stay at the prior's" not in result.output
@@ -63,6 +63,21 @@ def test_unlabelled_records_are_counted(runner: CliRunner, cohort_csv: Path, tmp
                                  "--unlabelled", str(unlabelled), "--max-iter", "3"])
     assert result.exit_code == 0, result.output
     assert yaml.safe_load(world_file.read_text(encoding="utf-8"))[PROVENANCE]["fit"]["unlabelled"] == 30
+
+
+def test_skip_invalid_records_the_rows_left_out_in_the_provenance(runner: CliRunner, tmp_path: Path) -> None:
+    frame = generate_cohort(60, seed=4)
+    frame["sex"] = frame["sex"].astype(object)
+    frame.loc[[5, 7], "sex"] = "often"
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    world_file = tmp_path / "world.yaml"
+    result = runner.invoke(app, ["world", "fit", "--data", str(bad), "-o", str(world_file), "--skip-invalid",
+                                 "--max-iter", "3"])
+    assert result.exit_code == 0, result.output
+    block = load_world(world_file).parameters[PROVENANCE]["fit"]
+    assert block["labelled"] == 58
+    assert block["skipped_rows"] == [{"file": "bad.csv", "n_read": 60, "n_valid": 58, "n_rejected": 2}]
 
 
 def test_bad_row_is_named_and_fails(runner: CliRunner, tmp_path: Path) -> None:
