@@ -86,6 +86,15 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
     from mmn_ddx.data.schema import BUILTIN_REASONS, SchemaErrors, cohort_schema, validate_cohort
     from mmn_ddx.data.skipped_rows import SkippedRows
     from mmn_ddx.data.uncertainty import Uncertainty, uncertainties
-    from mmn_ddx.data.world import DEFAULT_WORLDS, World, WorldMixture, draw_world, draw_worlds, load_world
+    from mmn_ddx.data.world import (
+        DEFAULT_WORLDS,
+        LITERATURE_WORLD,
+        World,
+        WorldMixture,
+        draw_world,
+        draw_worlds,
+        load_world,
+        world_name,
+    )
     from mmn_ddx.data.world_fit import FitReport, FittedWeight, WorldFit, fit_world
     from mmn_ddx.data.writers import TableWriter

@@ -29,6 +29,8 @@ from mmn_ddx.data.uncertainty import check_parameters, redraw
 
 PROVENANCE = "world"
 """Top-level key of a world file's provenance block (not a parameter: left out of the digest)."""
+LITERATURE_WORLD = "the literature world (data/priors.yaml)"
+"""How a bundle, a model card or a report names the default world (see :func:`world_name`)."""
 DEFAULT_WORLDS = 100
 """Worlds drawn for a randomised cohort: enough that each one's quirks average out in training. A record's
 likelihood is carried by the few worlds nearest to it, so 20 were too coarse a sample of the uncertainty: with
@@ -141,6 +143,12 @@ def draw_worlds(k: int, seed: int, base: World | None = None) -> WorldMixture:
     worlds = tuple(draw_world(rng, base) for _ in range(k))
     return WorldMixture(tuple(World(w.parameters, f"world {i + 1}/{k}, seed {seed}, {w.source}")
                               for i, w in enumerate(worlds)), seed)
+
+
+def world_name(world: World | None) -> str:
+    """A world as bundles, model cards and reports name it: :data:`LITERATURE_WORLD` for the default (None), else
+    by its digest's first 12 digits and its source, so a fitted world is never read as the literature's."""
+    return LITERATURE_WORLD if world is None else f"the world {world.digest[:12]} ({world.source})"
 
 
 def in_use(world: World | None) -> AbstractContextManager[None]:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mmn_ddx.data import DIAGNOSES, LABEL, World, WorldMixture, draw_worlds, load_world
+from mmn_ddx.data import DIAGNOSES, LABEL, LITERATURE_WORLD, World, WorldMixture, draw_worlds, load_world, world_name
 from mmn_ddx.features import MODES, ClinicalFeatures, check_mode
 from mmn_ddx.settings import MODEL_NAMES
 from mmn_ddx.training.artifact import conformal
@@ -24,7 +24,6 @@ from mmn_ddx.training.fitting.search import n_steps
 
 HOLDOUT_FRACTION = 0.20
 MIN_PER_CLASS = 10
-LITERATURE_WORLD = "the literature world (data/priors.yaml)"
 
 
 class TrainingDataError(ValueError):
@@ -75,7 +74,7 @@ class TrainSettings:
         if self.world is None:
             mixture = self.synthetic_world()
             return LITERATURE_WORLD if mixture is None else mixture.source
-        named = f"the world {self.world.digest[:12]} ({self.world.source})"
+        named = world_name(self.world)
         if not self.worlds:
             return named
         return f"{self.worlds} worlds drawn within the stated uncertainty around {named} (seed {self.seed})"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmn_ddx.data import DIAGNOSES, LABEL, SkippedRows, generate_cohort
+from mmn_ddx.data import DIAGNOSES, LABEL, LITERATURE_WORLD, SkippedRows, generate_cohort
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.bundle import ModelBundle
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
@@ -18,7 +18,7 @@ from mmn_ddx.training.artifact.metadata import BundleMetadata, TrainingWorld, co
 from mmn_ddx.training.artifact.reference import fit_reference
 from mmn_ddx.training.evaluation.model_card import CardFacts, FamilySummary, render
 from mmn_ddx.training.evaluation.shifted_worlds import shift_check, shift_seed
-from mmn_ddx.training.fitting.candidates import LITERATURE_WORLD, Candidates, labels
+from mmn_ddx.training.fitting.candidates import Candidates, labels
 from mmn_ddx.training.fitting.fitting import TIE_TOLERANCE, FamilyResult
 from mmn_ddx.training.fitting.models import Family, assemble
 from mmn_ddx.training.fitting.outcome_tables import fit_outcome_tables
