@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mmn_ddx.data import LITERATURE_WORLD, draw_world, world_name
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.exact_posterior import posterior
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.features.criteria import criteria_categories, evaluate_criteria
 from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS
+from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
 from mmn_ddx.training.evaluation.benchmark_methods import (
     BAYES,
@@ -23,6 +25,7 @@ from mmn_ddx.training.evaluation.benchmark_methods import (
     criteria_methods,
     frame_for_mode,
 )
+from mmn_ddx.training.evaluation.benchmark_worlds import TrainingOrigin, world_shift_note
 from mmn_ddx.training.evaluation.metrics import ABSTAIN, NEGATIVE, K, point_estimates
 
 N_BOOT = 40
@@ -199,3 +202,32 @@ def test_unlabelled_patients_are_refused(cohort: pd.DataFrame) -> None:
     frame.loc[frame.index[3], LABEL] = np.nan
     with pytest.raises(ValueError, match="1 patients without a diagnosis"):
         run_benchmark([Cohort("x", frame, synthetic=True)], {"with-treatment": None}, n_boot=10)
+
+
+def test_a_cohort_of_another_world_has_that_worlds_ceiling_and_names_a_world_shift() -> None:
+    """The ceiling is the exact posterior of the world the test patients were drawn from (it was always the
+    literature's); a champion that learnt from another world is scored all the same, with a note saying so."""
+    world = draw_world(np.random.default_rng(1))
+    frame = generate_cohort(300, seed=12, world=world)
+    y = np.array([DIAGNOSES.index(d) for d in frame[LABEL]])
+    mode = "with-treatment"
+    fake = fake_models(mode)
+    models = ModeModels(mode, fake.families, fake.champion_name, fake.champion,
+                        champion_origin=TrainingOrigin.of_world(None))
+    res = run_benchmark([Cohort("test", frame, synthetic=True, world=world)], {mode: models}, n_boot=10, settings=())
+    bayes = res.metrics[(res.metrics["kind"] == "bayes") & (res.metrics["metric"] == "log_loss")]
+    assert bayes["estimate"].item() == pytest.approx(log_loss(posterior(frame, world=world), y), rel=1e-9)
+    assert bayes["estimate"].item() != pytest.approx(log_loss(posterior(frame), y), rel=1e-3)
+    shift = [note for note in res.evaluations[0].notes if note.startswith("World shift")]
+    assert len(shift) == 1 and f"learnt from {LITERATURE_WORLD}" in shift[0] and world_name(world) in shift[0]
+
+
+def test_the_world_shift_note_is_for_a_champion_of_another_world_only() -> None:
+    world = draw_world(np.random.default_rng(1))
+    assert world_shift_note(TrainingOrigin.of_world(world), world) is None
+    assert world_shift_note(TrainingOrigin.of_world(None), None) is None
+    assert world_shift_note(None, world) is None  # a champion whose origin is not known: nothing claimed
+    assert "learnt from the world" in (world_shift_note(TrainingOrigin.of_world(world), None) or "")
+    note = world_shift_note(TrainingOrigin.of_user_cohort("cohort.csv"), None) or ""
+    assert f"a user cohort alone (cohort.csv), no synthetic world, but these test patients and the Bayes ceiling " \
+        f"come from {LITERATURE_WORLD}" in note

@@ -18,5 +18,6 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
         run_benchmark,
     )
     from mmn_ddx.training.evaluation.benchmark_methods import ModeModels, ProbaFn, SetsFn
+    from mmn_ddx.training.evaluation.benchmark_worlds import TrainingOrigin, world_digest
     from mmn_ddx.training.evaluation.real_cases import evaluate_real_cases, read_real_cases
     from mmn_ddx.training.evaluation.report import print_tables, real_case_section, terminal_tables, write_reports

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data import CLASS_PRIOR_PRESETS, DIAGNOSES, LABEL
+from mmn_ddx.data import CLASS_PRIOR_PRESETS, DIAGNOSES, LABEL, World
 from mmn_ddx.features import MODES, check_mode
 from mmn_ddx.training.evaluation.benchmark_methods import (
     Kind,
@@ -31,6 +31,7 @@ from mmn_ddx.training.evaluation.benchmark_methods import (
     frame_for_mode,
     model_methods,
 )
+from mmn_ddx.training.evaluation.benchmark_worlds import world_shift_note
 from mmn_ddx.training.evaluation.metrics import (
     METRIC_KEYS,
     Predictions,
@@ -60,6 +61,8 @@ class Cohort:
     name: str
     frame: pd.DataFrame
     synthetic: bool
+    world: World | None = None
+    """The world a synthetic cohort was drawn from, whose exact posterior is its ceiling (None: the literature's)."""
 
 
 @dataclass
@@ -98,9 +101,12 @@ def evaluate_cohort(cohort: Cohort, mode: str, models: ModeModels | None) -> Eva
     methods = model_methods(frame, models) if models is not None else []
     rule_methods, abstentions = criteria_methods(frame)
     methods += rule_methods
+    notes = []
     if cohort.synthetic:
-        methods.append(bayes_method(frame, mode))
-    return Evaluation(cohort.name, mode, y, methods, abstentions)
+        methods.append(bayes_method(frame, mode, cohort.world))
+        shift = world_shift_note(models.champion_origin if models is not None else None, cohort.world)
+        notes += [shift] if shift else []
+    return Evaluation(cohort.name, mode, y, methods, abstentions, notes)
 
 
 def _in_setting(evaluation: Evaluation, priors: np.ndarray | None) -> tuple[dict[str, Method], np.ndarray | None]:

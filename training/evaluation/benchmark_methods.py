@@ -9,7 +9,8 @@
 * the criteria.md section 5 cascade: a four-class classifier that abstains ("unclassified", "conflicting"),
   under each reading of the record (strict, and chart review as retrospective validation studies read charts:
   docs/criteria.md), so each reading's coverage and accuracy are reported side by side;
-* the generator's exact posterior, the Bayes ceiling (synthetic cohorts only).
+* the exact posterior of the world a synthetic cohort was drawn from, the Bayes ceiling (synthetic cohorts
+  only).
 
 At presentation the treatment responses are hidden from *every* method, criteria included: response to
 IVIg is a supportive criterion of both guidelines (EFNS/PNS 2010 MMN; EAN/PNS 2021 CIDP), and the models
@@ -25,7 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data import DIAGNOSES, posterior
+from mmn_ddx.data import DIAGNOSES, World, posterior
 from mmn_ddx.features import fields_unseen_in
 from mmn_ddx.features.criteria import (
     CIDP_VARIANT_LABELS,
@@ -35,6 +36,7 @@ from mmn_ddx.features.criteria import (
     evaluate_criteria,
     evaluate_readings,
 )
+from mmn_ddx.training.evaluation.benchmark_worlds import TrainingOrigin
 from mmn_ddx.training.evaluation.metrics import ABSTAIN, NEGATIVE, Predictions
 
 Kind = Literal["model", "champion", "criteria", "rules", "bayes"]
@@ -70,6 +72,8 @@ class ModeModels:
     champion: ProbaFn
     champion_sets: SetsFn | None = None
     """The champion's conformal prediction sets from its probabilities (its bundle's), when it has them."""
+    champion_origin: TrainingOrigin | None = None
+    """What the champion learnt from: a synthetic test cohort of another world says so (None: not known)."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,7 @@ def model_methods(frame: pd.DataFrame, models: ModeModels) -> list[Method]:
     return methods
 
 
-def bayes_method(frame: pd.DataFrame, mode: str) -> Method:
-    """The generator's exact posterior from the fields the mode may use (balanced prior, like the cohort)."""
-    return Method(BAYES, "bayes", Predictions.from_proba(posterior(frame, exclude=fields_unseen_in(mode))))
+def bayes_method(frame: pd.DataFrame, mode: str, world: World | None = None) -> Method:
+    """The exact posterior of the world the patients were drawn from (None: the literature world), from the fields
+    the mode may use (balanced prior, like the cohort)."""
+    return Method(BAYES, "bayes", Predictions.from_proba(posterior(frame, exclude=fields_unseen_in(mode), world=world)))

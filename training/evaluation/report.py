@@ -234,8 +234,9 @@ def build_view(result: BenchmarkResult, facts: Mapping[str, str]) -> ReportView:
         "interval sits above the estimate and can exclude it (read it as the noise scale, not as coverage).",
         "Re-weighted settings (literature-priors.md section 10): importance weights per diagnosis; model and Bayes "
         "probabilities shifted to the setting's prior (Saerens et al. 2002); the criteria do not use priors.",
-        "The Bayes-optimal posterior is the generator's exact p(diagnosis | recorded findings): no model can do "
-        "better on synthetic data. It is not shown for user cohorts.",
+        "The Bayes-optimal posterior is the exact p(diagnosis | recorded findings) of the world the synthetic test "
+        "patients were drawn from (the facts name it): no model can do better on its patients. It is not shown for "
+        "user cohorts.",
         "At presentation the treatment responses (IVIg, corticosteroids) are hidden from every method, the criteria "
         "included; with treatment every method sees them.",
     ]
@@ -306,14 +307,15 @@ def _key_comparisons(result: BenchmarkResult, evaluation: Evaluation) -> list[st
 
 def terminal_tables(result: BenchmarkResult) -> list[Table]:
     """Per cohort x mode: every method's headline metrics (CI under each estimate; the caption states the
-    champion's gain over the best rules and its distance to the Bayes ceiling), and each criteria set as a
+    champion's gain over the best rules, its distance to the Bayes ceiling and the section's notes, such as a world
+    shift), and each criteria set as a
     detector of its own diagnoses."""
     tables = []
     for evaluation in result.evaluations:
         metrics = _select(result.metrics, evaluation)
         where = f"{evaluation.cohort}: {evaluation.mode}"
         main = _table(f"{where} (95 % CI)", "method", list(TERMINAL_COLUMNS.values()),
-                      "\n".join(_key_comparisons(result, evaluation)))
+                      "\n".join(_key_comparisons(result, evaluation) + evaluation.notes))
         detectors = _table(f"{where}: criteria as detectors (on the patients they assess)", "criteria -> diagnosis",
                            list(DETECTOR_COLUMNS.values()))
         for method, group in metrics.groupby("method", sort=False):
