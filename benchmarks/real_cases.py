@@ -1,7 +1,7 @@
 """The development check on the 15 real published patients; write benchmarks/results/real_cases.json.
 
 Evaluation only (n = 15; nothing is fitted or tuned on them): the exported champion of each mode, the
-exact posterior of the synthetic world and the rule-based cascade in both readings, with accuracy, log-loss,
+exact posterior of the literature world and the rule-based cascade in both readings, with accuracy, log-loss,
 prediction-set coverage and the cascade's coverage - on the schema version 1 records and on the same records
 with the version 2 overlay (benchmarks/real_cases/dev_v2_overlay.jsonl), side by side. A separate set of
 real patients that the project never sees judges the work.

@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmn_ddx.data import DIAGNOSES
+from mmn_ddx.data import DIAGNOSES, draw_world, posterior
+from mmn_ddx.features import fields_unseen_in
 from mmn_ddx.training.evaluation.real_cases import (
     Statement,
     evaluate_real_cases,
+    posterior_name,
     probabilistic_figures,
     read_overlay,
     read_real_cases,
@@ -75,7 +77,7 @@ def test_the_real_development_cases_are_valid_records_and_get_figures() -> None:
     cases = read_real_cases(DEV_CASES)
     assert len(cases.labels) == 15
     figures = evaluate_real_cases(cases, "at-presentation", {})
-    posterior = figures["exact posterior of the world"]
+    posterior = figures["exact posterior of the literature world (data/priors.yaml)"]
     assert posterior.n == 15 and 0 <= posterior.accuracy <= 1 and posterior.log_loss is not None
     assert 0 <= figures["rule-based cascade (strict)"].coverage <= 1  # type: ignore[operator]
 
@@ -88,6 +90,21 @@ def test_each_model_is_scored_with_its_probabilities_and_its_prediction_sets(tmp
     figures = evaluate_real_cases(cases, "at-presentation", {"model": lambda frame: (probs, sets)})
     assert figures["model"] == probabilistic_figures(probs, cases.labels, sets)
     assert figures["model"].set_coverage == 1.0 and figures["model"].mean_set_size == 1.5
+
+
+def test_the_exact_posterior_row_names_its_world_the_literature_by_default(tmp_path: Path) -> None:
+    """The row was 'exact posterior of the world' whatever the world; a given world's posterior is its own."""
+    cases = read_real_cases(_write(tmp_path, CASE, {**CASE, "patient_id": "b", "diagnosis": "CIDP"}))
+    world = draw_world(np.random.default_rng(1))
+    literature = evaluate_real_cases(cases, "at-presentation", {})
+    fitted = evaluate_real_cases(cases, "at-presentation", {}, world)
+    assert posterior_name() == "exact posterior of the literature world (data/priors.yaml)"
+    assert posterior_name() in literature
+    row = f"exact posterior of the world {world.digest[:12]} ({world.source})"
+    assert posterior_name(world) == row and posterior_name() not in fitted
+    exact = posterior(cases.frame, exclude=fields_unseen_in("at-presentation"), world=world)
+    assert fitted[row] == probabilistic_figures(exact, cases.labels)
+    assert fitted[row].log_loss != literature[posterior_name()].log_loss
 
 
 OVERLAY = Path(__file__).resolve().parents[2] / "benchmarks" / "real_cases" / "dev_v2_overlay.jsonl"

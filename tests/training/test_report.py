@@ -111,11 +111,11 @@ def test_real_development_cases_are_reported_in_every_view(result: BenchmarkResu
     for mode in MODES:
         assert f"## real development cases (n = 2): {mode}" in markdown
     assert markdown.count(f"| champion (test) | 1.000 | {log_loss:.3f} | 1.000 | 1.500 | n/a | n/a |") == 2
-    assert markdown.count("| exact posterior of the world |") == 2
+    assert markdown.count("| exact posterior of the literature world (data/priors.yaml) |") == 2
     assert markdown.count("| rule-based cascade (strict) |") == 2
     assert "a check, not a validation" in markdown
     html = paths["html"].read_text(encoding="utf-8")
-    assert html.count("real development cases (n = 2)") >= 2 and "exact posterior of the world" in html
+    assert html.count("real development cases (n = 2)") >= 2 and "exact posterior of the literature world" in html
     buffer = io.StringIO()
     print_tables(result, Console(file=buffer, width=80), sections)
     text = buffer.getvalue()

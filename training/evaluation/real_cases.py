@@ -1,5 +1,6 @@
-"""The development check on real published patients: how the champion, the world's exact posterior and the
-rule-based cascade do on records written by clinicians rather than by the generator.
+"""The development check on real published patients: how the champion, a world's exact posterior (the
+literature world's unless another is given) and the rule-based cascade do on records written by clinicians
+rather than by the generator.
 
 A file of real cases (``shared/clinical/real-cases/dev.jsonl``: 15 published patients) is one JSON record
 per line: the contract's fields, the authors' ``diagnosis``, and metadata (:data:`METADATA_FIELDS`) that is
@@ -21,7 +22,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data import DIAGNOSES, ID_FIELD, LABEL, RecordError, fields, posterior, to_canonical, validate_record
+from mmn_ddx.data import (
+    DIAGNOSES,
+    ID_FIELD,
+    LABEL,
+    RecordError,
+    World,
+    fields,
+    posterior,
+    to_canonical,
+    validate_record,
+    world_name,
+)
 from mmn_ddx.features import fields_unseen_in
 from mmn_ddx.features.criteria import READINGS, evaluate_criteria
 from mmn_ddx.training.artifact.calibration import log_loss
@@ -141,16 +153,22 @@ ProbaAndSets = Callable[[pd.DataFrame], tuple[np.ndarray, list[list[str]] | None
 """A model on canonical frames: its probabilities and its prediction sets (None: the model has none)."""
 
 
-def evaluate_real_cases(cases: RealCases, mode: str, models: Mapping[str, ProbaAndSets]) -> dict[str, MethodFigures]:
-    """Each model (probabilities and prediction sets), the exact posterior of the world and the cascade in each
-    reading of the criteria."""
+def posterior_name(world: World | None = None) -> str:
+    """The exact posterior's row, naming its world: the literature's is one guess at real patients among others."""
+    return f"exact posterior of {world_name(world)}"
+
+
+def evaluate_real_cases(cases: RealCases, mode: str, models: Mapping[str, ProbaAndSets],
+                        world: World | None = None) -> dict[str, MethodFigures]:
+    """Each model (probabilities and prediction sets), the exact posterior of ``world`` (None: the literature
+    world) and the cascade in each reading of the criteria."""
     frame = frame_for_mode(cases.frame, mode)
     out: dict[str, MethodFigures] = {}
     for name, fn in models.items():
         probs, sets = _probs_sets(fn, frame)
         out[name] = probabilistic_figures(probs, cases.labels, sets)
-    out["exact posterior of the world"] = probabilistic_figures(posterior(frame, exclude=fields_unseen_in(mode)),
-                                                                cases.labels)
+    out[posterior_name(world)] = probabilistic_figures(posterior(frame, exclude=fields_unseen_in(mode), world=world),
+                                                       cases.labels)
     for reading in READINGS:
         labels = evaluate_criteria(frame, reading=reading)["rule_based_label"]
         out[f"rule-based cascade ({reading})"] = rule_figures(list(labels), cases.labels)
