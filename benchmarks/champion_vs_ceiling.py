@@ -25,6 +25,7 @@ import numpy as np
 from timing import machine, write_results
 
 from mmn_ddx.cli.benchmark import train_models
+from mmn_ddx.data import world_name
 from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
 from mmn_ddx.features.modes import MODES
 from mmn_ddx.training.artifact.metadata import code_version
@@ -110,6 +111,7 @@ def main() -> None:
         "n_test": args.n_test, "test_seed": args.seed, "n_train": args.n_train, "train_seed": args.train_seed,
         "refit_synthetic": args.refit_synthetic,
         "n_boot": args.n_boot, "quick": args.quick, "generator_version": GENERATOR_VERSION,
+        "world": world_name(None),  # of the training and test patients and the ceiling (``mmn-ddx benchmark --world``)
         "code_version": code_version(),
         "modes": {mode: mode_figures(result, mode, provenance[mode]) for mode in MODES},
         "seconds": seconds,

@@ -19,8 +19,8 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from mmn_ddx.cli._common import ValidCohort, fail, out, progress_bars, read_valid
-from mmn_ddx.data import GENERATOR_VERSION, generate_cohort
+from mmn_ddx.cli._common import ValidCohort, fail, out, progress_bars, read_valid, read_world
+from mmn_ddx.data import GENERATOR_VERSION, World, generate_cohort, world_name
 from mmn_ddx.features import MODES
 from mmn_ddx.settings import MODEL_NAMES, get_settings
 from mmn_ddx.training.evaluation import (
@@ -31,7 +31,9 @@ from mmn_ddx.training.evaluation import (
     ModeModels,
     ProbaFn,
     SetsFn,
+    TrainingOrigin,
     run_benchmark,
+    world_digest,
 )
 from mmn_ddx.training.fitting import FAMILY_NAMES, ProgressFactory
 
@@ -62,6 +64,8 @@ class SavedChampion:
     """The content digest of its training cohort (the bundle's ``training_data_digest``)."""
     sets: SetsFn | None = None
     """Its conformal prediction sets (the bundle's)."""
+    origin: TrainingOrigin | None = None
+    """The world it learnt from (its bundle's metadata): a test cohort of another world says so."""
 
 
 @dataclass(frozen=True)
@@ -94,34 +98,36 @@ class ChampionChoice:
                              f"{meta.name} {version} ({meta.family}) from {location}, trained on "
                              f"{meta.training_data_source} ({meta.n_training} patients)",
                              meta.seed if meta.synthetic_training is not None else None,
-                             meta.training_data_digest, bundle.record_sets)
+                             meta.training_data_digest, bundle.record_sets, TrainingOrigin.of_bundle(meta))
 
 
 def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, families: tuple[str, ...], jobs: int,
                  source: str, saved: SavedChampion | None, progress: ProgressFactory | None,
-                 refit_synthetic: int | None = None) -> tuple[ModeModels, str]:
+                 refit_synthetic: int | None = None, world: World | None = None) -> tuple[ModeModels, str]:
     """Every family trained by the training use case (no tracking, no export), and the mode's champion:
     ``saved`` if given, else the one this training chose (refitted on ``refit_synthetic`` fresh synthetic
-    patients when given, as ``train --refit-synthetic`` exports it). Returns the models and the champion's
-    provenance."""
+    patients when given, as ``train --refit-synthetic`` exports it). ``world``: the world of synthetic training
+    patients (the refit's too; None: the literature world). Returns the models and the champion's provenance."""
     from mmn_ddx.training.fitting import TrainSettings, train
 
     settings = TrainSettings(mode=mode, seed=seed, families=families, quick=quick, n_jobs=jobs,
-                             refit_synthetic=refit_synthetic)
+                             refit_synthetic=refit_synthetic, world=world)
     result = train(frame, settings, export_dir=None, track=False, source=source,
                    generator_version=GENERATOR_VERSION if source == "synthetic" else None, progress=progress)
     families_fns = result.predictors()
+    origin = TrainingOrigin.of_world(world) if source == "synthetic" else TrainingOrigin.of_user_cohort(source)
     if saved is None and refit_synthetic:
         return (
-            ModeModels(mode, families_fns, result.champion, result.champion_predictor, result.bundle.record_sets),
+            ModeModels(mode, families_fns, result.champion, result.champion_predictor, result.bundle.record_sets,
+                       origin),
             f"{result.champion}, chosen by outer-CV log-loss in this run, "
             f"refitted on {refit_synthetic} synthetic patients",
         )
     if saved is None:
         return ModeModels(mode, families_fns, result.champion, families_fns[result.champion],
-                          result.bundle.record_sets), \
+                          result.bundle.record_sets, origin), \
             f"{result.champion}, chosen by outer-CV log-loss in this run"
-    return ModeModels(mode, families_fns, saved.label, saved.predict, saved.sets), saved.provenance
+    return ModeModels(mode, families_fns, saved.label, saved.predict, saved.sets, saved.origin), saved.provenance
 
 
 def _read_real_cases(path: Path | None) -> RealCases | None:
@@ -136,8 +142,9 @@ def _read_real_cases(path: Path | None) -> RealCases | None:
         raise fail(f"--real-cases: {exc}") from None
 
 
-def _real_case_sections(cases: RealCases, source: str, models: dict[str, ModeModels]) -> list[SectionView]:
-    """Per mode: the champion (with its prediction sets), the world's exact posterior and the cascade."""
+def _real_case_sections(cases: RealCases, source: str, models: dict[str, ModeModels],
+                        world: World | None) -> list[SectionView]:
+    """Per mode: the champion (with its prediction sets), the exact posterior of ``world`` and the cascade."""
     from mmn_ddx.training.evaluation import evaluate_real_cases, real_case_section
 
     sections = []
@@ -148,7 +155,7 @@ def _real_case_sections(cases: RealCases, source: str, models: dict[str, ModeMod
             probs = np.asarray(chosen.champion(frame), dtype=np.float64)
             return probs, chosen.champion_sets(frame, probs) if chosen.champion_sets is not None else None
 
-        figures = evaluate_real_cases(cases, mode, {f"champion ({chosen.champion_name})": champion})
+        figures = evaluate_real_cases(cases, mode, {f"champion ({chosen.champion_name})": champion}, world)
         sections.append(real_case_section(figures, mode, source))
     return sections
 
@@ -156,6 +163,13 @@ def _real_case_sections(cases: RealCases, source: str, models: dict[str, ModeMod
 LOGGED_KINDS = ("champion", "rules", "bayes")
 LOGGED_METRICS = ("coverage", "accuracy", "balanced_accuracy", "balanced_accuracy_all", "macro_f1", "macro_auroc",
                   "log_loss", "brier", "ece")
+
+
+def world_fact(world: World | None, path: Path | None, uses: list[str]) -> str:
+    """The world the synthetic figures come from, as the report and MLflow name it (the full digest matches a
+    bundle's ``training_world``), and what was drawn from it."""
+    return f"{world_name(world)}{f', file {path.name}' if path else ''}, digest {world_digest(world)}: " \
+        + ", ".join(uses)
 
 
 def _key(*parts: str) -> str:
@@ -242,6 +256,11 @@ def benchmark_command(
         "--real-cases", exists=True, dir_okay=False,
         help=f"Real published cases (JSON lines with a diagnosis) to report as well, evaluation only (default: "
              f"{DEV_CASES} when present).")] = None,
+    world_file: Annotated[Path | None, typer.Option(
+        "--world", exists=True, dir_okay=False, help="Draw the synthetic patients (the test cohort, and the "
+        "families' training cohort unless --train-data) from this world file (format of priors.yaml, e.g. fitted "
+        "to your cohort by `mmn-ddx world fit`, as for `train --world`) instead of the literature world: the Bayes "
+        "ceiling, and the exact posterior on the real cases, are then that world's.")] = None,
 ) -> None:
     """Benchmark every model family, the champion, the published criteria and the Bayes ceiling.
 
@@ -250,8 +269,10 @@ search; no tracking, nothing exported) on --train-data or on --n-train synthetic
 The champion of a mode is the one exported by 'mmn-ddx train' in --export-dir when present, else the one \
 this training chose (see --champion).
 
-    Test data: a fresh synthetic cohort (--n-test, --seed: never the training seed) and/or the labelled \
---data cohort. Reported for both modes, with paired bootstrap 95 % CIs and re-weighted to the \
+    Test data: a fresh synthetic cohort (--n-test, --seed: never the training seed) of the literature world or \
+the --world, whose exact posterior is the Bayes ceiling, and/or the labelled --data cohort. A saved champion \
+that learnt from another world is scored all the same, under that world shift, and the report says so. \
+Reported for both modes, with paired bootstrap 95 % CIs and re-weighted to the \
 literature class priors: report.md, report.html, metrics.csv and comparisons.csv in --out, also logged to \
 MLflow.
     """
@@ -270,13 +291,18 @@ MLflow.
     if data is not None and train_data is not None and data.resolve() == train_data.resolve():
         raise fail("--data and --train-data are the same file: the models would be scored on their own "
                     "training patients", code=2)
+    if world_file is not None and n_test == 0 and train_data is not None:
+        raise fail("--world draws synthetic patients: give --n-test > 0, or train on synthetic patients (no "
+                   "--train-data)", code=2)
     cases_path = real_cases or (DEV_CASES if DEV_CASES.is_file() else None)
     cases = _read_real_cases(cases_path)
+    world = None if world_file is None else read_world(world_file)
 
     cohorts = []
     skipped: dict[str, str] = {}  # the report's facts: the rows --skip-invalid left out of each user cohort
     if n_test > 0:
-        cohorts.append(Cohort(f"synthetic test (n={n_test}, seed {seed})", generate_cohort(n_test, seed=seed), True))
+        cohorts.append(Cohort(f"synthetic test (n={n_test}, seed {seed})",
+                              generate_cohort(n_test, seed=seed, world=world), True, world))
     if data is not None:
         test = read_labelled(data, skip_invalid, "--data")
         cohorts.append(Cohort(data.name, test.frame, False))
@@ -286,7 +312,7 @@ MLflow.
         train_frame, source = trained.frame, train_data.name
         skipped |= {"rows of --train-data": trained.skipped.words} if trained.skipped else {}
     else:
-        train_frame, source = generate_cohort(n_train, seed=train_seed), "synthetic"
+        train_frame, source = generate_cohort(n_train, seed=train_seed, world=world), "synthetic"
 
     from mmn_ddx.training.artifact import data_digest
     from mmn_ddx.training.fitting import TrainingDataError
@@ -306,7 +332,8 @@ MLflow.
                        "(the families are then trained on --train-data or synthetic patients)", code=2)
     models: dict[str, ModeModels] = {}
     provenance: dict[str, str] = {}
-    out.print(f"Training {', '.join(chosen)} on {len(train_frame)} patients ({source}) in both modes.")
+    origin = f"{source}; {world_name(world)}" if train_data is None else source
+    out.print(f"Training {', '.join(chosen)} on {len(train_frame)} patients ({origin}) in both modes.")
     try:
         with progress_bars() as progress:
             for mode in MODES:
@@ -315,14 +342,17 @@ MLflow.
 
                 models[mode], provenance[mode] = train_models(
                     train_frame, mode, seed=train_seed, quick=quick, families=chosen, jobs=jobs, source=source,
-                    saved=saved[mode], progress=labelled)
+                    saved=saved[mode], progress=labelled, world=world)
     except TrainingDataError as exc:
         raise fail(f"training data: {exc}") from None
     with out.status("Scoring (bootstrap CIs)") as status:
         result = run_benchmark(cohorts, models, n_boot=n_boot, seed=seed, settings=presets,
                                progress=lambda what: status.update(f"Scoring {what}"))
+    uses = ["the synthetic test patients and their Bayes ceiling"] * (n_test > 0) \
+        + ["the families' training patients"] * (train_data is None)
     facts = {
         "test cohorts": "; ".join(c.name for c in cohorts),
+        **({"synthetic world": world_fact(world, world_file, uses)} if uses else {}),
         "training cohort of the families": f"{source}, {len(train_frame)} patients, seed {train_seed}"
                            + (f", generator {GENERATOR_VERSION}" if source == "synthetic" else ""),
         **skipped,
@@ -333,7 +363,7 @@ MLflow.
     }
     real_sections = []
     if cases is not None and cases_path is not None:
-        real_sections = _real_case_sections(cases, cases_path.name, models)
+        real_sections = _real_case_sections(cases, cases_path.name, models, world)
         facts["real development cases"] = f"{cases_path.name}, {len(cases.labels)} patients (evaluation only)"
     paths = write_reports(result, out_dir or locations.reports_dir / "benchmark", facts, real_sections)
     print_tables(result, out, real_sections)
