@@ -23,7 +23,13 @@ from mmn_ddx.features.modes import MODES
 from mmn_ddx.training.evaluation.benchmark import BenchmarkResult, Cohort, run_benchmark
 from mmn_ddx.training.evaluation.benchmark_methods import BAYES, CASCADE, GOLD_COAST, SHORT_NAMES
 from mmn_ddx.training.evaluation.real_cases import evaluate_real_cases, read_real_cases
-from mmn_ddx.training.evaluation.report import fmt, print_tables, real_case_section, write_reports
+from mmn_ddx.training.evaluation.report import (
+    NOT_FOR_CLINICAL_USE,
+    fmt,
+    print_tables,
+    real_case_section,
+    write_reports,
+)
 
 from .test_benchmark import fake_models
 
@@ -66,6 +72,8 @@ def test_reports_hold_every_method_in_both_modes_with_plots_and_the_gain(result:
     assert html.count("data:image/png;base64,") == len(images)  # self-contained: opens offline
     assert "http://" not in html and "https://" not in html
     assert "Not for clinical use" in html and "Not for clinical use" in markdown
+    # one notice in both reports: it may not claim synthetic training for a model of a user cohort
+    assert NOT_FOR_CLINICAL_USE in markdown and "trained on synthetic data" not in markdown
     metrics = pd.read_csv(paths["metrics"])
     assert len(metrics) == len(result.metrics)
     assert pd.read_csv(paths["comparisons"])["comparison"].nunique() == 3

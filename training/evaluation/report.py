@@ -30,7 +30,7 @@ from mmn_ddx.training.evaluation.metrics import LOWER_IS_BETTER, PER_CLASS_METRI
 from mmn_ddx.training.evaluation.real_cases import MethodFigures
 
 NOT_FOR_CLINICAL_USE = ("Research and teaching only, not for clinical use: no model here is validated on real patients "
-                        "(the facts above say what each was trained on; the synthetic worlds are not real patients).")
+                        "(the facts below say what each was trained on; the synthetic worlds are not real patients).")
 MAIN_COLUMNS: dict[str, str] = {
     "coverage": "coverage", "accuracy": "accuracy", "balanced_accuracy": "balanced acc.",
     "balanced_accuracy_all": "balanced acc. (abstain = error)", "macro_f1": "macro-F1", "macro_auroc": "macro AUROC",
@@ -266,7 +266,8 @@ def write_reports(result: BenchmarkResult, out_dir: str | Path, facts: Mapping[s
         "metrics": out_dir / "metrics.csv",
         "comparisons": out_dir / "comparisons.csv",
     }
-    paths["markdown"].write_text(_TEMPLATES.get_template("benchmark_report.md").render(view=view), encoding="utf-8")
+    markdown = _TEMPLATES.get_template("benchmark_report.md").render(view=view, notice=NOT_FOR_CLINICAL_USE)
+    paths["markdown"].write_text(markdown, encoding="utf-8")
     html = _TEMPLATES.get_template("benchmark_report.html").render(view=view, inline=inline,
                                                                   notice=NOT_FOR_CLINICAL_USE)
     paths["html"].write_text(html, encoding="utf-8")
