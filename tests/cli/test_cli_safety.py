@@ -77,6 +77,23 @@ def test_predict_output_neutralises_formulas(attack_csv: Path, tmp_path: Path, s
         assert isinstance(sheet.cell(2, header.index("p_MMN") + 1).value, float)
 
 
+def test_predict_output_keeps_numeric_patient_ids_joinable(tmp_path: Path, loaded: Predictor,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`predict -o scored.csv` wrote the patient_id -17 as '-17: a join of the scores with the cohort on
+    patient_id lost the patient. A plain number cannot run as a formula, so it is written as it is."""
+    monkeypatch.setattr(Predictor, "load", classmethod(lambda cls, *args, **kwargs: loaded))
+    cohort = generate_cohort(3, seed=3).drop(columns=[LABEL])
+    cohort["patient_id"] = ["-17", "-0.5", "=1+2"]
+    path = tmp_path / "ids.csv"
+    cohort.to_csv(path, index=False)
+    output = tmp_path / "scored.csv"
+    result = runner.invoke(app, ["predict", str(path), "--model", "bundle", "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    with output.open(encoding="utf-8", newline="") as stream:
+        ids = [row["patient_id"] for row in csv.DictReader(stream)]
+    assert ids == ["-17", "-0.5", "'=1+2"]
+
+
 def test_criteria_output_neutralises_formulas(attack_csv: Path, tmp_path: Path) -> None:
     output = tmp_path / "verdicts.csv"
     result = runner.invoke(app, ["criteria", str(attack_csv), "-o", str(output)])

@@ -100,7 +100,7 @@ CELL_RULES: list[tuple[str, str, Any, str]] = [
 @pytest.mark.parametrize(("field", "cell", "value", "reason"), CELL_RULES)
 def test_csv_cell_rules(tmp_path: Path, field: str, cell: str, value: Any, reason: str) -> None:
     base = {"age_at_onset_years": "40", "sex": "male", field: cell}
-    path = tmp_path / "cohort.csv"  # written as a user's tool would: write_table neutralises "-1" as text
+    path = tmp_path / "cohort.csv"  # written as a user's tool would
     pd.DataFrame([base]).to_csv(path, index=False)  # pandas quotes "0,45"
     result = read_cohort(path)
     _assert_consistent(result)

