@@ -126,10 +126,14 @@ def read_valid(path: Path, *, skip_invalid: bool, require_label: bool = False, o
     return ValidCohort(result.valid, skipped)
 
 
+WARNINGS_TITLE = "Warnings (rows accepted)"
+"""The title of the table of accepted cells to check (every command that reads a cohort prints it)."""
+
+
 def report_warnings(result: ImportResult, *, console: Console = err) -> None:
     """Accepted cells the user should check (an Excel formula whose stored result was used)."""
     if len(result.warnings):
-        console.print(rejection_table(result.warnings, title="Warnings (rows accepted)", show_values=False))
+        console.print(rejection_table(result.warnings, title=WARNINGS_TITLE, show_values=False))
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from mmn_ddx.cli._common import (
     SHOWN_REJECTIONS,
+    WARNINGS_TITLE,
     err,
     fail,
     file_progress,
@@ -97,7 +98,7 @@ def validate(
         soft_wrap=True,
     )
     if len(tally.warnings):
-        out.print(rejection_table(tally.warnings, title="Warnings (rows accepted)", show_values=True))
+        out.print(rejection_table(tally.warnings, title=WARNINGS_TITLE, show_values=True))
     if report is not None:
         out.print(Text(f"All rejections written to {report}"), soft_wrap=True)
     if tally.n_rejected:

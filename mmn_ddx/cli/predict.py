@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from mmn_ddx.cli._common import err, fail, file_progress, out, refuse_overwriting
+from mmn_ddx.cli._common import WARNINGS_TITLE, err, fail, file_progress, out, refuse_overwriting, rejection_table
 from mmn_ddx.data import ID_FIELD, ROW, WRITE_FORMATS, RecordError
 from mmn_ddx.training.artifact import DEFAULT_SETTING, Setting
 
@@ -225,24 +225,44 @@ def _predict_batch(load: Callable[[], Predictor], file: Path, output: Path | Non
 
 
 class _Problems:
-    """Invalid rows over the chunks (the importer's rejections, the dictionary's cross-field rules included)."""
+    """Invalid rows over the chunks (the importer's rejections, the dictionary's cross-field rules included), and
+    the accepted cells to check (an Excel formula whose stored result was used), as ``cohort validate`` shows them."""
 
     def __init__(self) -> None:
         self.rows: dict[int, dict[str, str]] = {}
+        self.warnings: list[pd.DataFrame] = []
+        self.n_warnings = 0
 
     def add(self, chunk: ImportResult) -> pd.DataFrame:
         """The chunk's rows that can be scored."""
         found = _rejections(chunk.rejections)
         self.rows.update(found)
+        if len(chunk.warnings):
+            kept = sum(map(len, self.warnings))
+            self.warnings.append(chunk.warnings.head(max(0, SHOWN_PROBLEMS - kept)))
+            self.n_warnings += len(chunk.warnings)
         return chunk.valid.drop(index=[r for r in found if r in chunk.valid.index])
 
     def finish(self, file: Path, *, skip_invalid: bool) -> None:
+        self._report_warnings()
         if not self.rows:
             return
         _print_problems(self.rows, title=f"{file.name}: {len(self.rows)} invalid row(s)")
         if not skip_invalid:
             raise fail("nothing written; fix the rows or pass --skip-invalid to score the valid ones")
         err.print(f"[yellow]Skipping {len(self.rows)} invalid row(s).[/]")
+
+    def _report_warnings(self) -> None:
+        """Row, field and reason of the first warnings: never the value, which is patient data."""
+        if not self.n_warnings:
+            return
+        import pandas as pd
+
+        err.print(rejection_table(pd.concat(self.warnings), title=WARNINGS_TITLE, show_values=False,
+                                  limit=SHOWN_PROBLEMS))
+        if self.n_warnings > SHOWN_PROBLEMS:
+            err.print(f"... {self.n_warnings - SHOWN_PROBLEMS} more warnings (run 'mmn-ddx cohort validate').",
+                      markup=False)
 
 
 def _score_chunks(predictor: Predictor, valid: pd.DataFrame, *, print_json: bool, make_table: bool,

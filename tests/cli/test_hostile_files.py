@@ -69,16 +69,18 @@ def _xlsx(rows: list[list[object]]) -> Callable[[Path], None]:
     return build
 
 
-def _xlsx_with_cached_formula(path: Path) -> None:
+def _xlsx_with_cached_formula(path: Path, field: str = "nerves_definite_cb", formula: str = "1+2",
+                              result: str = "3") -> None:
     """A workbook as Excel saves it: the formula and its stored result (openpyxl cannot write the result)."""
-    _xlsx([[*HEADER.split(","), "nerves_definite_cb"], ["P1", 40, "male", "=1+2"]])(path)
+    _xlsx([[*HEADER.split(","), field], ["P1", 40, "male", f"={formula}"]])(path)
     buffer = io.BytesIO()
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(buffer, "w") as target:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
-                assert b"<f>1+2</f><v /></c>" in data
-                data = data.replace(b"<f>1+2</f><v /></c>", b"<f>1+2</f><v>3</v></c>")
+                cell = f"<f>{formula}</f><v /></c>".encode()
+                assert cell in data
+                data = data.replace(cell, f"<f>{formula}</f><v>{result}</v></c>".encode())
             target.writestr(item, data)
     path.write_bytes(buffer.getvalue())
 
@@ -245,3 +247,19 @@ def test_predict_ends_in_a_clear_message(runner: CliRunner, corpus: Path, case: 
         assert result.exit_code == 0, result.output
         assert len(pd.read_parquet(output)) == case.accepted
     assert case.accepted + n_skipped == case.read
+
+
+@pytest.mark.parametrize("to_file", [True, False], ids=["-o", "terminal"])
+def test_predict_warns_that_a_formulas_stored_result_was_used(runner: CliRunner, loaded: Predictor, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch, to_file: bool) -> None:
+    """`predict cohort.xlsx -o scored.csv` scored a formula's stored result without the warning `cohort validate`
+    gives (README: "used and reported as a warning"); the warning names row, field and reason, never the value."""
+    monkeypatch.setattr(Predictor, "load", classmethod(lambda cls, *args, **kwargs: loaded))
+    path = tmp_path / "cached.xlsx"
+    _xlsx_with_cached_formula(path, "csf_protein_g_per_l", "0.4+0.0321", "0.4321")
+    output = ["-o", str(tmp_path / "scored.csv")] if to_file else []
+    result = runner.invoke(app, ["predict", str(path), "--model", "bundle", *output])
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.stderr.split())
+    assert "Warnings (rows accepted)" in words and "formula cell: its stored result was used" in words, result.output
+    assert "csf_protein_g_per_l" in words and "0.4321" not in result.output
