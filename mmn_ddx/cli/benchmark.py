@@ -38,6 +38,7 @@ from mmn_ddx.training.evaluation import (
 from mmn_ddx.training.fitting import FAMILY_NAMES, ProgressFactory
 
 if TYPE_CHECKING:
+    from mmn_ddx.training.artifact.fingerprints import RecordFingerprints
     from mmn_ddx.training.evaluation.real_cases import RealCases
     from mmn_ddx.training.evaluation.report import SectionView
 
@@ -66,6 +67,8 @@ class SavedChampion:
     """Its conformal prediction sets (the bundle's)."""
     origin: TrainingOrigin | None = None
     """The world it learnt from (its bundle's metadata): a test cohort of another world says so."""
+    fingerprints: RecordFingerprints | None = None
+    """Its user-cohort training records' fingerprints (the bundle's), None for a synthetic-only or older bundle."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,8 @@ class ChampionChoice:
                              f"{meta.name} {version} ({meta.family}) from {location}, trained on "
                              f"{meta.training_data_source} ({meta.n_training} patients)",
                              meta.seed if meta.synthetic_training is not None else None,
-                             meta.training_data_digest, bundle.record_sets, TrainingOrigin.of_bundle(meta))
+                             meta.training_data_digest, bundle.record_sets, TrainingOrigin.of_bundle(meta),
+                             fingerprints=bundle.fingerprints)
 
 
 def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, families: tuple[str, ...], jobs: int,
@@ -128,6 +132,38 @@ def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, fami
                           result.bundle.record_sets, origin), \
             f"{result.champion}, chosen by outer-CV log-loss in this run"
     return ModeModels(mode, families_fns, saved.label, saved.predict, saved.sets, saved.origin), saved.provenance
+
+
+def refuse_own_patients(mode: str, found: SavedChampion, cohorts: list[Cohort]) -> None:
+    """Exit 2 when a user test cohort holds the saved champion's training records: it would be scored on its own
+    patients. Record by record when the bundle stores its records' fingerprints (the training file with a patient
+    added, or shuffled with new IDs, is caught; the message gives row numbers, never values); else, for an older
+    or synthetic-only bundle, when the whole cohort is its training cohort (the content digest)."""
+    from mmn_ddx.training.artifact import data_digest
+
+    way_out = ("benchmark it on another cohort, or give --champion trained (the families are then trained on "
+               "--train-data or synthetic patients)")
+    for cohort in (c for c in cohorts if not c.synthetic):
+        if found.fingerprints is None:
+            if data_digest(cohort.frame) == found.training_digest:
+                raise fail(f"the {mode} champion ({found.provenance}) was trained on {cohort.name}: it would be "
+                           f"scored on its own training patients; {way_out}", code=2)
+            continue
+        matched = found.fingerprints.matches(cohort.frame)
+        if matched.any():
+            rows = _rows(cohort.frame.index[matched])
+            raise fail(f"{matched.sum()} of the {len(matched)} rows of {cohort.name} ({rows}) "
+                       f"are training records of the {mode} champion ({found.provenance}): their findings, "
+                       "patient_id aside, match its records' fingerprints, so it would be scored on its own "
+                       f"training patients. Remove those rows, {way_out}. Different patients with identical "
+                       "records (few findings recorded) match too: remove them all the same.", code=2)
+
+
+def _rows(rows: pd.Index, shown: int = 10) -> str:
+    """Row numbers of a cohort file, the first ``shown`` of them."""
+    listed = ", ".join(map(str, rows[:shown]))
+    return f"row{'s' if len(rows) > 1 else ''} {listed}" + (f" and {len(rows) - shown} more" if len(rows) > shown
+                                                             else "")
 
 
 def _read_real_cases(path: Path | None) -> RealCases | None:
@@ -314,7 +350,6 @@ MLflow.
     else:
         train_frame, source = generate_cohort(n_train, seed=train_seed, world=world), "synthetic"
 
-    from mmn_ddx.training.artifact import data_digest
     from mmn_ddx.training.fitting import TrainingDataError
 
     locations = get_settings()
@@ -324,12 +359,8 @@ MLflow.
         if found is not None and n_test > 0 and found.synthetic_seed == seed:
             raise fail(f"the {mode} champion ({found.provenance}) was trained on synthetic seed {seed}: choose "
                         "another --seed for the test cohort", code=2)
-        user = next((c for c in cohorts if not c.synthetic and found is not None
-                     and data_digest(c.frame) == found.training_digest), None)
-        if user is not None and found is not None:
-            raise fail(f"the {mode} champion ({found.provenance}) was trained on {user.name}: it would be scored on "
-                       "its own training patients; benchmark it on another cohort, or give --champion trained "
-                       "(the families are then trained on --train-data or synthetic patients)", code=2)
+        if found is not None:
+            refuse_own_patients(mode, found, cohorts)
     models: dict[str, ModeModels] = {}
     provenance: dict[str, str] = {}
     origin = f"{source}; {world_name(world)}" if train_data is None else source

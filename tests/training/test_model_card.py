@@ -78,6 +78,28 @@ def test_the_card_says_what_the_model_was_trained_on_a_user_cohort_or_both() -> 
     assert "Synthetic training data" in both.model_card and "- Training cohort (my_cohort.csv)" in both.model_card
 
 
+def test_a_user_cohort_model_stores_its_records_fingerprints_and_the_card_says_what_they_allow() -> None:
+    """Fingerprints let benchmark refuse the model's own training patients (training/artifact/fingerprints.py); a
+    synthetic-only model never saw the user's rows and stores none."""
+    from mmn_ddx.data.generator import generate_cohort
+    from mmn_ddx.training.fitting.candidates import TrainSettings, fit_candidates
+    from mmn_ddx.training.fitting.packaging import build_bundle
+
+    settings = TrainSettings(families=("logistic",), quick=True, outer_k=2, inner_k=2, n_boot=20, n_jobs=1,
+                             shift_worlds=0)
+    cohort = generate_cohort(400, seed=3)
+    candidates = fit_candidates(cohort, settings)
+    for source, generator in (("my_cohort.csv", None), ("synthetic + my_cohort.csv", "test")):
+        user = build_bundle(candidates, source=source, generator_version=generator)
+        assert user.fingerprints is not None and user.fingerprints.matches(cohort).all()
+        assert ("- Record fingerprints: the bundle stores a 64-bit keyed hash of each of the 400 distinct training "
+                "records' findings (patient_id and diagnosis left out), so `mmn-ddx benchmark` refuses to score this "
+                "model on its own training patients. No value can be read from them, but whoever holds a patient's "
+                "record (or can guess a sparse one) can test whether it was a training record") in user.model_card
+    synthetic = build_bundle(candidates, source="synthetic", generator_version="test")
+    assert synthetic.fingerprints is None and "Record fingerprints" not in synthetic.model_card
+
+
 def test_a_user_cohort_model_says_its_next_test_tables_are_the_literature_worlds() -> None:
     """A cohort's tests are not all done nor recorded regardless of their results: it cannot give P(result |
     diagnosis), so the tables stay the literature world's, and the card and the metadata say so."""

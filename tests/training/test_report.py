@@ -6,6 +6,7 @@ import io
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -206,6 +207,70 @@ def test_benchmark_refuses_to_score_a_saved_champion_on_its_own_training_cohort(
     assert refused.exit_code == 2, refused.output
     assert "was trained on my_cohort.parquet" in " ".join(refused.output.split())
     assert not (tmp_path / "report").exists()
+
+
+@pytest.fixture(scope="module")
+def user_cohort_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """A champion exported by ``train --data my_cohort.csv`` (a user cohort alone), and that cohort."""
+    from mmn_ddx.training.fitting.trainer import train_bundle
+
+    cohort = generate_cohort(400, seed=21)
+    path = train_bundle(cohort, seed=21, families=("logistic",), source="my_cohort.csv", generator_version=None,
+                        export_dir=tmp_path_factory.mktemp("user-bundle"))
+    return path, cohort
+
+
+@pytest.mark.parametrize("change", ["one patient added", "shuffled, new IDs", "three among new patients"])
+def test_benchmark_refuses_a_saved_champions_training_records_in_any_cohort(
+        user_cohort_bundle: tuple[Path, pd.DataFrame], tmp_path: Path, change: str) -> None:
+    """Audit 34: the training file plus one patient, or shuffled with new IDs, passed the whole-file digest, and
+    the champion scored a balanced accuracy of 0.96 on its own patients (0.79 for a fresh model). Its bundle's
+    record fingerprints find them row by row; the message gives row numbers and the way out, never a value."""
+    bundle_dir, trained_on = user_cohort_bundle
+    fresh = generate_cohort(40, seed=22)
+    fresh["patient_id"] = [f"FRESH{i}" for i in range(len(fresh))]
+    if change == "one patient added":
+        test, expected = pd.concat([trained_on, fresh.head(1)], ignore_index=True), "400 of the 401 rows"
+    elif change == "shuffled, new IDs":
+        test = trained_on.sample(frac=1.0, random_state=3).reset_index(drop=True)
+        test["patient_id"] = [f"NEW{i}" for i in range(len(test))]
+        expected = "400 of the 400 rows"
+    else:
+        test, expected = pd.concat([fresh, trained_on.head(3)], ignore_index=True), "3 of the 43 rows"
+    cohort = tmp_path / "held_out.csv"
+    write_table(test, cohort)
+    argv = ["--data", str(cohort), "--n-test", "0", "--champion", str(bundle_dir), "--out", str(tmp_path / "report"),
+            "--no-track"]
+    refused = CliRunner().invoke(benchmark_app, argv)
+    assert refused.exit_code == 2, refused.output
+    message = " ".join(refused.output.split())
+    assert f"{expected} of held_out.csv" in message, message
+    assert change != "three among new patients" or "(rows 41, 42, 43)" in message
+    assert "are training records of the at-presentation champion" in message
+    assert "--champion trained" in message and "Remove those rows" in message
+    assert not [pid for pid in test["patient_id"] if str(pid) in message]  # row numbers only
+    assert not (tmp_path / "report").exists()
+
+
+def test_only_a_bundle_without_fingerprints_falls_back_to_the_whole_file(
+        user_cohort_bundle: tuple[Path, pd.DataFrame], quick_bundle_dir: Path) -> None:
+    """A synthetic-only bundle stores no fingerprints (it never saw the user's rows) and an older bundle has none:
+    both keep the whole-file check; a user-cohort bundle passes a cohort of other patients."""
+    from mmn_ddx.cli.benchmark import refuse_own_patients
+    from mmn_ddx.training.artifact import data_digest
+
+    bundle_dir, trained_on = user_cohort_bundle
+    user = ChampionChoice(str(bundle_dir), bundle_dir).load("at-presentation")
+    synthetic = ChampionChoice(str(quick_bundle_dir), quick_bundle_dir).load("at-presentation")
+    assert user is not None and user.fingerprints is not None and len(user.fingerprints) == 400
+    assert synthetic is not None and synthetic.fingerprints is None
+    others = Cohort("others.csv", generate_cohort(100, seed=23), synthetic=False)
+    refuse_own_patients("at-presentation", user, [others])  # no exit: none of its patients
+    older = replace(user, fingerprints=None, training_digest=data_digest(trained_on))
+    plus_one = Cohort("plus_one.csv", pd.concat([trained_on, others.frame.head(1)]), synthetic=False)
+    refuse_own_patients("at-presentation", older, [plus_one])  # what it cannot see
+    with pytest.raises(typer.Exit):
+        refuse_own_patients("at-presentation", older, [Cohort("same.csv", trained_on, synthetic=False)])
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -17,7 +17,9 @@
 
 On disk a bundle is a directory of safe formats only: ``pipeline.skops`` (loaded with an explicit
 trusted-type list, never unpickled blindly), JSON and ``.npz`` (no pickle), sealed by a manifest of
-SHA-256 digests (:mod:`training.artifact.manifest`) that is checked before anything is read. Inside an
+SHA-256 digests (:mod:`training.artifact.manifest`) that is checked before anything is read. A bundle trained on
+a user cohort also holds its records' fingerprints (:mod:`training.artifact.fingerprints`; optional: older
+bundles and synthetic-only ones have none). Inside an
 MLflow model it is the ``python_function`` flavor's ``data`` directory (see :mod:`training.pyfunc`),
 which must lie inside the model directory.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -43,6 +46,7 @@ from mmn_ddx.training.artifact import clinical_setting, conformal, estimators
 from mmn_ddx.training.artifact.calibration import Calibration
 from mmn_ddx.training.artifact.estimators import SKOPS_TRUSTED_TYPES
 from mmn_ddx.training.artifact.explain import Explainer, FeatureAttribution
+from mmn_ddx.training.artifact.fingerprints import FINGERPRINTS_FILE, RecordFingerprints
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 from mmn_ddx.training.artifact.manifest import BundleError, IntegrityError, read_verified, write_manifest
 from mmn_ddx.training.artifact.metadata import BundleMetadata
@@ -67,7 +71,8 @@ class ModelBundle:
     def __init__(self, pipeline: Pipeline, family: str, calibration: Calibration, qhat: float | np.ndarray,
                  coverage: float,
                  reference: Reference, metadata: BundleMetadata, model_card: str = "",
-                 extra: Mapping[str, Any] | None = None, *, outcomes: OutcomeTables) -> None:
+                 extra: Mapping[str, Any] | None = None, *, outcomes: OutcomeTables,
+                 fingerprints: RecordFingerprints | None = None) -> None:
         self.pipeline = pipeline
         self.family = family
         """The candidate family's name (``logistic``, ``forest``, ``xgboost``)."""
@@ -77,6 +82,9 @@ class ModelBundle:
         self.reference = reference
         self.outcomes = outcomes
         """The next-test outcome tables, fitted in training with their provenance."""
+        self.fingerprints = fingerprints
+        """Fingerprints of the user-cohort training records (``benchmark`` refuses them as test patients); None
+        for a synthetic-only model or a bundle exported before they were stored."""
         self.metadata = metadata
         self.model_card = model_card
         self.extra = dict(extra or {})
@@ -220,6 +228,8 @@ class ModelBundle:
         sio.dump(self.pipeline, directory / PIPELINE_FILE)
         self.reference.save(directory)
         self.outcomes.save(directory)
+        if self.fingerprints is not None:
+            self.fingerprints.save(directory)
         (directory / CARD_FILE).write_text(self.model_card, encoding="utf-8")
         document = {
             "format_version": FORMAT_VERSION,
@@ -262,6 +272,7 @@ class ModelBundle:
             qhat=_thresholds(document["conformal"]["qhat"]), coverage=float(document["conformal"]["coverage"]),
             reference=Reference.from_bytes(*(_file(files, directory, name) for name in REFERENCE_FILES)),
             outcomes=OutcomeTables.from_bytes(_file(files, directory, OUTCOMES_FILE)),
+            fingerprints=_fingerprints(files, directory),
             metadata=metadata, model_card=card.decode("utf-8") if card is not None else "",
             extra=document.get("extra", {}),
         )
@@ -275,6 +286,16 @@ def _file(files: Mapping[str, bytes], directory: Path, name: str) -> bytes:
     if name not in files:
         raise BundleError(f"{directory / name}: missing")
     return files[name]
+
+
+def _fingerprints(files: Mapping[str, bytes], directory: Path) -> RecordFingerprints | None:
+    """The training records' fingerprints when the bundle holds them (optional file)."""
+    if FINGERPRINTS_FILE not in files:
+        return None
+    try:
+        return RecordFingerprints.from_bytes(files[FINGERPRINTS_FILE])
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise BundleError(f"{directory / FINGERPRINTS_FILE}: {exc}") from None
 
 
 def _load_pipeline(path: Path, data: bytes | None = None) -> Pipeline:

@@ -79,6 +79,18 @@ class CardFacts:
     """Held-out metrics of the exported model when it is a refit on more patients (else the champion's)."""
     shifted_worlds: ShiftCheck | None = None
     """The exported model in worlds it was not trained on (synthetic training only)."""
+    fingerprinted_records: int | None = None
+    """Distinct training records whose fingerprints the bundle stores (a user cohort); None: none stored."""
+
+
+def fingerprint_line(n_records: int) -> str:
+    """What the bundle's record fingerprints are, what they allow and what they reveal
+    (:mod:`training.artifact.fingerprints`)."""
+    return (f"- Record fingerprints: the bundle stores a 64-bit keyed hash of each of the {n_records} distinct "
+            "training records' findings (patient_id and diagnosis left out), so `mmn-ddx benchmark` refuses to "
+            "score this model on its own training patients. No value can be read from them, but whoever holds a "
+            "patient's record (or can guess a sparse one) can test whether it was a training record: share the "
+            "bundle only where it may be known who was in the cohort.")
 
 
 def _fmt(value: float | None) -> str:
@@ -173,6 +185,7 @@ def render(facts: CardFacts) -> str:
         *([f"- Generator worlds: {meta.training_worlds} (a drawn world has every parameter drawn within its "
            "stated uncertainty, issue #13; each patient comes from one world)."] if meta.training_worlds else []),
         *([_world_line(meta.training_world)] if meta.training_world else []),
+        *([fingerprint_line(facts.fingerprinted_records)] if facts.fingerprinted_records is not None else []),
         ("- Model selection on a separate cohort: development" if facts.final_holdout is not None else "- Development")
         + f" split {facts.n_development} patients (nested cross-validation), held-out evaluation split "
         f"{facts.n_holdout} patients (stratified), never used for fitting.",

@@ -13,6 +13,7 @@ import pandas as pd
 from mmn_ddx.data import DIAGNOSES, LABEL, LITERATURE_WORLD, SkippedRows, generate_cohort
 from mmn_ddx.training.artifact import conformal
 from mmn_ddx.training.artifact.bundle import ModelBundle
+from mmn_ddx.training.artifact.fingerprints import RecordFingerprints
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 from mmn_ddx.training.artifact.metadata import BundleMetadata, TrainingWorld, code_version, data_digest, intended_use
 from mmn_ddx.training.artifact.reference import fit_reference
@@ -55,6 +56,8 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
         next_test_world=settings.worlds_description if generator_version else LITERATURE_WORLD,
         metrics=_metrics(champion) | {f"holdout_{k}": v for k, v in final.holdout_metrics.items()},
     )
+    # a user cohort's records, so benchmark can refuse them as test patients (fingerprints.py says why)
+    fingerprints = None if metadata.synthetic_training == "only" else RecordFingerprints.of(trained_on)
     facts = CardFacts(
         metadata=metadata, champion=champion.name, families=[_family_summary(r) for r in candidates.results.values()],
         outer_k=settings.outer_k, inner_k=settings.inner_k, n_development=len(candidates.development),
@@ -67,11 +70,12 @@ def build_bundle(candidates: Candidates, *, source: str, generator_version: str 
         min_calibration_patients=conformal.min_patients(settings.coverage),
         tie_tolerance=TIE_TOLERANCE, notes=(final.note,) if final.note else (),
         final_holdout=final.holdout_metrics if candidates.refit is not None else None,
+        fingerprinted_records=None if fingerprints is None else len(fingerprints),
     )
     bundle = ModelBundle(pipeline, champion.name, final.calibration, qhat, settings.coverage, reference, metadata,
                          render(facts), extra={"n_conformal_calibration": len(set_y),
                                                "n_conformal_calibration_little_information": int(little.sum())},
-                         outcomes=outcomes)
+                         outcomes=outcomes, fingerprints=fingerprints)
     if generator_version and settings.shift_worlds:
         check = shift_check(bundle.predict_proba, qhat, settings.mode, base=settings.base_world,
                             n_worlds=settings.shift_worlds, n_patients=settings.shift_patients,
