@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 
 from mmn_ddx.cli._common import ValidCohort, fail, out, progress_bars, read_valid, read_world
+from mmn_ddx.cli._leakage import refuse_own_patients, refuse_training_rows
 from mmn_ddx.data import GENERATOR_VERSION, World, generate_cohort, world_name
 from mmn_ddx.features import MODES
 from mmn_ddx.settings import MODEL_NAMES, get_settings
@@ -38,7 +39,7 @@ from mmn_ddx.training.evaluation import (
 from mmn_ddx.training.fitting import FAMILY_NAMES, ProgressFactory
 
 if TYPE_CHECKING:
-    from mmn_ddx.training.artifact.fingerprints import RecordFingerprints
+    from mmn_ddx.training.artifact import RecordFingerprints
     from mmn_ddx.training.evaluation.real_cases import RealCases
     from mmn_ddx.training.evaluation.report import SectionView
 
@@ -132,38 +133,6 @@ def train_models(frame: pd.DataFrame, mode: str, *, seed: int, quick: bool, fami
                           result.bundle.record_sets, origin), \
             f"{result.champion}, chosen by outer-CV log-loss in this run"
     return ModeModels(mode, families_fns, saved.label, saved.predict, saved.sets, saved.origin), saved.provenance
-
-
-def refuse_own_patients(mode: str, found: SavedChampion, cohorts: list[Cohort]) -> None:
-    """Exit 2 when a user test cohort holds the saved champion's training records: it would be scored on its own
-    patients. Record by record when the bundle stores its records' fingerprints (the training file with a patient
-    added, or shuffled with new IDs, is caught; the message gives row numbers, never values); else, for an older
-    or synthetic-only bundle, when the whole cohort is its training cohort (the content digest)."""
-    from mmn_ddx.training.artifact import data_digest
-
-    way_out = ("benchmark it on another cohort, or give --champion trained (the families are then trained on "
-               "--train-data or synthetic patients)")
-    for cohort in (c for c in cohorts if not c.synthetic):
-        if found.fingerprints is None:
-            if data_digest(cohort.frame) == found.training_digest:
-                raise fail(f"the {mode} champion ({found.provenance}) was trained on {cohort.name}: it would be "
-                           f"scored on its own training patients; {way_out}", code=2)
-            continue
-        matched = found.fingerprints.matches(cohort.frame)
-        if matched.any():
-            rows = _rows(cohort.frame.index[matched])
-            raise fail(f"{matched.sum()} of the {len(matched)} rows of {cohort.name} ({rows}) "
-                       f"are training records of the {mode} champion ({found.provenance}): their findings, "
-                       "patient_id aside, match its records' fingerprints, so it would be scored on its own "
-                       f"training patients. Remove those rows, {way_out}. Different patients with identical "
-                       "records (few findings recorded) match too: remove them all the same.", code=2)
-
-
-def _rows(rows: pd.Index, shown: int = 10) -> str:
-    """Row numbers of a cohort file, the first ``shown`` of them."""
-    listed = ", ".join(map(str, rows[:shown]))
-    return f"row{'s' if len(rows) > 1 else ''} {listed}" + (f" and {len(rows) - shown} more" if len(rows) > shown
-                                                             else "")
 
 
 def _read_real_cases(path: Path | None) -> RealCases | None:
@@ -347,6 +316,7 @@ MLflow.
         trained = read_labelled(train_data, skip_invalid, "--train-data")
         train_frame, source = trained.frame, train_data.name
         skipped |= {"rows of --train-data": trained.skipped.words} if trained.skipped else {}
+        refuse_training_rows(train_frame, train_data.name, cohorts)
     else:
         train_frame, source = generate_cohort(n_train, seed=train_seed, world=world), "synthetic"
 

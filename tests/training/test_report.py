@@ -252,11 +252,26 @@ def test_benchmark_refuses_a_saved_champions_training_records_in_any_cohort(
     assert not (tmp_path / "report").exists()
 
 
+def test_benchmark_refuses_train_data_records_in_the_test_cohort(tmp_path: Path) -> None:
+    """`--train-data a.csv --data b.csv` was refused only when b was a's path: a copy with a patient added scored
+    the families trained on a on their own patients."""
+    training = generate_cohort(200, seed=24)
+    write_table(training, tmp_path / "train.csv")
+    write_table(pd.concat([generate_cohort(5, seed=25), training.head(2)], ignore_index=True), tmp_path / "test.csv")
+    argv = ["--train-data", str(tmp_path / "train.csv"), "--data", str(tmp_path / "test.csv"), "--n-test", "0",
+            "--champion", "trained", "--out", str(tmp_path / "report"), "--no-track"]
+    refused = CliRunner().invoke(benchmark_app, argv)
+    assert refused.exit_code == 2, refused.output
+    message = " ".join(refused.output.split())
+    assert "2 of the 7 rows of test.csv (rows 6, 7) are records of --train-data train.csv" in message, message
+    assert "Remove those rows from one of the files" in message and not (tmp_path / "report").exists()
+
+
 def test_only_a_bundle_without_fingerprints_falls_back_to_the_whole_file(
         user_cohort_bundle: tuple[Path, pd.DataFrame], quick_bundle_dir: Path) -> None:
     """A synthetic-only bundle stores no fingerprints (it never saw the user's rows) and an older bundle has none:
     both keep the whole-file check; a user-cohort bundle passes a cohort of other patients."""
-    from mmn_ddx.cli.benchmark import refuse_own_patients
+    from mmn_ddx.cli._leakage import refuse_own_patients
     from mmn_ddx.training.artifact import data_digest
 
     bundle_dir, trained_on = user_cohort_bundle
