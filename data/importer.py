@@ -74,7 +74,7 @@ class ImportResult:
 
 
 def read_cohort(path: str | Path, *, require_label: bool = False, strict: bool = False) -> ImportResult:
-    """Read and validate a cohort file (.csv UTF-8, .parquet, .xlsx first sheet, .jsonl, .json).
+    """Read and validate a cohort file (.csv UTF-8, .parquet, .xlsx one sheet, .jsonl, .json).
 
     Raises :class:`CohortError` when the file as a whole is unusable (unreadable, not UTF-8, empty,
     unknown or missing required columns, no ``diagnosis`` column with ``require_label``, duplicate

@@ -73,6 +73,9 @@ def validate(
 
     Row numbers count data rows from 1: for CSV/Excel row 1 is the line under the header. The file is
     read in chunks (flat memory, however big it is).
+
+    A workbook holds the cohort on one sheet (cells on several sheets refuse it, naming them);
+    merged cells over data rows are rejected.
     """
     refuse_overwriting(report, "--report", file)
     tally = _Tally()

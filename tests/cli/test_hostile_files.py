@@ -69,6 +69,15 @@ def _xlsx(rows: list[list[object]]) -> Callable[[Path], None]:
     return build
 
 
+def _xlsx_edited(rows: list[list[object]], edit: Callable[[openpyxl.Workbook], object]) -> Callable[[Path], None]:
+    def build(path: Path) -> None:
+        _xlsx(rows)(path)
+        workbook = openpyxl.load_workbook(path)
+        edit(workbook)
+        workbook.save(path)
+    return build
+
+
 def _xlsx_with_cached_formula(path: Path, field: str = "nerves_definite_cb", formula: str = "1+2",
                               result: str = "3") -> None:
     """A workbook as Excel saves it: the formula and its stored result (openpyxl cannot write the result)."""
@@ -181,6 +190,12 @@ CASES = [
     Case("formula_id.xlsx", _xlsx([HEADER.split(","), ['=HYPERLINK("http://evil.example/","x")', 40, "male"]]),
          read=1, accepted=0, rejection="formula cell"),
     Case("cached_formula.xlsx", _xlsx_with_cached_formula, read=1, accepted=1, rejection="formula cell"),
+    Case("two_sheets.xlsx", _xlsx_edited([HEADER.split(","), ["P1", 40, "male"]],
+                                         lambda book: book.create_sheet("more").append(["P2", 41, "male"])),
+         message="2 sheets hold cells ('Sheet', 'more')"),
+    Case("merged.xlsx", _xlsx_edited([HEADER.split(","), ["P1", 40, "male"], ["P2", 41], ["P3", 42, "female"]],
+                                     lambda book: book.active.merge_cells("C2:C3")),
+         read=3, accepted=1, rejection="merged cells C2:C3 (data rows 1-2)"),
 ]
 
 
