@@ -18,7 +18,8 @@ Text cells (CSV, and text cells of spreadsheets and Parquet files):
 
 Typed cells of spreadsheets and Parquet files (numbers, booleans) are written as text and then follow
 the same rules, so a file gives the same result whatever format it was saved in: an Excel ``1`` in a
-boolean column is true, a boolean ``TRUE`` in a numeric column is rejected.
+boolean column is true, a boolean ``TRUE`` in a numeric column is rejected. A float32 (or float16) number
+is the number its shortest text writes (float32 0.6 is 0.6, not 0.6000000238, which is above a 0.60 limit).
 
 JSON cells (``.json``/``.jsonl``) follow the JSON types instead, like :class:`data.record.PatientRecord`:
 numbers for numeric fields, ``true``/``false`` for booleans, strings for categories and identifiers,
@@ -99,8 +100,30 @@ def parse_text(text: pd.Series, spec: FieldSpec) -> Parsed:
 
 
 def _numbers_from_numeric_dtype(raw: pd.Series) -> Parsed:
-    values = raw.astype("float64")
+    values = _float64(raw)
     return values.where(np.isfinite(values)), _reasons(np.isinf(values), "not a finite number")
+
+
+def _float64(raw: pd.Series) -> pd.Series:
+    """Numbers as float64; a float32 (or float16) one through its shortest decimal text, the number written.
+
+    Widened directly, float32 0.6 is 0.6000000238: above the CSF limit 0.60, a finding flipped. Its shortest
+    text ('0.6', what the file's writer meant) read as float64 is 0.6 exactly, as from a CSV.
+    """
+    if not _narrow_float(raw):
+        return raw.astype("float64")
+    return pd.Series(_narrow_cells(raw).astype(str).astype("float64"), index=raw.index)
+
+
+def _narrow_float(raw: pd.Series) -> bool:
+    """A float column narrower than float64 (numpy or pandas' nullable Float32)."""
+    dtype = getattr(raw.dtype, "numpy_dtype", raw.dtype)
+    return isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize < 8
+
+
+def _narrow_cells(raw: pd.Series) -> np.ndarray:
+    """A narrow float column's cells as numpy scalars of its own type (pandas would widen them), null as NaN."""
+    return raw.to_numpy(dtype=getattr(raw.dtype, "numpy_dtype", raw.dtype), na_value=np.nan)
 
 
 def _as_text(raw: pd.Series) -> pd.Series:
@@ -110,17 +133,24 @@ def _as_text(raw: pd.Series) -> pd.Series:
     if isinstance(raw.dtype, pd.CategoricalDtype):  # convert the few categories, not every cell
         texts = np.asarray([cell_text(c) for c in raw.cat.categories] + [None], dtype=object)
         return pd.Series(texts[raw.cat.codes.to_numpy()], index=raw.index, dtype=pd.StringDtype())
-    return raw.astype(object).map(cell_text).astype(pd.StringDtype())
+    return pd.Series(cell_texts(raw), index=raw.index, dtype=pd.StringDtype())
+
+
+def cell_texts(raw: pd.Series) -> list[str | None]:
+    """:func:`cell_text` of every cell; a float32 cell stays float32, so its text is the number written."""
+    return [cell_text(v) for v in (_narrow_cells(raw) if _narrow_float(raw) else raw.astype(object))]
 
 
 def cell_text(value: Any) -> str | None:
     """One typed cell as the text a user would type (None for null); also renders rejected values."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and math.isnan(value)):
         return None
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     if isinstance(value, (int, np.integer)):
         return str(int(value))
+    if isinstance(value, np.floating) and value.itemsize < 8:
+        return str(value)  # numpy's shortest text for its precision: float32 0.6 is '0.6', not '0.6000000238...'
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
     return str(value)
@@ -164,6 +194,8 @@ def _json_kinds(raw: pd.Series) -> pd.Series:
 
 
 def _parse_json(raw: pd.Series, spec: FieldSpec) -> Parsed:
+    if _narrow_float(raw):  # a float32 column handed to the model (Spark's FloatType): the numbers written
+        raw = _float64(raw)
     kinds = _json_kinds(raw)
     expected = _JSON_KINDS[spec.type]
     ok = kinds == expected

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from mmn_ddx.data._pandera import errors as pa_errors
-from mmn_ddx.data.cells import PARSED_DTYPES, cell_text, parse_column
+from mmn_ddx.data.cells import PARSED_DTYPES, cell_texts, parse_column
 from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec, to_canonical
 from mmn_ddx.data.formats import CHUNK_ROWS, RECORD, ROW, CohortError, RawTable, read_chunks, write_table
 from mmn_ddx.data.json_records import RecordRejected, single_record
@@ -270,7 +270,7 @@ def _rejection_table(problems: list[pd.DataFrame], raw: RawTable) -> pd.DataFram
     for name, group in table.groupby("field", sort=False):
         if name in raw.frame.columns:
             cells = raw.frame[name].reindex(group[ROW].to_numpy())
-            values[group.index] = [cell_text(v) for v in cells]
+            values[group.index] = cell_texts(cells)
     table["value"] = values.astype(pd.StringDtype())
     table = table.astype({ROW: "int64", "field": pd.StringDtype(), "reason": pd.StringDtype()})
     return table.loc[:, list(REJECTION_COLUMNS)].reset_index(drop=True)

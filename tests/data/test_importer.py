@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mmn_ddx.data.cells import parse_column
 from mmn_ddx.data.contract import FIELD_NAMES, ID_FIELD, LABEL, fields, to_canonical
 from mmn_ddx.data.importer import CohortError, ImportResult, RowError, read_cohort, read_record_json, write_table
 from mmn_ddx.data.record import RecordError
@@ -324,6 +325,39 @@ def test_parquet_types_are_checked_not_cast(tmp_path: Path) -> None:
     assert result.rejections["reason"].tolist() == ["not a whole number", "missing, but this field is required"]
     pd.DataFrame({"age_at_onset_years": [True], "sex": ["male"]}).to_parquet(tmp_path / "bool.parquet")
     assert read_cohort(tmp_path / "bool.parquet").rejections["reason"].tolist() == ["not a number"]
+
+
+FLOAT32_CELLS = {"age_at_onset_years": [45.3, 61.7, 0.1], "symptom_duration_months": [18.2, 0.3, 600.0],
+                 "mrc_arm_distal_left": [4.3, 3.7, 4.9], "anti_gm1_igm_ratio": [1.1, 999.9, 0.7],
+                 "csf_protein_g_per_l": [0.6, 0.45, 1.3], "csf_cells_per_ul": [4.8, 0.2, 12.1]}
+
+
+@pytest.mark.parametrize("nullable", [False, True])
+def test_float32_parquet_numbers_are_the_numbers_written_as_from_a_csv(tmp_path: Path, nullable: bool) -> None:
+    """float32 0.6 widened is 0.6000000238, above the CSF protein limit 0.60: a finding flipped by the file type."""
+    frame = pd.DataFrame(FLOAT32_CELLS, dtype="Float32" if nullable else "float32").assign(sex="male")
+    frame.iloc[2, 1] = None
+    frame.to_parquet(tmp_path / "cohort.parquet")
+    frame.to_csv(tmp_path / "cohort.csv", index=False)  # the shortest text of each float32
+    from_parquet, from_csv = read_cohort(tmp_path / "cohort.parquet"), read_cohort(tmp_path / "cohort.csv")
+    assert from_parquet.rejections.empty
+    pd.testing.assert_frame_equal(from_parquet.valid, from_csv.valid)
+    assert from_parquet.valid["csf_protein_g_per_l"].tolist() == [0.6, 0.45, 1.3]
+    assert from_parquet.valid.at[1, "age_at_onset_years"] == 45.3
+
+
+def test_float32_columns_under_the_json_rules_are_the_numbers_written() -> None:
+    """The model's input (MLflow, Spark's FloatType) is parsed by the JSON rules: float32 is read the same way."""
+    raw = pd.Series([0.6, None, 4.3], dtype="float32")
+    values, reasons = parse_column(raw, fields()["csf_protein_g_per_l"], json_types=True)
+    assert reasons.empty and values.tolist()[::2] == [0.6, 4.3] and pd.isna(values[1])
+
+
+def test_a_rejected_float32_cell_is_shown_as_written(tmp_path: Path) -> None:
+    pd.DataFrame({"age_at_onset_years": np.array([40.0], "float32"), "sex": ["male"],
+                  "bulbar_weakness": np.array([0.6], "float32")}).to_parquet(tmp_path / "cohort.parquet")
+    rejection = read_cohort(tmp_path / "cohort.parquet").rejections.iloc[0]
+    assert (rejection["field"], rejection["value"]) == ("bulbar_weakness", "0.6")
 
 
 def _int_parquet(path: Path, name: str, values: list[int | None]) -> Path:
