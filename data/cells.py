@@ -22,8 +22,9 @@ boolean column is true, a boolean ``TRUE`` in a numeric column is rejected. A fl
 is the number its shortest text writes (float32 0.6 is 0.6, not 0.6000000238, which is above a 0.60 limit).
 
 JSON cells (``.json``/``.jsonl``) follow the JSON types instead, like :class:`data.record.PatientRecord`:
-numbers for numeric fields, ``true``/``false`` for booleans, strings for categories and identifiers,
-``null`` for null. A quoted number (``"4"``) is rejected, because it signals a broken export.
+numbers for numeric fields, ``true``/``false`` for booleans, strings for categories and identifiers
+(surrounding whitespace stripped, as in a text cell), ``null`` for null. A quoted number (``"4"``) is
+rejected, because it signals a broken export.
 """
 
 from __future__ import annotations
@@ -211,7 +212,10 @@ def _parse_json(raw: pd.Series, spec: FieldSpec) -> Parsed:
         infinite = np.isinf(values)
         reasons = pd.concat([reasons, _reasons(infinite, "not a finite number")])
         return values.where(~infinite), reasons
-    return kept.astype(PARSED_DTYPES[spec.type]), reasons
+    values = kept.astype(PARSED_DTYPES[spec.type])
+    if spec.type in ("string", "category"):  # as a text cell: " P1 " is the id P1 (so a duplicate of "P1")
+        values = values.str.strip()
+    return values, reasons
 
 
 def _json_float(value: Any) -> float:

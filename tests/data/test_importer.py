@@ -260,6 +260,20 @@ def test_json_lines_follow_json_types_and_number_rows_by_line(tmp_path: Path) ->
     assert "required" in reasons[(8, "sex")], "{} is a record without the required fields"
 
 
+def test_json_text_cells_are_stripped_as_csv_cells_so_a_spaced_id_is_a_duplicate(tmp_path: Path) -> None:
+    """' P1 ' and 'P1' were two patients from JSON but one (refused as a duplicate) from CSV."""
+    records = [{"patient_id": " P1 ", "age_at_onset_years": 46, "sex": " male"},
+               {"patient_id": "P2\t", "age_at_onset_years": 47, "sex": "female "}]
+    path = _csv(tmp_path, "\n".join(json.dumps(r) for r in records) + "\n", "cohort.jsonl")
+    from_csv = read_cohort(write_table(pd.DataFrame(records), tmp_path / "cohort.csv")).valid
+    pd.testing.assert_frame_equal(read_cohort(path).valid, from_csv)
+    assert from_csv[ID_FIELD].tolist() == ["P1", "P2"] and from_csv["sex"].tolist() == ["male", "female"]
+    duplicated = _csv(tmp_path, path.read_text(encoding="utf-8") + json.dumps({**records[1], "patient_id": "P1"}),
+                      "twice.jsonl")
+    with pytest.raises(CohortError, match=r"duplicated patient_id value.*rows 1 and 3"):
+        read_cohort(duplicated)
+
+
 @pytest.mark.parametrize("chunk_rows", [None, 2])
 def test_a_missing_label_in_json_lines_is_a_row_problem_however_the_file_is_chunked(tmp_path: Path,
                                                                                     chunk_rows: int | None) -> None:
