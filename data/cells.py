@@ -12,8 +12,9 @@ Text cells (CSV, and text cells of spreadsheets and Parquet files):
   ``none`` is *not* a null token: it is a legal category value (``muscle_atrophy``, ``sensory_loss``);
 * booleans: ``true``/``false`` (any case) and ``1``/``0``; anything else ("yes", "x") is rejected;
 * numbers must parse completely as a decimal number (``4``, ``4.0``, ``-1.5e3``); a decimal comma,
-  units ("4 mm") or ``inf`` are rejected. Whole-numberness of counts and ranges are checked later by
-  the pandera schema (so ``4.0`` is fine for a count and ``4.5`` is not);
+  units ("4 mm") or ``inf`` are rejected ("1,200" with a reason saying the comma is ambiguous: 1200 or
+  1.2). Whole-numberness of counts and ranges are checked later by the pandera schema (so ``4.0`` is
+  fine for a count and ``4.5`` is not);
 * categories and identifiers are kept as text; category membership is checked by the schema.
 
 Typed cells of spreadsheets and Parquet files (numbers, booleans) are written as text and then follow
@@ -54,6 +55,13 @@ PARSED_DTYPES: dict[str, Any] = {
 
 NOT_A_BOOLEAN = "not a boolean (expected true/false or 1/0)"
 NOT_A_NUMBER = "not a number"
+DECIMAL_COMMA = f"{NOT_A_NUMBER} (use '.' as the decimal separator)"
+AMBIGUOUS_COMMA = (f"{NOT_A_NUMBER}: is the ',' a thousands separator or a decimal comma? Write the number "
+                   "without thousands separators and with '.' for decimals (one thousand two hundred: 1200; "
+                   "one point two: 1.2)")
+THOUSANDS_SEPARATOR = f"{NOT_A_NUMBER} (write it without the thousands separator ',')"
+_THOUSANDS = r"[+-]?[1-9]\d{0,2}(?:,\d{3})+"
+"""Digits in groups of three after a comma ("1,200", "12,000,000"); a leading 0 ("0,600") is a decimal comma."""
 
 Parsed = tuple[pd.Series, pd.Series]
 """(values in :data:`PARSED_DTYPES`, reasons indexed by the rows that failed; failed cells are null)."""
@@ -95,9 +103,25 @@ def parse_text(text: pd.Series, spec: FieldSpec) -> Parsed:
     bad = ~null & ~ok
     reasons = _reasons(bad, NOT_A_NUMBER)
     if len(reasons):
-        comma = text[reasons.index].str.replace(",", ".", regex=False).str.fullmatch(_NUMBER).fillna(False)
-        reasons[comma.index[comma.astype(bool)]] = f"{NOT_A_NUMBER} (use '.' as the decimal separator)"
+        reasons = _comma_hints(text[reasons.index], reasons)
     return text.where(ok).astype("float64"), reasons
+
+
+def _comma_hints(text: pd.Series, reasons: pd.Series) -> pd.Series:
+    """Say what a comma in a rejected number may mean; the value itself is never quoted (predict shows no value).
+
+    "0,45" is a decimal comma. "1,200" may be 1200 or 1.2: said to be ambiguous, not "use '.'", which
+    would make 1200 cells 1.2. "1,234.5" has a thousands separator only.
+    """
+    def matching(cells: pd.Series, pattern: str) -> pd.Index:
+        hit = cells.str.fullmatch(pattern).fillna(False).astype(bool)
+        return hit.index[hit]
+
+    reasons = reasons.copy()
+    reasons[matching(text.str.replace(",", ".", regex=False), _NUMBER)] = DECIMAL_COMMA
+    reasons[matching(text, _THOUSANDS)] = AMBIGUOUS_COMMA
+    reasons[matching(text, _THOUSANDS + r"\.\d+")] = THOUSANDS_SEPARATOR
+    return reasons
 
 
 def _numbers_from_numeric_dtype(raw: pd.Series) -> Parsed:

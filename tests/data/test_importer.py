@@ -87,6 +87,10 @@ CELL_RULES: list[tuple[str, str, Any, str]] = [
     ("csf_protein_g_per_l", "4.5e-1", 0.45, ""),
     ("csf_protein_g_per_l", "NaN", None, ""),
     ("csf_protein_g_per_l", "0,45", REJECT, "use '.' as the decimal separator"),
+    ("csf_protein_g_per_l", "0,600", REJECT, "use '.' as the decimal separator"),
+    ("csf_cells_per_ul", "1,200", REJECT, "is the ',' a thousands separator or a decimal comma?"),
+    ("csf_cells_per_ul", "12,000,000", REJECT, "is the ',' a thousands separator or a decimal comma?"),
+    ("anti_gm1_igm_ratio", "1,234.5", REJECT, "without the thousands separator"),
     ("csf_protein_g_per_l", "inf", REJECT, "not a number"),
     ("csf_protein_g_per_l", "0.45 g/L", REJECT, "not a number"),
     ("muscle_atrophy", "none", "none", ""),
@@ -110,6 +114,7 @@ def test_csv_cell_rules(tmp_path: Path, field: str, cell: str, value: Any, reaso
         (rejection,) = result.rejections.itertuples(index=False)
         assert (rejection.row, rejection.field, rejection.value) == (1, field, cell)
         assert reason in rejection.reason
+        assert not cell or cell not in rejection.reason, "predict shows the reason, never the value"
     else:
         assert result.rejections.empty
         got = result.valid.at[1, field]
