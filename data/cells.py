@@ -30,14 +30,16 @@ rejected, because it signals a broken export.
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from mmn_ddx.data.contract import FieldSpec
+from mmn_ddx.data.contract import FieldSpec, fields, label_spec
 
 NULL_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "null", "nan"})
 TRUE_TOKENS: frozenset[str] = frozenset({"true", "1"})
@@ -122,6 +124,20 @@ def _comma_hints(text: pd.Series, reasons: pd.Series) -> pd.Series:
     reasons[matching(text, _THOUSANDS)] = AMBIGUOUS_COMMA
     reasons[matching(text, _THOUSANDS + r"\.\d+")] = THOUSANDS_SEPARATOR
     return reasons
+
+
+def looks_like_a_value(text: str) -> bool:
+    """A number, a boolean token or a category value: never a column name, so a header holding one (and no
+    field name) is a patient's row without a header above it."""
+    text = text.strip().lower()
+    return (text in TRUE_TOKENS or text in FALSE_TOKENS or re.fullmatch(_NUMBER, text) is not None
+            or text in _category_values())
+
+
+@functools.cache
+def _category_values() -> frozenset[str]:
+    specs = [*fields().values(), label_spec()]
+    return frozenset(str(value).lower() for spec in specs if spec.type == "category" for value in spec.values or ())
 
 
 def _numbers_from_numeric_dtype(raw: pd.Series) -> Parsed:

@@ -29,6 +29,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from mmn_ddx.data.cells import looks_like_a_value
+from mmn_ddx.data.contract import LABEL, fields
 from mmn_ddx.data.writers import WRITE_FORMATS, write_table
 
 __all__ = ["READ_FORMATS", "RECORD", "ROW", "WRITE_FORMATS", "CohortError", "RawTable", "read_chunks", "read_raw",
@@ -48,6 +50,14 @@ TOO_LONG = (f"a row is longer than {CSV_BLOCK_BYTES >> 20} MB (a cell this large
 MAX_CELL_BYTES = 256 << 10
 CELL_TOO_LONG = f"longer than {MAX_CELL_BYTES >> 10} kB: not a patient finding (value not shown)"
 """A CSV cell over :data:`MAX_CELL_BYTES` is rejected with its row (and never echoed)."""
+
+
+def not_a_header() -> str:
+    """Why a first row of values is refused; its cells are not quoted (they are a patient's values)."""
+    required = ", ".join(name for name, spec in fields().items() if spec.required)
+    return (f"the first row is not a header row: it names no field and holds values (numbers, true/false or "
+            f"categories; not shown). Add a first row naming the columns as in the data dictionary (at least "
+            f"{required})")
 
 
 class CohortError(ValueError):
@@ -154,8 +164,14 @@ def _check_utf8(path: Path) -> None:
 
 
 def _header(names: list[Any], source: str) -> list[str]:
-    """Header names with surrounding whitespace stripped; duplicates and empty names are errors."""
+    """Header names with surrounding whitespace stripped; duplicates and empty names are errors.
+
+    A first row that names no field and holds values is a patient's row, not a header: said so without its
+    cells (unknown, duplicate or empty "names" would quote them, and ``predict`` never shows a value).
+    """
     header = ["" if pd.isna(name) else str(name).strip() for name in names]
+    if not set(header) & {*fields(), LABEL} and any(map(looks_like_a_value, header)):
+        raise CohortError(f"{source}: {not_a_header()}")
     problems = [f"column {i} has no name" for i, name in enumerate(header, 1) if not name]
     seen: set[str] = set()
     for name in filter(None, header):

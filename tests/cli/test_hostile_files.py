@@ -278,3 +278,19 @@ def test_predict_warns_that_a_formulas_stored_result_was_used(runner: CliRunner,
     words = " ".join(result.stderr.split())
     assert "Warnings (rows accepted)" in words and "formula cell: its stored result was used" in words, result.output
     assert "csf_protein_g_per_l" in words and "0.4321" not in result.output
+
+
+@pytest.mark.parametrize("command", ["validate", "predict"])
+def test_a_file_without_its_header_row_is_refused_without_showing_its_first_patient(
+        runner: CliRunner, loaded: Predictor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    """predict printed "unknown column 'SMITH-JOHN-1961'; unknown column '45'; ..." though it never shows a value."""
+    monkeypatch.setattr(Predictor, "load", classmethod(lambda cls, *args, **kwargs: loaded))
+    first = ["SMITH-JOHN-1961", "45", "male", "4", "true", "0.5", "2", "8", "mild", "MMN"]
+    path = tmp_path / "noheader.csv"
+    _csv(",".join(first), "P2,50,female,4,false,0.6,0,6,none,MND")(path)
+    args = ["cohort", "validate", str(path)] if command == "validate" else [
+        "predict", str(path), "--model", "bundle", "-o", str(tmp_path / "scored.csv")]
+    result = runner.invoke(app, args)
+    _no_traceback(result)
+    assert result.exit_code == 1 and "the first row is not a header row" in result.stderr, result.output
+    assert not [cell for cell in first if f"'{cell}'" in result.output] and "SMITH" not in result.output

@@ -164,6 +164,30 @@ def test_unknown_columns_are_named_with_a_suggestion(tmp_path: Path) -> None:
     assert len(caught.value.problems) == 5
 
 
+PATIENT_ROW = ["SMITH-JOHN-1961", "45", "male", "0", "0", "", "true", "mild"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
+def test_a_first_row_of_values_is_said_not_to_be_a_header_without_quoting_it(tmp_path: Path, suffix: str) -> None:
+    """A file without its header row: its first patient's cells were quoted as 'unknown column' names (predict
+    promises never to show a value), or as a repeated or missing column name."""
+    rows = [PATIENT_ROW, ["P2", "50", "female", "1", "1", "2", "false", "none"]]
+    path = _csv(tmp_path, "\n".join(",".join(row) for row in rows) + "\n")
+    if suffix == ".xlsx":
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append([float(c) if c[:1].isdigit() else c or None for c in row])
+        path = tmp_path / "cohort.xlsx"
+        book.save(path)
+    elif suffix == ".parquet":  # pandas read it with the first row as names ('0', '0.1', 'Unnamed: 5')
+        pd.read_csv(path).to_parquet(path := tmp_path / "cohort.parquet")
+    with pytest.raises(CohortError, match="the first row is not a header row") as caught:
+        read_cohort(path)
+    message = str(caught.value).removeprefix(path.name)
+    assert not [cell for cell in PATIENT_ROW if cell and f"'{cell}'" in message]
+    assert "SMITH" not in message and "male" not in message
+
+
 def test_missing_required_column(tmp_path: Path) -> None:
     with pytest.raises(CohortError, match=r"missing required column\(s\): sex"):
         read_cohort(_csv(tmp_path, "age_at_onset_years,cramps\n40,true\n"))
