@@ -109,8 +109,8 @@ def score(cohort: DataFrame, udf: Any, *, partitions: int | None = None, numbere
     unknown = [c for c in cohort.columns if c not in specs and c != LABEL]
     if unknown:
         raise ValueError(f"unknown column(s) {', '.join(unknown)} (not in the data dictionary)")
-    # numbers as doubles, as the model signature declares them (a count column with nulls cannot be a
-    # long in JSON either); the pyfunc checks that counts are whole numbers, and that a diagnosis is one
+    # numbers as doubles: one type per field whatever the Parquet file stored (a count with nulls reaches pandas
+    # as a float anyway); the pyfunc checks that counts are whole numbers, and that a diagnosis is one
     inputs: list[Column] = [F.col(c).cast("double").alias(c) if c in specs and specs[c].is_numeric else F.col(c)
                             for c in cohort.columns]
     carried = [ROW] if numbered else []

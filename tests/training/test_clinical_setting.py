@@ -109,7 +109,7 @@ def test_pyfunc_takes_the_setting_as_a_parameter(quick_bundle_dir: Path, raw_inp
 
 
 def test_the_mlflow_signature_declares_the_setting_parameter() -> None:
-    params = tracking.model_signature("at-presentation").params
+    params = tracking.model_signature().params
     assert params is not None
     (spec,) = params.params
     assert (spec.name, spec.default) == ("setting", DEFAULT_SETTING)

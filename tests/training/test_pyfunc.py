@@ -146,17 +146,13 @@ def test_counts_beyond_the_nerves_studied_are_refused(quick_bundle_dir: Path, ra
         _load_pyfunc(str(quick_bundle_dir / "data" / "bundle")).predict(bad)
 
 
-def test_the_signature_takes_every_v2_field_as_an_optional_input_of_its_type() -> None:
-    """``mlflow models serve`` and ``spark_udf`` drop or refuse columns the signature does not name."""
-    from mmn_ddx.data.contract import fields
-
-    inputs = {spec.name: spec for spec in tracking.model_signature("at-presentation").inputs.inputs}
-    v2 = [spec for spec in fields().values() if spec.since == 2]
-    assert v2
-    for spec in v2:
-        assert not inputs[spec.name].required, spec.name
-        v1_alike = next(s.name for s in fields().values() if s.since == 1 and s.type == spec.type and not s.required)
-        assert repr(inputs[spec.name].type) == repr(inputs[v1_alike].type), spec.name  # typed as v1 fields are
+def test_the_signature_leaves_the_input_to_the_record_contract() -> None:
+    """No input schema (MLflow would enforce it before the pyfunc's contract check: tests/training/test_model_input.py);
+    the outputs and the ``setting`` parameter are declared."""
+    signature = tracking.model_signature()
+    assert signature.inputs is None
+    assert [column.name for column in signature.outputs.inputs] == list(OUTPUT_COLUMNS)
+    assert signature.params is not None and [p.name for p in signature.params.params] == ["setting"]
 
 
 def test_a_contradicted_finding_is_refused_naming_row_field_and_rule(raw_input: pd.DataFrame) -> None:

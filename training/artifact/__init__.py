@@ -45,8 +45,9 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
         code_version,
         data_digest,
     )
+    from mmn_ddx.training.artifact.model_input import InputError
     from mmn_ddx.training.artifact.outcomes import OutcomeTables
-    from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, InputError
+    from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES
     from mmn_ddx.training.artifact.treatment_response import unread_response_mask, unread_responses
     from mmn_ddx.training.artifact.warning_codes import (
         DISAGREE_CODE,

@@ -15,6 +15,10 @@ Serve it with the project's virtualenv active (the scoring server runs ``uvicorn
     curl -X POST localhost:5000/invocations -H 'Content-Type: application/json' \
          -d '{"dataframe_records": [{"age_at_onset_years": 41, "sex": "male", "nerves_definite_cb": 3}]}'
 
+There is no input schema in the signature: MLflow would enforce it before ``predict`` and hide what the
+record contract must see (:func:`training.fitting.tracking.model_signature`); ``predict`` checks the records as
+sent, as every other entry point does (:mod:`.model_input`).
+
 ``predict`` returns one row per patient with the columns of :data:`OUTPUT_TYPES` (their Spark SQL types,
 so ``spark_udf(..., result_type=<struct of OUTPUT_TYPES>)`` returns them as one struct column; see
 :mod:`serving.spark`). Every column is computed for the whole frame at once - one contract check, one
@@ -32,23 +36,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api import types as ptypes
 
-from mmn_ddx.data import (
-    DIAGNOSES,
-    ID_FIELD,
-    LABEL,
-    PARSED_DTYPES,
-    fields,
-    label_spec,
-    parse_column,
-    to_canonical,
-)
+from mmn_ddx.data import DIAGNOSES, ID_FIELD
 from mmn_ddx.features import FeatureInputError, feature_map, finding_name
 from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
 from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, adjust, check_setting
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
+from mmn_ddx.training.artifact.model_input import InputError, canonical_input
 from mmn_ddx.training.artifact.treatment_response import unread_response_mask
 from mmn_ddx.training.artifact.warning_codes import (
     DISAGREE_CODE,
@@ -106,12 +101,8 @@ def _load_pyfunc(data_path: str) -> BundlePyfunc:
     return BundlePyfunc(load_bundle(model_data_directory(data_path)))
 
 
-class InputError(ValueError):
-    """A row of the input violates the record contract; the message names row, field and reason."""
-
-
 class BundlePyfunc:
-    """Adapter from a pandas frame of raw records to explained predictions (one row per patient)."""
+    """Adapter from raw records (:mod:`.model_input`) to explained predictions (one row per patient)."""
 
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
@@ -127,7 +118,8 @@ class BundlePyfunc:
         self._synthetic = bundle.metadata.synthetic_training is not None
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        """Explained predictions for a frame (or list of dicts) of contract records, vectorised.
+        """Explained predictions for contract records as MLflow or Spark hand them over (a frame, records or
+        columns: :mod:`.model_input`, which refuses a record breaking the contract), vectorised.
 
         ``params``: ``{"setting": name}`` (see :data:`OUTPUT_TYPES`); an unknown name raises
         :class:`~training.artifact.clinical_setting.SettingError` listing the allowed ones.
@@ -174,67 +166,3 @@ class BundlePyfunc:
             TREATMENT_IGNORED_CODE: ignored,
             DISAGREE_CODE: np.isin(labels, DIAGNOSES) & (labels != predicted),
         }, len(little))
-
-
-def canonical_input(model_input: Any) -> pd.DataFrame:
-    """Validate every row against the contract (vectorised) and return a canonical frame.
-
-    Accepts what MLflow's scoring server and Spark hand over: a frame whose nulls may be NaN/None/pd.NA,
-    whose whole numbers may be floats (a nullable integer column arrives as float) and whose booleans
-    may be numpy booleans - the JSON typing rules of the importer (:func:`data.cells.parse_column`) and
-    its pandera schema, column by column. A ``diagnosis`` column is checked as the importer checks it (one of
-    the diagnoses, or null) and then not read, as every entry point treats a record's label. Raises
-    :class:`InputError` naming the first bad row (counted from 1, with its ``patient_id`` if any) and each of its
-    bad fields, never the value.
-    """
-    from mmn_ddx.data import BUILTIN_REASONS, SchemaErrors, validate_cohort  # lazy: pandera
-
-    frame = pd.DataFrame(model_input) if not isinstance(model_input, pd.DataFrame) else model_input
-    specs = {**fields(), **({LABEL: label_spec()} if LABEL in frame.columns else {})}
-    unknown = [str(c) for c in frame.columns if c not in specs]
-    missing = [name for name, spec in specs.items() if spec.required and name not in frame.columns]
-    if unknown or missing:
-        raise InputError("; ".join([*(f"field '{c}': unknown field (not in the data dictionary)" for c in unknown),
-                                    *(f"field '{c}': required field missing" for c in missing)]))
-    index = pd.RangeIndex(1, len(frame) + 1)
-    problems: dict[int, dict[str, str]] = {}
-    columns: dict[str, pd.Series] = {}
-    for name, spec in specs.items():
-        if name in frame.columns:
-            values, reasons = parse_column(_typed(frame[name].set_axis(index)), spec, json_types=True)
-            for row, reason in reasons.items():
-                problems.setdefault(int(row), {}).setdefault(name, str(reason))
-        else:
-            values = pd.Series(None, index=index, dtype=PARSED_DTYPES[spec.type])
-        columns[name] = values
-    parsed = pd.DataFrame(columns, index=index)
-    try:
-        validate_cohort(parsed, canonical=False, only=tuple(c for c in specs if c in frame.columns))
-    except SchemaErrors as exc:
-        cases = exc.failure_cases.dropna(subset=["index"])
-        for row, column, check in zip(cases["index"], cases["column"], cases["check"], strict=True):
-            problems.setdefault(int(row), {}).setdefault(str(column), BUILTIN_REASONS.get(check, str(check)))
-    if problems:
-        row = min(problems)
-        detail = "; ".join(f"field '{f}': {reason}" for f, reason in problems[row].items())
-        more = f" (and {len(problems) - 1} more invalid rows)" if len(problems) > 1 else ""
-        patient = parsed.at[row, ID_FIELD]  # on Spark a row number counts within a batch: the id finds it
-        where = f"row {row}" if pd.isna(patient) else f"row {row} ({ID_FIELD} {patient})"
-        raise InputError(f"{where}: {detail}{more}")
-    return to_canonical(parsed.drop(columns=[LABEL], errors="ignore"))
-
-
-def _typed(column: pd.Series) -> pd.Series:
-    """An object column whose non-null cells are all booleans (or all strings) in pandas' typed dtype.
-
-    What MLflow and Spark hand over for yes/no fields with nulls is an object column; checked as a
-    whole in C (``infer_dtype``) it need not be classified cell by cell. A mixed column is left as it is,
-    for the importer's per-cell rules to report.
-    """
-    if not ptypes.is_object_dtype(column.dtype):
-        return column
-    kind = ptypes.infer_dtype(column, skipna=True)
-    return column.astype(_TYPED[kind]) if kind in _TYPED else column
-
-
-_TYPED = {"boolean": pd.BooleanDtype(), "string": pd.StringDtype()}

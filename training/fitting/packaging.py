@@ -124,7 +124,7 @@ def export(bundle: ModelBundle, export_dir: str | Path, *, example: pd.DataFrame
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".export-", dir=target.parent) as tmp:
         bundle_dir = bundle.save(Path(tmp) / "bundle")
-        staged = tracking.save_pyfunc(bundle_dir, Path(tmp) / "model", mode=bundle.mode, example=example)
+        staged = tracking.save_pyfunc(bundle_dir, Path(tmp) / "model", example=example)
         if target.exists():
             shutil.rmtree(target)
         staged.rename(target)

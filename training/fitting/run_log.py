@@ -104,7 +104,7 @@ def log_champion(bundle: ModelBundle, bundle_dir: Path, *, y_eval: np.ndarray, e
     tracking.log_text(bundle.model_card, "model_card.md")
     probs = bundle.predict_proba(evaluation_frame)
     log_plots(bundle, y_eval, probs, evaluation_frame)
-    model_uri = tracking.log_pyfunc(bundle_dir, mode=bundle.mode, example=example)
+    model_uri = tracking.log_pyfunc(bundle_dir, example=example)
     if tracking.logged_signature(model_uri) is None:
         raise SignatureMissingError(f"{model_uri}: MLflow stored the model without a signature")
     name = bundle.metadata.name

@@ -7,16 +7,9 @@ test's store in ``tmp_path`` never writes into the repository. Creating an sqlit
 champion alias hold the store's lock (:mod:`training.fitting.store_lock`), so concurrent runs can share it.
 
 Traps handled here (MLflow issue tracker):
-* the model signature is written explicitly from the data dictionary with ``required=False`` for every
-  nullable field; an *inferred* signature over nullable pandas columns can fail, and MLflow then logs
-  the model without any signature, silently;
-* nullable integer fields are declared ``double``: a JSON null in an integer column reaches pandas as
-  a float column, which a ``long`` column spec would reject; the pyfunc turns whole floats back into
-  counts and the record contract rejects 2.5 nerves;
-* yes/no fields are declared ``any``, not ``boolean``: the scoring server casts a ``boolean`` column with
-  ``astype(bool)``, which turns a JSON null ("not examined") into ``False`` ("absent") and silently
-  changes the prediction (caught by the ``mlflow models serve`` test); the pyfunc validates them
-  strictly against the record contract instead;
+* the model signature declares the outputs and the ``setting`` parameter but no inputs (see
+  :func:`model_signature`): MLflow enforces an input schema before the pyfunc runs and loses what the
+  contract must see (unknown fields dropped, quoted numbers converted, nulls turned into 'None');
 * pip requirements are given explicitly, which also skips MLflow's slow requirement inference.
 """
 
@@ -37,9 +30,9 @@ from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
-from mlflow.types.schema import AnyType, Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema, TensorSpec
+from mlflow.types.schema import Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema, TensorSpec
 
-from mmn_ddx.data import FEATURE_FIELDS, ID_FIELD, LABEL, fields, label_spec
+from mmn_ddx.data import FEATURE_FIELDS, ID_FIELD, LABEL, fields
 from mmn_ddx.features import fields_for_mode
 from mmn_ddx.settings import CHAMPION_ALIAS, artifact_dir, get_settings, sqlite_file
 from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES, PARAMS
@@ -57,8 +50,6 @@ with warnings.catch_warnings():
 
 LOADER_MODULE = "mmn_ddx.training.artifact.pyfunc"
 EXPERIMENT = "mmn-ddx"
-_COLSPEC_TYPE: dict[str, Any] = {"float": "double", "int": "double", "bool": AnyType(), "category": "string",
-                                 "string": "string"}
 _REQUIREMENTS = ("numpy", "pandas", "scikit-learn", "xgboost-cpu", "skops", "shap", "pydantic", "pyyaml", "scipy",
                  "pyarrow")
 _OUTPUT_TYPE: dict[str, Any] = {"string": DataType.string, "double": DataType.double,
@@ -111,30 +102,30 @@ def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> 
 # --- signature and environment -----------------------------------------------------------------------
 
 
-def model_signature(mode: str) -> ModelSignature:
-    """Explicit signature from the contract: only the required fields are required.
+def model_signature() -> ModelSignature:
+    """The outputs (:data:`OUTPUT_TYPES`) and the ``setting`` parameter; deliberately no input schema.
 
-    Every finding is an input, whatever the ``mode``: an at-presentation model does not use treatment
-    responses, but the criteria label it returns does (as in every other entry point), and MLflow drops
-    input columns the signature does not name. So is the reference ``diagnosis``, optional: not read, but
-    checked as every entry point checks a record's label (dropped by MLflow, "ALS" would pass unseen).
+    Why no inputs: MLflow (3.x, ``mlflow.models.utils._enforce_schema``) enforces an input schema before
+    ``predict`` runs, so the pyfunc would check MLflow's conversion of a record, not the record: a column the
+    schema does not name is dropped with a log warning (a misspelt field scored as not examined), ``"8"`` and
+    ``"NaN"`` are cast to a number or null, an int64 column is refused for a ``double`` one (the README's own
+    record), and the ``inputs``/``instances`` formats cast a null ``string`` cell to the text 'None'. An
+    ``AnyType`` or optional column still drops unknown columns; only ``inputs=None`` skips the enforcement
+    (``mlflow.pyfunc._validate_prediction_input``), while MLflow still enforces ``params`` (the ``setting`` of
+    ``/invocations`` and ``spark_udf``), the scoring server still parses every format and ``spark_udf`` still
+    hands over each batch of its struct column as a frame. The pyfunc then applies the record contract itself
+    (:func:`training.artifact.model_input.canonical_input`), as every other entry point does. The outputs name
+    the result's columns; the input example documents the fields.
     """
-    specs = fields()
-    inputs: list[ColSpec | TensorSpec] = [ColSpec("string", ID_FIELD, required=False)]
-    inputs += [ColSpec(_COLSPEC_TYPE[specs[n].type], n, required=specs[n].required) for n in FEATURE_FIELDS]
-    inputs.append(ColSpec(_COLSPEC_TYPE[label_spec().type], LABEL, required=False))
     outputs: list[ColSpec | TensorSpec] = [
         ColSpec(_OUTPUT_TYPE[kind], name, required=name != ID_FIELD) for name, kind in OUTPUT_TYPES.items()
     ]
     params = ParamSchema([ParamSpec(name, kind, default) for name, (kind, default) in PARAMS.items()])
-    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
+    return ModelSignature(inputs=None, outputs=Schema(outputs), params=params)
 
 
 def input_example(frame: pd.DataFrame, mode: str, n: int = 2) -> pd.DataFrame:
-    """A few rows as the scoring server sees JSON: numbers as float64 (NaN = null), the rest as objects.
-
-    Counts are floats here because the signature declares them ``double`` (see the module docstring).
-    """
+    """A few rows as the scoring server sees JSON: numbers as float64 (NaN = null), the rest as objects."""
     specs = fields()
     columns = [ID_FIELD, *fields_for_mode(FEATURE_FIELDS, mode)]
     rows = frame.head(n).reset_index(drop=True)
@@ -160,19 +151,19 @@ def pip_requirements() -> list[str]:
     return [*pins, f"mlflow=={mlflow.__version__}"]
 
 
-def save_pyfunc(bundle_dir: Path, path: Path, *, mode: str, example: pd.DataFrame | None = None) -> Path:
+def save_pyfunc(bundle_dir: Path, path: Path, *, example: pd.DataFrame | None = None) -> Path:
     """Export a bundle as a self-contained MLflow model directory (no tracking store needed)."""
     mlflow.pyfunc.save_model(
-        path=str(path), loader_module=LOADER_MODULE, data_path=str(bundle_dir), signature=model_signature(mode),
+        path=str(path), loader_module=LOADER_MODULE, data_path=str(bundle_dir), signature=model_signature(),
         input_example=example, pip_requirements=pip_requirements(),
     )
     return path
 
 
-def log_pyfunc(bundle_dir: Path, *, mode: str, example: pd.DataFrame | None = None, name: str = "model") -> str:
+def log_pyfunc(bundle_dir: Path, *, example: pd.DataFrame | None = None, name: str = "model") -> str:
     """Log the bundle as the active run's pyfunc model; returns its model URI."""
     info = mlflow.pyfunc.log_model(
-        name=name, loader_module=LOADER_MODULE, data_path=str(bundle_dir), signature=model_signature(mode),
+        name=name, loader_module=LOADER_MODULE, data_path=str(bundle_dir), signature=model_signature(),
         input_example=example, pip_requirements=pip_requirements(),
     )
     return str(info.model_uri)
@@ -209,8 +200,8 @@ def log_dataset(frame: pd.DataFrame, *, name: str, source: Mapping[str, Any], di
     """Log a cohort as a run input: its digest and schema (values stay out of the store).
 
     ``source`` describes where the data came from (generator version and seed, or the file name).
-    Categories become strings and counts doubles, the same types as the model signature, so MLflow's
-    schema inference neither fails nor warns about integer columns that may hold nulls.
+    Categories become strings and counts doubles, so MLflow's schema inference neither fails nor warns about
+    integer columns that may hold nulls.
     """
     plain = pd.DataFrame({
         c: frame[c].astype(object) if isinstance(frame[c].dtype, pd.CategoricalDtype)
