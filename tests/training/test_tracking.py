@@ -3,6 +3,7 @@ back to the same probabilities, datasets with digests, nested family runs, plots
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmn_ddx.data.contract import LABEL
+from mmn_ddx.data.contract import FEATURE_FIELDS, LABEL, fields
 from mmn_ddx.data.generator import generate_cohort
+from mmn_ddx.features.modes import fields_for_mode
 from mmn_ddx.training.artifact.bundle import load_bundle
 from mmn_ddx.training.artifact.pyfunc import PROBABILITY_COLUMNS
 from mmn_ddx.training.artifact.store import download_model
@@ -43,12 +45,25 @@ def client(tracked: TrainingResult):  # type: ignore[no-untyped-def]
     return MlflowClient()
 
 
-def test_the_logged_model_has_the_explicit_signature(tracked: TrainingResult) -> None:
+def test_the_logged_model_has_the_explicit_signature_and_a_json_input_example(tracked: TrainingResult,
+                                                                               tmp_path: Path) -> None:
     signature = tracking.logged_signature(tracked.tracked.model_uri)  # type: ignore[union-attr]
     assert signature is not None
     # no input schema: MLflow would enforce it before the pyfunc checks the record contract (test_model_input.py)
     assert signature.inputs is None and signature.params is not None
     assert [c.name for c in signature.outputs.inputs][1:5] == list(PROBABILITY_COLUMNS)
+    # the served model documents its input: every field the mode reads, each value in its JSON type
+    local = download_model(tracked.tracked.model_uri, tmp_path).path  # type: ignore[union-attr]
+    text = (local / "serving_input_example.json").read_text(encoding="utf-8")
+    assert "NaN" not in text  # a null is null, not NaN (not JSON: the HTTP API and the CLI refuse it)
+    example = json.loads(text)["dataframe_split"]
+    assert example["columns"] == ["patient_id", *fields_for_mode(FEATURE_FIELDS, "at-presentation")]
+    json_types = {"float": (int, float), "int": (int,), "bool": (bool,), "category": (str,), "string": (str,)}
+    for name, values in zip(example["columns"], zip(*example["data"], strict=True), strict=True):
+        kind = fields()[name].type
+        assert all(v is None or (isinstance(v, json_types[kind]) and isinstance(v, bool) == (kind == "bool"))
+                   for v in values), name
+    assert any(type(v) is int for v in example["data"][0])  # counts as integers (JSON: 8, not 8.0)
 
 
 def test_the_logged_model_loads_back_to_the_same_probabilities(tracked: TrainingResult) -> None:

@@ -10,6 +10,8 @@ Traps handled here (MLflow issue tracker):
 * the model signature declares the outputs and the ``setting`` parameter but no inputs (see
   :func:`model_signature`): MLflow enforces an input schema before the pyfunc runs and loses what the
   contract must see (unknown fields dropped, quoted numbers converted, nulls turned into 'None');
+* the input example is written in JSON types (counts as integers, ``null`` for not examined), so the
+  served model documents the records it takes, and NaN (not JSON) never appears in it;
 * pip requirements are given explicitly, which also skips MLflow's slow requirement inference.
 """
 
@@ -50,6 +52,8 @@ with warnings.catch_warnings():
 
 LOADER_MODULE = "mmn_ddx.training.artifact.pyfunc"
 EXPERIMENT = "mmn-ddx"
+_JSON_TYPE: dict[str, Any] = {"float": float, "int": int, "bool": bool, "category": str, "string": str}
+"""The Python type of each field type's JSON value (the input example's cells)."""
 _REQUIREMENTS = ("numpy", "pandas", "scikit-learn", "xgboost-cpu", "skops", "shap", "pydantic", "pyyaml", "scipy",
                  "pyarrow")
 _OUTPUT_TYPE: dict[str, Any] = {"string": DataType.string, "double": DataType.double,
@@ -125,20 +129,20 @@ def model_signature() -> ModelSignature:
 
 
 def input_example(frame: pd.DataFrame, mode: str, n: int = 2) -> pd.DataFrame:
-    """A few rows as the scoring server sees JSON: numbers as float64 (NaN = null), the rest as objects."""
+    """A few rows of every field the ``mode`` reads, each cell in its JSON type (``None`` = null).
+
+    Object columns keep the types: pandas would make a count with a null a float and the null NaN, which
+    MLflow writes into the example as ``NaN`` (not JSON: the HTTP API and the CLI refuse it).
+    """
     specs = fields()
     columns = [ID_FIELD, *fields_for_mode(FEATURE_FIELDS, mode)]
     rows = frame.head(n).reset_index(drop=True)
     example = {}
     for name in columns:
-        column = rows[name] if name in rows.columns else pd.Series([None] * len(rows))
-        if specs[name].is_numeric:
-            example[name] = column.to_numpy(dtype="float64", na_value=float("nan"))
-        else:
-            values = column.astype(object)
-            example[name] = values.where(values.notna(), None).to_numpy(dtype=object)
+        column = rows[name].astype(object) if name in rows.columns else pd.Series([None] * len(rows), dtype=object)
+        example[name] = [None if pd.isna(cell) else _JSON_TYPE[specs[name].type](cell) for cell in column]
     # object column labels: pandas 3 string labels trip MLflow's ``columns == range(...)`` check
-    return pd.DataFrame(example, columns=pd.Index(columns, dtype=object))
+    return pd.DataFrame(example, columns=pd.Index(columns, dtype=object), dtype=object)
 
 
 def pip_requirements() -> list[str]:
