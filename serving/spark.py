@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmn_ddx.data import ID_FIELD, LABEL, ROW, fields
-from mmn_ddx.training.artifact import DEFAULT_SETTING, OUTPUT_TYPES, InputError, check_setting
+from mmn_ddx.training.artifact import DEFAULT_SETTING, OUTPUT_TYPES, InputError, check_setting, use_project_store
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -88,10 +88,17 @@ def session(master: str = DEFAULT_MASTER, app_name: str = "mmn-ddx") -> SparkSes
 
 def prediction_udf(spark: SparkSession, model_uri: str, setting: str | None = None) -> Any:
     """MLflow's Spark UDF for the exported model, returning the struct :data:`RESULT_TYPE`, with the
-    probabilities for the clinical ``setting`` (the model's ``setting`` parameter; default: the intended use)."""
+    probabilities for the clinical ``setting`` (the model's ``setting`` parameter; default: the intended use).
+
+    ``model_uri`` is a model directory or an MLflow URI; a ``models:/`` URI resolves in the tracking store the CLI
+    uses (``use_project_store``: the one set by ``mlflow.set_tracking_uri`` or ``MLFLOW_TRACKING_URI``, else
+    ``<home>/mlruns.db``), as ``Predictor.load`` resolves it.
+    """
     import mlflow.pyfunc
 
     params = {"setting": check_setting(setting or DEFAULT_SETTING)}  # refused here, before a Spark job starts
+    if not Path(model_uri).exists():  # a URI, as load_bundle tells them apart
+        use_project_store()
     with pandas_3_accepted():
         return mlflow.pyfunc.spark_udf(spark, model_uri, result_type=RESULT_TYPE, env_manager="local", params=params)
 

@@ -66,6 +66,44 @@ def spark_table(spark: Any, quick_bundle_dir: Path, cohort_file: Path) -> pd.Dat
     return pd.read_parquet(out)
 
 
+@pytest.fixture
+def home_champion(quick_bundle_dir: Path, _migrated_mlflow_db: Path, tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A home whose default store (``<home>/mlruns.db``) holds the quick model as the champion, no tracking URI
+    set, and a working directory elsewhere (MLflow's own default store would be ``./mlflow.db`` there)."""
+    import mlflow
+
+    from mmn_ddx.training.fitting import tracking
+
+    db = tmp_path / "mlruns.db"
+    shutil.copyfile(_migrated_mlflow_db, db)
+    tracking.configure(f"sqlite:///{db}")
+    with tracking.run("spark-test") as run_id:
+        mlflow.log_artifacts(str(quick_bundle_dir), "model")
+    assert tracking.move_champion("mmn-ddx", tracking.register(f"runs:/{run_id}/model", "mmn-ddx"), None)
+    tracking.reset()
+    monkeypatch.setenv("MMN_DDX_HOME", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    yield tmp_path
+    tracking.reset()
+
+
+@pytest.mark.slow
+@on_spark
+def test_the_readme_snippet_scores_with_the_champion_of_the_home_store(spark: Any, home_champion: Path,
+                                                                      cohort_file: Path) -> None:
+    """``prediction_udf(spark, "models:/mmn-ddx@champion")`` resolves in ``<home>/mlruns.db``, as the CLI does."""
+    from mmn_ddx.serving.spark import prediction_udf, score
+
+    udf = prediction_udf(spark, "models:/mmn-ddx@champion")
+    predicted = [row[0] for row in score(spark.read.parquet(str(cohort_file)).limit(40), udf)
+                 .select("predicted_diagnosis").collect()]  # not toPandas(): pyspark's pandas-3 deprecation
+    assert len(predicted) == 40 and set(predicted) <= set(DIAGNOSES)
+    assert not (home_champion / "elsewhere" / "mlflow.db").exists()
+
+
 @pytest.mark.slow
 @on_spark
 def test_spark_output_is_the_struct_of_the_model_columns(spark_table: pd.DataFrame) -> None:

@@ -23,13 +23,26 @@ class ResolvedModel:
     alias: str | None
 
 
-def download_model(uri: str, destination: Path) -> ResolvedModel:
-    """Download any MLflow model URI into ``destination``, resolving registry name/version/alias."""
+def use_project_store() -> str:
+    """Point MLflow at the project's tracking store unless this process chose one; returns the URI in effect.
+
+    Precedence: ``mlflow.set_tracking_uri`` in this process, then ``MLFLOW_TRACKING_URI``, then
+    ``<home>/mlruns.db`` (:mod:`mmn_ddx.settings`), so ``models:/mmn-ddx@champion`` resolves where
+    ``mmn-ddx train`` registered it - not in MLflow's own default, ``./mlflow.db``.
+    """
     import mlflow  # only URIs need MLflow; a model directory loads without it
-    from mlflow import MlflowClient
 
     if not mlflow.tracking.is_tracking_uri_set():
         mlflow.set_tracking_uri(get_settings().tracking_uri)
+    return str(mlflow.get_tracking_uri())
+
+
+def download_model(uri: str, destination: Path) -> ResolvedModel:
+    """Download any MLflow model URI into ``destination``, resolving registry name/version/alias."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    use_project_store()
     name = version = alias = None
     if uri.startswith("models:/") and not uri.startswith("models:/m-"):
         ref = uri.removeprefix("models:/")
