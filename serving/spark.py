@@ -25,12 +25,14 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmn_ddx.data import ID_FIELD, LABEL, ROW, fields
+import pandas as pd
+
+from mmn_ddx.data import ID_FIELD, LABEL, ROW, fields, parse_column
 from mmn_ddx.training.artifact import DEFAULT_SETTING, OUTPUT_TYPES, InputError, check_setting, use_project_store
 
 if TYPE_CHECKING:
@@ -116,16 +118,63 @@ def score(cohort: DataFrame, udf: Any, *, partitions: int | None = None, numbere
     unknown = [c for c in cohort.columns if c not in specs and c != LABEL]
     if unknown:
         raise ValueError(f"unknown column(s) {', '.join(unknown)} (not in the data dictionary)")
-    # numbers as doubles: one type per field whatever the Parquet file stored (a count with nulls reaches pandas
-    # as a float anyway); the pyfunc checks that counts are whole numbers, and that a diagnosis is one
-    inputs: list[Column] = [F.col(c).cast("double").alias(c) if c in specs and specs[c].is_numeric else F.col(c)
-                            for c in cohort.columns]
+    # the pyfunc checks the rest: that counts are whole numbers, that a diagnosis is one, ...
+    inputs = [_model_input(cohort, c).alias(c) for c in cohort.columns]
     carried = [ROW] if numbered else []
     if numbered:  # numbered before any repartitioning: a row's place in its file, whichever task reads it
         cohort = cohort.select(_row_numbers().alias(ROW), "*")
     if partitions and cohort.rdd.getNumPartitions() < partitions:
         cohort = cohort.repartition(partitions)
     return cohort.select(*carried, udf(F.struct(*inputs)).alias("p")).select(*carried, "p.*")
+
+
+def _model_input(cohort: DataFrame, name: str) -> Column:
+    """Column ``name`` in one type per field whatever the Parquet file stored: numbers as doubles (a count with
+    nulls reaches pandas as a float anyway), yes/no fields as booleans.
+
+    Only a Spark number is cast (a cast of text fails the whole job quoting the cell: patient data). Cells
+    of another Spark type - text, booleans in a number field, numbers in a yes/no field, dates - are read by
+    the importer's rules (:func:`_cells_read`), as the default engine reads the same Parquet file: ``"3"`` is
+    3, ``"three"`` is refused naming the field, never the value.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import BooleanType, NullType, NumericType
+
+    spec, kind = fields().get(name), cohort.schema[name].dataType
+    if spec is not None and spec.is_numeric:
+        if isinstance(kind, NumericType | NullType):
+            return F.col(name).cast("double")
+        return _cells_read(cohort, name, "double")
+    if spec is not None and spec.type == "bool" and not isinstance(kind, BooleanType | NullType):
+        return _cells_read(cohort, name, "boolean")
+    return F.col(name)
+
+
+def _cells_read(cohort: DataFrame, name: str, kind: str) -> Column:
+    """A pandas UDF reading column ``name`` as text with the importer's cell rules (:func:`data.parse_column`:
+    null words, decimal point, true/false and 1/0); a cell it refuses fails the job with an :class:`InputError`
+    naming the patient, the field and the reason."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+
+    patients = F.col(ID_FIELD) if ID_FIELD in cohort.columns else F.lit(None).cast("string")
+    with pandas_3_accepted():  # pyspark's stubs lack the type-hinted form (no functionType) that it recommends
+        udf = pandas_udf(_cell_reader(name), returnType=kind)  # type: ignore[call-overload]
+    return udf(F.col(name).cast("string"), patients)
+
+
+def _cell_reader(name: str) -> Callable[[pd.Series, pd.Series], pd.Series]:
+    """The UDF's body for field ``name``: (cells as text, patient ids) -> values, per Arrow batch."""
+
+    def read(cells: pd.Series, patients: pd.Series) -> pd.Series:
+        values, reasons = parse_column(cells, fields()[name])
+        if len(reasons):
+            first = min(reasons.index)
+            where = "a row of a Spark batch" if pd.isna(patients[first]) else f"{ID_FIELD} {patients[first]}"
+            raise InputError(f"{where}: field '{name}': {reasons[first]}")
+        return values
+
+    return read
 
 
 def _row_numbers() -> Column:

@@ -202,6 +202,32 @@ def test_an_invalid_row_fails_the_job_naming_field_and_reason(spark: Any, quick_
 
 @pytest.mark.slow
 @on_spark
+def test_text_cells_are_read_as_the_default_engine_reads_them(quick_bundle_dir: Path, tmp_path: Path) -> None:
+    """Number and yes/no columns stored as text ("3", "True") score as without Spark; a cell that is not a number
+    is refused naming the field and reason, never echoed (Spark's cast failed the job quoting it)."""
+    cohort = generate_cohort(20, seed=4).drop(columns=[LABEL])
+    cohort = cohort.astype({"nerves_definite_cb": "string", "bulbar_weakness": "string"})
+    scored = {}
+    for engine, out in (("spark", tmp_path / "spark"), ("local", tmp_path / "local.parquet")):
+        cohort.to_parquet(tmp_path / "text.parquet")
+        result = runner.invoke(app, ["predict", str(tmp_path / "text.parquet"), "-o", str(out), "--model",
+                                     str(quick_bundle_dir), "--engine", engine])
+        assert result.exit_code == 0, result.output
+        scored[engine] = pd.read_parquet(out).set_index("patient_id").loc[cohort["patient_id"]]
+    probabilities = [f"p_{d}" for d in DIAGNOSES]
+    np.testing.assert_allclose(scored["spark"][probabilities], scored["local"][probabilities], rtol=0, atol=1e-9)
+
+    cohort.loc[5, "nerves_definite_cb"] = "three"
+    cohort.to_parquet(tmp_path / "bad.parquet")
+    result = runner.invoke(app, ["predict", str(tmp_path / "bad.parquet"), "-o", str(tmp_path / "out"), "--model",
+                                 str(quick_bundle_dir), "--engine", "spark"])
+    assert result.exit_code == 1
+    assert "field 'nerves_definite_cb': not a number" in result.output
+    assert "three" not in result.output
+
+
+@pytest.mark.slow
+@on_spark
 def test_a_diagnosis_that_is_none_of_the_four_fails_the_job_as_without_spark(quick_bundle_dir: Path,
                                                                             tmp_path: Path) -> None:
     """A labelled cohort's diagnosis goes to the model, which checks it (not read): the default engine refuses the row
