@@ -21,9 +21,12 @@ imported only by ``--engine spark`` and imports pyspark and MLflow inside its fu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -199,7 +202,11 @@ def check_ids(cohort: DataFrame) -> None:
 def score_file(source: Path, destination: Path, model_uri: str, *, master: str = DEFAULT_MASTER,
                setting: str | None = None) -> int:
     """Score a Parquet cohort file into a Parquet directory on Spark (probabilities for the clinical ``setting``),
-    each row numbered as its input row (``row``, as ``predict -o`` without Spark); returns the number of patients."""
+    each row numbered as its input row (``row``, as ``predict -o`` without Spark); returns the number of patients.
+
+    ``destination`` appears only when the job succeeded (:func:`_write_new`); raises :class:`InputError` for a
+    row the contract refuses.
+    """
     if source.suffix.lower() != ".parquet" or not source.is_file():  # a directory has no one row numbering
         raise ValueError(f"{source.name}: the Spark engine reads one Parquet cohort file (.parquet)")
     with pandas_3_accepted():
@@ -209,10 +216,32 @@ def score_file(source: Path, destination: Path, model_uri: str, *, master: str =
         check_ids(cohort)
         scored = score(cohort, udf, partitions=spark.sparkContext.defaultParallelism, numbered=True)
         try:
-            scored.write.mode("errorifexists").parquet(str(destination))
+            _write_new(scored, destination)
         except Exception as exc:  # a worker's InputError reaches the driver inside Spark's job failure text
             found = re.search(rf"{InputError.__name__}: (.*)", str(exc))
             if found is None:
                 raise
             raise InputError(found.group(1)) from None
         return spark.read.parquet(str(destination)).count()
+
+
+def _write_new(scored: DataFrame, destination: Path) -> None:
+    """Write a new Parquet directory that appears only if the job succeeds: a failed Spark job leaves its
+    output folder behind, and the same ``-o`` is then refused as existing. The job writes into a fresh hidden
+    folder beside ``destination``, renamed on success; on failure that folder goes, and so do the parent
+    folders made for it (only if still empty), nothing else."""
+    made = [folder for folder in (destination.parent, *destination.parent.parents) if not folder.exists()]
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
+    try:
+        scored.write.mode("errorifexists").parquet(str(scratch / destination.name))
+        if destination.exists():
+            raise FileExistsError(f"{destination}: already exists (Spark does not overwrite)")
+        (scratch / destination.name).rename(destination)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        for folder in made:  # deepest first
+            with contextlib.suppress(OSError):  # not empty: something else writes there too
+                folder.rmdir()
+        raise
+    scratch.rmdir()

@@ -142,7 +142,7 @@ def _predict_spark(file: Path, output: Path | None, *, model: str | None, mode: 
     master = master or DEFAULT_MASTER
     try:
         n = score_file(file, output, uri, master=master, setting=setting)
-    except (SparkUnavailableError, ValueError) as exc:  # InputError is a ValueError: row, field, reason
+    except (SparkUnavailableError, ValueError, OSError) as exc:  # InputError is a ValueError: row, field, reason
         raise fail(str(exc)) from None
     err.print(f"Scored {n} patients on Spark ({master}) -> {output}/ ({_setting_line(setting)})")
     from mmn_ddx.serving import NOT_FOR_CLINICAL_USE

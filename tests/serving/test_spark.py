@@ -191,13 +191,14 @@ def test_an_invalid_row_fails_the_job_naming_field_and_reason(spark: Any, quick_
     cohort.loc[5, "nerves_definite_cb"] = 2.718281  # six decimals: no progress-bar rate prints it
     path = tmp_path / "bad.parquet"
     cohort.to_parquet(path)
-    result = runner.invoke(app, ["predict", str(path), "-o", str(tmp_path / "out"), "--model", str(quick_bundle_dir),
-                                 "--engine", "spark"])
+    result = runner.invoke(app, ["predict", str(path), "-o", str(tmp_path / "runs" / "out"), "--model",
+                                 str(quick_bundle_dir), "--engine", "spark"])
     assert result.exit_code == 1
     message = result.output
     reason = f"({'patient_id'} {cohort.loc[5, 'patient_id']}): field 'nerves_definite_cb': not a whole number"
     assert reason in message
     assert "2.718281" not in message  # values are never echoed
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.parquet"]  # no output folder (nor runs/): -o can be reused
 
 
 @pytest.mark.slow
