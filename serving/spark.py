@@ -4,8 +4,8 @@
 
 or, in a Spark job of your own::
 
-    udf = prediction_udf(spark, "models:/mmn-ddx@champion")
-    scored = cohort.select(udf(*cohort.columns).alias("p")).select("p.*")
+    udf = prediction_udf(spark, "models:/mmn-ddx@champion")  # resolved in the CLI's tracking store
+    scored = score(cohort, udf)                                # typed as the model signature, then scored
 
 The UDF is ``mlflow.pyfunc.spark_udf`` with ``env_manager="local"`` (the workers use the driver's
 Python environment, which has ``mmn-ddx`` installed) and an explicit struct result type built from the
@@ -14,6 +14,8 @@ probability of each diagnosis, the predicted diagnosis, the prediction set, the 
 contributions, the rule-based criteria label, the warning codes and the out-of-distribution reasons -
 arrives typed. The pyfunc is loaded once per Python worker and scores each Arrow batch vectorised. In front
 of them, ``row`` is the input file's data row, as the in-process ``predict -o`` numbers it (:data:`data.ROW`).
+The pyfunc refuses a bad row naming its row *within the batch* (and its ``patient_id``); ``predict`` then
+names the file's rows itself, by reading the file as without Spark.
 
 pyspark is an optional extra (``pip install mmn-ddx[spark]``, plus a Java 17 runtime): this module is
 imported only by ``--engine spark`` and imports pyspark and MLflow inside its functions.
@@ -221,8 +223,14 @@ def score_file(source: Path, destination: Path, model_uri: str, *, master: str =
             found = re.search(rf"{InputError.__name__}: (.*)", str(exc))
             if found is None:
                 raise
-            raise InputError(found.group(1)) from None
+            raise InputError(_in_batch(found.group(1))) from None
         return spark.read.parquet(str(destination)).count()
+
+
+def _in_batch(message: str) -> str:
+    """The model's refusal of "row 3 (patient_id b): ..." says "row 3 of a Spark batch": it counts a worker's
+    Arrow batch, not the file (``patient_id`` names the patient; ``mmn-ddx predict`` lists the file's rows)."""
+    return re.sub(r"^row (\d+)\b", r"row \1 of a Spark batch", message)
 
 
 def _write_new(scored: DataFrame, destination: Path) -> None:

@@ -24,7 +24,7 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the model stack takes seconds to import: only the predict c
 
     from mmn_ddx.data import ImportResult
     from mmn_ddx.serving import Predictor
+    from mmn_ddx.training.artifact import InputError
 
 predict_app = typer.Typer(add_completion=False, no_args_is_help=True,
                           help="Explained predictions: one patient (.json) or a cohort file.")
@@ -123,6 +124,7 @@ def _predict_spark(file: Path, output: Path | None, *, model: str | None, mode: 
                    setting: str, options: dict[str, bool]) -> None:
     """Score a Parquet cohort on Spark (:mod:`serving.spark`): MLflow's ``spark_udf`` over the model."""
     from mmn_ddx.serving import ModelNotFoundError, Predictor
+    from mmn_ddx.training.artifact import InputError
 
     unsupported = [name for name, given in options.items() if given]
     if unsupported:
@@ -142,12 +144,33 @@ def _predict_spark(file: Path, output: Path | None, *, model: str | None, mode: 
     master = master or DEFAULT_MASTER
     try:
         n = score_file(file, output, uri, master=master, setting=setting)
-    except (SparkUnavailableError, ValueError, OSError) as exc:  # InputError is a ValueError: row, field, reason
+    except InputError as exc:
+        _spark_rejections(file, exc)
+    except (SparkUnavailableError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
     err.print(f"Scored {n} patients on Spark ({master}) -> {output}/ ({_setting_line(setting)})")
     from mmn_ddx.serving import NOT_FOR_CLINICAL_USE
 
     err.print(NOT_FOR_CLINICAL_USE, style="bold red")
+
+
+def _spark_rejections(file: Path, refused: InputError) -> NoReturn:
+    """A row refused on Spark, named as without Spark: a worker counts rows within its batch, so the file is
+    read as the default engine reads it and its invalid rows are listed by file row, field and reason. The
+    worker's own message is the answer only when that reading accepts every row."""
+    from mmn_ddx.data import CohortError, iter_cohort
+
+    problems = _Problems()
+    try:
+        with file_progress(f"Listing the invalid rows of {file.name}") as advance:
+            for chunk in iter_cohort(file, chunk_rows=READ_CHUNK):
+                problems.add(chunk)
+                advance(chunk)
+    except CohortError as exc:
+        raise fail(str(exc)) from None
+    problems.finish(file, skip_invalid=False,
+                    remedy="score the valid ones with --skip-invalid and without --engine spark")
+    raise fail(str(refused))
 
 
 def _single_record(file: Path) -> dict | None:
@@ -243,13 +266,14 @@ class _Problems:
             self.n_warnings += len(chunk.warnings)
         return chunk.valid.drop(index=[r for r in found if r in chunk.valid.index])
 
-    def finish(self, file: Path, *, skip_invalid: bool) -> None:
+    def finish(self, file: Path, *, skip_invalid: bool, remedy: str = "pass --skip-invalid to score the valid ones"
+               ) -> None:
         self._report_warnings()
         if not self.rows:
             return
         _print_problems(self.rows, title=f"{file.name}: {len(self.rows)} invalid row(s)")
         if not skip_invalid:
-            raise fail("nothing written; fix the rows or pass --skip-invalid to score the valid ones")
+            raise fail(f"nothing written; fix the rows or {remedy}")
         err.print(f"[yellow]Skipping {len(self.rows)} invalid row(s).[/]")
 
     def _report_warnings(self) -> None:
