@@ -1,4 +1,5 @@
-"""``benchmark``'s refusal to score a model on its own training patients, found record by record.
+"""``benchmark``'s refusal to score a model on its own training patients: a synthetic test cohort of its training
+seed, or a user cohort's rows found record by record.
 
 A whole-file comparison (same path, same content digest) missed the training file with one patient added, or
 shuffled with new IDs: a champion scored on its own patients then read a balanced accuracy of 0.96 against 0.79
@@ -25,13 +26,17 @@ SHOWN_ROWS = 10
 _SAME_RECORDS = "Different patients with identical records (few findings recorded) match too: remove them all the same."
 
 
-def refuse_own_patients(mode: str, found: SavedChampion, cohorts: list[Cohort]) -> None:
-    """Exit 2 when a user test cohort holds the saved champion's training records. Record by record when the
-    bundle stores their fingerprints; else (an older or synthetic-only bundle) when the whole cohort is its
-    training cohort (the content digest)."""
+def refuse_own_patients(mode: str, found: SavedChampion, cohorts: list[Cohort], *, seed: int | None = None) -> None:
+    """Exit 2 when a test cohort holds the saved champion's training patients: a synthetic test cohort drawn
+    with the seed of its synthetic training data (``seed``: the test cohort's), or a user cohort holding its
+    training records - record by record when the bundle stores their fingerprints, else (an older or
+    synthetic-only bundle) when the whole cohort is its training cohort (the content digest)."""
     from mmn_ddx.training.artifact import data_digest
 
     whose = f"the {mode} champion ({found.provenance})"
+    if seed is not None and found.synthetic_seed == seed and any(c.synthetic for c in cohorts):
+        raise fail(f"{whose} was trained on synthetic seed {seed}: choose another --seed for the test cohort",
+                   code=2)
     way_out = ("benchmark it on another cohort, or give --champion trained (the families are then trained on "
                "--train-data or synthetic patients)")
     for cohort in (c for c in cohorts if not c.synthetic):

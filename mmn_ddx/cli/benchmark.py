@@ -326,11 +326,8 @@ MLflow.
     saved = {mode: ChampionChoice(champion, export_dir or locations.models_dir).load(mode)  # fail before training
              for mode in MODES}
     for mode, found in saved.items():
-        if found is not None and n_test > 0 and found.synthetic_seed == seed:
-            raise fail(f"the {mode} champion ({found.provenance}) was trained on synthetic seed {seed}: choose "
-                        "another --seed for the test cohort", code=2)
         if found is not None:
-            refuse_own_patients(mode, found, cohorts)
+            refuse_own_patients(mode, found, cohorts, seed=seed)
     models: dict[str, ModeModels] = {}
     provenance: dict[str, str] = {}
     origin = f"{source}; {world_name(world)}" if train_data is None else source

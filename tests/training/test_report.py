@@ -288,6 +288,21 @@ def test_only_a_bundle_without_fingerprints_falls_back_to_the_whole_file(
         refuse_own_patients("at-presentation", older, [Cohort("same.csv", trained_on, synthetic=False)])
 
 
+def test_a_synthetic_test_cohort_of_the_champions_training_seed_is_refused(quick_bundle_dir: Path) -> None:
+    """The synthetic side of the same refusal: a test cohort drawn with the seed of the champion's training data
+    holds its training patients; another seed, or no synthetic test cohort, passes."""
+    from mmn_ddx.cli._leakage import refuse_own_patients
+
+    found = ChampionChoice(str(quick_bundle_dir), quick_bundle_dir).load("at-presentation")
+    assert found is not None and found.synthetic_seed == 0
+    test = Cohort("synthetic test", generate_cohort(50, seed=0), synthetic=True)
+    with pytest.raises(typer.Exit) as refused:
+        refuse_own_patients("at-presentation", found, [test], seed=0)
+    assert refused.value.exit_code == 2
+    refuse_own_patients("at-presentation", found, [test], seed=1)
+    refuse_own_patients("at-presentation", found, [], seed=0)
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--seed", "0", "--train-seed", "0"], "--seed must differ from --train-seed"),
     (["--data", "{cohort}", "--train-data", "{cohort}"], "are the same file"),
