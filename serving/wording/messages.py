@@ -30,7 +30,6 @@ NEUTRAL: dict[str, float] = {"log-odds": 0.05, "probability": 0.01}
 of the odds, 0.01 on the probability scale one percentage point."""
 
 
-
 # --- findings -----------------------------------------------------------------------------------------
 
 
