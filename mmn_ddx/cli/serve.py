@@ -26,6 +26,7 @@ import uvicorn
 from rich.console import Console
 
 from mmn_ddx.serving.http import ServerLimits
+from mmn_ddx.settings import MODEL_NAMES
 
 serve_app = typer.Typer(add_completion=False)
 err = Console(stderr=True, highlight=False)
@@ -88,7 +89,8 @@ def serve(
         str | None,
         typer.Option(help="MLflow model URI (models:/mmn-ddx@champion, runs:/...) or exported model directory. "
                           "Default: the champion if a tracking store is configured or <home>/mlruns.db exists, else "
-                          "<home>/models/ (home is $MMN_DDX_HOME, else the working directory)."),
+                          f"the mode's export, <home>/models/{' or '.join(MODEL_NAMES.values())} (home is "
+                          "$MMN_DDX_HOME, else the working directory)."),
     ] = None,
     mode: Annotated[
         str | None,
