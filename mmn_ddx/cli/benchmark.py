@@ -363,6 +363,8 @@ MLflow.
     if cases is not None and cases_path is not None:
         real_sections = _real_case_sections(cases, cases_path.name, models, world)
         facts["real development cases"] = f"{cases_path.name}, {len(cases.labels)} patients (evaluation only)"
+    else:  # said, not left out silently: run from elsewhere, the default path is not found
+        facts["real development cases"] = f"none: {DEV_CASES} not found from this directory; --real-cases FILE"
     paths = write_reports(result, out_dir or locations.reports_dir / "benchmark", facts, real_sections)
     print_tables(result, out, real_sections)
     out.print(f"Reports: {paths['markdown']} and {paths['html']}")

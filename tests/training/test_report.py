@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
-from mmn_ddx.cli.benchmark import ChampionChoice, benchmark_app
+from mmn_ddx.cli.benchmark import DEV_CASES, ChampionChoice, benchmark_app
 from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.importer import write_table
@@ -142,9 +142,13 @@ def test_a_bad_real_cases_file_is_refused_before_any_work(tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_benchmark_command_end_to_end_with_a_user_cohort_and_mlflow(tmp_path: Path, tracking_uri: str) -> None:
-    """Tiny and quick: one family, few patients and resamples; the user cohort has one bad row."""
+def test_benchmark_command_end_to_end_with_a_user_cohort_and_mlflow(tmp_path: Path, tracking_uri: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny and quick: one family, few patients and resamples; the user cohort has one bad row. Run from a
+    directory without the real development cases beside it: the report says they are not there."""
     from mlflow.tracking import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
 
     user = generate_cohort(150, seed=5)
     raw = user.astype(object).where(user.notna(), None)
@@ -164,6 +168,7 @@ def test_benchmark_command_end_to_end_with_a_user_cohort_and_mlflow(tmp_path: Pa
     for mode in MODES:
         assert f"## user.csv: {mode}" in markdown and f"## synthetic test (n=300, seed 1): {mode}" in markdown
     assert markdown.count(f"| {BAYES} |") == 2 * 3  # synthetic only: main, per-class, one re-weighted table
+    assert f"| real development cases | none: {DEV_CASES} not found from this directory" in markdown
     runs = MlflowClient(tracking_uri).search_runs(
         [MlflowClient(tracking_uri).get_experiment_by_name("mmn-ddx").experiment_id],
         filter_string="tags.kind = 'benchmark'")
