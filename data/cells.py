@@ -25,7 +25,8 @@ is the number its shortest text writes (float32 0.6 is 0.6, not 0.6000000238, wh
 JSON cells (``.json``/``.jsonl``) follow the JSON types instead, like :class:`data.record.PatientRecord`:
 numbers for numeric fields, ``true``/``false`` for booleans, strings for categories and identifiers
 (surrounding whitespace stripped, as in a text cell), ``null`` for null. A quoted number (``"4"``) is
-rejected, because it signals a broken export.
+rejected, because it signals a broken export. A single record (Python API, HTTP API, one-patient .json file:
+:mod:`data.record`) is read by these JSON rules too, its text by :func:`strip_text`.
 """
 
 from __future__ import annotations
@@ -124,6 +125,14 @@ def _comma_hints(text: pd.Series, reasons: pd.Series) -> pd.Series:
     reasons[matching(text, _THOUSANDS)] = AMBIGUOUS_COMMA
     reasons[matching(text, _THOUSANDS + r"\.\d+")] = THOUSANDS_SEPARATOR
     return reasons
+
+
+def strip_text(value: Any) -> Any:
+    """A text value without its surrounding whitespace, anything else as it is: the first text rule above, for one
+    value. The record model (:mod:`data.record`) applies it to a record's identifier and categories, so a single
+    record sent to the Python or HTTP API reads ``" male"`` as every cohort reader does (``.str.strip()`` on a
+    column: the same characters, a test holds it)."""
+    return value.strip() if isinstance(value, str) else value
 
 
 def looks_like_a_value(text: str) -> bool:

@@ -3,9 +3,11 @@
 Used by the Python API and the HTTP API. Strict: unknown fields, wrong JSON types ("4" for a number,
 "yes" for a boolean, 2.5 for a count), out-of-range numbers and unknown categories are rejected with
 the field name; an integer is accepted where a float is expected, and a whole float where a count is
-expected (the count rule, :data:`NOT_WHOLE`); nothing else is converted. The data
-dictionary's cross-field rules (:func:`data.contract.all_rules`) are checked here too, so the Python API and
-the HTTP API (which types its bodies with this model) reject the same records as the importer.
+expected (the count rule, :data:`NOT_WHOLE`); the identifier, the categories and the diagnosis are read
+without surrounding whitespace, as every cohort reader reads text (:func:`data.cells.strip_text`: ``" male"``
+is male; ``"  "`` is an empty string, so refused for a category, as in a JSON cohort); nothing else is
+converted. The data dictionary's cross-field rules (:func:`data.contract.all_rules`) are checked here too, so
+the Python API and the HTTP API (which types its bodies with this model) reject the same records as the importer.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from mmn_ddx.data.cells import strip_text
 from mmn_ddx.data.contract import (
     DIAGNOSES,
     LABEL,
@@ -56,6 +59,11 @@ def as_count(value: Any) -> Any:
 _PYTHON_TYPES: dict[str, Any] = {"string": str, "float": float, "bool": bool}
 
 
+def _stripped(annotation: Any) -> Any:
+    """A text field's type, read without surrounding whitespace (the importer's rule); the JSON schema is the type's."""
+    return Annotated[annotation, BeforeValidator(strip_text)]
+
+
 def _count(spec: FieldSpec) -> Any:
     """A count field's type: an int within its range, a whole float accepted (JSON Schema: integer,
     which admits 10.0 too). The range sits in the type so that it stays on the integer branch."""
@@ -69,7 +77,8 @@ def _annotation(spec: FieldSpec) -> Any:
         base = Literal[spec.values]
     else:
         base = _count(spec) if spec.type == "int" else _PYTHON_TYPES[spec.type]
-    return base if spec.required else base | None
+    annotation = base if spec.required else base | None
+    return _stripped(annotation) if spec.type in ("string", "category") else annotation
 
 
 def _field(spec: FieldSpec) -> Any:
@@ -130,7 +139,7 @@ PatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-overload
 LabelledPatientRecord: type[_StrictRecord] = create_model(  # type: ignore[call-overload]
     "LabelledPatientRecord",
     __base__=PatientRecord,
-    **{LABEL: (Literal[DIAGNOSES], Field(..., description="Reference diagnosis."))},
+    **{LABEL: (_stripped(Literal[DIAGNOSES]), Field(..., description="Reference diagnosis."))},
 )
 
 
@@ -145,13 +154,14 @@ def without_label(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The record without its ``diagnosis``, which a prediction or a criteria verdict does not read; a label that
     is not a diagnosis is refused, not dropped unseen (a record's "XYZ" label is a mistake worth naming)."""
     record = dict(raw)
-    problem = label_problem(record.pop(LABEL, None))
+    problem = label_problem(strip_text(record.pop(LABEL, None)))
     if problem is not None:
         raise RecordError({LABEL: problem})
     return record
 
 
 def _checked_label(label: Any) -> Any:
+    label = strip_text(label)
     problem = label_problem(label)
     if problem is not None:
         raise PydanticCustomError("label", problem)

@@ -53,9 +53,10 @@ def validate_one(record: Mapping[str, Any] | PatientRecord) -> dict[str, Any]:  
     """One record as a dict of every contract field (nulls included), or :class:`RecordError`.
 
     ``None``, NaN and ``pd.NA`` all mean null (a row of a DataFrame holds nulls as NaN); numpy scalars are
-    read as plain Python values; a ``diagnosis`` key is not read (one that is not a diagnosis is refused). The
-    record model checks the data dictionary's cross-field rules as well (e.g. a count of abnormal nerves within
-    the nerves studied).
+    read as plain Python values; an identifier or category is read without surrounding whitespace, as in a
+    cohort file; a ``diagnosis`` key is not read (one that is not a diagnosis is refused). The record model
+    checks the data dictionary's cross-field rules as well (e.g. a count of abnormal nerves within the nerves
+    studied).
     """
     if isinstance(record, PatientRecord):  # validated: a label (PatientRecordOptionalLabel) is a diagnosis or None
         valid = record.to_dict()

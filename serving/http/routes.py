@@ -89,7 +89,8 @@ async def predict(request: Request, record: PatientRecordOptionalLabel = Body(..
     """Probabilities, prediction set, explanation by finding, criteria verdicts, next test, warnings.
 
     Every field except `age_at_onset_years` and `sex` may be omitted or `null` (= unknown). A `diagnosis`, when
-    given, must be one of the four; the prediction does not read it.
+    given, must be one of the four; the prediction does not read it. Text values (`patient_id`, categories,
+    `diagnosis`) are read without surrounding whitespace, as in a cohort file.
     """
     batcher: MicroBatcher = request.app.state.batcher
     result = await batcher.predict(record, setting.value)  # a validated PatientRecord: not re-checked
