@@ -82,6 +82,17 @@ def test_single_patient_json_is_the_prediction_result(tmp_path: Path, model: str
     assert parsed == predictor.predict(PATIENT)
 
 
+def test_a_patient_file_with_spaced_text_is_read_as_a_cohort_file(tmp_path: Path, model: str, predictor: Predictor
+                                                                    ) -> None:
+    """A one-patient .json is read by the record model: ' male' is male there too, as in a .jsonl cohort."""
+    path = tmp_path / "patient.json"
+    spaced = {**PATIENT, "patient_id": " P-1 ", "sex": "male ", "onset_region": "\tupper_limb", LABEL: " MMN"}
+    path.write_text(json.dumps(spaced), encoding="utf-8")
+    result = _invoke(str(path), "--model", model, "--json")
+    assert result.exit_code == 0, result.output
+    assert PredictionResult.model_validate_json(result.stdout) == predictor.predict(PATIENT)
+
+
 def test_invalid_patient_names_field_and_reason(tmp_path: Path, model: str) -> None:
     path = tmp_path / "patient.json"
     path.write_text(json.dumps({**PATIENT, "sex": "unknown", "mrc_arm_distal_left": 9.0}), encoding="utf-8")

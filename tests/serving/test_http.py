@@ -60,6 +60,27 @@ def test_batch_matches_predict_many_in_order(client: TestClient, predictor: Any,
         assert got["probabilities"] == pytest.approx(want.probabilities, abs=1e-12)
 
 
+def _spaced(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with surrounding whitespace around every text value (identifier and categories)."""
+    text = {name for name, spec in fields().items() if spec.type in ("string", "category")}
+    return {name: f" {value}\t" if name in text and value is not None else value for name, value in record.items()}
+
+
+def test_text_with_surrounding_whitespace_is_read_as_a_cohort_file_reads_it(client: TestClient, vignettes: dict
+                                                                            ) -> None:
+    """' male' was 422 here (and in the batch) while every cohort reader and the MLflow model read it as male."""
+    record = {**vignettes["MMN"], "patient_id": "P-1"}
+    spaced = {**_spaced(record), "diagnosis": " MMN "}
+    assert spaced["sex"] == " male\t" and spaced["patient_id"] == " P-1\t"
+    response = client.post("/v1/predict", json=spaced)
+    assert response.status_code == 200, response.text
+    assert response.json() == client.post("/v1/predict", json=record).json()
+    batch = client.post("/v1/predict/batch", json={"records": [spaced, record]})
+    assert batch.status_code == 200, batch.text
+    first, second = batch.json()["results"]
+    assert first == second and first["patient_id"] == "P-1"
+
+
 # --- contract violations: 422 naming the field ----------------------------------------------------
 
 
@@ -75,9 +96,12 @@ def test_batch_matches_predict_many_in_order(client: TestClient, predictor: Any,
         ({"sex": "m"}, "sex", "'male' or 'female'"),
         ({"sensory_loss": "patchy"}, "sensory_loss", "'none'"),
         ({"age_at_onset_years": None}, "age_at_onset_years", "number"),
+        ({"sensory_loss": " patchy "}, "sensory_loss", "'none'"),  # stripped, still no category
+        ({"sex": "   "}, "sex", "'male' or 'female'"),  # blank is '', not null: as in a JSON cohort
+        ({"age_at_onset_years": " 47 "}, "age_at_onset_years", "number"),  # stripping reads no number
     ],
     ids=["unknown-field", "string-for-number", "float-for-count", "string-for-bool", "mrc-7", "negative",
-         "bad-sex", "bad-category", "null-age"],
+         "bad-sex", "bad-category", "null-age", "spaced-bad-category", "blank-sex", "spaced-string-for-number"],
 )
 def test_contract_violation_is_422_naming_the_field(client: TestClient, vignettes: dict, change: dict,
                                                      field: str, reason: str) -> None:

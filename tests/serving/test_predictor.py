@@ -180,6 +180,21 @@ def test_invalid_records_give_field_level_errors(predictor: Predictor, record: d
     assert all(caught.value.problems.values())
 
 
+def test_spaced_text_values_are_read_as_in_a_cohort_file(predictor: Predictor) -> None:
+    """' male' and 'upper_limb ' were refused one record at a time (predict, predict_many of dicts or of a plain
+    frame) while a CSV or JSON cohort read them; a spaced diagnosis is checked then not read, as a clean one."""
+    record = {**VIGNETTES["MMN"], "patient_id": "P-1"}
+    spaced = {**record, "patient_id": "\tP-1 ", "sex": " male", "onset_region": "upper_limb\n",
+              "course": " progressive "}
+    expected = predictor.predict(record)
+    assert predictor.predict({**spaced, LABEL: " MMN "}) == expected and expected.patient_id == "P-1"
+    assert predictor.predict_many([spaced, record]) == [expected, expected]
+    assert predictor.predict_many(pd.DataFrame([spaced])) == [expected]
+    with pytest.raises(RecordError) as caught:
+        predictor.predict({**spaced, "sex": " man "})
+    assert set(caught.value.problems) == {"sex"}
+
+
 def test_issue_example_row_is_rejected_with_the_dictionary_rule(predictor: Predictor) -> None:
     """2 motor nerves studied, 5 with definite block: the record model's rule, by one record or a frame."""
     record = {"age_at_onset_years": 45.0, "sex": "male", "motor_nerves_studied": 2, "nerves_definite_cb": 5}
