@@ -86,7 +86,9 @@ class TableWriter:
         if self.suffix in (".csv", ".xlsx"):
             frame = spreadsheet_safe(frame)
         if self.suffix == ".csv":
-            frame.to_csv(self._handle, index=False, header=self.rows == 0)
+            # RFC 4180's CRLF: the csv module quotes a cell holding a line terminator character only, so with
+            # "\n" a text cell with a carriage return was written bare and read back as a row break
+            frame.to_csv(self._handle, index=False, header=self.rows == 0, lineterminator="\r\n")
         elif self.suffix == ".jsonl":
             if len(frame):
                 frame.to_json(self._handle, orient="records", lines=True, force_ascii=False)

@@ -93,3 +93,14 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
         writer.write(_frame())
         raise RuntimeError("an invalid row found later")
     assert not path.exists() and not list(tmp_path.iterdir())
+
+
+def test_a_csv_text_cell_with_a_line_break_reads_back_as_one_row(tmp_path: Path) -> None:
+    """The csv module quotes only the line terminator's characters: written with "\\n", a carriage return
+    inside a cell was left bare and the reader split the row there."""
+    from mmn_ddx.data import generate_cohort, read_cohort
+
+    cohort = generate_cohort(3, seed=1).assign(patient_id=["a\rb", "c\nd", "e\r\nf"])
+    result = read_cohort(write_table(cohort, tmp_path / "cohort.csv"))
+    assert result.rejections.empty
+    assert result.valid["patient_id"].tolist() == ["a\rb", "c\nd", "e\r\nf"]
