@@ -219,8 +219,11 @@ def score_file(source: Path, destination: Path, model_uri: str, *, master: str =
         scored = score(cohort, udf, partitions=spark.sparkContext.defaultParallelism, numbered=True)
         try:
             _write_new(scored, destination)
-        except Exception as exc:  # a worker's InputError reaches the driver inside Spark's job failure text
-            found = re.search(rf"{InputError.__name__}: (.*)", str(exc))
+        except Exception as exc:  # a worker's refusal reaches the driver inside Spark's job failure text
+            from mmn_ddx.training.artifact import ServedInputError  # the model's InputError (imports MLflow)
+
+            refusals = "|".join(kind.__name__ for kind in (InputError, ServedInputError))
+            found = re.search(rf"\b(?:{refusals}): (.*)", str(exc))
             if found is None:
                 raise
             raise InputError(_in_batch(found.group(1))) from None

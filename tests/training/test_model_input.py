@@ -53,9 +53,12 @@ def _body(fmt: str, records: list[dict[str, Any]], params: dict[str, Any] | None
 
 
 def _refusal(response: Any) -> str:
-    """The pyfunc's refusal as the scoring server reports it: 400, the exception's last line in the trace."""
+    """The pyfunc's refusal as the scoring server reports it: 400 and the contract's words as the ``message``
+    (what MLflow's clients show), not in a stack trace."""
     assert response.status_code == 400, response.text
-    return str(response.json()["stack_trace"]).strip().splitlines()[-1]
+    body = response.json()
+    assert body["error_code"] == "INVALID_PARAMETER_VALUE" and "stack_trace" not in body, body
+    return str(body["message"])
 
 
 def _probabilities(response: Any) -> np.ndarray:
@@ -67,8 +70,7 @@ def _probabilities(response: Any) -> np.ndarray:
 def test_an_unknown_field_is_refused_in_every_format(scoring: TestClient, fmt: str) -> None:
     """Was: 200, scored without the misspelt blocks (MLflow dropped the column with a log warning)."""
     response = scoring.post("/invocations", json=_body(fmt, [{**BASE, "Nerves_Definite_CB": 4}]))
-    assert _refusal(response).endswith(
-        "InputError: field 'Nerves_Definite_CB': unknown field (not in the data dictionary)")
+    assert _refusal(response) == "field 'Nerves_Definite_CB': unknown field (not in the data dictionary)"
 
 
 def test_an_unknown_column_is_refused_in_process(model: Any) -> None:
@@ -81,8 +83,25 @@ def test_an_unknown_column_is_refused_in_process(model: Any) -> None:
 def test_a_number_sent_as_text_is_refused_in_every_format(scoring: TestClient, fmt: str, text: str) -> None:
     """Was: "8" scored as 8 and "NaN" as not examined (MLflow cast the column to the signature's double)."""
     response = scoring.post("/invocations", json=_body(fmt, [{**BASE, "motor_nerves_studied": text}]))
-    assert _refusal(response).endswith(
-        "InputError: row 1: field 'motor_nerves_studied': expected a JSON number, got a string")
+    assert _refusal(response) == "row 1: field 'motor_nerves_studied': expected a JSON number, got a string"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_refusal_is_the_response_message_and_quotes_no_value(scoring: TestClient, model: Any, fmt: str) -> None:
+    """Was: the generic "Encountered an unexpected error while evaluating the model", the reason only in the
+    ``stack_trace``. The reason is the message, the in-process refusal's words; MLflow's server rewrites an
+    MlflowException's message to "Failed to predict data '<the input>'", which must not reach the response."""
+    common = {**BASE, "anti_gm1_igm_ratio": 9.25, "course": "stepwise"}
+    records = [{**common, ID_FIELD: "P-1", "nerves_definite_cb": 3},
+               {**common, ID_FIELD: "P-2", "age_at_onset_years": 67, "motor_nerves_studied": 2,
+                "nerves_definite_cb": 5}]
+    with pytest.raises(InputError) as refused:
+        model.predict(records)
+    response = scoring.post("/invocations", json=_body(fmt, records))
+    assert _refusal(response) == str(refused.value)
+    assert str(refused.value).startswith("row 2 (patient_id P-2): field 'nerves_definite_cb': ")
+    for value in ("9.25", "stepwise", "67", "41", "Failed to predict data"):
+        assert value not in response.text
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -117,6 +117,7 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float) ->
 @pytest.mark.slow
 def test_mlflow_models_serve_answers_with_the_same_probabilities(quick_bundle_dir: Path, cohort: pd.DataFrame,
                                                                   raw_input: pd.DataFrame) -> None:
+    """And refuses a record with status 400 and the contract's reason as the message (was MLflow's generic one)."""
     port = _free_port()
     mlflow_cli = Path(sys.executable).parent / "mlflow"
     server = subprocess.Popen(
@@ -135,6 +136,14 @@ def test_mlflow_models_serve_answers_with_the_same_probabilities(quick_bundle_di
         rows = pd.DataFrame(response.json()["predictions"])
         expected = load_bundle(quick_bundle_dir).predict_explain(cohort.drop(columns=[LABEL]).head(4))[0]
         np.testing.assert_allclose(rows[list(PROBABILITY_COLUMNS)].to_numpy(), expected, rtol=1e-12, atol=1e-15)
+
+        bad = [{**records[0], "motor_nerves_studied": "8"}]  # refused: the reason is the message, no value in it
+        refused = httpx2.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_records": bad}, timeout=30)
+        assert refused.status_code == 400, refused.text
+        assert refused.json() == {"error_code": "INVALID_PARAMETER_VALUE", "sqlstate": "KAM00",
+                                  "error_class": "INVALID_PARAMETER_VALUE", "message": f"row 1 (patient_id "
+                                  f"{records[0]['patient_id']}): field 'motor_nerves_studied': expected a JSON "
+                                  "number, got a string"}
     finally:
         server.terminate()
         server.wait(timeout=20)

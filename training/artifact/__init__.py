@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
     from mmn_ddx.training.artifact.model_input import InputError
     from mmn_ddx.training.artifact.outcomes import OutcomeTables
     from mmn_ddx.training.artifact.pyfunc import OUTPUT_TYPES
+    from mmn_ddx.training.artifact.served_input_error import ServedInputError
     from mmn_ddx.training.artifact.store import use_project_store
     from mmn_ddx.training.artifact.treatment_response import unread_response_mask, unread_responses
     from mmn_ddx.training.artifact.warning_codes import (

@@ -5,9 +5,9 @@ MLflow 3 recommends *models from code* over a cloud-pickled ``PythonModel`` beca
 arbitrary code. The older, still documented, custom-flavor route needs neither: the ``MLmodel`` file
 names this module as ``loader_module`` and the bundle directory as ``data``, and MLflow calls
 ``_load_pyfunc(data_path)``. Nothing is pickled (the bundle holds skops, JSON and npz only), no code is
-copied into the model, and this module does not import MLflow at all (only :mod:`training.tracking`
-does). The price: the environment that loads the model must have the ``mmn-ddx`` package installed,
-which every way of serving in this project guarantees.
+copied into the model, and this module imports MLflow only to refuse a record (:mod:`.served_input_error`).
+The price: the environment that loads the model must have the ``mmn-ddx`` package installed, which every way
+of serving in this project guarantees.
 
 Serve it with the project's virtualenv active (the scoring server runs ``uvicorn`` from ``PATH``)::
 
@@ -17,7 +17,8 @@ Serve it with the project's virtualenv active (the scoring server runs ``uvicorn
 
 There is no input schema in the signature: MLflow would enforce it before ``predict`` and hide what the
 record contract must see (:func:`training.fitting.tracking.model_signature`); ``predict`` checks the records as
-sent, as every other entry point does (:mod:`.model_input`).
+sent, as every other entry point does (:mod:`.model_input`), and a refusal reaches an ``/invocations`` client as
+status 400 with the reason as its ``message`` (:mod:`.served_input_error` says how, and why not MLflow's default).
 
 ``predict`` returns one row per patient with the columns of :data:`OUTPUT_TYPES` (their Spark SQL types,
 so ``spark_udf(..., result_type=<struct of OUTPUT_TYPES>)`` returns them as one struct column; see
@@ -122,15 +123,19 @@ class BundlePyfunc:
         columns: :mod:`.model_input`, which refuses a record breaking the contract), vectorised.
 
         ``params``: ``{"setting": name}`` (see :data:`OUTPUT_TYPES`); an unknown name raises
-        :class:`~training.artifact.clinical_setting.SettingError` listing the allowed ones.
+        :class:`~training.artifact.clinical_setting.SettingError` listing the allowed ones. A refused record
+        raises a :class:`~.served_input_error.ServedInputError`, an :class:`InputError` that MLflow's scoring
+        server answers with status 400 and its message (row, field, reason), never the input.
         """
         setting = check_setting(str((params or {}).get("setting") or DEFAULT_SETTING))
-        frame = canonical_input(model_input)
-        bundle = self.bundle
         try:
-            X = bundle.transform(frame)
-        except FeatureInputError as exc:  # cross-field rules (e.g. nerves with block <= nerves studied)
-            raise InputError(str(exc)) from None
+            frame = canonical_input(model_input)
+            X = self.bundle.transform(frame)
+        except (InputError, FeatureInputError) as exc:  # FeatureInputError: the features' cross-field rules
+            from mmn_ddx.training.artifact.served_input_error import ServedInputError  # imports MLflow
+
+            raise ServedInputError(str(exc)) from None
+        bundle = self.bundle
         training_probs, attribution = bundle.predict_explain(frame, features=X)  # the served numbers, as in serving
         probs = adjust(training_probs, bundle.setting_shift(setting))  # the findings' contributions do not move
         by_finding = np.einsum("nfk,fg->ngk", attribution.values, self._membership, optimize=True)
