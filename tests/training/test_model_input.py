@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mmn_ddx.data.contract import FEATURE_FIELDS, ID_FIELD, LABEL, fields
+from mmn_ddx.training.artifact.clinical_setting import SettingError
 from mmn_ddx.training.artifact.model_input import InputError
 from mmn_ddx.training.artifact.pyfunc import PROBABILITY_COLUMNS
 
@@ -102,6 +103,14 @@ def test_a_refusal_is_the_response_message_and_quotes_no_value(scoring: TestClie
     assert str(refused.value).startswith("row 2 (patient_id P-2): field 'nerves_definite_cb': ")
     for value in ("9.25", "stepwise", "67", "41", "Failed to predict data"):
         assert value not in response.text
+
+
+def test_an_unknown_setting_is_a_refusal_listing_the_settings(scoring: TestClient, model: Any) -> None:
+    """Was MLflow's generic message, the allowed settings only in ``stack_trace``; in process a SettingError."""
+    with pytest.raises(SettingError) as refused:
+        model.predict([BASE], params={"setting": "nowhere"})
+    response = scoring.post("/invocations", json=_body("dataframe_records", [BASE], params={"setting": "nowhere"}))
+    assert _refusal(response) == str(refused.value) and "referral" in str(refused.value)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -42,7 +42,7 @@ from mmn_ddx.data import DIAGNOSES, ID_FIELD
 from mmn_ddx.features import FeatureInputError, feature_map, finding_name
 from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
-from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, adjust, check_setting
+from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, SettingError, adjust, check_setting
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 from mmn_ddx.training.artifact.model_input import InputError, canonical_input
 from mmn_ddx.training.artifact.treatment_response import unread_response_mask
@@ -122,12 +122,17 @@ class BundlePyfunc:
         """Explained predictions for contract records as MLflow or Spark hand them over (a frame, records or
         columns: :mod:`.model_input`, which refuses a record breaking the contract), vectorised.
 
-        ``params``: ``{"setting": name}`` (see :data:`OUTPUT_TYPES`); an unknown name raises
+        ``params``: ``{"setting": name}`` (see :data:`OUTPUT_TYPES`); an unknown name raises a
         :class:`~training.artifact.clinical_setting.SettingError` listing the allowed ones. A refused record
-        raises a :class:`~.served_input_error.ServedInputError`, an :class:`InputError` that MLflow's scoring
-        server answers with status 400 and its message (row, field, reason), never the input.
+        raises an :class:`InputError`. Both are the classes of :mod:`.served_input_error`, which MLflow's scoring
+        server answers with status 400 and their message (row, field, reason; the settings), never the input.
         """
-        setting = check_setting(str((params or {}).get("setting") or DEFAULT_SETTING))
+        try:
+            setting = check_setting(str((params or {}).get("setting") or DEFAULT_SETTING))
+        except SettingError as exc:
+            from mmn_ddx.training.artifact.served_input_error import ServedSettingError  # imports MLflow
+
+            raise ServedSettingError(str(exc)) from None
         try:
             frame = canonical_input(model_input)
             X = self.bundle.transform(frame)

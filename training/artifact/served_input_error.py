@@ -7,6 +7,7 @@ inside ``stack_trace``. An :class:`~mlflow.exceptions.MlflowException` keeps its
 server first rewrites the message to ``Failed to predict data '<the input>'. Error: ...``: every value of the
 request, the patients' records, in the response. So :class:`ServedInputError` is an ``MlflowException`` whose
 message is set once, by its constructor: the rewrite is ignored and the input never enters the exception.
+An unknown ``setting`` parameter is answered the same way (:class:`ServedSettingError`).
 
 It is an :class:`~.model_input.InputError` too, so in process (``mlflow.pyfunc.load_model(...).predict``) and
 on Spark a refusal is still caught, and read, as one. Imported by the pyfunc only to refuse a record, so
@@ -18,12 +19,13 @@ from __future__ import annotations
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from mmn_ddx.training.artifact.clinical_setting import SettingError
 from mmn_ddx.training.artifact.model_input import InputError
 
 
-class ServedInputError(InputError, MlflowException):
-    """The record contract's refusal (an :class:`InputError`'s message) as MLflow reports bad input: error code
-    ``INVALID_PARAMETER_VALUE``, HTTP 400, this message and no more."""
+class _ServedRefusal(MlflowException):
+    """Bad input as MLflow reports it: error code ``INVALID_PARAMETER_VALUE``, HTTP 400, this message and no
+    more."""
 
     def __init__(self, message: str) -> None:
         MlflowException.__init__(self, message, error_code=INVALID_PARAMETER_VALUE)
@@ -38,3 +40,17 @@ class ServedInputError(InputError, MlflowException):
         ignored, as it would put the request's values in the response."""
         if not hasattr(self, "_message"):
             self._message = value
+
+
+class ServedInputError(InputError, _ServedRefusal):
+    """The record contract's refusal (an :class:`InputError`'s message: row, field, reason)."""
+
+    def __init__(self, message: str) -> None:
+        _ServedRefusal.__init__(self, message)
+
+
+class ServedSettingError(SettingError, _ServedRefusal):
+    """An unknown ``setting`` parameter (a :class:`SettingError`'s message: the allowed settings)."""
+
+    def __init__(self, message: str) -> None:
+        _ServedRefusal.__init__(self, message)
