@@ -34,6 +34,7 @@ from mmn_ddx.features.criteria._evaluate import (
     first_met,
     first_met_codes,
     maps_to,
+    undecided_before_met,
 )
 from mmn_ddx.features.criteria._explain import explain_criteria, explain_criteria_batch
 from mmn_ddx.features.criteria._input import CriteriaInputError
@@ -92,4 +93,5 @@ __all__ = [
     "first_met_codes",
     "maps_to",
     "rule_based_coverage",
+    "undecided_before_met",
 ]

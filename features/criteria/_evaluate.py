@@ -180,6 +180,18 @@ def first_met_codes(codes: np.ndarray, keys: Sequence[str]) -> np.ndarray:
     return out
 
 
+def undecided_before_met(codes: Sequence[int]) -> list[int]:
+    """Positions of the Unknown (2) codes before the first met (1) one, or of every Unknown code when none is
+    met: one patient's categories of a set (highest first) or cascade steps, as truth codes read strictly.
+
+    What recording a null field could change: a verdict (the first met) could move up if an undecided category
+    above it became met. Read strictly, as in both readings: chart review resolves only the strict unknowns
+    (docs/criteria.md), so a verdict it reaches by taking an unmentioned finding as absent sits at or below such
+    a position, and recording that finding could move it down as well as up."""
+    stop = codes.index(1) if 1 in codes else len(codes)
+    return [k for k in range(stop) if codes[k] == 2]
+
+
 @cache
 def _verdict_dtype(column: str) -> tuple[pd.CategoricalDtype, dict[Any, int]]:
     allowed = VERDICT_COLUMNS[column]

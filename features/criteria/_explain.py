@@ -11,13 +11,14 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data import DIAGNOSES
+from mmn_ddx.data import DIAGNOSES, truth_codes
 from mmn_ddx.features.criteria._evaluate import (
     CRITERIA_SETS,
     Evaluation,
     evaluate_readings,
     first_met,
     maps_to,
+    undecided_before_met,
 )
 from mmn_ddx.features.criteria._logic import Reading, Tri
 from mmn_ddx.features.criteria._registry import CriteriaSet
@@ -41,10 +42,12 @@ def _status(value: Tri, i: int) -> Status:
 
 
 def _set_verdict(criteria: CriteriaSet, ev: Evaluation, strict: Evaluation, verdict_keys: np.ndarray,
-                 i: int) -> CriteriaVerdict:
+                 could_change: bool, i: int) -> CriteriaVerdict:
     """``strict``: the same record read strictly (``ev`` itself under that reading). What recording a null
     field could change is what the strict reading leaves undecided: chart review reads an unmentioned
-    finding as absent, and recording it present changes that element."""
+    finding as absent, and recording it present changes that element. ``could_change``: a category is
+    undecided above the strict verdict (:func:`undecided_before_met`), so the missing fields are listed, the
+    same in both readings."""
     elements = []
     missing: dict[str, None] = {}
     for element in criteria.elements:
@@ -68,9 +71,6 @@ def _set_verdict(criteria: CriteriaSet, ev: Evaluation, strict: Evaluation, verd
     categories = {key: _status(value, i) for key, value in ev.categories[criteria.id].items()}
     key = str(verdict_keys[i])
     variant, verdict = key.split(": ") if ": " in key else (None, key)
-    keys = list(categories)
-    above = keys[: keys.index(key)] if key in categories else keys
-    could_change = any(_status(strict.categories[criteria.id][k], i) == NOT_ASSESSABLE for k in above)
     return CriteriaVerdict(
         criteria=criteria.id,
         title=criteria.title,
@@ -89,8 +89,10 @@ def _set_verdict(criteria: CriteriaSet, ev: Evaluation, strict: Evaluation, verd
     )
 
 
-def _cascade_verdict(ev: Evaluation, strict: Evaluation, verdicts: dict[str, CriteriaVerdict],
+def _cascade_verdict(ev: Evaluation, verdicts: dict[str, CriteriaVerdict], open_steps: list[int],
                      i: int) -> CriteriaVerdict:
+    """``open_steps``: the steps undecided before the strict reading's deciding one (:func:`undecided_before_met`):
+    their sets' missing fields could change the label, in either reading."""
     statuses = {step.id: _status(ev.steps[step.id], i) for step in STEPS}
     label = str(ev.labels[i])
     facts = []
@@ -102,11 +104,9 @@ def _cascade_verdict(ev: Evaluation, strict: Evaluation, verdicts: dict[str, Cri
     if cidp.variant and CIDP_VARIANT_LABELS[cidp.variant] == OTHER_CIDP_VARIANT:
         facts.append(CascadeFact(code="variant_outside_labels", label=OTHER_CIDP_VARIANT, variant=cidp.variant,
                                  verdict=cidp.verdict))
-    decided = next((k for k, s in enumerate(STEPS) if statuses[s.id] == MET), len(STEPS))
     missing: dict[str, None] = {}
-    for step in STEPS[:decided]:
-        if _status(strict.steps[step.id], i) == NOT_ASSESSABLE:
-            missing.update(dict.fromkeys(verdicts[step.criteria].missing_fields))
+    for k in open_steps:
+        missing.update(dict.fromkeys(verdicts[STEPS[k].criteria].missing_fields))
     return CriteriaVerdict(
         criteria="rule_based",
         title="Rule-based cascade (criteria.md §5, project construct)",
@@ -138,9 +138,13 @@ def _explain(frame: pd.DataFrame, reading: Reading) -> Iterator[list[CriteriaVer
     readings = evaluate_readings(frame, ("strict",) if reading == "strict" else ("strict", reading))
     ev, strict = readings[reading], readings["strict"]
     keys = {criteria.id: first_met(ev.categories[criteria.id]) for criteria in CRITERIA_SETS}
+    # what could change a verdict is read strictly, whatever the reading (:func:`undecided_before_met`)
+    categories = {c.id: truth_codes(list(strict.categories[c.id].values())).T.tolist() for c in CRITERIA_SETS}
+    steps = truth_codes([strict.steps[step.id] for step in STEPS]).T.tolist()
     for i in range(len(ev.labels)):
-        verdicts = {criteria.id: _set_verdict(criteria, ev, strict, keys[criteria.id], i) for criteria in CRITERIA_SETS}
-        yield [*verdicts.values(), _cascade_verdict(ev, strict, verdicts, i)]
+        verdicts = {c.id: _set_verdict(c, ev, strict, keys[c.id], bool(undecided_before_met(categories[c.id][i])), i)
+                    for c in CRITERIA_SETS}
+        yield [*verdicts.values(), _cascade_verdict(ev, verdicts, undecided_before_met(steps[i]), i)]
 
 
 def explain_criteria(frame: pd.DataFrame, reading: Reading = "strict") -> list[CriteriaVerdict]:

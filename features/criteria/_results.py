@@ -89,9 +89,10 @@ class CriteriaVerdict(BaseModel):
     el_escorial_proxy: str | None = Field(default=None, description="ALS only: coarse revised El Escorial proxy.")
     categories: dict[str, Status] = Field(description="Status of every diagnostic category, highest first.")
     missing_fields: list[str] = Field(
-        description="Fields whose absence left a category above the verdict undecided under the strict reading "
-        "(chart review reads some of them as absent); supplying them may change the verdict. Empty when the "
-        "verdict cannot change."
+        description="Null fields of the elements the strict reading leaves undecided, listed when a category above "
+        "the strict verdict (the cascade: a step before its deciding one) is undecided; supplying them may change "
+        "the verdict, up or down. The same list in both readings: chart review reads some of them as absent to "
+        "reach its verdict. Empty when the verdict cannot change."
     )
     elements: list[ElementResult]
     notes: list[str] = Field(description="Approximations forced by the data dictionary (the criteria set's own notes).")

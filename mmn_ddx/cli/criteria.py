@@ -169,7 +169,8 @@ def criteria(
 
     Read strictly (the default), missing findings make an element "not assessable", never "not met";
     chart review reads an unmentioned exclusion or supportive finding as absent, and still lists it among
-    the missing fields that could change the verdict. Not for clinical use.
+    the missing fields that could change the verdict (up or down; the same fields as strict). Not for
+    clinical use.
     """
     if out is not None and out.suffix.lower() not in WRITE_FORMATS:
         raise fail(f"{out.name}: cannot write '{out.suffix}' (use {', '.join(WRITE_FORMATS)})")

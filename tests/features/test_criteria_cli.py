@@ -178,6 +178,22 @@ def test_one_record_under_chart_review(app: typer.Typer, tmp_path: Path) -> None
     assert (verdicts["strict"][0]["verdict"], verdicts["chart-review"][0]["verdict"]) == ("not assessable", "definite")
 
 
+def test_the_shipped_example_under_chart_review_lists_the_finding_it_reads_as_absent(app: typer.Typer) -> None:
+    """examples/patient_mmn.json does not record bulbar weakness: chart review reads it as absent (E9 met) to reach
+    definite MMN, so ``bulbar_weakness`` is among the missing fields of the verdict and of the cascade, as the
+    command's help says, and as under strict."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "patient_mmn.json"
+    assert "bulbar_weakness" not in json.loads(example.read_text(encoding="utf-8"))
+    verdicts = {r: json.loads(runner.invoke(app, ["criteria", str(example), "--reading", r]).stdout)
+                for r in ("strict", "chart-review")}
+    mmn, cascade = verdicts["chart-review"][0], verdicts["chart-review"][-1]
+    assert (mmn["verdict"], cascade["verdict"]) == ("definite", "MMN")
+    e9 = next(e for e in mmn["elements"] if e["reference"] == "E9")
+    assert (e9["status"], e9["missing_fields"]) == ("met", ["bulbar_weakness"])
+    assert "bulbar_weakness" in mmn["missing_fields"] and "bulbar_weakness" in cascade["missing_fields"]
+    assert [v["missing_fields"] for v in verdicts["chart-review"]] == [v["missing_fields"] for v in verdicts["strict"]]
+
+
 def test_unknown_reading_fails(app: typer.Typer, cohort_csv: Path) -> None:
     result = runner.invoke(app, ["criteria", str(cohort_csv), "--reading", "lenient"])
     assert result.exit_code != 0 and "lenient" in result.output

@@ -10,6 +10,7 @@ import pytest
 
 from mmn_ddx.data import read_frame
 from mmn_ddx.data.contract import rules
+from mmn_ddx.features._random_frame import random_frame
 from mmn_ddx.features.criteria import (
     CRITERIA_SETS,
     READINGS,
@@ -17,6 +18,7 @@ from mmn_ddx.features.criteria import (
     evaluate_criteria,
     evaluate_readings,
     explain_criteria,
+    explain_criteria_batch,
 )
 from mmn_ddx.features.criteria import als_gold_coast as als
 from mmn_ddx.features.criteria import cidp_ean2021 as cidp
@@ -137,6 +139,68 @@ def test_chart_review_lists_the_unmentioned_findings_that_could_change_its_verdi
     assert "csf_protein_g_per_l" in cascade.missing_fields
     recorded = example_frame("typical_mmn", **(unmentioned | {"csf_protein_g_per_l": 0.7}))
     assert explain_criteria(recorded, "chart-review")[0].verdict == "probable"
+
+
+NO_NCS = {name: None for rule in rules() for name in (rule.field, rule.at_most)} | {"sensory_normal_across_cb": None}
+"""No nerve conduction study: the contract's nerve counts, their denominators, sensory conduction across blocks."""
+ASSUMED = [
+    # (vignette, unrecorded, set, its chart-review verdict, chart-review label, a recording that moves it down)
+    ("typical_mmn", {"bulbar_weakness": None}, "mmn_efns2010", "definite", "MMN", {"bulbar_weakness": True}),
+    ("classic_als", NO_NCS, "als_gold_coast", MET, "MND", {"motor_nerves_studied": 6, "nerves_definite_cb": 2}),
+]
+
+
+@pytest.mark.parametrize(("example", "unrecorded", "set_id", "verdict", "label", "recorded"), ASSUMED,
+                         ids=[c[0] for c in ASSUMED])
+def test_a_verdict_reached_by_reading_a_finding_as_absent_lists_it_among_the_missing_fields(
+    example: str, unrecorded: dict[str, Any], set_id: str, verdict: str, label: str, recorded: dict[str, Any]
+) -> None:
+    """MMN definite with E9 (no bulbar weakness) unrecorded; Gold Coast met with criterion 3 (no conduction block,
+    no demyelination) and no conduction study: chart review reaches the top category only by reading the unrecorded
+    findings as absent, so recording them can move the verdict down. Their fields are among the verdict's and the
+    cascade's missing fields, the same as under strict."""
+    frame = example_frame(example, **unrecorded)
+    strict, chart = explain_criteria(frame), explain_criteria(frame, "chart-review")
+    (ours,) = [v for v in chart if v.criteria == set_id]
+    assert (ours.verdict, chart[-1].verdict) == (verdict, label)
+    assert next(v for v in strict if v.criteria == set_id).categories[verdict] == NA  # met only by assumption
+    assumed = {f for e in ours.elements if e.used_in_verdict and e.status == MET for f in e.missing_fields}
+    assert set(recorded) & assumed
+    assert assumed <= set(ours.missing_fields) and assumed <= set(chart[-1].missing_fields)
+    assert [v.missing_fields for v in chart] == [v.missing_fields for v in strict]
+    down = explain_criteria(example_frame(example, **(unrecorded | recorded)), "chart-review")
+    assert next(v for v in down if v.criteria == set_id).verdict == NOT_MET
+
+
+def _cohort(name: str) -> pd.DataFrame:
+    from mmn_ddx.data.contract import LABEL
+    from mmn_ddx.data.generator import generate_cohort
+
+    if name == "generated":  # the generator's reporting leaves findings unrecorded as clinics do
+        return generate_cohort(400, seed=9).drop(columns=[LABEL])
+    return random_frame(300, seed=21, null_rate=0.3)
+
+
+@pytest.mark.parametrize(("cohort", "assumed_in"), [
+    ("generated", {"mmn_efns2010", "cidp_ean2021", "als_gold_coast", "rule_based"}),
+    ("sparse-random", {"mmn_efns2010", "cidp_ean2021", "rule_based"}),
+])
+def test_both_readings_list_the_same_missing_fields(cohort: str, assumed_in: set[str]) -> None:
+    """Chart review only resolves what strict leaves undecided, so what recording a null field could change is the
+    same in both readings: every verdict and the cascade list the same missing fields (the many-row path of
+    ``explain_criteria_batch``; ``test_criteria_api`` holds it equal to one patient at a time), and a verdict whose
+    category (the cascade: its deciding step) strict leaves undecided lists some."""
+    rows = _cohort(cohort)
+    strict, chart = explain_criteria_batch(rows), explain_criteria_batch(rows, "chart-review")
+    assumed = set()
+    for by_strict, by_chart in zip(strict, chart, strict=True):
+        assert [v.missing_fields for v in by_chart] == [v.missing_fields for v in by_strict]
+        for s, c in zip(by_strict, by_chart, strict=True):
+            rests_on = next((key for key, value in c.categories.items() if value == MET), None)
+            if rests_on is not None and s.categories[rests_on] == NA:
+                assumed.add(c.criteria)
+                assert c.missing_fields, (c.criteria, c.verdict)
+    assert assumed == assumed_in  # the verdicts this test is about occur
 
 
 def test_every_element_has_a_chart_review_meaning() -> None:
