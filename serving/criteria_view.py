@@ -5,8 +5,9 @@ milliseconds of pandas work per call; serving explains a batch with *one* evalua
 (:func:`features.criteria.evaluate_all`, on the prediction's one read of the patients' columns) and reads each
 patient's statuses out of those arrays. The
 wording, element order and "not assessable because these fields are null" rule are those of
-``explain_criteria`` (a test holds the two equal), so the criteria code stays the only source of truth
-for what an element means.
+``explain_criteria`` (a test holds the two equal), and which missing fields could change a verdict is the
+criteria's own rule (:func:`features.criteria.undecided_before_met`), so the criteria code stays the only source
+of truth for what an element means.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from mmn_ddx.features.criteria import (
     evaluate_readings,
     first_met_codes,
     maps_to,
+    undecided_before_met,
 )
 from mmn_ddx.serving.result import CriteriaSummary, CriterionElement
 from mmn_ddx.serving.wording import messages
@@ -183,26 +185,18 @@ def _set_verdict(batch: CriteriaBatch, criteria: CriteriaSet, i: int, nulls: int
         if used:
             missing |= absent
         elements.append(_unassessable(criteria.id, k, absent) if absent else entries[2])
+    _, categories = batch.categories[criteria.id]
+    could_change = undecided_before_met(categories[:, i].tolist())  # the rule of explain_criteria
     return {"criteria": criteria.title, "verdict": verdict, "variant": variant,
             "maps_to": maps_to(criteria.id, verdict, variant), "elements": elements,
-            "missing_fields": list(_named(criteria.id, missing)) if _could_change(batch, criteria, key, i) else []}
-
-
-def _could_change(batch: CriteriaBatch, criteria: CriteriaSet, key: str, i: int) -> bool:
-    """Whether a category above the verdict is undecided (so supplying the null fields may change it)."""
-    keys, codes = batch.categories[criteria.id]
-    column = codes[:, i].tolist()
-    return 2 in (column[: keys.index(key)] if key in keys else column)
+            "missing_fields": list(_named(criteria.id, missing)) if could_change else []}
 
 
 def _cascade_missing(verdicts: list[dict[str, Any]], batch: CriteriaBatch, i: int) -> list[str]:
-    """Null fields of the undecided steps before the deciding one: what could still change the label."""
+    """Null fields of the undecided steps before the deciding one (:func:`features.criteria.undecided_before_met`,
+    the rule of ``explain_criteria``): what could still change the label."""
     by_set = dict(zip((c.id for c in CRITERIA_SETS), verdicts, strict=True))
-    step_sets = ("mmn_efns2010", "cidp_ean2021", "cidp_ean2021", "als_gold_coast", "mmn_efns2010")
-    codes = batch.statuses["rule_based"][:, i].tolist()
-    decided = next((k for k, code in enumerate(codes) if code == 1), len(STEPS))
     missing: dict[str, None] = {}
-    for k in range(decided):
-        if codes[k] == 2:
-            missing.update(dict.fromkeys(by_set[step_sets[k]]["missing_fields"]))
+    for k in undecided_before_met(batch.statuses["rule_based"][:, i].tolist()):
+        missing.update(dict.fromkeys(by_set[STEPS[k].criteria]["missing_fields"]))
     return sorted(missing)
