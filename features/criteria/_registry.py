@@ -56,6 +56,8 @@ class Element:
         unknown = [f for f in self.fields if f not in fields()]
         if unknown:
             raise ValueError(f"element {self.id}: fields {unknown} are not in the data dictionary")
+        if len(set(self.fields)) < len(self.fields):  # a field listed twice is shown twice as missing
+            raise ValueError(f"element {self.id}: fields {list(self.fields)} name a field twice")
         self._key = f"element:{id(self)}"
         """Its results' key in the columns' cache (made once: one patient's evaluation reads ~70 elements)."""
         self._unknown_reads: bool | None = {"undecided": None, "absent finding: met": True,

@@ -189,7 +189,7 @@ def gc3_no_conduction_block(c: Columns) -> Tri:
 
 @_element(
     "GCC 3", "No demyelinating neuropathy (EAN/PNS 2021 strongly supportive motor criteria, or stated)",
-    fields=(*dict.fromkeys(f for e in STRONG_MOTOR_ELEMENTS for f in e.fields), *PATTERN_FIELDS),
+    fields=tuple(dict.fromkeys((*(f for e in STRONG_MOTOR_ELEMENTS for f in e.fields), *PATTERN_FIELDS))),
     role="exclusion",
 )
 def gc3_no_demyelinating_neuropathy(c: Columns) -> Tri:

@@ -16,6 +16,7 @@ from mmn_ddx.features.criteria import (
     READINGS,
     VERDICT_COLUMNS,
     CriteriaInputError,
+    CriteriaSet,
     CriteriaVerdict,
     criteria_categories,
     criteria_elements,
@@ -316,3 +317,14 @@ def test_an_element_called_alone_checks_its_own_fields() -> None:
         n1_definite_cb(frame)
     other_fields_missing = example_frame("typical_mmn").drop(columns=["sensory_loss"])
     assert n1_definite_cb(other_fields_missing).tolist() == [True]
+
+
+def test_an_element_naming_a_field_twice_is_refused_where_it_is_defined() -> None:
+    """Gold Coast criterion 3 listed motor_ncs_pattern twice (its CIDP elements' fields plus the stated pattern),
+    so a record without it showed the field twice among the missing ones."""
+    toy = CriteriaSet("toy", "Toy", "none")
+    with pytest.raises(ValueError, match="name a field twice"):
+        toy.element("E1", "twice", fields=("sex", "sex"), role="exclusion")(lambda c: c.tri("sex"))
+    for criteria in CRITERIA_SETS:
+        for element in criteria.elements:
+            assert len(set(element.fields)) == len(element.fields), element.id
