@@ -62,8 +62,14 @@ async function loadSchema() {
   return true;
 }
 
+// A failed prediction leaves no result on screen: the one shown is of the record before this one.
+function failed(form, problems, labels) {
+  showResultPanel(false);
+  showErrors(form, problems, labels);
+}
+
 function generalError(form, message) {
-  showErrors(form, { request: message }, new Map([["request", "Request"]]));
+  failed(form, { request: message }, new Map([["request", "Request"]]));
 }
 
 async function submit(event) {
@@ -73,7 +79,7 @@ async function submit(event) {
   clearErrors(form);
   const { record, problems } = collect(form, state.schema);
   if (Object.keys(problems).length) {
-    showErrors(form, problems, state.labels);
+    failed(form, problems, state.labels);
     return;
   }
   const button = document.getElementById("predict");
@@ -95,8 +101,7 @@ async function submit(event) {
       renderResult(body);
       document.getElementById("result").scrollIntoView({ behavior: "smooth", block: "start" });
     } else if (response.status === 422 && body?.problems) {
-      showResultPanel(false);
-      showErrors(form, body.problems, state.labels);
+      failed(form, body.problems, state.labels);
     } else {
       generalError(form, body?.message || `The server answered HTTP ${response.status}.`);
     }

@@ -19,8 +19,9 @@ function renderProbabilities(result) {
       el("span", { class: `bar-set${inSet ? " in" : ""}`, text: inSet ? "in set" : "" })));
   }
   const top = ranked[0];
+  const who = result.patient_id ? [" for ", el("strong", { id: "result-patient", text: result.patient_id })] : [];
   clear(document.getElementById("headline")).append(
-    "Most likely: ", el("strong", { id: "top-diagnosis", text: top[0] }), ` (${pct(top[1])})`);
+    "Most likely: ", el("strong", { id: "top-diagnosis", text: top[0] }), ` (${pct(top[1])})`, ...who);
 }
 
 function renderPredictionSet(result) {

@@ -183,3 +183,39 @@ def test_the_setting_selector_sends_the_setting_and_the_page_states_it(page: Any
     assert "MND 86 %" in page.text_content("#setting-note")
     assert "from the setting's pre-test probabilities" in page.text_content("#waterfall-caption")
     assert page.console_errors == []
+
+
+def test_a_failed_request_never_leaves_the_previous_patients_result_on_screen(page: Any) -> None:
+    """Patient A's result must not stay beside patient B's form: not after a refused request (a body over the
+    limit: 413), nor when the server cannot be reached. The result names the patient it is for."""
+    from mmn_ddx.serving.http.app import RECORD_BODY_LIMIT
+
+    _fill_mmn(page)
+    page.fill("#f-patient_id", "A-001")
+    page.click("#predict")
+    page.wait_for_selector("#result-body:not([hidden])")
+    assert page.text_content("#result-patient") == "A-001"
+    assert page.text_content("#headline").endswith(" for A-001")
+
+    page.fill("#f-patient_id", "B" * RECORD_BODY_LIMIT)  # patient B, in a request over the size limit
+    with page.expect_response(lambda r: "/v1/predict" in r.url) as answer:
+        page.click("#predict")
+    assert answer.value.status == 413
+    page.locator("#error-summary").wait_for(state="visible")
+    assert page.locator("#result-body").is_hidden() and page.locator("#result-empty").is_visible()
+
+    page.fill("#f-patient_id", "A-001")  # A's result again, then the server is gone
+    page.click("#predict")
+    page.wait_for_selector("#result-body:not([hidden])")
+    page.route("**/v1/predict*", lambda route: route.abort())
+    page.fill("#f-patient_id", "B-002")
+    page.click("#predict")
+    page.locator("#error-summary").wait_for(state="visible")
+    assert "could not be reached" in page.text_content("#error-summary")
+    assert page.locator("#result-body").is_hidden() and page.locator("#result-empty").is_visible()
+
+    page.unroute("**/v1/predict*")  # B predicted: B's result, named as B's
+    page.click("#predict")
+    page.wait_for_selector("#result-body:not([hidden])")
+    assert page.text_content("#result-patient") == "B-002"
+    assert page.locator("#error-summary").is_hidden()
