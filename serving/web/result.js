@@ -24,15 +24,14 @@ function renderProbabilities(result) {
     "Most likely: ", el("strong", { id: "top-diagnosis", text: top[0] }), ` (${pct(top[1])})`, ...who);
 }
 
+// The set as the result states it, nothing added: why a diagnosis is in it (the training population's
+// probabilities, or the setting's most probable diagnosis added) is the setting note's, shown below it.
 function renderPredictionSet(result) {
   const set = result.prediction_set;
   const node = clear(document.getElementById("prediction-set"));
   node.append(`Prediction set at ${Math.round(set.coverage * 100)} % coverage: `,
     el("span", { class: "set" }, set.diagnoses.map((d) => el("span", { class: "chip", text: d }))),
     el("span", { class: "hint", text: ` (${set.method}; from the ${set.population} population's probabilities)` }));
-  if (set.diagnoses.length > 1) {
-    node.append(el("span", { class: "hint", text: " More than one diagnosis: these findings do not separate them." }));
-  }
 }
 
 function renderSetting(result) {
