@@ -5,9 +5,8 @@ dictionary, via :func:`data.contract.fields`). What this module adds is presenta
 
 - **sections** come from the dictionary's own ``# --- title ---`` comment lines, so the form follows
   the order of a neuromuscular examination exactly as the dictionary lays it out;
-- **units** are read from the field-name suffixes the dictionary uses (``_years``, ``_g_per_l``,
-  ``_per_ul``, ...) and from the type (MRC grades, nerve counts);
-- **labels** turn ``csf_protein_g_per_l`` into "CSF protein";
+- **labels** and **units** (``csf_protein_g_per_l``: "CSF protein", g/L) come from
+  :mod:`serving.wording.fields`, which names the fields in the sentences a clinician reads too;
 - the eight ``mrc_<limb>_<level>_<side>`` fields carry their grid position, so the page can draw
   the arm/leg x proximal/distal x left/right grid clinicians use.
 
@@ -24,24 +23,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mmn_ddx.data import DIAGNOSES, SCHEMA_VERSION, FieldSpec, fields
+from mmn_ddx.serving.wording import field_label, field_unit, sentence_case
 
 _SECTION_LINE = re.compile(r"^\s*#\s*-{3}\s*(?P<title>.+?)\s*-*\s*$")
 _FIELD_LINE = re.compile(r"^  (?P<name>[a-z][a-z0-9_]*)\s*:")
 _MRC = re.compile(r"^mrc_(?P<limb>arm|leg)_(?P<level>proximal|distal)_(?P<side>left|right)$")
-
-# Presentation words, not fields: how acronyms are written in a clinic letter.
-_WORDS = {
-    "csf": "CSF", "emg": "EMG", "mri": "MRI", "igm": "IgM", "gm1": "GM1", "mag": "MAG", "ivig": "IVIg",
-    "cb": "CB", "cidp": "CIDP", "dml": "DML", "cv": "CV", "fwave": "F-wave", "mrc": "MRC", "id": "ID",
-}
-# (name suffix, unit): the dictionary states units in field names.
-_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("_years", "years"),
-    ("_months", "months"),
-    ("_g_per_l", "g/L"),
-    ("_per_ul", "cells/µL"),
-    ("_igm_ratio", "× lab cut-off"),
-)
 
 
 class GridPosition(BaseModel):
@@ -114,42 +100,7 @@ def _section(raw: str) -> SchemaSection:
             title, note = head.strip(), tail.strip().rstrip(")").strip()
             break
     slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
-    return SchemaSection(id=slug, title=_sentence(title), note=_sentence(note) if note else None)
-
-
-def _sentence(text: str) -> str:
-    words = [_WORDS.get(word.lower(), word) for word in text.split()]
-    joined = " ".join(words)
-    return joined[:1].upper() + joined[1:]
-
-
-def _unit(spec: FieldSpec) -> str | None:
-    for suffix, unit in _UNIT_SUFFIXES:
-        if spec.name.endswith(suffix):
-            return unit
-    if _MRC.match(spec.name):
-        return "MRC 0–5"
-    if spec.type == "int":
-        if "nerves" in spec.name:
-            return "nerves"
-        if "territories" in spec.name:
-            return "territories"
-        if "regions" in spec.name:
-            return "regions"
-        return "count"
-    return None
-
-
-def _label(spec: FieldSpec) -> str:
-    name = spec.name
-    for suffix, _ in _UNIT_SUFFIXES:
-        if name.endswith(suffix):
-            name = name[: -len(suffix)] + ("_igm" if suffix == "_igm_ratio" else "")
-            break
-    if name.startswith("nerves_"):
-        name = name[len("nerves_"):]  # the unit already says "nerves"
-    label = _sentence(" ".join(_WORDS.get(part, part) for part in name.split("_")))
-    return label.replace("Anti ", "Anti-")
+    return SchemaSection(id=slug, title=sentence_case(title), note=sentence_case(note) if note else None)
 
 
 def _group(spec: FieldSpec, section: str) -> str | None:
@@ -175,12 +126,12 @@ def form_schema() -> FormSchema:
         grid = _MRC.match(spec.name)
         out.append(SchemaField(
             name=spec.name,
-            label=_label(spec),
+            label=field_label(spec.name),
             type=spec.type,
             required=spec.required,
             values=list(spec.values) if spec.values is not None else None,
             range=spec.range,
-            unit=_unit(spec),
+            unit=field_unit(spec),
             description=spec.description,
             section=section,
             group=_group(spec, section),

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mmn_ddx.data import DIAGNOSES
-from mmn_ddx.features import MODES, fields_unseen_in
+from mmn_ddx.features import MODES, feature_map, fields_unseen_in, finding_name
 from mmn_ddx.serving.wording._phrases import DRUGS
+from mmn_ddx.serving.wording.fields import field_label, field_labels, in_sentence, measure_unit
 from mmn_ddx.settings import MODEL_NAMES
 
 if TYPE_CHECKING:  # type only: the criteria CLI words its facts without loading the model code
@@ -137,16 +138,39 @@ def treatment_response_ignored(unread: Sequence[str], mode: str) -> str:
 
 
 def atypical(fact: Atypical) -> str:
-    """One out-of-distribution fact as a clause, e.g. "csf_protein_g_per_l = 18 is far outside the
-    training data (99 % of training patients: 0.2 to 3.1)"."""
+    """One out-of-distribution fact as a clause, e.g. "CSF protein = 18 g/L is far outside the training data
+    (99 % of training patients: 0.2 to 3.1 g/L)": a field by its label on the form.
+
+    An unusual combination names the findings of its most atypical features (:func:`features.feature_map`),
+    not the features: an indicator such as ``anti_mag_not_tested`` is atypical by its value (anti-MAG tested,
+    where most training patients were not), which its name would state as the opposite fact.
+    """
     share = f"{100 * (fact.share or 0):.0f} %"
+    field = in_sentence(field_label(str(fact.field)))
     if fact.code == "out_of_range":
-        return (f"{fact.field} = {fact.value:g} is far outside the training data ({share} of training patients: "
-                f"{fact.low:.3g} to {fact.high:.3g})")
+        unit = f" {found}" if (found := measure_unit(str(fact.field))) else ""
+        return (f"{field} = {fact.value:g}{unit} is far outside the training data ({share} of training patients: "
+                f"{fact.low:.3g} to {fact.high:.3g}{unit})")
     if fact.code == "unseen_value":
-        return f"{fact.field} = {fact.value} never occurred in the training data"
+        return f"{field} = {_value(fact.value)} never occurred in the training data"
+    findings = dict.fromkeys(_finding_names().get(column, column) for column in fact.features)
     return (f"unusual combination of findings, rarer than {share} of typical patients "
-            f"(most atypical: {', '.join(fact.features)})")
+            f"(most atypical: {'; '.join(findings)})")
+
+
+def _value(value: float | str | bool | None) -> str:
+    """A recorded value as the form shows it: yes / no, a category's words."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value).replace("_", " ")
+
+
+@cache
+def _finding_names() -> dict[str, str]:
+    """Engineered feature -> the name of its finding, over every mode's features (a name not in the map, from a
+    bundle of other features, is shown as it is rather than failing the prediction)."""
+    return {column: in_sentence(finding_name(finding.group))
+            for mode in MODES for column, finding in feature_map(mode).items()}
 
 
 def out_of_distribution(facts: Sequence[Atypical]) -> str:
@@ -184,11 +208,13 @@ def cascade_fact(fact: CascadeFact) -> str:
 
 
 def criteria_note(label: str, predicted: str, missing: Sequence[str]) -> str:
-    """The criteria next to the model in one sentence: agreement, disagreement, or why there is no label."""
+    """The criteria next to the model in one sentence: agreement, disagreement, or why there is no label
+    (``missing``: the fields that could decide it, named by their labels on the form)."""
     if label not in DIAGNOSES:
         why = "no criteria set is met" if label == "unclassified" else "criteria sets point to different labels"
-        more = (f"; recording {', '.join(missing[:SHOWN_MISSING])}{' ...' if len(missing) > SHOWN_MISSING else ''} "
-                "may decide them") if missing else ""
+        named = field_labels(missing)
+        more = (f"; recording {', '.join(named[:SHOWN_MISSING])}{' ...' if len(named) > SHOWN_MISSING else ''} "
+                "may decide them") if named else ""
         return f"The published criteria give no single label ({label}: {why}){more}."
     if label == predicted:
         return f"The published criteria (rule-based cascade) also give {label}."

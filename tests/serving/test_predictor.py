@@ -164,7 +164,7 @@ def test_absurd_but_valid_record_warns_out_of_distribution(predictor: Predictor)
               "motor_nerves_studied": 40, "nerves_definite_cb": 40, "anti_gm1_igm_ratio": 990.0}
     warnings = {w.code: w.message for w in predictor.predict(absurd).warnings}
     assert "out_of_distribution" in warnings
-    assert "csf_cells_per_ul" in warnings["out_of_distribution"]
+    assert "CSF cells = 4900 cells/µL is far outside the training data" in warnings["out_of_distribution"]
     assert "out_of_distribution" not in {w.code for w in predictor.predict(VIGNETTES["MMN"]).warnings}
 
 

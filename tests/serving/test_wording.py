@@ -174,13 +174,28 @@ def test_unknown_groups_are_refused_with_the_known_ones() -> None:
 
 @pytest.mark.parametrize(("fact", "expected"), [
     (Atypical("out_of_range", field="csf_protein_g_per_l", value=18.0, low=0.2, high=3.1, share=0.99),
-     "csf_protein_g_per_l = 18 is far outside the training data (99 % of training patients: 0.2 to 3.1)"),
+     "CSF protein = 18 g/L is far outside the training data (99 % of training patients: 0.2 to 3.1 g/L)"),
     (Atypical("out_of_range", field="csf_cells_per_ul", value=90.0, low=0.06, high=20.0607, share=0.99),
-     "csf_cells_per_ul = 90 is far outside the training data (99 % of training patients: 0.06 to 20.1)"),
+     "CSF cells = 90 cells/µL is far outside the training data (99 % of training patients: 0.06 to 20.1 cells/µL)"),
+    (Atypical("out_of_range", field="nerves_definite_cb", value=12.0, low=0.0, high=6.0, share=0.99),
+     "definite CB = 12 is far outside the training data (99 % of training patients: 0 to 6)"),
     (Atypical("unseen_value", field="sex", value="other"), "sex = other never occurred in the training data"),
+    (Atypical("unseen_value", field="onset_region", value="lower_limb"),
+     "onset region = lower limb never occurred in the training data"),
+    (Atypical("unseen_value", field="anti_mag_positive", value=True),
+     "Anti-MAG positive = yes never occurred in the training data"),
     (Atypical("unusual_combination", share=0.99, features=("umn_signs", "anti_gm1_log2_ratio", "csf_not_done")),
-     "unusual combination of findings, rarer than 99 % of typical patients (most atypical: umn_signs, "
-     "anti_gm1_log2_ratio, csf_not_done)"),
+     "unusual combination of findings, rarer than 99 % of typical patients (most atypical: upper motor neuron "
+     "signs; Anti-GM1 IgM antibodies; cerebrospinal fluid)"),
+    # an indicator atypical by its value (anti-MAG tested) is named by its finding, never as "not tested"
+    (Atypical("unusual_combination", share=0.99,
+              features=("anti_mag_not_tested", "age_at_onset_years", "weakness_mean")),
+     "unusual combination of findings, rarer than 99 % of typical patients (most atypical: IgM paraprotein and "
+     "anti-MAG antibodies; age and sex; distribution of weakness)"),
+    (Atypical("unusual_combination", share=0.99,
+              features=("anti_mag_positive", "anti_mag_not_tested", "ivig_improved")),
+     "unusual combination of findings, rarer than 99 % of typical patients (most atypical: IgM paraprotein and "
+     "anti-MAG antibodies; response to immunotherapy)"),  # one finding once; a with-treatment feature too
 ])
 def test_out_of_distribution_facts_read_as_sentences(fact: Atypical, expected: str) -> None:
     assert messages.atypical(fact) == expected
@@ -214,6 +229,11 @@ def test_every_treatment_field_is_worded_by_its_drug() -> None:
     ("MMN", [], "The published criteria (rule-based cascade) also give MMN."),
     ("unclassified", ["a", "b", "c", "d", "e"], "The published criteria give no single label (unclassified: no "
      "criteria set is met); recording a, b, c, d ... may decide them."),
+    # fields by their labels on the form, the titre and the stated anti-GM1 result once
+    ("unclassified", ["anti_gm1_igm", "anti_gm1_igm_ratio", "bulbar_weakness", "csf_protein_g_per_l",
+                      "mrc_leg_proximal_left", "nerves_definite_cb"],
+     "The published criteria give no single label (unclassified: no criteria set is met); recording Anti-GM1 IgM, "
+     "bulbar weakness, CSF protein, MRC leg proximal left ... may decide them."),
     ("conflicting", [], "The published criteria give no single label (conflicting: criteria sets point to "
      "different labels)."),
 ])
@@ -285,3 +305,13 @@ def test_directions_of_many_findings_equal_one_direction_each() -> None:
         assert messages.directions(contributions, k, neutral) == expected_k
         assert messages.directions(contributions, np.int64(k), neutral) == expected_k
     assert {"little effect", "towards MMN", "away from MMN", "away from MMN, towards MND"} <= set(expected)
+
+
+def test_a_sentence_names_every_field_as_the_form_labels_it() -> None:
+    """One label per field (serving.wording.fields): the criteria note and GET /v1/schema never differ."""
+    from mmn_ddx.serving.http.schema import form_schema
+
+    for field in form_schema().fields:
+        note = messages.criteria_note("unclassified", "MMN", [field.name])
+        named = note.split("; recording ", 1)[1].removesuffix(" may decide them.")
+        assert named.lower() == field.label.lower() and "_" not in named, field.name

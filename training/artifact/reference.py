@@ -6,7 +6,7 @@ range) that ``serving.wording`` turns into a sentence a clinician can read:
 * **per field** - a numeric value far outside the central 99 % of training values (beyond a margin of
   25 % of that range on a log(1 + x) scale, as lab values and counts are right-skewed and every numeric
   field of the contract is >= 0), or a category / yes-no value that never occurred in training
-  (worded "csf_protein_g_per_l = 14 is far outside the training data (99 % of training patients: 0.2 to 3.1)").
+  (worded "CSF protein = 14 g/L is far outside the training data (99 % of training patients: 0.2 to 3.1 g/L)").
   Percentiles rather than minimum and maximum, so the bundle never stores one patient's extreme value;
 * **combination** - a diagonal Gaussian mixture (a latent-class density) on the engineered features
   flags records whose findings are each plausible but do not occur together. Unrecorded features are
