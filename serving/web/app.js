@@ -98,7 +98,7 @@ async function submit(event) {
     let body = null;
     try { body = await response.json(); } catch { body = null; }
     if (response.ok && body) {
-      renderResult(body);
+      renderResult(body, state.labels);
       document.getElementById("result").scrollIntoView({ behavior: "smooth", block: "start" });
     } else if (response.status === 422 && body?.problems) {
       failed(form, body.problems, state.labels);

@@ -74,8 +74,10 @@ function renderExplanation(result, cls) {
   }
 }
 
-function renderCriteria(result) {
+// labels: field name -> its label on the form (GET /v1/schema), to name the fields an element lacks.
+function renderCriteria(result, labels) {
   const c = result.criteria;
+  const named = (fields) => [...new Set(fields.map((name) => labels.get(name) || name))].join(", ");
   const node = clear(document.getElementById("criteria"));
   const agree = c.agrees_with_model === null ? "no single criteria label" : c.agrees_with_model ? "agree" : "disagree";
   node.append(el("div", { class: "side-by-side" },
@@ -91,7 +93,7 @@ function renderCriteria(result) {
   for (const v of c.verdicts) {
     const items = v.elements.map((e) => el("li", { class: `status-${e.status.replaceAll(" ", "-")}` },
       el("span", { class: "el-status", text: STATUS_TEXT[e.status] || e.status }), " ", e.description,
-      e.missing?.length ? el("span", { class: "hint", text: ` (unknown: ${e.missing.join(", ")})` }) : null));
+      e.missing?.length ? el("span", { class: "hint", text: ` (unknown: ${named(e.missing)})` }) : null));
     node.append(el("details", { class: "verdict" },
       el("summary", {}, el("strong", { text: v.criteria }), ": ", v.verdict, v.variant ? ` (${v.variant})` : ""),
       el("ul", { class: "elements" }, items)));
@@ -130,13 +132,14 @@ export function showResultPanel(visible) {
   document.getElementById("result").classList.toggle("is-empty", !visible);
 }
 
-export function renderResult(result) {
+// labels: field name -> its label on the form, so the result names a field as the form does.
+export function renderResult(result, labels = new Map()) {
   for (const node of document.querySelectorAll("[data-notice]")) node.textContent = result.notice;
   renderProbabilities(result);
   renderPredictionSet(result);
   renderSetting(result);
   renderExplanation(result, result.predicted_diagnosis);
-  renderCriteria(result);
+  renderCriteria(result, labels);
   renderNextTest(result);
   renderWarnings(result);
   renderAudit(result);

@@ -243,3 +243,27 @@ def test_the_prediction_set_is_shown_as_the_result_states_it_without_a_reason_it
         f"Prediction set at {round(100 * served['coverage'])} % coverage: {''.join(served['diagnoses'])} "
         f"({served['method']}; from the training population's probabilities)")
     assert "(added if those probabilities leave it out)" in page.text_content("#setting-note")
+
+
+def test_the_criteria_name_the_fields_they_lack_by_their_labels_on_the_form(page: Any) -> None:
+    """An element not assessable for unknown fields, and the note on what may decide the criteria, name those
+    fields as the form labels them ('MRC leg proximal left'), not by their JSON names; the JSON keeps the names."""
+    from mmn_ddx.serving.http.schema import form_schema
+
+    labels = {f.name: f.label for f in form_schema().fields}
+    page.fill("#f-age_at_onset_years", "50")
+    page.select_option("#f-sex", "male")
+    with page.expect_response(lambda r: "/v1/predict" in r.url) as answer:
+        page.click("#predict")
+    page.wait_for_selector("#result-body:not([hidden])")
+    served = answer.value.json()["criteria"]
+    lacking = [e for v in served["verdicts"] for e in v["elements"] if e["missing"]]
+    assert lacking and served["rule_based_label"] == "unclassified"
+    shown = page.locator("#criteria .elements li .hint")
+    assert shown.count() == len(lacking)
+    for i, element in enumerate(lacking):
+        names = ", ".join(dict.fromkeys(labels[name] for name in element["missing"]))
+        assert shown.nth(i).text_content() == f" (unknown: {names})"
+    text = page.text_content("#criteria")
+    assert "recording Anti-GM1 IgM, bulbar weakness" in text
+    assert not [name for name in labels if "_" in name and name in text]  # no field by its JSON name
