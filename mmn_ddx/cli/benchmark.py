@@ -183,14 +183,18 @@ def _key(*parts: str) -> str:
 
 
 def mlflow_metrics(result: BenchmarkResult) -> dict[str, float]:
-    """Headline figures for the run page: champion, rules and ceiling, and every comparison with its CI."""
+    """Headline figures for the run page: champion, rules and ceiling, and every comparison with its CI.
+
+    Each cascade (strict, chart review: both of kind "rules") is keyed by its name under ``rules/``; one key
+    per kind let the last cascade's figures overwrite the other's without naming it."""
     metrics: dict[str, float] = {}
     rows = result.metrics
     rows = rows[(rows["setting"] == COHORT_SETTING) & rows["kind"].isin(LOGGED_KINDS)
                 & rows["metric"].isin(LOGGED_METRICS)]
     for r in rows.itertuples(index=False):
+        method = (str(r.method),) if r.kind == "rules" else ()
         for suffix, value in (("", r.estimate), ("_ci_low", r.ci_low), ("_ci_high", r.ci_high)):
-            metrics[_key(r.cohort, r.mode, str(r.kind), f"{r.metric}{suffix}")] = float(value)
+            metrics[_key(r.cohort, r.mode, str(r.kind), *method, f"{r.metric}{suffix}")] = float(value)
     for r in result.comparisons.itertuples(index=False):
         for suffix, value in (("", r.estimate), ("_ci_low", r.ci_low), ("_ci_high", r.ci_high)):
             key = _key(r.cohort, r.mode, r.setting, r.comparison.replace(" ", "_"), f"{r.metric}{suffix}")

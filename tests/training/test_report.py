@@ -16,13 +16,19 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
-from mmn_ddx.cli.benchmark import DEV_CASES, ChampionChoice, benchmark_app
+from mmn_ddx.cli.benchmark import DEV_CASES, ChampionChoice, benchmark_app, mlflow_metrics
 from mmn_ddx.data.contract import DIAGNOSES
 from mmn_ddx.data.generator import generate_cohort
 from mmn_ddx.data.importer import write_table
 from mmn_ddx.features.modes import MODES
-from mmn_ddx.training.evaluation.benchmark import BenchmarkResult, Cohort, run_benchmark
-from mmn_ddx.training.evaluation.benchmark_methods import BAYES, CASCADE, GOLD_COAST, SHORT_NAMES
+from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, BenchmarkResult, Cohort, run_benchmark
+from mmn_ddx.training.evaluation.benchmark_methods import (
+    BAYES,
+    CASCADE,
+    CASCADE_CHART_REVIEW,
+    GOLD_COAST,
+    SHORT_NAMES,
+)
 from mmn_ddx.training.evaluation.real_cases import evaluate_real_cases, read_real_cases
 from mmn_ddx.training.evaluation.report import (
     NOT_FOR_CLINICAL_USE,
@@ -139,6 +145,20 @@ def test_a_bad_real_cases_file_is_refused_before_any_work(tmp_path: Path) -> Non
     assert refused.exit_code == 1, refused.output
     assert "--real-cases" in refused.output and "line 1" in refused.output
     assert not (tmp_path / "report").exists()
+
+
+def test_mlflow_metrics_keep_each_cascades_figures_under_its_name(result: BenchmarkResult) -> None:
+    """Both cascades are of kind "rules": one key per kind logged the chart-review cascade's coverage as the
+    rules' coverage, the strict cascade's lost."""
+    logged = mlflow_metrics(result)
+    m = result.metrics
+    for mode in MODES:
+        keys = [k for k in logged if k.startswith(f"synthetic_test/{mode}/rules/") and k.endswith("/coverage")]
+        cascades = m[(m["mode"] == mode) & (m["setting"] == COHORT_SETTING) & (m["kind"] == "rules")
+                     & (m["metric"] == "coverage")].set_index("method")["estimate"]
+        assert set(cascades.index) == {CASCADE, CASCADE_CHART_REVIEW} and cascades.nunique() == 2
+        assert len(keys) == 2 and sorted(logged[k] for k in keys) == sorted(cascades)
+        assert any("chart_review" in k for k in keys)
 
 
 @pytest.mark.slow
