@@ -35,7 +35,7 @@ from mmn_ddx.data.contract import ID_FIELD, LABEL, FieldSpec, fields, label_spec
 from mmn_ddx.data.formats import CHUNK_ROWS, RECORD, ROW, CohortError, RawTable, read_chunks, write_table
 from mmn_ddx.data.json_records import RecordRejected, single_record
 from mmn_ddx.data.record import validate_record
-from mmn_ddx.data.schema import BUILTIN_REASONS, LABEL_MISSING, validate_cohort
+from mmn_ddx.data.schema import BUILTIN_REASONS, LABEL_MISSING, LABEL_REQUIRED, validate_cohort
 
 __all__ = ["CohortError", "ImportResult", "RowError", "iter_cohort", "read_cohort", "read_record_json", "write_table"]
 
@@ -161,7 +161,7 @@ def _check_columns(columns: list[str], *, require_label: bool, source: str) -> N
     if missing:
         problems.append("missing required column(s): " + ", ".join(missing))
     if require_label and LABEL not in columns:
-        problems.append(f"no '{LABEL}' column, but the reference diagnosis is required (training data)")
+        problems.append(f"no '{LABEL}' column ({LABEL_REQUIRED})")
     if problems:
         raise CohortError(f"{source}: " + "; ".join(problems), problems)
 

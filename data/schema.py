@@ -45,7 +45,10 @@ from mmn_ddx.data.contract import (
 from mmn_ddx.data.record import NOT_WHOLE
 
 REQUIRED_MISSING = "missing, but this field is required"
-LABEL_MISSING = "missing diagnosis label (required for training data)"
+LABEL_REQUIRED = "required: the reference diagnosis of every patient"
+"""Why a labelled cohort needs ``diagnosis``, in words that fit every use (training, benchmarking, world fit,
+``cohort validate --require-label``)."""
+LABEL_MISSING = f"missing diagnosis ({LABEL_REQUIRED})"
 DUPLICATE_ID = "duplicate patient_id"
 
 SchemaErrors = pa.errors.SchemaErrors

@@ -18,7 +18,7 @@ from mmn_ddx.data.cells import parse_column
 from mmn_ddx.data.contract import FIELD_NAMES, ID_FIELD, LABEL, fields, to_canonical
 from mmn_ddx.data.importer import CohortError, ImportResult, RowError, read_cohort, read_record_json, write_table
 from mmn_ddx.data.record import RecordError
-from mmn_ddx.data.schema import validate_cohort
+from mmn_ddx.data.schema import LABEL_MISSING, LABEL_REQUIRED, validate_cohort
 
 VIGNETTES = Path(__file__).parent / "fixtures" / "vignettes.csv"
 HEADER = VIGNETTES.read_text(encoding="utf-8").splitlines()[0]
@@ -196,8 +196,9 @@ def test_missing_required_column(tmp_path: Path) -> None:
 def test_label_column_is_optional_unless_required(tmp_path: Path) -> None:
     path = _csv(tmp_path, "age_at_onset_years,sex\n40,male\n")
     assert LABEL not in read_cohort(path).valid.columns
-    with pytest.raises(CohortError, match="no 'diagnosis' column"):
+    with pytest.raises(CohortError, match="no 'diagnosis' column") as refused:
         read_cohort(path, require_label=True)
+    assert LABEL_REQUIRED in str(refused.value) and "training" not in str(refused.value)  # any use, not training
 
 
 def test_diagnosis_values_are_checked_and_required_only_with_require_label(tmp_path: Path) -> None:
@@ -209,7 +210,8 @@ def test_diagnosis_values_are_checked_and_required_only_with_require_label(tmp_p
     labelled = read_cohort(path, require_label=True)
     _assert_consistent(labelled)
     assert labelled.valid.index.tolist() == [1]
-    assert "missing diagnosis" in labelled.rejections.set_index("row").at[2, "reason"]
+    assert labelled.rejections.set_index("row").at[2, "reason"] == LABEL_MISSING
+    assert LABEL_REQUIRED in LABEL_MISSING and "training" not in LABEL_MISSING
 
 
 def test_duplicate_patient_ids_fail_the_file_naming_both_rows(tmp_path: Path) -> None:

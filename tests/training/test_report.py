@@ -328,6 +328,23 @@ def test_a_synthetic_test_cohort_of_the_champions_training_seed_is_refused(quick
     refuse_own_patients("at-presentation", found, [], seed=0)
 
 
+def test_benchmark_refuses_a_cohort_without_diagnoses_in_words_that_fit_a_test_cohort(tmp_path: Path) -> None:
+    """The reference diagnosis is required of --data to score against, not as training data: the refusal said
+    'training data' of the test cohort."""
+    cohort = generate_cohort(5, seed=26)
+    write_table(cohort.drop(columns=["diagnosis"]), tmp_path / "no_column.csv")
+    blank = cohort.assign(diagnosis=cohort["diagnosis"].astype(object))
+    blank.loc[1, "diagnosis"] = None
+    write_table(blank, tmp_path / "blank.csv")
+    for name, reason in (("no_column.csv", "no 'diagnosis' column"), ("blank.csv", "missing diagnosis")):
+        argv = ["--data", str(tmp_path / name), "--n-test", "0", "--out", str(tmp_path / "report"), "--no-track"]
+        refused = CliRunner(env={"COLUMNS": "200"}).invoke(benchmark_app, argv)  # the reason on one table line
+        assert refused.exit_code == 1, refused.output
+        message = " ".join(refused.output.split())
+        assert reason in message and "the reference diagnosis of every patient" in message, message
+        assert "training" not in message.lower() and not (tmp_path / "report").exists()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--seed", "0", "--train-seed", "0"], "--seed must differ from --train-seed"),
     (["--data", "{cohort}", "--train-data", "{cohort}"], "are the same file"),
