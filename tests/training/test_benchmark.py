@@ -10,7 +10,7 @@ from mmn_ddx.data import LITERATURE_WORLD, draw_world, world_name
 from mmn_ddx.data.contract import DIAGNOSES, LABEL
 from mmn_ddx.data.exact_posterior import posterior
 from mmn_ddx.data.generator import generate_cohort
-from mmn_ddx.features.criteria import criteria_categories, evaluate_criteria
+from mmn_ddx.features.criteria import CIDP_VARIANT_LABELS, criteria_categories, evaluate_criteria
 from mmn_ddx.features.modes import MODES, TREATMENT_FIELDS
 from mmn_ddx.training.artifact.calibration import log_loss
 from mmn_ddx.training.evaluation.benchmark import COHORT_SETTING, PRIOR_SETTINGS, BenchmarkResult, Cohort, run_benchmark
@@ -123,6 +123,22 @@ def test_criteria_become_detectors_and_the_cascade_abstains(cohort: pd.DataFrame
     np.testing.assert_array_equal(gold.labels == DIAGNOSES.index("MND"), als == "met")
     np.testing.assert_array_equal(gold.labels == NEGATIVE, als == "not met")
     np.testing.assert_array_equal(gold.labels == ABSTAIN, als == "not assessable")
+
+
+def test_the_cidp_detectors_name_says_which_phenotype_it_scores_as_which_diagnosis(cohort: pd.DataFrame) -> None:
+    """Focal CIDP confined to an arm is scored as MADSAM (CIDP_VARIANT_LABELS); the name said only typical ->
+    CIDP and multifocal -> MADSAM."""
+    methods, _ = criteria_methods(cohort)
+    cidp = next(m for m in methods if m.name == CIDP_CRITERIA).predictions.labels
+    verdicts = evaluate_criteria(cohort)
+    met = verdicts["cidp_ean2021"].isin(["CIDP", "possible CIDP"]).to_numpy()
+    variant = verdicts["cidp_variant"].astype(object).to_numpy()
+    focal_arm = met & (variant == "focal arm")
+    assert focal_arm.any() and (cidp[focal_arm] == DIAGNOSES.index("MADSAM")).all()
+    assert CIDP_CRITERIA == "EAN/PNS 2021 CIDP (typical -> CIDP, multifocal or focal arm -> MADSAM)"
+    for phenotype, label in CIDP_VARIANT_LABELS.items():  # what the name says is what is scored
+        scored = met & (variant == phenotype)
+        assert (cidp[scored] == (DIAGNOSES.index(label) if label in DIAGNOSES else NEGATIVE)).all()
 
 
 def test_a_detector_abstains_only_when_the_categories_it_names_are_undecided(cohort: pd.DataFrame) -> None:

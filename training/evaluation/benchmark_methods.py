@@ -2,7 +2,8 @@
 
 * model families and the champion: their calibrated probabilities;
 * each published criteria set: a *detector* of the diagnoses it names (EFNS/PNS 2010 MMN -> MMN; EAN/PNS
-  2021 CIDP typical -> CIDP, multifocal -> MADSAM, other phenotypes -> neither; Gold Coast 2020 -> MND).
+  2021 CIDP typical -> CIDP, multifocal and focal confined to an arm -> MADSAM, the other phenotypes -> neither,
+  as ``CIDP_VARIANT_LABELS`` maps them; Gold Coast 2020 -> MND).
   "not met" is a negative answer, "not assessable" an abstention (missing data are not evidence), each read
   from the categories the detector names (the cascade's steps): "definite or probable" abstains when those two
   are undecided, not when only "possible" is;
@@ -52,7 +53,20 @@ CASCADE_CHART_REVIEW = "rule-based cascade (chart review)"
 """The cascade under the chart-review reading."""
 MMN_DEFINITE_PROBABLE = "EFNS/PNS 2010 MMN, definite or probable"
 MMN_POSSIBLE = "EFNS/PNS 2010 MMN, possible or better"
-CIDP_CRITERIA = "EAN/PNS 2021 CIDP (typical -> CIDP, multifocal -> MADSAM)"
+
+
+def _cidp_criteria_name() -> str:
+    """The CIDP detector's name, saying which phenotypes it scores as which diagnosis (from the one mapping)."""
+    phenotypes: dict[str, list[str]] = {}
+    for variant, label in CIDP_VARIANT_LABELS.items():
+        if label in DIAGNOSES:
+            phenotypes.setdefault(label, []).append(variant)
+    scored = ", ".join(f"{' or '.join(variants)} -> {label}" for label, variants in phenotypes.items())
+    return f"EAN/PNS 2021 CIDP ({scored})"
+
+
+CIDP_CRITERIA = _cidp_criteria_name()
+"""'EAN/PNS 2021 CIDP (typical -> CIDP, multifocal or focal arm -> MADSAM)'."""
 GOLD_COAST = "Gold Coast 2020 ALS -> MND"
 SHORT_NAMES: dict[str, str] = {
     MMN_DEFINITE_PROBABLE: "MMN crit. def/prob", MMN_POSSIBLE: "MMN crit. >= possible",
