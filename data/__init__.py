@@ -44,7 +44,16 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
     from mmn_ddx.data.describe import describe_cohort
     from mmn_ddx.data.diagnostic_tests import TESTS, DiagnosticTest, find_test, recorded_tests, result_recorded
     from mmn_ddx.data.exact_posterior import growing_mixture_posteriors, log_likelihoods, posterior
-    from mmn_ddx.data.fidelity import criteria_figures, format_value, load_targets, marginal_figures, to_markdown
+    from mmn_ddx.data.fidelity import (
+        FIDELITY_VERDICT_WORDS,
+        FIDELITY_VERDICTS,
+        criteria_figures,
+        format_interval,
+        format_value,
+        load_targets,
+        marginal_figures,
+        to_markdown,
+    )
     from mmn_ddx.data.formats import ROW, WRITE_FORMATS
     from mmn_ddx.data.generator import GENERATOR_VERSION, generate_cohort
     from mmn_ddx.data.importer import (
