@@ -5,11 +5,15 @@ One shape for all errors, so the web page and scripts handle them in one place::
     {"error": "invalid_record", "message": "...", "problems": {"mrc_arm_distal_left": "..."}}
 
 ``problems`` maps the *field path* (``mrc_arm_distal_left``; ``records.3.sex`` in a batch) to the
-reason. Nothing the client sent is echoed back or logged: pydantic's ``input`` is dropped from every
-error. The client's mistakes are 4xx; anything unexpected is the server's, a 500 with a request id,
-answered by :class:`serving.http.middleware.SafeErrorsMiddleware`, not by an ``Exception`` handler
-here: Starlette re-raises after such a handler, and the server would then log a traceback whose
-message may quote a patient value.
+reason. The code says what is wrong: ``invalid_record`` (a record breaks the data dictionary),
+``invalid_query`` (a query parameter the endpoint does not take, one given twice, or a value not
+allowed: ``problems`` maps the parameter to the reason, with the allowed values), ``invalid_setting``
+(the ``setting`` parameter's value alone: its own code, documented in the README). Nothing the client
+sent is echoed back or logged: pydantic's ``input`` is dropped from every error. The client's mistakes
+are 4xx; anything unexpected is the server's, a 500 with a request id, answered by
+:class:`serving.http.middleware.SafeErrorsMiddleware`, not by an ``Exception`` handler here: Starlette
+re-raises after such a handler, and the server would then log a traceback whose message may quote a
+patient value.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from mmn_ddx.data import RecordError
 from mmn_ddx.serving.http.batch import MAX_BATCH, BatchTooCostly
 from mmn_ddx.serving.http.body import InvalidBody
 from mmn_ddx.serving.http.middleware import BodyTooLarge, too_large_response
+from mmn_ddx.serving.http.query import InvalidQuery, value_reason
 from mmn_ddx.serving.records import BatchRecordError
 from mmn_ddx.training.artifact import SETTINGS
 
@@ -43,6 +48,11 @@ def invalid_record_response(problems: dict[str, str]) -> JSONResponse:
         error_body("invalid_record", f"The record does not satisfy the data dictionary: {fields}.", problems),
         status_code=422,
     )
+
+
+def invalid_query_response(problems: dict[str, str]) -> JSONResponse:
+    shown = " ".join(f"Query parameter '{name}': {reason}." for name, reason in problems.items())
+    return JSONResponse(error_body("invalid_query", shown, problems), status_code=422)
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -92,10 +102,13 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
                            limit_records=MAX_BATCH),
                 status_code=413,
             )
-    for err in errors:
-        if tuple(err.get("loc", ())) == ("query", "setting"):
-            message = f"Unknown clinical setting; allowed: {', '.join(SETTINGS)}."  # the value is not echoed
-            return JSONResponse(error_body("invalid_setting", message, {"setting": message}), status_code=422)
+    query = {str(e["loc"][1]): value_reason(request, str(e["loc"][1]), str(e.get("msg", "invalid value")))
+             for e in errors if tuple(e.get("loc", ()))[:1] == ("query",) and len(e["loc"]) > 1}
+    if set(query) == {"setting"}:  # its own code, documented in the README
+        message = f"Unknown clinical setting; allowed: {', '.join(SETTINGS)}."  # the value is not echoed
+        return JSONResponse(error_body("invalid_setting", message, {"setting": message}), status_code=422)
+    if query:
+        return invalid_query_response(query)
     problems: dict[str, str] = {}
     for err in errors:
         problems.setdefault(_path(tuple(err.get("loc", ()))), _reason(err))
@@ -113,6 +126,8 @@ async def _record_error(request: Request, exc: RecordError) -> JSONResponse:
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     if isinstance(exc, BodyTooLarge):
         return too_large_response(exc.limit)
+    if isinstance(exc, InvalidQuery):
+        return invalid_query_response(exc.problems)
     if isinstance(exc, InvalidBody):
         return invalid_record_response(exc.problems)
     if exc.status_code == 400:  # FastAPI's body reader: deep nesting, a 5 000-digit number, bad UTF-8

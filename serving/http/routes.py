@@ -7,6 +7,9 @@ document shows the exact contract. Responses are serialised straight from the on
 :class:`serving.result.PredictionResult` (``model_dump_json``), skipping FastAPI's second
 validation pass of the response: the result was validated when it was built.
 
+Every route refuses a query string it does not declare (:func:`serving.http.query.strict_query`, a dependency
+of the router): an unknown or repeated parameter is a 422, not ignored.
+
 Single predictions go through :class:`serving.http.batcher.MicroBatcher` (concurrent requests share
 one vectorised call); the batch endpoint scores its records in chunks in a worker thread
 (:mod:`serving.http.batch`), so a long batch does not block the event loop that answers ``/healthz``.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +29,7 @@ from mmn_ddx.serving.http.batcher import MicroBatcher
 from mmn_ddx.serving.http.body import StrictJSONRoute
 from mmn_ddx.serving.http.limits import ServerLimits
 from mmn_ddx.serving.http.model_info import ModelInfo, PredictorLike, model_info
+from mmn_ddx.serving.http.query import strict_query
 from mmn_ddx.serving.http.schema import FormSchema, form_schema
 from mmn_ddx.serving.result import NOT_FOR_CLINICAL_USE, PredictionResult
 from mmn_ddx.training.artifact import DEFAULT_SETTING, Setting
@@ -35,14 +39,19 @@ SETTING_QUERY = Query(
     f"(the generator's class-prior presets; default `{DEFAULT_SETTING}`, the intended-use population). The result's "
     "`setting` block states it with its pre-test probabilities.")
 
-router = APIRouter(route_class=StrictJSONRoute)
+_QUERY_422 = ("`invalid_query`: a query parameter this endpoint does not take, one given twice, or a value not "
+              "allowed; `problems` maps the parameter to the reason (with the allowed values).")
+# Every endpoint refuses a query string it does not declare (serving/http/query.py), so each documents the 422.
+router = APIRouter(route_class=StrictJSONRoute, dependencies=[Depends(strict_query)],
+                   responses={422: {"description": _QUERY_422}})
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed JSON."},
     408: {"description": "The body did not arrive in time."},
     413: {"description": "Body (or batch) too large."},
     415: {"description": "Body is not JSON."},
-    422: {"description": "The record violates the data dictionary: `problems` maps field path to reason."},
+    422: {"description": "`invalid_record`: a record violates the data dictionary; `problems` maps field path to "
+                         f"reason. `invalid_setting`: an unknown `setting`, the allowed ones listed. {_QUERY_422}"},
     431: {"description": f"Request line and headers larger than {ServerLimits.max_head_bytes} bytes."},
 }
 

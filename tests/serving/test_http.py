@@ -293,7 +293,7 @@ def test_no_patient_values_in_logs(live_server: Any, vignettes: dict, caplog: py
     with caplog.at_level(logging.DEBUG), httpx2.Client(base_url=live_server.url, timeout=30) as http:
         assert http.post("/v1/predict", json=record).status_code == 200
         assert http.post("/v1/predict", json={**record, "mrc_arm_distal_left": 7.777}).status_code == 422
-        assert http.post(f"/v1/predict?patient={marker}", json=record).status_code == 200
+        assert http.post(f"/v1/predict?patient={marker}", json=record).status_code == 422  # not a parameter
         assert http.get(f"/{marker}").status_code == 404
     out, err = capfd.readouterr()
     server_records = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]  # not the client's

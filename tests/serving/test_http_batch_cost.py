@@ -52,7 +52,8 @@ def test_compact_batch_over_the_record_limit_is_413(client: TestClient) -> None:
 
 def test_unknown_detail_is_422(client: TestClient) -> None:
     response = client.post("/v1/predict/batch?detail=everything", json={"records": [MINIMAL]})
-    assert response.status_code == 422 and list(response.json()["problems"]) == ["query.detail"]
+    assert response.status_code == 422 and response.json()["error"] == "invalid_query"  # not a record problem
+    assert list(response.json()["problems"]) == ["detail"]
 
 
 def test_a_batch_is_scored_in_chunks_between_which_the_event_loop_runs(predictor: Any) -> None:
