@@ -27,7 +27,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from mmn_ddx.serving.http.batch import MAX_BATCH
+from mmn_ddx.serving.http.batch import BATCH_PATH, MAX_BATCH
 from mmn_ddx.serving.http.errors import install_error_handlers
 from mmn_ddx.serving.http.limits import BodyTimeoutMiddleware, ServerLimits
 from mmn_ddx.serving.http.middleware import (
@@ -152,7 +152,7 @@ def create_app(predictor: PredictorLike | None = None, *, body_timeout: float = 
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(SafeErrorsMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, default_limit=RECORD_BODY_LIMIT,
-                       path_limits={"/v1/predict/batch": BATCH_BODY_LIMIT})
+                       path_limits={BATCH_PATH: BATCH_BODY_LIMIT})
     app.add_middleware(BodyTimeoutMiddleware, seconds=body_timeout)
     app.add_middleware(RequestHeadLimitMiddleware, max_bytes=ServerLimits.max_head_bytes)
     app.add_middleware(AccessLogMiddleware)

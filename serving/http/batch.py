@@ -34,6 +34,7 @@ from mmn_ddx.serving.result import (
     Warning,
 )
 
+BATCH_PATH = "/v1/predict/batch"
 Detail = Literal["full", "compact"]
 MAX_BATCH = 1000
 """Most records in one batch (at ``detail=compact``); larger ones get 413 (split them)."""

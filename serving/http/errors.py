@@ -6,11 +6,12 @@ One shape for all errors, so the web page and scripts handle them in one place::
 
 ``problems`` maps the *field path* (``mrc_arm_distal_left``; ``records.3.sex`` in a batch) to the
 reason. The code says what is wrong: ``invalid_record`` (a record breaks the data dictionary),
-``invalid_query`` (a query parameter the endpoint does not take, one given twice, or a value not
-allowed: ``problems`` maps the parameter to the reason, with the allowed values), ``invalid_setting``
-(the ``setting`` parameter's value alone: its own code, documented in the README). Nothing the client
-sent is echoed back or logged: pydantic's ``input`` is dropped from every error. The client's mistakes
-are 4xx; anything unexpected is the server's, a 500 with a request id, answered by
+``invalid_body`` (the body is not of the endpoint's shape: missing, not an object; in a batch, ``records``
+missing or not a list, or a key beside it), ``invalid_query`` (a query parameter the endpoint does not take,
+one given twice, or a value not allowed: ``problems`` maps the parameter to the reason, with the allowed
+values), ``invalid_setting`` (the ``setting`` parameter's value alone: its own code, documented in the
+README). Nothing the client sent is echoed back or logged: pydantic's ``input`` is dropped from every
+error. The client's mistakes are 4xx; anything unexpected is the server's, a 500 with a request id, answered by
 :class:`serving.http.middleware.SafeErrorsMiddleware`, not by an ``Exception`` handler here: Starlette
 re-raises after such a handler, and the server would then log a traceback whose message may quote a
 patient value.
@@ -26,7 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from mmn_ddx.data import RecordError
-from mmn_ddx.serving.http.batch import MAX_BATCH, BatchTooCostly
+from mmn_ddx.serving.http.batch import BATCH_PATH, MAX_BATCH, BatchTooCostly
 from mmn_ddx.serving.http.body import InvalidBody
 from mmn_ddx.serving.http.middleware import BodyTooLarge, too_large_response
 from mmn_ddx.serving.http.query import InvalidQuery, value_reason
@@ -50,9 +51,35 @@ def invalid_record_response(problems: dict[str, str]) -> JSONResponse:
     )
 
 
+def invalid_body_response(problems: dict[str, str]) -> JSONResponse:
+    shown = "; ".join(f"{path}: {reason}" for path, reason in problems.items())
+    message = f"The request body is not shaped as this endpoint takes it ({shown})."
+    return JSONResponse(error_body("invalid_body", message, problems), status_code=422)
+
+
 def invalid_query_response(problems: dict[str, str]) -> JSONResponse:
     shown = " ".join(f"Query parameter '{name}': {reason}." for name, reason in problems.items())
     return JSONResponse(error_body("invalid_query", shown, problems), status_code=422)
+
+
+def _is_batch(request: Request) -> bool:
+    return getattr(request.scope.get("route"), "path", None) == BATCH_PATH
+
+
+def _in_record(loc: tuple[Any, ...], batch: bool) -> bool:
+    """Whether a body problem lies in a record (``invalid_record``) rather than in the body's shape: the body
+    itself is one record, or in a batch ``{"records": [...]}`` each element of ``records`` is."""
+    return len(loc) >= (3 if batch else 2) and (not batch or loc[1] == "records")
+
+
+def _shape_reason(err: dict[str, Any]) -> str:
+    if err.get("type") == "extra_forbidden":
+        return "unknown key: a batch body holds only 'records'"
+    if err.get("type") == "missing" and len(err.get("loc", ())) > 1:
+        return "required: the list of records"
+    if err.get("type") == "list_type":
+        return "must be a list of records (JSON objects)"
+    return _reason(err)
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -109,6 +136,11 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         return JSONResponse(error_body("invalid_setting", message, {"setting": message}), status_code=422)
     if query:
         return invalid_query_response(query)
+    batch = _is_batch(request)
+    shape = {_path(loc): _shape_reason(e) for e in errors
+             if (loc := tuple(e.get("loc", ())))[:1] == ("body",) and not _in_record(loc, batch)}
+    if shape:
+        return invalid_body_response(shape)
     problems: dict[str, str] = {}
     for err in errors:
         problems.setdefault(_path(tuple(err.get("loc", ()))), _reason(err))
@@ -128,8 +160,10 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         return too_large_response(exc.limit)
     if isinstance(exc, InvalidQuery):
         return invalid_query_response(exc.problems)
-    if isinstance(exc, InvalidBody):
-        return invalid_record_response(exc.problems)
+    if isinstance(exc, InvalidBody):  # a repeated key or a lone surrogate: in a record, or in a batch's envelope
+        batch = _is_batch(request)
+        shape = {path: reason for path, reason in exc.problems.items() if batch and not path.startswith("records.")}
+        return invalid_body_response(shape) if shape else invalid_record_response(exc.problems)
     if exc.status_code == 400:  # FastAPI's body reader: deep nesting, a 5 000-digit number, bad UTF-8
         return JSONResponse(error_body("malformed_json", "The body could not be parsed as JSON (invalid encoding, "
                                        "nesting too deep or a number too long)."), status_code=400)

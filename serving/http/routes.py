@@ -24,7 +24,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from mmn_ddx.data import PatientRecordOptionalLabel
-from mmn_ddx.serving.http.batch import MAX_BATCH, MAX_FULL_BATCH, CompactResult, Detail, predict_batch_json
+from mmn_ddx.serving.http.batch import (
+    BATCH_PATH,
+    MAX_BATCH,
+    MAX_FULL_BATCH,
+    CompactResult,
+    Detail,
+    predict_batch_json,
+)
 from mmn_ddx.serving.http.batcher import MicroBatcher
 from mmn_ddx.serving.http.body import StrictJSONRoute
 from mmn_ddx.serving.http.limits import ServerLimits
@@ -51,7 +58,9 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"description": "Body (or batch) too large."},
     415: {"description": "Body is not JSON."},
     422: {"description": "`invalid_record`: a record violates the data dictionary; `problems` maps field path to "
-                         f"reason. `invalid_setting`: an unknown `setting`, the allowed ones listed. {_QUERY_422}"},
+                         "reason. `invalid_body`: the body is not of the endpoint's shape (missing, not an object; in "
+                         "a batch, `records` missing or not a list, or another key beside it). `invalid_setting`: an "
+                         f"unknown `setting`, the allowed ones listed. {_QUERY_422}"},
     431: {"description": f"Request line and headers larger than {ServerLimits.max_head_bytes} bytes."},
 }
 
@@ -107,7 +116,7 @@ async def predict(request: Request, record: PatientRecordOptionalLabel = Body(..
 
 
 @router.post(
-    "/v1/predict/batch",
+    BATCH_PATH,
     response_model=BatchResponse | CompactBatchResponse,
     responses=_ERROR_RESPONSES,
     summary=f"Explained predictions for up to {MAX_BATCH} patients ({MAX_FULL_BATCH} at full detail)",

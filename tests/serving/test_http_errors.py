@@ -91,6 +91,42 @@ def test_cross_field_error_in_a_batch_names_the_record_index(client: TestClient)
     assert list(response.json()["problems"]) == ["records.1.nerves_definite_cb"]
 
 
+ENVELOPE_PROBLEMS = [
+    ({"records": [{"age_at_onset_years": 40, "sex": "male"}], "extra": 1},
+     {"extra": "unknown key: a batch body holds only 'records'"}),
+    ({}, {"records": "required: the list of records"}),
+    ({"records": "x"}, {"records": "must be a list of records (JSON objects)"}),
+    ([], {"<body>": "must be a JSON object"}),
+    (b'{"records": [], "records": []}', {"records": DUPLICATE_KEY}),
+]
+
+
+@pytest.mark.parametrize(("body", "problems"), ENVELOPE_PROBLEMS,
+                         ids=["key-beside-records", "no-records", "records-not-a-list", "not-an-object", "repeated"])
+def test_a_batch_body_of_the_wrong_shape_is_not_called_a_record_problem(client: TestClient, body: Any,
+                                                                        problems: dict[str, str]) -> None:
+    """A key beside ``records`` was reported as 'unknown field (not in the data dictionary)' of a record."""
+    sent = {"content": body, "headers": JSON} if isinstance(body, bytes) else {"json": body}
+    response = client.post("/v1/predict/batch", **sent)
+    assert response.status_code == 422
+    answer = response.json()
+    assert (answer["error"], answer["problems"]) == ("invalid_body", problems)
+    assert "data dictionary" not in answer["message"] and all(path in answer["message"] for path in problems)
+
+
+def test_a_record_of_a_batch_is_still_a_record_problem(client: TestClient) -> None:
+    response = client.post("/v1/predict/batch", json={"records": [[], {"sex": "male", "extra": 1}]})
+    assert response.json()["error"] == "invalid_record"
+    assert set(response.json()["problems"]) == {"records.0", "records.1.age_at_onset_years", "records.1.extra"}
+
+
+def test_a_single_record_that_is_not_an_object_is_a_body_problem(client: TestClient) -> None:
+    response = client.post("/v1/predict", json=["male"])
+    assert response.status_code == 422
+    answer = response.json()
+    assert (answer["error"], answer["problems"]) == ("invalid_body", {"<body>": "must be a JSON object"})
+
+
 class _Exploding:
     """A predictor with a bug: its exception message quotes patient data."""
 
