@@ -1,7 +1,8 @@
 """JSON records in, strictly: what Python's ``json`` module lets through silently is a problem here.
 
 * a duplicated key (``{"sex": "male", "sex": "female"}``) would keep the last value: rejected, naming the key;
-* ``NaN`` / ``Infinity`` are not JSON (RFC 8259), and ``NaN`` would read as null = "not examined": rejected;
+* ``NaN`` / ``Infinity`` are not JSON (RFC 8259), and ``NaN`` would read as null = "not examined": rejected,
+  naming the record's field that holds the literal (the HTTP API names it too), else the whole row;
 * a lone UTF-16 surrogate (``"\\ud800"``) is valid JSON but not Unicode text, and fails later when the
   value is printed or written: rejected, naming the field;
 * each record must be an object.
@@ -39,13 +40,30 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return record
 
 
-def _constant(name: str) -> Any:
-    raise _not_a_number(name)
-
-
-def _not_a_number(name: str) -> RecordRejected:
+def _not_a_number(name: str, field: str = RECORD) -> RecordRejected:
     """The problem of a NaN/Infinity literal, the same whether the file is .json or .jsonl."""
-    return RecordRejected(RECORD, f"not valid JSON ({name} is not a JSON number; use null for not examined)")
+    return RecordRejected(field, f"not valid JSON ({name} is not a JSON number; use null for not examined)")
+
+
+def _not_a_number_in(value: Any) -> RecordRejected:
+    """The problem of the first NaN/Infinity placeholder in ``value``: on the record's field that holds it, however
+    deeply; on the whole row when ``value`` is not a record (a bare ``NaN``, a list)."""
+    if isinstance(value, dict):
+        for key, item in _entries(value):
+            if (found := _first_constant(item)) is not None:
+                return _not_a_number(found.name, _shown(key))
+    found = _first_constant(value)
+    return _not_a_number(found.name if found is not None else "NaN")
+
+
+def _collecting(constants: list[_Constant]) -> Any:
+    """A ``parse_constant`` hook that keeps each NaN/Infinity literal as a placeholder and notes that it was seen."""
+
+    def constant(name: str) -> _Constant:
+        constants.append(_Constant(name))
+        return constants[-1]
+
+    return constant
 
 
 def _shown(text: str) -> str:
@@ -54,11 +72,22 @@ def _shown(text: str) -> str:
 
 
 def parse_record(text: str | bytes) -> dict[str, Any] | Any:
-    """One JSON value with the strict rules above; raises ``RecordRejected`` or ``json.JSONDecodeError``."""
+    """One JSON value with the strict rules above; raises ``RecordRejected`` or ``json.JSONDecodeError``.
+
+    The first problem in the text wins, as a parser that stops there would find it: a NaN literal read before a
+    repeated key was found is reported, on its field (located by a second, tolerant pass).
+    """
+    constants: list[_Constant] = []
     try:
-        value = json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
+        value = json.loads(text, object_pairs_hook=_object, parse_constant=_collecting(constants))
     except RecursionError:
         raise RecordRejected(RECORD, "not valid JSON (nested too deeply)") from None
+    except RecordRejected:
+        if not constants:
+            raise
+        value = json.loads(text, object_pairs_hook=_ListItems, parse_constant=_Constant)
+    if constants:
+        raise _not_a_number_in(value)
     if isinstance(value, dict):
         _check_text(value)
     return value
@@ -139,13 +168,11 @@ def json_list(path: Path) -> Iterator[Item]:
     if not document:
         raise CohortError(f"{path.name}: no records")
     del document
-    try:
-        strict = json.loads(text, object_pairs_hook=_ListItems, parse_constant=_constant)
-    except RecordRejected:  # a NaN constant somewhere: name the element via a second, tolerant pass
-        strict = _locate(text)
+    constants: list[_Constant] = []
+    strict = json.loads(text, object_pairs_hook=_ListItems, parse_constant=_collecting(constants))
     items = [strict] if isinstance(strict, dict) else strict
     for number, value in enumerate(items, 1):
-        yield _item(number, lambda value=value: _checked(value))
+        yield _item(number, lambda value=value: _checked(value, has_constants=bool(constants)))
 
 
 class _ListItems(dict):
@@ -154,29 +181,24 @@ class _ListItems(dict):
     def __init__(self, pairs: list[tuple[str, Any]]) -> None:
         super().__init__()
         self.problem: RecordRejected | None = None
+        self.pairs: list[tuple[str, Any]] | None = None
         try:
             self.update(_object(pairs))
         except RecordRejected as exc:
             self.problem = exc
+            self.pairs = pairs  # every value, a repeated key's too: a NaN among them is still found on its field
 
 
-def _checked(value: Any) -> Any:
-    if isinstance(value, _Constant):
-        raise _not_a_number(value.name)
+def _checked(value: Any, *, has_constants: bool) -> Any:
+    """An element of a JSON list as :func:`parse_record` reads a line: a NaN/Infinity first, then a repeated key."""
+    if has_constants and _first_constant(value) is not None:
+        raise _not_a_number_in(value)
     if isinstance(value, _ListItems):
         if value.problem is not None:
             raise value.problem
         _check_text(value)
         return dict(value)
     return value
-
-
-def _locate(text: str) -> list[Any]:
-    """Elements of a list holding NaN/Infinity: an element holding one, however deeply, is replaced by its
-    first literal, which :func:`_checked` rejects as the .jsonl reader rejects the line."""
-    document = json.loads(text, object_pairs_hook=_ListItems, parse_constant=_Constant)
-    items = [document] if isinstance(document, dict) else document
-    return [_first_constant(item) or item for item in items]
 
 
 def _first_constant(value: Any) -> _Constant | None:
@@ -187,10 +209,15 @@ def _first_constant(value: Any) -> _Constant | None:
         if isinstance(item, _Constant):
             return item
         if isinstance(item, dict):
-            stack.extend(reversed(list(item.values())))
+            stack.extend(reversed([entry for _, entry in _entries(item)]))
         elif isinstance(item, list):
             stack.extend(reversed(item))
     return None
+
+
+def _entries(obj: dict[str, Any]) -> list[tuple[str, Any]]:
+    """An object's keys and values in the text's order, each value of a repeated key included."""
+    return getattr(obj, "pairs", None) or list(obj.items())
 
 
 class _Constant:

@@ -117,7 +117,7 @@ def test_predict_with_a_corrupt_pipeline_is_a_clear_error(quick_bundle_dir: Path
 @pytest.mark.parametrize(("text", "message"), [
     ('{"patient_id": "\\ud800", "age_at_onset_years": 40, "sex": "male"}', "field 'patient_id': not valid Unicode"),
     ('{"age_at_onset_years": 40, "sex": "male", "sex": "female"}', "duplicate key 'sex'"),
-    ('{"age_at_onset_years": NaN, "sex": "male"}', "NaN is not a JSON number"),
+    ('{"age_at_onset_years": NaN, "sex": "male"}', "field 'age_at_onset_years': not valid JSON (NaN is not a JSON"),
 ])
 @pytest.mark.parametrize("command", ["predict", "criteria"])
 def test_a_hostile_single_record_is_a_clear_error(tmp_path: Path, text: str, message: str, command: str) -> None:

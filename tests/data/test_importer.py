@@ -331,11 +331,27 @@ def test_nan_anywhere_in_a_json_list_is_rejected_as_in_json_lines(tmp_path: Path
     _assert_consistent(listed)
     assert listed.valid.index.tolist() == [2]
     pd.testing.assert_frame_equal(listed.rejections, lines.rejections)
-    assert listed.rejections["field"].tolist() == ["<row>"] * 4
+    assert listed.rejections["field"].tolist() == ["<row>", "course", "sex", "<row>"]  # the field holding it
     assert [r.split(" is not")[0] for r in listed.rejections["reason"]] == [
         "not valid JSON (NaN", "not valid JSON (NaN", "not valid JSON (-Infinity", "not valid JSON (Infinity"]
     one = read_cohort(_csv(tmp_path, elements[2], "one.json")).rejections
-    assert one["reason"].tolist() == ["not valid JSON (NaN is not a JSON number; use null for not examined)"]
+    assert one[["field", "reason"]].values.tolist() == [
+        ["course", "not valid JSON (NaN is not a JSON number; use null for not examined)"]]
+
+
+@pytest.mark.parametrize("record", [
+    '{"age_at_onset_years": 40, "sex": "male", "csf_protein_g_per_l": Infinity, "sex": "female"}',
+    '{"age_at_onset_years": 40, "sex": "male", "csf_protein_g_per_l": 1, "csf_protein_g_per_l": Infinity}',
+], ids=["before-a-repeated-key", "in-a-repeated-key"])
+def test_nan_is_named_on_its_field_in_a_list_a_line_and_a_one_patient_file(tmp_path: Path, record: str) -> None:
+    """The one-patient path (predict, criteria, read_record_json) said 'not valid JSON' without the field, which
+    the HTTP API names; the first problem of a record wins in every reader (a NaN before a repeated key)."""
+    listed = read_cohort(_csv(tmp_path, f"[{record}]", "cohort.json")).rejections
+    lines = read_cohort(_csv(tmp_path, record + "\n", "cohort.jsonl")).rejections
+    pd.testing.assert_frame_equal(listed, lines)
+    assert listed[["row", "field"]].values.tolist() == [[1, "csf_protein_g_per_l"]]
+    with pytest.raises(CohortError, match=r"^one\.json: field 'csf_protein_g_per_l': not valid JSON \(Infinity is"):
+        read_record_json(_csv(tmp_path, record, "one.json"))
 
 
 def test_spreadsheet_cells_follow_the_text_rules_whatever_their_stored_type(tmp_path: Path) -> None:
