@@ -10,8 +10,10 @@ reason. The code says what is wrong: ``invalid_record`` (a record breaks the dat
 missing or not a list, or a key beside it), ``invalid_query`` (a query parameter the endpoint does not take,
 one given twice, or a value not allowed: ``problems`` maps the parameter to the reason, with the allowed
 values), ``invalid_setting`` (the ``setting`` parameter's value alone: its own code, documented in the
-README). Nothing the client sent is echoed back or logged: pydantic's ``input`` is dropped from every
-error. The client's mistakes are 4xx; anything unexpected is the server's, a 500 with a request id, answered by
+README). No number or free text the client sent is echoed back or logged: pydantic's ``input`` is dropped
+from every error, and a cross-field rule's reason quotes the rule's own words
+(:class:`data.contract.Contradiction`); names (of a field, a query parameter) are shown as sent. The client's
+mistakes are 4xx; anything unexpected is the server's, a 500 with a request id, answered by
 :class:`serving.http.middleware.SafeErrorsMiddleware`, not by an ``Exception`` handler here: Starlette
 re-raises after such a handler, and the server would then log a traceback whose message may quote a
 patient value.

@@ -14,7 +14,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from mmn_ddx.data.contract import DIAGNOSES, SCHEMA_VERSION, fields, rules
+from mmn_ddx.data.contract import DIAGNOSES, SCHEMA_VERSION, contradictions, fields, rules
 from mmn_ddx.serving.http.app import RECORD_BODY_LIMIT
 from mmn_ddx.serving.http.errors import MAX_BATCH
 
@@ -125,6 +125,25 @@ def test_count_above_the_nerves_studied_is_422_with_the_dictionary_rule(client: 
     assert response.json()["problems"] == {"nerves_definite_cb": message}
     batch = client.post("/v1/predict/batch", json={"records": [ISSUE_EXAMPLE]})
     assert batch.status_code == 422 and batch.json()["problems"] == {"records.0.nerves_definite_cb": message}
+
+
+def test_a_cross_field_reason_quotes_the_rule_s_words_not_the_number_sent(client: TestClient) -> None:
+    """README: a reason quotes no number or free text sent; a ``contradicts`` rule quotes its own finding (a word of
+    the contract the record's value matched) and threshold, as the data dictionary words them."""
+    (rule,) = [r for r in contradictions() if r.field == "csf_protein_raised"]
+    record = {"age_at_onset_years": 40, "sex": "male", "csf_protein_raised": False, "csf_protein_g_per_l": 2.345}
+    response = client.post("/v1/predict", json=record)
+    assert response.json()["problems"] == {"csf_protein_raised": rule.message}
+    assert rule.message.startswith("'false' contradicts csf_protein_g_per_l > 1: ")
+    assert "2.345" not in response.text
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_is_an_invalid_record_naming_the_field(client: TestClient, literal: bytes) -> None:
+    """README: ``/v1/predict`` refuses a JSON ``NaN`` (which MLflow's server reads as null) naming the field."""
+    response = _post(client, b'{"age_at_onset_years": 40, "sex": "male", "csf_protein_g_per_l": ' + literal + b"}")
+    assert response.status_code == 422 and response.json()["error"] == "invalid_record"
+    assert response.json()["problems"] == {"csf_protein_g_per_l": "Input should be a finite number"}
 
 
 def test_missing_age_is_named(client: TestClient) -> None:
