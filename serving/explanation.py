@@ -18,15 +18,18 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
 from mmn_ddx.data import DIAGNOSES
 from mmn_ddx.features import feature_map, finding_name
 from mmn_ddx.serving.result import Explanation, FeatureContributions
 from mmn_ddx.serving.wording import DESCRIBERS, NEUTRAL, directions, joined, sentence
 from mmn_ddx.serving.wording.findings import Describe
+from mmn_ddx.training.artifact import finding_effects
 
-__all__ = ["NEUTRAL", "FindingMap", "build_explanation", "finding_map", "finding_order", "sentence", "top_findings"]
+__all__ = [
+    "NEUTRAL", "FindingMap", "build_explanation", "finding_effects", "finding_map", "finding_order", "sentence",
+    "top_findings",
+]
 
 @dataclass(frozen=True)
 class FindingMap:
@@ -70,30 +73,6 @@ def finding_map(mode: str, features: tuple[str, ...]) -> FindingMap:
     membership[np.arange(len(features)), [groups.index(g) for g in feature_groups]] = 1.0
     return FindingMap(mode, features, feature_groups, groups, tuple(finding_name(g) for g in groups), membership,
                       tuple(DESCRIBERS[g] for g in groups))
-
-
-def finding_effects(group_sums: np.ndarray, outputs: np.ndarray, scale: str) -> np.ndarray:
-    """Each finding's effect on each class, which its words name: ``group_sums`` (findings, classes) with the
-    model ``outputs`` (classes,) or one row per finding (findings, classes).
-
-    On the probability scale the contributions are the effects. On the log-odds scale a class's probability
-    depends on its score relative to the others' (softmax), so a finding adding +4.5 to MMN and +0.3 to MND
-    lowers MND's probability: the effect is the change of each class's log-odds against all the others when the
-    finding is taken out, ``phi_c - lse_(k != c)(o_k) + lse_(k != c)(o_k - phi_k)`` (exact). Log-odds, not
-    log-probability: near certainty every finding changes log p by almost nothing, while the odds still move by
-    what the finding contributes.
-    """
-    if scale != "log-odds":
-        return group_sums
-    return group_sums - _others_logsumexp(outputs) + _others_logsumexp(outputs - group_sums)
-
-
-def _others_logsumexp(outputs: np.ndarray) -> np.ndarray:
-    """(..., classes): for each class ``c``, ``logsumexp`` of the outputs of the other classes."""
-    k = outputs.shape[-1]
-    others = np.broadcast_to(outputs[..., None, :], (*outputs.shape[:-1], k, k)).copy()
-    others[..., np.arange(k), np.arange(k)] = -np.inf
-    return logsumexp(others, axis=-1)
 
 
 def finding_order(group_sums: np.ndarray, predicted: int) -> np.ndarray:
