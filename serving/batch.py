@@ -43,7 +43,9 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
         rows[column] = scored.probs[:, j]
     rows["prediction_set"] = [SEPARATOR.join(s) for s in scored.sets]
     rows["coverage"] = np.full(len(frame), predictor.bundle.coverage)
-    rows["top_findings"] = _top_findings(predictor, scored, _top_order(scored, top_k))
+    effects = explanation.finding_effects(scored.group_sums, scored.attribution.outputs[:, None, :],
+                                          scored.attribution.scale)  # (patients, findings, classes)
+    rows["top_findings"] = _top_findings(predictor, scored, effects, _top_order(effects, scored.predicted, top_k))
     rows["criteria_label"] = labels
     rows["criteria_label_chart_review"] = scored.criteria.labels_by_reading["chart-review"]
     agrees = [None if label not in DIAGNOSES else label == DIAGNOSES[k]
@@ -59,24 +61,22 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
     return pd.DataFrame(rows, index=frame.index)
 
 
-def _top_order(scored: Scored, k: int) -> np.ndarray:
-    """Per patient, the ``k`` findings contributing most to the predicted class (the order of
-    :func:`serving.explanation.top_findings`, a test holds it), for the whole batch in one sort."""
-    n = len(scored.predicted)
-    own = scored.group_sums[np.arange(n), :, scored.predicted]  # (patients, findings)
+def _top_order(effects: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
+    """Per patient, the ``k`` findings with the largest effect on the predicted class (the order of
+    :func:`serving.explanation.finding_order`, a test holds it), for the whole batch in one sort."""
+    own = effects[np.arange(len(predicted)), :, predicted]  # (patients, findings)
     return np.argsort(-np.abs(own), axis=1, kind="stable")[:, :k]
 
 
-def _top_findings(predictor: Predictor, scored: Scored, order: np.ndarray) -> list[str]:
+def _top_findings(predictor: Predictor, scored: Scored, effects: np.ndarray, order: np.ndarray) -> list[str]:
     """Per patient, the sentences of the findings at ``order`` (patients, k), joined. The directions are
-    worded for the whole batch at once; each statement reads the patient's record and model input."""
+    worded for the whole batch at once, from ``effects`` (patients, findings, classes); each statement reads the
+    patient's record and model input."""
     fmap = predictor.findings
     n, k = order.shape
     patients = np.repeat(np.arange(n), k)
-    scale = scored.attribution.scale
-    effects = explanation.finding_effects(scored.group_sums[patients, order.ravel()],
-                                          scored.attribution.outputs[patients], scale)
-    moves = directions(effects, scored.predicted[patients], explanation.NEUTRAL[scale])
+    moves = directions(effects[patients, order.ravel()], scored.predicted[patients],
+                       explanation.NEUTRAL[scored.attribution.scale])
     features = scored.attribution.feature_values
     out = []
     reads_features = [group in READS_FEATURES for group in fmap.groups]

@@ -6,8 +6,12 @@ findings ("conduction block", "anti-GM1"), so the features are summed per findin
 feature -> finding map (:mod:`features.findings`). Summation keeps additivity exactly: the findings'
 sums add up to the same output as the features' contributions.
 
-Each finding is worded by :mod:`serving.wording` (the patient's actual values and the direction for the
-predicted class): "definite conduction block in 3 of 8 motor nerves: towards MMN".
+A contribution moves one class's score, not its probability: with a softmax, a finding adding +0.18 to
+MMN's score and more to MND's lowers MMN's probability. So each finding also carries its *effect* on each
+class (:func:`training.artifact.finding_effects`: the change of the class's log-odds against the others when
+the finding is taken out), and the effect is what its words say and what it is shown and sorted by: each
+finding is worded by :mod:`serving.wording` (the patient's actual values and the direction for the predicted
+class), "definite conduction block in 3 of 8 motor nerves: towards MMN".
 """
 
 from __future__ import annotations
@@ -26,10 +30,7 @@ from mmn_ddx.serving.wording import DESCRIBERS, NEUTRAL, directions, joined, sen
 from mmn_ddx.serving.wording.findings import Describe
 from mmn_ddx.training.artifact import finding_effects
 
-__all__ = [
-    "NEUTRAL", "FindingMap", "build_explanation", "finding_effects", "finding_map", "finding_order", "sentence",
-    "top_findings",
-]
+__all__ = ["NEUTRAL", "FindingMap", "build_explanation", "finding_effects", "finding_map", "finding_order", "sentence"]
 
 @dataclass(frozen=True)
 class FindingMap:
@@ -75,9 +76,10 @@ def finding_map(mode: str, features: tuple[str, ...]) -> FindingMap:
                       tuple(DESCRIBERS[g] for g in groups))
 
 
-def finding_order(group_sums: np.ndarray, predicted: int) -> np.ndarray:
-    """Findings sorted by the size of their contribution to the predicted class (largest first)."""
-    return np.argsort(-np.abs(group_sums[:, predicted]), kind="stable")
+def finding_order(effects: np.ndarray, predicted: int) -> np.ndarray:
+    """Findings sorted by the size of their effect on the predicted class (:func:`finding_effects`, largest
+    first): the number shown beside their words, so the list reads from the largest down."""
+    return np.argsort(-np.abs(effects[:, predicted]), kind="stable")
 
 
 def build_explanation(
@@ -105,8 +107,10 @@ def build_explanation(
     sums = group_sums.tolist()
     known = fmap.known(feature_values)
     values = list(known.values())
-    order = finding_order(group_sums, predicted)
-    moves = directions(finding_effects(group_sums[order], outputs, scale), predicted, neutral)
+    effects = finding_effects(group_sums, outputs, scale)
+    order = finding_order(effects, predicted)
+    moves = directions(effects[order], predicted, neutral)
+    changes = effects.tolist()
     by_finding = []
     mode, groups, labels, describers = fmap.mode, fmap.groups, fmap.labels, fmap.describers
     for g, move in zip(order.tolist(), moves, strict=True):
@@ -116,6 +120,7 @@ def build_explanation(
             "label": labels[g],
             "statement": statement,
             "contributions": dict(zip(DIAGNOSES, sums[g], strict=False)),  # a row per class: strict cost 1/3
+            "effects": dict(zip(DIAGNOSES, changes[g], strict=False)),
             "sentence": joined(statement, move),
         })
     # not validated: ~700 plain values made right here by tolist (str, float, None), whose validation cost more than
@@ -141,8 +146,3 @@ def build_explanation(
 def _per_class(values: np.ndarray) -> dict[str, float]:
     return dict(zip(DIAGNOSES, values.tolist(), strict=True))
 
-
-def top_findings(fmap: FindingMap, group_sums: np.ndarray, predicted: int, k: int) -> list[tuple[int, float]]:
-    """The ``k`` largest findings for the predicted class: (group index, contribution)."""
-    order = finding_order(group_sums, predicted)[:k]
-    return [(int(g), float(group_sums[g, predicted])) for g in order]

@@ -27,15 +27,25 @@ class _Frozen(BaseModel):
 
 
 class FindingContribution(_Frozen):
-    """SHAP contributions of one clinical finding (summed over its engineered features)."""
+    """One clinical finding: its SHAP contributions (summed over its engineered features), which add up to the
+    scores, and its effects on the odds, which its sentence words. On the log-odds scale the two can differ in
+    sign: a finding raising MMN's score can raise MND's more and so lower MMN's probability."""
 
     finding: str = Field(description="Finding group id from the feature->finding map.")
     label: str = Field(description="Clinician-readable name of the finding.")
     statement: str = Field(
         description="The patient's value(s), e.g. 'definite conduction block in 3 of 8 motor nerves'."
     )
-    contributions: dict[str, float] = Field(description="Contribution per diagnosis, on Explanation.scale.")
-    sentence: str = Field(description="Readable summary for the predicted class, e.g. '...: towards MMN'.")
+    contributions: dict[str, float] = Field(description=(
+        "SHAP contribution per diagnosis to its score on Explanation.scale (on the log-odds scale the class's "
+        "softmax logit: positive raises the score, which lowers the probability when the finding raises another "
+        "class's score more). Additive: base_values + the contributions of every finding = outputs."))
+    effects: dict[str, float] = Field(description=(
+        "Effect per diagnosis: on the log-odds scale, the change of the diagnosis' log-odds against all the others "
+        "when the finding is taken out (positive: towards it, what the sentence says); on the probability scale, "
+        "the contribution itself. Effects do not add up."))
+    sentence: str = Field(description="Readable summary for the predicted class, worded from the effects, e.g. "
+                                      "'...: towards MMN'.")
 
 
 class FeatureContributions(_Frozen):
@@ -60,7 +70,8 @@ class Explanation(_Frozen):
     classes: list[str]
     base_values: dict[str, float]
     outputs: dict[str, float]
-    by_finding: list[FindingContribution] = Field(description="Sorted by |contribution| to the predicted class.")
+    by_finding: list[FindingContribution] = Field(
+        description="Sorted by the size of the effect on the predicted class, largest first.")
     by_feature: FeatureContributions
     base_shift: dict[str, float] | None = Field(
         default=None, description="log(pre-test / training prior) per class, already added to base_values: the "

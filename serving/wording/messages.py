@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # type only: the criteria CLI words its facts without loading
     from mmn_ddx.training.artifact import Atypical, SyntheticTraining
 
 NEUTRAL: dict[str, float] = {"log-odds": 0.05, "probability": 0.01}
-"""Below this |contribution| a finding is worded as having "little effect": 0.05 log-odds is a 5 % change
-of the odds, 0.01 on the probability scale one percentage point."""
+"""Below this |effect| (:func:`serving.explanation.finding_effects`) a finding is worded as having "little effect":
+0.05 log-odds is a 5 % change of the odds, 0.01 on the probability scale one percentage point."""
 
 
 # --- findings -----------------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ def setting_note(name: str, pre_test: Mapping[str, float], *, is_default: bool, 
     """One paragraph: the setting, its pre-test probabilities, the base term, and the prediction set's scale."""
     chosen = ("the default: the intended-use population the model is documented for; name your clinic's "
               "setting to get its pre-test probabilities" if is_default else "as requested")
-    explanation = ("The findings' contributions do not depend on the setting; only the base (prior) term of the "
-                   "explanation moves by log(pre-test / training prior)." if additive else
+    explanation = ("The findings' SHAP contributions to the scores do not depend on the setting; only the base "
+                   "(prior) term of the explanation moves by log(pre-test / training prior). Their effects on the odds "
+                   "(what their words say) move with it, as the probabilities do." if additive else
                    "The explanation is shown on the training population's probability scale: a change of "
                    "prior is not additive on it.")
     sets = ("The prediction set's membership is decided on the training population's probabilities (its "

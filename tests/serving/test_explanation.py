@@ -16,7 +16,7 @@ from mmn_ddx.serving.explanation import finding_effects, finding_map
 from mmn_ddx.serving.predictor import Predictor
 from mmn_ddx.serving.records import frame_records
 from mmn_ddx.serving.result import Explanation, FeatureContributions, PredictionResult
-from mmn_ddx.serving.wording import describe_finding, direction
+from mmn_ddx.serving.wording import NEUTRAL, describe_finding, direction
 
 MMN = {
     "age_at_onset_years": 38.0, "sex": "male", "course": "progressive", "onset_region": "upper_limb",
@@ -69,11 +69,33 @@ def test_finding_sums_equal_their_feature_sums(results: list[PredictionResult], 
                                        atol=1e-9)
 
 
-def test_findings_sorted_by_size_for_the_predicted_class(results: list[PredictionResult]) -> None:
+def test_findings_sorted_by_the_size_of_their_effect_on_the_predicted_class(results: list[PredictionResult]) -> None:
     for result in results:
-        sizes = [abs(f.contributions[result.predicted_diagnosis]) for f in result.explanation.by_finding]
+        sizes = [abs(f.effects[result.predicted_diagnosis]) for f in result.explanation.by_finding]
         assert sizes == sorted(sizes, reverse=True)
         assert len({f.finding for f in result.explanation.by_finding}) == len(sizes)
+
+
+def test_each_finding_carries_its_effects_and_its_words_say_them(results: list[PredictionResult]) -> None:
+    """The effects are the exact change of each class's log-odds without the finding, and the words' direction
+    for the predicted class has their sign: never "away from MMN" beside a finding that raises MMN's odds."""
+    for result in results:
+        e = result.explanation
+        outputs = np.array([e.outputs[d] for d in DIAGNOSES])
+        k = DIAGNOSES.index(result.predicted_diagnosis)
+        for finding in e.by_finding:
+            contributions = _matrix([finding.contributions])
+            effects = _matrix([finding.effects])[0]
+            np.testing.assert_allclose(effects, finding_effects(contributions, outputs, e.scale)[0], atol=1e-12)
+            words = finding.sentence.removeprefix(finding.statement + ": ")
+            assert words == direction(effects, k)
+            own = effects[k]
+            if words.startswith(f"towards {DIAGNOSES[k]}"):
+                assert own >= NEUTRAL[e.scale]
+            elif words.startswith(f"away from {DIAGNOSES[k]}"):
+                assert own <= -NEUTRAL[e.scale]
+            else:
+                assert abs(own) < NEUTRAL[e.scale]
 
 
 def test_every_finding_has_the_patients_statement_and_a_direction(results: list[PredictionResult]) -> None:

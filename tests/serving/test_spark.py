@@ -162,22 +162,20 @@ def test_rows_keep_their_file_numbers_when_the_file_is_read_in_splits(spark: Any
 @on_spark
 def test_spark_top_findings_are_the_predictors(spark_table: pd.DataFrame, quick_bundle_dir: Path,
                                                cohort_file: Path) -> None:
-    """The same findings in the same order as the explanation every other entry point shows."""
+    """The same findings in the same order as the explanation every other entry point shows, with their effects on
+    the predicted class (what the sentences say), not their SHAP sums."""
     from mmn_ddx.data.importer import read_cohort
-    from mmn_ddx.serving import explanation
     from mmn_ddx.serving.predictor import Predictor
     from mmn_ddx.serving.records import frame_records
 
     predictor = Predictor.load(str(quick_bundle_dir))
     valid = read_cohort(cohort_file).valid.head(300)
-    scored = predictor.score(frame_records(valid), valid, with_next_test=False)
-    expected = [[predictor.findings.labels[g] for g, _ in
-                 explanation.top_findings(predictor.findings, scored.group_sums[i], int(scored.predicted[i]),
-                                          TOP_FINDINGS)] for i in range(len(valid))]
-    contributions = [[c for _, c in explanation.top_findings(predictor.findings, scored.group_sums[i],
-                                                             int(scored.predicted[i]), TOP_FINDINGS)]
-                     for i in range(len(valid))]
-    rows = spark_table.set_index("patient_id").loc[scored.patient_ids]
+    results = predictor.predict_many(frame_records(valid), with_next_test=False)
+    shown = [r.explanation.by_finding[:TOP_FINDINGS] for r in results]
+    expected = [[f.label for f in findings] for findings in shown]
+    contributions = [[f.effects[r.predicted_diagnosis] for f in findings] for r, findings in zip(results, shown,
+                                                                                                 strict=True)]
+    rows = spark_table.set_index("patient_id").loc[[r.patient_id for r in results]]
     assert [list(t) for t in rows["top_findings"]] == expected
     np.testing.assert_allclose(np.stack(rows["top_contributions"].to_numpy()), np.array(contributions), atol=1e-9)
 

@@ -62,6 +62,24 @@ def test_top_findings_are_sorted_by_their_pull_on_the_predicted_class(quick_bund
         assert [abs(p) for p in pulls] == sorted((abs(p) for p in pulls), reverse=True)
 
 
+@pytest.mark.parametrize("setting", ["referral", "new-patients"])
+def test_top_findings_are_the_served_explanations_with_their_effects(quick_bundle_dir: Path, raw_input: pd.DataFrame,
+                                                                     setting: str) -> None:
+    """The findings, order and signed numbers every other entry point shows beside their words: the effect on the
+    predicted class's odds in the setting, not the SHAP sum on its score (which can have the other sign)."""
+    from mmn_ddx.serving.predictor import Predictor
+    from mmn_ddx.training.artifact.pyfunc import TOP_FINDINGS, _load_pyfunc
+
+    out = _load_pyfunc(str(quick_bundle_dir / "data" / "bundle")).predict(raw_input, params={"setting": setting})
+    records = raw_input.astype(object).where(raw_input.notna(), None).to_dict("records")
+    served = Predictor.load(str(quick_bundle_dir)).predict_many(records, with_next_test=False, setting=setting)
+    for row, result in zip(out.itertuples(), served, strict=True):
+        shown = result.explanation.by_finding[:TOP_FINDINGS]
+        assert list(row.top_findings) == [f.label for f in shown]
+        np.testing.assert_allclose(row.top_contributions, [f.effects[result.predicted_diagnosis] for f in shown],
+                                   atol=1e-9)
+
+
 def test_bad_rows_are_refused_naming_row_and_field(raw_input: pd.DataFrame) -> None:
     bad = raw_input.head(3).copy()
     bad.loc[1, "nerves_definite_cb"] = 2.5

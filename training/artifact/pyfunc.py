@@ -43,6 +43,7 @@ from mmn_ddx.features import FeatureInputError, feature_map, finding_name
 from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
 from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, SettingError, adjust, check_setting
+from mmn_ddx.training.artifact.effects import finding_effects
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 from mmn_ddx.training.artifact.model_input import InputError, canonical_input
 from mmn_ddx.training.artifact.treatment_response import unread_response_mask
@@ -74,10 +75,13 @@ OUTPUT_TYPES: dict[str, str] = {
 """Output columns and their Spark SQL types (the struct a Spark UDF returns).
 
 * ``prediction_set``: split-conformal set at the bundle's coverage, most probable first.
-* ``top_findings``: the :data:`TOP_FINDINGS` clinical findings that move the predicted class most
-  (largest absolute SHAP sum first), as finding names.
-* ``top_contributions``: each top finding's contribution to the predicted class (SHAP values summed over
-  the finding's features) on ``scale`` (``log-odds`` or ``probability``): the sign says towards or away.
+* ``top_findings``: the :data:`TOP_FINDINGS` clinical findings with the largest effect on the predicted class
+  (largest absolute effect first), as finding names: the findings, in the order, of every other entry point.
+* ``top_contributions``: each top finding's effect on the predicted class (:mod:`.effects`): on the ``log-odds``
+  scale the change of the class's log-odds against the other classes when the finding (its features' SHAP
+  values) is taken out, in the ``setting``; on the ``probability`` scale its SHAP contribution. The sign says
+  towards (+) or away from (-) the predicted class, as the sentences of the other entry points. Not its SHAP
+  sum on the class's score: with a softmax that can be positive for a finding that lowers the probability.
 * ``criteria_label``: the rule-based cascade of the published criteria (:mod:`features.criteria`).
 * ``warnings``: codes, most fundamental first (:data:`.warning_codes.WARNING_CODES`: the codes and order of
   every entry point, ``mmn-ddx predict``'s table included).
@@ -142,10 +146,14 @@ class BundlePyfunc:
             raise ServedInputError(str(exc)) from None
         bundle = self.bundle
         training_probs, attribution = bundle.predict_explain(frame, features=X)  # the served numbers, as in serving
-        probs = adjust(training_probs, bundle.setting_shift(setting))  # the findings' contributions do not move
+        shift = bundle.setting_shift(setting)
+        probs = adjust(training_probs, shift)  # the findings' contributions do not move
         by_finding = np.einsum("nfk,fg->ngk", attribution.values, self._membership, optimize=True)
+        # the effects on the odds do: the setting's log-odds are the training ones plus the shift (as serving's)
+        outputs = attribution.outputs + shift if attribution.scale == "log-odds" else attribution.outputs
+        effects = finding_effects(by_finding, outputs[:, None, :], attribution.scale)
         predicted = probs.argmax(axis=1)
-        own = by_finding[np.arange(len(frame)), :, predicted]  # (patients, findings): pull on the predicted class
+        own = effects[np.arange(len(frame)), :, predicted]  # (patients, findings): effect on the predicted class
         top = np.argsort(-np.abs(own), axis=1, kind="stable")[:, :TOP_FINDINGS]
         ood = bundle.out_of_distribution(frame, features=X)
         little = little_information_mask(frame, self._optional)
