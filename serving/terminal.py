@@ -28,6 +28,13 @@ def bar(probability: float, width: int = BAR_WIDTH) -> str:
     return ("█" * full + partial).ljust(width)
 
 
+def percent(p: float) -> str:
+    """A probability for the headline and the table, as the web page writes it: never "100 %" or "0 %" for one that
+    is not."""
+    value = 100 * p
+    return "<1 %" if 0 < value < 1 else ">99 %" if 99 < value < 100 else f"{value:.0f} %"
+
+
 def probabilities(result: PredictionResult) -> Table:
     title = f"Probabilities (calibrated) in the '{result.setting.name}' setting"
     table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", show_edge=False)
@@ -38,7 +45,7 @@ def probabilities(result: PredictionResult) -> Table:
     in_set = set(result.prediction_set.diagnoses)
     for diagnosis, p in sorted(result.probabilities.items(), key=lambda item: -item[1]):
         style = "bold" if diagnosis == result.predicted_diagnosis else ""
-        table.add_row(Text(diagnosis, style=style), Text(bar(p), style="cyan"), f"{100 * p:.1f} %",
+        table.add_row(Text(diagnosis, style=style), Text(bar(p), style="cyan"), percent(p),
                       "✓" if diagnosis in in_set else "")
     return table
 
@@ -57,20 +64,30 @@ def setting(result: PredictionResult) -> Text:
 
 
 def findings(explanation: Explanation, predicted: str, k: int = TOP_FINDINGS) -> Table:
-    scale = "log-odds" if explanation.scale == "log-odds" else "probability"
+    """The top findings, each with the number its words state: its effect on the predicted class (on the log-odds
+    scale the change of the class's log-odds against the others, not its SHAP contribution to the class's score,
+    which can have the other sign). The additive SHAP sum is the caption's."""
+    log_odds = explanation.scale == "log-odds"
+    quantity = f"effect on the odds of {predicted}, log-odds" if log_odds else f"contribution to p({predicted})"
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, title_justify="left",
-                  title=f"Findings that drove the prediction (contribution to {predicted}, {scale})")
+                  title=f"Findings that drove the prediction ({quantity})")
     table.add_column(predicted, justify="right", no_wrap=True)
     table.add_column("finding", ratio=1)
     for finding in explanation.by_finding[:k]:
-        value = finding.contributions[predicted]
+        value = finding.effects[predicted]
         table.add_row(Text(f"{value:+.2f}", style="green" if value > 0 else "red"),
                       Text.assemble((finding.label, "bold"), "\n", finding.sentence))
     base, out = explanation.base_values[predicted], explanation.outputs[predicted]
     shift = explanation.base_shift
     moved = "" if not shift else f", of which {shift[predicted]:+.2f} from the setting's pre-test probabilities"
-    table.caption = (f"{len(explanation.by_finding) - min(k, len(explanation.by_finding))} smaller findings not shown. "
-                     f"Base {base:+.2f}{moved} + contributions = {out:+.2f} ({explanation.method}).")
+    hidden = f"{len(explanation.by_finding) - min(k, len(explanation.by_finding))} smaller findings not shown. "
+    if not log_odds:
+        table.caption = f"{hidden}Base {base:+.2f}{moved} + contributions = {out:+.2f} ({explanation.method})."
+        return table
+    table.caption = (f"{hidden}Effect: the change of {predicted}'s log-odds against the other diagnoses when the "
+                     "finding is taken out; effects do not add up. SHAP contributions to the score of "
+                     f"{predicted} (softmax logit) do: base {base:+.2f}{moved} + contributions = {out:+.2f} "
+                     f"({explanation.method}; each finding's in --json).")
     return table
 
 
@@ -121,12 +138,6 @@ def audit(result: PredictionResult) -> Text:
                 f"{a.training_data_digest}, generator {a.generator_version or '-'}, world "
                 f"{(a.training_world_digest or '-')[:12]}; code {a.code_version}; "
                 f"schema v{a.schema_version}; bundle manifest {(a.manifest_digest or '-')[:16]}", style="dim")
-
-
-def percent(p: float) -> str:
-    """A probability for a headline, as the web page writes it: never "100 %" or "0 %" for one that is not."""
-    value = 100 * p
-    return "<1 %" if 0 < value < 1 else ">99 %" if 99 < value < 100 else f"{value:.0f} %"
 
 
 def render(result: PredictionResult) -> Group:
