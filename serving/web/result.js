@@ -40,6 +40,39 @@ function renderSetting(result) {
     "Setting: ", el("strong", { id: "setting-name", text: setting.name }), ` — ${setting.note}`);
 }
 
+// What a bar of the waterfall is: a SHAP contribution to the class's score, additive, which on the log-odds scale
+// (the softmax logit) is not the direction of the class's probability.
+function waterfallCaption(ex, cls) {
+  const shift = ex.base_shift ? `The base value includes ${signed(ex.base_shift[cls])} from the setting's pre-test probabilities. ` : "";
+  if (ex.scale !== "log-odds") {
+    return `Contributions to the probability of ${cls} (${ex.method}). ${shift}` +
+      "Bars to the right raise it, bars to the left lower it; base value plus all bars equals the probability.";
+  }
+  return `SHAP contributions to the score of ${cls} on the log-odds scale (its softmax logit; ${ex.method}). ${shift}` +
+    `Bars to the right raise the ${cls} score, bars to the left lower it; base value plus all bars equals the score. ` +
+    `The probability of ${cls} depends on its score against the other diagnoses' scores (softmax), so a bar to the ` +
+    `right lowers it when the finding raises another diagnosis' score more: the list below gives each finding's effect ` +
+    `on the odds of ${cls}, which its words say.`;
+}
+
+// The number beside a finding's words: its effect on the class (log-odds of the class against the others when the
+// finding is taken out; on the probability scale its contribution), named so.
+function effectCaption(ex, cls) {
+  return ex.scale === "log-odds"
+    ? `Effect on the log-odds of ${cls}: their change, against the other diagnoses, when the finding is taken out ` +
+      `(+ towards ${cls}, − away from it). Effects do not add up; the bars above do.`
+    : `Each finding with its contribution to the probability of ${cls}.`;
+}
+
+function findingItem(f, cls, scale, words) {
+  const v = f.effects[cls] ?? 0;
+  const quantity = scale === "log-odds" ? `effect on the log-odds of ${cls}` : `contribution to the probability of ${cls}`;
+  return el("li", { class: v >= 0 ? "up" : "down", dataset: { effect: String(v) } },
+    el("strong", { class: "finding-label", text: f.label }), " — ",
+    el("span", { class: "finding", text: f.statement }), words,
+    el("span", { class: "effect", text: ` (${quantity}: ${signed(v)})` }));
+}
+
 function renderExplanation(result, cls) {
   const ex = result.explanation;
   const select = document.getElementById("explain-class");
@@ -49,28 +82,20 @@ function renderExplanation(result, cls) {
     select.dataset.forResult = "1";
   }
   select.value = cls;
-  document.getElementById("waterfall-caption").textContent =
-    `Score for ${cls} on the ${ex.scale} scale (${ex.method}). ` +
-    (ex.scale === "log-odds" ? "The four class scores together give the probabilities (softmax). " : "") +
-    (ex.base_shift ? `The base value includes ${signed(ex.base_shift[cls])} from the setting's pre-test probabilities. ` : "") +
-    "Bars to the right push towards the class, bars to the left away from it; base value plus all bars equals the score.";
+  document.getElementById("waterfall-caption").textContent = waterfallCaption(ex, cls);
   drawWaterfall(document.getElementById("waterfall"), ex, cls);
+  document.getElementById("sentences-caption").textContent = effectCaption(ex, cls);
   const sentences = clear(document.getElementById("sentences"));
-  if (cls === result.predicted_diagnosis) {  // the served sentences, as the CLI shows them (their order, 8)
+  if (cls === result.predicted_diagnosis) {  // the served sentences and order, as the CLI shows them (8)
     for (const f of ex.by_finding.slice(0, 8)) {
-      const v = f.contributions[cls] ?? 0;
-      sentences.append(el("li", { class: v >= 0 ? "up" : "down" }, el("span", { class: "finding", text: f.statement }),
-        `${f.sentence.slice(f.statement.length)} (${signed(v)})`));
+      sentences.append(findingItem(f, cls, ex.scale, f.sentence.slice(f.statement.length)));
     }
     return;
   }
-  // another class: what each finding does to that class's score, the bars above (not to its probability)
-  const ranked = [...ex.by_finding].sort((a, b) => Math.abs(b.contributions[cls] ?? 0) - Math.abs(a.contributions[cls] ?? 0));
+  // another class: each finding's effect on that class's odds (the sentences are worded for the predicted class)
+  const ranked = [...ex.by_finding].sort((a, b) => Math.abs(b.effects[cls] ?? 0) - Math.abs(a.effects[cls] ?? 0));
   for (const f of ranked.slice(0, 8)) {
-    const v = f.contributions[cls] ?? 0;
-    sentences.append(el("li", { class: v >= 0 ? "up" : "down" },
-      el("span", { class: "finding", text: f.statement || f.label }),
-      `: ${v >= 0 ? "raises" : "lowers"} the ${cls} score (${signed(v)})`));
+    sentences.append(findingItem(f, cls, ex.scale, `: ${(f.effects[cls] ?? 0) >= 0 ? "raises" : "lowers"} the odds of ${cls}`));
   }
 }
 

@@ -1,8 +1,10 @@
 // Waterfall of SHAP contributions by clinical finding, hand-written SVG (no chart library, no CDN).
 //
 // Reading it: the first bar is the base value (the model's average score for the class), each
-// finding moves the score right (towards the class) or left (away from it), the last bar is the
-// model's score for this patient. Additivity holds exactly: base + contributions = score.
+// finding moves the score right (raises it) or left (lowers it), the last bar is the model's score for
+// this patient. Additivity holds exactly: base + contributions = score. On the log-odds scale the score
+// is the class's softmax logit: a bar to the right raises the score, not necessarily the probability
+// (another class's score may rise more), so the axis says "score", never "towards the class".
 
 import { clear, signed, svg } from "./dom.js";
 
@@ -75,7 +77,7 @@ export function drawWaterfall(container, explanation, cls) {
     const y = i * ROW;
     const left = Math.min(x(row.start), x(row.end));
     const width = Math.max(1.5, Math.abs(x(row.end) - x(row.start)));
-    const title = row.statement ? `${row.label}: ${row.statement} (${signed(row.value)})` : `${row.label}: ${row.value.toFixed(2)}`;
+    const title = row.statement ? `${row.label}: ${row.statement} (score ${signed(row.value)})` : `${row.label}: ${row.value.toFixed(2)}`;
     const group = svg("g", { class: `wf-row wf-${row.kind}`, "data-kind": row.kind }, svg("title", { text: title }));
     const lines = wrap(row.label, maxChars);
     const label = svg("text", { x: LABEL_W - 8, y: y + ROW / 2 + 4 - (lines.length - 1) * 6.5, class: "wf-label", "text-anchor": "end" });
@@ -92,8 +94,9 @@ export function drawWaterfall(container, explanation, cls) {
   });
   const axisY = rows.length * ROW + 14;
   chart.append(svg("text", { x: x(0), y: axisY, class: "wf-axis", "text-anchor": "middle", text: "0" }));
-  const roomy = BAR_W >= 240;
-  chart.append(svg("text", { x: LABEL_W, y: axisY + 16, class: "wf-axis", text: roomy ? `← away from ${cls}` : "← away" }));
-  chart.append(svg("text", { x: LABEL_W + BAR_W, y: axisY + 16, class: "wf-axis", "text-anchor": "end", text: roomy ? `towards ${cls} →` : "towards →" }));
+  const [lower, higher] = BAR_W >= 340 ? [`← lowers the ${cls} score`, `raises the ${cls} score →`]
+    : BAR_W >= 240 ? ["← lowers the score", "raises the score →"] : ["← lowers", "raises →"];
+  chart.append(svg("text", { x: LABEL_W, y: axisY + 16, class: "wf-axis", text: lower }));
+  chart.append(svg("text", { x: LABEL_W + BAR_W, y: axisY + 16, class: "wf-axis", "text-anchor": "end", text: higher }));
   container.append(chart);
 }

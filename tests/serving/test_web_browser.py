@@ -7,6 +7,7 @@ own origin and fit a tablet's width.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,11 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context.close()
 
 
+def _signed(x: float) -> str:
+    """A number as the page writes it (dom.js ``signed``)."""
+    return f"{'+' if x >= 0 else '−'}{abs(x):.2f}"
+
+
 def _fill_mmn(page: Any) -> None:
     for name, value in MMN_FORM.items():
         page.fill(f"#f-{name}", value)
@@ -104,8 +110,19 @@ def test_mmn_vignette_shows_mmn_on_top_with_its_explanation(page: Any, live_serv
     rows = page.locator("#waterfall svg .wf-row")
     assert rows.count() == 2 + min(n_findings, 10) + (n_findings > 10)
     assert page.locator("#waterfall svg .wf-row[data-kind=total]").count() == 1
-    first = page.locator("#sentences li").first.text_content()  # the served sentence, as the CLI prints it
-    assert first.startswith(served["explanation"]["by_finding"][0]["sentence"] + " (")
+    # the findings in words, as the CLI prints them: label, the served sentence, the effect its words say
+    items = page.locator("#sentences li")
+    shown = served["explanation"]["by_finding"][:8]
+    assert items.count() == len(shown)
+    for i, finding in enumerate(shown):
+        effect = finding["effects"]["MMN"]
+        assert items.nth(i).text_content() == (f"{finding['label']} — {finding['sentence']} "
+                                               f"(effect on the log-odds of MMN: {_signed(effect)})")
+        assert items.nth(i).get_attribute("class") == ("up" if effect >= 0 else "down")
+    caption = page.text_content("#waterfall-caption")
+    assert "Bars to the right raise the MMN score" in caption and "towards the class" not in caption
+    axis = " ".join(page.locator("#waterfall svg .wf-axis").all_text_contents())
+    assert "raises" in axis and "lowers" in axis and "towards" not in axis and "away" not in axis
     # the criteria beside the model, the next test, the warnings and the notice
     assert page.text_content("#criteria-label") == served["criteria"]["rule_based_label"]
     readings = page.text_content("#criteria-readings")
@@ -267,3 +284,58 @@ def test_the_criteria_name_the_fields_they_lack_by_their_labels_on_the_form(page
     text = page.text_content("#criteria")
     assert "recording Anti-GM1 IgM, bulbar weakness" in text
     assert not [name for name in labels if "_" in name and name in text]  # no field by its JSON name
+
+
+# The direction of a finding for the class shown: the served sentence's (predicted class) or the page's own words.
+DIRECTION = re.compile(r": (towards \w+|away from \w+(?:, towards \w+)?|little effect|raises the odds of \w+|"
+                       r"lowers the odds of \w+) \(effect on the log-odds of (\w+): ([+−]\d+\.\d\d)\)$")
+
+
+def _contradicted(result: Any) -> bool:
+    """A finding among the shown ones whose SHAP sum on the predicted class's score and effect on its odds differ in
+    sign: where a number beside the words can contradict them."""
+    d = result.predicted_diagnosis
+    return any((f.contributions[d] > 0) != (f.effects[d] > 0) for f in result.explanation.by_finding[:8])
+
+
+def _serving(body: str) -> Any:
+    """A route handler answering the page's request with ``body`` (a served result)."""
+    return lambda route: route.fulfill(status=200, content_type="application/json", body=body)
+
+
+def test_every_number_beside_a_finding_has_the_sign_its_words_say(page: Any, predictor: Any) -> None:
+    """Served results where a finding raises the predicted class's score yet lowers its odds (generated patients), for
+    the predicted class and another: each number shown beside words is the effect the words say, of that sign."""
+    from mmn_ddx.data.contract import LABEL
+    from mmn_ddx.data.generator import generate_cohort
+    from mmn_ddx.serving.records import frame_records
+
+    records = frame_records(generate_cohort(200, seed=5).drop(columns=[LABEL]))
+    tricky = [r for r in predictor.predict_many(records, with_next_test=False) if _contradicted(r)][:3]
+    assert tricky, "no generated patient has a finding whose score and odds move apart"
+    page.fill("#f-age_at_onset_years", "50")
+    page.select_option("#f-sex", "male")
+    for result in tricky:
+        page.route("**/v1/predict*", _serving(result.model_dump_json()))
+        page.evaluate("document.getElementById('headline').textContent = ''")
+        page.click("#predict")
+        page.locator("#headline", has_text="Most likely").wait_for()  # rendered (no eval: the page's CSP forbids it)
+        predicted = result.predicted_diagnosis
+        other = next(d for d in result.explanation.classes if d != predicted)
+        for cls in (predicted, other):
+            page.select_option("#explain-class", cls)
+            items = page.locator("#sentences li")
+            assert items.count() == 8
+            for i in range(items.count()):
+                text = items.nth(i).text_content()
+                found = DIRECTION.search(text)
+                assert found and found[2] == cls, text
+                words, value = found[1], float(found[3].replace("−", "-"))
+                if words.startswith((f"towards {cls}", "raises")):
+                    assert value > 0 or (words.startswith("raises") and found[3] == "+0.00"), text
+                elif words.startswith((f"away from {cls}", "lowers")):
+                    assert value < 0 or (words.startswith("lowers") and found[3] == "−0.00"), text
+                else:  # little effect, or towards another class: this class's odds barely move
+                    assert abs(value) <= 0.05, text
+        page.unroute("**/v1/predict*")
+    assert page.console_errors == []
