@@ -95,6 +95,7 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
     from mmn_ddx.data.schema import BUILTIN_REASONS, SchemaErrors, cohort_schema, validate_cohort
     from mmn_ddx.data.skipped_rows import SkippedRows
     from mmn_ddx.data.uncertainty import Uncertainty, uncertainties
+    from mmn_ddx.data.workup_age import WORKUP_AGE_FIELDS, age_at_workup, workup_age_at_most
     from mmn_ddx.data.world import (
         DEFAULT_WORLDS,
         LITERATURE_WORLD,

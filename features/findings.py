@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmn_ddx.data import FEATURE_FIELDS, ID_FIELD, fields
+from mmn_ddx.data import FEATURE_FIELDS, ID_FIELD, WORKUP_AGE_FIELDS, fields
 from mmn_ddx.features._base import ContractTransformer
 from mmn_ddx.features._columns import Columns
 from mmn_ddx.features._records import read_records
@@ -309,7 +309,7 @@ def derived_features(record: Mapping[str, Any], part: type[ContractTransformer],
     return dict(_part_features(part, values))  # type: ignore[arg-type]  # a class is hashable, as above
 
 
-_CSF_AGE_FIELDS = ("age_at_onset_years", "symptom_duration_months")  # what the age at work-up is computed from
+_CSF_AGE_FIELDS = WORKUP_AGE_FIELDS  # what the age at work-up is computed from
 
 
 def csf_protein_limit(record: Mapping[str, Any]) -> float:

@@ -4,8 +4,9 @@ MRC fields grade the weakest muscle of a region (0-5). A region is weak below gr
 its proximal or its distal region is. All helpers are three-valued: a null grade can make a limb "weak:
 unknown", but a known weak region makes the limb weak whatever its other region shows.
 
-The clinical rules shared with the features are written here once and imported there: age at work-up,
-the age-partitioned CSF protein limit (Breiner 2019) and the EFNS/PNS 2010 asymmetry rule.
+The clinical rules shared with the features are written here once and imported there: the age-partitioned
+CSF protein limit (Breiner 2019), read at the age at work-up of ``data.workup_age``, and the EFNS/PNS 2010
+asymmetry rule.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from mmn_ddx.data import MRC_FIELDS, MRC_REGIONS, compare, compare_value
+from mmn_ddx.data import MRC_FIELDS, MRC_REGIONS, WORKUP_AGE_FIELDS, compare, compare_value, workup_age_at_most
+from mmn_ddx.data import age_at_workup as data_age_at_workup
 from mmn_ddx.features.criteria import thresholds as T
 from mmn_ddx.features.criteria._logic import SMALL, Bounds, Columns, Tri, all_of, any_of, from_rows
 from mmn_ddx.features.criteria._stated import WEAKNESS_FIELDS as STATED_WEAKNESS_FIELDS
@@ -28,7 +30,7 @@ REGIONS: tuple[str, ...] = MRC_REGIONS
 ARM_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if f.startswith("mrc_arm"))
 LEG_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if f.startswith("mrc_leg"))
 PROXIMAL_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if "_proximal_" in f)
-AGE_FIELDS: tuple[str, ...] = ("age_at_onset_years", "symptom_duration_months")
+AGE_FIELDS: tuple[str, ...] = WORKUP_AGE_FIELDS
 """The fields of the age at work-up (:func:`age_at_workup`)."""
 CSF_FIELDS: tuple[str, ...] = ("csf_protein_g_per_l", *AGE_FIELDS)
 IMMUNOTHERAPY_FIELDS: tuple[str, ...] = ("ivig_response", "corticosteroid_response")
@@ -177,14 +179,17 @@ def _predominance(arm_lo: Any, arm_hi: Any, leg_lo: Any, leg_hi: Any) -> tuple[A
 
 
 def age_at_workup(c: Columns) -> np.ndarray:
-    """Age at the work-up = age at onset + symptom duration / 12 (criteria.md §0.2); NaN if either is null."""
-    return c.number("age_at_onset_years") + c.number("symptom_duration_months") / T.MONTHS_PER_YEAR
+    """Age at the work-up (:func:`data.age_at_workup`: onset + duration / 12, criteria.md §0.2); NaN if either
+    is null."""
+    onset, duration = (c.number(f) for f in AGE_FIELDS)
+    return data_age_at_workup(onset, duration)
 
 
 def age_at_workup_at_most(c: Columns, years: float) -> Tri:
-    """``age at work-up <= years``; a missing duration only matters when the age at onset alone does not
-    already exceed the limit (the age at work-up is at least the age at onset)."""
-    return c.compare(age_at_workup(c), "<=", years) & ~c.num("age_at_onset_years", ">", years)
+    """``age at work-up <= years`` (:func:`data.workup_age_at_most`): a missing duration only matters when the
+    age at onset alone does not already exceed the limit."""
+    onset, duration = (c.number(f) for f in AGE_FIELDS)
+    return workup_age_at_most(onset, duration, years)
 
 
 def csf_lower_limit_applies(c: Columns) -> Tri:

@@ -103,8 +103,8 @@ CSF_PROTEIN_ULN_ABOVE_AGE_LIMIT_G_PER_L: Final = 0.60
 CSF_CELLS_BELOW_PER_UL: Final = 10.0
 """EAN/PNS 2021 supportive CSF criterion: leucocytes *below* 10/uL (strict)."""
 
-MONTHS_PER_YEAR: Final = 12.0
-"""Age at work-up = age at onset + symptom duration / 12 (criteria.md §0.2)."""
+# The age these limits are read at, the age at work-up (onset + duration / 12, criteria.md §0.2), is defined
+# once in the data layer (``mmn_ddx.data.workup_age``).
 
 # --- EAN/PNS 2021 CIDP -----------------------------------------------------------------------------------
 CIDP_STRONG_NERVES: Final = 2

@@ -1,0 +1,33 @@
+"""The age at work-up: the age a lumbar puncture is read at, for the age-partitioned CSF protein limit.
+
+CSF protein is compared with an upper limit that depends on the patient's age when the sample is taken
+([Breiner 2019]; criteria.md §0.2); the record gives the age at onset and the symptom duration, so the age
+at work-up is onset + duration / 12. Defined once here, in the data layer, so the synthetic world can use
+it too; the criteria (``features``) read it through ``mmn_ddx.data``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+
+from mmn_ddx.data.columns import compare
+from mmn_ddx.data.kleene import Tri
+
+ONSET: Final = "age_at_onset_years"
+DURATION: Final = "symptom_duration_months"
+WORKUP_AGE_FIELDS: Final = (ONSET, DURATION)
+"""The fields the age at work-up is computed from."""
+MONTHS_PER_YEAR: Final = 12.0
+
+
+def age_at_workup(onset: np.ndarray, duration_months: np.ndarray) -> np.ndarray:
+    """Age at onset + symptom duration / 12 (criteria.md §0.2); NaN where either is null."""
+    return onset + duration_months / MONTHS_PER_YEAR
+
+
+def workup_age_at_most(onset: np.ndarray, duration_months: np.ndarray, years: float) -> Tri:
+    """Three-valued ``age at work-up <= years`` (``<=`` with :func:`data.columns.compare`'s tolerance). A null
+    duration decides only where the age at onset alone already exceeds ``years`` (work-up is not before onset)."""
+    return compare(age_at_workup(onset, duration_months), "<=", years) & ~compare(onset, ">", years)
