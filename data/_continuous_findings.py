@@ -10,7 +10,9 @@ term per latent state, ``t(theta)``:
 
 * value written: log P(its rounding bin) (``RoundedContinuous.log_pmf``);
 * value null, its word written ("anti-GM1 positive", "CSF protein raised"): log P(value on the word's side of
-  its limit) (``_qualitative_likelihood.word_sides``);
+  its limit) (``_qualitative_likelihood.word_sides``); "CSF protein raised" is read at the age at work-up, so
+  where a record leaves its age band open (duration null) the term is summed over both bands with P(band |
+  state) from the duration's distribution (``_csf_band``);
 * value and word null: nothing. The reporting model writes a continuous value at its record rate whatever the
   value (``p_unremarkable`` is 0 for these findings: no self-masking of normal values), and words at a
   value-independent rate, so such a null is a constant factor, uninformative about the value's distribution.
@@ -44,6 +46,7 @@ from scipy.special import expit, logit, logsumexp
 
 from mmn_ddx.data import _qualitative_likelihood as ql
 from mmn_ddx.data import qualitative as qw
+from mmn_ddx.data._field_likelihood import context, rows_of
 from mmn_ddx.data._latent_weights import resolved_slot
 from mmn_ddx.data.cohort_model import DURATION, CohortModel, duration_distribution
 from mmn_ddx.data.contract import DIAGNOSES
@@ -51,7 +54,6 @@ from mmn_ddx.data.distributions import RoundedContinuous
 from mmn_ddx.data.latents import STAGE_KEYS, ReducedGrid, parameters_in_use
 from mmn_ddx.data.uncertainty import uncertainties
 
-AGE = "age_at_onset_years"
 PARAMETERS: dict[str, tuple[tuple[tuple[str, ...], str, int], ...]] = {
     "truncnorm": ((("mean",), "mu", 0), (("sd",), "sigma", 0)),
     "lognormal": ((("median",), "mu", 0), (("sigma",), "sigma", 0), (("age_slope_per_decade",), "slope", 0)),
@@ -191,8 +193,8 @@ def continuous_models(model: CohortModel, parameters: dict[str, Any],
 class _Group:
     """The parameters of one field in one diagnosis, the records that inform them, and their terms t."""
 
-    def __init__(self, dist: RoundedContinuous, mine: list[ContinuousParameter], states: np.ndarray,
-                 codes: dict[str, np.ndarray], rho: np.ndarray) -> None:
+    def __init__(self, model: CohortModel, dist: RoundedContinuous, mine: list[ContinuousParameter],
+                 states: np.ndarray, codes: dict[str, np.ndarray], rho: np.ndarray) -> None:
         self.mine, self.states = mine, states
         self.dist = _restricted(dist, states)
         self.local = [p.states[states] for p in mine]
@@ -200,11 +202,13 @@ class _Group:
         word = next((w for w, v in qw.VALUE_WORDS.items() if v == dist.name), None)
         self.word = word
         worded = ~np.isnan(codes[word]) if word is not None else np.zeros(len(value), bool)
+        ctx = context(codes)
         informative = (~np.isnan(value) | worded) & (rho[:, states].sum(axis=1) > 0)
         self.rows = np.flatnonzero(informative)
         self.value = value[self.rows]
         self.code = codes[word][self.rows] if word is not None else np.full(len(self.rows), np.nan)
-        self.ctx = {"age": codes[AGE][self.rows]}
+        self.ctx = rows_of(ctx, self.rows)
+        self.young = ql.csf_young_probability(model, self.ctx)[:, states] if word == qw.CSF_WORD else None
         self.rho = rho[np.ix_(self.rows, states)]                    # (m, R_d)
         self.outside = 1.0 - self.rho.sum(axis=1)                     # posterior mass on other diagnoses
 
@@ -225,9 +229,10 @@ class _Group:
         out = np.zeros_like(self.rho)
         seen = ~np.isnan(self.value)
         if seen.any():
-            out[seen] = dist.log_pmf(self.value[seen], {"age": self.ctx["age"][seen]})
+            out[seen] = dist.log_pmf(self.value[seen], rows_of(self.ctx, seen))
         if self.word is not None and (~seen).any():
-            above, below = ql.word_sides(dist, self.word, {"age": self.ctx["age"][~seen]})
+            young = None if self.young is None else self.young[~seen]
+            above, below = ql.word_sides(dist, self.word, rows_of(self.ctx, ~seen), young)
             out[~seen] = np.where((self.code[~seen] == 1)[:, None], above, below)
         return out
 
@@ -262,7 +267,7 @@ def groups(found: list[ContinuousParameter], model: CohortModel, codes: dict[str
             states = np.flatnonzero(model.reduced.diagnosis == d)
             mine = [p for p in found if p.field == name and p.states[states].any()]
             if mine:
-                yield _Group(dist, mine, states, codes, rho)
+                yield _Group(model, dist, mine, states, codes, rho)
 
 
 def update(found: list[ContinuousParameter], model: CohortModel, codes: dict[str, np.ndarray], rho: np.ndarray,

@@ -18,6 +18,7 @@ import numpy as np
 from mmn_ddx.data import qualitative as qw
 from mmn_ddx.data.cohort_model import MRC_FIELDS, ONSET, WORDS_CACHE, CohortModel
 from mmn_ddx.data.distributions import TINY, Categorical
+from mmn_ddx.data.workup_age import WORKUP_AGE_FIELDS
 
 
 def field_term(model: CohortModel, name: str, x: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
@@ -80,9 +81,17 @@ def rows_of(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.nda
     return {k: v[rows] for k, v in arrays.items()}
 
 
+CSF_YOUNG = "csf_lower_limit"
+"""The context key of whether the lower CSF protein limit applies (:func:`context`)."""
+
+
 def context(x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """What a distribution may condition on besides the latent state: the age at onset (the CSF protein's slope)."""
-    return {"age": x["age_at_onset_years"]}
+    """What a finding's term may read besides the latent state: the age at onset (the CSF protein's slope) and
+    whether the record's age at work-up puts the CSF protein under the lower limit (1, 0, NaN where the record
+    leaves it open: a null duration and an onset at most the age limit), which 'CSF protein raised' is read against."""
+    onset, duration = (x[f] for f in WORKUP_AGE_FIELDS)
+    young = qw.csf_lower_limit_applies(onset, duration)
+    return {"age": x["age_at_onset_years"], CSF_YOUNG: young.to_float()}
 
 
 def nothing_written(x: dict[str, np.ndarray], names: Iterable[str]) -> np.ndarray:

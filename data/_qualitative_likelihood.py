@@ -13,9 +13,10 @@ from functools import cache
 
 import numpy as np
 
+from mmn_ddx.data import _csf_band as csf
 from mmn_ddx.data import qualitative as q
 from mmn_ddx.data._field_likelihood import field_term, grades_log_lik
-from mmn_ddx.data.cohort_model import BLOCK_FLAG, GRADES, STRENGTH_CACHE, STYLED_CACHE, CohortModel
+from mmn_ddx.data.cohort_model import BLOCK_FLAG, DURATION, GRADES, STRENGTH_CACHE, STYLED_CACHE, CohortModel
 from mmn_ddx.data.contract import MRC_FIELDS, fields
 from mmn_ddx.data.distributions import LOG_TINY, TINY, RoundedContinuous
 
@@ -143,36 +144,47 @@ def _block_word_factors(model: CohortModel, x: dict[str, np.ndarray], kids: list
 def value_word_term(model: CohortModel, word: str, names: list[str], x: dict[str, np.ndarray],
                     ctx: dict[str, np.ndarray]) -> np.ndarray:
     """(n, R) log P(a continuous finding's record and its word's record), e.g. the anti-GM1 ratio and
-    'anti-GM1 positive': the word is fixed by a written value, else summed over the values above its limit."""
+    'anti-GM1 positive': the word is fixed by a written value, else summed over the values above its limit.
+    'CSF protein raised' is read at the age at work-up, summed over both age bands where the record leaves
+    the band open (``data/_csf_band.py``)."""
     parent = q.VALUE_WORDS[word]
     dist = model.dists[parent]
     assert isinstance(dist, RoundedContinuous)
     value = x[parent] if parent in names else np.full(len(x[word]), np.nan)
     seen_w, log_rho, log_missing = _observed(model, word, x[word])
     own = field_term(model, parent, value, ctx) if parent in names else np.zeros((len(value), 1))
-    positive = _word_positive(word, value, ctx)  # (n,) bool where the value is written
+    young = csf_young_probability(model, ctx) if word == q.CSF_WORD else None
     code = x[word]
-    agrees = np.where(np.isnan(value), True, (code == 1) == positive)[:, None]
-    written = np.where(agrees, log_rho, LOG_TINY)
-    above, below = word_sides(dist, word, ctx)
+    if young is None:
+        agrees = np.where(np.isnan(value), True, (code == 1) == (q.anti_gm1_igm(np.nan_to_num(value)) == 1))
+        written = np.where(agrees[:, None], log_rho, LOG_TINY)
+    else:  # P(the written word is the value's) at the patient's band: 0 or 1 where the band is known
+        agrees = csf.agreement(value, code, young)
+        with np.errstate(divide="ignore"):
+            written = np.where(agrees > 0, log_rho + np.log(agrees), LOG_TINY)
+    above, below = word_sides(dist, word, ctx, young)
     summed = log_rho + np.where((code == 1)[:, None], above, below)
     word_term = np.where(seen_w[:, None], np.where(np.isnan(value)[:, None], summed, written), log_missing)
     return own + word_term
 
 
-def word_sides(dist: RoundedContinuous, word: str, ctx: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def csf_young_probability(model: CohortModel, ctx: dict[str, np.ndarray]) -> np.ndarray:
+    """(n, R) P(the lower CSF protein limit applies | state) under ``model`` (``_csf_band.young_probability``)."""
+    duration = model.dists[DURATION]
+    assert isinstance(duration, RoundedContinuous)
+    return csf.young_probability(duration, ctx)
+
+
+def word_sides(dist: RoundedContinuous, word: str, ctx: dict[str, np.ndarray],
+               young: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(n, R) log P(the value is on the word's side of its limit) for the word stated (positive / raised) and
-    for its negation: what a word written without its number tells (the world fit's continuous step too)."""
-    step = 10.0 ** -dist.decimals
-    limit = 1.0 if word == "anti_gm1_igm" else q.csf_upper_limit(ctx["age"]) + step
-    above = dist.log_at_least(np.broadcast_to(limit, ctx["age"].shape).astype(float), ctx)
+    for its negation: what a word written without its number tells (the world fit's continuous step too).
+    ``young``: for 'CSF protein raised', (n, R) P(the lower limit applies), :func:`csf_young_probability`."""
+    if word == q.CSF_WORD:
+        assert young is not None, "'CSF protein raised' is read against the limit of the age at work-up"
+        return csf.raised_sides(dist, ctx, young)
+    above = dist.log_at_least(np.full(len(ctx["age"]), 1.0), ctx)
     return above, np.log(np.maximum(-np.expm1(np.minimum(above, 0.0)), TINY))
-
-
-def _word_positive(word: str, value: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
-    if word == "anti_gm1_igm":
-        return q.anti_gm1_igm(np.nan_to_num(value)) == 1
-    return q.csf_protein_raised(np.nan_to_num(value), ctx["age"]) == 1
 
 
 # --- strength in words: the eight MRC grades summed per left/right pair, then per limb ---------------------

@@ -16,7 +16,7 @@ from scipy.special import logsumexp
 
 from mmn_ddx.data import _qualitative_likelihood as ql
 from mmn_ddx.data import qualitative as qw
-from mmn_ddx.data._field_likelihood import field_term, grades_log_lik, nothing_written, rows_of
+from mmn_ddx.data._field_likelihood import CSF_YOUNG, field_term, grades_log_lik, nothing_written, rows_of
 from mmn_ddx.data.cohort_model import BLOCK_COUNTS, BLOCK_FLAG, MRC_FIELDS, ONSET, CohortModel, Section
 from mmn_ddx.data.contract import fields
 from mmn_ddx.data.distributions import LOG_TINY, TINY, Binomial, ConditionalBernoulli
@@ -184,9 +184,10 @@ def _kid_groups(kids: list[str]) -> list[list[str]]:
 def _shared_rows(model: CohortModel, names: Collection[str], x: dict[str, np.ndarray],
                  ctx: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(first row of each distinct record of ``names``, each row's one): rows with the same records (and
-    the same age where a finding depends on it) have the same likelihood."""
-    aged = "csf_protein_raised" in names or any(np.any(getattr(model.dists.get(f), "slope", 0.0)) for f in names)
-    columns = [x[f] for f in names] + ([ctx["age"]] if aged else [])
+    the same age, and age band at work-up, where a finding depends on it) have the same likelihood."""
+    worded = qw.CSF_WORD in names  # read against the limit of the age at work-up
+    aged = worded or any(np.any(getattr(model.dists.get(f), "slope", 0.0)) for f in names)
+    columns = [x[f] for f in names] + ([ctx["age"]] if aged else []) + ([ctx[CSF_YOUNG]] if worded else [])
     _, first, inverse = np.unique(np.nan_to_num(np.column_stack(columns), nan=-1e9), axis=0,
                                   return_index=True, return_inverse=True)
     return first, inverse.ravel()

@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 
 from mmn_ddx.data.contract import DIAGNOSES, MRC_FIELDS, fields
+from mmn_ddx.data.kleene import Tri
 from mmn_ddx.data.latents import STAGE_KEYS, ReducedGrid, load_priors, resolve
+from mmn_ddx.data.workup_age import WORKUP_AGE_FIELDS, workup_age_at_most
 
 STYLES = ("numbers", "words", "both")
 BLOCK_WORD = "motor_conduction_block"
@@ -28,8 +30,10 @@ number of blocked nerves is at least max(definite + probable, EAN/PNS), the coun
 TREE_WORDS = {"sensory_ncs": "sensory_nerves_abnormal", "motor_ncs_pattern": "nerves_any_demyelinating",
               BLOCK_WORD: "nerves_any_demyelinating"}
 """Words about nerve counts, with the count (in the nested count tree) they are summed over."""
-VALUE_WORDS = {"anti_gm1_igm": "anti_gm1_igm_ratio", "csf_protein_raised": "csf_protein_g_per_l"}
-"""Words about one continuous finding: positive = ratio >= 1; raised = above the age-partitioned limit."""
+CSF_WORD = "csf_protein_raised"
+VALUE_WORDS = {"anti_gm1_igm": "anti_gm1_igm_ratio", CSF_WORD: "csf_protein_g_per_l"}
+"""Words about one continuous finding: positive = ratio >= 1; raised = above the age-partitioned limit at the
+age at work-up (onset + symptom duration, ``data.workup_age``)."""
 LIMB_WORDS = {"reflexes_arms": "arms", "reflexes_legs": "legs"}
 """Reflexes by limb: each the affected- or the unaffected-limb reflexes, by which limbs are affected."""
 LIMB_ROLES = ("reflexes_affected_limbs", "reflexes_unaffected_limbs")
@@ -119,14 +123,23 @@ def anti_gm1_igm(ratio: np.ndarray) -> np.ndarray:
     return np.where(ratio >= 1.0, code("anti_gm1_igm", "positive"), code("anti_gm1_igm", "negative"))
 
 
-def csf_upper_limit(age: np.ndarray) -> np.ndarray:
-    """Age-partitioned upper limit of CSF protein, g/L ([Breiner 2019])."""
+def csf_lower_limit_applies(onset: np.ndarray, duration_months: np.ndarray) -> Tri:
+    """The lower CSF protein limit applies: age at work-up at most the age limit ([Breiner 2019]; the age the
+    criteria read it at, :func:`data.workup_age.workup_age_at_most`); Unknown for a null duration and an onset
+    at most the limit."""
+    years = float(spec()["csf_protein_upper_limit"]["age_limit_years"])
+    return workup_age_at_most(onset, duration_months, years)
+
+
+def csf_upper_limit(young: np.ndarray | bool) -> np.ndarray:
+    """Upper limit of CSF protein, g/L, where the lower limit applies (``young``) or not ([Breiner 2019])."""
     limit = spec()["csf_protein_upper_limit"]
-    return np.where(age <= limit["age_limit_years"], limit["up_to_age_limit"], limit["above_age_limit"])
+    return np.where(young, limit["up_to_age_limit"], limit["above_age_limit"])
 
 
-def csf_protein_raised(protein: np.ndarray, age: np.ndarray) -> np.ndarray:
-    return (protein > csf_upper_limit(age) + 1e-9).astype(float)
+def csf_protein_raised(protein: np.ndarray, young: np.ndarray | bool) -> np.ndarray:
+    """'raised': above the upper limit (strictly, as the criteria read it)."""
+    return (protein > csf_upper_limit(young) + 1e-9).astype(float)
 
 
 def limbs_affected(diagnosis: np.ndarray, onset: np.ndarray) -> dict[str, np.ndarray]:
@@ -193,7 +206,9 @@ def write_words(values: dict[str, np.ndarray], r: np.ndarray, grid: ReducedGrid,
     definite, probable, cidp = (values[c] for c in BLOCK_WORD_COUNTS)
     values[BLOCK_WORD] = motor_conduction_block(definite, probable, cidp, uncounted)
     values["anti_gm1_igm"] = anti_gm1_igm(values["anti_gm1_igm_ratio"])
-    values["csf_protein_raised"] = csf_protein_raised(values["csf_protein_g_per_l"], values["age_at_onset_years"])
+    onset_age, duration = (values[f] for f in WORKUP_AGE_FIELDS)
+    young = csf_lower_limit_applies(onset_age, duration).true  # latent values: never Unknown
+    values[CSF_WORD] = csf_protein_raised(values[VALUE_WORDS[CSF_WORD]], young)
     values.update(strength_words(np.stack([values[name] for name in MRC_FIELDS], axis=1)))
 
 

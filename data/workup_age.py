@@ -2,8 +2,9 @@
 
 CSF protein is compared with an upper limit that depends on the patient's age when the sample is taken
 ([Breiner 2019]; criteria.md §0.2); the record gives the age at onset and the symptom duration, so the age
-at work-up is onset + duration / 12. Defined once here, in the data layer, so the synthetic world can use
-it too; the criteria (``features``) read it through ``mmn_ddx.data``.
+at work-up is onset + duration / 12. Defined once here, in the lowest layer that needs it: the generator's
+``csf_protein_raised``, the exact posterior's likelihood of that word and the world fit read it here, and
+the criteria (``features``) through ``mmn_ddx.data``.
 """
 
 from __future__ import annotations
@@ -31,3 +32,15 @@ def workup_age_at_most(onset: np.ndarray, duration_months: np.ndarray, years: fl
     """Three-valued ``age at work-up <= years`` (``<=`` with :func:`data.columns.compare`'s tolerance). A null
     duration decides only where the age at onset alone already exceeds ``years`` (work-up is not before onset)."""
     return compare(age_at_workup(onset, duration_months), "<=", years) & ~compare(onset, ">", years)
+
+
+def longest_duration_within(onset: np.ndarray, years: float, decimals: int) -> np.ndarray:
+    """(n,) the longest symptom duration (months, on the grid of ``decimals``) whose age at work-up is at most
+    ``years`` by :func:`workup_age_at_most`, below 0 where none is: the exact posterior sums a null duration
+    over the durations on either side of it. Worked out from the rule itself, so the two cannot differ."""
+    step = 10.0 ** -decimals
+    guess = np.floor(np.round((years - onset) * MONTHS_PER_YEAR / step, 6)) * step
+    within = lambda d: workup_age_at_most(onset, d, years).true  # noqa: E731
+    guess = np.where(within(guess + step), guess + step, guess)  # float error moves the boundary one step at most
+    guess = np.where(within(guess), guess, guess - step)
+    return np.round(guess, decimals)

@@ -5,8 +5,8 @@ its proximal or its distal region is. All helpers are three-valued: a null grade
 unknown", but a known weak region makes the limb weak whatever its other region shows.
 
 The clinical rules shared with the features are written here once and imported there: the age-partitioned
-CSF protein limit (Breiner 2019), read at the age at work-up of ``data.workup_age``, and the EFNS/PNS 2010
-asymmetry rule.
+CSF protein limit (Breiner 2019), read at the age at work-up of ``data.workup_age`` (the generator writes its
+``csf_protein_raised`` at that age too), and the EFNS/PNS 2010 asymmetry rule.
 """
 
 from __future__ import annotations

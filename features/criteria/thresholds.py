@@ -104,7 +104,7 @@ CSF_CELLS_BELOW_PER_UL: Final = 10.0
 """EAN/PNS 2021 supportive CSF criterion: leucocytes *below* 10/uL (strict)."""
 
 # The age these limits are read at, the age at work-up (onset + duration / 12, criteria.md §0.2), is defined
-# once in the data layer (``mmn_ddx.data.workup_age``).
+# once in the data layer (``mmn_ddx.data.workup_age``): the generator writes ``csf_protein_raised`` at it too.
 
 # --- EAN/PNS 2021 CIDP -----------------------------------------------------------------------------------
 CIDP_STRONG_NERVES: Final = 2
