@@ -12,7 +12,7 @@ term per latent state, ``t(theta)``:
 * value null, its word written ("anti-GM1 positive", "CSF protein raised"): log P(value on the word's side of
   its limit) (``_qualitative_likelihood.word_sides``); "CSF protein raised" is read at the age at work-up, so
   where a record leaves its age band open (duration null) the term is summed over both bands with P(band |
-  state) from the duration's distribution (``_csf_band``);
+  state) from the duration's distribution, which reaches those records' word too (``_csf_band``);
 * value and word null: nothing. The reporting model writes a continuous value at its record rate whatever the
   value (``p_unremarkable`` is 0 for these findings: no self-masking of normal values), and words at a
   value-independent rate, so such a null is a constant factor, uninformative about the value's distribution.
@@ -22,8 +22,9 @@ record's posterior over the reduced latent states, and any theta that raises Q p
 log posterior (generalised EM, Dempster, Laird & Rubin 1977). No closed-form update is exact here: the
 truncation's normaliser moves with the location and scale, a rounded value is a bin probability, not a
 density, and the atypical component and the mixture sit inside each value's term. Q is therefore maximised
-numerically (L-BFGS-B), per field and diagnosis (their parameters do not interact), from the current values,
-which are kept when the optimiser finds nothing better.
+numerically (L-BFGS-B), per field and diagnosis (their parameters do not interact, but for the CSF word's open
+age band, where the protein's and the duration's groups each hold the other at its current values), from the
+current values, which are kept when the optimiser finds nothing better.
 
 Priors from the stated uncertainty (``data/uncertainty.py``), S the prior strength: a location, scale or age
 slope x (role ``relative``: a redraw is x0 exp(N(0, spread))) has log x ~ N(log x0, spread^2 / S), so S scales
@@ -44,13 +45,14 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, logit, logsumexp
 
+from mmn_ddx.data import _csf_band as csf
 from mmn_ddx.data import _qualitative_likelihood as ql
 from mmn_ddx.data import qualitative as qw
-from mmn_ddx.data._field_likelihood import context, rows_of
+from mmn_ddx.data._field_likelihood import CSF_YOUNG, context, rows_of
 from mmn_ddx.data._latent_weights import resolved_slot
 from mmn_ddx.data.cohort_model import DURATION, CohortModel, duration_distribution
 from mmn_ddx.data.contract import DIAGNOSES
-from mmn_ddx.data.distributions import RoundedContinuous
+from mmn_ddx.data.distributions import TINY, RoundedContinuous
 from mmn_ddx.data.latents import STAGE_KEYS, ReducedGrid, parameters_in_use
 from mmn_ddx.data.uncertainty import uncertainties
 
@@ -203,12 +205,22 @@ class _Group:
         self.word = word
         worded = ~np.isnan(codes[word]) if word is not None else np.zeros(len(value), bool)
         ctx = context(codes)
-        informative = (~np.isnan(value) | worded) & (rho[:, states].sum(axis=1) > 0)
+        banded = _band_open(dist.name, codes, ctx)  # the duration reaches these records' CSF word
+        informative = (~np.isnan(value) | worded | banded) & (rho[:, states].sum(axis=1) > 0)
         self.rows = np.flatnonzero(informative)
         self.value = value[self.rows]
         self.code = codes[word][self.rows] if word is not None else np.full(len(self.rows), np.nan)
         self.ctx = rows_of(ctx, self.rows)
         self.young = ql.csf_young_probability(model, self.ctx)[:, states] if word == qw.CSF_WORD else None
+        self.banded = banded[self.rows]
+        self.band_factors: tuple[np.ndarray, np.ndarray] | None = None
+        if self.banded.any():
+            protein = model.dists[qw.VALUE_WORDS[qw.CSF_WORD]]
+            assert isinstance(protein, RoundedContinuous)
+            rows = self.rows[self.banded]
+            factors = csf.band_factors(protein, codes[protein.name][rows], codes[qw.CSF_WORD][rows],
+                                       rows_of(ctx, rows))
+            self.band_factors = (factors[0][:, states], factors[1][:, states])
         self.rho = rho[np.ix_(self.rows, states)]                    # (m, R_d)
         self.outside = 1.0 - self.rho.sum(axis=1)                     # posterior mass on other diagnoses
 
@@ -234,6 +246,10 @@ class _Group:
             young = None if self.young is None else self.young[~seen]
             above, below = ql.word_sides(dist, self.word, rows_of(self.ctx, ~seen), young)
             out[~seen] = np.where((self.code[~seen] == 1)[:, None], above, below)
+        if self.band_factors is not None:  # the duration: P(lower CSF limit | state) weighs the word's two bands
+            young = csf.young_probability(dist, rows_of(self.ctx, self.banded))
+            low, high = self.band_factors
+            out[self.banded] = np.log(np.maximum(young * low + (1.0 - young) * high, TINY))
         return out
 
     def expected(self, x: np.ndarray) -> float:
@@ -247,6 +263,14 @@ class _Group:
         with np.errstate(divide="ignore"):
             joint = np.concatenate([np.log(self.rho) + delta, np.log(self.outside.clip(0))[:, None]], axis=1)
         return float(logsumexp(joint, axis=1).sum())
+
+
+def _band_open(name: str, codes: dict[str, np.ndarray], ctx: dict[str, np.ndarray]) -> np.ndarray:
+    """(n,) for the symptom duration: the records whose CSF word is summed over the age band their unwritten
+    duration leaves open (``data/_csf_band.py``); none for any other field."""
+    if name != DURATION:
+        return np.zeros(len(ctx["age"]), dtype=bool)
+    return np.isnan(codes[DURATION]) & np.isnan(ctx[CSF_YOUNG]) & ~np.isnan(codes[qw.CSF_WORD])
 
 
 def _restricted(dist: RoundedContinuous, states: np.ndarray) -> RoundedContinuous:

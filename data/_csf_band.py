@@ -55,3 +55,17 @@ def agreement(value: np.ndarray, code: np.ndarray, young: np.ndarray) -> np.ndar
     v = np.nan_to_num(value)
     agree_young, agree_old = (((code == 1) == (q.csf_protein_raised(v, band) == 1))[:, None] for band in BANDS)
     return np.where(np.isnan(value)[:, None], 1.0, young * agree_young + (1.0 - young) * agree_old)
+
+
+def band_factors(protein: RoundedContinuous, value: np.ndarray, code: np.ndarray,
+                 ctx: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, R) each: P(the written word | state, its protein's record) under the lower and under the higher
+    limit, for rows with the word written; the word's term is ``rho (y F_low + (1 - y) F_high)``, so these are
+    what the duration's parameters reach it through (the world fit's duration step)."""
+    out = []
+    for band in BANDS:
+        young = np.full((len(code), 1), float(band))
+        above, below = raised_sides(protein, ctx, young)
+        side = np.exp(np.where((code == 1)[:, None], above, below))
+        out.append(np.where(np.isnan(value)[:, None], side, agreement(value, code, young)))
+    return out[0], out[1]

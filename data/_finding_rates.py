@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from mmn_ddx.data import qualitative as qw
 from mmn_ddx.data._field_likelihood import context, field_term, nothing_written, rows_of
 from mmn_ddx.data._latent_weights import resolved_slot
-from mmn_ddx.data.cohort_model import CohortModel, Section
+from mmn_ddx.data.cohort_model import DURATION, CohortModel, Section
 from mmn_ddx.data.contract import DIAGNOSES, fields
 from mmn_ddx.data.distributions import TINY, Categorical
 from mmn_ddx.data.exact_posterior import log_section_likelihoods
@@ -130,8 +131,10 @@ def _set_strengths(vectors: list[FindingVector], parameters: dict[str, Any]) -> 
 
 
 def sections_of(fitted: set[str], model: CohortModel) -> list[tuple[str, ...]]:
-    """The fields of each section holding a fitted field (what each refresh recomputes)."""
-    return [s.fields for s in model.sections if fitted & set(s.fields)]
+    """The fields of each section holding a fitted field (what each refresh recomputes); a fitted symptom
+    duration moves the section of 'CSF protein raised' too (an open age band is summed with its distribution)."""
+    moved = fitted | ({qw.CSF_WORD} if DURATION in fitted else set())
+    return [s.fields for s in model.sections if moved & set(s.fields)]
 
 
 def current_model(model: CohortModel, parameters: dict[str, Any], vectors: list[FindingVector]) -> CohortModel:

@@ -329,17 +329,43 @@ def test_continuous_terms_satisfy_the_fisher_identity(path: str) -> None:
     (``_continuous_findings``) carry every way the parameter reaches the exact likelihood (values truncated and
     rounded, the atypical component, words written without their number) and nulls carry none. The likelihood
     side rebuilds the distribution from the parameter tree, so the M-step's own mapping is checked too."""
-    world = load_world()
     cohort = generate_cohort(120, seed=5)
+    codes = _fisher_gradients(cohort, path)
+    assert (np.isnan(codes["csf_protein_g_per_l"]) & ~np.isnan(codes["csf_protein_raised"])).any()  # words alone
+
+
+@pytest.mark.parametrize("path", [
+    "diseases.CIDP.stage.duration_median_months[1]",
+    "diseases.CIDP.stage.duration_sigma",
+    "diseases.CIDP.fields.csf_protein_g_per_l.median.default",
+    "diseases.MMN.fields.csf_protein_g_per_l.sigma",
+])
+def test_the_csf_words_open_age_band_satisfies_the_fisher_identity(path: str) -> None:
+    """'CSF protein raised' with the duration unwritten and an onset of 46 leaves the age band at work-up open:
+    the word's term is summed over the latent duration, so the duration's parameters reach it as well as the
+    protein's, and both groups' terms carry it (the likelihood recomputes the word's section as the duration
+    moves)."""
+    cohort = generate_cohort(160, seed=5)
+    worded = cohort["csf_protein_raised"].notna()
+    cohort.loc[worded, "symptom_duration_months"] = np.nan
+    cohort.loc[worded, "age_at_onset_years"] = 46.0
+    codes = _fisher_gradients(cohort, path)
+    assert (~np.isnan(codes["csf_protein_raised"]) & np.isnan(codes["symptom_duration_months"])).sum() >= 10
+
+
+def _fisher_gradients(cohort: pd.DataFrame, path: str) -> dict[str, np.ndarray]:
+    """Check the Fisher identity for the continuous parameter at ``path`` on ``cohort``, its field's parameters
+    alone fitted (so the likelihood recomputes only the sections the field reaches); the cohort's codes."""
+    world = load_world()
     reduced, full = reduced_grid(), full_grid()
     parameters = copy.deepcopy(world.parameters)
-    found = _continuous(parameters)
+    field = next(p.field for p in _continuous(parameters) if p.path == path)
+    found = [p for p in _continuous(parameters) if p.field == field]
     likelihood = _Likelihood(cohort, cohort.iloc[:0], world, [], found)
     e_step = _EStep(cohort, cohort.iloc[:0], world, reduced.diagnosis[full.reduced_index], likelihood(parameters))
     log_weight = state_log_weights(weight_vectors(copy.deepcopy(world.parameters), reduced, full), len(full))
     rho = likelihood.on_reduced(e_step.responsibility(log_weight))
     codes = likelihood.codes
-    assert (np.isnan(codes["csf_protein_g_per_l"]) & ~np.isnan(codes["csf_protein_raised"])).any()  # words alone
     parameter = next(p for p in found if p.path == path)
     group = next(g for g in cf.groups(found, likelihood.model, codes, rho) if any(p is parameter for p in g.mine))
     j = next(i for i, p in enumerate(group.mine) if p is parameter)
@@ -357,6 +383,7 @@ def test_continuous_terms_satisfy_the_fisher_identity(path: str) -> None:
     expected = (q[0] - q[1]) / (2 * step)
     assert (observed[0] - observed[1]) / (2 * step) == pytest.approx(expected, rel=1e-4, abs=1e-4)
     assert abs(expected * at[j]) > 0.1  # a gradient that can be wrong
+    return codes
 
 
 def test_unlabelled_records_are_fitted_and_counted() -> None:
