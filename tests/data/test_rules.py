@@ -130,6 +130,17 @@ def test_an_ungraded_block_is_not_refused_by_zero_graded_counts() -> None:
                      "nerves_definite_cb": 0, "nerves_probable_cb": 0, "nerves_cidp_cb": 0})
 
 
+@pytest.mark.parametrize(("onset", "months"), [(48.0, 36.0), (40.0, 6.0), (48.0, None)])
+@pytest.mark.parametrize("raised", [True, False])
+def test_a_csf_word_between_the_age_limits_is_accepted_either_way(onset: float, months: float | None,
+                                                                     raised: bool) -> None:
+    """0.55 g/L is above the criteria's limit at 40 (0.50 g/L) and below it at 51 (0.60 g/L), but the word is
+    the laboratory's reading against its own limit (0.45 g/L is also in use), so the contract reads no age and
+    refuses neither word (docs/contract.md)."""
+    validate_record({**BASE, "age_at_onset_years": onset, "symptom_duration_months": months,
+                     "csf_protein_g_per_l": 0.55, "csf_protein_raised": raised})
+
+
 def test_every_contradiction_names_both_fields_and_involves_a_v2_field() -> None:
     for rule in contradictions():
         assert rule.other in rule.message and rule.finding.text in rule.message
