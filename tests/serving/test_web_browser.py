@@ -84,6 +84,18 @@ def _fill_mmn(page: Any) -> None:
         page.select_option(f"#f-{name}", value)
 
 
+def _predict_age_and_sex(page: Any, setting: str | None = None) -> Any:
+    """Age 50, male, nothing else (in ``setting`` if given): the page's response once the result is shown."""
+    page.fill("#f-age_at_onset_years", "50")
+    page.select_option("#f-sex", "male")
+    if setting:
+        page.select_option("#setting", setting)
+    with page.expect_response(lambda r: "/v1/predict" in r.url) as answer:
+        page.click("#predict")
+    page.wait_for_selector("#result-body:not([hidden])")
+    return answer.value
+
+
 def test_mmn_vignette_shows_mmn_on_top_with_its_explanation(page: Any, live_server: Any, predictor: Any,
                                                             tmp_path: Path) -> None:
     _fill_mmn(page)
@@ -244,16 +256,11 @@ def test_the_prediction_set_is_shown_as_the_result_states_it_without_a_reason_it
     most probable diagnosis (membership is decided on the training population's probabilities, where MND is out),
     so "these findings do not separate them" would be false. The page states the set as the JSON and the CLI do;
     why it holds what it holds is the setting note's."""
-    page.fill("#f-age_at_onset_years", "50")
-    page.select_option("#f-sex", "male")
-    page.select_option("#setting", "new-patients")
-    with page.expect_response(lambda r: "/v1/predict" in r.url) as answer:
-        page.click("#predict")
-    page.wait_for_selector("#result-body:not([hidden])")
-    served = answer.value.json()["prediction_set"]
+    response = _predict_age_and_sex(page, "new-patients")
+    served = response.json()["prediction_set"]
     assert served["diagnoses"][0] == "MND" and len(served["diagnoses"]) > 1 and served["population"] == "training"
     assert set(predictor.bundle.metadata.training_prior.values()) == {0.25}  # the training population: balanced
-    sent = answer.value.request.post_data_json
+    sent = response.request.post_data_json
     assert "MND" not in predictor.predict(sent, setting="balanced").prediction_set.diagnoses
 
     assert page.text_content("#prediction-set") == (
@@ -268,12 +275,7 @@ def test_the_criteria_name_the_fields_they_lack_by_their_labels_on_the_form(page
     from mmn_ddx.serving.http.schema import form_schema
 
     labels = {f.name: f.label for f in form_schema().fields}
-    page.fill("#f-age_at_onset_years", "50")
-    page.select_option("#f-sex", "male")
-    with page.expect_response(lambda r: "/v1/predict" in r.url) as answer:
-        page.click("#predict")
-    page.wait_for_selector("#result-body:not([hidden])")
-    served = answer.value.json()["criteria"]
+    served = _predict_age_and_sex(page).json()["criteria"]
     lacking = [e for v in served["verdicts"] for e in v["elements"] if e["missing"]]
     assert lacking and served["rule_based_label"] == "unclassified"
     shown = page.locator("#criteria .elements li .hint")
