@@ -50,7 +50,7 @@ def test_conditional_likelihood_is_the_written_counts_likelihood_given_written(n
         kappa = kappa[r]
         n_from = model.dists[name].n_from  # type: ignore[attr-defined]
         n, k = np.array([6.0, 6.0, 6.0, 3.0]), np.array([0.0, 1.0, 4.0, 0.0])
-        x = {"age_at_onset_years": np.full(len(k), 40.0)}
+        x = {"age_at_onset_years": np.full(len(k), 40.0), "symptom_duration_months": np.full(len(k), np.nan)}
         ctx = context(x) | {n_from: n}
         written = field_term(model, name, k, ctx)[:, r]
         left_out = field_term(model, name, np.full(len(k), np.nan), ctx)[:, r]
