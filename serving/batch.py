@@ -18,6 +18,7 @@ from mmn_ddx.serving import alerts, explanation
 from mmn_ddx.serving.predictor import Predictor, Scored
 from mmn_ddx.serving.wording import directions, joined
 from mmn_ddx.serving.wording.findings import READS_FEATURES
+from mmn_ddx.training.artifact import largest_effects
 
 TOP_FINDINGS = 3
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{d}" for d in DIAGNOSES)
@@ -45,7 +46,8 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
     rows["coverage"] = np.full(len(frame), predictor.bundle.coverage)
     effects = explanation.finding_effects(scored.group_sums, scored.attribution.outputs[:, None, :],
                                           scored.attribution.scale)  # (patients, findings, classes)
-    rows["top_findings"] = _top_findings(predictor, scored, effects, _top_order(effects, scored.predicted, top_k))
+    order = largest_effects(effects, scored.predicted, top_k)  # explanation.finding_order's (a test holds it)
+    rows["top_findings"] = _top_findings(predictor, scored, effects, order)
     rows["criteria_label"] = labels
     rows["criteria_label_chart_review"] = scored.criteria.labels_by_reading["chart-review"]
     agrees = [None if label not in DIAGNOSES else label == DIAGNOSES[k]
@@ -59,13 +61,6 @@ def score_table(predictor: Predictor, frame: pd.DataFrame, *, top_k: int = TOP_F
     if with_next_test and scored.next_tests is not None:
         rows["next_test"] = [None if t is None else t.test for t in scored.next_tests]
     return pd.DataFrame(rows, index=frame.index)
-
-
-def _top_order(effects: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
-    """Per patient, the ``k`` findings with the largest effect on the predicted class (the order of
-    :func:`serving.explanation.finding_order`, a test holds it), for the whole batch in one sort."""
-    own = effects[np.arange(len(predicted)), :, predicted]  # (patients, findings)
-    return np.argsort(-np.abs(own), axis=1, kind="stable")[:, :k]
 
 
 def _top_findings(predictor: Predictor, scored: Scored, effects: np.ndarray, order: np.ndarray) -> list[str]:

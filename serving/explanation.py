@@ -28,7 +28,7 @@ from mmn_ddx.features import feature_map, finding_name
 from mmn_ddx.serving.result import Explanation, FeatureContributions
 from mmn_ddx.serving.wording import DESCRIBERS, NEUTRAL, directions, joined, sentence
 from mmn_ddx.serving.wording.findings import Describe
-from mmn_ddx.training.artifact import finding_effects
+from mmn_ddx.training.artifact import finding_effects, largest_effects
 
 __all__ = ["NEUTRAL", "FindingMap", "build_explanation", "finding_effects", "finding_map", "finding_order", "sentence"]
 
@@ -79,7 +79,7 @@ def finding_map(mode: str, features: tuple[str, ...]) -> FindingMap:
 def finding_order(effects: np.ndarray, predicted: int) -> np.ndarray:
     """Findings sorted by the size of their effect on the predicted class (:func:`finding_effects`, largest
     first): the number shown beside their words, so the list reads from the largest down."""
-    return np.argsort(-np.abs(effects[:, predicted]), kind="stable")
+    return largest_effects(effects[None], np.array([predicted]))[0]
 
 
 def build_explanation(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the public names, listed once: type checkers read them, laz
         log_shift,
         pre_test_probabilities,
     )
-    from mmn_ddx.training.artifact.effects import finding_effects
+    from mmn_ddx.training.artifact.effects import finding_effects, largest_effects
     from mmn_ddx.training.artifact.fingerprints import RecordFingerprints
     from mmn_ddx.training.artifact.information import (
         LITTLE_INFORMATION_FRACTION,

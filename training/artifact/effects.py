@@ -30,6 +30,14 @@ def finding_effects(group_sums: np.ndarray, outputs: np.ndarray, scale: str) -> 
     return group_sums - _others_logsumexp(outputs) + _others_logsumexp(outputs - group_sums)
 
 
+def largest_effects(effects: np.ndarray, predicted: np.ndarray, k: int | None = None) -> np.ndarray:
+    """(patients, k) the findings with the largest absolute effect on each patient's ``predicted`` class (index),
+    largest first, ties in finding order: the one order every entry point shows findings in. ``effects``:
+    (patients, findings, classes) from :func:`finding_effects`; ``k`` None keeps every finding."""
+    own = effects[np.arange(len(predicted)), :, predicted]  # (patients, findings)
+    return np.argsort(-np.abs(own), axis=1, kind="stable")[:, :k]
+
+
 def _others_logsumexp(outputs: np.ndarray) -> np.ndarray:
     """(..., classes): for each class ``c``, ``logsumexp`` of the outputs of the other classes (stable: the
     largest of them is taken out before ``exp``)."""

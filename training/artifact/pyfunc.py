@@ -43,7 +43,7 @@ from mmn_ddx.features import FeatureInputError, feature_map, finding_name
 from mmn_ddx.features.criteria import evaluate_all
 from mmn_ddx.training.artifact.bundle import ModelBundle, load_bundle, model_data_directory
 from mmn_ddx.training.artifact.clinical_setting import DEFAULT_SETTING, SettingError, adjust, check_setting
-from mmn_ddx.training.artifact.effects import finding_effects
+from mmn_ddx.training.artifact.effects import finding_effects, largest_effects
 from mmn_ddx.training.artifact.information import little_information_mask, optional_fields
 from mmn_ddx.training.artifact.model_input import InputError, canonical_input
 from mmn_ddx.training.artifact.treatment_response import unread_response_mask
@@ -154,7 +154,7 @@ class BundlePyfunc:
         effects = finding_effects(by_finding, outputs[:, None, :], attribution.scale)
         predicted = probs.argmax(axis=1)
         own = effects[np.arange(len(frame)), :, predicted]  # (patients, findings): effect on the predicted class
-        top = np.argsort(-np.abs(own), axis=1, kind="stable")[:, :TOP_FINDINGS]
+        top = largest_effects(effects, predicted, TOP_FINDINGS)
         ood = bundle.out_of_distribution(frame, features=X)
         little = little_information_mask(frame, self._optional)
         labels = np.asarray(evaluate_all(frame).labels, dtype=object)
