@@ -206,7 +206,7 @@ def criteria_figures(labels: pd.Series, verdicts: pd.DataFrame, targets: Sequenc
 
 
 FIDELITY_VERDICT_WORDS: dict[str, str] = {WITHIN: "yes", OUTSIDE: "no", NOT_DECISIVE: "not decisive"}
-"""How a verdict is shown (terminal and Markdown alike)."""
+"""How a verdict is shown in the Markdown table (the terminal's 80-column table writes '?' for not decisive)."""
 
 
 def to_markdown(table: pd.DataFrame) -> str:
