@@ -72,6 +72,20 @@ function generalError(form, message) {
   failed(form, { request: message }, new Map([["request", "Request"]]));
 }
 
+// The server answered; a fault while drawing its answer is this page's, not the network's: say so, and show
+// no half-drawn result (the panel may hold parts of it, or of the previous patient's).
+function show(form, body) {
+  try {
+    renderResult(body, state.labels);
+  } catch (error) {
+    console.error(error);
+    generalError(form, "The server answered, but this page could not display its answer (a fault in the page, "
+      + "not in the prediction). Reload the page and try again; if it persists, please report it.");
+    return;
+  }
+  document.getElementById("result").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
 async function submit(event) {
   event.preventDefault();
   const form = event.currentTarget;
@@ -90,23 +104,26 @@ async function submit(event) {
   try {
     const setting = document.getElementById("setting").value;
     const url = setting ? `/v1/predict?setting=${encodeURIComponent(setting)}` : "/v1/predict";
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(record),
-    });
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(record),
+      });
+    } catch {
+      generalError(form, "The server could not be reached. Is `mmn-ddx serve` still running?");
+      return;
+    }
     let body = null;
     try { body = await response.json(); } catch { body = null; }
     if (response.ok && body) {
-      renderResult(body, state.labels);
-      document.getElementById("result").scrollIntoView({ behavior: "smooth", block: "start" });
+      show(form, body);
     } else if (response.status === 422 && body?.problems) {
       failed(form, body.problems, state.labels);
     } else {
       generalError(form, body?.message || `The server answered HTTP ${response.status}.`);
     }
-  } catch (error) {
-    generalError(form, "The server could not be reached. Is `mmn-ddx serve` still running?");
   } finally {
     state.busy = false;
     button.disabled = false;

@@ -250,6 +250,22 @@ def test_a_failed_request_never_leaves_the_previous_patients_result_on_screen(pa
     assert page.locator("#error-summary").is_hidden()
 
 
+def test_an_answer_the_page_cannot_draw_is_not_called_an_unreachable_server(page: Any) -> None:
+    """The server answered 200 with a body the page fails to draw (here: not a result): the page's own fault is
+    said as such, not "the server could not be reached", and no half-drawn result stays on screen."""
+    _fill_mmn(page)
+    page.click("#predict")
+    page.wait_for_selector("#result-body:not([hidden])")
+    page.route("**/v1/predict*", _serving('{"notice": "not a result"}'))
+    page.click("#predict")
+    page.locator("#error-summary").wait_for(state="visible")
+    summary = page.text_content("#error-summary")
+    assert "could not display its answer" in summary and "could not be reached" not in summary
+    assert page.locator("#result-body").is_hidden() and page.locator("#result-empty").is_visible()
+    assert page.console_errors, "the fault is logged to the browser console for a bug report"
+    page.unroute("**/v1/predict*")
+
+
 def test_the_prediction_set_is_shown_as_the_result_states_it_without_a_reason_it_does_not_give(
         page: Any, predictor: Any) -> None:
     """Age and sex only, in the new-patients setting (MND 86 % pre-test): MND is in the set only as the setting's
