@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SEED ?= 0
 N ?= 5000
 # The exported champion is refitted on this many fresh synthetic patients (closer to the Bayes ceiling).
-REFIT ?= 400000
+REFIT ?= 800000
 
 .PHONY: demo test lint venv browser java serve clean lock
 

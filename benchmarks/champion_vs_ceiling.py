@@ -10,7 +10,7 @@ The champion is the exported model: chosen by nested CV on ``--n-train`` patient
 ``--n-train`` patients.
 
 Run: .venv/bin/python benchmarks/champion_vs_ceiling.py [--quick] [--n-test 20000] [--n-train 5000]
-     [--refit-synthetic 400000]
+     [--refit-synthetic 800000]
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--train-seed", type=int, default=0)
     parser.add_argument("--n-boot", type=int, default=1_000)
     parser.add_argument("--quick", action="store_true", help="one parameter set per family (no search)")
-    parser.add_argument("--refit-synthetic", type=int, default=400_000,
+    parser.add_argument("--refit-synthetic", type=int, default=800_000,
                         help="refit the champion on this many fresh patients, as `make demo` exports it (0: no refit)")
     args = parser.parse_args()
     load_before = os.getloadavg()
