@@ -80,8 +80,8 @@ def test_fitting_the_posterior_gets_closer_to_it_than_fitting_the_drawn_diagnose
 
 
 def test_the_large_data_grids_sample_no_columns_and_the_small_data_grid_still_does() -> None:
-    """Column sampling regularises a fit on a few thousand patients; on hundreds of thousands it only costs fit
-    (refit.py's measurements): the option reaches the estimator, per grid."""
+    """Column sampling regularises a fit on a few thousand patients; on hundreds of thousands of patients it only
+    costs accuracy (refit.py's measurements): the option reaches the estimator, per grid."""
     family = get_family("xgboost")
     large = [*LARGE_DATA_GRIDS["xgboost"], *POSTERIOR_TARGET_GRIDS["xgboost"][1:]]
     assert all(family.build(p, 0).get_params()["colsample_bytree"] == 1.0 for p in large)
