@@ -30,8 +30,7 @@ def young_probability(duration: RoundedContinuous, ctx: dict[str, np.ndarray]) -
     out = np.broadcast_to(known[:, None], (len(known), len(duration.lo))).copy()
     open_ = np.isnan(known)
     if open_.any():
-        years = float(q.spec()["csf_protein_upper_limit"]["age_limit_years"])
-        longest = longest_duration_within(ctx["age"][open_], years, duration.decimals)
+        longest = longest_duration_within(ctx["age"][open_], q.csf_age_limit_years(), duration.decimals)
         longer = duration.log_at_least(longest + 10.0 ** -duration.decimals, {})
         out[open_] = -np.expm1(np.minimum(longer, 0.0))
     return out

@@ -39,9 +39,9 @@ from mmn_ddx.data.latents import (
     world_key,
 )
 from mmn_ddx.data.qualitative import per_document, word_fields
+from mmn_ddx.data.workup_age import DURATION
 
 ONSET = "onset_region"
-DURATION = "symptom_duration_months"
 ALWAYS_RECORDED = ("age_at_onset_years", "sex")
 BLOCK_FLAG = "sensory_normal_across_cb"
 BLOCK_COUNTS = ("nerves_definite_cb", "nerves_probable_cb")

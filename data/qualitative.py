@@ -123,12 +123,16 @@ def anti_gm1_igm(ratio: np.ndarray) -> np.ndarray:
     return np.where(ratio >= 1.0, code("anti_gm1_igm", "positive"), code("anti_gm1_igm", "negative"))
 
 
+def csf_age_limit_years() -> float:
+    """The age up to which the lower CSF protein limit applies ([Breiner 2019])."""
+    return float(spec()["csf_protein_upper_limit"]["age_limit_years"])
+
+
 def csf_lower_limit_applies(onset: np.ndarray, duration_months: np.ndarray) -> Tri:
     """The lower CSF protein limit applies: age at work-up at most the age limit ([Breiner 2019]; the age the
     criteria read it at, :func:`data.workup_age.workup_age_at_most`); Unknown for a null duration and an onset
     at most the limit."""
-    years = float(spec()["csf_protein_upper_limit"]["age_limit_years"])
-    return workup_age_at_most(onset, duration_months, years)
+    return workup_age_at_most(onset, duration_months, csf_age_limit_years())
 
 
 def csf_upper_limit(young: np.ndarray | bool) -> np.ndarray:

@@ -309,20 +309,17 @@ def derived_features(record: Mapping[str, Any], part: type[ContractTransformer],
     return dict(_part_features(part, values))  # type: ignore[arg-type]  # a class is hashable, as above
 
 
-_CSF_AGE_FIELDS = WORKUP_AGE_FIELDS  # what the age at work-up is computed from
-
-
 def csf_protein_limit(record: Mapping[str, Any]) -> float:
     """The age-adjusted upper limit of CSF protein (g/L) for this record; NaN when age at work-up is unknown.
     The record is one the contract accepted (it is being worded): its two numbers are only encoded."""
-    return _csf_protein_limit(tuple(record_value(record, k) for k in _CSF_AGE_FIELDS))
+    return _csf_protein_limit(tuple(record_value(record, k) for k in WORKUP_AGE_FIELDS))
 
 
 @lru_cache(maxsize=1024)
 def _csf_protein_limit(values: tuple[Any, ...]) -> float:
     """Memoised on the two numbers: a batch words many CSF findings, and reading them costs ~20 us."""
-    return float(csf_protein_uln(read_records([dict(zip(_CSF_AGE_FIELDS, values, strict=True))],
-                                              _CSF_AGE_FIELDS, validated=True))[0])
+    return float(csf_protein_uln(read_records([dict(zip(WORKUP_AGE_FIELDS, values, strict=True))],
+                                              WORKUP_AGE_FIELDS, validated=True))[0])
 
 
 @cache

@@ -21,10 +21,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from mmn_ddx.data import Columns
+from mmn_ddx.data import WORKUP_AGE_FIELDS, Columns
 from mmn_ddx.features._base import ContractTransformer, Features, at_least, category_flag, either, not_done
 from mmn_ddx.features.criteria import thresholds as T
-from mmn_ddx.features.criteria._derived import AGE_FIELDS, age_at_workup, csf_protein_elevated, csf_protein_uln
+from mmn_ddx.features.criteria._derived import age_at_workup, csf_protein_elevated, csf_protein_uln
 
 ANTI_GM1_POSITIVE = T.ANTI_GM1_POSITIVE_RATIO
 ANTI_GM1_HIGH_TITRE = T.ANTI_GM1_HIGH_TITRE_RATIO
@@ -56,7 +56,7 @@ class LaboratoryFeatures(ContractTransformer):
         "csf_protein_raised",
         "csf_cells_per_ul",
         *_TESTS,
-        *AGE_FIELDS,
+        *WORKUP_AGE_FIELDS,
     )
 
     def _compute(self, columns: Columns) -> Features:

@@ -30,9 +30,7 @@ REGIONS: tuple[str, ...] = MRC_REGIONS
 ARM_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if f.startswith("mrc_arm"))
 LEG_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if f.startswith("mrc_leg"))
 PROXIMAL_FIELDS: tuple[str, ...] = tuple(f for f in MRC_FIELDS if "_proximal_" in f)
-AGE_FIELDS: tuple[str, ...] = WORKUP_AGE_FIELDS
-"""The fields of the age at work-up (:func:`age_at_workup`)."""
-CSF_FIELDS: tuple[str, ...] = ("csf_protein_g_per_l", *AGE_FIELDS)
+CSF_FIELDS: tuple[str, ...] = ("csf_protein_g_per_l", *WORKUP_AGE_FIELDS)
 IMMUNOTHERAPY_FIELDS: tuple[str, ...] = ("ivig_response", "corticosteroid_response")
 
 
@@ -181,14 +179,14 @@ def _predominance(arm_lo: Any, arm_hi: Any, leg_lo: Any, leg_hi: Any) -> tuple[A
 def age_at_workup(c: Columns) -> np.ndarray:
     """Age at the work-up (:func:`data.age_at_workup`: onset + duration / 12, criteria.md §0.2); NaN if either
     is null."""
-    onset, duration = (c.number(f) for f in AGE_FIELDS)
+    onset, duration = (c.number(f) for f in WORKUP_AGE_FIELDS)
     return data_age_at_workup(onset, duration)
 
 
 def age_at_workup_at_most(c: Columns, years: float) -> Tri:
     """``age at work-up <= years`` (:func:`data.workup_age_at_most`): a missing duration only matters when the
     age at onset alone does not already exceed the limit."""
-    onset, duration = (c.number(f) for f in AGE_FIELDS)
+    onset, duration = (c.number(f) for f in WORKUP_AGE_FIELDS)
     return workup_age_at_most(onset, duration, years)
 
 
